@@ -1,0 +1,10 @@
+/* myriad — umbrella header: includes every public part. */
+#ifndef MYRIAD_MYRIAD_H
+#define MYRIAD_MYRIAD_H
+
+#include "myriad/status.h"
+#include "myriad/world.h"
+#include "myriad/query.h"
+#include "myriad/jobs.h"
+
+#endif /* MYRIAD_MYRIAD_H */

@@ -1,0 +1,110 @@
+/* myriad — queries: which tables a system sees, handed out as column chunks.
+ *
+ * A query is a list of terms. It matches every archetype table that has all
+ * read/write components and none of the `without` ones; optional terms match
+ * either way. The matched tables are cached and tables created later are
+ * picked up at the next iteration. Iteration hands out chunks of at most K
+ * rows; chunk boundaries fall on multiples of 16 rows within a table, so a
+ * chunk's columns are 64-byte aligned and a SIMD loop may run over the
+ * padded tail of a table's last chunk (rows up to the next multiple of 16 are
+ * always allocated and initialised).
+ *
+ * Thread safety: iterating does not change the world; while an iteration is
+ * in progress the world must not change structurally (no create, destroy,
+ * add, remove). Several threads may iterate the same query with their own
+ * iterators. */
+#ifndef MYRIAD_QUERY_H
+#define MYRIAD_QUERY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "myriad/status.h"
+#include "myriad/world.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum myr_term_kind {
+  MYR_TERM_READ = 1,       /* required, read only */
+  MYR_TERM_WRITE,          /* required, written in place */
+  MYR_TERM_WITHOUT,        /* the table must not have it; no columns */
+  MYR_TERM_OPTIONAL,       /* read if present; columns NULL otherwise */
+  MYR_TERM_OPTIONAL_WRITE  /* written if present; columns NULL otherwise */
+} myr_term_kind;
+
+typedef struct myr_term {
+  myr_component component;
+  myr_term_kind kind;
+} myr_term;
+
+#define MYR_QUERY_MAX_TERMS 32
+
+typedef struct myr_query_desc {
+  const myr_term *terms; /* copied */
+  uint32_t term_count;   /* 1..MYR_QUERY_MAX_TERMS */
+} myr_query_desc;
+
+typedef struct myr_query myr_query;
+
+/* Creates a query. Errors: MYR_EINVAL (no terms, bad kind, a component
+ * named twice), MYR_ENOCOMP, MYR_ENOMEM. */
+MYR_API myr_status myr_query_create(myr_world *world, const myr_query_desc *desc,
+                                    myr_query **out);
+
+/* Destroys a query. NULL is ignored. */
+MYR_API void myr_query_destroy(myr_query *query);
+
+/* Brings the cached table list up to date with tables created since the last
+ * call (iteration does this itself). Errors: MYR_ENOMEM (cache unchanged). */
+MYR_API myr_status myr_query_refresh(myr_query *query);
+
+/* Number of tables matched (after the last refresh) and the number of
+ * entities in them now. */
+MYR_API uint32_t myr_query_table_count(const myr_query *query);
+MYR_API uint64_t myr_query_entity_count(const myr_query *query);
+
+/* One chunk of rows of one table. Columns are fetched with
+ * myr_chunk_column(); the fields below are read-only for the caller. */
+typedef struct myr_chunk {
+  uint32_t count;          /* rows in this chunk, 1..K */
+  uint32_t index;          /* ordinal of the chunk in this iteration */
+  uint32_t table;          /* table id (stable for the world's lifetime) */
+  uint32_t row;            /* first row of the chunk within its table */
+  const myr_entity *ids;   /* count entity ids */
+  const myr_query *query;  /* private */
+  uint32_t match;          /* private: index into the query's matched tables */
+} myr_chunk;
+
+typedef struct myr_query_iter {
+  const myr_query *query;  /* private fields; initialise with myr_query_iter_init */
+  uint32_t chunk_rows;
+  uint32_t match;
+  uint32_t row;
+  uint32_t index;
+} myr_query_iter;
+
+/* Starts an iteration with chunks of at most chunk_rows rows (rounded up to a
+ * multiple of 16; 0 = whole tables). Refreshes the table cache first.
+ * Errors: MYR_EINVAL, MYR_ENOMEM. */
+MYR_API myr_status myr_query_iter_init(myr_query *query, uint32_t chunk_rows,
+                                       myr_query_iter *it);
+
+/* Yields the next non-empty chunk; false when the iteration is over. */
+MYR_API bool myr_query_next(myr_query_iter *it, myr_chunk *chunk);
+
+/* Pointer to the chunk's first value of (term, field), typed by the field's
+ * registered type; NULL for an optional term absent from this table, for a
+ * `without` term, or for a bad term/field index. */
+MYR_API void *myr_chunk_column(const myr_chunk *chunk, uint32_t term, uint32_t field);
+
+/* Like myr_chunk_column but also checks the field's type: NULL on mismatch. */
+MYR_API void *myr_chunk_column_typed(const myr_chunk *chunk, uint32_t term, uint32_t field,
+                                     myr_type type);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MYRIAD_QUERY_H */

@@ -1,0 +1,195 @@
+/* myriad — the world: entities, components, archetype tables of SoA columns.
+ *
+ * A world owns entities (64-bit ids: slot index in the low 32 bits,
+ * generation in the high 32) and components (a name plus a field list). Each
+ * distinct component set is an archetype table; every field of every
+ * component is its own column, 64-byte aligned, with capacity padded to a
+ * multiple of 16 rows. set/get take a plain row struct and scatter/gather it
+ * through the field offsets, so iteration sees pure columns.
+ *
+ * Thread safety: a world is not synchronised. Reads (get, alive, hash) may run
+ * concurrently with each other; anything that changes the world must run
+ * alone. Systems change other entities through patches (patch.h).
+ *
+ * Failure: every function that can fail returns a myr_status and, when it
+ * fails, leaves the world as it was (same entities, same values, same hash),
+ * including when the allocator fails part-way. */
+#ifndef MYRIAD_WORLD_H
+#define MYRIAD_WORLD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "myriad/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- entities ------------------------------------------------------------ */
+
+typedef uint64_t myr_entity;
+
+#define MYR_ENTITY_NULL ((myr_entity)0)
+#define MYR_ENTITY_INDEX(e) ((uint32_t)((e) & 0xffffffffu))
+#define MYR_ENTITY_GENERATION(e) ((uint32_t)((e) >> 32))
+
+/* ---- components ---------------------------------------------------------- */
+
+typedef uint32_t myr_component;
+
+/* At most this many components per world (component sets are bitsets). */
+#define MYR_MAX_COMPONENTS 256
+/* At most this many fields per component. */
+#define MYR_MAX_FIELDS 64
+
+typedef enum myr_type {
+  MYR_F32 = 1,
+  MYR_F64,
+  MYR_I32,
+  MYR_U32,
+  MYR_I64,
+  MYR_U64,
+  MYR_U8,
+  MYR_BYTES /* fixed-size opaque bytes; myr_field.size gives the size */
+} myr_type;
+
+/* One field of a component: becomes one column. */
+typedef struct myr_field {
+  const char *name; /* copied; may be NULL */
+  myr_type type;
+  uint32_t size;    /* MYR_BYTES only: bytes per value (1..4096); else 0 */
+  size_t offset;    /* offsetof() of the field in the user's row struct */
+} myr_field;
+
+#define MYR_FIELD(row_type, member, field_type) \
+  {#member, field_type, 0, offsetof(row_type, member)}
+
+typedef struct myr_component_desc {
+  const char *name;          /* required, unique in the world; copied */
+  const myr_field *fields;   /* copied; NULL with field_count 0 = a tag */
+  uint32_t field_count;
+  size_t row_size;           /* sizeof the user's row struct (checked against offsets) */
+} myr_component_desc;
+
+/* ---- the world ----------------------------------------------------------- */
+
+typedef struct myr_world myr_world;
+
+/* Allocation hooks. alloc returns memory aligned to `align` (a power of two
+ * <= 4096) or NULL; free receives the size that was asked for. */
+typedef struct myr_allocator {
+  void *(*alloc)(size_t size, size_t align, void *user);
+  void (*free)(void *ptr, size_t size, void *user);
+  void *user;
+} myr_allocator;
+
+typedef struct myr_world_desc {
+  myr_allocator allocator; /* zero = aligned malloc/free */
+} myr_world_desc;
+
+/* Creates a world. desc may be NULL for defaults. */
+MYR_API myr_status myr_world_create(const myr_world_desc *desc, myr_world **out);
+
+/* Destroys a world and everything it owns. NULL is ignored. Queries made on
+ * the world must be destroyed first. */
+MYR_API void myr_world_destroy(myr_world *world);
+
+/* Registers a component. Errors: MYR_EINVAL (bad desc: no name, bad type,
+ * field outside row_size), MYR_EEXIST (name taken), MYR_ELIMIT, MYR_ENOMEM. */
+MYR_API myr_status myr_component_register(myr_world *world, const myr_component_desc *desc,
+                                          myr_component *out);
+
+/* Finds a component by name. Errors: MYR_ENOCOMP, MYR_EINVAL. */
+MYR_API myr_status myr_component_lookup(const myr_world *world, const char *name,
+                                        myr_component *out);
+
+/* Describes a registered component: its field count and, when field_out is
+ * not NULL, field `field` (the name pointer stays owned by the world). */
+MYR_API myr_status myr_component_info(const myr_world *world, myr_component component,
+                                      uint32_t *field_count, uint32_t field,
+                                      myr_field *field_out);
+
+/* Number of live entities. */
+MYR_API uint32_t myr_world_entity_count(const myr_world *world);
+
+/* Number of archetype tables created so far (tables are never removed). */
+MYR_API uint32_t myr_world_table_count(const myr_world *world);
+
+/* A 64-bit hash of the world's content: live entity ids in id order and, for
+ * each, its component ids and every field value. Stable across runs and
+ * machines of the same endianness; independent of table layout, row order
+ * and capacity. */
+MYR_API myr_status myr_world_hash(const myr_world *world, uint64_t *out);
+
+/* ---- entity lifecycle ---------------------------------------------------- */
+
+/* Creates an entity with no components. */
+MYR_API myr_status myr_entity_create(myr_world *world, myr_entity *out);
+
+typedef struct myr_bulk_desc {
+  const myr_component *components; /* the set; order and duplicates ignored */
+  uint32_t component_count;
+  /* Optional: per entry of `components`, a row struct copied into every new
+   * entity; NULL (array or entry) = zeros. */
+  const void *const *values;
+  uint32_t count;          /* how many entities */
+  myr_entity *ids_out;     /* optional: receives `count` ids */
+} myr_bulk_desc;
+
+/* Creates desc->count entities in the table of the component set, filling
+ * whole columns at once. Ids come from the free list first (most recently
+ * freed first), then fresh slots. */
+MYR_API myr_status myr_entity_create_bulk(myr_world *world, const myr_bulk_desc *desc);
+
+/* Destroys an entity; its slot's generation is bumped so the id goes stale. */
+MYR_API myr_status myr_entity_destroy(myr_world *world, myr_entity entity);
+
+/* True when the id names a live entity of this world. */
+MYR_API bool myr_entity_alive(const myr_world *world, myr_entity entity);
+
+/* Checks an id: MYR_OK, MYR_ESTALE, MYR_ENOENT or MYR_EINVAL (NULL id/world). */
+MYR_API myr_status myr_entity_check(const myr_world *world, myr_entity entity);
+
+/* ---- components on entities ---------------------------------------------- */
+
+/* Adds a component, moving the entity's row to the table of its new set.
+ * row may be NULL (zeros). Errors: MYR_EEXIST when already present. */
+MYR_API myr_status myr_component_add(myr_world *world, myr_entity entity,
+                                     myr_component component, const void *row);
+
+/* Removes a component. Errors: MYR_EABSENT when not present. */
+MYR_API myr_status myr_component_remove(myr_world *world, myr_entity entity,
+                                        myr_component component);
+
+/* True when the entity is alive and has the component. */
+MYR_API bool myr_component_has(const myr_world *world, myr_entity entity,
+                               myr_component component);
+
+/* Scatters a row struct into the entity's columns of the component. */
+MYR_API myr_status myr_component_set(myr_world *world, myr_entity entity,
+                                     myr_component component, const void *row);
+
+/* Gathers the component's columns into a row struct (other bytes of *row are
+ * left as they were). */
+MYR_API myr_status myr_component_get(const myr_world *world, myr_entity entity,
+                                     myr_component component, void *row);
+
+/* Sets one field; `type` must equal the registered type (MYR_ETYPE) and
+ * value points at one value of that type (MYR_BYTES: `size` bytes). */
+MYR_API myr_status myr_field_set(myr_world *world, myr_entity entity, myr_component component,
+                                 uint32_t field, myr_type type, const void *value);
+
+/* Reads one field into *value (see myr_field_set). */
+MYR_API myr_status myr_field_get(const myr_world *world, myr_entity entity,
+                                 myr_component component, uint32_t field, myr_type type,
+                                 void *value);
+
+/* Size in bytes of one value of a scalar type (0 for MYR_BYTES/unknown). */
+MYR_API uint32_t myr_type_size(myr_type type);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MYRIAD_WORLD_H */

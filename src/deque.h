@@ -1,0 +1,118 @@
+/* Private: the Chase–Lev work-stealing deque in the form proven correct for
+ * weak memory by Lê, Pop, Cohen and Zappa Nardelli (PPoPP 2013), on ck_pr
+ * through atomics.h.
+ *
+ * The owner pushes and takes at the bottom; thieves steal at the top. Indices
+ * are signed 64-bit so that bottom - 1 on an empty deque stays meaningful.
+ * A slot holds one job as DEQUE_WORDS 64-bit words, each written and read
+ * with a relaxed atomic access: a thief may read a slot the owner is
+ * overwriting, but then its CAS on top fails and the torn copy is discarded.
+ * The ring grows by doubling; old rings stay readable (a thief may still
+ * hold one) until deque_destroy frees them. */
+#ifndef MYRIAD_DEQUE_H
+#define MYRIAD_DEQUE_H
+
+#include <stdalign.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "atomics.h"
+#include "myriad/status.h"
+
+#define DEQUE_WORDS 6
+
+typedef struct deque_ring {
+  int64_t mask;                 /* capacity - 1; capacity is a power of two */
+  struct deque_ring *retired;   /* older rings, freed with the deque */
+  uint64_t words[];             /* capacity * DEQUE_WORDS */
+} deque_ring;
+
+typedef struct deque {
+  alignas(64) uint64_t top;     /* thieves CAS it: its own cache line */
+  alignas(64) uint64_t bottom;  /* owner-written, thief-read */
+  uint64_t ring;                /* deque_ring *, published with release */
+  char pad[64 - 2 * sizeof(uint64_t)];
+} deque;
+
+typedef enum { DEQUE_EMPTY, DEQUE_ABORT, DEQUE_OK } deque_result;
+
+myr_status deque_init(deque *d, uint32_t capacity);
+void deque_destroy(deque *d);
+/* Slow path of push: doubles the ring. Owner only. */
+myr_status deque_grow(deque *d, int64_t top, int64_t bottom);
+
+static inline deque_ring *deque_ring_of(uint64_t v) { return (deque_ring *)(uintptr_t)v; }
+
+static inline void slot_write(deque_ring *r, int64_t i, const uint64_t *w) {
+  uint64_t *s = r->words + (size_t)(i & r->mask) * DEQUE_WORDS;
+  for (int k = 0; k < DEQUE_WORDS; k++) at_store_rlx(&s[k], w[k]);
+}
+
+static inline void slot_read(const deque_ring *r, int64_t i, uint64_t *w) {
+  const uint64_t *s = r->words + (size_t)(i & r->mask) * DEQUE_WORDS;
+  for (int k = 0; k < DEQUE_WORDS; k++) w[k] = at_load_rlx(&s[k]);
+}
+
+/* Owner: pushes one job. MYR_ENOMEM only when the ring had to grow and
+ * could not; nothing was pushed then. */
+static inline myr_status deque_push(deque *d, const uint64_t *job) {
+  int64_t b = (int64_t)at_load_rlx(&d->bottom);
+  /* acquire: a thief's CAS that freed a slot happens-before we reuse it */
+  int64_t t = (int64_t)at_load_acq(&d->top);
+  deque_ring *r = deque_ring_of(at_load_rlx(&d->ring));
+  if (b - t > r->mask) {
+    myr_status s = deque_grow(d, t, b);
+    if (s != MYR_OK) return s;
+    r = deque_ring_of(at_load_rlx(&d->ring));
+  }
+  slot_write(r, b, job);
+  /* release: the slot's words are visible before the new bottom is */
+  at_store_rel(&d->bottom, (uint64_t)(b + 1));
+  return MYR_OK;
+}
+
+/* Owner: takes the most recently pushed job. */
+static inline bool deque_take(deque *d, uint64_t *job) {
+  int64_t b = (int64_t)at_load_rlx(&d->bottom) - 1;
+  deque_ring *r = deque_ring_of(at_load_rlx(&d->ring));
+  /* seq_cst: our claim on slot b must be visible before we read top, or a
+   * thief and we could both take the last job */
+  at_store_fence(&d->bottom, (uint64_t)b);
+  int64_t t = (int64_t)at_load_sc(&d->top);
+  if (t > b) { /* empty: undo the claim */
+    at_store_rlx(&d->bottom, (uint64_t)(b + 1));
+    return false;
+  }
+  slot_read(r, b, job);
+  if (t == b) {
+    /* the last job: race the thieves for it through top */
+    bool won = at_cas_sc(&d->top, (uint64_t)t, (uint64_t)(t + 1));
+    at_store_rlx(&d->bottom, (uint64_t)(b + 1));
+    return won;
+  }
+  return true;
+}
+
+/* Thief: tries to take the oldest job. */
+static inline deque_result deque_steal(deque *d, uint64_t *job) {
+  /* top before bottom, with a seq_cst fence between (the paper's order);
+   * acquire on bottom pairs with push's release, so the slot is complete */
+  int64_t t = (int64_t)at_load_sc(&d->top);
+  at_fence_steal();
+  int64_t b = (int64_t)at_load_sc(&d->bottom);
+  if (t >= b) return DEQUE_EMPTY;
+  /* acquire: the ring's contents were published before its pointer */
+  deque_ring *r = deque_ring_of(at_load_acq(&d->ring));
+  slot_read(r, t, job);
+  /* seq_cst CAS: only one of the owner and the thieves gets index t */
+  return at_cas_sc(&d->top, (uint64_t)t, (uint64_t)(t + 1)) ? DEQUE_OK : DEQUE_ABORT;
+}
+
+/* Owner: whether the deque looks empty (a thief may be racing for the last
+ * job; that is fine for the uses here, which are heuristics). */
+static inline bool deque_looks_empty(const deque *d) {
+  return (int64_t)at_load_rlx(&d->bottom) <= (int64_t)at_load_rlx(&d->top);
+}
+
+#endif /* MYRIAD_DEQUE_H */

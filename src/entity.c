@@ -1,0 +1,61 @@
+/* Entity index: slot index + generation ids, a LIFO free list, and the map
+ * from id to (table, row). */
+#include "world_impl.h"
+
+myr_status entity_lookup(const myr_world *w, myr_entity e, const entity_record **out) {
+  if (!w || e == MYR_ENTITY_NULL) return MYR_EINVAL;
+  uint32_t index = MYR_ENTITY_INDEX(e);
+  if (index >= w->slot_count) return MYR_ENOENT;
+  const entity_record *r = &w->entities[index];
+  if (r->table == NO_TABLE || r->generation != MYR_ENTITY_GENERATION(e)) {
+    /* A generation above the slot's current one was never handed out. */
+    return MYR_ENTITY_GENERATION(e) > r->generation ? MYR_ENOENT : MYR_ESTALE;
+  }
+  *out = r;
+  return MYR_OK;
+}
+
+myr_status entity_reserve(myr_world *w, uint32_t n) {
+  if (n <= w->free_count) return MYR_OK;
+  uint64_t need = (uint64_t)w->slot_count + (n - w->free_count);
+  if (need > UINT32_MAX - 1) return MYR_ELIMIT; /* index UINT32_MAX stays unused */
+  if (need <= w->slot_cap) return MYR_OK;
+  return world_grow_array(w, (void **)&w->entities, &w->slot_cap, sizeof(entity_record),
+                          (uint32_t)need);
+}
+
+myr_entity entity_take(myr_world *w, uint32_t table, uint32_t row) {
+  uint32_t index;
+  entity_record *r;
+  if (w->free_head != NO_TABLE) {
+    index = w->free_head;
+    r = &w->entities[index];
+    w->free_head = r->next_free;
+    w->free_count--;
+  } else {
+    index = w->slot_count++;
+    r = &w->entities[index];
+    r->generation = 1; /* generation 0 is never valid, so id 0 is null */
+  }
+  r->table = table;
+  r->row = row;
+  r->next_free = NO_TABLE;
+  w->live_count++;
+  return ((myr_entity)r->generation << 32) | index;
+}
+
+void entity_release(myr_world *w, uint32_t index) {
+  entity_record *r = &w->entities[index];
+  r->table = NO_TABLE;
+  r->generation = r->generation == UINT32_MAX ? 1 : r->generation + 1;
+  r->next_free = w->free_head;
+  w->free_head = index;
+  w->free_count++;
+  w->live_count--;
+}
+
+void entity_free_all(myr_world *w) {
+  world_free(w, w->entities, (size_t)w->slot_cap * sizeof(entity_record));
+  w->entities = NULL;
+  w->slot_cap = w->slot_count = 0;
+}

@@ -1,0 +1,439 @@
+/* The work-stealing pool: workers, spawning, waiting, parking, parallel_for. */
+#define _DEFAULT_SOURCE /* syscall(), sysconf() under strict C11 */
+#include <ck_backoff.h>
+#include <ck_ec.h>
+#include <errno.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <stdalign.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "atomics.h"
+#include "deque.h"
+#include "myriad/jobs.h"
+
+#define MAX_WORKERS 1024
+#define PARK_MIN_NS 1000000ull    /* first park deadline: 1 ms */
+#define PARK_MAX_NS 100000000ull  /* longest park deadline: 100 ms */
+
+typedef struct worker worker;
+
+/* A job as the deque stores it: DEQUE_WORDS words. */
+typedef struct job {
+  void (*run)(worker *w, const struct job *j);
+  void *a, *b;
+  myr_counter *counter;
+  uint64_t begin, end;
+} job;
+_Static_assert(sizeof(job) == DEQUE_WORDS * sizeof(uint64_t), "a job fills one deque slot");
+
+struct worker {
+  deque dq;
+  /* Written by the owner only (relaxed atomic stores), read by anyone. */
+  alignas(64) uint64_t jobs, steals, failed_steals, parked_ns, parks, spawned;
+  uint64_t rng;
+  uint64_t park_ns;     /* next park deadline, grows while idle */
+  uint32_t depth;       /* jobs running on this worker's stack */
+  uint32_t index;
+  myr_jobs *pool;
+  pthread_t thread;
+};
+
+struct myr_jobs {
+  worker *workers;
+  uint32_t count;
+  uint64_t spin_ns;
+  pthread_t creator;
+  worker *creator_prev_tls;
+  alignas(64) uint32_t sleepers; /* workers parked or about to park */
+  alignas(64) struct ck_ec32 ec; /* parked workers wait for it to change */
+  alignas(64) uint32_t stop;
+};
+
+static _Thread_local worker *tls_worker;
+
+/* ---- time and parking primitives ----------------------------------------- */
+
+static uint64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int ec_gettime(const struct ck_ec_ops *ops, struct timespec *out) {
+  (void)ops;
+  return clock_gettime(CLOCK_MONOTONIC, out);
+}
+
+static void ec_wait32(const struct ck_ec_wait_state *st, const uint32_t *addr, uint32_t expected,
+                      const struct timespec *deadline) {
+  struct timespec rel, *timeout = NULL;
+  if (deadline) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    int64_t ns = (int64_t)(deadline->tv_sec - now.tv_sec) * 1000000000 + (deadline->tv_nsec - now.tv_nsec);
+    if (ns <= 0) return;
+    rel.tv_sec = ns / 1000000000;
+    rel.tv_nsec = ns % 1000000000;
+    timeout = &rel;
+  }
+  (void)st;
+  syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, expected, timeout, NULL, 0);
+}
+
+static void ec_wake32(const struct ck_ec_ops *ops, const uint32_t *addr) {
+  (void)ops;
+  syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, INT32_MAX, NULL, NULL, 0);
+}
+
+static void ec_wait64(const struct ck_ec_wait_state *st, const uint64_t *addr, uint64_t expected,
+                      const struct timespec *deadline) {
+  ec_wait32(st, (const uint32_t *)(const void *)addr, (uint32_t)expected, deadline);
+}
+
+static void ec_wake64(const struct ck_ec_ops *ops, const uint64_t *addr) {
+  ec_wake32(ops, (const uint32_t *)(const void *)addr);
+}
+
+static const struct ck_ec_ops ec_ops = {
+    .gettime = ec_gettime, .wait32 = ec_wait32, .wait64 = ec_wait64,
+    .wake32 = ec_wake32, .wake64 = ec_wake64, .busy_loop_iter = 16};
+static const struct ck_ec_mode ec_mode = {.ops = &ec_ops, .single_producer = false};
+
+/* Wakes parked workers, if any. The sleepers load needs no fence: see park(). */
+static inline void wake_sleepers(myr_jobs *p) {
+  if (at_load32_rlx(&p->sleepers) != 0) ck_ec32_inc(&p->ec, &ec_mode);
+}
+
+static inline void stat_add(uint64_t *field, uint64_t d) {
+  at_store_rlx(field, at_load_rlx(field) + d); /* owner-only writer */
+}
+
+/* ---- running jobs -------------------------------------------------------- */
+
+static inline void job_store(const job *j, uint64_t *words) { memcpy(words, j, sizeof *j); }
+static inline void job_load(job *j, const uint64_t *words) { memcpy(j, words, sizeof *j); }
+
+static inline void run_job(worker *w, const job *j) {
+  w->depth++;
+  j->run(w, j);
+  w->depth--;
+  stat_add(&w->jobs, 1);
+  /* release: the job's writes are visible to whoever reads pending == 0;
+   * the RMW also orders this decrement before the sleepers load */
+  if (at_faa(&j->counter->pending, (uint64_t)-1) == 1) wake_sleepers(w->pool);
+}
+
+static inline uint64_t xorshift(uint64_t *s) {
+  uint64_t x = *s;
+  x ^= x << 13;
+  x ^= x >> 7;
+  x ^= x << 17;
+  return *s = x;
+}
+
+/* One round over the other workers from a random start. */
+static bool steal_round(worker *w, job *out) {
+  myr_jobs *p = w->pool;
+  if (p->count < 2) return false;
+  uint32_t start = (uint32_t)(xorshift(&w->rng) % p->count);
+  uint64_t words[DEQUE_WORDS];
+  for (uint32_t k = 0; k < p->count; k++) {
+    worker *v = &p->workers[(start + k) % p->count];
+    if (v == w) continue;
+    deque_result r = deque_steal(&v->dq, words);
+    if (r == DEQUE_OK) {
+      job_load(out, words);
+      stat_add(&w->steals, 1);
+      return true;
+    }
+    stat_add(&w->failed_steals, 1);
+  }
+  return false;
+}
+
+static inline bool find_job(worker *w, job *out) {
+  uint64_t words[DEQUE_WORDS];
+  if (deque_take(&w->dq, words)) {
+    job_load(out, words);
+    return true;
+  }
+  return steal_round(w, out);
+}
+
+static bool any_queued(const myr_jobs *p) {
+  for (uint32_t i = 0; i < p->count; i++)
+    if (!deque_looks_empty(&p->workers[i].dq)) return true;
+  return false;
+}
+
+/* Waits until `done` holds: counter at zero, or the pool stopping. */
+static inline bool is_done(const myr_jobs *p, const uint64_t *pending) {
+  return pending ? at_load_acq(pending) == 0 : at_load32_acq(&p->stop) != 0;
+}
+
+/* Parks until woken or the deadline passes.
+ *
+ * Protocol: the worker counts itself in `sleepers` (a locked RMW, so a full
+ * fence), reads the event count, looks once more for work and for `done`,
+ * and only then waits for the event count to change. A completion that
+ * zeroes a counter decrements with a locked RMW before it reads sleepers, so
+ * that wake-up is never lost. A spawn reads sleepers after a plain release
+ * store: paying a store-load fence per spawn (16 ns, TOOLCHAIN.md) would
+ * double the cost of a job, so a spawn's wake-up can be missed in a window of
+ * a few nanoseconds. That costs parallelism, never progress: every queued job
+ * is in the deque of a worker that is running (workers park only with an
+ * empty deque), and the deadline, growing from 1 ms to 100 ms while idle,
+ * bounds the delay. */
+static void park(worker *w, const uint64_t *pending) {
+  myr_jobs *p = w->pool;
+  at_faa32(&p->sleepers, 1);
+  uint32_t seen = ck_ec32_value(&p->ec);
+  if (is_done(p, pending) || any_queued(p)) {
+    at_faa32(&p->sleepers, (uint32_t)-1);
+    return;
+  }
+  uint64_t t0 = now_ns();
+  uint64_t until = t0 + w->park_ns;
+  struct timespec deadline = {(time_t)(until / 1000000000ull), (long)(until % 1000000000ull)};
+  ck_ec32_wait(&p->ec, &ec_mode, seen, &deadline);
+  at_faa32(&p->sleepers, (uint32_t)-1);
+  stat_add(&w->parked_ns, now_ns() - t0);
+  stat_add(&w->parks, 1);
+  if (w->park_ns < PARK_MAX_NS) w->park_ns *= 2;
+}
+
+/* The worker loop: run jobs until done, spinning then parking while idle. */
+static void work_until(worker *w, const uint64_t *pending) {
+  myr_jobs *p = w->pool;
+  job j;
+  while (!is_done(p, pending)) {
+    if (find_job(w, &j)) {
+      run_job(w, &j);
+      continue;
+    }
+    /* idle: back off exponentially, then park once spin_ns has passed */
+    uint64_t idle_since = now_ns();
+    ck_backoff_t backoff = CK_BACKOFF_INITIALIZER;
+    for (;;) {
+      if (is_done(p, pending)) return;
+      if (find_job(w, &j)) {
+        w->park_ns = PARK_MIN_NS;
+        run_job(w, &j);
+        break;
+      }
+      if (now_ns() - idle_since > p->spin_ns) {
+        park(w, pending);
+        idle_since = now_ns();
+      } else {
+        for (int i = 0; i < 8; i++) ck_pr_stall(); /* pause: let the sibling hyperthread run */
+        ck_backoff_eb(&backoff);
+      }
+    }
+  }
+}
+
+static void *worker_main(void *arg) {
+  worker *w = arg;
+  tls_worker = w;
+  work_until(w, NULL);
+  return NULL;
+}
+
+/* ---- the pool ------------------------------------------------------------ */
+
+static worker *current(const myr_jobs *p) {
+  worker *w = tls_worker;
+  if (w && w->pool == p) return w;
+  if (pthread_equal(pthread_self(), p->creator)) return &p->workers[0];
+  return NULL;
+}
+
+static void pool_free(myr_jobs *p, uint32_t started) {
+  at_store32_rel(&p->stop, 1);
+  ck_ec32_inc(&p->ec, &ec_mode);
+  for (uint32_t i = 1; i < started; i++) pthread_join(p->workers[i].thread, NULL);
+  for (uint32_t i = 0; i < p->count; i++)
+    if (p->workers[i].dq.ring) deque_destroy(&p->workers[i].dq);
+  if (tls_worker == &p->workers[0]) tls_worker = p->creator_prev_tls;
+  free(p->workers);
+  free(p);
+}
+
+myr_status myr_jobs_create(const myr_jobs_desc *desc, myr_jobs **out) {
+  if (!out) return MYR_EINVAL;
+  *out = NULL;
+  myr_jobs_desc d = desc ? *desc : (myr_jobs_desc){0};
+  if (d.workers == 0) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    d.workers = n > 0 ? (uint32_t)(n > MAX_WORKERS ? MAX_WORKERS : n) : 1;
+  }
+  if (d.workers > MAX_WORKERS) return MYR_EINVAL;
+  myr_jobs *p = aligned_alloc(64, (sizeof *p + 63) & ~(size_t)63);
+  if (!p) return MYR_ENOMEM;
+  memset(p, 0, sizeof *p);
+  p->count = d.workers;
+  p->spin_ns = (uint64_t)(d.spin_us ? d.spin_us : 50) * 1000u;
+  p->creator = pthread_self();
+  ck_ec32_init(&p->ec, 0);
+  p->workers = aligned_alloc(64, sizeof(worker) * p->count);
+  if (!p->workers) {
+    free(p);
+    return MYR_ENOMEM;
+  }
+  memset(p->workers, 0, sizeof(worker) * p->count);
+  for (uint32_t i = 0; i < p->count; i++) {
+    worker *w = &p->workers[i];
+    w->pool = p;
+    w->index = i;
+    w->rng = 0x9e3779b97f4a7c15ull * (i + 1);
+    w->park_ns = PARK_MIN_NS;
+    if (deque_init(&w->dq, d.deque_capacity ? d.deque_capacity : 1024) != MYR_OK) {
+      pool_free(p, 0);
+      return MYR_ENOMEM;
+    }
+  }
+  p->creator_prev_tls = tls_worker;
+  if (!tls_worker) tls_worker = &p->workers[0];
+  for (uint32_t i = 1; i < p->count; i++) {
+    if (pthread_create(&p->workers[i].thread, NULL, worker_main, &p->workers[i]) != 0) {
+      pool_free(p, i);
+      return MYR_EIO;
+    }
+  }
+  *out = p;
+  return MYR_OK;
+}
+
+/* True when no job is queued or running: every spawned job has run. Run
+ * counts are read before spawn counts; both only grow, so equal sums mean
+ * that, at the moment between the two reads, nothing was outstanding. */
+static bool quiescent(const myr_jobs *p) {
+  uint64_t run = 0, spawned = 0;
+  for (uint32_t i = 0; i < p->count; i++) run += at_load_acq(&p->workers[i].jobs);
+  for (uint32_t i = 0; i < p->count; i++) spawned += at_load_acq(&p->workers[i].spawned);
+  return run == spawned;
+}
+
+myr_status myr_jobs_destroy(myr_jobs *p) {
+  if (!p) return MYR_OK;
+  worker *w = current(p);
+  if (w != &p->workers[0] || w->depth != 0) return MYR_EBUSY;
+  job j;
+  while (!quiescent(p)) {
+    if (find_job(w, &j)) run_job(w, &j);
+    else ck_pr_stall();
+  }
+  pool_free(p, p->count);
+  return MYR_OK;
+}
+
+static inline myr_status push_job(worker *w, const job *j) {
+  uint64_t words[DEQUE_WORDS];
+  job_store(j, words);
+  at_faa(&j->counter->pending, 1);
+  stat_add(&w->spawned, 1); /* before the push: see quiescent() */
+  myr_status s = deque_push(&w->dq, words);
+  if (s != MYR_OK) {
+    stat_add(&w->spawned, (uint64_t)-1); /* the job never existed */
+    at_faa(&j->counter->pending, (uint64_t)-1);
+    return s;
+  }
+  wake_sleepers(w->pool);
+  return MYR_OK;
+}
+
+static void run_user_job(worker *w, const job *j) {
+  (void)w;
+  myr_job_fn fn;
+  memcpy(&fn, &j->a, sizeof fn);
+  fn(j->b);
+}
+
+myr_status myr_jobs_spawn(myr_jobs *p, myr_job_fn fn, void *arg, myr_counter *counter) {
+  if (!p || !fn || !counter) return MYR_EINVAL;
+  worker *w = current(p);
+  if (!w) return MYR_EBUSY;
+  job j = {.run = run_user_job, .b = arg, .counter = counter};
+  _Static_assert(sizeof fn == sizeof j.a, "function and object pointers have one size");
+  memcpy(&j.a, &fn, sizeof fn);
+  return push_job(w, &j);
+}
+
+myr_status myr_jobs_wait(myr_jobs *p, myr_counter *counter) {
+  if (!p || !counter) return MYR_EINVAL;
+  worker *w = current(p);
+  if (!w) return MYR_EBUSY;
+  work_until(w, &counter->pending);
+  return MYR_OK;
+}
+
+/* ---- parallel_for -------------------------------------------------------- */
+
+typedef struct pfor {
+  myr_range_fn fn;
+  void *ctx;
+  size_t grain;
+  myr_counter counter;
+} pfor;
+
+/* Runs [begin, end), a range whose begin is a whole number of grains from
+ * the loop's start, so pieces are the same however the range was split. */
+static void pfor_run(worker *w, const job *j) {
+  pfor *pf = j->a;
+  size_t b = (size_t)j->begin, e = (size_t)j->end, g = pf->grain;
+  while (e - b > g) {
+    if (deque_looks_empty(&w->dq)) {
+      /* nothing offered to thieves: offer the upper half */
+      size_t pieces = (e - b + g - 1) / g;
+      size_t mid = b + pieces / 2 * g;
+      job half = {.run = pfor_run, .a = pf, .counter = &pf->counter, .begin = mid, .end = e};
+      if (push_job(w, &half) == MYR_OK) {
+        e = mid;
+        continue;
+      }
+    }
+    pf->fn(pf->ctx, b, b + g);
+    b += g;
+  }
+  pf->fn(pf->ctx, b, e);
+}
+
+myr_status myr_jobs_parallel_for(myr_jobs *p, size_t begin, size_t end, size_t grain,
+                                 myr_range_fn fn, void *ctx) {
+  if (!p || !fn || end < begin) return MYR_EINVAL;
+  worker *w = current(p);
+  if (!w) return MYR_EBUSY;
+  if (begin == end) return MYR_OK;
+  pfor pf = {fn, ctx, grain ? grain : 1, {0}};
+  job whole = {.run = pfor_run, .a = &pf, .counter = &pf.counter, .begin = begin, .end = end};
+  w->depth++;
+  pfor_run(w, &whole);
+  w->depth--;
+  work_until(w, &pf.counter.pending);
+  return MYR_OK;
+}
+
+/* ---- introspection ------------------------------------------------------- */
+
+uint32_t myr_jobs_worker_count(const myr_jobs *p) { return p ? p->count : 0; }
+
+int myr_jobs_worker_index(const myr_jobs *p) {
+  if (!p) return -1;
+  worker *w = current(p);
+  return w ? (int)w->index : -1;
+}
+
+myr_status myr_jobs_stats(const myr_jobs *p, uint32_t i, myr_jobs_worker_stats *out) {
+  if (!p || !out || i >= p->count) return MYR_EINVAL;
+  const worker *w = &p->workers[i];
+  out->jobs = at_load_rlx(&w->jobs);
+  out->steals = at_load_rlx(&w->steals);
+  out->failed_steals = at_load_rlx(&w->failed_steals);
+  out->parked_ns = at_load_rlx(&w->parked_ns);
+  out->parks = at_load_rlx(&w->parks);
+  return MYR_OK;
+}

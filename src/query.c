@@ -1,0 +1,136 @@
+/* Queries: cached table matching and chunked iteration. */
+#include "world_impl.h"
+
+myr_status myr_query_create(myr_world *w, const myr_query_desc *d, myr_query **out) {
+  if (!w || !d || !out || !d->terms || d->term_count == 0 || d->term_count > MYR_QUERY_MAX_TERMS)
+    return MYR_EINVAL;
+  compset named = {{0}};
+  for (uint32_t i = 0; i < d->term_count; i++) {
+    const myr_term *t = &d->terms[i];
+    if (t->kind < MYR_TERM_READ || t->kind > MYR_TERM_OPTIONAL_WRITE) return MYR_EINVAL;
+    if (t->component >= w->component_count) return MYR_ENOCOMP;
+    if (compset_has(&named, t->component)) return MYR_EINVAL;
+    compset_put(&named, t->component);
+  }
+  myr_query *q = world_alloc(w, sizeof *q, alignof(myr_query));
+  if (!q) return MYR_ENOMEM;
+  memset(q, 0, sizeof *q);
+  q->world = w;
+  q->term_count = d->term_count;
+  memcpy(q->terms, d->terms, d->term_count * sizeof(myr_term));
+  for (uint32_t i = 0; i < d->term_count; i++) {
+    if (q->terms[i].kind == MYR_TERM_READ || q->terms[i].kind == MYR_TERM_WRITE)
+      compset_put(&q->required, q->terms[i].component);
+    else if (q->terms[i].kind == MYR_TERM_WITHOUT)
+      compset_put(&q->excluded, q->terms[i].component);
+  }
+  myr_status s = myr_query_refresh(q);
+  if (s != MYR_OK) {
+    world_free(w, q, sizeof *q);
+    return s;
+  }
+  q->next = w->queries;
+  if (w->queries) w->queries->prev = q;
+  w->queries = q;
+  *out = q;
+  return MYR_OK;
+}
+
+void myr_query_destroy(myr_query *q) {
+  if (!q) return;
+  myr_world *w = q->world;
+  if (q->prev) q->prev->next = q->next;
+  else if (w->queries == q) w->queries = q->next;
+  if (q->next) q->next->prev = q->prev;
+  world_free(w, q->matches, (size_t)q->match_cap * sizeof(query_match));
+  world_free(w, q, sizeof *q);
+}
+
+static bool query_matches(const myr_query *q, const table *t) {
+  return compset_covers(&t->set, &q->required) && !compset_meets(&t->set, &q->excluded);
+}
+
+myr_status myr_query_refresh(myr_query *q) {
+  if (!q) return MYR_EINVAL;
+  const myr_world *w = q->world;
+  if (q->tables_seen == w->table_count) return MYR_OK;
+  uint32_t fresh = 0;
+  for (uint32_t i = q->tables_seen; i < w->table_count; i++) fresh += query_matches(q, w->tables[i]);
+  /* Grow once, before touching the cache, so a failure leaves it as it was. */
+  myr_status s = world_grow_array(w, (void **)&q->matches, &q->match_cap, sizeof(query_match),
+                                  q->match_count + fresh);
+  if (s != MYR_OK) return s;
+  for (uint32_t i = q->tables_seen; i < w->table_count; i++) {
+    const table *t = w->tables[i];
+    if (!query_matches(q, t)) continue;
+    query_match *m = &q->matches[q->match_count++];
+    m->table = i;
+    for (uint32_t k = 0; k < q->term_count; k++)
+      m->term_col[k] = q->terms[k].kind == MYR_TERM_WITHOUT ? -1 : table_comp_col(t, q->terms[k].component);
+  }
+  q->tables_seen = w->table_count;
+  return MYR_OK;
+}
+
+uint32_t myr_query_table_count(const myr_query *q) { return q ? q->match_count : 0; }
+
+uint64_t myr_query_entity_count(const myr_query *q) {
+  uint64_t n = 0;
+  for (uint32_t i = 0; q && i < q->match_count; i++) n += q->world->tables[q->matches[i].table]->count;
+  return n;
+}
+
+myr_status myr_query_iter_init(myr_query *q, uint32_t chunk_rows, myr_query_iter *it) {
+  if (!q || !it) return MYR_EINVAL;
+  myr_status s = myr_query_refresh(q);
+  if (s != MYR_OK) return s;
+  it->query = q;
+  it->chunk_rows = chunk_rows == 0 ? UINT32_MAX : (chunk_rows > UINT32_MAX - 15 ? UINT32_MAX : round_up16(chunk_rows));
+  it->match = 0;
+  it->row = 0;
+  it->index = 0;
+  return MYR_OK;
+}
+
+bool myr_query_next(myr_query_iter *it, myr_chunk *chunk) {
+  const myr_query *q = it->query;
+  if (!q || !chunk) return false;
+  const myr_world *w = q->world;
+  while (it->match < q->match_count) {
+    const table *t = w->tables[q->matches[it->match].table];
+    if (it->row < t->count) {
+      uint32_t left = t->count - it->row;
+      chunk->count = left < it->chunk_rows ? left : it->chunk_rows;
+      chunk->index = it->index++;
+      chunk->table = t->id;
+      chunk->row = it->row;
+      chunk->ids = t->ids + it->row;
+      chunk->query = q;
+      chunk->match = it->match;
+      it->row += chunk->count;
+      return true;
+    }
+    it->match++;
+    it->row = 0;
+  }
+  return false;
+}
+
+static const column *chunk_col(const myr_chunk *chunk, uint32_t term, uint32_t field) {
+  const myr_query *q = chunk ? chunk->query : NULL;
+  if (!q || term >= q->term_count || chunk->match >= q->match_count) return NULL;
+  const query_match *m = &q->matches[chunk->match];
+  int32_t first = m->term_col[term];
+  if (first < 0 || field >= q->world->components[q->terms[term].component].field_count) return NULL;
+  return &q->world->tables[m->table]->cols[first + (int32_t)field];
+}
+
+void *myr_chunk_column(const myr_chunk *chunk, uint32_t term, uint32_t field) {
+  const column *c = chunk_col(chunk, term, field);
+  return c ? c->data + (size_t)chunk->row * c->elem_size : NULL;
+}
+
+void *myr_chunk_column_typed(const myr_chunk *chunk, uint32_t term, uint32_t field, myr_type type) {
+  const column *c = chunk_col(chunk, term, field);
+  return c && c->type == type ? c->data + (size_t)chunk->row * c->elem_size : NULL;
+}

@@ -1,0 +1,469 @@
+/* The world: allocation hooks, components, entity lifecycle, set/get, hash. */
+#include <stdlib.h>
+
+#include "world_impl.h"
+
+/* ---- allocation ---------------------------------------------------------- */
+
+static void *default_alloc(size_t size, size_t align, void *user) {
+  (void)user;
+  if (align < sizeof(void *)) align = sizeof(void *);
+  /* aligned_alloc wants the size to be a multiple of the alignment */
+  return aligned_alloc(align, align_up(size ? size : 1, align));
+}
+
+static void default_free(void *ptr, size_t size, void *user) {
+  (void)size;
+  (void)user;
+  free(ptr);
+}
+
+void *world_alloc(const myr_world *w, size_t size, size_t align) {
+  return w->alloc.alloc(size, align, w->alloc.user);
+}
+
+void world_free(const myr_world *w, void *p, size_t size) {
+  if (p) w->alloc.free(p, size, w->alloc.user);
+}
+
+myr_status world_grow_array(const myr_world *w, void **arr, uint32_t *cap, size_t elem,
+                            uint32_t need) {
+  if (need <= *cap) return MYR_OK;
+  uint64_t n = *cap ? (uint64_t)*cap * 2 : 8;
+  if (n < need) n = need;
+  if (n > UINT32_MAX) n = UINT32_MAX;
+  void *p = world_alloc(w, (size_t)n * elem, 64);
+  if (!p) return MYR_ENOMEM;
+  if (*cap) memcpy(p, *arr, (size_t)*cap * elem);
+  world_free(w, *arr, (size_t)*cap * elem);
+  *arr = p;
+  *cap = (uint32_t)n;
+  return MYR_OK;
+}
+
+/* ---- world --------------------------------------------------------------- */
+
+myr_status myr_world_create(const myr_world_desc *desc, myr_world **out) {
+  if (!out) return MYR_EINVAL;
+  *out = NULL;
+  myr_allocator a = {default_alloc, default_free, NULL};
+  if (desc && (desc->allocator.alloc || desc->allocator.free)) {
+    if (!desc->allocator.alloc || !desc->allocator.free) return MYR_EINVAL;
+    a = desc->allocator;
+  }
+  myr_world *w = a.alloc(sizeof *w, alignof(myr_world), a.user);
+  if (!w) return MYR_ENOMEM;
+  memset(w, 0, sizeof *w);
+  w->alloc = a;
+  w->free_head = NO_TABLE;
+  size_t comps_size = MYR_MAX_COMPONENTS * sizeof(component_info);
+  w->components = world_alloc(w, comps_size, alignof(component_info));
+  table *empty;
+  compset none = {{0}};
+  if (!w->components || table_get(w, &none, &empty) != MYR_OK) {
+    myr_world_destroy(w);
+    return MYR_ENOMEM;
+  }
+  *out = w;
+  return MYR_OK;
+}
+
+static void component_free(myr_world *w, component_info *ci) {
+  world_free(w, ci->name, ci->name_size);
+  world_free(w, ci->fields, (size_t)ci->field_count * sizeof(myr_field) + 1);
+  world_free(w, ci->elem_size, (size_t)ci->field_count * sizeof(uint32_t) + 1);
+  world_free(w, ci->names, ci->names_size);
+}
+
+void myr_world_destroy(myr_world *w) {
+  if (!w) return;
+  while (w->queries) myr_query_destroy(w->queries);
+  table_free_all(w);
+  entity_free_all(w);
+  if (w->components) {
+    for (uint32_t i = 0; i < w->component_count; i++) component_free(w, &w->components[i]);
+    world_free(w, w->components, MYR_MAX_COMPONENTS * sizeof(component_info));
+  }
+  myr_allocator a = w->alloc;
+  a.free(w, sizeof *w, a.user);
+}
+
+uint32_t myr_world_entity_count(const myr_world *w) { return w ? w->live_count : 0; }
+uint32_t myr_world_table_count(const myr_world *w) { return w ? w->table_count : 0; }
+
+/* ---- components ---------------------------------------------------------- */
+
+uint32_t myr_type_size(myr_type type) {
+  switch (type) {
+  case MYR_F32: case MYR_I32: case MYR_U32: return 4;
+  case MYR_F64: case MYR_I64: case MYR_U64: return 8;
+  case MYR_U8: return 1;
+  default: return 0;
+  }
+}
+
+static myr_status component_validate(const myr_component_desc *d) {
+  if (!d->name || !d->name[0] || d->field_count > MYR_MAX_FIELDS) return MYR_EINVAL;
+  if (d->field_count && !d->fields) return MYR_EINVAL;
+  for (uint32_t f = 0; f < d->field_count; f++) {
+    const myr_field *fd = &d->fields[f];
+    uint32_t size = myr_type_size(fd->type);
+    if (fd->type == MYR_BYTES) {
+      if (fd->size == 0 || fd->size > 4096) return MYR_EINVAL;
+      size = fd->size;
+    } else if (size == 0 || (fd->size != 0 && fd->size != size)) {
+      return MYR_EINVAL;
+    }
+    if (fd->offset > d->row_size || d->row_size - fd->offset < size) return MYR_EINVAL;
+  }
+  return MYR_OK;
+}
+
+myr_status myr_component_register(myr_world *w, const myr_component_desc *d, myr_component *out) {
+  if (!w || !d || !out) return MYR_EINVAL;
+  myr_status s = component_validate(d);
+  if (s != MYR_OK) return s;
+  myr_component existing;
+  if (myr_component_lookup(w, d->name, &existing) == MYR_OK) return MYR_EEXIST;
+  if (w->component_count == MYR_MAX_COMPONENTS) return MYR_ELIMIT;
+
+  component_info ci = {0};
+  ci.field_count = d->field_count;
+  ci.row_size = d->row_size;
+  ci.name_size = strlen(d->name) + 1;
+  for (uint32_t f = 0; f < d->field_count; f++)
+    ci.names_size += (d->fields[f].name ? strlen(d->fields[f].name) : 0) + 1;
+  ci.names_size += 1;
+  ci.name = world_alloc(w, ci.name_size, 1);
+  ci.fields = world_alloc(w, (size_t)ci.field_count * sizeof(myr_field) + 1, alignof(myr_field));
+  ci.elem_size = world_alloc(w, (size_t)ci.field_count * sizeof(uint32_t) + 1, alignof(uint32_t));
+  ci.names = world_alloc(w, ci.names_size, 1);
+  if (!ci.name || !ci.fields || !ci.elem_size || !ci.names) {
+    component_free(w, &ci);
+    return MYR_ENOMEM;
+  }
+  memcpy(ci.name, d->name, ci.name_size);
+  char *at = ci.names;
+  for (uint32_t f = 0; f < d->field_count; f++) {
+    const myr_field *fd = &d->fields[f];
+    size_t len = fd->name ? strlen(fd->name) : 0;
+    if (len) memcpy(at, fd->name, len);
+    at[len] = '\0';
+    ci.fields[f] = *fd;
+    ci.fields[f].name = at;
+    ci.elem_size[f] = fd->type == MYR_BYTES ? fd->size : myr_type_size(fd->type);
+    ci.fields[f].size = ci.elem_size[f];
+    at += len + 1;
+  }
+  *at = '\0';
+  *out = w->component_count;
+  w->components[w->component_count++] = ci;
+  return MYR_OK;
+}
+
+myr_status myr_component_lookup(const myr_world *w, const char *name, myr_component *out) {
+  if (!w || !name || !out) return MYR_EINVAL;
+  for (uint32_t i = 0; i < w->component_count; i++) {
+    if (strcmp(w->components[i].name, name) == 0) {
+      *out = i;
+      return MYR_OK;
+    }
+  }
+  return MYR_ENOCOMP;
+}
+
+myr_status myr_component_info(const myr_world *w, myr_component c, uint32_t *field_count,
+                              uint32_t field, myr_field *field_out) {
+  if (!w) return MYR_EINVAL;
+  if (c >= w->component_count) return MYR_ENOCOMP;
+  const component_info *ci = &w->components[c];
+  if (field_out) {
+    if (field >= ci->field_count) return MYR_EFIELD;
+    *field_out = ci->fields[field];
+  }
+  if (field_count) *field_count = ci->field_count;
+  return MYR_OK;
+}
+
+/* ---- entities ------------------------------------------------------------ */
+
+myr_status myr_entity_check(const myr_world *w, myr_entity e) {
+  const entity_record *r;
+  return entity_lookup(w, e, &r);
+}
+
+bool myr_entity_alive(const myr_world *w, myr_entity e) { return myr_entity_check(w, e) == MYR_OK; }
+
+myr_status myr_entity_create(myr_world *w, myr_entity *out) {
+  if (!w || !out) return MYR_EINVAL;
+  table *t = w->tables[0]; /* the table of the empty set, made with the world */
+  myr_status s = entity_reserve(w, 1);
+  if (s == MYR_OK) s = table_reserve(w, t, 1);
+  if (s != MYR_OK) return s;
+  uint32_t row = table_append(t, 1);
+  t->ids[row] = *out = entity_take(w, t->id, row);
+  return MYR_OK;
+}
+
+/* Writes `n` copies of one value into a column. */
+static void column_fill(unsigned char *dst, const unsigned char *value, uint32_t size, uint32_t n) {
+  if (!value) {
+    memset(dst, 0, (size_t)n * size);
+  } else if (size == 4) {
+    uint32_t v;
+    memcpy(&v, value, 4);
+    uint32_t *d = (uint32_t *)(void *)dst;
+    for (uint32_t i = 0; i < n; i++) d[i] = v;
+  } else if (size == 8) {
+    uint64_t v;
+    memcpy(&v, value, 8);
+    uint64_t *d = (uint64_t *)(void *)dst;
+    for (uint32_t i = 0; i < n; i++) d[i] = v;
+  } else if (size == 1) {
+    memset(dst, value[0], n);
+  } else {
+    for (uint32_t i = 0; i < n; i++) memcpy(dst + (size_t)i * size, value, size);
+  }
+}
+
+/* Builds a set from a list, checking every id. */
+static myr_status compset_from(const myr_world *w, const myr_component *list, uint32_t n,
+                               compset *set) {
+  memset(set, 0, sizeof *set);
+  if (n && !list) return MYR_EINVAL;
+  for (uint32_t i = 0; i < n; i++) {
+    if (list[i] >= w->component_count) return MYR_ENOCOMP;
+    compset_put(set, list[i]);
+  }
+  return MYR_OK;
+}
+
+myr_status myr_entity_create_bulk(myr_world *w, const myr_bulk_desc *d) {
+  if (!w || !d) return MYR_EINVAL;
+  compset set;
+  myr_status s = compset_from(w, d->components, d->component_count, &set);
+  if (s != MYR_OK || d->count == 0) return s;
+  table *t;
+  s = table_get(w, &set, &t);
+  if (s == MYR_OK) s = entity_reserve(w, d->count);
+  if (s == MYR_OK) s = table_reserve(w, t, d->count);
+  if (s != MYR_OK) return s;
+
+  uint32_t first = table_append(t, d->count);
+  for (uint32_t k = 0; k < t->comp_count; k++) {
+    myr_component c = t->comps[k];
+    const unsigned char *row = NULL;
+    /* the last entry naming c wins when the list repeats it */
+    for (uint32_t i = 0; d->values && i < d->component_count; i++)
+      if (d->components[i] == c) row = d->values[i];
+    const component_info *ci = &w->components[c];
+    for (uint32_t f = 0; f < ci->field_count; f++) {
+      column *col = &t->cols[t->comp_col[k] + f];
+      column_fill(col->data + (size_t)first * col->elem_size, row ? row + ci->fields[f].offset : NULL,
+                  col->elem_size, d->count);
+    }
+  }
+  myr_entity *ids = t->ids + first;
+  for (uint32_t i = 0; i < d->count; i++) ids[i] = entity_take(w, t->id, first + i);
+  if (d->ids_out) memcpy(d->ids_out, ids, (size_t)d->count * sizeof(myr_entity));
+  return MYR_OK;
+}
+
+/* Removes row r of t and repairs the record of the entity moved into it. */
+static void remove_row(myr_world *w, table *t, uint32_t r) {
+  myr_entity moved = table_swap_remove(t, r);
+  if (moved != MYR_ENTITY_NULL) w->entities[MYR_ENTITY_INDEX(moved)].row = r;
+}
+
+myr_status myr_entity_destroy(myr_world *w, myr_entity e) {
+  const entity_record *r;
+  myr_status s = entity_lookup(w, e, &r);
+  if (s != MYR_OK) return s;
+  remove_row(w, w->tables[r->table], r->row);
+  entity_release(w, MYR_ENTITY_INDEX(e));
+  return MYR_OK;
+}
+
+/* ---- adding and removing components -------------------------------------- */
+
+/* Moves entity e from its row in src to a new row of dst (capacity reserved).
+ * Columns dst has and src lacks come from `row` (component `added`) or are
+ * zero. */
+static void move_row(myr_world *w, myr_entity e, table *src, table *dst, myr_component added,
+                     const unsigned char *row) {
+  entity_record *rec = &w->entities[MYR_ENTITY_INDEX(e)];
+  uint32_t sr = rec->row;
+  uint32_t dr = table_append(dst, 1);
+  dst->ids[dr] = e;
+  uint32_t j = 0; /* both column lists are sorted by (component, field) */
+  for (uint32_t i = 0; i < dst->col_count; i++) {
+    column *dc = &dst->cols[i];
+    while (j < src->col_count && src->cols[j].component < dc->component) j++;
+    unsigned char *to = dc->data + (size_t)dr * dc->elem_size;
+    if (j < src->col_count && src->cols[j].component == dc->component) {
+      memcpy(to, src->cols[j].data + (size_t)sr * dc->elem_size, dc->elem_size);
+      j++;
+    } else if (row && dc->component == added) {
+      memcpy(to, row + w->components[added].fields[dc->field].offset, dc->elem_size);
+    } else {
+      memset(to, 0, dc->elem_size);
+    }
+  }
+  remove_row(w, src, sr);
+  rec->table = dst->id;
+  rec->row = dr;
+}
+
+static myr_status change_set(myr_world *w, myr_entity e, myr_component c, bool add,
+                             const void *row) {
+  const entity_record *r;
+  myr_status s = entity_lookup(w, e, &r);
+  if (s != MYR_OK) return s;
+  if (c >= w->component_count) return MYR_ENOCOMP;
+  table *src = w->tables[r->table];
+  if (compset_has(&src->set, c) == add) return add ? MYR_EEXIST : MYR_EABSENT;
+  compset set = src->set;
+  if (add) compset_put(&set, c);
+  else compset_del(&set, c);
+  table *dst;
+  s = table_get(w, &set, &dst);
+  if (s == MYR_OK) s = table_reserve(w, dst, 1);
+  if (s != MYR_OK) return s;
+  move_row(w, e, src, dst, c, row);
+  return MYR_OK;
+}
+
+myr_status myr_component_add(myr_world *w, myr_entity e, myr_component c, const void *row) {
+  return change_set(w, e, c, true, row);
+}
+
+myr_status myr_component_remove(myr_world *w, myr_entity e, myr_component c) {
+  return change_set(w, e, c, false, NULL);
+}
+
+bool myr_component_has(const myr_world *w, myr_entity e, myr_component c) {
+  const entity_record *r;
+  if (entity_lookup(w, e, &r) != MYR_OK || c >= w->component_count) return false;
+  return compset_has(&w->tables[r->table]->set, c);
+}
+
+/* ---- values -------------------------------------------------------------- */
+
+/* Finds the first column of component c for a live entity. */
+static myr_status locate(const myr_world *w, myr_entity e, myr_component c, table **t,
+                         uint32_t *row, int32_t *col) {
+  const entity_record *r;
+  myr_status s = entity_lookup(w, e, &r);
+  if (s != MYR_OK) return s;
+  if (c >= w->component_count) return MYR_ENOCOMP;
+  *t = w->tables[r->table];
+  *row = r->row;
+  *col = table_comp_col(*t, c);
+  return *col < 0 ? MYR_EABSENT : MYR_OK;
+}
+
+myr_status myr_component_set(myr_world *w, myr_entity e, myr_component c, const void *row) {
+  table *t;
+  uint32_t r;
+  int32_t col;
+  if (!row) return MYR_EINVAL;
+  myr_status s = locate(w, e, c, &t, &r, &col);
+  if (s != MYR_OK) return s;
+  const component_info *ci = &w->components[c];
+  for (uint32_t f = 0; f < ci->field_count; f++) {
+    column *cl = &t->cols[col + (int32_t)f];
+    memcpy(cl->data + (size_t)r * cl->elem_size, (const unsigned char *)row + ci->fields[f].offset,
+           cl->elem_size);
+  }
+  return MYR_OK;
+}
+
+myr_status myr_component_get(const myr_world *w, myr_entity e, myr_component c, void *row) {
+  table *t;
+  uint32_t r;
+  int32_t col;
+  if (!row) return MYR_EINVAL;
+  myr_status s = locate(w, e, c, &t, &r, &col);
+  if (s != MYR_OK) return s;
+  const component_info *ci = &w->components[c];
+  for (uint32_t f = 0; f < ci->field_count; f++) {
+    const column *cl = &t->cols[col + (int32_t)f];
+    memcpy((unsigned char *)row + ci->fields[f].offset, cl->data + (size_t)r * cl->elem_size,
+           cl->elem_size);
+  }
+  return MYR_OK;
+}
+
+static myr_status locate_field(const myr_world *w, myr_entity e, myr_component c, uint32_t field,
+                               myr_type type, const void *value, column **cl, uint32_t *row) {
+  table *t;
+  int32_t col;
+  if (!value) return MYR_EINVAL;
+  myr_status s = locate(w, e, c, &t, row, &col);
+  if (s != MYR_OK) return s;
+  if (field >= w->components[c].field_count) return MYR_EFIELD;
+  *cl = &t->cols[col + (int32_t)field];
+  return (*cl)->type == type ? MYR_OK : MYR_ETYPE;
+}
+
+myr_status myr_field_set(myr_world *w, myr_entity e, myr_component c, uint32_t field,
+                         myr_type type, const void *value) {
+  column *cl;
+  uint32_t r;
+  myr_status s = locate_field(w, e, c, field, type, value, &cl, &r);
+  if (s == MYR_OK) memcpy(cl->data + (size_t)r * cl->elem_size, value, cl->elem_size);
+  return s;
+}
+
+myr_status myr_field_get(const myr_world *w, myr_entity e, myr_component c, uint32_t field,
+                         myr_type type, void *value) {
+  column *cl;
+  uint32_t r;
+  myr_status s = locate_field(w, e, c, field, type, value, &cl, &r);
+  if (s == MYR_OK) memcpy(value, cl->data + (size_t)r * cl->elem_size, cl->elem_size);
+  return s;
+}
+
+/* ---- hash ---------------------------------------------------------------- */
+
+static inline uint64_t hash_mix(uint64_t h, uint64_t v) {
+  h ^= v * 0x9e3779b97f4a7c15ull;
+  h = (h << 27) | (h >> 37);
+  return h * 0xbf58476d1ce4e5b9ull + 0x94d049bb133111ebull;
+}
+
+static uint64_t hash_bytes(uint64_t h, const unsigned char *p, uint32_t size) {
+  uint32_t i = 0;
+  for (; i + 8 <= size; i += 8) {
+    uint64_t v;
+    memcpy(&v, p + i, 8);
+    h = hash_mix(h, v);
+  }
+  if (i < size) {
+    uint64_t v = 0;
+    memcpy(&v, p + i, size - i);
+    h = hash_mix(h, v ^ ((uint64_t)(size - i) << 56));
+  }
+  return h;
+}
+
+myr_status myr_world_hash(const myr_world *w, uint64_t *out) {
+  if (!w || !out) return MYR_EINVAL;
+  uint64_t h = hash_mix(0x243f6a8885a308d3ull, w->live_count);
+  for (uint32_t i = 0; i < w->slot_count; i++) {
+    const entity_record *r = &w->entities[i];
+    if (r->table == NO_TABLE) continue;
+    h = hash_mix(h, ((uint64_t)r->generation << 32) | i);
+    const table *t = w->tables[r->table];
+    for (uint32_t j = 0, k = 0; k < t->comp_count; k++) {
+      h = hash_mix(h, 0xc0ull << 56 | t->comps[k]);
+      uint32_t fields = w->components[t->comps[k]].field_count;
+      for (uint32_t f = 0; f < fields; f++, j++) {
+        const column *c = &t->cols[j];
+        h = hash_bytes(h, c->data + (size_t)r->row * c->elem_size, c->elem_size);
+      }
+    }
+  }
+  *out = h;
+  return MYR_OK;
+}

@@ -1,0 +1,178 @@
+/* Private: the world's data structures, shared by entity.c, table.c, world.c
+ * and query.c. Nothing here is part of the public API. */
+#ifndef MYRIAD_WORLD_IMPL_H
+#define MYRIAD_WORLD_IMPL_H
+
+#include <stdalign.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "myriad/query.h"
+#include "myriad/world.h"
+
+#define ROW_ALIGN 16u          /* capacities and chunk starts are multiples of this */
+#define COLUMN_ALIGN 64u       /* every column starts on a cache line */
+#define TABLE_BLOCK_ALIGN 4096u
+#define NO_TABLE UINT32_MAX
+
+static inline uint32_t round_up16(uint32_t n) { return (n + ROW_ALIGN - 1) & ~(ROW_ALIGN - 1); }
+static inline size_t align_up(size_t n, size_t a) { return (n + a - 1) & ~(a - 1); }
+
+/* ---- component sets ------------------------------------------------------ */
+
+typedef struct compset {
+  uint64_t bits[MYR_MAX_COMPONENTS / 64];
+} compset;
+
+static inline bool compset_has(const compset *s, myr_component c) {
+  return (s->bits[c >> 6] >> (c & 63)) & 1u;
+}
+static inline void compset_put(compset *s, myr_component c) { s->bits[c >> 6] |= 1ull << (c & 63); }
+static inline void compset_del(compset *s, myr_component c) {
+  s->bits[c >> 6] &= ~(1ull << (c & 63));
+}
+static inline bool compset_eq(const compset *a, const compset *b) {
+  return memcmp(a, b, sizeof *a) == 0;
+}
+/* True when every component of `sub` is in `set`. */
+static inline bool compset_covers(const compset *set, const compset *sub) {
+  for (unsigned i = 0; i < MYR_MAX_COMPONENTS / 64; i++)
+    if ((set->bits[i] & sub->bits[i]) != sub->bits[i]) return false;
+  return true;
+}
+static inline bool compset_meets(const compset *a, const compset *b) {
+  for (unsigned i = 0; i < MYR_MAX_COMPONENTS / 64; i++)
+    if (a->bits[i] & b->bits[i]) return true;
+  return false;
+}
+uint32_t compset_count(const compset *s);
+uint64_t compset_hash(const compset *s);
+
+/* ---- components ---------------------------------------------------------- */
+
+typedef struct component_info {
+  char *name;
+  size_t name_size;
+  myr_field *fields;        /* field names point into `names` */
+  char *names;              /* all field names, NUL separated */
+  size_t names_size;
+  uint32_t *elem_size;      /* bytes per value, per field */
+  uint32_t field_count;
+  size_t row_size;
+} component_info;
+
+/* ---- tables -------------------------------------------------------------- */
+
+typedef struct column {
+  unsigned char *data;
+  uint32_t elem_size;
+  myr_type type;
+  myr_component component;
+  uint32_t field;
+} column;
+
+typedef struct table {
+  compset set;
+  uint32_t id;
+  uint32_t comp_count;
+  myr_component *comps;     /* ascending */
+  uint32_t *comp_col;       /* per comps[i]: index of its first column */
+  uint32_t col_count;
+  column *cols;
+  myr_entity *ids;          /* the entity id of each row */
+  uint32_t count;
+  uint32_t capacity;        /* multiple of ROW_ALIGN */
+  void *block;              /* ids and every column live in this allocation */
+  size_t block_size;
+} table;
+
+/* ---- entities ------------------------------------------------------------ */
+
+typedef struct entity_record {
+  uint32_t generation;      /* of the current or next occupant */
+  uint32_t table;           /* NO_TABLE when the slot is free */
+  uint32_t row;
+  uint32_t next_free;       /* free list link (slot index), NO_TABLE ends it */
+} entity_record;
+
+/* ---- the world ----------------------------------------------------------- */
+
+struct myr_world {
+  myr_allocator alloc;
+
+  component_info *components;
+  uint32_t component_count;
+
+  table **tables;
+  uint32_t table_count, table_cap;
+  uint32_t *table_map;      /* open addressing: table ids by compset hash */
+  uint32_t table_map_cap;   /* power of two */
+
+  entity_record *entities;
+  uint32_t slot_count, slot_cap;
+  uint32_t free_head;       /* most recently freed slot, NO_TABLE if none */
+  uint32_t free_count;
+  uint32_t live_count;
+
+  struct myr_query *queries; /* live queries, destroyed with the world */
+};
+
+/* one matched table of a query */
+typedef struct query_match {
+  uint32_t table;
+  int32_t term_col[MYR_QUERY_MAX_TERMS]; /* first column of the term's component, -1 none */
+} query_match;
+
+struct myr_query {
+  myr_world *world;
+  struct myr_query *next, *prev;
+  uint32_t term_count;
+  myr_term terms[MYR_QUERY_MAX_TERMS];
+  compset required, excluded;
+  uint32_t tables_seen;
+  query_match *matches;
+  uint32_t match_count, match_cap;
+};
+
+/* ---- allocation (world.c) ------------------------------------------------ */
+
+void *world_alloc(const myr_world *w, size_t size, size_t align);
+void world_free(const myr_world *w, void *p, size_t size);
+/* Grows *arr (of *cap elements of elem bytes) to hold at least `need`. On
+ * failure nothing changes. */
+myr_status world_grow_array(const myr_world *w, void **arr, uint32_t *cap, size_t elem,
+                            uint32_t need);
+
+/* ---- entity index (entity.c) --------------------------------------------- */
+
+/* Resolves an id to its record; MYR_OK only for live entities. */
+myr_status entity_lookup(const myr_world *w, myr_entity e, const entity_record **out);
+/* Ensures `n` more entities can be created without allocating. */
+myr_status entity_reserve(myr_world *w, uint32_t n);
+/* Takes a slot (free list first) and returns its new id. Needs a reservation. */
+myr_entity entity_take(myr_world *w, uint32_t table, uint32_t row);
+/* Frees a live entity's slot and bumps its generation. */
+void entity_release(myr_world *w, uint32_t index);
+void entity_free_all(myr_world *w);
+
+/* ---- tables (table.c) ---------------------------------------------------- */
+
+/* Finds or creates the table of a component set. */
+myr_status table_get(myr_world *w, const compset *set, table **out);
+table *table_find(const myr_world *w, const compset *set);
+/* Ensures `n` more rows fit without allocating. */
+myr_status table_reserve(myr_world *w, table *t, uint32_t n);
+/* Appends n rows (capacity must be reserved) and keeps the padding invariant:
+ * rows [count, round_up16(count)) are always initialised. Returns the first row. */
+uint32_t table_append(table *t, uint32_t n);
+/* Removes row r by moving the last row into it; returns the entity that
+ * moved (MYR_ENTITY_NULL if none). */
+myr_entity table_swap_remove(table *t, uint32_t r);
+/* Finds the first column of a component in the table, -1 if absent. */
+int32_t table_comp_col(const table *t, myr_component c);
+void table_destroy(myr_world *w, table *t);
+void table_free_all(myr_world *w);
+
+#endif /* MYRIAD_WORLD_IMPL_H */

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs the Debian packages myriad builds with. Idempotent: checks with
+# dpkg first and stays quiet when everything is already present.
+set -euo pipefail
+
+packages=(
+  cmake gcc g++ pkg-config
+  libck-dev          # concurrencykit: atomics, backoff, event counts
+  libsimde-dev       # SIMD kernels, header only
+  libbenchmark-dev   # Google Benchmark, for bench/
+  libcmocka-dev      # unit tests
+  clang libclang-rt-14-dev  # sanitizer runtimes for the asan/tsan presets
+  libgomp1           # OpenMP runtime: fib(30) reference in bench/
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg -s "$p" >/dev/null 2>&1 || ! dpkg -s "$p" 2>/dev/null | grep -q '^Status: install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "setup: installing ${missing[*]}" >&2
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  SUDO="sudo"
+fi
+$SUDO apt-get update -q >/dev/null
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
