@@ -18,6 +18,7 @@
 #define MAX_WORKERS 1024
 #define PARK_MIN_NS 1000000ull    /* first park deadline: 1 ms */
 #define PARK_MAX_NS 100000000ull  /* longest park deadline: 100 ms */
+#define SPIN_CEILING (1u << 12)   /* backoff iterations per idle spin, at most */
 
 typedef struct worker worker;
 
@@ -216,7 +217,7 @@ static void work_until(worker *w, const uint64_t *pending) {
       continue;
     }
     /* idle: back off exponentially, then park once spin_ns has passed */
-    uint64_t idle_since = now_ns();
+    uint64_t idle_since = now_ns(), spin_ns = p->spin_ns;
     ck_backoff_t backoff = CK_BACKOFF_INITIALIZER;
     for (;;) {
       if (is_done(p, pending)) return;
@@ -225,11 +226,16 @@ static void work_until(worker *w, const uint64_t *pending) {
         run_job(w, &j);
         break;
       }
-      if (now_ns() - idle_since > p->spin_ns) {
+      if (now_ns() - idle_since > spin_ns) {
         park(w, pending);
-        idle_since = now_ns();
+        /* woken without work at hand: look once more, then park again
+         * without spinning, so a long-idle pool stays quiet */
+        spin_ns = 0;
       } else {
         for (int i = 0; i < 8; i++) ck_pr_stall(); /* pause: let the sibling hyperthread run */
+        /* ck's ceiling is 2^20 iterations (about a millisecond): cap it far
+         * lower so a spin never outlasts spin_ns by much */
+        if (backoff > SPIN_CEILING) backoff = SPIN_CEILING;
         ck_backoff_eb(&backoff);
       }
     }

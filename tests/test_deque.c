@@ -1,0 +1,129 @@
+/* The Chase–Lev deque: one owner pushing and taking, several thieves
+ * stealing, every item taken exactly once and never torn. */
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "deque.h"
+#include "helpers.h"
+
+#ifndef MYR_STRESS_DIVISOR
+#define MYR_STRESS_DIVISOR 1
+#endif
+
+enum { THIEVES = 3 };
+
+typedef struct shared {
+  deque dq;
+  long items;
+  _Atomic unsigned char *taken;
+  atomic_int owner_done;
+  atomic_long by_thieves;
+  atomic_long torn; /* counted, not asserted: cmocka asserts only on the test's thread */
+} shared;
+
+static void make_job(uint64_t i, uint64_t *w) {
+  for (int k = 0; k < DEQUE_WORDS; k++) w[k] = i * 0x9e3779b97f4a7c15ull + (uint64_t)k;
+}
+
+/* Records a taken job; checks its words belong together. */
+static void record(shared *s, const uint64_t *w) {
+  uint64_t i = w[0] * 0xf1de83e19937733dull; /* inverse of the multiplier mod 2^64 */
+  int bad = i >= (uint64_t)s->items;
+  for (int k = 1; k < DEQUE_WORDS; k++) bad |= w[k] != w[0] + (uint64_t)k;
+  if (bad) {
+    atomic_fetch_add(&s->torn, 1);
+    return;
+  }
+  atomic_fetch_add_explicit(&s->taken[i], 1, memory_order_relaxed);
+}
+
+static void *thief(void *arg) {
+  shared *s = arg;
+  uint64_t w[DEQUE_WORDS];
+  long mine = 0;
+  for (;;) {
+    deque_result r = deque_steal(&s->dq, w);
+    if (r == DEQUE_OK) {
+      record(s, w);
+      mine++;
+    } else if (r == DEQUE_EMPTY && atomic_load(&s->owner_done)) {
+      break;
+    }
+  }
+  atomic_fetch_add(&s->by_thieves, mine);
+  return NULL;
+}
+
+static void every_item_is_taken_exactly_once(void **state) {
+  (void)state;
+  shared s = {.items = 10000000 / MYR_STRESS_DIVISOR};
+  uint64_t seed = test_seed(7);
+  s.taken = calloc((size_t)s.items, 1);
+  assert_non_null(s.taken);
+  /* a small ring, so it grows many times while thieves read it */
+  assert_int_equal(deque_init(&s.dq, 16), MYR_OK);
+  pthread_t t[THIEVES];
+  for (int i = 0; i < THIEVES; i++) assert_int_equal(pthread_create(&t[i], NULL, thief, &s), 0);
+  uint64_t w[DEQUE_WORDS];
+  long by_owner = 0;
+  for (long i = 0; i < s.items; i++) {
+    make_job((uint64_t)i, w);
+    assert_int_equal(deque_push(&s.dq, w), MYR_OK);
+    /* take back now and then, in bursts, to race thieves for the last item */
+    if ((rng_next(&seed) & 3) == 0) {
+      int burst = (int)(rng_next(&seed) % 4);
+      for (int b = 0; b < burst && deque_take(&s.dq, w); b++, by_owner++) record(&s, w);
+    }
+  }
+  while (deque_take(&s.dq, w)) {
+    record(&s, w);
+    by_owner++;
+  }
+  atomic_store(&s.owner_done, 1);
+  for (int i = 0; i < THIEVES; i++) pthread_join(t[i], NULL);
+  long missing = 0, duplicated = 0;
+  for (long i = 0; i < s.items; i++) {
+    missing += s.taken[i] == 0;
+    duplicated += s.taken[i] > 1;
+  }
+  fprintf(stderr, "%ld items: owner took %ld, thieves %ld, missing %ld, duplicated %ld\n", s.items,
+          by_owner, atomic_load(&s.by_thieves), missing, duplicated);
+  assert_int_equal(atomic_load(&s.torn), 0);
+  assert_int_equal(missing, 0);
+  assert_int_equal(duplicated, 0);
+  assert_int_equal(by_owner + atomic_load(&s.by_thieves), s.items);
+  assert_true(atomic_load(&s.by_thieves) > 0);
+  deque_destroy(&s.dq);
+  free((void *)s.taken);
+}
+
+static void empty_deque_gives_nothing_and_take_is_lifo(void **state) {
+  (void)state;
+  deque d;
+  uint64_t w[DEQUE_WORDS];
+  assert_int_equal(deque_init(&d, 4), MYR_OK);
+  assert_false(deque_take(&d, w));
+  assert_int_equal(deque_steal(&d, w), DEQUE_EMPTY);
+  assert_false(deque_take(&d, w)); /* bottom must not drift on empty takes */
+  for (uint64_t i = 0; i < 100; i++) {
+    make_job(i, w);
+    assert_int_equal(deque_push(&d, w), MYR_OK);
+  }
+  assert_int_equal(deque_steal(&d, w), DEQUE_OK);
+  assert_int_equal(w[0], 0); /* thieves take the oldest */
+  assert_true(deque_take(&d, w));
+  assert_int_equal(w[0], 99 * 0x9e3779b97f4a7c15ull); /* the owner the newest */
+  int left = 0;
+  while (deque_take(&d, w)) left++;
+  assert_int_equal(left, 98);
+  assert_true(deque_looks_empty(&d));
+  deque_destroy(&d);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(empty_deque_gives_nothing_and_take_is_lifo),
+      cmocka_unit_test(every_item_is_taken_exactly_once),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,298 @@
+/* The job pool: spawn/wait, nesting, parallel_for, shutdown, parking. */
+#include <dirent.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "helpers.h"
+
+#ifndef MYR_STRESS_DIVISOR
+#define MYR_STRESS_DIVISOR 1
+#endif
+
+static int thread_count(void) {
+  DIR *d = opendir("/proc/self/task");
+  int n = 0;
+  if (!d) return -1;
+  for (struct dirent *e; (e = readdir(d));) n += e->d_name[0] != '.';
+  closedir(d);
+  return n;
+}
+
+/* ---- nested spawns ------------------------------------------------------- */
+
+typedef struct tree {
+  myr_jobs *pool;
+  _Atomic unsigned char *ran;
+  myr_counter loose; /* fire-and-forget leaves, waited on by the root */
+  atomic_int errors;
+} tree;
+
+typedef struct node {
+  tree *t;
+  uint64_t begin, end;
+} node;
+
+static void leaf(void *arg) {
+  node *n = arg;
+  atomic_fetch_add_explicit(&n->t->ran[n->begin], 1, memory_order_relaxed);
+  free(n);
+}
+
+/* Splits its range in two child jobs and waits for them, except that every
+ * 8th single-item range is spawned loose into the root's counter instead. */
+static void split(void *arg) {
+  node *n = arg;
+  tree *t = n->t;
+  if (n->end - n->begin == 1) {
+    atomic_fetch_add_explicit(&t->ran[n->begin], 1, memory_order_relaxed);
+    return;
+  }
+  uint64_t mid = n->begin + (n->end - n->begin) / 2;
+  node kids[2] = {{t, n->begin, mid}, {t, mid, n->end}};
+  myr_counter c = {0};
+  for (int k = 0; k < 2; k++) {
+    if (kids[k].end - kids[k].begin == 1 && kids[k].begin % 8 == 0) {
+      node *loose = malloc(sizeof *loose);
+      *loose = kids[k];
+      if (myr_jobs_spawn(t->pool, leaf, loose, &t->loose) != MYR_OK) atomic_fetch_add(&t->errors, 1);
+    } else if (myr_jobs_spawn(t->pool, split, &kids[k], &c) != MYR_OK) {
+      atomic_fetch_add(&t->errors, 1);
+    }
+  }
+  if (myr_jobs_wait(t->pool, &c) != MYR_OK) atomic_fetch_add(&t->errors, 1);
+}
+
+static void run_tree(uint32_t workers, uint64_t items) {
+  myr_jobs *pool;
+  assert_int_equal(myr_jobs_create(&(myr_jobs_desc){.workers = workers, .deque_capacity = 16}, &pool), MYR_OK);
+  tree t = {.pool = pool, .ran = calloc(items, 1)};
+  node root = {&t, 0, items};
+  myr_counter c = {0};
+  assert_int_equal(myr_jobs_spawn(pool, split, &root, &c), MYR_OK);
+  assert_int_equal(myr_jobs_wait(pool, &c), MYR_OK);
+  assert_int_equal(myr_jobs_wait(pool, &t.loose), MYR_OK);
+  assert_int_equal(c.pending, 0);
+  assert_int_equal(atomic_load(&t.errors), 0);
+  uint64_t missing = 0, twice = 0;
+  for (uint64_t i = 0; i < items; i++) {
+    missing += t.ran[i] == 0;
+    twice += t.ran[i] > 1;
+  }
+  uint64_t jobs = 0, steals = 0;
+  for (uint32_t w = 0; w < myr_jobs_worker_count(pool); w++) {
+    myr_jobs_worker_stats s;
+    assert_int_equal(myr_jobs_stats(pool, w, &s), MYR_OK);
+    jobs += s.jobs;
+    steals += s.steals;
+  }
+  fprintf(stderr, "%u workers, %llu items: %llu jobs, %llu steals, missing %llu, twice %llu\n", workers,
+          (unsigned long long)items, (unsigned long long)jobs, (unsigned long long)steals,
+          (unsigned long long)missing, (unsigned long long)twice);
+  assert_int_equal(missing, 0);
+  assert_int_equal(twice, 0);
+  /* a binary tree over n leaves has 2n - 1 nodes: every one was a job */
+  assert_int_equal(jobs, 2 * items - 1);
+  if (workers > 1) assert_true(steals > 0);
+  assert_int_equal(myr_jobs_destroy(pool), MYR_OK);
+  free((void *)t.ran);
+}
+
+static void ten_million_nested_jobs_each_run_once(void **state) {
+  (void)state;
+  run_tree(2, 5000000 / MYR_STRESS_DIVISOR); /* 10^7 - 1 jobs */
+  run_tree(3, 1000000 / MYR_STRESS_DIVISOR); /* more workers than cores */
+}
+
+static void one_worker_runs_everything_on_the_caller(void **state) {
+  (void)state;
+  int before = thread_count();
+  myr_jobs *pool;
+  assert_int_equal(myr_jobs_create(&(myr_jobs_desc){.workers = 1}, &pool), MYR_OK);
+  assert_int_equal(thread_count(), before); /* no thread started */
+  assert_int_equal(myr_jobs_worker_index(pool), 0);
+  assert_int_equal(myr_jobs_worker_count(pool), 1);
+  assert_int_equal(myr_jobs_destroy(pool), MYR_OK);
+  run_tree(1, 100000);
+}
+
+/* ---- parallel_for -------------------------------------------------------- */
+
+typedef struct pf_check {
+  _Atomic unsigned char *hit;
+  size_t begin, grain;
+  atomic_long bad;
+} pf_check;
+
+static void pf_body(void *ctx, size_t b, size_t e) {
+  pf_check *c = ctx;
+  /* pieces are at most a grain long and start a whole number of grains in */
+  if (e <= b || e - b > c->grain || (b - c->begin) % c->grain != 0) atomic_fetch_add(&c->bad, 1);
+  for (size_t i = b; i < e; i++) atomic_fetch_add_explicit(&c->hit[i - c->begin], 1, memory_order_relaxed);
+}
+
+static void parallel_for_covers_each_index_once(void **state) {
+  (void)state;
+  const size_t sizes[] = {0, 1, 2, 7, 1000, 12345, 1000003};
+  const size_t grains[] = {1, 7, 4096, 2000000};
+  for (uint32_t workers = 1; workers <= 3; workers++) {
+    myr_jobs *pool;
+    assert_int_equal(myr_jobs_create(&(myr_jobs_desc){.workers = workers}, &pool), MYR_OK);
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+      for (size_t g = 0; g < sizeof grains / sizeof grains[0]; g++) {
+        size_t n = sizes[s] / (grains[g] == 1 ? MYR_STRESS_DIVISOR : 1);
+        pf_check c = {.hit = calloc(n + 1, 1), .begin = 17, .grain = grains[g]};
+        assert_int_equal(myr_jobs_parallel_for(pool, 17, 17 + n, grains[g], pf_body, &c), MYR_OK);
+        assert_int_equal(atomic_load(&c.bad), 0);
+        for (size_t i = 0; i < n; i++)
+          if (c.hit[i] != 1) fail_msg("index %zu hit %d times (n %zu grain %zu)", i, c.hit[i], n, grains[g]);
+        free((void *)c.hit);
+      }
+    }
+    assert_int_equal(myr_jobs_parallel_for(pool, 5, 4, 1, pf_body, NULL), MYR_EINVAL);
+    assert_int_equal(myr_jobs_parallel_for(pool, 0, 4, 1, NULL, NULL), MYR_EINVAL);
+    assert_int_equal(myr_jobs_destroy(pool), MYR_OK);
+  }
+}
+
+/* ---- shutdown and misuse ------------------------------------------------- */
+
+static atomic_long slow_done;
+static void slow_job(void *arg) {
+  (void)arg;
+  volatile double x = 1;
+  for (int i = 0; i < 20000; i++) x = x * 1.0000001 + 1e-9;
+  atomic_fetch_add(&slow_done, 1);
+}
+
+static void destroy_while_busy_runs_every_queued_job(void **state) {
+  (void)state;
+  for (int round = 0; round < 5; round++) {
+    myr_jobs *pool;
+    myr_counter c = {0};
+    atomic_store(&slow_done, 0);
+    assert_int_equal(myr_jobs_create(&(myr_jobs_desc){.workers = 2}, &pool), MYR_OK);
+    for (int i = 0; i < 2000; i++) assert_int_equal(myr_jobs_spawn(pool, slow_job, NULL, &c), MYR_OK);
+    assert_int_equal(myr_jobs_destroy(pool), MYR_OK); /* no wait first */
+    assert_int_equal(atomic_load(&slow_done), 2000);
+    assert_int_equal(c.pending, 0);
+  }
+}
+
+typedef struct misuse {
+  myr_jobs *pool;
+  myr_status destroy, spawn, wait;
+  int index;
+} misuse;
+
+static void destroy_from_job(void *arg) {
+  misuse *m = arg;
+  m->destroy = myr_jobs_destroy(m->pool);
+}
+
+static void *foreign_thread(void *arg) {
+  misuse *m = arg;
+  myr_counter c = {0};
+  m->destroy = myr_jobs_destroy(m->pool);
+  m->spawn = myr_jobs_spawn(m->pool, slow_job, NULL, &c);
+  m->wait = myr_jobs_wait(m->pool, &c);
+  m->index = myr_jobs_worker_index(m->pool);
+  return NULL;
+}
+
+static void destroy_from_a_job_or_foreign_thread_is_refused(void **state) {
+  (void)state;
+  for (uint32_t workers = 1; workers <= 2; workers++) {
+    misuse m = {0};
+    myr_counter c = {0};
+    assert_int_equal(myr_jobs_create(&(myr_jobs_desc){.workers = workers}, &m.pool), MYR_OK);
+    for (int i = 0; i < 4; i++) {
+      assert_int_equal(myr_jobs_spawn(m.pool, destroy_from_job, &m, &c), MYR_OK);
+      assert_int_equal(myr_jobs_wait(m.pool, &c), MYR_OK);
+      assert_int_equal(m.destroy, MYR_EBUSY);
+    }
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, foreign_thread, &m), 0);
+    pthread_join(t, NULL);
+    assert_int_equal(m.destroy, MYR_EBUSY);
+    assert_int_equal(m.spawn, MYR_EBUSY);
+    assert_int_equal(m.wait, MYR_EBUSY);
+    assert_int_equal(m.index, -1);
+    assert_int_equal(myr_jobs_spawn(m.pool, NULL, NULL, &c), MYR_EINVAL);
+    assert_int_equal(myr_jobs_spawn(m.pool, slow_job, NULL, NULL), MYR_EINVAL);
+    assert_int_equal(myr_jobs_destroy(m.pool), MYR_OK);
+  }
+  assert_int_equal(myr_jobs_create(&(myr_jobs_desc){.workers = 5000}, &(myr_jobs *){0}), MYR_EINVAL);
+  assert_int_equal(myr_jobs_destroy(NULL), MYR_OK);
+}
+
+static atomic_int index_seen[8];
+static void note_index(void *arg) {
+  myr_jobs *pool = arg;
+  int i = myr_jobs_worker_index(pool);
+  if (i >= 0 && i < 8) atomic_fetch_add(&index_seen[i], 1);
+  slow_job(NULL);
+}
+
+static void jobs_run_on_every_worker_with_their_index(void **state) {
+  (void)state;
+  myr_jobs *pool;
+  assert_int_equal(myr_jobs_create(&(myr_jobs_desc){.workers = 2}, &pool), MYR_OK);
+  myr_counter c = {0};
+  for (int i = 0; i < 4000; i++) assert_int_equal(myr_jobs_spawn(pool, note_index, pool, &c), MYR_OK);
+  assert_int_equal(myr_jobs_wait(pool, &c), MYR_OK);
+  assert_int_equal(atomic_load(&index_seen[0]) + atomic_load(&index_seen[1]), 4000);
+  assert_true(atomic_load(&index_seen[1]) > 0); /* the second worker stole some */
+  assert_int_equal(myr_jobs_stats(pool, 2, &(myr_jobs_worker_stats){0}), MYR_EINVAL);
+  assert_int_equal(myr_jobs_destroy(pool), MYR_OK);
+  myr_jobs *dflt;
+  assert_int_equal(myr_jobs_create(NULL, &dflt), MYR_OK);
+  assert_int_equal(myr_jobs_worker_count(dflt), (uint32_t)sysconf(_SC_NPROCESSORS_ONLN));
+  assert_int_equal(myr_jobs_destroy(dflt), MYR_OK);
+}
+
+/* ---- parking ------------------------------------------------------------- */
+
+static uint64_t cpu_ns(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return ((uint64_t)ru.ru_utime.tv_sec + (uint64_t)ru.ru_stime.tv_sec) * 1000000000ull +
+         ((uint64_t)ru.ru_utime.tv_usec + (uint64_t)ru.ru_stime.tv_usec) * 1000ull;
+}
+
+static void idle_pool_parks_and_uses_no_cpu(void **state) {
+  (void)state;
+  myr_jobs *pool;
+  assert_int_equal(myr_jobs_create(&(myr_jobs_desc){.workers = 4}, &pool), MYR_OK);
+  myr_counter c = {0};
+  for (int i = 0; i < 1000; i++) assert_int_equal(myr_jobs_spawn(pool, slow_job, NULL, &c), MYR_OK);
+  assert_int_equal(myr_jobs_wait(pool, &c), MYR_OK);
+  nanosleep(&(struct timespec){0, 50000000}, NULL); /* let the workers reach their parked state */
+  uint64_t before = cpu_ns();
+  nanosleep(&(struct timespec){1, 0}, NULL);
+  uint64_t used = cpu_ns() - before;
+  fprintf(stderr, "idle pool of 4 used %.3f ms of CPU in 1 s\n", (double)used / 1e6);
+  assert_true(used < 10000000ull);
+  myr_jobs_worker_stats s;
+  assert_int_equal(myr_jobs_stats(pool, 1, &s), MYR_OK);
+  assert_true(s.parks > 0 && s.parked_ns > 500000000ull);
+  /* parked workers wake up for new work */
+  for (int i = 0; i < 1000; i++) assert_int_equal(myr_jobs_spawn(pool, note_index, pool, &c), MYR_OK);
+  assert_int_equal(myr_jobs_wait(pool, &c), MYR_OK);
+  assert_int_equal(myr_jobs_destroy(pool), MYR_OK);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(one_worker_runs_everything_on_the_caller),
+      cmocka_unit_test(parallel_for_covers_each_index_once),
+      cmocka_unit_test(destroy_while_busy_runs_every_queued_job),
+      cmocka_unit_test(destroy_from_a_job_or_foreign_thread_is_refused),
+      cmocka_unit_test(jobs_run_on_every_worker_with_their_index),
+      cmocka_unit_test(idle_pool_parks_and_uses_no_cpu),
+      cmocka_unit_test(ten_million_nested_jobs_each_run_once),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,178 @@
+/* Queries: matching, caching, chunking and typed columns. */
+#include "helpers.h"
+
+static myr_query *make_query(myr_world *w, const myr_term *terms, uint32_t n) {
+  myr_query *q = NULL;
+  assert_int_equal(myr_query_create(w, &(myr_query_desc){terms, n}, &q), MYR_OK);
+  return q;
+}
+
+static uint64_t count_rows(myr_query *q, uint32_t chunk) {
+  myr_query_iter it;
+  myr_chunk c;
+  uint64_t n = 0;
+  assert_int_equal(myr_query_iter_init(q, chunk, &it), MYR_OK);
+  while (myr_query_next(&it, &c)) n += c.count;
+  return n;
+}
+
+static void query_matches_required_and_skips_without(void **state) {
+  fixture *f = *state;
+  const myr_component pv[] = {f->pos, f->vel}, p[] = {f->pos}, pvt[] = {f->pos, f->vel, f->tag};
+  assert_int_equal(myr_entity_create_bulk(f->w, &(myr_bulk_desc){pv, 2, NULL, 10, NULL}), MYR_OK);
+  assert_int_equal(myr_entity_create_bulk(f->w, &(myr_bulk_desc){p, 1, NULL, 20, NULL}), MYR_OK);
+  assert_int_equal(myr_entity_create_bulk(f->w, &(myr_bulk_desc){pvt, 3, NULL, 30, NULL}), MYR_OK);
+  myr_query *q1 = make_query(f->w, (myr_term[]){{f->pos, MYR_TERM_WRITE}, {f->vel, MYR_TERM_READ}}, 2);
+  myr_query *q2 = make_query(f->w, (myr_term[]){{f->pos, MYR_TERM_READ}, {f->tag, MYR_TERM_WITHOUT}}, 2);
+  myr_query *q3 = make_query(f->w, (myr_term[]){{f->pos, MYR_TERM_READ}}, 1);
+  assert_int_equal(count_rows(q1, 0), 40);
+  assert_int_equal(count_rows(q2, 0), 30);
+  assert_int_equal(count_rows(q3, 0), 60);
+  assert_int_equal(myr_query_table_count(q1), 2);
+  assert_int_equal(myr_query_entity_count(q3), 60);
+  myr_query_destroy(q1);
+  myr_query_destroy(q2);
+  /* q3 is left for the world to destroy: that must not leak */
+}
+
+static void query_picks_up_tables_created_after_it(void **state) {
+  fixture *f = *state;
+  myr_query *q = make_query(f->w, (myr_term[]){{f->vel, MYR_TERM_READ}}, 1);
+  assert_int_equal(count_rows(q, 64), 0);
+  myr_entity e;
+  assert_int_equal(myr_entity_create(f->w, &e), MYR_OK);
+  assert_int_equal(myr_component_add(f->w, e, f->vel, NULL), MYR_OK);
+  assert_int_equal(count_rows(q, 64), 1);
+  const myr_component set[] = {f->vel, f->health};
+  assert_int_equal(myr_entity_create_bulk(f->w, &(myr_bulk_desc){set, 2, NULL, 100, NULL}), MYR_OK);
+  assert_int_equal(count_rows(q, 64), 101);
+  assert_int_equal(myr_query_table_count(q), 2);
+  /* a table that does not match does not join */
+  assert_int_equal(myr_entity_create_bulk(f->w, &(myr_bulk_desc){(myr_component[]){f->pos}, 1, NULL, 5, NULL}), MYR_OK);
+  assert_int_equal(count_rows(q, 64), 101);
+  assert_int_equal(myr_query_table_count(q), 2);
+  myr_query_destroy(q);
+}
+
+static void chunks_start_on_multiples_of_16_and_cover_each_row_once(void **state) {
+  fixture *f = *state;
+  const myr_component set[] = {f->pos}, set2[] = {f->pos, f->tag};
+  myr_entity ids[1000], ids2[37];
+  assert_int_equal(myr_entity_create_bulk(f->w, &(myr_bulk_desc){set, 1, NULL, 1000, ids}), MYR_OK);
+  assert_int_equal(myr_entity_create_bulk(f->w, &(myr_bulk_desc){set2, 2, NULL, 37, ids2}), MYR_OK);
+  myr_query *q = make_query(f->w, (myr_term[]){{f->pos, MYR_TERM_WRITE}}, 1);
+  const uint32_t sizes[] = {1, 16, 17, 100, 4096, 0};
+  for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+    /* write the row's own index into x: every entity must get exactly one */
+    myr_query_iter it;
+    myr_chunk c;
+    uint32_t expect_index = 0, limit = sizes[s] ? (sizes[s] + 15) / 16 * 16 : UINT32_MAX;
+    assert_int_equal(myr_query_iter_init(q, sizes[s], &it), MYR_OK);
+    while (myr_query_next(&it, &c)) {
+      assert_int_equal(c.row % 16, 0);
+      assert_true(c.count >= 1 && c.count <= limit);
+      assert_int_equal(c.index, expect_index++);
+      float *x = myr_chunk_column(&c, 0, 0);
+      assert_int_equal((uintptr_t)x % 64, 0);
+      for (uint32_t i = 0; i < c.count; i++) x[i] += 1.0f;
+    }
+  }
+  for (int i = 0; i < 1000; i++) {
+    t_position p;
+    assert_int_equal(myr_component_get(f->w, ids[i], f->pos, &p), MYR_OK);
+    assert_true(p.x == 6.0f);
+  }
+  myr_query_destroy(q);
+}
+
+static void chunk_ids_match_the_rows(void **state) {
+  fixture *f = *state;
+  myr_entity ids[50];
+  const myr_component set[] = {f->health};
+  assert_int_equal(myr_entity_create_bulk(f->w, &(myr_bulk_desc){set, 1, NULL, 50, ids}), MYR_OK);
+  for (int i = 0; i < 50; i++)
+    assert_int_equal(myr_field_set(f->w, ids[i], f->health, 0, MYR_I32, &(int32_t){i * 3}), MYR_OK);
+  assert_int_equal(myr_entity_destroy(f->w, ids[7]), MYR_OK);
+  myr_query *q = make_query(f->w, (myr_term[]){{f->health, MYR_TERM_READ}}, 1);
+  myr_query_iter it;
+  myr_chunk c;
+  int seen = 0;
+  assert_int_equal(myr_query_iter_init(q, 16, &it), MYR_OK);
+  while (myr_query_next(&it, &c)) {
+    const int32_t *hp = myr_chunk_column_typed(&c, 0, 0, MYR_I32);
+    assert_non_null(hp);
+    for (uint32_t i = 0; i < c.count; i++, seen++) {
+      int32_t expect;
+      assert_int_equal(myr_field_get(f->w, c.ids[i], f->health, 0, MYR_I32, &expect), MYR_OK);
+      assert_int_equal(hp[i], expect);
+    }
+  }
+  assert_int_equal(seen, 49);
+  myr_query_destroy(q);
+}
+
+static void optional_columns_are_null_where_absent(void **state) {
+  fixture *f = *state;
+  const myr_component a[] = {f->pos}, b[] = {f->pos, f->vel};
+  assert_int_equal(myr_entity_create_bulk(f->w, &(myr_bulk_desc){a, 1, NULL, 3, NULL}), MYR_OK);
+  assert_int_equal(myr_entity_create_bulk(f->w, &(myr_bulk_desc){b, 2, NULL, 5, NULL}), MYR_OK);
+  myr_query *q = make_query(f->w, (myr_term[]){{f->pos, MYR_TERM_READ}, {f->vel, MYR_TERM_OPTIONAL},
+                                                {f->tag, MYR_TERM_WITHOUT}}, 3);
+  myr_query_iter it;
+  myr_chunk c;
+  int with = 0, without = 0;
+  assert_int_equal(myr_query_iter_init(q, 0, &it), MYR_OK);
+  while (myr_query_next(&it, &c)) {
+    assert_non_null(myr_chunk_column(&c, 0, 2));
+    assert_null(myr_chunk_column(&c, 2, 0)); /* a without term has no columns */
+    if (myr_chunk_column(&c, 1, 0)) with += (int)c.count;
+    else without += (int)c.count;
+  }
+  assert_int_equal(with, 5);
+  assert_int_equal(without, 3);
+  myr_query_destroy(q);
+}
+
+static void typed_column_rejects_wrong_type_and_bad_indexes(void **state) {
+  fixture *f = *state;
+  const myr_component set[] = {f->health};
+  assert_int_equal(myr_entity_create_bulk(f->w, &(myr_bulk_desc){set, 1, NULL, 3, NULL}), MYR_OK);
+  myr_query *q = make_query(f->w, (myr_term[]){{f->health, MYR_TERM_READ}}, 1);
+  myr_query_iter it;
+  myr_chunk c;
+  assert_int_equal(myr_query_iter_init(q, 0, &it), MYR_OK);
+  assert_true(myr_query_next(&it, &c));
+  assert_non_null(myr_chunk_column_typed(&c, 0, 2, MYR_F64));
+  assert_null(myr_chunk_column_typed(&c, 0, 2, MYR_F32));
+  assert_null(myr_chunk_column(&c, 0, 3));
+  assert_null(myr_chunk_column(&c, 1, 0));
+  assert_null(myr_chunk_column(NULL, 0, 0));
+  assert_false(myr_query_next(&it, &c));
+  myr_query_destroy(q);
+}
+
+static void bad_query_descriptions_are_rejected(void **state) {
+  fixture *f = *state;
+  myr_query *q = NULL;
+  assert_int_equal(myr_query_create(f->w, &(myr_query_desc){NULL, 1}, &q), MYR_EINVAL);
+  assert_int_equal(myr_query_create(f->w, &(myr_query_desc){(myr_term[]){{f->pos, MYR_TERM_READ}}, 0}, &q), MYR_EINVAL);
+  assert_int_equal(myr_query_create(f->w, &(myr_query_desc){(myr_term[]){{99, MYR_TERM_READ}}, 1}, &q), MYR_ENOCOMP);
+  assert_int_equal(myr_query_create(f->w, &(myr_query_desc){(myr_term[]){{f->pos, (myr_term_kind)0}}, 1}, &q), MYR_EINVAL);
+  assert_int_equal(myr_query_create(f->w, &(myr_query_desc){(myr_term[]){{f->pos, MYR_TERM_READ}, {f->pos, MYR_TERM_WRITE}}, 2}, &q), MYR_EINVAL);
+  assert_int_equal(myr_query_create(f->w, &(myr_query_desc){(myr_term[]){{f->pos, MYR_TERM_READ}}, MYR_QUERY_MAX_TERMS + 1}, &q), MYR_EINVAL);
+  assert_null(q);
+  assert_int_equal(myr_query_iter_init(NULL, 0, &(myr_query_iter){0}), MYR_EINVAL);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(query_matches_required_and_skips_without, fixture_setup, fixture_teardown),
+      cmocka_unit_test_setup_teardown(query_picks_up_tables_created_after_it, fixture_setup, fixture_teardown),
+      cmocka_unit_test_setup_teardown(chunks_start_on_multiples_of_16_and_cover_each_row_once, fixture_setup, fixture_teardown),
+      cmocka_unit_test_setup_teardown(chunk_ids_match_the_rows, fixture_setup, fixture_teardown),
+      cmocka_unit_test_setup_teardown(optional_columns_are_null_where_absent, fixture_setup, fixture_teardown),
+      cmocka_unit_test_setup_teardown(typed_column_rejects_wrong_type_and_bad_indexes, fixture_setup, fixture_teardown),
+      cmocka_unit_test_setup_teardown(bad_query_descriptions_are_rejected, fixture_setup, fixture_teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
