@@ -44,6 +44,32 @@ myr_entity entity_take(myr_world *w, uint32_t table, uint32_t row) {
   return ((myr_entity)r->generation << 32) | index;
 }
 
+void entity_take_bulk(myr_world *w, uint32_t table, uint32_t first_row, uint32_t n, myr_entity *ids) {
+  uint32_t i = 0;
+  /* free slots first, most recently freed first, as entity_take would */
+  for (uint32_t head = w->free_head; i < n && head != NO_TABLE; i++) {
+    entity_record *r = &w->entities[head];
+    ids[i] = ((myr_entity)r->generation << 32) | head;
+    uint32_t next = r->next_free;
+    r->table = table;
+    r->row = first_row + i;
+    r->next_free = NO_TABLE;
+    head = next;
+    w->free_head = head;
+  }
+  w->free_count -= i;
+  /* then fresh slots, in one pass with no chain to follow */
+  uint32_t base = w->slot_count;
+  entity_record *fresh = w->entities + base;
+  uint32_t m = n - i;
+  for (uint32_t k = 0; k < m; k++) {
+    fresh[k] = (entity_record){1, table, first_row + i + k, NO_TABLE};
+    ids[i + k] = ((myr_entity)1 << 32) | (base + k);
+  }
+  w->slot_count += m;
+  w->live_count += n;
+}
+
 void entity_release(myr_world *w, uint32_t index) {
   entity_record *r = &w->entities[index];
   r->table = NO_TABLE;

@@ -153,6 +153,9 @@ myr_status entity_lookup(const myr_world *w, myr_entity e, const entity_record *
 myr_status entity_reserve(myr_world *w, uint32_t n);
 /* Takes a slot (free list first) and returns its new id. Needs a reservation. */
 myr_entity entity_take(myr_world *w, uint32_t table, uint32_t row);
+/* entity_take for n entities at rows first_row.. of one table, writing
+ * their ids to ids[0..n). Needs a reservation. */
+void entity_take_bulk(myr_world *w, uint32_t table, uint32_t first_row, uint32_t n, myr_entity *ids);
 /* Frees a live entity's slot and bumps its generation. */
 void entity_release(myr_world *w, uint32_t index);
 void entity_free_all(myr_world *w);

@@ -331,7 +331,8 @@ static size_t custom_bytes;
 static void *counting_alloc(size_t size, size_t align, void *user) {
   (*(int *)user)++;
   custom_bytes += size;
-  return aligned_alloc(align < sizeof(void *) ? sizeof(void *) : align, (size + align - 1) / align * align + align);
+  if (align < sizeof(void *)) align = sizeof(void *);
+  return aligned_alloc(align, (size + align - 1) / align * align + align);
 }
 static void counting_free(void *p, size_t size, void *user) {
   (*(int *)user)--;

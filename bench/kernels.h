@@ -1,0 +1,33 @@
+/* Kernels shared by a library benchmark and its hand-written baseline, kept
+ * out of line so that both run the very same machine code and gcc cannot
+ * fuse frames around them (unroll-and-jam, see TOOLCHAIN.md). */
+#ifndef MYRIAD_BENCH_KERNELS_H
+#define MYRIAD_BENCH_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+/* p[i] += v[i] * dt */
+__attribute__((noinline)) static void kernel_axpy(float *restrict p, const float *restrict v, size_t n, float dt) {
+  for (size_t i = 0; i < n; i++) p[i] += v[i] * dt;
+}
+
+/* pos += vel * dt over three float columns each, in one loop */
+__attribute__((noinline)) static void kernel_integrate(float *restrict px, float *restrict py, float *restrict pz,
+                                                       const float *restrict vx, const float *restrict vy,
+                                                       const float *restrict vz, size_t n, float dt) {
+  for (size_t i = 0; i < n; i++) {
+    px[i] += vx[i] * dt;
+    py[i] += vy[i] * dt;
+    pz[i] += vz[i] * dt;
+  }
+}
+
+static inline uint64_t bench_now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+#endif
