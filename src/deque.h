@@ -20,7 +20,7 @@
 #include "atomics.h"
 #include "myriad/status.h"
 
-#define DEQUE_WORDS 6
+#define DEQUE_WORDS 4
 
 typedef struct deque_ring {
   int64_t mask;                 /* capacity - 1; capacity is a power of two */
@@ -54,21 +54,37 @@ static inline void slot_read(const deque_ring *r, int64_t i, uint64_t *w) {
   for (int k = 0; k < DEQUE_WORDS; k++) w[k] = at_load_rlx(&s[k]);
 }
 
-/* Owner: pushes one job. MYR_ENOMEM only when the ring had to grow and
- * could not; nothing was pushed then. */
-static inline myr_status deque_push(deque *d, const uint64_t *job) {
+/* Owner, first half of a push: returns the slot to fill (with at_store_rlx,
+ * one word at a time) and its index in *index, or NULL when the ring had to
+ * grow and could not. Filling the slot in place, rather than copying a job
+ * built on the stack, avoids store-forwarding stalls on the hot path. */
+static inline uint64_t *deque_push_slot(deque *d, int64_t *index) {
   int64_t b = (int64_t)at_load_rlx(&d->bottom);
   /* acquire: a thief's CAS that freed a slot happens-before we reuse it */
   int64_t t = (int64_t)at_load_acq(&d->top);
   deque_ring *r = deque_ring_of(at_load_rlx(&d->ring));
   if (b - t > r->mask) {
-    myr_status s = deque_grow(d, t, b);
-    if (s != MYR_OK) return s;
+    if (deque_grow(d, t, b) != MYR_OK) return NULL;
     r = deque_ring_of(at_load_rlx(&d->ring));
   }
-  slot_write(r, b, job);
+  *index = b;
+  return r->words + (size_t)(b & r->mask) * DEQUE_WORDS;
+}
+
+/* Owner, second half of a push: publishes the filled slot. */
+static inline void deque_push_publish(deque *d, int64_t index) {
   /* release: the slot's words are visible before the new bottom is */
-  at_store_rel(&d->bottom, (uint64_t)(b + 1));
+  at_store_rel(&d->bottom, (uint64_t)(index + 1));
+}
+
+/* Owner: pushes one job. MYR_ENOMEM only when the ring had to grow and
+ * could not; nothing was pushed then. */
+static inline myr_status deque_push(deque *d, const uint64_t *job) {
+  int64_t b;
+  uint64_t *slot = deque_push_slot(d, &b);
+  if (!slot) return MYR_ENOMEM;
+  for (int k = 0; k < DEQUE_WORDS; k++) at_store_rlx(&slot[k], job[k]);
+  deque_push_publish(d, b);
   return MYR_OK;
 }
 

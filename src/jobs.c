@@ -22,14 +22,12 @@
 
 typedef struct worker worker;
 
-/* A job as the deque stores it: DEQUE_WORDS words. */
-typedef struct job {
-  void (*run)(worker *w, const struct job *j);
-  void *a, *b;
-  myr_counter *counter;
-  uint64_t begin, end;
-} job;
-_Static_assert(sizeof(job) == DEQUE_WORDS * sizeof(uint64_t), "a job fills one deque slot");
+/* A job as the deque stores it: DEQUE_WORDS words, the function to run and
+ * three arguments. The function returns the counter to count the job out
+ * of: a user job carries it as an argument, a parallel_for piece finds it in
+ * its loop's record, so neither needs a fifth word. */
+typedef myr_counter *(*job_fn)(worker *w, uint64_t a, uint64_t b, uint64_t c);
+_Static_assert(DEQUE_WORDS == 4, "a job is a function and three arguments");
 
 struct worker {
   deque dq;
@@ -54,7 +52,9 @@ struct myr_jobs {
   alignas(64) uint32_t stop;
 };
 
-static _Thread_local worker *tls_worker;
+/* initial-exec: a plain %fs-relative load instead of a call to
+ * __tls_get_addr on every spawn (the library is built position independent) */
+static _Thread_local worker *tls_worker __attribute__((tls_model("initial-exec")));
 
 /* ---- time and parking primitives ----------------------------------------- */
 
@@ -115,17 +115,60 @@ static inline void stat_add(uint64_t *field, uint64_t d) {
 
 /* ---- running jobs -------------------------------------------------------- */
 
-static inline void job_store(const job *j, uint64_t *words) { memcpy(words, j, sizeof *j); }
-static inline void job_load(job *j, const uint64_t *words) { memcpy(j, words, sizeof *j); }
+static inline uint64_t fn_word(job_fn fn) {
+  uint64_t w;
+  memcpy(&w, &fn, sizeof w);
+  return w;
+}
 
-static inline void run_job(worker *w, const job *j) {
+static inline job_fn word_fn(uint64_t w) {
+  job_fn fn;
+  memcpy(&fn, &w, sizeof fn);
+  return fn;
+}
+
+/* ---- counters -------------------------------------------------------------
+ * The owner changes `local` with a plain load and a release store: no other
+ * thread writes it. Others change `remote` with a locked RMW. The sum is the
+ * number outstanding; as unsigned 64-bit values either half may wrap. */
+
+static inline uint64_t counter_sum(const myr_counter *c) {
+  /* acquire: the writes of the jobs counted out are visible to the caller */
+  return at_load_acq(&c->local) + at_load_acq(&c->remote);
+}
+
+uint64_t myr_counter_pending(const myr_counter *c) { return c ? counter_sum(c) : 0; }
+
+static inline void counter_spawned(worker *w, myr_counter *c) {
+  uint64_t owner = at_load_rlx(&c->owner);
+  if (owner == 0) { /* first spawn: see myr_counter in jobs.h */
+    owner = (uint64_t)(uintptr_t)w;
+    at_store_rlx(&c->owner, owner);
+  }
+  if (owner == (uint64_t)(uintptr_t)w) at_store_rlx(&c->local, at_load_rlx(&c->local) + 1);
+  else at_faa(&c->remote, 1);
+}
+
+/* Counts one job out; returns whether the counter may have reached zero. */
+static inline bool counter_finished(worker *w, myr_counter *c) {
+  if (at_load_rlx(&c->owner) == (uint64_t)(uintptr_t)w) {
+    /* release: the job's writes come before the count a waiter reads */
+    at_store_rel(&c->local, at_load_rlx(&c->local) - 1);
+    return counter_sum(c) == 0;
+  }
+  /* the locked RMW also orders the decrement before park()'s sleepers load */
+  at_faa(&c->remote, (uint64_t)-1);
+  return counter_sum(c) == 0;
+}
+
+/* Runs a job read from a slot (the words are copies: running it may push
+ * over the slot). */
+static inline void run_job(worker *w, const uint64_t *j) {
   w->depth++;
-  j->run(w, j);
+  myr_counter *c = word_fn(j[0])(w, j[1], j[2], j[3]);
   w->depth--;
   stat_add(&w->jobs, 1);
-  /* release: the job's writes are visible to whoever reads pending == 0;
-   * the RMW also orders this decrement before the sleepers load */
-  if (at_faa(&j->counter->pending, (uint64_t)-1) == 1) wake_sleepers(w->pool);
+  if (counter_finished(w, c)) wake_sleepers(w->pool);
 }
 
 static inline uint64_t xorshift(uint64_t *s) {
@@ -137,17 +180,14 @@ static inline uint64_t xorshift(uint64_t *s) {
 }
 
 /* One round over the other workers from a random start. */
-static bool steal_round(worker *w, job *out) {
+static bool steal_round(worker *w, uint64_t *out) {
   myr_jobs *p = w->pool;
   if (p->count < 2) return false;
   uint32_t start = (uint32_t)(xorshift(&w->rng) % p->count);
-  uint64_t words[DEQUE_WORDS];
   for (uint32_t k = 0; k < p->count; k++) {
     worker *v = &p->workers[(start + k) % p->count];
     if (v == w) continue;
-    deque_result r = deque_steal(&v->dq, words);
-    if (r == DEQUE_OK) {
-      job_load(out, words);
+    if (deque_steal(&v->dq, out) == DEQUE_OK) {
       stat_add(&w->steals, 1);
       return true;
     }
@@ -156,13 +196,8 @@ static bool steal_round(worker *w, job *out) {
   return false;
 }
 
-static inline bool find_job(worker *w, job *out) {
-  uint64_t words[DEQUE_WORDS];
-  if (deque_take(&w->dq, words)) {
-    job_load(out, words);
-    return true;
-  }
-  return steal_round(w, out);
+static inline bool find_job(worker *w, uint64_t *out) {
+  return deque_take(&w->dq, out) || steal_round(w, out);
 }
 
 static bool any_queued(const myr_jobs *p) {
@@ -171,9 +206,9 @@ static bool any_queued(const myr_jobs *p) {
   return false;
 }
 
-/* Waits until `done` holds: counter at zero, or the pool stopping. */
-static inline bool is_done(const myr_jobs *p, const uint64_t *pending) {
-  return pending ? at_load_acq(pending) == 0 : at_load32_acq(&p->stop) != 0;
+/* Whether the wait is over: the counter at zero, or (NULL) the pool stopping. */
+static inline bool is_done(const myr_jobs *p, const myr_counter *c) {
+  return c ? counter_sum(c) == 0 : at_load32_acq(&p->stop) != 0;
 }
 
 /* Parks until woken or the deadline passes.
@@ -189,7 +224,7 @@ static inline bool is_done(const myr_jobs *p, const uint64_t *pending) {
  * is in the deque of a worker that is running (workers park only with an
  * empty deque), and the deadline, growing from 1 ms to 100 ms while idle,
  * bounds the delay. */
-static void park(worker *w, const uint64_t *pending) {
+static void park(worker *w, const myr_counter *pending) {
   myr_jobs *p = w->pool;
   at_faa32(&p->sleepers, 1);
   uint32_t seen = ck_ec32_value(&p->ec);
@@ -208,12 +243,12 @@ static void park(worker *w, const uint64_t *pending) {
 }
 
 /* The worker loop: run jobs until done, spinning then parking while idle. */
-static void work_until(worker *w, const uint64_t *pending) {
+static void work_until(worker *w, const myr_counter *pending) {
   myr_jobs *p = w->pool;
-  job j;
+  uint64_t j[DEQUE_WORDS];
   while (!is_done(p, pending)) {
-    if (find_job(w, &j)) {
-      run_job(w, &j);
+    if (find_job(w, j)) {
+      run_job(w, j);
       continue;
     }
     /* idle: back off exponentially, then park once spin_ns has passed */
@@ -221,9 +256,9 @@ static void work_until(worker *w, const uint64_t *pending) {
     ck_backoff_t backoff = CK_BACKOFF_INITIALIZER;
     for (;;) {
       if (is_done(p, pending)) return;
-      if (find_job(w, &j)) {
+      if (find_job(w, j)) {
         w->park_ns = PARK_MIN_NS;
-        run_job(w, &j);
+        run_job(w, j);
         break;
       }
       if (now_ns() - idle_since > spin_ns) {
@@ -328,52 +363,55 @@ myr_status myr_jobs_destroy(myr_jobs *p) {
   if (!p) return MYR_OK;
   worker *w = current(p);
   if (w != &p->workers[0] || w->depth != 0) return MYR_EBUSY;
-  job j;
+  uint64_t j[DEQUE_WORDS];
   while (!quiescent(p)) {
-    if (find_job(w, &j)) run_job(w, &j);
+    if (find_job(w, j)) run_job(w, j);
     else ck_pr_stall();
   }
   pool_free(p, p->count);
   return MYR_OK;
 }
 
-static inline myr_status push_job(worker *w, const job *j) {
-  uint64_t words[DEQUE_WORDS];
-  job_store(j, words);
-  at_faa(&j->counter->pending, 1);
-  stat_add(&w->spawned, 1); /* before the push: see quiescent() */
-  myr_status s = deque_push(&w->dq, words);
-  if (s != MYR_OK) {
-    stat_add(&w->spawned, (uint64_t)-1); /* the job never existed */
-    at_faa(&j->counter->pending, (uint64_t)-1);
-    return s;
-  }
+/* Pushes a job, written straight into its deque slot, counted in counter. */
+static inline myr_status push_job(worker *w, job_fn fn, uint64_t a, uint64_t b, uint64_t c,
+                                  myr_counter *counter) {
+  int64_t index;
+  uint64_t *slot = deque_push_slot(&w->dq, &index);
+  if (!slot) return MYR_ENOMEM;
+  counter_spawned(w, counter);
+  stat_add(&w->spawned, 1); /* before the job is visible: see quiescent() */
+  at_store_rlx(&slot[0], fn_word(fn));
+  at_store_rlx(&slot[1], a);
+  at_store_rlx(&slot[2], b);
+  at_store_rlx(&slot[3], c);
+  deque_push_publish(&w->dq, index);
   wake_sleepers(w->pool);
   return MYR_OK;
 }
 
-static void run_user_job(worker *w, const job *j) {
+static myr_counter *run_user_job(worker *w, uint64_t fn_bits, uint64_t arg, uint64_t counter) {
   (void)w;
   myr_job_fn fn;
-  memcpy(&fn, &j->a, sizeof fn);
-  fn(j->b);
+  memcpy(&fn, &fn_bits, sizeof fn);
+  fn((void *)(uintptr_t)arg);
+  return (myr_counter *)(uintptr_t)counter;
 }
 
 myr_status myr_jobs_spawn(myr_jobs *p, myr_job_fn fn, void *arg, myr_counter *counter) {
   if (!p || !fn || !counter) return MYR_EINVAL;
   worker *w = current(p);
   if (!w) return MYR_EBUSY;
-  job j = {.run = run_user_job, .b = arg, .counter = counter};
-  _Static_assert(sizeof fn == sizeof j.a, "function and object pointers have one size");
-  memcpy(&j.a, &fn, sizeof fn);
-  return push_job(w, &j);
+  _Static_assert(sizeof fn == sizeof(uint64_t), "a function pointer fits a word");
+  uint64_t fn_bits;
+  memcpy(&fn_bits, &fn, sizeof fn_bits);
+  return push_job(w, run_user_job, fn_bits, (uint64_t)(uintptr_t)arg, (uint64_t)(uintptr_t)counter, counter);
 }
 
 myr_status myr_jobs_wait(myr_jobs *p, myr_counter *counter) {
   if (!p || !counter) return MYR_EINVAL;
   worker *w = current(p);
   if (!w) return MYR_EBUSY;
-  work_until(w, &counter->pending);
+  work_until(w, counter);
   return MYR_OK;
 }
 
@@ -388,16 +426,15 @@ typedef struct pfor {
 
 /* Runs [begin, end), a range whose begin is a whole number of grains from
  * the loop's start, so pieces are the same however the range was split. */
-static void pfor_run(worker *w, const job *j) {
-  pfor *pf = j->a;
-  size_t b = (size_t)j->begin, e = (size_t)j->end, g = pf->grain;
+static myr_counter *pfor_run(worker *w, uint64_t pf_bits, uint64_t begin, uint64_t end) {
+  pfor *pf = (pfor *)(uintptr_t)pf_bits;
+  size_t b = (size_t)begin, e = (size_t)end, g = pf->grain;
   while (e - b > g) {
     if (deque_looks_empty(&w->dq)) {
       /* nothing offered to thieves: offer the upper half */
       size_t pieces = (e - b + g - 1) / g;
       size_t mid = b + pieces / 2 * g;
-      job half = {.run = pfor_run, .a = pf, .counter = &pf->counter, .begin = mid, .end = e};
-      if (push_job(w, &half) == MYR_OK) {
+      if (push_job(w, pfor_run, pf_bits, mid, e, &pf->counter) == MYR_OK) {
         e = mid;
         continue;
       }
@@ -406,6 +443,7 @@ static void pfor_run(worker *w, const job *j) {
     b += g;
   }
   pf->fn(pf->ctx, b, e);
+  return &pf->counter;
 }
 
 myr_status myr_jobs_parallel_for(myr_jobs *p, size_t begin, size_t end, size_t grain,
@@ -415,11 +453,10 @@ myr_status myr_jobs_parallel_for(myr_jobs *p, size_t begin, size_t end, size_t g
   if (!w) return MYR_EBUSY;
   if (begin == end) return MYR_OK;
   pfor pf = {fn, ctx, grain ? grain : 1, {0}};
-  job whole = {.run = pfor_run, .a = &pf, .counter = &pf.counter, .begin = begin, .end = end};
   w->depth++;
-  pfor_run(w, &whole);
+  pfor_run(w, (uint64_t)(uintptr_t)&pf, begin, end);
   w->depth--;
-  work_until(w, &pf.counter.pending);
+  work_until(w, &pf.counter);
   return MYR_OK;
 }
 

@@ -29,7 +29,7 @@ bool myr_bench_keep_running_batch(myr_bench_state *st, uint64_t n);
 uint64_t myr_bench_iterations(const myr_bench_state *st);
 void myr_bench_pause(myr_bench_state *st);
 void myr_bench_resume(myr_bench_state *st);
-/* Items processed in all iterations: reported as items/s. */
+/* Items processed in all iterations: reported as items/s and s/item. */
 void myr_bench_set_items(myr_bench_state *st, int64_t items);
 /* An extra column: a plain value, or a rate (divided by the time). */
 void myr_bench_counter(myr_bench_state *st, const char *name, double value, bool rate);

@@ -77,7 +77,11 @@ bool myr_bench_keep_running_batch(myr_bench_state *st, uint64_t n) {
 uint64_t myr_bench_iterations(const myr_bench_state *st) { return st->state->iterations(); }
 void myr_bench_pause(myr_bench_state *st) { st->state->PauseTiming(); }
 void myr_bench_resume(myr_bench_state *st) { st->state->ResumeTiming(); }
-void myr_bench_set_items(myr_bench_state *st, int64_t items) { st->state->SetItemsProcessed(items); }
+void myr_bench_set_items(myr_bench_state *st, int64_t items) {
+  st->state->SetItemsProcessed(items);
+  // the same figure inverted: wall time per item, printed with an SI prefix (n = ns)
+  st->state->counters["s/item"] = benchmark::Counter(double(items), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
 void myr_bench_counter(myr_bench_state *st, const char *name, double value, bool rate) {
   st->state->counters[name] = benchmark::Counter(value, rate ? benchmark::Counter::kIsRate : benchmark::Counter::kDefaults);
 }

@@ -28,10 +28,20 @@ extern "C" {
 
 typedef struct myr_jobs myr_jobs;
 
-/* Jobs outstanding on a counter. Zero-initialise it; keep it alive until a
- * wait on it has returned. Only the pool touches `pending`. */
+/* Jobs outstanding on a counter. Zero-initialise it and keep it alive until
+ * a wait on it has returned; its fields are the pool's.
+ *
+ * A counter belongs to the worker that first spawns into it: that worker
+ * counts its own spawns and completions with plain stores, every other
+ * worker with atomic read-modify-writes, so a job spawned and run on one
+ * worker costs no locked instruction for its counting. The first spawn into
+ * a counter must therefore happen before any other worker spawns into it
+ * (true when the others learn of the counter from a job spawned after it,
+ * as in fork-join code). */
 typedef struct myr_counter {
-  uint64_t pending;
+  uint64_t local;   /* changed by the owning worker only */
+  uint64_t remote;  /* changed atomically by all other workers */
+  uint64_t owner;   /* the owning worker, 0 until the first spawn */
 } myr_counter;
 
 typedef void (*myr_job_fn)(void *arg);
@@ -66,7 +76,7 @@ MYR_API myr_status myr_jobs_destroy(myr_jobs *pool);
  * deque could not grow; nothing queued). */
 MYR_API myr_status myr_jobs_spawn(myr_jobs *pool, myr_job_fn fn, void *arg, myr_counter *counter);
 
-/* Returns when counter->pending reads zero, running queued or stolen jobs
+/* Returns when the counter reads zero, running queued or stolen jobs
  * meanwhile. Errors: MYR_EINVAL, MYR_EBUSY (foreign thread). */
 MYR_API myr_status myr_jobs_wait(myr_jobs *pool, myr_counter *counter);
 
@@ -77,6 +87,9 @@ MYR_API myr_status myr_jobs_wait(myr_jobs *pool, myr_counter *counter);
  * in ascending order. Errors: MYR_EINVAL, MYR_EBUSY, MYR_ENOMEM. */
 MYR_API myr_status myr_jobs_parallel_for(myr_jobs *pool, size_t begin, size_t end, size_t grain,
                                          myr_range_fn fn, void *ctx);
+
+/* Jobs spawned into the counter and not yet finished, as seen now. */
+MYR_API uint64_t myr_counter_pending(const myr_counter *counter);
 
 /* Number of workers, the creating thread included. */
 MYR_API uint32_t myr_jobs_worker_count(const myr_jobs *pool);

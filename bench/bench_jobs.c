@@ -1,0 +1,221 @@
+/* Job system benchmarks: empty jobs, fib(30) as a task tree (beside OpenMP
+ * tasks), and parallel_for over 10M floats beside a serial loop and a loop
+ * split by hand over the same number of pthreads, all in one run. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "kernels.h"
+#include "myriad/jobs.h"
+#include "omp_fib.h"
+#include "shim/bench.h"
+
+static const float DT = 1.0f / 60.0f;
+enum { FIB_N = 30, PF_N = 10000000, BATCH = 1024 };
+
+static myr_jobs *make_pool(uint32_t workers) {
+  myr_jobs *p;
+  if (myr_jobs_create(&(myr_jobs_desc){.workers = workers}, &p) != MYR_OK) {
+    fprintf(stderr, "cannot create a pool of %u\n", workers);
+    exit(1);
+  }
+  return p;
+}
+
+/* ---- empty jobs ---------------------------------------------------------- */
+
+static void empty(void *arg) { (void)arg; }
+
+static void empty_jobs(myr_bench_state *st, void *ctx) {
+  myr_jobs *pool = make_pool((uint32_t)(uintptr_t)ctx);
+  myr_counter c = {0};
+  while (myr_bench_keep_running_batch(st, BATCH)) {
+    for (int i = 0; i < BATCH; i++) myr_jobs_spawn(pool, empty, NULL, &c);
+    myr_jobs_wait(pool, &c);
+  }
+  myr_bench_set_items(st, (int64_t)myr_bench_iterations(st));
+  myr_jobs_destroy(pool);
+}
+
+/* ---- fib ----------------------------------------------------------------- */
+
+typedef struct fib_arg {
+  myr_jobs *pool;
+  int n;
+  uint64_t result;
+} fib_arg;
+
+static uint64_t fib_task(myr_jobs *pool, int n);
+
+static void fib_job(void *p) {
+  fib_arg *a = p;
+  a->result = fib_task(a->pool, a->n);
+}
+
+/* One spawn and one wait per call with n >= 2: fib(n+1) - 1 of them. */
+static uint64_t fib_task(myr_jobs *pool, int n) {
+  if (n < 2) return (uint64_t)n;
+  fib_arg child = {pool, n - 1, 0};
+  myr_counter c = {0};
+  myr_jobs_spawn(pool, fib_job, &child, &c);
+  uint64_t b = fib_task(pool, n - 2);
+  myr_jobs_wait(pool, &c);
+  return child.result + b;
+}
+
+__attribute__((noinline)) static uint64_t fib_serial(int n) {
+  return n < 2 ? (uint64_t)n : fib_serial(n - 1) + fib_serial(n - 2);
+}
+
+static uint64_t fib_spawns(int n) { return fib_serial(n + 1) - 1; }
+
+static void check_fib(myr_bench_state *st, uint64_t got) {
+  if (got != 832040) myr_bench_skip(st, "fib(30) came out wrong");
+}
+
+static void fib_pool(myr_bench_state *st, void *ctx) {
+  myr_jobs *pool = make_pool((uint32_t)(uintptr_t)ctx);
+  while (myr_bench_keep_running(st)) check_fib(st, fib_task(pool, FIB_N));
+  myr_bench_set_items(st, (int64_t)(myr_bench_iterations(st) * fib_spawns(FIB_N)));
+  myr_jobs_destroy(pool);
+}
+
+static void fib_openmp(myr_bench_state *st, void *ctx) {
+  int threads = (int)(uintptr_t)ctx;
+  while (myr_bench_keep_running(st)) check_fib(st, omp_fib(FIB_N, threads));
+  myr_bench_set_items(st, (int64_t)(myr_bench_iterations(st) * fib_spawns(FIB_N)));
+}
+
+static void fib_plain(myr_bench_state *st, void *ctx) {
+  (void)ctx;
+  while (myr_bench_keep_running(st)) check_fib(st, fib_serial(FIB_N));
+  myr_bench_set_items(st, (int64_t)(myr_bench_iterations(st) * fib_spawns(FIB_N)));
+}
+
+/* ---- parallel_for -------------------------------------------------------- */
+
+typedef struct arrays {
+  float *x, *v;
+} arrays;
+
+static arrays arrays_make(void) {
+  arrays a = {malloc(PF_N * sizeof(float)), malloc(PF_N * sizeof(float))};
+  for (size_t i = 0; i < PF_N; i++) {
+    a.x[i] = (float)i;
+    a.v[i] = 1.0f;
+  }
+  return a;
+}
+
+static void pf_body(void *ctx, size_t b, size_t e) {
+  arrays *a = ctx;
+  kernel_axpy(a->x + b, a->v + b, e - b, DT);
+}
+
+typedef struct pf_case {
+  uint32_t workers;
+  size_t grain;
+} pf_case;
+
+static void pf_pool(myr_bench_state *st, void *ctx) {
+  const pf_case *c = ctx;
+  myr_jobs *pool = make_pool(c->workers);
+  arrays a = arrays_make();
+  while (myr_bench_keep_running(st)) {
+    myr_jobs_parallel_for(pool, 0, PF_N, c->grain, pf_body, &a);
+    myr_bench_clobber();
+  }
+  myr_bench_set_items(st, (int64_t)myr_bench_iterations(st) * PF_N);
+  free(a.x);
+  free(a.v);
+  myr_jobs_destroy(pool);
+}
+
+static void pf_serial(myr_bench_state *st, void *ctx) {
+  (void)ctx;
+  arrays a = arrays_make();
+  while (myr_bench_keep_running(st)) {
+    kernel_axpy(a.x, a.v, PF_N, DT);
+    myr_bench_clobber();
+  }
+  myr_bench_set_items(st, (int64_t)myr_bench_iterations(st) * PF_N);
+  free(a.x);
+  free(a.v);
+}
+
+/* The loop split by hand: the calling thread plus one pthread, created once;
+ * a barrier starts and ends each pass. */
+typedef struct split {
+  arrays a;
+  pthread_barrier_t start, done;
+  int stop;
+} split;
+
+static void *split_helper(void *arg) {
+  split *s = arg;
+  for (;;) {
+    pthread_barrier_wait(&s->start);
+    if (s->stop) return NULL;
+    kernel_axpy(s->a.x + PF_N / 2, s->a.v + PF_N / 2, PF_N - PF_N / 2, DT);
+    pthread_barrier_wait(&s->done);
+  }
+}
+
+static void pf_pthreads(myr_bench_state *st, void *ctx) {
+  (void)ctx;
+  split s = {.a = arrays_make()};
+  pthread_barrier_init(&s.start, NULL, 2);
+  pthread_barrier_init(&s.done, NULL, 2);
+  pthread_t helper;
+  pthread_create(&helper, NULL, split_helper, &s);
+  while (myr_bench_keep_running(st)) {
+    pthread_barrier_wait(&s.start);
+    kernel_axpy(s.a.x, s.a.v, PF_N / 2, DT);
+    pthread_barrier_wait(&s.done);
+    myr_bench_clobber();
+  }
+  s.stop = 1;
+  pthread_barrier_wait(&s.start);
+  pthread_join(helper, NULL);
+  pthread_barrier_destroy(&s.start);
+  pthread_barrier_destroy(&s.done);
+  myr_bench_set_items(st, (int64_t)myr_bench_iterations(st) * PF_N);
+  free(s.a.x);
+  free(s.a.v);
+}
+
+int main(int argc, char **argv) {
+  myr_bench_register("jobs/empty_job/workers:1", empty_jobs, (void *)1);
+  myr_bench_register("jobs/empty_job/workers:2", empty_jobs, (void *)2);
+
+  myr_bench_register("jobs/fib30/workers:1", fib_pool, (void *)1);
+  myr_bench_register("jobs/fib30/workers:2", fib_pool, (void *)2);
+  myr_bench_register("baseline/fib30_serial_recursion", fib_plain, NULL);
+
+  static const pf_case cases[] = {{1, 1024}, {1, 4096}, {1, 16384}, {2, 1024}, {2, 4096}, {2, 16384}};
+  static char names[6][64];
+  for (int i = 0; i < 6; i++) {
+    snprintf(names[i], sizeof names[i], "jobs/parallel_for_10M/workers:%u/grain:%zu", cases[i].workers, cases[i].grain);
+    myr_bench_register(names[i], pf_pool, (void *)&cases[i]);
+  }
+  myr_bench_register("baseline/loop_10M_serial", pf_serial, NULL);
+  myr_bench_register("baseline/loop_10M_pthreads:2", pf_pthreads, NULL);
+  /* OpenMP last: libgomp's idle threads keep spinning for a while after a
+   * parallel region and would slow whatever ran next */
+  myr_bench_register("openmp/fib30/threads:1", fib_openmp, (void *)1);
+  myr_bench_register("openmp/fib30/threads:2", fib_openmp, (void *)2);
+
+  myr_bench_ratio("fib30: 2 workers vs 1", "jobs/fib30/workers:2", "jobs/fib30/workers:1", 1.8);
+  myr_bench_ratio("fib30: myriad vs OpenMP tasks, 1 thread", "jobs/fib30/workers:1", "openmp/fib30/threads:1", 0);
+  myr_bench_ratio("fib30: myriad vs OpenMP tasks, 2 threads", "jobs/fib30/workers:2", "openmp/fib30/threads:2", 0);
+  myr_bench_ratio("empty job: 2 workers vs 1", "jobs/empty_job/workers:2", "jobs/empty_job/workers:1", 0);
+  for (int i = 0; i < 6; i++) {
+    static char label[6][96];
+    snprintf(label[i], sizeof label[i], "parallel_for grain %zu, %u worker%s vs %s", cases[i].grain, cases[i].workers,
+             cases[i].workers > 1 ? "s" : "", cases[i].workers > 1 ? "hand-split pthreads" : "serial loop");
+    myr_bench_ratio(label[i], names[i], cases[i].workers > 1 ? "baseline/loop_10M_pthreads:2" : "baseline/loop_10M_serial",
+                    cases[i].grain == 4096 ? 0.95 : 0);
+  }
+  myr_bench_ratio("hand-split pthreads: 2 threads vs serial", "baseline/loop_10M_pthreads:2", "baseline/loop_10M_serial", 0);
+  return myr_bench_main(argc, argv);
+}
