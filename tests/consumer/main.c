@@ -1,0 +1,20 @@
+/* Links against an installed myriad and touches both halves of the API. */
+#include <stdio.h>
+
+#include <myriad/myriad.h>
+
+static void nothing(void *arg) { (void)arg; }
+
+int main(void) {
+  myr_world *w;
+  myr_entity e;
+  myr_jobs *pool;
+  myr_counter c = {0};
+  if (myr_world_create(NULL, &w) != MYR_OK || myr_entity_create(w, &e) != MYR_OK) return 1;
+  if (myr_jobs_create(&(myr_jobs_desc){.workers = 2}, &pool) != MYR_OK) return 1;
+  if (myr_jobs_spawn(pool, nothing, NULL, &c) != MYR_OK || myr_jobs_wait(pool, &c) != MYR_OK) return 1;
+  printf("myriad %s: %u entity\n", myr_version_string(), myr_world_entity_count(w));
+  myr_jobs_destroy(pool);
+  myr_world_destroy(w);
+  return 0;
+}
