@@ -2,8 +2,9 @@
  *
  * Register functions with myr_bench_register(), then call myr_bench_main()
  * from main(). Every benchmark is timed in wall-clock time (the pool's
- * threads do the work, not the calling thread), repeated (5 times unless
- * --benchmark_repetitions says otherwise) and reported by its median. After
+ * threads do the work, not the calling thread), repeated 5 times with the
+ * repetitions of all benchmarks interleaved in random order (unless
+ * --benchmark_repetitions is given) and reported by its median. After
  * the runs, every ratio declared with myr_bench_ratio() is printed from the
  * medians of one run, e.g. library vs hand-written loop. */
 #ifndef MYRIAD_BENCH_H

@@ -98,11 +98,15 @@ int myr_bench_main(int argc, char **argv) {
   std::vector<char *> args(argv, argv + argc);
   bool has_reps = false;
   for (int i = 1; i < argc; i++) has_reps |= std::strncmp(argv[i], "--benchmark_repetitions", 23) == 0;
+  // Interleave the repetitions of all benchmarks in random order, so a
+  // change in the machine's load hits library and baseline alike.
   static char reps[] = "--benchmark_repetitions=5";
   static char aggr[] = "--benchmark_display_aggregates_only=true";
+  static char interleave[] = "--benchmark_enable_random_interleaving=true";
   if (!has_reps) {
     args.push_back(reps);
     args.push_back(aggr);
+    args.push_back(interleave);
   }
   int n = static_cast<int>(args.size());
   args.push_back(nullptr);
