@@ -149,16 +149,25 @@ static inline void counter_spawned(worker *w, myr_counter *c) {
   else at_faa(&c->remote, 1);
 }
 
-/* Counts one job out; returns whether the counter may have reached zero. */
+/* Counts one job out; returns whether the counter reached zero (exactly so
+ * when no other worker changes it meanwhile, which is the case that
+ * matters: a waiter parked on it).
+ *
+ * The counter must not be touched after the decrement: a waiter that sees
+ * zero may return at once and free it (it is often on the waiter's stack),
+ * so the other half is read first. */
 static inline bool counter_finished(worker *w, myr_counter *c) {
   if (at_load_rlx(&c->owner) == (uint64_t)(uintptr_t)w) {
+    uint64_t rest = at_load_acq(&c->remote);
+    uint64_t mine = at_load_rlx(&c->local) - 1;
     /* release: the job's writes come before the count a waiter reads */
-    at_store_rel(&c->local, at_load_rlx(&c->local) - 1);
-    return counter_sum(c) == 0;
+    at_store_rel(&c->local, mine);
+    return mine + rest == 0;
   }
+  uint64_t rest = at_load_acq(&c->local);
   /* the locked RMW also orders the decrement before park()'s sleepers load */
-  at_faa(&c->remote, (uint64_t)-1);
-  return counter_sum(c) == 0;
+  uint64_t before = at_faa(&c->remote, (uint64_t)-1);
+  return before - 1 + rest == 0;
 }
 
 /* Runs a job read from a slot (the words are copies: running it may push
