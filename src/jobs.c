@@ -13,6 +13,7 @@
 
 #include "atomics.h"
 #include "deque.h"
+#include "jobs_impl.h"
 #include "myriad/jobs.h"
 
 #define MAX_WORKERS 1024
@@ -215,9 +216,18 @@ static bool any_queued(const myr_jobs *p) {
   return false;
 }
 
-/* Whether the wait is over: the counter at zero, or (NULL) the pool stopping. */
-static inline bool is_done(const myr_jobs *p, const myr_counter *c) {
-  return c ? counter_sum(c) == 0 : at_load32_acq(&p->stop) != 0;
+/* What a worker waits for: a counter at zero, a predicate, or (neither) the
+ * pool stopping. */
+typedef struct waiting {
+  const myr_counter *counter;
+  bool (*pred)(void *ctx);
+  void *ctx;
+} waiting;
+
+static inline bool is_done(const myr_jobs *p, const waiting *until) {
+  if (until->counter) return counter_sum(until->counter) == 0;
+  if (until->pred) return until->pred(until->ctx);
+  return at_load32_acq(&p->stop) != 0;
 }
 
 /* Parks until woken or the deadline passes.
@@ -233,7 +243,7 @@ static inline bool is_done(const myr_jobs *p, const myr_counter *c) {
  * is in the deque of a worker that is running (workers park only with an
  * empty deque), and the deadline, growing from 1 ms to 100 ms while idle,
  * bounds the delay. */
-static void park(worker *w, const myr_counter *pending) {
+static void park(worker *w, const waiting *pending) {
   myr_jobs *p = w->pool;
   at_faa32(&p->sleepers, 1);
   uint32_t seen = ck_ec32_value(&p->ec);
@@ -252,7 +262,7 @@ static void park(worker *w, const myr_counter *pending) {
 }
 
 /* The worker loop: run jobs until done, spinning then parking while idle. */
-static void work_until(worker *w, const myr_counter *pending) {
+static void work_until(worker *w, const waiting *pending) {
   myr_jobs *p = w->pool;
   uint64_t j[DEQUE_WORDS];
   while (!is_done(p, pending)) {
@@ -289,7 +299,7 @@ static void work_until(worker *w, const myr_counter *pending) {
 static void *worker_main(void *arg) {
   worker *w = arg;
   tls_worker = w;
-  work_until(w, NULL);
+  work_until(w, &(waiting){NULL, NULL, NULL});
   return NULL;
 }
 
@@ -420,7 +430,7 @@ myr_status myr_jobs_wait(myr_jobs *p, myr_counter *counter) {
   if (!p || !counter) return MYR_EINVAL;
   worker *w = current(p);
   if (!w) return MYR_EBUSY;
-  work_until(w, counter);
+  work_until(w, &(waiting){counter, NULL, NULL});
   return MYR_OK;
 }
 
@@ -465,7 +475,7 @@ myr_status myr_jobs_parallel_for(myr_jobs *p, size_t begin, size_t end, size_t g
   w->depth++;
   pfor_run(w, (uint64_t)(uintptr_t)&pf, begin, end);
   w->depth--;
-  work_until(w, &pf.counter);
+  work_until(w, &(waiting){&pf.counter, NULL, NULL});
   return MYR_OK;
 }
 
@@ -488,4 +498,25 @@ myr_status myr_jobs_stats(const myr_jobs *p, uint32_t i, myr_jobs_worker_stats *
   out->parked_ns = at_load_rlx(&w->parked_ns);
   out->parks = at_load_rlx(&w->parks);
   return MYR_OK;
+}
+
+/* ---- for the schedule (jobs_impl.h) -------------------------------------- */
+
+bool jobs_wait_until(myr_jobs *p, bool (*pred)(void *ctx), void *ctx) {
+  worker *w = current(p);
+  if (!w) return false;
+  work_until(w, &(waiting){NULL, pred, ctx});
+  return true;
+}
+
+void jobs_wake(myr_jobs *p) { wake_sleepers(p); }
+
+void jobs_counter_claim(myr_jobs *p, myr_counter *c) {
+  worker *w = current(p);
+  if (w && at_load_rlx(&c->owner) == 0) at_store_rlx(&c->owner, (uint64_t)(uintptr_t)w);
+}
+
+int jobs_depth(const myr_jobs *p) {
+  worker *w = current(p);
+  return w ? (int)w->depth : -1;
 }

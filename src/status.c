@@ -23,6 +23,7 @@ static const struct {
     {MYR_ECYCLE, "MYR_ECYCLE", "dependency cycle"},
     {MYR_EIO, "MYR_EIO", "input/output error"},
     {MYR_ECORRUPT, "MYR_ECORRUPT", "data failed validation (corrupt input)"},
+    {MYR_ENOTFOUND, "MYR_ENOTFOUND", "no such name"},
 };
 
 const char *myr_strerror(myr_status status) {

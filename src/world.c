@@ -94,6 +94,7 @@ static void component_free(myr_world *w, component_info *ci) {
 void myr_world_destroy(myr_world *w) {
   if (!w) return;
   while (w->queries) myr_query_destroy(w->queries);
+  patch_scratch_free(w);
   table_free_all(w);
   entity_free_all(w);
   if (w->components) {
@@ -286,7 +287,7 @@ myr_status myr_entity_create_bulk(myr_world *w, const myr_bulk_desc *d) {
 }
 
 /* Removes row r of t and repairs the record of the entity moved into it. */
-static void remove_row(myr_world *w, table *t, uint32_t r) {
+void world_remove_row(myr_world *w, table *t, uint32_t r) {
   myr_entity moved = table_swap_remove(t, r);
   if (moved != MYR_ENTITY_NULL) w->entities[MYR_ENTITY_INDEX(moved)].row = r;
 }
@@ -295,7 +296,7 @@ myr_status myr_entity_destroy(myr_world *w, myr_entity e) {
   const entity_record *r;
   myr_status s = entity_lookup(w, e, &r);
   if (s != MYR_OK) return s;
-  remove_row(w, w->tables[r->table], r->row);
+  world_remove_row(w, w->tables[r->table], r->row);
   entity_release(w, MYR_ENTITY_INDEX(e));
   return MYR_OK;
 }
@@ -305,8 +306,8 @@ myr_status myr_entity_destroy(myr_world *w, myr_entity e) {
 /* Moves entity e from its row in src to a new row of dst (capacity reserved).
  * Columns dst has and src lacks come from `row` (component `added`) or are
  * zero. */
-static void move_row(myr_world *w, myr_entity e, table *src, table *dst, myr_component added,
-                     const unsigned char *row) {
+void world_move_row(myr_world *w, myr_entity e, table *src, table *dst, myr_component added,
+                    const unsigned char *row) {
   entity_record *rec = &w->entities[MYR_ENTITY_INDEX(e)];
   uint32_t sr = rec->row;
   uint32_t dr = table_append(dst, 1);
@@ -325,7 +326,7 @@ static void move_row(myr_world *w, myr_entity e, table *src, table *dst, myr_com
       memset(to, 0, dc->elem_size);
     }
   }
-  remove_row(w, src, sr);
+  world_remove_row(w, src, sr);
   rec->table = dst->id;
   rec->row = dr;
 }
@@ -345,7 +346,7 @@ static myr_status change_set(myr_world *w, myr_entity e, myr_component c, bool a
   s = table_get(w, &set, &dst);
   if (s == MYR_OK) s = table_reserve(w, dst, 1);
   if (s != MYR_OK) return s;
-  move_row(w, e, src, dst, c, row);
+  world_move_row(w, e, src, dst, c, row);
   return MYR_OK;
 }
 

@@ -117,6 +117,7 @@ struct myr_world {
   uint32_t live_count;
 
   struct myr_query *queries; /* live queries, destroyed with the world */
+  struct patch_scratch *patch_scratch; /* merge work space, kept between frames */
 };
 
 /* one matched table of a query */
@@ -144,6 +145,16 @@ void world_free(const myr_world *w, void *p, size_t size);
  * failure nothing changes. */
 myr_status world_grow_array(const myr_world *w, void **arr, uint32_t *cap, size_t elem,
                             uint32_t need);
+
+/* Removes row r of t and repairs the record of the entity moved into it. */
+void world_remove_row(myr_world *w, table *t, uint32_t r);
+/* Moves live entity e from its row in src to a new row of dst (capacity
+ * reserved). Columns dst has and src lacks come from `row` (component
+ * `added`, NULL for none) or are zero. */
+void world_move_row(myr_world *w, myr_entity e, table *src, table *dst, myr_component added,
+                    const unsigned char *row);
+/* Frees the patch merge scratch (patch.c). */
+void patch_scratch_free(myr_world *w);
 
 /* ---- entity index (entity.c) --------------------------------------------- */
 

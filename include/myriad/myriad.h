@@ -6,5 +6,7 @@
 #include "myriad/world.h"
 #include "myriad/query.h"
 #include "myriad/jobs.h"
+#include "myriad/patch.h"
+#include "myriad/schedule.h"
 
 #endif /* MYRIAD_MYRIAD_H */

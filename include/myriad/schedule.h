@@ -1,0 +1,151 @@
+/* myriad — the schedule: systems over column chunks, in parallel, with
+ * deterministic structural changes.
+ *
+ * A system is a query (which says what it reads and writes), a callback
+ * run on chunks of the matched rows, a stage, optional ordering edges and a
+ * chunk size. Stages run in ascending order. Within a stage the schedule
+ * builds a DAG: a system depends on every earlier-registered system of the
+ * stage that writes a component it reads or writes, or reads a component it
+ * writes, plus the explicit edges. Ready systems' chunks run as jobs on the
+ * pool; a finished system releases its dependents, and independent systems'
+ * chunks interleave on the same workers.
+ *
+ * A callback reads and writes its own chunk's rows in place, through the
+ * chunk's columns. Everything else (changing other entities, adding or
+ * removing components, spawning, destroying) goes through the myr_patches
+ * handle it receives. At the end of each stage all patches are applied in
+ * key order: system order, chunk index, order of the calls. That is the
+ * order of a serial run over all rows, so the world after a frame is the
+ * same for any thread count and chunk size, provided each callback's
+ * patches depend only on the rows it is given (not on where its chunk
+ * starts or ends) and it reads other entities only from components no
+ * system of the stage writes.
+ *
+ * A callback must not wait on the pool, and must not change the world
+ * directly except through its chunk's columns. */
+#ifndef MYRIAD_SCHEDULE_H
+#define MYRIAD_SCHEDULE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "myriad/jobs.h"
+#include "myriad/patch.h"
+#include "myriad/query.h"
+#include "myriad/status.h"
+#include "myriad/world.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct myr_schedule myr_schedule;
+typedef uint32_t myr_system;
+
+/* What a system's callback sees: one chunk, with its columns fetched by
+ * myr_chunk_column(&view->chunk, term, field). */
+typedef struct myr_view {
+  myr_chunk chunk;     /* rows, ids, table, chunk.index = chunk index in this frame */
+  double dt;           /* as passed to myr_schedule_run */
+  double time;         /* sum of the dt of the frames before this one */
+  void *user;          /* the system's user pointer */
+  myr_system system;
+  uint32_t worker;     /* the pool worker running the chunk */
+} myr_view;
+
+typedef void (*myr_system_fn)(const myr_view *view, myr_patches *patches);
+
+enum {
+  MYR_SYSTEM_WHOLE = 1u << 0,       /* one chunk per table, all run by one job in order */
+  MYR_SYSTEM_MAIN_THREAD = 1u << 1  /* every chunk runs on the thread calling run */
+};
+
+typedef struct myr_system_desc {
+  const char *name;               /* required, unique; copied */
+  const myr_term *terms;          /* the query; copied */
+  uint32_t term_count;
+  myr_system_fn fn;               /* required */
+  void *user;
+  uint32_t stage;                 /* stages run in ascending order */
+  const char *const *after;       /* systems this one runs after (by name) */
+  uint32_t after_count;
+  const char *const *before;      /* systems this one runs before */
+  uint32_t before_count;
+  uint32_t chunk_rows;            /* rows per chunk (rounded up to 16); 0 = default */
+  uint32_t flags;                 /* MYR_SYSTEM_* */
+} myr_system_desc;
+
+typedef struct myr_schedule_desc {
+  myr_jobs *jobs;                 /* the pool; NULL = one worker, the calling thread */
+  uint32_t chunk_rows;            /* default rows per chunk; 0 = 4096 */
+} myr_schedule_desc;
+
+/* Creates an empty schedule over a world. Errors: MYR_EINVAL, MYR_ENOMEM. */
+MYR_API myr_status myr_schedule_create(myr_world *world, const myr_schedule_desc *desc,
+                                       myr_schedule **out);
+
+/* Destroys the schedule (not the world or the pool). NULL is ignored. */
+MYR_API void myr_schedule_destroy(myr_schedule *s);
+
+/* Adds a system. Errors: MYR_EINVAL (no name or fn, bad terms), MYR_EEXIST
+ * (name taken), MYR_ENOCOMP, MYR_EBUSY (while running), MYR_ENOMEM. */
+MYR_API myr_status myr_schedule_add(myr_schedule *s, const myr_system_desc *desc, myr_system *out);
+
+/* Builds the per-stage DAGs. Errors: MYR_ENOTFOUND (an edge names an
+ * unknown system), MYR_ECYCLE (edges and conflicts form a cycle, or an edge
+ * points to a later stage's system from a "before" or to an earlier one from
+ * an "after"), MYR_ENOMEM. myr_schedule_run builds when needed. */
+MYR_API myr_status myr_schedule_build(myr_schedule *s);
+
+/* Runs one frame: every stage, its systems, then its patches.
+ * Errors: those of build; MYR_ENOMEM (a stage could not be completed: the
+ * world holds the in-place writes of the systems that ran); MYR_EBUSY (from
+ * a system callback or another thread). */
+MYR_API myr_status myr_schedule_run(myr_schedule *s, double dt);
+
+/* Finds a system by name. Errors: MYR_ENOTFOUND, MYR_EINVAL. */
+MYR_API myr_status myr_schedule_find(const myr_schedule *s, const char *name, myr_system *out);
+
+/* Changes a system's chunk size (0 = the default) for the next frames. */
+MYR_API myr_status myr_schedule_set_chunk_rows(myr_schedule *s, myr_system sys, uint32_t rows);
+
+MYR_API uint32_t myr_schedule_system_count(const myr_schedule *s);
+
+/* Prints the plan: stages, systems, edges and why each edge exists. */
+MYR_API myr_status myr_schedule_print_plan(myr_schedule *s, FILE *out);
+
+/* ---- statistics ---------------------------------------------------------- */
+
+typedef struct myr_system_stats {
+  const char *name;
+  uint32_t stage;
+  uint32_t chunk_rows;            /* in effect */
+  /* last frame */
+  uint64_t entities, chunks, ns;  /* ns: wall time from the system's start to its last chunk's end */
+  double ns_per_entity, entities_per_s;
+  /* all frames */
+  uint64_t frames, total_entities, total_chunks, total_ns;
+} myr_system_stats;
+
+typedef struct myr_stage_stats {
+  uint32_t stage;
+  uint64_t merge_ns;              /* last frame: sorting and applying the patches */
+  myr_patch_stats patches;        /* last frame */
+  uint64_t total_merge_ns;
+  myr_patch_stats total_patches;
+} myr_stage_stats;
+
+MYR_API myr_status myr_schedule_system_stats(const myr_schedule *s, myr_system sys,
+                                             myr_system_stats *out);
+MYR_API uint32_t myr_schedule_stage_count(const myr_schedule *s);
+MYR_API myr_status myr_schedule_stage_stats(const myr_schedule *s, uint32_t stage_index,
+                                            myr_stage_stats *out);
+
+/* Prints systems, stages and workers as a table, or as JSON. */
+MYR_API myr_status myr_schedule_print_stats(const myr_schedule *s, FILE *out, bool json);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MYRIAD_SCHEDULE_H */

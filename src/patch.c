@@ -1,0 +1,559 @@
+/* Patches: recording into per-worker buffers, and applying a batch in key
+ * order with one row move per entity. */
+#include "patch_impl.h"
+
+/* ---- buffers ------------------------------------------------------------- */
+
+void patch_buffer_init(patch_buffer *b, myr_world *w, uint32_t token_first, uint32_t token_stride) {
+  memset(b, 0, sizeof *b);
+  b->world = w;
+  b->token_next = token_first;
+  b->token_stride = token_stride ? token_stride : 1;
+}
+
+void patch_buffer_free(patch_buffer *b) {
+  world_free(b->world, b->bytes, b->cap);
+  world_free(b->world, b->segs, (size_t)b->seg_cap * sizeof(patch_segment));
+  b->bytes = NULL;
+  b->segs = NULL;
+  b->cap = b->used = 0;
+  b->seg_cap = b->seg_count = 0;
+}
+
+void patch_buffer_clear(patch_buffer *b) {
+  b->used = 0;
+  b->seg_count = 0;
+  b->open = NULL;
+  b->patches = 0;
+  b->structural = 0;
+}
+
+static myr_status buffer_reserve(patch_buffer *b, size_t more) {
+  if (b->cap - b->used >= more) return MYR_OK;
+  size_t cap = b->cap ? b->cap * 2 : 4096;
+  while (cap - b->used < more) cap *= 2;
+  unsigned char *bytes = world_alloc(b->world, cap, 64);
+  if (!bytes) return MYR_ENOMEM;
+  if (b->used) memcpy(bytes, b->bytes, b->used);
+  world_free(b->world, b->bytes, b->cap);
+  b->bytes = bytes;
+  b->cap = cap;
+  return MYR_OK;
+}
+
+/* Appends a record for handle p: opens a new segment when the buffer's open
+ * segment belongs to another handle (a chunk that started or resumed).
+ * Returns the header, or NULL when memory ran out (nothing recorded). */
+static patch_hdr *record(myr_patches *p, patch_op op, myr_entity e, myr_component c, uint32_t field,
+                         uint32_t payload) {
+  patch_buffer *b = p->buf;
+  size_t bytes = sizeof(patch_hdr) + align_up(payload, 8);
+  if (buffer_reserve(b, bytes) != MYR_OK) return NULL;
+  if (b->open != p || b->seg_count == 0) {
+    if (b->seg_count == b->seg_cap &&
+        world_grow_array(b->world, (void **)&b->segs, &b->seg_cap, sizeof(patch_segment), b->seg_count + 1) != MYR_OK)
+      return NULL;
+    b->segs[b->seg_count++] = (patch_segment){p->system, p->chunk, p->seq, 0, b->used, b->used};
+    b->open = p;
+  }
+  patch_segment *s = &b->segs[b->seg_count - 1];
+  patch_hdr *h = (patch_hdr *)(void *)(b->bytes + b->used);
+  *h = (patch_hdr){(uint8_t)op, OUT_APPLY, (uint16_t)field, c, e, payload, 0};
+  b->used += bytes;
+  s->end = b->used;
+  s->count++;
+  p->seq++;
+  b->patches++;
+  if (op != PATCH_SET && op != PATCH_SET_FIELD) b->structural++;
+  return h;
+}
+
+static inline unsigned char *payload_of(patch_hdr *h) { return (unsigned char *)(h + 1); }
+static inline size_t record_size(const patch_hdr *h) { return sizeof(patch_hdr) + align_up(h->size, 8); }
+
+/* Packed size of a component's values: its fields back to back. */
+static uint32_t packed_size(const component_info *ci) {
+  uint32_t n = 0;
+  for (uint32_t f = 0; f < ci->field_count; f++) n += ci->elem_size[f];
+  return n;
+}
+
+static void pack_row(const component_info *ci, const unsigned char *row, unsigned char *dst) {
+  for (uint32_t f = 0; f < ci->field_count; f++) {
+    if (row) memcpy(dst, row + ci->fields[f].offset, ci->elem_size[f]);
+    else memset(dst, 0, ci->elem_size[f]);
+    dst += ci->elem_size[f];
+  }
+}
+
+/* Writes packed values into row `r` of the component's columns starting at
+ * column `col`. */
+static const unsigned char *unpack_row(const component_info *ci, table *t, int32_t col, uint32_t r,
+                                       const unsigned char *src) {
+  for (uint32_t f = 0; f < ci->field_count; f++) {
+    column *cl = &t->cols[col + (int32_t)f];
+    memcpy(cl->data + (size_t)r * cl->elem_size, src, cl->elem_size);
+    src += cl->elem_size;
+  }
+  return src;
+}
+
+/* ---- recording ----------------------------------------------------------- */
+
+static myr_status check_component(const myr_patches *p, myr_component c) {
+  if (!p || !p->buf) return MYR_EINVAL;
+  return c < p->buf->world->component_count ? MYR_OK : MYR_ENOCOMP;
+}
+
+static myr_status record_values(myr_patches *p, patch_op op, myr_entity e, myr_component c, const void *row) {
+  myr_status s = check_component(p, c);
+  if (s != MYR_OK) return s;
+  if (e == MYR_ENTITY_NULL) return MYR_EINVAL;
+  const component_info *ci = &p->buf->world->components[c];
+  /* an add without values records no payload: zeros are written at apply */
+  uint32_t size = (op == PATCH_ADD && !row) ? 0 : packed_size(ci);
+  patch_hdr *h = record(p, op, e, c, 0, size);
+  if (!h) return MYR_ENOMEM;
+  if (size) pack_row(ci, row, payload_of(h));
+  return MYR_OK;
+}
+
+myr_status myr_patch_set(myr_patches *p, myr_entity e, myr_component c, const void *row) {
+  if (!row) return MYR_EINVAL;
+  return record_values(p, PATCH_SET, e, c, row);
+}
+
+myr_status myr_patch_add(myr_patches *p, myr_entity e, myr_component c, const void *row) {
+  return record_values(p, PATCH_ADD, e, c, row);
+}
+
+myr_status myr_patch_set_field(myr_patches *p, myr_entity e, myr_component c, uint32_t field,
+                               myr_type type, const void *value) {
+  myr_status s = check_component(p, c);
+  if (s != MYR_OK) return s;
+  if (!value || e == MYR_ENTITY_NULL) return MYR_EINVAL;
+  const component_info *ci = &p->buf->world->components[c];
+  if (field >= ci->field_count) return MYR_EFIELD;
+  if (ci->fields[field].type != type) return MYR_ETYPE;
+  patch_hdr *h = record(p, PATCH_SET_FIELD, e, c, field, ci->elem_size[field]);
+  if (!h) return MYR_ENOMEM;
+  memcpy(payload_of(h), value, ci->elem_size[field]);
+  return MYR_OK;
+}
+
+myr_status myr_patch_remove(myr_patches *p, myr_entity e, myr_component c) {
+  myr_status s = check_component(p, c);
+  if (s != MYR_OK) return s;
+  if (e == MYR_ENTITY_NULL) return MYR_EINVAL;
+  return record(p, PATCH_REMOVE, e, c, 0, 0) ? MYR_OK : MYR_ENOMEM;
+}
+
+myr_status myr_patch_destroy(myr_patches *p, myr_entity e) {
+  if (!p || !p->buf || e == MYR_ENTITY_NULL) return MYR_EINVAL;
+  return record(p, PATCH_DESTROY, e, 0, 0, 0) ? MYR_OK : MYR_ENOMEM;
+}
+
+myr_status myr_patch_spawn(myr_patches *p, const myr_component *comps, uint32_t n,
+                           const void *const *values, myr_entity *out) {
+  if (!p || !p->buf || (n && !comps)) return MYR_EINVAL;
+  const myr_world *w = p->buf->world;
+  compset seen = {{0}};
+  uint32_t size = (uint32_t)align_up(sizeof(uint32_t) * (1 + (size_t)n), 8);
+  for (uint32_t i = 0; i < n; i++) {
+    if (comps[i] >= w->component_count) return MYR_ENOCOMP;
+    if (compset_has(&seen, comps[i])) return MYR_EINVAL; /* each component once */
+    compset_put(&seen, comps[i]);
+    size += packed_size(&w->components[comps[i]]);
+  }
+  patch_buffer *b = p->buf;
+  uint32_t token = b->token_next;
+  if (token == UINT32_MAX) return MYR_ELIMIT;
+  myr_entity provisional = (myr_entity)token + 1; /* generation 0: provisional */
+  patch_hdr *h = record(p, PATCH_SPAWN, provisional, 0, 0, size);
+  if (!h) return MYR_ENOMEM;
+  b->token_next = token > UINT32_MAX - 1 - b->token_stride ? UINT32_MAX : token + b->token_stride;
+  unsigned char *at = payload_of(h);
+  memcpy(at, &n, sizeof n);
+  memcpy(at + sizeof n, comps, sizeof(uint32_t) * n);
+  at += align_up(sizeof(uint32_t) * (1 + (size_t)n), 8);
+  for (uint32_t i = 0; i < n; i++) {
+    const component_info *ci = &w->components[comps[i]];
+    pack_row(ci, values ? values[i] : NULL, at);
+    at += packed_size(ci);
+  }
+  if (out) *out = provisional;
+  return MYR_OK;
+}
+
+/* ---- command buffers ----------------------------------------------------- */
+
+myr_status myr_patches_create(myr_world *w, myr_patches **out) {
+  if (!w || !out) return MYR_EINVAL;
+  myr_patches *p = world_alloc(w, sizeof *p, alignof(myr_patches));
+  patch_buffer *b = world_alloc(w, sizeof *b, alignof(patch_buffer));
+  if (!p || !b) {
+    world_free(w, p, sizeof *p);
+    world_free(w, b, sizeof *b);
+    return MYR_ENOMEM;
+  }
+  patch_buffer_init(b, w, 0, 1);
+  *p = (myr_patches){b, 0, 0, 0, b};
+  *out = p;
+  return MYR_OK;
+}
+
+void myr_patches_destroy(myr_patches *p) {
+  if (!p) return;
+  myr_world *w = p->buf->world;
+  if (p->owned) {
+    patch_buffer_free(p->owned);
+    world_free(w, p->owned, sizeof *p->owned);
+  }
+  world_free(w, p, sizeof *p);
+}
+
+uint64_t myr_patches_count(const myr_patches *p) { return p && p->buf ? p->buf->patches : 0; }
+
+myr_status myr_patches_apply(myr_patches *p, myr_patch_stats *stats) {
+  if (!p || !p->buf) return MYR_EINVAL;
+  patch_buffer *b = p->buf;
+  /* one buffer recorded by one handle: its segments are already in order */
+  patch_ref refs_small[16] = {{0}};
+  patch_ref *refs = refs_small;
+  size_t refs_size = (size_t)b->seg_count * sizeof(patch_ref);
+  if (b->seg_count > 16 && !(refs = world_alloc(b->world, refs_size, alignof(patch_ref)))) return MYR_ENOMEM;
+  for (uint32_t i = 0; i < b->seg_count; i++) refs[i] = (patch_ref){b, &b->segs[i]};
+  myr_status s = patch_apply(b->world, refs, b->seg_count, b->structural != 0, stats);
+  if (refs != refs_small) world_free(b->world, refs, refs_size);
+  if (s == MYR_OK) {
+    patch_buffer_clear(b);
+    p->seq = 0;
+  }
+  return s;
+}
+
+/* ---- applying ------------------------------------------------------------ */
+
+/* What the merge plans for one entity touched by a structural patch. */
+typedef struct plan {
+  myr_entity named;    /* the id the patches use: real or provisional */
+  myr_entity real;     /* the real id (resolved for spawns in the apply pass) */
+  compset set;         /* the set after the patches seen so far */
+  uint32_t src;        /* table before the batch, NO_TABLE for a spawn */
+  uint32_t dst;        /* table after the batch, NO_TABLE if none */
+  uint8_t spawned, destroyed;
+} plan;
+
+typedef struct patch_scratch {
+  plan *plans;
+  uint32_t plan_count, plan_cap;
+  uint32_t *map;       /* open addressing: plan index by entity id, UINT32_MAX empty */
+  uint32_t map_cap;
+  uint32_t *rows;      /* rows needed per table */
+  uint32_t rows_cap;
+} patch_scratch;
+
+void patch_scratch_free(myr_world *w) {
+  patch_scratch *s = w->patch_scratch;
+  if (!s) return;
+  world_free(w, s->plans, (size_t)s->plan_cap * sizeof(plan));
+  world_free(w, s->map, (size_t)s->map_cap * sizeof(uint32_t));
+  world_free(w, s->rows, (size_t)s->rows_cap * sizeof(uint32_t));
+  world_free(w, s, sizeof *s);
+  w->patch_scratch = NULL;
+}
+
+static inline uint32_t map_hash(myr_entity e, uint32_t mask) {
+  uint64_t h = e * 0x9e3779b97f4a7c15ull;
+  return (uint32_t)(h >> 32) & mask;
+}
+
+static plan *plan_find(patch_scratch *s, myr_entity e) {
+  uint32_t mask = s->map_cap - 1;
+  for (uint32_t i = map_hash(e, mask);; i = (i + 1) & mask) {
+    uint32_t k = s->map[i];
+    if (k == UINT32_MAX) return NULL;
+    if (s->plans[k].named == e) return &s->plans[k];
+  }
+}
+
+/* Sizes the scratch for up to n plans (map at most half full). */
+static myr_status scratch_reserve(myr_world *w, uint64_t n) {
+  if (n > UINT32_MAX / 4) return MYR_ELIMIT;
+  patch_scratch *s = w->patch_scratch;
+  if (!s) {
+    s = world_alloc(w, sizeof *s, alignof(patch_scratch));
+    if (!s) return MYR_ENOMEM;
+    memset(s, 0, sizeof *s);
+    w->patch_scratch = s;
+  }
+  myr_status st = world_grow_array(w, (void **)&s->plans, &s->plan_cap, sizeof(plan), (uint32_t)n);
+  if (st != MYR_OK) return st;
+  uint32_t cap = 16;
+  while (cap < 2 * n) cap *= 2;
+  if (cap > s->map_cap) {
+    uint32_t *map = world_alloc(w, (size_t)cap * sizeof(uint32_t), 64);
+    if (!map) return MYR_ENOMEM;
+    world_free(w, s->map, (size_t)s->map_cap * sizeof(uint32_t));
+    s->map = map;
+    s->map_cap = cap;
+  }
+  memset(s->map, 0xff, (size_t)s->map_cap * sizeof(uint32_t));
+  s->plan_count = 0;
+  return MYR_OK;
+}
+
+static plan *plan_new(patch_scratch *s, myr_entity named, uint32_t src, const compset *set, bool spawned) {
+  uint32_t mask = s->map_cap - 1, i = map_hash(named, mask);
+  while (s->map[i] != UINT32_MAX) i = (i + 1) & mask;
+  s->map[i] = s->plan_count;
+  plan *p = &s->plans[s->plan_count++];
+  *p = (plan){named, spawned ? MYR_ENTITY_NULL : named, *set, src, NO_TABLE, spawned, 0};
+  return p;
+}
+
+/* Iterates the patches of a batch in key order. */
+typedef struct cursor {
+  const patch_ref *refs;
+  size_t n, r;
+  size_t at;
+} cursor;
+
+static patch_hdr *cursor_next(cursor *c) {
+  while (c->r < c->n) {
+    const patch_segment *seg = c->refs[c->r].seg;
+    if (c->at < seg->begin) c->at = seg->begin;
+    if (c->at < seg->end) {
+      patch_hdr *h = (patch_hdr *)(void *)(c->refs[c->r].buf->bytes + c->at);
+      c->at += record_size(h);
+      return h;
+    }
+    c->r++;
+    c->at = 0;
+  }
+  return NULL;
+}
+
+static void count_outcome(myr_patch_stats *st, patch_outcome o) {
+  if (!st) return;
+  if (o == OUT_APPLY) st->applied++;
+  else if (o == OUT_SKIP_DEAD) st->skipped_dead++;
+  else if (o == OUT_SKIP_PRESENT) st->skipped_present++;
+  else st->skipped_absent++;
+}
+
+/* Planning: decides every patch's outcome against the state the patches
+ * before it would leave, and records per entity the final component set.
+ * Changes nothing in the world. */
+static void plan_batch(myr_world *w, patch_scratch *s, const patch_ref *refs, size_t n) {
+  cursor cur = {refs, n, 0, 0};
+  for (patch_hdr *h; (h = cursor_next(&cur));) {
+    plan *p = plan_find(s, h->entity);
+    compset set;
+    uint32_t src = NO_TABLE;
+    if (h->op == PATCH_SPAWN) {
+      compset spawn_set = {{0}};
+      const unsigned char *at = payload_of(h);
+      uint32_t count;
+      memcpy(&count, at, sizeof count);
+      for (uint32_t i = 0; i < count; i++) {
+        uint32_t c;
+        memcpy(&c, at + sizeof count + i * sizeof c, sizeof c);
+        compset_put(&spawn_set, c);
+      }
+      if (p) h->outcome = OUT_SKIP_DEAD; /* the same provisional id twice */
+      else plan_new(s, h->entity, NO_TABLE, &spawn_set, true);
+      continue;
+    }
+    if (p) {
+      if (p->destroyed) {
+        h->outcome = OUT_SKIP_DEAD;
+        continue;
+      }
+      set = p->set;
+    } else {
+      const entity_record *r;
+      if (MYR_ENTITY_IS_PROVISIONAL(h->entity) || entity_lookup(w, h->entity, &r) != MYR_OK) {
+        h->outcome = OUT_SKIP_DEAD;
+        continue;
+      }
+      src = r->table;
+      set = w->tables[src]->set;
+    }
+    bool has = h->op != PATCH_DESTROY && compset_has(&set, h->component);
+    switch (h->op) {
+    case PATCH_SET:
+    case PATCH_SET_FIELD:
+      h->outcome = has ? OUT_APPLY : OUT_SKIP_ABSENT;
+      continue;
+    case PATCH_ADD:
+      if (has) {
+        h->outcome = OUT_SKIP_PRESENT;
+        continue;
+      }
+      break;
+    case PATCH_REMOVE:
+      if (!has) {
+        h->outcome = OUT_SKIP_ABSENT;
+        continue;
+      }
+      break;
+    default:
+      break;
+    }
+    h->outcome = OUT_APPLY;
+    if (!p) p = plan_new(s, h->entity, src, &set, false);
+    if (h->op == PATCH_ADD) compset_put(&p->set, h->component);
+    else if (h->op == PATCH_REMOVE) compset_del(&p->set, h->component);
+    else p->destroyed = 1;
+  }
+}
+
+/* Finds the tables the plans end in and reserves every row and entity slot
+ * the apply pass needs, so that it cannot fail. */
+static myr_status reserve_batch(myr_world *w, patch_scratch *s) {
+  uint32_t spawns = 0;
+  for (uint32_t i = 0; i < s->plan_count; i++) {
+    plan *p = &s->plans[i];
+    if (p->destroyed) continue;
+    if (!p->spawned && compset_eq(&p->set, &w->tables[p->src]->set)) continue; /* no move */
+    table *t;
+    myr_status st = table_get(w, &p->set, &t);
+    if (st != MYR_OK) return st;
+    p->dst = t->id;
+    spawns += p->spawned;
+  }
+  myr_status st = world_grow_array(w, (void **)&s->rows, &s->rows_cap, sizeof(uint32_t), w->table_count);
+  if (st != MYR_OK) return st;
+  memset(s->rows, 0, (size_t)w->table_count * sizeof(uint32_t));
+  for (uint32_t i = 0; i < s->plan_count; i++)
+    if (s->plans[i].dst != NO_TABLE) s->rows[s->plans[i].dst]++;
+  for (uint32_t t = 0; t < w->table_count; t++)
+    if (s->rows[t] && (st = table_reserve(w, w->tables[t], s->rows[t])) != MYR_OK) return st;
+  return entity_reserve(w, spawns);
+}
+
+/* Structural changes: destroys, then moves, then spawns, each in plan order
+ * (the order of each entity's first structural patch). */
+static void apply_structure(myr_world *w, patch_scratch *s, myr_patch_stats *st) {
+  for (uint32_t i = 0; i < s->plan_count; i++) {
+    plan *p = &s->plans[i];
+    if (!p->destroyed || p->spawned) continue;
+    const entity_record *r;
+    if (entity_lookup(w, p->real, &r) != MYR_OK) continue;
+    world_remove_row(w, w->tables[r->table], r->row);
+    entity_release(w, MYR_ENTITY_INDEX(p->real));
+    if (st) st->destroyed++;
+  }
+  for (uint32_t i = 0; i < s->plan_count; i++) {
+    plan *p = &s->plans[i];
+    if (p->spawned || p->destroyed || p->dst == NO_TABLE) continue;
+    world_move_row(w, p->real, w->tables[p->src], w->tables[p->dst], MYR_MAX_COMPONENTS, NULL);
+    if (st) st->moved++;
+  }
+  for (uint32_t i = 0; i < s->plan_count; i++) {
+    plan *p = &s->plans[i];
+    if (!p->spawned || p->destroyed) continue;
+    table *t = w->tables[p->dst];
+    uint32_t row = table_append(t, 1);
+    for (uint32_t j = 0; j < t->col_count; j++)
+      memset(t->cols[j].data + (size_t)row * t->cols[j].elem_size, 0, t->cols[j].elem_size);
+    p->real = t->ids[row] = entity_take(w, t->id, row);
+    if (st) st->spawned++;
+  }
+}
+
+/* Writes the values of one applied patch at its entity's final row. */
+static void apply_values(myr_world *w, patch_scratch *s, patch_hdr *h) {
+  myr_entity e = h->entity;
+  if (s) {
+    plan *p = plan_find(s, e);
+    if (p) {
+      if (p->destroyed) return;
+      e = p->real;
+    }
+  }
+  const entity_record *r;
+  if (entity_lookup(w, e, &r) != MYR_OK) return;
+  table *t = w->tables[r->table];
+  const unsigned char *at = payload_of(h);
+  if (h->op == PATCH_SPAWN) {
+    uint32_t count;
+    memcpy(&count, at, sizeof count);
+    const unsigned char *vals = at + align_up(sizeof(uint32_t) * (1 + (size_t)count), 8);
+    for (uint32_t i = 0; i < count; i++) {
+      uint32_t c;
+      memcpy(&c, at + sizeof count + i * sizeof c, sizeof c);
+      const component_info *ci = &w->components[c];
+      int32_t col = table_comp_col(t, c); /* absent if removed later in the batch */
+      if (col >= 0) unpack_row(ci, t, col, r->row, vals);
+      vals += packed_size(ci);
+    }
+    return;
+  }
+  int32_t col = table_comp_col(t, h->component);
+  if (col < 0) return; /* removed later in the batch */
+  const component_info *ci = &w->components[h->component];
+  if (h->op == PATCH_SET_FIELD) {
+    column *cl = &t->cols[col + h->field];
+    memcpy(cl->data + (size_t)r->row * cl->elem_size, at, cl->elem_size);
+  } else if (h->size) {
+    unpack_row(ci, t, col, r->row, at);
+  } else { /* an add without values: zeros, even if the row did not move */
+    for (uint32_t f = 0; f < ci->field_count; f++) {
+      column *cl = &t->cols[col + (int32_t)f];
+      memset(cl->data + (size_t)r->row * cl->elem_size, 0, cl->elem_size);
+    }
+  }
+}
+
+/* A batch of set patches only: one pass, check and write. */
+static void apply_sets(myr_world *w, const patch_ref *refs, size_t n, myr_patch_stats *st) {
+  cursor cur = {refs, n, 0, 0};
+  for (patch_hdr *h; (h = cursor_next(&cur));) {
+    const entity_record *r;
+    if (st) st->recorded++;
+    if (MYR_ENTITY_IS_PROVISIONAL(h->entity) || entity_lookup(w, h->entity, &r) != MYR_OK) {
+      count_outcome(st, OUT_SKIP_DEAD);
+      continue;
+    }
+    table *t = w->tables[r->table];
+    int32_t col = table_comp_col(t, h->component);
+    if (col < 0) {
+      count_outcome(st, OUT_SKIP_ABSENT);
+      continue;
+    }
+    count_outcome(st, OUT_APPLY);
+    const unsigned char *at = payload_of(h);
+    if (h->op == PATCH_SET_FIELD) {
+      column *cl = &t->cols[col + h->field];
+      memcpy(cl->data + (size_t)r->row * cl->elem_size, at, cl->elem_size);
+    } else {
+      unpack_row(&w->components[h->component], t, col, r->row, at);
+    }
+  }
+}
+
+myr_status patch_apply(myr_world *w, const patch_ref *refs, size_t n, bool structural, myr_patch_stats *st) {
+  if (!structural) {
+    apply_sets(w, refs, n, st);
+    return MYR_OK;
+  }
+  uint64_t total = 0;
+  for (size_t i = 0; i < n; i++) total += refs[i].seg->count;
+  myr_status s = scratch_reserve(w, total);
+  if (s != MYR_OK) return s;
+  patch_scratch *sc = w->patch_scratch;
+  plan_batch(w, sc, refs, n);
+  if ((s = reserve_batch(w, sc)) != MYR_OK) return s;
+  apply_structure(w, sc, st);
+  cursor cur = {refs, n, 0, 0};
+  for (patch_hdr *h; (h = cursor_next(&cur));) {
+    if (st) st->recorded++;
+    count_outcome(st, (patch_outcome)h->outcome);
+    if (h->outcome != OUT_APPLY) continue;
+    if (h->op == PATCH_SET || h->op == PATCH_SET_FIELD || h->op == PATCH_ADD || h->op == PATCH_SPAWN)
+      apply_values(w, sc, h);
+  }
+  return MYR_OK;
+}

@@ -1,0 +1,84 @@
+/* Private: patch buffers, segments and batches, shared by patch.c and
+ * schedule.c. */
+#ifndef MYRIAD_PATCH_IMPL_H
+#define MYRIAD_PATCH_IMPL_H
+
+#include "myriad/patch.h"
+#include "world_impl.h"
+
+typedef enum patch_op {
+  PATCH_SET = 1,
+  PATCH_SET_FIELD,
+  PATCH_ADD,
+  PATCH_REMOVE,
+  PATCH_DESTROY,
+  PATCH_SPAWN
+} patch_op;
+
+/* What the planning pass decided for a patch (written into its header). */
+typedef enum patch_outcome {
+  OUT_APPLY = 0,
+  OUT_SKIP_DEAD,
+  OUT_SKIP_PRESENT,
+  OUT_SKIP_ABSENT
+} patch_outcome;
+
+/* Every patch starts with this header; records are 8-byte aligned.
+ * SET/ADD carry the component's packed field values, SET_FIELD one value,
+ * SPAWN a u32 component count, the component ids (u32 each, padded to 8
+ * bytes) and then each component's packed values. */
+typedef struct patch_hdr {
+  uint8_t op;
+  uint8_t outcome;
+  uint16_t field;
+  uint32_t component;
+  uint64_t entity;
+  uint32_t size;      /* payload bytes, before padding */
+  uint32_t reserved;
+} patch_hdr;
+
+/* A run of patches from one chunk (or one part of it), in one buffer. */
+typedef struct patch_segment {
+  uint32_t system;    /* order of the system in its stage */
+  uint32_t chunk;     /* chunk index within the system's iteration */
+  uint32_t seq;       /* sequence number of the segment's first patch */
+  uint32_t count;     /* patches in the segment */
+  size_t begin, end;  /* byte range in the buffer */
+} patch_segment;
+
+typedef struct patch_buffer {
+  myr_world *world;
+  unsigned char *bytes;
+  size_t used, cap;
+  patch_segment *segs;
+  uint32_t seg_count, seg_cap;
+  const struct myr_patches *open; /* the handle whose segment is open */
+  uint64_t patches;
+  uint64_t structural; /* patches other than set and set_field */
+  uint32_t token_next, token_stride; /* provisional ids: next, step */
+} patch_buffer;
+
+/* The handle a chunk callback records through: a buffer plus the key. */
+struct myr_patches {
+  patch_buffer *buf;
+  uint32_t system, chunk, seq;
+  patch_buffer *owned; /* set for command buffers made by myr_patches_create */
+};
+
+void patch_buffer_init(patch_buffer *b, myr_world *w, uint32_t token_first, uint32_t token_stride);
+void patch_buffer_free(patch_buffer *b);
+/* Forgets the recorded patches, keeping the memory. */
+void patch_buffer_clear(patch_buffer *b);
+
+/* A batch: segments from several buffers, applied in key order. */
+typedef struct patch_ref {
+  patch_buffer *buf; /* the planning pass writes outcomes into the headers */
+  const patch_segment *seg;
+} patch_ref;
+
+/* Applies the segments in refs[0..n), which must already be in key order.
+ * On MYR_ENOMEM the world is unchanged. stats are added to (may be NULL). */
+myr_status patch_apply(myr_world *w, const patch_ref *refs, size_t n, bool structural,
+                       myr_patch_stats *stats);
+
+#endif /* MYRIAD_PATCH_IMPL_H */

@@ -1,0 +1,263 @@
+/* Patches through a command buffer: recording, outcomes, one move per
+ * entity, provisional ids, and failure. */
+#include "helpers.h"
+
+typedef struct pfix {
+  fixture f;
+  myr_patches *p;
+} pfix;
+
+static int pfix_setup(void **state) {
+  pfix *x = calloc(1, sizeof *x);
+  if (!x || myr_world_create(NULL, &x->f.w) != MYR_OK) return -1;
+  fixture_register(&x->f);
+  if (myr_patches_create(x->f.w, &x->p) != MYR_OK) return -1;
+  *state = x;
+  return 0;
+}
+
+static int pfix_teardown(void **state) {
+  pfix *x = *state;
+  myr_patches_destroy(x->p);
+  myr_world_destroy(x->f.w);
+  free(x);
+  return 0;
+}
+
+static myr_entity make(pfix *x, const myr_component *set, uint32_t n) {
+  myr_entity e;
+  assert_int_equal(myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){set, n, NULL, 1, &e}), MYR_OK);
+  return e;
+}
+
+static myr_patch_stats apply(pfix *x) {
+  myr_patch_stats st = {0};
+  assert_int_equal(myr_patches_apply(x->p, &st), MYR_OK);
+  assert_int_equal(myr_patches_count(x->p), 0);
+  return st;
+}
+
+static void set_patches_write_values_and_skip_absent_components(void **state) {
+  pfix *x = *state;
+  myr_entity e = make(x, (myr_component[]){x->f.pos}, 1);
+  assert_int_equal(myr_patch_set(x->p, e, x->f.pos, &(t_position){1, 2, 3}), MYR_OK);
+  assert_int_equal(myr_patch_set_field(x->p, e, x->f.pos, 2, MYR_F32, &(float){9}), MYR_OK);
+  assert_int_equal(myr_patch_set(x->p, e, x->f.vel, &(t_velocity){1, 1, 1}), MYR_OK);
+  assert_int_equal(myr_patches_count(x->p), 3);
+  /* nothing happens before apply */
+  t_position p;
+  assert_int_equal(myr_component_get(x->f.w, e, x->f.pos, &p), MYR_OK);
+  assert_true(p.x == 0);
+  myr_patch_stats st = apply(x);
+  assert_int_equal(st.recorded, 3);
+  assert_int_equal(st.applied, 2);
+  assert_int_equal(st.skipped_absent, 1);
+  assert_int_equal(myr_component_get(x->f.w, e, x->f.pos, &p), MYR_OK);
+  assert_true(p.x == 1 && p.y == 2 && p.z == 9);
+  assert_false(myr_component_has(x->f.w, e, x->f.vel));
+}
+
+static void recording_rejects_bad_input(void **state) {
+  pfix *x = *state;
+  myr_entity e = make(x, (myr_component[]){x->f.pos}, 1);
+  assert_int_equal(myr_patch_set(x->p, e, 99, &(t_position){0}), MYR_ENOCOMP);
+  assert_int_equal(myr_patch_set(x->p, e, x->f.pos, NULL), MYR_EINVAL);
+  assert_int_equal(myr_patch_set(NULL, e, x->f.pos, &(t_position){0}), MYR_EINVAL);
+  assert_int_equal(myr_patch_set(x->p, MYR_ENTITY_NULL, x->f.pos, &(t_position){0}), MYR_EINVAL);
+  assert_int_equal(myr_patch_set_field(x->p, e, x->f.pos, 3, MYR_F32, &(float){0}), MYR_EFIELD);
+  assert_int_equal(myr_patch_set_field(x->p, e, x->f.pos, 0, MYR_F64, &(double){0}), MYR_ETYPE);
+  assert_int_equal(myr_patch_add(x->p, e, 99, NULL), MYR_ENOCOMP);
+  assert_int_equal(myr_patch_remove(x->p, e, 99), MYR_ENOCOMP);
+  assert_int_equal(myr_patch_destroy(x->p, MYR_ENTITY_NULL), MYR_EINVAL);
+  assert_int_equal(myr_patch_spawn(x->p, (myr_component[]){x->f.pos, 99}, 2, NULL, NULL), MYR_ENOCOMP);
+  assert_int_equal(myr_patch_spawn(x->p, (myr_component[]){x->f.pos, x->f.pos}, 2, NULL, NULL), MYR_EINVAL);
+  assert_int_equal(myr_patches_count(x->p), 0);
+}
+
+static void stale_dead_and_after_destroy_patches_are_skipped(void **state) {
+  pfix *x = *state;
+  myr_entity a = make(x, (myr_component[]){x->f.pos}, 1), b = make(x, (myr_component[]){x->f.pos}, 1);
+  assert_int_equal(myr_entity_destroy(x->f.w, b), MYR_OK);
+  assert_int_equal(myr_patch_set(x->p, b, x->f.pos, &(t_position){1, 1, 1}), MYR_OK);      /* stale */
+  assert_int_equal(myr_patch_destroy(x->p, a), MYR_OK);
+  assert_int_equal(myr_patch_set(x->p, a, x->f.pos, &(t_position){1, 1, 1}), MYR_OK);      /* after destroy */
+  assert_int_equal(myr_patch_add(x->p, a, x->f.vel, NULL), MYR_OK);                        /* after destroy */
+  assert_int_equal(myr_patch_destroy(x->p, a), MYR_OK);                                    /* twice */
+  assert_int_equal(myr_patch_remove(x->p, ((myr_entity)1 << 32) | 777, x->f.pos), MYR_OK); /* unknown */
+  myr_patch_stats st = apply(x);
+  assert_int_equal(st.applied, 1);
+  assert_int_equal(st.skipped_dead, 5);
+  assert_int_equal(st.destroyed, 1);
+  assert_false(myr_entity_alive(x->f.w, a));
+  assert_int_equal(myr_world_entity_count(x->f.w), 0);
+}
+
+static void add_present_and_remove_absent_are_skipped(void **state) {
+  pfix *x = *state;
+  myr_entity e = make(x, (myr_component[]){x->f.pos}, 1);
+  uint64_t h = world_hash(x->f.w);
+  assert_int_equal(myr_patch_add(x->p, e, x->f.pos, &(t_position){5, 5, 5}), MYR_OK);
+  assert_int_equal(myr_patch_remove(x->p, e, x->f.vel), MYR_OK);
+  myr_patch_stats st = apply(x);
+  assert_int_equal(st.skipped_present, 1);
+  assert_int_equal(st.skipped_absent, 1);
+  assert_int_equal(st.moved, 0);
+  assert_int_equal(world_hash(x->f.w), h); /* the add's values were not written */
+}
+
+static void several_structural_patches_move_the_row_once(void **state) {
+  pfix *x = *state;
+  myr_entity e = make(x, (myr_component[]){x->f.pos, x->f.tag}, 2);
+  assert_int_equal(myr_component_set(x->f.w, e, x->f.pos, &(t_position){7, 8, 9}), MYR_OK);
+  uint32_t tables = myr_world_table_count(x->f.w);
+  assert_int_equal(myr_patch_add(x->p, e, x->f.vel, &(t_velocity){1, 2, 3}), MYR_OK);
+  assert_int_equal(myr_patch_add(x->p, e, x->f.health, &(t_health){10, 1, 0.5}), MYR_OK);
+  assert_int_equal(myr_patch_remove(x->p, e, x->f.tag), MYR_OK);
+  assert_int_equal(myr_patch_set_field(x->p, e, x->f.health, 0, MYR_I32, &(int32_t){11}), MYR_OK);
+  myr_patch_stats st = apply(x);
+  assert_int_equal(st.applied, 4);
+  assert_int_equal(st.moved, 1);
+  /* only the final table was made: no table per intermediate set */
+  assert_int_equal(myr_world_table_count(x->f.w), tables + 1);
+  t_position p;
+  t_velocity v;
+  t_health hh;
+  assert_int_equal(myr_component_get(x->f.w, e, x->f.pos, &p), MYR_OK);
+  assert_int_equal(myr_component_get(x->f.w, e, x->f.vel, &v), MYR_OK);
+  assert_int_equal(myr_component_get(x->f.w, e, x->f.health, &hh), MYR_OK);
+  assert_true(p.x == 7 && p.z == 9 && v.y == 2 && hh.hp == 11 && hh.armor == 1);
+  assert_false(myr_component_has(x->f.w, e, x->f.tag));
+}
+
+static void remove_then_add_resets_values_and_add_then_remove_cancels(void **state) {
+  pfix *x = *state;
+  myr_entity e = make(x, (myr_component[]){x->f.pos}, 1);
+  assert_int_equal(myr_component_set(x->f.w, e, x->f.pos, &(t_position){7, 8, 9}), MYR_OK);
+  assert_int_equal(myr_patch_remove(x->p, e, x->f.pos), MYR_OK);
+  assert_int_equal(myr_patch_set(x->p, e, x->f.pos, &(t_position){1, 1, 1}), MYR_OK); /* absent now */
+  assert_int_equal(myr_patch_add(x->p, e, x->f.pos, NULL), MYR_OK);
+  assert_int_equal(myr_patch_add(x->p, e, x->f.vel, &(t_velocity){4, 4, 4}), MYR_OK);
+  assert_int_equal(myr_patch_remove(x->p, e, x->f.vel), MYR_OK);
+  myr_patch_stats st = apply(x);
+  assert_int_equal(st.skipped_absent, 1);
+  assert_int_equal(st.moved, 0); /* the final set is the one it had */
+  t_position p;
+  assert_int_equal(myr_component_get(x->f.w, e, x->f.pos, &p), MYR_OK);
+  assert_true(p.x == 0 && p.y == 0 && p.z == 0);
+  assert_false(myr_component_has(x->f.w, e, x->f.vel));
+}
+
+static void spawned_entities_take_later_patches_and_resolve_in_order(void **state) {
+  pfix *x = *state;
+  myr_entity a, b, c;
+  const myr_component set[] = {x->f.pos};
+  const void *vals[] = {&(t_position){1, 2, 3}};
+  assert_int_equal(myr_patch_spawn(x->p, set, 1, vals, &a), MYR_OK);
+  assert_int_equal(myr_patch_spawn(x->p, set, 1, NULL, &b), MYR_OK);
+  assert_int_equal(myr_patch_spawn(x->p, NULL, 0, NULL, &c), MYR_OK);
+  assert_true(MYR_ENTITY_IS_PROVISIONAL(a) && MYR_ENTITY_IS_PROVISIONAL(b) && a != b);
+  assert_int_equal(myr_patch_add(x->p, a, x->f.health, &(t_health){3, 0, 0}), MYR_OK);
+  assert_int_equal(myr_patch_set_field(x->p, b, x->f.pos, 0, MYR_F32, &(float){5}), MYR_OK);
+  assert_int_equal(myr_patch_destroy(x->p, c), MYR_OK); /* spawned and destroyed: never made */
+  myr_patch_stats st = apply(x);
+  assert_int_equal(st.spawned, 2);
+  assert_int_equal(st.destroyed, 0);
+  assert_int_equal(myr_world_entity_count(x->f.w), 2);
+  /* resolved in patch order: a got the first fresh slot, b the next */
+  myr_entity ra = (myr_entity)1 << 32, rb = ((myr_entity)1 << 32) | 1;
+  t_position p;
+  t_health h;
+  assert_int_equal(myr_component_get(x->f.w, ra, x->f.pos, &p), MYR_OK);
+  assert_true(p.x == 1 && p.y == 2 && p.z == 3);
+  assert_int_equal(myr_component_get(x->f.w, ra, x->f.health, &h), MYR_OK);
+  assert_int_equal(h.hp, 3);
+  assert_int_equal(myr_component_get(x->f.w, rb, x->f.pos, &p), MYR_OK);
+  assert_true(p.x == 5 && p.y == 0);
+  /* a provisional id from an applied batch names nothing any more */
+  assert_int_equal(myr_patch_set(x->p, a, x->f.pos, &(t_position){0}), MYR_OK);
+  st = apply(x);
+  assert_int_equal(st.skipped_dead, 1);
+}
+
+static void destroys_come_before_spawns_so_slots_are_reused(void **state) {
+  pfix *x = *state;
+  myr_entity e = make(x, (myr_component[]){x->f.pos}, 1), s;
+  assert_int_equal(myr_patch_spawn(x->p, (myr_component[]){x->f.vel}, 1, NULL, &s), MYR_OK);
+  assert_int_equal(myr_patch_destroy(x->p, e), MYR_OK);
+  myr_patch_stats st = apply(x);
+  assert_int_equal(st.spawned, 1);
+  assert_int_equal(st.destroyed, 1);
+  myr_entity reused = ((myr_entity)2 << 32) | MYR_ENTITY_INDEX(e);
+  assert_true(myr_component_has(x->f.w, reused, x->f.vel));
+}
+
+typedef struct failing {
+  long countdown;
+  long live;
+} failing;
+
+static void *fail_alloc(size_t size, size_t align, void *user) {
+  failing *f = user;
+  if (f->countdown == 0) return NULL;
+  if (f->countdown > 0) f->countdown--;
+  if (align < sizeof(void *)) align = sizeof(void *);
+  f->live++;
+  return aligned_alloc(align, (size + align - 1) / align * align + align);
+}
+
+static void fail_free(void *p, size_t size, void *user) {
+  (void)size;
+  ((failing *)user)->live--;
+  free(p);
+}
+
+static void apply_survives_every_failed_allocation(void **state) {
+  (void)state;
+  failing fa = {-1, 0};
+  fixture f = {0};
+  assert_int_equal(myr_world_create(&(myr_world_desc){{fail_alloc, fail_free, &fa}}, &f.w), MYR_OK);
+  fixture_register(&f);
+  myr_entity ids[40];
+  assert_int_equal(myr_entity_create_bulk(f.w, &(myr_bulk_desc){(myr_component[]){f.pos}, 1, NULL, 40, ids}), MYR_OK);
+  myr_patches *p;
+  assert_int_equal(myr_patches_create(f.w, &p), MYR_OK);
+  for (int i = 0; i < 40; i++) {
+    if (i % 4 == 0) assert_int_equal(myr_patch_add(p, ids[i], f.health, &(t_health){i, 0, 0}), MYR_OK);
+    if (i % 4 == 1) assert_int_equal(myr_patch_destroy(p, ids[i]), MYR_OK);
+    if (i % 4 == 2) assert_int_equal(myr_patch_spawn(p, (myr_component[]){f.vel, f.label}, 2, NULL, NULL), MYR_OK);
+    if (i % 4 == 3) assert_int_equal(myr_patch_set(p, ids[i], f.pos, &(t_position){1, 1, 1}), MYR_OK);
+  }
+  uint64_t recorded = myr_patches_count(p);
+  long failures = 0;
+  for (long k = 0;; k++) {
+    uint64_t h = world_hash(f.w);
+    fa.countdown = k;
+    myr_status s = myr_patches_apply(p, NULL);
+    fa.countdown = -1;
+    if (s == MYR_OK) break;
+    assert_int_equal(s, MYR_ENOMEM);
+    assert_int_equal(world_hash(f.w), h);
+    assert_int_equal(myr_patches_count(p), recorded); /* still there to retry */
+    failures++;
+  }
+  assert_true(failures >= 3);
+  assert_int_equal(myr_world_entity_count(f.w), 40 - 10 + 10);
+  myr_patches_destroy(p);
+  myr_world_destroy(f.w);
+  assert_int_equal(fa.live, 0);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(set_patches_write_values_and_skip_absent_components, pfix_setup, pfix_teardown),
+      cmocka_unit_test_setup_teardown(recording_rejects_bad_input, pfix_setup, pfix_teardown),
+      cmocka_unit_test_setup_teardown(stale_dead_and_after_destroy_patches_are_skipped, pfix_setup, pfix_teardown),
+      cmocka_unit_test_setup_teardown(add_present_and_remove_absent_are_skipped, pfix_setup, pfix_teardown),
+      cmocka_unit_test_setup_teardown(several_structural_patches_move_the_row_once, pfix_setup, pfix_teardown),
+      cmocka_unit_test_setup_teardown(remove_then_add_resets_values_and_add_then_remove_cancels, pfix_setup, pfix_teardown),
+      cmocka_unit_test_setup_teardown(spawned_entities_take_later_patches_and_resolve_in_order, pfix_setup, pfix_teardown),
+      cmocka_unit_test_setup_teardown(destroys_come_before_spawns_so_slots_are_reused, pfix_setup, pfix_teardown),
+      cmocka_unit_test(apply_survives_every_failed_allocation),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
