@@ -1,0 +1,291 @@
+/* The schedule: building the DAG, running systems over chunks, stages,
+ * flags, stats and misuse. */
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "helpers.h"
+
+typedef struct sfix {
+  fixture f;
+  myr_jobs *pool;
+  myr_schedule *s;
+} sfix;
+
+static int sfix_setup_n(void **state, uint32_t workers) {
+  sfix *x = calloc(1, sizeof *x);
+  if (!x || myr_world_create(NULL, &x->f.w) != MYR_OK) return -1;
+  fixture_register(&x->f);
+  if (workers && myr_jobs_create(&(myr_jobs_desc){.workers = workers}, &x->pool) != MYR_OK) return -1;
+  if (myr_schedule_create(x->f.w, &(myr_schedule_desc){.jobs = x->pool, .chunk_rows = 64}, &x->s) != MYR_OK) return -1;
+  *state = x;
+  return 0;
+}
+static int sfix_setup(void **state) { return sfix_setup_n(state, 2); }
+static int sfix_setup_inline(void **state) { return sfix_setup_n(state, 0); }
+
+static int sfix_teardown(void **state) {
+  sfix *x = *state;
+  myr_schedule_destroy(x->s);
+  myr_jobs_destroy(x->pool);
+  myr_world_destroy(x->f.w);
+  free(x);
+  return 0;
+}
+
+static void noop(const myr_view *v, myr_patches *p) {
+  (void)v;
+  (void)p;
+}
+
+static myr_system add(sfix *x, const char *name, uint32_t stage, const myr_term *terms, uint32_t n, myr_system_fn fn,
+                      void *user) {
+  myr_system id;
+  assert_int_equal(myr_schedule_add(x->s, &(myr_system_desc){.name = name, .terms = terms, .term_count = n, .fn = fn,
+                                                                .user = user, .stage = stage}, &id), MYR_OK);
+  return id;
+}
+
+static char *plan_text(myr_schedule *s) {
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  assert_int_equal(myr_schedule_print_plan(s, f), MYR_OK);
+  fclose(f);
+  return buf;
+}
+
+static void conflicts_become_edges_and_the_plan_says_why(void **state) {
+  sfix *x = *state;
+  add(x, "move", 0, (myr_term[]){{x->f.pos, MYR_TERM_WRITE}, {x->f.vel, MYR_TERM_READ}}, 2, noop, NULL);
+  add(x, "steer", 0, (myr_term[]){{x->f.vel, MYR_TERM_WRITE}}, 1, noop, NULL);
+  add(x, "heal", 0, (myr_term[]){{x->f.health, MYR_TERM_WRITE}}, 1, noop, NULL);
+  add(x, "draw", 0, (myr_term[]){{x->f.pos, MYR_TERM_READ}}, 1, noop, NULL);
+  add(x, "later", 1, (myr_term[]){{x->f.pos, MYR_TERM_WRITE}}, 1, noop, NULL);
+  assert_int_equal(myr_schedule_build(x->s), MYR_OK);
+  assert_int_equal(myr_schedule_stage_count(x->s), 2);
+  char *plan = plan_text(x->s);
+  fprintf(stderr, "%s", plan);
+  assert_non_null(strstr(plan, "after move: it reads Velocity, written here"));
+  assert_non_null(strstr(plan, "after move: it writes Position, read here"));
+  assert_non_null(strstr(plan, "heal (chunk 64) ready at start"));
+  assert_null(strstr(plan, "after heal"));
+  assert_non_null(strstr(plan, "stage 1:"));
+  free(plan);
+}
+
+static void unknown_names_and_cycles_are_build_errors(void **state) {
+  sfix *x = *state;
+  const char *after_b[] = {"b"}, *after_ghost[] = {"ghost"}, *before_a[] = {"a"};
+  myr_term t = {x->f.pos, MYR_TERM_READ};
+  myr_system id;
+  assert_int_equal(myr_schedule_add(x->s, &(myr_system_desc){.name = "a", .terms = &t, .term_count = 1, .fn = noop,
+                                                                .after = after_b, .after_count = 1}, &id), MYR_OK);
+  assert_int_equal(myr_schedule_add(x->s, &(myr_system_desc){.name = "b", .terms = &t, .term_count = 1, .fn = noop}, &id), MYR_OK);
+  assert_int_equal(myr_schedule_build(x->s), MYR_OK); /* b before a: fine, no conflict */
+  assert_int_equal(myr_schedule_add(x->s, &(myr_system_desc){.name = "c", .terms = &t, .term_count = 1, .fn = noop,
+                                                                .after = after_ghost, .after_count = 1}, &id), MYR_OK);
+  assert_int_equal(myr_schedule_build(x->s), MYR_ENOTFOUND);
+  assert_int_equal(myr_schedule_run(x->s, 0.1), MYR_ENOTFOUND);
+  sfix *y;
+  assert_int_equal(sfix_setup((void **)&y), 0);
+  myr_term w = {y->f.pos, MYR_TERM_WRITE};
+  /* "first" writes Position before "second" (registration order), but
+   * "first" asks to run after "second": a cycle */
+  const char *after_second[] = {"second"};
+  assert_int_equal(myr_schedule_add(y->s, &(myr_system_desc){.name = "first", .terms = &w, .term_count = 1, .fn = noop,
+                                                                .after = after_second, .after_count = 1}, &id), MYR_OK);
+  assert_int_equal(myr_schedule_add(y->s, &(myr_system_desc){.name = "second", .terms = &w, .term_count = 1, .fn = noop}, &id), MYR_OK);
+  assert_int_equal(myr_schedule_build(y->s), MYR_ECYCLE);
+  /* an edge against the stage order is a cycle too */
+  void *ys = y;
+  sfix_teardown(&ys);
+  assert_int_equal(sfix_setup((void **)&y), 0);
+  assert_int_equal(myr_schedule_add(y->s, &(myr_system_desc){.name = "a", .terms = &w, .term_count = 1, .fn = noop, .stage = 1,
+                                                                .before = before_a + 0, .before_count = 0}, &id), MYR_OK);
+  const char *before_aa[] = {"a"};
+  assert_int_equal(myr_schedule_add(y->s, &(myr_system_desc){.name = "z", .terms = &w, .term_count = 1, .fn = noop, .stage = 2,
+                                                                .before = before_aa, .before_count = 1}, &id), MYR_OK);
+  assert_int_equal(myr_schedule_build(y->s), MYR_ECYCLE);
+  ys = y;
+  sfix_teardown(&ys);
+}
+
+static void bad_system_descriptions_are_rejected(void **state) {
+  sfix *x = *state;
+  myr_term t = {x->f.pos, MYR_TERM_READ};
+  myr_system id;
+  assert_int_equal(myr_schedule_add(x->s, &(myr_system_desc){.terms = &t, .term_count = 1, .fn = noop}, &id), MYR_EINVAL);
+  assert_int_equal(myr_schedule_add(x->s, &(myr_system_desc){.name = "n", .terms = &t, .term_count = 1}, &id), MYR_EINVAL);
+  assert_int_equal(myr_schedule_add(x->s, &(myr_system_desc){.name = "n", .terms = (myr_term[]){{77, MYR_TERM_READ}},
+                                                                .term_count = 1, .fn = noop}, &id), MYR_ENOCOMP);
+  assert_int_equal(myr_schedule_add(x->s, &(myr_system_desc){.name = "n", .terms = &t, .term_count = 1, .fn = noop,
+                                                                .flags = 1u << 7}, &id), MYR_EINVAL);
+  assert_int_equal(myr_schedule_add(x->s, &(myr_system_desc){.name = "n", .terms = &t, .term_count = 1, .fn = noop}, &id), MYR_OK);
+  assert_int_equal(myr_schedule_add(x->s, &(myr_system_desc){.name = "n", .terms = &t, .term_count = 1, .fn = noop}, &id), MYR_EEXIST);
+  assert_int_equal(myr_schedule_find(x->s, "n", &id), MYR_OK);
+  assert_int_equal(myr_schedule_find(x->s, "nope", &id), MYR_ENOTFOUND);
+  assert_int_equal(myr_schedule_set_chunk_rows(x->s, 5, 16), MYR_EINVAL);
+  assert_int_equal(myr_schedule_system_count(x->s), 1);
+}
+
+/* ---- running ------------------------------------------------------------- */
+
+typedef struct visit {
+  _Atomic unsigned char *seen; /* by entity index */
+  atomic_long chunks, bad, rows;
+  uint32_t limit;
+  pthread_t main_thread;
+  atomic_long off_main;
+} visit;
+
+static void count_rows(const myr_view *v, myr_patches *p) {
+  (void)p;
+  visit *vs = v->user;
+  atomic_fetch_add(&vs->chunks, 1);
+  atomic_fetch_add(&vs->rows, v->chunk.count);
+  if (v->chunk.row % 16 || v->chunk.count > vs->limit) atomic_fetch_add(&vs->bad, 1);
+  if (!pthread_equal(pthread_self(), vs->main_thread)) atomic_fetch_add(&vs->off_main, 1);
+  for (uint32_t i = 0; i < v->chunk.count; i++) atomic_fetch_add(&vs->seen[MYR_ENTITY_INDEX(v->chunk.ids[i])], 1);
+  float *x = myr_chunk_column(&v->chunk, 0, 0);
+  for (uint32_t i = 0; i < v->chunk.count; i++) x[i] += 1;
+}
+
+static void every_row_is_visited_once_per_frame_in_bounded_chunks(void **state) {
+  sfix *x = *state;
+  enum { N = 5000 };
+  myr_entity ids[N];
+  assert_int_equal(myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){(myr_component[]){x->f.pos}, 1, NULL, N, ids}), MYR_OK);
+  assert_int_equal(myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){(myr_component[]){x->f.pos, x->f.tag}, 2, NULL, 77, NULL}), MYR_OK);
+  visit vs = {.seen = calloc(N + 100, 1), .limit = 64, .main_thread = pthread_self()};
+  myr_system id = add(x, "count", 0, (myr_term[]){{x->f.pos, MYR_TERM_WRITE}}, 1, count_rows, &vs);
+  assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_OK);
+  assert_int_equal(atomic_load(&vs.bad), 0);
+  for (int i = 0; i < N + 77; i++) assert_int_equal(vs.seen[i], 1);
+  myr_system_stats st;
+  assert_int_equal(myr_schedule_system_stats(x->s, id, &st), MYR_OK);
+  assert_int_equal(st.entities, N + 77);
+  assert_int_equal(st.chunks, atomic_load(&vs.chunks));
+  assert_int_equal(st.chunks, (N + 63) / 64 + 2);
+  assert_int_equal(st.chunk_rows, 64);
+  /* a new chunk size takes effect at the next frame */
+  assert_int_equal(myr_schedule_set_chunk_rows(x->s, id, 1000), MYR_OK);
+  atomic_store(&vs.chunks, 0);
+  vs.limit = 1008;
+  assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_OK);
+  assert_int_equal(atomic_load(&vs.chunks), (N + 1007) / 1008 + 1);
+  assert_int_equal(myr_schedule_system_stats(x->s, id, &st), MYR_OK);
+  assert_int_equal(st.frames, 2);
+  assert_int_equal(st.total_entities, 2 * (N + 77));
+  t_position p;
+  assert_int_equal(myr_component_get(x->f.w, ids[17], x->f.pos, &p), MYR_OK);
+  assert_true(p.x == 2.0f);
+  free((void *)vs.seen);
+}
+
+static void main_thread_and_whole_systems_run_as_asked(void **state) {
+  sfix *x = *state;
+  assert_int_equal(myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){(myr_component[]){x->f.pos}, 1, NULL, 3000, NULL}), MYR_OK);
+  assert_int_equal(myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){(myr_component[]){x->f.pos, x->f.tag}, 2, NULL, 100, NULL}), MYR_OK);
+  visit main_vs = {.seen = calloc(4000, 1), .limit = 64, .main_thread = pthread_self()};
+  visit whole_vs = {.seen = calloc(4000, 1), .limit = 100000, .main_thread = pthread_self()};
+  myr_term t = {x->f.pos, MYR_TERM_WRITE};
+  myr_system id;
+  assert_int_equal(myr_schedule_add(x->s, &(myr_system_desc){.name = "main", .terms = &t, .term_count = 1, .fn = count_rows,
+                                                                .user = &main_vs, .flags = MYR_SYSTEM_MAIN_THREAD}, &id), MYR_OK);
+  assert_int_equal(myr_schedule_add(x->s, &(myr_system_desc){.name = "whole", .terms = &t, .term_count = 1, .fn = count_rows,
+                                                                .user = &whole_vs, .flags = MYR_SYSTEM_WHOLE}, &id), MYR_OK);
+  for (int frame = 0; frame < 3; frame++) assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_OK);
+  assert_int_equal(atomic_load(&main_vs.off_main), 0);
+  assert_int_equal(atomic_load(&main_vs.rows), 3 * 3100);
+  assert_int_equal(atomic_load(&whole_vs.chunks), 3 * 2); /* one chunk per table */
+  assert_int_equal(atomic_load(&whole_vs.rows), 3 * 3100);
+  free((void *)main_vs.seen);
+  free((void *)whole_vs.seen);
+}
+
+/* stage 0 spawns and adds through patches; stage 1 sees the result */
+static atomic_int callback_errors; /* cmocka asserts only on the test's thread */
+
+static void spawn_for_each(const myr_view *v, myr_patches *p) {
+  const myr_component *c = v->user;
+  for (uint32_t i = 0; i < v->chunk.count; i++) {
+    myr_entity e;
+    int bad = myr_patch_spawn(p, &c[1], 1, (const void *[]){&(t_velocity){1, 0, 0}}, &e) != MYR_OK;
+    bad |= myr_patch_add(p, e, c[2], NULL) != MYR_OK;
+    bad |= myr_patch_add(p, v->chunk.ids[i], c[2], NULL) != MYR_OK;
+    if (bad) atomic_fetch_add(&callback_errors, 1);
+  }
+}
+
+static void count_tagged(const myr_view *v, myr_patches *p) {
+  (void)p;
+  atomic_fetch_add((atomic_long *)v->user, v->chunk.count);
+}
+
+static void patches_of_a_stage_are_visible_in_the_next(void **state) {
+  sfix *x = *state;
+  assert_int_equal(myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){(myr_component[]){x->f.pos}, 1, NULL, 500, NULL}), MYR_OK);
+  myr_component comps[3] = {x->f.pos, x->f.vel, x->f.tag};
+  atomic_long tagged = 0;
+  add(x, "spawn", 0, (myr_term[]){{x->f.pos, MYR_TERM_READ}, {x->f.tag, MYR_TERM_WITHOUT}}, 2, spawn_for_each, comps);
+  myr_system counter = add(x, "count", 1, (myr_term[]){{x->f.tag, MYR_TERM_READ}}, 1, count_tagged, &tagged);
+  assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_OK);
+  assert_int_equal(atomic_load(&callback_errors), 0);
+  assert_int_equal(atomic_load(&tagged), 1000); /* 500 tagged + 500 spawned and tagged */
+  assert_int_equal(myr_world_entity_count(x->f.w), 1000);
+  myr_stage_stats st;
+  assert_int_equal(myr_schedule_stage_stats(x->s, 0, &st), MYR_OK);
+  assert_int_equal(st.patches.recorded, 1500);
+  assert_int_equal(st.patches.spawned, 500);
+  assert_int_equal(st.patches.moved, 500);
+  /* the next frame: the tagged ones are skipped by "spawn" */
+  assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_OK);
+  assert_int_equal(myr_world_entity_count(x->f.w), 1000);
+  myr_system_stats ss;
+  assert_int_equal(myr_schedule_system_stats(x->s, counter, &ss), MYR_OK);
+  assert_int_equal(ss.entities, 1000);
+  /* stats print as a table and as JSON */
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  assert_int_equal(myr_schedule_print_stats(x->s, f, true), MYR_OK);
+  assert_int_equal(myr_schedule_print_stats(x->s, f, false), MYR_OK);
+  fclose(f);
+  assert_non_null(strstr(buf, "{\"systems\": ["));
+  assert_non_null(strstr(buf, "\"name\": \"count\""));
+  assert_non_null(strstr(buf, "\"workers\": ["));
+  assert_non_null(strstr(buf, "entities/s"));
+  free(buf);
+}
+
+static myr_schedule *nested_target;
+static atomic_int nested_status;
+static void run_from_inside(const myr_view *v, myr_patches *p) {
+  (void)v;
+  (void)p;
+  atomic_store(&nested_status, myr_schedule_run(nested_target, 0.1));
+}
+
+static void running_from_inside_a_system_is_refused(void **state) {
+  sfix *x = *state;
+  assert_int_equal(myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){(myr_component[]){x->f.pos}, 1, NULL, 10, NULL}), MYR_OK);
+  add(x, "nest", 0, (myr_term[]){{x->f.pos, MYR_TERM_READ}}, 1, run_from_inside, NULL);
+  nested_target = x->s;
+  assert_int_equal(myr_schedule_run(x->s, 0.1), MYR_OK);
+  assert_int_equal(atomic_load(&nested_status), MYR_EBUSY);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(conflicts_become_edges_and_the_plan_says_why, sfix_setup, sfix_teardown),
+      cmocka_unit_test_setup_teardown(unknown_names_and_cycles_are_build_errors, sfix_setup, sfix_teardown),
+      cmocka_unit_test_setup_teardown(bad_system_descriptions_are_rejected, sfix_setup, sfix_teardown),
+      cmocka_unit_test_setup_teardown(every_row_is_visited_once_per_frame_in_bounded_chunks, sfix_setup, sfix_teardown),
+      cmocka_unit_test_setup_teardown(every_row_is_visited_once_per_frame_in_bounded_chunks, sfix_setup_inline, sfix_teardown),
+      cmocka_unit_test_setup_teardown(main_thread_and_whole_systems_run_as_asked, sfix_setup, sfix_teardown),
+      cmocka_unit_test_setup_teardown(patches_of_a_stage_are_visible_in_the_next, sfix_setup, sfix_teardown),
+      cmocka_unit_test_setup_teardown(patches_of_a_stage_are_visible_in_the_next, sfix_setup_inline, sfix_teardown),
+      cmocka_unit_test_setup_teardown(running_from_inside_a_system_is_refused, sfix_setup, sfix_teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
