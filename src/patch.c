@@ -174,7 +174,7 @@ myr_status myr_patch_spawn(myr_patches *p, const myr_component *comps, uint32_t 
   b->token_next = token > UINT32_MAX - 1 - b->token_stride ? UINT32_MAX : token + b->token_stride;
   unsigned char *at = payload_of(h);
   memcpy(at, &n, sizeof n);
-  memcpy(at + sizeof n, comps, sizeof(uint32_t) * n);
+  if (n) memcpy(at + sizeof n, comps, sizeof(uint32_t) * n);
   at += align_up(sizeof(uint32_t) * (1 + (size_t)n), 8);
   for (uint32_t i = 0; i < n; i++) {
     const component_info *ci = &w->components[comps[i]];

@@ -524,7 +524,7 @@ static myr_status merge(myr_schedule *s, stage *g) {
   n = 0;
   for (uint32_t i = 0; i < s->buf_count; i++)
     for (uint32_t k = 0; k < s->bufs[i].buf.seg_count; k++) s->refs[n++] = (patch_ref){&s->bufs[i].buf, &s->bufs[i].buf.segs[k]};
-  qsort(s->refs, n, sizeof(patch_ref), segment_cmp);
+  if (n) qsort(s->refs, n, sizeof(patch_ref), segment_cmp);
   myr_patch_stats ps = {0};
   st = patch_apply(s->world, s->refs, n, structural, &ps);
   if (st != MYR_OK) return st;
