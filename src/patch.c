@@ -80,8 +80,8 @@ static uint32_t packed_size(const component_info *ci) {
 
 static void pack_row(const component_info *ci, const unsigned char *row, unsigned char *dst) {
   for (uint32_t f = 0; f < ci->field_count; f++) {
-    if (row) memcpy(dst, row + ci->fields[f].offset, ci->elem_size[f]);
-    else memset(dst, 0, ci->elem_size[f]);
+    if (row) value_copy(dst, row + ci->fields[f].offset, ci->elem_size[f]);
+    else value_zero(dst, ci->elem_size[f]);
     dst += ci->elem_size[f];
   }
 }
@@ -92,7 +92,7 @@ static const unsigned char *unpack_row(const component_info *ci, table *t, int32
                                        const unsigned char *src) {
   for (uint32_t f = 0; f < ci->field_count; f++) {
     column *cl = &t->cols[col + (int32_t)f];
-    memcpy(cl->data + (size_t)r * cl->elem_size, src, cl->elem_size);
+    value_copy(cl->data + (size_t)r * cl->elem_size, src, cl->elem_size);
     src += cl->elem_size;
   }
   return src;
@@ -169,16 +169,17 @@ myr_status myr_patch_spawn(myr_patches *p, const myr_component *comps, uint32_t 
   uint32_t token = b->token_next;
   if (token == UINT32_MAX) return MYR_ELIMIT;
   myr_entity provisional = (myr_entity)token + 1; /* generation 0: provisional */
-  patch_hdr *h = record(p, PATCH_SPAWN, provisional, 0, 0, size);
+  if (!values) size = (uint32_t)align_up(sizeof(uint32_t) * (1 + (size_t)n), 8); /* zeros: no payload */
+  patch_hdr *h = record(p, PATCH_SPAWN, provisional, 0, values != NULL, size);
   if (!h) return MYR_ENOMEM;
   b->token_next = token > UINT32_MAX - 1 - b->token_stride ? UINT32_MAX : token + b->token_stride;
   unsigned char *at = payload_of(h);
   memcpy(at, &n, sizeof n);
   if (n) memcpy(at + sizeof n, comps, sizeof(uint32_t) * n);
   at += align_up(sizeof(uint32_t) * (1 + (size_t)n), 8);
-  for (uint32_t i = 0; i < n; i++) {
+  for (uint32_t i = 0; values && i < n; i++) {
     const component_info *ci = &w->components[comps[i]];
-    pack_row(ci, values ? values[i] : NULL, at);
+    pack_row(ci, values[i], at);
     at += packed_size(ci);
   }
   if (out) *out = provisional;
@@ -212,6 +213,12 @@ void myr_patches_destroy(myr_patches *p) {
   world_free(w, p, sizeof *p);
 }
 
+void myr_patches_clear(myr_patches *p) {
+  if (!p || !p->buf) return;
+  patch_buffer_clear(p->buf);
+  p->seq = 0;
+}
+
 uint64_t myr_patches_count(const myr_patches *p) { return p && p->buf ? p->buf->patches : 0; }
 
 myr_status myr_patches_apply(myr_patches *p, myr_patch_stats *stats) {
@@ -223,10 +230,11 @@ myr_status myr_patches_apply(myr_patches *p, myr_patch_stats *stats) {
   size_t refs_size = (size_t)b->seg_count * sizeof(patch_ref);
   if (b->seg_count > 16 && !(refs = world_alloc(b->world, refs_size, alignof(patch_ref)))) return MYR_ENOMEM;
   for (uint32_t i = 0; i < b->seg_count; i++) refs[i] = (patch_ref){b, &b->segs[i]};
-  myr_status s = patch_apply(b->world, refs, b->seg_count, b->structural != 0, stats);
+  myr_status s = patch_apply(b->world, refs, b->seg_count, b->structural != 0, b->token_next, stats);
   if (refs != refs_small) world_free(b->world, refs, refs_size);
   if (s == MYR_OK) {
     patch_buffer_clear(b);
+    b->token_next = 0; /* provisional ids are per batch */
     p->seq = 0;
   }
   return s;
@@ -247,8 +255,11 @@ typedef struct plan {
 typedef struct patch_scratch {
   plan *plans;
   uint32_t plan_count, plan_cap;
-  uint32_t *map;       /* open addressing: plan index by entity id, UINT32_MAX empty */
-  uint32_t map_cap;
+  /* Plan index by entity slot and by provisional token. Never cleared: an
+   * entry counts only if it points at a plan of this batch for that very id,
+   * so stale entries from earlier batches are harmless. */
+  uint32_t *by_slot, *by_token;
+  uint32_t slot_cap, token_cap;
   uint32_t *rows;      /* rows needed per table */
   uint32_t rows_cap;
 } patch_scratch;
@@ -257,28 +268,40 @@ void patch_scratch_free(myr_world *w) {
   patch_scratch *s = w->patch_scratch;
   if (!s) return;
   world_free(w, s->plans, (size_t)s->plan_cap * sizeof(plan));
-  world_free(w, s->map, (size_t)s->map_cap * sizeof(uint32_t));
+  world_free(w, s->by_slot, (size_t)s->slot_cap * sizeof(uint32_t));
+  world_free(w, s->by_token, (size_t)s->token_cap * sizeof(uint32_t));
   world_free(w, s->rows, (size_t)s->rows_cap * sizeof(uint32_t));
   world_free(w, s, sizeof *s);
   w->patch_scratch = NULL;
 }
 
-static inline uint32_t map_hash(myr_entity e, uint32_t mask) {
-  uint64_t h = e * 0x9e3779b97f4a7c15ull;
-  return (uint32_t)(h >> 32) & mask;
-}
-
-static plan *plan_find(patch_scratch *s, myr_entity e) {
-  uint32_t mask = s->map_cap - 1;
-  for (uint32_t i = map_hash(e, mask);; i = (i + 1) & mask) {
-    uint32_t k = s->map[i];
-    if (k == UINT32_MAX) return NULL;
-    if (s->plans[k].named == e) return &s->plans[k];
+static inline uint32_t *plan_slot(patch_scratch *s, myr_entity e) {
+  if (MYR_ENTITY_IS_PROVISIONAL(e)) {
+    uint64_t token = e - 1;
+    return token < s->token_cap ? &s->by_token[token] : NULL;
   }
+  return MYR_ENTITY_INDEX(e) < s->slot_cap ? &s->by_slot[MYR_ENTITY_INDEX(e)] : NULL;
 }
 
-/* Sizes the scratch for up to n plans (map at most half full). */
-static myr_status scratch_reserve(myr_world *w, uint64_t n) {
+static inline plan *plan_find(patch_scratch *s, myr_entity e) {
+  uint32_t *k = plan_slot(s, e);
+  if (!k || *k >= s->plan_count || s->plans[*k].named != e) return NULL;
+  return &s->plans[*k];
+}
+
+/* Grows an index array to `need` entries; new entries are filled with
+ * UINT32_MAX so that no tool sees an uninitialised read. */
+static myr_status index_reserve(myr_world *w, uint32_t **arr, uint32_t *cap, uint32_t need) {
+  uint32_t old = *cap;
+  if (need <= old) return MYR_OK;
+  myr_status st = world_grow_array(w, (void **)arr, cap, sizeof(uint32_t), need);
+  if (st == MYR_OK) memset(*arr + old, 0xff, (size_t)(*cap - old) * sizeof(uint32_t));
+  return st;
+}
+
+/* Sizes the scratch for up to n plans, every entity slot and tokens below
+ * token_limit. */
+static myr_status scratch_reserve(myr_world *w, uint64_t n, uint32_t token_limit) {
   if (n > UINT32_MAX / 4) return MYR_ELIMIT;
   patch_scratch *s = w->patch_scratch;
   if (!s) {
@@ -288,25 +311,14 @@ static myr_status scratch_reserve(myr_world *w, uint64_t n) {
     w->patch_scratch = s;
   }
   myr_status st = world_grow_array(w, (void **)&s->plans, &s->plan_cap, sizeof(plan), (uint32_t)n);
-  if (st != MYR_OK) return st;
-  uint32_t cap = 16;
-  while (cap < 2 * n) cap *= 2;
-  if (cap > s->map_cap) {
-    uint32_t *map = world_alloc(w, (size_t)cap * sizeof(uint32_t), 64);
-    if (!map) return MYR_ENOMEM;
-    world_free(w, s->map, (size_t)s->map_cap * sizeof(uint32_t));
-    s->map = map;
-    s->map_cap = cap;
-  }
-  memset(s->map, 0xff, (size_t)s->map_cap * sizeof(uint32_t));
+  if (st == MYR_OK) st = index_reserve(w, &s->by_slot, &s->slot_cap, w->slot_count);
+  if (st == MYR_OK) st = index_reserve(w, &s->by_token, &s->token_cap, token_limit);
   s->plan_count = 0;
-  return MYR_OK;
+  return st;
 }
 
 static plan *plan_new(patch_scratch *s, myr_entity named, uint32_t src, const compset *set, bool spawned) {
-  uint32_t mask = s->map_cap - 1, i = map_hash(named, mask);
-  while (s->map[i] != UINT32_MAX) i = (i + 1) & mask;
-  s->map[i] = s->plan_count;
+  *plan_slot(s, named) = s->plan_count;
   plan *p = &s->plans[s->plan_count++];
   *p = (plan){named, spawned ? MYR_ENTITY_NULL : named, *set, src, NO_TABLE, spawned, 0};
   return p;
@@ -361,7 +373,7 @@ static void plan_batch(myr_world *w, patch_scratch *s, const patch_ref *refs, si
         memcpy(&c, at + sizeof count + i * sizeof c, sizeof c);
         compset_put(&spawn_set, c);
       }
-      if (p) h->outcome = OUT_SKIP_DEAD; /* the same provisional id twice */
+      if (p || !plan_slot(s, h->entity)) h->outcome = OUT_SKIP_DEAD; /* the same provisional id twice */
       else plan_new(s, h->entity, NO_TABLE, &spawn_set, true);
       continue;
     }
@@ -413,14 +425,16 @@ static void plan_batch(myr_world *w, patch_scratch *s, const patch_ref *refs, si
  * the apply pass needs, so that it cannot fail. */
 static myr_status reserve_batch(myr_world *w, patch_scratch *s) {
   uint32_t spawns = 0;
+  table *last = NULL; /* plans come in runs with the same final set */
   for (uint32_t i = 0; i < s->plan_count; i++) {
     plan *p = &s->plans[i];
     if (p->destroyed) continue;
     if (!p->spawned && compset_eq(&p->set, &w->tables[p->src]->set)) continue; /* no move */
-    table *t;
-    myr_status st = table_get(w, &p->set, &t);
-    if (st != MYR_OK) return st;
-    p->dst = t->id;
+    if (!last || !compset_eq(&last->set, &p->set)) {
+      myr_status st = table_get(w, &p->set, &last);
+      if (st != MYR_OK) return st;
+    }
+    p->dst = last->id;
     spawns += p->spawned;
   }
   myr_status st = world_grow_array(w, (void **)&s->rows, &s->rows_cap, sizeof(uint32_t), w->table_count);
@@ -451,15 +465,23 @@ static void apply_structure(myr_world *w, patch_scratch *s, myr_patch_stats *st)
     world_move_row(w, p->real, w->tables[p->src], w->tables[p->dst], MYR_MAX_COMPONENTS, NULL);
     if (st) st->moved++;
   }
-  for (uint32_t i = 0; i < s->plan_count; i++) {
+  for (uint32_t i = 0; i < s->plan_count;) {
     plan *p = &s->plans[i];
-    if (!p->spawned || p->destroyed) continue;
+    if (!p->spawned || p->destroyed) {
+      i++;
+      continue;
+    }
+    /* a run of spawns into one table: rows and ids in bulk */
+    uint32_t n = 1;
+    while (i + n < s->plan_count && s->plans[i + n].spawned && !s->plans[i + n].destroyed && s->plans[i + n].dst == p->dst) n++;
     table *t = w->tables[p->dst];
-    uint32_t row = table_append(t, 1);
+    uint32_t row = table_append(t, n);
     for (uint32_t j = 0; j < t->col_count; j++)
-      memset(t->cols[j].data + (size_t)row * t->cols[j].elem_size, 0, t->cols[j].elem_size);
-    p->real = t->ids[row] = entity_take(w, t->id, row);
-    if (st) st->spawned++;
+      memset(t->cols[j].data + (size_t)row * t->cols[j].elem_size, 0, (size_t)n * t->cols[j].elem_size);
+    entity_take_bulk(w, t->id, row, n, t->ids + row);
+    for (uint32_t k = 0; k < n; k++) s->plans[i + k].real = t->ids[row + k];
+    if (st) st->spawned += n;
+    i += n;
   }
 }
 
@@ -478,6 +500,7 @@ static void apply_values(myr_world *w, patch_scratch *s, patch_hdr *h) {
   table *t = w->tables[r->table];
   const unsigned char *at = payload_of(h);
   if (h->op == PATCH_SPAWN) {
+    if (!h->field) return; /* spawned with zeros: the rows are zero already */
     uint32_t count;
     memcpy(&count, at, sizeof count);
     const unsigned char *vals = at + align_up(sizeof(uint32_t) * (1 + (size_t)count), 8);
@@ -534,14 +557,15 @@ static void apply_sets(myr_world *w, const patch_ref *refs, size_t n, myr_patch_
   }
 }
 
-myr_status patch_apply(myr_world *w, const patch_ref *refs, size_t n, bool structural, myr_patch_stats *st) {
+myr_status patch_apply(myr_world *w, const patch_ref *refs, size_t n, bool structural, uint32_t token_limit,
+                       myr_patch_stats *st) {
   if (!structural) {
     apply_sets(w, refs, n, st);
     return MYR_OK;
   }
   uint64_t total = 0;
   for (size_t i = 0; i < n; i++) total += refs[i].seg->count;
-  myr_status s = scratch_reserve(w, total);
+  myr_status s = scratch_reserve(w, total, token_limit);
   if (s != MYR_OK) return s;
   patch_scratch *sc = w->patch_scratch;
   plan_batch(w, sc, refs, n);
@@ -552,8 +576,9 @@ myr_status patch_apply(myr_world *w, const patch_ref *refs, size_t n, bool struc
     if (st) st->recorded++;
     count_outcome(st, (patch_outcome)h->outcome);
     if (h->outcome != OUT_APPLY) continue;
-    if (h->op == PATCH_SET || h->op == PATCH_SET_FIELD || h->op == PATCH_ADD || h->op == PATCH_SPAWN)
-      apply_values(w, sc, h);
+    bool values = h->op == PATCH_SET || h->op == PATCH_SET_FIELD || (h->op == PATCH_SPAWN && h->field) ||
+                  (h->op == PATCH_ADD && w->components[h->component].field_count);
+    if (values) apply_values(w, sc, h);
   }
   return MYR_OK;
 }

@@ -77,8 +77,9 @@ typedef struct patch_ref {
 } patch_ref;
 
 /* Applies the segments in refs[0..n), which must already be in key order.
- * On MYR_ENOMEM the world is unchanged. stats are added to (may be NULL). */
-myr_status patch_apply(myr_world *w, const patch_ref *refs, size_t n, bool structural,
+ * Provisional ids in them are below token_limit + 1. On MYR_ENOMEM the world
+ * is unchanged. stats are added to (may be NULL). */
+myr_status patch_apply(myr_world *w, const patch_ref *refs, size_t n, bool structural, uint32_t token_limit,
                        myr_patch_stats *stats);
 
 #endif /* MYRIAD_PATCH_IMPL_H */

@@ -513,11 +513,12 @@ static int segment_cmp(const void *a, const void *b) {
 /* Applies the stage's patches from every worker's buffer in key order. */
 static myr_status merge(myr_schedule *s, stage *g) {
   uint64_t t0 = now_ns();
-  uint32_t n = 0;
+  uint32_t n = 0, tokens = 0;
   bool structural = false;
   for (uint32_t i = 0; i < s->buf_count; i++) {
     n += s->bufs[i].buf.seg_count;
     structural |= s->bufs[i].buf.structural != 0;
+    if (s->bufs[i].buf.token_next > tokens) tokens = s->bufs[i].buf.token_next;
   }
   myr_status st = world_grow_array(s->world, (void **)&s->refs, &s->ref_cap, sizeof(patch_ref), n);
   if (st != MYR_OK) return st;
@@ -526,7 +527,7 @@ static myr_status merge(myr_schedule *s, stage *g) {
     for (uint32_t k = 0; k < s->bufs[i].buf.seg_count; k++) s->refs[n++] = (patch_ref){&s->bufs[i].buf, &s->bufs[i].buf.segs[k]};
   if (n) qsort(s->refs, n, sizeof(patch_ref), segment_cmp);
   myr_patch_stats ps = {0};
-  st = patch_apply(s->world, s->refs, n, structural, &ps);
+  st = patch_apply(s->world, s->refs, n, structural, tokens, &ps);
   if (st != MYR_OK) return st;
   for (uint32_t i = 0; i < s->buf_count; i++) patch_buffer_clear(&s->bufs[i].buf);
   g->stats.patches = ps;

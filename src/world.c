@@ -318,12 +318,12 @@ void world_move_row(myr_world *w, myr_entity e, table *src, table *dst, myr_comp
     while (j < src->col_count && src->cols[j].component < dc->component) j++;
     unsigned char *to = dc->data + (size_t)dr * dc->elem_size;
     if (j < src->col_count && src->cols[j].component == dc->component) {
-      memcpy(to, src->cols[j].data + (size_t)sr * dc->elem_size, dc->elem_size);
+      value_copy(to, src->cols[j].data + (size_t)sr * dc->elem_size, dc->elem_size);
       j++;
     } else if (row && dc->component == added) {
-      memcpy(to, row + w->components[added].fields[dc->field].offset, dc->elem_size);
+      value_copy(to, row + w->components[added].fields[dc->field].offset, dc->elem_size);
     } else {
-      memset(to, 0, dc->elem_size);
+      value_zero(to, dc->elem_size);
     }
   }
   world_remove_row(w, src, sr);
@@ -389,8 +389,8 @@ myr_status myr_component_set(myr_world *w, myr_entity e, myr_component c, const 
   const component_info *ci = &w->components[c];
   for (uint32_t f = 0; f < ci->field_count; f++) {
     column *cl = &t->cols[col + (int32_t)f];
-    memcpy(cl->data + (size_t)r * cl->elem_size, (const unsigned char *)row + ci->fields[f].offset,
-           cl->elem_size);
+    value_copy(cl->data + (size_t)r * cl->elem_size, (const unsigned char *)row + ci->fields[f].offset,
+               cl->elem_size);
   }
   return MYR_OK;
 }
@@ -405,8 +405,8 @@ myr_status myr_component_get(const myr_world *w, myr_entity e, myr_component c, 
   const component_info *ci = &w->components[c];
   for (uint32_t f = 0; f < ci->field_count; f++) {
     const column *cl = &t->cols[col + (int32_t)f];
-    memcpy((unsigned char *)row + ci->fields[f].offset, cl->data + (size_t)r * cl->elem_size,
-           cl->elem_size);
+    value_copy((unsigned char *)row + ci->fields[f].offset, cl->data + (size_t)r * cl->elem_size,
+               cl->elem_size);
   }
   return MYR_OK;
 }
@@ -428,7 +428,7 @@ myr_status myr_field_set(myr_world *w, myr_entity e, myr_component c, uint32_t f
   column *cl;
   uint32_t r;
   myr_status s = locate_field(w, e, c, field, type, value, &cl, &r);
-  if (s == MYR_OK) memcpy(cl->data + (size_t)r * cl->elem_size, value, cl->elem_size);
+  if (s == MYR_OK) value_copy(cl->data + (size_t)r * cl->elem_size, value, cl->elem_size);
   return s;
 }
 
@@ -437,7 +437,7 @@ myr_status myr_field_get(const myr_world *w, myr_entity e, myr_component c, uint
   column *cl;
   uint32_t r;
   myr_status s = locate_field(w, e, c, field, type, value, &cl, &r);
-  if (s == MYR_OK) memcpy(value, cl->data + (size_t)r * cl->elem_size, cl->elem_size);
+  if (s == MYR_OK) value_copy(value, cl->data + (size_t)r * cl->elem_size, cl->elem_size);
   return s;
 }
 

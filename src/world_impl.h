@@ -20,6 +20,29 @@
 static inline uint32_t round_up16(uint32_t n) { return (n + ROW_ALIGN - 1) & ~(ROW_ALIGN - 1); }
 static inline size_t align_up(size_t n, size_t a) { return (n + a - 1) & ~(a - 1); }
 
+/* Copies one value of a column. Column values are 1, 4 or 8 bytes almost
+ * always: those sizes are inline moves instead of a call to memcpy, which
+ * the variable size would otherwise cost on every row moved or patched. */
+static inline void value_copy(void *dst, const void *src, uint32_t size) {
+  switch (size) {
+  case 4: memcpy(dst, src, 4); break;
+  case 8: memcpy(dst, src, 8); break;
+  case 1: memcpy(dst, src, 1); break;
+  case 12: memcpy(dst, src, 12); break;
+  case 16: memcpy(dst, src, 16); break;
+  default: memcpy(dst, src, size); break;
+  }
+}
+
+static inline void value_zero(void *dst, uint32_t size) {
+  switch (size) {
+  case 4: memset(dst, 0, 4); break;
+  case 8: memset(dst, 0, 8); break;
+  case 1: memset(dst, 0, 1); break;
+  default: memset(dst, 0, size); break;
+  }
+}
+
 /* ---- component sets ------------------------------------------------------ */
 
 typedef struct compset {

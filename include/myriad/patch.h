@@ -92,6 +92,9 @@ MYR_API myr_status myr_patches_create(myr_world *world, myr_patches **out);
  * and the buffer still holds the patches). */
 MYR_API myr_status myr_patches_apply(myr_patches *p, myr_patch_stats *stats);
 
+/* Discards everything recorded, keeping the memory. */
+MYR_API void myr_patches_clear(myr_patches *p);
+
 /* Number of patches recorded and not yet applied. */
 MYR_API uint64_t myr_patches_count(const myr_patches *p);
 
