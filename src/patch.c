@@ -1,5 +1,7 @@
 /* Patches: recording into per-worker buffers, and applying a batch in key
  * order with one row move per entity. */
+#include <stdlib.h>
+
 #include "patch_impl.h"
 
 /* ---- buffers ------------------------------------------------------------- */
@@ -69,6 +71,8 @@ static patch_hdr *record(myr_patches *p, patch_op op, myr_entity e, myr_componen
 }
 
 static inline unsigned char *payload_of(patch_hdr *h) { return (unsigned char *)(h + 1); }
+
+#define NONE_PLAN UINT32_MAX
 static inline size_t record_size(const patch_hdr *h) { return sizeof(patch_hdr) + align_up(h->size, 8); }
 
 /* Packed size of a component's values: its fields back to back. */
@@ -242,35 +246,58 @@ myr_status myr_patches_apply(myr_patches *p, myr_patch_stats *stats) {
 
 /* ---- applying ------------------------------------------------------------ */
 
-/* What the merge plans for one entity touched by a structural patch. */
+/* What the merge plans for one entity touched by a structural patch. Kept
+ * small: the apply passes walk these arrays, and at a million patches each
+ * byte of a plan is a megabyte of memory traffic per pass. The component
+ * set lives apart, in sets[], as only planning and reserving need it. */
 typedef struct plan {
   myr_entity named;    /* the id the patches use: real or provisional */
   myr_entity real;     /* the real id (resolved for spawns in the apply pass) */
-  compset set;         /* the set after the patches seen so far */
   uint32_t src;        /* table before the batch, NO_TABLE for a spawn */
   uint32_t dst;        /* table after the batch, NO_TABLE if none */
   uint8_t spawned, destroyed;
 } plan;
 
+/* A row of a table that a batch moves out or destroys. */
+typedef struct row_ref {
+  uint32_t table, row, plan;
+} row_ref;
+
 typedef struct patch_scratch {
   plan *plans;
-  uint32_t plan_count, plan_cap;
+  compset *sets;       /* per plan: the set after the patches seen so far */
+  uint32_t plan_count, plan_cap, set_cap;
   /* Plan index by entity slot and by provisional token. Never cleared: an
    * entry counts only if it points at a plan of this batch for that very id,
    * so stale entries from earlier batches are harmless. */
   uint32_t *by_slot, *by_token;
   uint32_t slot_cap, token_cap;
-  uint32_t *rows;      /* rows needed per table */
+  /* plan indices by what happens to them, in plan order */
+  uint32_t *destroys, *moves, *spawns;
+  uint32_t destroy_count, move_count, spawn_count, list_cap[3];
+  uint32_t *rows;      /* rows needed per table; then bucket offsets */
   uint32_t rows_cap;
+  row_ref *refs, *bucketed; /* rows to move or destroy, in plan order and by table */
+  uint32_t refs_cap, bucketed_cap;
+  int32_t *colmap;     /* per destination column, the source column */
+  uint32_t colmap_cap;
+  uint64_t values;     /* applied patches that carry values to write */
 } patch_scratch;
 
 void patch_scratch_free(myr_world *w) {
   patch_scratch *s = w->patch_scratch;
   if (!s) return;
   world_free(w, s->plans, (size_t)s->plan_cap * sizeof(plan));
+  world_free(w, s->sets, (size_t)s->set_cap * sizeof(compset));
   world_free(w, s->by_slot, (size_t)s->slot_cap * sizeof(uint32_t));
   world_free(w, s->by_token, (size_t)s->token_cap * sizeof(uint32_t));
+  world_free(w, s->destroys, (size_t)s->list_cap[0] * sizeof(uint32_t));
+  world_free(w, s->moves, (size_t)s->list_cap[1] * sizeof(uint32_t));
+  world_free(w, s->spawns, (size_t)s->list_cap[2] * sizeof(uint32_t));
   world_free(w, s->rows, (size_t)s->rows_cap * sizeof(uint32_t));
+  world_free(w, s->refs, (size_t)s->refs_cap * sizeof(row_ref));
+  world_free(w, s->bucketed, (size_t)s->bucketed_cap * sizeof(row_ref));
+  world_free(w, s->colmap, (size_t)s->colmap_cap * sizeof(int32_t));
   world_free(w, s, sizeof *s);
   w->patch_scratch = NULL;
 }
@@ -283,10 +310,9 @@ static inline uint32_t *plan_slot(patch_scratch *s, myr_entity e) {
   return MYR_ENTITY_INDEX(e) < s->slot_cap ? &s->by_slot[MYR_ENTITY_INDEX(e)] : NULL;
 }
 
-static inline plan *plan_find(patch_scratch *s, myr_entity e) {
+static inline uint32_t plan_find(patch_scratch *s, myr_entity e) {
   uint32_t *k = plan_slot(s, e);
-  if (!k || *k >= s->plan_count || s->plans[*k].named != e) return NULL;
-  return &s->plans[*k];
+  return k && *k < s->plan_count && s->plans[*k].named == e ? *k : NONE_PLAN;
 }
 
 /* Grows an index array to `need` entries; new entries are filled with
@@ -310,18 +336,27 @@ static myr_status scratch_reserve(myr_world *w, uint64_t n, uint32_t token_limit
     memset(s, 0, sizeof *s);
     w->patch_scratch = s;
   }
-  myr_status st = world_grow_array(w, (void **)&s->plans, &s->plan_cap, sizeof(plan), (uint32_t)n);
+  uint32_t m = (uint32_t)n;
+  myr_status st = world_grow_array(w, (void **)&s->plans, &s->plan_cap, sizeof(plan), m);
+  if (st == MYR_OK) st = world_grow_array(w, (void **)&s->sets, &s->set_cap, sizeof(compset), m);
+  if (st == MYR_OK) st = world_grow_array(w, (void **)&s->destroys, &s->list_cap[0], sizeof(uint32_t), m);
+  if (st == MYR_OK) st = world_grow_array(w, (void **)&s->moves, &s->list_cap[1], sizeof(uint32_t), m);
+  if (st == MYR_OK) st = world_grow_array(w, (void **)&s->spawns, &s->list_cap[2], sizeof(uint32_t), m);
+  if (st == MYR_OK) st = world_grow_array(w, (void **)&s->refs, &s->refs_cap, sizeof(row_ref), m);
+  if (st == MYR_OK) st = world_grow_array(w, (void **)&s->bucketed, &s->bucketed_cap, sizeof(row_ref), m);
   if (st == MYR_OK) st = index_reserve(w, &s->by_slot, &s->slot_cap, w->slot_count);
   if (st == MYR_OK) st = index_reserve(w, &s->by_token, &s->token_cap, token_limit);
   s->plan_count = 0;
+  s->values = 0;
   return st;
 }
 
-static plan *plan_new(patch_scratch *s, myr_entity named, uint32_t src, const compset *set, bool spawned) {
-  *plan_slot(s, named) = s->plan_count;
-  plan *p = &s->plans[s->plan_count++];
-  *p = (plan){named, spawned ? MYR_ENTITY_NULL : named, *set, src, NO_TABLE, spawned, 0};
-  return p;
+static uint32_t plan_new(patch_scratch *s, myr_entity named, uint32_t src, const compset *set, bool spawned) {
+  uint32_t k = s->plan_count++;
+  *plan_slot(s, named) = k;
+  s->plans[k] = (plan){named, spawned ? MYR_ENTITY_NULL : named, src, NO_TABLE, spawned, 0};
+  s->sets[k] = *set;
+  return k;
 }
 
 /* Iterates the patches of a batch in key order. */
@@ -348,159 +383,255 @@ static patch_hdr *cursor_next(cursor *c) {
 
 static void count_outcome(myr_patch_stats *st, patch_outcome o) {
   if (!st) return;
+  st->recorded++;
   if (o == OUT_APPLY) st->applied++;
   else if (o == OUT_SKIP_DEAD) st->skipped_dead++;
   else if (o == OUT_SKIP_PRESENT) st->skipped_present++;
   else st->skipped_absent++;
 }
 
-/* Planning: decides every patch's outcome against the state the patches
- * before it would leave, and records per entity the final component set.
+static inline bool carries_values(const myr_world *w, const patch_hdr *h) {
+  return h->op == PATCH_SET || h->op == PATCH_SET_FIELD || (h->op == PATCH_SPAWN && h->field) ||
+         (h->op == PATCH_ADD && w->components[h->component].field_count);
+}
+
+static compset spawn_set(const patch_hdr *h) {
+  compset set = {{0}};
+  const unsigned char *at = (const unsigned char *)(h + 1);
+  uint32_t count;
+  memcpy(&count, at, sizeof count);
+  for (uint32_t i = 0; i < count; i++) {
+    uint32_t c;
+    memcpy(&c, at + sizeof count + i * sizeof c, sizeof c);
+    compset_put(&set, c);
+  }
+  return set;
+}
+
+/* Decides one patch's outcome against the state the patches before it
+ * would leave, and updates its entity's plan. */
+static patch_outcome plan_patch(const myr_world *w, patch_scratch *s, patch_hdr *h) {
+  uint32_t k = plan_find(s, h->entity);
+  if (h->op == PATCH_SPAWN) {
+    if (k != NONE_PLAN || !plan_slot(s, h->entity)) return OUT_SKIP_DEAD; /* reused or foreign id */
+    compset set = spawn_set(h);
+    plan_new(s, h->entity, NO_TABLE, &set, true);
+    return OUT_APPLY;
+  }
+  const compset *set;
+  uint32_t src = NO_TABLE;
+  if (k != NONE_PLAN) {
+    if (s->plans[k].destroyed) return OUT_SKIP_DEAD;
+    set = &s->sets[k];
+  } else {
+    const entity_record *r;
+    if (MYR_ENTITY_IS_PROVISIONAL(h->entity) || entity_lookup(w, h->entity, &r) != MYR_OK) return OUT_SKIP_DEAD;
+    src = r->table;
+    set = &w->tables[src]->set;
+  }
+  bool has = h->op != PATCH_DESTROY && compset_has(set, h->component);
+  switch (h->op) {
+  case PATCH_SET:
+  case PATCH_SET_FIELD: return has ? OUT_APPLY : OUT_SKIP_ABSENT;
+  case PATCH_ADD:
+    if (has) return OUT_SKIP_PRESENT;
+    break;
+  case PATCH_REMOVE:
+    if (!has) return OUT_SKIP_ABSENT;
+    break;
+  default: break;
+  }
+  if (k == NONE_PLAN) k = plan_new(s, h->entity, src, set, false);
+  if (h->op == PATCH_ADD) compset_put(&s->sets[k], h->component);
+  else if (h->op == PATCH_REMOVE) compset_del(&s->sets[k], h->component);
+  else s->plans[k].destroyed = 1;
+  return OUT_APPLY;
+}
+
+/* Planning: every patch's outcome, and per entity its final component set.
  * Changes nothing in the world. */
-static void plan_batch(myr_world *w, patch_scratch *s, const patch_ref *refs, size_t n) {
+static void plan_batch(myr_world *w, patch_scratch *s, const patch_ref *refs, size_t n, myr_patch_stats *st) {
   cursor cur = {refs, n, 0, 0};
   for (patch_hdr *h; (h = cursor_next(&cur));) {
-    plan *p = plan_find(s, h->entity);
-    compset set;
-    uint32_t src = NO_TABLE;
-    if (h->op == PATCH_SPAWN) {
-      compset spawn_set = {{0}};
-      const unsigned char *at = payload_of(h);
-      uint32_t count;
-      memcpy(&count, at, sizeof count);
-      for (uint32_t i = 0; i < count; i++) {
-        uint32_t c;
-        memcpy(&c, at + sizeof count + i * sizeof c, sizeof c);
-        compset_put(&spawn_set, c);
-      }
-      if (p || !plan_slot(s, h->entity)) h->outcome = OUT_SKIP_DEAD; /* the same provisional id twice */
-      else plan_new(s, h->entity, NO_TABLE, &spawn_set, true);
-      continue;
-    }
-    if (p) {
-      if (p->destroyed) {
-        h->outcome = OUT_SKIP_DEAD;
-        continue;
-      }
-      set = p->set;
-    } else {
-      const entity_record *r;
-      if (MYR_ENTITY_IS_PROVISIONAL(h->entity) || entity_lookup(w, h->entity, &r) != MYR_OK) {
-        h->outcome = OUT_SKIP_DEAD;
-        continue;
-      }
-      src = r->table;
-      set = w->tables[src]->set;
-    }
-    bool has = h->op != PATCH_DESTROY && compset_has(&set, h->component);
-    switch (h->op) {
-    case PATCH_SET:
-    case PATCH_SET_FIELD:
-      h->outcome = has ? OUT_APPLY : OUT_SKIP_ABSENT;
-      continue;
-    case PATCH_ADD:
-      if (has) {
-        h->outcome = OUT_SKIP_PRESENT;
-        continue;
-      }
-      break;
-    case PATCH_REMOVE:
-      if (!has) {
-        h->outcome = OUT_SKIP_ABSENT;
-        continue;
-      }
-      break;
-    default:
-      break;
-    }
-    h->outcome = OUT_APPLY;
-    if (!p) p = plan_new(s, h->entity, src, &set, false);
-    if (h->op == PATCH_ADD) compset_put(&p->set, h->component);
-    else if (h->op == PATCH_REMOVE) compset_del(&p->set, h->component);
-    else p->destroyed = 1;
+    patch_outcome o = plan_patch(w, s, h);
+    h->outcome = (uint8_t)o;
+    count_outcome(st, o);
+    s->values += o == OUT_APPLY && carries_values(w, h);
   }
 }
 
-/* Finds the tables the plans end in and reserves every row and entity slot
- * the apply pass needs, so that it cannot fail. */
+/* Sorts the plans into destroys, moves and spawns, finds the tables they
+ * end in and reserves every row and entity slot the apply pass needs, so
+ * that it cannot fail. */
 static myr_status reserve_batch(myr_world *w, patch_scratch *s) {
-  uint32_t spawns = 0;
+  s->destroy_count = s->move_count = s->spawn_count = 0;
   table *last = NULL; /* plans come in runs with the same final set */
+  uint32_t cols = 1;
   for (uint32_t i = 0; i < s->plan_count; i++) {
     plan *p = &s->plans[i];
-    if (p->destroyed) continue;
-    if (!p->spawned && compset_eq(&p->set, &w->tables[p->src]->set)) continue; /* no move */
-    if (!last || !compset_eq(&last->set, &p->set)) {
-      myr_status st = table_get(w, &p->set, &last);
+    if (p->destroyed) {
+      if (!p->spawned) s->destroys[s->destroy_count++] = i;
+      continue;
+    }
+    if (!p->spawned && compset_eq(&s->sets[i], &w->tables[p->src]->set)) continue; /* no move */
+    if (!last || !compset_eq(&last->set, &s->sets[i])) {
+      myr_status st = table_get(w, &s->sets[i], &last);
       if (st != MYR_OK) return st;
+      if (last->col_count > cols) cols = last->col_count;
     }
     p->dst = last->id;
-    spawns += p->spawned;
+    if (p->spawned) s->spawns[s->spawn_count++] = i;
+    else s->moves[s->move_count++] = i;
   }
-  myr_status st = world_grow_array(w, (void **)&s->rows, &s->rows_cap, sizeof(uint32_t), w->table_count);
+  myr_status st = world_grow_array(w, (void **)&s->rows, &s->rows_cap, sizeof(uint32_t), w->table_count + 1);
+  if (st == MYR_OK) st = world_grow_array(w, (void **)&s->colmap, &s->colmap_cap, sizeof(int32_t), cols);
   if (st != MYR_OK) return st;
   memset(s->rows, 0, (size_t)w->table_count * sizeof(uint32_t));
-  for (uint32_t i = 0; i < s->plan_count; i++)
-    if (s->plans[i].dst != NO_TABLE) s->rows[s->plans[i].dst]++;
+  for (uint32_t i = 0; i < s->move_count; i++) s->rows[s->plans[s->moves[i]].dst]++;
+  for (uint32_t i = 0; i < s->spawn_count; i++) s->rows[s->plans[s->spawns[i]].dst]++;
   for (uint32_t t = 0; t < w->table_count; t++)
     if (s->rows[t] && (st = table_reserve(w, w->tables[t], s->rows[t])) != MYR_OK) return st;
-  return entity_reserve(w, spawns);
+  return entity_reserve(w, s->spawn_count);
+}
+
+static int row_desc(const void *a, const void *b) {
+  uint32_t x = ((const row_ref *)a)->row, y = ((const row_ref *)b)->row;
+  return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* Removes the rows in s->refs[0..n) from their tables (and, for destroys,
+ * frees their entities' slots). Rows of one table go in descending order,
+ * so that a swap-remove only ever moves in a row that stays: when a table
+ * loses all its rows, every removal is a pop and copies nothing. */
+static void remove_rows(myr_world *w, patch_scratch *s, uint32_t n, bool release) {
+  /* Usually the rows come grouped by table already, ascending within each
+   * (patches in row order): then there is nothing to sort. */
+  row_ref *rows = s->refs;
+  bool grouped = true;
+  for (uint32_t i = 1; i < n && grouped; i++)
+    grouped = rows[i - 1].table < rows[i].table || (rows[i - 1].table == rows[i].table && rows[i - 1].row < rows[i].row);
+  if (!grouped) {
+    /* bucket by table: a counting sort, stable, so each bucket keeps plan order */
+    uint32_t *start = s->rows;
+    memset(start, 0, sizeof(uint32_t) * (w->table_count + 1));
+    for (uint32_t i = 0; i < n; i++) start[s->refs[i].table + 1]++;
+    for (uint32_t t = 0; t < w->table_count; t++) start[t + 1] += start[t];
+    for (uint32_t i = 0; i < n; i++) s->bucketed[start[s->refs[i].table]++] = s->refs[i];
+    rows = s->bucketed;
+  }
+  for (uint32_t i = 0, end; i < n; i = end) {
+    uint32_t t = rows[i].table;
+    for (end = i + 1; end < n && rows[end].table == t; end++) {}
+    bool ascending = true; /* already checked when grouped */
+    for (uint32_t k = i + 1; !grouped && k < end && ascending; k++) ascending = rows[k - 1].row < rows[k].row;
+    if (!ascending) qsort(rows + i, end - i, sizeof(row_ref), row_desc);
+    table *tb = w->tables[t];
+    for (uint32_t k = 0; k < end - i; k++) {
+      const row_ref *r = &rows[ascending ? end - 1 - k : i + k];
+      myr_entity gone = tb->ids[r->row];
+      world_remove_row(w, tb, r->row);
+      if (release) entity_release(w, MYR_ENTITY_INDEX(gone));
+    }
+  }
+}
+
+/* For each column of dst, the column of src with the same (component,
+ * field), or -1. */
+static void column_map(const table *src, const table *dst, int32_t *map) {
+  uint32_t j = 0; /* both lists are sorted by (component, field) */
+  for (uint32_t i = 0; i < dst->col_count; i++) {
+    const column *dc = &dst->cols[i];
+    while (j < src->col_count && src->cols[j].component < dc->component) j++;
+    if (j < src->col_count && src->cols[j].component == dc->component) map[i] = (int32_t)j++;
+    else map[i] = -1;
+  }
+}
+
+/* Moves every planned row to its final table: copies runs of rows with the
+ * same source and destination column by column, then removes the source
+ * rows. */
+static void move_rows(myr_world *w, patch_scratch *s) {
+  uint32_t n = s->move_count;
+  for (uint32_t i = 0; i < n; i++) {
+    const entity_record *r = &w->entities[MYR_ENTITY_INDEX(s->plans[s->moves[i]].real)];
+    s->refs[i] = (row_ref){r->table, r->row, s->moves[i]};
+  }
+  int32_t *map = s->colmap;
+  for (uint32_t i = 0, end; i < n; i = end) {
+    uint32_t dst_id = s->plans[s->refs[i].plan].dst;
+    table *src = w->tables[s->refs[i].table], *dst = w->tables[dst_id];
+    for (end = i + 1; end < n && s->refs[end].table == src->id && s->plans[s->refs[end].plan].dst == dst_id; end++) {}
+    uint32_t first = table_append(dst, end - i);
+    column_map(src, dst, map);
+    for (uint32_t c = 0; c < dst->col_count; c++) {
+      column *dc = &dst->cols[c];
+      uint32_t size = dc->elem_size;
+      unsigned char *to = dc->data + (size_t)first * size;
+      if (map[c] < 0) {
+        memset(to, 0, (size_t)(end - i) * size);
+        continue;
+      }
+      const unsigned char *from = src->cols[map[c]].data;
+      const row_ref *ref = s->refs;
+      /* the size is fixed per column: one loop per common size keeps the
+       * copies inline */
+      if (size == 4)
+        for (uint32_t k = i; k < end; k++, to += 4) memcpy(to, from + (size_t)ref[k].row * 4, 4);
+      else if (size == 8)
+        for (uint32_t k = i; k < end; k++, to += 8) memcpy(to, from + (size_t)ref[k].row * 8, 8);
+      else
+        for (uint32_t k = i; k < end; k++, to += size) value_copy(to, from + (size_t)ref[k].row * size, size);
+    }
+    for (uint32_t k = i; k < end; k++) {
+      myr_entity e = s->plans[s->refs[k].plan].real;
+      dst->ids[first + k - i] = e;
+      entity_record *r = &w->entities[MYR_ENTITY_INDEX(e)];
+      r->table = dst_id;
+      r->row = first + k - i;
+    }
+  }
+  remove_rows(w, s, n, false);
+}
+
+/* Runs of spawns into one table get their rows and ids in bulk. */
+static void spawn_rows(myr_world *w, patch_scratch *s) {
+  for (uint32_t i = 0, k; i < s->spawn_count; i += k) {
+    uint32_t dst_id = s->plans[s->spawns[i]].dst;
+    for (k = 1; i + k < s->spawn_count && s->plans[s->spawns[i + k]].dst == dst_id; k++) {}
+    table *t = w->tables[dst_id];
+    uint32_t row = table_append(t, k);
+    for (uint32_t j = 0; j < t->col_count; j++)
+      memset(t->cols[j].data + (size_t)row * t->cols[j].elem_size, 0, (size_t)k * t->cols[j].elem_size);
+    entity_take_bulk(w, dst_id, row, k, t->ids + row);
+    for (uint32_t q = 0; q < k; q++) s->plans[s->spawns[i + q]].real = t->ids[row + q];
+  }
 }
 
 /* Structural changes: destroys, then moves, then spawns, each in plan order
- * (the order of each entity's first structural patch). */
+ * (the order of each entity's first structural patch), except that rows
+ * leave each table from the last one down. */
 static void apply_structure(myr_world *w, patch_scratch *s, myr_patch_stats *st) {
-  for (uint32_t i = 0; i < s->plan_count; i++) {
-    plan *p = &s->plans[i];
-    if (!p->destroyed || p->spawned) continue;
-    const entity_record *r;
-    if (entity_lookup(w, p->real, &r) != MYR_OK) continue;
-    world_remove_row(w, w->tables[r->table], r->row);
-    entity_release(w, MYR_ENTITY_INDEX(p->real));
-    if (st) st->destroyed++;
+  for (uint32_t i = 0; i < s->destroy_count; i++) {
+    const entity_record *r = &w->entities[MYR_ENTITY_INDEX(s->plans[s->destroys[i]].real)];
+    s->refs[i] = (row_ref){r->table, r->row, s->destroys[i]};
   }
-  for (uint32_t i = 0; i < s->plan_count; i++) {
-    plan *p = &s->plans[i];
-    if (p->spawned || p->destroyed || p->dst == NO_TABLE) continue;
-    world_move_row(w, p->real, w->tables[p->src], w->tables[p->dst], MYR_MAX_COMPONENTS, NULL);
-    if (st) st->moved++;
-  }
-  for (uint32_t i = 0; i < s->plan_count;) {
-    plan *p = &s->plans[i];
-    if (!p->spawned || p->destroyed) {
-      i++;
-      continue;
-    }
-    /* a run of spawns into one table: rows and ids in bulk */
-    uint32_t n = 1;
-    while (i + n < s->plan_count && s->plans[i + n].spawned && !s->plans[i + n].destroyed && s->plans[i + n].dst == p->dst) n++;
-    table *t = w->tables[p->dst];
-    uint32_t row = table_append(t, n);
-    for (uint32_t j = 0; j < t->col_count; j++)
-      memset(t->cols[j].data + (size_t)row * t->cols[j].elem_size, 0, (size_t)n * t->cols[j].elem_size);
-    entity_take_bulk(w, t->id, row, n, t->ids + row);
-    for (uint32_t k = 0; k < n; k++) s->plans[i + k].real = t->ids[row + k];
-    if (st) st->spawned += n;
-    i += n;
+  remove_rows(w, s, s->destroy_count, true);
+  move_rows(w, s);
+  spawn_rows(w, s);
+  if (st) {
+    st->destroyed += s->destroy_count;
+    st->moved += s->move_count;
+    st->spawned += s->spawn_count;
   }
 }
 
-/* Writes the values of one applied patch at its entity's final row. */
-static void apply_values(myr_world *w, patch_scratch *s, patch_hdr *h) {
-  myr_entity e = h->entity;
-  if (s) {
-    plan *p = plan_find(s, e);
-    if (p) {
-      if (p->destroyed) return;
-      e = p->real;
-    }
-  }
+/* Writes the values of one patch at its entity's row now. */
+static void write_values(myr_world *w, const patch_hdr *h, myr_entity e) {
   const entity_record *r;
   if (entity_lookup(w, e, &r) != MYR_OK) return;
   table *t = w->tables[r->table];
-  const unsigned char *at = payload_of(h);
+  const unsigned char *at = (const unsigned char *)(h + 1);
   if (h->op == PATCH_SPAWN) {
-    if (!h->field) return; /* spawned with zeros: the rows are zero already */
     uint32_t count;
     memcpy(&count, at, sizeof count);
     const unsigned char *vals = at + align_up(sizeof(uint32_t) * (1 + (size_t)count), 8);
@@ -519,13 +650,13 @@ static void apply_values(myr_world *w, patch_scratch *s, patch_hdr *h) {
   const component_info *ci = &w->components[h->component];
   if (h->op == PATCH_SET_FIELD) {
     column *cl = &t->cols[col + h->field];
-    memcpy(cl->data + (size_t)r->row * cl->elem_size, at, cl->elem_size);
+    value_copy(cl->data + (size_t)r->row * cl->elem_size, at, cl->elem_size);
   } else if (h->size) {
     unpack_row(ci, t, col, r->row, at);
   } else { /* an add without values: zeros, even if the row did not move */
     for (uint32_t f = 0; f < ci->field_count; f++) {
       column *cl = &t->cols[col + (int32_t)f];
-      memset(cl->data + (size_t)r->row * cl->elem_size, 0, cl->elem_size);
+      value_zero(cl->data + (size_t)r->row * cl->elem_size, cl->elem_size);
     }
   }
 }
@@ -535,7 +666,6 @@ static void apply_sets(myr_world *w, const patch_ref *refs, size_t n, myr_patch_
   cursor cur = {refs, n, 0, 0};
   for (patch_hdr *h; (h = cursor_next(&cur));) {
     const entity_record *r;
-    if (st) st->recorded++;
     if (MYR_ENTITY_IS_PROVISIONAL(h->entity) || entity_lookup(w, h->entity, &r) != MYR_OK) {
       count_outcome(st, OUT_SKIP_DEAD);
       continue;
@@ -547,10 +677,10 @@ static void apply_sets(myr_world *w, const patch_ref *refs, size_t n, myr_patch_
       continue;
     }
     count_outcome(st, OUT_APPLY);
-    const unsigned char *at = payload_of(h);
+    const unsigned char *at = (const unsigned char *)(h + 1);
     if (h->op == PATCH_SET_FIELD) {
       column *cl = &t->cols[col + h->field];
-      memcpy(cl->data + (size_t)r->row * cl->elem_size, at, cl->elem_size);
+      value_copy(cl->data + (size_t)r->row * cl->elem_size, at, cl->elem_size);
     } else {
       unpack_row(&w->components[h->component], t, col, r->row, at);
     }
@@ -568,17 +698,32 @@ myr_status patch_apply(myr_world *w, const patch_ref *refs, size_t n, bool struc
   myr_status s = scratch_reserve(w, total, token_limit);
   if (s != MYR_OK) return s;
   patch_scratch *sc = w->patch_scratch;
-  plan_batch(w, sc, refs, n);
+  myr_patch_stats planned = {0};
+  plan_batch(w, sc, refs, n, &planned);
   if ((s = reserve_batch(w, sc)) != MYR_OK) return s;
-  apply_structure(w, sc, st);
-  cursor cur = {refs, n, 0, 0};
-  for (patch_hdr *h; (h = cursor_next(&cur));) {
-    if (st) st->recorded++;
-    count_outcome(st, (patch_outcome)h->outcome);
-    if (h->outcome != OUT_APPLY) continue;
-    bool values = h->op == PATCH_SET || h->op == PATCH_SET_FIELD || (h->op == PATCH_SPAWN && h->field) ||
-                  (h->op == PATCH_ADD && w->components[h->component].field_count);
-    if (values) apply_values(w, sc, h);
+  apply_structure(w, sc, &planned);
+  if (sc->values) { /* values go in patch order, at each entity's final row */
+    cursor cur = {refs, n, 0, 0};
+    for (patch_hdr *h; (h = cursor_next(&cur));) {
+      if (h->outcome != OUT_APPLY || !carries_values(w, h)) continue;
+      myr_entity e = h->entity;
+      uint32_t k = plan_find(sc, e);
+      if (k != NONE_PLAN) {
+        if (sc->plans[k].destroyed) continue;
+        e = sc->plans[k].real;
+      }
+      write_values(w, h, e);
+    }
+  }
+  if (st) {
+    st->recorded += planned.recorded;
+    st->applied += planned.applied;
+    st->skipped_dead += planned.skipped_dead;
+    st->skipped_present += planned.skipped_present;
+    st->skipped_absent += planned.skipped_absent;
+    st->spawned += planned.spawned;
+    st->destroyed += planned.destroyed;
+    st->moved += planned.moved;
   }
   return MYR_OK;
 }
