@@ -268,6 +268,31 @@ static void apply_patches(myr_bench_state *st, void *ctx) {
   apply_teardown(&c);
 }
 
+/* Spawn and destroy timed apart: each iteration times one direction and
+ * runs the other untimed. */
+static void apply_one_way(myr_bench_state *st, void *ctx) {
+  bool time_spawns = ctx != NULL;
+  apply_case c;
+  apply_setup(&c, APPLY_SPAWN_DESTROY);
+  for (int warm = 0; warm < 2; warm++) {
+    apply_record(&c);
+    apply_round(&c);
+  }
+  while (myr_bench_keep_running(st)) {
+    for (int half = 0; half < 2; half++) {
+      bool timed = c.forward == time_spawns;
+      myr_bench_pause(st);
+      apply_record(&c);
+      if (timed) myr_bench_resume(st);
+      apply_round(&c);
+      myr_bench_clobber();
+      if (!timed) myr_bench_resume(st);
+    }
+  }
+  myr_bench_set_items(st, (int64_t)myr_bench_iterations(st) * PATCHES);
+  apply_teardown(&c);
+}
+
 /* The same changes made at once through the world API, for comparison. */
 static void direct_round(scene *s, apply_kind kind, bool forward) {
   const vec3 v = {1, 2, 3};
@@ -324,6 +349,8 @@ int main(int argc, char **argv) {
   myr_bench_register("patches/apply_set_1M", apply_patches, (void *)APPLY_SET);
   myr_bench_register("patches/apply_add_remove_1M", apply_patches, (void *)APPLY_ADD_REMOVE);
   myr_bench_register("patches/apply_spawn_destroy_1M", apply_patches, (void *)APPLY_SPAWN_DESTROY);
+  myr_bench_register("patches/apply_spawn_1M", apply_one_way, (void *)1);
+  myr_bench_register("patches/apply_destroy_1M", apply_one_way, NULL);
   myr_bench_register("direct/set_1M", apply_direct, (void *)APPLY_SET);
   myr_bench_register("direct/add_remove_1M", apply_direct, (void *)APPLY_ADD_REMOVE);
   myr_bench_register("direct/create_destroy_1M", apply_direct, (void *)APPLY_SPAWN_DESTROY);

@@ -2,19 +2,6 @@
  * from id to (table, row). */
 #include "world_impl.h"
 
-myr_status entity_lookup(const myr_world *w, myr_entity e, const entity_record **out) {
-  if (!w || e == MYR_ENTITY_NULL) return MYR_EINVAL;
-  uint32_t index = MYR_ENTITY_INDEX(e);
-  if (index >= w->slot_count) return MYR_ENOENT;
-  const entity_record *r = &w->entities[index];
-  if (r->table == NO_TABLE || r->generation != MYR_ENTITY_GENERATION(e)) {
-    /* A generation above the slot's current one was never handed out. */
-    return MYR_ENTITY_GENERATION(e) > r->generation ? MYR_ENOENT : MYR_ESTALE;
-  }
-  *out = r;
-  return MYR_OK;
-}
-
 myr_status entity_reserve(myr_world *w, uint32_t n) {
   if (n <= w->free_count) return MYR_OK;
   uint64_t need = (uint64_t)w->slot_count + (n - w->free_count);

@@ -76,13 +76,13 @@ static inline unsigned char *payload_of(patch_hdr *h) { return (unsigned char *)
 static inline size_t record_size(const patch_hdr *h) { return sizeof(patch_hdr) + align_up(h->size, 8); }
 
 /* Packed size of a component's values: its fields back to back. */
-static uint32_t packed_size(const component_info *ci) {
-  uint32_t n = 0;
-  for (uint32_t f = 0; f < ci->field_count; f++) n += ci->elem_size[f];
-  return n;
-}
+static inline uint32_t packed_size(const component_info *ci) { return ci->packed_size; }
 
-static void pack_row(const component_info *ci, const unsigned char *row, unsigned char *dst) {
+static inline void pack_row(const component_info *ci, const unsigned char *row, unsigned char *dst) {
+  if (row && ci->row_is_packed) { /* e.g. struct { float x, y, z; }: one copy */
+    value_copy(dst, row, ci->packed_size);
+    return;
+  }
   for (uint32_t f = 0; f < ci->field_count; f++) {
     if (row) value_copy(dst, row + ci->fields[f].offset, ci->elem_size[f]);
     else value_zero(dst, ci->elem_size[f]);
@@ -249,7 +249,8 @@ myr_status myr_patches_apply(myr_patches *p, myr_patch_stats *stats) {
 /* What the merge plans for one entity touched by a structural patch. Kept
  * small: the apply passes walk these arrays, and at a million patches each
  * byte of a plan is a megabyte of memory traffic per pass. The component
- * set lives apart, in sets[], as only planning and reserving need it. */
+ * set lives apart, in sets[], as only planning and reserving need it, and
+ * only as many words of it as the world has components for. */
 typedef struct plan {
   myr_entity named;    /* the id the patches use: real or provisional */
   myr_entity real;     /* the real id (resolved for spawns in the apply pass) */
@@ -265,7 +266,8 @@ typedef struct row_ref {
 
 typedef struct patch_scratch {
   plan *plans;
-  compset *sets;       /* per plan: the set after the patches seen so far */
+  uint64_t *sets;      /* per plan, `words` words: the set after the patches so far */
+  uint32_t words;      /* words of a set in use: components / 64, rounded up */
   uint32_t plan_count, plan_cap, set_cap;
   /* Plan index by entity slot and by provisional token. Never cleared: an
    * entry counts only if it points at a plan of this batch for that very id,
@@ -288,7 +290,7 @@ void patch_scratch_free(myr_world *w) {
   patch_scratch *s = w->patch_scratch;
   if (!s) return;
   world_free(w, s->plans, (size_t)s->plan_cap * sizeof(plan));
-  world_free(w, s->sets, (size_t)s->set_cap * sizeof(compset));
+  world_free(w, s->sets, (size_t)s->set_cap * sizeof(uint64_t));
   world_free(w, s->by_slot, (size_t)s->slot_cap * sizeof(uint32_t));
   world_free(w, s->by_token, (size_t)s->token_cap * sizeof(uint32_t));
   world_free(w, s->destroys, (size_t)s->list_cap[0] * sizeof(uint32_t));
@@ -338,7 +340,10 @@ static myr_status scratch_reserve(myr_world *w, uint64_t n, uint32_t token_limit
   }
   uint32_t m = (uint32_t)n;
   myr_status st = world_grow_array(w, (void **)&s->plans, &s->plan_cap, sizeof(plan), m);
-  if (st == MYR_OK) st = world_grow_array(w, (void **)&s->sets, &s->set_cap, sizeof(compset), m);
+  s->words = (w->component_count + 63) / 64;
+  if (s->words == 0) s->words = 1;
+  if ((uint64_t)m * s->words > UINT32_MAX) return MYR_ELIMIT;
+  if (st == MYR_OK) st = world_grow_array(w, (void **)&s->sets, &s->set_cap, sizeof(uint64_t), m * s->words);
   if (st == MYR_OK) st = world_grow_array(w, (void **)&s->destroys, &s->list_cap[0], sizeof(uint32_t), m);
   if (st == MYR_OK) st = world_grow_array(w, (void **)&s->moves, &s->list_cap[1], sizeof(uint32_t), m);
   if (st == MYR_OK) st = world_grow_array(w, (void **)&s->spawns, &s->list_cap[2], sizeof(uint32_t), m);
@@ -351,11 +356,19 @@ static myr_status scratch_reserve(myr_world *w, uint64_t n, uint32_t token_limit
   return st;
 }
 
-static uint32_t plan_new(patch_scratch *s, myr_entity named, uint32_t src, const compset *set, bool spawned) {
+static inline uint64_t *plan_set(patch_scratch *s, uint32_t k) { return s->sets + (size_t)k * s->words; }
+
+static inline bool words_eq(const uint64_t *a, const uint64_t *b, uint32_t n) {
+  for (uint32_t i = 0; i < n; i++)
+    if (a[i] != b[i]) return false;
+  return true;
+}
+
+static uint32_t plan_new(patch_scratch *s, myr_entity named, uint32_t src, const uint64_t *set, bool spawned) {
   uint32_t k = s->plan_count++;
   *plan_slot(s, named) = k;
   s->plans[k] = (plan){named, spawned ? MYR_ENTITY_NULL : named, src, NO_TABLE, spawned, 0};
-  s->sets[k] = *set;
+  if (set) memcpy(plan_set(s, k), set, s->words * sizeof(uint64_t));
   return k;
 }
 
@@ -381,31 +394,25 @@ static patch_hdr *cursor_next(cursor *c) {
   return NULL;
 }
 
-static void count_outcome(myr_patch_stats *st, patch_outcome o) {
-  if (!st) return;
-  st->recorded++;
-  if (o == OUT_APPLY) st->applied++;
-  else if (o == OUT_SKIP_DEAD) st->skipped_dead++;
-  else if (o == OUT_SKIP_PRESENT) st->skipped_present++;
-  else st->skipped_absent++;
-}
-
 static inline bool carries_values(const myr_world *w, const patch_hdr *h) {
   return h->op == PATCH_SET || h->op == PATCH_SET_FIELD || (h->op == PATCH_SPAWN && h->field) ||
          (h->op == PATCH_ADD && w->components[h->component].field_count);
 }
 
-static compset spawn_set(const patch_hdr *h) {
-  compset set = {{0}};
+/* Writes a spawn's component set into `words` words at set (zeroed first).
+ * Built in place: building a compset on the stack and copying it made gcc
+ * read 16-byte halves of freshly stored 8-byte words, and the store-
+ * forwarding stalls cost more than the rest of planning a spawn. */
+static void spawn_set(const patch_hdr *h, uint64_t *set, uint32_t words) {
+  memset(set, 0, words * sizeof(uint64_t));
   const unsigned char *at = (const unsigned char *)(h + 1);
   uint32_t count;
   memcpy(&count, at, sizeof count);
   for (uint32_t i = 0; i < count; i++) {
     uint32_t c;
     memcpy(&c, at + sizeof count + i * sizeof c, sizeof c);
-    compset_put(&set, c);
+    set[c >> 6] |= 1ull << (c & 63);
   }
-  return set;
 }
 
 /* Decides one patch's outcome against the state the patches before it
@@ -414,22 +421,23 @@ static patch_outcome plan_patch(const myr_world *w, patch_scratch *s, patch_hdr 
   uint32_t k = plan_find(s, h->entity);
   if (h->op == PATCH_SPAWN) {
     if (k != NONE_PLAN || !plan_slot(s, h->entity)) return OUT_SKIP_DEAD; /* reused or foreign id */
-    compset set = spawn_set(h);
-    plan_new(s, h->entity, NO_TABLE, &set, true);
+    uint32_t p = plan_new(s, h->entity, NO_TABLE, NULL, true);
+    spawn_set(h, plan_set(s, p), s->words);
     return OUT_APPLY;
   }
-  const compset *set;
+  const uint64_t *set;
   uint32_t src = NO_TABLE;
   if (k != NONE_PLAN) {
     if (s->plans[k].destroyed) return OUT_SKIP_DEAD;
-    set = &s->sets[k];
+    set = plan_set(s, k);
   } else {
     const entity_record *r;
     if (MYR_ENTITY_IS_PROVISIONAL(h->entity) || entity_lookup(w, h->entity, &r) != MYR_OK) return OUT_SKIP_DEAD;
     src = r->table;
-    set = &w->tables[src]->set;
+    set = w->tables[src]->set.bits;
   }
-  bool has = h->op != PATCH_DESTROY && compset_has(set, h->component);
+  myr_component c = h->component;
+  bool has = h->op != PATCH_DESTROY && ((set[c >> 6] >> (c & 63)) & 1u);
   switch (h->op) {
   case PATCH_SET:
   case PATCH_SET_FIELD: return has ? OUT_APPLY : OUT_SKIP_ABSENT;
@@ -442,8 +450,8 @@ static patch_outcome plan_patch(const myr_world *w, patch_scratch *s, patch_hdr 
   default: break;
   }
   if (k == NONE_PLAN) k = plan_new(s, h->entity, src, set, false);
-  if (h->op == PATCH_ADD) compset_put(&s->sets[k], h->component);
-  else if (h->op == PATCH_REMOVE) compset_del(&s->sets[k], h->component);
+  if (h->op == PATCH_ADD) plan_set(s, k)[c >> 6] |= 1ull << (c & 63);
+  else if (h->op == PATCH_REMOVE) plan_set(s, k)[c >> 6] &= ~(1ull << (c & 63));
   else s->plans[k].destroyed = 1;
   return OUT_APPLY;
 }
@@ -451,13 +459,24 @@ static patch_outcome plan_patch(const myr_world *w, patch_scratch *s, patch_hdr 
 /* Planning: every patch's outcome, and per entity its final component set.
  * Changes nothing in the world. */
 static void plan_batch(myr_world *w, patch_scratch *s, const patch_ref *refs, size_t n, myr_patch_stats *st) {
-  cursor cur = {refs, n, 0, 0};
-  for (patch_hdr *h; (h = cursor_next(&cur));) {
-    patch_outcome o = plan_patch(w, s, h);
-    h->outcome = (uint8_t)o;
-    count_outcome(st, o);
-    s->values += o == OUT_APPLY && carries_values(w, h);
+  uint64_t outcomes[4] = {0}, values = 0;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char *bytes = refs[i].buf->bytes;
+    for (size_t at = refs[i].seg->begin; at < refs[i].seg->end;) {
+      patch_hdr *h = (patch_hdr *)(void *)(bytes + at);
+      at += record_size(h);
+      patch_outcome o = plan_patch(w, s, h);
+      h->outcome = (uint8_t)o;
+      outcomes[o]++;
+      values += o == OUT_APPLY && carries_values(w, h);
+    }
   }
+  s->values = values;
+  st->recorded += outcomes[0] + outcomes[1] + outcomes[2] + outcomes[3];
+  st->applied += outcomes[OUT_APPLY];
+  st->skipped_dead += outcomes[OUT_SKIP_DEAD];
+  st->skipped_present += outcomes[OUT_SKIP_PRESENT];
+  st->skipped_absent += outcomes[OUT_SKIP_ABSENT];
 }
 
 /* Sorts the plans into destroys, moves and spawns, finds the tables they
@@ -473,9 +492,12 @@ static myr_status reserve_batch(myr_world *w, patch_scratch *s) {
       if (!p->spawned) s->destroys[s->destroy_count++] = i;
       continue;
     }
-    if (!p->spawned && compset_eq(&s->sets[i], &w->tables[p->src]->set)) continue; /* no move */
-    if (!last || !compset_eq(&last->set, &s->sets[i])) {
-      myr_status st = table_get(w, &s->sets[i], &last);
+    const uint64_t *set = plan_set(s, i);
+    if (!p->spawned && words_eq(set, w->tables[p->src]->set.bits, s->words)) continue; /* no move */
+    if (!last || !words_eq(last->set.bits, set, s->words)) {
+      compset full = {{0}};
+      memcpy(full.bits, set, s->words * sizeof(uint64_t));
+      myr_status st = table_get(w, &full, &last);
       if (st != MYR_OK) return st;
       if (last->col_count > cols) cols = last->col_count;
     }
@@ -526,7 +548,13 @@ static void remove_rows(myr_world *w, patch_scratch *s, uint32_t n, bool release
     for (uint32_t k = i + 1; !grouped && k < end && ascending; k++) ascending = rows[k - 1].row < rows[k].row;
     if (!ascending) qsort(rows + i, end - i, sizeof(row_ref), row_desc);
     table *tb = w->tables[t];
-    for (uint32_t k = 0; k < end - i; k++) {
+    uint32_t k = 0;
+    if (ascending) { /* rows that are the table's tail: cut them off at once */
+      while (k < end - i && rows[end - 1 - k].row == tb->count - 1 - k) k++;
+      for (uint32_t q = 0; release && q < k; q++) entity_release(w, MYR_ENTITY_INDEX(tb->ids[tb->count - 1 - q]));
+      tb->count -= k; /* the rows past the count keep their (initialised) bytes */
+    }
+    for (; k < end - i; k++) {
       const row_ref *r = &rows[ascending ? end - 1 - k : i + k];
       myr_entity gone = tb->ids[r->row];
       world_remove_row(w, tb, r->row);
@@ -563,6 +591,8 @@ static void move_rows(myr_world *w, patch_scratch *s) {
     for (end = i + 1; end < n && s->refs[end].table == src->id && s->plans[s->refs[end].plan].dst == dst_id; end++) {}
     uint32_t first = table_append(dst, end - i);
     column_map(src, dst, map);
+    bool contiguous = true;
+    for (uint32_t k = i + 1; k < end && contiguous; k++) contiguous = s->refs[k].row == s->refs[k - 1].row + 1;
     for (uint32_t c = 0; c < dst->col_count; c++) {
       column *dc = &dst->cols[c];
       uint32_t size = dc->elem_size;
@@ -574,8 +604,10 @@ static void move_rows(myr_world *w, patch_scratch *s) {
       const unsigned char *from = src->cols[map[c]].data;
       const row_ref *ref = s->refs;
       /* the size is fixed per column: one loop per common size keeps the
-       * copies inline */
-      if (size == 4)
+       * copies inline; rows that follow each other go in one block */
+      if (contiguous)
+        memcpy(to, from + (size_t)ref[i].row * size, (size_t)(end - i) * size);
+      else if (size == 4)
         for (uint32_t k = i; k < end; k++, to += 4) memcpy(to, from + (size_t)ref[k].row * 4, 4);
       else if (size == 8)
         for (uint32_t k = i; k < end; k++, to += 8) memcpy(to, from + (size_t)ref[k].row * 8, 8);
@@ -663,27 +695,43 @@ static void write_values(myr_world *w, const patch_hdr *h, myr_entity e) {
 
 /* A batch of set patches only: one pass, check and write. */
 static void apply_sets(myr_world *w, const patch_ref *refs, size_t n, myr_patch_stats *st) {
-  cursor cur = {refs, n, 0, 0};
-  for (patch_hdr *h; (h = cursor_next(&cur));) {
-    const entity_record *r;
-    if (MYR_ENTITY_IS_PROVISIONAL(h->entity) || entity_lookup(w, h->entity, &r) != MYR_OK) {
-      count_outcome(st, OUT_SKIP_DEAD);
-      continue;
+  const table *memo_table = NULL;
+  myr_component memo_component = 0;
+  int32_t memo_col = -1;
+  uint64_t count = 0, applied = 0, dead = 0;
+  for (size_t i = 0; i < n; i++) {
+    const unsigned char *bytes = refs[i].buf->bytes;
+    for (size_t at = refs[i].seg->begin; at < refs[i].seg->end;) {
+      const patch_hdr *h = (const patch_hdr *)(const void *)(bytes + at);
+      at += record_size(h);
+      count++;
+      const entity_record *r;
+      if (MYR_ENTITY_IS_PROVISIONAL(h->entity) || entity_lookup(w, h->entity, &r) != MYR_OK) {
+        dead++;
+        continue;
+      }
+      table *t = w->tables[r->table];
+      if (t != memo_table || h->component != memo_component) { /* sets come in runs */
+        memo_table = t;
+        memo_component = h->component;
+        memo_col = table_comp_col(t, h->component);
+      }
+      if (memo_col < 0) continue; /* absent: counted below */
+      applied++;
+      const unsigned char *src = (const unsigned char *)(h + 1);
+      if (h->op == PATCH_SET_FIELD) {
+        column *cl = &t->cols[memo_col + h->field];
+        value_copy(cl->data + (size_t)r->row * cl->elem_size, src, cl->elem_size);
+      } else {
+        unpack_row(&w->components[h->component], t, memo_col, r->row, src);
+      }
     }
-    table *t = w->tables[r->table];
-    int32_t col = table_comp_col(t, h->component);
-    if (col < 0) {
-      count_outcome(st, OUT_SKIP_ABSENT);
-      continue;
-    }
-    count_outcome(st, OUT_APPLY);
-    const unsigned char *at = (const unsigned char *)(h + 1);
-    if (h->op == PATCH_SET_FIELD) {
-      column *cl = &t->cols[col + h->field];
-      value_copy(cl->data + (size_t)r->row * cl->elem_size, at, cl->elem_size);
-    } else {
-      unpack_row(&w->components[h->component], t, col, r->row, at);
-    }
+  }
+  if (st) {
+    st->recorded += count;
+    st->applied += applied;
+    st->skipped_dead += dead;
+    st->skipped_absent += count - applied - dead;
   }
 }
 

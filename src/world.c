@@ -173,6 +173,11 @@ myr_status myr_component_register(myr_world *w, const myr_component_desc *d, myr
     at += len + 1;
   }
   *at = '\0';
+  ci.row_is_packed = true;
+  for (uint32_t f = 0; f < ci.field_count; f++) {
+    ci.row_is_packed &= ci.fields[f].offset == ci.packed_size;
+    ci.packed_size += ci.elem_size[f];
+  }
   *out = w->component_count;
   w->components[w->component_count++] = ci;
   return MYR_OK;

@@ -84,6 +84,8 @@ typedef struct component_info {
   uint32_t *elem_size;      /* bytes per value, per field */
   uint32_t field_count;
   size_t row_size;
+  uint32_t packed_size;     /* sum of elem_size: the fields back to back */
+  bool row_is_packed;       /* the row struct holds the fields back to back from offset 0 */
 } component_info;
 
 /* ---- tables -------------------------------------------------------------- */
@@ -181,8 +183,20 @@ void patch_scratch_free(myr_world *w);
 
 /* ---- entity index (entity.c) --------------------------------------------- */
 
-/* Resolves an id to its record; MYR_OK only for live entities. */
-myr_status entity_lookup(const myr_world *w, myr_entity e, const entity_record **out);
+/* Resolves an id to its record; MYR_OK only for live entities. Inline: it is
+ * on the path of every set, get and patch. */
+static inline myr_status entity_lookup(const myr_world *w, myr_entity e, const entity_record **out) {
+  if (!w || e == MYR_ENTITY_NULL) return MYR_EINVAL;
+  uint32_t index = MYR_ENTITY_INDEX(e);
+  if (index >= w->slot_count) return MYR_ENOENT;
+  const entity_record *r = &w->entities[index];
+  if (r->table == NO_TABLE || r->generation != MYR_ENTITY_GENERATION(e)) {
+    /* a generation above the slot's current one was never handed out */
+    return MYR_ENTITY_GENERATION(e) > r->generation ? MYR_ENOENT : MYR_ESTALE;
+  }
+  *out = r;
+  return MYR_OK;
+}
 /* Ensures `n` more entities can be created without allocating. */
 myr_status entity_reserve(myr_world *w, uint32_t n);
 /* Takes a slot (free list first) and returns its new id. Needs a reservation. */
