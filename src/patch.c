@@ -763,15 +763,6 @@ myr_status patch_apply(myr_world *w, const patch_ref *refs, size_t n, bool struc
       write_values(w, h, e);
     }
   }
-  if (st) {
-    st->recorded += planned.recorded;
-    st->applied += planned.applied;
-    st->skipped_dead += planned.skipped_dead;
-    st->skipped_present += planned.skipped_present;
-    st->skipped_absent += planned.skipped_absent;
-    st->spawned += planned.spawned;
-    st->destroyed += planned.destroyed;
-    st->moved += planned.moved;
-  }
+  if (st) patch_stats_add(st, &planned);
   return MYR_OK;
 }

@@ -70,6 +70,18 @@ void patch_buffer_free(patch_buffer *b);
 /* Forgets the recorded patches, keeping the memory. */
 void patch_buffer_clear(patch_buffer *b);
 
+/* Adds the counts of `from` to `to`. */
+static inline void patch_stats_add(myr_patch_stats *to, const myr_patch_stats *from) {
+  to->recorded += from->recorded;
+  to->applied += from->applied;
+  to->skipped_dead += from->skipped_dead;
+  to->skipped_present += from->skipped_present;
+  to->skipped_absent += from->skipped_absent;
+  to->spawned += from->spawned;
+  to->destroyed += from->destroyed;
+  to->moved += from->moved;
+}
+
 /* A batch: segments from several buffers, applied in key order. */
 typedef struct patch_ref {
   patch_buffer *buf; /* the planning pass writes outcomes into the headers */

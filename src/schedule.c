@@ -533,15 +533,7 @@ static myr_status merge(myr_schedule *s, stage *g) {
   g->stats.patches = ps;
   g->stats.merge_ns = now_ns() - t0;
   g->stats.total_merge_ns += g->stats.merge_ns;
-  myr_patch_stats *t = &g->stats.total_patches;
-  t->recorded += ps.recorded;
-  t->applied += ps.applied;
-  t->skipped_dead += ps.skipped_dead;
-  t->skipped_present += ps.skipped_present;
-  t->skipped_absent += ps.skipped_absent;
-  t->spawned += ps.spawned;
-  t->destroyed += ps.destroyed;
-  t->moved += ps.moved;
+  patch_stats_add(&g->stats.total_patches, &ps);
   return MYR_OK;
 }
 
