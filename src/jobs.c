@@ -23,12 +23,15 @@
 
 typedef struct worker worker;
 
-/* A job as the deque stores it: DEQUE_WORDS words, the function to run and
- * three arguments. The function returns the counter to count the job out
- * of: a user job carries it as an argument, a parallel_for piece finds it in
- * its loop's record, so neither needs a fifth word. */
+/* A job as the deque stores it: DEQUE_WORDS words. A user job is {its
+ * myr_job_fn, its argument, USER_JOB, its counter}, called directly. An
+ * internal job (a parallel_for piece) is {a job_fn, three arguments}; the
+ * function returns the counter to count the job out of, which it finds in
+ * its loop's record. The third word tells them apart: a piece's begin is
+ * below its end, so never UINT64_MAX. */
 typedef myr_counter *(*job_fn)(worker *w, uint64_t a, uint64_t b, uint64_t c);
 _Static_assert(DEQUE_WORDS == 4, "a job is a function and three arguments");
+#define USER_JOB UINT64_MAX
 
 struct worker {
   deque dq;
@@ -106,8 +109,10 @@ static const struct ck_ec_ops ec_ops = {
 static const struct ck_ec_mode ec_mode = {.ops = &ec_ops, .single_producer = false};
 
 /* Wakes parked workers, if any. The sleepers load needs no fence: see park(). */
+__attribute__((noinline)) static void wake(myr_jobs *p) { ck_ec32_inc(&p->ec, &ec_mode); }
+
 static inline void wake_sleepers(myr_jobs *p) {
-  if (at_load32_rlx(&p->sleepers) != 0) ck_ec32_inc(&p->ec, &ec_mode);
+  if (__builtin_expect(at_load32_rlx(&p->sleepers) != 0, 0)) wake(p);
 }
 
 static inline void stat_add(uint64_t *field, uint64_t d) {
@@ -175,7 +180,15 @@ static inline bool counter_finished(worker *w, myr_counter *c) {
  * over the slot). */
 static inline void run_job(worker *w, const uint64_t *j) {
   w->depth++;
-  myr_counter *c = word_fn(j[0])(w, j[1], j[2], j[3]);
+  myr_counter *c;
+  if (j[2] == USER_JOB) {
+    myr_job_fn fn;
+    memcpy(&fn, &j[0], sizeof fn);
+    fn((void *)(uintptr_t)j[1]);
+    c = (myr_counter *)(uintptr_t)j[3];
+  } else {
+    c = word_fn(j[0])(w, j[1], j[2], j[3]);
+  }
   w->depth--;
   stat_add(&w->jobs, 1);
   if (counter_finished(w, c)) wake_sleepers(w->pool);
@@ -305,11 +318,16 @@ static void *worker_main(void *arg) {
 
 /* ---- the pool ------------------------------------------------------------ */
 
-static worker *current(const myr_jobs *p) {
-  worker *w = tls_worker;
-  if (w && w->pool == p) return w;
+/* Out of line, so that the fast path of spawn and wait needs few registers. */
+__attribute__((noinline)) static worker *current_slow(const myr_jobs *p) {
   if (pthread_equal(pthread_self(), p->creator)) return &p->workers[0];
   return NULL;
+}
+
+static inline worker *current(const myr_jobs *p) {
+  worker *w = tls_worker;
+  if (__builtin_expect(w && w->pool == p, 1)) return w;
+  return current_slow(p);
 }
 
 static void pool_free(myr_jobs *p, uint32_t started) {
@@ -392,28 +410,20 @@ myr_status myr_jobs_destroy(myr_jobs *p) {
 }
 
 /* Pushes a job, written straight into its deque slot, counted in counter. */
-static inline myr_status push_job(worker *w, job_fn fn, uint64_t a, uint64_t b, uint64_t c,
+static inline myr_status push_job(worker *w, uint64_t fn, uint64_t a, uint64_t b, uint64_t c,
                                   myr_counter *counter) {
   int64_t index;
   uint64_t *slot = deque_push_slot(&w->dq, &index);
   if (!slot) return MYR_ENOMEM;
   counter_spawned(w, counter);
   stat_add(&w->spawned, 1); /* before the job is visible: see quiescent() */
-  at_store_rlx(&slot[0], fn_word(fn));
+  at_store_rlx(&slot[0], fn);
   at_store_rlx(&slot[1], a);
   at_store_rlx(&slot[2], b);
   at_store_rlx(&slot[3], c);
   deque_push_publish(&w->dq, index);
   wake_sleepers(w->pool);
   return MYR_OK;
-}
-
-static myr_counter *run_user_job(worker *w, uint64_t fn_bits, uint64_t arg, uint64_t counter) {
-  (void)w;
-  myr_job_fn fn;
-  memcpy(&fn, &fn_bits, sizeof fn);
-  fn((void *)(uintptr_t)arg);
-  return (myr_counter *)(uintptr_t)counter;
 }
 
 myr_status myr_jobs_spawn(myr_jobs *p, myr_job_fn fn, void *arg, myr_counter *counter) {
@@ -423,14 +433,23 @@ myr_status myr_jobs_spawn(myr_jobs *p, myr_job_fn fn, void *arg, myr_counter *co
   _Static_assert(sizeof fn == sizeof(uint64_t), "a function pointer fits a word");
   uint64_t fn_bits;
   memcpy(&fn_bits, &fn, sizeof fn_bits);
-  return push_job(w, run_user_job, fn_bits, (uint64_t)(uintptr_t)arg, (uint64_t)(uintptr_t)counter, counter);
+  return push_job(w, fn_bits, (uint64_t)(uintptr_t)arg, USER_JOB, (uint64_t)(uintptr_t)counter, counter);
 }
 
 myr_status myr_jobs_wait(myr_jobs *p, myr_counter *counter) {
   if (!p || !counter) return MYR_EINVAL;
   worker *w = current(p);
   if (!w) return MYR_EBUSY;
-  work_until(w, &(waiting){counter, NULL, NULL});
+  /* fast path: take back our own jobs while the counter is open; the full
+   * loop (stealing, spinning, parking) only when the deque runs dry */
+  uint64_t j[DEQUE_WORDS];
+  while (counter_sum(counter) != 0) {
+    if (!deque_take(&w->dq, j)) {
+      work_until(w, &(waiting){counter, NULL, NULL});
+      break;
+    }
+    run_job(w, j);
+  }
   return MYR_OK;
 }
 
@@ -453,7 +472,7 @@ static myr_counter *pfor_run(worker *w, uint64_t pf_bits, uint64_t begin, uint64
       /* nothing offered to thieves: offer the upper half */
       size_t pieces = (e - b + g - 1) / g;
       size_t mid = b + pieces / 2 * g;
-      if (push_job(w, pfor_run, pf_bits, mid, e, &pf->counter) == MYR_OK) {
+      if (push_job(w, fn_word(pfor_run), pf_bits, mid, e, &pf->counter) == MYR_OK) {
         e = mid;
         continue;
       }
