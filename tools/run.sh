@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # The main job: installs what is missing, builds the release preset and runs
-# the built-in simulation. Until myriad-tune lands this is examples/hello;
-# arguments are passed on to it.
+# the built-in examples until myriad-tune lands: examples/hello (a world and a
+# query), then examples/sim (a particle fountain on the schedule, run on one
+# thread and on every CPU, which must end in the same world). Arguments go to
+# sim: sim [frames].
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh
 cmake --preset release >/dev/null
-cmake --build --preset release --target hello >/dev/null
-exec build/release/examples/hello "$@"
+cmake --build --preset release --target hello sim >/dev/null
+build/release/examples/hello
+echo
+exec build/release/examples/sim "$@"
