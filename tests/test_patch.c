@@ -74,6 +74,20 @@ static void recording_rejects_bad_input(void **state) {
   assert_int_equal(myr_patches_count(x->p), 0);
 }
 
+static void clear_discards_recorded_patches(void **state) {
+  pfix *x = *state;
+  myr_entity e = make(x, (myr_component[]){x->f.pos}, 1);
+  uint64_t h = world_hash(x->f.w);
+  assert_int_equal(myr_patch_destroy(x->p, e), MYR_OK);
+  assert_int_equal(myr_patch_spawn(x->p, NULL, 0, NULL, NULL), MYR_OK);
+  assert_int_equal(myr_patches_count(x->p), 2);
+  myr_patches_clear(x->p);
+  assert_int_equal(myr_patches_count(x->p), 0);
+  myr_patch_stats st = apply(x);
+  assert_int_equal(st.recorded, 0);
+  assert_int_equal(world_hash(x->f.w), h);
+}
+
 static void stale_dead_and_after_destroy_patches_are_skipped(void **state) {
   pfix *x = *state;
   myr_entity a = make(x, (myr_component[]){x->f.pos}, 1), b = make(x, (myr_component[]){x->f.pos}, 1);
@@ -191,6 +205,44 @@ static void destroys_come_before_spawns_so_slots_are_reused(void **state) {
   assert_true(myr_component_has(x->f.w, reused, x->f.vel));
 }
 
+static void rows_leave_tables_correctly_in_any_patch_order(void **state) {
+  pfix *x = *state;
+  enum { N = 300 };
+  myr_entity a[N], b[N];
+  assert_int_equal(myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){(myr_component[]){x->f.pos}, 1, NULL, N, a}), MYR_OK);
+  assert_int_equal(myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){(myr_component[]){x->f.pos, x->f.tag}, 2, NULL, N, b}), MYR_OK);
+  for (int i = 0; i < N; i++) {
+    assert_int_equal(myr_component_set(x->f.w, a[i], x->f.pos, &(t_position){(float)i, 0, 0}), MYR_OK);
+    assert_int_equal(myr_component_set(x->f.w, b[i], x->f.pos, &(t_position){(float)-i, 0, 0}), MYR_OK);
+  }
+  /* scattered order, tables interleaved: destroys and moves from both */
+  uint64_t rng = test_seed(99);
+  int fate[2][N] = {{0}};
+  for (int k = 0; k < N; k++) {
+    int i = (int)(rng_next(&rng) % N), which = (int)(rng_next(&rng) & 1);
+    if (fate[which][i]) continue;
+    fate[which][i] = 1 + (int)(rng_next(&rng) % 2); /* 1 destroy, 2 add Velocity */
+    myr_entity e = which ? b[i] : a[i];
+    if (fate[which][i] == 1) assert_int_equal(myr_patch_destroy(x->p, e), MYR_OK);
+    else assert_int_equal(myr_patch_add(x->p, e, x->f.vel, &(t_velocity){1, 1, 1}), MYR_OK);
+  }
+  apply(x);
+  for (int which = 0; which < 2; which++) {
+    for (int i = 0; i < N; i++) {
+      myr_entity e = which ? b[i] : a[i];
+      t_position p;
+      if (fate[which][i] == 1) {
+        assert_false(myr_entity_alive(x->f.w, e));
+        continue;
+      }
+      assert_int_equal(myr_component_get(x->f.w, e, x->f.pos, &p), MYR_OK);
+      assert_true(p.x == (which ? (float)-i : (float)i));
+      assert_int_equal(myr_component_has(x->f.w, e, x->f.vel), fate[which][i] == 2);
+      assert_int_equal(myr_component_has(x->f.w, e, x->f.tag), which == 1);
+    }
+  }
+}
+
 typedef struct failing {
   long countdown;
   long live;
@@ -251,12 +303,14 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(set_patches_write_values_and_skip_absent_components, pfix_setup, pfix_teardown),
       cmocka_unit_test_setup_teardown(recording_rejects_bad_input, pfix_setup, pfix_teardown),
+      cmocka_unit_test_setup_teardown(clear_discards_recorded_patches, pfix_setup, pfix_teardown),
       cmocka_unit_test_setup_teardown(stale_dead_and_after_destroy_patches_are_skipped, pfix_setup, pfix_teardown),
       cmocka_unit_test_setup_teardown(add_present_and_remove_absent_are_skipped, pfix_setup, pfix_teardown),
       cmocka_unit_test_setup_teardown(several_structural_patches_move_the_row_once, pfix_setup, pfix_teardown),
       cmocka_unit_test_setup_teardown(remove_then_add_resets_values_and_add_then_remove_cancels, pfix_setup, pfix_teardown),
       cmocka_unit_test_setup_teardown(spawned_entities_take_later_patches_and_resolve_in_order, pfix_setup, pfix_teardown),
       cmocka_unit_test_setup_teardown(destroys_come_before_spawns_so_slots_are_reused, pfix_setup, pfix_teardown),
+      cmocka_unit_test_setup_teardown(rows_leave_tables_correctly_in_any_patch_order, pfix_setup, pfix_teardown),
       cmocka_unit_test(apply_survives_every_failed_allocation),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
