@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common.h"
 #include "kernels.h"
 #include "myriad/myriad.h"
 #include "shim/bench.h"
@@ -14,16 +15,7 @@
 enum { N = 1000000, PATCHES = 1000000 };
 static const float DT = 1.0f / 60.0f;
 
-typedef struct { float x, y, z; } vec3;
-static const myr_field vec3_fields[] = {MYR_FIELD(vec3, x, MYR_F32), MYR_FIELD(vec3, y, MYR_F32),
-                                        MYR_FIELD(vec3, z, MYR_F32)};
 
-static void must(myr_status s, const char *what) {
-  if (s != MYR_OK) {
-    fprintf(stderr, "%s: %s\n", what, myr_strerror(s));
-    exit(1);
-  }
-}
 
 typedef struct scene {
   myr_world *w;
