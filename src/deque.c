@@ -19,10 +19,12 @@ myr_status deque_init(deque *d, uint32_t capacity) {
   if (!r) return MYR_ENOMEM;
   memset(d, 0, sizeof *d);
   d->ring = (uint64_t)(uintptr_t)r;
+  d->slots = r->words;
+  d->mask = r->mask;
   return MYR_OK;
 }
 
-myr_status deque_grow(deque *d, int64_t top, int64_t bottom) {
+static myr_status grow(deque *d, int64_t top, int64_t bottom) {
   deque_ring *old = deque_ring_of(at_load_rlx(&d->ring));
   deque_ring *r = ring_new((old->mask + 1) * 2);
   if (!r) return MYR_ENOMEM;
@@ -36,7 +38,16 @@ myr_status deque_grow(deque *d, int64_t top, int64_t bottom) {
   r->retired = old;
   /* release: the copied slots are visible before the new ring is */
   at_store_rel(&d->ring, (uint64_t)(uintptr_t)r);
+  d->slots = r->words;
+  d->mask = r->mask;
   return MYR_OK;
+}
+
+myr_status deque_make_room(deque *d, int64_t bottom) {
+  /* acquire: a thief's CAS that freed a slot happens-before we reuse it */
+  int64_t t = (int64_t)at_load_acq(&d->top);
+  d->top_seen = t;
+  return bottom - t > d->mask ? grow(d, t, bottom) : MYR_OK;
 }
 
 void deque_destroy(deque *d) {

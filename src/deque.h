@@ -32,15 +32,21 @@ typedef struct deque {
   alignas(64) uint64_t top;     /* thieves CAS it: its own cache line */
   alignas(64) uint64_t bottom;  /* owner-written, thief-read */
   uint64_t ring;                /* deque_ring *, published with release */
-  char pad[64 - 2 * sizeof(uint64_t)];
+  /* The owner's own copies, on the line it writes anyway, so its push and
+   * take need no load of the shared `ring` nor of the contended `top`: */
+  uint64_t *slots;              /* the current ring's words */
+  int64_t mask;                 /* the current ring's mask */
+  int64_t top_seen;             /* a value top once had: top never goes down */
+  char pad[64 - 5 * sizeof(uint64_t)];
 } deque;
 
 typedef enum { DEQUE_EMPTY, DEQUE_ABORT, DEQUE_OK } deque_result;
 
 myr_status deque_init(deque *d, uint32_t capacity);
 void deque_destroy(deque *d);
-/* Slow path of push: doubles the ring. Owner only. */
-myr_status deque_grow(deque *d, int64_t top, int64_t bottom);
+/* Slow path of push when the ring looked full: reads top afresh and, if
+ * the ring is full indeed, doubles it. Owner only. */
+myr_status deque_make_room(deque *d, int64_t bottom);
 
 static inline deque_ring *deque_ring_of(uint64_t v) { return (deque_ring *)(uintptr_t)v; }
 
@@ -60,15 +66,14 @@ static inline void slot_read(const deque_ring *r, int64_t i, uint64_t *w) {
  * built on the stack, avoids store-forwarding stalls on the hot path. */
 static inline uint64_t *deque_push_slot(deque *d, int64_t *index) {
   int64_t b = (int64_t)at_load_rlx(&d->bottom);
-  /* acquire: a thief's CAS that freed a slot happens-before we reuse it */
-  int64_t t = (int64_t)at_load_acq(&d->top);
-  deque_ring *r = deque_ring_of(at_load_rlx(&d->ring));
-  if (b - t > r->mask) {
-    if (deque_grow(d, t, b) != MYR_OK) return NULL;
-    r = deque_ring_of(at_load_rlx(&d->ring));
-  }
+  /* Slot b was last used by job b - capacity. It is free to reuse when that
+   * job's index is below a value of top that the owner read with acquire
+   * (the thief that took it read it before its CAS moved top past it), or
+   * when the owner took it itself. top_seen is such a value, so top itself
+   * is read only when the ring looks full. */
+  if (__builtin_expect(b - d->top_seen > d->mask, 0) && deque_make_room(d, b) != MYR_OK) return NULL;
   *index = b;
-  return r->words + (size_t)(b & r->mask) * DEQUE_WORDS;
+  return d->slots + (size_t)(b & d->mask) * DEQUE_WORDS;
 }
 
 /* Owner, second half of a push: publishes the filled slot. */
@@ -91,20 +96,24 @@ static inline myr_status deque_push(deque *d, const uint64_t *job) {
 /* Owner: takes the most recently pushed job. */
 static inline bool deque_take(deque *d, uint64_t *job) {
   int64_t b = (int64_t)at_load_rlx(&d->bottom) - 1;
-  deque_ring *r = deque_ring_of(at_load_rlx(&d->ring));
+  /* nothing at or above top_seen: empty for sure, no fence needed */
+  if (b < d->top_seen) return false;
   /* seq_cst: our claim on slot b must be visible before we read top, or a
    * thief and we could both take the last job */
   at_store_fence(&d->bottom, (uint64_t)b);
   int64_t t = (int64_t)at_load_sc(&d->top);
   if (t > b) { /* empty: undo the claim */
     at_store_rlx(&d->bottom, (uint64_t)(b + 1));
+    d->top_seen = t;
     return false;
   }
-  slot_read(r, b, job);
+  const uint64_t *s = d->slots + (size_t)(b & d->mask) * DEQUE_WORDS;
+  for (int k = 0; k < DEQUE_WORDS; k++) job[k] = at_load_rlx(&s[k]);
   if (t == b) {
     /* the last job: race the thieves for it through top */
     bool won = at_cas_sc(&d->top, (uint64_t)t, (uint64_t)(t + 1));
     at_store_rlx(&d->bottom, (uint64_t)(b + 1));
+    d->top_seen = t + 1; /* whoever won moved top there */
     return won;
   }
   return true;

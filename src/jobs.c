@@ -24,24 +24,35 @@
 typedef struct worker worker;
 
 /* A job as the deque stores it: DEQUE_WORDS words. A user job is {its
- * myr_job_fn, its argument, USER_JOB, its counter}, called directly. An
- * internal job (a parallel_for piece) is {a job_fn, three arguments}; the
- * function returns the counter to count the job out of, which it finds in
- * its loop's record. The third word tells them apart: a piece's begin is
- * below its end, so never UINT64_MAX. */
+ * myr_job_fn, its argument, its counter, unused}: three stores to spawn,
+ * and the function is called directly. An internal job (a parallel_for
+ * piece) is {a job_fn, a, b | INTERNAL_JOB, c}; the function returns the
+ * counter to count the job out of, which it finds in its loop's record. The
+ * low bit of the third word tells them apart: a counter is word-aligned, so
+ * its address never has it set. */
 typedef myr_counter *(*job_fn)(worker *w, uint64_t a, uint64_t b, uint64_t c);
 _Static_assert(DEQUE_WORDS == 4, "a job is a function and three arguments");
-#define USER_JOB UINT64_MAX
+#define INTERNAL_JOB UINT64_C(1)
+_Static_assert(_Alignof(myr_counter) > 1, "a counter's address has its low bit clear");
 
 struct worker {
   deque dq;
-  /* Written by the owner only (relaxed atomic stores), read by anyone. */
-  alignas(64) uint64_t jobs, steals, failed_steals, parked_ns, parks, spawned;
+  /* What every job touches, on one line. */
+  alignas(64) myr_jobs *pool;
+  uint64_t jobs;        /* stat: written by the owner (relaxed), read by anyone */
+  uint64_t tag;         /* index + 1: marks the counters this worker owns */
+  /* Inside a call that runs jobs (a wait, a parallel_for, destroy, the
+   * loop of a started worker): user code that runs on this worker now runs
+   * inside a job, where destroy and the schedule's run are refused. Kept
+   * as a flag set by the outermost such call, not a depth counted per job,
+   * so that nested waits, the common case, store nothing for it. */
+  uint32_t running;
+  uint32_t index;
+  /* The other stats, written like jobs, and the idle loop's state. */
+  alignas(64) uint64_t steals;
+  uint64_t failed_steals, parked_ns, parks;
   uint64_t rng;
   uint64_t park_ns;     /* next park deadline, grows while idle */
-  uint32_t depth;       /* jobs running on this worker's stack */
-  uint32_t index;
-  myr_jobs *pool;
   pthread_t thread;
 };
 
@@ -134,24 +145,36 @@ static inline job_fn word_fn(uint64_t w) {
 }
 
 /* ---- counters -------------------------------------------------------------
- * The owner changes `local` with a plain load and a release store: no other
- * thread writes it. Others change `remote` with a locked RMW. The sum is the
- * number outstanding; as unsigned 64-bit values either half may wrap. */
+ * `owned` holds the owner's count times OWNED_ONE plus the owner's tag: the
+ * owner changes it with a plain load and a release store, no other thread
+ * writes it. Others change `remote` with a locked RMW. The number
+ * outstanding is the owner's count plus remote, modulo 2^48: either may
+ * wrap (the owner counts out jobs others counted in). Counting in the high
+ * bits lets carries and borrows fall off the top, never into the tag. */
+
+#define OWNED_ONE (UINT64_C(1) << 16)
+#define OWNED_TAG (OWNED_ONE - 1)
+_Static_assert(MAX_WORKERS < OWNED_TAG, "a worker's tag fits below the count");
+
+/* Zero when nothing is outstanding: both halves scaled to the high bits. */
+static inline uint64_t counter_open(uint64_t owned, uint64_t remote) { return (owned & ~OWNED_TAG) + (remote << 16); }
 
 static inline uint64_t counter_sum(const myr_counter *c) {
   /* acquire: the writes of the jobs counted out are visible to the caller */
-  return at_load_acq(&c->local) + at_load_acq(&c->remote);
+  return counter_open(at_load_acq(&c->owned), at_load_acq(&c->remote));
 }
 
-uint64_t myr_counter_pending(const myr_counter *c) { return c ? counter_sum(c) : 0; }
+uint64_t myr_counter_pending(const myr_counter *c) { return c ? counter_sum(c) >> 16 : 0; }
+
+/* Whether w may count in `owned` (it owns it, or nobody does yet). */
+static inline bool counter_is_mine(const worker *w, uint64_t owned) {
+  return owned == 0 || (owned & OWNED_TAG) == w->tag;
+}
 
 static inline void counter_spawned(worker *w, myr_counter *c) {
-  uint64_t owner = at_load_rlx(&c->owner);
-  if (owner == 0) { /* first spawn: see myr_counter in jobs.h */
-    owner = (uint64_t)(uintptr_t)w;
-    at_store_rlx(&c->owner, owner);
-  }
-  if (owner == (uint64_t)(uintptr_t)w) at_store_rlx(&c->local, at_load_rlx(&c->local) + 1);
+  uint64_t owned = at_load_rlx(&c->owned);
+  /* the first spawn takes ownership: see myr_counter in jobs.h */
+  if (counter_is_mine(w, owned)) at_store_rlx(&c->owned, (owned | w->tag) + OWNED_ONE);
   else at_faa(&c->remote, 1);
 }
 
@@ -162,36 +185,42 @@ static inline void counter_spawned(worker *w, myr_counter *c) {
  * The counter must not be touched after the decrement: a waiter that sees
  * zero may return at once and free it (it is often on the waiter's stack),
  * so the other half is read first. */
-static inline bool counter_finished(worker *w, myr_counter *c) {
-  if (at_load_rlx(&c->owner) == (uint64_t)(uintptr_t)w) {
-    uint64_t rest = at_load_acq(&c->remote);
-    uint64_t mine = at_load_rlx(&c->local) - 1;
-    /* release: the job's writes come before the count a waiter reads */
-    at_store_rel(&c->local, mine);
-    return mine + rest == 0;
-  }
-  uint64_t rest = at_load_acq(&c->local);
+__attribute__((noinline)) static bool counter_finished_remote(myr_counter *c) {
+  uint64_t owned = at_load_acq(&c->owned);
   /* the locked RMW also orders the decrement before park()'s sleepers load */
   uint64_t before = at_faa(&c->remote, (uint64_t)-1);
-  return before - 1 + rest == 0;
+  return counter_open(owned, before - 1) == 0;
+}
+
+static inline bool counter_finished(worker *w, myr_counter *c) {
+  uint64_t owned = at_load_rlx(&c->owned);
+  if (__builtin_expect((owned & OWNED_TAG) == w->tag, 1)) {
+    uint64_t rest = at_load_acq(&c->remote);
+    owned -= OWNED_ONE;
+    /* release: the job's writes come before the count a waiter reads */
+    at_store_rel(&c->owned, owned);
+    return counter_open(owned, rest) == 0;
+  }
+  return counter_finished_remote(c);
 }
 
 /* Runs a job read from a slot (the words are copies: running it may push
- * over the slot). */
-static inline void run_job(worker *w, const uint64_t *j) {
-  w->depth++;
+ * over the slot) and counts it out. Returns the counter it was counted out
+ * of, if that reached zero, else NULL. */
+static inline const myr_counter *run_job(worker *w, const uint64_t *j) {
   myr_counter *c;
-  if (j[2] == USER_JOB) {
+  if (__builtin_expect(!(j[2] & INTERNAL_JOB), 1)) {
     myr_job_fn fn;
     memcpy(&fn, &j[0], sizeof fn);
+    c = (myr_counter *)(uintptr_t)j[2];
     fn((void *)(uintptr_t)j[1]);
-    c = (myr_counter *)(uintptr_t)j[3];
   } else {
-    c = word_fn(j[0])(w, j[1], j[2], j[3]);
+    c = word_fn(j[0])(w, j[1], j[2] & ~INTERNAL_JOB, j[3]);
   }
-  w->depth--;
   stat_add(&w->jobs, 1);
-  if (counter_finished(w, c)) wake_sleepers(w->pool);
+  if (!counter_finished(w, c)) return NULL;
+  wake_sleepers(w->pool);
+  return c;
 }
 
 static inline uint64_t xorshift(uint64_t *s) {
@@ -247,9 +276,12 @@ static inline bool is_done(const myr_jobs *p, const waiting *until) {
  *
  * Protocol: the worker counts itself in `sleepers` (a locked RMW, so a full
  * fence), reads the event count, looks once more for work and for `done`,
- * and only then waits for the event count to change. A completion that
- * zeroes a counter decrements with a locked RMW before it reads sleepers, so
- * that wake-up is never lost. A spawn reads sleepers after a plain release
+ * and only then waits for the event count to change. A completion counted
+ * by a worker that does not own the counter decrements with a locked RMW
+ * before it reads sleepers, so that wake-up is never lost. The owner counts
+ * its completions with a plain store (no fence per job), so a waiter that is
+ * not the owner could miss the last one in a window of a few nanoseconds:
+ * such a waiter parks for PARK_MIN_NS at most. A spawn reads sleepers after a plain release
  * store: paying a store-load fence per spawn (16 ns, TOOLCHAIN.md) would
  * double the cost of a job, so a spawn's wake-up can be missed in a window of
  * a few nanoseconds. That costs parallelism, never progress: every queued job
@@ -265,7 +297,9 @@ static void park(worker *w, const waiting *pending) {
     return;
   }
   uint64_t t0 = now_ns();
-  uint64_t until = t0 + w->park_ns;
+  uint64_t park_ns = w->park_ns;
+  if (pending->counter && (at_load_rlx(&pending->counter->owned) & OWNED_TAG) != w->tag) park_ns = PARK_MIN_NS;
+  uint64_t until = t0 + park_ns;
   struct timespec deadline = {(time_t)(until / 1000000000ull), (long)(until % 1000000000ull)};
   ck_ec32_wait(&p->ec, &ec_mode, seen, &deadline);
   at_faa32(&p->sleepers, (uint32_t)-1);
@@ -309,10 +343,15 @@ static void work_until(worker *w, const waiting *pending) {
   }
 }
 
+/* A started worker: runs jobs until the pool stops, then whatever is left
+ * in its deque (and anything it can still steal) before it exits. */
 static void *worker_main(void *arg) {
   worker *w = arg;
   tls_worker = w;
+  w->running = 1;
   work_until(w, &(waiting){NULL, NULL, NULL});
+  uint64_t j[DEQUE_WORDS];
+  while (find_job(w, j)) run_job(w, j);
   return NULL;
 }
 
@@ -367,6 +406,7 @@ myr_status myr_jobs_create(const myr_jobs_desc *desc, myr_jobs **out) {
     worker *w = &p->workers[i];
     w->pool = p;
     w->index = i;
+    w->tag = i + 1;
     w->rng = 0x9e3779b97f4a7c15ull * (i + 1);
     w->park_ns = PARK_MIN_NS;
     if (deque_init(&w->dq, d.deque_capacity ? d.deque_capacity : 1024) != MYR_OK) {
@@ -386,70 +426,137 @@ myr_status myr_jobs_create(const myr_jobs_desc *desc, myr_jobs **out) {
   return MYR_OK;
 }
 
-/* True when no job is queued or running: every spawned job has run. Run
- * counts are read before spawn counts; both only grow, so equal sums mean
- * that, at the moment between the two reads, nothing was outstanding. */
-static bool quiescent(const myr_jobs *p) {
-  uint64_t run = 0, spawned = 0;
-  for (uint32_t i = 0; i < p->count; i++) run += at_load_acq(&p->workers[i].jobs);
-  for (uint32_t i = 0; i < p->count; i++) spawned += at_load_acq(&p->workers[i].spawned);
-  return run == spawned;
-}
-
+/* Every job not yet run is queued in a deque or held by the worker running
+ * it, and only a deque's owner pushes to it. So the creator runs what it
+ * can find, then stops the pool; each started worker finishes its job in
+ * hand and empties its own deque before it exits (worker_main), and once
+ * all are joined nothing is left. */
 myr_status myr_jobs_destroy(myr_jobs *p) {
   if (!p) return MYR_OK;
   worker *w = current(p);
-  if (w != &p->workers[0] || w->depth != 0) return MYR_EBUSY;
+  if (w != &p->workers[0] || w->running) return MYR_EBUSY;
+  w->running = 1; /* a job that calls destroy now is refused */
   uint64_t j[DEQUE_WORDS];
-  while (!quiescent(p)) {
-    if (find_job(w, j)) run_job(w, j);
-    else ck_pr_stall();
-  }
+  while (find_job(w, j)) run_job(w, j);
   pool_free(p, p->count);
   return MYR_OK;
 }
 
-/* Pushes a job, written straight into its deque slot, counted in counter. */
-static inline myr_status push_job(worker *w, uint64_t fn, uint64_t a, uint64_t b, uint64_t c,
-                                  myr_counter *counter) {
+/* Pushes an internal job, written straight into its deque slot, counted
+ * in counter. */
+static myr_status push_internal(worker *w, job_fn fn, uint64_t a, uint64_t b, uint64_t c, myr_counter *counter) {
   int64_t index;
   uint64_t *slot = deque_push_slot(&w->dq, &index);
   if (!slot) return MYR_ENOMEM;
   counter_spawned(w, counter);
-  stat_add(&w->spawned, 1); /* before the job is visible: see quiescent() */
-  at_store_rlx(&slot[0], fn);
+  at_store_rlx(&slot[0], fn_word(fn));
   at_store_rlx(&slot[1], a);
-  at_store_rlx(&slot[2], b);
+  at_store_rlx(&slot[2], b | INTERNAL_JOB);
   at_store_rlx(&slot[3], c);
   deque_push_publish(&w->dq, index);
   wake_sleepers(w->pool);
   return MYR_OK;
 }
 
-myr_status myr_jobs_spawn(myr_jobs *p, myr_job_fn fn, void *arg, myr_counter *counter) {
+/* Writes a user job into slot `index` and publishes it. */
+static inline void publish_user_job(worker *w, int64_t index, myr_job_fn fn, void *arg, myr_counter *counter) {
+  _Static_assert(sizeof fn == sizeof(uint64_t), "a function pointer fits a word");
+  uint64_t fn_bits, *slot = w->dq.slots + (size_t)(index & w->dq.mask) * DEQUE_WORDS;
+  memcpy(&fn_bits, &fn, sizeof fn_bits);
+  at_store_rlx(&slot[0], fn_bits);
+  at_store_rlx(&slot[1], (uint64_t)(uintptr_t)arg);
+  at_store_rlx(&slot[2], (uint64_t)(uintptr_t)counter);
+  deque_push_publish(&w->dq, index);
+}
+
+/* Every spawn the fast path below does not take: argument errors, a
+ * thread found by pthread_self, a ring to grow, a counter of another
+ * worker, sleepers to wake. */
+__attribute__((noinline)) static myr_status spawn_slow(myr_jobs *p, myr_job_fn fn, void *arg, myr_counter *counter) {
   if (!p || !fn || !counter) return MYR_EINVAL;
   worker *w = current(p);
   if (!w) return MYR_EBUSY;
-  _Static_assert(sizeof fn == sizeof(uint64_t), "a function pointer fits a word");
-  uint64_t fn_bits;
-  memcpy(&fn_bits, &fn, sizeof fn_bits);
-  return push_job(w, fn_bits, (uint64_t)(uintptr_t)arg, USER_JOB, (uint64_t)(uintptr_t)counter, counter);
+  int64_t index;
+  if (!deque_push_slot(&w->dq, &index)) return MYR_ENOMEM;
+  counter_spawned(w, counter);
+  publish_user_job(w, index, fn, arg, counter);
+  wake_sleepers(p);
+  return MYR_OK;
 }
 
-myr_status myr_jobs_wait(myr_jobs *p, myr_counter *counter) {
+__attribute__((noinline)) static myr_status wake_ok(myr_jobs *p) {
+  wake(p);
+  return MYR_OK;
+}
+
+/* The fast path: a leaf function (every other case is a tail call), so it
+ * saves no registers and stores nothing but the job and its counts. */
+myr_status myr_jobs_spawn(myr_jobs *p, myr_job_fn fn, void *arg, myr_counter *counter) {
+  worker *w = tls_worker;
+  if (__builtin_expect(!w || w->pool != p || !fn || !counter, 0)) return spawn_slow(p, fn, arg, counter);
+  int64_t b = (int64_t)at_load_rlx(&w->dq.bottom);
+  uint64_t owned = at_load_rlx(&counter->owned);
+  /* a full-looking ring, or a counter another worker owns */
+  if (__builtin_expect(b - w->dq.top_seen > w->dq.mask || !counter_is_mine(w, owned), 0))
+    return spawn_slow(p, fn, arg, counter);
+  at_store_rlx(&counter->owned, (owned | w->tag) + OWNED_ONE);
+  publish_user_job(w, b, fn, arg, counter);
+  if (__builtin_expect(at_load32_rlx(&p->sleepers) != 0, 0)) return wake_ok(p);
+  return MYR_OK;
+}
+
+/* Runs jobs until the counter, open on entry, reads zero: the worker's own
+ * jobs straight from its deque, and the full loop (stealing, spinning,
+ * parking) only once the deque runs dry. */
+__attribute__((noinline)) static void wait_rest(worker *w, myr_counter *counter) {
+  work_until(w, &(waiting){counter, NULL, NULL});
+}
+
+static inline void wait_open(worker *w, myr_counter *counter) {
+  do {
+    uint64_t j[DEQUE_WORDS];
+    if (!deque_take(&w->dq, j)) {
+      wait_rest(w, counter);
+      return;
+    }
+    /* the job's own count says when it closed the counter waited on (the
+     * common case), sparing a read of the counter */
+    if (run_job(w, j) == counter) return;
+    /* An empty asm that claims to change w and counter: the compiler can
+     * then no longer keep addresses derived from them (&w->dq.bottom,
+     * &counter->remote) in registers of their own across the job's call,
+     * which cost two more saved registers, pushed and popped per wait. */
+    __asm__("" : "+r"(w), "+r"(counter));
+  } while (counter_sum(counter) != 0);
+}
+
+/* A wait that is not inside a job of this worker: marks the worker as
+ * running jobs meanwhile (see `running`). */
+__attribute__((noinline)) static myr_status wait_outermost(worker *w, myr_counter *counter) {
+  w->running = 1;
+  wait_open(w, counter);
+  w->running = 0;
+  return MYR_OK;
+}
+
+__attribute__((noinline)) static myr_status wait_slow(myr_jobs *p, myr_counter *counter) {
   if (!p || !counter) return MYR_EINVAL;
   worker *w = current(p);
   if (!w) return MYR_EBUSY;
-  /* fast path: take back our own jobs while the counter is open; the full
-   * loop (stealing, spinning, parking) only when the deque runs dry */
-  uint64_t j[DEQUE_WORDS];
-  while (counter_sum(counter) != 0) {
-    if (!deque_take(&w->dq, j)) {
-      work_until(w, &(waiting){counter, NULL, NULL});
-      break;
-    }
-    run_job(w, j);
-  }
+  if (counter_sum(counter) == 0) return MYR_OK;
+  uint32_t was = w->running;
+  w->running = 1;
+  wait_open(w, counter);
+  w->running = was;
+  return MYR_OK;
+}
+
+myr_status myr_jobs_wait(myr_jobs *p, myr_counter *counter) {
+  worker *w = tls_worker;
+  if (__builtin_expect(!w || w->pool != p || !counter, 0)) return wait_slow(p, counter);
+  if (counter_sum(counter) == 0) return MYR_OK;
+  if (__builtin_expect(!w->running, 0)) return wait_outermost(w, counter);
+  wait_open(w, counter);
   return MYR_OK;
 }
 
@@ -464,7 +571,7 @@ typedef struct pfor {
 
 /* Runs [begin, end), a range whose begin is a whole number of grains from
  * the loop's start, so pieces are the same however the range was split. */
-static myr_counter *pfor_run(worker *w, uint64_t pf_bits, uint64_t begin, uint64_t end) {
+static myr_counter *pfor_run(worker *w, uint64_t begin, uint64_t pf_bits, uint64_t end) {
   pfor *pf = (pfor *)(uintptr_t)pf_bits;
   size_t b = (size_t)begin, e = (size_t)end, g = pf->grain;
   while (e - b > g) {
@@ -472,7 +579,7 @@ static myr_counter *pfor_run(worker *w, uint64_t pf_bits, uint64_t begin, uint64
       /* nothing offered to thieves: offer the upper half */
       size_t pieces = (e - b + g - 1) / g;
       size_t mid = b + pieces / 2 * g;
-      if (push_job(w, fn_word(pfor_run), pf_bits, mid, e, &pf->counter) == MYR_OK) {
+      if (push_internal(w, pfor_run, (uint64_t)mid, pf_bits, (uint64_t)e, &pf->counter) == MYR_OK) {
         e = mid;
         continue;
       }
@@ -491,10 +598,11 @@ myr_status myr_jobs_parallel_for(myr_jobs *p, size_t begin, size_t end, size_t g
   if (!w) return MYR_EBUSY;
   if (begin == end) return MYR_OK;
   pfor pf = {fn, ctx, grain ? grain : 1, {0}};
-  w->depth++;
-  pfor_run(w, (uint64_t)(uintptr_t)&pf, begin, end);
-  w->depth--;
+  uint32_t was = w->running;
+  w->running = 1;
+  pfor_run(w, begin, (uint64_t)(uintptr_t)&pf, end);
   work_until(w, &(waiting){&pf.counter, NULL, NULL});
+  w->running = was;
   return MYR_OK;
 }
 
@@ -524,7 +632,10 @@ myr_status myr_jobs_stats(const myr_jobs *p, uint32_t i, myr_jobs_worker_stats *
 bool jobs_wait_until(myr_jobs *p, bool (*pred)(void *ctx), void *ctx) {
   worker *w = current(p);
   if (!w) return false;
+  uint32_t was = w->running;
+  w->running = 1;
   work_until(w, &(waiting){NULL, pred, ctx});
+  w->running = was;
   return true;
 }
 
@@ -532,10 +643,10 @@ void jobs_wake(myr_jobs *p) { wake_sleepers(p); }
 
 void jobs_counter_claim(myr_jobs *p, myr_counter *c) {
   worker *w = current(p);
-  if (w && at_load_rlx(&c->owner) == 0) at_store_rlx(&c->owner, (uint64_t)(uintptr_t)w);
+  if (w && at_load_rlx(&c->owned) == 0) at_store_rlx(&c->owned, w->tag);
 }
 
 int jobs_depth(const myr_jobs *p) {
   worker *w = current(p);
-  return w ? (int)w->depth : -1;
+  return w ? (int)w->running : -1;
 }

@@ -228,6 +228,146 @@ static void destroy_from_a_job_or_foreign_thread_is_refused(void **state) {
   assert_int_equal(myr_jobs_destroy(NULL), MYR_OK);
 }
 
+/* Jobs that spawn two more, loose, into one shared counter, down to a
+ * depth, and never wait: on a pool of several workers, most run on workers
+ * other than the one that spawned the root. */
+typedef struct spread {
+  myr_jobs *pool;
+  myr_counter counter;
+  atomic_long ran;
+  atomic_int errors;
+} spread;
+
+static spread spreading;
+static void spread_job(void *arg) {
+  uintptr_t depth = (uintptr_t)arg;
+  atomic_fetch_add_explicit(&spreading.ran, 1, memory_order_relaxed);
+  if (depth == 0) return;
+  slow_job(NULL);
+  for (int k = 0; k < 2; k++)
+    if (myr_jobs_spawn(spreading.pool, spread_job, (void *)(depth - 1), &spreading.counter) != MYR_OK)
+      atomic_fetch_add(&spreading.errors, 1);
+}
+
+static void destroy_runs_what_jobs_spawned_on_other_workers(void **state) {
+  (void)state;
+  enum { DEPTH = 9 };
+  for (uint32_t workers = 1; workers <= 3; workers++) {
+    for (int round = 0; round < 3; round++) {
+      spreading = (spread){0};
+      assert_int_equal(myr_jobs_create(&(myr_jobs_desc){.workers = workers, .deque_capacity = 16}, &spreading.pool),
+                       MYR_OK);
+      for (int r = 0; r < 4; r++)
+        assert_int_equal(myr_jobs_spawn(spreading.pool, spread_job, (void *)(uintptr_t)DEPTH, &spreading.counter),
+                         MYR_OK);
+      assert_int_equal(myr_jobs_destroy(spreading.pool), MYR_OK); /* no wait first */
+      assert_int_equal(atomic_load(&spreading.ran), 4 * ((2 << DEPTH) - 1));
+      assert_int_equal(atomic_load(&spreading.errors), 0);
+      assert_int_equal(myr_counter_pending(&spreading.counter), 0);
+    }
+  }
+}
+
+/* destroy is refused from user code running inside any call that runs
+ * jobs: a parallel_for body (on the caller or not), a job run by a wait
+ * nested in another job. */
+static atomic_int refused, accepted;
+static void note_destroy(myr_jobs *pool) {
+  if (myr_jobs_destroy(pool) == MYR_EBUSY) atomic_fetch_add(&refused, 1);
+  else atomic_fetch_add(&accepted, 1);
+}
+
+static void destroy_in_body(void *ctx, size_t b, size_t e) {
+  (void)b;
+  (void)e;
+  note_destroy(ctx);
+}
+
+static void destroy_in_leaf(void *arg) { note_destroy(arg); }
+
+static void destroy_in_nested_wait(void *arg) {
+  myr_counter c = {0};
+  if (myr_jobs_spawn(arg, destroy_in_leaf, arg, &c) != MYR_OK || myr_jobs_wait(arg, &c) != MYR_OK)
+    atomic_fetch_add(&accepted, 1000);
+}
+
+static void destroy_inside_loops_and_nested_waits_is_refused(void **state) {
+  (void)state;
+  for (uint32_t workers = 1; workers <= 2; workers++) {
+    atomic_store(&refused, 0);
+    atomic_store(&accepted, 0);
+    myr_jobs *pool;
+    assert_int_equal(myr_jobs_create(&(myr_jobs_desc){.workers = workers}, &pool), MYR_OK);
+    assert_int_equal(myr_jobs_parallel_for(pool, 0, 64, 1, destroy_in_body, pool), MYR_OK);
+    myr_counter c = {0};
+    for (int i = 0; i < 16; i++) assert_int_equal(myr_jobs_spawn(pool, destroy_in_nested_wait, pool, &c), MYR_OK);
+    assert_int_equal(myr_jobs_wait(pool, &c), MYR_OK);
+    assert_int_equal(atomic_load(&refused), 64 + 16);
+    assert_int_equal(atomic_load(&accepted), 0);
+    assert_int_equal(myr_jobs_destroy(pool), MYR_OK);
+  }
+}
+
+/* A counter owned by the main thread (it spawned into it first) waited on
+ * by a job that another worker stole: the owner's last completion is a
+ * plain store, which such a waiter must still see. */
+typedef struct cross {
+  myr_jobs *pool;
+  myr_counter owned_by_main;
+  atomic_int done;
+  atomic_int errors;
+} cross;
+
+static void cross_slow(void *arg) {
+  cross *x = arg;
+  slow_job(NULL);
+  atomic_fetch_add(&x->done, 1);
+}
+
+static void cross_waiter(void *arg) {
+  cross *x = arg;
+  if (myr_jobs_wait(x->pool, &x->owned_by_main) != MYR_OK) atomic_fetch_add(&x->errors, 1);
+  if (atomic_load(&x->done) != 4) atomic_fetch_add(&x->errors, 1); /* returned early */
+}
+
+static void a_counter_waited_on_by_a_worker_that_does_not_own_it(void **state) {
+  (void)state;
+  for (int round = 0; round < 50; round++) {
+    cross x = {0};
+    myr_counter waiters = {0};
+    assert_int_equal(myr_jobs_create(&(myr_jobs_desc){.workers = 2}, &x.pool), MYR_OK);
+    /* the waiter first, so that it sits at the top, where thieves steal */
+    assert_int_equal(myr_jobs_spawn(x.pool, cross_slow, &x, &x.owned_by_main), MYR_OK);
+    assert_int_equal(myr_jobs_spawn(x.pool, cross_waiter, &x, &waiters), MYR_OK);
+    for (int i = 0; i < 3; i++) assert_int_equal(myr_jobs_spawn(x.pool, cross_slow, &x, &x.owned_by_main), MYR_OK);
+    assert_int_equal(myr_jobs_wait(x.pool, &waiters), MYR_OK);
+    assert_int_equal(atomic_load(&x.errors), 0);
+    assert_int_equal(myr_counter_pending(&x.owned_by_main), 0);
+    assert_int_equal(myr_jobs_destroy(x.pool), MYR_OK);
+  }
+}
+
+/* A thread that created one pool creates a second: each works on its own,
+ * the calling thread being worker 0 of both. */
+static void a_second_pool_on_the_same_thread(void **state) {
+  (void)state;
+  myr_jobs *a, *b;
+  assert_int_equal(myr_jobs_create(&(myr_jobs_desc){.workers = 2}, &a), MYR_OK);
+  assert_int_equal(myr_jobs_create(&(myr_jobs_desc){.workers = 2}, &b), MYR_OK);
+  assert_int_equal(myr_jobs_worker_index(a), 0);
+  assert_int_equal(myr_jobs_worker_index(b), 0);
+  spreading = (spread){.pool = b};
+  assert_int_equal(myr_jobs_spawn(b, spread_job, (void *)(uintptr_t)6, &spreading.counter), MYR_OK);
+  myr_counter c = {0};
+  for (int i = 0; i < 100; i++) assert_int_equal(myr_jobs_spawn(a, slow_job, NULL, &c), MYR_OK);
+  assert_int_equal(myr_jobs_wait(b, &spreading.counter), MYR_OK);
+  assert_int_equal(atomic_load(&spreading.ran), (2 << 6) - 1);
+  assert_int_equal(myr_jobs_wait(a, &c), MYR_OK);
+  assert_int_equal(myr_counter_pending(&c), 0);
+  assert_int_equal(myr_jobs_destroy(b), MYR_OK);
+  assert_int_equal(myr_jobs_destroy(a), MYR_OK);
+}
+
 static atomic_int index_seen[8];
 static void note_index(void *arg) {
   myr_jobs *pool = arg;
@@ -290,6 +430,10 @@ int main(void) {
       cmocka_unit_test(parallel_for_covers_each_index_once),
       cmocka_unit_test(destroy_while_busy_runs_every_queued_job),
       cmocka_unit_test(destroy_from_a_job_or_foreign_thread_is_refused),
+      cmocka_unit_test(destroy_runs_what_jobs_spawned_on_other_workers),
+      cmocka_unit_test(destroy_inside_loops_and_nested_waits_is_refused),
+      cmocka_unit_test(a_counter_waited_on_by_a_worker_that_does_not_own_it),
+      cmocka_unit_test(a_second_pool_on_the_same_thread),
       cmocka_unit_test(jobs_run_on_every_worker_with_their_index),
       cmocka_unit_test(idle_pool_parks_and_uses_no_cpu),
       cmocka_unit_test(ten_million_nested_jobs_each_run_once),

@@ -39,9 +39,9 @@ typedef struct myr_jobs myr_jobs;
  * (true when the others learn of the counter from a job spawned after it,
  * as in fork-join code). */
 typedef struct myr_counter {
-  uint64_t local;   /* changed by the owning worker only */
+  uint64_t owned;   /* the owner's count (high 48 bits) and its worker tag
+                       (low 16 bits, 0 until the first spawn); owner only */
   uint64_t remote;  /* changed atomically by all other workers */
-  uint64_t owner;   /* the owning worker, 0 until the first spawn */
 } myr_counter;
 
 typedef void (*myr_job_fn)(void *arg);
