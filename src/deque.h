@@ -107,15 +107,17 @@ static inline bool deque_take(deque *d, uint64_t *job) {
     d->top_seen = t;
     return false;
   }
-  const uint64_t *s = d->slots + (size_t)(b & d->mask) * DEQUE_WORDS;
-  for (int k = 0; k < DEQUE_WORDS; k++) job[k] = at_load_rlx(&s[k]);
   if (t == b) {
     /* the last job: race the thieves for it through top */
     bool won = at_cas_sc(&d->top, (uint64_t)t, (uint64_t)(t + 1));
     at_store_rlx(&d->bottom, (uint64_t)(b + 1));
     d->top_seen = t + 1; /* whoever won moved top there */
-    return won;
+    if (!won) return false;
   }
+  /* Read after the race: only the owner writes slots, so a slot it won
+   * stays as it is until its next push. */
+  const uint64_t *s = d->slots + (size_t)(b & d->mask) * DEQUE_WORDS;
+  for (int k = 0; k < DEQUE_WORDS; k++) job[k] = at_load_rlx(&s[k]);
   return true;
 }
 

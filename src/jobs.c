@@ -178,13 +178,18 @@ static inline void counter_spawned(worker *w, myr_counter *c) {
   else at_faa(&c->remote, 1);
 }
 
-/* Counts one job out; returns whether the counter reached zero (exactly so
- * when no other worker changes it meanwhile, which is the case that
- * matters: a waiter parked on it).
+/* Counting one job out. Returns CLOSED when the counter reached zero
+ * (exactly so when no other worker changes it meanwhile, which is the case
+ * that matters: a waiter parked on it), and REMOTE when this worker does
+ * not own the counter (its waiter may be parked elsewhere).
  *
  * The counter must not be touched after the decrement: a waiter that sees
  * zero may return at once and free it (it is often on the waiter's stack),
  * so the other half is read first. */
+#define CLOSED ((uintptr_t)1)
+#define REMOTE ((uintptr_t)2)
+_Static_assert(_Alignof(myr_counter) >= 4, "a counter's address has two low bits clear");
+
 __attribute__((noinline)) static bool counter_finished_remote(myr_counter *c) {
   uint64_t owned = at_load_acq(&c->owned);
   /* the locked RMW also orders the decrement before park()'s sleepers load */
@@ -192,22 +197,22 @@ __attribute__((noinline)) static bool counter_finished_remote(myr_counter *c) {
   return counter_open(owned, before - 1) == 0;
 }
 
-static inline bool counter_finished(worker *w, myr_counter *c) {
+static inline uintptr_t counter_finished(worker *w, myr_counter *c) {
   uint64_t owned = at_load_rlx(&c->owned);
   if (__builtin_expect((owned & OWNED_TAG) == w->tag, 1)) {
     uint64_t rest = at_load_acq(&c->remote);
     owned -= OWNED_ONE;
     /* release: the job's writes come before the count a waiter reads */
     at_store_rel(&c->owned, owned);
-    return counter_open(owned, rest) == 0;
+    return counter_open(owned, rest) == 0 ? CLOSED : 0;
   }
-  return counter_finished_remote(c);
+  return REMOTE | (counter_finished_remote(c) ? CLOSED : 0);
 }
 
 /* Runs a job read from a slot (the words are copies: running it may push
- * over the slot) and counts it out. Returns the counter it was counted out
- * of, if that reached zero, else NULL. */
-static inline const myr_counter *run_job(worker *w, const uint64_t *j) {
+ * over the slot) and counts it out, without waking anyone: returns the
+ * counter's address with counter_finished's flags. */
+static inline uintptr_t run_job_quiet(worker *w, const uint64_t *j) {
   myr_counter *c;
   if (__builtin_expect(!(j[2] & INTERNAL_JOB), 1)) {
     myr_job_fn fn;
@@ -218,9 +223,12 @@ static inline const myr_counter *run_job(worker *w, const uint64_t *j) {
     c = word_fn(j[0])(w, j[1], j[2] & ~INTERNAL_JOB, j[3]);
   }
   stat_add(&w->jobs, 1);
-  if (!counter_finished(w, c)) return NULL;
-  wake_sleepers(w->pool);
-  return c;
+  return (uintptr_t)c | counter_finished(w, c);
+}
+
+/* Runs a job and wakes parked workers if it closed its counter. */
+static inline void run_job(worker *w, const uint64_t *j) {
+  if (run_job_quiet(w, j) & CLOSED) wake_sleepers(w->pool);
 }
 
 static inline uint64_t xorshift(uint64_t *s) {
@@ -512,22 +520,60 @@ __attribute__((noinline)) static void wait_rest(worker *w, myr_counter *counter)
   work_until(w, &(waiting){counter, NULL, NULL});
 }
 
+/* Counting out a job of a wait, other than in the plain case below: wakes
+ * sleepers if it closed a counter that may have a waiter elsewhere; returns
+ * whether the counter waited on is still open. r is the counter the job
+ * counted out with counter_finished's flags. */
+static bool wait_count(worker *w, const myr_counter *counter, uintptr_t r) {
+  bool ours = (r & ~(CLOSED | REMOTE)) == (uintptr_t)counter;
+  /* Counted out by the owner (this worker) of the counter waited on, it
+   * needs no wake-up: the owner is awake here, and any other worker
+   * waiting on it parks 1 ms at most (see park()). */
+  if ((r & CLOSED) && (!ours || (r & REMOTE))) wake_sleepers(w->pool);
+  return ours ? !(r & CLOSED) : counter_sum(counter) != 0;
+}
+
+/* Runs a job of a wait, other than in the plain case below. Out of line,
+ * so that the registers it needs are saved only when it runs. */
+__attribute__((noinline)) static bool wait_run_other(worker *w, const myr_counter *counter, uint64_t j0, uint64_t j1,
+                                                     uint64_t j2, uint64_t j3) {
+  const uint64_t j[DEQUE_WORDS] = {j0, j1, j2, j3}; /* passed in registers, not through memory */
+  return wait_count(w, counter, run_job_quiet(w, j));
+}
+
 static inline void wait_open(worker *w, myr_counter *counter) {
-  do {
-    uint64_t j[DEQUE_WORDS];
-    if (!deque_take(&w->dq, j)) {
-      wait_rest(w, counter);
-      return;
-    }
-    /* the job's own count says when it closed the counter waited on (the
-     * common case), sparing a read of the counter */
-    if (run_job(w, j) == counter) return;
+  for (;;) {
     /* An empty asm that claims to change w and counter: the compiler can
      * then no longer keep addresses derived from them (&w->dq.bottom,
      * &counter->remote) in registers of their own across the job's call,
      * which cost two more saved registers, pushed and popped per wait. */
     __asm__("" : "+r"(w), "+r"(counter));
-  } while (counter_sum(counter) != 0);
+    uint64_t j[DEQUE_WORDS];
+    if (!deque_take(&w->dq, j)) {
+      wait_rest(w, counter);
+      return;
+    }
+    if (__builtin_expect(j[2] == (uint64_t)(uintptr_t)counter, 1)) {
+      /* The common case: a user job counted in the counter waited on. When
+       * this worker owns that counter, the job's own count says whether it
+       * closed it, without another read of it. */
+      myr_job_fn fn;
+      memcpy(&fn, &j[0], sizeof fn);
+      fn((void *)(uintptr_t)j[1]);
+      stat_add(&w->jobs, 1);
+      uint64_t owned = at_load_rlx(&counter->owned);
+      if (__builtin_expect((owned & OWNED_TAG) == w->tag, 1)) {
+        uint64_t rest = at_load_acq(&counter->remote); /* before the store: see counter_finished */
+        owned -= OWNED_ONE;
+        at_store_rel(&counter->owned, owned); /* release: the job's writes come first */
+        if (counter_open(owned, rest) == 0) return;
+        continue;
+      }
+      if (!wait_count(w, counter, (uintptr_t)counter | counter_finished(w, counter))) return;
+      continue;
+    }
+    if (!wait_run_other(w, counter, j[0], j[1], j[2], j[3])) return;
+  }
 }
 
 /* A wait that is not inside a job of this worker: marks the worker as
