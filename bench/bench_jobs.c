@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "bare_deque.h"
 #include "kernels.h"
 #include "myriad/jobs.h"
 #include "omp_fib.h"
@@ -90,6 +91,52 @@ static void fib_plain(myr_bench_state *st, void *ctx) {
   (void)ctx;
   while (myr_bench_keep_running(st)) check_fib(st, fib_serial(FIB_N));
   myr_bench_set_items(st, (int64_t)(myr_bench_iterations(st) * fib_spawns(FIB_N)));
+}
+
+/* ---- the bare deque reference (bare_deque.h) ----------------------------- */
+
+static void bare_empty_jobs(myr_bench_state *st, void *ctx) {
+  (void)ctx;
+  bare_pool *pool = bare_create();
+  uint64_t c = 0;
+  while (myr_bench_keep_running_batch(st, BATCH)) {
+    for (int i = 0; i < BATCH; i++) bare_spawn(pool, empty, NULL, &c);
+    bare_wait(pool, &c);
+  }
+  myr_bench_set_items(st, (int64_t)myr_bench_iterations(st));
+  bare_destroy(pool);
+}
+
+typedef struct bare_fib_arg {
+  bare_pool *pool;
+  int n;
+  uint64_t result;
+} bare_fib_arg;
+
+static uint64_t bare_fib_task(bare_pool *pool, int n);
+
+static void bare_fib_job(void *p) {
+  bare_fib_arg *a = p;
+  a->result = bare_fib_task(a->pool, a->n);
+}
+
+/* fib_task's twin; its counter is one word, the library's two. */
+static uint64_t bare_fib_task(bare_pool *pool, int n) {
+  if (n < 2) return (uint64_t)n;
+  bare_fib_arg child = {pool, n - 1, 0};
+  uint64_t c = 0;
+  bare_spawn(pool, bare_fib_job, &child, &c);
+  uint64_t b = bare_fib_task(pool, n - 2);
+  bare_wait(pool, &c);
+  return child.result + b;
+}
+
+static void bare_fib(myr_bench_state *st, void *ctx) {
+  (void)ctx;
+  bare_pool *pool = bare_create();
+  while (myr_bench_keep_running(st)) check_fib(st, bare_fib_task(pool, FIB_N));
+  myr_bench_set_items(st, (int64_t)(myr_bench_iterations(st) * fib_spawns(FIB_N)));
+  bare_destroy(pool);
 }
 
 /* ---- parallel_for -------------------------------------------------------- */
@@ -191,6 +238,8 @@ int main(int argc, char **argv) {
   myr_bench_register("jobs/fib30/workers:1", fib_pool, (void *)1);
   myr_bench_register("jobs/fib30/workers:2", fib_pool, (void *)2);
   myr_bench_register("baseline/fib30_serial_recursion", fib_plain, NULL);
+  myr_bench_register("reference/bare_chase_lev/empty_job", bare_empty_jobs, NULL);
+  myr_bench_register("reference/bare_chase_lev/fib30", bare_fib, NULL);
 
   static const pf_case cases[] = {{1, 1024}, {1, 4096}, {1, 16384}, {2, 1024}, {2, 4096}, {2, 16384}};
   static char names[6][64];
@@ -208,6 +257,9 @@ int main(int argc, char **argv) {
   myr_bench_ratio("fib30: 2 workers vs 1", "jobs/fib30/workers:2", "jobs/fib30/workers:1", 1.8);
   myr_bench_ratio("fib30: myriad vs OpenMP tasks, 1 thread", "jobs/fib30/workers:1", "openmp/fib30/threads:1", 0);
   myr_bench_ratio("fib30: myriad vs OpenMP tasks, 2 threads", "jobs/fib30/workers:2", "openmp/fib30/threads:2", 0);
+  myr_bench_ratio("empty job, 1 worker: myriad vs bare Chase-Lev", "jobs/empty_job/workers:1",
+                  "reference/bare_chase_lev/empty_job", 0);
+  myr_bench_ratio("fib30, 1 worker: myriad vs bare Chase-Lev", "jobs/fib30/workers:1", "reference/bare_chase_lev/fib30", 0);
   myr_bench_ratio("empty job: 2 workers vs 1", "jobs/empty_job/workers:2", "jobs/empty_job/workers:1", 0);
   for (int i = 0; i < 6; i++) {
     static char label[6][96];
