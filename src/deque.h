@@ -93,8 +93,16 @@ static inline myr_status deque_push(deque *d, const uint64_t *job) {
   return MYR_OK;
 }
 
-/* Owner: takes the most recently pushed job. */
-static inline bool deque_take(deque *d, uint64_t *job) {
+/* Owner: the slot of job `index`, taken or about to be pushed. */
+static inline const uint64_t *deque_slot(const deque *d, int64_t index) {
+  return d->slots + (size_t)(index & d->mask) * DEQUE_WORDS;
+}
+
+/* Owner: takes the most recently pushed job; false when the deque was
+ * empty. The job's words are in deque_slot(d, *index), and stay there
+ * until the owner's next push (only the owner writes slots): read them
+ * (with at_load_rlx) before pushing again. */
+static inline bool deque_take_index(deque *d, int64_t *index) {
   int64_t b = (int64_t)at_load_rlx(&d->bottom) - 1;
   /* nothing at or above top_seen: empty for sure, no fence needed */
   if (b < d->top_seen) return false;
@@ -114,9 +122,16 @@ static inline bool deque_take(deque *d, uint64_t *job) {
     d->top_seen = t + 1; /* whoever won moved top there */
     if (!won) return false;
   }
-  /* Read after the race: only the owner writes slots, so a slot it won
-   * stays as it is until its next push. */
-  const uint64_t *s = d->slots + (size_t)(b & d->mask) * DEQUE_WORDS;
+  /* The slot is read after the race, so no job words are held across it. */
+  *index = b;
+  return true;
+}
+
+/* Owner: takes the most recently pushed job into job[DEQUE_WORDS]. */
+static inline bool deque_take(deque *d, uint64_t *job) {
+  int64_t i;
+  if (!deque_take_index(d, &i)) return false;
+  const uint64_t *s = deque_slot(d, i);
   for (int k = 0; k < DEQUE_WORDS; k++) job[k] = at_load_rlx(&s[k]);
   return true;
 }

@@ -41,12 +41,14 @@ struct worker {
   alignas(64) myr_jobs *pool;
   uint64_t jobs;        /* stat: written by the owner (relaxed), read by anyone */
   uint64_t tag;         /* index + 1: marks the counters this worker owns */
-  /* Inside a call that runs jobs (a wait, a parallel_for, destroy, the
-   * loop of a started worker): user code that runs on this worker now runs
-   * inside a job, where destroy and the schedule's run are refused. Kept
-   * as a flag set by the outermost such call, not a depth counted per job,
-   * so that nested waits, the common case, store nothing for it. */
-  uint32_t running;
+  /* The pool's address plus 1 while inside a call that runs jobs (a wait,
+   * a parallel_for, destroy, the loop of a started worker): user code that
+   * runs on this worker now runs inside a job, where destroy and the
+   * schedule's run are refused. Kept as a flag set by the outermost such
+   * call, not a depth counted per job, so that nested waits, the common
+   * case, store nothing for it; kept beside the pool's address so that a
+   * wait checks both with one compare. */
+  uintptr_t pool_running;
   uint32_t index;
   /* The other stats, written like jobs, and the idle loop's state. */
   alignas(64) uint64_t steals;
@@ -66,6 +68,10 @@ struct myr_jobs {
   alignas(64) struct ck_ec32 ec; /* parked workers wait for it to change */
   alignas(64) uint32_t stop;
 };
+
+_Static_assert(_Alignof(myr_jobs) >= 2, "a pool's address has its low bit clear: pool_running");
+static inline uint32_t is_running(const worker *w) { return (uint32_t)(w->pool_running & 1); }
+static inline void set_running(worker *w, uint32_t on) { w->pool_running = (uintptr_t)w->pool | on; }
 
 /* initial-exec: a plain %fs-relative load instead of a call to
  * __tls_get_addr on every spawn (the library is built position independent) */
@@ -356,7 +362,7 @@ static void work_until(worker *w, const waiting *pending) {
 static void *worker_main(void *arg) {
   worker *w = arg;
   tls_worker = w;
-  w->running = 1;
+  set_running(w, 1);
   work_until(w, &(waiting){NULL, NULL, NULL});
   uint64_t j[DEQUE_WORDS];
   while (find_job(w, j)) run_job(w, j);
@@ -413,6 +419,7 @@ myr_status myr_jobs_create(const myr_jobs_desc *desc, myr_jobs **out) {
   for (uint32_t i = 0; i < p->count; i++) {
     worker *w = &p->workers[i];
     w->pool = p;
+    w->pool_running = (uintptr_t)p;
     w->index = i;
     w->tag = i + 1;
     w->rng = 0x9e3779b97f4a7c15ull * (i + 1);
@@ -442,8 +449,8 @@ myr_status myr_jobs_create(const myr_jobs_desc *desc, myr_jobs **out) {
 myr_status myr_jobs_destroy(myr_jobs *p) {
   if (!p) return MYR_OK;
   worker *w = current(p);
-  if (w != &p->workers[0] || w->running) return MYR_EBUSY;
-  w->running = 1; /* a job that calls destroy now is refused */
+  if (w != &p->workers[0] || is_running(w)) return MYR_EBUSY;
+  set_running(w, 1); /* a job that calls destroy now is refused */
   uint64_t j[DEQUE_WORDS];
   while (find_job(w, j)) run_job(w, j);
   pool_free(p, p->count);
@@ -535,9 +542,17 @@ static bool wait_count(worker *w, const myr_counter *counter, uintptr_t r) {
 
 /* Runs a job of a wait, other than in the plain case below. Out of line,
  * so that the registers it needs are saved only when it runs. */
-__attribute__((noinline)) static bool wait_run_other(worker *w, const myr_counter *counter, uint64_t j0, uint64_t j1,
-                                                     uint64_t j2, uint64_t j3) {
-  const uint64_t j[DEQUE_WORDS] = {j0, j1, j2, j3}; /* passed in registers, not through memory */
+__attribute__((noinline)) static bool wait_run_other(worker *w, const myr_counter *counter, const uint64_t *slot) {
+  uint64_t j[DEQUE_WORDS];
+  for (int k = 0; k < DEQUE_WORDS; k++) j[k] = at_load_rlx(&slot[k]);
+  /* A wait takes first and reads its counter only here: a job counted in
+   * it means it is open. This one is not, and if the counter closed
+   * already, running the job would only delay the return: the job goes
+   * back where it was (its slot is free again, so the push cannot fail). */
+  if (counter_sum(counter) == 0 && deque_push(&w->dq, j) == MYR_OK) {
+    wake_sleepers(w->pool);
+    return false;
+  }
   return wait_count(w, counter, run_job_quiet(w, j));
 }
 
@@ -548,42 +563,41 @@ static inline void wait_open(worker *w, myr_counter *counter) {
      * &counter->remote) in registers of their own across the job's call,
      * which cost two more saved registers, pushed and popped per wait. */
     __asm__("" : "+r"(w), "+r"(counter));
-    uint64_t j[DEQUE_WORDS];
-    if (!deque_take(&w->dq, j)) {
+    int64_t index;
+    if (!deque_take_index(&w->dq, &index)) {
       wait_rest(w, counter);
       return;
     }
-    if (__builtin_expect(j[2] == (uint64_t)(uintptr_t)counter, 1)) {
-      /* The common case: a user job counted in the counter waited on. When
-       * this worker owns that counter, the job's own count says whether it
-       * closed it, without another read of it. (counter_finished's owner
-       * path, written out: calling it here measured 2-3% slower on the
-       * one-worker benchmarks, by gcc's register choices.) */
+    const uint64_t *slot = deque_slot(&w->dq, index);
+    if (__builtin_expect(at_load_rlx(&slot[2]) == (uint64_t)(uintptr_t)counter, 1)) {
+      /* The common case: a user job counted in the counter waited on (so
+       * the counter was open: a wait takes before it reads the counter).
+       * When this worker owns the counter, counting the job out says
+       * whether it closed it, with no wake-up to consider. */
       myr_job_fn fn;
-      memcpy(&fn, &j[0], sizeof fn);
-      fn((void *)(uintptr_t)j[1]);
+      uint64_t fn_bits = at_load_rlx(&slot[0]);
+      memcpy(&fn, &fn_bits, sizeof fn);
+      fn((void *)(uintptr_t)at_load_rlx(&slot[1]));
       stat_add(&w->jobs, 1);
-      uint64_t owned = at_load_rlx(&counter->owned);
-      if (__builtin_expect((owned & OWNED_TAG) == w->tag, 1)) {
-        uint64_t rest = at_load_acq(&counter->remote); /* before the store: see counter_finished */
-        owned -= OWNED_ONE;
-        at_store_rel(&counter->owned, owned); /* release: the job's writes come first */
-        if (counter_open(owned, rest) == 0) return;
+      uintptr_t r = counter_finished(w, counter);
+      if (__builtin_expect(!(r & REMOTE), 1)) {
+        if (r & CLOSED) return;
         continue;
       }
-      if (!wait_count(w, counter, (uintptr_t)counter | counter_finished(w, counter))) return;
+      if (!wait_count(w, counter, (uintptr_t)counter | r)) return;
       continue;
     }
-    if (!wait_run_other(w, counter, j[0], j[1], j[2], j[3])) return;
+    if (!wait_run_other(w, counter, slot)) return;
   }
 }
 
 /* A wait that is not inside a job of this worker: marks the worker as
- * running jobs meanwhile (see `running`). */
+ * running jobs meanwhile (see pool_running). */
 __attribute__((noinline)) static myr_status wait_outermost(worker *w, myr_counter *counter) {
-  w->running = 1;
+  if (counter_sum(counter) == 0) return MYR_OK;
+  set_running(w, 1);
   wait_open(w, counter);
-  w->running = 0;
+  set_running(w, 0);
   return MYR_OK;
 }
 
@@ -592,18 +606,22 @@ __attribute__((noinline)) static myr_status wait_slow(myr_jobs *p, myr_counter *
   worker *w = current(p);
   if (!w) return MYR_EBUSY;
   if (counter_sum(counter) == 0) return MYR_OK;
-  uint32_t was = w->running;
-  w->running = 1;
+  uint32_t was = is_running(w);
+  set_running(w, 1);
   wait_open(w, counter);
-  w->running = was;
+  set_running(w, was);
   return MYR_OK;
 }
 
+/* The fast path: a wait nested in a job of this pool's worker goes straight
+ * to the deque; the counter is read only when the job taken is not its own
+ * (wait_run_other), or when the deque runs dry (work_until). */
 myr_status myr_jobs_wait(myr_jobs *p, myr_counter *counter) {
   worker *w = tls_worker;
-  if (__builtin_expect(!w || w->pool != p || !counter, 0)) return wait_slow(p, counter);
-  if (counter_sum(counter) == 0) return MYR_OK;
-  if (__builtin_expect(!w->running, 0)) return wait_outermost(w, counter);
+  if (__builtin_expect(!w || w->pool_running != ((uintptr_t)p | 1) || !counter, 0)) {
+    if (w && w->pool == p && counter) return wait_outermost(w, counter);
+    return wait_slow(p, counter);
+  }
   wait_open(w, counter);
   return MYR_OK;
 }
@@ -646,11 +664,11 @@ myr_status myr_jobs_parallel_for(myr_jobs *p, size_t begin, size_t end, size_t g
   if (!w) return MYR_EBUSY;
   if (begin == end) return MYR_OK;
   pfor pf = {fn, ctx, grain ? grain : 1, {0}};
-  uint32_t was = w->running;
-  w->running = 1;
+  uint32_t was = is_running(w);
+  set_running(w, 1);
   pfor_run(w, begin, (uint64_t)(uintptr_t)&pf, end);
   work_until(w, &(waiting){&pf.counter, NULL, NULL});
-  w->running = was;
+  set_running(w, was);
   return MYR_OK;
 }
 
@@ -680,10 +698,10 @@ myr_status myr_jobs_stats(const myr_jobs *p, uint32_t i, myr_jobs_worker_stats *
 bool jobs_wait_until(myr_jobs *p, bool (*pred)(void *ctx), void *ctx) {
   worker *w = current(p);
   if (!w) return false;
-  uint32_t was = w->running;
-  w->running = 1;
+  uint32_t was = is_running(w);
+  set_running(w, 1);
   work_until(w, &(waiting){NULL, pred, ctx});
-  w->running = was;
+  set_running(w, was);
   return true;
 }
 
@@ -696,5 +714,5 @@ void jobs_counter_claim(myr_jobs *p, myr_counter *c) {
 
 int jobs_depth(const myr_jobs *p) {
   worker *w = current(p);
-  return w ? (int)w->running : -1;
+  return w ? (int)is_running(w) : -1;
 }

@@ -368,6 +368,53 @@ static void a_second_pool_on_the_same_thread(void **state) {
   assert_int_equal(myr_jobs_destroy(a), MYR_OK);
 }
 
+/* A wait takes a job before it reads its counter; when the job is of
+ * another counter and its own counter is closed already, the job goes back
+ * where it was, unrun. One worker, so the order is fixed. */
+typedef struct order {
+  myr_jobs *pool;
+  int ran[4], n;
+} order;
+
+static order ordering;
+static void note_order(void *arg) { ordering.ran[ordering.n++] = (int)(uintptr_t)arg; }
+
+static void wait_on_closed(void *arg) {
+  (void)arg;
+  myr_jobs *pool = ordering.pool;
+  myr_counter closed = {0}, other = {0};
+  assert_int_equal(myr_jobs_spawn(pool, note_order, (void *)(uintptr_t)1, &closed), MYR_OK);
+  assert_int_equal(myr_jobs_wait(pool, &closed), MYR_OK);
+  /* one job of another counter in the deque: taken as its last job */
+  assert_int_equal(myr_jobs_spawn(pool, note_order, (void *)(uintptr_t)2, &other), MYR_OK);
+  assert_int_equal(myr_jobs_wait(pool, &closed), MYR_OK);
+  assert_int_equal(ordering.n, 1);
+  assert_int_equal(myr_counter_pending(&other), 1);
+  /* two: the top one is taken without a race, and must come back on top */
+  assert_int_equal(myr_jobs_spawn(pool, note_order, (void *)(uintptr_t)3, &other), MYR_OK);
+  assert_int_equal(myr_jobs_wait(pool, &closed), MYR_OK);
+  assert_int_equal(ordering.n, 1);
+  assert_int_equal(myr_jobs_wait(pool, &other), MYR_OK);
+  assert_int_equal(ordering.n, 3);
+  assert_int_equal(ordering.ran[1], 3);
+  assert_int_equal(ordering.ran[2], 2);
+}
+
+static void a_wait_on_a_closed_counter_leaves_other_jobs_queued(void **state) {
+  (void)state;
+  myr_jobs *pool;
+  assert_int_equal(myr_jobs_create(&(myr_jobs_desc){.workers = 1}, &pool), MYR_OK);
+  ordering = (order){.pool = pool};
+  myr_counter c = {0};
+  assert_int_equal(myr_jobs_spawn(pool, wait_on_closed, NULL, &c), MYR_OK);
+  assert_int_equal(myr_jobs_wait(pool, &c), MYR_OK); /* the waits above are nested */
+  assert_int_equal(ordering.n, 3);
+  myr_jobs_worker_stats s;
+  assert_int_equal(myr_jobs_stats(pool, 0, &s), MYR_OK);
+  assert_int_equal(s.jobs, 4);
+  assert_int_equal(myr_jobs_destroy(pool), MYR_OK);
+}
+
 static atomic_int index_seen[8];
 static void note_index(void *arg) {
   myr_jobs *pool = arg;
@@ -434,6 +481,7 @@ int main(void) {
       cmocka_unit_test(destroy_inside_loops_and_nested_waits_is_refused),
       cmocka_unit_test(a_counter_waited_on_by_a_worker_that_does_not_own_it),
       cmocka_unit_test(a_second_pool_on_the_same_thread),
+      cmocka_unit_test(a_wait_on_a_closed_counter_leaves_other_jobs_queued),
       cmocka_unit_test(jobs_run_on_every_worker_with_their_index),
       cmocka_unit_test(idle_pool_parks_and_uses_no_cpu),
       cmocka_unit_test(ten_million_nested_jobs_each_run_once),
