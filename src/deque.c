@@ -21,6 +21,7 @@ myr_status deque_init(deque *d, uint32_t capacity) {
   d->ring = (uint64_t)(uintptr_t)r;
   d->slots = r->words;
   d->mask = r->mask;
+  d->push_mask = (uint64_t)r->mask;
   return MYR_OK;
 }
 
@@ -39,6 +40,8 @@ static myr_status grow(deque *d, int64_t top, int64_t bottom) {
   /* release: the copied slots are visible before the new ring is */
   at_store_rel(&d->ring, (uint64_t)(uintptr_t)r);
   d->slots = r->words;
+  /* held pushes stay held: the release reads the new mask */
+  at_cas_sc(&d->push_mask, (uint64_t)d->mask, (uint64_t)r->mask);
   d->mask = r->mask;
   return MYR_OK;
 }

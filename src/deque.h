@@ -37,8 +37,17 @@ typedef struct deque {
   uint64_t *slots;              /* the current ring's words */
   int64_t mask;                 /* the current ring's mask */
   int64_t top_seen;             /* a value top once had: top never goes down */
-  char pad[64 - 5 * sizeof(uint64_t)];
+  /* The mask as a push reads it: a push takes the fast path while bottom -
+   * top_seen <= push_mask, and then finds its slot with it. Equal to mask,
+   * or DEQUE_HELD (-1) while another thread holds pushes (deque_hold_pushes):
+   * bottom >= top_seen at a push, so every push then takes the slow path,
+   * where the pool looks for parked workers to wake. Read by the owner,
+   * written by it and by holders. */
+  uint64_t push_mask;
+  char pad[64 - 6 * sizeof(uint64_t)];
 } deque;
+
+#define DEQUE_HELD UINT64_MAX /* push_mask while held: -1 */
 
 typedef enum { DEQUE_EMPTY, DEQUE_ABORT, DEQUE_OK } deque_result;
 
@@ -71,9 +80,26 @@ static inline uint64_t *deque_push_slot(deque *d, int64_t *index) {
    * (the thief that took it read it before its CAS moved top past it), or
    * when the owner took it itself. top_seen is such a value, so top itself
    * is read only when the ring looks full. */
-  if (__builtin_expect(b - d->top_seen > d->mask, 0) && deque_make_room(d, b) != MYR_OK) return NULL;
+  int64_t mask = (int64_t)at_load_rlx(&d->push_mask);
   *index = b;
-  return d->slots + (size_t)(b & d->mask) * DEQUE_WORDS;
+  if (__builtin_expect(b - d->top_seen > mask, 0)) {
+    /* held, or a full-looking ring */
+    if (b - d->top_seen > d->mask && deque_make_room(d, b) != MYR_OK) return NULL;
+    mask = d->mask;
+  }
+  return d->slots + (size_t)(b & mask) * DEQUE_WORDS;
+}
+
+/* Any thread: sends the owner's pushes to their slow path until it
+ * releases them. A locked RMW, so ordered after the caller's earlier
+ * locked RMWs. */
+static inline void deque_hold_pushes(deque *d) { at_store_fence(&d->push_mask, DEQUE_HELD); }
+
+/* Owner: takes its pushes back to the fast path if they were held. Returns
+ * whether they were: then a locked RMW came first, so what the holder did
+ * before it held them is visible to the caller now. */
+static inline bool deque_release_pushes(deque *d) {
+  return at_load_rlx(&d->push_mask) == DEQUE_HELD && at_cas_sc(&d->push_mask, DEQUE_HELD, (uint64_t)d->mask);
 }
 
 /* Owner, second half of a push: publishes the filled slot. */

@@ -132,6 +132,23 @@ static inline void wake_sleepers(myr_jobs *p) {
   if (__builtin_expect(at_load32_rlx(&p->sleepers) != 0, 0)) wake(p);
 }
 
+/* After a push other than on spawn's fast path: wakes parked workers, if
+ * any. A parking worker holds every deque's pushes (see park()), so that
+ * spawn's fast path need not look at sleepers: the holds are released
+ * here once none sleeps. After the release's locked CAS, sleepers shows
+ * any worker whose hold it took back, and the hold is then put back. */
+__attribute__((noinline)) static void wake_for_push(worker *w) {
+  myr_jobs *p = w->pool;
+  if (at_load32_rlx(&p->sleepers) != 0) {
+    wake(p);
+    return;
+  }
+  if (deque_release_pushes(&w->dq) && at_load32_rlx(&p->sleepers) != 0) {
+    deque_hold_pushes(&w->dq);
+    wake(p);
+  }
+}
+
 static inline void stat_add(uint64_t *field, uint64_t d) {
   at_store_rlx(field, at_load_rlx(field) + d); /* owner-only writer */
 }
@@ -289,22 +306,24 @@ static inline bool is_done(const myr_jobs *p, const waiting *until) {
 /* Parks until woken or the deadline passes.
  *
  * Protocol: the worker counts itself in `sleepers` (a locked RMW, so a full
- * fence), reads the event count, looks once more for work and for `done`,
- * and only then waits for the event count to change. A completion counted
- * by a worker that does not own the counter decrements with a locked RMW
- * before it reads sleepers, so that wake-up is never lost. The owner counts
- * its completions with a plain store (no fence per job), so a waiter that is
- * not the owner could miss the last one in a window of a few nanoseconds:
- * such a waiter parks for PARK_MIN_NS at most. A spawn reads sleepers after a plain release
- * store: paying a store-load fence per spawn (16 ns, TOOLCHAIN.md) would
- * double the cost of a job, so a spawn's wake-up can be missed in a window of
- * a few nanoseconds. That costs parallelism, never progress: every queued job
- * is in the deque of a worker that is running (workers park only with an
- * empty deque), and the deadline, growing from 1 ms to 100 ms while idle,
- * bounds the delay. */
+ * fence), holds every deque's pushes (see wake_for_push), reads the event
+ * count, looks once more for work and for `done`, and only then waits for
+ * the event count to change. A completion counted by a worker that does not
+ * own the counter decrements with a locked RMW before it reads sleepers, so
+ * that wake-up is never lost. The owner counts its completions with a plain
+ * store (no fence per job), so a waiter that is not the owner could miss the
+ * last one in a window of a few nanoseconds: such a waiter parks for
+ * PARK_MIN_NS at most. A spawn reads its deque's push limit after a plain
+ * release store of bottom: paying a store-load fence per spawn (16 ns,
+ * TOOLCHAIN.md) would double the cost of a job, so a spawn's wake-up can be
+ * missed in a window of a few nanoseconds. That costs parallelism, never
+ * progress: every queued job is in the deque of a worker that is running
+ * (workers park only with an empty deque), and the deadline, growing from
+ * 1 ms to 100 ms while idle, bounds the delay. */
 static void park(worker *w, const waiting *pending) {
   myr_jobs *p = w->pool;
   at_faa32(&p->sleepers, 1);
+  for (uint32_t i = 0; i < p->count; i++) deque_hold_pushes(&p->workers[i].dq);
   uint32_t seen = ck_ec32_value(&p->ec);
   if (is_done(p, pending) || any_queued(p)) {
     at_faa32(&p->sleepers, (uint32_t)-1);
@@ -469,14 +488,15 @@ static myr_status push_internal(worker *w, job_fn fn, uint64_t a, uint64_t b, ui
   at_store_rlx(&slot[2], b | INTERNAL_JOB);
   at_store_rlx(&slot[3], c);
   deque_push_publish(&w->dq, index);
-  wake_sleepers(w->pool);
+  wake_for_push(w);
   return MYR_OK;
 }
 
-/* Writes a user job into slot `index` and publishes it. */
-static inline void publish_user_job(worker *w, int64_t index, myr_job_fn fn, void *arg, myr_counter *counter) {
+/* Writes a user job into `slot`, that of job `index`, and publishes it. */
+static inline void publish_user_job(worker *w, uint64_t *slot, int64_t index, myr_job_fn fn, void *arg,
+                                    myr_counter *counter) {
   _Static_assert(sizeof fn == sizeof(uint64_t), "a function pointer fits a word");
-  uint64_t fn_bits, *slot = w->dq.slots + (size_t)(index & w->dq.mask) * DEQUE_WORDS;
+  uint64_t fn_bits;
   memcpy(&fn_bits, &fn, sizeof fn_bits);
   at_store_rlx(&slot[0], fn_bits);
   at_store_rlx(&slot[1], (uint64_t)(uintptr_t)arg);
@@ -492,15 +512,11 @@ __attribute__((noinline)) static myr_status spawn_slow(myr_jobs *p, myr_job_fn f
   worker *w = current(p);
   if (!w) return MYR_EBUSY;
   int64_t index;
-  if (!deque_push_slot(&w->dq, &index)) return MYR_ENOMEM;
+  uint64_t *slot = deque_push_slot(&w->dq, &index);
+  if (!slot) return MYR_ENOMEM;
   counter_spawned(w, counter);
-  publish_user_job(w, index, fn, arg, counter);
-  wake_sleepers(p);
-  return MYR_OK;
-}
-
-__attribute__((noinline)) static myr_status wake_ok(myr_jobs *p) {
-  wake(p);
+  publish_user_job(w, slot, index, fn, arg, counter);
+  wake_for_push(w);
   return MYR_OK;
 }
 
@@ -510,13 +526,13 @@ myr_status myr_jobs_spawn(myr_jobs *p, myr_job_fn fn, void *arg, myr_counter *co
   worker *w = tls_worker;
   if (__builtin_expect(!w || w->pool != p || !fn || !counter, 0)) return spawn_slow(p, fn, arg, counter);
   int64_t b = (int64_t)at_load_rlx(&w->dq.bottom);
+  int64_t mask = (int64_t)at_load_rlx(&w->dq.push_mask);
   uint64_t owned = at_load_rlx(&counter->owned);
-  /* a full-looking ring, or a counter another worker owns */
-  if (__builtin_expect(b - w->dq.top_seen > w->dq.mask || !counter_is_mine(w, owned), 0))
-    return spawn_slow(p, fn, arg, counter);
+  /* a full-looking ring, held pushes, or a counter another worker owns */
+  if (__builtin_expect(b - w->dq.top_seen > mask || !counter_is_mine(w, owned), 0))
+    return spawn_slow(w->pool, fn, arg, counter); /* w->pool, p: no register kept for p */
   at_store_rlx(&counter->owned, (owned | w->tag) + OWNED_ONE);
-  publish_user_job(w, b, fn, arg, counter);
-  if (__builtin_expect(at_load32_rlx(&p->sleepers) != 0, 0)) return wake_ok(p);
+  publish_user_job(w, w->dq.slots + (size_t)(b & mask) * DEQUE_WORDS, b, fn, arg, counter);
   return MYR_OK;
 }
 
@@ -550,7 +566,7 @@ __attribute__((noinline)) static bool wait_run_other(worker *w, const myr_counte
    * already, running the job would only delay the return: the job goes
    * back where it was (its slot is free again, so the push cannot fail). */
   if (counter_sum(counter) == 0 && deque_push(&w->dq, j) == MYR_OK) {
-    wake_sleepers(w->pool);
+    wake_for_push(w);
     return false;
   }
   return wait_count(w, counter, run_job_quiet(w, j));

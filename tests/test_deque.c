@@ -120,9 +120,37 @@ static void empty_deque_gives_nothing_and_take_is_lifo(void **state) {
   deque_destroy(&d);
 }
 
+/* Held pushes (the pool's way to learn of pushes while workers park) still
+ * push, and a ring that grows while held stays held until released. */
+static void held_pushes_still_push_and_grow(void **state) {
+  (void)state;
+  deque d;
+  uint64_t w[DEQUE_WORDS];
+  assert_int_equal(deque_init(&d, 16), MYR_OK);
+  assert_false(deque_release_pushes(&d)); /* nothing held */
+  assert_int_equal(at_load_rlx(&d.push_mask), (uint64_t)d.mask);
+  deque_hold_pushes(&d);
+  for (uint64_t i = 0; i < 40; i++) {
+    make_job(i, w);
+    assert_int_equal(deque_push(&d, w), MYR_OK);
+  }
+  assert_int_equal(d.mask, 63); /* grew twice */
+  assert_int_equal(at_load_rlx(&d.push_mask), DEQUE_HELD);
+  assert_true(deque_release_pushes(&d));
+  assert_int_equal(at_load_rlx(&d.push_mask), 63);
+  assert_false(deque_release_pushes(&d));
+  for (uint64_t i = 40; i-- > 0;) {
+    assert_true(deque_take(&d, w));
+    assert_int_equal(w[0], i * 0x9e3779b97f4a7c15ull);
+  }
+  assert_false(deque_take(&d, w));
+  deque_destroy(&d);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(empty_deque_gives_nothing_and_take_is_lifo),
+      cmocka_unit_test(held_pushes_still_push_and_grow),
       cmocka_unit_test(every_item_is_taken_exactly_once),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

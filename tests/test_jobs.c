@@ -1,6 +1,7 @@
 /* The job pool: spawn/wait, nesting, parallel_for, shutdown, parking. */
 #include <dirent.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <sys/resource.h>
 #include <time.h>
@@ -471,6 +472,54 @@ static void idle_pool_parks_and_uses_no_cpu(void **state) {
   assert_int_equal(myr_jobs_destroy(pool), MYR_OK);
 }
 
+static uint64_t wall_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static atomic_int wake_flag;
+static void set_wake_flag(void *arg) {
+  (void)arg;
+  atomic_store(&wake_flag, 1);
+}
+
+static void spin_until_flag(void *arg) {
+  uint64_t *waited = arg, t0 = wall_ns();
+  while (!atomic_load(&wake_flag) && wall_ns() - t0 < 5000000000ull) sched_yield();
+  *waited = wall_ns() - t0;
+}
+
+/* A spawn wakes a parked worker at once, not when its park deadline (grown
+ * to 64-128 ms while idle) passes: the job that sets the flag can only run
+ * on the parked worker, while the caller spins in the other. The spawn
+ * comes 1 ms into a fresh park (seen by the park count moving), so a
+ * missed wake-up would show as about 60 ms or more. */
+static void a_spawn_wakes_a_parked_worker_at_once(void **state) {
+  (void)state;
+  myr_jobs *pool;
+  assert_int_equal(myr_jobs_create(&(myr_jobs_desc){.workers = 2, .spin_us = 1}, &pool), MYR_OK);
+  nanosleep(&(struct timespec){0, 400000000}, NULL); /* deadlines grow: 1, 2, 4 ... 128 ms */
+  for (int round = 0; round < 3; round++) {
+    myr_jobs_worker_stats s0, s;
+    assert_int_equal(myr_jobs_stats(pool, 1, &s0), MYR_OK);
+    do {
+      nanosleep(&(struct timespec){0, 100000}, NULL);
+      assert_int_equal(myr_jobs_stats(pool, 1, &s), MYR_OK);
+    } while (s.parks == s0.parks);
+    nanosleep(&(struct timespec){0, 1000000}, NULL);
+    atomic_store(&wake_flag, 0);
+    uint64_t waited = 0;
+    myr_counter c = {0};
+    assert_int_equal(myr_jobs_spawn(pool, set_wake_flag, NULL, &c), MYR_OK);
+    assert_int_equal(myr_jobs_spawn(pool, spin_until_flag, &waited, &c), MYR_OK);
+    assert_int_equal(myr_jobs_wait(pool, &c), MYR_OK);
+    fprintf(stderr, "round %d: the parked worker ran the job after %.3f ms\n", round, (double)waited / 1e6);
+    assert_true(waited < 30000000ull);
+  }
+  assert_int_equal(myr_jobs_destroy(pool), MYR_OK);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(one_worker_runs_everything_on_the_caller),
@@ -484,6 +533,7 @@ int main(void) {
       cmocka_unit_test(a_wait_on_a_closed_counter_leaves_other_jobs_queued),
       cmocka_unit_test(jobs_run_on_every_worker_with_their_index),
       cmocka_unit_test(idle_pool_parks_and_uses_no_cpu),
+      cmocka_unit_test(a_spawn_wakes_a_parked_worker_at_once),
       cmocka_unit_test(ten_million_nested_jobs_each_run_once),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
