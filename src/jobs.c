@@ -24,16 +24,18 @@
 typedef struct worker worker;
 
 /* A job as the deque stores it: DEQUE_WORDS words. A user job is {its
- * myr_job_fn, its argument, its counter, unused}: three stores to spawn,
- * and the function is called directly. An internal job (a parallel_for
- * piece) is {a job_fn, a, b | INTERNAL_JOB, c}; the function returns the
- * counter to count the job out of, which it finds in its loop's record. The
- * low bit of the third word tells them apart: a counter is word-aligned, so
- * its address never has it set. */
+ * myr_job_fn, its argument, its counter | REMOTE_SPAWN if the spawning
+ * worker did not own the counter, unused}: three stores to spawn, and the
+ * function is called directly. An internal job (a parallel_for piece) is
+ * {a job_fn, a, b | INTERNAL_JOB, c}; the function returns the counter to
+ * count the job out of, which it finds in its loop's record. The low bits
+ * of the third word tell them apart: a counter is word-aligned, so its
+ * address never has them set. */
 typedef myr_counter *(*job_fn)(worker *w, uint64_t a, uint64_t b, uint64_t c);
 _Static_assert(DEQUE_WORDS == 4, "a job is a function and three arguments");
 #define INTERNAL_JOB UINT64_C(1)
-_Static_assert(_Alignof(myr_counter) > 1, "a counter's address has its low bit clear");
+#define REMOTE_SPAWN UINT64_C(2)
+_Static_assert(_Alignof(myr_counter) >= 4, "a counter's address has its two low bits clear");
 
 struct worker {
   deque dq;
@@ -194,11 +196,17 @@ static inline bool counter_is_mine(const worker *w, uint64_t owned) {
   return owned == 0 || (owned & OWNED_TAG) == w->tag;
 }
 
-static inline void counter_spawned(worker *w, myr_counter *c) {
+/* Counts a job in; returns the job's third word: the counter's address,
+ * marked with REMOTE_SPAWN when w does not own it. */
+static inline uint64_t counter_spawned(worker *w, myr_counter *c) {
   uint64_t owned = at_load_rlx(&c->owned);
   /* the first spawn takes ownership: see myr_counter in jobs.h */
-  if (counter_is_mine(w, owned)) at_store_rlx(&c->owned, (owned | w->tag) + OWNED_ONE);
-  else at_faa(&c->remote, 1);
+  if (counter_is_mine(w, owned)) {
+    at_store_rlx(&c->owned, (owned | w->tag) + OWNED_ONE);
+    return (uint64_t)(uintptr_t)c;
+  }
+  at_faa(&c->remote, 1);
+  return (uint64_t)(uintptr_t)c | REMOTE_SPAWN;
 }
 
 /* Counting one job out. Returns CLOSED when the counter reached zero
@@ -220,15 +228,19 @@ __attribute__((noinline)) static bool counter_finished_remote(myr_counter *c) {
   return counter_open(owned, before - 1) == 0;
 }
 
-static inline uintptr_t counter_finished(worker *w, myr_counter *c) {
+/* Counting one job out by the counter's owner; returns whether that
+ * closed it. */
+static inline bool counter_finished_owned(myr_counter *c) {
   uint64_t owned = at_load_rlx(&c->owned);
-  if (__builtin_expect((owned & OWNED_TAG) == w->tag, 1)) {
-    uint64_t rest = at_load_acq(&c->remote);
-    owned -= OWNED_ONE;
-    /* release: the job's writes come before the count a waiter reads */
-    at_store_rel(&c->owned, owned);
-    return counter_open(owned, rest) == 0 ? CLOSED : 0;
-  }
+  uint64_t rest = at_load_acq(&c->remote);
+  owned -= OWNED_ONE;
+  /* release: the job's writes come before the count a waiter reads */
+  at_store_rel(&c->owned, owned);
+  return counter_open(owned, rest) == 0;
+}
+
+static inline uintptr_t counter_finished(worker *w, myr_counter *c) {
+  if (__builtin_expect((at_load_rlx(&c->owned) & OWNED_TAG) == w->tag, 1)) return counter_finished_owned(c) ? CLOSED : 0;
   return REMOTE | (counter_finished_remote(c) ? CLOSED : 0);
 }
 
@@ -240,7 +252,7 @@ static inline uintptr_t run_job_quiet(worker *w, const uint64_t *j) {
   if (__builtin_expect(!(j[2] & INTERNAL_JOB), 1)) {
     myr_job_fn fn;
     memcpy(&fn, &j[0], sizeof fn);
-    c = (myr_counter *)(uintptr_t)j[2];
+    c = (myr_counter *)(uintptr_t)(j[2] & ~REMOTE_SPAWN);
     fn((void *)(uintptr_t)j[1]);
   } else {
     c = word_fn(j[0])(w, j[1], j[2] & ~INTERNAL_JOB, j[3]);
@@ -492,15 +504,16 @@ static myr_status push_internal(worker *w, job_fn fn, uint64_t a, uint64_t b, ui
   return MYR_OK;
 }
 
-/* Writes a user job into `slot`, that of job `index`, and publishes it. */
+/* Writes a user job into `slot`, that of job `index`, and publishes it.
+ * counter_word: the counter's address, as counter_spawned returns it. */
 static inline void publish_user_job(worker *w, uint64_t *slot, int64_t index, myr_job_fn fn, void *arg,
-                                    myr_counter *counter) {
+                                    uint64_t counter_word) {
   _Static_assert(sizeof fn == sizeof(uint64_t), "a function pointer fits a word");
   uint64_t fn_bits;
   memcpy(&fn_bits, &fn, sizeof fn_bits);
   at_store_rlx(&slot[0], fn_bits);
   at_store_rlx(&slot[1], (uint64_t)(uintptr_t)arg);
-  at_store_rlx(&slot[2], (uint64_t)(uintptr_t)counter);
+  at_store_rlx(&slot[2], counter_word);
   deque_push_publish(&w->dq, index);
 }
 
@@ -514,8 +527,7 @@ __attribute__((noinline)) static myr_status spawn_slow(myr_jobs *p, myr_job_fn f
   int64_t index;
   uint64_t *slot = deque_push_slot(&w->dq, &index);
   if (!slot) return MYR_ENOMEM;
-  counter_spawned(w, counter);
-  publish_user_job(w, slot, index, fn, arg, counter);
+  publish_user_job(w, slot, index, fn, arg, counter_spawned(w, counter));
   wake_for_push(w);
   return MYR_OK;
 }
@@ -532,7 +544,7 @@ myr_status myr_jobs_spawn(myr_jobs *p, myr_job_fn fn, void *arg, myr_counter *co
   if (__builtin_expect(b - w->dq.top_seen > mask || !counter_is_mine(w, owned), 0))
     return spawn_slow(w->pool, fn, arg, counter); /* w->pool, p: no register kept for p */
   at_store_rlx(&counter->owned, (owned | w->tag) + OWNED_ONE);
-  publish_user_job(w, w->dq.slots + (size_t)(b & mask) * DEQUE_WORDS, b, fn, arg, counter);
+  publish_user_job(w, w->dq.slots + (size_t)(b & mask) * DEQUE_WORDS, b, fn, arg, (uint64_t)(uintptr_t)counter);
   return MYR_OK;
 }
 
@@ -587,20 +599,17 @@ static inline void wait_open(worker *w, myr_counter *counter) {
     const uint64_t *slot = deque_slot(&w->dq, index);
     if (__builtin_expect(at_load_rlx(&slot[2]) == (uint64_t)(uintptr_t)counter, 1)) {
       /* The common case: a user job counted in the counter waited on (so
-       * the counter was open: a wait takes before it reads the counter).
-       * When this worker owns the counter, counting the job out says
-       * whether it closed it, with no wake-up to consider. */
+       * the counter was open: a wait takes before it reads the counter),
+       * spawned by this worker as the counter's owner (no REMOTE_SPAWN).
+       * Counting it out says whether it closed the counter, with no
+       * wake-up to consider: this worker is the one to wake, and any other
+       * worker waiting on the counter parks 1 ms at most (see park()). */
       myr_job_fn fn;
       uint64_t fn_bits = at_load_rlx(&slot[0]);
       memcpy(&fn, &fn_bits, sizeof fn);
       fn((void *)(uintptr_t)at_load_rlx(&slot[1]));
       stat_add(&w->jobs, 1);
-      uintptr_t r = counter_finished(w, counter);
-      if (__builtin_expect(!(r & REMOTE), 1)) {
-        if (r & CLOSED) return;
-        continue;
-      }
-      if (!wait_count(w, counter, (uintptr_t)counter | r)) return;
+      if (counter_finished_owned(counter)) return;
       continue;
     }
     if (!wait_run_other(w, counter, slot)) return;
