@@ -350,7 +350,7 @@ static void park(worker *w, const waiting *pending) {
   at_faa32(&p->sleepers, (uint32_t)-1);
   stat_add(&w->parked_ns, now_ns() - t0);
   stat_add(&w->parks, 1);
-  if (w->park_ns < PARK_MAX_NS) w->park_ns *= 2;
+  w->park_ns = w->park_ns < PARK_MAX_NS / 2 ? w->park_ns * 2 : PARK_MAX_NS;
 }
 
 /* The worker loop: run jobs until done, spinning then parking while idle. */

@@ -491,15 +491,15 @@ static void spin_until_flag(void *arg) {
 }
 
 /* A spawn wakes a parked worker at once, not when its park deadline (grown
- * to 64-128 ms while idle) passes: the job that sets the flag can only run
- * on the parked worker, while the caller spins in the other. The spawn
- * comes 1 ms into a fresh park (seen by the park count moving), so a
- * missed wake-up would show as about 60 ms or more. */
+ * to 100 ms while idle) passes: the job that sets the flag can only run on
+ * the parked worker, while the caller spins in the other. The spawn comes
+ * 1 ms into a fresh park (seen by the park count moving), so a missed
+ * wake-up would show as about 99 ms. */
 static void a_spawn_wakes_a_parked_worker_at_once(void **state) {
   (void)state;
   myr_jobs *pool;
   assert_int_equal(myr_jobs_create(&(myr_jobs_desc){.workers = 2, .spin_us = 1}, &pool), MYR_OK);
-  nanosleep(&(struct timespec){0, 400000000}, NULL); /* deadlines grow: 1, 2, 4 ... 128 ms */
+  nanosleep(&(struct timespec){0, 400000000}, NULL); /* deadlines grow: 1, 2, 4 ... 64, 100 ms */
   for (int round = 0; round < 3; round++) {
     myr_jobs_worker_stats s0, s;
     assert_int_equal(myr_jobs_stats(pool, 1, &s0), MYR_OK);
