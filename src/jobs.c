@@ -325,7 +325,7 @@ static inline bool is_done(const myr_jobs *p, const waiting *until) {
  * that wake-up is never lost. The owner counts its completions with a plain
  * store (no fence per job), so a waiter that is not the owner could miss the
  * last one in a window of a few nanoseconds: such a waiter parks for
- * PARK_MIN_NS at most. A spawn reads its deque's push limit after a plain
+ * PARK_MIN_NS at most. A spawn reads its deque's push_mask after a plain
  * release store of bottom: paying a store-load fence per spawn (16 ns,
  * TOOLCHAIN.md) would double the cost of a job, so a spawn's wake-up can be
  * missed in a window of a few nanoseconds. That costs parallelism, never
