@@ -77,7 +77,8 @@ MYR_API myr_status myr_jobs_destroy(myr_jobs *pool);
 MYR_API myr_status myr_jobs_spawn(myr_jobs *pool, myr_job_fn fn, void *arg, myr_counter *counter);
 
 /* Returns when the counter reads zero, running queued or stolen jobs
- * meanwhile. Errors: MYR_EINVAL, MYR_EBUSY (foreign thread). */
+ * meanwhile; on a counter at zero already, returns without running any.
+ * Errors: MYR_EINVAL, MYR_EBUSY (foreign thread). */
 MYR_API myr_status myr_jobs_wait(myr_jobs *pool, myr_counter *counter);
 
 /* Calls fn on pieces of [begin, end) of at most `grain` items (0 = 1), in
