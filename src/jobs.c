@@ -616,16 +616,9 @@ static inline void wait_open(worker *w, myr_counter *counter) {
   }
 }
 
-/* A wait that is not inside a job of this worker: marks the worker as
- * running jobs meanwhile (see pool_running). */
-__attribute__((noinline)) static myr_status wait_outermost(worker *w, myr_counter *counter) {
-  if (counter_sum(counter) == 0) return MYR_OK;
-  set_running(w, 1);
-  wait_open(w, counter);
-  set_running(w, 0);
-  return MYR_OK;
-}
-
+/* Every wait the fast path below does not take: argument errors, a thread
+ * found by pthread_self, and a wait not inside a job of this worker, which
+ * marks the worker as running jobs meanwhile (see pool_running). */
 __attribute__((noinline)) static myr_status wait_slow(myr_jobs *p, myr_counter *counter) {
   if (!p || !counter) return MYR_EINVAL;
   worker *w = current(p);
@@ -643,10 +636,7 @@ __attribute__((noinline)) static myr_status wait_slow(myr_jobs *p, myr_counter *
  * (wait_run_other), or when the deque runs dry (work_until). */
 myr_status myr_jobs_wait(myr_jobs *p, myr_counter *counter) {
   worker *w = tls_worker;
-  if (__builtin_expect(!w || w->pool_running != ((uintptr_t)p | 1) || !counter, 0)) {
-    if (w && w->pool == p && counter) return wait_outermost(w, counter);
-    return wait_slow(p, counter);
-  }
+  if (__builtin_expect(!w || w->pool_running != ((uintptr_t)p | 1) || !counter, 0)) return wait_slow(p, counter);
   wait_open(w, counter);
   return MYR_OK;
 }
