@@ -38,7 +38,7 @@ typedef struct sys {
   uint32_t order;       /* position among the systems of its stage */
   uint32_t indegree;
   uint32_t *dependents;
-  uint32_t dependent_count;
+  uint32_t dependent_count, dependent_cap; /* cap: as allocated, for the free */
   /* per frame */
   uint32_t pending;     /* unfinished dependencies (atomic) */
   myr_chunk *chunks;
@@ -124,20 +124,23 @@ myr_status myr_schedule_create(myr_world *w, const myr_schedule_desc *d, myr_sch
   return MYR_OK;
 }
 
-static void strings_free(myr_world *w, char **list, uint32_t n) {
-  for (uint32_t i = 0; i < n; i++) world_free(w, list[i], strlen(list[i]) + 1);
+/* Frees the first `filled` strings of a list made for n. */
+static void strings_free_part(myr_world *w, char **list, uint32_t filled, uint32_t n) {
+  for (uint32_t i = 0; i < filled; i++) world_free(w, list[i], strlen(list[i]) + 1);
   world_free(w, list, sizeof(char *) * n + 1);
 }
+
+static void strings_free(myr_world *w, char **list, uint32_t n) { strings_free_part(w, list, n, n); }
 
 static void unbuild(myr_schedule *s) {
   myr_world *w = s->world;
   for (uint32_t i = 0; i < s->count; i++) {
-    world_free(w, s->systems[i].dependents, sizeof(uint32_t) * s->systems[i].dependent_count + 1);
+    if (s->systems[i].dependents) world_free(w, s->systems[i].dependents, sizeof(uint32_t) * s->systems[i].dependent_cap + 1);
     s->systems[i].dependents = NULL;
-    s->systems[i].dependent_count = 0;
+    s->systems[i].dependent_count = s->systems[i].dependent_cap = 0;
   }
   world_free(w, s->by_stage, sizeof(uint32_t) * s->count + 1);
-  world_free(w, s->stages, sizeof(stage) * s->stage_count + 1);
+  world_free(w, s->stages, sizeof(stage) * s->count + 1); /* allocated for one stage per system */
   world_free(w, s->mainq, sizeof(uint32_t) * s->count + 1);
   world_free(w, s->edges, sizeof(edge) * s->edge_cap);
   s->by_stage = NULL;
@@ -183,7 +186,7 @@ static myr_status strings_copy(myr_world *w, const char *const *src, uint32_t n,
   if (!list) return MYR_ENOMEM;
   for (uint32_t i = 0; i < n; i++) {
     if (!(list[i] = string_copy(w, src[i]))) {
-      strings_free(w, list, i);
+      strings_free_part(w, list, i, n);
       return MYR_ENOMEM;
     }
   }
@@ -346,6 +349,7 @@ static myr_status link_edges(myr_schedule *s) {
     sys *y = &s->systems[i];
     y->dependents = world_alloc(s->world, sizeof(uint32_t) * y->dependent_count + 1, alignof(uint32_t));
     if (!y->dependents) return MYR_ENOMEM;
+    y->dependent_cap = y->dependent_count;
     y->dependent_count = 0;
   }
   for (uint32_t e = 0; e < s->edge_count; e++) {
