@@ -60,7 +60,8 @@ void entity_take_bulk(myr_world *w, uint32_t table, uint32_t first_row, uint32_t
 void entity_release(myr_world *w, uint32_t index) {
   entity_record *r = &w->entities[index];
   r->table = NO_TABLE;
-  r->generation = r->generation == UINT32_MAX ? 1 : r->generation + 1;
+  /* generations stay below 2^31: bit 63 of an id marks a provisional one */
+  r->generation = r->generation == ENTITY_MAX_GENERATION ? 1 : r->generation + 1;
   r->next_free = w->free_head;
   w->free_head = index;
   w->free_count++;

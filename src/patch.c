@@ -6,11 +6,14 @@
 
 /* ---- buffers ------------------------------------------------------------- */
 
-void patch_buffer_init(patch_buffer *b, myr_world *w, uint32_t token_first, uint32_t token_stride) {
+void patch_buffer_init(patch_buffer *b, myr_world *w) {
   memset(b, 0, sizeof *b);
   b->world = w;
-  b->token_next = token_first;
-  b->token_stride = token_stride ? token_stride : 1;
+}
+
+uint64_t patch_batch_open(myr_world *w) {
+  w->patch_batch = (w->patch_batch + 1) & BATCH_MASK;
+  return PROVISIONAL_BIT | (uint64_t)w->patch_batch << TOKEN_BITS;
 }
 
 void patch_buffer_free(patch_buffer *b) {
@@ -109,11 +112,40 @@ static myr_status check_component(const myr_patches *p, myr_component c) {
   return c < p->buf->world->component_count ? MYR_OK : MYR_ENOCOMP;
 }
 
+/* A provisional id may be named only by the handle that handed it out, in
+ * the same batch. */
+static myr_status check_provisional(const myr_patches *p, myr_entity e) {
+  if ((e & ~TOKEN_MASK) != p->batch_bits) return MYR_ESTALE;
+  return (e & TOKEN_MASK) - p->token_first < p->spawned ? MYR_OK : MYR_EINVAL; /* unsigned: below first too */
+}
+
+static inline myr_status check_entity(const myr_patches *p, myr_entity e) {
+  if (e == MYR_ENTITY_NULL) return MYR_EINVAL;
+  return MYR_ENTITY_IS_PROVISIONAL(e) ? check_provisional(p, e) : MYR_OK;
+}
+
+/* The MYR_ENTITY fields of a row struct: real ids and null pass, a
+ * provisional id must be one of the handle's own. */
+static myr_status check_row_refs(const myr_patches *p, const component_info *ci, const unsigned char *row) {
+  if (!row || !ci->has_entity_fields) return MYR_OK;
+  for (uint32_t f = 0; f < ci->field_count; f++) {
+    if (ci->fields[f].type != MYR_ENTITY) continue;
+    myr_entity v;
+    memcpy(&v, row + ci->fields[f].offset, sizeof v);
+    if (MYR_ENTITY_IS_PROVISIONAL(v)) {
+      myr_status s = check_provisional(p, v);
+      if (s != MYR_OK) return s;
+    }
+  }
+  return MYR_OK;
+}
+
 static myr_status record_values(myr_patches *p, patch_op op, myr_entity e, myr_component c, const void *row) {
   myr_status s = check_component(p, c);
+  if (s == MYR_OK) s = check_entity(p, e);
+  const component_info *ci = s == MYR_OK ? &p->buf->world->components[c] : NULL;
+  if (s == MYR_OK) s = check_row_refs(p, ci, row);
   if (s != MYR_OK) return s;
-  if (e == MYR_ENTITY_NULL) return MYR_EINVAL;
-  const component_info *ci = &p->buf->world->components[c];
   /* an add without values records no payload: zeros are written at apply */
   uint32_t size = (op == PATCH_ADD && !row) ? 0 : packed_size(ci);
   patch_hdr *h = record(p, op, e, c, 0, size);
@@ -135,10 +167,16 @@ myr_status myr_patch_set_field(myr_patches *p, myr_entity e, myr_component c, ui
                                myr_type type, const void *value) {
   myr_status s = check_component(p, c);
   if (s != MYR_OK) return s;
-  if (!value || e == MYR_ENTITY_NULL) return MYR_EINVAL;
+  if (!value) return MYR_EINVAL;
+  if ((s = check_entity(p, e)) != MYR_OK) return s;
   const component_info *ci = &p->buf->world->components[c];
   if (field >= ci->field_count) return MYR_EFIELD;
   if (ci->fields[field].type != type) return MYR_ETYPE;
+  if (type == MYR_ENTITY) {
+    myr_entity v;
+    memcpy(&v, value, sizeof v);
+    if (MYR_ENTITY_IS_PROVISIONAL(v) && (s = check_provisional(p, v)) != MYR_OK) return s;
+  }
   patch_hdr *h = record(p, PATCH_SET_FIELD, e, c, field, ci->elem_size[field]);
   if (!h) return MYR_ENOMEM;
   memcpy(payload_of(h), value, ci->elem_size[field]);
@@ -147,13 +185,15 @@ myr_status myr_patch_set_field(myr_patches *p, myr_entity e, myr_component c, ui
 
 myr_status myr_patch_remove(myr_patches *p, myr_entity e, myr_component c) {
   myr_status s = check_component(p, c);
+  if (s == MYR_OK) s = check_entity(p, e);
   if (s != MYR_OK) return s;
-  if (e == MYR_ENTITY_NULL) return MYR_EINVAL;
   return record(p, PATCH_REMOVE, e, c, 0, 0) ? MYR_OK : MYR_ENOMEM;
 }
 
 myr_status myr_patch_destroy(myr_patches *p, myr_entity e) {
-  if (!p || !p->buf || e == MYR_ENTITY_NULL) return MYR_EINVAL;
+  if (!p || !p->buf) return MYR_EINVAL;
+  myr_status s = check_entity(p, e);
+  if (s != MYR_OK) return s;
   return record(p, PATCH_DESTROY, e, 0, 0, 0) ? MYR_OK : MYR_ENOMEM;
 }
 
@@ -168,15 +208,15 @@ myr_status myr_patch_spawn(myr_patches *p, const myr_component *comps, uint32_t 
     if (compset_has(&seen, comps[i])) return MYR_EINVAL; /* each component once */
     compset_put(&seen, comps[i]);
     size += packed_size(&w->components[comps[i]]);
+    myr_status s = values ? check_row_refs(p, &w->components[comps[i]], values[i]) : MYR_OK;
+    if (s != MYR_OK) return s;
   }
-  patch_buffer *b = p->buf;
-  uint32_t token = b->token_next;
-  if (token == UINT32_MAX) return MYR_ELIMIT;
-  myr_entity provisional = (myr_entity)token + 1; /* generation 0: provisional */
+  if (p->spawned >= p->token_room) return MYR_ELIMIT;
+  myr_entity provisional = p->batch_bits | (p->token_first + p->spawned);
   if (!values) size = (uint32_t)align_up(sizeof(uint32_t) * (1 + (size_t)n), 8); /* zeros: no payload */
   patch_hdr *h = record(p, PATCH_SPAWN, provisional, 0, values != NULL, size);
   if (!h) return MYR_ENOMEM;
-  b->token_next = token > UINT32_MAX - 1 - b->token_stride ? UINT32_MAX : token + b->token_stride;
+  p->spawned++;
   unsigned char *at = payload_of(h);
   memcpy(at, &n, sizeof n);
   if (n) memcpy(at + sizeof n, comps, sizeof(uint32_t) * n);
@@ -192,6 +232,15 @@ myr_status myr_patch_spawn(myr_patches *p, const myr_component *comps, uint32_t 
 
 /* ---- command buffers ----------------------------------------------------- */
 
+/* A command buffer's handle starts a batch: tokens from 0, up to 2^40. */
+static void command_batch_open(myr_patches *p) {
+  p->batch_bits = patch_batch_open(p->buf->world);
+  p->token_first = 0;
+  p->token_room = TOKEN_MASK + 1;
+  p->spawned = 0;
+  p->seq = 0;
+}
+
 myr_status myr_patches_create(myr_world *w, myr_patches **out) {
   if (!w || !out) return MYR_EINVAL;
   myr_patches *p = world_alloc(w, sizeof *p, alignof(myr_patches));
@@ -201,32 +250,35 @@ myr_status myr_patches_create(myr_world *w, myr_patches **out) {
     world_free(w, b, sizeof *b);
     return MYR_ENOMEM;
   }
-  patch_buffer_init(b, w, 0, 1);
-  *p = (myr_patches){b, 0, 0, 0, b};
+  patch_buffer_init(b, w);
+  *p = (myr_patches){.buf = b, .owned = b};
+  command_batch_open(p);
   *out = p;
   return MYR_OK;
 }
 
+/* Handles given to system callbacks belong to the schedule. */
+static inline bool is_command_buffer(const myr_patches *p) { return p && p->buf && p->owned == p->buf; }
+
 void myr_patches_destroy(myr_patches *p) {
-  if (!p) return;
+  if (!is_command_buffer(p)) return;
   myr_world *w = p->buf->world;
-  if (p->owned) {
-    patch_buffer_free(p->owned);
-    world_free(w, p->owned, sizeof *p->owned);
-  }
+  patch_buffer_free(p->owned);
+  world_free(w, p->owned, sizeof *p->owned);
   world_free(w, p, sizeof *p);
 }
 
 void myr_patches_clear(myr_patches *p) {
-  if (!p || !p->buf) return;
+  if (!is_command_buffer(p)) return;
   patch_buffer_clear(p->buf);
-  p->seq = 0;
+  command_batch_open(p);
 }
 
 uint64_t myr_patches_count(const myr_patches *p) { return p && p->buf ? p->buf->patches : 0; }
 
 myr_status myr_patches_apply(myr_patches *p, myr_patch_stats *stats) {
   if (!p || !p->buf) return MYR_EINVAL;
+  if (!is_command_buffer(p)) return MYR_EBUSY;
   patch_buffer *b = p->buf;
   /* one buffer recorded by one handle: its segments are already in order */
   patch_ref refs_small[16] = {{0}};
@@ -234,14 +286,14 @@ myr_status myr_patches_apply(myr_patches *p, myr_patch_stats *stats) {
   size_t refs_size = (size_t)b->seg_count * sizeof(patch_ref);
   if (b->seg_count > 16 && !(refs = world_alloc(b->world, refs_size, alignof(patch_ref)))) return MYR_ENOMEM;
   for (uint32_t i = 0; i < b->seg_count; i++) refs[i] = (patch_ref){b, &b->segs[i]};
-  myr_status s = patch_apply(b->world, refs, b->seg_count, b->structural != 0, b->token_next, stats);
+  myr_patch_stats counts = {0};
+  myr_status s = patch_apply(b->world, refs, b->seg_count, b->structural != 0, &counts);
   if (refs != refs_small) world_free(b->world, refs, refs_size);
-  if (s == MYR_OK) {
-    patch_buffer_clear(b);
-    b->token_next = 0; /* provisional ids are per batch */
-    p->seq = 0;
-  }
-  return s;
+  if (s != MYR_OK) return s;
+  if (stats) *stats = counts;
+  patch_buffer_clear(b);
+  command_batch_open(p);
+  return MYR_OK;
 }
 
 /* ---- applying ------------------------------------------------------------ */
@@ -269,11 +321,15 @@ typedef struct patch_scratch {
   uint64_t *sets;      /* per plan, `words` words: the set after the patches so far */
   uint32_t words;      /* words of a set in use: components / 64, rounded up */
   uint32_t plan_count, plan_cap, set_cap;
-  /* Plan index by entity slot and by provisional token. Never cleared: an
-   * entry counts only if it points at a plan of this batch for that very id,
-   * so stale entries from earlier batches are harmless. */
-  uint32_t *by_slot, *by_token;
-  uint32_t slot_cap, token_cap;
+  /* Plan index by entity slot. Never cleared: an entry counts only if it
+   * points at a plan of this batch for that very id, so stale entries from
+   * earlier batches are harmless. */
+  uint32_t *by_slot;
+  uint32_t slot_cap;
+  /* The plans of the batch's spawns in planning (key) order, which is the
+   * order of their provisional ids: a provisional id is found by bisection. */
+  uint32_t *spawn_order;
+  uint32_t spawn_seen, spawn_cap;
   /* plan indices by what happens to them, in plan order */
   uint32_t *destroys, *moves, *spawns;
   uint32_t destroy_count, move_count, spawn_count, list_cap[3];
@@ -292,7 +348,7 @@ void patch_scratch_free(myr_world *w) {
   world_free(w, s->plans, (size_t)s->plan_cap * sizeof(plan));
   world_free(w, s->sets, (size_t)s->set_cap * sizeof(uint64_t));
   world_free(w, s->by_slot, (size_t)s->slot_cap * sizeof(uint32_t));
-  world_free(w, s->by_token, (size_t)s->token_cap * sizeof(uint32_t));
+  world_free(w, s->spawn_order, (size_t)s->spawn_cap * sizeof(uint32_t));
   world_free(w, s->destroys, (size_t)s->list_cap[0] * sizeof(uint32_t));
   world_free(w, s->moves, (size_t)s->list_cap[1] * sizeof(uint32_t));
   world_free(w, s->spawns, (size_t)s->list_cap[2] * sizeof(uint32_t));
@@ -304,17 +360,23 @@ void patch_scratch_free(myr_world *w) {
   w->patch_scratch = NULL;
 }
 
-static inline uint32_t *plan_slot(patch_scratch *s, myr_entity e) {
-  if (MYR_ENTITY_IS_PROVISIONAL(e)) {
-    uint64_t token = e - 1;
-    return token < s->token_cap ? &s->by_token[token] : NULL;
+/* The plan of a provisional id of the batch, NONE_PLAN if none. */
+static uint32_t spawn_find(const patch_scratch *s, myr_entity e) {
+  uint32_t lo = 0, hi = s->spawn_seen;
+  while (lo < hi) {
+    uint32_t mid = lo + (hi - lo) / 2;
+    if (s->plans[s->spawn_order[mid]].named < e) lo = mid + 1;
+    else hi = mid;
   }
-  return MYR_ENTITY_INDEX(e) < s->slot_cap ? &s->by_slot[MYR_ENTITY_INDEX(e)] : NULL;
+  return lo < s->spawn_seen && s->plans[s->spawn_order[lo]].named == e ? s->spawn_order[lo] : NONE_PLAN;
 }
 
-static inline uint32_t plan_find(patch_scratch *s, myr_entity e) {
-  uint32_t *k = plan_slot(s, e);
-  return k && *k < s->plan_count && s->plans[*k].named == e ? *k : NONE_PLAN;
+static inline uint32_t plan_find(const patch_scratch *s, myr_entity e) {
+  if (MYR_ENTITY_IS_PROVISIONAL(e)) return spawn_find(s, e);
+  uint32_t i = MYR_ENTITY_INDEX(e);
+  if (i >= s->slot_cap) return NONE_PLAN;
+  uint32_t k = s->by_slot[i];
+  return k < s->plan_count && s->plans[k].named == e ? k : NONE_PLAN;
 }
 
 /* Grows an index array to `need` entries; new entries are filled with
@@ -327,9 +389,8 @@ static myr_status index_reserve(myr_world *w, uint32_t **arr, uint32_t *cap, uin
   return st;
 }
 
-/* Sizes the scratch for up to n plans, every entity slot and tokens below
- * token_limit. */
-static myr_status scratch_reserve(myr_world *w, uint64_t n, uint32_t token_limit) {
+/* Sizes the scratch for up to n plans and every entity slot. */
+static myr_status scratch_reserve(myr_world *w, uint64_t n) {
   if (n > UINT32_MAX / 4) return MYR_ELIMIT;
   patch_scratch *s = w->patch_scratch;
   if (!s) {
@@ -350,8 +411,9 @@ static myr_status scratch_reserve(myr_world *w, uint64_t n, uint32_t token_limit
   if (st == MYR_OK) st = world_grow_array(w, (void **)&s->refs, &s->refs_cap, sizeof(row_ref), m);
   if (st == MYR_OK) st = world_grow_array(w, (void **)&s->bucketed, &s->bucketed_cap, sizeof(row_ref), m);
   if (st == MYR_OK) st = index_reserve(w, &s->by_slot, &s->slot_cap, w->slot_count);
-  if (st == MYR_OK) st = index_reserve(w, &s->by_token, &s->token_cap, token_limit);
+  if (st == MYR_OK) st = world_grow_array(w, (void **)&s->spawn_order, &s->spawn_cap, sizeof(uint32_t), m);
   s->plan_count = 0;
+  s->spawn_seen = 0;
   s->values = 0;
   return st;
 }
@@ -366,7 +428,8 @@ static inline bool words_eq(const uint64_t *a, const uint64_t *b, uint32_t n) {
 
 static uint32_t plan_new(patch_scratch *s, myr_entity named, uint32_t src, const uint64_t *set, bool spawned) {
   uint32_t k = s->plan_count++;
-  *plan_slot(s, named) = k;
+  if (spawned) s->spawn_order[s->spawn_seen++] = k;
+  else s->by_slot[MYR_ENTITY_INDEX(named)] = k;
   s->plans[k] = (plan){named, spawned ? MYR_ENTITY_NULL : named, src, NO_TABLE, spawned, 0};
   if (set) memcpy(plan_set(s, k), set, s->words * sizeof(uint64_t));
   return k;
@@ -418,13 +481,15 @@ static void spawn_set(const patch_hdr *h, uint64_t *set, uint32_t words) {
 /* Decides one patch's outcome against the state the patches before it
  * would leave, and updates its entity's plan. */
 static patch_outcome plan_patch(const myr_world *w, patch_scratch *s, patch_hdr *h) {
-  uint32_t k = plan_find(s, h->entity);
   if (h->op == PATCH_SPAWN) {
-    if (k != NONE_PLAN || !plan_slot(s, h->entity)) return OUT_SKIP_DEAD; /* reused or foreign id */
+    /* a spawn's id is new: recording hands out each provisional id once */
     uint32_t p = plan_new(s, h->entity, NO_TABLE, NULL, true);
     spawn_set(h, plan_set(s, p), s->words);
+    h->reserved = p;
     return OUT_APPLY;
   }
+  uint32_t k = plan_find(s, h->entity);
+  h->reserved = k;
   const uint64_t *set;
   uint32_t src = NO_TABLE;
   if (k != NONE_PLAN) {
@@ -449,7 +514,7 @@ static patch_outcome plan_patch(const myr_world *w, patch_scratch *s, patch_hdr 
     break;
   default: break;
   }
-  if (k == NONE_PLAN) k = plan_new(s, h->entity, src, set, false);
+  if (k == NONE_PLAN) h->reserved = k = plan_new(s, h->entity, src, set, false);
   if (h->op == PATCH_ADD) plan_set(s, k)[c >> 6] |= 1ull << (c & 63);
   else if (h->op == PATCH_REMOVE) plan_set(s, k)[c >> 6] &= ~(1ull << (c & 63));
   else s->plans[k].destroyed = 1;
@@ -657,8 +722,31 @@ static void apply_structure(myr_world *w, patch_scratch *s, myr_patch_stats *st)
   }
 }
 
+/* The real id for a MYR_ENTITY value: provisional ids of the batch become
+ * the id their spawn got (null if it was destroyed in the batch). */
+static inline myr_entity resolve_ref(const patch_scratch *s, myr_entity v) {
+  if (!MYR_ENTITY_IS_PROVISIONAL(v)) return v;
+  uint32_t k = spawn_find(s, v);
+  return k == NONE_PLAN || s->plans[k].destroyed ? MYR_ENTITY_NULL : s->plans[k].real;
+}
+
+static void resolve_column(const patch_scratch *s, column *cl, uint32_t r) {
+  unsigned char *at = cl->data + (size_t)r * sizeof(myr_entity);
+  myr_entity v;
+  memcpy(&v, at, sizeof v);
+  v = resolve_ref(s, v);
+  memcpy(at, &v, sizeof v);
+}
+
+/* Rewrites the provisional ids in row r of a component's MYR_ENTITY columns. */
+static void resolve_row(const patch_scratch *s, const component_info *ci, table *t, int32_t col, uint32_t r) {
+  if (!ci->has_entity_fields) return;
+  for (uint32_t f = 0; f < ci->field_count; f++)
+    if (ci->fields[f].type == MYR_ENTITY) resolve_column(s, &t->cols[col + (int32_t)f], r);
+}
+
 /* Writes the values of one patch at its entity's row now. */
-static void write_values(myr_world *w, const patch_hdr *h, myr_entity e) {
+static void write_values(myr_world *w, const patch_scratch *s, const patch_hdr *h, myr_entity e) {
   const entity_record *r;
   if (entity_lookup(w, e, &r) != MYR_OK) return;
   table *t = w->tables[r->table];
@@ -672,7 +760,10 @@ static void write_values(myr_world *w, const patch_hdr *h, myr_entity e) {
       memcpy(&c, at + sizeof count + i * sizeof c, sizeof c);
       const component_info *ci = &w->components[c];
       int32_t col = table_comp_col(t, c); /* absent if removed later in the batch */
-      if (col >= 0) unpack_row(ci, t, col, r->row, vals);
+      if (col >= 0) {
+        unpack_row(ci, t, col, r->row, vals);
+        resolve_row(s, ci, t, col, r->row);
+      }
       vals += packed_size(ci);
     }
     return;
@@ -683,8 +774,10 @@ static void write_values(myr_world *w, const patch_hdr *h, myr_entity e) {
   if (h->op == PATCH_SET_FIELD) {
     column *cl = &t->cols[col + h->field];
     value_copy(cl->data + (size_t)r->row * cl->elem_size, at, cl->elem_size);
+    if (cl->type == MYR_ENTITY) resolve_column(s, cl, r->row);
   } else if (h->size) {
     unpack_row(ci, t, col, r->row, at);
+    resolve_row(s, ci, t, col, r->row);
   } else { /* an add without values: zeros, even if the row did not move */
     for (uint32_t f = 0; f < ci->field_count; f++) {
       column *cl = &t->cols[col + (int32_t)f];
@@ -735,15 +828,14 @@ static void apply_sets(myr_world *w, const patch_ref *refs, size_t n, myr_patch_
   }
 }
 
-myr_status patch_apply(myr_world *w, const patch_ref *refs, size_t n, bool structural, uint32_t token_limit,
-                       myr_patch_stats *st) {
+myr_status patch_apply(myr_world *w, const patch_ref *refs, size_t n, bool structural, myr_patch_stats *st) {
   if (!structural) {
     apply_sets(w, refs, n, st);
     return MYR_OK;
   }
   uint64_t total = 0;
   for (size_t i = 0; i < n; i++) total += refs[i].seg->count;
-  myr_status s = scratch_reserve(w, total, token_limit);
+  myr_status s = scratch_reserve(w, total);
   if (s != MYR_OK) return s;
   patch_scratch *sc = w->patch_scratch;
   myr_patch_stats planned = {0};
@@ -755,12 +847,13 @@ myr_status patch_apply(myr_world *w, const patch_ref *refs, size_t n, bool struc
     for (patch_hdr *h; (h = cursor_next(&cur));) {
       if (h->outcome != OUT_APPLY || !carries_values(w, h)) continue;
       myr_entity e = h->entity;
-      uint32_t k = plan_find(sc, e);
+      /* planning left a provisional id's plan in its header */
+      uint32_t k = MYR_ENTITY_IS_PROVISIONAL(e) ? h->reserved : plan_find(sc, e);
       if (k != NONE_PLAN) {
         if (sc->plans[k].destroyed) continue;
         e = sc->plans[k].real;
       }
-      write_values(w, h, e);
+      write_values(w, sc, h, e);
     }
   }
   if (st) patch_stats_add(st, &planned);

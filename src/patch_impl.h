@@ -55,17 +55,33 @@ typedef struct patch_buffer {
   const struct myr_patches *open; /* the handle whose segment is open */
   uint64_t patches;
   uint64_t structural; /* patches other than set and set_field */
-  uint32_t token_next, token_stride; /* provisional ids: next, step */
 } patch_buffer;
 
-/* The handle a chunk callback records through: a buffer plus the key. */
+/* Provisional ids: PROVISIONAL_BIT | batch << TOKEN_BITS | token. A token is
+ * the chunk's ordinal among its stage's chunks, shifted left by the stage's
+ * seq bits, plus the number of spawns before it in the chunk: so tokens rise
+ * in key order, and a batch's spawns, planned in key order, come sorted. */
+#define PROVISIONAL_BIT (UINT64_C(1) << 63)
+#define TOKEN_BITS 40u
+#define TOKEN_MASK ((UINT64_C(1) << TOKEN_BITS) - 1)
+#define BATCH_MASK ((UINT32_C(1) << 23) - 1)
+
+/* The handle a chunk callback records through: a buffer plus the key, and
+ * the provisional ids it may hand out. */
 struct myr_patches {
   patch_buffer *buf;
   uint32_t system, chunk, seq;
-  patch_buffer *owned; /* set for command buffers made by myr_patches_create */
+  patch_buffer *owned;  /* set for command buffers made by myr_patches_create */
+  uint64_t batch_bits;  /* PROVISIONAL_BIT | batch << TOKEN_BITS */
+  uint64_t token_first; /* the token of this handle's first spawn */
+  uint64_t token_room;  /* how many spawns it may make */
+  uint64_t spawned;     /* how many it made: tokens token_first.. are its own */
 };
 
-void patch_buffer_init(patch_buffer *b, myr_world *w, uint32_t token_first, uint32_t token_stride);
+/* Opens a new batch of the world's: returns its PROVISIONAL_BIT | batch bits. */
+uint64_t patch_batch_open(myr_world *w);
+
+void patch_buffer_init(patch_buffer *b, myr_world *w);
 void patch_buffer_free(patch_buffer *b);
 /* Forgets the recorded patches, keeping the memory. */
 void patch_buffer_clear(patch_buffer *b);
@@ -88,10 +104,9 @@ typedef struct patch_ref {
   const patch_segment *seg;
 } patch_ref;
 
-/* Applies the segments in refs[0..n), which must already be in key order.
- * Provisional ids in them are below token_limit + 1. On MYR_ENOMEM the world
- * is unchanged. stats are added to (may be NULL). */
-myr_status patch_apply(myr_world *w, const patch_ref *refs, size_t n, bool structural, uint32_t token_limit,
-                       myr_patch_stats *stats);
+/* Applies the segments in refs[0..n), which must already be in key order
+ * and form one batch. On MYR_ENOMEM the world is unchanged. stats are added
+ * to (may be NULL). */
+myr_status patch_apply(myr_world *w, const patch_ref *refs, size_t n, bool structural, myr_patch_stats *stats);
 
 #endif /* MYRIAD_PATCH_IMPL_H */

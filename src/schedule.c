@@ -43,6 +43,7 @@ typedef struct sys {
   uint32_t pending;     /* unfinished dependencies (atomic) */
   myr_chunk *chunks;
   uint32_t chunk_count, chunk_cap;
+  uint64_t chunk_ordinal; /* the stage-wide ordinal of its chunk 0 */
   uint64_t t_start;
   myr_system_stats stats;
   struct myr_schedule *owner;
@@ -85,6 +86,8 @@ struct myr_schedule {
   uint32_t *mainq;      /* main-thread systems ready to run */
   uint32_t mainq_head, mainq_tail;
   uint32_t error;       /* a myr_status, negated (atomic) */
+  uint64_t batch_bits;  /* the stage's patch batch (patch_impl.h) */
+  uint32_t seq_bits;    /* token bits for spawns within one chunk */
 };
 
 static uint64_t now_ns(void) {
@@ -119,7 +122,7 @@ myr_status myr_schedule_create(myr_world *w, const myr_schedule_desc *d, myr_sch
     world_free(w, s, sizeof *s);
     return MYR_ENOMEM;
   }
-  for (uint32_t i = 0; i < s->buf_count; i++) patch_buffer_init(&s->bufs[i].buf, w, i, s->buf_count);
+  for (uint32_t i = 0; i < s->buf_count; i++) patch_buffer_init(&s->bufs[i].buf, w);
   *out = s;
   return MYR_OK;
 }
@@ -429,7 +432,8 @@ static void run_chunks(void *ctx, size_t begin, size_t end) {
   patch_buffer *buf = &s->bufs[wi < 0 ? 0 : wi].buf;
   for (size_t i = begin; i < end; i++) {
     myr_view view = {y->chunks[i], s->dt, s->time, y->user, (myr_system)(y - s->systems), (uint32_t)wi};
-    myr_patches handle = {buf, y->order, (uint32_t)i, 0, NULL};
+    uint64_t room = UINT64_C(1) << s->seq_bits;
+    myr_patches handle = {buf, y->order, (uint32_t)i, 0, NULL, s->batch_bits, (y->chunk_ordinal + i) * room, room, 0};
     y->fn(&view, &handle);
     /* the handle dies here: the next chunk opens its own segment even if
      * its handle lands at the same address */
@@ -517,12 +521,11 @@ static int segment_cmp(const void *a, const void *b) {
 /* Applies the stage's patches from every worker's buffer in key order. */
 static myr_status merge(myr_schedule *s, stage *g) {
   uint64_t t0 = now_ns();
-  uint32_t n = 0, tokens = 0;
+  uint32_t n = 0;
   bool structural = false;
   for (uint32_t i = 0; i < s->buf_count; i++) {
     n += s->bufs[i].buf.seg_count;
     structural |= s->bufs[i].buf.structural != 0;
-    if (s->bufs[i].buf.token_next > tokens) tokens = s->bufs[i].buf.token_next;
   }
   myr_status st = world_grow_array(s->world, (void **)&s->refs, &s->ref_cap, sizeof(patch_ref), n);
   if (st != MYR_OK) return st;
@@ -531,7 +534,7 @@ static myr_status merge(myr_schedule *s, stage *g) {
     for (uint32_t k = 0; k < s->bufs[i].buf.seg_count; k++) s->refs[n++] = (patch_ref){&s->bufs[i].buf, &s->bufs[i].buf.segs[k]};
   if (n) qsort(s->refs, n, sizeof(patch_ref), segment_cmp);
   myr_patch_stats ps = {0};
-  st = patch_apply(s->world, s->refs, n, structural, tokens, &ps);
+  st = patch_apply(s->world, s->refs, n, structural, &ps);
   if (st != MYR_OK) return st;
   for (uint32_t i = 0; i < s->buf_count; i++) patch_buffer_clear(&s->bufs[i].buf);
   g->stats.patches = ps;
@@ -541,11 +544,24 @@ static myr_status merge(myr_schedule *s, stage *g) {
   return MYR_OK;
 }
 
-static myr_status run_stage(myr_schedule *s, stage *g) {
-  for (uint32_t i = 0; i < s->buf_count; i++) {
-    patch_buffer_clear(&s->bufs[i].buf);
-    s->bufs[i].buf.token_next = i; /* provisional ids: unique per stage */
+/* Numbers the stage's chunks in key order and splits the provisional
+ * tokens between chunk ordinals and spawns per chunk (patch_impl.h), so
+ * that neither depends on the thread count. */
+static void open_batch(myr_schedule *s, const stage *g) {
+  uint64_t ordinals = 0;
+  for (uint32_t k = 0; k < g->count; k++) {
+    sys *y = &s->systems[s->by_stage[g->first + k]];
+    y->chunk_ordinal = ordinals;
+    ordinals += y->chunk_count;
   }
+  uint32_t ordinal_bits = 0;
+  while ((UINT64_C(1) << ordinal_bits) < ordinals) ordinal_bits++;
+  s->seq_bits = TOKEN_BITS - ordinal_bits; /* chunk counts are below 2^32 */
+  s->batch_bits = patch_batch_open(s->world);
+}
+
+static myr_status run_stage(myr_schedule *s, stage *g) {
+  for (uint32_t i = 0; i < s->buf_count; i++) patch_buffer_clear(&s->bufs[i].buf);
   /* Cut every system's rows into chunks here, on the calling thread: the
    * tables do not change until the merge, and the allocator hooks are then
    * only ever called from this thread. */
@@ -559,6 +575,7 @@ static myr_status run_stage(myr_schedule *s, stage *g) {
     myr_status st = collect_chunks(y, rows);
     if (st != MYR_OK) return st;
   }
+  open_batch(s, g);
   s->remaining = g->count;
   s->mainq_head = s->mainq_tail = 0;
   s->jobs_counter = (myr_counter){0};

@@ -113,7 +113,7 @@ uint32_t myr_world_table_count(const myr_world *w) { return w ? w->table_count :
 uint32_t myr_type_size(myr_type type) {
   switch (type) {
   case MYR_F32: case MYR_I32: case MYR_U32: return 4;
-  case MYR_F64: case MYR_I64: case MYR_U64: return 8;
+  case MYR_F64: case MYR_I64: case MYR_U64: case MYR_ENTITY: return 8;
   case MYR_U8: return 1;
   default: return 0;
   }
@@ -176,6 +176,7 @@ myr_status myr_component_register(myr_world *w, const myr_component_desc *d, myr
   ci.row_is_packed = true;
   for (uint32_t f = 0; f < ci.field_count; f++) {
     ci.row_is_packed &= ci.fields[f].offset == ci.packed_size;
+    ci.has_entity_fields |= ci.fields[f].type == MYR_ENTITY;
     ci.packed_size += ci.elem_size[f];
   }
   *out = w->component_count;

@@ -16,6 +16,7 @@
 #define COLUMN_ALIGN 64u       /* every column starts on a cache line */
 #define TABLE_BLOCK_ALIGN 4096u
 #define NO_TABLE UINT32_MAX
+#define ENTITY_MAX_GENERATION 0x7fffffffu
 
 static inline uint32_t round_up16(uint32_t n) { return (n + ROW_ALIGN - 1) & ~(ROW_ALIGN - 1); }
 static inline size_t align_up(size_t n, size_t a) { return (n + a - 1) & ~(a - 1); }
@@ -86,6 +87,7 @@ typedef struct component_info {
   size_t row_size;
   uint32_t packed_size;     /* sum of elem_size: the fields back to back */
   bool row_is_packed;       /* the row struct holds the fields back to back from offset 0 */
+  bool has_entity_fields;   /* some field is MYR_ENTITY: patches rewrite provisional ids */
 } component_info;
 
 /* ---- tables -------------------------------------------------------------- */
@@ -143,6 +145,7 @@ struct myr_world {
 
   struct myr_query *queries; /* live queries, destroyed with the world */
   struct patch_scratch *patch_scratch; /* merge work space, kept between frames */
+  uint32_t patch_batch;     /* number of the last patch batch opened (patch.c) */
 };
 
 /* one matched table of a query */

@@ -57,6 +57,46 @@ static void set_patches_write_values_and_skip_absent_components(void **state) {
   assert_false(myr_component_has(x->f.w, e, x->f.vel));
 }
 
+static void apply_fills_stats_rather_than_adding(void **state) {
+  pfix *x = *state;
+  myr_entity e = make(x, (myr_component[]){x->f.pos}, 1);
+  myr_patch_stats st;
+  memset(&st, 0x5a, sizeof st); /* garbage in: the counts of this batch out */
+  assert_int_equal(myr_patch_set(x->p, e, x->f.pos, &(t_position){1, 2, 3}), MYR_OK);
+  assert_int_equal(myr_patches_apply(x->p, &st), MYR_OK);
+  assert_int_equal(st.recorded, 1);
+  assert_int_equal(st.applied, 1);
+  assert_int_equal(st.skipped_dead + st.skipped_present + st.skipped_absent, 0);
+  assert_int_equal(myr_patch_destroy(x->p, e), MYR_OK);
+  assert_int_equal(myr_patches_apply(x->p, &st), MYR_OK);
+  assert_int_equal(st.recorded, 1);
+  assert_int_equal(st.destroyed, 1);
+  assert_int_equal(st.spawned + st.moved, 0);
+}
+
+static myr_status callback_apply, callback_count_after;
+static void try_to_apply_own_handle(const myr_view *v, myr_patches *p) {
+  assert_int_equal(myr_patch_destroy(p, v->chunk.ids[0]), MYR_OK);
+  callback_apply = myr_patches_apply(p, NULL);
+  myr_patches_clear(p);   /* ignored */
+  myr_patches_destroy(p); /* ignored */
+  callback_count_after = myr_patches_count(p) ? MYR_OK : MYR_EINVAL;
+}
+
+static void a_callback_handle_is_not_a_command_buffer(void **state) {
+  pfix *x = *state;
+  make(x, (myr_component[]){x->f.pos}, 1);
+  myr_schedule *s;
+  assert_int_equal(myr_schedule_create(x->f.w, NULL, &s), MYR_OK);
+  assert_int_equal(myr_schedule_add(s, &(myr_system_desc){.name = "apply", .terms = (myr_term[]){{x->f.pos, MYR_TERM_READ}},
+                                                          .term_count = 1, .fn = try_to_apply_own_handle}, NULL), MYR_OK);
+  assert_int_equal(myr_schedule_run(s, 1), MYR_OK);
+  assert_int_equal(callback_apply, MYR_EBUSY);
+  assert_int_equal(callback_count_after, MYR_OK); /* the patch survived clear and destroy */
+  assert_int_equal(myr_world_entity_count(x->f.w), 0); /* and the schedule applied it */
+  myr_schedule_destroy(s);
+}
+
 static void recording_rejects_bad_input(void **state) {
   pfix *x = *state;
   myr_entity e = make(x, (myr_component[]){x->f.pos}, 1);
@@ -187,10 +227,10 @@ static void spawned_entities_take_later_patches_and_resolve_in_order(void **stat
   assert_int_equal(h.hp, 3);
   assert_int_equal(myr_component_get(x->f.w, rb, x->f.pos, &p), MYR_OK);
   assert_true(p.x == 5 && p.y == 0);
-  /* a provisional id from an applied batch names nothing any more */
-  assert_int_equal(myr_patch_set(x->p, a, x->f.pos, &(t_position){0}), MYR_OK);
-  st = apply(x);
-  assert_int_equal(st.skipped_dead, 1);
+  /* a provisional id from an applied batch is refused, and nothing recorded */
+  assert_int_equal(myr_patch_set(x->p, a, x->f.pos, &(t_position){0}), MYR_ESTALE);
+  assert_int_equal(myr_patch_destroy(x->p, b), MYR_ESTALE);
+  assert_int_equal(myr_patches_count(x->p), 0);
 }
 
 static void destroys_come_before_spawns_so_slots_are_reused(void **state) {
@@ -303,6 +343,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(set_patches_write_values_and_skip_absent_components, pfix_setup, pfix_teardown),
       cmocka_unit_test_setup_teardown(recording_rejects_bad_input, pfix_setup, pfix_teardown),
+      cmocka_unit_test_setup_teardown(apply_fills_stats_rather_than_adding, pfix_setup, pfix_teardown),
+      cmocka_unit_test_setup_teardown(a_callback_handle_is_not_a_command_buffer, pfix_setup, pfix_teardown),
       cmocka_unit_test_setup_teardown(clear_discards_recorded_patches, pfix_setup, pfix_teardown),
       cmocka_unit_test_setup_teardown(stale_dead_and_after_destroy_patches_are_skipped, pfix_setup, pfix_teardown),
       cmocka_unit_test_setup_teardown(add_present_and_remove_absent_are_skipped, pfix_setup, pfix_teardown),

@@ -23,10 +23,30 @@
  * - several structural patches on one entity (spawn, add, remove, destroy)
  *   move its row once, to its final table; set patches and the values of
  *   adds are then written in their original order.
- * An entity spawned by a patch has a provisional id until the batch is
- * applied; later patches of the same batch (the same stage) may name it.
- * Provisional ids resolve to real ids in patch order. A provisional id stored
- * in a component value is not rewritten. */
+ *
+ * Provisional ids. myr_patch_spawn hands out a provisional id (bit 63 set)
+ * that names the new entity until its batch is applied; a batch is one
+ * stage of one frame of a schedule, or what a command buffer records
+ * between two applies. A provisional id may be named by later patches
+ * recorded through the same handle (the same chunk callback, or the same
+ * command buffer) in the same batch, as the entity of a patch or as the
+ * value of a MYR_ENTITY field. When the batch is applied, spawns get real
+ * ids in patch order and every MYR_ENTITY value of its set, add and spawn
+ * patches that is a provisional id of the batch is rewritten to the real id
+ * (to MYR_ENTITY_NULL if that entity was destroyed in the same batch). So
+ * links between entities spawned in one stage come out the same for any
+ * thread count and chunk size. A provisional id in a field of another type
+ * is not rewritten.
+ *
+ * A provisional id's value depends on the batch, the chunk (its index among
+ * the stage's chunks) and the number of spawns before it in the chunk, never
+ * on the thread count. Recording refuses, with MYR_ESTALE, a provisional id
+ * of another batch (an earlier one, already applied or discarded), and, with
+ * MYR_EINVAL, one this handle did not hand out in this batch. Batches are
+ * numbered modulo 2^23: an id kept for exactly 2^23 batches is not caught.
+ * A chunk may spawn at most 2^(40 - b) entities, where 2^b is the number of
+ * chunks of the stage rounded up to a power of two (a command buffer: 2^40
+ * per batch); past that myr_patch_spawn returns MYR_ELIMIT. */
 #ifndef MYRIAD_PATCH_H
 #define MYRIAD_PATCH_H
 
@@ -41,8 +61,8 @@ extern "C" {
 
 typedef struct myr_patches myr_patches;
 
-/* True for ids handed out by myr_patch_spawn and not yet resolved. */
-#define MYR_ENTITY_IS_PROVISIONAL(e) (MYR_ENTITY_GENERATION(e) == 0 && (e) != MYR_ENTITY_NULL)
+/* True for ids handed out by myr_patch_spawn (never for a real id). */
+#define MYR_ENTITY_IS_PROVISIONAL(e) ((((uint64_t)(e)) >> 63) != 0)
 
 typedef struct myr_patch_stats {
   uint64_t recorded;        /* patches in the batch */
@@ -54,9 +74,11 @@ typedef struct myr_patch_stats {
 } myr_patch_stats;
 
 /* ---- recording (from a system callback, or on a command buffer) ----------
- * Errors: MYR_EINVAL (NULL, bad provisional id), MYR_ENOCOMP, MYR_EFIELD,
- * MYR_ETYPE, MYR_ENOMEM (nothing recorded). Entity ids are checked when the
- * batch is applied, not here. */
+ * Errors: MYR_EINVAL (NULL handle, MYR_ENTITY_NULL, or a provisional id this
+ * handle did not hand out in this batch, as the entity or in a MYR_ENTITY
+ * field), MYR_ESTALE (a provisional id of another batch), MYR_ENOCOMP,
+ * MYR_EFIELD, MYR_ETYPE, MYR_ENOMEM (nothing recorded). Real entity ids are
+ * checked when the batch is applied, not here. */
 
 /* Sets a whole component from a row struct. */
 MYR_API myr_status myr_patch_set(myr_patches *p, myr_entity e, myr_component c, const void *row);
@@ -88,16 +110,20 @@ MYR_API myr_status myr_patch_spawn(myr_patches *p, const myr_component *componen
 MYR_API myr_status myr_patches_create(myr_world *world, myr_patches **out);
 
 /* Applies everything recorded, in order, and empties the buffer (keeping its
- * memory). stats may be NULL. Errors: MYR_ENOMEM (the world is as it was
- * and the buffer still holds the patches). */
+ * memory); the next patches form a new batch. stats, when not NULL, is
+ * filled with this batch's counts. Errors: MYR_EINVAL (NULL), MYR_EBUSY (the
+ * handle of a system callback: the schedule applies those), MYR_ENOMEM (the
+ * world is as it was and the buffer still holds the patches). */
 MYR_API myr_status myr_patches_apply(myr_patches *p, myr_patch_stats *stats);
 
-/* Discards everything recorded, keeping the memory. */
+/* Discards everything recorded, keeping the memory; provisional ids handed
+ * out so far become stale. Ignored for NULL and for a callback's handle. */
 MYR_API void myr_patches_clear(myr_patches *p);
 
 /* Number of patches recorded and not yet applied. */
 MYR_API uint64_t myr_patches_count(const myr_patches *p);
 
+/* Destroys a command buffer. Ignored for NULL and for a callback's handle. */
 MYR_API void myr_patches_destroy(myr_patches *p);
 
 #ifdef __cplusplus

@@ -29,6 +29,8 @@ extern "C" {
 
 /* ---- entities ------------------------------------------------------------ */
 
+/* A real entity's generation is 1..2^31-1: bit 63 of a real id is always
+ * clear (ids with it set are provisional, see patch.h). */
 typedef uint64_t myr_entity;
 
 #define MYR_ENTITY_NULL ((myr_entity)0)
@@ -52,7 +54,10 @@ typedef enum myr_type {
   MYR_I64,
   MYR_U64,
   MYR_U8,
-  MYR_BYTES /* fixed-size opaque bytes; myr_field.size gives the size */
+  MYR_BYTES, /* fixed-size opaque bytes; myr_field.size gives the size */
+  MYR_ENTITY /* a myr_entity (8 bytes): a reference to another entity. A
+                provisional id (patch.h) stored in such a field by a patch is
+                rewritten to the real id when its batch is applied. */
 } myr_type;
 
 /* One field of a component: becomes one column. */
@@ -186,7 +191,8 @@ MYR_API myr_status myr_field_get(const myr_world *world, myr_entity entity,
                                  myr_component component, uint32_t field, myr_type type,
                                  void *value);
 
-/* Size in bytes of one value of a scalar type (0 for MYR_BYTES/unknown). */
+/* Size in bytes of one value of a scalar type (MYR_ENTITY: 8; 0 for
+ * MYR_BYTES and unknown types). */
 MYR_API uint32_t myr_type_size(myr_type type);
 
 #ifdef __cplusplus
