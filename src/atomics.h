@@ -44,6 +44,10 @@ static inline uint32_t at_faa32(uint32_t *p, uint32_t d) { return atomic_fetch_a
 static inline uint32_t at_load32_rlx(const uint32_t *p) { return atomic_load_explicit(AT_P32(p), memory_order_relaxed); }
 static inline uint32_t at_load32_acq(const uint32_t *p) { return atomic_load_explicit(AT_P32(p), memory_order_acquire); }
 static inline void at_store32_rel(uint32_t *p, uint32_t v) { atomic_store_explicit(AT_P32(p), v, memory_order_release); }
+static inline void at_store32_rlx(uint32_t *p, uint32_t v) { atomic_store_explicit(AT_P32(p), v, memory_order_relaxed); }
+static inline int at_cas32_sc(uint32_t *p, uint32_t expect, uint32_t v) {
+  return atomic_compare_exchange_strong_explicit(AT_P32(p), &expect, v, memory_order_seq_cst, memory_order_relaxed);
+}
 /* the thief's seq_cst fence between reading top and bottom: carried by the
  * seq_cst loads around it */
 static inline void at_fence_steal(void) {}
@@ -102,6 +106,13 @@ static inline uint32_t at_load32_acq(const uint32_t *p) {
 static inline void at_store32_rel(uint32_t *p, uint32_t v) {
   ck_pr_fence_release();
   ck_pr_store_32(p, v);
+}
+static inline void at_store32_rlx(uint32_t *p, uint32_t v) { ck_pr_store_32(p, v); }
+static inline int at_cas32_sc(uint32_t *p, uint32_t expect, uint32_t v) {
+  ck_pr_fence_load_atomic();
+  int ok = ck_pr_cas_32(p, expect, v);
+  ck_pr_fence_atomic_load();
+  return ok;
 }
 static inline void at_fence_steal(void) {
 #ifdef CK_MD_TSO

@@ -1,9 +1,9 @@
 /* The work-stealing pool: workers, spawning, waiting, parking, parallel_for. */
 #define _DEFAULT_SOURCE /* syscall(), sysconf() under strict C11 */
 #include <ck_backoff.h>
-#include <ck_ec.h>
 #include <errno.h>
 #include <linux/futex.h>
+#include <linux/membarrier.h>
 #include <pthread.h>
 #include <stdalign.h>
 #include <stdlib.h>
@@ -52,12 +52,20 @@ struct worker {
    * wait checks both with one compare. */
   uintptr_t pool_running;
   uint32_t index;
+  /* Parked workers that wait for a counter this worker owns (locked RMWs
+   * by them): its completions of owned jobs look here, on a line they
+   * touch anyway, to know whether to wake anyone (see park()). */
+  uint32_t watched;
   /* The other stats, written like jobs, and the idle loop's state. */
   alignas(64) uint64_t steals;
   uint64_t failed_steals, parked_ns, parks;
   uint64_t rng;
   uint64_t park_ns;     /* next park deadline, grows while idle */
   pthread_t thread;
+  /* Parking, written by wakers too: the worker sleeps on its own futex
+   * word, so that a wake-up reaches exactly the worker it is meant for. */
+  alignas(64) uint32_t wake_word; /* a waker adds one, then wakes the futex */
+  uint32_t parked;      /* 1 while parked and not yet claimed by a waker */
 };
 
 struct myr_jobs {
@@ -66,8 +74,10 @@ struct myr_jobs {
   uint64_t spin_ns;
   pthread_t creator;
   worker *creator_prev_tls;
+  bool membarrier;      /* the process may issue expedited membarriers */
+  uintptr_t *watch;     /* per worker, while parked: what it waits for, 0 = work only */
   alignas(64) uint32_t sleepers; /* workers parked or about to park */
-  alignas(64) struct ck_ec32 ec; /* parked workers wait for it to change */
+  alignas(64) uint32_t watchers; /* of those, workers with a nonzero watch entry */
   alignas(64) uint32_t stop;
 };
 
@@ -79,6 +89,14 @@ static inline void set_running(worker *w, uint32_t on) { w->pool_running = (uint
  * __tls_get_addr on every spawn (the library is built position independent) */
 static _Thread_local worker *tls_worker __attribute__((tls_model("initial-exec")));
 
+#ifdef MYR_TEST_HOOKS
+/* Tests only: a delay injected at the racy points named in jobs_impl.h. */
+void (*jobs_test_hook)(int point);
+#define TEST_HOOK(point) do { if (jobs_test_hook) jobs_test_hook(point); } while (0)
+#else
+#define TEST_HOOK(point) do { } while (0)
+#endif
+
 /* ---- time and parking primitives ----------------------------------------- */
 
 static uint64_t now_ns(void) {
@@ -87,54 +105,64 @@ static uint64_t now_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static int ec_gettime(const struct ck_ec_ops *ops, struct timespec *out) {
-  (void)ops;
-  return clock_gettime(CLOCK_MONOTONIC, out);
+/* Sleeps while *addr == expected, for ns at most (a wake, a signal or a
+ * changed word ends it early). */
+static void futex_wait(uint32_t *addr, uint32_t expected, uint64_t ns) {
+  struct timespec rel = {(time_t)(ns / 1000000000ull), (long)(ns % 1000000000ull)};
+  syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, expected, &rel, NULL, 0);
 }
 
-static void ec_wait32(const struct ck_ec_wait_state *st, const uint32_t *addr, uint32_t expected,
-                      const struct timespec *deadline) {
-  struct timespec rel, *timeout = NULL;
-  if (deadline) {
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    int64_t ns = (int64_t)(deadline->tv_sec - now.tv_sec) * 1000000000 + (deadline->tv_nsec - now.tv_nsec);
-    if (ns <= 0) return;
-    rel.tv_sec = ns / 1000000000;
-    rel.tv_nsec = ns % 1000000000;
-    timeout = &rel;
+/* Wakes worker v if it sleeps, or makes its next sleep return at once:
+ * the locked add changes the word its futex wait compares. */
+static void wake_worker(worker *v) {
+  at_faa32(&v->wake_word, 1);
+  syscall(SYS_futex, &v->wake_word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+static inline uint64_t xorshift(uint64_t *s) {
+  uint64_t x = *s;
+  x ^= x << 13;
+  x ^= x >> 7;
+  x ^= x << 17;
+  return *s = x;
+}
+
+/* Wakes one parked worker, if any: the first that a scan from a random
+ * start can claim (the claim is a CAS, so two wakers never pick one
+ * sleeper). Work for one more worker wakes one more: a woken worker that
+ * finds further work queued wakes the next (see work_until). */
+__attribute__((noinline)) static void wake_one(myr_jobs *p, worker *self) {
+  uint32_t start = (uint32_t)(xorshift(&self->rng) % p->count);
+  for (uint32_t k = 0; k < p->count; k++) {
+    worker *v = &p->workers[(start + k) % p->count];
+    if (at_load32_rlx(&v->parked) && at_cas32_sc(&v->parked, 1, 0)) {
+      wake_worker(v);
+      return;
+    }
   }
-  (void)st;
-  syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, expected, timeout, NULL, 0);
 }
 
-static void ec_wake32(const struct ck_ec_ops *ops, const uint32_t *addr) {
-  (void)ops;
-  syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, INT32_MAX, NULL, NULL, 0);
+/* Wakes every parked worker that waits for `what` (a counter's or a
+ * predicate context's address). The caller changed `what` with a locked
+ * RMW before (or, for a counter's owner, see park()): a waiter counts
+ * itself in watchers with a locked RMW before it reads `what`, so one of
+ * the two sees the other. Only addresses are compared: `what` may be gone
+ * already (a waiter that saw its counter close may have freed it). */
+__attribute__((noinline)) static void wake_watchers_of(myr_jobs *p, uintptr_t what) {
+  for (uint32_t i = 0; i < p->count; i++)
+    if (at_load_rlx((const uint64_t *)&p->watch[i]) == what) wake_worker(&p->workers[i]);
 }
 
-static void ec_wait64(const struct ck_ec_wait_state *st, const uint64_t *addr, uint64_t expected,
-                      const struct timespec *deadline) {
-  ec_wait32(st, (const uint32_t *)(const void *)addr, (uint32_t)expected, deadline);
+__attribute__((noinline)) static bool wake_watchers_then(myr_jobs *p, uintptr_t what, bool result) {
+  wake_watchers_of(p, what);
+  return result;
 }
 
-static void ec_wake64(const struct ck_ec_ops *ops, const uint64_t *addr) {
-  ec_wake32(ops, (const uint32_t *)(const void *)addr);
+static inline void wake_watchers(myr_jobs *p, const void *what) {
+  if (__builtin_expect(at_load32_rlx(&p->watchers) != 0, 0)) wake_watchers_of(p, (uintptr_t)what);
 }
 
-static const struct ck_ec_ops ec_ops = {
-    .gettime = ec_gettime, .wait32 = ec_wait32, .wait64 = ec_wait64,
-    .wake32 = ec_wake32, .wake64 = ec_wake64, .busy_loop_iter = 16};
-static const struct ck_ec_mode ec_mode = {.ops = &ec_ops, .single_producer = false};
-
-/* Wakes parked workers, if any. The sleepers load needs no fence: see park(). */
-__attribute__((noinline)) static void wake(myr_jobs *p) { ck_ec32_inc(&p->ec, &ec_mode); }
-
-static inline void wake_sleepers(myr_jobs *p) {
-  if (__builtin_expect(at_load32_rlx(&p->sleepers) != 0, 0)) wake(p);
-}
-
-/* After a push other than on spawn's fast path: wakes parked workers, if
+/* After a push other than on spawn's fast path: wakes one parked worker, if
  * any. A parking worker holds every deque's pushes (see park()), so that
  * spawn's fast path need not look at sleepers: the holds are released
  * here once none sleeps. After the release's locked CAS, sleepers shows
@@ -142,12 +170,12 @@ static inline void wake_sleepers(myr_jobs *p) {
 __attribute__((noinline)) static void wake_for_push(worker *w) {
   myr_jobs *p = w->pool;
   if (at_load32_rlx(&p->sleepers) != 0) {
-    wake(p);
+    wake_one(p, w);
     return;
   }
   if (deque_release_pushes(&w->dq) && at_load32_rlx(&p->sleepers) != 0) {
     deque_hold_pushes(&w->dq);
-    wake(p);
+    wake_one(p, w);
   }
 }
 
@@ -170,84 +198,112 @@ static inline job_fn word_fn(uint64_t w) {
 }
 
 /* ---- counters -------------------------------------------------------------
- * `owned` holds the owner's count times OWNED_ONE plus the owner's tag: the
- * owner changes it with a plain load and a release store, no other thread
- * writes it. Others change `remote` with a locked RMW. The number
- * outstanding is the owner's count plus remote, modulo 2^48: either may
- * wrap (the owner counts out jobs others counted in). Counting in the high
- * bits lets carries and borrows fall off the top, never into the tag. */
+ * Three words, each a count scaled by OWNED_ONE so that carries and borrows
+ * fall off the top, never into the tag: the owner's spawns (`spawned`, with
+ * the owner's tag in the low bits) and its completions (`done`), both only
+ * ever growing and written by the owner alone with plain stores; and
+ * `remote`, the other workers' spawns minus their completions, changed with
+ * locked RMWs. Outstanding = spawned - done + remote, modulo 2^48.
+ *
+ * Why a reader that is not the owner gets an exact answer: it reads done,
+ * then remote, then spawned, each with acquire. A job's spawn is counted
+ * before the job is published and its completion after it ran, so the
+ * spawn happens-before the completion. Every completion the reader saw
+ * (in done or in remote) is followed, in its reading order, by the word
+ * holding that job's spawn: done before spawned, remote before spawned,
+ * and a remote spawn and completion are both in `remote`, where the value
+ * read includes every RMW before the one it reads. So the reader sees the
+ * spawn of every completion it sees, the difference it computes is never
+ * below the true number of unfinished jobs among the spawns it saw, and
+ * zero means each of those finished. (With one owner word holding spawns
+ * minus completions, an owner spawn and a remote completion between two
+ * loads could sum to zero with a job unfinished.) */
 
 #define OWNED_ONE (UINT64_C(1) << 16)
 #define OWNED_TAG (OWNED_ONE - 1)
 _Static_assert(MAX_WORKERS < OWNED_TAG, "a worker's tag fits below the count");
 
-/* Zero when nothing is outstanding: both halves scaled to the high bits. */
-static inline uint64_t counter_open(uint64_t owned, uint64_t remote) { return (owned & ~OWNED_TAG) + (remote << 16); }
+static inline uint64_t counter_open(uint64_t spawned, uint64_t done, uint64_t remote) {
+  return (spawned & ~OWNED_TAG) - done + (remote << 16);
+}
 
+/* Any worker: zero when every job whose spawn the caller can see finished.
+ * acquire: those jobs' writes are visible to the caller. */
 static inline uint64_t counter_sum(const myr_counter *c) {
-  /* acquire: the writes of the jobs counted out are visible to the caller */
-  return counter_open(at_load_acq(&c->owned), at_load_acq(&c->remote));
+  uint64_t done = at_load_acq(&c->done);
+  TEST_HOOK(JOBS_HOOK_SUM);
+  uint64_t remote = at_load_acq(&c->remote);
+  TEST_HOOK(JOBS_HOOK_SUM);
+  return counter_open(at_load_acq(&c->spawned), done, remote);
 }
 
 uint64_t myr_counter_pending(const myr_counter *c) { return c ? counter_sum(c) >> 16 : 0; }
 
-/* Whether w may count in `owned` (it owns it, or nobody does yet). */
-static inline bool counter_is_mine(const worker *w, uint64_t owned) {
-  return owned == 0 || (owned & OWNED_TAG) == w->tag;
+static inline bool counter_owned_by(const worker *w, uint64_t spawned) { return (spawned & OWNED_TAG) == w->tag; }
+
+/* Whether w may count in `spawned` (it owns it, or nobody does yet). */
+static inline bool counter_is_mine(const worker *w, uint64_t spawned) {
+  return spawned == 0 || counter_owned_by(w, spawned);
 }
 
 /* Counts a job in; returns the job's third word: the counter's address,
  * marked with REMOTE_SPAWN when w does not own it. */
 static inline uint64_t counter_spawned(worker *w, myr_counter *c) {
-  uint64_t owned = at_load_rlx(&c->owned);
+  uint64_t spawned = at_load_rlx(&c->spawned);
   /* the first spawn takes ownership: see myr_counter in jobs.h */
-  if (counter_is_mine(w, owned)) {
-    at_store_rlx(&c->owned, (owned | w->tag) + OWNED_ONE);
+  if (counter_is_mine(w, spawned)) {
+    at_store_rlx(&c->spawned, (spawned | w->tag) + OWNED_ONE);
     return (uint64_t)(uintptr_t)c;
   }
   at_faa(&c->remote, 1);
   return (uint64_t)(uintptr_t)c | REMOTE_SPAWN;
 }
 
-/* Counting one job out. Returns CLOSED when the counter reached zero
- * (exactly so when no other worker changes it meanwhile, which is the case
- * that matters: a waiter parked on it), and REMOTE when this worker does
- * not own the counter (its waiter may be parked elsewhere).
- *
- * The counter must not be touched after the decrement: a waiter that sees
- * zero may return at once and free it (it is often on the waiter's stack),
- * so the other half is read first. */
-#define CLOSED ((uintptr_t)1)
-#define REMOTE ((uintptr_t)2)
-_Static_assert(_Alignof(myr_counter) >= 4, "a counter's address has two low bits clear");
-
-__attribute__((noinline)) static bool counter_finished_remote(myr_counter *c) {
-  uint64_t owned = at_load_acq(&c->owned);
-  /* the locked RMW also orders the decrement before park()'s sleepers load */
-  uint64_t before = at_faa(&c->remote, (uint64_t)-1);
-  return counter_open(owned, before - 1) == 0;
-}
-
 /* Counting one job out by the counter's owner; returns whether that
- * closed it. */
-static inline bool counter_finished_owned(myr_counter *c) {
-  uint64_t owned = at_load_rlx(&c->owned);
-  uint64_t rest = at_load_acq(&c->remote);
-  owned -= OWNED_ONE;
+ * closed it, exactly: the owner's words are its own, and `remote` is read
+ * once. It is read before the store of done, as the counter must not be
+ * touched after a store that may close it (a waiter that sees zero may
+ * return and free it; it is often on the waiter's stack).
+ *
+ * A waiter that is not the owner may be parked: the owner's store is
+ * plain, so the waiter's membarrier orders it (see park()), and the owner
+ * wakes it after the store when its `watched` says one is parked. */
+static inline bool counter_finished_owned(worker *w, myr_counter *c) {
+  uint64_t done = at_load_rlx(&c->done) + OWNED_ONE;
+  bool closed = counter_open(at_load_rlx(&c->spawned), done, at_load_acq(&c->remote)) == 0;
+  TEST_HOOK(JOBS_HOOK_OWNER_DONE);
   /* release: the job's writes come before the count a waiter reads */
-  at_store_rel(&c->owned, owned);
-  return counter_open(owned, rest) == 0;
+#ifdef MYR_TSAN
+  at_store_fence(&c->done, done); /* TSan does not model membarrier: a full fence here */
+#else
+  at_store_rel(&c->done, done);
+#endif
+  /* the slow path hands `closed` back, so that no register is kept for it
+   * across the call */
+  if (__builtin_expect(at_load32_rlx(&w->watched) != 0, 0)) return wake_watchers_then(w->pool, (uintptr_t)c, closed);
+  return closed;
 }
 
-static inline uintptr_t counter_finished(worker *w, myr_counter *c) {
-  if (__builtin_expect((at_load_rlx(&c->owned) & OWNED_TAG) == w->tag, 1)) return counter_finished_owned(c) ? CLOSED : 0;
-  return REMOTE | (counter_finished_remote(c) ? CLOSED : 0);
+/* Counting one job out by any other worker. The locked RMW orders the
+ * decrement before the watchers load in wake_watchers, so a parked waiter
+ * on this counter is woken; only its address is used after the RMW. */
+__attribute__((noinline)) static void counter_finished_remote(myr_jobs *p, myr_counter *c) {
+  TEST_HOOK(JOBS_HOOK_REMOTE_DONE);
+  at_faa(&c->remote, (uint64_t)-1);
+  wake_watchers(p, c);
+}
+
+/* Counts a job out; returns true when w owns the counter and that closed it. */
+static inline bool counter_finished(worker *w, myr_counter *c) {
+  if (__builtin_expect(counter_owned_by(w, at_load_rlx(&c->spawned)), 1)) return counter_finished_owned(w, c);
+  counter_finished_remote(w->pool, c);
+  return false;
 }
 
 /* Runs a job read from a slot (the words are copies: running it may push
- * over the slot) and counts it out, without waking anyone: returns the
- * counter's address with counter_finished's flags. */
-static inline uintptr_t run_job_quiet(worker *w, const uint64_t *j) {
+ * over the slot) and counts it out. Returns the counter's address, plus 1
+ * when this worker owns it and the job closed it. */
+static inline uintptr_t run_job(worker *w, const uint64_t *j) {
   myr_counter *c;
   if (__builtin_expect(!(j[2] & INTERNAL_JOB), 1)) {
     myr_job_fn fn;
@@ -259,19 +315,6 @@ static inline uintptr_t run_job_quiet(worker *w, const uint64_t *j) {
   }
   stat_add(&w->jobs, 1);
   return (uintptr_t)c | counter_finished(w, c);
-}
-
-/* Runs a job and wakes parked workers if it closed its counter. */
-static inline void run_job(worker *w, const uint64_t *j) {
-  if (run_job_quiet(w, j) & CLOSED) wake_sleepers(w->pool);
-}
-
-static inline uint64_t xorshift(uint64_t *s) {
-  uint64_t x = *s;
-  x ^= x << 13;
-  x ^= x >> 7;
-  x ^= x << 17;
-  return *s = x;
 }
 
 /* One round over the other workers from a random start. */
@@ -315,39 +358,74 @@ static inline bool is_done(const myr_jobs *p, const waiting *until) {
   return at_load32_acq(&p->stop) != 0;
 }
 
+/* The address a parked waiter is woken for: its counter, or its
+ * predicate's context (whoever makes the predicate true calls jobs_wake
+ * with it); 0 for a worker that waits for work only. */
+static inline uintptr_t watch_of(const waiting *pending) {
+  return pending->counter ? (uintptr_t)pending->counter : (uintptr_t)pending->ctx;
+}
+
 /* Parks until woken or the deadline passes.
  *
- * Protocol: the worker counts itself in `sleepers` (a locked RMW, so a full
- * fence), holds every deque's pushes (see wake_for_push), reads the event
- * count, looks once more for work and for `done`, and only then waits for
- * the event count to change. A completion counted by a worker that does not
- * own the counter decrements with a locked RMW before it reads sleepers, so
- * that wake-up is never lost. The owner counts its completions with a plain
- * store (no fence per job), so a waiter that is not the owner could miss the
- * last one in a window of a few nanoseconds: such a waiter parks for
- * PARK_MIN_NS at most. A spawn reads its deque's push_mask after a plain
- * release store of bottom: paying a store-load fence per spawn (16 ns,
- * TOOLCHAIN.md) would double the cost of a job, so a spawn's wake-up can be
- * missed in a window of a few nanoseconds. That costs parallelism, never
- * progress: every queued job is in the deque of a worker that is running
- * (workers park only with an empty deque), and the deadline, growing from
- * 1 ms to 100 ms while idle, bounds the delay. */
+ * Protocol: the worker reads its wake word, marks itself parked, publishes
+ * what it waits for, counts itself in watchers (if it waits for something)
+ * and in sleepers (locked RMWs, so full fences), holds every deque's pushes
+ * (see wake_for_push), looks once more for work and for `done`, and only
+ * then sleeps on its wake word. Any wake-up after the first read makes the
+ * sleep return at once.
+ *
+ * No completion that closes its counter is missed. A completion by a
+ * worker that does not own the counter is a locked RMW followed by a
+ * watchers load: of it and the waiter's RMW on watchers, the later sees the
+ * earlier. The owner counts out with a plain store and then loads
+ * watchers; when the waiter is not the owner it issues an expedited
+ * membarrier after its RMW, which makes the owner run a full fence: an
+ * owner store before that fence is seen by the waiter's check, and an
+ * owner store after it is followed by a load that sees watchers. Where
+ * the kernel refuses membarrier, such a waiter parks for PARK_MIN_NS at most.
+ *
+ * A spawn reads its deque's push_mask after a plain release store of bottom:
+ * paying a store-load fence per spawn (16 ns, TOOLCHAIN.md) would double the
+ * cost of a job, so a spawn's wake-up can be missed in a window of a few
+ * nanoseconds. That costs parallelism, never progress: every queued job is
+ * in the deque of a worker that is running (workers park only with an empty
+ * deque), and the deadline, growing from 1 ms to 100 ms while idle, bounds
+ * the delay. */
 static void park(worker *w, const waiting *pending) {
   myr_jobs *p = w->pool;
+  uint32_t seen = at_load32_acq(&w->wake_word);
+  uintptr_t what = watch_of(pending);
+  /* the owner of a counter owned by another worker, which its completions
+   * tell through its `watched` */
+  uint64_t tag = pending->counter ? at_load_rlx(&pending->counter->spawned) & OWNED_TAG : 0;
+  worker *owner = tag && tag != w->tag ? &p->workers[tag - 1] : NULL;
+  at_store32_rel(&w->parked, 1);
+  if (what) {
+    at_store_rlx((uint64_t *)&p->watch[w->index], what);
+    at_faa32(&p->watchers, 1);
+    if (owner) at_faa32(&owner->watched, 1);
+  }
   at_faa32(&p->sleepers, 1);
   for (uint32_t i = 0; i < p->count; i++) deque_hold_pushes(&p->workers[i].dq);
-  uint32_t seen = ck_ec32_value(&p->ec);
-  if (is_done(p, pending) || any_queued(p)) {
-    at_faa32(&p->sleepers, (uint32_t)-1);
-    return;
-  }
-  uint64_t t0 = now_ns();
   uint64_t park_ns = w->park_ns;
-  if (pending->counter && (at_load_rlx(&pending->counter->owned) & OWNED_TAG) != w->tag) park_ns = PARK_MIN_NS;
-  uint64_t until = t0 + park_ns;
-  struct timespec deadline = {(time_t)(until / 1000000000ull), (long)(until % 1000000000ull)};
-  ck_ec32_wait(&p->ec, &ec_mode, seen, &deadline);
+  if (owner) {
+    if (p->membarrier) syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
+    else park_ns = PARK_MIN_NS;
+  }
+  TEST_HOOK(JOBS_HOOK_PARK);
+  uint64_t t0 = now_ns();
+  bool slept = !is_done(p, pending) && !any_queued(p);
+  if (slept) futex_wait(&w->wake_word, seen, park_ns);
+  /* A waker that claimed us first has woken us or will bump the word, which
+   * at worst makes the next park return at once. */
+  at_store32_rel(&w->parked, 0);
+  if (what) {
+    at_store_rlx((uint64_t *)&p->watch[w->index], 0);
+    at_faa32(&p->watchers, (uint32_t)-1);
+    if (owner) at_faa32(&owner->watched, (uint32_t)-1);
+  }
   at_faa32(&p->sleepers, (uint32_t)-1);
+  if (!slept) return;
   stat_add(&w->parked_ns, now_ns() - t0);
   stat_add(&w->parks, 1);
   w->park_ns = w->park_ns < PARK_MAX_NS / 2 ? w->park_ns * 2 : PARK_MAX_NS;
@@ -365,15 +443,19 @@ static void work_until(worker *w, const waiting *pending) {
     /* idle: back off exponentially, then park once spin_ns has passed */
     uint64_t idle_since = now_ns(), spin_ns = p->spin_ns;
     ck_backoff_t backoff = CK_BACKOFF_INITIALIZER;
+    bool parked = false;
     for (;;) {
       if (is_done(p, pending)) return;
       if (find_job(w, j)) {
         w->park_ns = PARK_MIN_NS;
+        /* woken for work and there is more: wake the next sleeper */
+        if (parked && at_load32_rlx(&p->sleepers) != 0 && any_queued(p)) wake_one(p, w);
         run_job(w, j);
         break;
       }
       if (now_ns() - idle_since > spin_ns) {
         park(w, pending);
+        parked = true;
         /* woken without work at hand: look once more, then park again
          * without spinning, so a long-idle pool stays quiet */
         spin_ns = 0;
@@ -416,13 +498,24 @@ static inline worker *current(const myr_jobs *p) {
 
 static void pool_free(myr_jobs *p, uint32_t started) {
   at_store32_rel(&p->stop, 1);
-  ck_ec32_inc(&p->ec, &ec_mode);
+  /* every started worker: the locked add on its wake word orders the stop
+   * before its next check, and ends a sleep in progress */
+  for (uint32_t i = 1; i < started; i++) wake_worker(&p->workers[i]);
   for (uint32_t i = 1; i < started; i++) pthread_join(p->workers[i].thread, NULL);
-  for (uint32_t i = 0; i < p->count; i++)
+  for (uint32_t i = 0; p->workers && i < p->count; i++)
     if (p->workers[i].dq.ring) deque_destroy(&p->workers[i].dq);
-  if (tls_worker == &p->workers[0]) tls_worker = p->creator_prev_tls;
+  if (p->workers && tls_worker == &p->workers[0]) tls_worker = p->creator_prev_tls;
+  free(p->watch);
   free(p->workers);
   free(p);
+}
+
+/* Expedited membarriers need registering once per process; a kernel
+ * without them leaves the pool on its fallback (see park()). */
+static bool membarrier_ready(void) {
+  long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+  if (cmds < 0 || !(cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED)) return false;
+  return syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
 }
 
 myr_status myr_jobs_create(const myr_jobs_desc *desc, myr_jobs **out) {
@@ -440,10 +533,13 @@ myr_status myr_jobs_create(const myr_jobs_desc *desc, myr_jobs **out) {
   p->count = d.workers;
   p->spin_ns = (uint64_t)(d.spin_us ? d.spin_us : 50) * 1000u;
   p->creator = pthread_self();
-  ck_ec32_init(&p->ec, 0);
+  p->membarrier = membarrier_ready();
   p->workers = aligned_alloc(64, sizeof(worker) * p->count);
-  if (!p->workers) {
-    free(p);
+  p->watch = calloc(p->count, sizeof *p->watch);
+  if (!p->workers || !p->watch) {
+    free(p->workers);
+    p->workers = NULL;
+    pool_free(p, 0);
     return MYR_ENOMEM;
   }
   memset(p->workers, 0, sizeof(worker) * p->count);
@@ -465,7 +561,7 @@ myr_status myr_jobs_create(const myr_jobs_desc *desc, myr_jobs **out) {
   for (uint32_t i = 1; i < p->count; i++) {
     if (pthread_create(&p->workers[i].thread, NULL, worker_main, &p->workers[i]) != 0) {
       pool_free(p, i);
-      return MYR_EIO;
+      return MYR_ETHREAD;
     }
   }
   *out = p;
@@ -539,11 +635,11 @@ myr_status myr_jobs_spawn(myr_jobs *p, myr_job_fn fn, void *arg, myr_counter *co
   if (__builtin_expect(!w || w->pool != p || !fn || !counter, 0)) return spawn_slow(p, fn, arg, counter);
   int64_t b = (int64_t)at_load_rlx(&w->dq.bottom);
   int64_t mask = (int64_t)at_load_rlx(&w->dq.push_mask);
-  uint64_t owned = at_load_rlx(&counter->owned);
+  uint64_t spawned = at_load_rlx(&counter->spawned);
   /* a full-looking ring, held pushes, or a counter another worker owns */
-  if (__builtin_expect(b - w->dq.top_seen > mask || !counter_is_mine(w, owned), 0))
+  if (__builtin_expect(b - w->dq.top_seen > mask || !counter_is_mine(w, spawned), 0))
     return spawn_slow(w->pool, fn, arg, counter); /* w->pool, p: no register kept for p */
-  at_store_rlx(&counter->owned, (owned | w->tag) + OWNED_ONE);
+  at_store_rlx(&counter->spawned, (spawned | w->tag) + OWNED_ONE);
   publish_user_job(w, w->dq.slots + (size_t)(b & mask) * DEQUE_WORDS, b, fn, arg, (uint64_t)(uintptr_t)counter);
   return MYR_OK;
 }
@@ -553,19 +649,6 @@ myr_status myr_jobs_spawn(myr_jobs *p, myr_job_fn fn, void *arg, myr_counter *co
  * parking) only once the deque runs dry. */
 __attribute__((noinline)) static void wait_rest(worker *w, myr_counter *counter) {
   work_until(w, &(waiting){counter, NULL, NULL});
-}
-
-/* Counting out a job of a wait, other than in the plain case below: wakes
- * sleepers if it closed a counter that may have a waiter elsewhere; returns
- * whether the counter waited on is still open. r is the counter the job
- * counted out with counter_finished's flags. */
-static bool wait_count(worker *w, const myr_counter *counter, uintptr_t r) {
-  bool ours = (r & ~(CLOSED | REMOTE)) == (uintptr_t)counter;
-  /* Counted out by the owner (this worker) of the counter waited on, it
-   * needs no wake-up: the owner is awake here, and any other worker
-   * waiting on it parks 1 ms at most (see park()). */
-  if ((r & CLOSED) && (!ours || (r & REMOTE))) wake_sleepers(w->pool);
-  return ours ? !(r & CLOSED) : counter_sum(counter) != 0;
 }
 
 /* Runs a job of a wait, other than in the plain case below. Out of line,
@@ -581,7 +664,10 @@ __attribute__((noinline)) static bool wait_run_other(worker *w, const myr_counte
     wake_for_push(w);
     return false;
   }
-  return wait_count(w, counter, run_job_quiet(w, j));
+  uintptr_t r = run_job(w, j);
+  /* closed by this worker as its owner: known; otherwise read it */
+  if (r == ((uintptr_t)counter | 1)) return false;
+  return counter_sum(counter) != 0;
 }
 
 static inline void wait_open(worker *w, myr_counter *counter) {
@@ -601,15 +687,14 @@ static inline void wait_open(worker *w, myr_counter *counter) {
       /* The common case: a user job counted in the counter waited on (so
        * the counter was open: a wait takes before it reads the counter),
        * spawned by this worker as the counter's owner (no REMOTE_SPAWN).
-       * Counting it out says whether it closed the counter, with no
-       * wake-up to consider: this worker is the one to wake, and any other
-       * worker waiting on the counter parks 1 ms at most (see park()). */
+       * Counting it out says exactly whether it closed the counter, and
+       * wakes any other worker parked on it. */
       myr_job_fn fn;
       uint64_t fn_bits = at_load_rlx(&slot[0]);
       memcpy(&fn, &fn_bits, sizeof fn);
       fn((void *)(uintptr_t)at_load_rlx(&slot[1]));
       stat_add(&w->jobs, 1);
-      if (counter_finished_owned(counter)) return;
+      if (counter_finished_owned(w, counter)) return;
       continue;
     }
     if (!wait_run_other(w, counter, slot)) return;
@@ -720,11 +805,11 @@ bool jobs_wait_until(myr_jobs *p, bool (*pred)(void *ctx), void *ctx) {
   return true;
 }
 
-void jobs_wake(myr_jobs *p) { wake_sleepers(p); }
+void jobs_wake(myr_jobs *p, const void *ctx) { wake_watchers(p, ctx); }
 
 void jobs_counter_claim(myr_jobs *p, myr_counter *c) {
   worker *w = current(p);
-  if (w && at_load_rlx(&c->owned) == 0) at_store_rlx(&c->owned, w->tag);
+  if (w && at_load_rlx(&c->spawned) == 0) at_store_rlx(&c->spawned, w->tag);
 }
 
 int jobs_depth(const myr_jobs *p) {

@@ -7,12 +7,22 @@
 #include "myriad/jobs.h"
 
 /* Runs jobs until pred(ctx) holds; the calling thread must be a worker of
- * the pool (false otherwise). Whoever makes pred true must call jobs_wake
- * after a locked RMW, so a parked waiter is not missed. */
+ * the pool (false otherwise). Whoever makes pred true must call
+ * jobs_wake(p, ctx) after a locked RMW, so a parked waiter is not missed. */
 bool jobs_wait_until(myr_jobs *p, bool (*pred)(void *ctx), void *ctx);
 
-/* Wakes parked workers, if any. */
-void jobs_wake(myr_jobs *p);
+/* Wakes the workers parked in jobs_wait_until(p, ..., ctx), if any. */
+void jobs_wake(myr_jobs *p, const void *ctx);
+
+/* Tests only (built with MYR_TEST_HOOKS): called at the racy points of the
+ * counters and of parking, so that tests can widen their windows. */
+enum {
+  JOBS_HOOK_SUM = 1,         /* between the loads of a non-owner's counter read */
+  JOBS_HOOK_OWNER_DONE,      /* an owner's completion: after reading remote, before storing */
+  JOBS_HOOK_REMOTE_DONE,     /* a non-owner's completion: before its decrement */
+  JOBS_HOOK_PARK             /* a parking worker: after announcing itself, before its last check */
+};
+extern void (*jobs_test_hook)(int point);
 
 /* Makes the calling worker the owner of a fresh counter (see myr_counter),
  * for counters that other workers may spawn into first. */

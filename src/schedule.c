@@ -482,7 +482,7 @@ static void run_system(myr_schedule *s, sys *y, bool here) {
   for (uint32_t d = 0; d < y->dependent_count; d++)
     if (at_faa32(&s->systems[y->dependents[d]].pending, (uint32_t)-1) == 1) launch(s, y->dependents[d]);
   /* the locked RMW orders this before the sleepers load in jobs_wake */
-  if (at_faa32(&s->remaining, (uint32_t)-1) == 1) jobs_wake(s->jobs);
+  if (at_faa32(&s->remaining, (uint32_t)-1) == 1) jobs_wake(s->jobs, s);
 }
 
 static void system_job(void *arg) {
@@ -497,7 +497,7 @@ static void launch(myr_schedule *s, uint32_t id) {
   if (y->flags & MYR_SYSTEM_MAIN_THREAD) {
     uint32_t slot = at_faa32(&s->mainq_tail, 1);
     at_store32_rel(&s->mainq[slot], id);
-    jobs_wake(s->jobs);
+    jobs_wake(s->jobs, s);
     return;
   }
   myr_status st = myr_jobs_spawn(s->jobs, system_job, y, &s->jobs_counter);

@@ -24,6 +24,7 @@ static const struct {
     {MYR_EIO, "MYR_EIO", "input/output error"},
     {MYR_ECORRUPT, "MYR_ECORRUPT", "data failed validation (corrupt input)"},
     {MYR_ENOTFOUND, "MYR_ENOTFOUND", "no such name"},
+    {MYR_ETHREAD, "MYR_ETHREAD", "a thread could not be started"},
 };
 
 const char *myr_strerror(myr_status status) {

@@ -37,11 +37,16 @@ typedef struct myr_jobs myr_jobs;
  * worker costs no locked instruction for its counting. The first spawn into
  * a counter must therefore happen before any other worker spawns into it
  * (true when the others learn of the counter from a job spawned after it,
- * as in fork-join code). */
+ * as in fork-join code).
+ *
+ * A wait, by the owner or by any other worker, returns only once every job
+ * whose spawn it could see has finished: it never returns early, and a
+ * waiter that parks is woken by the completion that closes the counter. */
 typedef struct myr_counter {
-  uint64_t owned;   /* the owner's count (high 48 bits) and its worker tag
+  uint64_t spawned; /* the owner's spawns (high 48 bits) and its worker tag
                        (low 16 bits, 0 until the first spawn); owner only */
-  uint64_t remote;  /* changed atomically by all other workers */
+  uint64_t done;    /* the owner's completions (high 48 bits); owner only */
+  uint64_t remote;  /* other workers' spawns minus completions; atomic */
 } myr_counter;
 
 typedef void (*myr_job_fn)(void *arg);
@@ -63,7 +68,8 @@ typedef struct myr_jobs_worker_stats {
 } myr_jobs_worker_stats;
 
 /* Creates a pool. desc may be NULL for defaults. Errors: MYR_EINVAL (more
- * than 1024 workers), MYR_ENOMEM, MYR_EIO (a thread could not be started). */
+ * than 1024 workers), MYR_ENOMEM, MYR_ETHREAD (a thread could not be
+ * started; nothing is left running). */
 MYR_API myr_status myr_jobs_create(const myr_jobs_desc *desc, myr_jobs **out);
 
 /* Runs every job still queued or running, stops the workers and frees the
@@ -85,7 +91,10 @@ MYR_API myr_status myr_jobs_wait(myr_jobs *pool, myr_counter *counter);
  * parallel, and returns when all are done. The range is split lazily: a
  * worker halves its range and offers one half only while its own deque is
  * empty, otherwise it runs the next grain itself; pieces of one worker run
- * in ascending order. Errors: MYR_EINVAL, MYR_EBUSY, MYR_ENOMEM. */
+ * in ascending order. Any range is fine, up to [0, SIZE_MAX) with any grain:
+ * piece bounds never overflow. If a deque cannot grow, the piece is run
+ * where it is instead of offered, so the call does not fail for memory.
+ * Errors: MYR_EINVAL (NULL pool or fn, end < begin), MYR_EBUSY. */
 MYR_API myr_status myr_jobs_parallel_for(myr_jobs *pool, size_t begin, size_t end, size_t grain,
                                          myr_range_fn fn, void *ctx);
 

@@ -35,7 +35,8 @@ typedef enum myr_status {
   MYR_ECYCLE = -12,  /* a dependency cycle */
   MYR_EIO = -13,     /* a file could not be read or written */
   MYR_ECORRUPT = -14, /* a file or stream failed validation */
-  MYR_ENOTFOUND = -15 /* no such name (system, file) */
+  MYR_ENOTFOUND = -15, /* no such name (system, file) */
+  MYR_ETHREAD = -16  /* a thread could not be started */
 } myr_status;
 
 /* Returns a static, human-readable description of a status (never NULL). */
