@@ -14,6 +14,8 @@
 
 #include "myriad/myriad.h"
 
+#include "check_alloc.h"
+
 typedef struct { float x, y, z; } t_position;
 typedef struct { float x, y, z; } t_velocity;
 typedef struct { int32_t hp; uint8_t armor; double regen; } t_health;
@@ -40,9 +42,11 @@ static inline void fixture_register(fixture *f) {
   assert_int_equal(myr_component_register(f->w, &(myr_component_desc){"Tag", NULL, 0, 0}, &f->tag), MYR_OK);
 }
 
+/* The world gets a checking allocator (check_alloc.h): every free's size is
+ * checked, and myr_world_destroy in the teardown aborts on a leak. */
 static inline int fixture_setup(void **state) {
   fixture *f = calloc(1, sizeof *f);
-  if (!f || myr_world_create(NULL, &f->w) != MYR_OK) return -1;
+  if (!f || myr_world_create(checked_world(), &f->w) != MYR_OK) return -1;
   fixture_register(f);
   *state = f;
   return 0;

@@ -1,45 +1,27 @@
 /* Failure injection: an allocator that fails the k-th allocation, for every k
- * up to the number a call makes, must leave the world as it was. */
+ * up to the number a call makes, must leave the world as it was. The
+ * allocator is the checking one (check_alloc.h): every free's size is checked
+ * too, and nothing may be left when the world is destroyed. */
 #include "helpers.h"
 
-typedef struct failing {
-  long countdown;  /* allocations left before one fails; -1 = never fail */
-  long calls;      /* allocations attempted since arming */
-  long live;       /* blocks outstanding */
-  size_t bytes;    /* bytes outstanding */
-} failing;
-
-static void *fail_alloc(size_t size, size_t align, void *user) {
-  failing *f = user;
-  f->calls++;
-  if (f->countdown == 0) return NULL;
-  if (f->countdown > 0) f->countdown--;
-  if (align < sizeof(void *)) align = sizeof(void *);
-  void *p = aligned_alloc(align, (size + align - 1) / align * align + align);
-  if (p) {
-    f->live++;
-    f->bytes += size;
-  }
-  return p;
-}
-
-static void fail_free(void *p, size_t size, void *user) {
-  failing *f = user;
-  f->live--;
-  f->bytes -= size;
-  free(p);
-}
-
 typedef struct ctx {
-  failing fa;
+  check_alloc ca;
+  bool sticky;   /* the failing allocation is followed by failing ones */
   fixture fx;
   myr_entity some[8];
+  myr_component wide[3];
 } ctx;
+
+/* The prestate says whether failures are sticky (the k-th allocation and
+ * every later one fail) or one-shot (only the k-th). */
+static bool sticky_failures = true, one_shot_failures = false;
 
 static int ctx_setup(void **state) {
   ctx *c = calloc(1, sizeof *c);
-  c->fa.countdown = -1;
-  if (myr_world_create(&(myr_world_desc){{fail_alloc, fail_free, &c->fa}}, &c->fx.w) != MYR_OK) return -1;
+  if (!c) return -1;
+  c->sticky = *state ? *(const bool *)*state : true;
+  check_alloc_init(&c->ca);
+  if (myr_world_create(&(myr_world_desc){check_alloc_hooks(&c->ca)}, &c->fx.w) != MYR_OK) return -1;
   fixture_register(&c->fx);
   const myr_component set[] = {c->fx.pos};
   if (myr_entity_create_bulk(c->fx.w, &(myr_bulk_desc){set, 1, NULL, 8, c->some}) != MYR_OK) return -1;
@@ -50,15 +32,16 @@ static int ctx_setup(void **state) {
 static int ctx_teardown(void **state) {
   ctx *c = *state;
   myr_world_destroy(c->fx.w);
-  assert_int_equal(c->fa.live, 0);
-  assert_int_equal(c->fa.bytes, 0);
+  check_alloc_assert_no_leaks(&c->ca);
+  check_alloc_fini(&c->ca);
   free(c);
   return 0;
 }
 
 typedef myr_status (*op_fn)(ctx *c);
 
-/* Runs op with the k-th allocation failing, k = 0, 1, ... until it succeeds;
+/* Runs op with the k-th allocation (and, when sticky, all after it) failing,
+ * k = 0, 1, ... until it succeeds;
  * every failure must be MYR_ENOMEM and leave hash and entity count as they
  * were. Returns how many failed calls there were (a table made by a failed
  * call may stay, so later calls can need fewer allocations). */
@@ -67,11 +50,11 @@ static long fail_every_allocation(ctx *c, op_fn op) {
   for (long k = 0;; k++) {
     uint64_t before = world_hash(c->fx.w);
     uint32_t count = myr_world_entity_count(c->fx.w);
-    c->fa.countdown = k;
-    c->fa.calls = 0;
+    check_alloc_arm(&c->ca, k, c->sticky);
     myr_status s = op(c);
-    c->fa.countdown = -1;
+    long injected = check_alloc_disarm(&c->ca);
     if (s == MYR_OK) {
+      assert_int_equal(injected, 0);
       assert_true(failures == k);
       return failures;
     }
@@ -113,6 +96,14 @@ static myr_status op_add_new_table(ctx *c) {
 
 static myr_status op_remove_new_table(ctx *c) { return myr_component_remove(c->fx.w, c->some[5], c->fx.pos); }
 
+/* Three components of 30 fields: their table has more than 64 columns, so
+ * growing it allocates its column offsets too. */
+typedef struct { float v[30]; } t_wide;
+
+static myr_status op_bulk_wide_table(ctx *c) {
+  return myr_entity_create_bulk(c->fx.w, &(myr_bulk_desc){c->wide, 3, NULL, 100, NULL});
+}
+
 static void registering_survives_every_failed_allocation(void **state) {
   ctx *c = *state;
   assert_true(fail_every_allocation(c, op_register) >= 3);
@@ -136,15 +127,30 @@ static void add_and_remove_survive_every_failed_allocation(void **state) {
   for (int i = 0; i < 8; i++) assert_true(myr_entity_alive(c->fx.w, c->some[i]));
 }
 
+static void wide_table_survives_every_failed_allocation(void **state) {
+  ctx *c = *state;
+  myr_field f[30];
+  for (int i = 0; i < 30; i++) f[i] = (myr_field){NULL, MYR_F32, 0, offsetof(t_wide, v) + (size_t)i * sizeof(float)};
+  const char *names[] = {"WideA", "WideB", "WideC"};
+  for (int i = 0; i < 3; i++)
+    assert_int_equal(myr_component_register(c->fx.w, &(myr_component_desc){names[i], f, 30, sizeof(t_wide)}, &c->wide[i]),
+                     MYR_OK);
+  assert_true(fail_every_allocation(c, op_bulk_wide_table) >= 4); /* table, its lists, offsets, block, slots */
+  assert_int_equal(myr_world_entity_count(c->fx.w), 108);
+  /* and once more, into the table that exists now: offsets and a bigger block */
+  assert_true(fail_every_allocation(c, op_bulk_wide_table) >= 2);
+  assert_int_equal(myr_world_entity_count(c->fx.w), 208);
+}
+
 static void single_create_survives_a_failed_allocation(void **state) {
   ctx *c = *state;
   /* each create is atomic: a failure leaves the ones before it in place */
   for (long k = 0; k < 64; k++) {
     uint32_t count = myr_world_entity_count(c->fx.w);
     uint64_t before = world_hash(c->fx.w);
-    c->fa.countdown = k;
+    check_alloc_arm(&c->ca, k, c->sticky);
     myr_status s = op_create_many(c);
-    c->fa.countdown = -1;
+    check_alloc_disarm(&c->ca);
     if (s == MYR_OK) break;
     assert_int_equal(s, MYR_ENOMEM);
     assert_true(myr_world_entity_count(c->fx.w) >= count);
@@ -154,9 +160,9 @@ static void single_create_survives_a_failed_allocation(void **state) {
   for (int i = 0; i < 2000; i++) {
     myr_entity e;
     uint64_t before = world_hash(c->fx.w);
-    c->fa.countdown = 0;
+    check_alloc_fail_from(&c->ca, 0);
     myr_status s = myr_entity_create(c->fx.w, &e);
-    c->fa.countdown = -1;
+    check_alloc_disarm(&c->ca);
     if (s == MYR_ENOMEM) assert_int_equal(world_hash(c->fx.w), before);
     else assert_int_equal(s, MYR_OK);
   }
@@ -167,9 +173,9 @@ static void query_refresh_survives_a_failed_allocation(void **state) {
   myr_query *q = NULL;
   myr_status s;
   for (long k = 0;; k++) {
-    c->fa.countdown = k;
+    check_alloc_arm(&c->ca, k, c->sticky);
     s = myr_query_create(c->fx.w, &(myr_query_desc){(myr_term[]){{c->fx.pos, MYR_TERM_READ}}, 1}, &q);
-    c->fa.countdown = -1;
+    check_alloc_disarm(&c->ca);
     if (s == MYR_OK) break;
     assert_int_equal(s, MYR_ENOMEM);
   }
@@ -183,9 +189,9 @@ static void query_refresh_survives_a_failed_allocation(void **state) {
   }
   uint32_t tables = myr_query_table_count(q);
   myr_query_iter it;
-  c->fa.countdown = 0;
+  check_alloc_fail_from(&c->ca, 0);
   s = myr_query_iter_init(q, 0, &it);
-  c->fa.countdown = -1;
+  check_alloc_disarm(&c->ca);
   if (s == MYR_ENOMEM) assert_int_equal(myr_query_table_count(q), tables);
   assert_int_equal(myr_query_iter_init(q, 0, &it), MYR_OK);
   assert_true(myr_query_table_count(q) > tables);
@@ -194,30 +200,39 @@ static void query_refresh_survives_a_failed_allocation(void **state) {
 
 static void world_create_survives_every_failed_allocation(void **state) {
   (void)state;
-  failing fa = {.countdown = -1};
-  for (long k = 0;; k++) {
-    myr_world *w = NULL;
-    fa.countdown = k;
-    myr_status s = myr_world_create(&(myr_world_desc){{fail_alloc, fail_free, &fa}}, &w);
-    fa.countdown = -1;
-    if (s == MYR_OK) {
-      myr_world_destroy(w);
-      assert_int_equal(fa.live, 0);
-      break;
+  check_alloc ca;
+  check_alloc_init(&ca);
+  for (int sticky = 0; sticky < 2; sticky++) {
+    for (long k = 0;; k++) {
+      myr_world *w = NULL;
+      check_alloc_arm(&ca, k, sticky);
+      myr_status s = myr_world_create(&(myr_world_desc){check_alloc_hooks(&ca)}, &w);
+      long injected = check_alloc_disarm(&ca);
+      if (s == MYR_OK) {
+        assert_int_equal(injected, 0);
+        myr_world_destroy(w);
+        assert_int_equal(check_alloc_live(&ca), 0);
+        break;
+      }
+      assert_int_equal(s, MYR_ENOMEM);
+      assert_null(w);
+      assert_int_equal(check_alloc_live(&ca), 0);
     }
-    assert_int_equal(s, MYR_ENOMEM);
-    assert_null(w);
-    assert_int_equal(fa.live, 0);
   }
+  check_alloc_fini(&ca);
 }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(registering_survives_every_failed_allocation, ctx_setup, ctx_teardown),
-      cmocka_unit_test_setup_teardown(bulk_create_survives_every_failed_allocation, ctx_setup, ctx_teardown),
-      cmocka_unit_test_setup_teardown(add_and_remove_survive_every_failed_allocation, ctx_setup, ctx_teardown),
-      cmocka_unit_test_setup_teardown(single_create_survives_a_failed_allocation, ctx_setup, ctx_teardown),
-      cmocka_unit_test_setup_teardown(query_refresh_survives_a_failed_allocation, ctx_setup, ctx_teardown),
+#define BOTH_MODES(f) \
+  {#f " (sticky)", f, ctx_setup, ctx_teardown, &sticky_failures}, \
+  {#f " (one-shot)", f, ctx_setup, ctx_teardown, &one_shot_failures}
+      BOTH_MODES(registering_survives_every_failed_allocation),
+      BOTH_MODES(bulk_create_survives_every_failed_allocation),
+      BOTH_MODES(add_and_remove_survive_every_failed_allocation),
+      BOTH_MODES(wide_table_survives_every_failed_allocation),
+      BOTH_MODES(single_create_survives_a_failed_allocation),
+      BOTH_MODES(query_refresh_survives_a_failed_allocation),
       cmocka_unit_test(world_create_survives_every_failed_allocation),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

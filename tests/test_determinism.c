@@ -110,7 +110,7 @@ static void sim_make(sim *s) {
   static const myr_field hp_f[] = {MYR_FIELD(health, hp, MYR_I32)};
   static const myr_field age_f[] = {MYR_FIELD(age, ticks, MYR_U32)};
   static const myr_field target_f[] = {MYR_FIELD(target, e, MYR_U64)};
-  assert_int_equal(myr_world_create(NULL, &s->w), MYR_OK);
+  assert_int_equal(myr_world_create(checked_world(), &s->w), MYR_OK);
   assert_int_equal(myr_component_register(s->w, &(myr_component_desc){"Position", vec_f, 3, sizeof(vec3)}, &s->pos), MYR_OK);
   assert_int_equal(myr_component_register(s->w, &(myr_component_desc){"Velocity", vec_f, 3, sizeof(vec3)}, &s->vel), MYR_OK);
   assert_int_equal(myr_component_register(s->w, &(myr_component_desc){"Health", hp_f, 1, sizeof(health)}, &s->hp), MYR_OK);

@@ -188,7 +188,7 @@ static void random_operations_match_the_reference_model(void **state) {
   (void)state;
   model m = {0};
   m.rng = test_seed(20261124);
-  assert_int_equal(myr_world_create(NULL, &m.f.w), MYR_OK);
+  assert_int_equal(myr_world_create(checked_world(), &m.f.w), MYR_OK);
   fixture_register(&m.f);
   const long ops = 1000000;
   for (long i = 1; i <= ops; i++) {
@@ -204,7 +204,7 @@ static void random_operations_match_the_reference_model(void **state) {
   free(m.e);
   model m2 = {0};
   m2.rng = test_seed(20261124);
-  assert_int_equal(myr_world_create(NULL, &m2.f.w), MYR_OK);
+  assert_int_equal(myr_world_create(checked_world(), &m2.f.w), MYR_OK);
   fixture_register(&m2.f);
   for (long i = 1; i <= ops; i++) one_op(&m2);
   assert_int_equal(world_hash(m2.f.w), h);

@@ -13,7 +13,7 @@ typedef struct sfix {
 
 static int sfix_setup_n(void **state, uint32_t workers) {
   sfix *x = calloc(1, sizeof *x);
-  if (!x || myr_world_create(NULL, &x->f.w) != MYR_OK) return -1;
+  if (!x || myr_world_create(checked_world(), &x->f.w) != MYR_OK) return -1;
   fixture_register(&x->f);
   if (workers && myr_jobs_create(&(myr_jobs_desc){.workers = workers}, &x->pool) != MYR_OK) return -1;
   if (myr_schedule_create(x->f.w, &(myr_schedule_desc){.jobs = x->pool, .chunk_rows = 64}, &x->s) != MYR_OK) return -1;

@@ -56,7 +56,7 @@ static void components_are_found_by_name_and_describe_their_fields(void **state)
 static void component_limit_is_enforced(void **state) {
   (void)state;
   myr_world *w;
-  assert_int_equal(myr_world_create(NULL, &w), MYR_OK);
+  assert_int_equal(myr_world_create(checked_world(), &w), MYR_OK);
   char name[16];
   myr_component c;
   for (int i = 0; i < MYR_MAX_COMPONENTS; i++) {
@@ -278,8 +278,8 @@ static void columns_are_aligned_padded_and_staggered(void **state) {
 static void hash_depends_on_content_not_layout(void **state) {
   (void)state;
   fixture a = {0}, b = {0};
-  assert_int_equal(myr_world_create(NULL, &a.w), MYR_OK);
-  assert_int_equal(myr_world_create(NULL, &b.w), MYR_OK);
+  assert_int_equal(myr_world_create(checked_world(), &a.w), MYR_OK);
+  assert_int_equal(myr_world_create(checked_world(), &b.w), MYR_OK);
   fixture_register(&a);
   fixture_register(&b);
   /* a: bulk create; b: one by one through other tables, then trimmed */
@@ -314,7 +314,7 @@ static void hash_is_stable_across_runs(void **state) {
   /* A fixed world must hash to a fixed value on every run and machine of
    * the same endianness; this constant was computed once by this test. */
   fixture f = {0};
-  assert_int_equal(myr_world_create(NULL, &f.w), MYR_OK);
+  assert_int_equal(myr_world_create(checked_world(), &f.w), MYR_OK);
   fixture_register(&f);
   const myr_component set[] = {f.pos, f.health};
   const void *values[] = {&(t_position){1.5f, -2, 3}, &(t_health){7, 2, 0.5}};
