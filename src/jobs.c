@@ -91,8 +91,12 @@ static _Thread_local worker *tls_worker __attribute__((tls_model("initial-exec")
 
 #ifdef MYR_TEST_HOOKS
 /* Tests only: a delay injected at the racy points named in jobs_impl.h. */
-void (*jobs_test_hook)(int point);
-#define TEST_HOOK(point) do { if (jobs_test_hook) jobs_test_hook(point); } while (0)
+void (*_Atomic jobs_test_hook)(int point);
+#define TEST_HOOK(point)                                    \
+  do {                                                      \
+    void (*hook_)(int) = jobs_test_hook; /* seq_cst load */ \
+    if (hook_) hook_(point);                                \
+  } while (0)
 #else
 #define TEST_HOOK(point) do { } while (0)
 #endif

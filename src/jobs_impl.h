@@ -22,7 +22,7 @@ enum {
   JOBS_HOOK_REMOTE_DONE,     /* a non-owner's completion: before its decrement */
   JOBS_HOOK_PARK             /* a parking worker: after announcing itself, before its last check */
 };
-extern void (*jobs_test_hook)(int point);
+extern void (*_Atomic jobs_test_hook)(int point);
 
 /* Makes the calling worker the owner of a fresh counter (see myr_counter),
  * for counters that other workers may spawn into first. */

@@ -31,6 +31,7 @@ void patch_buffer_clear(patch_buffer *b) {
   b->open = NULL;
   b->patches = 0;
   b->structural = 0;
+  b->failed = false;
 }
 
 static myr_status buffer_reserve(patch_buffer *b, size_t more) {
@@ -53,11 +54,18 @@ static patch_hdr *record(myr_patches *p, patch_op op, myr_entity e, myr_componen
                          uint32_t payload) {
   patch_buffer *b = p->buf;
   size_t bytes = sizeof(patch_hdr) + align_up(payload, 8);
-  if (buffer_reserve(b, bytes) != MYR_OK) return NULL;
+  /* A failure is remembered: the schedule then refuses to apply a stage
+   * whose callbacks lost a patch (the callback may not check). */
+  if (buffer_reserve(b, bytes) != MYR_OK) {
+    b->failed = true;
+    return NULL;
+  }
   if (b->open != p || b->seg_count == 0) {
     if (b->seg_count == b->seg_cap &&
-        world_grow_array(b->world, (void **)&b->segs, &b->seg_cap, sizeof(patch_segment), b->seg_count + 1) != MYR_OK)
+        world_grow_array(b->world, (void **)&b->segs, &b->seg_cap, sizeof(patch_segment), b->seg_count + 1) != MYR_OK) {
+      b->failed = true;
       return NULL;
+    }
     b->segs[b->seg_count++] = (patch_segment){p->system, p->chunk, p->seq, 0, b->used, b->used};
     b->open = p;
   }

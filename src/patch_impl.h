@@ -55,6 +55,7 @@ typedef struct patch_buffer {
   const struct myr_patches *open; /* the handle whose segment is open */
   uint64_t patches;
   uint64_t structural; /* patches other than set and set_field */
+  bool failed;         /* a recording ran out of memory: the batch is incomplete */
 } patch_buffer;
 
 /* Provisional ids: PROVISIONAL_BIT | batch << TOKEN_BITS | token. A token is

@@ -522,10 +522,15 @@ static int segment_cmp(const void *a, const void *b) {
 static myr_status merge(myr_schedule *s, stage *g) {
   uint64_t t0 = now_ns();
   uint32_t n = 0;
-  bool structural = false;
+  bool structural = false, lost = false;
   for (uint32_t i = 0; i < s->buf_count; i++) {
     n += s->bufs[i].buf.seg_count;
     structural |= s->bufs[i].buf.structural != 0;
+    lost |= s->bufs[i].buf.failed;
+  }
+  if (lost) { /* a callback's patch could not be recorded: apply none */
+    for (uint32_t i = 0; i < s->buf_count; i++) patch_buffer_clear(&s->bufs[i].buf);
+    return MYR_ENOMEM;
   }
   myr_status st = world_grow_array(s->world, (void **)&s->refs, &s->ref_cap, sizeof(patch_ref), n);
   if (st != MYR_OK) return st;

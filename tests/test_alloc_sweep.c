@@ -329,21 +329,11 @@ static void run_with_two_stages_fails_stage_by_stage(void **state) {
   }
 }
 
-/* KNOWN GAP, skipped: a failed recording inside a callback cannot be
- * returned by the callback (myr_system_fn returns nothing). The run should
- * then fail with MYR_ENOMEM and leave the world as it was, like any failed
- * call. Today (schedule.c run_chunks/merge, patch.c record) the one patch is
- * dropped, the other patches are applied and myr_schedule_run returns
- * MYR_OK: the world differs from a run that never failed. Enable by
- * removing the getenv check once a failed record() marks its buffer and the
- * stage's merge fails with MYR_ENOMEM (MYR_TEST_CALLBACK_ENOMEM=1 runs it). */
+/* A failed recording inside a callback cannot be returned by the callback
+ * (myr_system_fn returns nothing): the buffer remembers it, and the run
+ * fails with MYR_ENOMEM, applying none of the stage's patches. */
 static void callback_recording_failure_fails_the_run(void **state) {
   (void)state;
-  if (!getenv("MYR_TEST_CALLBACK_ENOMEM")) {
-    fprintf(stderr, "skipped: a failed recording in a callback is not reported by myr_schedule_run yet "
-                    "(set MYR_TEST_CALLBACK_ENOMEM=1 to run)\n");
-    skip();
-  }
   scene sc;
   scene_open(&sc, 0, 1);
   uint64_t h0 = world_hash(sc.f.w), h1 = run_ok(&sc);

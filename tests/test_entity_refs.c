@@ -26,7 +26,7 @@ static void register_refs(rfix *x) {
 
 static int setup(void **state) {
   rfix *x = calloc(1, sizeof *x);
-  if (!x || myr_world_create(NULL, &x->w) != MYR_OK) return -1;
+  if (!x || myr_world_create(checked_world(), &x->w) != MYR_OK) return -1;
   register_refs(x);
   *state = x;
   return 0;
@@ -262,7 +262,7 @@ static void cull_and_relink(const myr_view *v, myr_patches *p) {
 
 static uint64_t run_graph(uint32_t workers, uint32_t chunk, uint32_t frames, uint32_t seeds, bool keep_raw) {
   myr_world *w;
-  assert_int_equal(myr_world_create(NULL, &w), MYR_OK);
+  assert_int_equal(myr_world_create(checked_world(), &w), MYR_OK);
   rfix x = {.w = w};
   register_refs(&x);
   graph_ctx g = {x.node, x.link, x.seed, x.raw, keep_raw};
@@ -330,7 +330,7 @@ static void provisional_ids_do_not_depend_on_the_thread_count(void **state) {
 static void spawn_graph_links_name_live_entities(void **state) {
   (void)state;
   myr_world *w;
-  assert_int_equal(myr_world_create(NULL, &w), MYR_OK);
+  assert_int_equal(myr_world_create(checked_world(), &w), MYR_OK);
   rfix x = {.w = w};
   register_refs(&x);
   graph_ctx g = {x.node, x.link, x.seed, x.raw, false};

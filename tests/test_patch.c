@@ -9,7 +9,7 @@ typedef struct pfix {
 
 static int pfix_setup(void **state) {
   pfix *x = calloc(1, sizeof *x);
-  if (!x || myr_world_create(NULL, &x->f.w) != MYR_OK) return -1;
+  if (!x || myr_world_create(checked_world(), &x->f.w) != MYR_OK) return -1;
   fixture_register(&x->f);
   if (myr_patches_create(x->f.w, &x->p) != MYR_OK) return -1;
   *state = x;

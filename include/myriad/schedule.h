@@ -99,9 +99,12 @@ MYR_API myr_status myr_schedule_add(myr_schedule *s, const myr_system_desc *desc
 MYR_API myr_status myr_schedule_build(myr_schedule *s);
 
 /* Runs one frame: every stage, its systems, then its patches.
- * Errors: those of build; MYR_ENOMEM (a stage could not be completed: the
- * world holds the in-place writes of the systems that ran); MYR_EBUSY (from
- * a system callback or another thread). */
+ * Errors: those of build; MYR_EBUSY (from a system callback or another
+ * thread); MYR_ENOMEM: a stage could not be completed, because its merge or
+ * the recording of one of its patches (even one whose callback ignored the
+ * status) ran out of memory. None of that stage's patches is applied and no
+ * later stage runs; the world then holds the earlier stages' applied patches
+ * and the in-place writes of the systems that ran. */
 MYR_API myr_status myr_schedule_run(myr_schedule *s, double dt);
 
 /* Finds a system by name. Errors: MYR_ENOTFOUND, MYR_EINVAL. */
