@@ -93,6 +93,25 @@ static void fib_plain(myr_bench_state *st, void *ctx) {
   myr_bench_set_items(st, (int64_t)(myr_bench_iterations(st) * fib_spawns(FIB_N)));
 }
 
+/* ---- a serial spawn + wait stream ----------------------------------------
+ * One job at a time, waited on at once: nearly every other worker sleeps,
+ * so each push costs whatever waking costs. With many workers (here
+ * oversubscribed, as on a large machine with little parallel work) a push
+ * that woke every sleeper made each pair slower the more workers there were. */
+
+static void stream_pairs(myr_bench_state *st, void *ctx) {
+  myr_jobs *pool = make_pool((uint32_t)(uintptr_t)ctx);
+  myr_counter c = {0};
+  while (myr_bench_keep_running_batch(st, 64)) {
+    for (int i = 0; i < 64; i++) {
+      myr_jobs_spawn(pool, empty, NULL, &c);
+      myr_jobs_wait(pool, &c);
+    }
+  }
+  myr_bench_set_items(st, (int64_t)myr_bench_iterations(st));
+  myr_jobs_destroy(pool);
+}
+
 /* ---- the bare deque reference (bare_deque.h) ----------------------------- */
 
 static void bare_empty_jobs(myr_bench_state *st, void *ctx) {
@@ -237,13 +256,21 @@ int main(int argc, char **argv) {
 
   myr_bench_register("jobs/fib30/workers:1", fib_pool, (void *)1);
   myr_bench_register("jobs/fib30/workers:2", fib_pool, (void *)2);
+  myr_bench_register("jobs/fib30/workers:8", fib_pool, (void *)8);
+  myr_bench_register("jobs/fib30/workers:16", fib_pool, (void *)16);
+  static const uint32_t stream_workers[] = {1, 2, 8, 16, 64};
+  static char stream_names[5][48];
+  for (int i = 0; i < 5; i++) {
+    snprintf(stream_names[i], sizeof stream_names[i], "jobs/spawn_wait_stream/workers:%u", stream_workers[i]);
+    myr_bench_register(stream_names[i], stream_pairs, (void *)(uintptr_t)stream_workers[i]);
+  }
   myr_bench_register("baseline/fib30_serial_recursion", fib_plain, NULL);
   myr_bench_register("reference/bare_chase_lev/empty_job", bare_empty_jobs, NULL);
   myr_bench_register("reference/bare_chase_lev/fib30", bare_fib, NULL);
 
-  static const pf_case cases[] = {{1, 1024}, {1, 4096}, {1, 16384}, {2, 1024}, {2, 4096}, {2, 16384}};
-  static char names[6][64];
-  for (int i = 0; i < 6; i++) {
+  static const pf_case cases[] = {{1, 1024}, {1, 4096}, {1, 16384}, {2, 1024}, {2, 4096}, {2, 16384}, {8, 4096}, {16, 4096}};
+  static char names[8][64];
+  for (int i = 0; i < 8; i++) {
     snprintf(names[i], sizeof names[i], "jobs/parallel_for_10M/workers:%u/grain:%zu", cases[i].workers, cases[i].grain);
     myr_bench_register(names[i], pf_pool, (void *)&cases[i]);
   }
@@ -268,6 +295,14 @@ int main(int argc, char **argv) {
     myr_bench_ratio(label[i], names[i], cases[i].workers > 1 ? "baseline/loop_10M_pthreads:2" : "baseline/loop_10M_serial",
                     cases[i].grain == 4096 ? 0.95 : 0);
   }
+  myr_bench_ratio("spawn+wait stream: 64 workers vs 2 (per pair <= 1.5x)", stream_names[4], stream_names[1], 1.0 / 1.5);
+  myr_bench_ratio("spawn+wait stream: 16 workers vs 2", stream_names[3], stream_names[1], 0);
+  myr_bench_ratio("spawn+wait stream: 8 workers vs 2", stream_names[2], stream_names[1], 0);
+  myr_bench_ratio("spawn+wait stream: 2 workers vs 1", stream_names[1], stream_names[0], 0);
+  myr_bench_ratio("fib30: 8 workers (oversubscribed) vs 2", "jobs/fib30/workers:8", "jobs/fib30/workers:2", 1.0);
+  myr_bench_ratio("fib30: 16 workers (oversubscribed) vs 2", "jobs/fib30/workers:16", "jobs/fib30/workers:2", 1.0);
+  myr_bench_ratio("parallel_for grain 4096: 8 workers (oversubscribed) vs 2", names[6], names[4], 1.0);
+  myr_bench_ratio("parallel_for grain 4096: 16 workers (oversubscribed) vs 2", names[7], names[4], 1.0);
   myr_bench_ratio("hand-split pthreads: 2 threads vs serial", "baseline/loop_10M_pthreads:2", "baseline/loop_10M_serial", 0);
   return myr_bench_main(argc, argv);
 }

@@ -42,6 +42,9 @@ static inline int at_cas_sc(uint64_t *p, uint64_t expect, uint64_t v) {
 static inline uint64_t at_faa(uint64_t *p, uint64_t d) { return atomic_fetch_add_explicit(AT_P(p), d, memory_order_seq_cst); }
 static inline uint32_t at_faa32(uint32_t *p, uint32_t d) { return atomic_fetch_add_explicit(AT_P32(p), d, memory_order_seq_cst); }
 static inline uint32_t at_load32_rlx(const uint32_t *p) { return atomic_load_explicit(AT_P32(p), memory_order_relaxed); }
+/* bit set and clear, ordered both ways */
+static inline void at_or64(uint64_t *p, uint64_t bits) { atomic_fetch_or_explicit(AT_P(p), bits, memory_order_seq_cst); }
+static inline uint64_t at_and64(uint64_t *p, uint64_t bits) { return atomic_fetch_and_explicit(AT_P(p), bits, memory_order_seq_cst); }
 static inline uint32_t at_load32_acq(const uint32_t *p) { return atomic_load_explicit(AT_P32(p), memory_order_acquire); }
 static inline void at_store32_rel(uint32_t *p, uint32_t v) { atomic_store_explicit(AT_P32(p), v, memory_order_release); }
 static inline void at_store32_rlx(uint32_t *p, uint32_t v) { atomic_store_explicit(AT_P32(p), v, memory_order_relaxed); }
@@ -98,6 +101,19 @@ static inline uint32_t at_faa32(uint32_t *p, uint32_t d) {
   return old;
 }
 static inline uint32_t at_load32_rlx(const uint32_t *p) { return ck_pr_load_32(p); }
+static inline void at_or64(uint64_t *p, uint64_t bits) {
+  ck_pr_fence_release();
+  ck_pr_or_64(p, bits);
+  ck_pr_fence_atomic_load();
+}
+/* returns the bits before */
+static inline uint64_t at_and64(uint64_t *p, uint64_t bits) {
+  ck_pr_fence_release();
+  uint64_t old = ck_pr_load_64(p);
+  while (!ck_pr_cas_64_value(p, old, old & bits, &old)) ck_pr_stall();
+  ck_pr_fence_atomic_load();
+  return old;
+}
 static inline uint32_t at_load32_acq(const uint32_t *p) {
   uint32_t v = ck_pr_load_32(p);
   ck_pr_fence_acquire();

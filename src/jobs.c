@@ -58,14 +58,13 @@ struct worker {
   uint32_t watched;
   /* The other stats, written like jobs, and the idle loop's state. */
   alignas(64) uint64_t steals;
-  uint64_t failed_steals, parked_ns, parks;
+  uint64_t failed_steals, parked_ns, parks, woken;
   uint64_t rng;
   uint64_t park_ns;     /* next park deadline, grows while idle */
   pthread_t thread;
   /* Parking, written by wakers too: the worker sleeps on its own futex
    * word, so that a wake-up reaches exactly the worker it is meant for. */
   alignas(64) uint32_t wake_word; /* a waker adds one, then wakes the futex */
-  uint32_t parked;      /* 1 while parked and not yet claimed by a waker */
 };
 
 struct myr_jobs {
@@ -76,7 +75,11 @@ struct myr_jobs {
   worker *creator_prev_tls;
   bool membarrier;      /* the process may issue expedited membarriers */
   uintptr_t *watch;     /* per worker, while parked: what it waits for, 0 = work only */
+  uint64_t *parked;     /* bit i: worker i parked and not yet claimed by a waker (own lines) */
+  uint32_t parked_words;
+  uint32_t spin_limit;  /* idle workers that may spin at once: half the CPUs, at least 1 */
   alignas(64) uint32_t sleepers; /* workers parked or about to park */
+  alignas(64) uint32_t spinning; /* idle workers looking for work before they park */
   alignas(64) uint32_t watchers; /* of those, workers with a nonzero watch entry */
   alignas(64) uint32_t stop;
 };
@@ -133,15 +136,26 @@ static inline uint64_t xorshift(uint64_t *s) {
 
 /* Wakes one parked worker, if any: the first that a scan from a random
  * start can claim (the claim is a CAS, so two wakers never pick one
- * sleeper). Work for one more worker wakes one more: a woken worker that
- * finds further work queued wakes the next (see work_until). */
+ * sleeper). The claim counts the worker as spinning at once, so that pushes
+ * meanwhile wake nobody else; the woken worker finds its bit gone and
+ * knows it spins (see park()). Work for one more worker wakes one more: a
+ * spinner that finds work wakes the next (see spin_found). */
 __attribute__((noinline)) static void wake_one(myr_jobs *p, worker *self) {
-  uint32_t start = (uint32_t)(xorshift(&self->rng) % p->count);
-  for (uint32_t k = 0; k < p->count; k++) {
-    worker *v = &p->workers[(start + k) % p->count];
-    if (at_load32_rlx(&v->parked) && at_cas32_sc(&v->parked, 1, 0)) {
-      wake_worker(v);
-      return;
+  uint64_t r = xorshift(&self->rng);
+  for (uint32_t k = 0; k < p->parked_words; k++) {
+    uint32_t i = (uint32_t)((r + k) % p->parked_words);
+    uint64_t bits = at_load_rlx(&p->parked[i]);
+    while (bits) {
+      /* from a random bit on, so that wakers spread over the sleepers */
+      unsigned shift = (unsigned)(r >> 32) & 63;
+      uint64_t turned = shift ? (bits >> shift) | (bits << (64 - shift)) : bits;
+      unsigned b = ((unsigned)__builtin_ctzll(turned) + shift) & 63;
+      if (at_cas_sc(&p->parked[i], bits, bits & ~(UINT64_C(1) << b))) {
+        at_faa32(&p->spinning, 1);
+        wake_worker(&p->workers[i * 64 + b]);
+        return;
+      }
+      bits = at_load_rlx(&p->parked[i]);
     }
   }
 }
@@ -166,18 +180,25 @@ static inline void wake_watchers(myr_jobs *p, const void *what) {
   if (__builtin_expect(at_load32_rlx(&p->watchers) != 0, 0)) wake_watchers_of(p, (uintptr_t)what);
 }
 
-/* After a push other than on spawn's fast path: wakes one parked worker, if
- * any. A parking worker holds every deque's pushes (see park()), so that
- * spawn's fast path need not look at sleepers: the holds are released
- * here once none sleeps. After the release's locked CAS, sleepers shows
- * any worker whose hold it took back, and the hold is then put back. */
+/* After a push other than on spawn's fast path: wakes one parked worker if
+ * any sleeps and none is spinning. A parking worker holds every deque's
+ * pushes (see park()), so that spawn's fast path need not look at sleepers
+ * or spinners; the holds are released here once none sleeps, or once some
+ * worker spins: a spinner steals what is pushed, and a spinner that finds
+ * work with more queued wakes the next (spin_found), so wake-ups follow
+ * the work without a slow push per job. After the release's locked CAS,
+ * a locked read of spinning and the sleepers load show any worker whose
+ * hold it took back while none spins, and the hold is then put back.
+ * (A spinner that stops to park just as this reads spinning looks at the
+ * deques after counting itself in sleepers: it misses this push only in
+ * the window described at park().) */
 __attribute__((noinline)) static void wake_for_push(worker *w) {
   myr_jobs *p = w->pool;
-  if (at_load32_rlx(&p->sleepers) != 0) {
+  if (at_load32_rlx(&p->sleepers) != 0 && at_load32_rlx(&p->spinning) == 0) {
     wake_one(p, w);
     return;
   }
-  if (deque_release_pushes(&w->dq) && at_load32_rlx(&p->sleepers) != 0) {
+  if (deque_release_pushes(&w->dq) && at_faa32(&p->spinning, 0) == 0 && at_load32_rlx(&p->sleepers) != 0) {
     deque_hold_pushes(&w->dq);
     wake_one(p, w);
   }
@@ -395,7 +416,7 @@ static inline uintptr_t watch_of(const waiting *pending) {
  * in the deque of a worker that is running (workers park only with an empty
  * deque), and the deadline, growing from 1 ms to 100 ms while idle, bounds
  * the delay. */
-static void park(worker *w, const waiting *pending) {
+static bool park(worker *w, const waiting *pending) {
   myr_jobs *p = w->pool;
   uint32_t seen = at_load32_acq(&w->wake_word);
   uintptr_t what = watch_of(pending);
@@ -403,7 +424,8 @@ static void park(worker *w, const waiting *pending) {
    * tell through its `watched` */
   uint64_t tag = pending->counter ? at_load_rlx(&pending->counter->spawned) & OWNED_TAG : 0;
   worker *owner = tag && tag != w->tag ? &p->workers[tag - 1] : NULL;
-  at_store32_rel(&w->parked, 1);
+  uint64_t bit = UINT64_C(1) << (w->index & 63);
+  at_or64(&p->parked[w->index / 64], bit);
   if (what) {
     at_store_rlx((uint64_t *)&p->watch[w->index], what);
     at_faa32(&p->watchers, 1);
@@ -422,17 +444,37 @@ static void park(worker *w, const waiting *pending) {
   if (slept) futex_wait(&w->wake_word, seen, park_ns);
   /* A waker that claimed us first has woken us or will bump the word, which
    * at worst makes the next park return at once. */
-  at_store32_rel(&w->parked, 0);
+  /* our bit gone: a waker claimed us, and counted us as spinning */
+  bool claimed = !(at_and64(&p->parked[w->index / 64], ~bit) & bit);
   if (what) {
     at_store_rlx((uint64_t *)&p->watch[w->index], 0);
     at_faa32(&p->watchers, (uint32_t)-1);
     if (owner) at_faa32(&owner->watched, (uint32_t)-1);
   }
   at_faa32(&p->sleepers, (uint32_t)-1);
-  if (!slept) return;
-  stat_add(&w->parked_ns, now_ns() - t0);
-  stat_add(&w->parks, 1);
-  w->park_ns = w->park_ns < PARK_MAX_NS / 2 ? w->park_ns * 2 : PARK_MAX_NS;
+  if (slept) {
+    stat_add(&w->parked_ns, now_ns() - t0);
+    stat_add(&w->parks, 1);
+    if (at_load32_rlx(&w->wake_word) != seen) stat_add(&w->woken, 1);
+    w->park_ns = w->park_ns < PARK_MAX_NS / 2 ? w->park_ns * 2 : PARK_MAX_NS;
+  }
+  return claimed;
+}
+
+/* An idle worker spins only while fewer than spin_limit do: more spinners
+ * than free CPUs would take time from the workers that have work (the pool
+ * may have more workers than the machine has CPUs). */
+static inline bool spin_begin(myr_jobs *p) {
+  if (at_faa32(&p->spinning, 1) < p->spin_limit) return true;
+  at_faa32(&p->spinning, (uint32_t)-1);
+  return false;
+}
+
+/* A spinner that found a job: if it was the last one spinning and more work
+ * is queued while workers sleep, it wakes one to look for that work. */
+static inline void spin_found(worker *w) {
+  myr_jobs *p = w->pool;
+  if (at_faa32(&p->spinning, (uint32_t)-1) == 1 && at_load32_rlx(&p->sleepers) != 0 && any_queued(p)) wake_one(p, w);
 }
 
 /* The worker loop: run jobs until done, spinning then parking while idle. */
@@ -447,22 +489,26 @@ static void work_until(worker *w, const waiting *pending) {
     /* idle: back off exponentially, then park once spin_ns has passed */
     uint64_t idle_since = now_ns(), spin_ns = p->spin_ns;
     ck_backoff_t backoff = CK_BACKOFF_INITIALIZER;
-    bool parked = false;
+    bool spinner = spin_begin(p);
     for (;;) {
-      if (is_done(p, pending)) return;
+      if (is_done(p, pending)) {
+        if (spinner) at_faa32(&p->spinning, (uint32_t)-1);
+        return;
+      }
       if (find_job(w, j)) {
         w->park_ns = PARK_MIN_NS;
-        /* woken for work and there is more: wake the next sleeper */
-        if (parked && at_load32_rlx(&p->sleepers) != 0 && any_queued(p)) wake_one(p, w);
+        if (spinner) spin_found(w);
         run_job(w, j);
         break;
       }
-      if (now_ns() - idle_since > spin_ns) {
-        park(w, pending);
-        parked = true;
-        /* woken without work at hand: look once more, then park again
-         * without spinning, so a long-idle pool stays quiet */
-        spin_ns = 0;
+      if (!spinner || now_ns() - idle_since > spin_ns) {
+        if (spinner) at_faa32(&p->spinning, (uint32_t)-1);
+        /* Woken for work, it spins as its waker counted it; else it looks
+         * once more, then parks again without spinning, so that a
+         * long-idle pool stays quiet. */
+        spinner = park(w, pending);
+        if (spinner) idle_since = now_ns();
+        else spin_ns = 0;
       } else {
         for (int i = 0; i < 8; i++) ck_pr_stall(); /* pause: let the sibling hyperthread run */
         /* ck's ceiling is 2^20 iterations (about a millisecond): cap it far
@@ -500,6 +546,8 @@ static inline worker *current(const myr_jobs *p) {
   return current_slow(p);
 }
 
+static inline size_t align_up64(size_t n) { return (n + 63) & ~(size_t)63; }
+
 static void pool_free(myr_jobs *p, uint32_t started) {
   at_store32_rel(&p->stop, 1);
   /* every started worker: the locked add on its wake word orders the stop
@@ -510,6 +558,7 @@ static void pool_free(myr_jobs *p, uint32_t started) {
     if (p->workers[i].dq.ring) deque_destroy(&p->workers[i].dq);
   if (p->workers && tls_worker == &p->workers[0]) tls_worker = p->creator_prev_tls;
   free(p->watch);
+  free(p->parked);
   free(p->workers);
   free(p);
 }
@@ -536,11 +585,17 @@ myr_status myr_jobs_create(const myr_jobs_desc *desc, myr_jobs **out) {
   memset(p, 0, sizeof *p);
   p->count = d.workers;
   p->spin_ns = (uint64_t)(d.spin_us ? d.spin_us : 50) * 1000u;
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  p->spin_limit = cpus >= 4 ? (uint32_t)(cpus / 2) : 1;
   p->creator = pthread_self();
   p->membarrier = membarrier_ready();
   p->workers = aligned_alloc(64, sizeof(worker) * p->count);
   p->watch = calloc(p->count, sizeof *p->watch);
-  if (!p->workers || !p->watch) {
+  p->parked_words = (p->count + 63) / 64;
+  /* its own cache lines: parkers and wakers write it, nobody else */
+  p->parked = aligned_alloc(64, align_up64(p->parked_words * sizeof(uint64_t)));
+  if (p->parked) memset(p->parked, 0, align_up64(p->parked_words * sizeof(uint64_t)));
+  if (!p->workers || !p->watch || !p->parked) {
     free(p->workers);
     p->workers = NULL;
     pool_free(p, 0);
@@ -746,8 +801,9 @@ static myr_counter *pfor_run(worker *w, uint64_t begin, uint64_t pf_bits, uint64
   size_t b = (size_t)begin, e = (size_t)end, g = pf->grain;
   while (e - b > g) {
     if (deque_looks_empty(&w->dq)) {
-      /* nothing offered to thieves: offer the upper half */
-      size_t pieces = (e - b + g - 1) / g;
+      /* nothing offered to thieves: offer the upper half (the piece count
+       * without adding g - 1 first, which could overflow near SIZE_MAX) */
+      size_t pieces = (e - b) / g + ((e - b) % g != 0);
       size_t mid = b + pieces / 2 * g;
       if (push_internal(w, pfor_run, (uint64_t)mid, pf_bits, (uint64_t)e, &pf->counter) == MYR_OK) {
         e = mid;
@@ -794,6 +850,7 @@ myr_status myr_jobs_stats(const myr_jobs *p, uint32_t i, myr_jobs_worker_stats *
   out->failed_steals = at_load_rlx(&w->failed_steals);
   out->parked_ns = at_load_rlx(&w->parked_ns);
   out->parks = at_load_rlx(&w->parks);
+  out->woken = at_load_rlx(&w->woken);
   return MYR_OK;
 }
 

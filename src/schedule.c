@@ -419,8 +419,10 @@ myr_status myr_schedule_build(myr_schedule *s) {
 
 /* ---- running ------------------------------------------------------------- */
 
+/* Records the frame's first failure; later ones leave it (a CAS from 0, so
+ * two failing workers never add their codes together). */
 static void fail(myr_schedule *s, myr_status st) {
-  if (at_load32_rlx(&s->error) == 0) at_faa32(&s->error, (uint32_t)-st);
+  if (at_load32_rlx(&s->error) == 0) at_cas32_sc(&s->error, 0, (uint32_t)-st);
 }
 
 /* Runs chunks [begin, end) of a system on the calling worker, recording
@@ -671,14 +673,28 @@ myr_status myr_schedule_stage_stats(const myr_schedule *s, uint32_t i, myr_stage
   return MYR_OK;
 }
 
+/* A JSON string: quotes, backslashes and control characters escaped, so
+ * that any system name gives valid JSON (bytes >= 0x80 pass as they are). */
+static void json_string(FILE *out, const char *str) {
+  fputc('"', out);
+  for (const unsigned char *c = (const unsigned char *)str; *c; c++) {
+    if (*c == '"' || *c == '\\') fprintf(out, "\\%c", *c);
+    else if (*c < 0x20) fprintf(out, "\\u%04x", *c);
+    else fputc(*c, out);
+  }
+  fputc('"', out);
+}
+
 static void print_json(const myr_schedule *s, FILE *out) {
   fprintf(out, "{\"systems\": [");
   for (uint32_t i = 0; i < s->count; i++) {
     const myr_system_stats *t = &s->systems[i].stats;
-    fprintf(out, "%s\n  {\"name\": \"%s\", \"stage\": %u, \"chunk_rows\": %u, \"entities\": %llu, \"chunks\": %llu, "
+    fprintf(out, "%s\n  {\"name\": ", i ? "," : "");
+    json_string(out, s->systems[i].name);
+    fprintf(out, ", \"stage\": %u, \"chunk_rows\": %u, \"entities\": %llu, \"chunks\": %llu, "
             "\"ns\": %llu, \"ns_per_entity\": %.3f, \"entities_per_s\": %.1f, \"frames\": %llu, "
             "\"total_entities\": %llu, \"total_chunks\": %llu, \"total_ns\": %llu}",
-            i ? "," : "", s->systems[i].name, s->systems[i].stage, t->chunk_rows, (unsigned long long)t->entities,
+            s->systems[i].stage, t->chunk_rows, (unsigned long long)t->entities,
             (unsigned long long)t->chunks, (unsigned long long)t->ns, t->ns_per_entity, t->entities_per_s,
             (unsigned long long)t->frames, (unsigned long long)t->total_entities, (unsigned long long)t->total_chunks,
             (unsigned long long)t->total_ns);

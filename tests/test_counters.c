@@ -24,7 +24,7 @@ static uint64_t now_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static uint64_t rng_state = 0x243f6a8885a308d3ull;
+static _Thread_local uint64_t rng_state = 0x243f6a8885a308d3ull;
 static uint32_t rng_below(uint32_t n) {
   uint64_t x = rng_state;
   x ^= x << 13;

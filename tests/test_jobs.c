@@ -472,6 +472,106 @@ static void idle_pool_parks_and_uses_no_cpu(void **state) {
   assert_int_equal(myr_jobs_destroy(pool), MYR_OK);
 }
 
+/* ---- parallel_for at the ends of size_t --------------------------------- */
+
+typedef struct extreme {
+  size_t lo, hi, grain;
+  atomic_ulong pieces, bad;
+  _Atomic uint64_t covered_hi, covered_lo; /* sum of piece lengths, 128-bit */
+} extreme;
+
+static void extreme_piece(void *ctx, size_t b, size_t e) {
+  extreme *x = ctx;
+  if (!(x->lo <= b && b < e && e <= x->hi && e - b <= x->grain)) atomic_fetch_add(&x->bad, 1);
+  /* pieces start a whole number of grains from the range's start */
+  if ((b - x->lo) % x->grain != 0) atomic_fetch_add(&x->bad, 1);
+  uint64_t len = e - b, old = atomic_fetch_add(&x->covered_lo, len);
+  if (old + len < old) atomic_fetch_add(&x->covered_hi, 1);
+  atomic_fetch_add(&x->pieces, 1);
+}
+
+static void parallel_for_handles_ranges_and_grains_near_size_max(void **state) {
+  (void)state;
+  myr_jobs *pool;
+  assert_int_equal(myr_jobs_create(&(myr_jobs_desc){.workers = 2}, &pool), MYR_OK);
+  const struct { size_t lo, hi, grain; uint64_t pieces; } cases[] = {
+      {0, SIZE_MAX, SIZE_MAX, 1},
+      {0, SIZE_MAX, SIZE_MAX / 2, 3},          /* two full grains and one item */
+      {0, SIZE_MAX, SIZE_MAX / 4 + 1, 4},
+      {SIZE_MAX - 1000, SIZE_MAX, 7, 143},     /* ceil(1000 / 7) */
+      {SIZE_MAX - 1000, SIZE_MAX, SIZE_MAX, 1},
+      {1, SIZE_MAX, SIZE_MAX - 2, 2},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    extreme x = {.lo = cases[i].lo, .hi = cases[i].hi, .grain = cases[i].grain};
+    assert_int_equal(myr_jobs_parallel_for(pool, x.lo, x.hi, x.grain, extreme_piece, &x), MYR_OK);
+    assert_int_equal(atomic_load(&x.bad), 0);
+    assert_int_equal(atomic_load(&x.pieces), cases[i].pieces);
+    /* the pieces cover the range exactly once */
+    assert_true(atomic_load(&x.covered_hi) == 0 && atomic_load(&x.covered_lo) == x.hi - x.lo);
+  }
+  assert_int_equal(myr_jobs_destroy(pool), MYR_OK);
+}
+
+static uint64_t woken_total(myr_jobs *pool) {
+  uint64_t n = 0;
+  for (uint32_t i = 0; i < myr_jobs_worker_count(pool); i++) {
+    myr_jobs_worker_stats s;
+    assert_int_equal(myr_jobs_stats(pool, i, &s), MYR_OK);
+    n += s.woken;
+  }
+  return n;
+}
+
+static void spread_more(void *arg);
+typedef struct spread_ctx {
+  myr_jobs *pool;
+  myr_counter c;
+  atomic_int ran;
+} spread_ctx;
+
+/* Two more jobs, down to a depth: work that grows while it runs. */
+static void spread_more(void *arg) {
+  spread_ctx *x = arg;
+  int n = atomic_fetch_add(&x->ran, 1);
+  nanosleep(&(struct timespec){0, 200000}, NULL);
+  if (n < 200) {
+    myr_jobs_spawn(x->pool, spread_more, x, &x->c);
+    myr_jobs_spawn(x->pool, spread_more, x, &x->c);
+  }
+}
+
+/* One job pushed into a parked pool wakes one worker, not all of them;
+ * work that keeps growing wakes the others one after another. */
+static void a_push_wakes_one_sleeper_and_growing_work_wakes_more(void **state) {
+  (void)state;
+  myr_jobs *pool;
+  assert_int_equal(myr_jobs_create(&(myr_jobs_desc){.workers = 8}, &pool), MYR_OK);
+  nanosleep(&(struct timespec){0, 30000000}, NULL); /* all park, deadlines grow */
+  uint64_t before = woken_total(pool);
+  myr_counter c = {0};
+  assert_int_equal(myr_jobs_spawn(pool, slow_job, NULL, &c), MYR_OK);
+  nanosleep(&(struct timespec){0, 5000000}, NULL); /* the main thread does not run it */
+  assert_int_equal(myr_jobs_wait(pool, &c), MYR_OK);
+  nanosleep(&(struct timespec){0, 2000000}, NULL);
+  uint64_t woke = woken_total(pool) - before;
+  fprintf(stderr, "one push into a parked pool of 8 woke %llu\n", (unsigned long long)woke);
+  assert_true(woke >= 1 && woke <= 2); /* one, and at most a stray deadline's neighbour */
+  /* growing work: every worker ends up running some of it */
+  spread_ctx x = {.pool = pool};
+  assert_int_equal(myr_jobs_spawn(pool, spread_more, &x, &x.c), MYR_OK);
+  assert_int_equal(myr_jobs_wait(pool, &x.c), MYR_OK);
+  uint32_t busy = 0;
+  for (uint32_t i = 1; i < 8; i++) {
+    myr_jobs_worker_stats s;
+    assert_int_equal(myr_jobs_stats(pool, i, &s), MYR_OK);
+    busy += s.steals > 0;
+  }
+  fprintf(stderr, "growing work reached %u of 7 started workers\n", busy);
+  assert_true(busy >= 5);
+  assert_int_equal(myr_jobs_destroy(pool), MYR_OK);
+}
+
 static uint64_t wall_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -532,7 +632,9 @@ int main(void) {
       cmocka_unit_test(a_second_pool_on_the_same_thread),
       cmocka_unit_test(a_wait_on_a_closed_counter_leaves_other_jobs_queued),
       cmocka_unit_test(jobs_run_on_every_worker_with_their_index),
+      cmocka_unit_test(parallel_for_handles_ranges_and_grains_near_size_max),
       cmocka_unit_test(idle_pool_parks_and_uses_no_cpu),
+      cmocka_unit_test(a_push_wakes_one_sleeper_and_growing_work_wakes_more),
       cmocka_unit_test(a_spawn_wakes_a_parked_worker_at_once),
       cmocka_unit_test(ten_million_nested_jobs_each_run_once),
   };

@@ -85,6 +85,32 @@ static void chunks_start_on_multiples_of_16_and_cover_each_row_once(void **state
   myr_query_destroy(q);
 }
 
+/* The alignment query.h promises: a chunk's column of s-byte values starts
+ * 16*s-byte aligned, at most 64: f32/f64/i32 columns 64, u8 16, a 5-byte
+ * MYR_BYTES field 16 (16 * 5 = 80 = 16 * 5). */
+static void chunk_columns_are_aligned_as_promised(void **state) {
+  fixture *f = *state;
+  assert_int_equal(myr_entity_create_bulk(f->w, &(myr_bulk_desc){(myr_component[]){f->pos, f->health, f->label}, 3, NULL, 1000, NULL}),
+                   MYR_OK);
+  myr_query *q;
+  assert_int_equal(myr_query_create(f->w, &(myr_query_desc){(myr_term[]){{f->pos, MYR_TERM_READ}, {f->health, MYR_TERM_READ},
+                                                                          {f->label, MYR_TERM_READ}}, 3}, &q), MYR_OK);
+  for (uint32_t rows = 16; rows <= 1024; rows *= 4) {
+    myr_query_iter it;
+    myr_chunk c;
+    assert_int_equal(myr_query_iter_init(q, rows, &it), MYR_OK);
+    while (myr_query_next(&it, &c)) {
+      assert_int_equal((uintptr_t)myr_chunk_column(&c, 0, 0) % 64, 0); /* f32 */
+      assert_int_equal((uintptr_t)myr_chunk_column(&c, 1, 0) % 64, 0); /* i32 */
+      assert_int_equal((uintptr_t)myr_chunk_column(&c, 1, 1) % 16, 0); /* u8 */
+      assert_int_equal((uintptr_t)myr_chunk_column(&c, 1, 2) % 64, 0); /* f64 */
+      assert_int_equal((uintptr_t)myr_chunk_column(&c, 2, 0) % 16, 0); /* 5 bytes */
+      assert_int_equal((uintptr_t)myr_chunk_column(&c, 2, 1) % 64, 0); /* u64 */
+    }
+  }
+  myr_query_destroy(q);
+}
+
 static void chunk_ids_match_the_rows(void **state) {
   fixture *f = *state;
   myr_entity ids[50];
@@ -169,6 +195,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(query_matches_required_and_skips_without, fixture_setup, fixture_teardown),
       cmocka_unit_test_setup_teardown(query_picks_up_tables_created_after_it, fixture_setup, fixture_teardown),
       cmocka_unit_test_setup_teardown(chunks_start_on_multiples_of_16_and_cover_each_row_once, fixture_setup, fixture_teardown),
+      cmocka_unit_test_setup_teardown(chunk_columns_are_aligned_as_promised, fixture_setup, fixture_teardown),
       cmocka_unit_test_setup_teardown(chunk_ids_match_the_rows, fixture_setup, fixture_teardown),
       cmocka_unit_test_setup_teardown(optional_columns_are_null_where_absent, fixture_setup, fixture_teardown),
       cmocka_unit_test_setup_teardown(typed_column_rejects_wrong_type_and_bad_indexes, fixture_setup, fixture_teardown),

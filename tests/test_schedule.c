@@ -258,6 +258,51 @@ static void patches_of_a_stage_are_visible_in_the_next(void **state) {
   free(buf);
 }
 
+static void noop_system(const myr_view *v, myr_patches *p) {
+  (void)v;
+  (void)p;
+}
+
+/* Walks a JSON text's strings: false on a raw control character inside
+ * one, a bad escape or an unterminated string. */
+static bool json_strings_valid(const char *t) {
+  for (bool in = false; *t; t++) {
+    unsigned char c = (unsigned char)*t;
+    if (!in) {
+      if (c == '"') in = true;
+      continue;
+    }
+    if (c < 0x20) return false;
+    if (c == '"') in = false;
+    else if (c == '\\') {
+      t++;
+      if (*t == 'u') {
+        for (int k = 1; k <= 4; k++)
+          if (!strchr("0123456789abcdefABCDEF", t[k]) || !t[k]) return false;
+        t += 4;
+      } else if (!*t || !strchr("\"\\/bfnrt", *t)) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+static void stats_json_escapes_any_system_name(void **state) {
+  sfix *x = *state;
+  const char *name = "we\"ird\\name\n\x01 \xc3\xa9";
+  add(x, name, 0, (myr_term[]){{x->f.pos, MYR_TERM_READ}}, 1, noop_system, NULL);
+  assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_OK);
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  assert_int_equal(myr_schedule_print_stats(x->s, f, true), MYR_OK);
+  fclose(f);
+  assert_true(json_strings_valid(buf));
+  assert_non_null(strstr(buf, "\"name\": \"we\\\"ird\\\\name\\u000a\\u0001 \xc3\xa9\""));
+  free(buf);
+}
+
 static myr_schedule *nested_target;
 static atomic_int nested_status;
 static void run_from_inside(const myr_view *v, myr_patches *p) {
@@ -280,6 +325,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(conflicts_become_edges_and_the_plan_says_why, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(unknown_names_and_cycles_are_build_errors, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(bad_system_descriptions_are_rejected, sfix_setup, sfix_teardown),
+      cmocka_unit_test_setup_teardown(stats_json_escapes_any_system_name, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(every_row_is_visited_once_per_frame_in_bounded_chunks, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(every_row_is_visited_once_per_frame_in_bounded_chunks, sfix_setup_inline, sfix_teardown),
       cmocka_unit_test_setup_teardown(main_thread_and_whole_systems_run_as_asked, sfix_setup, sfix_teardown),

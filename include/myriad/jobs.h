@@ -65,6 +65,8 @@ typedef struct myr_jobs_worker_stats {
   uint64_t failed_steals;  /* steal attempts that found nothing or lost a race */
   uint64_t parked_ns;      /* time spent parked */
   uint64_t parks;          /* times parked */
+  uint64_t woken;          /* parks ended by a wake-up (work pushed, a counter or
+                              a stop), not by the deadline */
 } myr_jobs_worker_stats;
 
 /* Creates a pool. desc may be NULL for defaults. Errors: MYR_EINVAL (more

@@ -4,10 +4,14 @@
  * read/write components and none of the `without` ones; optional terms match
  * either way. The matched tables are cached and tables created later are
  * picked up at the next iteration. Iteration hands out chunks of at most K
- * rows; chunk boundaries fall on multiples of 16 rows within a table, so a
- * chunk's columns are 64-byte aligned and a SIMD loop may run over the
- * padded tail of a table's last chunk (rows up to the next multiple of 16 are
- * always allocated and initialised).
+ * rows; chunk boundaries fall on multiples of 16 rows within a table, and
+ * every column of a table starts 64-byte aligned, so a chunk's column of
+ * s-byte values starts 16*s-byte aligned: 64-byte aligned for every field
+ * of 4 or 8 bytes (f32, i32, u32, f64, i64, u64, entity), 16-byte aligned
+ * for u8, and for MYR_BYTES the largest power of two dividing 16*size, at
+ * most 64. A SIMD loop may run over the padded tail of a table's last chunk
+ * (rows up to the next multiple of 16 are always allocated and
+ * initialised).
  *
  * Thread safety: iterating does not change the world; while an iteration is
  * in progress the world must not change structurally (no create, destroy,

@@ -85,7 +85,8 @@ typedef struct myr_schedule_desc {
 MYR_API myr_status myr_schedule_create(myr_world *world, const myr_schedule_desc *desc,
                                        myr_schedule **out);
 
-/* Destroys the schedule (not the world or the pool). NULL is ignored. */
+/* Destroys the schedule (not the world or the pool). NULL is ignored. A
+ * schedule must be destroyed before its world and before its pool. */
 MYR_API void myr_schedule_destroy(myr_schedule *s);
 
 /* Adds a system. Errors: MYR_EINVAL (no name or fn, bad terms), MYR_EEXIST

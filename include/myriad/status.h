@@ -1,7 +1,9 @@
 /* myriad — status codes, version and the export macro shared by every part.
  *
  * Every public function that can fail returns a myr_status: MYR_OK (0) or a
- * negative code that myr_strerror() names. A call that fails changes nothing. */
+ * negative code that myr_strerror() names. A call that fails changes nothing
+ * a caller can observe in the world's content: its entities, components and
+ * values (world.h names the one allocation it may keep: an empty table). */
 #ifndef MYRIAD_STATUS_H
 #define MYRIAD_STATUS_H
 

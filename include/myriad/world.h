@@ -13,7 +13,10 @@
  *
  * Failure: every function that can fail returns a myr_status and, when it
  * fails, leaves the world as it was (same entities, same values, same hash),
- * including when the allocator fails part-way. */
+ * including when the allocator fails part-way. One trace may remain: a call
+ * that created the table of a new component set and then failed leaves that
+ * table, empty (myr_world_table_count counts it; queries match it and find
+ * no rows). */
 #ifndef MYRIAD_WORLD_H
 #define MYRIAD_WORLD_H
 
@@ -97,8 +100,9 @@ typedef struct myr_world_desc {
 /* Creates a world. desc may be NULL for defaults. */
 MYR_API myr_status myr_world_create(const myr_world_desc *desc, myr_world **out);
 
-/* Destroys a world and everything it owns. NULL is ignored. Queries made on
- * the world must be destroyed first. */
+/* Destroys a world and everything it owns. NULL is ignored. Queries still
+ * alive are destroyed with it (their handles become invalid); schedules and
+ * command buffers made on the world must be destroyed before it. */
 MYR_API void myr_world_destroy(myr_world *world);
 
 /* Registers a component. Errors: MYR_EINVAL (bad desc: no name, bad type,
