@@ -22,6 +22,13 @@
 
 #define DEQUE_WORDS 4
 
+/* A point inside the thief's read of top and bottom, where tests may widen
+ * the window (tests/test_deque.c defines it before including this header);
+ * empty in the library. */
+#ifndef DEQUE_STEAL_PAUSE
+#define DEQUE_STEAL_PAUSE() ((void)0)
+#endif
+
 typedef struct deque_ring {
   int64_t mask;                 /* capacity - 1; capacity is a power of two */
   struct deque_ring *retired;   /* older rings, freed with the deque */
@@ -168,6 +175,7 @@ static inline deque_result deque_steal(deque *d, uint64_t *job) {
    * acquire on bottom pairs with push's release, so the slot is complete */
   int64_t t = (int64_t)at_load_sc(&d->top);
   at_fence_steal();
+  DEQUE_STEAL_PAUSE();
   int64_t b = (int64_t)at_load_sc(&d->bottom);
   if (t >= b) return DEQUE_EMPTY;
   /* acquire: the ring's contents were published before its pointer */

@@ -3,6 +3,16 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include <ck_pr.h>
+
+/* The staged test's thief stops between its reads of top and bottom, as a
+ * preempted thief would, while the owner moves on (see
+ * a_thief_stalled_between_its_reads_takes_nothing_taken); other thieves
+ * pass straight through. */
+static _Thread_local int staged_thief;
+static void staged_stop(void);
+#define DEQUE_STEAL_PAUSE() (staged_thief ? staged_stop() : (void)0)
+
 #include "deque.h"
 #include "helpers.h"
 
@@ -97,6 +107,104 @@ static void every_item_is_taken_exactly_once(void **state) {
   free((void *)s.taken);
 }
 
+/* The owner keeps the deque nearly empty: pushes one or two items and takes
+ * back at once, so that nearly every take races the thieves for the last
+ * item and the thieves' reads of top and bottom straddle the owner's moves
+ * of bottom. Weakened orders show up here as items taken twice or lost. */
+static void last_items_are_taken_exactly_once(void **state) {
+  (void)state;
+  shared s = {.items = 6000000 / MYR_STRESS_DIVISOR};
+  uint64_t seed = test_seed(11);
+  s.taken = calloc((size_t)s.items, 1);
+  assert_non_null(s.taken);
+  assert_int_equal(deque_init(&s.dq, 16), MYR_OK);
+  /* one thief: on two CPUs it and the owner then really run at once */
+  pthread_t t[1];
+  assert_int_equal(pthread_create(&t[0], NULL, thief, &s), 0);
+  uint64_t w[DEQUE_WORDS];
+  long by_owner = 0;
+  for (long i = 0; i < s.items;) {
+    long n = 1 + (long)(rng_next(&seed) & 1);
+    for (long k = 0; k < n && i < s.items; k++, i++) {
+      make_job((uint64_t)i, w);
+      assert_int_equal(deque_push(&s.dq, w), MYR_OK);
+    }
+    while (deque_take(&s.dq, w)) {
+      record(&s, w);
+      by_owner++;
+    }
+  }
+  atomic_store(&s.owner_done, 1);
+  pthread_join(t[0], NULL);
+  long missing = 0, duplicated = 0;
+  for (long i = 0; i < s.items; i++) {
+    missing += s.taken[i] == 0;
+    duplicated += s.taken[i] > 1;
+  }
+  fprintf(stderr, "%ld items pushed and taken back: owner %ld, thieves %ld, missing %ld, duplicated %ld\n", s.items,
+          by_owner, atomic_load(&s.by_thieves), missing, duplicated);
+  assert_int_equal(atomic_load(&s.torn), 0);
+  assert_int_equal(missing, 0);
+  assert_int_equal(duplicated, 0);
+  assert_int_equal(by_owner + atomic_load(&s.by_thieves), s.items);
+  deque_destroy(&s.dq);
+  free((void *)s.taken);
+}
+
+/* The thief's two reads, staged: a thief stops between them while the
+ * owner takes the deque's two jobs (the second by winning top with its CAS).
+ * The thief must then fail or find the deque empty: reading bottom before
+ * top would let it take a job the owner already took. */
+static struct {
+  deque dq;
+  atomic_int in_window, go;
+  deque_result result;
+  uint64_t got[DEQUE_WORDS];
+} staged;
+
+static void staged_stop(void) {
+  atomic_store(&staged.in_window, 1);
+  while (!atomic_load(&staged.go)) ck_pr_stall();
+}
+
+static void *staged_thief_main(void *arg) {
+  (void)arg;
+  staged_thief = 1;
+  staged.result = deque_steal(&staged.dq, staged.got);
+  return NULL;
+}
+
+static void a_thief_stalled_between_its_reads_takes_nothing_taken(void **state) {
+  (void)state;
+  for (int round = 0; round < 20; round++) {
+    memset(&staged, 0, sizeof staged);
+    assert_int_equal(deque_init(&staged.dq, 16), MYR_OK);
+    uint64_t w[DEQUE_WORDS];
+    for (uint64_t i = 0; i < (uint64_t)round % 5; i++) { /* move top and bottom on a little */
+      make_job(100 + i, w);
+      assert_int_equal(deque_push(&staged.dq, w), MYR_OK);
+      assert_int_equal(deque_steal(&staged.dq, w), DEQUE_OK);
+    }
+    for (uint64_t i = 0; i < 2; i++) {
+      make_job(i, w);
+      assert_int_equal(deque_push(&staged.dq, w), MYR_OK);
+    }
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, staged_thief_main, NULL), 0);
+    while (!atomic_load(&staged.in_window)) ck_pr_stall();
+    assert_true(deque_take(&staged.dq, w)); /* job 1: no race */
+    assert_int_equal(w[0], 1 * 0x9e3779b97f4a7c15ull);
+    assert_true(deque_take(&staged.dq, w)); /* job 0: the last, won by CAS */
+    assert_int_equal(w[0], 0);
+    atomic_store(&staged.go, 1);
+    pthread_join(t, NULL);
+    assert_true(staged.result != DEQUE_OK); /* both jobs were the owner's */
+    assert_false(deque_take(&staged.dq, w));
+    assert_int_equal(deque_steal(&staged.dq, w), DEQUE_EMPTY);
+    deque_destroy(&staged.dq);
+  }
+}
+
 static void empty_deque_gives_nothing_and_take_is_lifo(void **state) {
   (void)state;
   deque d;
@@ -151,7 +259,9 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(empty_deque_gives_nothing_and_take_is_lifo),
       cmocka_unit_test(held_pushes_still_push_and_grow),
+      cmocka_unit_test(a_thief_stalled_between_its_reads_takes_nothing_taken),
       cmocka_unit_test(every_item_is_taken_exactly_once),
+      cmocka_unit_test(last_items_are_taken_exactly_once),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
