@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "bare_deque.h"
+#include "baseline.h"
 #include "kernels.h"
 #include "myriad/jobs.h"
 #include "omp_fib.h"
@@ -162,10 +163,16 @@ static void bare_fib(myr_bench_state *st, void *ctx) {
 
 typedef struct arrays {
   float *x, *v;
+  void *block;
 } arrays;
 
+/* The pool's loop and the baselines use the same layout (baseline.h). */
 static arrays arrays_make(void) {
-  arrays a = {malloc(PF_N * sizeof(float)), malloc(PF_N * sizeof(float))};
+  arrays a;
+  void *cols[2];
+  a.block = baseline_columns(2, PF_N, sizeof(float), cols);
+  a.x = cols[0];
+  a.v = cols[1];
   for (size_t i = 0; i < PF_N; i++) {
     a.x[i] = (float)i;
     a.v[i] = 1.0f;
@@ -192,8 +199,7 @@ static void pf_pool(myr_bench_state *st, void *ctx) {
     myr_bench_clobber();
   }
   myr_bench_set_items(st, (int64_t)myr_bench_iterations(st) * PF_N);
-  free(a.x);
-  free(a.v);
+  free(a.block);
   myr_jobs_destroy(pool);
 }
 
@@ -205,49 +211,29 @@ static void pf_serial(myr_bench_state *st, void *ctx) {
     myr_bench_clobber();
   }
   myr_bench_set_items(st, (int64_t)myr_bench_iterations(st) * PF_N);
-  free(a.x);
-  free(a.v);
+  free(a.block);
 }
 
-/* The loop split by hand: the calling thread plus one pthread, created once;
- * a barrier starts and ends each pass. */
-typedef struct split {
-  arrays a;
-  pthread_barrier_t start, done;
-  int stop;
-} split;
-
-static void *split_helper(void *arg) {
-  split *s = arg;
-  for (;;) {
-    pthread_barrier_wait(&s->start);
-    if (s->stop) return NULL;
-    kernel_axpy(s->a.x + PF_N / 2, s->a.v + PF_N / 2, PF_N - PF_N / 2, DT);
-    pthread_barrier_wait(&s->done);
-  }
+/* The loop split by hand over the calling thread and one pthread created
+ * once, which spins between passes as pool workers do (baseline.h). */
+static void split_part(void *ctx, uint32_t index, uint32_t parts) {
+  arrays *a = ctx;
+  size_t b = (size_t)PF_N * index / parts, e = (size_t)PF_N * (index + 1) / parts;
+  kernel_axpy(a->x + b, a->v + b, e - b, DT);
 }
 
 static void pf_pthreads(myr_bench_state *st, void *ctx) {
   (void)ctx;
-  split s = {.a = arrays_make()};
-  pthread_barrier_init(&s.start, NULL, 2);
-  pthread_barrier_init(&s.done, NULL, 2);
-  pthread_t helper;
-  pthread_create(&helper, NULL, split_helper, &s);
+  arrays a = arrays_make();
+  spin_team team;
+  team_start(&team, 2, split_part, &a);
   while (myr_bench_keep_running(st)) {
-    pthread_barrier_wait(&s.start);
-    kernel_axpy(s.a.x, s.a.v, PF_N / 2, DT);
-    pthread_barrier_wait(&s.done);
+    team_run(&team);
     myr_bench_clobber();
   }
-  s.stop = 1;
-  pthread_barrier_wait(&s.start);
-  pthread_join(helper, NULL);
-  pthread_barrier_destroy(&s.start);
-  pthread_barrier_destroy(&s.done);
+  team_stop(&team);
   myr_bench_set_items(st, (int64_t)myr_bench_iterations(st) * PF_N);
-  free(s.a.x);
-  free(s.a.v);
+  free(a.block);
 }
 
 int main(int argc, char **argv) {

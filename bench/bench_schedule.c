@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "baseline.h"
 #include "common.h"
 #include "kernels.h"
 #include "myriad/myriad.h"
@@ -107,55 +108,32 @@ static void schedule_integrate(myr_bench_state *st, void *ctx) {
 
 typedef struct plain {
   float *a[6];
-  uint32_t parts;
-  pthread_barrier_t start, done;
-  int stop;
 } plain;
 
-static void plain_part(plain *p, uint32_t part) {
-  size_t b = (size_t)N * part / p->parts, e = (size_t)N * (part + 1) / p->parts;
+static void plain_part(void *ctx, uint32_t part, uint32_t parts) {
+  plain *p = ctx;
+  size_t b = (size_t)N * part / parts, e = (size_t)N * (part + 1) / parts;
   kernel_integrate(p->a[0] + b, p->a[1] + b, p->a[2] + b, p->a[3] + b, p->a[4] + b, p->a[5] + b, e - b, DT);
 }
 
-static void *plain_helper(void *arg) {
-  plain *p = arg;
-  for (;;) {
-    pthread_barrier_wait(&p->start);
-    if (p->stop) return NULL;
-    plain_part(p, 1);
-    pthread_barrier_wait(&p->done);
-  }
-}
-
-/* The hand-written loop over six plain arrays, on the calling thread alone
- * or split with one pthread created outside the timing. */
+/* The hand-written loop over six columns laid out as a table's, on the
+ * calling thread alone or split with a spinning helper thread created
+ * outside the timing (baseline.h). */
 static void plain_integrate(myr_bench_state *st, void *ctx) {
-  plain p = {.parts = (uint32_t)(uintptr_t)ctx};
-  for (int c = 0; c < 6; c++) {
-    p.a[c] = malloc(N * sizeof(float));
+  uint32_t parts = (uint32_t)(uintptr_t)ctx;
+  plain p;
+  void *block = baseline_columns(6, N, sizeof(float), (void **)p.a);
+  for (int c = 0; c < 6; c++)
     for (size_t i = 0; i < N; i++) p.a[c][i] = (float)(c + 1);
-  }
-  pthread_t helper;
-  if (p.parts == 2) {
-    pthread_barrier_init(&p.start, NULL, 2);
-    pthread_barrier_init(&p.done, NULL, 2);
-    pthread_create(&helper, NULL, plain_helper, &p);
-  }
+  spin_team team;
+  team_start(&team, parts, plain_part, &p);
   while (myr_bench_keep_running(st)) {
-    if (p.parts == 2) pthread_barrier_wait(&p.start);
-    plain_part(&p, 0);
-    if (p.parts == 2) pthread_barrier_wait(&p.done);
+    team_run(&team);
     myr_bench_clobber();
   }
-  if (p.parts == 2) {
-    p.stop = 1;
-    pthread_barrier_wait(&p.start);
-    pthread_join(helper, NULL);
-    pthread_barrier_destroy(&p.start);
-    pthread_barrier_destroy(&p.done);
-  }
+  team_stop(&team);
   myr_bench_set_items(st, (int64_t)myr_bench_iterations(st) * N);
-  for (int c = 0; c < 6; c++) free(p.a[c]);
+  free(block);
 }
 
 /* ---- patches ------------------------------------------------------------- */
@@ -285,9 +263,15 @@ static void apply_one_way(myr_bench_state *st, void *ctx) {
   apply_teardown(&c);
 }
 
-/* The same changes made at once through the world API, for comparison. */
+/* The same changes made at once through the world API, for comparison:
+ * creation in bulk, the fastest way the API has. */
 static void direct_round(scene *s, apply_kind kind, bool forward) {
   const vec3 v = {1, 2, 3};
+  if (kind == APPLY_SPAWN_DESTROY && forward) {
+    const myr_component set[] = {s->pos, s->vel};
+    must(myr_entity_create_bulk(s->w, &(myr_bulk_desc){set, 2, NULL, PATCHES, s->ids}), "bulk");
+    return;
+  }
   for (uint32_t i = 0; i < PATCHES; i++) {
     switch (kind) {
     case APPLY_SET: myr_component_set(s->w, s->ids[i], s->pos, &v); break;
@@ -296,13 +280,7 @@ static void direct_round(scene *s, apply_kind kind, bool forward) {
       else myr_component_remove(s->w, s->ids[i], s->tag);
       break;
     case APPLY_SPAWN_DESTROY:
-      if (forward) {
-        myr_entity_create(s->w, &s->ids[i]);
-        myr_component_add(s->w, s->ids[i], s->pos, NULL);
-        myr_component_add(s->w, s->ids[i], s->vel, NULL);
-      } else {
-        myr_entity_destroy(s->w, s->ids[i]);
-      }
+      myr_entity_destroy(s->w, s->ids[i]);
       break;
     }
   }

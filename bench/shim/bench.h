@@ -41,8 +41,9 @@ void myr_bench_do_not_optimize(const void *p);
 void myr_bench_clobber(void);
 
 /* Declares a ratio printed after the runs: items/s of `numerator` over
- * items/s of `denominator` (benchmark names as registered), with the target
- * it is held to (0 = none) and whether higher is better. */
+ * items/s of `denominator` (benchmark names as registered; several names
+ * joined by '|' mean the fastest of them), with the target it is held to
+ * (0 = none; higher is better). */
 void myr_bench_ratio(const char *label, const char *numerator, const char *denominator,
                      double target);
 
