@@ -1,6 +1,7 @@
 /* Job system benchmarks: empty jobs, fib(30) as a task tree (beside OpenMP
  * tasks), and parallel_for over 10M floats beside a serial loop and a loop
  * split by hand over the same number of pthreads, all in one run. */
+#define _DEFAULT_SOURCE /* madvise, in baseline.h */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>

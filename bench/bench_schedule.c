@@ -2,6 +2,7 @@
  * through the schedule beside hand-written loops (serial and split over the
  * same threads), patch recording, and merge+apply of 1M patches beside the
  * same changes made directly through the world API. */
+#define _DEFAULT_SOURCE /* madvise, in baseline.h */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -98,8 +98,8 @@ static void plain_alloc(plain *p) {
   void *cols[6];
   p->block = baseline_columns(6, N, sizeof(float), cols);
   for (int c = 0; c < 6; c++) p->col[c] = cols[c];
-  p->ids = aligned_alloc(4096, N * sizeof *p->ids);
-  p->rec = aligned_alloc(4096, N * sizeof *p->rec);
+  p->ids = baseline_alloc(N * sizeof *p->ids);
+  p->rec = baseline_alloc(N * sizeof *p->rec);
 }
 
 static void plain_free(plain *p) {

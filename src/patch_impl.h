@@ -1,5 +1,5 @@
-/* Private: patch buffers, segments and batches, shared by patch.c and
- * schedule.c. */
+/* Private: patch records, buffers, segments and batches, shared by the
+ * patch part (patch_record.c, patch_plan.c, patch_apply.c) and the schedule. */
 #ifndef MYRIAD_PATCH_IMPL_H
 #define MYRIAD_PATCH_IMPL_H
 
@@ -36,6 +36,12 @@ typedef struct patch_hdr {
   uint32_t size;      /* payload bytes, before padding */
   uint32_t reserved;
 } patch_hdr;
+
+static inline unsigned char *payload_of(patch_hdr *h) { return (unsigned char *)(h + 1); }
+static inline size_t record_size(const patch_hdr *h) { return sizeof(patch_hdr) + align_up(h->size, 8); }
+
+/* Packed size of a component's values: its fields back to back. */
+static inline uint32_t packed_size(const component_info *ci) { return ci->packed_size; }
 
 /* A run of patches from one chunk (or one part of it), in one buffer. */
 typedef struct patch_segment {

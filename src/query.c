@@ -1,6 +1,19 @@
 /* Queries: cached table matching and chunked iteration. */
 #include "world_impl.h"
 
+/* The world's slot for its live queries holds the head of their list; the
+ * queries still alive go with the world. */
+static const char queries_key;
+
+static void queries_teardown(myr_world *w, void *head) {
+  (void)w;
+  while (head) {
+    myr_query *q = head;
+    head = q->next;
+    myr_query_destroy(q);
+  }
+}
+
 myr_status myr_query_create(myr_world *w, const myr_query_desc *d, myr_query **out) {
   if (!w || !d || !out || !d->terms || d->term_count == 0 || d->term_count > MYR_QUERY_MAX_TERMS)
     return MYR_EINVAL;
@@ -29,9 +42,10 @@ myr_status myr_query_create(myr_world *w, const myr_query_desc *d, myr_query **o
     world_free(w, q, sizeof *q);
     return s;
   }
-  q->next = w->queries;
-  if (w->queries) w->queries->prev = q;
-  w->queries = q;
+  void **head = world_slot(w, &queries_key, queries_teardown);
+  q->next = *head;
+  if (q->next) q->next->prev = q;
+  *head = q;
   *out = q;
   return MYR_OK;
 }
@@ -40,7 +54,7 @@ void myr_query_destroy(myr_query *q) {
   if (!q) return;
   myr_world *w = q->world;
   if (q->prev) q->prev->next = q->next;
-  else if (w->queries == q) w->queries = q->next;
+  else *world_slot(w, &queries_key, queries_teardown) = q->next;
   if (q->next) q->next->prev = q->prev;
   world_free(w, q->matches, (size_t)q->match_cap * sizeof(query_match));
   world_free(w, q, sizeof *q);

@@ -1,5 +1,6 @@
 /* The world: allocation hooks, components, entity lifecycle, set/get, hash. */
 #define _DEFAULT_SOURCE /* madvise */
+#include <assert.h>
 #include <stdlib.h>
 #ifdef __linux__
 #include <sys/mman.h>
@@ -57,6 +58,27 @@ myr_status world_grow_array(const myr_world *w, void **arr, uint32_t *cap, size_
   return MYR_OK;
 }
 
+/* ---- slots of the parts built on the world ----------------------------- */
+
+void **world_slot(myr_world *w, const void *key, world_teardown_fn teardown) {
+  for (uint32_t i = 0; i < WORLD_SLOTS; i++) {
+    world_slot_entry *e = &w->slots[i];
+    if (e->key == key) return &e->state;
+    if (!e->key) {
+      *e = (world_slot_entry){key, NULL, teardown};
+      return &e->state;
+    }
+  }
+  assert(!"more parts than world slots");
+  return NULL;
+}
+
+void *world_slot_state(const myr_world *w, const void *key) {
+  for (uint32_t i = 0; i < WORLD_SLOTS && w->slots[i].key; i++)
+    if (w->slots[i].key == key) return w->slots[i].state;
+  return NULL;
+}
+
 /* ---- world --------------------------------------------------------------- */
 
 myr_status myr_world_create(const myr_world_desc *desc, myr_world **out) {
@@ -93,8 +115,8 @@ static void component_free(myr_world *w, component_info *ci) {
 
 void myr_world_destroy(myr_world *w) {
   if (!w) return;
-  while (w->queries) myr_query_destroy(w->queries);
-  patch_scratch_free(w);
+  for (uint32_t i = WORLD_SLOTS; i-- > 0;)
+    if (w->slots[i].key && w->slots[i].teardown) w->slots[i].teardown(w, w->slots[i].state);
   table_free_all(w);
   entity_free_all(w);
   if (w->components) {

@@ -126,6 +126,19 @@ typedef struct entity_record {
 
 /* ---- the world ----------------------------------------------------------- */
 
+/* The parts built on the world (queries, patches) keep their state with it
+ * in slots, so that the world needs to know nothing of them: a part names
+ * its slot by the address of a static of its own, and may give a function
+ * that tears its state down when the world is destroyed (in reverse order
+ * of first use, before the tables go). */
+#define WORLD_SLOTS 8
+typedef void (*world_teardown_fn)(myr_world *w, void *state);
+typedef struct world_slot_entry {
+  const void *key;
+  void *state;
+  world_teardown_fn teardown;
+} world_slot_entry;
+
 struct myr_world {
   myr_allocator alloc;
 
@@ -143,9 +156,7 @@ struct myr_world {
   uint32_t free_count;
   uint32_t live_count;
 
-  struct myr_query *queries; /* live queries, destroyed with the world */
-  struct patch_scratch *patch_scratch; /* merge work space, kept between frames */
-  uint32_t patch_batch;     /* number of the last patch batch opened (patch.c) */
+  world_slot_entry slots[WORLD_SLOTS]; /* state of the parts built on the world */
 };
 
 /* one matched table of a query */
@@ -156,7 +167,7 @@ typedef struct query_match {
 
 struct myr_query {
   myr_world *world;
-  struct myr_query *next, *prev;
+  struct myr_query *next, *prev; /* the world's live queries (query.c's slot) */
   uint32_t term_count;
   myr_term terms[MYR_QUERY_MAX_TERMS];
   compset required, excluded;
@@ -181,8 +192,11 @@ void world_remove_row(myr_world *w, table *t, uint32_t r);
  * `added`, NULL for none) or are zero. */
 void world_move_row(myr_world *w, myr_entity e, table *src, table *dst, myr_component added,
                     const unsigned char *row);
-/* Frees the patch merge scratch (patch.c). */
-void patch_scratch_free(myr_world *w);
+/* The state pointer of the part named by key, made (NULL, with teardown)
+ * on first use. The parts are few and fixed, so a slot is always found. */
+void **world_slot(myr_world *w, const void *key, world_teardown_fn teardown);
+/* The state of the part named by key, NULL if it never used its slot. */
+void *world_slot_state(const myr_world *w, const void *key);
 
 /* ---- entity index (entity.c) --------------------------------------------- */
 
