@@ -1,0 +1,327 @@
+/* The schedule, building: systems added with their access sets, and per
+ * stage the DAG of conflicts and explicit edges, checked for cycles. */
+#include <stdlib.h>
+
+#include "jobs_impl.h"
+#include "schedule_impl.h"
+
+/* ---- creation ------------------------------------------------------------ */
+
+myr_status myr_schedule_create(myr_world *w, const myr_schedule_desc *d, myr_schedule **out) {
+  if (!w || !out) return MYR_EINVAL;
+  *out = NULL;
+  myr_schedule *s = world_alloc(w, sizeof *s, alignof(myr_schedule));
+  if (!s) return MYR_ENOMEM;
+  memset(s, 0, sizeof *s);
+  s->world = w;
+  s->default_rows = d && d->chunk_rows ? d->chunk_rows : DEFAULT_CHUNK_ROWS;
+  s->jobs = d ? d->jobs : NULL;
+  if (!s->jobs) {
+    myr_status st = myr_jobs_create(&(myr_jobs_desc){.workers = 1}, &s->jobs);
+    if (st != MYR_OK) {
+      world_free(w, s, sizeof *s);
+      return st;
+    }
+    s->own_jobs = true;
+  }
+  s->buf_count = myr_jobs_worker_count(s->jobs);
+  s->bufs = world_alloc(w, sizeof(worker_buffer) * s->buf_count, alignof(worker_buffer));
+  if (!s->bufs) {
+    if (s->own_jobs) myr_jobs_destroy(s->jobs);
+    world_free(w, s, sizeof *s);
+    return MYR_ENOMEM;
+  }
+  for (uint32_t i = 0; i < s->buf_count; i++) patch_buffer_init(&s->bufs[i].buf, w);
+  *out = s;
+  return MYR_OK;
+}
+
+/* Frees the first `filled` strings of a list made for n. */
+static void strings_free_part(myr_world *w, char **list, uint32_t filled, uint32_t n) {
+  for (uint32_t i = 0; i < filled; i++) world_free(w, list[i], strlen(list[i]) + 1);
+  world_free(w, list, sizeof(char *) * n + 1);
+}
+
+static void strings_free(myr_world *w, char **list, uint32_t n) { strings_free_part(w, list, n, n); }
+
+static void unbuild(myr_schedule *s) {
+  myr_world *w = s->world;
+  for (uint32_t i = 0; i < s->count; i++) {
+    if (s->systems[i].dependents) world_free(w, s->systems[i].dependents, sizeof(uint32_t) * s->systems[i].dependent_cap + 1);
+    s->systems[i].dependents = NULL;
+    s->systems[i].dependent_count = s->systems[i].dependent_cap = 0;
+  }
+  world_free(w, s->by_stage, sizeof(uint32_t) * s->count + 1);
+  world_free(w, s->stages, sizeof(stage) * s->count + 1); /* allocated for one stage per system */
+  world_free(w, s->mainq, sizeof(uint32_t) * s->count + 1);
+  world_free(w, s->edges, sizeof(edge) * s->edge_cap);
+  s->by_stage = NULL;
+  s->stages = NULL;
+  s->mainq = NULL;
+  s->edges = NULL;
+  s->stage_count = s->edge_count = s->edge_cap = 0;
+  s->built = false;
+}
+
+void myr_schedule_destroy(myr_schedule *s) {
+  if (!s) return;
+  myr_world *w = s->world;
+  unbuild(s);
+  for (uint32_t i = 0; i < s->count; i++) {
+    sys *y = &s->systems[i];
+    world_free(w, y->name, y->name_size);
+    myr_query_destroy(y->query);
+    strings_free(w, y->after, y->after_count);
+    strings_free(w, y->before, y->before_count);
+    world_free(w, y->chunks, sizeof(myr_chunk) * y->chunk_cap);
+  }
+  world_free(w, s->systems, sizeof(sys) * s->cap);
+  for (uint32_t i = 0; i < s->buf_count; i++) patch_buffer_free(&s->bufs[i].buf);
+  world_free(w, s->bufs, sizeof(worker_buffer) * s->buf_count);
+  world_free(w, s->refs, sizeof(patch_ref) * s->ref_cap);
+  if (s->own_jobs) myr_jobs_destroy(s->jobs);
+  world_free(w, s, sizeof *s);
+}
+
+static char *string_copy(myr_world *w, const char *str) {
+  size_t n = strlen(str) + 1;
+  char *c = world_alloc(w, n, 1);
+  if (c) memcpy(c, str, n);
+  return c;
+}
+
+static myr_status strings_copy(myr_world *w, const char *const *src, uint32_t n, char ***out) {
+  if (n && !src) return MYR_EINVAL;
+  for (uint32_t i = 0; i < n; i++)
+    if (!src[i]) return MYR_EINVAL;
+  char **list = world_alloc(w, sizeof(char *) * n + 1, alignof(char *));
+  if (!list) return MYR_ENOMEM;
+  for (uint32_t i = 0; i < n; i++) {
+    if (!(list[i] = string_copy(w, src[i]))) {
+      strings_free_part(w, list, i, n);
+      return MYR_ENOMEM;
+    }
+  }
+  *out = list;
+  return MYR_OK;
+}
+
+myr_status myr_schedule_find(const myr_schedule *s, const char *name, myr_system *out) {
+  if (!s || !name || !out) return MYR_EINVAL;
+  for (uint32_t i = 0; i < s->count; i++) {
+    if (strcmp(s->systems[i].name, name) == 0) {
+      *out = i;
+      return MYR_OK;
+    }
+  }
+  return MYR_ENOTFOUND;
+}
+
+myr_status myr_schedule_add(myr_schedule *s, const myr_system_desc *d, myr_system *out) {
+  if (!s || !d || !d->name || !d->name[0] || !d->fn) return MYR_EINVAL;
+  if (s->running) return MYR_EBUSY;
+  myr_system existing;
+  if (myr_schedule_find(s, d->name, &existing) == MYR_OK) return MYR_EEXIST;
+  if (d->flags & ~(uint32_t)(MYR_SYSTEM_WHOLE | MYR_SYSTEM_MAIN_THREAD)) return MYR_EINVAL;
+  myr_world *w = s->world;
+  sys y;
+  memset(&y, 0, sizeof y);
+  myr_status st = myr_query_create(w, &(myr_query_desc){d->terms, d->term_count}, &y.query);
+  if (st != MYR_OK) return st;
+  y.name_size = strlen(d->name) + 1;
+  if (!(y.name = string_copy(w, d->name))) st = MYR_ENOMEM;
+  if (st == MYR_OK) st = strings_copy(w, d->after, d->after_count, &y.after);
+  if (st == MYR_OK) y.after_count = d->after_count;
+  if (st == MYR_OK) st = strings_copy(w, d->before, d->before_count, &y.before);
+  if (st == MYR_OK) y.before_count = d->before_count;
+  if (st == MYR_OK && s->count == s->cap)
+    st = world_grow_array(w, (void **)&s->systems, &s->cap, sizeof(sys), s->count + 1);
+  if (st != MYR_OK) {
+    world_free(w, y.name, y.name_size);
+    if (y.after) strings_free(w, y.after, y.after_count);
+    if (y.before) strings_free(w, y.before, y.before_count);
+    myr_query_destroy(y.query);
+    return st;
+  }
+  y.term_count = d->term_count;
+  memcpy(y.terms, d->terms, sizeof(myr_term) * d->term_count);
+  for (uint32_t i = 0; i < d->term_count; i++) {
+    myr_term_kind k = d->terms[i].kind;
+    if (k == MYR_TERM_READ || k == MYR_TERM_OPTIONAL) compset_put(&y.reads, d->terms[i].component);
+    if (k == MYR_TERM_WRITE || k == MYR_TERM_OPTIONAL_WRITE) compset_put(&y.writes, d->terms[i].component);
+  }
+  y.fn = d->fn;
+  y.user = d->user;
+  y.stage = d->stage;
+  y.chunk_rows = d->chunk_rows;
+  y.flags = d->flags;
+  y.stats.name = y.name;
+  y.stats.stage = y.stage;
+  unbuild(s);
+  s->systems[s->count] = y;
+  if (out) *out = s->count;
+  s->count++;
+  return MYR_OK;
+}
+
+myr_status myr_schedule_set_chunk_rows(myr_schedule *s, myr_system id, uint32_t rows) {
+  if (!s || id >= s->count) return MYR_EINVAL;
+  s->systems[id].chunk_rows = rows;
+  return MYR_OK;
+}
+
+uint32_t myr_schedule_system_count(const myr_schedule *s) { return s ? s->count : 0; }
+
+/* ---- building ------------------------------------------------------------ */
+
+static int by_stage_cmp(const void *a, const void *b, const myr_schedule *s) {
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  if (s->systems[x].stage != s->systems[y].stage) return s->systems[x].stage < s->systems[y].stage ? -1 : 1;
+  return x < y ? -1 : x > y;
+}
+
+/* insertion sort: stable, and system counts are small */
+static void sort_by_stage(myr_schedule *s) {
+  for (uint32_t i = 1; i < s->count; i++) {
+    uint32_t v = s->by_stage[i], j = i;
+    while (j > 0 && by_stage_cmp(&s->by_stage[j - 1], &v, s) > 0) {
+      s->by_stage[j] = s->by_stage[j - 1];
+      j--;
+    }
+    s->by_stage[j] = v;
+  }
+}
+
+static myr_status add_edge(myr_schedule *s, uint32_t from, uint32_t to, edge_why why, myr_component c) {
+  for (uint32_t i = 0; i < s->edge_count; i++)
+    if (s->edges[i].from == from && s->edges[i].to == to) return MYR_OK; /* the first reason stays */
+  if (s->edge_count == s->edge_cap) {
+    myr_status st = world_grow_array(s->world, (void **)&s->edges, &s->edge_cap, sizeof(edge), s->edge_count + 1);
+    if (st != MYR_OK) return st;
+  }
+  s->edges[s->edge_count++] = (edge){from, to, why, c};
+  return MYR_OK;
+}
+
+static uint32_t first_common(const compset *a, const compset *b) {
+  for (uint32_t i = 0; i < MYR_MAX_COMPONENTS / 64; i++) {
+    uint64_t x = a->bits[i] & b->bits[i];
+    if (x) return i * 64 + (uint32_t)__builtin_ctzll(x);
+  }
+  return NONE;
+}
+
+/* Conflict edges within a stage, in registration order. */
+static myr_status conflict_edges(myr_schedule *s, const stage *g) {
+  for (uint32_t a = 0; a < g->count; a++) {
+    const sys *x = &s->systems[s->by_stage[g->first + a]];
+    for (uint32_t b = a + 1; b < g->count; b++) {
+      const sys *y = &s->systems[s->by_stage[g->first + b]];
+      uint32_t c;
+      edge_why why;
+      if ((c = first_common(&x->writes, &y->writes)) != NONE) why = WHY_WRITE_WRITE;
+      else if ((c = first_common(&x->writes, &y->reads)) != NONE) why = WHY_WRITE_READ;
+      else if ((c = first_common(&x->reads, &y->writes)) != NONE) why = WHY_READ_WRITE;
+      else continue;
+      myr_status st = add_edge(s, s->by_stage[g->first + a], s->by_stage[g->first + b], why, c);
+      if (st != MYR_OK) return st;
+    }
+  }
+  return MYR_OK;
+}
+
+/* Explicit edges: within a stage they are edges; across stages they must
+ * agree with the stage order. */
+static myr_status explicit_edges(myr_schedule *s) {
+  for (uint32_t i = 0; i < s->count; i++) {
+    const sys *y = &s->systems[i];
+    for (uint32_t k = 0; k < y->after_count + y->before_count; k++) {
+      bool after = k < y->after_count;
+      const char *name = after ? y->after[k] : y->before[k - y->after_count];
+      myr_system other;
+      if (myr_schedule_find(s, name, &other) != MYR_OK) return MYR_ENOTFOUND;
+      uint32_t from = after ? other : i, to = after ? i : other;
+      if (from == to) return MYR_ECYCLE;
+      if (s->systems[from].stage > s->systems[to].stage) return MYR_ECYCLE;
+      if (s->systems[from].stage < s->systems[to].stage) continue; /* the stage order does it */
+      myr_status st = add_edge(s, from, to, after ? WHY_AFTER : WHY_BEFORE, 0);
+      if (st != MYR_OK) return st;
+    }
+  }
+  return MYR_OK;
+}
+
+/* Fills dependents and indegrees from the edges, and checks for cycles. */
+static myr_status link_edges(myr_schedule *s) {
+  for (uint32_t e = 0; e < s->edge_count; e++) {
+    s->systems[s->edges[e].to].indegree++;
+    s->systems[s->edges[e].from].dependent_count++;
+  }
+  for (uint32_t i = 0; i < s->count; i++) {
+    sys *y = &s->systems[i];
+    y->dependents = world_alloc(s->world, sizeof(uint32_t) * y->dependent_count + 1, alignof(uint32_t));
+    if (!y->dependents) return MYR_ENOMEM;
+    y->dependent_cap = y->dependent_count;
+    y->dependent_count = 0;
+  }
+  for (uint32_t e = 0; e < s->edge_count; e++) {
+    sys *from = &s->systems[s->edges[e].from];
+    from->dependents[from->dependent_count++] = s->edges[e].to;
+  }
+  /* Kahn's algorithm per stage: everything must come out */
+  uint32_t *left = s->mainq; /* scratch of the right size */
+  for (uint32_t g = 0; g < s->stage_count; g++) {
+    const stage *st = &s->stages[g];
+    uint32_t done = 0, n = 0;
+    for (uint32_t k = 0; k < st->count; k++) s->systems[s->by_stage[st->first + k]].pending = s->systems[s->by_stage[st->first + k]].indegree;
+    for (uint32_t k = 0; k < st->count; k++)
+      if (s->systems[s->by_stage[st->first + k]].pending == 0) left[n++] = s->by_stage[st->first + k];
+    while (n) {
+      const sys *y = &s->systems[left[--n]];
+      done++;
+      for (uint32_t d = 0; d < y->dependent_count; d++)
+        if (--s->systems[y->dependents[d]].pending == 0) left[n++] = y->dependents[d];
+    }
+    if (done != st->count) return MYR_ECYCLE;
+  }
+  return MYR_OK;
+}
+
+myr_status myr_schedule_build(myr_schedule *s) {
+  if (!s) return MYR_EINVAL;
+  if (s->running) return MYR_EBUSY;
+  if (s->built) return MYR_OK;
+  unbuild(s);
+  myr_world *w = s->world;
+  for (uint32_t i = 0; i < s->count; i++) s->systems[i].indegree = 0;
+  s->by_stage = world_alloc(w, sizeof(uint32_t) * s->count + 1, alignof(uint32_t));
+  s->mainq = world_alloc(w, sizeof(uint32_t) * s->count + 1, alignof(uint32_t));
+  s->stages = world_alloc(w, sizeof(stage) * s->count + 1, alignof(stage));
+  if (!s->by_stage || !s->mainq || !s->stages) {
+    unbuild(s);
+    return MYR_ENOMEM;
+  }
+  for (uint32_t i = 0; i < s->count; i++) s->by_stage[i] = i;
+  sort_by_stage(s);
+  for (uint32_t i = 0; i < s->count; i++) {
+    sys *y = &s->systems[s->by_stage[i]];
+    if (s->stage_count == 0 || s->stages[s->stage_count - 1].stage != y->stage) {
+      stage *g = &s->stages[s->stage_count++];
+      memset(g, 0, sizeof *g);
+      g->stage = y->stage;
+      g->stats.stage = y->stage;
+      g->first = i;
+    }
+    y->order = s->stages[s->stage_count - 1].count++;
+  }
+  myr_status st = MYR_OK;
+  for (uint32_t g = 0; g < s->stage_count && st == MYR_OK; g++) st = conflict_edges(s, &s->stages[g]);
+  if (st == MYR_OK) st = explicit_edges(s);
+  if (st == MYR_OK) st = link_edges(s);
+  if (st != MYR_OK) {
+    unbuild(s);
+    return st;
+  }
+  s->built = true;
+  return MYR_OK;
+}

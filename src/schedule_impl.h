@@ -1,0 +1,91 @@
+/* Private: the schedule's data, shared by schedule_build.c (systems and the
+ * per-stage DAGs), schedule_run.c (frames, chunk jobs, merges) and
+ * schedule_stats.c (the plan and the statistics). */
+#ifndef MYRIAD_SCHEDULE_IMPL_H
+#define MYRIAD_SCHEDULE_IMPL_H
+
+#include <stdalign.h>
+
+#include "myriad/schedule.h"
+#include "patch_impl.h"
+
+#define DEFAULT_CHUNK_ROWS 4096u
+#define NONE UINT32_MAX
+
+typedef enum edge_why { WHY_WRITE_READ, WHY_READ_WRITE, WHY_WRITE_WRITE, WHY_AFTER, WHY_BEFORE } edge_why;
+
+typedef struct edge {
+  uint32_t from, to;    /* system ids */
+  edge_why why;
+  myr_component component;
+} edge;
+
+typedef struct sys {
+  char *name;
+  size_t name_size;
+  myr_term terms[MYR_QUERY_MAX_TERMS];
+  uint32_t term_count;
+  myr_query *query;
+  myr_system_fn fn;
+  void *user;
+  uint32_t stage, chunk_rows, flags;
+  char **after, **before;
+  uint32_t after_count, before_count;
+  compset reads, writes;
+  /* built */
+  uint32_t order;       /* position among the systems of its stage */
+  uint32_t indegree;
+  uint32_t *dependents;
+  uint32_t dependent_count, dependent_cap; /* cap: as allocated, for the free */
+  /* per frame */
+  uint32_t pending;     /* unfinished dependencies (atomic) */
+  myr_chunk *chunks;
+  uint32_t chunk_count, chunk_cap;
+  uint64_t chunk_ordinal; /* the stage-wide ordinal of its chunk 0 */
+  uint64_t t_start;
+  myr_system_stats stats;
+  struct myr_schedule *owner;
+} sys;
+
+typedef struct stage {
+  uint32_t stage;
+  uint32_t first, count; /* a run of schedule.by_stage */
+  myr_stage_stats stats;
+} stage;
+
+/* A worker's patch buffer, alone on its cache lines. */
+typedef struct worker_buffer {
+  alignas(64) patch_buffer buf;
+} worker_buffer;
+
+struct myr_schedule {
+  myr_world *world;
+  myr_jobs *jobs;
+  bool own_jobs;
+  uint32_t default_rows;
+  sys *systems;
+  uint32_t count, cap;
+  bool built;
+  uint32_t *by_stage;   /* system ids by stage, then registration */
+  stage *stages;
+  uint32_t stage_count;
+  edge *edges;
+  uint32_t edge_count, edge_cap;
+  worker_buffer *bufs;
+  uint32_t buf_count;
+  patch_ref *refs;
+  uint32_t ref_cap;
+  double time, dt;
+  bool running;
+  /* per stage, while it runs */
+  const stage *cur;
+  myr_counter jobs_counter;
+  uint32_t remaining;   /* systems of the stage not finished (atomic) */
+  uint32_t *mainq;      /* main-thread systems ready to run */
+  uint32_t mainq_head, mainq_tail;
+  uint32_t error;       /* a myr_status, negated (atomic) */
+  uint64_t batch_bits;  /* the stage's patch batch (patch_impl.h) */
+  uint32_t seq_bits;    /* token bits for spawns within one chunk */
+};
+
+#endif

@@ -1,0 +1,221 @@
+/* The schedule, running a frame: per stage, every system's rows cut into
+ * chunks, ready systems' chunks run as jobs on the pool, each writing its
+ * patches into its worker's buffer, and the buffers merged in key order. */
+#define _DEFAULT_SOURCE /* clock_gettime under strict C11 */
+#include <stdlib.h>
+#include <time.h>
+
+#include <ck_pr.h>
+
+#include "atomics.h"
+#include "jobs_impl.h"
+#include "schedule_impl.h"
+
+static uint64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- running ------------------------------------------------------------- */
+
+/* Records the frame's first failure; later ones leave it (a CAS from 0, so
+ * two failing workers never add their codes together). */
+static void fail(myr_schedule *s, myr_status st) {
+  if (at_load32_rlx(&s->error) == 0) at_cas32_sc(&s->error, 0, (uint32_t)-st);
+}
+
+/* Runs chunks [begin, end) of a system on the calling worker, recording
+ * patches into that worker's buffer under the key (system order, chunk). */
+static void run_chunks(void *ctx, size_t begin, size_t end) {
+  sys *y = ctx;
+  myr_schedule *s = y->owner;
+  int wi = myr_jobs_worker_index(s->jobs);
+  patch_buffer *buf = &s->bufs[wi < 0 ? 0 : wi].buf;
+  for (size_t i = begin; i < end; i++) {
+    myr_view view = {y->chunks[i], s->dt, s->time, y->user, (myr_system)(y - s->systems), (uint32_t)wi};
+    uint64_t room = UINT64_C(1) << s->seq_bits;
+    myr_patches handle = {buf, y->order, (uint32_t)i, 0, NULL, s->batch_bits, (y->chunk_ordinal + i) * room, room, 0};
+    y->fn(&view, &handle);
+    /* the handle dies here: the next chunk opens its own segment even if
+     * its handle lands at the same address */
+    buf->open = NULL;
+  }
+}
+
+/* Cuts the system's matched rows into chunks. */
+static myr_status collect_chunks(sys *y, uint32_t rows) {
+  myr_query_iter it;
+  myr_status st = myr_query_iter_init(y->query, rows, &it);
+  if (st != MYR_OK) return st;
+  y->chunk_count = 0;
+  myr_chunk c;
+  while (myr_query_next(&it, &c)) {
+    if (y->chunk_count == y->chunk_cap &&
+        (st = world_grow_array(y->owner->world, (void **)&y->chunks, &y->chunk_cap, sizeof(myr_chunk), y->chunk_count + 1)) != MYR_OK)
+      return st;
+    y->chunks[y->chunk_count++] = c;
+  }
+  return MYR_OK;
+}
+
+static void launch(myr_schedule *s, uint32_t id);
+
+/* Runs one system: its chunks as jobs (or in order on this thread), then
+ * its statistics, then the release of its dependents. */
+static void run_system(myr_schedule *s, sys *y, bool here) {
+  uint64_t t0 = now_ns();
+  myr_status st;
+  if (at_load32_rlx(&s->error)) y->chunk_count = 0; /* a failed frame runs nothing more */
+  if (here || (y->flags & MYR_SYSTEM_WHOLE)) run_chunks(y, 0, y->chunk_count);
+  else if ((st = myr_jobs_parallel_for(s->jobs, 0, y->chunk_count, 1, run_chunks, y)) != MYR_OK) fail(s, st);
+  uint64_t entities = 0;
+  for (uint32_t i = 0; i < y->chunk_count; i++) entities += y->chunks[i].count;
+  myr_system_stats *ss = &y->stats;
+  ss->entities = entities;
+  ss->chunks = y->chunk_count;
+  ss->ns = now_ns() - t0;
+  ss->ns_per_entity = entities ? (double)ss->ns / (double)entities : 0;
+  ss->entities_per_s = ss->ns ? (double)entities * 1e9 / (double)ss->ns : 0;
+  ss->frames++;
+  ss->total_entities += entities;
+  ss->total_chunks += y->chunk_count;
+  ss->total_ns += ss->ns;
+  for (uint32_t d = 0; d < y->dependent_count; d++)
+    if (at_faa32(&s->systems[y->dependents[d]].pending, (uint32_t)-1) == 1) launch(s, y->dependents[d]);
+  /* the locked RMW orders this before the sleepers load in jobs_wake */
+  if (at_faa32(&s->remaining, (uint32_t)-1) == 1) jobs_wake(s->jobs, s);
+}
+
+static void system_job(void *arg) {
+  sys *y = arg;
+  run_system(y->owner, y, false);
+}
+
+/* Starts a ready system: main-thread systems are queued for the thread
+ * running the frame, the others become jobs. */
+static void launch(myr_schedule *s, uint32_t id) {
+  sys *y = &s->systems[id];
+  if (y->flags & MYR_SYSTEM_MAIN_THREAD) {
+    uint32_t slot = at_faa32(&s->mainq_tail, 1);
+    at_store32_rel(&s->mainq[slot], id);
+    jobs_wake(s->jobs, s);
+    return;
+  }
+  myr_status st = myr_jobs_spawn(s->jobs, system_job, y, &s->jobs_counter);
+  if (st != MYR_OK) { /* no room to queue it: run it here */
+    run_system(s, y, false);
+  }
+}
+
+static bool stage_waiting_over(void *ctx) {
+  myr_schedule *s = ctx;
+  return at_load32_acq(&s->remaining) == 0 || at_load32_acq(&s->mainq_tail) != s->mainq_head;
+}
+
+static int segment_cmp(const void *a, const void *b) {
+  const patch_segment *x = ((const patch_ref *)a)->seg, *y = ((const patch_ref *)b)->seg;
+  if (x->system != y->system) return x->system < y->system ? -1 : 1;
+  if (x->chunk != y->chunk) return x->chunk < y->chunk ? -1 : 1;
+  return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Applies the stage's patches from every worker's buffer in key order. */
+static myr_status merge(myr_schedule *s, stage *g) {
+  uint64_t t0 = now_ns();
+  uint32_t n = 0;
+  bool structural = false, lost = false;
+  for (uint32_t i = 0; i < s->buf_count; i++) {
+    n += s->bufs[i].buf.seg_count;
+    structural |= s->bufs[i].buf.structural != 0;
+    lost |= s->bufs[i].buf.failed;
+  }
+  if (lost) { /* a callback's patch could not be recorded: apply none */
+    for (uint32_t i = 0; i < s->buf_count; i++) patch_buffer_clear(&s->bufs[i].buf);
+    return MYR_ENOMEM;
+  }
+  myr_status st = world_grow_array(s->world, (void **)&s->refs, &s->ref_cap, sizeof(patch_ref), n);
+  if (st != MYR_OK) return st;
+  n = 0;
+  for (uint32_t i = 0; i < s->buf_count; i++)
+    for (uint32_t k = 0; k < s->bufs[i].buf.seg_count; k++) s->refs[n++] = (patch_ref){&s->bufs[i].buf, &s->bufs[i].buf.segs[k]};
+  if (n) qsort(s->refs, n, sizeof(patch_ref), segment_cmp);
+  myr_patch_stats ps = {0};
+  st = patch_apply(s->world, s->refs, n, structural, &ps);
+  if (st != MYR_OK) return st;
+  for (uint32_t i = 0; i < s->buf_count; i++) patch_buffer_clear(&s->bufs[i].buf);
+  g->stats.patches = ps;
+  g->stats.merge_ns = now_ns() - t0;
+  g->stats.total_merge_ns += g->stats.merge_ns;
+  patch_stats_add(&g->stats.total_patches, &ps);
+  return MYR_OK;
+}
+
+/* Numbers the stage's chunks in key order and splits the provisional
+ * tokens between chunk ordinals and spawns per chunk (patch_impl.h), so
+ * that neither depends on the thread count. */
+static void open_batch(myr_schedule *s, const stage *g) {
+  uint64_t ordinals = 0;
+  for (uint32_t k = 0; k < g->count; k++) {
+    sys *y = &s->systems[s->by_stage[g->first + k]];
+    y->chunk_ordinal = ordinals;
+    ordinals += y->chunk_count;
+  }
+  uint32_t ordinal_bits = 0;
+  while ((UINT64_C(1) << ordinal_bits) < ordinals) ordinal_bits++;
+  s->seq_bits = TOKEN_BITS - ordinal_bits; /* chunk counts are below 2^32 */
+  s->batch_bits = patch_batch_open(s->world);
+}
+
+static myr_status run_stage(myr_schedule *s, stage *g) {
+  for (uint32_t i = 0; i < s->buf_count; i++) patch_buffer_clear(&s->bufs[i].buf);
+  /* Cut every system's rows into chunks here, on the calling thread: the
+   * tables do not change until the merge, and the allocator hooks are then
+   * only ever called from this thread. */
+  for (uint32_t k = 0; k < g->count; k++) {
+    sys *y = &s->systems[s->by_stage[g->first + k]];
+    y->owner = s;
+    y->pending = y->indegree;
+    s->mainq[k] = NONE;
+    uint32_t rows = (y->flags & MYR_SYSTEM_WHOLE) ? 0 : (y->chunk_rows ? y->chunk_rows : s->default_rows);
+    y->stats.chunk_rows = rows;
+    myr_status st = collect_chunks(y, rows);
+    if (st != MYR_OK) return st;
+  }
+  open_batch(s, g);
+  s->remaining = g->count;
+  s->mainq_head = s->mainq_tail = 0;
+  s->jobs_counter = (myr_counter){0};
+  jobs_counter_claim(s->jobs, &s->jobs_counter);
+  for (uint32_t k = 0; k < g->count; k++)
+    if (s->systems[s->by_stage[g->first + k]].indegree == 0) launch(s, s->by_stage[g->first + k]);
+  for (;;) {
+    jobs_wait_until(s->jobs, stage_waiting_over, s);
+    if (at_load32_acq(&s->mainq_tail) != s->mainq_head) {
+      uint32_t id;
+      while ((id = at_load32_acq(&s->mainq[s->mainq_head])) == NONE) ck_pr_stall(); /* slot being written */
+      s->mainq_head++;
+      run_system(s, &s->systems[id], true);
+      continue;
+    }
+    if (at_load32_acq(&s->remaining) == 0) break;
+  }
+  myr_jobs_wait(s->jobs, &s->jobs_counter); /* the last system jobs return */
+  uint32_t err = at_load32_acq(&s->error);
+  if (err) return (myr_status) - (int)err;
+  return merge(s, g);
+}
+
+myr_status myr_schedule_run(myr_schedule *s, double dt) {
+  if (!s) return MYR_EINVAL;
+  if (s->running || myr_jobs_worker_index(s->jobs) != 0 || jobs_depth(s->jobs) != 0) return MYR_EBUSY;
+  myr_status st = myr_schedule_build(s);
+  if (st != MYR_OK) return st;
+  s->running = true;
+  s->dt = dt;
+  s->error = 0;
+  for (uint32_t g = 0; g < s->stage_count && st == MYR_OK; g++) st = run_stage(s, &s->stages[g]);
+  s->time += dt;
+  s->running = false;
+  return st;
+}

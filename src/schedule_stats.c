@@ -1,0 +1,140 @@
+/* The schedule, reporting: the plan with the reason for every edge, and the
+ * statistics of systems, stages and workers as a table or as JSON. */
+#include "jobs_impl.h"
+#include "schedule_impl.h"
+
+/* ---- plan and statistics ------------------------------------------------- */
+
+static const char *component_name(const myr_schedule *s, myr_component c) {
+  return c < s->world->component_count ? s->world->components[c].name : "?";
+}
+
+myr_status myr_schedule_print_plan(myr_schedule *s, FILE *out) {
+  if (!s || !out) return MYR_EINVAL;
+  myr_status st = myr_schedule_build(s);
+  if (st != MYR_OK) return st;
+  fprintf(out, "schedule: %u systems, %u stages, %u workers, default chunk %u rows\n", s->count, s->stage_count,
+          s->buf_count, s->default_rows);
+  for (uint32_t g = 0; g < s->stage_count; g++) {
+    const stage *sg = &s->stages[g];
+    fprintf(out, "stage %u:\n", sg->stage);
+    for (uint32_t k = 0; k < sg->count; k++) {
+      const sys *y = &s->systems[s->by_stage[sg->first + k]];
+      fprintf(out, "  %u. %s (chunk %u%s%s)", y->order, y->name, y->chunk_rows ? y->chunk_rows : s->default_rows,
+              y->flags & MYR_SYSTEM_WHOLE ? ", whole" : "", y->flags & MYR_SYSTEM_MAIN_THREAD ? ", main thread" : "");
+      fprintf(out, y->indegree ? "\n" : " ready at start\n");
+      for (uint32_t e = 0; e < s->edge_count; e++) {
+        const edge *ed = &s->edges[e];
+        if (ed->to != s->by_stage[sg->first + k]) continue;
+        const char *from = s->systems[ed->from].name, *c = component_name(s, ed->component);
+        switch (ed->why) {
+        case WHY_WRITE_WRITE: fprintf(out, "     after %s: both write %s\n", from, c); break;
+        case WHY_WRITE_READ: fprintf(out, "     after %s: it writes %s, read here\n", from, c); break;
+        case WHY_READ_WRITE: fprintf(out, "     after %s: it reads %s, written here\n", from, c); break;
+        case WHY_AFTER: fprintf(out, "     after %s: asked for by this system\n", from); break;
+        case WHY_BEFORE: fprintf(out, "     after %s: asked for by %s\n", from, from); break;
+        }
+      }
+    }
+  }
+  return MYR_OK;
+}
+
+myr_status myr_schedule_system_stats(const myr_schedule *s, myr_system id, myr_system_stats *out) {
+  if (!s || !out || id >= s->count) return MYR_EINVAL;
+  *out = s->systems[id].stats;
+  out->name = s->systems[id].name;
+  out->stage = s->systems[id].stage;
+  return MYR_OK;
+}
+
+uint32_t myr_schedule_stage_count(const myr_schedule *s) { return s && s->built ? s->stage_count : 0; }
+
+myr_status myr_schedule_stage_stats(const myr_schedule *s, uint32_t i, myr_stage_stats *out) {
+  if (!s || !out || !s->built || i >= s->stage_count) return MYR_EINVAL;
+  *out = s->stages[i].stats;
+  return MYR_OK;
+}
+
+/* A JSON string: quotes, backslashes and control characters escaped, so
+ * that any system name gives valid JSON (bytes >= 0x80 pass as they are). */
+static void json_string(FILE *out, const char *str) {
+  fputc('"', out);
+  for (const unsigned char *c = (const unsigned char *)str; *c; c++) {
+    if (*c == '"' || *c == '\\') fprintf(out, "\\%c", *c);
+    else if (*c < 0x20) fprintf(out, "\\u%04x", *c);
+    else fputc(*c, out);
+  }
+  fputc('"', out);
+}
+
+static void print_json(const myr_schedule *s, FILE *out) {
+  fprintf(out, "{\"systems\": [");
+  for (uint32_t i = 0; i < s->count; i++) {
+    const myr_system_stats *t = &s->systems[i].stats;
+    fprintf(out, "%s\n  {\"name\": ", i ? "," : "");
+    json_string(out, s->systems[i].name);
+    fprintf(out, ", \"stage\": %u, \"chunk_rows\": %u, \"entities\": %llu, \"chunks\": %llu, "
+            "\"ns\": %llu, \"ns_per_entity\": %.3f, \"entities_per_s\": %.1f, \"frames\": %llu, "
+            "\"total_entities\": %llu, \"total_chunks\": %llu, \"total_ns\": %llu}",
+            s->systems[i].stage, t->chunk_rows, (unsigned long long)t->entities,
+            (unsigned long long)t->chunks, (unsigned long long)t->ns, t->ns_per_entity, t->entities_per_s,
+            (unsigned long long)t->frames, (unsigned long long)t->total_entities, (unsigned long long)t->total_chunks,
+            (unsigned long long)t->total_ns);
+  }
+  fprintf(out, "\n], \"stages\": [");
+  for (uint32_t g = 0; g < s->stage_count; g++) {
+    const myr_stage_stats *t = &s->stages[g].stats;
+    fprintf(out, "%s\n  {\"stage\": %u, \"merge_ns\": %llu, \"patches\": %llu, \"applied\": %llu, \"skipped\": %llu, "
+            "\"spawned\": %llu, \"destroyed\": %llu, \"moved\": %llu, \"total_merge_ns\": %llu, \"total_patches\": %llu}",
+            g ? "," : "", t->stage, (unsigned long long)t->merge_ns, (unsigned long long)t->patches.recorded,
+            (unsigned long long)t->patches.applied,
+            (unsigned long long)(t->patches.skipped_dead + t->patches.skipped_present + t->patches.skipped_absent),
+            (unsigned long long)t->patches.spawned, (unsigned long long)t->patches.destroyed,
+            (unsigned long long)t->patches.moved, (unsigned long long)t->total_merge_ns,
+            (unsigned long long)t->total_patches.recorded);
+  }
+  fprintf(out, "\n], \"workers\": [");
+  for (uint32_t w = 0; w < s->buf_count; w++) {
+    myr_jobs_worker_stats ws = {0};
+    myr_jobs_stats(s->jobs, w, &ws);
+    fprintf(out, "%s\n  {\"worker\": %u, \"jobs\": %llu, \"steals\": %llu, \"failed_steals\": %llu, \"idle_ns\": %llu}",
+            w ? "," : "", w, (unsigned long long)ws.jobs, (unsigned long long)ws.steals,
+            (unsigned long long)ws.failed_steals, (unsigned long long)ws.parked_ns);
+  }
+  fprintf(out, "\n]}\n");
+}
+
+static void print_table(const myr_schedule *s, FILE *out) {
+  fprintf(out, "%-24s %5s %7s %10s %8s %10s %9s %12s\n", "system", "stage", "chunk", "entities", "chunks", "us",
+          "ns/ent", "entities/s");
+  for (uint32_t i = 0; i < s->count; i++) {
+    const myr_system_stats *t = &s->systems[i].stats;
+    fprintf(out, "%-24s %5u %7u %10llu %8llu %10.1f %9.2f %12.4g\n", s->systems[i].name, s->systems[i].stage,
+            t->chunk_rows, (unsigned long long)t->entities, (unsigned long long)t->chunks, (double)t->ns / 1e3,
+            t->ns_per_entity, t->entities_per_s);
+  }
+  fprintf(out, "%-6s %10s %10s %10s %10s %10s %10s\n", "stage", "merge us", "patches", "applied", "skipped",
+          "spawned", "destroyed");
+  for (uint32_t g = 0; g < s->stage_count; g++) {
+    const myr_stage_stats *t = &s->stages[g].stats;
+    fprintf(out, "%-6u %10.1f %10llu %10llu %10llu %10llu %10llu\n", t->stage, (double)t->merge_ns / 1e3,
+            (unsigned long long)t->patches.recorded, (unsigned long long)t->patches.applied,
+            (unsigned long long)(t->patches.skipped_dead + t->patches.skipped_present + t->patches.skipped_absent),
+            (unsigned long long)t->patches.spawned, (unsigned long long)t->patches.destroyed);
+  }
+  fprintf(out, "%-6s %10s %10s %14s %12s\n", "worker", "jobs", "steals", "failed steals", "idle ms");
+  for (uint32_t w = 0; w < s->buf_count; w++) {
+    myr_jobs_worker_stats ws = {0};
+    myr_jobs_stats(s->jobs, w, &ws);
+    fprintf(out, "%-6u %10llu %10llu %14llu %12.2f\n", w, (unsigned long long)ws.jobs, (unsigned long long)ws.steals,
+            (unsigned long long)ws.failed_steals, (double)ws.parked_ns / 1e6);
+  }
+}
+
+myr_status myr_schedule_print_stats(const myr_schedule *s, FILE *out, bool json) {
+  if (!s || !out) return MYR_EINVAL;
+  if (json) print_json(s, out);
+  else print_table(s, out);
+  return MYR_OK;
+}
