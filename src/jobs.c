@@ -303,8 +303,7 @@ static inline bool counter_finished_owned(worker *w, myr_counter *c) {
 #else
   at_store_rel(&c->done, done);
 #endif
-  /* the slow path hands `closed` back, so that no register is kept for it
-   * across the call */
+  /* (the slow path hands `closed` back rather than keep it across the call) */
   if (__builtin_expect(at_load32_rlx(&w->watched) != 0, 0)) return wake_watchers_then(w->pool, (uintptr_t)c, closed);
   return closed;
 }
@@ -534,7 +533,9 @@ static void *worker_main(void *arg) {
 
 /* ---- the pool ------------------------------------------------------------ */
 
-/* Out of line, so that the fast path of spawn and wait needs few registers. */
+/* The worker the calling thread is for pool p: its own, set when the thread
+ * started or first made a pool, or the creator's slot when the creator
+ * works for a second pool; NULL for a foreign thread. */
 __attribute__((noinline)) static worker *current_slow(const myr_jobs *p) {
   if (pthread_equal(pthread_self(), p->creator)) return &p->workers[0];
   return NULL;
@@ -687,8 +688,13 @@ __attribute__((noinline)) static myr_status spawn_slow(myr_jobs *p, myr_job_fn f
   return MYR_OK;
 }
 
-/* The fast path: a leaf function (every other case is a tail call), so it
- * saves no registers and stores nothing but the job and its counts. */
+/* The fast path, for a job spawned by a worker of this pool into its own
+ * deque while the deque has room and no parking worker holds its pushes,
+ * counted in a counter this worker owns (or nobody owns yet, which makes it
+ * the owner): the owner is the counter's only writer of `spawned`, so the
+ * count is a plain store; the slot's words follow, and bottom's release
+ * store publishes them to thieves (deque.h). Every other case goes to
+ * spawn_slow. */
 myr_status myr_jobs_spawn(myr_jobs *p, myr_job_fn fn, void *arg, myr_counter *counter) {
   worker *w = tls_worker;
   if (__builtin_expect(!w || w->pool != p || !fn || !counter, 0)) return spawn_slow(p, fn, arg, counter);
@@ -697,7 +703,7 @@ myr_status myr_jobs_spawn(myr_jobs *p, myr_job_fn fn, void *arg, myr_counter *co
   uint64_t spawned = at_load_rlx(&counter->spawned);
   /* a full-looking ring, held pushes, or a counter another worker owns */
   if (__builtin_expect(b - w->dq.top_seen > mask || !counter_is_mine(w, spawned), 0))
-    return spawn_slow(w->pool, fn, arg, counter); /* w->pool, p: no register kept for p */
+    return spawn_slow(w->pool, fn, arg, counter);
   at_store_rlx(&counter->spawned, (spawned | w->tag) + OWNED_ONE);
   publish_user_job(w, w->dq.slots + (size_t)(b & mask) * DEQUE_WORDS, b, fn, arg, (uint64_t)(uintptr_t)counter);
   return MYR_OK;
@@ -710,8 +716,8 @@ __attribute__((noinline)) static void wait_rest(worker *w, myr_counter *counter)
   work_until(w, &(waiting){counter, NULL, NULL});
 }
 
-/* Runs a job of a wait, other than in the plain case below. Out of line,
- * so that the registers it needs are saved only when it runs. */
+/* Runs a job of a wait, other than in the plain case below: a job of another
+ * counter, or of this one spawned by another worker (REMOTE_SPAWN). */
 __attribute__((noinline)) static bool wait_run_other(worker *w, const myr_counter *counter, const uint64_t *slot) {
   uint64_t j[DEQUE_WORDS];
   for (int k = 0; k < DEQUE_WORDS; k++) j[k] = at_load_rlx(&slot[k]);
@@ -729,12 +735,18 @@ __attribute__((noinline)) static bool wait_run_other(worker *w, const myr_counte
   return counter_sum(counter) != 0;
 }
 
+/* A wait on an open counter. Protocol: take from the own deque first and
+ * read the counter only when that tells nothing. A job whose third word is
+ * the counter itself is counted in it (so the counter is open) and was
+ * spawned by its owner into the owner's deque, so this worker is the owner:
+ * it runs the job and counts it out with the owner's plain stores, which
+ * say exactly whether the counter closed (and wake any other worker parked
+ * on it). Any other job goes through wait_run_other, which reads the
+ * counter; an empty deque leads to the full loop (wait_rest). */
 static inline void wait_open(worker *w, myr_counter *counter) {
   for (;;) {
-    /* An empty asm that claims to change w and counter: the compiler can
-     * then no longer keep addresses derived from them (&w->dq.bottom,
-     * &counter->remote) in registers of their own across the job's call,
-     * which cost two more saved registers, pushed and popped per wait. */
+    /* (An empty asm: keeps gcc from holding addresses derived from w and
+     * counter across the job's call, which cost two saved registers.) */
     __asm__("" : "+r"(w), "+r"(counter));
     int64_t index;
     if (!deque_take_index(&w->dq, &index)) {
