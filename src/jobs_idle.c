@@ -1,0 +1,298 @@
+/* The job system while idle: finding work (own deque, then stealing),
+ * spinning, parking on a worker's own futex word, and the wake-ups that end
+ * a park: one sleeper for a push, the watchers of a counter or predicate
+ * for its change. */
+#define _DEFAULT_SOURCE /* syscall() under strict C11 */
+#include <ck_backoff.h>
+#include <linux/futex.h>
+#include <linux/membarrier.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "jobs_pool.h"
+
+/* ---- time and futex primitives ------------------------------------------- */
+
+static uint64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Sleeps while *addr == expected, for ns at most (a wake, a signal or a
+ * changed word ends it early). */
+static void futex_wait(uint32_t *addr, uint32_t expected, uint64_t ns) {
+  struct timespec rel = {(time_t)(ns / 1000000000ull), (long)(ns % 1000000000ull)};
+  syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, expected, &rel, NULL, 0);
+}
+
+/* Wakes worker v if it sleeps, or makes its next sleep return at once:
+ * the locked add changes the word its futex wait compares. */
+void jobs_wake_worker(worker *v) {
+  at_faa32(&v->wake_word, 1);
+  syscall(SYS_futex, &v->wake_word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+/* ---- waking -------------------------------------------------------------- */
+
+/* Wakes one parked worker, if any: the first that a scan from a random
+ * start can claim (the claim is a CAS, so two wakers never pick one
+ * sleeper). The claim counts the worker as spinning at once, so that pushes
+ * meanwhile wake nobody else; the woken worker finds its bit gone and
+ * knows it spins (see park()). Work for one more worker wakes one more: a
+ * spinner that finds work wakes the next (see spin_found). */
+void jobs_wake_one(myr_jobs *p, worker *self) {
+  uint64_t r = xorshift(&self->rng);
+  for (uint32_t k = 0; k < p->parked_words; k++) {
+    uint32_t i = (uint32_t)((r + k) % p->parked_words);
+    uint64_t bits = at_load_rlx(&p->parked[i]);
+    while (bits) {
+      /* from a random bit on, so that wakers spread over the sleepers */
+      unsigned shift = (unsigned)(r >> 32) & 63;
+      uint64_t turned = shift ? (bits >> shift) | (bits << (64 - shift)) : bits;
+      unsigned b = ((unsigned)__builtin_ctzll(turned) + shift) & 63;
+      if (at_cas_sc(&p->parked[i], bits, bits & ~(UINT64_C(1) << b))) {
+        at_faa32(&p->spinning, 1);
+        jobs_wake_worker(&p->workers[i * 64 + b]);
+        return;
+      }
+      bits = at_load_rlx(&p->parked[i]);
+    }
+  }
+}
+
+/* Wakes every parked worker that waits for `what` (a counter's or a
+ * predicate context's address). The caller changed `what` with a locked
+ * RMW before (or, for a counter's owner, see park()): a waiter counts
+ * itself in watchers with a locked RMW before it reads `what`, so one of
+ * the two sees the other. Only addresses are compared: `what` may be gone
+ * already (a waiter that saw its counter close may have freed it). */
+void jobs_wake_watchers_of(myr_jobs *p, uintptr_t what) {
+  for (uint32_t i = 0; i < p->count; i++)
+    if (at_load_rlx((const uint64_t *)&p->watch[i]) == what) jobs_wake_worker(&p->workers[i]);
+}
+
+bool jobs_wake_watchers_then(myr_jobs *p, uintptr_t what, bool result) {
+  jobs_wake_watchers_of(p, what);
+  return result;
+}
+
+/* After a push other than on spawn's fast path: wakes one parked worker if
+ * any sleeps and none is spinning. A parking worker holds every deque's
+ * pushes (see park()), so that spawn's fast path need not look at sleepers
+ * or spinners; the holds are released here once none sleeps, or once some
+ * worker spins: a spinner steals what is pushed, and a spinner that finds
+ * work with more queued wakes the next (spin_found), so wake-ups follow
+ * the work without a slow push per job. After the release's locked CAS,
+ * a locked read of spinning and the sleepers load show any worker whose
+ * hold it took back while none spins, and the hold is then put back.
+ * (A spinner that stops to park just as this reads spinning looks at the
+ * deques after counting itself in sleepers: it misses this push only in
+ * the window described at park().) */
+void jobs_wake_for_push(worker *w) {
+  myr_jobs *p = w->pool;
+  if (at_load32_rlx(&p->sleepers) != 0 && at_load32_rlx(&p->spinning) == 0) {
+    jobs_wake_one(p, w);
+    return;
+  }
+  if (deque_release_pushes(&w->dq) && at_faa32(&p->spinning, 0) == 0 && at_load32_rlx(&p->sleepers) != 0) {
+    deque_hold_pushes(&w->dq);
+    jobs_wake_one(p, w);
+  }
+}
+
+/* Counting one job out by any other worker. The locked RMW orders the
+ * decrement before the watchers load in wake_watchers, so a parked waiter
+ * on this counter is woken; only its address is used after the RMW. */
+void jobs_counter_finished_remote(myr_jobs *p, myr_counter *c) {
+  TEST_HOOK(JOBS_HOOK_REMOTE_DONE);
+  at_faa(&c->remote, (uint64_t)-1);
+  wake_watchers(p, c);
+}
+
+/* ---- finding work and idling -------------------------------------------- */
+
+/* One round over the other workers from a random start. */
+static bool steal_round(worker *w, uint64_t *out) {
+  myr_jobs *p = w->pool;
+  if (p->count < 2) return false;
+  uint32_t start = (uint32_t)(xorshift(&w->rng) % p->count);
+  for (uint32_t k = 0; k < p->count; k++) {
+    worker *v = &p->workers[(start + k) % p->count];
+    if (v == w) continue;
+    if (deque_steal(&v->dq, out) == DEQUE_OK) {
+      stat_add(&w->steals, 1);
+      return true;
+    }
+    stat_add(&w->failed_steals, 1);
+  }
+  return false;
+}
+
+bool jobs_find_job(worker *w, uint64_t *out) {
+  return deque_take(&w->dq, out) || steal_round(w, out);
+}
+
+static bool any_queued(const myr_jobs *p) {
+  for (uint32_t i = 0; i < p->count; i++)
+    if (!deque_looks_empty(&p->workers[i].dq)) return true;
+  return false;
+}
+
+/* The address a parked waiter is woken for: its counter, or its
+ * predicate's context (whoever makes the predicate true calls jobs_wake
+ * with it); 0 for a worker that waits for work only. */
+static inline uintptr_t watch_of(const waiting *pending) {
+  return pending->counter ? (uintptr_t)pending->counter : (uintptr_t)pending->ctx;
+}
+
+/* Parks until woken or the deadline passes.
+ *
+ * Protocol: the worker reads its wake word, marks itself parked, publishes
+ * what it waits for, counts itself in watchers (if it waits for something)
+ * and in sleepers (locked RMWs, so full fences), holds every deque's pushes
+ * (see wake_for_push), looks once more for work and for `done`, and only
+ * then sleeps on its wake word. Any wake-up after the first read makes the
+ * sleep return at once.
+ *
+ * No completion that closes its counter is missed. A completion by a
+ * worker that does not own the counter is a locked RMW followed by a
+ * watchers load: of it and the waiter's RMW on watchers, the later sees the
+ * earlier. The owner counts out with a plain store and then loads
+ * watchers; when the waiter is not the owner it issues an expedited
+ * membarrier after its RMW, which makes the owner run a full fence: an
+ * owner store before that fence is seen by the waiter's check, and an
+ * owner store after it is followed by a load that sees watchers. Where
+ * the kernel refuses membarrier, such a waiter parks for PARK_MIN_NS at most.
+ *
+ * A spawn reads its deque's push_mask after a plain release store of bottom:
+ * paying a store-load fence per spawn (16 ns, TOOLCHAIN.md) would double the
+ * cost of a job, so a spawn's wake-up can be missed in a window of a few
+ * nanoseconds. That costs parallelism, never progress: every queued job is
+ * in the deque of a worker that is running (workers park only with an empty
+ * deque), and the deadline, growing from 1 ms to 100 ms while idle, bounds
+ * the delay. */
+static bool park(worker *w, const waiting *pending) {
+  myr_jobs *p = w->pool;
+  uint32_t seen = at_load32_acq(&w->wake_word);
+  uintptr_t what = watch_of(pending);
+  /* the owner of a counter owned by another worker, which its completions
+   * tell through its `watched` */
+  uint64_t tag = pending->counter ? at_load_rlx(&pending->counter->spawned) & OWNED_TAG : 0;
+  worker *owner = tag && tag != w->tag ? &p->workers[tag - 1] : NULL;
+  uint64_t bit = UINT64_C(1) << (w->index & 63);
+  at_or64(&p->parked[w->index / 64], bit);
+  if (what) {
+    at_store_rlx((uint64_t *)&p->watch[w->index], what);
+    at_faa32(&p->watchers, 1);
+    if (owner) at_faa32(&owner->watched, 1);
+  }
+  at_faa32(&p->sleepers, 1);
+  for (uint32_t i = 0; i < p->count; i++) deque_hold_pushes(&p->workers[i].dq);
+  uint64_t park_ns = w->park_ns;
+  if (owner) {
+    if (p->membarrier) syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
+    else park_ns = PARK_MIN_NS;
+  }
+  TEST_HOOK(JOBS_HOOK_PARK);
+  uint64_t t0 = now_ns();
+  bool slept = !is_done(p, pending) && !any_queued(p);
+  if (slept) futex_wait(&w->wake_word, seen, park_ns);
+  /* A waker that claimed us first has woken us or will bump the word, which
+   * at worst makes the next park return at once. */
+  /* our bit gone: a waker claimed us, and counted us as spinning */
+  bool claimed = !(at_and64(&p->parked[w->index / 64], ~bit) & bit);
+  if (what) {
+    at_store_rlx((uint64_t *)&p->watch[w->index], 0);
+    at_faa32(&p->watchers, (uint32_t)-1);
+    if (owner) at_faa32(&owner->watched, (uint32_t)-1);
+  }
+  at_faa32(&p->sleepers, (uint32_t)-1);
+  if (slept) {
+    stat_add(&w->parked_ns, now_ns() - t0);
+    stat_add(&w->parks, 1);
+    if (at_load32_rlx(&w->wake_word) != seen) stat_add(&w->woken, 1);
+    w->park_ns = w->park_ns < PARK_MAX_NS / 2 ? w->park_ns * 2 : PARK_MAX_NS;
+  }
+  return claimed;
+}
+
+/* An idle worker spins only while fewer than spin_limit do: more spinners
+ * than free CPUs would take time from the workers that have work (the pool
+ * may have more workers than the machine has CPUs). */
+static inline bool spin_begin(myr_jobs *p) {
+  if (at_faa32(&p->spinning, 1) < p->spin_limit) return true;
+  at_faa32(&p->spinning, (uint32_t)-1);
+  return false;
+}
+
+/* A spinner that found a job: if it was the last one spinning and more work
+ * is queued while workers sleep, it wakes one to look for that work. */
+static inline void spin_found(worker *w) {
+  myr_jobs *p = w->pool;
+  if (at_faa32(&p->spinning, (uint32_t)-1) == 1 && at_load32_rlx(&p->sleepers) != 0 && any_queued(p)) jobs_wake_one(p, w);
+}
+
+/* The worker loop: run jobs until done, spinning then parking while idle. */
+void jobs_work_until(worker *w, const waiting *pending) {
+  myr_jobs *p = w->pool;
+  uint64_t j[DEQUE_WORDS];
+  while (!is_done(p, pending)) {
+    if (jobs_find_job(w, j)) {
+      run_job(w, j);
+      continue;
+    }
+    /* idle: back off exponentially, then park once spin_ns has passed */
+    uint64_t idle_since = now_ns(), spin_ns = p->spin_ns;
+    ck_backoff_t backoff = CK_BACKOFF_INITIALIZER;
+    bool spinner = spin_begin(p);
+    for (;;) {
+      if (is_done(p, pending)) {
+        if (spinner) at_faa32(&p->spinning, (uint32_t)-1);
+        return;
+      }
+      if (jobs_find_job(w, j)) {
+        w->park_ns = PARK_MIN_NS;
+        if (spinner) spin_found(w);
+        run_job(w, j);
+        break;
+      }
+      if (!spinner || now_ns() - idle_since > spin_ns) {
+        if (spinner) at_faa32(&p->spinning, (uint32_t)-1);
+        /* Woken for work, it spins as its waker counted it; else it looks
+         * once more, then parks again without spinning, so that a
+         * long-idle pool stays quiet. */
+        spinner = park(w, pending);
+        if (spinner) idle_since = now_ns();
+        else spin_ns = 0;
+      } else {
+        for (int i = 0; i < 8; i++) ck_pr_stall(); /* pause: let the sibling hyperthread run */
+        /* ck's ceiling is 2^20 iterations (about a millisecond): cap it far
+         * lower so a spin never outlasts spin_ns by much */
+        if (backoff > SPIN_CEILING) backoff = SPIN_CEILING;
+        ck_backoff_eb(&backoff);
+      }
+    }
+  }
+}
+
+/* A started worker: runs jobs until the pool stops, then whatever is left
+ * in its deque (and anything it can still steal) before it exits. */
+void *jobs_worker_main(void *arg) {
+  worker *w = arg;
+  jobs_tls_worker = w;
+  set_running(w, 1);
+  jobs_work_until(w, &(waiting){NULL, NULL, NULL});
+  uint64_t j[DEQUE_WORDS];
+  while (jobs_find_job(w, j)) run_job(w, j);
+  return NULL;
+}
+
+/* Expedited membarriers need registering once per process; a kernel
+ * without them leaves the pool on its fallback (see park()). */
+bool jobs_membarrier_ready(void) {
+  long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+  if (cmds < 0 || !(cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED)) return false;
+  return syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
+}
