@@ -46,6 +46,8 @@ static inline uint32_t at_load32_rlx(const uint32_t *p) { return atomic_load_exp
 static inline void at_or64(uint64_t *p, uint64_t bits) { atomic_fetch_or_explicit(AT_P(p), bits, memory_order_seq_cst); }
 static inline uint64_t at_and64(uint64_t *p, uint64_t bits) { return atomic_fetch_and_explicit(AT_P(p), bits, memory_order_seq_cst); }
 static inline uint32_t at_load32_acq(const uint32_t *p) { return atomic_load_explicit(AT_P32(p), memory_order_acquire); }
+/* a load that follows a locked RMW in a handshake (RMW, then load, on both sides) */
+static inline uint32_t at_load32_sc(const uint32_t *p) { return atomic_load_explicit(AT_P32(p), memory_order_seq_cst); }
 static inline void at_store32_rel(uint32_t *p, uint32_t v) { atomic_store_explicit(AT_P32(p), v, memory_order_release); }
 static inline void at_store32_rlx(uint32_t *p, uint32_t v) { atomic_store_explicit(AT_P32(p), v, memory_order_relaxed); }
 static inline int at_cas32_sc(uint32_t *p, uint32_t expect, uint32_t v) {
@@ -119,6 +121,8 @@ static inline uint32_t at_load32_acq(const uint32_t *p) {
   ck_pr_fence_acquire();
   return v;
 }
+/* after a locked RMW (a full fence already) the load needs nothing more */
+static inline uint32_t at_load32_sc(const uint32_t *p) { return at_load32_acq(p); }
 static inline void at_store32_rel(uint32_t *p, uint32_t v) {
   ck_pr_fence_release();
   ck_pr_store_32(p, v);

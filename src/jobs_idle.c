@@ -42,7 +42,14 @@ void jobs_wake_worker(worker *v) {
  * meanwhile wake nobody else; the woken worker finds its bit gone and
  * knows it spins (see park()). Work for one more worker wakes one more: a
  * spinner that finds work wakes the next (see spin_found). */
+static void hold_all(myr_jobs *p) {
+  for (uint32_t i = 0; i < p->count; i++) deque_hold_pushes(&p->workers[i].dq);
+}
+
 void jobs_wake_one(myr_jobs *p, worker *self) {
+  /* counted before the claim: the claimed worker may stop spinning (and
+   * count itself out) as soon as its bit is gone */
+  at_faa32(&p->spinning, 1);
   uint64_t r = xorshift(&self->rng);
   for (uint32_t k = 0; k < p->parked_words; k++) {
     uint32_t i = (uint32_t)((r + k) % p->parked_words);
@@ -53,13 +60,16 @@ void jobs_wake_one(myr_jobs *p, worker *self) {
       uint64_t turned = shift ? (bits >> shift) | (bits << (64 - shift)) : bits;
       unsigned b = ((unsigned)__builtin_ctzll(turned) + shift) & 63;
       if (at_cas_sc(&p->parked[i], bits, bits & ~(UINT64_C(1) << b))) {
-        at_faa32(&p->spinning, 1);
         jobs_wake_worker(&p->workers[i * 64 + b]);
         return;
       }
       bits = at_load_rlx(&p->parked[i]);
     }
   }
+  /* Nobody to claim: every sleeper is waking already and will look at the
+   * deques. The count goes back; if that leaves none spinning while some
+   * sleep, the holds go back on (see spin_end), without waking anyone. */
+  if (at_faa32(&p->spinning, (uint32_t)-1) == 1 && at_load32_rlx(&p->sleepers) != 0) hold_all(p);
 }
 
 /* Wakes every parked worker that waits for `what` (a counter's or a
@@ -180,7 +190,10 @@ static bool park(worker *w, const waiting *pending) {
   /* the owner of a counter owned by another worker, which its completions
    * tell through its `watched` */
   uint64_t tag = pending->counter ? at_load_rlx(&pending->counter->spawned) & OWNED_TAG : 0;
-  worker *owner = tag && tag != w->tag ? &p->workers[tag - 1] : NULL;
+  /* (a tag beyond this pool's workers: a counter of another pool's; no
+   * owner of ours to tell, so the short deadline below applies) */
+  worker *owner = tag && tag != w->tag && tag <= p->count ? &p->workers[tag - 1] : NULL;
+  bool foreign = tag && tag != w->tag;
   uint64_t bit = UINT64_C(1) << (w->index & 63);
   at_or64(&p->parked[w->index / 64], bit);
   if (what) {
@@ -189,12 +202,10 @@ static bool park(worker *w, const waiting *pending) {
     if (owner) at_faa32(&owner->watched, 1);
   }
   at_faa32(&p->sleepers, 1);
-  for (uint32_t i = 0; i < p->count; i++) deque_hold_pushes(&p->workers[i].dq);
+  hold_all(p);
   uint64_t park_ns = w->park_ns;
-  if (owner) {
-    if (p->membarrier) syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
-    else park_ns = PARK_MIN_NS;
-  }
+  if (foreign && !(owner && p->membarrier && syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0))
+    park_ns = PARK_MIN_NS; /* no membarrier: the owner's plain store may be missed */
   TEST_HOOK(JOBS_HOOK_PARK);
   uint64_t t0 = now_ns();
   bool slept = !is_done(p, pending) && !any_queued(p);
@@ -227,11 +238,16 @@ static inline bool spin_begin(myr_jobs *p) {
   return false;
 }
 
-/* A spinner that found a job: if it was the last one spinning and more work
- * is queued while workers sleep, it wakes one to look for that work. */
-static inline void spin_found(worker *w) {
+/* A spinner stops spinning (it found a job, or its wait is over). Pushes
+ * release their deque's hold while some worker spins (jobs_wake_for_push),
+ * so the last spinner to stop while workers sleep puts every hold back, so
+ * that later pushes wake a sleeper again, and wakes one now if work is
+ * queued (found meanwhile, or more than it took). */
+static void spin_end(worker *w) {
   myr_jobs *p = w->pool;
-  if (at_faa32(&p->spinning, (uint32_t)-1) == 1 && at_load32_rlx(&p->sleepers) != 0 && any_queued(p)) jobs_wake_one(p, w);
+  if (at_faa32(&p->spinning, (uint32_t)-1) != 1 || at_load32_rlx(&p->sleepers) == 0) return;
+  hold_all(p);
+  if (any_queued(p)) jobs_wake_one(p, w);
 }
 
 /* The worker loop: run jobs until done, spinning then parking while idle. */
@@ -249,12 +265,12 @@ void jobs_work_until(worker *w, const waiting *pending) {
     bool spinner = spin_begin(p);
     for (;;) {
       if (is_done(p, pending)) {
-        if (spinner) at_faa32(&p->spinning, (uint32_t)-1);
+        if (spinner) spin_end(w);
         return;
       }
       if (jobs_find_job(w, j)) {
         w->park_ns = PARK_MIN_NS;
-        if (spinner) spin_found(w);
+        if (spinner) spin_end(w);
         run_job(w, j);
         break;
       }
@@ -264,8 +280,12 @@ void jobs_work_until(worker *w, const waiting *pending) {
          * once more, then parks again without spinning, so that a
          * long-idle pool stays quiet. */
         spinner = park(w, pending);
-        if (spinner) idle_since = now_ns();
-        else spin_ns = 0;
+        if (spinner) {
+          idle_since = now_ns();
+          spin_ns = p->spin_ns;
+        } else {
+          spin_ns = 0;
+        }
       } else {
         for (int i = 0; i < 8; i++) ck_pr_stall(); /* pause: let the sibling hyperthread run */
         /* ck's ceiling is 2^20 iterations (about a millisecond): cap it far

@@ -141,7 +141,9 @@ void jobs_wake_for_push(worker *w);
 
 /* Wakes the parked watchers of `what`, if any parked worker watches at all. */
 static inline void wake_watchers(myr_jobs *p, const void *what) {
-  if (__builtin_expect(at_load32_rlx(&p->watchers) != 0, 0)) jobs_wake_watchers_of(p, (uintptr_t)what);
+  /* seq_cst: the load after the caller's locked RMW in the handshake with
+   * a parking watcher (a plain load on x86, where the RMW fences) */
+  if (__builtin_expect(at_load32_sc(&p->watchers) != 0, 0)) jobs_wake_watchers_of(p, (uintptr_t)what);
 }
 
 /* ---- counters -------------------------------------------------------------
@@ -177,11 +179,12 @@ static inline uint64_t counter_open(uint64_t spawned, uint64_t done, uint64_t re
 /* Any worker: zero when every job whose spawn the caller can see finished.
  * acquire: those jobs' writes are visible to the caller. */
 static inline uint64_t counter_sum(const myr_counter *c) {
-  uint64_t done = at_load_acq(&c->done);
+  /* seq_cst under TSan: a waiter's read after its locked RMW on watchers */
+  uint64_t done = at_load_sc(&c->done);
   TEST_HOOK(JOBS_HOOK_SUM);
-  uint64_t remote = at_load_acq(&c->remote);
+  uint64_t remote = at_load_sc(&c->remote);
   TEST_HOOK(JOBS_HOOK_SUM);
-  return counter_open(at_load_acq(&c->spawned), done, remote);
+  return counter_open(at_load_sc(&c->spawned), done, remote);
 }
 
 static inline bool counter_owned_by(const worker *w, uint64_t spawned) { return (spawned & OWNED_TAG) == w->tag; }
@@ -224,7 +227,7 @@ static inline bool counter_finished_owned(worker *w, myr_counter *c) {
   at_store_rel(&c->done, done);
 #endif
   /* (the slow path hands `closed` back rather than keep it across the call) */
-  if (__builtin_expect(at_load32_rlx(&w->watched) != 0, 0)) return jobs_wake_watchers_then(w->pool, (uintptr_t)c, closed);
+  if (__builtin_expect(at_load32_sc(&w->watched) != 0, 0)) return jobs_wake_watchers_then(w->pool, (uintptr_t)c, closed);
   return closed;
 }
 

@@ -572,6 +572,58 @@ static void a_push_wakes_one_sleeper_and_growing_work_wakes_more(void **state) {
   assert_int_equal(myr_jobs_destroy(pool), MYR_OK);
 }
 
+typedef struct timed_job {
+  uint64_t spawned_at;
+  _Atomic uint64_t started_at;
+} timed_job;
+
+static uint64_t mono_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void timed_sleep(void *arg) {
+  timed_job *j = arg;
+  atomic_store(&j->started_at, mono_ns());
+  nanosleep(&(struct timespec){0, 40000000}, NULL);
+}
+
+/* A burst of work into a parked pool, then a second one while the first
+ * still runs and the creator does not wait: the second must start on the
+ * free workers at once, not when a sleeper's deadline (up to 100 ms) runs
+ * out. (Pushes release their holds while a woken worker spins; the last
+ * spinner to stop puts them back.) */
+static void a_second_burst_wakes_the_workers_left(void **state) {
+  (void)state;
+  myr_jobs *pool;
+  assert_int_equal(myr_jobs_create(&(myr_jobs_desc){.workers = 6}, &pool), MYR_OK);
+  int late = 0;
+  for (int round = 0; round < 3; round++) {
+    nanosleep(&(struct timespec){0, 300000000}, NULL); /* idle: deadlines grow */
+    timed_job a[2], b[2];
+    myr_counter ca = {0}, cb = {0};
+    for (int i = 0; i < 2; i++) {
+      a[i].spawned_at = mono_ns();
+      atomic_store(&a[i].started_at, 0);
+      assert_int_equal(myr_jobs_spawn(pool, timed_sleep, &a[i], &ca), MYR_OK);
+    }
+    nanosleep(&(struct timespec){0, 5000000}, NULL);
+    for (int i = 0; i < 2; i++) {
+      b[i].spawned_at = mono_ns();
+      atomic_store(&b[i].started_at, 0);
+      assert_int_equal(myr_jobs_spawn(pool, timed_sleep, &b[i], &cb), MYR_OK);
+    }
+    nanosleep(&(struct timespec){0, 30000000}, NULL); /* the creator does not run them */
+    assert_int_equal(myr_jobs_wait(pool, &cb), MYR_OK);
+    assert_int_equal(myr_jobs_wait(pool, &ca), MYR_OK);
+    for (int i = 0; i < 2; i++) late += atomic_load(&b[i].started_at) - b[i].spawned_at > 10000000;
+  }
+  fprintf(stderr, "second-burst jobs started over 10 ms late: %d of 6\n", late);
+  assert_true(late <= 1);
+  assert_int_equal(myr_jobs_destroy(pool), MYR_OK);
+}
+
 static uint64_t wall_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -635,6 +687,7 @@ int main(void) {
       cmocka_unit_test(parallel_for_handles_ranges_and_grains_near_size_max),
       cmocka_unit_test(idle_pool_parks_and_uses_no_cpu),
       cmocka_unit_test(a_push_wakes_one_sleeper_and_growing_work_wakes_more),
+      cmocka_unit_test(a_second_burst_wakes_the_workers_left),
       cmocka_unit_test(a_spawn_wakes_a_parked_worker_at_once),
       cmocka_unit_test(ten_million_nested_jobs_each_run_once),
   };

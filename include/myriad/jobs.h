@@ -29,7 +29,7 @@ extern "C" {
 typedef struct myr_jobs myr_jobs;
 
 /* Jobs outstanding on a counter. Zero-initialise it and keep it alive until
- * a wait on it has returned; its fields are the pool's.
+ * every wait on it has returned; its fields are the pool's.
  *
  * A counter belongs to the worker that first spawns into it: that worker
  * counts its own spawns and completions with plain stores, every other
