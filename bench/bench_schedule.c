@@ -34,7 +34,7 @@ static void scene_make(scene *s, uint32_t n) {
   if (n) {
     const myr_component set[] = {s->pos, s->vel};
     const void *values[] = {&(vec3){1, 2, 3}, &(vec3){0.5f, 0.25f, 0.125f}};
-    must(myr_entity_create_bulk(s->w, &(myr_bulk_desc){set, 2, values, n, s->ids}), "bulk");
+    must(myr_entity_create_bulk(s->w, &(myr_bulk_desc){.components = set, .component_count = 2, .values = values, .count = n, .ids_out = s->ids}), "bulk");
   }
 }
 
@@ -270,7 +270,7 @@ static void direct_round(scene *s, apply_kind kind, bool forward) {
   const vec3 v = {1, 2, 3};
   if (kind == APPLY_SPAWN_DESTROY && forward) {
     const myr_component set[] = {s->pos, s->vel};
-    must(myr_entity_create_bulk(s->w, &(myr_bulk_desc){set, 2, NULL, PATCHES, s->ids}), "bulk");
+    must(myr_entity_create_bulk(s->w, &(myr_bulk_desc){.components = set, .component_count = 2, .values = NULL, .count = PATCHES, .ids_out = s->ids}), "bulk");
     return;
   }
   for (uint32_t i = 0; i < PATCHES; i++) {

@@ -33,7 +33,7 @@ static void scene_make(scene *s) {
 static void scene_spawn(scene *s, myr_entity *ids) {
   const myr_component set[] = {s->pos, s->vel};
   const void *values[] = {&pos0, &vel0};
-  must(myr_entity_create_bulk(s->w, &(myr_bulk_desc){set, 2, values, N, ids}), "bulk create");
+  must(myr_entity_create_bulk(s->w, &(myr_bulk_desc){.components = set, .component_count = 2, .values = values, .count = N, .ids_out = ids}), "bulk create");
 }
 
 /* ---- bulk creation ------------------------------------------------------- */

@@ -82,7 +82,7 @@ static void build(sim *s) {
   for (uint32_t i = 0; i < 2000; i++) {
     const myr_component set[] = {s->pos, s->emitter};
     const void *values[] = {&(vec2){(float)i, 1}, &(emitter){1 + i % 3}};
-    CHECK(myr_entity_create_bulk(s->world, &(myr_bulk_desc){set, 2, values, 1, NULL}));
+    CHECK(myr_entity_create_bulk(s->world, &(myr_bulk_desc){.components = set, .component_count = 2, .values = values, .count = 1, .ids_out = NULL}));
   }
 }
 

@@ -12,7 +12,8 @@ typedef enum patch_op {
   PATCH_ADD,
   PATCH_REMOVE,
   PATCH_DESTROY,
-  PATCH_SPAWN
+  PATCH_SPAWN,
+  PATCH_PUT       /* set if present, else add with the values */
 } patch_op;
 
 /* What the planning pass decided for a patch (written into its header). */

@@ -119,13 +119,16 @@ static patch_outcome plan_patch(const myr_world *w, patch_scratch *s, patch_hdr 
   case PATCH_ADD:
     if (has) return OUT_SKIP_PRESENT;
     break;
+  case PATCH_PUT: /* present: a set; absent: an add */
+    if (has) return OUT_APPLY;
+    break;
   case PATCH_REMOVE:
     if (!has) return OUT_SKIP_ABSENT;
     break;
   default: break;
   }
   if (k == NONE_PLAN) h->reserved = k = plan_new(s, h->entity, src, set, false);
-  if (h->op == PATCH_ADD) plan_set(s, k)[c >> 6] |= 1ull << (c & 63);
+  if (h->op == PATCH_ADD || h->op == PATCH_PUT) plan_set(s, k)[c >> 6] |= 1ull << (c & 63);
   else if (h->op == PATCH_REMOVE) plan_set(s, k)[c >> 6] &= ~(1ull << (c & 63));
   else s->plans[k].destroyed = 1;
   return OUT_APPLY;

@@ -101,7 +101,7 @@ static inline patch_hdr *cursor_next(cursor *c) {
 }
 
 static inline bool carries_values(const myr_world *w, const patch_hdr *h) {
-  return h->op == PATCH_SET || h->op == PATCH_SET_FIELD || (h->op == PATCH_SPAWN && h->field) ||
+  return h->op == PATCH_SET || h->op == PATCH_SET_FIELD || h->op == PATCH_PUT || (h->op == PATCH_SPAWN && h->field) ||
          (h->op == PATCH_ADD && w->components[h->component].field_count);
 }
 

@@ -157,6 +157,11 @@ myr_status myr_patch_add(myr_patches *p, myr_entity e, myr_component c, const vo
   return record_values(p, PATCH_ADD, e, c, row);
 }
 
+myr_status myr_patch_put(myr_patches *p, myr_entity e, myr_component c, const void *row) {
+  if (!row) return MYR_EINVAL;
+  return record_values(p, PATCH_PUT, e, c, row);
+}
+
 myr_status myr_patch_set_field(myr_patches *p, myr_entity e, myr_component c, uint32_t field,
                                myr_type type, const void *value) {
   myr_status s = check_component(p, c);

@@ -20,7 +20,7 @@ myr_status myr_query_create(myr_world *w, const myr_query_desc *d, myr_query **o
   compset named = {{0}};
   for (uint32_t i = 0; i < d->term_count; i++) {
     const myr_term *t = &d->terms[i];
-    if (t->kind < MYR_TERM_READ || t->kind > MYR_TERM_OPTIONAL_WRITE) return MYR_EINVAL;
+    if (t->kind < MYR_TERM_READ || t->kind > MYR_TERM_WITH) return MYR_EINVAL;
     if (t->component >= w->component_count) return MYR_ENOCOMP;
     if (compset_has(&named, t->component)) return MYR_EINVAL;
     compset_put(&named, t->component);
@@ -32,7 +32,7 @@ myr_status myr_query_create(myr_world *w, const myr_query_desc *d, myr_query **o
   q->term_count = d->term_count;
   memcpy(q->terms, d->terms, d->term_count * sizeof(myr_term));
   for (uint32_t i = 0; i < d->term_count; i++) {
-    if (q->terms[i].kind == MYR_TERM_READ || q->terms[i].kind == MYR_TERM_WRITE)
+    if (q->terms[i].kind == MYR_TERM_READ || q->terms[i].kind == MYR_TERM_WRITE || q->terms[i].kind == MYR_TERM_WITH)
       compset_put(&q->required, q->terms[i].component);
     else if (q->terms[i].kind == MYR_TERM_WITHOUT)
       compset_put(&q->excluded, q->terms[i].component);
@@ -80,7 +80,8 @@ myr_status myr_query_refresh(myr_query *q) {
     query_match *m = &q->matches[q->match_count++];
     m->table = i;
     for (uint32_t k = 0; k < q->term_count; k++)
-      m->term_col[k] = q->terms[k].kind == MYR_TERM_WITHOUT ? -1 : table_comp_col(t, q->terms[k].component);
+      m->term_col[k] = q->terms[k].kind == MYR_TERM_WITHOUT || q->terms[k].kind == MYR_TERM_WITH
+                           ? -1 : table_comp_col(t, q->terms[k].component);
   }
   q->tables_seen = w->table_count;
   return MYR_OK;
@@ -142,6 +143,13 @@ static const column *chunk_col(const myr_chunk *chunk, uint32_t term, uint32_t f
 void *myr_chunk_column(const myr_chunk *chunk, uint32_t term, uint32_t field) {
   const column *c = chunk_col(chunk, term, field);
   return c ? c->data + (size_t)chunk->row * c->elem_size : NULL;
+}
+
+bool myr_chunk_has(const myr_chunk *chunk, uint32_t term) {
+  const myr_query *q = chunk ? chunk->query : NULL;
+  if (!q || term >= q->term_count || chunk->match >= q->match_count) return false;
+  const table *t = q->world->tables[q->matches[chunk->match].table];
+  return compset_has(&t->set, q->terms[term].component);
 }
 
 void *myr_chunk_column_typed(const myr_chunk *chunk, uint32_t term, uint32_t field, myr_type type) {

@@ -230,6 +230,19 @@ myr_status myr_component_info(const myr_world *w, myr_component c, uint32_t *fie
   return MYR_OK;
 }
 
+myr_status myr_component_field(const myr_world *w, myr_component c, const char *name, uint32_t *out) {
+  if (!w || !name || !out) return MYR_EINVAL;
+  if (c >= w->component_count) return MYR_ENOCOMP;
+  const component_info *ci = &w->components[c];
+  for (uint32_t f = 0; f < ci->field_count; f++) {
+    if (strcmp(ci->fields[f].name, name) == 0) {
+      *out = f;
+      return MYR_OK;
+    }
+  }
+  return MYR_EFIELD;
+}
+
 /* ---- entities ------------------------------------------------------------ */
 
 myr_status myr_entity_check(const myr_world *w, myr_entity e) {
@@ -283,10 +296,32 @@ static myr_status compset_from(const myr_world *w, const myr_component *list, ui
   return MYR_OK;
 }
 
+/* The per-entity columns of a bulk creation: each names a field of a
+ * component of the set, once, with data. */
+static myr_status bulk_columns_check(const myr_world *w, const compset *set, const myr_bulk_desc *d) {
+  if (d->column_count && !d->columns) return MYR_EINVAL;
+  for (uint32_t i = 0; i < d->column_count; i++) {
+    const myr_bulk_column *bc = &d->columns[i];
+    if (bc->component >= w->component_count) return MYR_ENOCOMP;
+    if (!compset_has(set, bc->component) || !bc->data) return MYR_EINVAL;
+    if (bc->field >= w->components[bc->component].field_count) return MYR_EFIELD;
+    for (uint32_t k = 0; k < i; k++)
+      if (d->columns[k].component == bc->component && d->columns[k].field == bc->field) return MYR_EINVAL;
+  }
+  return MYR_OK;
+}
+
+static const myr_bulk_column *bulk_column_for(const myr_bulk_desc *d, myr_component c, uint32_t field) {
+  for (uint32_t i = 0; i < d->column_count; i++)
+    if (d->columns[i].component == c && d->columns[i].field == field) return &d->columns[i];
+  return NULL;
+}
+
 myr_status myr_entity_create_bulk(myr_world *w, const myr_bulk_desc *d) {
   if (!w || !d) return MYR_EINVAL;
   compset set;
   myr_status s = compset_from(w, d->components, d->component_count, &set);
+  if (s == MYR_OK) s = bulk_columns_check(w, &set, d);
   if (s != MYR_OK || d->count == 0) return s;
   table *t;
   s = table_get(w, &set, &t);
@@ -304,14 +339,23 @@ myr_status myr_entity_create_bulk(myr_world *w, const myr_bulk_desc *d) {
     const component_info *ci = &w->components[c];
     for (uint32_t f = 0; f < ci->field_count; f++) {
       column *col = &t->cols[t->comp_col[k] + f];
-      column_fill(col->data + (size_t)first * col->elem_size, row ? row + ci->fields[f].offset : NULL,
-                  col->elem_size, d->count);
+      unsigned char *to = col->data + (size_t)first * col->elem_size;
+      const myr_bulk_column *bc = bulk_column_for(d, c, f);
+      if (bc) memcpy(to, bc->data, (size_t)d->count * col->elem_size);
+      else column_fill(to, row ? row + ci->fields[f].offset : NULL, col->elem_size, d->count);
     }
   }
   myr_entity *ids = t->ids + first;
   entity_take_bulk(w, t->id, first, d->count, ids);
   if (d->ids_out) memcpy(d->ids_out, ids, (size_t)d->count * sizeof(myr_entity));
   return MYR_OK;
+}
+
+myr_status myr_entity_create_with(myr_world *w, const myr_component *comps, uint32_t n,
+                                  const void *const *values, myr_entity *out) {
+  if (!out) return MYR_EINVAL;
+  return myr_entity_create_bulk(w, &(myr_bulk_desc){.components = comps, .component_count = n, .values = values,
+                                                    .count = 1, .ids_out = out});
 }
 
 /* Removes row r of t and repairs the record of the entity moved into it. */
@@ -379,6 +423,12 @@ static myr_status change_set(myr_world *w, myr_entity e, myr_component c, bool a
 }
 
 myr_status myr_component_add(myr_world *w, myr_entity e, myr_component c, const void *row) {
+  return change_set(w, e, c, true, row);
+}
+
+myr_status myr_component_put(myr_world *w, myr_entity e, myr_component c, const void *row) {
+  if (!row) return MYR_EINVAL;
+  if (w && c < w->component_count && myr_component_has(w, e, c)) return myr_component_set(w, e, c, row);
   return change_set(w, e, c, true, row);
 }
 

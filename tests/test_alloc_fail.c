@@ -24,7 +24,7 @@ static int ctx_setup(void **state) {
   if (myr_world_create(&(myr_world_desc){check_alloc_hooks(&c->ca)}, &c->fx.w) != MYR_OK) return -1;
   fixture_register(&c->fx);
   const myr_component set[] = {c->fx.pos};
-  if (myr_entity_create_bulk(c->fx.w, &(myr_bulk_desc){set, 1, NULL, 8, c->some}) != MYR_OK) return -1;
+  if (myr_entity_create_bulk(c->fx.w, &(myr_bulk_desc){.components = set, .component_count = 1, .values = NULL, .count = 8, .ids_out = c->some}) != MYR_OK) return -1;
   *state = c;
   return 0;
 }
@@ -74,7 +74,7 @@ static myr_status op_register(ctx *c) {
 
 static myr_status op_bulk_new_table(ctx *c) {
   const myr_component set[] = {c->fx.vel, c->fx.health, c->fx.label};
-  return myr_entity_create_bulk(c->fx.w, &(myr_bulk_desc){set, 3, NULL, 5000, NULL});
+  return myr_entity_create_bulk(c->fx.w, &(myr_bulk_desc){.components = set, .component_count = 3, .values = NULL, .count = 5000, .ids_out = NULL});
 }
 
 static myr_status op_create_many(ctx *c) {
@@ -101,7 +101,7 @@ static myr_status op_remove_new_table(ctx *c) { return myr_component_remove(c->f
 typedef struct { float v[30]; } t_wide;
 
 static myr_status op_bulk_wide_table(ctx *c) {
-  return myr_entity_create_bulk(c->fx.w, &(myr_bulk_desc){c->wide, 3, NULL, 100, NULL});
+  return myr_entity_create_bulk(c->fx.w, &(myr_bulk_desc){.components = c->wide, .component_count = 3, .values = NULL, .count = 100, .ids_out = NULL});
 }
 
 static void registering_survives_every_failed_allocation(void **state) {

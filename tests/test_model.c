@@ -122,7 +122,7 @@ static void one_op(model *m) {
         values[k++] = value_of(&proto, b);
       }
     myr_entity ids[8];
-    assert_int_equal(myr_entity_create_bulk(w, &(myr_bulk_desc){set, k, values, count, ids}), MYR_OK);
+    assert_int_equal(myr_entity_create_bulk(w, &(myr_bulk_desc){.components = set, .component_count = k, .values = values, .count = count, .ids_out = ids}), MYR_OK);
     for (unsigned i = 0; i < count; i++) {
       model_entity *y = push(m);
       *y = proto;

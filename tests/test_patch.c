@@ -26,7 +26,7 @@ static int pfix_teardown(void **state) {
 
 static myr_entity make(pfix *x, const myr_component *set, uint32_t n) {
   myr_entity e;
-  assert_int_equal(myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){set, n, NULL, 1, &e}), MYR_OK);
+  assert_int_equal(myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){.components = set, .component_count = n, .values = NULL, .count = 1, .ids_out = &e}), MYR_OK);
   return e;
 }
 
@@ -249,8 +249,8 @@ static void rows_leave_tables_correctly_in_any_patch_order(void **state) {
   pfix *x = *state;
   enum { N = 300 };
   myr_entity a[N], b[N];
-  assert_int_equal(myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){(myr_component[]){x->f.pos}, 1, NULL, N, a}), MYR_OK);
-  assert_int_equal(myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){(myr_component[]){x->f.pos, x->f.tag}, 2, NULL, N, b}), MYR_OK);
+  assert_int_equal(myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){.components = (myr_component[]){x->f.pos}, .component_count = 1, .values = NULL, .count = N, .ids_out = a}), MYR_OK);
+  assert_int_equal(myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){.components = (myr_component[]){x->f.pos, x->f.tag}, .component_count = 2, .values = NULL, .count = N, .ids_out = b}), MYR_OK);
   for (int i = 0; i < N; i++) {
     assert_int_equal(myr_component_set(x->f.w, a[i], x->f.pos, &(t_position){(float)i, 0, 0}), MYR_OK);
     assert_int_equal(myr_component_set(x->f.w, b[i], x->f.pos, &(t_position){(float)-i, 0, 0}), MYR_OK);
@@ -310,7 +310,7 @@ static void apply_survives_every_failed_allocation(void **state) {
   assert_int_equal(myr_world_create(&(myr_world_desc){{fail_alloc, fail_free, &fa}}, &f.w), MYR_OK);
   fixture_register(&f);
   myr_entity ids[40];
-  assert_int_equal(myr_entity_create_bulk(f.w, &(myr_bulk_desc){(myr_component[]){f.pos}, 1, NULL, 40, ids}), MYR_OK);
+  assert_int_equal(myr_entity_create_bulk(f.w, &(myr_bulk_desc){.components = (myr_component[]){f.pos}, .component_count = 1, .values = NULL, .count = 40, .ids_out = ids}), MYR_OK);
   myr_patches *p;
   assert_int_equal(myr_patches_create(f.w, &p), MYR_OK);
   for (int i = 0; i < 40; i++) {
@@ -339,8 +339,29 @@ static void apply_survives_every_failed_allocation(void **state) {
   assert_int_equal(fa.live, 0);
 }
 
+static void put_patches_set_or_add_in_batch_order(void **state) {
+  pfix *x = *state;
+  myr_entity a = make(x, (myr_component[]){x->f.pos}, 1), b = make(x, (myr_component[]){x->f.vel}, 1);
+  assert_int_equal(myr_patch_put(x->p, a, x->f.pos, &(t_position){1, 1, 1}), MYR_OK);  /* has it: a set */
+  assert_int_equal(myr_patch_put(x->p, b, x->f.pos, &(t_position){2, 2, 2}), MYR_OK);  /* lacks it: an add */
+  assert_int_equal(myr_patch_put(x->p, b, x->f.pos, &(t_position){3, 3, 3}), MYR_OK);  /* has it now: a set */
+  assert_int_equal(myr_patch_remove(x->p, a, x->f.pos), MYR_OK);
+  assert_int_equal(myr_patch_put(x->p, a, x->f.pos, &(t_position){4, 4, 4}), MYR_OK);  /* removed: added back */
+  assert_int_equal(myr_patch_put(x->p, a, x->f.pos, NULL), MYR_EINVAL);
+  myr_patch_stats st = apply(x);
+  assert_int_equal(st.recorded, 5);
+  assert_int_equal(st.applied, 5);
+  t_position p;
+  assert_int_equal(myr_component_get(x->f.w, b, x->f.pos, &p), MYR_OK);
+  assert_true(p.x == 3);
+  assert_int_equal(myr_component_get(x->f.w, a, x->f.pos, &p), MYR_OK);
+  assert_true(p.x == 4);
+  assert_true(myr_component_has(x->f.w, b, x->f.vel));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(put_patches_set_or_add_in_batch_order, pfix_setup, pfix_teardown),
       cmocka_unit_test_setup_teardown(set_patches_write_values_and_skip_absent_components, pfix_setup, pfix_teardown),
       cmocka_unit_test_setup_teardown(recording_rejects_bad_input, pfix_setup, pfix_teardown),
       cmocka_unit_test_setup_teardown(apply_fills_stats_rather_than_adding, pfix_setup, pfix_teardown),

@@ -154,8 +154,8 @@ static void every_row_is_visited_once_per_frame_in_bounded_chunks(void **state) 
   sfix *x = *state;
   enum { N = 5000 };
   myr_entity ids[N];
-  assert_int_equal(myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){(myr_component[]){x->f.pos}, 1, NULL, N, ids}), MYR_OK);
-  assert_int_equal(myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){(myr_component[]){x->f.pos, x->f.tag}, 2, NULL, 77, NULL}), MYR_OK);
+  assert_int_equal(myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){.components = (myr_component[]){x->f.pos}, .component_count = 1, .values = NULL, .count = N, .ids_out = ids}), MYR_OK);
+  assert_int_equal(myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){.components = (myr_component[]){x->f.pos, x->f.tag}, .component_count = 2, .values = NULL, .count = 77, .ids_out = NULL}), MYR_OK);
   visit vs = {.seen = calloc(N + 100, 1), .limit = 64, .main_thread = pthread_self()};
   myr_system id = add(x, "count", 0, (myr_term[]){{x->f.pos, MYR_TERM_WRITE}}, 1, count_rows, &vs);
   assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_OK);
@@ -184,8 +184,8 @@ static void every_row_is_visited_once_per_frame_in_bounded_chunks(void **state) 
 
 static void main_thread_and_whole_systems_run_as_asked(void **state) {
   sfix *x = *state;
-  assert_int_equal(myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){(myr_component[]){x->f.pos}, 1, NULL, 3000, NULL}), MYR_OK);
-  assert_int_equal(myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){(myr_component[]){x->f.pos, x->f.tag}, 2, NULL, 100, NULL}), MYR_OK);
+  assert_int_equal(myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){.components = (myr_component[]){x->f.pos}, .component_count = 1, .values = NULL, .count = 3000, .ids_out = NULL}), MYR_OK);
+  assert_int_equal(myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){.components = (myr_component[]){x->f.pos, x->f.tag}, .component_count = 2, .values = NULL, .count = 100, .ids_out = NULL}), MYR_OK);
   visit main_vs = {.seen = calloc(4000, 1), .limit = 64, .main_thread = pthread_self()};
   visit whole_vs = {.seen = calloc(4000, 1), .limit = 100000, .main_thread = pthread_self()};
   myr_term t = {x->f.pos, MYR_TERM_WRITE};
@@ -224,7 +224,7 @@ static void count_tagged(const myr_view *v, myr_patches *p) {
 
 static void patches_of_a_stage_are_visible_in_the_next(void **state) {
   sfix *x = *state;
-  assert_int_equal(myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){(myr_component[]){x->f.pos}, 1, NULL, 500, NULL}), MYR_OK);
+  assert_int_equal(myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){.components = (myr_component[]){x->f.pos}, .component_count = 1, .values = NULL, .count = 500, .ids_out = NULL}), MYR_OK);
   myr_component comps[3] = {x->f.pos, x->f.vel, x->f.tag};
   atomic_long tagged = 0;
   add(x, "spawn", 0, (myr_term[]){{x->f.pos, MYR_TERM_READ}, {x->f.tag, MYR_TERM_WITHOUT}}, 2, spawn_for_each, comps);
@@ -303,6 +303,20 @@ static void stats_json_escapes_any_system_name(void **state) {
   free(buf);
 }
 
+/* `with` terms select rows but read and write nothing: a system that only
+ * requires Position does not wait for one that writes it. */
+static void with_terms_cause_no_conflict(void **state) {
+  sfix *x = *state;
+  add(x, "a", 0, (myr_term[]){{x->f.pos, MYR_TERM_WRITE}}, 1, noop_system, NULL);
+  add(x, "b", 0, (myr_term[]){{x->f.vel, MYR_TERM_WRITE}, {x->f.pos, MYR_TERM_WITH}}, 2, noop_system, NULL);
+  add(x, "c", 0, (myr_term[]){{x->f.vel, MYR_TERM_READ}, {x->f.pos, MYR_TERM_READ}}, 2, noop_system, NULL);
+  char *plan = plan_text(x->s);
+  assert_null(strstr(plan, "b (chunk 64)\n     after a")); /* b is ready at start */
+  assert_non_null(strstr(plan, "b (chunk 64) ready at start"));
+  assert_non_null(strstr(plan, "after a: it writes Position, read here")); /* c reads it */
+  free(plan);
+}
+
 static myr_schedule *nested_target;
 static atomic_int nested_status;
 static void run_from_inside(const myr_view *v, myr_patches *p) {
@@ -313,7 +327,7 @@ static void run_from_inside(const myr_view *v, myr_patches *p) {
 
 static void running_from_inside_a_system_is_refused(void **state) {
   sfix *x = *state;
-  assert_int_equal(myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){(myr_component[]){x->f.pos}, 1, NULL, 10, NULL}), MYR_OK);
+  assert_int_equal(myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){.components = (myr_component[]){x->f.pos}, .component_count = 1, .values = NULL, .count = 10, .ids_out = NULL}), MYR_OK);
   add(x, "nest", 0, (myr_term[]){{x->f.pos, MYR_TERM_READ}}, 1, run_from_inside, NULL);
   nested_target = x->s;
   assert_int_equal(myr_schedule_run(x->s, 0.1), MYR_OK);
@@ -322,6 +336,7 @@ static void running_from_inside_a_system_is_refused(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(with_terms_cause_no_conflict, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(conflicts_become_edges_and_the_plan_says_why, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(unknown_names_and_cycles_are_build_errors, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(bad_system_descriptions_are_rejected, sfix_setup, sfix_teardown),

@@ -214,7 +214,7 @@ static void bulk_create_fills_whole_columns(void **state) {
   myr_entity ids[N];
   const myr_component set[] = {f->vel, f->pos, f->pos}; /* order and repeats do not matter */
   const void *values[] = {&(t_velocity){1, 2, 3}, NULL, &(t_position){4, 5, 6}};
-  assert_int_equal(myr_entity_create_bulk(f->w, &(myr_bulk_desc){set, 3, values, N, ids}), MYR_OK);
+  assert_int_equal(myr_entity_create_bulk(f->w, &(myr_bulk_desc){.components = set, .component_count = 3, .values = values, .count = N, .ids_out = ids}), MYR_OK);
   assert_int_equal(myr_world_entity_count(f->w), N);
   for (int i = 0; i < N; i++) {
     t_position p;
@@ -228,7 +228,7 @@ static void bulk_create_fills_whole_columns(void **state) {
   assert_int_equal(myr_entity_destroy(f->w, ids[10]), MYR_OK);
   assert_int_equal(myr_entity_destroy(f->w, ids[20]), MYR_OK);
   myr_entity again[3];
-  assert_int_equal(myr_entity_create_bulk(f->w, &(myr_bulk_desc){set, 1, NULL, 3, again}), MYR_OK);
+  assert_int_equal(myr_entity_create_bulk(f->w, &(myr_bulk_desc){.components = set, .component_count = 1, .values = NULL, .count = 3, .ids_out = again}), MYR_OK);
   assert_int_equal(MYR_ENTITY_INDEX(again[0]), MYR_ENTITY_INDEX(ids[20]));
   assert_int_equal(MYR_ENTITY_INDEX(again[1]), MYR_ENTITY_INDEX(ids[10]));
   assert_int_equal(MYR_ENTITY_INDEX(again[2]), N);
@@ -242,10 +242,10 @@ static void bulk_create_rejects_bad_input_and_changes_nothing(void **state) {
   fixture *f = *state;
   uint64_t h = world_hash(f->w);
   const myr_component bad[] = {f->pos, 77};
-  assert_int_equal(myr_entity_create_bulk(f->w, &(myr_bulk_desc){bad, 2, NULL, 10, NULL}), MYR_ENOCOMP);
-  assert_int_equal(myr_entity_create_bulk(f->w, &(myr_bulk_desc){NULL, 2, NULL, 10, NULL}), MYR_EINVAL);
+  assert_int_equal(myr_entity_create_bulk(f->w, &(myr_bulk_desc){.components = bad, .component_count = 2, .values = NULL, .count = 10, .ids_out = NULL}), MYR_ENOCOMP);
+  assert_int_equal(myr_entity_create_bulk(f->w, &(myr_bulk_desc){.components = NULL, .component_count = 2, .values = NULL, .count = 10, .ids_out = NULL}), MYR_EINVAL);
   assert_int_equal(myr_entity_create_bulk(f->w, NULL), MYR_EINVAL);
-  assert_int_equal(myr_entity_create_bulk(f->w, &(myr_bulk_desc){bad, 1, NULL, 0, NULL}), MYR_OK);
+  assert_int_equal(myr_entity_create_bulk(f->w, &(myr_bulk_desc){.components = bad, .component_count = 1, .values = NULL, .count = 0, .ids_out = NULL}), MYR_OK);
   assert_int_equal(world_hash(f->w), h);
   assert_int_equal(myr_world_entity_count(f->w), 0);
 }
@@ -254,7 +254,7 @@ static void columns_are_aligned_padded_and_staggered(void **state) {
   fixture *f = *state;
   const myr_component set[] = {f->pos, f->vel, f->health, f->label};
   for (uint32_t n = 1; n < 5000; n = n * 3 + 1) {
-    assert_int_equal(myr_entity_create_bulk(f->w, &(myr_bulk_desc){set, 4, NULL, n, NULL}), MYR_OK);
+    assert_int_equal(myr_entity_create_bulk(f->w, &(myr_bulk_desc){.components = set, .component_count = 4, .values = NULL, .count = n, .ids_out = NULL}), MYR_OK);
     compset cs = {{0}};
     for (int i = 0; i < 4; i++) compset_put(&cs, set[i]);
     const table *t = table_find(f->w, &cs);
@@ -285,7 +285,7 @@ static void hash_depends_on_content_not_layout(void **state) {
   /* a: bulk create; b: one by one through other tables, then trimmed */
   myr_entity ids[3];
   const myr_component set[] = {a.pos, a.vel};
-  assert_int_equal(myr_entity_create_bulk(a.w, &(myr_bulk_desc){set, 2, NULL, 3, ids}), MYR_OK);
+  assert_int_equal(myr_entity_create_bulk(a.w, &(myr_bulk_desc){.components = set, .component_count = 2, .values = NULL, .count = 3, .ids_out = ids}), MYR_OK);
   for (int i = 0; i < 3; i++) {
     myr_entity e;
     assert_int_equal(myr_entity_create(b.w, &e), MYR_OK);
@@ -319,7 +319,7 @@ static void hash_is_stable_across_runs(void **state) {
   const myr_component set[] = {f.pos, f.health};
   const void *values[] = {&(t_position){1.5f, -2, 3}, &(t_health){7, 2, 0.5}};
   myr_entity ids[4];
-  assert_int_equal(myr_entity_create_bulk(f.w, &(myr_bulk_desc){set, 2, values, 4, ids}), MYR_OK);
+  assert_int_equal(myr_entity_create_bulk(f.w, &(myr_bulk_desc){.components = set, .component_count = 2, .values = values, .count = 4, .ids_out = ids}), MYR_OK);
   assert_int_equal(myr_entity_destroy(f.w, ids[1]), MYR_OK);
   uint64_t h = world_hash(f.w);
   fprintf(stderr, "fixed world hash %016llx\n", (unsigned long long)h);
@@ -347,7 +347,7 @@ static void allocator_hooks_see_every_allocation(void **state) {
   assert_int_equal(myr_world_create(&(myr_world_desc){{counting_alloc, counting_free, &live}}, &f.w), MYR_OK);
   fixture_register(&f);
   const myr_component set[] = {f.pos, f.label};
-  assert_int_equal(myr_entity_create_bulk(f.w, &(myr_bulk_desc){set, 2, NULL, 10000, NULL}), MYR_OK);
+  assert_int_equal(myr_entity_create_bulk(f.w, &(myr_bulk_desc){.components = set, .component_count = 2, .values = NULL, .count = 10000, .ids_out = NULL}), MYR_OK);
   assert_true(live > 0);
   myr_world_destroy(f.w);
   assert_int_equal(live, 0);
@@ -355,8 +355,99 @@ static void allocator_hooks_see_every_allocation(void **state) {
   assert_int_equal(myr_world_create(&(myr_world_desc){{counting_alloc, NULL, &live}}, &f.w), MYR_EINVAL);
 }
 
+/* ---- the author's calls: put, create with values, per-entity columns ---- */
+
+static void put_sets_when_present_and_adds_when_absent(void **state) {
+  fixture *f = *state;
+  myr_entity e;
+  assert_int_equal(myr_entity_create(f->w, &e), MYR_OK);
+  assert_int_equal(myr_component_put(f->w, e, f->pos, &(t_position){1, 2, 3}), MYR_OK); /* adds */
+  t_position p;
+  assert_int_equal(myr_component_get(f->w, e, f->pos, &p), MYR_OK);
+  assert_true(p.x == 1 && p.z == 3);
+  uint32_t tables = myr_world_table_count(f->w);
+  assert_int_equal(myr_component_put(f->w, e, f->pos, &(t_position){4, 5, 6}), MYR_OK); /* sets */
+  assert_int_equal(myr_component_get(f->w, e, f->pos, &p), MYR_OK);
+  assert_true(p.x == 4 && p.y == 5);
+  assert_int_equal(myr_world_table_count(f->w), tables);
+  assert_int_equal(myr_component_put(f->w, e, f->pos, NULL), MYR_EINVAL);
+  assert_int_equal(myr_component_put(f->w, e, 999, &p), MYR_ENOCOMP);
+  assert_int_equal(myr_entity_destroy(f->w, e), MYR_OK);
+  uint64_t h = world_hash(f->w);
+  assert_int_equal(myr_component_put(f->w, e, f->pos, &p), MYR_ESTALE);
+  assert_true(world_hash(f->w) == h);
+}
+
+static void create_with_makes_one_entity_with_values(void **state) {
+  fixture *f = *state;
+  myr_entity e;
+  const myr_component set[] = {f->pos, f->health, f->tag};
+  const void *values[] = {&(t_position){7, 8, 9}, &(t_health){42, 3, 0.5}, NULL};
+  assert_int_equal(myr_entity_create_with(f->w, set, 3, values, &e), MYR_OK);
+  t_health h;
+  assert_int_equal(myr_component_get(f->w, e, f->health, &h), MYR_OK);
+  assert_true(h.hp == 42 && h.armor == 3 && h.regen == 0.5);
+  assert_true(myr_component_has(f->w, e, f->tag));
+  assert_int_equal(myr_entity_create_with(f->w, set, 3, values, NULL), MYR_EINVAL);
+  assert_int_equal(myr_entity_create_with(f->w, (myr_component[]){77}, 1, NULL, &e), MYR_ENOCOMP);
+  assert_int_equal(myr_world_entity_count(f->w), 1);
+}
+
+static void bulk_columns_fill_each_entity_from_its_own_value(void **state) {
+  fixture *f = *state;
+  enum { N = 1000 };
+  float *xs = malloc(N * sizeof *xs);
+  int32_t *hps = malloc(N * sizeof *hps);
+  assert_true(xs && hps);
+  for (int i = 0; i < N; i++) {
+    xs[i] = (float)i * 0.5f;
+    hps[i] = 1000 - i;
+  }
+  uint32_t x_field, hp_field;
+  assert_int_equal(myr_component_field(f->w, f->pos, "x", &x_field), MYR_OK);
+  assert_int_equal(myr_component_field(f->w, f->health, "hp", &hp_field), MYR_OK);
+  assert_int_equal(myr_component_field(f->w, f->pos, "w", &x_field), MYR_EFIELD);
+  assert_int_equal(myr_component_field(f->w, 999, "x", &x_field), MYR_ENOCOMP);
+  assert_int_equal(x_field, 0);
+  const myr_component set[] = {f->pos, f->health};
+  const void *values[] = {&(t_position){0, 9, 9}, &(t_health){0, 7, 1.5}};
+  const myr_bulk_column cols[] = {{f->pos, x_field, xs}, {f->health, hp_field, hps}};
+  myr_entity ids[N];
+  assert_int_equal(myr_entity_create_bulk(f->w, &(myr_bulk_desc){.components = set, .component_count = 2, .values = values,
+                                                                   .count = N, .ids_out = ids, .columns = cols,
+                                                                   .column_count = 2}), MYR_OK);
+  for (int i = 0; i < N; i += 97) {
+    t_position p;
+    t_health h;
+    assert_int_equal(myr_component_get(f->w, ids[i], f->pos, &p), MYR_OK);
+    assert_int_equal(myr_component_get(f->w, ids[i], f->health, &h), MYR_OK);
+    assert_true(p.x == (float)i * 0.5f && p.y == 9); /* x per entity, y from the row */
+    assert_true(h.hp == 1000 - i && h.armor == 7);
+  }
+  /* bad columns change nothing */
+  uint64_t before = world_hash(f->w);
+  const myr_bulk_column outside[] = {{f->vel, 0, xs}};
+  const myr_bulk_column twice[] = {{f->pos, 0, xs}, {f->pos, 0, xs}};
+  const myr_bulk_column bad_field[] = {{f->pos, 9, xs}};
+  assert_int_equal(myr_entity_create_bulk(f->w, &(myr_bulk_desc){.components = set, .component_count = 2, .count = 5,
+                                                                   .columns = outside, .column_count = 1}), MYR_EINVAL);
+  assert_int_equal(myr_entity_create_bulk(f->w, &(myr_bulk_desc){.components = set, .component_count = 2, .count = 5,
+                                                                   .columns = twice, .column_count = 2}), MYR_EINVAL);
+  assert_int_equal(myr_entity_create_bulk(f->w, &(myr_bulk_desc){.components = set, .component_count = 2, .count = 5,
+                                                                   .columns = bad_field, .column_count = 1}), MYR_EFIELD);
+  assert_int_equal(myr_entity_create_bulk(f->w, &(myr_bulk_desc){.components = set, .component_count = 2, .count = 5,
+                                                                   .columns = NULL, .column_count = 1}), MYR_EINVAL);
+  assert_true(world_hash(f->w) == before);
+  assert_int_equal(myr_world_entity_count(f->w), N);
+  free(xs);
+  free(hps);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(put_sets_when_present_and_adds_when_absent, fixture_setup, fixture_teardown),
+      cmocka_unit_test_setup_teardown(create_with_makes_one_entity_with_values, fixture_setup, fixture_teardown),
+      cmocka_unit_test_setup_teardown(bulk_columns_fill_each_entity_from_its_own_value, fixture_setup, fixture_teardown),
       cmocka_unit_test(status_names_every_code),
       cmocka_unit_test_setup_teardown(bad_component_descriptions_are_rejected, fixture_setup, fixture_teardown),
       cmocka_unit_test_setup_teardown(components_are_found_by_name_and_describe_their_fields, fixture_setup, fixture_teardown),

@@ -20,6 +20,8 @@
  *   written: use set);
  * - remove of a component the entity lacks is skipped;
  * - set of a component the entity lacks is skipped;
+ * - put of a component sets it when the entity has it then, else adds it
+ *   with the put's values;
  * - several structural patches on one entity (spawn, add, remove, destroy)
  *   move its row once, to its final table; set patches and the values of
  *   adds are then written in their original order.
@@ -89,6 +91,10 @@ MYR_API myr_status myr_patch_set_field(myr_patches *p, myr_entity e, myr_compone
 
 /* Adds a component with values from a row struct (NULL = zeros). */
 MYR_API myr_status myr_patch_add(myr_patches *p, myr_entity e, myr_component c, const void *row);
+
+/* Set-or-add: sets the component when the entity has it at that point of
+ * the batch, else adds it with these values (row required). */
+MYR_API myr_status myr_patch_put(myr_patches *p, myr_entity e, myr_component c, const void *row);
 
 /* Removes a component. */
 MYR_API myr_status myr_patch_remove(myr_patches *p, myr_entity e, myr_component c);

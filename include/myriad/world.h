@@ -120,6 +120,13 @@ MYR_API myr_status myr_component_info(const myr_world *world, myr_component comp
                                       uint32_t *field_count, uint32_t field,
                                       myr_field *field_out);
 
+/* Finds a field of a component by name (names are those given at
+ * registration), e.g. once when a system is set up, so that loops index
+ * columns by a checked number. Errors: MYR_EINVAL (NULL), MYR_ENOCOMP,
+ * MYR_EFIELD (no field of that name). */
+MYR_API myr_status myr_component_field(const myr_world *world, myr_component component,
+                                       const char *name, uint32_t *field_out);
+
 /* Number of live entities. */
 MYR_API uint32_t myr_world_entity_count(const myr_world *world);
 
@@ -137,6 +144,14 @@ MYR_API myr_status myr_world_hash(const myr_world *world, uint64_t *out);
 /* Creates an entity with no components. */
 MYR_API myr_status myr_entity_create(myr_world *world, myr_entity *out);
 
+/* Per-entity values of one field for bulk creation: `data` holds `count`
+ * values of the field's type back to back (entity i's at i * size). */
+typedef struct myr_bulk_column {
+  myr_component component;
+  uint32_t field;
+  const void *data;
+} myr_bulk_column;
+
 typedef struct myr_bulk_desc {
   const myr_component *components; /* the set; order and duplicates ignored */
   uint32_t component_count;
@@ -145,12 +160,24 @@ typedef struct myr_bulk_desc {
   const void *const *values;
   uint32_t count;          /* how many entities */
   myr_entity *ids_out;     /* optional: receives `count` ids */
+  /* Optional: fields with a value per entity, copied straight into their
+   * columns; they override `values` for those fields. Each must name a
+   * component of the set and one of its fields (else MYR_EINVAL, MYR_EFIELD),
+   * each (component, field) at most once. */
+  const myr_bulk_column *columns;
+  uint32_t column_count;
 } myr_bulk_desc;
 
 /* Creates desc->count entities in the table of the component set, filling
  * whole columns at once. Ids come from the free list first (most recently
  * freed first), then fresh slots. */
 MYR_API myr_status myr_entity_create_bulk(myr_world *world, const myr_bulk_desc *desc);
+
+/* Creates one entity with components and their values in one call (values
+ * as in myr_bulk_desc: per component a row struct, or NULL for zeros). */
+MYR_API myr_status myr_entity_create_with(myr_world *world, const myr_component *components,
+                                          uint32_t component_count, const void *const *values,
+                                          myr_entity *out);
 
 /* Destroys an entity; its slot's generation is bumped so the id goes stale. */
 MYR_API myr_status myr_entity_destroy(myr_world *world, myr_entity entity);
@@ -166,6 +193,11 @@ MYR_API myr_status myr_entity_check(const myr_world *world, myr_entity entity);
 /* Adds a component, moving the entity's row to the table of its new set.
  * row may be NULL (zeros). Errors: MYR_EEXIST when already present. */
 MYR_API myr_status myr_component_add(myr_world *world, myr_entity entity,
+                                     myr_component component, const void *row);
+
+/* Set-or-add: sets the component from a row struct when the entity has it,
+ * adds it with those values when it does not. */
+MYR_API myr_status myr_component_put(myr_world *world, myr_entity entity,
                                      myr_component component, const void *row);
 
 /* Removes a component. Errors: MYR_EABSENT when not present. */

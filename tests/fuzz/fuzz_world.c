@@ -131,7 +131,7 @@ static void op_bulk(fuzz *f) {
       vals[k++] = row_for(c, &a, &l, &d, n, MYR_ENTITY_NULL);
     }
   myr_entity ids[8];
-  CHECK(myr_entity_create_bulk(f->w, &(myr_bulk_desc){comps, k, vals, count, ids}) == MYR_OK);
+  CHECK(myr_entity_create_bulk(f->w, &(myr_bulk_desc){.components = comps, .component_count = k, .values = vals, .count = count, .ids_out = ids}) == MYR_OK);
   for (unsigned i = 0; i < count; i++) track(f, ids[i], set, n);
 }
 
