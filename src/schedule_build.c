@@ -117,6 +117,24 @@ myr_status myr_schedule_find(const myr_schedule *s, const char *name, myr_system
   return MYR_ENOTFOUND;
 }
 
+/* Checks and copies a system's resource terms, with their data pointers. */
+static myr_status resource_terms(const myr_schedule *s, const myr_system_desc *d, sys *y) {
+  if (d->resource_count > MYR_QUERY_MAX_TERMS || (d->resource_count && !d->resources)) return MYR_EINVAL;
+  for (uint32_t i = 0; i < d->resource_count; i++) {
+    const myr_resource_term *t = &d->resources[i];
+    void *data = myr_resource_data(s->world, t->resource);
+    if (!data || (t->kind != MYR_TERM_READ && t->kind != MYR_TERM_WRITE)) return MYR_EINVAL;
+    uint64_t bit = UINT64_C(1) << t->resource;
+    if ((y->res_reads | y->res_writes) & bit) return MYR_EINVAL; /* each resource once */
+    if (t->kind == MYR_TERM_READ) y->res_reads |= bit;
+    else y->res_writes |= bit;
+    y->res[i] = *t;
+    y->res_data[i] = data;
+  }
+  y->res_count = d->resource_count;
+  return MYR_OK;
+}
+
 myr_status myr_schedule_add(myr_schedule *s, const myr_system_desc *d, myr_system *out) {
   if (!s || !d || !d->name || !d->name[0] || !d->fn) return MYR_EINVAL;
   if (s->running) return MYR_EBUSY;
@@ -126,8 +144,11 @@ myr_status myr_schedule_add(myr_schedule *s, const myr_system_desc *d, myr_syste
   myr_world *w = s->world;
   sys y;
   memset(&y, 0, sizeof y);
-  myr_status st = myr_query_create(w, &(myr_query_desc){d->terms, d->term_count}, &y.query);
+  myr_status st = resource_terms(s, d, &y);
   if (st != MYR_OK) return st;
+  /* no component terms: a run-once system, with no query */
+  if (d->term_count && (st = myr_query_create(w, &(myr_query_desc){d->terms, d->term_count}, &y.query)) != MYR_OK)
+    return st;
   y.name_size = strlen(d->name) + 1;
   if (!(y.name = string_copy(w, d->name))) st = MYR_ENOMEM;
   if (st == MYR_OK) st = strings_copy(w, d->after, d->after_count, &y.after);
@@ -144,13 +165,15 @@ myr_status myr_schedule_add(myr_schedule *s, const myr_system_desc *d, myr_syste
     return st;
   }
   y.term_count = d->term_count;
-  memcpy(y.terms, d->terms, sizeof(myr_term) * d->term_count);
+  if (d->term_count) memcpy(y.terms, d->terms, sizeof(myr_term) * d->term_count);
   for (uint32_t i = 0; i < d->term_count; i++) {
     myr_term_kind k = d->terms[i].kind;
     if (k == MYR_TERM_READ || k == MYR_TERM_OPTIONAL) compset_put(&y.reads, d->terms[i].component);
     if (k == MYR_TERM_WRITE || k == MYR_TERM_OPTIONAL_WRITE) compset_put(&y.writes, d->terms[i].component);
   }
   y.fn = d->fn;
+  y.begin = d->begin;
+  y.end = d->end;
   y.user = d->user;
   y.stage = d->stage;
   y.chunk_rows = d->chunk_rows;
@@ -192,7 +215,7 @@ static void sort_by_stage(myr_schedule *s) {
   }
 }
 
-static myr_status add_edge(myr_schedule *s, uint32_t from, uint32_t to, edge_why why, myr_component c) {
+static myr_status add_edge(myr_schedule *s, uint32_t from, uint32_t to, edge_why why, uint32_t c) {
   for (uint32_t i = 0; i < s->edge_count; i++)
     if (s->edges[i].from == from && s->edges[i].to == to) return MYR_OK; /* the first reason stays */
   if (s->edge_count == s->edge_cap) {
@@ -219,9 +242,13 @@ static myr_status conflict_edges(myr_schedule *s, const stage *g) {
       const sys *y = &s->systems[s->by_stage[g->first + b]];
       uint32_t c;
       edge_why why;
+      uint64_t r;
       if ((c = first_common(&x->writes, &y->writes)) != NONE) why = WHY_WRITE_WRITE;
       else if ((c = first_common(&x->writes, &y->reads)) != NONE) why = WHY_WRITE_READ;
       else if ((c = first_common(&x->reads, &y->writes)) != NONE) why = WHY_READ_WRITE;
+      else if ((r = x->res_writes & y->res_writes) != 0) why = WHY_RES_WRITE_WRITE, c = (uint32_t)__builtin_ctzll(r);
+      else if ((r = x->res_writes & y->res_reads) != 0) why = WHY_RES_WRITE_READ, c = (uint32_t)__builtin_ctzll(r);
+      else if ((r = x->res_reads & y->res_writes) != 0) why = WHY_RES_READ_WRITE, c = (uint32_t)__builtin_ctzll(r);
       else continue;
       myr_status st = add_edge(s, s->by_stage[g->first + a], s->by_stage[g->first + b], why, c);
       if (st != MYR_OK) return st;

@@ -12,12 +12,15 @@
 #define DEFAULT_CHUNK_ROWS 4096u
 #define NONE UINT32_MAX
 
-typedef enum edge_why { WHY_WRITE_READ, WHY_READ_WRITE, WHY_WRITE_WRITE, WHY_AFTER, WHY_BEFORE } edge_why;
+typedef enum edge_why {
+  WHY_WRITE_READ, WHY_READ_WRITE, WHY_WRITE_WRITE, WHY_AFTER, WHY_BEFORE,
+  WHY_RES_WRITE_READ, WHY_RES_READ_WRITE, WHY_RES_WRITE_WRITE
+} edge_why;
 
 typedef struct edge {
   uint32_t from, to;    /* system ids */
   edge_why why;
-  myr_component component;
+  uint32_t what;        /* the component, or for WHY_RES_* the resource */
 } edge;
 
 typedef struct sys {
@@ -32,6 +35,11 @@ typedef struct sys {
   char **after, **before;
   uint32_t after_count, before_count;
   compset reads, writes;
+  myr_resource_term res[MYR_QUERY_MAX_TERMS];
+  void *res_data[MYR_QUERY_MAX_TERMS]; /* the view's resources (they never move) */
+  uint32_t res_count;
+  uint64_t res_reads, res_writes; /* bit r: resource r */
+  myr_system_fn begin, end;
   /* built */
   uint32_t order;       /* position among the systems of its stage */
   uint32_t indegree;
@@ -41,7 +49,8 @@ typedef struct sys {
   uint32_t pending;     /* unfinished dependencies (atomic) */
   myr_chunk *chunks;
   uint32_t chunk_count, chunk_cap;
-  uint64_t chunk_ordinal; /* the stage-wide ordinal of its chunk 0 */
+  uint64_t chunk_ordinal; /* the stage-wide ordinal of its begin hook; chunk i
+                             is one more than i past it, the end hook last */
   uint64_t t_start;
   myr_system_stats stats;
   struct myr_schedule *owner;

@@ -27,24 +27,46 @@ static void fail(myr_schedule *s, myr_status st) {
 
 /* Runs chunks [begin, end) of a system on the calling worker, recording
  * patches into that worker's buffer under the key (system order, chunk). */
+/* Calls fn on one chunk (or a hook's empty one) with a patches handle keyed
+ * (system order, key), key 0 being the begin hook, chunk i key i + 1 and
+ * the end hook the last; the key is also the provisional-id ordinal past
+ * the system's first (see open_batch). */
+static void run_one(myr_schedule *s, sys *y, myr_system_fn fn, const myr_chunk *chunk, uint32_t key,
+                    patch_buffer *buf, int wi) {
+  myr_view view = {*chunk, s->dt, s->time, y->user, (myr_system)(y - s->systems), (uint32_t)wi, y->res_data};
+  uint64_t room = UINT64_C(1) << s->seq_bits;
+  myr_patches handle = {buf, y->order, key, 0, NULL, s->batch_bits, (y->chunk_ordinal + key) * room, room, 0};
+  fn(&view, &handle);
+  /* the handle dies here: the next chunk opens its own segment even if its
+   * handle lands at the same address */
+  buf->open = NULL;
+}
+
+/* A begin or end hook, on the calling worker. */
+static void run_hook(myr_schedule *s, sys *y, myr_system_fn fn, uint32_t key) {
+  int wi = myr_jobs_worker_index(s->jobs);
+  const myr_chunk none = {0};
+  run_one(s, y, fn, &none, key, &s->bufs[wi < 0 ? 0 : wi].buf, wi);
+}
+
 static void run_chunks(void *ctx, size_t begin, size_t end) {
   sys *y = ctx;
   myr_schedule *s = y->owner;
   int wi = myr_jobs_worker_index(s->jobs);
   patch_buffer *buf = &s->bufs[wi < 0 ? 0 : wi].buf;
-  for (size_t i = begin; i < end; i++) {
-    myr_view view = {y->chunks[i], s->dt, s->time, y->user, (myr_system)(y - s->systems), (uint32_t)wi};
-    uint64_t room = UINT64_C(1) << s->seq_bits;
-    myr_patches handle = {buf, y->order, (uint32_t)i, 0, NULL, s->batch_bits, (y->chunk_ordinal + i) * room, room, 0};
-    y->fn(&view, &handle);
-    /* the handle dies here: the next chunk opens its own segment even if
-     * its handle lands at the same address */
-    buf->open = NULL;
-  }
+  for (size_t i = begin; i < end; i++) run_one(s, y, y->fn, &y->chunks[i], (uint32_t)i + 1, buf, wi);
 }
 
 /* Cuts the system's matched rows into chunks. */
 static myr_status collect_chunks(sys *y, uint32_t rows) {
+  if (!y->query) { /* run once: one chunk of no rows */
+    myr_status st = MYR_OK;
+    if (y->chunk_cap == 0) st = world_grow_array(y->owner->world, (void **)&y->chunks, &y->chunk_cap, sizeof(myr_chunk), 1);
+    if (st != MYR_OK) return st;
+    y->chunks[0] = (myr_chunk){0};
+    y->chunk_count = 1;
+    return MYR_OK;
+  }
   myr_query_iter it;
   myr_status st = myr_query_iter_init(y->query, rows, &it);
   if (st != MYR_OK) return st;
@@ -66,9 +88,12 @@ static void launch(myr_schedule *s, uint32_t id);
 static void run_system(myr_schedule *s, sys *y, bool here) {
   uint64_t t0 = now_ns();
   myr_status st;
-  if (at_load32_rlx(&s->error)) y->chunk_count = 0; /* a failed frame runs nothing more */
-  if (here || (y->flags & MYR_SYSTEM_WHOLE)) run_chunks(y, 0, y->chunk_count);
+  bool failed = at_load32_rlx(&s->error) != 0; /* a failed frame runs nothing more */
+  if (failed) y->chunk_count = 0;
+  if (y->begin && !failed) run_hook(s, y, y->begin, 0);
+  if (here || (y->flags & MYR_SYSTEM_WHOLE) || !y->query) run_chunks(y, 0, y->chunk_count);
   else if ((st = myr_jobs_parallel_for(s->jobs, 0, y->chunk_count, 1, run_chunks, y)) != MYR_OK) fail(s, st);
+  if (y->end && !failed) run_hook(s, y, y->end, y->chunk_count + 1);
   uint64_t entities = 0;
   for (uint32_t i = 0; i < y->chunk_count; i++) entities += y->chunks[i].count;
   myr_system_stats *ss = &y->stats;
@@ -159,7 +184,7 @@ static void open_batch(myr_schedule *s, const stage *g) {
   for (uint32_t k = 0; k < g->count; k++) {
     sys *y = &s->systems[s->by_stage[g->first + k]];
     y->chunk_ordinal = ordinals;
-    ordinals += y->chunk_count;
+    ordinals += y->chunk_count + 2; /* the begin hook, the chunks, the end hook */
   }
   uint32_t ordinal_bits = 0;
   while ((UINT64_C(1) << ordinal_bits) < ordinals) ordinal_bits++;

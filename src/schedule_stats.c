@@ -20,14 +20,22 @@ myr_status myr_schedule_print_plan(myr_schedule *s, FILE *out) {
     fprintf(out, "stage %u:\n", sg->stage);
     for (uint32_t k = 0; k < sg->count; k++) {
       const sys *y = &s->systems[s->by_stage[sg->first + k]];
-      fprintf(out, "  %u. %s (chunk %u%s%s)", y->order, y->name, y->chunk_rows ? y->chunk_rows : s->default_rows,
-              y->flags & MYR_SYSTEM_WHOLE ? ", whole" : "", y->flags & MYR_SYSTEM_MAIN_THREAD ? ", main thread" : "");
+      if (y->query)
+        fprintf(out, "  %u. %s (chunk %u%s%s)", y->order, y->name, y->chunk_rows ? y->chunk_rows : s->default_rows,
+                y->flags & MYR_SYSTEM_WHOLE ? ", whole" : "", y->flags & MYR_SYSTEM_MAIN_THREAD ? ", main thread" : "");
+      else
+        fprintf(out, "  %u. %s (once per frame%s)", y->order, y->name,
+                y->flags & MYR_SYSTEM_MAIN_THREAD ? ", main thread" : "");
       fprintf(out, y->indegree ? "\n" : " ready at start\n");
       for (uint32_t e = 0; e < s->edge_count; e++) {
         const edge *ed = &s->edges[e];
         if (ed->to != s->by_stage[sg->first + k]) continue;
-        const char *from = s->systems[ed->from].name, *c = component_name(s, ed->component);
+        const char *from = s->systems[ed->from].name, *c = component_name(s, ed->what);
+        const char *r = ed->what < s->world->resource_count ? s->world->resources[ed->what].name : "?";
         switch (ed->why) {
+        case WHY_RES_WRITE_WRITE: fprintf(out, "     after %s: both write resource %s\n", from, r); break;
+        case WHY_RES_WRITE_READ: fprintf(out, "     after %s: it writes resource %s, read here\n", from, r); break;
+        case WHY_RES_READ_WRITE: fprintf(out, "     after %s: it reads resource %s, written here\n", from, r); break;
         case WHY_WRITE_WRITE: fprintf(out, "     after %s: both write %s\n", from, c); break;
         case WHY_WRITE_READ: fprintf(out, "     after %s: it writes %s, read here\n", from, c); break;
         case WHY_READ_WRITE: fprintf(out, "     after %s: it reads %s, written here\n", from, c); break;

@@ -119,6 +119,7 @@ void myr_world_destroy(myr_world *w) {
     if (w->slots[i].key && w->slots[i].teardown) w->slots[i].teardown(w, w->slots[i].state);
   table_free_all(w);
   entity_free_all(w);
+  resource_free_all(w);
   if (w->components) {
     for (uint32_t i = 0; i < w->component_count; i++) component_free(w, &w->components[i]);
     world_free(w, w->components, MYR_MAX_COMPONENTS * sizeof(component_info));
@@ -558,6 +559,10 @@ myr_status myr_world_hash(const myr_world *w, uint64_t *out) {
         h = hash_bytes(h, c->data + (size_t)r->row * c->elem_size, c->elem_size);
       }
     }
+  }
+  for (uint32_t i = 0; i < w->resource_count; i++) {
+    h = hash_mix(h, 0xd0ull << 56 | i);
+    h = hash_bytes(h, w->resources[i].data, (uint32_t)w->resources[i].size);
   }
   *out = h;
   return MYR_OK;

@@ -145,6 +145,9 @@ struct myr_world {
   component_info *components;
   uint32_t component_count;
 
+  struct resource_info *resources; /* MYR_MAX_RESOURCES entries, made on first use */
+  uint32_t resource_count;
+
   table **tables;
   uint32_t table_count, table_cap;
   uint32_t *table_map;      /* open addressing: table ids by compset hash */
@@ -197,6 +200,17 @@ void world_move_row(myr_world *w, myr_entity e, table *src, table *dst, myr_comp
 void **world_slot(myr_world *w, const void *key, world_teardown_fn teardown);
 /* The state of the part named by key, NULL if it never used its slot. */
 void *world_slot_state(const myr_world *w, const void *key);
+
+/* ---- resources (resource.c) --------------------------------------------- */
+
+typedef struct resource_info {
+  char *name;
+  size_t name_size;
+  unsigned char *data;
+  size_t size, align;
+} resource_info;
+
+void resource_free_all(myr_world *w);
 
 /* ---- entity index (entity.c) --------------------------------------------- */
 

@@ -317,6 +317,200 @@ static void with_terms_cause_no_conflict(void **state) {
   free(plan);
 }
 
+/* ---- resources, run-once systems, hooks ----------------------------------- */
+
+typedef struct { uint64_t state; uint32_t frames, begins, ends, chunks_before_end; } rng_res;
+
+static myr_resource make_resource(sfix *x, const char *name, size_t size) {
+  myr_resource r;
+  assert_int_equal(myr_resource_register(x->f.w, &(myr_resource_desc){.name = name, .size = size}, &r), MYR_OK);
+  return r;
+}
+
+static void resources_register_and_reject_bad_descriptions(void **state) {
+  sfix *x = *state;
+  uint64_t h0 = world_hash(x->f.w);
+  myr_resource r;
+  uint32_t seed = 7;
+  assert_int_equal(myr_resource_register(x->f.w, &(myr_resource_desc){.name = "Seed", .size = 4, .initial = &seed}, &r), MYR_OK);
+  assert_int_equal(*(uint32_t *)myr_resource_data(x->f.w, r), 7);
+  assert_int_equal(myr_resource_size(x->f.w, r), 4);
+  assert_true(world_hash(x->f.w) != h0); /* resources are part of the world's content */
+  myr_resource again;
+  assert_int_equal(myr_resource_lookup(x->f.w, "Seed", &again), MYR_OK);
+  assert_int_equal(again, r);
+  assert_int_equal(myr_resource_lookup(x->f.w, "Nope", &again), MYR_ENOTFOUND);
+  assert_int_equal(myr_resource_register(x->f.w, &(myr_resource_desc){.name = "Seed", .size = 4}, &again), MYR_EEXIST);
+  assert_int_equal(myr_resource_register(x->f.w, &(myr_resource_desc){.name = "Zero", .size = 0}, &again), MYR_EINVAL);
+  assert_int_equal(myr_resource_register(x->f.w, &(myr_resource_desc){.name = "Odd", .size = 8, .align = 3}, &again), MYR_EINVAL);
+  assert_int_equal(myr_resource_register(x->f.w, &(myr_resource_desc){.size = 8}, &again), MYR_EINVAL);
+  myr_resource big;
+  assert_int_equal(myr_resource_register(x->f.w, &(myr_resource_desc){.name = "Grid", .size = 100, .align = 256}, &big), MYR_OK);
+  assert_int_equal((uintptr_t)myr_resource_data(x->f.w, big) % 256, 0);
+  assert_null(myr_resource_data(x->f.w, 99));
+  assert_int_equal(myr_resource_size(x->f.w, 99), 0);
+}
+
+static void noop_chunk(const myr_view *v, myr_patches *p) {
+  (void)v;
+  (void)p;
+}
+
+static void resource_conflicts_become_edges_that_name_the_resource(void **state) {
+  sfix *x = *state;
+  myr_resource grid = make_resource(x, "Grid", 64), rng = make_resource(x, "Rng", 8);
+  myr_resource_term w_grid[] = {{grid, MYR_TERM_WRITE}}, r_grid[] = {{grid, MYR_TERM_READ}}, r_rng[] = {{rng, MYR_TERM_READ}};
+  assert_int_equal(myr_schedule_add(x->s, &(myr_system_desc){.name = "build", .terms = (myr_term[]){{x->f.pos, MYR_TERM_READ}},
+                                                             .term_count = 1, .fn = noop_chunk, .resources = w_grid,
+                                                             .resource_count = 1}, NULL), MYR_OK);
+  assert_int_equal(myr_schedule_add(x->s, &(myr_system_desc){.name = "use", .terms = (myr_term[]){{x->f.vel, MYR_TERM_WRITE}},
+                                                             .term_count = 1, .fn = noop_chunk, .resources = r_grid,
+                                                             .resource_count = 1}, NULL), MYR_OK);
+  assert_int_equal(myr_schedule_add(x->s, &(myr_system_desc){.name = "free", .terms = (myr_term[]){{x->f.health, MYR_TERM_WRITE}},
+                                                             .term_count = 1, .fn = noop_chunk, .resources = r_rng,
+                                                             .resource_count = 1}, NULL), MYR_OK);
+  char *plan = plan_text(x->s);
+  assert_non_null(strstr(plan, "after build: it writes resource Grid, read here"));
+  assert_non_null(strstr(plan, "free (chunk 64) ready at start"));
+  free(plan);
+  /* bad resource terms */
+  myr_resource_term twice[] = {{grid, MYR_TERM_READ}, {grid, MYR_TERM_WRITE}}, unknown[] = {{77, MYR_TERM_READ}},
+                    optional[] = {{rng, MYR_TERM_OPTIONAL}};
+  const myr_resource_term *bad[] = {twice, unknown, optional};
+  const uint32_t counts[] = {2, 1, 1};
+  for (int i = 0; i < 3; i++)
+    assert_int_equal(myr_schedule_add(x->s, &(myr_system_desc){.name = "bad", .fn = noop_chunk, .resources = bad[i],
+                                                               .resource_count = counts[i]}, NULL), MYR_EINVAL);
+  assert_int_equal(myr_schedule_system_count(x->s), 3);
+}
+
+static void count_frame(const myr_view *v, myr_patches *p) {
+  (void)p;
+  rng_res *r = v->resources[0];
+  assert_int_equal(v->chunk.count, 0);
+  r->frames++;
+  r->state = r->state * 6364136223846793005ull + 1442695040888963407ull;
+}
+
+static atomic_uint chunk_calls;
+static void begin_hook(const myr_view *v, myr_patches *p) {
+  (void)p;
+  rng_res *r = v->resources[0];
+  assert_int_equal(v->chunk.count, 0);
+  r->begins++;
+  assert_int_equal(atomic_load(&chunk_calls), 0); /* before every chunk */
+}
+static void chunk_seen(const myr_view *v, myr_patches *p) {
+  (void)p;
+  const rng_res *r = v->resources[0];
+  assert_int_equal(r->begins, r->ends + 1); /* inside begin .. end */
+  atomic_fetch_add(&chunk_calls, 1);
+}
+static void end_hook(const myr_view *v, myr_patches *p) {
+  (void)p;
+  rng_res *r = v->resources[0];
+  r->chunks_before_end = atomic_load(&chunk_calls);
+  r->ends++;
+}
+
+static void a_run_once_system_runs_once_per_frame_with_its_resource(void **state) {
+  sfix *x = *state;
+  myr_resource rr = make_resource(x, "Rng", sizeof(rng_res));
+  myr_resource_term w_rng[] = {{rr, MYR_TERM_WRITE}};
+  myr_system id;
+  assert_int_equal(myr_schedule_add(x->s, &(myr_system_desc){.name = "rng", .fn = count_frame, .resources = w_rng,
+                                                             .resource_count = 1}, &id), MYR_OK);
+  char *plan = plan_text(x->s);
+  assert_non_null(strstr(plan, "rng (once per frame)"));
+  free(plan);
+  for (int f = 0; f < 5; f++) assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_OK);
+  rng_res *r = myr_resource_data(x->f.w, rr);
+  assert_int_equal(r->frames, 5);
+  myr_system_stats st;
+  assert_int_equal(myr_schedule_system_stats(x->s, id, &st), MYR_OK);
+  assert_int_equal(st.chunks, 1);
+  assert_int_equal(st.entities, 0);
+  assert_true(st.ns_per_entity == 0);
+}
+
+static void hooks_run_once_before_and_after_every_chunk(void **state) {
+  sfix *x = *state;
+  assert_int_equal(myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){.components = (myr_component[]){x->f.pos}, .component_count = 1,
+                                                                   .count = 5000}), MYR_OK);
+  myr_resource rr = make_resource(x, "Rng", sizeof(rng_res));
+  myr_resource_term w_rng[] = {{rr, MYR_TERM_WRITE}};
+  assert_int_equal(myr_schedule_add(x->s, &(myr_system_desc){.name = "grid", .terms = (myr_term[]){{x->f.pos, MYR_TERM_READ}},
+                                                             .term_count = 1, .fn = chunk_seen, .begin = begin_hook,
+                                                             .end = end_hook, .resources = w_rng, .resource_count = 1},
+                                    NULL), MYR_OK);
+  rng_res *r = myr_resource_data(x->f.w, rr);
+  for (int f = 1; f <= 3; f++) {
+    atomic_store(&chunk_calls, 0);
+    assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_OK);
+    assert_int_equal(r->begins, (uint32_t)f);
+    assert_int_equal(r->ends, (uint32_t)f);
+    assert_int_equal(r->chunks_before_end, (5000 + 63) / 64); /* after the last chunk */
+  }
+}
+
+/* Hooks and run-once systems record patches like chunks: the begin hook's
+ * come first, the end hook's last, whatever the threads and chunk sizes. */
+static void hook_spawn(const myr_view *v, myr_patches *p) {
+  const myr_component *c = v->user;
+  uint32_t *n = v->resources[0];
+  t_position pos = {(float)(*n)++, 0, 0};
+  assert_int_equal(myr_patch_spawn(p, c, 1, (const void *const[]){&pos}, NULL), MYR_OK);
+}
+static void chunk_spawn(const myr_view *v, myr_patches *p) {
+  const myr_component *c = v->user;
+  const uint32_t *n = v->resources[0];
+  for (uint32_t i = 0; i < v->chunk.count; i++) {
+    uint32_t row = v->chunk.row + i; /* the row, not where the chunk starts */
+    if (row % 7) continue;
+    t_health h = {(int32_t)*n, (uint8_t)row, (double)row};
+    assert_int_equal(myr_patch_spawn(p, c + 1, 1, (const void *const[]){&h}, NULL), MYR_OK);
+  }
+}
+
+static uint64_t hooks_world(uint32_t workers, uint32_t chunk) {
+  fixture f = {0};
+  assert_int_equal(myr_world_create(checked_world(), &f.w), MYR_OK);
+  fixture_register(&f);
+  assert_int_equal(myr_entity_create_bulk(f.w, &(myr_bulk_desc){.components = (myr_component[]){f.vel}, .component_count = 1,
+                                                                 .count = 3000}), MYR_OK);
+  myr_resource n;
+  assert_int_equal(myr_resource_register(f.w, &(myr_resource_desc){.name = "N", .size = 4}, &n), MYR_OK);
+  myr_jobs *pool;
+  assert_int_equal(myr_jobs_create(&(myr_jobs_desc){.workers = workers}, &pool), MYR_OK);
+  myr_schedule *s;
+  assert_int_equal(myr_schedule_create(f.w, &(myr_schedule_desc){.jobs = pool, .chunk_rows = chunk}, &s), MYR_OK);
+  static myr_component comps[2];
+  comps[0] = f.pos;
+  comps[1] = f.health;
+  myr_resource_term w_n[] = {{n, MYR_TERM_WRITE}}, r_n[] = {{n, MYR_TERM_READ}};
+  assert_int_equal(myr_schedule_add(s, &(myr_system_desc){.name = "once", .fn = hook_spawn, .user = comps, .resources = w_n,
+                                                           .resource_count = 1}, NULL), MYR_OK);
+  assert_int_equal(myr_schedule_add(s, &(myr_system_desc){.name = "around", .terms = (myr_term[]){{f.vel, MYR_TERM_READ}},
+                                                           .term_count = 1, .fn = chunk_spawn, .begin = hook_spawn,
+                                                           .end = hook_spawn, .user = comps, .resources = w_n,
+                                                           .resource_count = 1}, NULL), MYR_OK);
+  (void)r_n;
+  for (int fr = 0; fr < 4; fr++) assert_int_equal(myr_schedule_run(s, 0.5), MYR_OK);
+  uint64_t h = world_hash(f.w);
+  myr_schedule_destroy(s);
+  assert_int_equal(myr_jobs_destroy(pool), MYR_OK);
+  myr_world_destroy(f.w);
+  return h;
+}
+
+static void hook_and_run_once_patches_are_deterministic(void **state) {
+  (void)state;
+  uint64_t ref = hooks_world(1, 64);
+  const uint32_t threads[] = {1, 2, 4}, chunks[] = {16, 256, 4096};
+  for (int t = 0; t < 3; t++)
+    for (int c = 0; c < 3; c++) assert_true(hooks_world(threads[t], chunks[c]) == ref);
+}
+
 static myr_schedule *nested_target;
 static atomic_int nested_status;
 static void run_from_inside(const myr_view *v, myr_patches *p) {
@@ -336,6 +530,11 @@ static void running_from_inside_a_system_is_refused(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(resources_register_and_reject_bad_descriptions, sfix_setup, sfix_teardown),
+      cmocka_unit_test_setup_teardown(resource_conflicts_become_edges_that_name_the_resource, sfix_setup, sfix_teardown),
+      cmocka_unit_test_setup_teardown(a_run_once_system_runs_once_per_frame_with_its_resource, sfix_setup, sfix_teardown),
+      cmocka_unit_test_setup_teardown(hooks_run_once_before_and_after_every_chunk, sfix_setup, sfix_teardown),
+      cmocka_unit_test(hook_and_run_once_patches_are_deterministic),
       cmocka_unit_test_setup_teardown(with_terms_cause_no_conflict, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(conflicts_become_edges_and_the_plan_says_why, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(unknown_names_and_cycles_are_build_errors, sfix_setup, sfix_teardown),

@@ -6,7 +6,8 @@
  * chunk size. Stages run in ascending order. Within a stage the schedule
  * builds a DAG: a system depends on every earlier-registered system of the
  * stage that writes a component it reads or writes, or reads a component it
- * writes, plus the explicit edges. Ready systems' chunks run as jobs on the
+ * writes, plus the explicit edges (resources count like components: a
+ * resource term read or written makes the same edges). Ready systems' chunks run as jobs on the
  * pool; a finished system releases its dependents, and independent systems'
  * chunks interleave on the same workers.
  *
@@ -44,7 +45,9 @@ typedef struct myr_schedule myr_schedule;
 typedef uint32_t myr_system;
 
 /* What a system's callback sees: one chunk, with its columns fetched by
- * myr_chunk_column(&view->chunk, term, field). */
+ * myr_chunk_column(&view->chunk, term, field), and the system's resources.
+ * A run-once system's view, and the begin and end hooks' views, have a
+ * chunk of count 0 and no columns. */
 typedef struct myr_view {
   myr_chunk chunk;     /* rows, ids, table, chunk.index = chunk index in this frame */
   double dt;           /* as passed to myr_schedule_run */
@@ -52,7 +55,17 @@ typedef struct myr_view {
   void *user;          /* the system's user pointer */
   myr_system system;
   uint32_t worker;     /* the pool worker running the chunk */
+  /* The data of the system's resource terms, in term order: readable for a
+   * read term, writable for a write term (the schedule orders systems so
+   * that no other system of the stage writes it meanwhile). */
+  void *const *resources;
 } myr_view;
+
+/* A resource a system reads (MYR_TERM_READ) or writes (MYR_TERM_WRITE). */
+typedef struct myr_resource_term {
+  myr_resource resource;
+  myr_term_kind kind;
+} myr_resource_term;
 
 typedef void (*myr_system_fn)(const myr_view *view, myr_patches *patches);
 
@@ -63,7 +76,9 @@ enum {
 
 typedef struct myr_system_desc {
   const char *name;               /* required, unique; copied */
-  const myr_term *terms;          /* the query; copied */
+  const myr_term *terms;          /* the query; copied. No terms: the system
+                                     runs once per frame in its stage, as one
+                                     job, on a chunk of count 0 */
   uint32_t term_count;
   myr_system_fn fn;               /* required */
   void *user;
@@ -74,6 +89,12 @@ typedef struct myr_system_desc {
   uint32_t before_count;
   uint32_t chunk_rows;            /* rows per chunk (rounded up to 16); 0 = default */
   uint32_t flags;                 /* MYR_SYSTEM_* */
+  const myr_resource_term *resources; /* read and written like components; copied */
+  uint32_t resource_count;        /* up to MYR_QUERY_MAX_TERMS, each resource once */
+  /* Optional hooks, run once per frame on the job of the system, before its
+   * first chunk and after its last (a run-once system too); their patches
+   * come before the first chunk's and after the last chunk's. */
+  myr_system_fn begin, end;
 } myr_system_desc;
 
 typedef struct myr_schedule_desc {
@@ -89,8 +110,10 @@ MYR_API myr_status myr_schedule_create(myr_world *world, const myr_schedule_desc
  * schedule must be destroyed before its world and before its pool. */
 MYR_API void myr_schedule_destroy(myr_schedule *s);
 
-/* Adds a system. Errors: MYR_EINVAL (no name or fn, bad terms), MYR_EEXIST
- * (name taken), MYR_ENOCOMP, MYR_EBUSY (while running), MYR_ENOMEM. */
+/* Adds a system. Errors: MYR_EINVAL (no name or fn, bad terms, an unknown
+ * resource, a resource term other than read or write, a resource named
+ * twice), MYR_EEXIST (name taken), MYR_ENOCOMP, MYR_EBUSY (while running),
+ * MYR_ENOMEM. */
 MYR_API myr_status myr_schedule_add(myr_schedule *s, const myr_system_desc *desc, myr_system *out);
 
 /* Builds the per-stage DAGs. Errors: MYR_ENOTFOUND (an edge names an

@@ -136,8 +136,43 @@ MYR_API uint32_t myr_world_table_count(const myr_world *world);
 /* A 64-bit hash of the world's content: live entity ids in id order and, for
  * each, its component ids and every field value. Stable across runs and
  * machines of the same endianness; independent of table layout, row order
- * and capacity. */
+ * and capacity. Then every resource's bytes, in registration order. */
 MYR_API myr_status myr_world_hash(const myr_world *world, uint64_t *out);
+
+/* ---- resources ----------------------------------------------------------- */
+
+/* A resource is a named blob of the world's that is not an entity's: an
+ * RNG state, a spatial grid, a frame buffer, a histogram. Systems declare
+ * resource terms (schedule.h), and the schedule orders systems by them as
+ * by components. Its bytes are part of the world hash. */
+typedef uint32_t myr_resource;
+
+/* At most this many resources per world. */
+#define MYR_MAX_RESOURCES 64
+
+typedef struct myr_resource_desc {
+  const char *name;      /* required, unique among the world's resources; copied */
+  size_t size;           /* bytes, at least 1 */
+  size_t align;          /* a power of two up to 4096; 0 = 16 */
+  const void *initial;   /* copied in; NULL = zeros */
+} myr_resource_desc;
+
+/* Registers a resource, allocated with the world's allocator. Errors:
+ * MYR_EINVAL (no name, size 0, bad alignment), MYR_EEXIST (name taken),
+ * MYR_ELIMIT, MYR_ENOMEM. */
+MYR_API myr_status myr_resource_register(myr_world *world, const myr_resource_desc *desc,
+                                         myr_resource *out);
+
+/* Finds a resource by name. Errors: MYR_EINVAL, MYR_ENOTFOUND. */
+MYR_API myr_status myr_resource_lookup(const myr_world *world, const char *name, myr_resource *out);
+
+/* The resource's bytes (aligned as registered), NULL for an unknown id. The
+ * pointer stays valid for the world's lifetime. Inside a system callback,
+ * use the view's pointers (schedule.h) for the resources it declares. */
+MYR_API void *myr_resource_data(myr_world *world, myr_resource resource);
+
+/* The resource's size in bytes, 0 for an unknown id. */
+MYR_API size_t myr_resource_size(const myr_world *world, myr_resource resource);
 
 /* ---- entity lifecycle ---------------------------------------------------- */
 
