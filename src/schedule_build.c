@@ -55,6 +55,9 @@ static void unbuild(myr_schedule *s) {
   world_free(w, s->stages, sizeof(stage) * s->count + 1); /* allocated for one stage per system */
   world_free(w, s->mainq, sizeof(uint32_t) * s->count + 1);
   world_free(w, s->edges, sizeof(edge) * s->edge_cap);
+  world_free(w, s->disjoint, sizeof(edge) * s->disjoint_cap);
+  s->disjoint = NULL;
+  s->disjoint_count = s->disjoint_cap = 0;
   s->by_stage = NULL;
   s->stages = NULL;
   s->mainq = NULL;
@@ -168,6 +171,8 @@ myr_status myr_schedule_add(myr_schedule *s, const myr_system_desc *d, myr_syste
   if (d->term_count) memcpy(y.terms, d->terms, sizeof(myr_term) * d->term_count);
   for (uint32_t i = 0; i < d->term_count; i++) {
     myr_term_kind k = d->terms[i].kind;
+    if (k == MYR_TERM_READ || k == MYR_TERM_WRITE || k == MYR_TERM_WITH) compset_put(&y.required, d->terms[i].component);
+    if (k == MYR_TERM_WITHOUT) compset_put(&y.excluded, d->terms[i].component);
     if (k == MYR_TERM_READ || k == MYR_TERM_OPTIONAL) compset_put(&y.reads, d->terms[i].component);
     if (k == MYR_TERM_WRITE || k == MYR_TERM_OPTIONAL_WRITE) compset_put(&y.writes, d->terms[i].component);
   }
@@ -234,18 +239,43 @@ static uint32_t first_common(const compset *a, const compset *b) {
   return NONE;
 }
 
-/* Conflict edges within a stage, in registration order. */
+/* The component that keeps two systems' queries from ever matching one
+ * table (one requires it, the other excludes it), NONE if there is none. */
+static uint32_t never_same_table(const sys *x, const sys *y) {
+  uint32_t c = first_common(&x->required, &y->excluded);
+  return c != NONE ? c : first_common(&y->required, &x->excluded);
+}
+
+static myr_status note_disjoint(myr_schedule *s, uint32_t from, uint32_t to, uint32_t c) {
+  if (s->disjoint_count == s->disjoint_cap) {
+    myr_status st = world_grow_array(s->world, (void **)&s->disjoint, &s->disjoint_cap, sizeof(edge), s->disjoint_count + 1);
+    if (st != MYR_OK) return st;
+  }
+  s->disjoint[s->disjoint_count++] = (edge){from, to, WHY_DISJOINT, c};
+  return MYR_OK;
+}
+
+/* Conflict edges within a stage, in registration order. Components
+ * conflict only between systems whose queries can match a common table:
+ * rows of different tables are different entities. Resources always do. */
 static myr_status conflict_edges(myr_schedule *s, const stage *g) {
   for (uint32_t a = 0; a < g->count; a++) {
     const sys *x = &s->systems[s->by_stage[g->first + a]];
     for (uint32_t b = a + 1; b < g->count; b++) {
       const sys *y = &s->systems[s->by_stage[g->first + b]];
-      uint32_t c;
+      uint32_t c, apart = never_same_table(x, y);
       edge_why why;
       uint64_t r;
-      if ((c = first_common(&x->writes, &y->writes)) != NONE) why = WHY_WRITE_WRITE;
-      else if ((c = first_common(&x->writes, &y->reads)) != NONE) why = WHY_WRITE_READ;
-      else if ((c = first_common(&x->reads, &y->writes)) != NONE) why = WHY_READ_WRITE;
+      bool components = (c = first_common(&x->writes, &y->writes)) != NONE || (c = first_common(&x->writes, &y->reads)) != NONE ||
+                        (c = first_common(&x->reads, &y->writes)) != NONE;
+      if (components && apart != NONE) {
+        myr_status st = note_disjoint(s, s->by_stage[g->first + a], s->by_stage[g->first + b], apart);
+        if (st != MYR_OK) return st;
+        components = false;
+      }
+      if (components && (c = first_common(&x->writes, &y->writes)) != NONE) why = WHY_WRITE_WRITE;
+      else if (components && (c = first_common(&x->writes, &y->reads)) != NONE) why = WHY_WRITE_READ;
+      else if (components && (c = first_common(&x->reads, &y->writes)) != NONE) why = WHY_READ_WRITE;
       else if ((r = x->res_writes & y->res_writes) != 0) why = WHY_RES_WRITE_WRITE, c = (uint32_t)__builtin_ctzll(r);
       else if ((r = x->res_writes & y->res_reads) != 0) why = WHY_RES_WRITE_READ, c = (uint32_t)__builtin_ctzll(r);
       else if ((r = x->res_reads & y->res_writes) != 0) why = WHY_RES_READ_WRITE, c = (uint32_t)__builtin_ctzll(r);

@@ -14,7 +14,8 @@
 
 typedef enum edge_why {
   WHY_WRITE_READ, WHY_READ_WRITE, WHY_WRITE_WRITE, WHY_AFTER, WHY_BEFORE,
-  WHY_RES_WRITE_READ, WHY_RES_READ_WRITE, WHY_RES_WRITE_WRITE
+  WHY_RES_WRITE_READ, WHY_RES_READ_WRITE, WHY_RES_WRITE_WRITE,
+  WHY_DISJOINT /* not an edge: a conflict that cannot happen, kept for the plan */
 } edge_why;
 
 typedef struct edge {
@@ -35,6 +36,7 @@ typedef struct sys {
   char **after, **before;
   uint32_t after_count, before_count;
   compset reads, writes;
+  compset required, excluded; /* tables it can match have all of required, none of excluded */
   myr_resource_term res[MYR_QUERY_MAX_TERMS];
   void *res_data[MYR_QUERY_MAX_TERMS]; /* the view's resources (they never move) */
   uint32_t res_count;
@@ -52,6 +54,7 @@ typedef struct sys {
   uint64_t chunk_ordinal; /* the stage-wide ordinal of its begin hook; chunk i
                              is one more than i past it, the end hook last */
   uint64_t t_start;
+  uint64_t cpu_ns;      /* this frame, summed by its jobs (atomic) */
   myr_system_stats stats;
   struct myr_schedule *owner;
 } sys;
@@ -80,6 +83,8 @@ struct myr_schedule {
   uint32_t stage_count;
   edge *edges;
   uint32_t edge_count, edge_cap;
+  edge *disjoint;       /* pairs that would conflict but never share a table */
+  uint32_t disjoint_count, disjoint_cap;
   worker_buffer *bufs;
   uint32_t buf_count;
   patch_ref *refs;

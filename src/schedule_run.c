@@ -46,7 +46,9 @@ static void run_one(myr_schedule *s, sys *y, myr_system_fn fn, const myr_chunk *
 static void run_hook(myr_schedule *s, sys *y, myr_system_fn fn, uint32_t key) {
   int wi = myr_jobs_worker_index(s->jobs);
   const myr_chunk none = {0};
+  uint64_t t0 = now_ns();
   run_one(s, y, fn, &none, key, &s->bufs[wi < 0 ? 0 : wi].buf, wi);
+  at_faa(&y->cpu_ns, now_ns() - t0);
 }
 
 static void run_chunks(void *ctx, size_t begin, size_t end) {
@@ -54,7 +56,9 @@ static void run_chunks(void *ctx, size_t begin, size_t end) {
   myr_schedule *s = y->owner;
   int wi = myr_jobs_worker_index(s->jobs);
   patch_buffer *buf = &s->bufs[wi < 0 ? 0 : wi].buf;
+  uint64_t t0 = now_ns();
   for (size_t i = begin; i < end; i++) run_one(s, y, y->fn, &y->chunks[i], (uint32_t)i + 1, buf, wi);
+  at_faa(&y->cpu_ns, now_ns() - t0);
 }
 
 /* Cuts the system's matched rows into chunks. */
@@ -89,6 +93,7 @@ static void run_system(myr_schedule *s, sys *y, bool here) {
   uint64_t t0 = now_ns();
   myr_status st;
   bool failed = at_load32_rlx(&s->error) != 0; /* a failed frame runs nothing more */
+  at_store_rlx(&y->cpu_ns, 0); /* no job of this system runs yet */
   if (failed) y->chunk_count = 0;
   if (y->begin && !failed) run_hook(s, y, y->begin, 0);
   if (here || (y->flags & MYR_SYSTEM_WHOLE) || !y->query) run_chunks(y, 0, y->chunk_count);
@@ -100,6 +105,9 @@ static void run_system(myr_schedule *s, sys *y, bool here) {
   ss->entities = entities;
   ss->chunks = y->chunk_count;
   ss->ns = now_ns() - t0;
+  /* acquire: every job of the system counted its time before parallel_for returned */
+  ss->cpu_ns = at_load_acq(&y->cpu_ns);
+  ss->total_cpu_ns += ss->cpu_ns;
   ss->ns_per_entity = entities ? (double)ss->ns / (double)entities : 0;
   ss->entities_per_s = ss->ns ? (double)entities * 1e9 / (double)ss->ns : 0;
   ss->frames++;

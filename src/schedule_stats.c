@@ -41,7 +41,14 @@ myr_status myr_schedule_print_plan(myr_schedule *s, FILE *out) {
         case WHY_READ_WRITE: fprintf(out, "     after %s: it reads %s, written here\n", from, c); break;
         case WHY_AFTER: fprintf(out, "     after %s: asked for by this system\n", from); break;
         case WHY_BEFORE: fprintf(out, "     after %s: asked for by %s\n", from, from); break;
+        case WHY_DISJOINT: break;
         }
+      }
+      for (uint32_t e = 0; e < s->disjoint_count; e++) {
+        const edge *ed = &s->disjoint[e];
+        if (ed->to != s->by_stage[sg->first + k]) continue;
+        fprintf(out, "     beside %s: never the same table (one requires %s, the other excludes it)\n",
+                s->systems[ed->from].name, component_name(s, ed->what));
       }
     }
   }
@@ -84,11 +91,12 @@ static void print_json(const myr_schedule *s, FILE *out) {
     json_string(out, s->systems[i].name);
     fprintf(out, ", \"stage\": %u, \"chunk_rows\": %u, \"entities\": %llu, \"chunks\": %llu, "
             "\"ns\": %llu, \"ns_per_entity\": %.3f, \"entities_per_s\": %.1f, \"frames\": %llu, "
-            "\"total_entities\": %llu, \"total_chunks\": %llu, \"total_ns\": %llu}",
+            "\"total_entities\": %llu, \"total_chunks\": %llu, \"total_ns\": %llu, \"cpu_ns\": %llu, "
+            "\"total_cpu_ns\": %llu}",
             s->systems[i].stage, t->chunk_rows, (unsigned long long)t->entities,
             (unsigned long long)t->chunks, (unsigned long long)t->ns, t->ns_per_entity, t->entities_per_s,
             (unsigned long long)t->frames, (unsigned long long)t->total_entities, (unsigned long long)t->total_chunks,
-            (unsigned long long)t->total_ns);
+            (unsigned long long)t->total_ns, (unsigned long long)t->cpu_ns, (unsigned long long)t->total_cpu_ns);
   }
   fprintf(out, "\n], \"stages\": [");
   for (uint32_t g = 0; g < s->stage_count; g++) {
@@ -114,14 +122,28 @@ static void print_json(const myr_schedule *s, FILE *out) {
 }
 
 static void print_table(const myr_schedule *s, FILE *out) {
-  fprintf(out, "%-24s %5s %7s %10s %8s %10s %9s %12s\n", "system", "stage", "chunk", "entities", "chunks", "us",
-          "ns/ent", "entities/s");
+  fprintf(out, "%-24s %5s %7s %10s %8s %10s %10s %9s %12s\n", "system", "stage", "chunk", "entities", "chunks", "us",
+          "cpu us", "ns/ent", "entities/s");
+  uint64_t entities = 0, ns = 0, cpu = 0;
   for (uint32_t i = 0; i < s->count; i++) {
-    const myr_system_stats *t = &s->systems[i].stats;
-    fprintf(out, "%-24s %5u %7u %10llu %8llu %10.1f %9.2f %12.4g\n", s->systems[i].name, s->systems[i].stage,
-            t->chunk_rows, (unsigned long long)t->entities, (unsigned long long)t->chunks, (double)t->ns / 1e3,
-            t->ns_per_entity, t->entities_per_s);
+    const sys *y = &s->systems[i];
+    const myr_system_stats *t = &y->stats;
+    /* a run-once system has no chunk size and no per-entity figures */
+    char chunk[16] = "once", per[16] = "-", rate[16] = "-";
+    if (y->query) {
+      snprintf(chunk, sizeof chunk, "%u", t->chunk_rows);
+      snprintf(per, sizeof per, "%.2f", t->ns_per_entity);
+      snprintf(rate, sizeof rate, "%.4g", t->entities_per_s);
+    }
+    fprintf(out, "%-24s %5u %7s %10llu %8llu %10.1f %10.1f %9s %12s\n", y->name, y->stage, chunk,
+            (unsigned long long)t->entities, (unsigned long long)t->chunks, (double)t->ns / 1e3, (double)t->cpu_ns / 1e3,
+            per, rate);
+    entities += t->entities;
+    ns += t->ns;
+    cpu += t->cpu_ns;
   }
+  fprintf(out, "%-24s %5s %7s %10llu %8s %10.1f %10.1f\n", "(all systems)", "", "", (unsigned long long)entities, "",
+          (double)ns / 1e3, (double)cpu / 1e3);
   fprintf(out, "%-6s %10s %10s %10s %10s %10s %10s\n", "stage", "merge us", "patches", "applied", "skipped",
           "spawned", "destroyed");
   for (uint32_t g = 0; g < s->stage_count; g++) {

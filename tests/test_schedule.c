@@ -431,6 +431,37 @@ static void a_run_once_system_runs_once_per_frame_with_its_resource(void **state
   assert_int_equal(st.chunks, 1);
   assert_int_equal(st.entities, 0);
   assert_true(st.ns_per_entity == 0);
+  assert_true(st.cpu_ns > 0 && st.cpu_ns <= st.ns && st.total_cpu_ns >= st.cpu_ns);
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  assert_int_equal(myr_schedule_print_stats(x->s, f, false), MYR_OK);
+  fclose(f);
+  assert_non_null(strstr(buf, "cpu us"));
+  assert_non_null(strstr(buf, "(all systems)"));
+  assert_non_null(strstr(buf, " once "));
+  free(buf);
+}
+
+/* CPU time sums the chunk jobs: with chunks that each sleep, it is about
+ * their count times the sleep, whatever the wall span on 2 workers. */
+static void slow_chunk(const myr_view *v, myr_patches *p) {
+  (void)v;
+  (void)p;
+  nanosleep(&(struct timespec){0, 2000000}, NULL);
+}
+
+static void cpu_time_sums_the_chunks_beside_the_wall_span(void **state) {
+  sfix *x = *state;
+  assert_int_equal(myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){.components = (myr_component[]){x->f.pos}, .component_count = 1,
+                                                                   .count = 64 * 8}), MYR_OK);
+  myr_system id = add(x, "slow", 0, (myr_term[]){{x->f.pos, MYR_TERM_READ}}, 1, slow_chunk, NULL);
+  assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_OK);
+  myr_system_stats st;
+  assert_int_equal(myr_schedule_system_stats(x->s, id, &st), MYR_OK);
+  assert_int_equal(st.chunks, 8);
+  assert_true(st.cpu_ns >= 8 * 2000000ull);      /* eight chunks of 2 ms */
+  assert_true(st.cpu_ns <= 2 * st.ns + 1000000);   /* two workers at most */
 }
 
 static void hooks_run_once_before_and_after_every_chunk(void **state) {
@@ -511,6 +542,20 @@ static void hook_and_run_once_patches_are_deterministic(void **state) {
     for (int c = 0; c < 3; c++) assert_true(hooks_world(threads[t], chunks[c]) == ref);
 }
 
+/* Systems whose queries can never match one table conflict on nothing:
+ * one requires Tag, the other excludes it, so both may write Position. */
+static void systems_on_disjoint_tables_do_not_wait_for_each_other(void **state) {
+  sfix *x = *state;
+  add(x, "tagged", 0, (myr_term[]){{x->f.pos, MYR_TERM_WRITE}, {x->f.tag, MYR_TERM_WITH}}, 2, noop_system, NULL);
+  add(x, "untagged", 0, (myr_term[]){{x->f.pos, MYR_TERM_WRITE}, {x->f.tag, MYR_TERM_WITHOUT}}, 2, noop_system, NULL);
+  add(x, "all", 0, (myr_term[]){{x->f.pos, MYR_TERM_READ}}, 1, noop_system, NULL);
+  char *plan = plan_text(x->s);
+  assert_non_null(strstr(plan, "untagged (chunk 64) ready at start"));
+  assert_non_null(strstr(plan, "beside tagged: never the same table (one requires Tag, the other excludes it)"));
+  assert_non_null(strstr(plan, "after tagged: it writes Position, read here")); /* "all" still waits */
+  free(plan);
+}
+
 static myr_schedule *nested_target;
 static atomic_int nested_status;
 static void run_from_inside(const myr_view *v, myr_patches *p) {
@@ -530,6 +575,8 @@ static void running_from_inside_a_system_is_refused(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(cpu_time_sums_the_chunks_beside_the_wall_span, sfix_setup, sfix_teardown),
+      cmocka_unit_test_setup_teardown(systems_on_disjoint_tables_do_not_wait_for_each_other, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(resources_register_and_reject_bad_descriptions, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(resource_conflicts_become_edges_that_name_the_resource, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(a_run_once_system_runs_once_per_frame_with_its_resource, sfix_setup, sfix_teardown),

@@ -150,9 +150,10 @@ typedef struct myr_system_stats {
   uint32_t chunk_rows;            /* in effect */
   /* last frame */
   uint64_t entities, chunks, ns;  /* ns: wall time from the system's start to its last chunk's end */
-  double ns_per_entity, entities_per_s;
+  uint64_t cpu_ns;                /* the time its chunk jobs and hooks ran, summed over workers */
+  double ns_per_entity, entities_per_s; /* from ns; 0 for a run-once system (no entities) */
   /* all frames */
-  uint64_t frames, total_entities, total_chunks, total_ns;
+  uint64_t frames, total_entities, total_chunks, total_ns, total_cpu_ns;
 } myr_system_stats;
 
 typedef struct myr_stage_stats {
