@@ -1,5 +1,7 @@
 /* The schedule, building: systems added with their access sets, and per
  * stage the DAG of conflicts and explicit edges, checked for cycles. */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "jobs_impl.h"
@@ -14,6 +16,7 @@ myr_status myr_schedule_create(myr_world *w, const myr_schedule_desc *d, myr_sch
   if (!s) return MYR_ENOMEM;
   memset(s, 0, sizeof *s);
   s->world = w;
+  s->failed_system = NONE;
   s->default_rows = d && d->chunk_rows ? d->chunk_rows : DEFAULT_CHUNK_ROWS;
   s->jobs = d ? d->jobs : NULL;
   if (!s->jobs) {
@@ -120,15 +123,31 @@ myr_status myr_schedule_find(const myr_schedule *s, const char *name, myr_system
   return MYR_ENOTFOUND;
 }
 
+myr_status schedule_say(myr_schedule *s, myr_status st, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(s->message, sizeof s->message, fmt, ap);
+  va_end(ap);
+  return st;
+}
+
+const char *myr_schedule_error(const myr_schedule *s) { return s ? s->message : ""; }
+
 /* Checks and copies a system's resource terms, with their data pointers. */
-static myr_status resource_terms(const myr_schedule *s, const myr_system_desc *d, sys *y) {
-  if (d->resource_count > MYR_QUERY_MAX_TERMS || (d->resource_count && !d->resources)) return MYR_EINVAL;
+static myr_status resource_terms(myr_schedule *s, const myr_system_desc *d, sys *y) {
+  if (d->resource_count > MYR_QUERY_MAX_TERMS || (d->resource_count && !d->resources))
+    return schedule_say(s, MYR_EINVAL, "add \"%s\": %u resource terms, without an array or more than %u", d->name,
+                        d->resource_count, MYR_QUERY_MAX_TERMS);
   for (uint32_t i = 0; i < d->resource_count; i++) {
     const myr_resource_term *t = &d->resources[i];
     void *data = myr_resource_data(s->world, t->resource);
-    if (!data || (t->kind != MYR_TERM_READ && t->kind != MYR_TERM_WRITE)) return MYR_EINVAL;
+    if (!data) return schedule_say(s, MYR_EINVAL, "add \"%s\": resource term %u names unknown resource %u", d->name, i, t->resource);
+    if (t->kind != MYR_TERM_READ && t->kind != MYR_TERM_WRITE)
+      return schedule_say(s, MYR_EINVAL, "add \"%s\": resource term %u (%s) is neither read nor write", d->name, i,
+                          s->world->resources[t->resource].name);
     uint64_t bit = UINT64_C(1) << t->resource;
-    if ((y->res_reads | y->res_writes) & bit) return MYR_EINVAL; /* each resource once */
+    if ((y->res_reads | y->res_writes) & bit) /* each resource once */
+      return schedule_say(s, MYR_EINVAL, "add \"%s\": resource %s is named twice", d->name, s->world->resources[t->resource].name);
     if (t->kind == MYR_TERM_READ) y->res_reads |= bit;
     else y->res_writes |= bit;
     y->res[i] = *t;
@@ -138,20 +157,46 @@ static myr_status resource_terms(const myr_schedule *s, const myr_system_desc *d
   return MYR_OK;
 }
 
+/* The component terms, checked here so that the message can say which. */
+static myr_status component_terms(myr_schedule *s, const myr_system_desc *d) {
+  const myr_world *w = s->world;
+  if (d->term_count > MYR_QUERY_MAX_TERMS || (d->term_count && !d->terms))
+    return schedule_say(s, MYR_EINVAL, "add \"%s\": %u terms, without an array or more than %u", d->name, d->term_count,
+                        MYR_QUERY_MAX_TERMS);
+  for (uint32_t i = 0; i < d->term_count; i++) {
+    const myr_term *t = &d->terms[i];
+    if (t->component >= w->component_count)
+      return schedule_say(s, MYR_ENOCOMP, "add \"%s\": term %u names unknown component %u", d->name, i, t->component);
+    if (t->kind < MYR_TERM_READ || t->kind > MYR_TERM_WITH)
+      return schedule_say(s, MYR_EINVAL, "add \"%s\": term %u (%s) has an unknown kind %d", d->name, i,
+                          w->components[t->component].name, (int)t->kind);
+    for (uint32_t k = 0; k < i; k++)
+      if (d->terms[k].component == t->component)
+        return schedule_say(s, MYR_EINVAL, "add \"%s\": terms %u and %u both name %s", d->name, k, i,
+                            w->components[t->component].name);
+  }
+  return MYR_OK;
+}
+
 myr_status myr_schedule_add(myr_schedule *s, const myr_system_desc *d, myr_system *out) {
-  if (!s || !d || !d->name || !d->name[0] || !d->fn) return MYR_EINVAL;
-  if (s->running) return MYR_EBUSY;
+  if (!s) return MYR_EINVAL;
+  if (!d || !d->name || !d->name[0]) return schedule_say(s, MYR_EINVAL, "add: a system needs a name");
+  if (!d->fn) return schedule_say(s, MYR_EINVAL, "add \"%s\": no callback (fn)", d->name);
+  if (s->running) return schedule_say(s, MYR_EBUSY, "add \"%s\": the schedule is running a frame", d->name);
   myr_system existing;
-  if (myr_schedule_find(s, d->name, &existing) == MYR_OK) return MYR_EEXIST;
-  if (d->flags & ~(uint32_t)(MYR_SYSTEM_WHOLE | MYR_SYSTEM_MAIN_THREAD)) return MYR_EINVAL;
+  if (myr_schedule_find(s, d->name, &existing) == MYR_OK)
+    return schedule_say(s, MYR_EEXIST, "add \"%s\": a system of that name exists", d->name);
+  if (d->flags & ~(uint32_t)(MYR_SYSTEM_WHOLE | MYR_SYSTEM_MAIN_THREAD))
+    return schedule_say(s, MYR_EINVAL, "add \"%s\": unknown flags 0x%x", d->name, d->flags);
   myr_world *w = s->world;
   sys y;
   memset(&y, 0, sizeof y);
-  myr_status st = resource_terms(s, d, &y);
+  myr_status st = component_terms(s, d);
+  if (st == MYR_OK) st = resource_terms(s, d, &y);
   if (st != MYR_OK) return st;
   /* no component terms: a run-once system, with no query */
   if (d->term_count && (st = myr_query_create(w, &(myr_query_desc){d->terms, d->term_count}, &y.query)) != MYR_OK)
-    return st;
+    return schedule_say(s, st, "add \"%s\": its query: %s", d->name, myr_strerror(st));
   y.name_size = strlen(d->name) + 1;
   if (!(y.name = string_copy(w, d->name))) st = MYR_ENOMEM;
   if (st == MYR_OK) st = strings_copy(w, d->after, d->after_count, &y.after);
@@ -165,7 +210,7 @@ myr_status myr_schedule_add(myr_schedule *s, const myr_system_desc *d, myr_syste
     if (y.after) strings_free(w, y.after, y.after_count);
     if (y.before) strings_free(w, y.before, y.before_count);
     myr_query_destroy(y.query);
-    return st;
+    return schedule_say(s, st, "add \"%s\": %s", d->name, st == MYR_ENOMEM ? "out of memory" : myr_strerror(st));
   }
   y.term_count = d->term_count;
   if (d->term_count) memcpy(y.terms, d->terms, sizeof(myr_term) * d->term_count);
@@ -296,10 +341,15 @@ static myr_status explicit_edges(myr_schedule *s) {
       bool after = k < y->after_count;
       const char *name = after ? y->after[k] : y->before[k - y->after_count];
       myr_system other;
-      if (myr_schedule_find(s, name, &other) != MYR_OK) return MYR_ENOTFOUND;
+      if (myr_schedule_find(s, name, &other) != MYR_OK)
+        return schedule_say(s, MYR_ENOTFOUND, "build: \"%s\" runs %s \"%s\", which is no system of this schedule", y->name,
+                            after ? "after" : "before", name);
       uint32_t from = after ? other : i, to = after ? i : other;
-      if (from == to) return MYR_ECYCLE;
-      if (s->systems[from].stage > s->systems[to].stage) return MYR_ECYCLE;
+      if (from == to)
+        return schedule_say(s, MYR_ECYCLE, "build: \"%s\" names itself in its %s list", y->name, after ? "after" : "before");
+      if (s->systems[from].stage > s->systems[to].stage)
+        return schedule_say(s, MYR_ECYCLE, "build: \"%s\" (stage %u) must run before \"%s\" (stage %u), an earlier stage",
+                            s->systems[from].name, s->systems[from].stage, s->systems[to].name, s->systems[to].stage);
       if (s->systems[from].stage < s->systems[to].stage) continue; /* the stage order does it */
       myr_status st = add_edge(s, from, to, after ? WHY_AFTER : WHY_BEFORE, 0);
       if (st != MYR_OK) return st;
@@ -339,7 +389,15 @@ static myr_status link_edges(myr_schedule *s) {
       for (uint32_t d = 0; d < y->dependent_count; d++)
         if (--s->systems[y->dependents[d]].pending == 0) left[n++] = y->dependents[d];
     }
-    if (done != st->count) return MYR_ECYCLE;
+    if (done != st->count) { /* the systems left with dependencies form the cycle(s) */
+      char names[160] = "";
+      size_t at = 0;
+      for (uint32_t k = 0; k < st->count && at < sizeof names - 40; k++) {
+        const sys *y = &s->systems[s->by_stage[st->first + k]];
+        if (y->pending) at += (size_t)snprintf(names + at, sizeof names - at, "%s\"%s\"", at ? ", " : "", y->name);
+      }
+      return schedule_say(s, MYR_ECYCLE, "build: stage %u has a cycle of edges among %s", st->stage, names);
+    }
   }
   return MYR_OK;
 }
@@ -356,7 +414,7 @@ myr_status myr_schedule_build(myr_schedule *s) {
   s->stages = world_alloc(w, sizeof(stage) * s->count + 1, alignof(stage));
   if (!s->by_stage || !s->mainq || !s->stages) {
     unbuild(s);
-    return MYR_ENOMEM;
+    return schedule_say(s, MYR_ENOMEM, "build: out of memory");
   }
   for (uint32_t i = 0; i < s->count; i++) s->by_stage[i] = i;
   sort_by_stage(s);
@@ -376,6 +434,7 @@ myr_status myr_schedule_build(myr_schedule *s) {
   if (st == MYR_OK) st = explicit_edges(s);
   if (st == MYR_OK) st = link_edges(s);
   if (st != MYR_OK) {
+    if (st == MYR_ENOMEM) schedule_say(s, st, "build: out of memory");
     unbuild(s);
     return st;
   }

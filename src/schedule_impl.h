@@ -98,8 +98,13 @@ struct myr_schedule {
   uint32_t *mainq;      /* main-thread systems ready to run */
   uint32_t mainq_head, mainq_tail;
   uint32_t error;       /* a myr_status, negated (atomic) */
+  uint32_t failed_system; /* the system that reported it, NONE if none (atomic) */
+  char message[256];    /* myr_schedule_error's text */
   uint64_t batch_bits;  /* the stage's patch batch (patch_impl.h) */
   uint32_t seq_bits;    /* token bits for spawns within one chunk */
 };
+
+/* Writes myr_schedule_error's text and returns st. */
+myr_status schedule_say(myr_schedule *s, myr_status st, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif

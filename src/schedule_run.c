@@ -21,8 +21,15 @@ static uint64_t now_ns(void) {
 
 /* Records the frame's first failure; later ones leave it (a CAS from 0, so
  * two failing workers never add their codes together). */
-static void fail(myr_schedule *s, myr_status st) {
-  if (at_load32_rlx(&s->error) == 0) at_cas32_sc(&s->error, 0, (uint32_t)-st);
+static bool fail(myr_schedule *s, myr_status st) {
+  return at_load32_rlx(&s->error) == 0 && at_cas32_sc(&s->error, 0, (uint32_t)-st);
+}
+
+myr_status myr_system_fail(const myr_view *v, myr_status st) {
+  if (!v || !v->schedule || st >= 0 || v->system >= v->schedule->count) return MYR_EINVAL;
+  /* release by the CAS: the system's id is read after the error */
+  if (fail(v->schedule, st)) at_store32_rel(&v->schedule->failed_system, v->system);
+  return MYR_OK;
 }
 
 /* Runs chunks [begin, end) of a system on the calling worker, recording
@@ -33,7 +40,7 @@ static void fail(myr_schedule *s, myr_status st) {
  * the system's first (see open_batch). */
 static void run_one(myr_schedule *s, sys *y, myr_system_fn fn, const myr_chunk *chunk, uint32_t key,
                     patch_buffer *buf, int wi) {
-  myr_view view = {*chunk, s->dt, s->time, y->user, (myr_system)(y - s->systems), (uint32_t)wi, y->res_data};
+  myr_view view = {*chunk, s->dt, s->time, y->user, (myr_system)(y - s->systems), (uint32_t)wi, y->res_data, s};
   uint64_t room = UINT64_C(1) << s->seq_bits;
   myr_patches handle = {buf, y->order, key, 0, NULL, s->batch_bits, (y->chunk_ordinal + key) * room, room, 0};
   fn(&view, &handle);
@@ -213,7 +220,7 @@ static myr_status run_stage(myr_schedule *s, stage *g) {
     uint32_t rows = (y->flags & MYR_SYSTEM_WHOLE) ? 0 : (y->chunk_rows ? y->chunk_rows : s->default_rows);
     y->stats.chunk_rows = rows;
     myr_status st = collect_chunks(y, rows);
-    if (st != MYR_OK) return st;
+    if (st != MYR_OK) return schedule_say(s, st, "run: stage %u: out of memory cutting \"%s\" into chunks", g->stage, y->name);
   }
   open_batch(s, g);
   s->remaining = g->count;
@@ -235,18 +242,32 @@ static myr_status run_stage(myr_schedule *s, stage *g) {
   }
   myr_jobs_wait(s->jobs, &s->jobs_counter); /* the last system jobs return */
   uint32_t err = at_load32_acq(&s->error);
-  if (err) return (myr_status) - (int)err;
-  return merge(s, g);
+  if (err) {
+    myr_status st = (myr_status) - (int)err;
+    uint32_t who = at_load32_acq(&s->failed_system);
+    for (uint32_t i = 0; i < s->buf_count; i++) patch_buffer_clear(&s->bufs[i].buf);
+    if (who != NONE)
+      return schedule_say(s, st, "run: stage %u: system \"%s\" reported %s (%s); none of the stage's patches applied",
+                          g->stage, s->systems[who].name, myr_status_name(st), myr_strerror(st));
+    return schedule_say(s, st, "run: stage %u: %s; none of the stage's patches applied", g->stage, myr_strerror(st));
+  }
+  myr_status st = merge(s, g);
+  if (st == MYR_ENOMEM)
+    return schedule_say(s, st, "run: stage %u: out of memory merging its patches, or a system's patch could not be "
+                        "recorded; none of them applied", g->stage);
+  return st;
 }
 
 myr_status myr_schedule_run(myr_schedule *s, double dt) {
   if (!s) return MYR_EINVAL;
-  if (s->running || myr_jobs_worker_index(s->jobs) != 0 || jobs_depth(s->jobs) != 0) return MYR_EBUSY;
+  if (s->running || myr_jobs_worker_index(s->jobs) != 0 || jobs_depth(s->jobs) != 0)
+    return schedule_say(s, MYR_EBUSY, "run: refused from a system callback, a job, or a thread other than the pool's creator");
   myr_status st = myr_schedule_build(s);
   if (st != MYR_OK) return st;
   s->running = true;
   s->dt = dt;
   s->error = 0;
+  s->failed_system = NONE;
   for (uint32_t g = 0; g < s->stage_count && st == MYR_OK; g++) st = run_stage(s, &s->stages[g]);
   s->time += dt;
   s->running = false;

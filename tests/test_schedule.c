@@ -556,6 +556,60 @@ static void systems_on_disjoint_tables_do_not_wait_for_each_other(void **state) 
   free(plan);
 }
 
+/* ---- errors that say what failed ------------------------------------------ */
+
+static void destroy_then_fail(const myr_view *v, myr_patches *p) {
+  for (uint32_t i = 0; i < v->chunk.count; i++) assert_int_equal(myr_patch_destroy(p, v->chunk.ids[i]), MYR_OK);
+  if (v->chunk.index == 1) assert_int_equal(myr_system_fail(v, MYR_ECORRUPT), MYR_OK);
+}
+
+static void errors_name_what_failed(void **state) {
+  sfix *x = *state;
+  assert_string_equal(myr_schedule_error(x->s), "");
+  myr_system_desc d = {.name = "move", .terms = (myr_term[]){{99, MYR_TERM_READ}}, .term_count = 1, .fn = noop_system};
+  assert_int_equal(myr_schedule_add(x->s, &d, NULL), MYR_ENOCOMP);
+  assert_non_null(strstr(myr_schedule_error(x->s), "add \"move\": term 0 names unknown component 99"));
+  d.terms = (myr_term[]){{x->f.pos, MYR_TERM_READ}, {x->f.pos, MYR_TERM_WRITE}};
+  d.term_count = 2;
+  assert_int_equal(myr_schedule_add(x->s, &d, NULL), MYR_EINVAL);
+  assert_non_null(strstr(myr_schedule_error(x->s), "terms 0 and 1 both name Position"));
+  myr_resource grid = make_resource(x, "Grid", 16);
+  d.term_count = 1;
+  d.resources = (myr_resource_term[]){{grid, MYR_TERM_READ}, {grid, MYR_TERM_READ}};
+  d.resource_count = 2;
+  assert_int_equal(myr_schedule_add(x->s, &d, NULL), MYR_EINVAL);
+  assert_non_null(strstr(myr_schedule_error(x->s), "resource Grid is named twice"));
+  d.resource_count = 0;
+  d.after = (const char *const[]){"steer"};
+  d.after_count = 1;
+  assert_int_equal(myr_schedule_add(x->s, &d, NULL), MYR_OK);
+  assert_int_equal(myr_schedule_add(x->s, &d, NULL), MYR_EEXIST);
+  assert_non_null(strstr(myr_schedule_error(x->s), "add \"move\": a system of that name exists"));
+  assert_int_equal(myr_schedule_build(x->s), MYR_ENOTFOUND);
+  assert_non_null(strstr(myr_schedule_error(x->s), "\"move\" runs after \"steer\", which is no system"));
+  assert_int_equal(myr_schedule_add(x->s, &(myr_system_desc){.name = "steer", .terms = (myr_term[]){{x->f.vel, MYR_TERM_READ}},
+                                                             .term_count = 1, .fn = noop_system,
+                                                             .after = (const char *const[]){"move"}, .after_count = 1}, NULL),
+                   MYR_OK);
+  assert_int_equal(myr_schedule_build(x->s), MYR_ECYCLE);
+  assert_non_null(strstr(myr_schedule_error(x->s), "cycle"));
+  assert_non_null(strstr(myr_schedule_error(x->s), "\"move\""));
+  assert_non_null(strstr(myr_schedule_error(x->s), "\"steer\""));
+}
+
+static void a_callback_can_fail_the_frame_and_is_named(void **state) {
+  sfix *x = *state;
+  assert_int_equal(myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){.components = (myr_component[]){x->f.pos}, .component_count = 1,
+                                                                   .count = 200}), MYR_OK);
+  add(x, "doomed", 0, (myr_term[]){{x->f.pos, MYR_TERM_READ}}, 1, destroy_then_fail, NULL);
+  assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_ECORRUPT);
+  assert_non_null(strstr(myr_schedule_error(x->s), "system \"doomed\" reported MYR_ECORRUPT"));
+  assert_int_equal(myr_world_entity_count(x->f.w), 200); /* none of its destroys applied */
+  myr_view fake = {0};
+  assert_int_equal(myr_system_fail(&fake, MYR_ENOMEM), MYR_EINVAL);
+  assert_int_equal(myr_system_fail(NULL, MYR_ENOMEM), MYR_EINVAL);
+}
+
 static myr_schedule *nested_target;
 static atomic_int nested_status;
 static void run_from_inside(const myr_view *v, myr_patches *p) {
@@ -575,6 +629,8 @@ static void running_from_inside_a_system_is_refused(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(errors_name_what_failed, sfix_setup, sfix_teardown),
+      cmocka_unit_test_setup_teardown(a_callback_can_fail_the_frame_and_is_named, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(cpu_time_sums_the_chunks_beside_the_wall_span, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(systems_on_disjoint_tables_do_not_wait_for_each_other, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(resources_register_and_reject_bad_descriptions, sfix_setup, sfix_teardown),

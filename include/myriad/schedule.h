@@ -59,6 +59,7 @@ typedef struct myr_view {
    * read term, writable for a write term (the schedule orders systems so
    * that no other system of the stage writes it meanwhile). */
   void *const *resources;
+  struct myr_schedule *schedule; /* for myr_system_fail */
 } myr_view;
 
 /* A resource a system reads (MYR_TERM_READ) or writes (MYR_TERM_WRITE). */
@@ -130,6 +131,18 @@ MYR_API myr_status myr_schedule_build(myr_schedule *s);
  * later stage runs; the world then holds the earlier stages' applied patches
  * and the in-place writes of the systems that ran. */
 MYR_API myr_status myr_schedule_run(myr_schedule *s, double dt);
+
+/* What the last call on the schedule that failed (add, build, run) failed
+ * on, in a sentence that names the system, edge, component, resource or
+ * stage; "" until a call fails. The text stays until the next failure. */
+MYR_API const char *myr_schedule_error(const myr_schedule *s);
+
+/* From a system callback (or hook): reports a failure, e.g. a patch call
+ * that returned MYR_ENOMEM. The frame's run then returns `status` (the first
+ * reported, if several), runs no more of the frame, applies none of the
+ * stage's patches, and myr_schedule_error names the system. Errors:
+ * MYR_EINVAL (NULL view, a view not from a schedule, status >= 0). */
+MYR_API myr_status myr_system_fail(const myr_view *view, myr_status status);
 
 /* Finds a system by name. Errors: MYR_ENOTFOUND, MYR_EINVAL. */
 MYR_API myr_status myr_schedule_find(const myr_schedule *s, const char *name, myr_system *out);
