@@ -80,6 +80,8 @@ void myr_schedule_destroy(myr_schedule *s) {
     strings_free(w, y->after, y->after_count);
     strings_free(w, y->before, y->before_count);
     world_free(w, y->chunks, sizeof(myr_chunk) * y->chunk_cap);
+    world_free(w, y->partials, y->partials_bytes);
+    world_free(w, y->first_block, sizeof(uint32_t) * y->first_block_cap);
   }
   world_free(w, s->systems, sizeof(sys) * s->cap);
   for (uint32_t i = 0; i < s->buf_count; i++) patch_buffer_free(&s->bufs[i].buf);
@@ -193,6 +195,15 @@ myr_status myr_schedule_add(myr_schedule *s, const myr_system_desc *d, myr_syste
   memset(&y, 0, sizeof y);
   myr_status st = component_terms(s, d);
   if (st == MYR_OK) st = resource_terms(s, d, &y);
+  if (st == MYR_OK && d->reduction) {
+    const myr_reduction_desc *r = d->reduction;
+    if (!r->combine || !r->result || r->partial_size == 0 || d->term_count == 0)
+      return schedule_say(s, MYR_EINVAL, "add \"%s\": a reduction needs component terms, a partial size, combine and result",
+                          d->name);
+    y.red = *r;
+    uint32_t b = r->block_rows ? r->block_rows : 1024;
+    y.red.block_rows = b > UINT32_MAX - 15 ? UINT32_MAX - 15 : (b + 15) & ~15u;
+  }
   if (st != MYR_OK) return st;
   /* no component terms: a run-once system, with no query */
   if (d->term_count && (st = myr_query_create(w, &(myr_query_desc){d->terms, d->term_count}, &y.query)) != MYR_OK)

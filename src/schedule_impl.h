@@ -42,6 +42,11 @@ typedef struct sys {
   uint32_t res_count;
   uint64_t res_reads, res_writes; /* bit r: resource r */
   myr_system_fn begin, end;
+  myr_reduction_desc red;  /* red.combine == NULL: no reduction */
+  unsigned char *partials; /* per block of this frame, red.partial_size bytes each */
+  size_t partials_bytes;   /* as allocated */
+  uint32_t *first_block;   /* per chunk: the index of its first block */
+  uint32_t first_block_cap, blocks;
   /* built */
   uint32_t order;       /* position among the systems of its stage */
   uint32_t indegree;

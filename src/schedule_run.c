@@ -92,6 +92,55 @@ static myr_status collect_chunks(sys *y, uint32_t rows) {
   return MYR_OK;
 }
 
+/* The blocks of a system's reduction this frame: chunk c's first block,
+ * and every partial set to the identity. Chunks start on whole blocks of
+ * their table, so a block belongs to one chunk. */
+static myr_status reduction_blocks(sys *y) {
+  myr_world *w = y->owner->world;
+  myr_status st = MYR_OK;
+  if (y->first_block_cap < y->chunk_count)
+    st = world_grow_array(w, (void **)&y->first_block, &y->first_block_cap, sizeof(uint32_t), y->chunk_count);
+  if (st != MYR_OK) return st;
+  uint64_t blocks = 0;
+  for (uint32_t c = 0; c < y->chunk_count; c++) {
+    y->first_block[c] = (uint32_t)blocks;
+    blocks += (y->chunks[c].count + y->red.block_rows - 1) / y->red.block_rows;
+  }
+  if (blocks > UINT32_MAX) return MYR_ELIMIT;
+  size_t need = (size_t)blocks * y->red.partial_size;
+  if (need > y->partials_bytes) {
+    size_t bytes = need > 2 * y->partials_bytes ? need : 2 * y->partials_bytes;
+    unsigned char *p = world_alloc(w, bytes, 64);
+    if (!p) return MYR_ENOMEM;
+    world_free(w, y->partials, y->partials_bytes);
+    y->partials = p;
+    y->partials_bytes = bytes;
+  }
+  y->blocks = (uint32_t)blocks;
+  for (uint32_t b = 0; b < y->blocks; b++) {
+    unsigned char *part = y->partials + (size_t)b * y->red.partial_size;
+    if (y->red.init) y->red.init(part, y->user);
+    else memset(part, 0, y->red.partial_size);
+  }
+  return MYR_OK;
+}
+
+/* After the chunks: the partials into the result, in row order. */
+static void reduction_combine(sys *y) {
+  if (y->red.init) y->red.init(y->red.result, y->user);
+  else memset(y->red.result, 0, y->red.partial_size);
+  for (uint32_t b = 0; b < y->blocks; b++) y->red.combine(y->red.result, y->partials + (size_t)b * y->red.partial_size, y->user);
+}
+
+void *myr_view_partial(const myr_view *v, uint32_t i) {
+  if (!v || !v->schedule || v->system >= v->schedule->count || i >= v->chunk.count) return NULL;
+  const sys *y = &v->schedule->systems[v->system];
+  if (!y->red.combine || v->chunk.index >= y->chunk_count) return NULL;
+  uint32_t first = v->chunk.row / y->red.block_rows; /* the chunk's first block within its table */
+  uint32_t b = y->first_block[v->chunk.index] + (v->chunk.row + i) / y->red.block_rows - first;
+  return y->partials + (size_t)b * y->red.partial_size;
+}
+
 static void launch(myr_schedule *s, uint32_t id);
 
 /* Runs one system: its chunks as jobs (or in order on this thread), then
@@ -105,6 +154,7 @@ static void run_system(myr_schedule *s, sys *y, bool here) {
   if (y->begin && !failed) run_hook(s, y, y->begin, 0);
   if (here || (y->flags & MYR_SYSTEM_WHOLE) || !y->query) run_chunks(y, 0, y->chunk_count);
   else if ((st = myr_jobs_parallel_for(s->jobs, 0, y->chunk_count, 1, run_chunks, y)) != MYR_OK) fail(s, st);
+  if (y->red.combine && !failed && at_load32_rlx(&s->error) == 0) reduction_combine(y);
   if (y->end && !failed) run_hook(s, y, y->end, y->chunk_count + 1);
   uint64_t entities = 0;
   for (uint32_t i = 0; i < y->chunk_count; i++) entities += y->chunks[i].count;
@@ -218,8 +268,13 @@ static myr_status run_stage(myr_schedule *s, stage *g) {
     y->pending = y->indegree;
     s->mainq[k] = NONE;
     uint32_t rows = (y->flags & MYR_SYSTEM_WHOLE) ? 0 : (y->chunk_rows ? y->chunk_rows : s->default_rows);
+    if (y->red.combine && rows) { /* whole blocks per chunk */
+      uint64_t b = y->red.block_rows, up = ((uint64_t)rows + b - 1) / b * b;
+      rows = up > UINT32_MAX - 15 ? (uint32_t)(UINT32_MAX / b * b) : (uint32_t)up;
+    }
     y->stats.chunk_rows = rows;
     myr_status st = collect_chunks(y, rows);
+    if (st == MYR_OK && y->red.combine) st = reduction_blocks(y);
     if (st != MYR_OK) return schedule_say(s, st, "run: stage %u: out of memory cutting \"%s\" into chunks", g->stage, y->name);
   }
   open_batch(s, g);

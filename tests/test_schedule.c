@@ -610,6 +610,93 @@ static void a_callback_can_fail_the_frame_and_is_named(void **state) {
   assert_int_equal(myr_system_fail(NULL, MYR_ENOMEM), MYR_EINVAL);
 }
 
+/* ---- deterministic reductions --------------------------------------------- */
+
+typedef struct sum_hist { float sum; double wide; uint32_t hist[8]; } sum_hist;
+
+static void sum_combine(void *result, const void *partial, void *user) {
+  (void)user;
+  sum_hist *r = result;
+  const sum_hist *p = partial;
+  r->sum += p->sum;
+  r->wide += p->wide;
+  for (int k = 0; k < 8; k++) r->hist[k] += p->hist[k];
+}
+
+static void sum_rows(const myr_view *v, myr_patches *p) {
+  (void)p;
+  const float *x = myr_chunk_f32(&v->chunk, 0, 0);
+  for (uint32_t i = 0; i < v->chunk.count; i++) {
+    sum_hist *part = myr_view_partial(v, i);
+    part->sum += x[i];
+    part->wide += (double)x[i] * 1e-3;
+    part->hist[(uint32_t)(x[i] * 1000.0f) & 7]++;
+  }
+}
+
+static sum_hist reduce_world(uint32_t workers, uint32_t chunk, uint32_t n) {
+  fixture f = {0};
+  assert_int_equal(myr_world_create(checked_world(), &f.w), MYR_OK);
+  fixture_register(&f);
+  float *xs = malloc(sizeof *xs * n);
+  assert_non_null(xs);
+  uint64_t seed = 99;
+  for (uint32_t i = 0; i < n; i++) xs[i] = (float)(rng_next(&seed) % 1000003) * 1e-4f + 1e-7f * (float)i; /* rounding-sensitive */
+  const myr_bulk_column col[] = {{f.pos, 0, xs}};
+  assert_int_equal(myr_entity_create_bulk(f.w, &(myr_bulk_desc){.components = (myr_component[]){f.pos}, .component_count = 1,
+                                                                 .count = n, .columns = col, .column_count = 1}), MYR_OK);
+  /* a second table, matched after the first */
+  assert_int_equal(myr_entity_create_bulk(f.w, &(myr_bulk_desc){.components = (myr_component[]){f.pos, f.tag}, .component_count = 2,
+                                                                 .count = n / 3, .columns = col, .column_count = 1}), MYR_OK);
+  free(xs);
+  myr_resource total;
+  assert_int_equal(myr_resource_register(f.w, &(myr_resource_desc){.name = "Total", .size = sizeof(sum_hist)}, &total), MYR_OK);
+  myr_jobs *pool;
+  assert_int_equal(myr_jobs_create(&(myr_jobs_desc){.workers = workers}, &pool), MYR_OK);
+  myr_schedule *s;
+  assert_int_equal(myr_schedule_create(f.w, &(myr_schedule_desc){.jobs = pool, .chunk_rows = chunk}, &s), MYR_OK);
+  myr_reduction_desc red = {.partial_size = sizeof(sum_hist), .block_rows = 256, .combine = sum_combine,
+                            .result = myr_resource_data(f.w, total)};
+  assert_int_equal(myr_schedule_add(s, &(myr_system_desc){.name = "sum", .terms = (myr_term[]){{f.pos, MYR_TERM_READ}},
+                                                           .term_count = 1, .fn = sum_rows, .reduction = &red,
+                                                           .resources = (myr_resource_term[]){{total, MYR_TERM_WRITE}},
+                                                           .resource_count = 1}, NULL), MYR_OK);
+  assert_int_equal(myr_schedule_run(s, 0.5), MYR_OK);
+  assert_int_equal(myr_schedule_run(s, 0.5), MYR_OK); /* partials start from the identity every frame */
+  sum_hist r = *(sum_hist *)myr_resource_data(f.w, total);
+  myr_schedule_destroy(s);
+  assert_int_equal(myr_jobs_destroy(pool), MYR_OK);
+  myr_world_destroy(f.w);
+  return r;
+}
+
+static void a_float_sum_reduction_has_the_same_bits_for_any_threads_and_chunks(void **state) {
+  (void)state;
+  enum { N = 40000 };
+  sum_hist ref = reduce_world(1, 4096, N);
+  uint32_t count = 0;
+  for (int k = 0; k < 8; k++) count += ref.hist[k];
+  assert_int_equal(count, N + N / 3);
+  const uint32_t threads[] = {1, 2, 3, 4, 8}, chunks[] = {16, 64, 1000, 4096, 65536};
+  for (int t = 0; t < 5; t++)
+    for (int c = 0; c < 5; c++) {
+      sum_hist r = reduce_world(threads[t], chunks[c], N);
+      assert_memory_equal(&r, &ref, sizeof r); /* bit for bit, histogram included */
+    }
+}
+
+static void bad_reductions_are_rejected(void **state) {
+  sfix *x = *state;
+  sum_hist out;
+  myr_reduction_desc no_combine = {.partial_size = sizeof out, .result = &out};
+  assert_int_equal(myr_schedule_add(x->s, &(myr_system_desc){.name = "r", .terms = (myr_term[]){{x->f.pos, MYR_TERM_READ}},
+                                                             .term_count = 1, .fn = sum_rows, .reduction = &no_combine}, NULL),
+                   MYR_EINVAL);
+  assert_non_null(strstr(myr_schedule_error(x->s), "a reduction needs"));
+  myr_reduction_desc once = {.partial_size = sizeof out, .combine = sum_combine, .result = &out};
+  assert_int_equal(myr_schedule_add(x->s, &(myr_system_desc){.name = "r", .fn = sum_rows, .reduction = &once}, NULL), MYR_EINVAL);
+}
+
 static myr_schedule *nested_target;
 static atomic_int nested_status;
 static void run_from_inside(const myr_view *v, myr_patches *p) {
@@ -629,6 +716,8 @@ static void running_from_inside_a_system_is_refused(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(a_float_sum_reduction_has_the_same_bits_for_any_threads_and_chunks),
+      cmocka_unit_test_setup_teardown(bad_reductions_are_rejected, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(errors_name_what_failed, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(a_callback_can_fail_the_frame_and_is_named, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(cpu_time_sums_the_chunks_beside_the_wall_span, sfix_setup, sfix_teardown),

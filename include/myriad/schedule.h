@@ -75,6 +75,30 @@ enum {
   MYR_SYSTEM_MAIN_THREAD = 1u << 1  /* every chunk runs on the thread calling run */
 };
 
+/* A deterministic reduction of a system's rows: each chunk accumulates
+ * into the partial of the block its row is in (blocks of block_rows rows of
+ * each table, fixed whatever the chunk size), and after the system's chunks
+ * the partials are combined into `result` in row order (tables in the
+ * query's order, blocks in row order). So a float sum, a histogram or a
+ * count comes out bit-identical for any thread count and chunk size. The
+ * system's chunks are rounded up to whole blocks. Its end hook runs after
+ * the combination and may read `result`. */
+typedef struct myr_reduction_desc {
+  size_t partial_size;            /* bytes of a partial and of the result; required */
+  uint32_t block_rows;            /* rows per block, rounded up to 16; 0 = 1024 */
+  /* Sets a partial (and the result, before combining) to the identity;
+   * NULL = zero bytes. */
+  void (*init)(void *partial, void *user);
+  /* result = result (+) partial; required. `user` is the system's. */
+  void (*combine)(void *result, const void *partial, void *user);
+  void *result;                   /* partial_size bytes, e.g. a resource's data; required */
+} myr_reduction_desc;
+
+/* From a callback of a system with a reduction: the partial that row i of
+ * the view's chunk accumulates into (NULL if the system has none, or i is
+ * not a row of the chunk). */
+MYR_API void *myr_view_partial(const myr_view *view, uint32_t i);
+
 typedef struct myr_system_desc {
   const char *name;               /* required, unique; copied */
   const myr_term *terms;          /* the query; copied. No terms: the system
@@ -96,6 +120,7 @@ typedef struct myr_system_desc {
    * first chunk and after its last (a run-once system too); their patches
    * come before the first chunk's and after the last chunk's. */
   myr_system_fn begin, end;
+  const myr_reduction_desc *reduction; /* optional; copied */
 } myr_system_desc;
 
 typedef struct myr_schedule_desc {
