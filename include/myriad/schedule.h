@@ -23,7 +23,29 @@
  * system of the stage writes.
  *
  * A callback must not wait on the pool, and must not change the world
- * directly except through its chunk's columns. */
+ * directly except through its chunk's columns.
+ *
+ * Reading the world from a callback. A callback may read, through the world
+ * API (myr_component_get, myr_field_get, myr_component_has,
+ * myr_entity_alive), any entity's components that no system of its stage
+ * writes, and the resources it declares: nothing changes them until the
+ * stage's merge, so every thread count and chunk size reads the same
+ * values. It must not read a component that another system of the stage
+ * writes in place (that system's chunks may run before, during or after,
+ * so the value read would depend on the timing), nor its own system's
+ * written components of rows outside its chunk; keep last frame's value in
+ * a second component (e.g. PositionPrev) and read that instead. Structural
+ * state (which entities exist, their tables) only changes at merges, so
+ * alive and has are always safe.
+ *
+ * Floating point. The world's result is the same bits for any thread
+ * count because every value is computed by the same code in the same order;
+ * across builds it is the same only if the compiler computes it the same
+ * way: build systems' code with -ffp-contract=off and without -ffast-math
+ * (CMake: link myriad::strict_fp), and with -std=c11 rather than gnu11 (gcc
+ * contracts a*b+c into an FMA under -march=native otherwise). `dt` is a
+ * double: a float simulation should convert it once, float dt = (float)v->dt,
+ * rather than mix double dt into float arithmetic, which rounds differently. */
 #ifndef MYRIAD_SCHEDULE_H
 #define MYRIAD_SCHEDULE_H
 
