@@ -35,6 +35,7 @@ myr_status myr_schedule_create(myr_world *w, const myr_schedule_desc *d, myr_sch
     return MYR_ENOMEM;
   }
   for (uint32_t i = 0; i < s->buf_count; i++) patch_buffer_init(&s->bufs[i].buf, w);
+  schedule_access_watch(s, true);
   *out = s;
   return MYR_OK;
 }
@@ -72,6 +73,7 @@ static void unbuild(myr_schedule *s) {
 void myr_schedule_destroy(myr_schedule *s) {
   if (!s) return;
   myr_world *w = s->world;
+  schedule_access_watch(s, false);
   unbuild(s);
   for (uint32_t i = 0; i < s->count; i++) {
     sys *y = &s->systems[i];

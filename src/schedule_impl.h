@@ -109,6 +109,10 @@ struct myr_schedule {
   uint32_t seq_bits;    /* token bits for spawns within one chunk */
 };
 
+/* Access-checking builds: makes the world report component reads to this
+ * schedule (on), or stop if it reports to it (off). Does nothing otherwise. */
+void schedule_access_watch(myr_schedule *s, bool on);
+
 /* Writes myr_schedule_error's text and returns st. */
 myr_status schedule_say(myr_schedule *s, myr_status st, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

@@ -2,6 +2,8 @@
  * chunks, ready systems' chunks run as jobs on the pool, each writing its
  * patches into its worker's buffer, and the buffers merged in key order. */
 #define _DEFAULT_SOURCE /* clock_gettime under strict C11 */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -34,6 +36,80 @@ myr_status myr_system_fail(const myr_view *v, myr_status st) {
 
 /* Runs chunks [begin, end) of a system on the calling worker, recording
  * patches into that worker's buffer under the key (system order, chunk). */
+/* ---- access checking (MYR_ACCESS_CHECK builds) ---------------------------- */
+
+#ifdef MYR_ACCESS_CHECK
+/* The system whose callback runs on this thread, for the world's read hook. */
+static _Thread_local const sys *running_system;
+
+/* Reports the frame's first undeclared access: its message is written by
+ * the worker that wins the error, and read after the stage's jobs end. */
+__attribute__((format(printf, 2, 3))) static void access_fail(myr_schedule *s, const char *fmt, ...) {
+  if (!fail(s, MYR_EACCESS)) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(s->message, sizeof s->message, fmt, ap);
+  va_end(ap);
+  fprintf(stderr, "myriad: %s\n", s->message);
+}
+
+/* A component read through the world API from a callback: refused when
+ * another system of the stage writes that component in place. */
+static void read_hook(const myr_world *w, myr_component c, void *ctx) {
+  myr_schedule *s = ctx;
+  const sys *y = running_system;
+  if (!y || y->owner != s || !s->cur) return;
+  const stage *g = s->cur;
+  for (uint32_t k = 0; k < g->count; k++) {
+    const sys *z = &s->systems[s->by_stage[g->first + k]];
+    if (z != y && compset_has(&z->writes, c)) {
+      access_fail(s, "access check: system \"%s\" reads %s through the world while \"%s\" of its stage writes it",
+                  y->name, w->components[c].name, z->name);
+      return;
+    }
+  }
+}
+
+void schedule_access_watch(myr_schedule *s, bool on) {
+  if (on) {
+    s->world->read_hook = read_hook;
+    s->world->read_hook_ctx = s;
+  } else if (s->world->read_hook_ctx == s) {
+    s->world->read_hook = NULL;
+    s->world->read_hook_ctx = NULL;
+  }
+}
+
+static uint64_t bytes_hash(const unsigned char *p, size_t n) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 0x100000001b3ull;
+  return h;
+}
+
+/* The read-only resources' bytes before a system runs, to compare after. */
+static void resources_snapshot(const sys *y, uint64_t *hashes) {
+  for (uint32_t i = 0; i < y->res_count; i++)
+    if (y->res[i].kind == MYR_TERM_READ) hashes[i] = bytes_hash(y->res_data[i], y->owner->world->resources[y->res[i].resource].size);
+}
+
+static void resources_verify(myr_schedule *s, const sys *y, const uint64_t *hashes) {
+  for (uint32_t i = 0; i < y->res_count; i++)
+    if (y->res[i].kind == MYR_TERM_READ &&
+        bytes_hash(y->res_data[i], s->world->resources[y->res[i].resource].size) != hashes[i])
+      access_fail(s, "access check: system \"%s\" wrote resource %s, which it declares read-only", y->name,
+                  s->world->resources[y->res[i].resource].name);
+}
+#define RUNNING_SET(y) const sys *was_running = running_system; running_system = (y)
+#define RUNNING_RESTORE() running_system = was_running
+#else
+void schedule_access_watch(myr_schedule *s, bool on) {
+  (void)s;
+  (void)on;
+}
+#define RUNNING_SET(y) ((void)0)
+#define RUNNING_RESTORE() ((void)0)
+#endif
+
 /* Calls fn on one chunk (or a hook's empty one) with a patches handle keyed
  * (system order, key), key 0 being the begin hook, chunk i key i + 1 and
  * the end hook the last; the key is also the provisional-id ordinal past
@@ -43,7 +119,9 @@ static void run_one(myr_schedule *s, sys *y, myr_system_fn fn, const myr_chunk *
   myr_view view = {*chunk, s->dt, s->time, y->user, (myr_system)(y - s->systems), (uint32_t)wi, y->res_data, s};
   uint64_t room = UINT64_C(1) << s->seq_bits;
   myr_patches handle = {buf, y->order, key, 0, NULL, s->batch_bits, (y->chunk_ordinal + key) * room, room, 0};
+  RUNNING_SET(y);
   fn(&view, &handle);
+  RUNNING_RESTORE();
   /* the handle dies here: the next chunk opens its own segment even if its
    * handle lands at the same address */
   buf->open = NULL;
@@ -149,6 +227,10 @@ static void run_system(myr_schedule *s, sys *y, bool here) {
   uint64_t t0 = now_ns();
   myr_status st;
   bool failed = at_load32_rlx(&s->error) != 0; /* a failed frame runs nothing more */
+#ifdef MYR_ACCESS_CHECK
+  uint64_t res_hashes[MYR_QUERY_MAX_TERMS];
+  resources_snapshot(y, res_hashes);
+#endif
   at_store_rlx(&y->cpu_ns, 0); /* no job of this system runs yet */
   if (failed) y->chunk_count = 0;
   if (y->begin && !failed) run_hook(s, y, y->begin, 0);
@@ -156,6 +238,9 @@ static void run_system(myr_schedule *s, sys *y, bool here) {
   else if ((st = myr_jobs_parallel_for(s->jobs, 0, y->chunk_count, 1, run_chunks, y)) != MYR_OK) fail(s, st);
   if (y->red.combine && !failed && at_load32_rlx(&s->error) == 0) reduction_combine(y);
   if (y->end && !failed) run_hook(s, y, y->end, y->chunk_count + 1);
+#ifdef MYR_ACCESS_CHECK
+  if (!failed) resources_verify(s, y, res_hashes);
+#endif
   uint64_t entities = 0;
   for (uint32_t i = 0; i < y->chunk_count; i++) entities += y->chunks[i].count;
   myr_system_stats *ss = &y->stats;
@@ -257,7 +342,16 @@ static void open_batch(myr_schedule *s, const stage *g) {
   s->batch_bits = patch_batch_open(s->world);
 }
 
+static myr_status run_stage_systems(myr_schedule *s, stage *g);
+
 static myr_status run_stage(myr_schedule *s, stage *g) {
+  s->cur = g;
+  myr_status st = run_stage_systems(s, g);
+  s->cur = NULL;
+  return st;
+}
+
+static myr_status run_stage_systems(myr_schedule *s, stage *g) {
   for (uint32_t i = 0; i < s->buf_count; i++) patch_buffer_clear(&s->bufs[i].buf);
   /* Cut every system's rows into chunks here, on the calling thread: the
    * tables do not change until the merge, and the allocator hooks are then
@@ -301,6 +395,7 @@ static myr_status run_stage(myr_schedule *s, stage *g) {
     myr_status st = (myr_status) - (int)err;
     uint32_t who = at_load32_acq(&s->failed_system);
     for (uint32_t i = 0; i < s->buf_count; i++) patch_buffer_clear(&s->bufs[i].buf);
+    if (st == MYR_EACCESS) return st; /* access_fail wrote the message */
     if (who != NONE)
       return schedule_say(s, st, "run: stage %u: system \"%s\" reported %s (%s); none of the stage's patches applied",
                           g->stage, s->systems[who].name, myr_status_name(st), myr_strerror(st));

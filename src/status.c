@@ -25,6 +25,7 @@ static const struct {
     {MYR_ECORRUPT, "MYR_ECORRUPT", "data failed validation (corrupt input)"},
     {MYR_ENOTFOUND, "MYR_ENOTFOUND", "no such name"},
     {MYR_ETHREAD, "MYR_ETHREAD", "a thread could not be started"},
+    {MYR_EACCESS, "MYR_EACCESS", "an access the system did not declare"},
 };
 
 const char *myr_strerror(myr_status status) {

@@ -475,6 +475,7 @@ myr_status myr_component_set(myr_world *w, myr_entity e, myr_component c, const 
 }
 
 myr_status myr_component_get(const myr_world *w, myr_entity e, myr_component c, void *row) {
+  WORLD_READ(w, c);
   table *t;
   uint32_t r;
   int32_t col;
@@ -513,6 +514,7 @@ myr_status myr_field_set(myr_world *w, myr_entity e, myr_component c, uint32_t f
 
 myr_status myr_field_get(const myr_world *w, myr_entity e, myr_component c, uint32_t field,
                          myr_type type, void *value) {
+  WORLD_READ(w, c);
   column *cl;
   uint32_t r;
   myr_status s = locate_field(w, e, c, field, type, value, &cl, &r);

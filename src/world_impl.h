@@ -160,7 +160,22 @@ struct myr_world {
   uint32_t live_count;
 
   world_slot_entry slots[WORLD_SLOTS]; /* state of the parts built on the world */
+#ifdef MYR_ACCESS_CHECK
+  /* access-checking builds: told of every component read through the world
+   * API (the schedule checks it against the running system's stage) */
+  void (*read_hook)(const myr_world *w, myr_component c, void *ctx);
+  void *read_hook_ctx;
+#endif
 };
+
+#ifdef MYR_ACCESS_CHECK
+#define WORLD_READ(w, c) \
+  do { \
+    if ((w) && (w)->read_hook) (w)->read_hook((w), (c), (w)->read_hook_ctx); \
+  } while (0)
+#else
+#define WORLD_READ(w, c) ((void)0)
+#endif
 
 /* one matched table of a query */
 typedef struct query_match {

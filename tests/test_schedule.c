@@ -697,6 +697,54 @@ static void bad_reductions_are_rejected(void **state) {
   assert_int_equal(myr_schedule_add(x->s, &(myr_system_desc){.name = "r", .fn = sum_rows, .reduction = &once}, NULL), MYR_EINVAL);
 }
 
+/* ---- access checking (the debug and asan presets build with it) ------------ */
+
+typedef struct peek_ctx { myr_world *w; myr_component vel; } peek_ctx;
+
+static void peek_velocity(const myr_view *v, myr_patches *p) {
+  (void)p;
+  const peek_ctx *c = v->user;
+  t_velocity vel;
+  if (v->chunk.count) myr_component_get(c->w, v->chunk.ids[0], c->vel, &vel);
+}
+
+static void write_declared_readonly(const myr_view *v, myr_patches *p) {
+  (void)p;
+  uint32_t *n = v->resources[0];
+  ++*n; /* declared read */
+}
+
+static void undeclared_accesses_are_reported_in_checking_builds(void **state) {
+  sfix *x = *state;
+  assert_int_equal(myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){.components = (myr_component[]){x->f.pos, x->f.vel},
+                                                                   .component_count = 2, .count = 100}), MYR_OK);
+  peek_ctx c = {x->f.w, x->f.vel};
+  add(x, "steer", 0, (myr_term[]){{x->f.vel, MYR_TERM_WRITE}}, 1, noop_system, NULL);
+  add(x, "peek", 0, (myr_term[]){{x->f.pos, MYR_TERM_READ}}, 1, peek_velocity, &c);
+  myr_status st = myr_schedule_run(x->s, 0.5);
+#ifdef MYR_ACCESS_CHECK
+  assert_int_equal(st, MYR_EACCESS);
+  assert_non_null(strstr(myr_schedule_error(x->s), "system \"peek\" reads Velocity through the world while \"steer\""));
+#else
+  assert_int_equal(st, MYR_OK); /* nothing is checked, nothing is paid */
+#endif
+}
+
+static void writing_a_read_resource_is_reported_in_checking_builds(void **state) {
+  sfix *x = *state;
+  myr_resource n = make_resource(x, "N", 4);
+  assert_int_equal(myr_schedule_add(x->s, &(myr_system_desc){.name = "sneaky", .fn = write_declared_readonly,
+                                                             .resources = (myr_resource_term[]){{n, MYR_TERM_READ}},
+                                                             .resource_count = 1}, NULL), MYR_OK);
+  myr_status st = myr_schedule_run(x->s, 0.5);
+#ifdef MYR_ACCESS_CHECK
+  assert_int_equal(st, MYR_EACCESS);
+  assert_non_null(strstr(myr_schedule_error(x->s), "system \"sneaky\" wrote resource N, which it declares read-only"));
+#else
+  assert_int_equal(st, MYR_OK);
+#endif
+}
+
 static myr_schedule *nested_target;
 static atomic_int nested_status;
 static void run_from_inside(const myr_view *v, myr_patches *p) {
@@ -716,6 +764,8 @@ static void running_from_inside_a_system_is_refused(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(undeclared_accesses_are_reported_in_checking_builds, sfix_setup, sfix_teardown),
+      cmocka_unit_test_setup_teardown(writing_a_read_resource_is_reported_in_checking_builds, sfix_setup, sfix_teardown),
       cmocka_unit_test(a_float_sum_reduction_has_the_same_bits_for_any_threads_and_chunks),
       cmocka_unit_test_setup_teardown(bad_reductions_are_rejected, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(errors_name_what_failed, sfix_setup, sfix_teardown),

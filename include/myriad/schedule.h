@@ -38,6 +38,15 @@
  * state (which entities exist, their tables) only changes at merges, so
  * alive and has are always safe.
  *
+ * Access checking. Built with the CMake option MYR_ACCESS_CHECK (on in the
+ * debug and asan presets), the library reports a callback that reads a
+ * component through the world API while another system of its stage writes
+ * it, and a system that changed a resource it declares read-only: the run
+ * returns MYR_EACCESS, prints the sentence to stderr and leaves it in
+ * myr_schedule_error, naming both systems (or the resource). Without the
+ * option none of it is compiled in. One schedule per world is checked: the
+ * last one created.
+ *
  * Floating point. The world's result is the same bits for any thread
  * count because every value is computed by the same code in the same order;
  * across builds it is the same only if the compiler computes it the same

@@ -38,7 +38,8 @@ typedef enum myr_status {
   MYR_EIO = -13,     /* a file could not be read or written */
   MYR_ECORRUPT = -14, /* a file or stream failed validation */
   MYR_ENOTFOUND = -15, /* no such name (system, file) */
-  MYR_ETHREAD = -16  /* a thread could not be started */
+  MYR_ETHREAD = -16, /* a thread could not be started */
+  MYR_EACCESS = -17  /* an access a system did not declare (access-checking builds) */
 } myr_status;
 
 /* Returns a static, human-readable description of a status (never NULL). */
