@@ -88,6 +88,7 @@ static table *table_new(myr_world *w, const compset *set) {
 void table_destroy(myr_world *w, table *t) {
   if (!t) return;
   world_free(w, t->block, t->block_size);
+  if (t->edges) world_free(w, t->edges, sizeof(uint32_t) * MYR_MAX_COMPONENTS * 2);
   world_free(w, t->comps, (size_t)t->comp_count * sizeof(myr_component) * 2 + 1);
   world_free(w, t->cols, (size_t)t->col_count * sizeof(column) + 1);
   world_free(w, t, sizeof *t);
@@ -111,6 +112,25 @@ myr_status table_get(myr_world *w, const compset *set, table **out) {
   w->tables[w->table_count++] = t;
   w->table_map[map_slot(w, set)] = t->id;
   *out = t;
+  return MYR_OK;
+}
+
+myr_status table_step(myr_world *w, table *t, myr_component c, bool add, table **out) {
+  uint32_t slot = c * 2 + (add ? 0 : 1);
+  if (t->edges && t->edges[slot]) {
+    *out = w->tables[t->edges[slot] - 1];
+    return MYR_OK;
+  }
+  compset set = t->set;
+  if (add) compset_put(&set, c);
+  else compset_del(&set, c);
+  myr_status s = table_get(w, &set, out);
+  if (s != MYR_OK) return s;
+  if (!t->edges) { /* a cache: without memory for it, the lookups just stay slower */
+    t->edges = world_alloc(w, sizeof(uint32_t) * MYR_MAX_COMPONENTS * 2, alignof(uint32_t));
+    if (t->edges) memset(t->edges, 0, sizeof(uint32_t) * MYR_MAX_COMPONENTS * 2);
+  }
+  if (t->edges) t->edges[slot] = (*out)->id + 1;
   return MYR_OK;
 }
 

@@ -412,11 +412,8 @@ static myr_status change_set(myr_world *w, myr_entity e, myr_component c, bool a
   if (c >= w->component_count) return MYR_ENOCOMP;
   table *src = w->tables[r->table];
   if (compset_has(&src->set, c) == add) return add ? MYR_EEXIST : MYR_EABSENT;
-  compset set = src->set;
-  if (add) compset_put(&set, c);
-  else compset_del(&set, c);
   table *dst;
-  s = table_get(w, &set, &dst);
+  s = table_step(w, src, c, add, &dst);
   if (s == MYR_OK) s = table_reserve(w, dst, 1);
   if (s != MYR_OK) return s;
   world_move_row(w, e, src, dst, c, row);

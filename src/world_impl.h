@@ -113,6 +113,10 @@ typedef struct table {
   uint32_t capacity;        /* multiple of ROW_ALIGN */
   void *block;              /* ids and every column live in this allocation */
   size_t block_size;
+  /* The table graph: per component, the table this one's rows go to when
+   * it is added (or removed), plus one; 0 = not looked up yet. Made on
+   * first use (MYR_MAX_COMPONENTS * 2 entries); tables never go away. */
+  uint32_t *edges;
 } table;
 
 /* ---- entities ------------------------------------------------------------ */
@@ -258,6 +262,9 @@ void entity_free_all(myr_world *w);
 
 /* Finds or creates the table of a component set. */
 myr_status table_get(myr_world *w, const compset *set, table **out);
+/* The table of t's set with component c added (add) or removed: through
+ * t's cached edge, else table_get, caching the answer when it can. */
+myr_status table_step(myr_world *w, table *t, myr_component c, bool add, table **out);
 table *table_find(const myr_world *w, const compset *set);
 /* Ensures `n` more rows fit without allocating. */
 myr_status table_reserve(myr_world *w, table *t, uint32_t n);
