@@ -54,6 +54,8 @@ static myr_status map_reserve(myr_world *w, uint32_t tables) {
 
 /* ---- creation ------------------------------------------------------------ */
 
+#define EDGES_SIZE (sizeof(uint32_t) * MYR_MAX_COMPONENTS * 2)
+
 static table *table_new(myr_world *w, const compset *set) {
   table *t = world_alloc(w, sizeof *t, alignof(table));
   if (!t) return NULL;
@@ -66,12 +68,15 @@ static table *table_new(myr_world *w, const compset *set) {
   size_t cols_size = (size_t)t->col_count * sizeof(column);
   t->comps = world_alloc(w, comps_size * 2 + 1, alignof(uint32_t));
   t->cols = world_alloc(w, cols_size + 1, alignof(column));
-  if (!t->comps || !t->cols) {
+  t->edges = world_alloc(w, EDGES_SIZE, alignof(uint32_t));
+  if (!t->comps || !t->cols || !t->edges) {
     world_free(w, t->comps, comps_size * 2 + 1);
     world_free(w, t->cols, cols_size + 1);
+    world_free(w, t->edges, EDGES_SIZE);
     world_free(w, t, sizeof *t);
     return NULL;
   }
+  memset(t->edges, 0, EDGES_SIZE);
   t->comp_col = t->comps + t->comp_count;
   uint32_t k = 0, col = 0;
   for (myr_component c = 0; c < w->component_count; c++) {
@@ -88,7 +93,7 @@ static table *table_new(myr_world *w, const compset *set) {
 void table_destroy(myr_world *w, table *t) {
   if (!t) return;
   world_free(w, t->block, t->block_size);
-  if (t->edges) world_free(w, t->edges, sizeof(uint32_t) * MYR_MAX_COMPONENTS * 2);
+  world_free(w, t->edges, EDGES_SIZE);
   world_free(w, t->comps, (size_t)t->comp_count * sizeof(myr_component) * 2 + 1);
   world_free(w, t->cols, (size_t)t->col_count * sizeof(column) + 1);
   world_free(w, t, sizeof *t);
@@ -117,7 +122,7 @@ myr_status table_get(myr_world *w, const compset *set, table **out) {
 
 myr_status table_step(myr_world *w, table *t, myr_component c, bool add, table **out) {
   uint32_t slot = c * 2 + (add ? 0 : 1);
-  if (t->edges && t->edges[slot]) {
+  if (t->edges[slot]) {
     *out = w->tables[t->edges[slot] - 1];
     return MYR_OK;
   }
@@ -126,11 +131,7 @@ myr_status table_step(myr_world *w, table *t, myr_component c, bool add, table *
   else compset_del(&set, c);
   myr_status s = table_get(w, &set, out);
   if (s != MYR_OK) return s;
-  if (!t->edges) { /* a cache: without memory for it, the lookups just stay slower */
-    t->edges = world_alloc(w, sizeof(uint32_t) * MYR_MAX_COMPONENTS * 2, alignof(uint32_t));
-    if (t->edges) memset(t->edges, 0, sizeof(uint32_t) * MYR_MAX_COMPONENTS * 2);
-  }
-  if (t->edges) t->edges[slot] = (*out)->id + 1;
+  t->edges[slot] = (*out)->id + 1;
   return MYR_OK;
 }
 

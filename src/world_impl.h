@@ -114,8 +114,8 @@ typedef struct table {
   void *block;              /* ids and every column live in this allocation */
   size_t block_size;
   /* The table graph: per component, the table this one's rows go to when
-   * it is added (or removed), plus one; 0 = not looked up yet. Made on
-   * first use (MYR_MAX_COMPONENTS * 2 entries); tables never go away. */
+   * it is added (or removed), plus one; 0 = not looked up yet. Made with
+   * the table (MYR_MAX_COMPONENTS * 2 entries); tables never go away. */
   uint32_t *edges;
 } table;
 
