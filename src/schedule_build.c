@@ -84,6 +84,7 @@ void myr_schedule_destroy(myr_schedule *s) {
     world_free(w, y->chunks, sizeof(myr_chunk) * y->chunk_cap);
     world_free(w, y->partials, y->partials_bytes);
     world_free(w, y->first_block, sizeof(uint32_t) * y->first_block_cap);
+    world_free(w, y->match_block, sizeof(uint32_t) * y->match_block_cap);
   }
   world_free(w, s->systems, sizeof(sys) * s->cap);
   for (uint32_t i = 0; i < s->buf_count; i++) patch_buffer_free(&s->bufs[i].buf);
@@ -234,6 +235,9 @@ myr_status myr_schedule_add(myr_schedule *s, const myr_system_desc *d, myr_syste
     if (k == MYR_TERM_READ || k == MYR_TERM_OPTIONAL) compset_put(&y.reads, d->terms[i].component);
     if (k == MYR_TERM_WRITE || k == MYR_TERM_OPTIONAL_WRITE) compset_put(&y.writes, d->terms[i].component);
   }
+  y.chunk_multiple = d->chunk_multiple > UINT32_MAX - 15 ? UINT32_MAX - 15 : (d->chunk_multiple + 15) & ~15u;
+  if (y.chunk_multiple == 0) y.chunk_multiple = 16;
+  if (y.red.combine) y.chunk_multiple = y.red.block_rows; /* a block is one chunk's */
   y.fn = d->fn;
   y.begin = d->begin;
   y.end = d->end;

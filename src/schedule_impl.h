@@ -43,10 +43,14 @@ typedef struct sys {
   uint64_t res_reads, res_writes; /* bit r: resource r */
   myr_system_fn begin, end;
   myr_reduction_desc red;  /* red.combine == NULL: no reduction */
+  uint32_t chunk_multiple; /* chunks on multiples of this many rows (16, or a block) */
   unsigned char *partials; /* per block of this frame, red.partial_size bytes each */
   size_t partials_bytes;   /* as allocated */
   uint32_t *first_block;   /* per chunk: the index of its first block */
   uint32_t first_block_cap, blocks;
+  uint32_t *match_block;   /* per matched table: the index of its first block */
+  uint32_t match_block_cap;
+  uint64_t red_frame;      /* the schedule's frame whose partials these are */
   /* built */
   uint32_t order;       /* position among the systems of its stage */
   uint32_t indegree;
@@ -95,6 +99,7 @@ struct myr_schedule {
   patch_ref *refs;
   uint32_t ref_cap;
   double time, dt;
+  uint64_t frame;       /* frames run, this one included while it runs */
   bool running;
   /* per stage, while it runs */
   const stage *cur;

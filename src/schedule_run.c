@@ -178,10 +178,16 @@ static myr_status reduction_blocks(sys *y) {
   myr_status st = MYR_OK;
   if (y->first_block_cap < y->chunk_count)
     st = world_grow_array(w, (void **)&y->first_block, &y->first_block_cap, sizeof(uint32_t), y->chunk_count);
+  uint32_t matches = myr_query_table_count(y->query);
+  if (st == MYR_OK && y->match_block_cap < matches + 1)
+    st = world_grow_array(w, (void **)&y->match_block, &y->match_block_cap, sizeof(uint32_t), matches + 1);
   if (st != MYR_OK) return st;
+  for (uint32_t m = 0; m <= matches; m++) y->match_block[m] = UINT32_MAX;
   uint64_t blocks = 0;
   for (uint32_t c = 0; c < y->chunk_count; c++) {
     y->first_block[c] = (uint32_t)blocks;
+    /* a table's first chunk starts at its row 0 */
+    if (y->chunks[c].row == 0) y->match_block[y->chunks[c].match] = (uint32_t)blocks;
     blocks += (y->chunks[c].count + y->red.block_rows - 1) / y->red.block_rows;
   }
   if (blocks > UINT32_MAX) return MYR_ELIMIT;
@@ -208,6 +214,21 @@ static void reduction_combine(sys *y) {
   if (y->red.init) y->red.init(y->red.result, y->user);
   else memset(y->red.result, 0, y->red.partial_size);
   for (uint32_t b = 0; b < y->blocks; b++) y->red.combine(y->red.result, y->partials + (size_t)b * y->red.partial_size, y->user);
+  /* (combine may rewrite each partial, e.g. into its block's offsets) */
+}
+
+void *myr_view_partial_of(const myr_view *v, myr_system other, uint32_t i) {
+  if (!v || !v->schedule || other >= v->schedule->count || i >= v->chunk.count || !v->chunk.query) return NULL;
+  const myr_schedule *s = v->schedule;
+  const sys *o = &s->systems[other];
+  /* its partials are this frame's once it ran: its frame count moved on */
+  if (!o->red.combine || o->red_frame != s->frame || !o->query) return NULL;
+  uint32_t m = v->chunk.match;
+  if (m >= myr_query_table_count(o->query) || o->query->matches[m].table != v->chunk.table ||
+      o->match_block[m] == UINT32_MAX)
+    return NULL;
+  uint32_t b = o->match_block[m] + (v->chunk.row + i) / o->red.block_rows;
+  return b < o->blocks ? o->partials + (size_t)b * o->red.partial_size : NULL;
 }
 
 void *myr_view_partial(const myr_view *v, uint32_t i) {
@@ -236,7 +257,10 @@ static void run_system(myr_schedule *s, sys *y, bool here) {
   if (y->begin && !failed) run_hook(s, y, y->begin, 0);
   if (here || (y->flags & MYR_SYSTEM_WHOLE) || !y->query) run_chunks(y, 0, y->chunk_count);
   else if ((st = myr_jobs_parallel_for(s->jobs, 0, y->chunk_count, 1, run_chunks, y)) != MYR_OK) fail(s, st);
-  if (y->red.combine && !failed && at_load32_rlx(&s->error) == 0) reduction_combine(y);
+  if (y->red.combine && !failed && at_load32_rlx(&s->error) == 0) {
+    reduction_combine(y);
+    y->red_frame = s->frame;
+  }
   if (y->end && !failed) run_hook(s, y, y->end, y->chunk_count + 1);
 #ifdef MYR_ACCESS_CHECK
   if (!failed) resources_verify(s, y, res_hashes);
@@ -362,8 +386,8 @@ static myr_status run_stage_systems(myr_schedule *s, stage *g) {
     y->pending = y->indegree;
     s->mainq[k] = NONE;
     uint32_t rows = (y->flags & MYR_SYSTEM_WHOLE) ? 0 : (y->chunk_rows ? y->chunk_rows : s->default_rows);
-    if (y->red.combine && rows) { /* whole blocks per chunk */
-      uint64_t b = y->red.block_rows, up = ((uint64_t)rows + b - 1) / b * b;
+    if (y->chunk_multiple > 16 && rows) { /* whole blocks per chunk */
+      uint64_t b = y->chunk_multiple, up = ((uint64_t)rows + b - 1) / b * b;
       rows = up > UINT32_MAX - 15 ? (uint32_t)(UINT32_MAX / b * b) : (uint32_t)up;
     }
     y->stats.chunk_rows = rows;
@@ -415,6 +439,7 @@ myr_status myr_schedule_run(myr_schedule *s, double dt) {
   myr_status st = myr_schedule_build(s);
   if (st != MYR_OK) return st;
   s->running = true;
+  s->frame++;
   s->dt = dt;
   s->error = 0;
   s->failed_system = NONE;

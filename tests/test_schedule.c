@@ -614,7 +614,7 @@ static void a_callback_can_fail_the_frame_and_is_named(void **state) {
 
 typedef struct sum_hist { float sum; double wide; uint32_t hist[8]; } sum_hist;
 
-static void sum_combine(void *result, const void *partial, void *user) {
+static void sum_combine(void *result, void *partial, void *user) {
   (void)user;
   sum_hist *r = result;
   const sum_hist *p = partial;
@@ -745,6 +745,122 @@ static void writing_a_read_resource_is_reported_in_checking_builds(void **state)
 #endif
 }
 
+/* A spatial grid by deterministic counting sort, in two passes over the
+ * same rows (the pattern myr_view_partial_of documents). */
+enum { CELLS = 64, GRID_MAX = 60000 };
+typedef struct grid_res { uint32_t start[CELLS + 1]; uint32_t filled; myr_entity slot[GRID_MAX]; } grid_res;
+typedef struct counts { uint32_t n[CELLS]; } counts;
+typedef struct grid_ctx { myr_system count_sys; } grid_ctx;
+
+static uint32_t cell_of(const float *x, const float *y, uint32_t i) {
+  uint32_t cx = (uint32_t)(x[i] * 8.0f) & 7, cy = (uint32_t)(y[i] * 8.0f) & 7;
+  return cy * 8 + cx;
+}
+
+static void count_cells(const myr_view *v, myr_patches *p) {
+  (void)p;
+  const float *x = myr_chunk_f32(&v->chunk, 0, 0), *y = myr_chunk_f32(&v->chunk, 0, 1);
+  for (uint32_t i = 0; i < v->chunk.count; i++) ((counts *)myr_view_partial(v, i))->n[cell_of(x, y, i)]++;
+}
+
+/* an exclusive scan in row order: each block's counts become its offsets */
+static void scan_cells(void *result, void *partial, void *user) {
+  (void)user;
+  counts *total = result, *block = partial;
+  for (int c = 0; c < CELLS; c++) {
+    uint32_t here = block->n[c];
+    block->n[c] = total->n[c];
+    total->n[c] += here;
+  }
+}
+
+static void cell_starts(const myr_view *v, myr_patches *p) {
+  (void)p;
+  const counts *total = v->resources[0];
+  grid_res *g = v->resources[1];
+  g->start[0] = 0;
+  for (int c = 0; c < CELLS; c++) g->start[c + 1] = g->start[c] + total->n[c];
+  g->filled = 0;
+}
+
+static void place_rows(const myr_view *v, myr_patches *p) {
+  (void)p;
+  const grid_ctx *ctx = v->user;
+  grid_res *g = v->resources[0];
+  const float *x = myr_chunk_f32(&v->chunk, 0, 0), *y = myr_chunk_f32(&v->chunk, 0, 1);
+  for (uint32_t i = 0; i < v->chunk.count; i++) {
+    counts *cursor = myr_view_partial_of(v, ctx->count_sys, i);
+    assert_non_null(cursor);
+    uint32_t c = cell_of(x, y, i);
+    g->slot[g->start[c] + cursor->n[c]++] = v->chunk.ids[i];
+  }
+}
+
+static uint64_t grid_world(uint32_t workers, uint32_t chunk, uint32_t n, bool check) {
+  fixture f = {0};
+  assert_int_equal(myr_world_create(checked_world(), &f.w), MYR_OK);
+  fixture_register(&f);
+  float *xs = malloc(sizeof(float) * n), *ys = malloc(sizeof(float) * n);
+  uint64_t seed = 5;
+  for (uint32_t i = 0; i < n; i++) {
+    xs[i] = (float)(rng_next(&seed) % 10000) / 10000.0f;
+    ys[i] = (float)(rng_next(&seed) % 10000) / 10000.0f;
+  }
+  const myr_bulk_column cols[] = {{f.pos, 0, xs}, {f.pos, 1, ys}};
+  assert_int_equal(myr_entity_create_bulk(f.w, &(myr_bulk_desc){.components = (myr_component[]){f.pos}, .component_count = 1,
+                                                                 .count = n, .columns = cols, .column_count = 2}), MYR_OK);
+  assert_int_equal(myr_entity_create_bulk(f.w, &(myr_bulk_desc){.components = (myr_component[]){f.pos, f.tag}, .component_count = 2,
+                                                                 .count = n / 2, .columns = cols, .column_count = 2}), MYR_OK);
+  free(xs);
+  free(ys);
+  myr_resource totals, grid;
+  assert_int_equal(myr_resource_register(f.w, &(myr_resource_desc){.name = "Totals", .size = sizeof(counts)}, &totals), MYR_OK);
+  assert_int_equal(myr_resource_register(f.w, &(myr_resource_desc){.name = "Grid", .size = sizeof(grid_res)}, &grid), MYR_OK);
+  myr_jobs *pool;
+  assert_int_equal(myr_jobs_create(&(myr_jobs_desc){.workers = workers}, &pool), MYR_OK);
+  myr_schedule *s;
+  assert_int_equal(myr_schedule_create(f.w, &(myr_schedule_desc){.jobs = pool, .chunk_rows = chunk}, &s), MYR_OK);
+  myr_reduction_desc red = {.partial_size = sizeof(counts), .block_rows = 512, .combine = scan_cells,
+                            .result = myr_resource_data(f.w, totals)};
+  grid_ctx ctx;
+  const myr_term q[] = {{f.pos, MYR_TERM_READ}};
+  assert_int_equal(myr_schedule_add(s, &(myr_system_desc){.name = "count", .terms = q, .term_count = 1, .fn = count_cells,
+                                                           .reduction = &red, .end = cell_starts,
+                                                           .resources = (myr_resource_term[]){{totals, MYR_TERM_WRITE},
+                                                                                              {grid, MYR_TERM_WRITE}},
+                                                           .resource_count = 2}, &ctx.count_sys), MYR_OK);
+  assert_int_equal(myr_schedule_add(s, &(myr_system_desc){.name = "place", .terms = q, .term_count = 1, .fn = place_rows,
+                                                           .user = &ctx, .chunk_multiple = 512,
+                                                           .after = (const char *const[]){"count"}, .after_count = 1,
+                                                           .resources = (myr_resource_term[]){{grid, MYR_TERM_WRITE}},
+                                                           .resource_count = 1}, NULL), MYR_OK);
+  for (int fr = 0; fr < 2; fr++) assert_int_equal(myr_schedule_run(s, 0.5), MYR_OK);
+  const grid_res *g = myr_resource_data(f.w, grid);
+  if (check) { /* every entity once, each in its cell's range */
+    assert_int_equal(g->start[CELLS], n + n / 2);
+    for (int c = 0; c < CELLS; c++)
+      for (uint32_t k = g->start[c]; k < g->start[c + 1]; k++) {
+        t_position p;
+        assert_int_equal(myr_component_get(f.w, g->slot[k], f.pos, &p), MYR_OK);
+        assert_int_equal(cell_of(&p.x, &p.y, 0), (uint32_t)c);
+      }
+  }
+  uint64_t h = world_hash(f.w);
+  myr_schedule_destroy(s);
+  assert_int_equal(myr_jobs_destroy(pool), MYR_OK);
+  myr_world_destroy(f.w);
+  return h;
+}
+
+static void a_grid_counting_sort_fills_the_same_slots_for_any_threads_and_chunks(void **state) {
+  (void)state;
+  enum { N = 30000 };
+  uint64_t ref = grid_world(1, 4096, N, true);
+  const uint32_t threads[] = {1, 2, 3, 4, 8}, chunks[] = {16, 64, 1000, 4096, 65536};
+  for (int t = 0; t < 5; t++)
+    for (int c = 0; c < 5; c++) assert_true(grid_world(threads[t], chunks[c], N, false) == ref);
+}
+
 static myr_schedule *nested_target;
 static atomic_int nested_status;
 static void run_from_inside(const myr_view *v, myr_patches *p) {
@@ -764,6 +880,7 @@ static void running_from_inside_a_system_is_refused(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(a_grid_counting_sort_fills_the_same_slots_for_any_threads_and_chunks),
       cmocka_unit_test_setup_teardown(undeclared_accesses_are_reported_in_checking_builds, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(writing_a_read_resource_is_reported_in_checking_builds, sfix_setup, sfix_teardown),
       cmocka_unit_test(a_float_sum_reduction_has_the_same_bits_for_any_threads_and_chunks),

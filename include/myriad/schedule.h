@@ -120,8 +120,10 @@ typedef struct myr_reduction_desc {
   /* Sets a partial (and the result, before combining) to the identity;
    * NULL = zero bytes. */
   void (*init)(void *partial, void *user);
-  /* result = result (+) partial; required. `user` is the system's. */
-  void (*combine)(void *result, const void *partial, void *user);
+  /* result = result (+) partial, called for every block in row order;
+   * required. It may also rewrite the partial, e.g. into the block's
+   * offsets for a second pass (myr_view_partial_of). `user` is the system's. */
+  void (*combine)(void *result, void *partial, void *user);
   void *result;                   /* partial_size bytes, e.g. a resource's data; required */
 } myr_reduction_desc;
 
@@ -129,6 +131,26 @@ typedef struct myr_reduction_desc {
  * the view's chunk accumulates into (NULL if the system has none, or i is
  * not a row of the chunk). */
 MYR_API void *myr_view_partial(const myr_view *view, uint32_t i);
+
+/* The partial of row i of the view's chunk in another system's reduction
+ * of this frame: a later system of the stage (ordered after `other`, e.g.
+ * by an `after` edge) with the same query reads the partials `other` left,
+ * as combine changed them. NULL when other has no reduction, has not run
+ * this frame, or does not cover the row's table. This is the second pass of
+ * a deterministic counting sort, e.g. a spatial grid:
+ *
+ *   pass 1, "count": a reduction whose partial is a count per cell; its
+ *     combine turns each block's counts into that block's offsets within
+ *     each cell (an exclusive scan in row order: offset = total so far,
+ *     total += count), and its end hook turns the totals into each cell's
+ *     start in the grid (a prefix sum over cells);
+ *   pass 2, "place", after "count", same query, chunk_multiple set to the
+ *     reduction's block_rows: each row goes to
+ *     start[cell] + partial_of(count, i)[cell]++, its block's cursor. Rows
+ *     of a block are one chunk's and run in row order, so every row gets
+ *     the slot a serial run would give it, for any thread count and chunk
+ *     size. */
+MYR_API void *myr_view_partial_of(const myr_view *view, myr_system other, uint32_t i);
 
 typedef struct myr_system_desc {
   const char *name;               /* required, unique; copied */
@@ -152,6 +174,10 @@ typedef struct myr_system_desc {
    * come before the first chunk's and after the last chunk's. */
   myr_system_fn begin, end;
   const myr_reduction_desc *reduction; /* optional; copied */
+  /* Chunks are cut on multiples of this many rows of their table (rounded
+   * up to 16; 0 = 16): a second pass over another system's reduction blocks
+   * sets it to their block_rows, so that a block is one chunk's. */
+  uint32_t chunk_multiple;
 } myr_system_desc;
 
 typedef struct myr_schedule_desc {
