@@ -21,37 +21,19 @@
  * sizes, and must end with the same world hash.
  *
  * usage: boids [frames] [prey] */
+#ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L /* clock_gettime under strict C11 */
-#include <math.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "boids_rules.h"
 #include "myriad/myriad.h"
-
-enum { SIDE = 128, CELLS = SIDE * SIDE, BLOCK = 4096, PREDATORS = 64 };
-static const float SEE = 1.0f / SIDE; /* how far a prey sees: one cell */
-static const float EAT = 0.002f;
 
 typedef struct { float x, y; } vec2;
 typedef struct { myr_entity target; uint32_t eaten; } predator;
-
-/* The grid, a resource: each cell's first slot, then per slot a prey's id,
- * position and velocity, in arrays inside the resource's own bytes (so the
- * world hash covers them, and no pointer is hashed). */
-typedef struct grid {
-  uint32_t start[CELLS + 1];
-  uint32_t capacity;
-  myr_entity id[]; /* capacity ids, then x, y, vx, vy: capacity floats each */
-} grid;
-
-static size_t grid_size(uint32_t capacity) {
-  return sizeof(grid) + (size_t)capacity * (sizeof(myr_entity) + 4 * sizeof(float));
-}
-static inline float *grid_col(const grid *g, int k) { return (float *)(void *)(g->id + g->capacity) + (size_t)k * g->capacity; }
-
-typedef struct cell_counts { uint32_t n[CELLS]; } cell_counts;
 
 typedef struct flock {
   myr_world *world;
@@ -71,22 +53,6 @@ typedef struct flock {
     }                                                                  \
   } while (0)
 
-static inline uint32_t cell_of(float x, float y) {
-  uint32_t cx = (uint32_t)(x * SIDE) % SIDE, cy = (uint32_t)(y * SIDE) % SIDE;
-  return cy * SIDE + cx;
-}
-
-static inline float wrap_delta(float d) { return d > 0.5f ? d - 1.0f : d < -0.5f ? d + 1.0f : d; }
-
-static uint32_t rng_next(uint64_t *s) { /* splitmix64, high half */
-  uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return (uint32_t)((z ^ (z >> 31)) >> 32);
-}
-
-static float rng_unit(uint64_t *s) { return (float)(rng_next(s) >> 8) / 16777216.0f; }
-
 /* ---- the grid, by counting sort ------------------------------------------ */
 
 static void count_cells(const myr_view *v, myr_patches *p) {
@@ -97,20 +63,13 @@ static void count_cells(const myr_view *v, myr_patches *p) {
 
 static void scan_cells(void *result, void *partial, void *user) {
   (void)user;
-  cell_counts *total = result, *block = partial;
-  for (uint32_t c = 0; c < CELLS; c++) {
-    uint32_t here = block->n[c];
-    block->n[c] = total->n[c];
-    total->n[c] += here;
-  }
+  boids_scan(result, partial);
 }
 
 static void cell_starts(const myr_view *v, myr_patches *p) {
   (void)p;
-  const cell_counts *total = v->resources[0];
   grid *g = v->resources[1];
-  g->start[0] = 0;
-  for (uint32_t c = 0; c < CELLS; c++) g->start[c + 1] = g->start[c] + total->n[c];
+  boids_starts(g, v->resources[0]);
   if (g->start[CELLS] > g->capacity) myr_system_fail(v, MYR_ELIMIT);
 }
 
@@ -136,89 +95,29 @@ static void place(const myr_view *v, myr_patches *p) {
 
 static void flock_rows(const myr_view *v, myr_patches *p) {
   (void)p;
-  const grid *g = v->resources[0];
-  const float *x = myr_chunk_f32(&v->chunk, 0, 0), *y = myr_chunk_f32(&v->chunk, 0, 1);
-  float *vx = myr_chunk_f32(&v->chunk, 1, 0), *vy = myr_chunk_f32(&v->chunk, 1, 1);
-  const float dt = (float)v->dt;
-  const float *gxs = grid_col(g, 0), *gys = grid_col(g, 1), *gvx = grid_col(g, 2), *gvy = grid_col(g, 3);
-  for (uint32_t i = 0; i < v->chunk.count; i++) {
-    float sx = 0, sy = 0, ax = 0, ay = 0, cx = 0, cy = 0;
-    uint32_t seen = 0;
-    int gx = (int)(x[i] * SIDE) % SIDE, gy = (int)(y[i] * SIDE) % SIDE;
-    for (int oy = -1; oy <= 1; oy++)
-      for (int ox = -1; ox <= 1; ox++) {
-        uint32_t c = (uint32_t)((gy + oy + SIDE) % SIDE) * SIDE + (uint32_t)((gx + ox + SIDE) % SIDE);
-        for (uint32_t k = g->start[c]; k < g->start[c + 1]; k++) {
-          float dx = wrap_delta(gxs[k] - x[i]), dy = wrap_delta(gys[k] - y[i]);
-          float d2 = dx * dx + dy * dy;
-          if (d2 == 0.0f || d2 > SEE * SEE) continue;
-          seen++;
-          sx -= dx / d2;
-          sy -= dy / d2;
-          ax += gvx[k];
-          ay += gvy[k];
-          cx += dx;
-          cy += dy;
-        }
-      }
-    if (seen) {
-      float inv = 1.0f / (float)seen;
-      vx[i] += dt * (1e-5f * sx + 0.5f * (ax * inv - vx[i]) + 2.0f * cx * inv);
-      vy[i] += dt * (1e-5f * sy + 0.5f * (ay * inv - vy[i]) + 2.0f * cy * inv);
-    }
-    float speed = sqrtf(vx[i] * vx[i] + vy[i] * vy[i]);
-    if (speed > 0.2f) {
-      vx[i] *= 0.2f / speed;
-      vy[i] *= 0.2f / speed;
-    }
-  }
+  boids_flock(v->resources[0], myr_chunk_f32(&v->chunk, 0, 0), myr_chunk_f32(&v->chunk, 0, 1),
+              myr_chunk_f32(&v->chunk, 1, 0), myr_chunk_f32(&v->chunk, 1, 1), v->chunk.count, (float)v->dt);
 }
 
-/* Each predator chases the nearest prey in the 5x5 cells around it and eats
- * it when within EAT; several predators may eat the same prey in a frame:
- * the second destroy is skipped when the batch is applied. */
+/* Predators eat the prey they reach; several may eat the same prey in a
+ * frame: the second destroy is skipped when the batch is applied. */
 static void hunt(const myr_view *v, myr_patches *p) {
   const grid *g = v->resources[0];
-  const float *x = myr_chunk_f32(&v->chunk, 0, 0), *y = myr_chunk_f32(&v->chunk, 0, 1);
-  float *vx = myr_chunk_f32(&v->chunk, 1, 0), *vy = myr_chunk_f32(&v->chunk, 1, 1);
   myr_entity *target = myr_chunk_entity(&v->chunk, 2, 0);
-  uint32_t *eaten = myr_chunk_u32(&v->chunk, 2, 1);
-  const float *gxs = grid_col(g, 0), *gys = grid_col(g, 1);
-  for (uint32_t i = 0; i < v->chunk.count; i++) {
-    int gx = (int)(x[i] * SIDE) % SIDE, gy = (int)(y[i] * SIDE) % SIDE;
-    float best = 1e9f, bx = 0, by = 0;
-    uint32_t best_k = UINT32_MAX;
-    for (int oy = -2; oy <= 2; oy++)
-      for (int ox = -2; ox <= 2; ox++) {
-        uint32_t c = (uint32_t)((gy + oy + SIDE) % SIDE) * SIDE + (uint32_t)((gx + ox + SIDE) % SIDE);
-        for (uint32_t k = g->start[c]; k < g->start[c + 1]; k++) {
-          float dx = wrap_delta(gxs[k] - x[i]), dy = wrap_delta(gys[k] - y[i]), d2 = dx * dx + dy * dy;
-          if (d2 < best) best = d2, bx = dx, by = dy, best_k = k;
-        }
-      }
-    target[i] = best_k == UINT32_MAX ? MYR_ENTITY_NULL : g->id[best_k];
-    if (best_k == UINT32_MAX) continue;
-    if (best < EAT * EAT) {
-      myr_patch_destroy(p, target[i]);
-      eaten[i]++;
-    }
-    float d = sqrtf(best) + 1e-6f;
-    vx[i] = 0.25f * bx / d;
-    vy[i] = 0.25f * by / d;
+  uint32_t *eaten = myr_chunk_u32(&v->chunk, 2, 1), eat[PREDATORS];
+  for (uint32_t at = 0; at < v->chunk.count; at += PREDATORS) {
+    uint32_t n = v->chunk.count - at < PREDATORS ? v->chunk.count - at : PREDATORS;
+    boids_hunt(g, myr_chunk_f32(&v->chunk, 0, 0) + at, myr_chunk_f32(&v->chunk, 0, 1) + at,
+               myr_chunk_f32(&v->chunk, 1, 0) + at, myr_chunk_f32(&v->chunk, 1, 1) + at, target + at, eat, n);
+    for (uint32_t i = 0; i < n; i++)
+      if (eat[i] != UINT32_MAX && myr_patch_destroy(p, g->id[eat[i]]) == MYR_OK) eaten[at + i]++;
   }
 }
 
 static void move(const myr_view *v, myr_patches *p) {
   (void)p;
-  float *x = myr_chunk_f32(&v->chunk, 0, 0), *y = myr_chunk_f32(&v->chunk, 0, 1);
-  const float *vx = myr_chunk_f32(&v->chunk, 1, 0), *vy = myr_chunk_f32(&v->chunk, 1, 1);
-  const float dt = (float)v->dt;
-  MYR_FOR_ROWS(i, &v->chunk) {
-    x[i] += vx[i] * dt;
-    y[i] += vy[i] * dt;
-    x[i] -= floorf(x[i]);
-    y[i] -= floorf(y[i]);
-  }
+  boids_move(myr_chunk_f32(&v->chunk, 0, 0), myr_chunk_f32(&v->chunk, 0, 1), myr_chunk_f32(&v->chunk, 1, 0),
+             myr_chunk_f32(&v->chunk, 1, 1), v->chunk.count, (float)v->dt);
 }
 
 /* Stage 1, once per frame: as many new prey as were eaten. */
@@ -228,7 +127,7 @@ static void respawn(const myr_view *v, myr_patches *p) {
   uint64_t alive = myr_query_entity_count(f->prey_query); /* structure changes only at merges */
   const myr_component set[] = {f->pos, f->vel, f->prey};
   for (uint64_t n = alive; n < f->prey_wanted; n++) {
-    vec2 pos = {rng_unit(rng), rng_unit(rng)}, vel = {0.1f * (rng_unit(rng) - 0.5f), 0.1f * (rng_unit(rng) - 0.5f)};
+    vec2 pos = {boids_unit(rng), boids_unit(rng)}, vel = {0.1f * (boids_unit(rng) - 0.5f), 0.1f * (boids_unit(rng) - 0.5f)};
     if (myr_patch_spawn(p, set, 3, (const void *const[]){&pos, &vel, NULL}, NULL) != MYR_OK) myr_system_fail(v, MYR_ENOMEM);
   }
 }
@@ -254,10 +153,10 @@ static void make_world(flock *f, uint32_t prey) {
   float *cols = malloc(sizeof(float) * 4 * prey);
   if (!cols) exit(1);
   for (uint32_t i = 0; i < prey; i++) {
-    cols[i] = rng_unit(rng);
-    cols[prey + i] = rng_unit(rng);
-    cols[2 * prey + i] = 0.1f * (rng_unit(rng) - 0.5f);
-    cols[3 * prey + i] = 0.1f * (rng_unit(rng) - 0.5f);
+    cols[i] = boids_unit(rng);
+    cols[prey + i] = boids_unit(rng);
+    cols[2 * prey + i] = 0.1f * (boids_unit(rng) - 0.5f);
+    cols[3 * prey + i] = 0.1f * (boids_unit(rng) - 0.5f);
   }
   const myr_bulk_column columns[] = {{f->pos, 0, cols}, {f->pos, 1, cols + prey}, {f->vel, 0, cols + 2 * prey},
                                      {f->vel, 1, cols + 3 * prey}};
@@ -313,7 +212,7 @@ static double now_s(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static uint64_t run(uint32_t workers, uint32_t chunk, uint32_t frames, uint32_t prey, bool verbose) {
+__attribute__((unused)) static uint64_t run(uint32_t workers, uint32_t chunk, uint32_t frames, uint32_t prey, bool verbose) {
   flock f;
   memset(&f, 0, sizeof f);
   make_world(&f, prey);
@@ -344,6 +243,7 @@ static uint64_t run(uint32_t workers, uint32_t chunk, uint32_t frames, uint32_t 
   return hash;
 }
 
+#ifndef BOIDS_NO_MAIN /* bench/bench_boids.c reuses the rest */
 int main(int argc, char **argv) {
   uint32_t frames = argc > 1 ? (uint32_t)strtoul(argv[1], NULL, 10) : 120;
   uint32_t prey = argc > 2 ? (uint32_t)strtoul(argv[2], NULL, 10) : 100000;
@@ -360,3 +260,4 @@ int main(int argc, char **argv) {
   printf("same world on 1 thread and on every CPU\n");
   return 0;
 }
+#endif

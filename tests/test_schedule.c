@@ -681,7 +681,10 @@ static void a_float_sum_reduction_has_the_same_bits_for_any_threads_and_chunks(v
   for (int t = 0; t < 5; t++)
     for (int c = 0; c < 5; c++) {
       sum_hist r = reduce_world(threads[t], chunks[c], N);
-      assert_memory_equal(&r, &ref, sizeof r); /* bit for bit, histogram included */
+      /* bit for bit, field by field (the struct's padding is not a value) */
+      assert_memory_equal(&r.sum, &ref.sum, sizeof r.sum);
+      assert_memory_equal(&r.wide, &ref.wide, sizeof r.wide);
+      assert_memory_equal(r.hist, ref.hist, sizeof r.hist);
     }
 }
 

@@ -1,0 +1,144 @@
+/* The boids example on one worker beside a hand-written serial twin of the
+ * same rules (examples/boids_rules.h: the same kernels): per frame, a grid
+ * by counting sort, flocking, hunting, moving, eaten prey removed and new
+ * ones spawned. The library's figure pays for its schedule, its reduction
+ * over blocks and its patches; the twin for none of that. */
+#define BOIDS_NO_MAIN
+#include "../examples/boids.c"
+
+#include "shim/bench.h"
+
+enum { PREY = 100000 };
+static const float DT = 1.0f / 60.0f;
+
+static void library_frames(myr_bench_state *st, void *ctx) {
+  uint32_t workers = (uint32_t)(uintptr_t)ctx;
+  flock f;
+  memset(&f, 0, sizeof f);
+  make_world(&f, PREY);
+  myr_jobs *pool;
+  CHECK(myr_jobs_create(&(myr_jobs_desc){.workers = workers}, &pool));
+  myr_reduction_desc red;
+  myr_schedule *s = make_schedule(&f, pool, 4096, &red);
+  CHECK(myr_schedule_run(s, DT)); /* first frame: tables and buffers grow */
+  while (myr_bench_keep_running(st)) CHECK(myr_schedule_run(s, DT));
+  myr_bench_set_items(st, (int64_t)myr_bench_iterations(st));
+  myr_schedule_destroy(s);
+  CHECK(myr_jobs_destroy(pool));
+  myr_query_destroy(f.prey_query);
+  myr_world_destroy(f.world);
+}
+
+/* The twin: prey in plain arrays (removal by swap, spawns appended). */
+typedef struct twin {
+  uint32_t n, cap;
+  float *x, *y, *vx, *vy;
+  float px[PREDATORS], py[PREDATORS], pvx[PREDATORS], pvy[PREDATORS];
+  myr_entity target[PREDATORS];
+  uint32_t eaten[PREDATORS];
+  grid *g;
+  cell_counts *cursor;
+  unsigned char *dead;
+  uint64_t rng;
+} twin;
+
+static void twin_make(twin *t) {
+  memset(t, 0, sizeof *t);
+  t->n = t->cap = PREY;
+  t->x = malloc(sizeof(float) * PREY);
+  t->y = malloc(sizeof(float) * PREY);
+  t->vx = malloc(sizeof(float) * PREY);
+  t->vy = malloc(sizeof(float) * PREY);
+  t->g = calloc(1, grid_size(PREY));
+  t->cursor = malloc(sizeof *t->cursor);
+  t->dead = calloc(PREY, 1);
+  if (!t->x || !t->y || !t->vx || !t->vy || !t->g || !t->cursor || !t->dead) exit(1);
+  t->g->capacity = PREY;
+  t->rng = 42;
+  for (uint32_t i = 0; i < PREY; i++) {
+    t->x[i] = boids_unit(&t->rng);
+    t->y[i] = boids_unit(&t->rng);
+    t->vx[i] = 0.1f * (boids_unit(&t->rng) - 0.5f);
+    t->vy[i] = 0.1f * (boids_unit(&t->rng) - 0.5f);
+  }
+  for (int k = 0; k < PREDATORS; k++) {
+    t->px[k] = t->x[k];
+    t->py[k] = t->y[k];
+  }
+}
+
+static void twin_free(twin *t) {
+  free(t->x);
+  free(t->y);
+  free(t->vx);
+  free(t->vy);
+  free(t->g);
+  free(t->cursor);
+  free(t->dead);
+}
+
+__attribute__((noinline)) static void twin_frame(twin *t) {
+  grid *g = t->g;
+  cell_counts *c = t->cursor;
+  memset(c, 0, sizeof *c);
+  for (uint32_t i = 0; i < t->n; i++) c->n[cell_of(t->x[i], t->y[i])]++;
+  boids_starts(g, c);
+  for (uint32_t k = 0; k < CELLS; k++) c->n[k] = g->start[k];
+  float *gx = grid_col(g, 0), *gy = grid_col(g, 1), *gvx = grid_col(g, 2), *gvy = grid_col(g, 3);
+  for (uint32_t i = 0; i < t->n; i++) {
+    uint32_t at = c->n[cell_of(t->x[i], t->y[i])]++;
+    g->id[at] = i;
+    gx[at] = t->x[i];
+    gy[at] = t->y[i];
+    gvx[at] = t->vx[i];
+    gvy[at] = t->vy[i];
+  }
+  boids_flock(g, t->x, t->y, t->vx, t->vy, t->n, DT);
+  uint32_t eat[PREDATORS];
+  boids_hunt(g, t->px, t->py, t->pvx, t->pvy, t->target, eat, PREDATORS);
+  for (int k = 0; k < PREDATORS; k++)
+    if (eat[k] != UINT32_MAX && !t->dead[g->id[eat[k]]]) {
+      t->dead[g->id[eat[k]]] = 1;
+      t->eaten[k]++;
+    }
+  boids_move(t->x, t->y, t->vx, t->vy, t->n, DT);
+  boids_move(t->px, t->py, t->pvx, t->pvy, PREDATORS, DT);
+  for (uint32_t i = t->n; i-- > 0;) /* the eaten go, the last prey taking their place */
+    if (t->dead[i]) {
+      t->dead[i] = 0;
+      t->n--;
+      t->x[i] = t->x[t->n];
+      t->y[i] = t->y[t->n];
+      t->vx[i] = t->vx[t->n];
+      t->vy[i] = t->vy[t->n];
+    }
+  for (; t->n < t->cap; t->n++) {
+    t->x[t->n] = boids_unit(&t->rng);
+    t->y[t->n] = boids_unit(&t->rng);
+    t->vx[t->n] = 0.1f * (boids_unit(&t->rng) - 0.5f);
+    t->vy[t->n] = 0.1f * (boids_unit(&t->rng) - 0.5f);
+  }
+}
+
+static void twin_frames(myr_bench_state *st, void *ctx) {
+  (void)ctx;
+  twin t;
+  twin_make(&t);
+  twin_frame(&t);
+  while (myr_bench_keep_running(st)) {
+    twin_frame(&t);
+    myr_bench_clobber();
+  }
+  myr_bench_set_items(st, (int64_t)myr_bench_iterations(st));
+  twin_free(&t);
+}
+
+int main(int argc, char **argv) {
+  myr_bench_register("boids/frame_100k/workers:1", library_frames, (void *)1);
+  myr_bench_register("boids/frame_100k/workers:2", library_frames, (void *)2);
+  myr_bench_register("baseline/boids_frame_100k_serial", twin_frames, NULL);
+  myr_bench_ratio("boids frame, 1 worker vs hand-written serial (time <= 1.1x)", "boids/frame_100k/workers:1",
+                  "baseline/boids_frame_100k_serial", 1.0 / 1.1);
+  myr_bench_ratio("boids frame, 2 workers vs 1", "boids/frame_100k/workers:2", "boids/frame_100k/workers:1", 0);
+  return myr_bench_main(argc, argv);
+}
