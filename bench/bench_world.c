@@ -185,6 +185,36 @@ static void plain_integrate(myr_bench_state *st, void *ctx) {
   free(block);
 }
 
+/* ---- immediate add and remove of a tag ------------------------------------ */
+
+/* 1M entities of two components: a tag added to each (timed) and removed
+ * again (untimed), or the other way round. */
+static void tag_round(myr_bench_state *st, void *ctx) {
+  bool time_adds = ctx != NULL;
+  scene s;
+  scene_make(&s);
+  myr_component tag;
+  must(myr_component_register(s.w, &(myr_component_desc){"Tag", NULL, 0, 0}, &tag), "Tag");
+  myr_entity *ids = malloc(N * sizeof *ids);
+  scene_spawn(&s, ids);
+  for (int warm = 0; warm < 2; warm++) { /* tables at full size before timing */
+    for (uint32_t i = 0; i < N; i++) myr_component_add(s.w, ids[i], tag, NULL);
+    for (uint32_t i = 0; i < N; i++) myr_component_remove(s.w, ids[i], tag);
+  }
+  while (myr_bench_keep_running(st)) {
+    if (!time_adds) myr_bench_pause(st);
+    for (uint32_t i = 0; i < N; i++) myr_component_add(s.w, ids[i], tag, NULL);
+    if (!time_adds) myr_bench_resume(st);
+    else myr_bench_pause(st);
+    for (uint32_t i = 0; i < N; i++) myr_component_remove(s.w, ids[i], tag);
+    if (time_adds) myr_bench_resume(st);
+    myr_bench_clobber();
+  }
+  myr_bench_set_items(st, (int64_t)myr_bench_iterations(st) * N);
+  free(ids);
+  myr_world_destroy(s.w);
+}
+
 int main(int argc, char **argv) {
   /* A fixed threshold: every large block is a fresh mmap, for the library
    * and the baseline alike (glibc otherwise moves it as blocks are freed). */
@@ -197,6 +227,8 @@ int main(int argc, char **argv) {
   myr_bench_register("world/query_integrate_1M_whole", query_integrate, (void *)(uintptr_t)0);
   myr_bench_register("baseline/integrate_1M", plain_integrate, NULL);
   myr_bench_register("baseline/integrate_1M_field_pairs", plain_integrate, (void *)1);
+  myr_bench_register("world/add_tag_1M", tag_round, (void *)1);
+  myr_bench_register("world/remove_tag_1M", tag_round, NULL);
   myr_bench_ratio("bulk create (cold) vs hand-written fill of the same bytes", "world/bulk_create_1M_cold",
                   "baseline/fill_1M_cold", 0);
   myr_bench_ratio("bulk create (warm) vs hand-written fill of the same bytes", "world/bulk_create_1M_warm",

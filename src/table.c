@@ -226,7 +226,7 @@ myr_entity table_swap_remove(table *t, uint32_t r) {
     t->ids[r] = moved;
     for (uint32_t j = 0; j < t->col_count; j++) {
       column *c = &t->cols[j];
-      value_copy(c->data + (size_t)r * c->elem_size, c->data + (size_t)last * c->elem_size, c->elem_size);
+      value_copy_row(c->data + (size_t)r * c->elem_size, c->data + (size_t)last * c->elem_size, c->elem_size);
     }
   }
   t->count = last;

@@ -379,12 +379,33 @@ myr_status myr_entity_destroy(myr_world *w, myr_entity e) {
 /* Moves entity e from its row in src to a new row of dst (capacity reserved).
  * Columns dst has and src lacks come from `row` (component `added`) or are
  * zero. */
+static void move_columns(myr_world *w, const table *src, uint32_t sr, table *dst, uint32_t dr, myr_component added,
+                         const unsigned char *row);
+
 void world_move_row(myr_world *w, myr_entity e, table *src, table *dst, myr_component added,
                     const unsigned char *row) {
   entity_record *rec = &w->entities[MYR_ENTITY_INDEX(e)];
   uint32_t sr = rec->row;
   uint32_t dr = table_append(dst, 1);
   dst->ids[dr] = e;
+  if (dst->col_count == src->col_count && added < w->component_count && w->components[added].field_count == 0) {
+    /* a tag added or removed: the same columns on both sides, in order */
+    for (uint32_t i = 0; i < dst->col_count; i++) {
+      uint32_t size = dst->cols[i].elem_size;
+      value_copy_row(dst->cols[i].data + (size_t)dr * size, src->cols[i].data + (size_t)sr * size, size);
+    }
+  } else {
+    move_columns(w, src, sr, dst, dr, added, row);
+  }
+  world_remove_row(w, src, sr);
+  rec->table = dst->id;
+  rec->row = dr;
+}
+
+/* The columns of a move between tables of different columns: shared ones
+ * copied, the added component's from `row` or zero, the rest zero. */
+static void move_columns(myr_world *w, const table *src, uint32_t sr, table *dst, uint32_t dr, myr_component added,
+                         const unsigned char *row) {
   uint32_t j = 0; /* both column lists are sorted by (component, field) */
   for (uint32_t i = 0; i < dst->col_count; i++) {
     column *dc = &dst->cols[i];
@@ -399,9 +420,6 @@ void world_move_row(myr_world *w, myr_entity e, table *src, table *dst, myr_comp
       value_zero(to, dc->elem_size);
     }
   }
-  world_remove_row(w, src, sr);
-  rec->table = dst->id;
-  rec->row = dr;
 }
 
 static myr_status change_set(myr_world *w, myr_entity e, myr_component c, bool add,

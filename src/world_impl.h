@@ -35,6 +35,13 @@ static inline void value_copy(void *dst, const void *src, uint32_t size) {
   }
 }
 
+/* value_copy for a row of several columns: 4-byte values, the common case,
+ * without the size dispatch. */
+static inline void value_copy_row(void *dst, const void *src, uint32_t size) {
+  if (__builtin_expect(size == 4, 1)) memcpy(dst, src, 4);
+  else value_copy(dst, src, size);
+}
+
 static inline void value_zero(void *dst, uint32_t size) {
   switch (size) {
   case 4: memset(dst, 0, 4); break;
