@@ -432,7 +432,7 @@ static myr_status change_set(myr_world *w, myr_entity e, myr_component c, bool a
   if (compset_has(&src->set, c) == add) return add ? MYR_EEXIST : MYR_EABSENT;
   table *dst;
   s = table_step(w, src, c, add, &dst);
-  if (s == MYR_OK) s = table_reserve(w, dst, 1);
+  if (s == MYR_OK && dst->count == dst->capacity) s = table_reserve(w, dst, 1); /* room, mostly */
   if (s != MYR_OK) return s;
   world_move_row(w, e, src, dst, c, row);
   return MYR_OK;
