@@ -66,6 +66,7 @@ myr_status myr_jobs_create(const myr_jobs_desc *desc, myr_jobs **out) {
   p->spin_ns = (uint64_t)(d.spin_us ? d.spin_us : 50) * 1000u;
   long cpus = sysconf(_SC_NPROCESSORS_ONLN);
   p->spin_limit = cpus >= 4 ? (uint32_t)(cpus / 2) : 1;
+  p->oversubscribed = cpus > 0 && p->count > (uint32_t)cpus;
   p->creator = pthread_self();
   p->membarrier = jobs_membarrier_ready();
   p->workers = aligned_alloc(64, sizeof(worker) * p->count);

@@ -6,6 +6,7 @@
 #include <ck_backoff.h>
 #include <linux/futex.h>
 #include <linux/membarrier.h>
+#include <sched.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -286,6 +287,10 @@ void jobs_work_until(worker *w, const waiting *pending) {
         } else {
           spin_ns = 0;
         }
+      } else if (p->oversubscribed) {
+        /* More workers than CPUs: a worker holding work may be waiting for
+         * a CPU, so give ours up rather than spin past it. */
+        sched_yield();
       } else {
         for (int i = 0; i < 8; i++) ck_pr_stall(); /* pause: let the sibling hyperthread run */
         /* ck's ceiling is 2^20 iterations (about a millisecond): cap it far

@@ -76,6 +76,7 @@ struct myr_jobs {
   uint64_t *parked;     /* bit i: worker i parked and not yet claimed by a waker (own lines) */
   uint32_t parked_words;
   uint32_t spin_limit;  /* idle workers that may spin at once: half the CPUs, at least 1 */
+  bool oversubscribed;  /* more workers than online CPUs */
   alignas(64) uint32_t sleepers; /* workers parked or about to park */
   alignas(64) uint32_t spinning; /* idle workers looking for work before they park */
   alignas(64) uint32_t watchers; /* of those, workers with a nonzero watch entry */
