@@ -11,6 +11,7 @@ packages=(
   libcmocka-dev      # unit tests
   clang libclang-rt-14-dev  # sanitizer runtimes for the asan/tsan presets
   libgomp1           # OpenMP runtime: fib(30) reference in bench/
+  jq                 # reads myriad-tune's JSON in the CLI test
 )
 
 missing=()

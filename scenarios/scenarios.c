@@ -1,0 +1,48 @@
+/* The scenario registry: names, and building one on a world and schedule. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "scenarios_impl.h"
+
+static const scn_info infos[] = {
+    {"particles", "gravity, drag, integrate and bounds; leavers destroyed and respawned through patches", 1000000, 64},
+};
+
+static myr_status (*const builders[])(scn_scenario *, uint32_t, uint64_t) = {scn_particles};
+
+const scn_info *scn_list(uint32_t *count) {
+  if (count) *count = sizeof infos / sizeof *infos;
+  return infos;
+}
+
+myr_status scn_create(const char *name, uint32_t entities, uint64_t seed, myr_jobs *pool, scn_scenario **out) {
+  if (!name || !out) return MYR_EINVAL;
+  *out = NULL;
+  uint32_t which = UINT32_MAX;
+  for (uint32_t i = 0; i < sizeof infos / sizeof *infos; i++)
+    if (strcmp(infos[i].name, name) == 0) which = i;
+  if (which == UINT32_MAX) return MYR_ENOTFOUND;
+  if (entities == 0) return MYR_EINVAL;
+  scn_scenario *sc = calloc(1, sizeof *sc);
+  if (!sc) return MYR_ENOMEM;
+  myr_status st = myr_world_create(NULL, &sc->world);
+  if (st == MYR_OK) st = myr_schedule_create(sc->world, &(myr_schedule_desc){.jobs = pool}, &sc->schedule);
+  if (st == MYR_OK) st = builders[which](sc, entities, seed);
+  if (st != MYR_OK) {
+    scn_destroy(sc);
+    return st;
+  }
+  *out = sc;
+  return MYR_OK;
+}
+
+myr_world *scn_world(const scn_scenario *s) { return s ? s->world : NULL; }
+myr_schedule *scn_schedule(const scn_scenario *s) { return s ? s->schedule : NULL; }
+
+void scn_destroy(scn_scenario *s) {
+  if (!s) return;
+  myr_schedule_destroy(s->schedule);
+  if (s->free_state) s->free_state(s->state);
+  myr_world_destroy(s->world);
+  free(s);
+}

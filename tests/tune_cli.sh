@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# myriad-tune from the outside: good arguments give the expected JSON (read
+# with jq), bad ones a one-line error naming the argument and exit status 2.
+set -uo pipefail
+tune=$1
+fails=0
+check() { if ! eval "$2"; then echo "FAIL: $1" >&2; fails=$((fails + 1)); fi; }
+
+out=$("$tune" --scenario particles --entities 20k --threads 1,2 --chunk 256,4096 --frames 5 --warmup 1 --format json)
+check "json run exits 0" '[ $? -eq 0 ]'
+check "valid JSON" 'jq -e . >/dev/null <<<"$out"'
+check "one result per system and configuration" \
+  '[ "$(jq "[.results[] | select(.run_once | not)] | length" <<<"$out")" -eq 16 ]'
+check "results carry chunk, threads, ns and rate" \
+  'jq -e "all(.results[]; has(\"chunk\") and has(\"threads\") and has(\"ns_per_entity\") and has(\"entities_per_s\"))" >/dev/null <<<"$out"'
+check "both thread counts and chunks" \
+  '[ "$(jq -c "[.results[].threads] | unique" <<<"$out")" = "[1,2]" ] && [ "$(jq -c "[.results[].chunk] | unique" <<<"$out")" = "[256,4096]" ]'
+check "a best chunk per system and thread count" '[ "$(jq ".best | length" <<<"$out")" -eq 8 ]'
+check "four configurations with frame and merge times" \
+  '[ "$(jq "[.configurations[] | select(.frame_ms > 0 and .merge_ms >= 0)] | length" <<<"$out")" -eq 4 ]'
+
+csv=$("$tune" --entities 5000 --threads 1 --chunk 64:256:x2 --frames 2 --format csv)
+check "csv: a header and 3 chunks x 5 systems" '[ "$(wc -l <<<"$csv")" -eq 16 ]'
+table=$("$tune" --entities 5000 --threads 1 --chunk 1024 --frames 2)
+check "table names the best chunk" 'grep -q "best chunk per system" <<<"$table"'
+check "help lists the scenarios" '"$tune" --help | grep -q particles'
+
+bad() { # args... : exit 2 and one line on stderr that names the option
+  local err rc name=$1
+  err=$("$tune" "$@" 2>&1 >/dev/null)
+  rc=$?
+  check "bad $* -> exit 2 (got $rc)" '[ $rc -eq 2 ]'
+  check "bad $* -> one line naming $name" '[ "$(wc -l <<<"$err")" -eq 1 ] && grep -q -- "$name" <<<"$err"'
+}
+bad --scenario nope
+bad --entities 0
+bad --entities 10G
+bad --entities 200M
+bad --threads 1,,2
+bad --threads 0
+bad --chunk 64:16:x2
+bad --chunk 64:256:y2
+bad --chunk abc
+bad --frames -3
+bad --format xml
+bad --bogus
+echo "tune_cli: $fails failures"
+[ "$fails" -eq 0 ]

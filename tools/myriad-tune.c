@@ -1,0 +1,373 @@
+/* myriad-tune: per-system throughput of a built-in scenario over thread
+ * counts and chunk sizes, and the best chunk size for each system.
+ *
+ * A first cut of the tuner: scenarios, sweeps and table/JSON/CSV output.
+ * Traces, Gantt charts, plots, tuning files and online tuning are not here
+ * yet (see --help). */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "myriad/myriad.h"
+#include "scenarios.h"
+
+#define MAX_LIST 64
+#define MAX_SYSTEMS 32
+
+typedef struct options {
+  const char *scenario;
+  uint32_t entities;
+  uint32_t threads[MAX_LIST], thread_count;
+  uint32_t chunks[MAX_LIST], chunk_count;
+  uint32_t frames, warmup;
+  uint64_t seed;
+  enum { FORMAT_TABLE, FORMAT_JSON, FORMAT_CSV } format;
+} options;
+
+/* One system in one configuration: medians over the frames. */
+typedef struct result {
+  char system[64];
+  uint32_t threads, chunk;
+  double ns_per_entity, min_ns, max_ns, entities_per_s;
+  bool run_once;
+} result;
+
+typedef struct config_time {
+  uint32_t threads, chunk;
+  double frame_ms, merge_ms;
+} config_time;
+
+static _Noreturn void bad(const char *arg, const char *why) {
+  fprintf(stderr, "myriad-tune: %s: %s (see --help)\n", arg, why);
+  exit(2);
+}
+
+static void usage(FILE *out) {
+  uint32_t n;
+  const scn_info *s = scn_list(&n);
+  fprintf(out,
+          "usage: myriad-tune [options]\n"
+          "Runs a built-in simulation and measures each system's throughput for every\n"
+          "thread count and chunk size asked for; prints the median ns per entity and\n"
+          "entities per second over the frames (with min-max), the best chunk size per\n"
+          "system, the speed-up over 1 thread, and the frame and merge times.\n\n"
+          "  --scenario NAME   the simulation (default particles):\n");
+  for (uint32_t i = 0; i < n; i++) fprintf(out, "                      %-10s %s\n", s[i].name, s[i].about);
+  fprintf(out,
+          "  --entities N      entities, with k or M suffixes (default: the scenario's)\n"
+          "  --threads LIST    worker counts, e.g. 1,2 (default: one per CPU)\n"
+          "  --chunk LIST|RANGE  rows per chunk: 256,1024,4096 or 64:65536:x2\n"
+          "                    (default 256,1024,4096,16384)\n"
+          "  --frames N        measured frames per configuration (default 20)\n"
+          "  --warmup N        frames run first and not measured (default 3)\n"
+          "  --seed N          the scenario's seed (default 1)\n"
+          "  --format F        table, json or csv (default table)\n"
+          "  --help            this text\n\n"
+          "examples:\n"
+          "  myriad-tune\n"
+          "  myriad-tune --entities 200k --threads 1,2 --chunk 256,4096 --frames 50 --format json\n"
+          "  myriad-tune --chunk 64:65536:x4 --format csv > sweep.csv\n\n"
+          "Exit status: 0, 1 when a run fails, 2 for a bad argument.\n"
+          "Not yet: --trace, --gantt, --plot, --write-tuning, --tuning, --chunk auto.\n");
+}
+
+/* ---- parsing -------------------------------------------------------------- */
+
+static uint64_t parse_u64(const char *arg, const char *text, uint64_t lo, uint64_t hi, bool suffixes) {
+  errno = 0;
+  char *end;
+  if (!text[0] || text[0] == '-') bad(arg, "not a positive number");
+  unsigned long long v = strtoull(text, &end, 10);
+  uint64_t scale = 1;
+  if (suffixes && (*end == 'k' || *end == 'K')) scale = 1000, end++;
+  else if (suffixes && *end == 'M') scale = 1000000, end++;
+  if (errno || end == text || *end) bad(arg, "not a number");
+  if (v > hi / scale || v * scale < lo || v * scale > hi) {
+    static char why[96];
+    snprintf(why, sizeof why, "out of range (%llu..%llu)", (unsigned long long)lo, (unsigned long long)hi);
+    bad(arg, why);
+  }
+  return v * scale;
+}
+
+static uint32_t parse_list(const char *arg, const char *text, uint32_t *out, uint32_t lo, uint32_t hi) {
+  uint32_t n = 0;
+  char buf[512];
+  if (strlen(text) >= sizeof buf) bad(arg, "list too long");
+  if (strstr(text, ",,") || text[0] == ',') bad(arg, "an empty value in the list");
+  strcpy(buf, text);
+  for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+    if (n == MAX_LIST) bad(arg, "more than 64 values");
+    out[n++] = (uint32_t)parse_u64(arg, tok, lo, hi, true);
+  }
+  if (n == 0 || text[strlen(text) - 1] == ',') bad(arg, "an empty list or value");
+  return n;
+}
+
+/* LO:HI:xK (multiply) or LO:HI:+K (add), or a list. */
+static uint32_t parse_chunks(const char *arg, const char *text, uint32_t *out) {
+  if (!strchr(text, ':')) return parse_list(arg, text, out, 16, 1u << 24);
+  char buf[128], *a, *b, *c;
+  if (strlen(text) >= sizeof buf) bad(arg, "range too long");
+  strcpy(buf, text);
+  a = buf;
+  b = strchr(a, ':');
+  *b++ = 0;
+  c = strchr(b, ':');
+  if (!c || (c[1] != 'x' && c[1] != '+')) bad(arg, "a range is LO:HI:xK or LO:HI:+K");
+  *c++ = 0;
+  bool times = *c++ == 'x';
+  uint64_t lo = parse_u64(arg, a, 16, 1u << 24, true), hi = parse_u64(arg, b, 16, 1u << 24, true);
+  uint64_t step = parse_u64(arg, c, times ? 2 : 1, 1u << 24, false);
+  if (lo > hi) bad(arg, "LO above HI");
+  uint32_t n = 0;
+  for (uint64_t v = lo; v <= hi; v = times ? v * step : v + step) {
+    if (n == MAX_LIST) bad(arg, "more than 64 sizes");
+    out[n++] = (uint32_t)v;
+  }
+  return n;
+}
+
+static void parse(int argc, char **argv, options *o) {
+  *o = (options){.scenario = "particles", .frames = 20, .warmup = 3, .seed = 1};
+  static const struct option longs[] = {
+      {"scenario", required_argument, NULL, 's'}, {"entities", required_argument, NULL, 'n'},
+      {"threads", required_argument, NULL, 't'},  {"chunk", required_argument, NULL, 'c'},
+      {"frames", required_argument, NULL, 'f'},   {"warmup", required_argument, NULL, 'w'},
+      {"seed", required_argument, NULL, 'r'},     {"format", required_argument, NULL, 'o'},
+      {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
+  opterr = 0;
+  for (int ch; (ch = getopt_long(argc, argv, "", longs, NULL)) != -1;) {
+    switch (ch) {
+    case 's': o->scenario = optarg; break;
+    case 'n': o->entities = (uint32_t)parse_u64("--entities", optarg, 1, 100000000, true); break;
+    case 't': o->thread_count = parse_list("--threads", optarg, o->threads, 1, 1024); break;
+    case 'c':
+      if (strcmp(optarg, "auto") == 0) bad("--chunk", "auto is not there yet");
+      o->chunk_count = parse_chunks("--chunk", optarg, o->chunks);
+      break;
+    case 'f': o->frames = (uint32_t)parse_u64("--frames", optarg, 1, 100000, false); break;
+    case 'w': o->warmup = (uint32_t)parse_u64("--warmup", optarg, 0, 100000, false); break;
+    case 'r': o->seed = parse_u64("--seed", optarg, 0, UINT64_MAX, false); break;
+    case 'o':
+      if (strcmp(optarg, "table") == 0) o->format = FORMAT_TABLE;
+      else if (strcmp(optarg, "json") == 0) o->format = FORMAT_JSON;
+      else if (strcmp(optarg, "csv") == 0) o->format = FORMAT_CSV;
+      else bad("--format", "table, json or csv");
+      break;
+    case 'h': usage(stdout); exit(0);
+    default: bad(optind > 1 ? argv[optind - 1] : "?", "unknown option or missing value");
+    }
+  }
+  if (optind < argc) bad(argv[optind], "unexpected argument");
+  uint32_t n;
+  const scn_info *infos = scn_list(&n), *info = NULL;
+  for (uint32_t i = 0; i < n; i++)
+    if (strcmp(infos[i].name, o->scenario) == 0) info = &infos[i];
+  if (!info) bad("--scenario", "no such scenario");
+  if (!o->entities) o->entities = info->default_entities;
+  /* refuse before allocating what the machine does not have */
+  long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+  if (pages > 0 && page > 0 && (double)o->entities * info->bytes_per_entity * 2 > (double)pages * (double)page)
+    bad("--entities", "more than this machine's memory allows");
+  if (!o->thread_count) {
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    o->threads[0] = cpus > 0 ? (uint32_t)cpus : 1;
+    o->thread_count = 1;
+  }
+  if (!o->chunk_count) {
+    const uint32_t dflt[] = {256, 1024, 4096, 16384};
+    memcpy(o->chunks, dflt, sizeof dflt);
+    o->chunk_count = 4;
+  }
+}
+
+/* ---- measuring ------------------------------------------------------------ */
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+static double median(double *v, uint32_t n) {
+  qsort(v, n, sizeof *v, cmp_double);
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+static double now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
+}
+
+/* One configuration: fresh scenario, warm-up, measured frames. */
+static uint32_t measure(const options *o, myr_jobs *pool, uint32_t chunk, result *out, config_time *time) {
+  scn_scenario *sc;
+  myr_status st = scn_create(o->scenario, o->entities, o->seed, pool, &sc);
+  if (st != MYR_OK) {
+    fprintf(stderr, "myriad-tune: building %s: %s\n", o->scenario, myr_strerror(st));
+    exit(1);
+  }
+  myr_schedule *s = scn_schedule(sc);
+  uint32_t systems = myr_schedule_system_count(s);
+  if (systems > MAX_SYSTEMS) systems = MAX_SYSTEMS;
+  for (uint32_t i = 0; i < systems; i++) myr_schedule_set_chunk_rows(s, i, chunk);
+  double *ns = malloc(sizeof(double) * systems * o->frames), *frame = malloc(sizeof(double) * o->frames),
+         *merge = malloc(sizeof(double) * o->frames);
+  if (!ns || !frame || !merge) exit(1);
+  bool once[MAX_SYSTEMS] = {0};
+  for (uint32_t f = 0; f < o->warmup + o->frames; f++) {
+    double t0 = now_ms();
+    if ((st = myr_schedule_run(s, 1.0 / 60)) != MYR_OK) {
+      fprintf(stderr, "myriad-tune: frame %u: %s\n", f, myr_schedule_error(s));
+      exit(1);
+    }
+    if (f < o->warmup) continue;
+    uint32_t k = f - o->warmup;
+    frame[k] = now_ms() - t0;
+    merge[k] = 0;
+    for (uint32_t g = 0; g < myr_schedule_stage_count(s); g++) {
+      myr_stage_stats gs;
+      if (myr_schedule_stage_stats(s, g, &gs) == MYR_OK) merge[k] += (double)gs.merge_ns * 1e-6;
+    }
+    for (uint32_t i = 0; i < systems; i++) {
+      myr_system_stats ss;
+      myr_schedule_system_stats(s, i, &ss);
+      once[i] = ss.entities == 0 && ss.chunks <= 1;
+      ns[i * o->frames + k] = ss.entities ? (double)ss.ns / (double)ss.entities : (double)ss.ns;
+    }
+  }
+  for (uint32_t i = 0; i < systems; i++) {
+    myr_system_stats ss;
+    myr_schedule_system_stats(s, i, &ss);
+    result *r = &out[i];
+    snprintf(r->system, sizeof r->system, "%s", ss.name);
+    r->threads = myr_jobs_worker_count(pool);
+    r->chunk = chunk;
+    r->run_once = once[i];
+    double *v = ns + (size_t)i * o->frames;
+    r->ns_per_entity = median(v, o->frames);
+    r->min_ns = v[0];
+    r->max_ns = v[o->frames - 1];
+    r->entities_per_s = r->run_once || r->ns_per_entity <= 0 ? 0 : 1e9 / r->ns_per_entity;
+  }
+  *time = (config_time){myr_jobs_worker_count(pool), chunk, median(frame, o->frames), median(merge, o->frames)};
+  free(ns);
+  free(frame);
+  free(merge);
+  scn_destroy(sc);
+  return systems;
+}
+
+/* ---- reporting ------------------------------------------------------------ */
+
+/* The fastest chunk of a system at a thread count; NULL if it has none. */
+static const result *best_of(const result *rs, uint32_t n, const char *system, uint32_t threads) {
+  const result *best = NULL;
+  for (uint32_t i = 0; i < n; i++)
+    if (strcmp(rs[i].system, system) == 0 && rs[i].threads == threads && !rs[i].run_once &&
+        (!best || rs[i].ns_per_entity < best->ns_per_entity))
+      best = &rs[i];
+  return best;
+}
+
+static void report(const options *o, const result *rs, uint32_t n, const config_time *ts, uint32_t tn, uint32_t systems) {
+  if (o->format == FORMAT_CSV) {
+    printf("system,threads,chunk,ns_per_entity,min_ns_per_entity,max_ns_per_entity,entities_per_s\n");
+    for (uint32_t i = 0; i < n; i++)
+      printf("%s,%u,%u,%.4f,%.4f,%.4f,%.1f\n", rs[i].system, rs[i].threads, rs[i].chunk, rs[i].ns_per_entity,
+             rs[i].min_ns, rs[i].max_ns, rs[i].entities_per_s);
+    return;
+  }
+  if (o->format == FORMAT_JSON) {
+    printf("{\"scenario\": \"%s\", \"entities\": %u, \"frames\": %u, \"warmup\": %u, \"seed\": %llu,\n \"results\": [",
+           o->scenario, o->entities, o->frames, o->warmup, (unsigned long long)o->seed);
+    for (uint32_t i = 0; i < n; i++)
+      printf("%s\n  {\"system\": \"%s\", \"threads\": %u, \"chunk\": %u, \"run_once\": %s, \"ns_per_entity\": %.4f, "
+             "\"min_ns_per_entity\": %.4f, \"max_ns_per_entity\": %.4f, \"entities_per_s\": %.1f}",
+             i ? "," : "", rs[i].system, rs[i].threads, rs[i].chunk, rs[i].run_once ? "true" : "false", rs[i].ns_per_entity,
+             rs[i].min_ns, rs[i].max_ns, rs[i].entities_per_s);
+    printf("],\n \"configurations\": [");
+    for (uint32_t i = 0; i < tn; i++)
+      printf("%s\n  {\"threads\": %u, \"chunk\": %u, \"frame_ms\": %.4f, \"merge_ms\": %.4f}", i ? "," : "", ts[i].threads,
+             ts[i].chunk, ts[i].frame_ms, ts[i].merge_ms);
+    printf("],\n \"best\": [");
+    bool first = true;
+    for (uint32_t t = 0; t < o->thread_count; t++)
+      for (uint32_t sys = 0; sys < systems; sys++) {
+        const result *b = best_of(rs, n, rs[sys].system, rs[t * o->chunk_count * systems].threads);
+        if (!b) continue;
+        printf("%s\n  {\"system\": \"%s\", \"threads\": %u, \"chunk\": %u, \"ns_per_entity\": %.4f}", first ? "" : ",",
+               b->system, b->threads, b->chunk, b->ns_per_entity);
+        first = false;
+      }
+    printf("]}\n");
+    return;
+  }
+  printf("%s, %u entities, %u frames (after %u warm-up), medians\n\n", o->scenario, o->entities, o->frames, o->warmup);
+  printf("%-14s %7s %7s %10s %12s %21s\n", "system", "threads", "chunk", "ns/entity", "M entities/s", "min-max ns/entity");
+  for (uint32_t i = 0; i < n; i++) {
+    if (rs[i].run_once) {
+      printf("%-14s %7u %7s %10s %12s %10.1f us a frame\n", rs[i].system, rs[i].threads, "once", "-", "-",
+             rs[i].ns_per_entity / 1e3);
+      continue;
+    }
+    printf("%-14s %7u %7u %10.3f %12.1f %10.3f-%-10.3f\n", rs[i].system, rs[i].threads, rs[i].chunk, rs[i].ns_per_entity,
+           rs[i].entities_per_s / 1e6, rs[i].min_ns, rs[i].max_ns);
+  }
+  printf("\n%-7s %7s %10s %10s\n", "threads", "chunk", "frame ms", "merge ms");
+  for (uint32_t i = 0; i < tn; i++) printf("%7u %7u %10.3f %10.3f\n", ts[i].threads, ts[i].chunk, ts[i].frame_ms, ts[i].merge_ms);
+  printf("\nbest chunk per system:\n");
+  uint32_t one = UINT32_MAX;
+  for (uint32_t t = 0; t < o->thread_count; t++)
+    if (ts[t * o->chunk_count].threads == 1) one = ts[t * o->chunk_count].threads;
+  for (uint32_t t = 0; t < o->thread_count; t++) {
+    uint32_t threads = ts[t * o->chunk_count].threads;
+    for (uint32_t sys = 0; sys < systems; sys++) {
+      const result *b = best_of(rs, n, rs[sys].system, threads);
+      if (!b) continue;
+      printf("  %-14s %3u threads: chunk %6u, %.3f ns/entity", b->system, threads, b->chunk, b->ns_per_entity);
+      const result *b1 = one != UINT32_MAX && threads != 1 ? best_of(rs, n, b->system, 1) : NULL;
+      if (b1) printf(", %.2fx the speed of 1 thread", b1->ns_per_entity / b->ns_per_entity);
+      printf("\n");
+    }
+  }
+}
+
+int main(int argc, char **argv) {
+  options o;
+  parse(argc, argv, &o);
+  uint32_t configs = o.thread_count * o.chunk_count;
+  result *rs = calloc((size_t)configs * MAX_SYSTEMS, sizeof *rs);
+  config_time *ts = calloc(configs, sizeof *ts);
+  if (!rs || !ts) return 1;
+  bool progress = isatty(2);
+  uint32_t n = 0, systems = 0, k = 0;
+  for (uint32_t t = 0; t < o.thread_count; t++) {
+    myr_jobs *pool;
+    myr_status st = myr_jobs_create(&(myr_jobs_desc){.workers = o.threads[t]}, &pool);
+    if (st != MYR_OK) {
+      fprintf(stderr, "myriad-tune: a pool of %u workers: %s\n", o.threads[t], myr_strerror(st));
+      return 1;
+    }
+    for (uint32_t c = 0; c < o.chunk_count; c++, k++) {
+      if (progress) fprintf(stderr, "\r%u/%u: %u threads, chunk %u   ", k + 1, configs, o.threads[t], o.chunks[c]);
+      systems = measure(&o, pool, o.chunks[c], rs + n, &ts[k]);
+      n += systems;
+    }
+    myr_jobs_destroy(pool);
+  }
+  if (progress) fprintf(stderr, "\r%*s\r", 60, "");
+  report(&o, rs, n, ts, configs, systems);
+  free(rs);
+  free(ts);
+  return 0;
+}
