@@ -74,6 +74,7 @@ void myr_schedule_destroy(myr_schedule *s) {
   if (!s) return;
   myr_world *w = s->world;
   schedule_access_watch(s, false);
+  if (s->trace) myr_schedule_trace_end(s, NULL);
   unbuild(s);
   for (uint32_t i = 0; i < s->count; i++) {
     sys *y = &s->systems[i];

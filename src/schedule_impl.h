@@ -79,7 +79,20 @@ typedef struct worker_buffer {
   alignas(64) patch_buffer buf;
 } worker_buffer;
 
+/* One recorded chunk job, hook or merge (system NONE: a merge). */
+typedef struct trace_event {
+  uint64_t start_ns, end_ns;
+  uint32_t system, rows, chunk, table, stage;
+} trace_event;
+
+typedef struct trace_lane { /* one worker's, on its own lines */
+  alignas(64) trace_event *events;
+  uint32_t count, dropped;
+} trace_lane;
+
 struct myr_schedule {
+  trace_lane *trace;    /* per worker while tracing, NULL otherwise */
+  uint32_t trace_cap;   /* events per lane */
   myr_world *world;
   myr_jobs *jobs;
   bool own_jobs;
@@ -117,6 +130,12 @@ struct myr_schedule {
 /* Access-checking builds: makes the world report component reads to this
  * schedule (on), or stop if it reports to it (off). Does nothing otherwise. */
 void schedule_access_watch(myr_schedule *s, bool on);
+
+/* A JSON string with quotes, backslashes and control characters escaped. */
+void schedule_json_string(FILE *out, const char *str);
+
+/* Records a traced event on lane `worker` (drops it when the lane is full). */
+void schedule_trace(myr_schedule *s, int worker, trace_event ev);
 
 /* Writes myr_schedule_error's text and returns st. */
 myr_status schedule_say(myr_schedule *s, myr_status st, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

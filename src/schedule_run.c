@@ -119,9 +119,13 @@ static void run_one(myr_schedule *s, sys *y, myr_system_fn fn, const myr_chunk *
   myr_view view = {*chunk, s->dt, s->time, y->user, (myr_system)(y - s->systems), (uint32_t)wi, y->res_data, s};
   uint64_t room = UINT64_C(1) << s->seq_bits;
   myr_patches handle = {buf, y->order, key, 0, NULL, s->batch_bits, (y->chunk_ordinal + key) * room, room, 0};
+  uint64_t t0 = s->trace ? now_ns() : 0;
   RUNNING_SET(y);
   fn(&view, &handle);
   RUNNING_RESTORE();
+  if (s->trace)
+    schedule_trace(s, wi, (trace_event){t0, now_ns(), (uint32_t)(y - s->systems), chunk->count,
+                                        key == 0 || key > y->chunk_count ? NONE : key - 1, chunk->table, y->stage});
   /* the handle dies here: the next chunk opens its own segment even if its
    * handle lands at the same address */
   buf->open = NULL;
@@ -425,7 +429,9 @@ static myr_status run_stage_systems(myr_schedule *s, stage *g) {
                           g->stage, s->systems[who].name, myr_status_name(st), myr_strerror(st));
     return schedule_say(s, st, "run: stage %u: %s; none of the stage's patches applied", g->stage, myr_strerror(st));
   }
+  uint64_t t0 = s->trace ? now_ns() : 0;
   myr_status st = merge(s, g);
+  if (s->trace) schedule_trace(s, 0, (trace_event){t0, now_ns(), NONE, 0, 0, 0, g->stage});
   if (st == MYR_ENOMEM)
     return schedule_say(s, st, "run: stage %u: out of memory merging its patches, or a system's patch could not be "
                         "recorded; none of them applied", g->stage);

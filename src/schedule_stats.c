@@ -73,7 +73,7 @@ myr_status myr_schedule_stage_stats(const myr_schedule *s, uint32_t i, myr_stage
 
 /* A JSON string: quotes, backslashes and control characters escaped, so
  * that any system name gives valid JSON (bytes >= 0x80 pass as they are). */
-static void json_string(FILE *out, const char *str) {
+void schedule_json_string(FILE *out, const char *str) {
   fputc('"', out);
   for (const unsigned char *c = (const unsigned char *)str; *c; c++) {
     if (*c == '"' || *c == '\\') fprintf(out, "\\%c", *c);
@@ -88,7 +88,7 @@ static void print_json(const myr_schedule *s, FILE *out) {
   for (uint32_t i = 0; i < s->count; i++) {
     const myr_system_stats *t = &s->systems[i].stats;
     fprintf(out, "%s\n  {\"name\": ", i ? "," : "");
-    json_string(out, s->systems[i].name);
+    schedule_json_string(out, s->systems[i].name);
     fprintf(out, ", \"stage\": %u, \"chunk_rows\": %u, \"entities\": %llu, \"chunks\": %llu, "
             "\"ns\": %llu, \"ns_per_entity\": %.3f, \"entities_per_s\": %.1f, \"frames\": %llu, "
             "\"total_entities\": %llu, \"total_chunks\": %llu, \"total_ns\": %llu, \"cpu_ns\": %llu, "
@@ -167,4 +167,79 @@ myr_status myr_schedule_print_stats(const myr_schedule *s, FILE *out, bool json)
   if (json) print_json(s, out);
   else print_table(s, out);
   return MYR_OK;
+}
+
+/* ---- tracing ------------------------------------------------------------- */
+
+static void trace_free(myr_schedule *s) {
+  if (!s->trace) return;
+  for (uint32_t i = 0; i < s->buf_count; i++) world_free(s->world, s->trace[i].events, sizeof(trace_event) * s->trace_cap);
+  world_free(s->world, s->trace, sizeof(trace_lane) * s->buf_count);
+  s->trace = NULL;
+}
+
+myr_status myr_schedule_trace_begin(myr_schedule *s, uint32_t max_events) {
+  if (!s || s->trace) return MYR_EINVAL;
+  if (s->running) return MYR_EBUSY;
+  uint32_t cap = max_events ? max_events : 65536;
+  trace_lane *lanes = world_alloc(s->world, sizeof(trace_lane) * s->buf_count, alignof(trace_lane));
+  if (!lanes) return MYR_ENOMEM;
+  memset(lanes, 0, sizeof(trace_lane) * s->buf_count);
+  s->trace = lanes;
+  s->trace_cap = cap;
+  for (uint32_t i = 0; i < s->buf_count; i++)
+    if (!(lanes[i].events = world_alloc(s->world, sizeof(trace_event) * cap, alignof(trace_event)))) {
+      for (uint32_t k = i + 1; k < s->buf_count; k++) lanes[k].events = NULL;
+      for (uint32_t k = 0; k < i; k++) world_free(s->world, lanes[k].events, sizeof(trace_event) * cap);
+      world_free(s->world, lanes, sizeof(trace_lane) * s->buf_count);
+      s->trace = NULL;
+      return MYR_ENOMEM;
+    }
+  return MYR_OK;
+}
+
+void schedule_trace(myr_schedule *s, int worker, trace_event ev) {
+  trace_lane *l = &s->trace[worker < 0 ? 0 : worker];
+  if (l->count < s->trace_cap) l->events[l->count++] = ev;
+  else l->dropped++;
+}
+
+myr_status myr_schedule_trace_end(myr_schedule *s, FILE *out) {
+  if (!s || !s->trace) return MYR_EINVAL;
+  if (s->running) return MYR_EBUSY;
+  if (!out) {
+    trace_free(s);
+    return MYR_OK;
+  }
+  uint64_t t0 = UINT64_MAX;
+  for (uint32_t w = 0; w < s->buf_count; w++)
+    for (uint32_t i = 0; i < s->trace[w].count; i++)
+      if (s->trace[w].events[i].start_ns < t0) t0 = s->trace[w].events[i].start_ns;
+  fprintf(out, "{\"displayTimeUnit\": \"ns\", \"traceEvents\": [");
+  bool first = true;
+  for (uint32_t w = 0; w < s->buf_count; w++) {
+    fprintf(out, "%s\n {\"name\": \"thread_name\", \"ph\": \"M\", \"pid\": 1, \"tid\": %u, \"args\": {\"name\": \"worker %u\"}}",
+            first ? "" : ",", w, w);
+    first = false;
+  }
+  for (uint32_t w = 0; w < s->buf_count; w++)
+    for (uint32_t i = 0; i < s->trace[w].count; i++) {
+      const trace_event *e = &s->trace[w].events[i];
+      fprintf(out, ",\n {\"name\": ");
+      if (e->system == NONE) fprintf(out, "\"merge\", \"cat\": \"merge\"");
+      else {
+        schedule_json_string(out, s->systems[e->system].name);
+        fprintf(out, ", \"cat\": \"%s\"", e->chunk == NONE ? "hook" : "chunk");
+      }
+      fprintf(out, ", \"ph\": \"X\", \"pid\": 1, \"tid\": %u, \"ts\": %.3f, \"dur\": %.3f, \"args\": {\"stage\": %u", w,
+              (double)(e->start_ns - t0) / 1e3, (double)(e->end_ns - e->start_ns) / 1e3, e->stage);
+      if (e->system != NONE && e->chunk != NONE)
+        fprintf(out, ", \"rows\": %u, \"chunk\": %u, \"table\": %u", e->rows, e->chunk, e->table);
+      fprintf(out, "}}");
+    }
+  uint64_t dropped = 0;
+  for (uint32_t w = 0; w < s->buf_count; w++) dropped += s->trace[w].dropped;
+  fprintf(out, "\n], \"otherData\": {\"dropped_events\": %llu}}\n", (unsigned long long)dropped);
+  trace_free(s);
+  return ferror(out) ? MYR_EIO : MYR_OK;
 }

@@ -303,6 +303,59 @@ static void stats_json_escapes_any_system_name(void **state) {
   free(buf);
 }
 
+static uint32_t count_substr(const char *t, const char *needle) {
+  uint32_t n = 0;
+  for (const char *at = t; (at = strstr(at, needle)); at += strlen(needle)) n++;
+  return n;
+}
+
+/* A trace holds one event per chunk and per merge, the frames asked for
+ * only; a full lane counts what it drops; misuse is refused. */
+static void trace_records_each_chunk_and_merge(void **state) {
+  sfix *x = *state;
+  enum { N = 1000 }; /* 16 chunks of 64 rows (the last of 40) */
+  assert_int_equal(myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){.components = (myr_component[]){x->f.pos},
+                                                                        .component_count = 1, .count = N}), MYR_OK);
+  add(x, "tr\"aced", 0, (myr_term[]){{x->f.pos, MYR_TERM_WRITE}}, 1, noop_system, NULL);
+  add(x, "second", 1, (myr_term[]){{x->f.pos, MYR_TERM_READ}}, 1, noop_system, NULL);
+  assert_int_equal(myr_schedule_trace_end(x->s, NULL), MYR_EINVAL); /* not tracing */
+  assert_int_equal(myr_schedule_trace_begin(NULL, 0), MYR_EINVAL);
+  assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_OK);            /* before: not recorded */
+  assert_int_equal(myr_schedule_trace_begin(x->s, 0), MYR_OK);
+  assert_int_equal(myr_schedule_trace_begin(x->s, 0), MYR_EINVAL); /* already */
+  assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_OK);
+  assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_OK);
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  assert_int_equal(myr_schedule_trace_end(x->s, f), MYR_OK);
+  fclose(f);
+  assert_true(json_strings_valid(buf));
+  assert_int_equal(count_substr(buf, "\"cat\": \"chunk\""), 2 * 2 * 16);
+  assert_int_equal(count_substr(buf, "\"name\": \"tr\\\"aced\""), 2 * 16);
+  assert_int_equal(count_substr(buf, "\"rows\": 64,"), 2 * 2 * 15);
+  assert_int_equal(count_substr(buf, "\"rows\": 40,"), 2 * 2);
+  assert_int_equal(count_substr(buf, "\"cat\": \"merge\""), 2 * 2);
+  assert_non_null(strstr(buf, "\"dropped_events\": 0}"));
+  free(buf);
+  assert_int_equal(myr_schedule_trace_end(x->s, NULL), MYR_EINVAL); /* stopped */
+  /* a lane of 4 events: one frame has 34 (32 chunks, 2 merges) on 2 workers */
+  assert_int_equal(myr_schedule_trace_begin(x->s, 4), MYR_OK);
+  assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_OK);
+  f = open_memstream(&buf, &len);
+  assert_int_equal(myr_schedule_trace_end(x->s, f), MYR_OK);
+  fclose(f);
+  uint32_t kept = count_substr(buf, "\"ph\": \"X\"");
+  assert_true(kept >= 4 && kept <= 8);
+  char want[64];
+  snprintf(want, sizeof want, "\"dropped_events\": %u}", 34 - kept);
+  assert_non_null(strstr(buf, want));
+  free(buf);
+  /* a trace left open is freed by destroy (the leak checker sees it) */
+  assert_int_equal(myr_schedule_trace_begin(x->s, 0), MYR_OK);
+  assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_OK);
+}
+
 /* `with` terms select rows but read and write nothing: a system that only
  * requires Position does not wait for one that writes it. */
 static void with_terms_cause_no_conflict(void **state) {
@@ -908,6 +961,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(patches_of_a_stage_are_visible_in_the_next, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(patches_of_a_stage_are_visible_in_the_next, sfix_setup_inline, sfix_teardown),
       cmocka_unit_test_setup_teardown(running_from_inside_a_system_is_refused, sfix_setup, sfix_teardown),
+      cmocka_unit_test_setup_teardown(trace_records_each_chunk_and_merge, sfix_setup, sfix_teardown),
+      cmocka_unit_test_setup_teardown(trace_records_each_chunk_and_merge, sfix_setup_inline, sfix_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -25,6 +25,20 @@ table=$("$tune" --entities 5000 --threads 1 --chunk 1024 --frames 2)
 check "table names the best chunk" 'grep -q "best chunk per system" <<<"$table"'
 check "help lists the scenarios" '"$tune" --help | grep -q particles'
 
+# the trace: 20k rows in chunks of 4096 = 5 chunks for each of the 4 row
+# systems, plus the run-once respawn, per frame; 2 stages merged per frame
+trace=$(mktemp)
+"$tune" --entities 20k --threads 2 --chunk 4096 --frames 2 --warmup 1 --format csv --trace "$trace" >/dev/null
+check "trace run exits 0" '[ $? -eq 0 ]'
+check "trace: valid JSON, nothing dropped" 'jq -e ".otherData.dropped_events == 0" "$trace" >/dev/null'
+check "trace: 42 chunk events, 4 merges" \
+  '[ "$(jq -c "[.traceEvents[] | select(.ph == \"X\") | .cat] | group_by(.) | map(length)" "$trace")" = "[42,4]" ]'
+check "trace: every row system covers 2 x 20000 rows in chunks of <= 4096" \
+  'jq -e "[.traceEvents[] | select(.cat == \"chunk\" and .args.rows > 0)] | group_by(.name) | length == 4 and all(.[]; (map(.args.rows) | add) == 40000 and all(.[]; .args.rows <= 4096))" "$trace" >/dev/null'
+check "trace: workers are 0 and 1, durations non-negative" \
+  'jq -e "all(.traceEvents[] | select(.ph == \"X\"); (.tid == 0 or .tid == 1) and .dur >= 0 and .ts >= 0)" "$trace" >/dev/null'
+rm -f "$trace"
+
 bad() { # args... : exit 2 and one line on stderr that names the option
   local err rc name=$1
   err=$("$tune" "$@" 2>&1 >/dev/null)
@@ -44,5 +58,6 @@ bad --chunk abc
 bad --frames -3
 bad --format xml
 bad --bogus
+bad --trace /nonexistent-dir/trace.json
 echo "tune_cli: $fails failures"
 [ "$fails" -eq 0 ]

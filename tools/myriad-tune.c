@@ -30,6 +30,8 @@ typedef struct options {
   uint32_t frames, warmup;
   uint64_t seed;
   enum { FORMAT_TABLE, FORMAT_JSON, FORMAT_CSV } format;
+  const char *trace_path;
+  FILE *trace; /* opened while parsing, so a bad path fails before any run */
 } options;
 
 /* One system in one configuration: medians over the frames. */
@@ -70,13 +72,16 @@ static void usage(FILE *out) {
           "  --warmup N        frames run first and not measured (default 3)\n"
           "  --seed N          the scenario's seed (default 1)\n"
           "  --format F        table, json or csv (default table)\n"
+          "  --trace FILE      write the last configuration's measured frames as a\n"
+          "                    Chrome trace (open in Perfetto or chrome://tracing):\n"
+          "                    one event per chunk, per hook and per stage merge\n"
           "  --help            this text\n\n"
           "examples:\n"
           "  myriad-tune\n"
           "  myriad-tune --entities 200k --threads 1,2 --chunk 256,4096 --frames 50 --format json\n"
           "  myriad-tune --chunk 64:65536:x4 --format csv > sweep.csv\n\n"
           "Exit status: 0, 1 when a run fails, 2 for a bad argument.\n"
-          "Not yet: --trace, --gantt, --plot, --write-tuning, --tuning, --chunk auto.\n");
+          "Not yet: --gantt, --plot, --write-tuning, --tuning, --chunk auto.\n");
 }
 
 /* ---- parsing -------------------------------------------------------------- */
@@ -143,7 +148,8 @@ static void parse(int argc, char **argv, options *o) {
       {"threads", required_argument, NULL, 't'},  {"chunk", required_argument, NULL, 'c'},
       {"frames", required_argument, NULL, 'f'},   {"warmup", required_argument, NULL, 'w'},
       {"seed", required_argument, NULL, 'r'},     {"format", required_argument, NULL, 'o'},
-      {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
+      {"trace", required_argument, NULL, 'T'},    {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0}};
   opterr = 0;
   for (int ch; (ch = getopt_long(argc, argv, "", longs, NULL)) != -1;) {
     switch (ch) {
@@ -163,6 +169,7 @@ static void parse(int argc, char **argv, options *o) {
       else if (strcmp(optarg, "csv") == 0) o->format = FORMAT_CSV;
       else bad("--format", "table, json or csv");
       break;
+    case 'T': o->trace_path = optarg; break;
     case 'h': usage(stdout); exit(0);
     default: bad(optind > 1 ? argv[optind - 1] : "?", "unknown option or missing value");
     }
@@ -188,6 +195,11 @@ static void parse(int argc, char **argv, options *o) {
     memcpy(o->chunks, dflt, sizeof dflt);
     o->chunk_count = 4;
   }
+  if (o->trace_path && !(o->trace = fopen(o->trace_path, "w"))) {
+    char why[512];
+    snprintf(why, sizeof why, "%s: %s", o->trace_path, strerror(errno));
+    bad("--trace", why);
+  }
 }
 
 /* ---- measuring ------------------------------------------------------------ */
@@ -209,7 +221,8 @@ static double now_ms(void) {
 }
 
 /* One configuration: fresh scenario, warm-up, measured frames. */
-static uint32_t measure(const options *o, myr_jobs *pool, uint32_t chunk, result *out, config_time *time) {
+static uint32_t measure(const options *o, myr_jobs *pool, uint32_t chunk, bool trace, result *out,
+                        config_time *time) {
   scn_scenario *sc;
   myr_status st = scn_create(o->scenario, o->entities, o->seed, pool, &sc);
   if (st != MYR_OK) {
@@ -225,6 +238,10 @@ static uint32_t measure(const options *o, myr_jobs *pool, uint32_t chunk, result
   if (!ns || !frame || !merge) exit(1);
   bool once[MAX_SYSTEMS] = {0};
   for (uint32_t f = 0; f < o->warmup + o->frames; f++) {
+    if (trace && f == o->warmup && (st = myr_schedule_trace_begin(s, 0)) != MYR_OK) {
+      fprintf(stderr, "myriad-tune: starting the trace: %s\n", myr_strerror(st));
+      exit(1);
+    }
     double t0 = now_ms();
     if ((st = myr_schedule_run(s, 1.0 / 60)) != MYR_OK) {
       fprintf(stderr, "myriad-tune: frame %u: %s\n", f, myr_schedule_error(s));
@@ -260,6 +277,10 @@ static uint32_t measure(const options *o, myr_jobs *pool, uint32_t chunk, result
     r->entities_per_s = r->run_once || r->ns_per_entity <= 0 ? 0 : 1e9 / r->ns_per_entity;
   }
   *time = (config_time){myr_jobs_worker_count(pool), chunk, median(frame, o->frames), median(merge, o->frames)};
+  if (trace && ((st = myr_schedule_trace_end(s, o->trace)) != MYR_OK || fclose(o->trace) != 0)) {
+    fprintf(stderr, "myriad-tune: writing %s: %s\n", o->trace_path, st != MYR_OK ? myr_strerror(st) : strerror(errno));
+    exit(1);
+  }
   free(ns);
   free(frame);
   free(merge);
@@ -360,7 +381,7 @@ int main(int argc, char **argv) {
     }
     for (uint32_t c = 0; c < o.chunk_count; c++, k++) {
       if (progress) fprintf(stderr, "\r%u/%u: %u threads, chunk %u   ", k + 1, configs, o.threads[t], o.chunks[c]);
-      systems = measure(&o, pool, o.chunks[c], rs + n, &ts[k]);
+      systems = measure(&o, pool, o.chunks[c], o.trace && k + 1 == configs, rs + n, &ts[k]);
       n += systems;
     }
     myr_jobs_destroy(pool);

@@ -265,6 +265,26 @@ MYR_API uint32_t myr_schedule_stage_count(const myr_schedule *s);
 MYR_API myr_status myr_schedule_stage_stats(const myr_schedule *s, uint32_t stage_index,
                                             myr_stage_stats *out);
 
+/* ---- tracing ------------------------------------------------------------- */
+
+/* Starts recording, for the frames that follow, every chunk a system runs
+ * on (system, worker, rows, chunk index, table, start and end), every begin
+ * or end hook, and every stage's merge; up to `max_events` events per worker
+ * (0 = 65536), later ones are counted as dropped. Costs one branch per chunk
+ * when off. Errors: MYR_EINVAL (NULL, or already tracing), MYR_EBUSY (while
+ * running), MYR_ENOMEM (nothing changes). */
+MYR_API myr_status myr_schedule_trace_begin(myr_schedule *s, uint32_t max_events);
+
+/* Stops recording and writes what was recorded as Chrome trace-event JSON
+ * (Perfetto, chrome://tracing): one complete ("ph": "X") event per chunk
+ * (cat "chunk", the system's name, tid = worker, args stage, rows, chunk,
+ * table), per hook (cat "hook") and per stage merge (cat "merge", name
+ * "merge"), times in microseconds from the first event; the number of
+ * dropped events is otherData.dropped_events. out may be NULL: the events
+ * are discarded. Tracing stops even when writing fails. Errors: MYR_EINVAL
+ * (NULL, or not tracing), MYR_EBUSY (while running), MYR_EIO (write error). */
+MYR_API myr_status myr_schedule_trace_end(myr_schedule *s, FILE *out);
+
 /* Prints systems, stages and workers as a table, or as JSON. */
 MYR_API myr_status myr_schedule_print_stats(const myr_schedule *s, FILE *out, bool json);
 
