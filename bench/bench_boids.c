@@ -11,18 +11,29 @@
 enum { PREY = 100000 };
 static const float DT = 1.0f / 60.0f;
 
+/* ctx: the worker count, plus SMALL for chunks of 1024 rows (many events a
+ * frame) instead of 4096, plus TRACED to record every chunk and merge */
+enum { SMALL = 0x100, TRACED = 0x200 };
+
 static void library_frames(myr_bench_state *st, void *ctx) {
-  uint32_t workers = (uint32_t)(uintptr_t)ctx;
+  uint32_t workers = (uint32_t)(uintptr_t)ctx & 0xff;
+  bool traced = (uintptr_t)ctx & TRACED;
   flock f;
   memset(&f, 0, sizeof f);
   make_world(&f, PREY);
   myr_jobs *pool;
   CHECK(myr_jobs_create(&(myr_jobs_desc){.workers = workers}, &pool));
   myr_reduction_desc red;
-  myr_schedule *s = make_schedule(&f, pool, 4096, &red);
+  myr_schedule *s = make_schedule(&f, pool, (uintptr_t)ctx & SMALL ? 1024 : 4096, &red);
   CHECK(myr_schedule_run(s, DT)); /* first frame: tables and buffers grow */
+  if (traced) CHECK(myr_schedule_trace_begin(s, 1u << 20)); /* 40 MiB a worker: nothing dropped */
   while (myr_bench_keep_running(st)) CHECK(myr_schedule_run(s, DT));
   myr_bench_set_items(st, (int64_t)myr_bench_iterations(st));
+  if (traced) {
+    FILE *null = fopen("/dev/null", "w");
+    CHECK(myr_schedule_trace_end(s, null));
+    fclose(null);
+  }
   myr_schedule_destroy(s);
   CHECK(myr_jobs_destroy(pool));
   myr_query_destroy(f.prey_query);
@@ -140,5 +151,14 @@ int main(int argc, char **argv) {
   myr_bench_ratio("boids frame, 1 worker vs hand-written serial (time <= 1.1x)", "boids/frame_100k/workers:1",
                   "baseline/boids_frame_100k_serial", 1.0 / 1.1);
   myr_bench_ratio("boids frame, 2 workers vs 1", "boids/frame_100k/workers:2", "boids/frame_100k/workers:1", 0);
+  /* tracing: chunks of 1024 rows, traced and not */
+  myr_bench_register("boids/frame_100k_chunk1024/workers:1", library_frames, (void *)(uintptr_t)(1 | SMALL));
+  myr_bench_register("boids/frame_100k_chunk1024_traced/workers:1", library_frames, (void *)(uintptr_t)(1 | SMALL | TRACED));
+  myr_bench_register("boids/frame_100k_chunk1024/workers:2", library_frames, (void *)(uintptr_t)(2 | SMALL));
+  myr_bench_register("boids/frame_100k_chunk1024_traced/workers:2", library_frames, (void *)(uintptr_t)(2 | SMALL | TRACED));
+  myr_bench_ratio("boids frame traced vs not, 1 worker (time <= 1.05x)", "boids/frame_100k_chunk1024_traced/workers:1",
+                  "boids/frame_100k_chunk1024/workers:1", 1.0 / 1.05);
+  myr_bench_ratio("boids frame traced vs not, 2 workers (time <= 1.05x)", "boids/frame_100k_chunk1024_traced/workers:2",
+                  "boids/frame_100k_chunk1024/workers:2", 1.0 / 1.05);
   return myr_bench_main(argc, argv);
 }
