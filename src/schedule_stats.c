@@ -204,6 +204,29 @@ void schedule_trace(myr_schedule *s, int worker, trace_event ev) {
   else l->dropped++;
 }
 
+myr_status myr_schedule_trace_events(const myr_schedule *s, myr_trace_event *out, size_t cap, size_t *count) {
+  if (!s || !count || (!out && cap) || !s->trace) return MYR_EINVAL;
+  if (s->running) return MYR_EBUSY;
+  size_t n = 0;
+  for (uint32_t w = 0; w < s->buf_count; w++)
+    for (uint32_t i = 0; i < s->trace[w].count; i++, n++) {
+      if (n >= cap) continue;
+      const trace_event *e = &s->trace[w].events[i];
+      bool merge = e->system == NONE, hook = !merge && e->chunk == NONE;
+      out[n] = (myr_trace_event){.kind = merge ? MYR_TRACE_MERGE : hook ? MYR_TRACE_HOOK : MYR_TRACE_CHUNK,
+                                 .system = e->system,
+                                 .worker = w,
+                                 .stage = e->stage,
+                                 .rows = merge || hook ? 0 : e->rows,
+                                 .chunk = merge || hook ? 0 : e->chunk,
+                                 .table = merge || hook ? 0 : e->table,
+                                 .start_ns = e->start_ns,
+                                 .end_ns = e->end_ns};
+    }
+  *count = n;
+  return MYR_OK;
+}
+
 myr_status myr_schedule_trace_end(myr_schedule *s, FILE *out) {
   if (!s || !s->trace) return MYR_EINVAL;
   if (s->running) return MYR_EBUSY;

@@ -325,6 +325,31 @@ static void trace_records_each_chunk_and_merge(void **state) {
   assert_int_equal(myr_schedule_trace_begin(x->s, 0), MYR_EINVAL); /* already */
   assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_OK);
   assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_OK);
+  /* the events as structs: 64 chunks of 2 systems, 4 merges, in order per worker */
+  size_t n = 0;
+  assert_int_equal(myr_schedule_trace_events(x->s, NULL, 1, &n), MYR_EINVAL);
+  assert_int_equal(myr_schedule_trace_events(x->s, NULL, 0, &n), MYR_OK);
+  assert_int_equal(n, 2 * 2 * 16 + 4);
+  myr_trace_event ev[2 * 2 * 16 + 4];
+  size_t again = 0;
+  assert_int_equal(myr_schedule_trace_events(x->s, ev, 3, &again), MYR_OK); /* a prefix */
+  assert_int_equal(again, n);
+  assert_int_equal(myr_schedule_trace_events(x->s, ev, n, &again), MYR_OK);
+  uint32_t rows[2] = {0}, merges = 0;
+  for (size_t i = 0; i < n; i++) {
+    assert_true(ev[i].start_ns <= ev[i].end_ns);
+    if (i && ev[i].worker == ev[i - 1].worker) assert_true(ev[i - 1].start_ns <= ev[i].start_ns);
+    if (ev[i].kind == MYR_TRACE_MERGE) {
+      merges++;
+      continue;
+    }
+    assert_int_equal(ev[i].kind, MYR_TRACE_CHUNK);
+    assert_true(ev[i].system < 2 && ev[i].stage == ev[i].system && ev[i].chunk < 16);
+    rows[ev[i].system] += ev[i].rows;
+  }
+  assert_int_equal(merges, 4);
+  assert_int_equal(rows[0], 2 * N);
+  assert_int_equal(rows[1], 2 * N);
   char *buf = NULL;
   size_t len = 0;
   FILE *f = open_memstream(&buf, &len);

@@ -39,6 +39,16 @@ check "trace: workers are 0 and 1, durations non-negative" \
   'jq -e "all(.traceEvents[] | select(.ph == \"X\"); (.tid == 0 or .tid == 1) and .dur >= 0 and .ts >= 0)" "$trace" >/dev/null'
 rm -f "$trace"
 
+# the Gantt chart of the last of those frames: 21 chunk bars, 2 merges
+gantt=$(mktemp)
+"$tune" --entities 20k --threads 2 --chunk 4096 --frames 2 --warmup 1 --format csv --gantt "$gantt" >/dev/null
+check "gantt run exits 0" '[ $? -eq 0 ]'
+check "gantt: an SVG with both workers' rows" \
+  'head -c 4 "$gantt" | grep -q "<svg" && grep -q ">worker 1<" "$gantt" && tail -1 "$gantt" | grep -q "</svg>"'
+check "gantt: one bar per chunk of the frame, one per merge" \
+  '[ "$(grep -c "<title>[a-z]* chunk" "$gantt")" -eq 21 ] && [ "$(grep -c "<title>stage . merge" "$gantt")" -eq 2 ]'
+rm -f "$gantt"
+
 bad() { # args... : exit 2 and one line on stderr that names the option
   local err rc name=$1
   err=$("$tune" "$@" 2>&1 >/dev/null)
@@ -59,5 +69,6 @@ bad --frames -3
 bad --format xml
 bad --bogus
 bad --trace /nonexistent-dir/trace.json
+bad --gantt /nonexistent-dir/frame.svg
 echo "tune_cli: $fails failures"
 [ "$fails" -eq 0 ]

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "myriad/myriad.h"
+#include "gantt.h"
 #include "scenarios.h"
 
 #define MAX_LIST 64
@@ -30,8 +31,8 @@ typedef struct options {
   uint32_t frames, warmup;
   uint64_t seed;
   enum { FORMAT_TABLE, FORMAT_JSON, FORMAT_CSV } format;
-  const char *trace_path;
-  FILE *trace; /* opened while parsing, so a bad path fails before any run */
+  const char *trace_path, *gantt_path;
+  FILE *trace, *gantt; /* opened while parsing, so a bad path fails before any run */
 } options;
 
 /* One system in one configuration: medians over the frames. */
@@ -75,13 +76,17 @@ static void usage(FILE *out) {
           "  --trace FILE      write the last configuration's measured frames as a\n"
           "                    Chrome trace (open in Perfetto or chrome://tracing):\n"
           "                    one event per chunk, per hook and per stage merge\n"
+          "  --gantt FILE.svg  the last measured frame as a Gantt chart: a row per\n"
+          "                    worker, a bar per chunk coloured by system, the\n"
+          "                    merges on a row of their own\n"
           "  --help            this text\n\n"
           "examples:\n"
           "  myriad-tune\n"
           "  myriad-tune --entities 200k --threads 1,2 --chunk 256,4096 --frames 50 --format json\n"
-          "  myriad-tune --chunk 64:65536:x4 --format csv > sweep.csv\n\n"
+          "  myriad-tune --chunk 64:65536:x4 --format csv > sweep.csv\n"
+          "  myriad-tune --threads 2 --chunk 4096 --frames 5 --trace trace.json --gantt frame.svg\n\n"
           "Exit status: 0, 1 when a run fails, 2 for a bad argument.\n"
-          "Not yet: --gantt, --plot, --write-tuning, --tuning, --chunk auto.\n");
+          "Not yet: --plot, --write-tuning, --tuning, --chunk auto.\n");
 }
 
 /* ---- parsing -------------------------------------------------------------- */
@@ -148,7 +153,8 @@ static void parse(int argc, char **argv, options *o) {
       {"threads", required_argument, NULL, 't'},  {"chunk", required_argument, NULL, 'c'},
       {"frames", required_argument, NULL, 'f'},   {"warmup", required_argument, NULL, 'w'},
       {"seed", required_argument, NULL, 'r'},     {"format", required_argument, NULL, 'o'},
-      {"trace", required_argument, NULL, 'T'},    {"help", no_argument, NULL, 'h'},
+      {"trace", required_argument, NULL, 'T'},    {"gantt", required_argument, NULL, 'G'},
+      {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
   opterr = 0;
   for (int ch; (ch = getopt_long(argc, argv, "", longs, NULL)) != -1;) {
@@ -170,6 +176,7 @@ static void parse(int argc, char **argv, options *o) {
       else bad("--format", "table, json or csv");
       break;
     case 'T': o->trace_path = optarg; break;
+    case 'G': o->gantt_path = optarg; break;
     case 'h': usage(stdout); exit(0);
     default: bad(optind > 1 ? argv[optind - 1] : "?", "unknown option or missing value");
     }
@@ -200,6 +207,11 @@ static void parse(int argc, char **argv, options *o) {
     snprintf(why, sizeof why, "%s: %s", o->trace_path, strerror(errno));
     bad("--trace", why);
   }
+  if (o->gantt_path && !(o->gantt = fopen(o->gantt_path, "w"))) {
+    char why[512];
+    snprintf(why, sizeof why, "%s: %s", o->gantt_path, strerror(errno));
+    bad("--gantt", why);
+  }
 }
 
 /* ---- measuring ------------------------------------------------------------ */
@@ -218,6 +230,26 @@ static double now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
+}
+
+/* The Gantt chart of the last traced frame. */
+static void write_gantt(const options *o, myr_schedule *s, myr_jobs *pool) {
+  size_t n;
+  myr_trace_event *ev = NULL;
+  if (myr_schedule_trace_events(s, NULL, 0, &n) != MYR_OK || !(ev = malloc(sizeof *ev * (n ? n : 1))) ||
+      myr_schedule_trace_events(s, ev, n, &n) != MYR_OK) {
+    fprintf(stderr, "myriad-tune: reading the trace for %s failed\n", o->gantt_path);
+    exit(1);
+  }
+  char title[160];
+  snprintf(title, sizeof title, "%s, %u entities, %u workers, chunk %u", o->scenario, o->entities,
+           myr_jobs_worker_count(pool), o->chunks[o->chunk_count - 1]);
+  if (gantt_write(o->gantt, s, ev, n, myr_jobs_worker_count(pool), myr_schedule_stage_count(s), title) != 0 ||
+      fclose(o->gantt) != 0) {
+    fprintf(stderr, "myriad-tune: writing %s: %s\n", o->gantt_path, strerror(errno));
+    exit(1);
+  }
+  free(ev);
 }
 
 /* One configuration: fresh scenario, warm-up, measured frames. */
@@ -277,7 +309,8 @@ static uint32_t measure(const options *o, myr_jobs *pool, uint32_t chunk, bool t
     r->entities_per_s = r->run_once || r->ns_per_entity <= 0 ? 0 : 1e9 / r->ns_per_entity;
   }
   *time = (config_time){myr_jobs_worker_count(pool), chunk, median(frame, o->frames), median(merge, o->frames)};
-  if (trace && ((st = myr_schedule_trace_end(s, o->trace)) != MYR_OK || fclose(o->trace) != 0)) {
+  if (trace && o->gantt) write_gantt(o, s, pool);
+  if (trace && ((st = myr_schedule_trace_end(s, o->trace)) != MYR_OK || (o->trace && fclose(o->trace) != 0))) {
     fprintf(stderr, "myriad-tune: writing %s: %s\n", o->trace_path, st != MYR_OK ? myr_strerror(st) : strerror(errno));
     exit(1);
   }
@@ -381,7 +414,7 @@ int main(int argc, char **argv) {
     }
     for (uint32_t c = 0; c < o.chunk_count; c++, k++) {
       if (progress) fprintf(stderr, "\r%u/%u: %u threads, chunk %u   ", k + 1, configs, o.threads[t], o.chunks[c]);
-      systems = measure(&o, pool, o.chunks[c], o.trace && k + 1 == configs, rs + n, &ts[k]);
+      systems = measure(&o, pool, o.chunks[c], (o.trace || o.gantt) && k + 1 == configs, rs + n, &ts[k]);
       n += systems;
     }
     myr_jobs_destroy(pool);

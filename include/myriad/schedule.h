@@ -285,6 +285,25 @@ MYR_API myr_status myr_schedule_trace_begin(myr_schedule *s, uint32_t max_events
  * (NULL, or not tracing), MYR_EBUSY (while running), MYR_EIO (write error). */
 MYR_API myr_status myr_schedule_trace_end(myr_schedule *s, FILE *out);
 
+typedef enum myr_trace_kind { MYR_TRACE_CHUNK, MYR_TRACE_HOOK, MYR_TRACE_MERGE } myr_trace_kind;
+
+/* One recorded event. */
+typedef struct myr_trace_event {
+  myr_trace_kind kind;
+  myr_system system;          /* UINT32_MAX for a merge */
+  uint32_t worker;            /* the lane it was recorded on; merges: 0 */
+  uint32_t stage;
+  uint32_t rows, chunk, table; /* chunks only, 0 otherwise */
+  uint64_t start_ns, end_ns;  /* CLOCK_MONOTONIC */
+} myr_trace_event;
+
+/* Copies the events recorded so far, worker 0's first and each worker's in
+ * the order it recorded them, into out (at most cap of them; out may be
+ * NULL when cap is 0) and sets *count to how many there are in all, copied
+ * or not. Tracing goes on. Errors: MYR_EINVAL (NULL s or count, out NULL
+ * with cap > 0, or not tracing), MYR_EBUSY (while running). */
+MYR_API myr_status myr_schedule_trace_events(const myr_schedule *s, myr_trace_event *out, size_t cap, size_t *count);
+
 /* Prints systems, stages and workers as a table, or as JSON. */
 MYR_API myr_status myr_schedule_print_stats(const myr_schedule *s, FILE *out, bool json);
 
