@@ -49,6 +49,16 @@ check "gantt: one bar per chunk of the frame, one per merge" \
   '[ "$(grep -c "<title>[a-z]* chunk" "$gantt")" -eq 21 ] && [ "$(grep -c "<title>stage . merge" "$gantt")" -eq 2 ]'
 rm -f "$gantt"
 
+# the plot: 4 row systems x 2 thread counts = 8 lines of 3 chunk sizes each
+plot=$(mktemp)
+"$tune" --entities 5000 --threads 1,2 --chunk 256:1024:x2 --frames 2 --format csv --plot "$plot" >/dev/null
+check "plot run exits 0" '[ $? -eq 0 ]'
+check "plot: an SVG with a panel per row system" \
+  'head -c 4 "$plot" | grep -q "<svg" && [ "$(grep -c "font-weight=\"bold\">\(gravity\|drag\|integrate\|bounds\)<" "$plot")" -eq 4 ]'
+check "plot: 8 lines, 24 points" \
+  '[ "$(grep -c "<polyline" "$plot")" -eq 8 ] && [ "$(grep -c "<circle" "$plot")" -eq 24 ]'
+rm -f "$plot"
+
 bad() { # args... : exit 2 and one line on stderr that names the option
   local err rc name=$1
   err=$("$tune" "$@" 2>&1 >/dev/null)
@@ -70,5 +80,6 @@ bad --format xml
 bad --bogus
 bad --trace /nonexistent-dir/trace.json
 bad --gantt /nonexistent-dir/frame.svg
+bad --plot /nonexistent-dir/plot.svg
 echo "tune_cli: $fails failures"
 [ "$fails" -eq 0 ]

@@ -18,6 +18,7 @@
 
 #include "myriad/myriad.h"
 #include "gantt.h"
+#include "plot.h"
 #include "scenarios.h"
 
 #define MAX_LIST 64
@@ -31,8 +32,8 @@ typedef struct options {
   uint32_t frames, warmup;
   uint64_t seed;
   enum { FORMAT_TABLE, FORMAT_JSON, FORMAT_CSV } format;
-  const char *trace_path, *gantt_path;
-  FILE *trace, *gantt; /* opened while parsing, so a bad path fails before any run */
+  const char *trace_path, *gantt_path, *plot_path;
+  FILE *trace, *gantt, *plot; /* opened while parsing, so a bad path fails before any run */
 } options;
 
 /* One system in one configuration: medians over the frames. */
@@ -79,6 +80,8 @@ static void usage(FILE *out) {
           "  --gantt FILE.svg  the last measured frame as a Gantt chart: a row per\n"
           "                    worker, a bar per chunk coloured by system, the\n"
           "                    merges on a row of their own\n"
+          "  --plot FILE.svg   entities/s against chunk size, a panel per system and\n"
+          "                    a line per thread count\n"
           "  --help            this text\n\n"
           "examples:\n"
           "  myriad-tune\n"
@@ -86,7 +89,7 @@ static void usage(FILE *out) {
           "  myriad-tune --chunk 64:65536:x4 --format csv > sweep.csv\n"
           "  myriad-tune --threads 2 --chunk 4096 --frames 5 --trace trace.json --gantt frame.svg\n\n"
           "Exit status: 0, 1 when a run fails, 2 for a bad argument.\n"
-          "Not yet: --plot, --write-tuning, --tuning, --chunk auto.\n");
+          "Not yet: --write-tuning, --tuning, --chunk auto.\n");
 }
 
 /* ---- parsing -------------------------------------------------------------- */
@@ -154,6 +157,7 @@ static void parse(int argc, char **argv, options *o) {
       {"frames", required_argument, NULL, 'f'},   {"warmup", required_argument, NULL, 'w'},
       {"seed", required_argument, NULL, 'r'},     {"format", required_argument, NULL, 'o'},
       {"trace", required_argument, NULL, 'T'},    {"gantt", required_argument, NULL, 'G'},
+      {"plot", required_argument, NULL, 'P'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
   opterr = 0;
@@ -177,6 +181,7 @@ static void parse(int argc, char **argv, options *o) {
       break;
     case 'T': o->trace_path = optarg; break;
     case 'G': o->gantt_path = optarg; break;
+    case 'P': o->plot_path = optarg; break;
     case 'h': usage(stdout); exit(0);
     default: bad(optind > 1 ? argv[optind - 1] : "?", "unknown option or missing value");
     }
@@ -211,6 +216,11 @@ static void parse(int argc, char **argv, options *o) {
     char why[512];
     snprintf(why, sizeof why, "%s: %s", o->gantt_path, strerror(errno));
     bad("--gantt", why);
+  }
+  if (o->plot_path && !(o->plot = fopen(o->plot_path, "w"))) {
+    char why[512];
+    snprintf(why, sizeof why, "%s: %s", o->plot_path, strerror(errno));
+    bad("--plot", why);
   }
 }
 
@@ -421,6 +431,19 @@ int main(int argc, char **argv) {
   }
   if (progress) fprintf(stderr, "\r%*s\r", 60, "");
   report(&o, rs, n, ts, configs, systems);
+  if (o.plot) {
+    plot_point *pts = calloc(n ? n : 1, sizeof *pts);
+    size_t m = 0;
+    for (uint32_t i = 0; pts && i < n; i++)
+      if (!rs[i].run_once) pts[m++] = (plot_point){rs[i].system, rs[i].threads, rs[i].chunk, rs[i].entities_per_s};
+    char title[160];
+    snprintf(title, sizeof title, "myriad-tune: %s, %u entities", o.scenario, o.entities);
+    if (!pts || plot_write(o.plot, pts, m, title) != 0 || fclose(o.plot) != 0) {
+      fprintf(stderr, "myriad-tune: writing %s: %s\n", o.plot_path, strerror(errno));
+      return 1;
+    }
+    free(pts);
+  }
   free(rs);
   free(ts);
   return 0;
