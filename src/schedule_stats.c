@@ -179,22 +179,20 @@ static void trace_free(myr_schedule *s) {
 }
 
 myr_status myr_schedule_trace_begin(myr_schedule *s, uint32_t max_events) {
-  if (!s || s->trace) return MYR_EINVAL;
+  if (!s || s->trace || max_events > (UINT32_C(1) << 26)) return MYR_EINVAL;
   if (s->running) return MYR_EBUSY;
   uint32_t cap = max_events ? max_events : 65536;
   trace_lane *lanes = world_alloc(s->world, sizeof(trace_lane) * s->buf_count, alignof(trace_lane));
   if (!lanes) return MYR_ENOMEM;
   memset(lanes, 0, sizeof(trace_lane) * s->buf_count);
-  s->trace = lanes;
-  s->trace_cap = cap;
   for (uint32_t i = 0; i < s->buf_count; i++)
     if (!(lanes[i].events = world_alloc(s->world, sizeof(trace_event) * cap, alignof(trace_event)))) {
-      for (uint32_t k = i + 1; k < s->buf_count; k++) lanes[k].events = NULL;
       for (uint32_t k = 0; k < i; k++) world_free(s->world, lanes[k].events, sizeof(trace_event) * cap);
       world_free(s->world, lanes, sizeof(trace_lane) * s->buf_count);
-      s->trace = NULL;
       return MYR_ENOMEM;
     }
+  s->trace = lanes;
+  s->trace_cap = cap;
   return MYR_OK;
 }
 
@@ -204,7 +202,8 @@ void schedule_trace(myr_schedule *s, int worker, trace_event ev) {
   else l->dropped++;
 }
 
-myr_status myr_schedule_trace_events(const myr_schedule *s, myr_trace_event *out, size_t cap, size_t *count) {
+myr_status myr_schedule_trace_events(const myr_schedule *s, myr_trace_event *out, size_t cap, size_t *count,
+                                     uint64_t *dropped) {
   if (!s || !count || (!out && cap) || !s->trace) return MYR_EINVAL;
   if (s->running) return MYR_EBUSY;
   size_t n = 0;
@@ -224,6 +223,10 @@ myr_status myr_schedule_trace_events(const myr_schedule *s, myr_trace_event *out
                                  .end_ns = e->end_ns};
     }
   *count = n;
+  if (dropped) {
+    *dropped = 0;
+    for (uint32_t w = 0; w < s->buf_count; w++) *dropped += s->trace[w].dropped;
+  }
   return MYR_OK;
 }
 
@@ -264,5 +267,5 @@ myr_status myr_schedule_trace_end(myr_schedule *s, FILE *out) {
   for (uint32_t w = 0; w < s->buf_count; w++) dropped += s->trace[w].dropped;
   fprintf(out, "\n], \"otherData\": {\"dropped_events\": %llu}}\n", (unsigned long long)dropped);
   trace_free(s);
-  return ferror(out) ? MYR_EIO : MYR_OK;
+  return fflush(out) != 0 || ferror(out) ? MYR_EIO : MYR_OK;
 }

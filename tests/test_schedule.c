@@ -327,18 +327,20 @@ static void trace_records_each_chunk_and_merge(void **state) {
   assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_OK);
   /* the events as structs: 64 chunks of 2 systems, 4 merges, in order per worker */
   size_t n = 0;
-  assert_int_equal(myr_schedule_trace_events(x->s, NULL, 1, &n), MYR_EINVAL);
-  assert_int_equal(myr_schedule_trace_events(x->s, NULL, 0, &n), MYR_OK);
+  uint64_t dropped = 1;
+  assert_int_equal(myr_schedule_trace_events(x->s, NULL, 1, &n, NULL), MYR_EINVAL);
+  assert_int_equal(myr_schedule_trace_events(x->s, NULL, 0, &n, &dropped), MYR_OK);
+  assert_int_equal(dropped, 0);
   assert_int_equal(n, 2 * 2 * 16 + 4);
   myr_trace_event ev[2 * 2 * 16 + 4];
   size_t again = 0;
-  assert_int_equal(myr_schedule_trace_events(x->s, ev, 3, &again), MYR_OK); /* a prefix */
+  assert_int_equal(myr_schedule_trace_events(x->s, ev, 3, &again, NULL), MYR_OK); /* a prefix */
   assert_int_equal(again, n);
-  assert_int_equal(myr_schedule_trace_events(x->s, ev, n, &again), MYR_OK);
+  assert_int_equal(myr_schedule_trace_events(x->s, ev, n, &again, NULL), MYR_OK);
   uint32_t rows[2] = {0}, merges = 0;
   for (size_t i = 0; i < n; i++) {
     assert_true(ev[i].start_ns <= ev[i].end_ns);
-    if (i && ev[i].worker == ev[i - 1].worker) assert_true(ev[i - 1].start_ns <= ev[i].start_ns);
+    if (i && ev[i].worker == ev[i - 1].worker) assert_true(ev[i - 1].end_ns <= ev[i].end_ns);
     if (ev[i].kind == MYR_TRACE_MERGE) {
       merges++;
       continue;
@@ -365,8 +367,11 @@ static void trace_records_each_chunk_and_merge(void **state) {
   free(buf);
   assert_int_equal(myr_schedule_trace_end(x->s, NULL), MYR_EINVAL); /* stopped */
   /* a lane of 4 events: one frame has 34 (32 chunks, 2 merges) on 2 workers */
+  assert_int_equal(myr_schedule_trace_begin(x->s, (UINT32_C(1) << 26) + 1), MYR_EINVAL);
   assert_int_equal(myr_schedule_trace_begin(x->s, 4), MYR_OK);
   assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_OK);
+  assert_int_equal(myr_schedule_trace_events(x->s, NULL, 0, &n, &dropped), MYR_OK);
+  assert_int_equal(n + dropped, 34);
   f = open_memstream(&buf, &len);
   assert_int_equal(myr_schedule_trace_end(x->s, f), MYR_OK);
   fclose(f);

@@ -21,6 +21,7 @@ static void xml_text(FILE *out, const char *t) {
     else if (*t == '<') fputs("&lt;", out);
     else if (*t == '>') fputs("&gt;", out);
     else if (*t == '"') fputs("&quot;", out);
+    else if ((unsigned char)*t < 0x20) fputc('?', out); /* not allowed in XML 1.0 */
     else fputc(*t, out);
   }
 }

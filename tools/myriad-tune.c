@@ -23,6 +23,7 @@
 
 #define MAX_LIST 64
 #define MAX_SYSTEMS 32
+#define TRACE_LANE (1u << 18) /* events a worker keeps: 10 MiB */
 
 typedef struct options {
   const char *scenario;
@@ -245,12 +246,16 @@ static double now_ms(void) {
 /* The Gantt chart of the last traced frame. */
 static void write_gantt(const options *o, myr_schedule *s, myr_jobs *pool) {
   size_t n;
+  uint64_t dropped;
   myr_trace_event *ev = NULL;
-  if (myr_schedule_trace_events(s, NULL, 0, &n) != MYR_OK || !(ev = malloc(sizeof *ev * (n ? n : 1))) ||
-      myr_schedule_trace_events(s, ev, n, &n) != MYR_OK) {
+  if (myr_schedule_trace_events(s, NULL, 0, &n, NULL) != MYR_OK || !(ev = malloc(sizeof *ev * (n ? n : 1))) ||
+      myr_schedule_trace_events(s, ev, n, &n, &dropped) != MYR_OK) {
     fprintf(stderr, "myriad-tune: reading the trace for %s failed\n", o->gantt_path);
     exit(1);
   }
+  if (dropped) /* the last frame is not all there: say so rather than draw a wrong chart */
+    fprintf(stderr, "myriad-tune: %s: the trace dropped %llu events (a worker keeps %u); the chart may be cut\n",
+            o->gantt_path, (unsigned long long)dropped, TRACE_LANE);
   char title[160];
   snprintf(title, sizeof title, "%s, %u entities, %u workers, chunk %u", o->scenario, o->entities,
            myr_jobs_worker_count(pool), o->chunks[o->chunk_count - 1]);
@@ -280,7 +285,9 @@ static uint32_t measure(const options *o, myr_jobs *pool, uint32_t chunk, bool t
   if (!ns || !frame || !merge) exit(1);
   bool once[MAX_SYSTEMS] = {0};
   for (uint32_t f = 0; f < o->warmup + o->frames; f++) {
-    if (trace && f == o->warmup && (st = myr_schedule_trace_begin(s, 0)) != MYR_OK) {
+    /* a trace file gets every measured frame, a chart alone the last one */
+    uint32_t first_traced = o->trace ? o->warmup : o->warmup + o->frames - 1;
+    if (trace && f == first_traced && (st = myr_schedule_trace_begin(s, TRACE_LANE)) != MYR_OK) {
       fprintf(stderr, "myriad-tune: starting the trace: %s\n", myr_strerror(st));
       exit(1);
     }

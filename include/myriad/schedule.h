@@ -270,9 +270,10 @@ MYR_API myr_status myr_schedule_stage_stats(const myr_schedule *s, uint32_t stag
 /* Starts recording, for the frames that follow, every chunk a system runs
  * on (system, worker, rows, chunk index, table, start and end), every begin
  * or end hook, and every stage's merge; up to `max_events` events per worker
- * (0 = 65536), later ones are counted as dropped. Costs one branch per chunk
- * when off. Errors: MYR_EINVAL (NULL, or already tracing), MYR_EBUSY (while
- * running), MYR_ENOMEM (nothing changes). */
+ * (0 = 65536; at most 2^26), later ones are counted as dropped. When off
+ * it costs a load and a branch per chunk. Errors: MYR_EINVAL (NULL, already
+ * tracing, or max_events above 2^26), MYR_EBUSY (while running),
+ * MYR_ENOMEM (nothing changes). */
 MYR_API myr_status myr_schedule_trace_begin(myr_schedule *s, uint32_t max_events);
 
 /* Stops recording and writes what was recorded as Chrome trace-event JSON
@@ -298,11 +299,13 @@ typedef struct myr_trace_event {
 } myr_trace_event;
 
 /* Copies the events recorded so far, worker 0's first and each worker's in
- * the order it recorded them, into out (at most cap of them; out may be
- * NULL when cap is 0) and sets *count to how many there are in all, copied
- * or not. Tracing goes on. Errors: MYR_EINVAL (NULL s or count, out NULL
- * with cap > 0, or not tracing), MYR_EBUSY (while running). */
-MYR_API myr_status myr_schedule_trace_events(const myr_schedule *s, myr_trace_event *out, size_t cap, size_t *count);
+ * the order they ended, into out (at most cap of them; out may be NULL when
+ * cap is 0), sets *count to how many there are in all, copied or not, and
+ * *dropped (when not NULL) to how many did not fit in their worker's lane.
+ * Tracing goes on. Errors: MYR_EINVAL (NULL s or count, out NULL with cap >
+ * 0, or not tracing), MYR_EBUSY (while running). */
+MYR_API myr_status myr_schedule_trace_events(const myr_schedule *s, myr_trace_event *out, size_t cap, size_t *count,
+                                             uint64_t *dropped);
 
 /* Prints systems, stages and workers as a table, or as JSON. */
 MYR_API myr_status myr_schedule_print_stats(const myr_schedule *s, FILE *out, bool json);
