@@ -19,6 +19,9 @@ check "a best chunk per system and thread count" '[ "$(jq ".best | length" <<<"$
 check "four configurations with frame and merge times" \
   '[ "$(jq "[.configurations[] | select(.frame_ms > 0 and .merge_ms >= 0)] | length" <<<"$out")" -eq 4 ]'
 
+rep=$("$tune" --entities 5000 --threads 1 --chunk 1024 --frames 3 --repeat 2 --format json)
+check "--repeat 2: exit 0 and recorded in the JSON" '[ $? -eq 0 ] && [ "$(jq .repeat <<<"$rep")" -eq 2 ]'
+
 csv=$("$tune" --entities 5000 --threads 1 --chunk 64:256:x2 --frames 2 --format csv)
 check "csv: a header and 3 chunks x 5 systems" '[ "$(wc -l <<<"$csv")" -eq 16 ]'
 table=$("$tune" --entities 5000 --threads 1 --chunk 1024 --frames 2)
@@ -77,6 +80,8 @@ bad --chunk 64:256:y2
 bad --chunk abc
 bad --frames -3
 bad --format xml
+bad --repeat 0
+bad --repeat 1000 --frames 100000
 bad --bogus
 bad --trace /nonexistent-dir/trace.json
 bad --gantt /nonexistent-dir/frame.svg

@@ -30,7 +30,7 @@ typedef struct options {
   uint32_t entities;
   uint32_t threads[MAX_LIST], thread_count;
   uint32_t chunks[MAX_LIST], chunk_count;
-  uint32_t frames, warmup;
+  uint32_t frames, warmup, repeat;
   uint64_t seed;
   enum { FORMAT_TABLE, FORMAT_JSON, FORMAT_CSV } format;
   const char *trace_path, *gantt_path, *plot_path;
@@ -73,6 +73,8 @@ static void usage(FILE *out) {
           "                    (default 256,1024,4096,16384)\n"
           "  --frames N        measured frames per configuration (default 20)\n"
           "  --warmup N        frames run first and not measured (default 3)\n"
+          "  --repeat N        measure each configuration N times, each on a fresh\n"
+          "                    world; medians over all N x frames (default 1)\n"
           "  --seed N          the scenario's seed (default 1)\n"
           "  --format F        table, json or csv (default table)\n"
           "  --trace FILE      write the last configuration's measured frames as a\n"
@@ -151,11 +153,12 @@ static uint32_t parse_chunks(const char *arg, const char *text, uint32_t *out) {
 }
 
 static void parse(int argc, char **argv, options *o) {
-  *o = (options){.scenario = "particles", .frames = 20, .warmup = 3, .seed = 1};
+  *o = (options){.scenario = "particles", .frames = 20, .warmup = 3, .repeat = 1, .seed = 1};
   static const struct option longs[] = {
       {"scenario", required_argument, NULL, 's'}, {"entities", required_argument, NULL, 'n'},
       {"threads", required_argument, NULL, 't'},  {"chunk", required_argument, NULL, 'c'},
       {"frames", required_argument, NULL, 'f'},   {"warmup", required_argument, NULL, 'w'},
+      {"repeat", required_argument, NULL, 'R'},
       {"seed", required_argument, NULL, 'r'},     {"format", required_argument, NULL, 'o'},
       {"trace", required_argument, NULL, 'T'},    {"gantt", required_argument, NULL, 'G'},
       {"plot", required_argument, NULL, 'P'},
@@ -172,6 +175,7 @@ static void parse(int argc, char **argv, options *o) {
       o->chunk_count = parse_chunks("--chunk", optarg, o->chunks);
       break;
     case 'f': o->frames = (uint32_t)parse_u64("--frames", optarg, 1, 100000, false); break;
+    case 'R': o->repeat = (uint32_t)parse_u64("--repeat", optarg, 1, 1000, false); break;
     case 'w': o->warmup = (uint32_t)parse_u64("--warmup", optarg, 0, 100000, false); break;
     case 'r': o->seed = parse_u64("--seed", optarg, 0, UINT64_MAX, false); break;
     case 'o':
@@ -188,6 +192,7 @@ static void parse(int argc, char **argv, options *o) {
     }
   }
   if (optind < argc) bad(argv[optind], "unexpected argument");
+  if ((uint64_t)o->frames * o->repeat > 1000000) bad("--repeat", "frames x repeat above 1000000");
   uint32_t n;
   const scn_info *infos = scn_list(&n), *info = NULL;
   for (uint32_t i = 0; i < n; i++)
@@ -270,45 +275,52 @@ static void write_gantt(const options *o, myr_schedule *s, myr_jobs *pool) {
 /* One configuration: fresh scenario, warm-up, measured frames. */
 static uint32_t measure(const options *o, myr_jobs *pool, uint32_t chunk, bool trace, result *out,
                         config_time *time) {
-  scn_scenario *sc;
-  myr_status st = scn_create(o->scenario, o->entities, o->seed, pool, &sc);
-  if (st != MYR_OK) {
-    fprintf(stderr, "myriad-tune: building %s: %s\n", o->scenario, myr_strerror(st));
-    exit(1);
-  }
-  myr_schedule *s = scn_schedule(sc);
-  uint32_t systems = myr_schedule_system_count(s);
-  if (systems > MAX_SYSTEMS) systems = MAX_SYSTEMS;
-  for (uint32_t i = 0; i < systems; i++) myr_schedule_set_chunk_rows(s, i, chunk);
-  double *ns = malloc(sizeof(double) * systems * o->frames), *frame = malloc(sizeof(double) * o->frames),
-         *merge = malloc(sizeof(double) * o->frames);
+  uint32_t samples = o->frames * o->repeat, systems = 0;
+  double *ns = malloc(sizeof(double) * MAX_SYSTEMS * samples), *frame = malloc(sizeof(double) * samples),
+         *merge = malloc(sizeof(double) * samples);
   if (!ns || !frame || !merge) exit(1);
   bool once[MAX_SYSTEMS] = {0};
-  for (uint32_t f = 0; f < o->warmup + o->frames; f++) {
-    /* a trace file gets every measured frame, a chart alone the last one */
-    uint32_t first_traced = o->trace ? o->warmup : o->warmup + o->frames - 1;
-    if (trace && f == first_traced && (st = myr_schedule_trace_begin(s, TRACE_LANE)) != MYR_OK) {
-      fprintf(stderr, "myriad-tune: starting the trace: %s\n", myr_strerror(st));
+  scn_scenario *sc = NULL;
+  myr_schedule *s = NULL;
+  myr_status st;
+  /* each repetition on a fresh world; the last one is traced and kept for the names */
+  for (uint32_t rep = 0; rep < o->repeat; rep++) {
+    if (sc) scn_destroy(sc);
+    if ((st = scn_create(o->scenario, o->entities, o->seed, pool, &sc)) != MYR_OK) {
+      fprintf(stderr, "myriad-tune: building %s: %s\n", o->scenario, myr_strerror(st));
       exit(1);
     }
-    double t0 = now_ms();
-    if ((st = myr_schedule_run(s, 1.0 / 60)) != MYR_OK) {
-      fprintf(stderr, "myriad-tune: frame %u: %s\n", f, myr_schedule_error(s));
-      exit(1);
-    }
-    if (f < o->warmup) continue;
-    uint32_t k = f - o->warmup;
-    frame[k] = now_ms() - t0;
-    merge[k] = 0;
-    for (uint32_t g = 0; g < myr_schedule_stage_count(s); g++) {
-      myr_stage_stats gs;
-      if (myr_schedule_stage_stats(s, g, &gs) == MYR_OK) merge[k] += (double)gs.merge_ns * 1e-6;
-    }
-    for (uint32_t i = 0; i < systems; i++) {
-      myr_system_stats ss;
-      myr_schedule_system_stats(s, i, &ss);
-      once[i] = ss.entities == 0 && ss.chunks <= 1;
-      ns[i * o->frames + k] = ss.entities ? (double)ss.ns / (double)ss.entities : (double)ss.ns;
+    s = scn_schedule(sc);
+    systems = myr_schedule_system_count(s);
+    if (systems > MAX_SYSTEMS) systems = MAX_SYSTEMS;
+    for (uint32_t i = 0; i < systems; i++) myr_schedule_set_chunk_rows(s, i, chunk);
+    bool traced = trace && rep + 1 == o->repeat;
+    for (uint32_t f = 0; f < o->warmup + o->frames; f++) {
+      /* a trace file gets every measured frame, a chart alone the last one */
+      uint32_t first_traced = o->trace ? o->warmup : o->warmup + o->frames - 1;
+      if (traced && f == first_traced && (st = myr_schedule_trace_begin(s, TRACE_LANE)) != MYR_OK) {
+        fprintf(stderr, "myriad-tune: starting the trace: %s\n", myr_strerror(st));
+        exit(1);
+      }
+      double t0 = now_ms();
+      if ((st = myr_schedule_run(s, 1.0 / 60)) != MYR_OK) {
+        fprintf(stderr, "myriad-tune: frame %u: %s\n", f, myr_schedule_error(s));
+        exit(1);
+      }
+      if (f < o->warmup) continue;
+      uint32_t k = rep * o->frames + f - o->warmup;
+      frame[k] = now_ms() - t0;
+      merge[k] = 0;
+      for (uint32_t g = 0; g < myr_schedule_stage_count(s); g++) {
+        myr_stage_stats gs;
+        if (myr_schedule_stage_stats(s, g, &gs) == MYR_OK) merge[k] += (double)gs.merge_ns * 1e-6;
+      }
+      for (uint32_t i = 0; i < systems; i++) {
+        myr_system_stats ss;
+        myr_schedule_system_stats(s, i, &ss);
+        once[i] = ss.entities == 0 && ss.chunks <= 1;
+        ns[i * samples + k] = ss.entities ? (double)ss.ns / (double)ss.entities : (double)ss.ns;
+      }
     }
   }
   for (uint32_t i = 0; i < systems; i++) {
@@ -319,13 +331,13 @@ static uint32_t measure(const options *o, myr_jobs *pool, uint32_t chunk, bool t
     r->threads = myr_jobs_worker_count(pool);
     r->chunk = chunk;
     r->run_once = once[i];
-    double *v = ns + (size_t)i * o->frames;
-    r->ns_per_entity = median(v, o->frames);
+    double *v = ns + (size_t)i * samples;
+    r->ns_per_entity = median(v, samples);
     r->min_ns = v[0];
-    r->max_ns = v[o->frames - 1];
+    r->max_ns = v[samples - 1];
     r->entities_per_s = r->run_once || r->ns_per_entity <= 0 ? 0 : 1e9 / r->ns_per_entity;
   }
-  *time = (config_time){myr_jobs_worker_count(pool), chunk, median(frame, o->frames), median(merge, o->frames)};
+  *time = (config_time){myr_jobs_worker_count(pool), chunk, median(frame, samples), median(merge, samples)};
   if (trace && o->gantt) write_gantt(o, s, pool);
   if (trace && ((st = myr_schedule_trace_end(s, o->trace)) != MYR_OK || (o->trace && fclose(o->trace) != 0))) {
     fprintf(stderr, "myriad-tune: writing %s: %s\n", o->trace_path, st != MYR_OK ? myr_strerror(st) : strerror(errno));
@@ -359,8 +371,8 @@ static void report(const options *o, const result *rs, uint32_t n, const config_
     return;
   }
   if (o->format == FORMAT_JSON) {
-    printf("{\"scenario\": \"%s\", \"entities\": %u, \"frames\": %u, \"warmup\": %u, \"seed\": %llu,\n \"results\": [",
-           o->scenario, o->entities, o->frames, o->warmup, (unsigned long long)o->seed);
+    printf("{\"scenario\": \"%s\", \"entities\": %u, \"frames\": %u, \"warmup\": %u, \"repeat\": %u, \"seed\": %llu,\n \"results\": [",
+           o->scenario, o->entities, o->frames, o->warmup, o->repeat, (unsigned long long)o->seed);
     for (uint32_t i = 0; i < n; i++)
       printf("%s\n  {\"system\": \"%s\", \"threads\": %u, \"chunk\": %u, \"run_once\": %s, \"ns_per_entity\": %.4f, "
              "\"min_ns_per_entity\": %.4f, \"max_ns_per_entity\": %.4f, \"entities_per_s\": %.1f}",
@@ -383,7 +395,9 @@ static void report(const options *o, const result *rs, uint32_t n, const config_
     printf("]}\n");
     return;
   }
-  printf("%s, %u entities, %u frames (after %u warm-up), medians\n\n", o->scenario, o->entities, o->frames, o->warmup);
+  printf("%s, %u entities, %u frames (after %u warm-up)", o->scenario, o->entities, o->frames, o->warmup);
+  if (o->repeat > 1) printf(" x %u fresh worlds", o->repeat);
+  printf(", medians\n\n");
   printf("%-14s %7s %7s %10s %12s %21s\n", "system", "threads", "chunk", "ns/entity", "M entities/s", "min-max ns/entity");
   for (uint32_t i = 0; i < n; i++) {
     if (rs[i].run_once) {
