@@ -32,6 +32,29 @@ static void particles_hash_the_same_for_any_threads_and_chunks(void **state) {
     }
 }
 
+/* Each scenario's world after 10 frames at its default size (seed 7, 2
+ * workers, chunks of 4096; any other split ends the same, see above): a
+ * change to a scenario's rules or to how the library applies them shows
+ * here. MYRIAD_PRINT_HASHES=1 prints the hashes to pin after a deliberate
+ * change. */
+static void scenarios_end_in_their_pinned_hashes(void **state) {
+  (void)state;
+  static const struct { const char *name; uint64_t hash; } pinned[] = {
+      {"particles", UINT64_C(0x8c2497f788409e8d)},
+  };
+  uint32_t n;
+  const scn_info *list = scn_list(&n);
+  assert_int_equal(n, sizeof pinned / sizeof *pinned); /* a new scenario pins its hash here */
+  for (uint32_t i = 0; i < n; i++) {
+    assert_string_equal(list[i].name, pinned[i].name);
+    uint32_t alive;
+    uint64_t h = run_scenario(list[i].name, list[i].default_entities, 2, 4096, 10, &alive);
+    if (getenv("MYRIAD_PRINT_HASHES")) fprintf(stderr, "%s: UINT64_C(0x%016llx)\n", list[i].name, (unsigned long long)h);
+    assert_int_equal(alive, list[i].default_entities);
+    assert_true(h == pinned[i].hash);
+  }
+}
+
 static void unknown_scenarios_and_empty_worlds_are_refused(void **state) {
   (void)state;
   scn_scenario *sc = NULL;
@@ -46,6 +69,7 @@ static void unknown_scenarios_and_empty_worlds_are_refused(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(particles_hash_the_same_for_any_threads_and_chunks),
+      cmocka_unit_test(scenarios_end_in_their_pinned_hashes),
       cmocka_unit_test(unknown_scenarios_and_empty_worlds_are_refused),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
