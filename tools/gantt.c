@@ -8,33 +8,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "svg.h"
+
 enum { LEFT = 90, RIGHT = 24, TOP = 56, ROW = 26, GAP = 6, WIDTH = 1100, LEGEND_ROW = 20 };
 
 static const char *const palette[] = {"#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2",
                                       "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"};
 #define PALETTE (sizeof palette / sizeof *palette)
 
-/* Text with &, < and > escaped. */
-static void xml_text(FILE *out, const char *t) {
-  for (; *t; t++) {
-    if (*t == '&') fputs("&amp;", out);
-    else if (*t == '<') fputs("&lt;", out);
-    else if (*t == '>') fputs("&gt;", out);
-    else if (*t == '"') fputs("&quot;", out);
-    else if ((unsigned char)*t < 0x20) fputc('?', out); /* not allowed in XML 1.0 */
-    else fputc(*t, out);
-  }
-}
-
 static int cmp_u64(const void *a, const void *b) {
   uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
   return x < y ? -1 : x > y;
-}
-
-/* A tick step of 1, 2 or 5 times a power of ten giving about 8 ticks. */
-static double tick_step(double span) {
-  double raw = span / 8, p = pow(10, floor(log10(raw > 0 ? raw : 1)));
-  return raw <= p ? p : raw <= 2 * p ? 2 * p : raw <= 5 * p ? 5 * p : 10 * p;
 }
 
 int gantt_write(FILE *out, const myr_schedule *s, const myr_trace_event *ev, size_t n, uint32_t workers,
@@ -69,7 +53,7 @@ int gantt_write(FILE *out, const myr_schedule *s, const myr_trace_event *ev, siz
           "font-family=\"sans-serif\" font-size=\"12\">\n", WIDTH, height, WIDTH, height);
   fprintf(out, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n<text x=\"%d\" y=\"24\" font-size=\"15\" "
           "font-weight=\"bold\">", LEFT);
-  xml_text(out, title);
+  svg_text(out, title);
   fprintf(out, "</text>\n<text x=\"%d\" y=\"42\" fill=\"#555\">one frame, %.1f us; a bar per chunk, coloured by "
           "system</text>\n", LEFT, span_us);
   for (uint32_t r = 0; r < rows; r++) {
@@ -97,13 +81,13 @@ int gantt_write(FILE *out, const myr_schedule *s, const myr_trace_event *ev, siz
     double y = TOP + e->worker * (ROW + GAP);
     fprintf(out, "<rect x=\"%.2f\" y=\"%.0f\" width=\"%.2f\" height=\"%d\" fill=\"%s\" stroke=\"white\" "
             "stroke-width=\"0.3\"><title>", x, y, w, ROW, palette[e->system % PALETTE]);
-    xml_text(out, name);
+    svg_text(out, name);
     if (e->kind == MYR_TRACE_HOOK) fprintf(out, " hook");
     else fprintf(out, " chunk %u, %u rows, table %u", e->chunk, e->rows, e->table);
     fprintf(out, ", %.1f us</title></rect>\n", (double)(e->end_ns - e->start_ns) / 1e3);
   }
   /* the time axis */
-  double step = tick_step(span_us);
+  double step = svg_tick_step(span_us, 8);
   fprintf(out, "<line x1=\"%d\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" stroke=\"#000\"/>\n", LEFT, axis_y, LEFT + plot_w,
           axis_y);
   for (double t = 0; t <= span_us * 1.0001; t += step) {
@@ -121,7 +105,7 @@ int gantt_write(FILE *out, const myr_schedule *s, const myr_trace_event *ev, siz
                        : myr_schedule_system_stats(s, i, &st) == MYR_OK ? st.name : "?";
     fprintf(out, "<rect x=\"%.0f\" y=\"%.0f\" width=\"12\" height=\"12\" fill=\"%s\"/><text x=\"%.0f\" y=\"%.0f\">",
             x, y - 10, i == systems ? "#333" : palette[i % PALETTE], x + 17, y);
-    xml_text(out, name);
+    svg_text(out, name);
     fprintf(out, "</text>\n");
   }
   fprintf(out, "</svg>\n");

@@ -6,28 +6,13 @@
 #include <math.h>
 #include <string.h>
 
+#include "svg.h"
+
 enum { COLS = 2, PANEL_W = 520, PANEL_H = 250, PAD_L = 64, PAD_R = 16, PAD_T = 30, PAD_B = 46, TOP = 70,
        MAX_NAMES = 64 };
 
 static const char *const colours[] = {"#4e79a7", "#e15759", "#59a14f", "#f28e2b", "#b07aa1", "#76b7b2", "#9c755f"};
 #define COLOURS (sizeof colours / sizeof *colours)
-
-static void xml_text(FILE *out, const char *t) {
-  for (; *t; t++) {
-    if (*t == '&') fputs("&amp;", out);
-    else if (*t == '<') fputs("&lt;", out);
-    else if (*t == '>') fputs("&gt;", out);
-    else if (*t == '"') fputs("&quot;", out);
-    else if ((unsigned char)*t < 0x20) fputc('?', out); /* not allowed in XML 1.0 */
-    else fputc(*t, out);
-  }
-}
-
-/* 1, 2 or 5 times a power of ten, giving about 5 ticks up to top. */
-static double tick_step(double top) {
-  double raw = top / 5, p = pow(10, floor(log10(raw > 0 ? raw : 1)));
-  return raw <= p ? p : raw <= 2 * p ? 2 * p : raw <= 5 * p ? 5 * p : 10 * p;
-}
 
 static void chunk_label(char *buf, size_t size, uint32_t c) {
   if (c >= 1024 && c % 1024 == 0) snprintf(buf, size, "%uk", c / 1024);
@@ -56,7 +41,7 @@ int plot_write(FILE *out, const plot_point *p, size_t n, const char *title) {
           "font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
           width, height, width, height);
   fprintf(out, "<text x=\"20\" y=\"26\" font-size=\"15\" font-weight=\"bold\">");
-  xml_text(out, title);
+  svg_text(out, title);
   fprintf(out, "</text>\n<text x=\"20\" y=\"46\" fill=\"#555\">throughput (M entities/s, median over the frames) "
           "against rows per chunk; the best of each line ringed</text>\n");
   for (uint32_t t = 0; t < thread_count; t++) {
@@ -70,10 +55,10 @@ int plot_write(FILE *out, const plot_point *p, size_t n, const char *title) {
     double top = 0;
     for (size_t i = 0; i < n; i++)
       if (strcmp(p[i].system, names[s]) == 0 && p[i].rate / 1e6 > top) top = p[i].rate / 1e6;
-    double step = tick_step(top > 0 ? top : 1);
+    double step = svg_tick_step(top > 0 ? top : 1, 5);
     top = ceil((top > 0 ? top * 1.05 : 1) / step) * step;
     fprintf(out, "<text x=\"%.0f\" y=\"%.0f\" font-weight=\"bold\">", ox, oy - 10);
-    xml_text(out, names[s]);
+    svg_text(out, names[s]);
     fprintf(out, "</text>\n<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" fill=\"#f7f7f7\" "
             "stroke=\"#ccc\"/>\n", ox, oy, pw, ph);
     for (double v = 0; v <= top * 1.0001; v += step) {
