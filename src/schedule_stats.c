@@ -191,6 +191,8 @@ myr_status myr_schedule_trace_begin(myr_schedule *s, uint32_t max_events) {
       world_free(s->world, lanes, sizeof(trace_lane) * s->buf_count);
       return MYR_ENOMEM;
     }
+  /* touch every page now, so that no page fault lands inside a traced frame */
+  for (uint32_t i = 0; i < s->buf_count; i++) memset(lanes[i].events, 0, sizeof(trace_event) * cap);
   s->trace = lanes;
   s->trace_cap = cap;
   return MYR_OK;

@@ -296,8 +296,9 @@ static uint32_t measure(const options *o, myr_jobs *pool, uint32_t chunk, bool t
     for (uint32_t i = 0; i < systems; i++) myr_schedule_set_chunk_rows(s, i, chunk);
     bool traced = trace && rep + 1 == o->repeat;
     for (uint32_t f = 0; f < o->warmup + o->frames; f++) {
-      /* a trace file gets every measured frame, a chart alone the last one */
-      uint32_t first_traced = o->trace ? o->warmup : o->warmup + o->frames - 1;
+      /* a trace file gets every measured frame; a chart alone the last two
+       * (it draws the last, so the one it draws is not the first traced) */
+      uint32_t first_traced = o->trace || o->frames < 2 ? o->warmup : o->warmup + o->frames - 2;
       if (traced && f == first_traced && (st = myr_schedule_trace_begin(s, TRACE_LANE)) != MYR_OK) {
         fprintf(stderr, "myriad-tune: starting the trace: %s\n", myr_strerror(st));
         exit(1);
