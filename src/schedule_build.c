@@ -36,6 +36,7 @@ myr_status myr_schedule_create(myr_world *w, const myr_schedule_desc *d, myr_sch
   }
   for (uint32_t i = 0; i < s->buf_count; i++) patch_buffer_init(&s->bufs[i].buf, w);
   schedule_access_watch(s, true);
+  schedule_tuning_from_env(s);
   *out = s;
   return MYR_OK;
 }
@@ -91,6 +92,7 @@ void myr_schedule_destroy(myr_schedule *s) {
   for (uint32_t i = 0; i < s->buf_count; i++) patch_buffer_free(&s->bufs[i].buf);
   world_free(w, s->bufs, sizeof(worker_buffer) * s->buf_count);
   world_free(w, s->refs, sizeof(patch_ref) * s->ref_cap);
+  schedule_tuning_free(s);
   if (s->own_jobs) myr_jobs_destroy(s->jobs);
   world_free(w, s, sizeof *s);
 }
@@ -248,6 +250,7 @@ myr_status myr_schedule_add(myr_schedule *s, const myr_system_desc *d, myr_syste
   y.flags = d->flags;
   y.stats.name = y.name;
   y.stats.stage = y.stage;
+  schedule_tuning_take(s, &y);
   unbuild(s);
   s->systems[s->count] = y;
   if (out) *out = s->count;
@@ -257,7 +260,9 @@ myr_status myr_schedule_add(myr_schedule *s, const myr_system_desc *d, myr_syste
 
 myr_status myr_schedule_set_chunk_rows(myr_schedule *s, myr_system id, uint32_t rows) {
   if (!s || id >= s->count) return MYR_EINVAL;
+  if (s->running) return MYR_EBUSY;
   s->systems[id].chunk_rows = rows;
+  if (s->systems[id].tune.state == TUNE_RUNNING) s->systems[id].tune.state = TUNE_NONE;
   return MYR_OK;
 }
 

@@ -24,6 +24,37 @@ typedef struct edge {
   uint32_t what;        /* the component, or for WHY_RES_* the resource */
 } edge;
 
+/* A system's autotuning (schedule_tune.c). */
+enum { TUNE_NONE, TUNE_RUNNING, TUNE_DONE };
+#define TUNE_CANDIDATES 16
+#define TUNE_FRAMES 64
+
+typedef struct tune_state {
+  uint8_t state;           /* TUNE_* */
+  uint8_t count, coarse;   /* candidates in all, and in the coarse pass */
+  uint8_t at;              /* the candidate running */
+  uint8_t seen, samples;   /* frames of it so far, and scored ones */
+  uint32_t frames;         /* frames tuned for */
+  uint32_t before;         /* chunk_rows before tuning */
+  uint32_t rows[TUNE_CANDIDATES];
+  double score[TUNE_CANDIDATES];  /* median ns per entity; INFINITY: none */
+  double sample[TUNE_FRAMES];
+} tune_state;
+
+/* A tuning file's entry (schedule_tune.c). */
+typedef struct tune_entry {
+  const char *name;        /* into the file's text */
+  uint32_t rows, line;
+} tune_entry;
+
+typedef struct tuning_file {
+  char *text;              /* the file, lines cut into strings */
+  size_t text_size;
+  tune_entry *entries;
+  uint32_t count;
+  size_t entries_size;
+} tuning_file;
+
 typedef struct sys {
   char *name;
   size_t name_size;
@@ -65,6 +96,7 @@ typedef struct sys {
   uint64_t t_start;
   uint64_t cpu_ns;      /* this frame, summed by its jobs (atomic) */
   myr_system_stats stats;
+  tune_state tune;
   struct myr_schedule *owner;
 } sys;
 
@@ -125,7 +157,31 @@ struct myr_schedule {
   char message[256];    /* myr_schedule_error's text */
   uint64_t batch_bits;  /* the stage's patch batch (patch_impl.h) */
   uint32_t seq_bits;    /* token bits for spawns within one chunk */
+  /* tuning */
+  tuning_file env_tuning; /* MYRIAD_TUNING's, for systems added later */
+  bool tuning;          /* some system is autotuning */
+  uint32_t tune_frames; /* frames per candidate */
+  uint32_t tune_lo, tune_hi; /* the sizes tried, at least and at most */
 };
+
+/* Rows per chunk a system runs with for `rows` asked (0: the default): whole
+ * blocks for a system cutting on multiples of more than 16 rows. */
+static inline uint32_t schedule_rows(const struct myr_schedule *s, const sys *y, uint32_t rows) {
+  if (y->flags & MYR_SYSTEM_WHOLE) return 0;
+  if (!rows) rows = s->default_rows;
+  if (y->chunk_multiple > 16) {
+    uint64_t b = y->chunk_multiple, up = ((uint64_t)rows + b - 1) / b * b;
+    rows = up > UINT32_MAX - 15 ? (uint32_t)(UINT32_MAX / b * b) : (uint32_t)up;
+  }
+  return rows;
+}
+
+/* schedule_tune.c: reads MYRIAD_TUNING at creation; gives an added system its
+ * entry; frees the file; scores and moves the tuning systems after a frame. */
+void schedule_tuning_from_env(myr_schedule *s);
+void schedule_tuning_take(const myr_schedule *s, sys *y);
+void schedule_tuning_free(myr_schedule *s);
+void schedule_autotune_step(myr_schedule *s);
 
 /* Access-checking builds: makes the world report component reads to this
  * schedule (on), or stop if it reports to it (off). Does nothing otherwise. */

@@ -389,11 +389,7 @@ static myr_status run_stage_systems(myr_schedule *s, stage *g) {
     y->owner = s;
     y->pending = y->indegree;
     s->mainq[k] = NONE;
-    uint32_t rows = (y->flags & MYR_SYSTEM_WHOLE) ? 0 : (y->chunk_rows ? y->chunk_rows : s->default_rows);
-    if (y->chunk_multiple > 16 && rows) { /* whole blocks per chunk */
-      uint64_t b = y->chunk_multiple, up = ((uint64_t)rows + b - 1) / b * b;
-      rows = up > UINT32_MAX - 15 ? (uint32_t)(UINT32_MAX / b * b) : (uint32_t)up;
-    }
+    uint32_t rows = schedule_rows(s, y, y->chunk_rows);
     y->stats.chunk_rows = rows;
     myr_status st = collect_chunks(y, rows);
     if (st == MYR_OK && y->red.combine) st = reduction_blocks(y);
@@ -452,5 +448,6 @@ myr_status myr_schedule_run(myr_schedule *s, double dt) {
   for (uint32_t g = 0; g < s->stage_count && st == MYR_OK; g++) st = run_stage(s, &s->stages[g]);
   s->time += dt;
   s->running = false;
+  if (st == MYR_OK && s->tuning) schedule_autotune_step(s);
   return st;
 }

@@ -62,6 +62,34 @@ check "plot: 8 lines, 24 points" \
   '[ "$(grep -c "<polyline" "$plot")" -eq 8 ] && [ "$(grep -c "<circle" "$plot")" -eq 24 ]'
 rm -f "$plot"
 
+# --chunk auto: the library's autotuning settles each row system, beside
+# the sweep 64:65536:x2 it is compared with
+auto=$("$tune" --entities 20k --threads 2 --chunk auto --frames 3 --warmup 1 --format json)
+check "auto run exits 0 with valid JSON" '[ $? -eq 0 ] && jq -e . >/dev/null <<<"$auto"'
+check "auto: one autotuned configuration and 11 swept" \
+  '[ "$(jq "[.configurations[] | select(.mode == \"auto\")] | length" <<<"$auto")" -eq 1 ] && [ "$(jq "[.configurations[] | select(.mode == \"sweep\")] | length" <<<"$auto")" -eq 11 ]'
+check "auto: each row system settled on a size in 64..65536 within 24 frames, with its ratio to the sweep" \
+  'jq -e ".autotune | length == 4 and all(.[]; .chunk >= 64 and .chunk <= 65536 and .settle_frames >= 3 and .settle_frames <= 24 and .ratio > 0 and .sweep_best_chunk >= 64)" >/dev/null <<<"$auto"'
+
+# tuning files: written from a sweep's best, read back by --tuning and by
+# MYRIAD_TUNING, with the same sizes
+tf=$(mktemp)
+best=$("$tune" --entities 20k --threads 2 --chunk 256,4096 --frames 3 --warmup 1 --format json --write-tuning "$tf" |
+       jq -c "[.best[] | {system, chunk}] | sort_by(.system)")
+check "write-tuning: a header and one line per row system" \
+  'grep -qx "@format 1" "$tf" && grep -qx "@scenario particles" "$tf" && grep -qx "@entities 20000" "$tf" && grep -qx "@threads 2" "$tf" && grep -q "^@machine .* cpus; " "$tf" && [ "$(grep -c "^[a-z]* = [0-9]*$" "$tf")" -eq 4 ]'
+check "write-tuning: the file holds the best chunks" \
+  '[ "$(grep "^[a-z]* = " "$tf" | jq -R -s -c "split(\"\n\") | map(select(length > 0) | split(\" = \") | {system: .[0], chunk: (.[1] | tonumber)}) | sort_by(.system)")" = "$best" ]'
+from_file=$("$tune" --entities 20k --threads 2 --frames 2 --warmup 0 --format json --tuning "$tf" |
+            jq -c "[.results[] | select(.run_once | not) | {system, chunk}] | sort_by(.system)")
+check "--tuning runs with the file's sizes" '[ "$from_file" = "$best" ]'
+from_env=$(MYRIAD_TUNING="$tf" "$tune" --entities 20k --threads 2 --frames 2 --warmup 0 --format json |
+           jq -c "[.results[] | select(.run_once | not) | {system, chunk}] | sort_by(.system)")
+check "MYRIAD_TUNING runs with the file's sizes" '[ "$from_env" = "$best" ]'
+printf '@format 1\ngravity = lots\n' >"$tf"
+err=$(MYRIAD_TUNING="$tf" "$tune" --entities 5000 --frames 1 2>&1 >/dev/null)
+check "a corrupt MYRIAD_TUNING file -> exit 2 naming it" '[ $? -eq 2 ] && grep -q "MYRIAD_TUNING: .*:2: \"gravity\": rows must be a number" <<<"$err"'
+
 bad() { # args... : exit 2 and one line on stderr that names the option
   local err rc name=$1
   err=$("$tune" "$@" 2>&1 >/dev/null)
@@ -86,5 +114,11 @@ bad --bogus
 bad --trace /nonexistent-dir/trace.json
 bad --gantt /nonexistent-dir/frame.svg
 bad --plot /nonexistent-dir/plot.svg
+bad --write-tuning /nonexistent-dir/x.tuning
+bad --tuning "$tf"
+bad --tuning /nonexistent-dir/x.tuning
+bad --tuning "$tf" --chunk 64
+bad --chunk auto --tuning "$tf"
+rm -f "$tf"
 echo "tune_cli: $fails failures"
 [ "$fails" -eq 0 ]

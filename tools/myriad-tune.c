@@ -1,9 +1,7 @@
 /* myriad-tune: per-system throughput of a built-in scenario over thread
- * counts and chunk sizes, and the best chunk size for each system.
- *
- * A first cut of the tuner: scenarios, sweeps and table/JSON/CSV output.
- * Traces, Gantt charts, plots, tuning files and online tuning are not here
- * yet (see --help). */
+ * counts and chunk sizes, and the best chunk size for each system; online
+ * tuning (--chunk auto) beside a full sweep; tuning files written and read;
+ * traces, Gantt charts and plots. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <getopt.h>
@@ -33,14 +31,21 @@ typedef struct options {
   uint32_t frames, warmup, repeat;
   uint64_t seed;
   enum { FORMAT_TABLE, FORMAT_JSON, FORMAT_CSV } format;
-  const char *trace_path, *gantt_path, *plot_path;
-  FILE *trace, *gantt, *plot; /* opened while parsing, so a bad path fails before any run */
+  bool autotune;             /* chunks[0] is 0: autotuning, then the sweep */
+  bool tuning_env;           /* tuning_path is MYRIAD_TUNING's */
+  const char *trace_path, *gantt_path, *plot_path, *write_path, *tuning_path;
+  FILE *trace, *gantt, *plot, *write; /* opened while parsing, so a bad path fails before any run */
 } options;
+
+#define AUTO 0u /* the chunk "size" of an autotuned configuration */
+#define FROM_FILE UINT32_MAX /* of a configuration run with --tuning's sizes */
 
 /* One system in one configuration: medians over the frames. */
 typedef struct result {
   char system[64];
-  uint32_t threads, chunk;
+  uint32_t threads, chunk; /* chunk: the size it ran with (autotuned: where it settled) */
+  uint32_t config_chunk;   /* the configuration's: a size, AUTO or FROM_FILE */
+  uint32_t settle_frames;  /* autotuned: frames it took to settle */
   double ns_per_entity, min_ns, max_ns, entities_per_s;
   bool run_once;
 } result;
@@ -69,8 +74,11 @@ static void usage(FILE *out) {
   fprintf(out,
           "  --entities N      entities, with k or M suffixes (default: the scenario's)\n"
           "  --threads LIST    worker counts, e.g. 1,2 (default: one per CPU)\n"
-          "  --chunk LIST|RANGE  rows per chunk: 256,1024,4096 or 64:65536:x2\n"
-          "                    (default 256,1024,4096,16384)\n"
+          "  --chunk LIST|RANGE|auto  rows per chunk: 256,1024,4096 or 64:65536:x2\n"
+          "                    (default 256,1024,4096,16384); auto: the library's\n"
+          "                    autotuning (sizes 64..65536, 3 frames each) settles each\n"
+          "                    system, its frames are measured, and a full sweep\n"
+          "                    64:65536:x2 beside it says how close it came\n"
           "  --frames N        measured frames per configuration (default 20)\n"
           "  --warmup N        frames run first and not measured (default 3)\n"
           "  --repeat N        measure each configuration N times, each on a fresh\n"
@@ -85,14 +93,23 @@ static void usage(FILE *out) {
           "                    merges on a row of their own\n"
           "  --plot FILE.svg   entities/s against chunk size, a panel per system and\n"
           "                    a line per thread count\n"
+          "  --write-tuning FILE  write the best chunk size per system (with --chunk\n"
+          "                    auto: where autotuning settled) for the last thread\n"
+          "                    count as a tuning file; load it with --tuning, with\n"
+          "                    myr_schedule_load_tuning or MYRIAD_TUNING=FILE\n"
+          "  --tuning FILE     run with the chunk sizes of a tuning file instead of a\n"
+          "                    sweep (one configuration per thread count); without\n"
+          "                    --chunk or --tuning, a file named by MYRIAD_TUNING is\n"
+          "                    used the same way\n"
           "  --help            this text\n\n"
           "examples:\n"
           "  myriad-tune\n"
           "  myriad-tune --entities 200k --threads 1,2 --chunk 256,4096 --frames 50 --format json\n"
           "  myriad-tune --chunk 64:65536:x4 --format csv > sweep.csv\n"
-          "  myriad-tune --threads 2 --chunk 4096 --frames 5 --trace trace.json --gantt frame.svg\n\n"
-          "Exit status: 0, 1 when a run fails, 2 for a bad argument.\n"
-          "Not yet: --write-tuning, --tuning, --chunk auto.\n");
+          "  myriad-tune --threads 2 --chunk 4096 --frames 5 --trace trace.json --gantt frame.svg\n"
+          "  myriad-tune --chunk auto --write-tuning particles.tuning\n"
+          "  MYRIAD_TUNING=particles.tuning ./my_simulation\n\n"
+          "Exit status: 0, 1 when a run fails, 2 for a bad argument.\n");
 }
 
 /* ---- parsing -------------------------------------------------------------- */
@@ -152,6 +169,28 @@ static uint32_t parse_chunks(const char *arg, const char *text, uint32_t *out) {
   return n;
 }
 
+/* A tuning file must load into the scenario's schedule: it is tried on a
+ * one-entity world before anything runs, so a bad file is a bad argument. */
+static void check_tuning_file(const options *o) {
+  scn_scenario *sc = NULL;
+  myr_jobs *pool; /* the first configuration's, so that a warning about the worker count is its */
+  myr_status st = myr_jobs_create(&(myr_jobs_desc){.workers = o->threads[0]}, &pool);
+  if (st == MYR_OK) st = scn_create(o->scenario, 1, o->seed, pool, &sc);
+  if (st != MYR_OK) {
+    fprintf(stderr, "myriad-tune: building %s: %s\n", o->scenario, myr_strerror(st));
+    exit(1);
+  }
+  if (myr_schedule_load_tuning(scn_schedule(sc), o->tuning_path) != MYR_OK) {
+    char why[512];
+    snprintf(why, sizeof why, "%s", myr_schedule_error(scn_schedule(sc)));
+    scn_destroy(sc);
+    myr_jobs_destroy(pool);
+    bad(o->tuning_env ? "MYRIAD_TUNING" : "--tuning", why);
+  }
+  scn_destroy(sc);
+  myr_jobs_destroy(pool);
+}
+
 static void parse(int argc, char **argv, options *o) {
   *o = (options){.scenario = "particles", .frames = 20, .warmup = 3, .repeat = 1, .seed = 1};
   static const struct option longs[] = {
@@ -162,6 +201,7 @@ static void parse(int argc, char **argv, options *o) {
       {"seed", required_argument, NULL, 'r'},     {"format", required_argument, NULL, 'o'},
       {"trace", required_argument, NULL, 'T'},    {"gantt", required_argument, NULL, 'G'},
       {"plot", required_argument, NULL, 'P'},
+      {"write-tuning", required_argument, NULL, 'W'}, {"tuning", required_argument, NULL, 'U'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
   opterr = 0;
@@ -171,8 +211,8 @@ static void parse(int argc, char **argv, options *o) {
     case 'n': o->entities = (uint32_t)parse_u64("--entities", optarg, 1, 100000000, true); break;
     case 't': o->thread_count = parse_list("--threads", optarg, o->threads, 1, 1024); break;
     case 'c':
-      if (strcmp(optarg, "auto") == 0) bad("--chunk", "auto is not there yet");
-      o->chunk_count = parse_chunks("--chunk", optarg, o->chunks);
+      o->autotune = strcmp(optarg, "auto") == 0;
+      o->chunk_count = o->autotune ? 0 : parse_chunks("--chunk", optarg, o->chunks);
       break;
     case 'f': o->frames = (uint32_t)parse_u64("--frames", optarg, 1, 100000, false); break;
     case 'R': o->repeat = (uint32_t)parse_u64("--repeat", optarg, 1, 1000, false); break;
@@ -187,6 +227,8 @@ static void parse(int argc, char **argv, options *o) {
     case 'T': o->trace_path = optarg; break;
     case 'G': o->gantt_path = optarg; break;
     case 'P': o->plot_path = optarg; break;
+    case 'W': o->write_path = optarg; break;
+    case 'U': o->tuning_path = optarg; break;
     case 'h': usage(stdout); exit(0);
     default: bad(optind > 1 ? argv[optind - 1] : "?", "unknown option or missing value");
     }
@@ -208,7 +250,18 @@ static void parse(int argc, char **argv, options *o) {
     o->threads[0] = cpus > 0 ? (uint32_t)cpus : 1;
     o->thread_count = 1;
   }
-  if (!o->chunk_count) {
+  if (o->tuning_path && (o->autotune || o->chunk_count)) bad("--tuning", "the chunk sizes come from the file: no --chunk");
+  if (o->autotune) { /* autotuning, then the sweep it is compared with */
+    o->chunks[o->chunk_count++] = AUTO;
+    for (uint32_t r = 64; r <= 65536; r *= 2) o->chunks[o->chunk_count++] = r;
+  } else if (o->tuning_path || (!o->chunk_count && getenv("MYRIAD_TUNING") && *getenv("MYRIAD_TUNING"))) {
+    /* --tuning FILE, or like every program, MYRIAD_TUNING's sizes (taken by
+     * each schedule as it is created) when no --chunk says otherwise */
+    o->tuning_env = !o->tuning_path;
+    if (o->tuning_env) o->tuning_path = getenv("MYRIAD_TUNING");
+    o->chunks[o->chunk_count++] = FROM_FILE;
+    check_tuning_file(o);
+  } else if (!o->chunk_count) {
     const uint32_t dflt[] = {256, 1024, 4096, 16384};
     memcpy(o->chunks, dflt, sizeof dflt);
     o->chunk_count = 4;
@@ -227,6 +280,11 @@ static void parse(int argc, char **argv, options *o) {
     char why[512];
     snprintf(why, sizeof why, "%s: %s", o->plot_path, strerror(errno));
     bad("--plot", why);
+  }
+  if (o->write_path && !(o->write = fopen(o->write_path, "w"))) {
+    char why[512];
+    snprintf(why, sizeof why, "%s: %s", o->write_path, strerror(errno));
+    bad("--write-tuning", why);
   }
 }
 
@@ -262,14 +320,38 @@ static void write_gantt(const options *o, myr_schedule *s, myr_jobs *pool) {
     fprintf(stderr, "myriad-tune: %s: the trace dropped %llu events (a worker keeps %u); the chart may be cut\n",
             o->gantt_path, (unsigned long long)dropped, TRACE_LANE);
   char title[160];
-  snprintf(title, sizeof title, "%s, %u entities, %u workers, chunk %u", o->scenario, o->entities,
-           myr_jobs_worker_count(pool), o->chunks[o->chunk_count - 1]);
+  uint32_t c = o->chunks[o->chunk_count - 1];
+  char chunk[64];
+  if (c == FROM_FILE) snprintf(chunk, sizeof chunk, "chunks from the tuning file");
+  else snprintf(chunk, sizeof chunk, "chunk %u", c);
+  snprintf(title, sizeof title, "%s, %u entities, %u workers, %s", o->scenario, o->entities, myr_jobs_worker_count(pool),
+           chunk);
   if (gantt_write(o->gantt, s, ev, n, myr_jobs_worker_count(pool), myr_schedule_stage_count(s), title) != 0 ||
       fclose(o->gantt) != 0) {
     fprintf(stderr, "myriad-tune: writing %s: %s\n", o->gantt_path, strerror(errno));
     exit(1);
   }
   free(ev);
+}
+
+/* Autotunes every system after the warm-up, until each has settled (a
+ * number of frames the library bounds), and notes how many frames each took. */
+static void settle(const options *o, myr_schedule *s, uint32_t *frames) {
+  myr_status st = myr_schedule_autotune(s, NULL);
+  for (uint32_t f = 0; st == MYR_OK && !myr_schedule_autotune_done(s); f++)
+    if ((st = myr_schedule_run(s, 1.0 / 60)) != MYR_OK) {
+      fprintf(stderr, "myriad-tune: autotuning %s, frame %u: %s\n", o->scenario, f, myr_schedule_error(s));
+      exit(1);
+    }
+  if (st != MYR_OK) {
+    fprintf(stderr, "myriad-tune: autotuning %s: %s\n", o->scenario, myr_schedule_error(s));
+    exit(1);
+  }
+  for (uint32_t i = 0; i < myr_schedule_system_count(s) && i < MAX_SYSTEMS; i++) {
+    myr_autotune_info info;
+    myr_schedule_autotune_info(s, i, &info);
+    frames[i] = info.frames;
+  }
 }
 
 /* One configuration: fresh scenario, warm-up, measured frames. */
@@ -280,6 +362,7 @@ static uint32_t measure(const options *o, myr_jobs *pool, uint32_t chunk, bool t
          *merge = malloc(sizeof(double) * samples);
   if (!ns || !frame || !merge) exit(1);
   bool once[MAX_SYSTEMS] = {0};
+  uint32_t settled[MAX_SYSTEMS] = {0};
   scn_scenario *sc = NULL;
   myr_schedule *s = NULL;
   myr_status st;
@@ -293,9 +376,15 @@ static uint32_t measure(const options *o, myr_jobs *pool, uint32_t chunk, bool t
     s = scn_schedule(sc);
     systems = myr_schedule_system_count(s);
     if (systems > MAX_SYSTEMS) systems = MAX_SYSTEMS;
-    for (uint32_t i = 0; i < systems; i++) myr_schedule_set_chunk_rows(s, i, chunk);
+    if (chunk == FROM_FILE && !o->tuning_env && myr_schedule_load_tuning(s, o->tuning_path) != MYR_OK) {
+      fprintf(stderr, "myriad-tune: --tuning: %s\n", myr_schedule_error(s));
+      exit(1);
+    }
+    if (chunk != AUTO && chunk != FROM_FILE)
+      for (uint32_t i = 0; i < systems; i++) myr_schedule_set_chunk_rows(s, i, chunk);
     bool traced = trace && rep + 1 == o->repeat;
     for (uint32_t f = 0; f < o->warmup + o->frames; f++) {
+      if (chunk == AUTO && f == o->warmup) settle(o, s, settled);
       /* a trace file gets every measured frame; a chart alone the last two
        * (it draws the last, so the one it draws is not the first traced) */
       uint32_t first_traced = o->trace || o->frames < 2 ? o->warmup : o->warmup + o->frames - 2;
@@ -330,7 +419,11 @@ static uint32_t measure(const options *o, myr_jobs *pool, uint32_t chunk, bool t
     result *r = &out[i];
     snprintf(r->system, sizeof r->system, "%s", ss.name);
     r->threads = myr_jobs_worker_count(pool);
-    r->chunk = chunk;
+    myr_autotune_info info;
+    myr_schedule_autotune_info(s, i, &info);
+    r->chunk = chunk == AUTO || chunk == FROM_FILE ? info.rows : chunk;
+    r->config_chunk = chunk;
+    r->settle_frames = settled[i];
     r->run_once = once[i];
     double *v = ns + (size_t)i * samples;
     r->ns_per_entity = median(v, samples);
@@ -353,47 +446,86 @@ static uint32_t measure(const options *o, myr_jobs *pool, uint32_t chunk, bool t
 
 /* ---- reporting ------------------------------------------------------------ */
 
-/* The fastest chunk of a system at a thread count; NULL if it has none. */
+static const char *mode_of(uint32_t config_chunk) {
+  return config_chunk == AUTO ? "auto" : config_chunk == FROM_FILE ? "file" : "sweep";
+}
+
+/* The fastest chunk of a system at a thread count, over the sweep (or the
+ * tuning file's configuration), not the autotuned one; NULL if none. */
 static const result *best_of(const result *rs, uint32_t n, const char *system, uint32_t threads) {
   const result *best = NULL;
   for (uint32_t i = 0; i < n; i++)
     if (strcmp(rs[i].system, system) == 0 && rs[i].threads == threads && !rs[i].run_once &&
-        (!best || rs[i].ns_per_entity < best->ns_per_entity))
+        rs[i].config_chunk != AUTO && (!best || rs[i].ns_per_entity < best->ns_per_entity))
       best = &rs[i];
   return best;
 }
 
+/* The autotuned result of a system at a thread count; NULL if none. */
+static const result *auto_of(const result *rs, uint32_t n, const char *system, uint32_t threads) {
+  for (uint32_t i = 0; i < n; i++)
+    if (strcmp(rs[i].system, system) == 0 && rs[i].threads == threads && !rs[i].run_once && rs[i].config_chunk == AUTO)
+      return &rs[i];
+  return NULL;
+}
+
+static void print_config_chunk(uint32_t c, bool json) {
+  if (c == AUTO || c == FROM_FILE) printf(json ? "null" : "%7s", mode_of(c));
+  else printf(json ? "%u" : "%7u", c);
+}
+
 static void report(const options *o, const result *rs, uint32_t n, const config_time *ts, uint32_t tn, uint32_t systems) {
   if (o->format == FORMAT_CSV) {
-    printf("system,threads,chunk,ns_per_entity,min_ns_per_entity,max_ns_per_entity,entities_per_s\n");
+    printf("system,threads,chunk,ns_per_entity,min_ns_per_entity,max_ns_per_entity,entities_per_s,mode\n");
     for (uint32_t i = 0; i < n; i++)
-      printf("%s,%u,%u,%.4f,%.4f,%.4f,%.1f\n", rs[i].system, rs[i].threads, rs[i].chunk, rs[i].ns_per_entity,
-             rs[i].min_ns, rs[i].max_ns, rs[i].entities_per_s);
+      printf("%s,%u,%u,%.4f,%.4f,%.4f,%.1f,%s\n", rs[i].system, rs[i].threads, rs[i].chunk, rs[i].ns_per_entity,
+             rs[i].min_ns, rs[i].max_ns, rs[i].entities_per_s, mode_of(rs[i].config_chunk));
     return;
   }
   if (o->format == FORMAT_JSON) {
     printf("{\"scenario\": \"%s\", \"entities\": %u, \"frames\": %u, \"warmup\": %u, \"repeat\": %u, \"seed\": %llu,\n \"results\": [",
            o->scenario, o->entities, o->frames, o->warmup, o->repeat, (unsigned long long)o->seed);
     for (uint32_t i = 0; i < n; i++)
-      printf("%s\n  {\"system\": \"%s\", \"threads\": %u, \"chunk\": %u, \"run_once\": %s, \"ns_per_entity\": %.4f, "
-             "\"min_ns_per_entity\": %.4f, \"max_ns_per_entity\": %.4f, \"entities_per_s\": %.1f}",
-             i ? "," : "", rs[i].system, rs[i].threads, rs[i].chunk, rs[i].run_once ? "true" : "false", rs[i].ns_per_entity,
-             rs[i].min_ns, rs[i].max_ns, rs[i].entities_per_s);
+      printf("%s\n  {\"system\": \"%s\", \"threads\": %u, \"chunk\": %u, \"mode\": \"%s\", \"run_once\": %s, "
+             "\"ns_per_entity\": %.4f, \"min_ns_per_entity\": %.4f, \"max_ns_per_entity\": %.4f, \"entities_per_s\": %.1f}",
+             i ? "," : "", rs[i].system, rs[i].threads, rs[i].chunk, mode_of(rs[i].config_chunk),
+             rs[i].run_once ? "true" : "false", rs[i].ns_per_entity, rs[i].min_ns, rs[i].max_ns, rs[i].entities_per_s);
     printf("],\n \"configurations\": [");
-    for (uint32_t i = 0; i < tn; i++)
-      printf("%s\n  {\"threads\": %u, \"chunk\": %u, \"frame_ms\": %.4f, \"merge_ms\": %.4f}", i ? "," : "", ts[i].threads,
-             ts[i].chunk, ts[i].frame_ms, ts[i].merge_ms);
+    for (uint32_t i = 0; i < tn; i++) {
+      printf("%s\n  {\"threads\": %u, \"chunk\": ", i ? "," : "", ts[i].threads);
+      print_config_chunk(ts[i].chunk, true);
+      printf(", \"mode\": \"%s\", \"frame_ms\": %.4f, \"merge_ms\": %.4f}", mode_of(ts[i].chunk), ts[i].frame_ms,
+             ts[i].merge_ms);
+    }
     printf("],\n \"best\": [");
     bool first = true;
     for (uint32_t t = 0; t < o->thread_count; t++)
       for (uint32_t sys = 0; sys < systems; sys++) {
-        const result *b = best_of(rs, n, rs[sys].system, rs[t * o->chunk_count * systems].threads);
+        const result *b = best_of(rs, n, rs[sys].system, ts[t * o->chunk_count].threads);
         if (!b) continue;
         printf("%s\n  {\"system\": \"%s\", \"threads\": %u, \"chunk\": %u, \"ns_per_entity\": %.4f}", first ? "" : ",",
                b->system, b->threads, b->chunk, b->ns_per_entity);
         first = false;
       }
-    printf("]}\n");
+    printf("]");
+    if (o->autotune) {
+      printf(",\n \"autotune\": [");
+      first = true;
+      for (uint32_t t = 0; t < o->thread_count; t++)
+        for (uint32_t sys = 0; sys < systems; sys++) {
+          uint32_t threads = ts[t * o->chunk_count].threads;
+          const result *a = auto_of(rs, n, rs[sys].system, threads), *b = best_of(rs, n, rs[sys].system, threads);
+          if (!a || !b) continue;
+          printf("%s\n  {\"system\": \"%s\", \"threads\": %u, \"chunk\": %u, \"settle_frames\": %u, "
+                 "\"entities_per_s\": %.1f, \"sweep_best_chunk\": %u, \"sweep_best_entities_per_s\": %.1f, "
+                 "\"ratio\": %.4f}",
+                 first ? "" : ",", a->system, threads, a->chunk, a->settle_frames, a->entities_per_s, b->chunk,
+                 b->entities_per_s, b->ns_per_entity / a->ns_per_entity);
+          first = false;
+        }
+      printf("]");
+    }
+    printf("}\n");
     return;
   }
   printf("%s, %u entities, %u frames (after %u warm-up)", o->scenario, o->entities, o->frames, o->warmup);
@@ -406,26 +538,74 @@ static void report(const options *o, const result *rs, uint32_t n, const config_
              rs[i].ns_per_entity / 1e3);
       continue;
     }
-    printf("%-14s %7u %7u %10.3f %12.1f %10.3f-%-10.3f\n", rs[i].system, rs[i].threads, rs[i].chunk, rs[i].ns_per_entity,
+    char chunk[16];
+    snprintf(chunk, sizeof chunk, "%u%s", rs[i].chunk,
+             rs[i].config_chunk == AUTO ? "a" : rs[i].config_chunk == FROM_FILE ? "f" : "");
+    printf("%-14s %7u %7s %10.3f %12.1f %10.3f-%-10.3f\n", rs[i].system, rs[i].threads, chunk, rs[i].ns_per_entity,
            rs[i].entities_per_s / 1e6, rs[i].min_ns, rs[i].max_ns);
   }
+  if (o->autotune) printf("(a: where autotuning settled)\n");
+  if (o->tuning_path) printf("(f: from %s)\n", o->tuning_path);
   printf("\n%-7s %7s %10s %10s\n", "threads", "chunk", "frame ms", "merge ms");
-  for (uint32_t i = 0; i < tn; i++) printf("%7u %7u %10.3f %10.3f\n", ts[i].threads, ts[i].chunk, ts[i].frame_ms, ts[i].merge_ms);
-  printf("\nbest chunk per system:\n");
-  uint32_t one = UINT32_MAX;
-  for (uint32_t t = 0; t < o->thread_count; t++)
-    if (ts[t * o->chunk_count].threads == 1) one = ts[t * o->chunk_count].threads;
+  for (uint32_t i = 0; i < tn; i++) {
+    printf("%7u ", ts[i].threads);
+    print_config_chunk(ts[i].chunk, false);
+    printf(" %10.3f %10.3f\n", ts[i].frame_ms, ts[i].merge_ms);
+  }
+  printf("\nbest chunk per system%s:\n", o->autotune ? " in the sweep" : "");
+  bool one = false;
+  for (uint32_t t = 0; t < o->thread_count; t++) one |= ts[t * o->chunk_count].threads == 1;
   for (uint32_t t = 0; t < o->thread_count; t++) {
     uint32_t threads = ts[t * o->chunk_count].threads;
     for (uint32_t sys = 0; sys < systems; sys++) {
       const result *b = best_of(rs, n, rs[sys].system, threads);
       if (!b) continue;
       printf("  %-14s %3u threads: chunk %6u, %.3f ns/entity", b->system, threads, b->chunk, b->ns_per_entity);
-      const result *b1 = one != UINT32_MAX && threads != 1 ? best_of(rs, n, b->system, 1) : NULL;
+      const result *b1 = one && threads != 1 ? best_of(rs, n, b->system, 1) : NULL;
       if (b1) printf(", %.2fx the speed of 1 thread", b1->ns_per_entity / b->ns_per_entity);
       printf("\n");
     }
   }
+  if (!o->autotune) return;
+  printf("\nautotuning, against the sweep's best:\n");
+  for (uint32_t t = 0; t < o->thread_count; t++) {
+    uint32_t threads = ts[t * o->chunk_count].threads;
+    for (uint32_t sys = 0; sys < systems; sys++) {
+      const result *a = auto_of(rs, n, rs[sys].system, threads), *b = best_of(rs, n, rs[sys].system, threads);
+      if (!a || !b) continue;
+      printf("  %-14s %3u threads: settled on %6u in %2u frames, %8.1f M/s; sweep best %6u, %8.1f M/s: %.3fx\n",
+             a->system, threads, a->chunk, a->settle_frames, a->entities_per_s / 1e6, b->chunk, b->entities_per_s / 1e6,
+             b->ns_per_entity / a->ns_per_entity);
+    }
+  }
+}
+
+/* --write-tuning: the last thread count's best (or autotuned) chunk sizes. */
+static void write_tuning(const options *o, const result *rs, uint32_t n) {
+  uint32_t threads = o->threads[o->thread_count - 1];
+  myr_jobs *pool;
+  scn_scenario *sc;
+  myr_status st = myr_jobs_create(&(myr_jobs_desc){.workers = threads}, &pool);
+  if (st == MYR_OK && (st = scn_create(o->scenario, 1, o->seed, pool, &sc)) != MYR_OK) myr_jobs_destroy(pool);
+  if (st != MYR_OK) {
+    fprintf(stderr, "myriad-tune: --write-tuning: %s\n", myr_strerror(st));
+    exit(1);
+  }
+  myr_schedule *s = scn_schedule(sc);
+  threads = myr_jobs_worker_count(pool);
+  for (uint32_t i = 0; i < myr_schedule_system_count(s); i++) {
+    myr_system_stats ss;
+    myr_schedule_system_stats(s, i, &ss);
+    const result *r = o->autotune ? auto_of(rs, n, ss.name, threads) : best_of(rs, n, ss.name, threads);
+    if (r) myr_schedule_set_chunk_rows(s, i, r->chunk);
+  }
+  st = myr_schedule_write_tuning(s, o->write, &(myr_tuning_desc){.scenario = o->scenario, .entities = o->entities});
+  if (st != MYR_OK || fclose(o->write) != 0) {
+    fprintf(stderr, "myriad-tune: writing %s: %s\n", o->write_path, st != MYR_OK ? myr_schedule_error(s) : strerror(errno));
+    exit(1);
+  }
+  scn_destroy(sc);
+  myr_jobs_destroy(pool);
 }
 
 int main(int argc, char **argv) {
@@ -445,7 +625,12 @@ int main(int argc, char **argv) {
       return 1;
     }
     for (uint32_t c = 0; c < o.chunk_count; c++, k++) {
-      if (progress) fprintf(stderr, "\r%u/%u: %u threads, chunk %u   ", k + 1, configs, o.threads[t], o.chunks[c]);
+      if (progress) {
+        char chunk[16];
+        snprintf(chunk, sizeof chunk, "%u", o.chunks[c]);
+        fprintf(stderr, "\r%u/%u: %u threads, chunk %s   ", k + 1, configs, o.threads[t],
+                o.chunks[c] == AUTO || o.chunks[c] == FROM_FILE ? mode_of(o.chunks[c]) : chunk);
+      }
       systems = measure(&o, pool, o.chunks[c], (o.trace || o.gantt) && k + 1 == configs, rs + n, &ts[k]);
       n += systems;
     }
@@ -453,11 +638,12 @@ int main(int argc, char **argv) {
   }
   if (progress) fprintf(stderr, "\r%*s\r", 60, "");
   report(&o, rs, n, ts, configs, systems);
+  if (o.write) write_tuning(&o, rs, n);
   if (o.plot) {
     plot_point *pts = calloc(n ? n : 1, sizeof *pts);
     size_t m = 0;
     for (uint32_t i = 0; pts && i < n; i++)
-      if (!rs[i].run_once) pts[m++] = (plot_point){rs[i].system, rs[i].threads, rs[i].chunk, rs[i].entities_per_s};
+      if (!rs[i].run_once && rs[i].config_chunk != AUTO && rs[i].config_chunk != FROM_FILE) pts[m++] = (plot_point){rs[i].system, rs[i].threads, rs[i].chunk, rs[i].entities_per_s};
     char title[160];
     snprintf(title, sizeof title, "myriad-tune: %s, %u entities", o.scenario, o.entities);
     if (!pts || plot_write(o.plot, pts, m, title) != 0 || fclose(o.plot) != 0) {

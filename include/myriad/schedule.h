@@ -229,7 +229,9 @@ MYR_API myr_status myr_system_fail(const myr_view *view, myr_status status);
 /* Finds a system by name. Errors: MYR_ENOTFOUND, MYR_EINVAL. */
 MYR_API myr_status myr_schedule_find(const myr_schedule *s, const char *name, myr_system *out);
 
-/* Changes a system's chunk size (0 = the default) for the next frames. */
+/* Changes a system's chunk size (0 = the default) for the next frames, and
+ * stops its autotuning. Errors: MYR_EINVAL (NULL, unknown system), MYR_EBUSY
+ * (while running). */
 MYR_API myr_status myr_schedule_set_chunk_rows(myr_schedule *s, myr_system sys, uint32_t rows);
 
 MYR_API uint32_t myr_schedule_system_count(const myr_schedule *s);
@@ -306,6 +308,113 @@ typedef struct myr_trace_event {
  * 0, or not tracing), MYR_EBUSY (while running). */
 MYR_API myr_status myr_schedule_trace_events(const myr_schedule *s, myr_trace_event *out, size_t cap, size_t *count,
                                              uint64_t *dropped);
+
+/* ---- tuning files ------------------------------------------------------- */
+
+/* A tuning file keeps the chunk size found for each system, per machine (a
+ * text file, docs/tuning.md):
+ *
+ *   # comments and blank lines are ignored
+ *   @format 1                  first line that is not a comment; required
+ *   @scenario particles        what was tuned (free text)
+ *   @entities 1000000          how many entities it had
+ *   @threads 2                 the pool's worker count
+ *   @machine <signature>       myr_machine_signature() of where it was made
+ *   gravity = 16384            a system's rows per chunk (1..2^30)
+ *   drag = 4096
+ *
+ * Other @ keys are ignored. A system name is the text before the first '='
+ * with the blanks around it trimmed, so names holding '=' or a line break,
+ * starting with '#' or '@' or with blanks at either end cannot be written. */
+
+/* Writes this machine's signature, e.g. "Intel(R) Xeon(R) CPU @ 2.20GHz; 2
+ * cpus; L1d 32K, L1i 32K, L2 1024K, L3 33792K" (CPU model, online CPUs,
+ * cache sizes), NUL-terminated and cut to fit into buf (cap bytes; buf may
+ * be NULL when cap is 0). Returns its full length. */
+MYR_API size_t myr_machine_signature(char *buf, size_t cap);
+
+/* What a tuning file's header says, for myr_schedule_write_tuning. */
+typedef struct myr_tuning_desc {
+  const char *scenario; /* NULL: none written */
+  uint64_t entities;    /* 0: the world's entity count now */
+} myr_tuning_desc;
+
+/* Writes a tuning file of every chunked system's chunk size in effect (its
+ * own, or the schedule's default), with the header: format, scenario,
+ * entities, the pool's worker count, this machine's signature. Run-once and
+ * MYR_SYSTEM_WHOLE systems have no chunk size and are left out. Errors:
+ * MYR_EINVAL (NULL s or out, a system name that cannot be written: nothing
+ * is written then), MYR_EIO (a write error). */
+MYR_API myr_status myr_schedule_write_tuning(const myr_schedule *s, FILE *out, const myr_tuning_desc *desc);
+
+/* Reads a tuning file and sets the chunk size of every system it names (as
+ * myr_schedule_set_chunk_rows would, which also stops those systems'
+ * autotuning). A file written on another machine (its @machine differs from
+ * myr_machine_signature()) or for another worker count is applied all the
+ * same, with a one-line warning on stderr. Errors change nothing, and
+ * myr_schedule_error names the file, the line and the reason: MYR_EINVAL
+ * (NULL), MYR_EBUSY (while running), MYR_EIO (cannot be read), MYR_ECORRUPT
+ * (no @format 1 first, a line that is neither a comment, a header nor
+ * "name = rows", a bad or out-of-range value, a system named twice, a line
+ * above 4095 bytes, a file above 1 MiB), MYR_ENOTFOUND (a system the
+ * schedule does not have), MYR_ENOMEM.
+ *
+ * At creation, a schedule reads the file named by the environment variable
+ * MYRIAD_TUNING (when set and not empty) the same way, and each system
+ * added later whose name the file holds gets its chunk size from it, over
+ * the desc's chunk_rows (a later myr_schedule_set_chunk_rows wins). Names
+ * no system takes are ignored there, since systems come after creation; a
+ * file that cannot be read or is corrupt is reported on stderr and not
+ * applied, and creation goes on. */
+MYR_API myr_status myr_schedule_load_tuning(myr_schedule *s, const char *path);
+
+/* ---- online tuning ------------------------------------------------------ */
+
+/* Autotuning moves each chunked system's chunk size between frames to the
+ * one it measures fastest, and then keeps it. Each candidate size is run
+ * for `frames` successful frames and scored by the median of the system's
+ * wall time per entity (myr_system_stats.ns_per_entity); the candidates are
+ * min_rows, 4 x min_rows, ... up to max_rows (a coarse pass), then the
+ * halves and doubles of the best of those (a fine pass). A system has
+ * settled after at most frames x (coarse sizes + 2) frames; with the
+ * defaults, 3 x (6 + 2) = 24. All systems are tuned at once. Only the
+ * chunk sizes change: the world after each frame is the same as with any
+ * fixed chunk size (the schedule's results do not depend on it). Frames in
+ * which a system has no entities count toward the bound without scoring. */
+typedef struct myr_autotune_desc {
+  uint32_t min_rows; /* smallest size tried, rounded up to 16; 0 = 64 */
+  uint32_t max_rows; /* largest size tried (2^24 at most); 0 = 65536 */
+  uint32_t frames;   /* frames per candidate, 1..64; 0 = 3 */
+} myr_autotune_desc;
+
+/* Starts (or restarts) autotuning every chunked system (not run-once or
+ * MYR_SYSTEM_WHOLE ones), from its first candidate, at the next frame.
+ * myr_schedule_set_chunk_rows and myr_schedule_load_tuning on a system
+ * stop its tuning. desc may be NULL (the defaults). Errors: MYR_EINVAL
+ * (NULL s, min_rows above max_rows, max_rows above 2^24, frames above 64),
+ * MYR_EBUSY (while running). */
+MYR_API myr_status myr_schedule_autotune(myr_schedule *s, const myr_autotune_desc *desc);
+
+/* Stops autotuning now: each system still tuning keeps the fastest size
+ * scored so far (its size from before autotuning if none was scored).
+ * Errors: MYR_EINVAL (NULL), MYR_EBUSY (while running). */
+MYR_API myr_status myr_schedule_autotune_freeze(myr_schedule *s);
+
+typedef struct myr_autotune_info {
+  bool tuning;             /* still trying sizes */
+  bool settled;            /* tuning ended (settled or frozen) and it kept best_rows */
+  uint32_t rows;           /* the chunk size it runs with next */
+  uint32_t best_rows;      /* the fastest size scored, 0 if none yet */
+  double best_ns_per_entity; /* its score, 0 if none */
+  uint32_t frames;         /* frames it has been tuned for */
+} myr_autotune_info;
+
+/* A system's autotuning. A system never tuned has tuning and settled false
+ * and rows its chunk size. Errors: MYR_EINVAL (NULL, unknown system). */
+MYR_API myr_status myr_schedule_autotune_info(const myr_schedule *s, myr_system sys, myr_autotune_info *out);
+
+/* True when no system is still tuning (also before any autotuning). */
+MYR_API bool myr_schedule_autotune_done(const myr_schedule *s);
 
 /* Prints systems, stages and workers as a table, or as JSON. */
 MYR_API myr_status myr_schedule_print_stats(const myr_schedule *s, FILE *out, bool json);

@@ -1,0 +1,411 @@
+/* The schedule, tuning: the machine's signature, tuning files (written,
+ * loaded, and read from MYRIAD_TUNING at creation) and online autotuning of
+ * each system's chunk size between frames. */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "jobs_impl.h"
+#include "schedule_impl.h"
+
+#define MAX_FILE (1u << 20)
+#define MAX_LINE 4095u
+#define MAX_ROWS (1u << 30)
+
+/* ---- the machine's signature --------------------------------------------- */
+
+/* The first line of a small file, without its line break; "" if none. */
+static void first_line(const char *path, char *buf, size_t cap) {
+  buf[0] = 0;
+  FILE *f = fopen(path, "r");
+  if (!f) return;
+  if (!fgets(buf, (int)cap, f)) buf[0] = 0;
+  fclose(f);
+  buf[strcspn(buf, "\r\n")] = 0;
+}
+
+static void cpu_model(char *buf, size_t cap) {
+  snprintf(buf, cap, "unknown cpu");
+  FILE *f = fopen("/proc/cpuinfo", "r");
+  if (!f) return;
+  char line[512];
+  while (fgets(line, sizeof line, f)) {
+    /* x86: "model name"; some arm kernels: "Model" or "Hardware" */
+    if (strncmp(line, "model name", 10) && strncmp(line, "Model", 5) && strncmp(line, "Hardware", 8)) continue;
+    const char *v = strchr(line, ':');
+    if (!v) continue;
+    for (v++; *v == ' ' || *v == '\t'; v++) {}
+    line[strcspn(line, "\r\n")] = 0;
+    if (*v) snprintf(buf, cap, "%s", v);
+    break;
+  }
+  fclose(f);
+}
+
+size_t myr_machine_signature(char *buf, size_t cap) {
+  char model[256], caches[256] = "", path[96], level[16], type[32], size[32];
+  cpu_model(model, sizeof model);
+  size_t used = 0;
+  for (int i = 0; i < 16; i++) { /* cpu0's caches, as sysfs lists them */
+    snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/level", i);
+    first_line(path, level, sizeof level);
+    if (!level[0]) break;
+    snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/type", i);
+    first_line(path, type, sizeof type);
+    snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/size", i);
+    first_line(path, size, sizeof size);
+    const char *kind = strcmp(type, "Data") == 0 ? "d" : strcmp(type, "Instruction") == 0 ? "i" : "";
+    int n = snprintf(caches + used, sizeof caches - used, "%sL%s%s %s", used ? ", " : "", level, kind, size);
+    if (n < 0 || (size_t)n >= sizeof caches - used) break;
+    used += (size_t)n;
+  }
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  int n = snprintf(buf, cap, "%s; %ld cpus; %s", model, cpus > 0 ? cpus : 1, caches[0] ? caches : "caches unknown");
+  return n < 0 ? 0 : (size_t)n;
+}
+
+/* ---- tuning files ---------------------------------------------------------- */
+
+static bool blank(char c) { return c == ' ' || c == '\t'; }
+
+static char *trim(char *a) {
+  while (blank(*a)) a++;
+  char *e = a + strlen(a);
+  while (e > a && blank(e[-1])) *--e = 0;
+  return a;
+}
+
+/* A name a file can hold: what the parser gives back as it was. */
+static bool writable_name(const char *name) {
+  size_t n = strlen(name);
+  return n && n <= MAX_LINE / 2 && name[0] != '#' && name[0] != '@' && !blank(name[0]) && !blank(name[n - 1]) &&
+         !strpbrk(name, "=\r\n");
+}
+
+static void tuning_release(const myr_world *w, tuning_file *f) {
+  world_free(w, f->text, f->text_size);
+  world_free(w, f->entries, f->entries_size);
+  memset(f, 0, sizeof *f);
+}
+
+/* What a file's header says, for the warnings. */
+typedef struct header {
+  const char *machine;
+  long threads; /* -1: not said */
+} header;
+
+/* Reads and checks a whole tuning file into *f (empty on failure, with the
+ * reason in s's message). */
+static myr_status tuning_read(myr_schedule *s, const char *path, tuning_file *f, header *h) {
+  const myr_world *w = s->world;
+  memset(f, 0, sizeof *f);
+  *h = (header){NULL, -1};
+  FILE *in = fopen(path, "rb");
+  if (!in) return schedule_say(s, MYR_EIO, "load_tuning: %s: %s", path, strerror(errno));
+  f->text_size = MAX_FILE + 2;
+  f->text = world_alloc(w, f->text_size, 1);
+  if (!f->text) {
+    fclose(in);
+    return schedule_say(s, MYR_ENOMEM, "load_tuning: %s: out of memory", path);
+  }
+  size_t n = fread(f->text, 1, MAX_FILE + 1, in);
+  bool failed = ferror(in);
+  fclose(in);
+  myr_status st = MYR_OK;
+  if (failed) st = schedule_say(s, MYR_EIO, "load_tuning: %s: a read error", path);
+  else if (n > MAX_FILE) st = schedule_say(s, MYR_ECORRUPT, "load_tuning: %s: above %u bytes", path, MAX_FILE);
+  else if (memchr(f->text, 0, n)) st = schedule_say(s, MYR_ECORRUPT, "load_tuning: %s: a NUL byte; not a text file", path);
+  if (st != MYR_OK) {
+    tuning_release(w, f);
+    return st;
+  }
+  f->text[n] = 0;
+  /* entries: at most one a line */
+  uint32_t lines = 1;
+  for (size_t i = 0; i < n; i++) lines += f->text[i] == '\n';
+  f->entries_size = sizeof(tune_entry) * lines;
+  f->entries = world_alloc(w, f->entries_size, alignof(tune_entry));
+  if (!f->entries) {
+    tuning_release(w, f);
+    return schedule_say(s, MYR_ENOMEM, "load_tuning: %s: out of memory", path);
+  }
+  bool format = false;
+  char *line = f->text;
+  for (uint32_t no = 1; line && st == MYR_OK; no++) {
+    char *next = strchr(line, '\n');
+    if (next) *next++ = 0;
+    size_t len = strlen(line);
+    if (len && line[len - 1] == '\r') line[--len] = 0;
+    if (len > MAX_LINE) {
+      st = schedule_say(s, MYR_ECORRUPT, "load_tuning: %s:%u: a line above %u bytes", path, no, MAX_LINE);
+      break;
+    }
+    char *a = trim(line);
+    line = next;
+    if (!*a || *a == '#') continue;
+    if (*a == '@') {
+      char *key = a + 1, *value = key + strcspn(key, " \t");
+      if (*value) *value++ = 0;
+      value = trim(value);
+      if (!format) {
+        if (strcmp(key, "format") != 0 || strcmp(value, "1") != 0) {
+          st = schedule_say(s, MYR_ECORRUPT, "load_tuning: %s:%u: expected \"@format 1\" first", path, no);
+          break;
+        }
+        format = true;
+      } else if (strcmp(key, "machine") == 0) {
+        h->machine = value;
+      } else if (strcmp(key, "threads") == 0) {
+        char *end;
+        long t = strtol(value, &end, 10);
+        h->threads = *end || t < 1 ? -1 : t;
+      }
+      continue; /* other keys: for people, and for later formats */
+    }
+    if (!format) {
+      st = schedule_say(s, MYR_ECORRUPT, "load_tuning: %s:%u: expected \"@format 1\" first", path, no);
+      break;
+    }
+    char *eq = strchr(a, '=');
+    if (!eq) {
+      st = schedule_say(s, MYR_ECORRUPT, "load_tuning: %s:%u: expected \"system = rows\"", path, no);
+      break;
+    }
+    *eq = 0;
+    char *name = trim(a), *value = trim(eq + 1), *end = value;
+    unsigned long long rows = 0;
+    while (isdigit((unsigned char)*end) && rows <= MAX_ROWS) rows = rows * 10 + (unsigned)(*end++ - '0');
+    if (!*name) st = schedule_say(s, MYR_ECORRUPT, "load_tuning: %s:%u: no system name before '='", path, no);
+    else if (end == value || *end || rows < 1 || rows > MAX_ROWS)
+      st = schedule_say(s, MYR_ECORRUPT, "load_tuning: %s:%u: \"%s\": rows must be a number from 1 to %u", path, no,
+                        name, MAX_ROWS);
+    for (uint32_t i = 0; i < f->count && st == MYR_OK; i++)
+      if (strcmp(f->entries[i].name, name) == 0)
+        st = schedule_say(s, MYR_ECORRUPT, "load_tuning: %s:%u: \"%s\" again (first on line %u)", path, no, name,
+                          f->entries[i].line);
+    if (st == MYR_OK) f->entries[f->count++] = (tune_entry){name, (uint32_t)rows, no};
+  }
+  if (st == MYR_OK && !format) st = schedule_say(s, MYR_ECORRUPT, "load_tuning: %s: no \"@format 1\" line", path);
+  if (st != MYR_OK) tuning_release(w, f);
+  return st;
+}
+
+/* One line on stderr for each way the file's header differs from here. */
+static void tuning_warn(const myr_schedule *s, const char *path, const header *h) {
+  char here[512];
+  myr_machine_signature(here, sizeof here);
+  if (h->machine && strcmp(h->machine, here) != 0)
+    fprintf(stderr, "myriad: tuning file %s was written on another machine (%s; this is %s); applying it anyway\n",
+            path, h->machine, here);
+  uint32_t workers = myr_jobs_worker_count(s->jobs);
+  if (h->threads > 0 && (uint32_t)h->threads != workers)
+    fprintf(stderr, "myriad: tuning file %s was written for %ld workers, this pool has %u; applying it anyway\n", path,
+            h->threads, workers);
+}
+
+static void stop_tuning(sys *y) {
+  if (y->tune.state == TUNE_RUNNING) y->tune.state = TUNE_NONE;
+}
+
+myr_status myr_schedule_load_tuning(myr_schedule *s, const char *path) {
+  if (!s || !path) return MYR_EINVAL;
+  if (s->running) return schedule_say(s, MYR_EBUSY, "load_tuning: refused while the schedule runs");
+  tuning_file f;
+  header h;
+  myr_status st = tuning_read(s, path, &f, &h);
+  if (st != MYR_OK) return st;
+  /* every name first, so that an unknown one changes nothing */
+  uint32_t *ids = world_alloc(s->world, sizeof(uint32_t) * (f.count ? f.count : 1), alignof(uint32_t));
+  if (!ids) st = schedule_say(s, MYR_ENOMEM, "load_tuning: %s: out of memory", path);
+  for (uint32_t i = 0; i < f.count && st == MYR_OK; i++)
+    if (myr_schedule_find(s, f.entries[i].name, &ids[i]) != MYR_OK)
+      st = schedule_say(s, MYR_ENOTFOUND, "load_tuning: %s:%u: the schedule has no system \"%s\"", path,
+                        f.entries[i].line, f.entries[i].name);
+  if (st == MYR_OK) {
+    tuning_warn(s, path, &h);
+    for (uint32_t i = 0; i < f.count; i++) {
+      s->systems[ids[i]].chunk_rows = f.entries[i].rows;
+      stop_tuning(&s->systems[ids[i]]);
+    }
+  }
+  world_free(s->world, ids, sizeof(uint32_t) * (f.count ? f.count : 1));
+  tuning_release(s->world, &f);
+  return st;
+}
+
+void schedule_tuning_from_env(myr_schedule *s) {
+  const char *path = getenv("MYRIAD_TUNING");
+  if (!path || !*path) return;
+  header h;
+  if (tuning_read(s, path, &s->env_tuning, &h) != MYR_OK) {
+    fprintf(stderr, "myriad: MYRIAD_TUNING: %s; not applied\n", s->message);
+    s->message[0] = 0; /* creation did not fail */
+    return;
+  }
+  tuning_warn(s, path, &h);
+}
+
+void schedule_tuning_take(const myr_schedule *s, sys *y) {
+  for (uint32_t i = 0; i < s->env_tuning.count; i++)
+    if (strcmp(s->env_tuning.entries[i].name, y->name) == 0) y->chunk_rows = s->env_tuning.entries[i].rows;
+}
+
+void schedule_tuning_free(myr_schedule *s) { tuning_release(s->world, &s->env_tuning); }
+
+static bool chunked(const sys *y) { return y->term_count > 0 && !(y->flags & MYR_SYSTEM_WHOLE); }
+
+myr_status myr_schedule_write_tuning(const myr_schedule *s, FILE *out, const myr_tuning_desc *d) {
+  if (!s || !out) return MYR_EINVAL;
+  for (uint32_t i = 0; i < s->count; i++)
+    if (chunked(&s->systems[i]) && !writable_name(s->systems[i].name))
+      return schedule_say((myr_schedule *)s, MYR_EINVAL, "write_tuning: system \"%s\": a name a tuning file cannot hold",
+                          s->systems[i].name);
+  if (d && d->scenario && strpbrk(d->scenario, "\r\n"))
+    return schedule_say((myr_schedule *)s, MYR_EINVAL, "write_tuning: a scenario name with a line break");
+  char machine[512];
+  myr_machine_signature(machine, sizeof machine);
+  uint64_t entities = d && d->entities ? d->entities : myr_world_entity_count(s->world);
+  fprintf(out, "# myriad tuning file: rows per chunk for each system\n@format 1\n");
+  if (d && d->scenario) fprintf(out, "@scenario %s\n", d->scenario);
+  fprintf(out, "@entities %llu\n@threads %u\n@machine %s\n", (unsigned long long)entities,
+          myr_jobs_worker_count(s->jobs), machine);
+  for (uint32_t i = 0; i < s->count; i++) {
+    const sys *y = &s->systems[i];
+    if (chunked(y)) fprintf(out, "%s = %u\n", y->name, y->chunk_rows ? y->chunk_rows : s->default_rows);
+  }
+  if (fflush(out) != 0 || ferror(out))
+    return schedule_say((myr_schedule *)s, MYR_EIO, "write_tuning: a write error: %s", strerror(errno));
+  return MYR_OK;
+}
+
+/* ---- autotuning ------------------------------------------------------------- */
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* The candidate with the lowest score; -1 if none is scored. */
+static int best_candidate(const tune_state *t) {
+  int best = -1;
+  for (int i = 0; i < t->count; i++)
+    if (isfinite(t->score[i]) && (best < 0 || t->score[i] < t->score[best])) best = i;
+  return best;
+}
+
+/* Adds `rows` unless a candidate already runs the same chunks. */
+static void add_candidate(const myr_schedule *s, const sys *y, tune_state *t, uint32_t rows) {
+  uint32_t eff = schedule_rows(s, y, rows);
+  for (int i = 0; i < t->count; i++)
+    if (schedule_rows(s, y, t->rows[i]) == eff) return;
+  if (t->count < TUNE_CANDIDATES) {
+    t->score[t->count] = INFINITY;
+    t->rows[t->count++] = rows;
+  }
+}
+
+static void settle(sys *y) {
+  tune_state *t = &y->tune;
+  int b = best_candidate(t);
+  y->chunk_rows = b < 0 ? t->before : t->rows[b];
+  t->state = TUNE_DONE;
+}
+
+myr_status myr_schedule_autotune(myr_schedule *s, const myr_autotune_desc *d) {
+  if (!s) return MYR_EINVAL;
+  if (s->running) return schedule_say(s, MYR_EBUSY, "autotune: refused while the schedule runs");
+  uint32_t lo = d && d->min_rows ? d->min_rows : 64, hi = d && d->max_rows ? d->max_rows : 65536;
+  uint32_t frames = d && d->frames ? d->frames : 3;
+  if (hi > (1u << 24) || frames > TUNE_FRAMES)
+    return schedule_say(s, MYR_EINVAL, "autotune: max_rows above 2^24 or frames above %u", TUNE_FRAMES);
+  lo = (lo + 15) & ~15u;
+  if (lo > hi) return schedule_say(s, MYR_EINVAL, "autotune: min_rows %u above max_rows %u", lo, hi);
+  s->tune_frames = frames;
+  s->tune_lo = lo;
+  s->tune_hi = hi;
+  s->tuning = false;
+  for (uint32_t i = 0; i < s->count; i++) {
+    sys *y = &s->systems[i];
+    tune_state *t = &y->tune;
+    if (t->state == TUNE_RUNNING) y->chunk_rows = t->before; /* a restart: from where it was */
+    memset(t, 0, sizeof *t);
+    if (!chunked(y)) continue;
+    t->before = y->chunk_rows;
+    for (uint64_t r = lo; r <= hi; r *= 4) add_candidate(s, y, t, (uint32_t)r);
+    t->coarse = t->count;
+    t->state = TUNE_RUNNING;
+    y->chunk_rows = t->rows[0];
+    s->tuning = true;
+  }
+  return MYR_OK;
+}
+
+/* After a successful frame: each tuning system scores the frame and moves
+ * on when its candidate has had its frames. */
+void schedule_autotune_step(myr_schedule *s) {
+  bool any = false;
+  for (uint32_t i = 0; i < s->count; i++) {
+    sys *y = &s->systems[i];
+    tune_state *t = &y->tune;
+    if (t->state != TUNE_RUNNING) continue;
+    t->frames++;
+    if (y->stats.entities) t->sample[t->samples++] = (double)y->stats.ns / (double)y->stats.entities;
+    if (++t->seen < s->tune_frames) {
+      any = true;
+      continue;
+    }
+    if (t->samples) {
+      qsort(t->sample, t->samples, sizeof *t->sample, cmp_double);
+      uint32_t m = t->samples;
+      t->score[t->at] = m % 2 ? t->sample[m / 2] : 0.5 * (t->sample[m / 2 - 1] + t->sample[m / 2]);
+    }
+    t->seen = t->samples = 0;
+    t->at++;
+    if (t->at == t->coarse) { /* the fine pass: either side of the best */
+      int b = best_candidate(t);
+      if (b >= 0) {
+        uint32_t r = t->rows[b];
+        if (r / 2 >= s->tune_lo) add_candidate(s, y, t, r / 2);
+        if (r * 2 <= s->tune_hi) add_candidate(s, y, t, r * 2);
+      }
+    }
+    if (t->at >= t->count) {
+      settle(y);
+      continue;
+    }
+    y->chunk_rows = t->rows[t->at];
+    any = true;
+  }
+  s->tuning = any;
+}
+
+myr_status myr_schedule_autotune_freeze(myr_schedule *s) {
+  if (!s) return MYR_EINVAL;
+  if (s->running) return schedule_say(s, MYR_EBUSY, "autotune_freeze: refused while the schedule runs");
+  for (uint32_t i = 0; i < s->count; i++)
+    if (s->systems[i].tune.state == TUNE_RUNNING) settle(&s->systems[i]);
+  s->tuning = false;
+  return MYR_OK;
+}
+
+myr_status myr_schedule_autotune_info(const myr_schedule *s, myr_system id, myr_autotune_info *out) {
+  if (!s || !out || id >= s->count) return MYR_EINVAL;
+  const sys *y = &s->systems[id];
+  const tune_state *t = &y->tune;
+  int b = t->state == TUNE_NONE ? -1 : best_candidate(t);
+  *out = (myr_autotune_info){
+      .tuning = t->state == TUNE_RUNNING,
+      .settled = t->state == TUNE_DONE,
+      .rows = y->chunk_rows ? y->chunk_rows : s->default_rows,
+      .best_rows = b < 0 ? 0 : t->rows[b],
+      .best_ns_per_entity = b < 0 ? 0 : t->score[b],
+      .frames = t->frames,
+  };
+  return MYR_OK;
+}
+
+bool myr_schedule_autotune_done(const myr_schedule *s) { return !s || !s->tuning; }
