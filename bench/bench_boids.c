@@ -1,14 +1,31 @@
-/* The boids example on one worker beside a hand-written serial twin of the
- * same rules (examples/boids_rules.h: the same kernels): per frame, a grid
- * by counting sort, flocking, hunting, moving, eaten prey removed and new
- * ones spawned. The library's figure pays for its schedule, its reduction
- * over blocks and its patches; the twin for none of that. */
-#define BOIDS_NO_MAIN
-#include "../examples/boids.c"
+/* The boids scenario (scenarios/boids.c: 100,000 prey and 64 predators) on
+ * one worker beside a hand-written serial twin of the same rules
+ * (scenarios/boids_rules.h: the same kernels): per frame, a grid by counting
+ * sort, flocking, hunting, moving, eaten prey removed and new ones spawned.
+ * Both start from the same flock: the scenario's RNG resource and the twin's
+ * generator both start at SEED and draw it in the same order. The library's
+ * figure pays for its schedule, its reduction over blocks and its patches;
+ * the twin for none of that. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "boids_rules.h"
+#include "myriad/myriad.h"
+#include "scenarios.h"
 #include "shim/bench.h"
 
+#define CHECK(call)                                                    \
+  do {                                                                 \
+    myr_status s_ = (call);                                            \
+    if (s_ != MYR_OK) {                                                \
+      fprintf(stderr, "%s: %s\n", #call, myr_strerror(s_));            \
+      exit(1);                                                         \
+    }                                                                  \
+  } while (0)
+
 enum { PREY = 100000 };
+static const uint64_t SEED = 42;
 static const float DT = 1.0f / 60.0f;
 
 /* ctx: the worker count, plus SMALL for chunks of 1024 rows (many events a
@@ -18,13 +35,13 @@ enum { SMALL = 0x100, TRACED = 0x200 };
 static void library_frames(myr_bench_state *st, void *ctx) {
   uint32_t workers = (uint32_t)(uintptr_t)ctx & 0xff;
   bool traced = (uintptr_t)ctx & TRACED;
-  flock f;
-  memset(&f, 0, sizeof f);
-  make_world(&f, PREY);
   myr_jobs *pool;
   CHECK(myr_jobs_create(&(myr_jobs_desc){.workers = workers}, &pool));
-  myr_reduction_desc red;
-  myr_schedule *s = make_schedule(&f, pool, (uintptr_t)ctx & SMALL ? 1024 : 4096, &red);
+  scn_scenario *sc; /* the scenario's N counts the predators too */
+  CHECK(scn_create("boids", PREY + PREDATORS, SEED, pool, &sc));
+  myr_schedule *s = scn_schedule(sc);
+  const uint32_t chunk = (uintptr_t)ctx & SMALL ? 1024 : 4096;
+  for (uint32_t i = 0; i < myr_schedule_system_count(s); i++) CHECK(myr_schedule_set_chunk_rows(s, i, chunk));
   CHECK(myr_schedule_run(s, DT)); /* first frame: tables and buffers grow */
   if (traced) CHECK(myr_schedule_trace_begin(s, 1u << 20)); /* 40 MiB a worker: nothing dropped */
   while (myr_bench_keep_running(st)) CHECK(myr_schedule_run(s, DT));
@@ -34,10 +51,8 @@ static void library_frames(myr_bench_state *st, void *ctx) {
     CHECK(myr_schedule_trace_end(s, null));
     fclose(null);
   }
-  myr_schedule_destroy(s);
+  scn_destroy(sc);
   CHECK(myr_jobs_destroy(pool));
-  myr_query_destroy(f.prey_query);
-  myr_world_destroy(f.world);
 }
 
 /* The twin: prey in plain arrays (removal by swap, spawns appended). */
@@ -65,7 +80,7 @@ static void twin_make(twin *t) {
   t->dead = calloc(PREY, 1);
   if (!t->x || !t->y || !t->vx || !t->vy || !t->g || !t->cursor || !t->dead) exit(1);
   t->g->capacity = PREY;
-  t->rng = 42;
+  t->rng = SEED;
   for (uint32_t i = 0; i < PREY; i++) {
     t->x[i] = boids_unit(&t->rng);
     t->y[i] = boids_unit(&t->rng);

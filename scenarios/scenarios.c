@@ -4,11 +4,20 @@
 
 #include "scenarios_impl.h"
 
+/* bytes_per_entity: boids and ecsbench's as measured (peak resident memory
+ * over a few frames, per entity, with room for a table's doubling) */
 static const scn_info infos[] = {
     {"particles", "gravity, drag, integrate and bounds; leavers destroyed and respawned through patches", 1000000, 64},
+    {"boids", "N-64 prey and 64 predators: grid by counting sort, flock, hunt, move; the eaten respawn, N stays",
+     100000, 128},
+    {"ecsbench", "abeimler/ecs_benchmark's 7-system update; half are heroes, monsters, NPCs; render into 320x240",
+     1000000, 96},
+    {"ecsbench2", "abeimler/ecs_benchmark's 2-system update: movement and data over Position, Velocity, Data",
+     1000000, 80},
 };
 
-static myr_status (*const builders[])(scn_scenario *, uint32_t, uint64_t) = {scn_particles};
+static myr_status (*const builders[])(scn_scenario *, uint32_t, uint64_t) = {scn_particles, scn_boids, scn_ecsbench,
+                                                                             scn_ecsbench2};
 
 const scn_info *scn_list(uint32_t *count) {
   if (count) *count = sizeof infos / sizeof *infos;

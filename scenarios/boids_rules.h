@@ -1,6 +1,6 @@
-/* The rules of the boids example, on plain arrays: shared by the example's
- * systems (examples/boids.c, on chunk columns) and by its hand-written
- * serial twin (bench/bench_boids.c), so that both run the same arithmetic. */
+/* The rules of the boids scenario, on plain arrays: shared by its systems
+ * (scenarios/boids.c, on chunk columns) and by its hand-written serial twin
+ * (bench/bench_boids.c), so that both run the same arithmetic. */
 #ifndef MYRIAD_BOIDS_RULES_H
 #define MYRIAD_BOIDS_RULES_H
 
