@@ -162,6 +162,15 @@ struct myr_schedule {
   bool tuning;          /* some system is autotuning */
   uint32_t tune_frames; /* frames per candidate */
   uint32_t tune_lo, tune_hi; /* the sizes tried, at least and at most */
+  /* Whole frames: while every tuning system runs the same coarse candidate
+   * (frame tune_run / tune_frames is its index), and then with each system
+   * on its own best (the check), scored like a system's candidates. */
+  uint32_t tune_run;    /* frames since autotuning started */
+  uint32_t tune_coarse; /* coarse candidates, the same for every system */
+  bool tune_checking;   /* every system has scored its candidates */
+  uint8_t tune_samples;
+  double tune_sample[TUNE_FRAMES];
+  double tune_uniform[TUNE_CANDIDATES]; /* frame ns with coarse candidate k on all */
 };
 
 /* Rows per chunk a system runs with for `rows` asked (0: the default): whole
@@ -181,7 +190,7 @@ static inline uint32_t schedule_rows(const struct myr_schedule *s, const sys *y,
 void schedule_tuning_from_env(myr_schedule *s);
 void schedule_tuning_take(const myr_schedule *s, sys *y);
 void schedule_tuning_free(myr_schedule *s);
-void schedule_autotune_step(myr_schedule *s);
+void schedule_autotune_step(myr_schedule *s, uint64_t frame_ns);
 
 /* Access-checking builds: makes the world report component reads to this
  * schedule (on), or stop if it reports to it (off). Does nothing otherwise. */

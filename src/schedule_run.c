@@ -445,9 +445,10 @@ myr_status myr_schedule_run(myr_schedule *s, double dt) {
   s->dt = dt;
   s->error = 0;
   s->failed_system = NONE;
+  uint64_t t0 = s->tuning ? now_ns() : 0;
   for (uint32_t g = 0; g < s->stage_count && st == MYR_OK; g++) st = run_stage(s, &s->stages[g]);
   s->time += dt;
   s->running = false;
-  if (st == MYR_OK && s->tuning) schedule_autotune_step(s);
+  if (st == MYR_OK && s->tuning) schedule_autotune_step(s, now_ns() - t0);
   return st;
 }

@@ -289,6 +289,11 @@ static int cmp_double(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
+static double median(double *v, uint32_t n) {
+  qsort(v, n, sizeof *v, cmp_double);
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
 /* The candidate with the lowest score; -1 if none is scored. */
 static int best_candidate(const tune_state *t) {
   int best = -1;
@@ -308,10 +313,12 @@ static void add_candidate(const myr_schedule *s, const sys *y, tune_state *t, ui
   }
 }
 
-static void settle(sys *y) {
+/* Ends a system's tuning on `rows`, or on its best (its size from before if
+ * nothing was scored) when rows is 0. */
+static void settle(sys *y, uint32_t rows) {
   tune_state *t = &y->tune;
   int b = best_candidate(t);
-  y->chunk_rows = b < 0 ? t->before : t->rows[b];
+  y->chunk_rows = rows ? rows : b < 0 ? t->before : t->rows[b];
   t->state = TUNE_DONE;
 }
 
@@ -327,7 +334,10 @@ myr_status myr_schedule_autotune(myr_schedule *s, const myr_autotune_desc *d) {
   s->tune_frames = frames;
   s->tune_lo = lo;
   s->tune_hi = hi;
+  s->tune_run = s->tune_coarse = s->tune_samples = 0;
+  s->tune_checking = false;
   s->tuning = false;
+  for (uint64_t r = lo; r <= hi; r *= 4) s->tune_uniform[s->tune_coarse++] = INFINITY;
   for (uint32_t i = 0; i < s->count; i++) {
     sys *y = &s->systems[i];
     tune_state *t = &y->tune;
@@ -335,7 +345,13 @@ myr_status myr_schedule_autotune(myr_schedule *s, const myr_autotune_desc *d) {
     memset(t, 0, sizeof *t);
     if (!chunked(y)) continue;
     t->before = y->chunk_rows;
-    for (uint64_t r = lo; r <= hi; r *= 4) add_candidate(s, y, t, (uint32_t)r);
+    /* the coarse pass is the same sizes for every system, in the same
+     * frames (no sizes skipped), so that those frames also score each size
+     * for the whole frame */
+    for (uint64_t r = lo; r <= hi; r *= 4) {
+      t->score[t->count] = INFINITY;
+      t->rows[t->count++] = (uint32_t)r;
+    }
     t->coarse = t->count;
     t->state = TUNE_RUNNING;
     y->chunk_rows = t->rows[0];
@@ -344,25 +360,43 @@ myr_status myr_schedule_autotune(myr_schedule *s, const myr_autotune_desc *d) {
   return MYR_OK;
 }
 
+/* The check, after every system has its own best: the frame with those
+ * sizes against the fastest frame of one coarse size for all. Systems of a
+ * stage share the workers, so a system's own time does not tell the whole
+ * frame; the faster of the two is kept. */
+static void check_frame(myr_schedule *s, double own) {
+  int u = -1;
+  for (uint32_t k = 0; k < s->tune_coarse; k++)
+    if (isfinite(s->tune_uniform[k]) && (u < 0 || s->tune_uniform[k] < s->tune_uniform[u])) u = (int)k;
+  uint32_t uniform = u < 0 || !(s->tune_uniform[u] < own) ? 0 : (uint32_t)((uint64_t)s->tune_lo << (2 * u));
+  for (uint32_t i = 0; i < s->count; i++)
+    if (s->systems[i].tune.state == TUNE_RUNNING) settle(&s->systems[i], uniform);
+  s->tuning = false;
+}
+
 /* After a successful frame: each tuning system scores the frame and moves
- * on when its candidate has had its frames. */
-void schedule_autotune_step(myr_schedule *s) {
-  bool any = false;
+ * on when its candidate has had its frames; then the check. */
+void schedule_autotune_step(myr_schedule *s, uint64_t frame_ns) {
+  uint32_t at = s->tune_run++;
+  bool whole = false; /* this frame is one of the check's, or one coarse size on all */
+  if (s->tune_checking || at / s->tune_frames < s->tune_coarse) {
+    whole = true;
+    s->tune_sample[s->tune_samples++] = (double)frame_ns;
+  }
+  bool measuring = false, any = false;
   for (uint32_t i = 0; i < s->count; i++) {
     sys *y = &s->systems[i];
     tune_state *t = &y->tune;
     if (t->state != TUNE_RUNNING) continue;
+    any = true;
     t->frames++;
+    if (t->at >= t->count) continue; /* scored them all: waits for the check on its best */
     if (y->stats.entities) t->sample[t->samples++] = (double)y->stats.ns / (double)y->stats.entities;
     if (++t->seen < s->tune_frames) {
-      any = true;
+      measuring = true;
       continue;
     }
-    if (t->samples) {
-      qsort(t->sample, t->samples, sizeof *t->sample, cmp_double);
-      uint32_t m = t->samples;
-      t->score[t->at] = m % 2 ? t->sample[m / 2] : 0.5 * (t->sample[m / 2 - 1] + t->sample[m / 2]);
-    }
+    if (t->samples) t->score[t->at] = median(t->sample, t->samples);
     t->seen = t->samples = 0;
     t->at++;
     if (t->at == t->coarse) { /* the fine pass: either side of the best */
@@ -373,21 +407,38 @@ void schedule_autotune_step(myr_schedule *s) {
         if (r * 2 <= s->tune_hi) add_candidate(s, y, t, r * 2);
       }
     }
-    if (t->at >= t->count) {
-      settle(y);
-      continue;
+    if (t->at < t->count) {
+      y->chunk_rows = t->rows[t->at];
+      measuring = true;
+    } else {
+      int b = best_candidate(t);
+      y->chunk_rows = b < 0 ? t->before : t->rows[b];
     }
-    y->chunk_rows = t->rows[t->at];
-    any = true;
   }
-  s->tuning = any;
+  if (!any) { /* every system was stopped */
+    s->tuning = false;
+    return;
+  }
+  if (whole && s->tune_samples == s->tune_frames) {
+    double m = median(s->tune_sample, s->tune_samples);
+    s->tune_samples = 0;
+    if (s->tune_checking) {
+      check_frame(s, m);
+      return;
+    }
+    s->tune_uniform[at / s->tune_frames] = m;
+  }
+  if (!measuring && !s->tune_checking) {
+    s->tune_checking = true;
+    s->tune_samples = 0;
+  }
 }
 
 myr_status myr_schedule_autotune_freeze(myr_schedule *s) {
   if (!s) return MYR_EINVAL;
   if (s->running) return schedule_say(s, MYR_EBUSY, "autotune_freeze: refused while the schedule runs");
   for (uint32_t i = 0; i < s->count; i++)
-    if (s->systems[i].tune.state == TUNE_RUNNING) settle(&s->systems[i]);
+    if (s->systems[i].tune.state == TUNE_RUNNING) settle(&s->systems[i], 0);
   s->tuning = false;
   return MYR_OK;
 }

@@ -48,6 +48,7 @@ typedef struct result {
   uint32_t settle_frames;  /* autotuned: frames it took to settle */
   double ns_per_entity, min_ns, max_ns, entities_per_s;
   bool run_once;
+  bool whole;              /* MYR_SYSTEM_WHOLE: one job, no chunk size */
 } result;
 
 typedef struct config_time {
@@ -76,9 +77,10 @@ static void usage(FILE *out) {
           "  --threads LIST    worker counts, e.g. 1,2 (default: one per CPU)\n"
           "  --chunk LIST|RANGE|auto  rows per chunk: 256,1024,4096 or 64:65536:x2\n"
           "                    (default 256,1024,4096,16384); auto: the library's\n"
-          "                    autotuning (sizes 64..65536, 3 frames each) settles each\n"
-          "                    system, its frames are measured, and a full sweep\n"
-          "                    64:65536:x2 beside it says how close it came\n"
+          "                    autotuning (sizes 64..65536, 5 frames each, 45 frames\n"
+          "                    at most) settles each system; then its sizes and a\n"
+          "                    full sweep 64:65536:x2 run in turn in the same world,\n"
+          "                    to say how close it came, per system and per frame\n"
           "  --frames N        measured frames per configuration (default 20)\n"
           "  --warmup N        frames run first and not measured (default 3)\n"
           "  --repeat N        measure each configuration N times, each on a fresh\n"
@@ -335,10 +337,12 @@ static void write_gantt(const options *o, myr_schedule *s, myr_jobs *pool) {
 }
 
 /* Autotunes every system after the warm-up, until each has settled (a
- * number of frames the library bounds), and notes how many frames each took. */
-static void settle(const options *o, myr_schedule *s, uint32_t *frames) {
-  myr_status st = myr_schedule_autotune(s, NULL);
-  for (uint32_t f = 0; st == MYR_OK && !myr_schedule_autotune_done(s); f++)
+ * number of frames the library bounds: 5 frames a candidate, 45 at most),
+ * and notes how many frames each took. */
+static uint32_t settle(const options *o, myr_schedule *s, uint32_t *frames) {
+  myr_status st = myr_schedule_autotune(s, &(myr_autotune_desc){.frames = 5});
+  uint32_t f = 0;
+  for (; st == MYR_OK && !myr_schedule_autotune_done(s); f++)
     if ((st = myr_schedule_run(s, 1.0 / 60)) != MYR_OK) {
       fprintf(stderr, "myriad-tune: autotuning %s, frame %u: %s\n", o->scenario, f, myr_schedule_error(s));
       exit(1);
@@ -352,21 +356,37 @@ static void settle(const options *o, myr_schedule *s, uint32_t *frames) {
     myr_schedule_autotune_info(s, i, &info);
     frames[i] = info.frames;
   }
+  return f;
 }
 
-/* One configuration: fresh scenario, warm-up, measured frames. */
-static uint32_t measure(const options *o, myr_jobs *pool, uint32_t chunk, bool trace, result *out,
-                        config_time *time) {
+/* The sizes of configuration `chunk` on every system: a swept size, or each
+ * system's autotuned one (rows[i]); a tuning file's stay as loaded. */
+static void apply_sizes(myr_schedule *s, uint32_t systems, uint32_t chunk, const uint32_t *rows) {
+  if (chunk == FROM_FILE) return;
+  for (uint32_t i = 0; i < systems; i++) myr_schedule_set_chunk_rows(s, i, chunk == AUTO ? rows[i] : chunk);
+}
+
+/* Measures `count` configurations (sizes, AUTO, FROM_FILE) on one fresh
+ * scenario per repetition: warm-up, then with AUTO first the autotuning,
+ * then o->frames rounds of one frame of each configuration, in an order
+ * shuffled each round. So an
+ * autotuned configuration is measured in the same world and the same
+ * moments as the sweep it is compared with (a sweep alone has count 1: one
+ * world per size). out gets count x systems results, time count entries;
+ * the last configuration of the last repetition is traced when asked (with
+ * AUTO: frames of its own after the measured ones, at the autotuned sizes). */
+static uint32_t measure(const options *o, myr_jobs *pool, const uint32_t *chunks, uint32_t count, bool trace,
+                        result *out, config_time *time) {
   uint32_t samples = o->frames * o->repeat, systems = 0;
-  double *ns = malloc(sizeof(double) * MAX_SYSTEMS * samples), *frame = malloc(sizeof(double) * samples),
-         *merge = malloc(sizeof(double) * samples);
+  size_t per_config = (size_t)MAX_SYSTEMS * samples;
+  double *ns = malloc(sizeof(double) * per_config * count), *frame = malloc(sizeof(double) * samples * count),
+         *merge = malloc(sizeof(double) * samples * count);
   if (!ns || !frame || !merge) exit(1);
-  bool once[MAX_SYSTEMS] = {0};
-  uint32_t settled[MAX_SYSTEMS] = {0};
+  bool once[MAX_SYSTEMS] = {0}, whole[MAX_SYSTEMS] = {0}, autotuned = chunks[0] == AUTO;
+  uint32_t settled[MAX_SYSTEMS] = {0}, rows[MAX_SYSTEMS] = {0};
   scn_scenario *sc = NULL;
   myr_schedule *s = NULL;
   myr_status st;
-  /* each repetition on a fresh world; the last one is traced and kept for the names */
   for (uint32_t rep = 0; rep < o->repeat; rep++) {
     if (sc) scn_destroy(sc);
     if ((st = scn_create(o->scenario, o->entities, o->seed, pool, &sc)) != MYR_OK) {
@@ -376,62 +396,102 @@ static uint32_t measure(const options *o, myr_jobs *pool, uint32_t chunk, bool t
     s = scn_schedule(sc);
     systems = myr_schedule_system_count(s);
     if (systems > MAX_SYSTEMS) systems = MAX_SYSTEMS;
-    if (chunk == FROM_FILE && !o->tuning_env && myr_schedule_load_tuning(s, o->tuning_path) != MYR_OK) {
+    if (chunks[0] == FROM_FILE && !o->tuning_env && myr_schedule_load_tuning(s, o->tuning_path) != MYR_OK) {
       fprintf(stderr, "myriad-tune: --tuning: %s\n", myr_schedule_error(s));
       exit(1);
     }
-    if (chunk != AUTO && chunk != FROM_FILE)
-      for (uint32_t i = 0; i < systems; i++) myr_schedule_set_chunk_rows(s, i, chunk);
-    bool traced = trace && rep + 1 == o->repeat;
-    for (uint32_t f = 0; f < o->warmup + o->frames; f++) {
-      if (chunk == AUTO && f == o->warmup) settle(o, s, settled);
-      /* a trace file gets every measured frame; a chart alone the last two
-       * (it draws the last, so the one it draws is not the first traced) */
-      uint32_t first_traced = o->trace || o->frames < 2 ? o->warmup : o->warmup + o->frames - 2;
-      if (traced && f == first_traced && (st = myr_schedule_trace_begin(s, TRACE_LANE)) != MYR_OK) {
-        fprintf(stderr, "myriad-tune: starting the trace: %s\n", myr_strerror(st));
-        exit(1);
-      }
-      double t0 = now_ms();
+    if (!autotuned) apply_sizes(s, systems, chunks[0], NULL);
+    /* traced without autotuning: a trace file gets every measured frame, a
+     * chart alone the last two (it draws the last, so that the one it draws
+     * is not the first traced) */
+    bool traced = trace && rep + 1 == o->repeat && !autotuned;
+    uint32_t first_traced = o->trace || o->frames < 2 ? 0 : o->frames - 2;
+    for (uint32_t f = 0; f < o->warmup; f++)
       if ((st = myr_schedule_run(s, 1.0 / 60)) != MYR_OK) {
         fprintf(stderr, "myriad-tune: frame %u: %s\n", f, myr_schedule_error(s));
         exit(1);
       }
-      if (f < o->warmup) continue;
-      uint32_t k = rep * o->frames + f - o->warmup;
-      frame[k] = now_ms() - t0;
-      merge[k] = 0;
-      for (uint32_t g = 0; g < myr_schedule_stage_count(s); g++) {
-        myr_stage_stats gs;
-        if (myr_schedule_stage_stats(s, g, &gs) == MYR_OK) merge[k] += (double)gs.merge_ns * 1e-6;
-      }
+    if (autotuned) {
+      settle(o, s, settled);
       for (uint32_t i = 0; i < systems; i++) {
-        myr_system_stats ss;
-        myr_schedule_system_stats(s, i, &ss);
-        once[i] = ss.entities == 0 && ss.chunks <= 1;
-        ns[i * samples + k] = ss.entities ? (double)ss.ns / (double)ss.entities : (double)ss.ns;
+        myr_autotune_info info;
+        myr_schedule_autotune_info(s, i, &info);
+        rows[i] = info.rows;
       }
     }
+    for (uint32_t f = 0; f < o->frames; f++)
+      for (uint32_t turn = 0, order[MAX_LIST], mix = 0x9e3779b9u * (rep * o->frames + f + 1); turn < count; turn++) {
+        /* in turn, in a new order each round: a frame's time depends a little
+         * on what the frame before left in the caches, and no configuration
+         * should always follow the same one */
+        if (turn == 0)
+          for (uint32_t i = 0; i < count; i++) {
+            mix ^= mix << 13, mix ^= mix >> 17, mix ^= mix << 5;
+            uint32_t j = mix % (i + 1);
+            order[i] = order[j];
+            order[j] = i;
+          }
+        uint32_t c = order[turn];
+        if (count > 1) apply_sizes(s, systems, chunks[c], rows);
+        if (traced && f == first_traced && (st = myr_schedule_trace_begin(s, TRACE_LANE)) != MYR_OK) {
+          fprintf(stderr, "myriad-tune: starting the trace: %s\n", myr_strerror(st));
+          exit(1);
+        }
+        double t0 = now_ms();
+        if ((st = myr_schedule_run(s, 1.0 / 60)) != MYR_OK) {
+          fprintf(stderr, "myriad-tune: frame %u: %s\n", f, myr_schedule_error(s));
+          exit(1);
+        }
+        size_t k = (size_t)c * samples + rep * o->frames + f;
+        frame[k] = now_ms() - t0;
+        merge[k] = 0;
+        for (uint32_t g = 0; g < myr_schedule_stage_count(s); g++) {
+          myr_stage_stats gs;
+          if (myr_schedule_stage_stats(s, g, &gs) == MYR_OK) merge[k] += (double)gs.merge_ns * 1e-6;
+        }
+        for (uint32_t i = 0; i < systems; i++) {
+          myr_system_stats ss;
+          myr_schedule_system_stats(s, i, &ss);
+          once[i] = ss.entities == 0 && ss.chunks <= 1;
+          whole[i] = !once[i] && ss.chunk_rows == 0; /* the schedule cuts it into no chunks of a size */
+          ns[c * per_config + (size_t)i * samples + rep * o->frames + f] =
+              ss.entities ? (double)ss.ns / (double)ss.entities : (double)ss.ns;
+        }
+      }
   }
-  for (uint32_t i = 0; i < systems; i++) {
-    myr_system_stats ss;
-    myr_schedule_system_stats(s, i, &ss);
-    result *r = &out[i];
-    snprintf(r->system, sizeof r->system, "%s", ss.name);
-    r->threads = myr_jobs_worker_count(pool);
-    myr_autotune_info info;
-    myr_schedule_autotune_info(s, i, &info);
-    r->chunk = chunk == AUTO || chunk == FROM_FILE ? info.rows : chunk;
-    r->config_chunk = chunk;
-    r->settle_frames = settled[i];
-    r->run_once = once[i];
-    double *v = ns + (size_t)i * samples;
-    r->ns_per_entity = median(v, samples);
-    r->min_ns = v[0];
-    r->max_ns = v[samples - 1];
-    r->entities_per_s = r->run_once || r->ns_per_entity <= 0 ? 0 : 1e9 / r->ns_per_entity;
+  if (trace && autotuned) { /* the trace and chart: frames at the autotuned sizes */
+    apply_sizes(s, systems, AUTO, rows);
+    uint32_t traced_frames = o->trace ? o->frames : 2;
+    st = myr_schedule_trace_begin(s, TRACE_LANE);
+    for (uint32_t f = 0; st == MYR_OK && f < traced_frames; f++) st = myr_schedule_run(s, 1.0 / 60);
+    if (st != MYR_OK) {
+      fprintf(stderr, "myriad-tune: a traced frame: %s\n", myr_schedule_error(s));
+      exit(1);
+    }
   }
-  *time = (config_time){myr_jobs_worker_count(pool), chunk, median(frame, samples), median(merge, samples)};
+  for (uint32_t c = 0; c < count; c++) {
+    for (uint32_t i = 0; i < systems; i++) {
+      myr_system_stats ss;
+      myr_schedule_system_stats(s, i, &ss);
+      result *r = &out[c * systems + i];
+      snprintf(r->system, sizeof r->system, "%s", ss.name);
+      r->threads = myr_jobs_worker_count(pool);
+      myr_autotune_info info;
+      myr_schedule_autotune_info(s, i, &info);
+      r->chunk = chunks[c] == AUTO ? rows[i] : chunks[c] == FROM_FILE ? info.rows : chunks[c];
+      r->config_chunk = chunks[c];
+      r->settle_frames = chunks[c] == AUTO ? settled[i] : 0;
+      r->run_once = once[i];
+      r->whole = whole[i];
+      double *v = ns + c * per_config + (size_t)i * samples;
+      r->ns_per_entity = median(v, samples);
+      r->min_ns = v[0];
+      r->max_ns = v[samples - 1];
+      r->entities_per_s = r->run_once || r->ns_per_entity <= 0 ? 0 : 1e9 / r->ns_per_entity;
+    }
+    time[c] = (config_time){myr_jobs_worker_count(pool), chunks[c], median(frame + (size_t)c * samples, samples),
+                            median(merge + (size_t)c * samples, samples)};
+  }
   if (trace && o->gantt) write_gantt(o, s, pool);
   if (trace && ((st = myr_schedule_trace_end(s, o->trace)) != MYR_OK || (o->trace && fclose(o->trace) != 0))) {
     fprintf(stderr, "myriad-tune: writing %s: %s\n", o->trace_path, st != MYR_OK ? myr_strerror(st) : strerror(errno));
@@ -455,7 +515,7 @@ static const char *mode_of(uint32_t config_chunk) {
 static const result *best_of(const result *rs, uint32_t n, const char *system, uint32_t threads) {
   const result *best = NULL;
   for (uint32_t i = 0; i < n; i++)
-    if (strcmp(rs[i].system, system) == 0 && rs[i].threads == threads && !rs[i].run_once &&
+    if (strcmp(rs[i].system, system) == 0 && rs[i].threads == threads && !rs[i].run_once && !rs[i].whole &&
         rs[i].config_chunk != AUTO && (!best || rs[i].ns_per_entity < best->ns_per_entity))
       best = &rs[i];
   return best;
@@ -464,9 +524,20 @@ static const result *best_of(const result *rs, uint32_t n, const char *system, u
 /* The autotuned result of a system at a thread count; NULL if none. */
 static const result *auto_of(const result *rs, uint32_t n, const char *system, uint32_t threads) {
   for (uint32_t i = 0; i < n; i++)
-    if (strcmp(rs[i].system, system) == 0 && rs[i].threads == threads && !rs[i].run_once && rs[i].config_chunk == AUTO)
+    if (strcmp(rs[i].system, system) == 0 && rs[i].threads == threads && !rs[i].run_once && !rs[i].whole &&
+        rs[i].config_chunk == AUTO)
       return &rs[i];
   return NULL;
+}
+
+/* Thread count t's autotuned frame and the fastest swept one (both NULL
+ * without autotuning). */
+static void frames_of(const options *o, const config_time *ts, uint32_t t, const config_time **a, const config_time **b) {
+  *a = *b = NULL;
+  if (!o->autotune) return;
+  *a = &ts[t * o->chunk_count];
+  for (uint32_t c = 1; c < o->chunk_count; c++)
+    if (!*b || ts[t * o->chunk_count + c].frame_ms < (*b)->frame_ms) *b = &ts[t * o->chunk_count + c];
 }
 
 static void print_config_chunk(uint32_t c, bool json) {
@@ -487,9 +558,10 @@ static void report(const options *o, const result *rs, uint32_t n, const config_
            o->scenario, o->entities, o->frames, o->warmup, o->repeat, (unsigned long long)o->seed);
     for (uint32_t i = 0; i < n; i++)
       printf("%s\n  {\"system\": \"%s\", \"threads\": %u, \"chunk\": %u, \"mode\": \"%s\", \"run_once\": %s, "
-             "\"ns_per_entity\": %.4f, \"min_ns_per_entity\": %.4f, \"max_ns_per_entity\": %.4f, \"entities_per_s\": %.1f}",
+             "\"whole\": %s, \"ns_per_entity\": %.4f, \"min_ns_per_entity\": %.4f, \"max_ns_per_entity\": %.4f, "
+             "\"entities_per_s\": %.1f}",
              i ? "," : "", rs[i].system, rs[i].threads, rs[i].chunk, mode_of(rs[i].config_chunk),
-             rs[i].run_once ? "true" : "false", rs[i].ns_per_entity, rs[i].min_ns, rs[i].max_ns, rs[i].entities_per_s);
+             rs[i].run_once ? "true" : "false", rs[i].whole ? "true" : "false", rs[i].ns_per_entity, rs[i].min_ns, rs[i].max_ns, rs[i].entities_per_s);
     printf("],\n \"configurations\": [");
     for (uint32_t i = 0; i < tn; i++) {
       printf("%s\n  {\"threads\": %u, \"chunk\": ", i ? "," : "", ts[i].threads);
@@ -523,12 +595,20 @@ static void report(const options *o, const result *rs, uint32_t n, const config_
                  b->entities_per_s, b->ns_per_entity / a->ns_per_entity);
           first = false;
         }
+      printf("],\n \"autotune_frames\": [");
+      for (uint32_t t = 0; t < o->thread_count; t++) {
+        const config_time *a, *b;
+        frames_of(o, ts, t, &a, &b);
+        printf("%s\n  {\"threads\": %u, \"frame_ms\": %.4f, \"sweep_best_chunk\": %u, \"sweep_best_frame_ms\": %.4f, "
+               "\"ratio\": %.4f}", t ? "," : "", a->threads, a->frame_ms, b->chunk, b->frame_ms, b->frame_ms / a->frame_ms);
+      }
       printf("]");
     }
     printf("}\n");
     return;
   }
   printf("%s, %u entities, %u frames (after %u warm-up)", o->scenario, o->entities, o->frames, o->warmup);
+  if (o->autotune) printf(" of each size in turn in one world, after autotuning it");
   if (o->repeat > 1) printf(" x %u fresh worlds", o->repeat);
   printf(", medians\n\n");
   printf("%-14s %7s %7s %10s %12s %21s\n", "system", "threads", "chunk", "ns/entity", "M entities/s", "min-max ns/entity");
@@ -541,6 +621,7 @@ static void report(const options *o, const result *rs, uint32_t n, const config_
     char chunk[16];
     snprintf(chunk, sizeof chunk, "%u%s", rs[i].chunk,
              rs[i].config_chunk == AUTO ? "a" : rs[i].config_chunk == FROM_FILE ? "f" : "");
+    if (rs[i].whole) snprintf(chunk, sizeof chunk, "whole");
     printf("%-14s %7u %7s %10.3f %12.1f %10.3f-%-10.3f\n", rs[i].system, rs[i].threads, chunk, rs[i].ns_per_entity,
            rs[i].entities_per_s / 1e6, rs[i].min_ns, rs[i].max_ns);
   }
@@ -577,6 +658,10 @@ static void report(const options *o, const result *rs, uint32_t n, const config_
              a->system, threads, a->chunk, a->settle_frames, a->entities_per_s / 1e6, b->chunk, b->entities_per_s / 1e6,
              b->ns_per_entity / a->ns_per_entity);
     }
+    const config_time *a, *b;
+    frames_of(o, ts, t, &a, &b);
+    printf("  %-14s %3u threads: %.3f ms autotuned; sweep best chunk %u, %.3f ms: %.3fx\n", "(frame)", threads, a->frame_ms,
+           b->chunk, b->frame_ms, b->frame_ms / a->frame_ms);
   }
 }
 
@@ -624,15 +709,18 @@ int main(int argc, char **argv) {
       fprintf(stderr, "myriad-tune: a pool of %u workers: %s\n", o.threads[t], myr_strerror(st));
       return 1;
     }
-    for (uint32_t c = 0; c < o.chunk_count; c++, k++) {
+    /* a sweep: one world per size; autotuning: one world for all, in turn */
+    uint32_t step = o.autotune ? o.chunk_count : 1;
+    for (uint32_t c = 0; c < o.chunk_count; c += step, k += step) {
       if (progress) {
         char chunk[16];
         snprintf(chunk, sizeof chunk, "%u", o.chunks[c]);
         fprintf(stderr, "\r%u/%u: %u threads, chunk %s   ", k + 1, configs, o.threads[t],
-                o.chunks[c] == AUTO || o.chunks[c] == FROM_FILE ? mode_of(o.chunks[c]) : chunk);
+                o.autotune ? "auto and the sweep" : o.chunks[c] == FROM_FILE ? "file" : chunk);
       }
-      systems = measure(&o, pool, o.chunks[c], (o.trace || o.gantt) && k + 1 == configs, rs + n, &ts[k]);
-      n += systems;
+      uint32_t m = measure(&o, pool, o.chunks + c, step, (o.trace || o.gantt) && k + step == configs, rs + n, ts + k);
+      n += m * step;
+      systems = m;
     }
     myr_jobs_destroy(pool);
   }
@@ -643,7 +731,7 @@ int main(int argc, char **argv) {
     plot_point *pts = calloc(n ? n : 1, sizeof *pts);
     size_t m = 0;
     for (uint32_t i = 0; pts && i < n; i++)
-      if (!rs[i].run_once && rs[i].config_chunk != AUTO && rs[i].config_chunk != FROM_FILE) pts[m++] = (plot_point){rs[i].system, rs[i].threads, rs[i].chunk, rs[i].entities_per_s};
+      if (!rs[i].run_once && !rs[i].whole && rs[i].config_chunk != AUTO && rs[i].config_chunk != FROM_FILE) pts[m++] = (plot_point){rs[i].system, rs[i].threads, rs[i].chunk, rs[i].entities_per_s};
     char title[160];
     snprintf(title, sizeof title, "myriad-tune: %s, %u entities", o.scenario, o.entities);
     if (!pts || plot_write(o.plot, pts, m, title) != 0 || fclose(o.plot) != 0) {

@@ -373,14 +373,20 @@ MYR_API myr_status myr_schedule_load_tuning(myr_schedule *s, const char *path);
 /* Autotuning moves each chunked system's chunk size between frames to the
  * one it measures fastest, and then keeps it. Each candidate size is run
  * for `frames` successful frames and scored by the median of the system's
- * wall time per entity (myr_system_stats.ns_per_entity); the candidates are
- * min_rows, 4 x min_rows, ... up to max_rows (a coarse pass), then the
- * halves and doubles of the best of those (a fine pass). A system has
- * settled after at most frames x (coarse sizes + 2) frames; with the
- * defaults, 3 x (6 + 2) = 24. All systems are tuned at once. Only the
- * chunk sizes change: the world after each frame is the same as with any
- * fixed chunk size (the schedule's results do not depend on it). Frames in
- * which a system has no entities count toward the bound without scoring. */
+ * wall time per entity (myr_system_stats.ns_per_entity). First a coarse
+ * pass, the same for every system and in the same frames: min_rows,
+ * 4 x min_rows, ... up to max_rows; then each system's fine pass, the half
+ * and the double of its best (sizes that cut the same chunks as one
+ * already tried are skipped). Last, a check: `frames` frames with every
+ * system on its own best, against the fastest whole frame of the coarse
+ * pass (one size for all); systems of a stage share the workers, so a
+ * system's own time does not tell the whole frame, and the faster of the
+ * two is kept. All systems are tuned at once and have settled after at
+ * most frames x (coarse sizes + 3) frames; with the defaults, 3 x (6 + 3) =
+ * 27. Only the chunk sizes change: the world after each frame is the same
+ * as with any fixed chunk size (the schedule's results do not depend on
+ * it). Frames in which a system has no entities count toward the bound
+ * without scoring. */
 typedef struct myr_autotune_desc {
   uint32_t min_rows; /* smallest size tried, rounded up to 16; 0 = 64 */
   uint32_t max_rows; /* largest size tried (2^24 at most); 0 = 65536 */
@@ -395,16 +401,17 @@ typedef struct myr_autotune_desc {
  * MYR_EBUSY (while running). */
 MYR_API myr_status myr_schedule_autotune(myr_schedule *s, const myr_autotune_desc *desc);
 
-/* Stops autotuning now: each system still tuning keeps the fastest size
- * scored so far (its size from before autotuning if none was scored).
+/* Stops autotuning now: each system still tuning keeps its own fastest
+ * size scored so far (its size from before autotuning if none was scored).
  * Errors: MYR_EINVAL (NULL), MYR_EBUSY (while running). */
 MYR_API myr_status myr_schedule_autotune_freeze(myr_schedule *s);
 
 typedef struct myr_autotune_info {
-  bool tuning;             /* still trying sizes */
-  bool settled;            /* tuning ended (settled or frozen) and it kept best_rows */
-  uint32_t rows;           /* the chunk size it runs with next */
-  uint32_t best_rows;      /* the fastest size scored, 0 if none yet */
+  bool tuning;             /* still trying sizes (or waiting for the check) */
+  bool settled;            /* tuning ended: settled or frozen */
+  uint32_t rows;           /* the chunk size it runs with next; once settled,
+                              best_rows or the check's one size for all */
+  uint32_t best_rows;      /* its own fastest size scored, 0 if none yet */
   double best_ns_per_entity; /* its score, 0 if none */
   uint32_t frames;         /* frames it has been tuned for */
 } myr_autotune_info;
