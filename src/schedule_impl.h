@@ -171,6 +171,11 @@ struct myr_schedule {
   uint8_t tune_samples;
   double tune_sample[TUNE_FRAMES];
   double tune_uniform[TUNE_CANDIDATES]; /* frame ns with coarse candidate k on all */
+  /* the check: frames in turn with each system's own best and with the
+   * fastest coarse size on all (check_rows) */
+  uint32_t check_rows, check_turn;
+  uint8_t check_samples[2];
+  double check_sample[2][TUNE_FRAMES];
 };
 
 /* Rows per chunk a system runs with for `rows` asked (0: the default): whole

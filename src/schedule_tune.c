@@ -360,37 +360,86 @@ myr_status myr_schedule_autotune(myr_schedule *s, const myr_autotune_desc *d) {
   return MYR_OK;
 }
 
-/* The check, after every system has its own best: the frame with those
- * sizes against the fastest frame of one coarse size for all. Systems of a
+/* Every tuning system on its own best (rows 0), or on `rows`. */
+static void set_all(myr_schedule *s, uint32_t rows) {
+  for (uint32_t i = 0; i < s->count; i++) {
+    sys *y = &s->systems[i];
+    if (y->tune.state != TUNE_RUNNING) continue;
+    int b = best_candidate(&y->tune);
+    y->chunk_rows = rows ? rows : b < 0 ? y->tune.before : y->tune.rows[b];
+  }
+}
+
+static void settle_all(myr_schedule *s, uint32_t rows) {
+  for (uint32_t i = 0; i < s->count; i++)
+    if (s->systems[i].tune.state == TUNE_RUNNING) settle(&s->systems[i], rows);
+  s->tuning = false;
+}
+
+/* The check, once every system has scored its candidates. Systems of a
  * stage share the workers, so a system's own time does not tell the whole
- * frame; the faster of the two is kept. */
-static void check_frame(myr_schedule *s, double own) {
+ * frame: frames in turn with each system on its own best and with the
+ * coarse size whose frames were fastest on all, `frames` of each; the
+ * faster by median is kept. In turn, so that both see the same moments. */
+static void check_begin(myr_schedule *s) {
   int u = -1;
   for (uint32_t k = 0; k < s->tune_coarse; k++)
     if (isfinite(s->tune_uniform[k]) && (u < 0 || s->tune_uniform[k] < s->tune_uniform[u])) u = (int)k;
-  uint32_t uniform = u < 0 || !(s->tune_uniform[u] < own) ? 0 : (uint32_t)((uint64_t)s->tune_lo << (2 * u));
-  for (uint32_t i = 0; i < s->count; i++)
-    if (s->systems[i].tune.state == TUNE_RUNNING) settle(&s->systems[i], uniform);
-  s->tuning = false;
+  if (u < 0) {
+    settle_all(s, 0);
+    return;
+  }
+  s->tune_checking = true;
+  s->check_rows = (uint32_t)((uint64_t)s->tune_lo << (2 * u));
+  s->check_turn = 0;
+  s->check_samples[0] = s->check_samples[1] = 0;
+  set_all(s, 0); /* own bests first */
+}
+
+static void check_step(myr_schedule *s, uint64_t frame_ns) {
+  uint32_t side = s->check_turn++ % 2; /* 0: own bests, 1: check_rows */
+  s->check_sample[side][s->check_samples[side]++] = (double)frame_ns;
+  if (s->check_samples[1] == s->tune_frames) {
+    double own = median(s->check_sample[0], s->check_samples[0]);
+    double one = median(s->check_sample[1], s->check_samples[1]);
+    settle_all(s, one < own ? s->check_rows : 0);
+    return;
+  }
+  set_all(s, side ? 0 : s->check_rows);
 }
 
 /* After a successful frame: each tuning system scores the frame and moves
  * on when its candidate has had its frames; then the check. */
 void schedule_autotune_step(myr_schedule *s, uint64_t frame_ns) {
   uint32_t at = s->tune_run++;
-  bool whole = false; /* this frame is one of the check's, or one coarse size on all */
-  if (s->tune_checking || at / s->tune_frames < s->tune_coarse) {
-    whole = true;
-    s->tune_sample[s->tune_samples++] = (double)frame_ns;
+  bool any = false;
+  for (uint32_t i = 0; i < s->count; i++) {
+    sys *y = &s->systems[i];
+    if (y->tune.state == TUNE_RUNNING) {
+      y->tune.frames++;
+      any = true;
+    }
   }
-  bool measuring = false, any = false;
+  if (!any) { /* every system was stopped */
+    s->tuning = false;
+    return;
+  }
+  if (s->tune_checking) {
+    check_step(s, frame_ns);
+    return;
+  }
+  if (at / s->tune_frames < s->tune_coarse) { /* one coarse size on all */
+    s->tune_sample[s->tune_samples++] = (double)frame_ns;
+    if (s->tune_samples == s->tune_frames) {
+      s->tune_uniform[at / s->tune_frames] = median(s->tune_sample, s->tune_samples);
+      s->tune_samples = 0;
+    }
+  }
+  bool measuring = false;
   for (uint32_t i = 0; i < s->count; i++) {
     sys *y = &s->systems[i];
     tune_state *t = &y->tune;
-    if (t->state != TUNE_RUNNING) continue;
-    any = true;
-    t->frames++;
-    if (t->at >= t->count) continue; /* scored them all: waits for the check on its best */
+    if (t->state != TUNE_RUNNING || t->at >= t->count) continue; /* done, or waiting for the check */
     if (y->stats.entities) t->sample[t->samples++] = (double)y->stats.ns / (double)y->stats.entities;
     if (++t->seen < s->tune_frames) {
       measuring = true;
@@ -415,23 +464,7 @@ void schedule_autotune_step(myr_schedule *s, uint64_t frame_ns) {
       y->chunk_rows = b < 0 ? t->before : t->rows[b];
     }
   }
-  if (!any) { /* every system was stopped */
-    s->tuning = false;
-    return;
-  }
-  if (whole && s->tune_samples == s->tune_frames) {
-    double m = median(s->tune_sample, s->tune_samples);
-    s->tune_samples = 0;
-    if (s->tune_checking) {
-      check_frame(s, m);
-      return;
-    }
-    s->tune_uniform[at / s->tune_frames] = m;
-  }
-  if (!measuring && !s->tune_checking) {
-    s->tune_checking = true;
-    s->tune_samples = 0;
-  }
+  if (!measuring) check_begin(s);
 }
 
 myr_status myr_schedule_autotune_freeze(myr_schedule *s) {

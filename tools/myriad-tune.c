@@ -77,7 +77,7 @@ static void usage(FILE *out) {
           "  --threads LIST    worker counts, e.g. 1,2 (default: one per CPU)\n"
           "  --chunk LIST|RANGE|auto  rows per chunk: 256,1024,4096 or 64:65536:x2\n"
           "                    (default 256,1024,4096,16384); auto: the library's\n"
-          "                    autotuning (sizes 64..65536, 5 frames each, 45 frames\n"
+          "                    autotuning (sizes 64..65536, 5 frames each, 50 frames\n"
           "                    at most) settles each system; then its sizes and a\n"
           "                    full sweep 64:65536:x2 run in turn in the same world,\n"
           "                    to say how close it came, per system and per frame\n"
@@ -337,7 +337,7 @@ static void write_gantt(const options *o, myr_schedule *s, myr_jobs *pool) {
 }
 
 /* Autotunes every system after the warm-up, until each has settled (a
- * number of frames the library bounds: 5 frames a candidate, 45 at most),
+ * number of frames the library bounds: 5 frames a candidate, 50 at most),
  * and notes how many frames each took. */
 static uint32_t settle(const options *o, myr_schedule *s, uint32_t *frames) {
   myr_status st = myr_schedule_autotune(s, &(myr_autotune_desc){.frames = 5});

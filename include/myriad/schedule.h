@@ -377,13 +377,13 @@ MYR_API myr_status myr_schedule_load_tuning(myr_schedule *s, const char *path);
  * pass, the same for every system and in the same frames: min_rows,
  * 4 x min_rows, ... up to max_rows; then each system's fine pass, the half
  * and the double of its best (sizes that cut the same chunks as one
- * already tried are skipped). Last, a check: `frames` frames with every
- * system on its own best, against the fastest whole frame of the coarse
- * pass (one size for all); systems of a stage share the workers, so a
- * system's own time does not tell the whole frame, and the faster of the
- * two is kept. All systems are tuned at once and have settled after at
- * most frames x (coarse sizes + 3) frames; with the defaults, 3 x (6 + 3) =
- * 27. Only the chunk sizes change: the world after each frame is the same
+ * already tried are skipped). Last, a check: systems of a stage share
+ * the workers, so a system's own time does not tell the whole frame; the
+ * frame with every system on its own best and the frame with the coarse
+ * size whose whole frames were fastest on all run in turn, `frames` of
+ * each, and the faster (by median frame time) is kept. All systems are
+ * tuned at once and have settled after at most frames x (coarse sizes + 4)
+ * frames; with the defaults, 3 x (6 + 4) = 30. Only the chunk sizes change: the world after each frame is the same
  * as with any fixed chunk size (the schedule's results do not depend on
  * it). Frames in which a system has no entities count toward the bound
  * without scoring. */
