@@ -3,10 +3,12 @@
  * each system's chunk size between frames. */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "jobs_impl.h"
@@ -98,26 +100,71 @@ typedef struct header {
   long threads; /* -1: not said */
 } header;
 
+static int by_name(const void *a, const void *b) {
+  const tune_entry *x = *(const tune_entry *const *)a, *y = *(const tune_entry *const *)b;
+  int c = strcmp(x->name, y->name);
+  return c ? c : (x->line > y->line) - (x->line < y->line);
+}
+
+/* A system named twice: sorted by name, so n log n for any file. */
+static myr_status no_twice(myr_schedule *s, const char *path, const tuning_file *f) {
+  if (f->count < 2) return MYR_OK;
+  const tune_entry **by = world_alloc(s->world, sizeof *by * f->count, alignof(tune_entry *));
+  if (!by) return schedule_say(s, MYR_ENOMEM, "load_tuning: %s: out of memory", path);
+  for (uint32_t i = 0; i < f->count; i++) by[i] = &f->entries[i];
+  qsort(by, f->count, sizeof *by, by_name);
+  /* sorted by name, then line: in a run of one name the first is its first
+   * line and the second its first repeat; report the earliest repeat */
+  const tune_entry *again = NULL, *first = NULL;
+  for (uint32_t i = 1; i < f->count; i++)
+    if (strcmp(by[i]->name, by[i - 1]->name) == 0 && (i < 2 || strcmp(by[i - 2]->name, by[i]->name) != 0) &&
+        (!again || by[i]->line < again->line)) {
+      again = by[i];
+      first = by[i - 1];
+    }
+  myr_status st = MYR_OK;
+  if (again)
+    st = schedule_say(s, MYR_ECORRUPT, "load_tuning: %s:%u: \"%s\" again (first on line %u)", path, again->line,
+                      again->name, first->line);
+  world_free(s->world, by, sizeof *by * f->count);
+  return st;
+}
+
 /* Reads and checks a whole tuning file into *f (empty on failure, with the
  * reason in s's message). */
 static myr_status tuning_read(myr_schedule *s, const char *path, tuning_file *f, header *h) {
   const myr_world *w = s->world;
   memset(f, 0, sizeof *f);
   *h = (header){NULL, -1};
-  FILE *in = fopen(path, "rb");
-  if (!in) return schedule_say(s, MYR_EIO, "load_tuning: %s: %s", path, strerror(errno));
-  f->text_size = MAX_FILE + 2;
+  /* not blocking on a FIFO's open, and refusing anything but a file */
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return schedule_say(s, MYR_EIO, "load_tuning: %s: %s", path, strerror(errno));
+  struct stat sb;
+  if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+    close(fd);
+    return schedule_say(s, MYR_EIO, "load_tuning: %s: not a regular file", path);
+  }
+  if (sb.st_size > (off_t)MAX_FILE) {
+    close(fd);
+    return schedule_say(s, MYR_ECORRUPT, "load_tuning: %s: above %u bytes", path, MAX_FILE);
+  }
+  FILE *in = fdopen(fd, "rb");
+  if (!in) {
+    close(fd);
+    return schedule_say(s, MYR_EIO, "load_tuning: %s: %s", path, strerror(errno));
+  }
+  f->text_size = (size_t)sb.st_size + 2; /* a file that grows meanwhile is read up to one byte more, then refused */
   f->text = world_alloc(w, f->text_size, 1);
   if (!f->text) {
     fclose(in);
     return schedule_say(s, MYR_ENOMEM, "load_tuning: %s: out of memory", path);
   }
-  size_t n = fread(f->text, 1, MAX_FILE + 1, in);
+  size_t n = fread(f->text, 1, f->text_size - 1, in);
   bool failed = ferror(in);
   fclose(in);
   myr_status st = MYR_OK;
   if (failed) st = schedule_say(s, MYR_EIO, "load_tuning: %s: a read error", path);
-  else if (n > MAX_FILE) st = schedule_say(s, MYR_ECORRUPT, "load_tuning: %s: above %u bytes", path, MAX_FILE);
+  else if (n > (size_t)sb.st_size) st = schedule_say(s, MYR_EIO, "load_tuning: %s: it grew while being read", path);
   else if (memchr(f->text, 0, n)) st = schedule_say(s, MYR_ECORRUPT, "load_tuning: %s: a NUL byte; not a text file", path);
   if (st != MYR_OK) {
     tuning_release(w, f);
@@ -183,13 +230,10 @@ static myr_status tuning_read(myr_schedule *s, const char *path, tuning_file *f,
     else if (end == value || *end || rows < 1 || rows > MAX_ROWS)
       st = schedule_say(s, MYR_ECORRUPT, "load_tuning: %s:%u: \"%s\": rows must be a number from 1 to %u", path, no,
                         name, MAX_ROWS);
-    for (uint32_t i = 0; i < f->count && st == MYR_OK; i++)
-      if (strcmp(f->entries[i].name, name) == 0)
-        st = schedule_say(s, MYR_ECORRUPT, "load_tuning: %s:%u: \"%s\" again (first on line %u)", path, no, name,
-                          f->entries[i].line);
     if (st == MYR_OK) f->entries[f->count++] = (tune_entry){name, (uint32_t)rows, no};
   }
   if (st == MYR_OK && !format) st = schedule_say(s, MYR_ECORRUPT, "load_tuning: %s: no \"@format 1\" line", path);
+  if (st == MYR_OK) st = no_twice(s, path, f);
   if (st != MYR_OK) tuning_release(w, f);
   return st;
 }
@@ -264,8 +308,21 @@ myr_status myr_schedule_write_tuning(const myr_schedule *s, FILE *out, const myr
     if (chunked(&s->systems[i]) && !writable_name(s->systems[i].name))
       return schedule_say((myr_schedule *)s, MYR_EINVAL, "write_tuning: system \"%s\": a name a tuning file cannot hold",
                           s->systems[i].name);
-  if (d && d->scenario && strpbrk(d->scenario, "\r\n"))
-    return schedule_say((myr_schedule *)s, MYR_EINVAL, "write_tuning: a scenario name with a line break");
+  if (d && d->scenario && (strpbrk(d->scenario, "\r\n") || strlen(d->scenario) > MAX_LINE - 16))
+    return schedule_say((myr_schedule *)s, MYR_EINVAL, "write_tuning: a scenario name with a line break or above %u bytes",
+                        MAX_LINE - 16);
+  size_t bytes = 1024 + (d && d->scenario ? strlen(d->scenario) : 0); /* the header, at most */
+  for (uint32_t i = 0; i < s->count; i++) {
+    const sys *y = &s->systems[i];
+    uint32_t rows = y->chunk_rows ? y->chunk_rows : s->default_rows;
+    if (!chunked(y)) continue;
+    if (rows > MAX_ROWS)
+      return schedule_say((myr_schedule *)s, MYR_EINVAL, "write_tuning: system \"%s\": %u rows, above the %u a file holds",
+                          y->name, rows, MAX_ROWS);
+    bytes += strlen(y->name) + 16;
+  }
+  if (bytes > MAX_FILE)
+    return schedule_say((myr_schedule *)s, MYR_EINVAL, "write_tuning: the file would be above %u bytes", MAX_FILE);
   char machine[512];
   myr_machine_signature(machine, sizeof machine);
   uint64_t entities = d && d->entities ? d->entities : myr_world_entity_count(s->world);
@@ -329,8 +386,9 @@ myr_status myr_schedule_autotune(myr_schedule *s, const myr_autotune_desc *d) {
   uint32_t frames = d && d->frames ? d->frames : 3;
   if (hi > (1u << 24) || frames > TUNE_FRAMES)
     return schedule_say(s, MYR_EINVAL, "autotune: max_rows above 2^24 or frames above %u", TUNE_FRAMES);
-  lo = (lo + 15) & ~15u;
   if (lo > hi) return schedule_say(s, MYR_EINVAL, "autotune: min_rows %u above max_rows %u", lo, hi);
+  lo = (lo + 15) & ~15u; /* no wrap: lo <= hi <= 2^24 */
+  if (lo > hi) lo = hi;   /* e.g. 100..100: one size */
   s->tune_frames = frames;
   s->tune_lo = lo;
   s->tune_hi = hi;
@@ -484,7 +542,7 @@ myr_status myr_schedule_autotune_info(const myr_schedule *s, myr_system id, myr_
   *out = (myr_autotune_info){
       .tuning = t->state == TUNE_RUNNING,
       .settled = t->state == TUNE_DONE,
-      .rows = y->chunk_rows ? y->chunk_rows : s->default_rows,
+      .rows = chunked(y) ? schedule_rows(s, y, y->chunk_rows) : y->chunk_rows ? y->chunk_rows : s->default_rows,
       .best_rows = b < 0 ? 0 : t->rows[b],
       .best_ns_per_entity = b < 0 ? 0 : t->score[b],
       .frames = t->frames,
@@ -492,4 +550,9 @@ myr_status myr_schedule_autotune_info(const myr_schedule *s, myr_system id, myr_
   return MYR_OK;
 }
 
-bool myr_schedule_autotune_done(const myr_schedule *s) { return !s || !s->tuning; }
+bool myr_schedule_autotune_done(const myr_schedule *s) {
+  if (!s || !s->tuning) return true;
+  for (uint32_t i = 0; i < s->count; i++) /* stopped one by one by set_chunk_rows or load_tuning */
+    if (s->systems[i].tune.state == TUNE_RUNNING) return false;
+  return true;
+}

@@ -1,6 +1,7 @@
 /* Tuning: the machine signature, tuning files written and loaded back
  * (directly and through MYRIAD_TUNING), bad files refused without a change,
  * and autotuning: bounded, freezable, and never changing the world. */
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -226,7 +227,12 @@ static void bad_files_are_refused_and_change_nothing(void **state) {
   snprintf(path, sizeof path, "%s/none", x->dir);
   assert_int_equal(myr_schedule_load_tuning(x->s, path), MYR_EIO);
   assert_non_null(strstr(myr_schedule_error(x->s), "No such file"));
-  assert_int_equal(myr_schedule_load_tuning(x->s, x->dir), MYR_EIO); /* a directory reads as an error */
+  assert_int_equal(myr_schedule_load_tuning(x->s, x->dir), MYR_EIO); /* a directory */
+  assert_non_null(strstr(myr_schedule_error(x->s), "not a regular file"));
+  snprintf(path, sizeof path, "%s/fifo", x->dir);
+  assert_int_equal(mkfifo(path, 0600), 0);
+  assert_int_equal(myr_schedule_load_tuning(x->s, path), MYR_EIO); /* refused, not waited on */
+  assert_non_null(strstr(myr_schedule_error(x->s), "not a regular file"));
   assert_int_equal(myr_schedule_load_tuning(NULL, path), MYR_EINVAL);
   assert_int_equal(myr_schedule_load_tuning(x->s, NULL), MYR_EINVAL);
   assert_int_equal(rows_of(x, x->move), 512);
@@ -428,6 +434,8 @@ static void bad_autotune_arguments_are_refused(void **state) {
   assert_int_equal(myr_schedule_autotune(x->s, &(myr_autotune_desc){.min_rows = 8192, .max_rows = 4096}), MYR_EINVAL);
   assert_int_equal(myr_schedule_autotune(x->s, &(myr_autotune_desc){.max_rows = (1u << 24) + 1}), MYR_EINVAL);
   assert_int_equal(myr_schedule_autotune(x->s, &(myr_autotune_desc){.frames = 65}), MYR_EINVAL);
+  assert_int_equal(myr_schedule_autotune(x->s, &(myr_autotune_desc){.min_rows = UINT32_MAX}), MYR_EINVAL); /* no wrap */
+  assert_int_equal(myr_schedule_autotune(x->s, &(myr_autotune_desc){.min_rows = 0xfffffff1u, .max_rows = 65536}), MYR_EINVAL);
   assert_true(myr_schedule_autotune_done(x->s)); /* nothing started */
   assert_int_equal(rows_of(x, x->move), 4096);
   myr_autotune_info info;
@@ -435,6 +443,23 @@ static void bad_autotune_arguments_are_refused(void **state) {
   assert_int_equal(myr_schedule_autotune_info(x->s, x->move, NULL), MYR_EINVAL);
   assert_int_equal(myr_schedule_autotune_freeze(NULL), MYR_EINVAL);
   assert_true(myr_schedule_autotune_done(NULL));
+  /* one size that is not a multiple of 16 */
+  assert_int_equal(myr_schedule_autotune(x->s, &(myr_autotune_desc){.min_rows = 100, .max_rows = 100}), MYR_OK);
+  assert_int_equal(rows_of(x, x->move), 100);
+  /* done as soon as every tuning system is stopped, without another frame */
+  assert_false(myr_schedule_autotune_done(x->s));
+  assert_int_equal(myr_schedule_set_chunk_rows(x->s, x->move, 64), MYR_OK);
+  assert_false(myr_schedule_autotune_done(x->s));
+  assert_int_equal(myr_schedule_set_chunk_rows(x->s, x->damp, 64), MYR_OK);
+  assert_true(myr_schedule_autotune_done(x->s));
+  /* a chunk size no file holds is refused, with nothing written */
+  assert_int_equal(myr_schedule_set_chunk_rows(x->s, x->move, (1u << 30) + 1), MYR_OK);
+  char buf[64] = "";
+  FILE *mem = fmemopen(buf, sizeof buf, "w");
+  assert_int_equal(myr_schedule_write_tuning(x->s, mem, NULL), MYR_EINVAL);
+  fclose(mem);
+  assert_string_equal(buf, "");
+  assert_non_null(strstr(myr_schedule_error(x->s), "\"move\": 1073741825 rows"));
 }
 
 int main(void) {

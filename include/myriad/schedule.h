@@ -343,8 +343,10 @@ typedef struct myr_tuning_desc {
  * own, or the schedule's default), with the header: format, scenario,
  * entities, the pool's worker count, this machine's signature. Run-once and
  * MYR_SYSTEM_WHOLE systems have no chunk size and are left out. Errors:
- * MYR_EINVAL (NULL s or out, a system name that cannot be written: nothing
- * is written then), MYR_EIO (a write error). */
+ * MYR_EINVAL (NULL s or out; a system name that cannot be written, a chunk
+ * size above 2^30, a scenario with a line break or above 4079 bytes, or a
+ * file that would be above 1 MiB: nothing is written then), MYR_EIO (a
+ * write error). */
 MYR_API myr_status myr_schedule_write_tuning(const myr_schedule *s, FILE *out, const myr_tuning_desc *desc);
 
 /* Reads a tuning file and sets the chunk size of every system it names (as
@@ -353,7 +355,9 @@ MYR_API myr_status myr_schedule_write_tuning(const myr_schedule *s, FILE *out, c
  * myr_machine_signature()) or for another worker count is applied all the
  * same, with a one-line warning on stderr. Errors change nothing, and
  * myr_schedule_error names the file, the line and the reason: MYR_EINVAL
- * (NULL), MYR_EBUSY (while running), MYR_EIO (cannot be read), MYR_ECORRUPT
+ * (NULL), MYR_EBUSY (while running), MYR_EIO (cannot be opened or read,
+ * or not a regular file: a directory or a FIFO is refused, not waited on),
+ * MYR_ECORRUPT
  * (no @format 1 first, a line that is neither a comment, a header nor
  * "name = rows", a bad or out-of-range value, a system named twice, a line
  * above 4095 bytes, a file above 1 MiB), MYR_ENOTFOUND (a system the
@@ -388,7 +392,7 @@ MYR_API myr_status myr_schedule_load_tuning(myr_schedule *s, const char *path);
  * it). Frames in which a system has no entities count toward the bound
  * without scoring. */
 typedef struct myr_autotune_desc {
-  uint32_t min_rows; /* smallest size tried, rounded up to 16; 0 = 64 */
+  uint32_t min_rows; /* smallest size tried, rounded up to 16 (not past max_rows); 0 = 64 */
   uint32_t max_rows; /* largest size tried (2^24 at most); 0 = 65536 */
   uint32_t frames;   /* frames per candidate, 1..64; 0 = 3 */
 } myr_autotune_desc;
