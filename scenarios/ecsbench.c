@@ -44,6 +44,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "myriad/simd.h"
 #include "scenarios_impl.h"
 
 enum { FRAME_W = 320, FRAME_H = 240 };
@@ -137,6 +138,51 @@ static void data_update(const myr_view *v, myr_patches *p) {
   }
 }
 
+/* The same two in vectors (simd.h): whole vectors over the chunk, no tail.
+ * data's f64 and u8 fields stay scalar, in the same pass; its thingy step is (t + 1) % 10^6
+ * for the 0..999999 it always holds, as a compare and a select. */
+static void movement_simd(const myr_view *v, myr_patches *p) {
+  (void)p;
+  const myr_f32v dt = myr_f32v_set1((float)v->dt);
+  for (uint32_t f = 0; f < 2; f++) {
+    float *x = myr_chunk_f32(&v->chunk, 0, f);
+    const float *dx = myr_chunk_f32(&v->chunk, 1, f);
+    MYR_FOR_VECTORS(i, &v->chunk) myr_f32v_store(x + i, myr_f32v_add(myr_f32v_load(x + i), myr_f32v_mul(myr_f32v_load(dx + i), dt)));
+  }
+}
+
+static inline myr_i32v rotl_v(myr_i32v x, int k) { return myr_i32v_or(myr_i32v_sll(x, k), myr_u32v_srl(x, 32 - k)); }
+
+static void data_simd(const myr_view *v, myr_patches *p) {
+  (void)p;
+  const data_cols d = data_columns(&v->chunk, 0);
+  const double step = 0.0001 * v->dt;
+  const myr_i32v one = myr_i32v_set1(1), wrap = myr_i32v_set1(1000000), zero = myr_i32v_set1(0);
+  const myr_i32v five = myr_i32v_set1(5), nine = myr_i32v_set1(9);
+  MYR_FOR_VECTORS(i, &v->chunk) {
+    myr_i32v t = myr_i32v_add(myr_i32v_load(d.thingy + i), one);
+    myr_i32v_store(d.thingy + i, myr_i32v_select(myr_i32v_eq(t, wrap), zero, t));
+    myr_i32v s0 = myr_u32v_load(d.s[0] + i), s1 = myr_u32v_load(d.s[1] + i);
+    myr_i32v s2 = myr_u32v_load(d.s[2] + i), s3 = myr_u32v_load(d.s[3] + i);
+    myr_u32v_store(d.numgy + i, myr_i32v_mul(rotl_v(myr_i32v_mul(s1, five), 7), nine));
+    const myr_i32v sh = myr_i32v_sll(s1, 9);
+    s2 = myr_i32v_xor(s2, s0);
+    s3 = myr_i32v_xor(s3, s1);
+    s1 = myr_i32v_xor(s1, s2);
+    s0 = myr_i32v_xor(s0, s3);
+    s2 = myr_i32v_xor(s2, sh);
+    s3 = rotl_v(s3, 11);
+    myr_u32v_store(d.s[0] + i, s0);
+    myr_u32v_store(d.s[1] + i, s1);
+    myr_u32v_store(d.s[2] + i, s2);
+    myr_u32v_store(d.s[3] + i, s3);
+    for (uint32_t k = i; k < i + MYR_SIMD_WIDTH; k++) { /* in the same pass; padding rows past the count too */
+      d.dingy[k] += step;
+      d.mingy[k] = !d.mingy[k];
+    }
+  }
+}
+
 /* ---- the other five of the 7-system update ------------------------------------ */
 
 static void more_complex(const myr_view *v, myr_patches *p) {
@@ -186,6 +232,18 @@ static void damage_update(const myr_view *v, myr_patches *p) {
   MYR_FOR_ROWS(i, &v->chunk) {
     const int32_t total = atk[i] - def[i], left = hp[i] - total;
     if (hp[i] > 0 && total > 0) hp[i] = left > 0 ? left : 0;
+  }
+}
+
+static void damage_simd(const myr_view *v, myr_patches *p) {
+  (void)p;
+  int32_t *hp = myr_chunk_i32(&v->chunk, 0, 0);
+  const int32_t *atk = myr_chunk_i32(&v->chunk, 1, 0), *def = myr_chunk_i32(&v->chunk, 1, 1);
+  const myr_i32v zero = myr_i32v_set1(0);
+  MYR_FOR_VECTORS(i, &v->chunk) {
+    const myr_i32v h = myr_i32v_load(hp + i), total = myr_i32v_sub(myr_i32v_load(atk + i), myr_i32v_load(def + i));
+    const myr_mask hit = myr_mask_and(myr_i32v_gt(h, zero), myr_i32v_gt(total, zero));
+    myr_i32v_store(hp + i, myr_i32v_select(hit, myr_i32v_max(myr_i32v_sub(h, total), zero), h));
   }
 }
 
@@ -337,17 +395,17 @@ static myr_status make_entities(myr_world *w, const bench *b, uint32_t n, uint64
   return st;
 }
 
-static myr_status add_systems(myr_schedule *s, const bench *b, bool seven) {
+static myr_status add_systems(myr_schedule *s, const bench *b, bool seven, bool simd) {
   const myr_system_desc systems[] = {
       {.name = "movement", .terms = (myr_term[]){{b->pos, MYR_TERM_WRITE}, {b->vel, MYR_TERM_READ}}, .term_count = 2,
-       .fn = movement},
-      {.name = "data", .terms = (myr_term[]){{b->data, MYR_TERM_WRITE}}, .term_count = 1, .fn = data_update},
+       .fn = simd ? movement_simd : movement},
+      {.name = "data", .terms = (myr_term[]){{b->data, MYR_TERM_WRITE}}, .term_count = 1, .fn = simd ? data_simd : data_update},
       {.name = "more_complex",
        .terms = (myr_term[]){{b->pos, MYR_TERM_READ}, {b->vel, MYR_TERM_WRITE}, {b->data, MYR_TERM_WRITE}},
        .term_count = 3, .fn = more_complex},
       {.name = "health", .terms = (myr_term[]){{b->health, MYR_TERM_WRITE}}, .term_count = 1, .fn = health_update},
       {.name = "damage", .terms = (myr_term[]){{b->health, MYR_TERM_WRITE}, {b->damage, MYR_TERM_READ}},
-       .term_count = 2, .fn = damage_update},
+       .term_count = 2, .fn = simd ? damage_simd : damage_update},
       {.name = "sprite",
        .terms = (myr_term[]){{b->sprite, MYR_TERM_WRITE}, {b->player, MYR_TERM_READ}, {b->health, MYR_TERM_READ}},
        .term_count = 3, .fn = sprite_update},
@@ -371,7 +429,7 @@ static myr_status ecsbench(scn_scenario *sc, uint32_t n, uint64_t seed, bool sev
     st = myr_resource_register(w, &(myr_resource_desc){"FrameBuffer", FRAME_W * FRAME_H, 64, NULL}, &b->frame);
   if (st == MYR_OK && seven) memset(myr_resource_data(w, b->frame), ' ', FRAME_W * FRAME_H);
   if (st == MYR_OK) st = make_entities(w, b, n, seed, seven);
-  return st == MYR_OK ? add_systems(sc->schedule, b, seven) : st;
+  return st == MYR_OK ? add_systems(sc->schedule, b, seven, sc->kernels == SCN_SIMD) : st;
 }
 
 myr_status scn_ecsbench(scn_scenario *sc, uint32_t n, uint64_t seed) { return ecsbench(sc, n, seed, true); }

@@ -4,6 +4,7 @@
  * the count stays at N. */
 #include <stdlib.h>
 
+#include "myriad/simd.h"
 #include "scenarios_impl.h"
 
 typedef struct { float x, y, z; } vec3;
@@ -42,6 +43,50 @@ static void integrate(const myr_view *v, myr_patches *p) {
     px[i] += vx[i] * dt;
     py[i] += vy[i] * dt;
     pz[i] += vz[i] * dt;
+  }
+}
+
+/* The same three, in vectors: whole vectors over the chunk, no tail (the
+ * rows past its count are the table's padding, simd.h). */
+static void gravity_simd(const myr_view *v, myr_patches *p) {
+  (void)p;
+  float *vy = myr_chunk_f32(&v->chunk, 0, 1);
+  const myr_f32v g = myr_f32v_set1(0.5f * (float)v->dt);
+  MYR_FOR_VECTORS(i, &v->chunk) myr_f32v_store(vy + i, myr_f32v_sub(myr_f32v_load(vy + i), g));
+}
+
+static void drag_simd(const myr_view *v, myr_patches *p) {
+  (void)p;
+  const myr_f32v keep = myr_f32v_set1(1.0f - 0.1f * (float)v->dt);
+  for (uint32_t f = 0; f < 3; f++) {
+    float *c = myr_chunk_f32(&v->chunk, 0, f);
+    MYR_FOR_VECTORS(i, &v->chunk) myr_f32v_store(c + i, myr_f32v_mul(myr_f32v_load(c + i), keep));
+  }
+}
+
+static void integrate_simd(const myr_view *v, myr_patches *p) {
+  (void)p;
+  const myr_f32v dt = myr_f32v_set1((float)v->dt);
+  for (uint32_t f = 0; f < 3; f++) {
+    float *x = myr_chunk_f32(&v->chunk, 0, f);
+    const float *dx = myr_chunk_f32(&v->chunk, 1, f);
+    MYR_FOR_VECTORS(i, &v->chunk) myr_f32v_store(x + i, myr_f32v_add(myr_f32v_load(x + i), myr_f32v_mul(myr_f32v_load(dx + i), dt)));
+  }
+}
+
+/* bounds in vectors: the compares eight rows at a time, the destroys (a
+ * patch each, rare) row by row in the lanes that left */
+static void bounds_simd(const myr_view *v, myr_patches *p) {
+  const float *px = myr_chunk_f32(&v->chunk, 0, 0), *py = myr_chunk_f32(&v->chunk, 0, 1), *pz = myr_chunk_f32(&v->chunk, 0, 2);
+  const myr_f32v zero = myr_f32v_zero(), one = myr_f32v_set1(1.0f);
+  MYR_FOR_VECTORS(i, &v->chunk) {
+    const myr_f32v x = myr_f32v_load(px + i), y = myr_f32v_load(py + i), z = myr_f32v_load(pz + i);
+    myr_mask out = myr_mask_or(myr_mask_or(myr_f32v_lt(x, zero), myr_f32v_gt(x, one)),
+                               myr_mask_or(myr_mask_or(myr_f32v_lt(y, zero), myr_f32v_gt(y, one)),
+                                           myr_mask_or(myr_f32v_lt(z, zero), myr_f32v_gt(z, one))));
+    uint32_t lanes = myr_mask_bits(myr_mask_and(out, myr_simd_tail_mask(i, v->chunk.count)));
+    for (; lanes; lanes &= lanes - 1)
+      if (myr_patch_destroy(p, v->chunk.ids[i + (uint32_t)__builtin_ctz(lanes)]) != MYR_OK) myr_system_fail(v, MYR_ENOMEM);
   }
 }
 
@@ -100,12 +145,14 @@ myr_status scn_particles(scn_scenario *sc, uint32_t n, uint64_t seed) {
   if (st == MYR_OK) st = myr_query_create(w, &(myr_query_desc){(myr_term[]){{s->pos, MYR_TERM_WITH}}, 1}, &s->alive);
   if (st != MYR_OK) return st;
   myr_schedule *sch = sc->schedule;
+  const bool simd = sc->kernels == SCN_SIMD;
   const myr_system_desc systems[] = {
-      {.name = "gravity", .terms = (myr_term[]){{s->vel, MYR_TERM_WRITE}}, .term_count = 1, .fn = gravity},
-      {.name = "drag", .terms = (myr_term[]){{s->vel, MYR_TERM_WRITE}}, .term_count = 1, .fn = drag},
+      {.name = "gravity", .terms = (myr_term[]){{s->vel, MYR_TERM_WRITE}}, .term_count = 1,
+       .fn = simd ? gravity_simd : gravity},
+      {.name = "drag", .terms = (myr_term[]){{s->vel, MYR_TERM_WRITE}}, .term_count = 1, .fn = simd ? drag_simd : drag},
       {.name = "integrate", .terms = (myr_term[]){{s->pos, MYR_TERM_WRITE}, {s->vel, MYR_TERM_READ}}, .term_count = 2,
-       .fn = integrate},
-      {.name = "bounds", .terms = (myr_term[]){{s->pos, MYR_TERM_READ}}, .term_count = 1, .fn = bounds},
+       .fn = simd ? integrate_simd : integrate},
+      {.name = "bounds", .terms = (myr_term[]){{s->pos, MYR_TERM_READ}}, .term_count = 1, .fn = simd ? bounds_simd : bounds},
       {.name = "respawn", .fn = respawn, .user = s, .stage = 1,
        .resources = (myr_resource_term[]){{s->rng, MYR_TERM_WRITE}}, .resource_count = 1},
   };

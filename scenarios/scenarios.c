@@ -25,6 +25,11 @@ const scn_info *scn_list(uint32_t *count) {
 }
 
 myr_status scn_create(const char *name, uint32_t entities, uint64_t seed, myr_jobs *pool, scn_scenario **out) {
+  return scn_create_kernels(name, entities, seed, pool, SCN_SIMD, out);
+}
+
+myr_status scn_create_kernels(const char *name, uint32_t entities, uint64_t seed, myr_jobs *pool, scn_kernels kernels,
+                              scn_scenario **out) {
   if (!name || !out) return MYR_EINVAL;
   *out = NULL;
   uint32_t which = UINT32_MAX;
@@ -32,8 +37,10 @@ myr_status scn_create(const char *name, uint32_t entities, uint64_t seed, myr_jo
     if (strcmp(infos[i].name, name) == 0) which = i;
   if (which == UINT32_MAX) return MYR_ENOTFOUND;
   if (entities == 0) return MYR_EINVAL;
+  if (kernels != SCN_SIMD && kernels != SCN_SCALAR) return MYR_EINVAL;
   scn_scenario *sc = calloc(1, sizeof *sc);
   if (!sc) return MYR_ENOMEM;
+  sc->kernels = kernels;
   myr_status st = myr_world_create(NULL, &sc->world);
   if (st == MYR_OK) st = myr_schedule_create(sc->world, &(myr_schedule_desc){.jobs = pool}, &sc->schedule);
   if (st == MYR_OK) st = builders[which](sc, entities, seed);

@@ -62,6 +62,10 @@ check "plot: 8 lines, 24 points" \
   '[ "$(grep -c "<polyline" "$plot")" -eq 8 ] && [ "$(grep -c "<circle" "$plot")" -eq 24 ]'
 rm -f "$plot"
 
+# --kernels: the same world either way, so the same systems and entities
+sc=$("$tune" --entities 5000 --threads 1 --chunk 1024 --frames 2 --kernels scalar --format json)
+check "--kernels scalar is said in the JSON" '[ "$(jq -r .kernels <<<"$sc")" = scalar ] && [ "$(jq ".results | length" <<<"$sc")" -eq 5 ]'
+
 # --chunk auto: the library's autotuning settles each row system, beside
 # the sweep 64:65536:x2 it is compared with
 auto=$("$tune" --entities 20k --threads 2 --chunk auto --frames 3 --warmup 1 --format json)
@@ -115,6 +119,7 @@ bad --bogus
 bad --trace /nonexistent-dir/trace.json
 bad --gantt /nonexistent-dir/frame.svg
 bad --plot /nonexistent-dir/plot.svg
+bad --kernels avx
 bad --write-tuning /nonexistent-dir/x.tuning
 bad --tuning "$tf"
 bad --tuning /nonexistent-dir/x.tuning

@@ -32,6 +32,7 @@ typedef struct options {
   uint64_t seed;
   enum { FORMAT_TABLE, FORMAT_JSON, FORMAT_CSV } format;
   bool autotune;             /* chunks[0] is 0: autotuning, then the sweep */
+  scn_kernels kernels;
   bool tuning_env;           /* tuning_path is MYRIAD_TUNING's */
   const char *trace_path, *gantt_path, *plot_path, *write_path, *tuning_path;
   FILE *trace, *gantt, *plot, *write; /* opened while parsing, so a bad path fails before any run */
@@ -86,6 +87,9 @@ static void usage(FILE *out) {
           "  --repeat N        measure each configuration N times, each on a fresh\n"
           "                    world; medians over all N x frames (default 1)\n"
           "  --seed N          the scenario's seed (default 1)\n"
+          "  --kernels K       simd or scalar: the hot systems' code, vectors through\n"
+          "                    myriad/simd.h or plain loops; the same world either\n"
+          "                    way (default simd)\n"
           "  --format F        table, json or csv (default table)\n"
           "  --trace FILE      write the last configuration's measured frames as a\n"
           "                    Chrome trace (open in Perfetto or chrome://tracing):\n"
@@ -177,7 +181,7 @@ static void check_tuning_file(const options *o) {
   scn_scenario *sc = NULL;
   myr_jobs *pool; /* the first configuration's, so that a warning about the worker count is its */
   myr_status st = myr_jobs_create(&(myr_jobs_desc){.workers = o->threads[0]}, &pool);
-  if (st == MYR_OK) st = scn_create(o->scenario, 1, o->seed, pool, &sc);
+  if (st == MYR_OK) st = scn_create_kernels(o->scenario, 1, o->seed, pool, o->kernels, &sc);
   if (st != MYR_OK) {
     fprintf(stderr, "myriad-tune: building %s: %s\n", o->scenario, myr_strerror(st));
     exit(1);
@@ -204,6 +208,7 @@ static void parse(int argc, char **argv, options *o) {
       {"trace", required_argument, NULL, 'T'},    {"gantt", required_argument, NULL, 'G'},
       {"plot", required_argument, NULL, 'P'},
       {"write-tuning", required_argument, NULL, 'W'}, {"tuning", required_argument, NULL, 'U'},
+      {"kernels", required_argument, NULL, 'K'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
   opterr = 0;
@@ -231,6 +236,11 @@ static void parse(int argc, char **argv, options *o) {
     case 'P': o->plot_path = optarg; break;
     case 'W': o->write_path = optarg; break;
     case 'U': o->tuning_path = optarg; break;
+    case 'K':
+      if (strcmp(optarg, "simd") == 0) o->kernels = SCN_SIMD;
+      else if (strcmp(optarg, "scalar") == 0) o->kernels = SCN_SCALAR;
+      else bad("--kernels", "simd or scalar");
+      break;
     case 'h': usage(stdout); exit(0);
     default: bad(optind > 1 ? argv[optind - 1] : "?", "unknown option or missing value");
     }
@@ -389,7 +399,7 @@ static uint32_t measure(const options *o, myr_jobs *pool, const uint32_t *chunks
   myr_status st;
   for (uint32_t rep = 0; rep < o->repeat; rep++) {
     if (sc) scn_destroy(sc);
-    if ((st = scn_create(o->scenario, o->entities, o->seed, pool, &sc)) != MYR_OK) {
+    if ((st = scn_create_kernels(o->scenario, o->entities, o->seed, pool, o->kernels, &sc)) != MYR_OK) {
       fprintf(stderr, "myriad-tune: building %s: %s\n", o->scenario, myr_strerror(st));
       exit(1);
     }
@@ -554,8 +564,10 @@ static void report(const options *o, const result *rs, uint32_t n, const config_
     return;
   }
   if (o->format == FORMAT_JSON) {
-    printf("{\"scenario\": \"%s\", \"entities\": %u, \"frames\": %u, \"warmup\": %u, \"repeat\": %u, \"seed\": %llu,\n \"results\": [",
-           o->scenario, o->entities, o->frames, o->warmup, o->repeat, (unsigned long long)o->seed);
+    printf("{\"scenario\": \"%s\", \"entities\": %u, \"kernels\": \"%s\", \"frames\": %u, \"warmup\": %u, "
+           "\"repeat\": %u, \"seed\": %llu,\n \"results\": [",
+           o->scenario, o->entities, o->kernels == SCN_SIMD ? "simd" : "scalar", o->frames, o->warmup, o->repeat,
+           (unsigned long long)o->seed);
     for (uint32_t i = 0; i < n; i++)
       printf("%s\n  {\"system\": \"%s\", \"threads\": %u, \"chunk\": %u, \"mode\": \"%s\", \"run_once\": %s, "
              "\"whole\": %s, \"ns_per_entity\": %.4f, \"min_ns_per_entity\": %.4f, \"max_ns_per_entity\": %.4f, "
@@ -607,7 +619,8 @@ static void report(const options *o, const result *rs, uint32_t n, const config_
     printf("}\n");
     return;
   }
-  printf("%s, %u entities, %u frames (after %u warm-up)", o->scenario, o->entities, o->frames, o->warmup);
+  printf("%s (%s kernels), %u entities, %u frames (after %u warm-up)", o->scenario,
+         o->kernels == SCN_SIMD ? "simd" : "scalar", o->entities, o->frames, o->warmup);
   if (o->autotune) printf(" of each size in turn in one world, after autotuning it");
   if (o->repeat > 1) printf(" x %u fresh worlds", o->repeat);
   printf(", medians\n\n");
@@ -671,7 +684,7 @@ static void write_tuning(const options *o, const result *rs, uint32_t n) {
   myr_jobs *pool;
   scn_scenario *sc;
   myr_status st = myr_jobs_create(&(myr_jobs_desc){.workers = threads}, &pool);
-  if (st == MYR_OK && (st = scn_create(o->scenario, 1, o->seed, pool, &sc)) != MYR_OK) myr_jobs_destroy(pool);
+  if (st == MYR_OK && (st = scn_create_kernels(o->scenario, 1, o->seed, pool, o->kernels, &sc)) != MYR_OK) myr_jobs_destroy(pool);
   if (st != MYR_OK) {
     fprintf(stderr, "myriad-tune: --write-tuning: %s\n", myr_strerror(st));
     exit(1);
