@@ -143,11 +143,12 @@ static void data_update(const myr_view *v, myr_patches *p) {
  * for the 0..999999 it always holds, as a compare and a select. */
 static void movement_simd(const myr_view *v, myr_patches *p) {
   (void)p;
+  float *px = myr_chunk_f32(&v->chunk, 0, 0), *py = myr_chunk_f32(&v->chunk, 0, 1);
+  const float *vx = myr_chunk_f32(&v->chunk, 1, 0), *vy = myr_chunk_f32(&v->chunk, 1, 1);
   const myr_f32v dt = myr_f32v_set1((float)v->dt);
-  for (uint32_t f = 0; f < 2; f++) {
-    float *x = myr_chunk_f32(&v->chunk, 0, f);
-    const float *dx = myr_chunk_f32(&v->chunk, 1, f);
-    MYR_FOR_VECTORS(i, &v->chunk) myr_f32v_store(x + i, myr_f32v_add(myr_f32v_load(x + i), myr_f32v_mul(myr_f32v_load(dx + i), dt)));
+  MYR_FOR_VECTORS(i, &v->chunk) {
+    myr_f32v_store(px + i, myr_f32v_add(myr_f32v_load(px + i), myr_f32v_mul(myr_f32v_load(vx + i), dt)));
+    myr_f32v_store(py + i, myr_f32v_add(myr_f32v_load(py + i), myr_f32v_mul(myr_f32v_load(vy + i), dt)));
   }
 }
 

@@ -57,20 +57,24 @@ static void gravity_simd(const myr_view *v, myr_patches *p) {
 
 static void drag_simd(const myr_view *v, myr_patches *p) {
   (void)p;
+  float *vx = myr_chunk_f32(&v->chunk, 0, 0), *vy = myr_chunk_f32(&v->chunk, 0, 1), *vz = myr_chunk_f32(&v->chunk, 0, 2);
   const myr_f32v keep = myr_f32v_set1(1.0f - 0.1f * (float)v->dt);
-  for (uint32_t f = 0; f < 3; f++) {
-    float *c = myr_chunk_f32(&v->chunk, 0, f);
-    MYR_FOR_VECTORS(i, &v->chunk) myr_f32v_store(c + i, myr_f32v_mul(myr_f32v_load(c + i), keep));
+  MYR_FOR_VECTORS(i, &v->chunk) { /* the three fields in one pass, as the scalar loop */
+    myr_f32v_store(vx + i, myr_f32v_mul(myr_f32v_load(vx + i), keep));
+    myr_f32v_store(vy + i, myr_f32v_mul(myr_f32v_load(vy + i), keep));
+    myr_f32v_store(vz + i, myr_f32v_mul(myr_f32v_load(vz + i), keep));
   }
 }
 
 static void integrate_simd(const myr_view *v, myr_patches *p) {
   (void)p;
+  float *px = myr_chunk_f32(&v->chunk, 0, 0), *py = myr_chunk_f32(&v->chunk, 0, 1), *pz = myr_chunk_f32(&v->chunk, 0, 2);
+  const float *vx = myr_chunk_f32(&v->chunk, 1, 0), *vy = myr_chunk_f32(&v->chunk, 1, 1), *vz = myr_chunk_f32(&v->chunk, 1, 2);
   const myr_f32v dt = myr_f32v_set1((float)v->dt);
-  for (uint32_t f = 0; f < 3; f++) {
-    float *x = myr_chunk_f32(&v->chunk, 0, f);
-    const float *dx = myr_chunk_f32(&v->chunk, 1, f);
-    MYR_FOR_VECTORS(i, &v->chunk) myr_f32v_store(x + i, myr_f32v_add(myr_f32v_load(x + i), myr_f32v_mul(myr_f32v_load(dx + i), dt)));
+  MYR_FOR_VECTORS(i, &v->chunk) {
+    myr_f32v_store(px + i, myr_f32v_add(myr_f32v_load(px + i), myr_f32v_mul(myr_f32v_load(vx + i), dt)));
+    myr_f32v_store(py + i, myr_f32v_add(myr_f32v_load(py + i), myr_f32v_mul(myr_f32v_load(vy + i), dt)));
+    myr_f32v_store(pz + i, myr_f32v_add(myr_f32v_load(pz + i), myr_f32v_mul(myr_f32v_load(vz + i), dt)));
   }
 }
 
