@@ -321,10 +321,12 @@ static void autotuning_settles_in_bounded_frames_on_the_fastest(void **state) {
   assert_int_equal(myr_schedule_add(x->s, &(myr_system_desc){.name = "costly", .terms = (myr_term[]){{x->f.health, MYR_TERM_WRITE}}, .term_count = 1, .fn = costly_chunks}, &costly), MYR_OK);
   assert_int_equal(myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){.components = (myr_component[]){x->f.health}, .component_count = 1, .count = 4096}), MYR_OK);
   assert_int_equal(myr_schedule_set_chunk_rows(x->s, x->damp, 100), MYR_OK);
-  /* 64, 256, 1024, 4096, then 2048 beside the best: 5 candidates of 3
-   * frames (a median of 3 outlasts one preempted frame), then the check:
-   * 3 frames on its own best and 3 on the fastest coarse size, in turn */
-  assert_int_equal(myr_schedule_autotune(x->s, &(myr_autotune_desc){.min_rows = 64, .max_rows = 4096, .frames = 3}), MYR_OK);
+  /* 64, 256, 1024, 4096, then beside the best (2048 when it is 4096; 512
+   * and 2048 if a noisy frame made it 1024): 5 frames each (a median of 5
+   * outlasts two preempted frames: CI runs tests side by side, and under
+   * qemu), then the check: 5 frames on its own best and 5 on the fastest
+   * coarse size, in turn */
+  assert_int_equal(myr_schedule_autotune(x->s, &(myr_autotune_desc){.min_rows = 64, .max_rows = 4096, .frames = 5}), MYR_OK);
   assert_false(myr_schedule_autotune_done(x->s));
   myr_autotune_info info;
   assert_int_equal(myr_schedule_autotune_info(x->s, costly, &info), MYR_OK);
@@ -343,22 +345,24 @@ static void autotuning_settles_in_bounded_frames_on_the_fastest(void **state) {
     myr_system_stats ss;
     assert_int_equal(myr_schedule_system_stats(x->s, costly, &ss), MYR_OK);
     assert_int_equal(ss.chunk_rows, r); /* the size it said it runs with next */
-    assert_true(++frames <= 3 * (4 + 4));
+    assert_true(++frames <= 5 * (4 + 4));
   }
-  assert_int_equal(frames, 21);
-  assert_int_equal(distinct, 5);
-  assert_int_equal(seen[4], 2048);
+  assert_true(frames == 5 * (4 + 1 + 2) || frames == 5 * (4 + 2 + 2));
+  assert_true(distinct >= 5);
+  bool tried_2048 = false;
+  for (uint32_t i = 4; i < distinct; i++) tried_2048 |= seen[i] == 2048;
+  assert_true(tried_2048);
   assert_int_equal(myr_schedule_autotune_info(x->s, costly, &info), MYR_OK);
   assert_true(!info.tuning && info.settled);
   assert_int_equal(info.rows, 4096);
   assert_int_equal(info.best_rows, 4096);
-  assert_int_equal(info.frames, 21);
+  assert_int_equal(info.frames, frames);
   assert_true(info.best_ns_per_entity > 0);
   /* frames after settling keep it */
   assert_int_equal(myr_schedule_run(x->s, 0.1), MYR_OK);
   assert_int_equal(rows_of(x, costly), 4096);
   assert_int_equal(myr_schedule_autotune_info(x->s, costly, &info), MYR_OK);
-  assert_int_equal(info.frames, 21);
+  assert_int_equal(info.frames, frames);
   /* every chunked system settled on one of its candidates */
   assert_int_equal(myr_schedule_autotune_info(x->s, x->damp, &info), MYR_OK);
   assert_true(info.settled);
