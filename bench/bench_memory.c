@@ -1,0 +1,328 @@
+/* How close the integrate system runs to the memory: a STREAM-style triad
+ * over plain arrays (the bandwidth), hand-written integrate loops over
+ * several layouts and allocations (the fastest layout), and the integrate
+ * system through the schedule (scalar and simd.h kernels), at 100k, 1M and
+ * 10M entities on 1 and 2 threads. Every loop moves the same 24 bytes per
+ * entity (three positions read and written, three velocities read), so
+ * entities/s compare as bandwidth. The cache sizes (sysfs) are printed to
+ * say where each size lives.
+ *
+ * Kernels are out of line (noinline) so that gcc cannot fuse frames around
+ * them. Hand-written loops split over 2 threads use helpers that spin
+ * between passes, as the pool's workers do (baseline.h). */
+#define _DEFAULT_SOURCE /* madvise */
+#include <stdio.h>
+#include <string.h>
+
+#include "baseline.h"
+#include "common.h"
+#include "kernels.h"
+#include "myriad/simd.h"
+#include "shim/bench.h"
+
+static const float DT = 1.0f / 60.0f;
+/* an L2-sized one (half of cpu0's L2, from sysfs; set in main), then 100k
+ * (in L3 here), 1M (about L3) and 10M (far beyond) */
+static uint32_t SIZES[] = {0, 100000, 1000000, 10000000};
+enum { SIZE_COUNT = 4, BLOCK = 4096 };
+
+/* ---- the bandwidth: a[i] = b[i] + s * c[i] --------------------------------- */
+
+__attribute__((noinline)) static void kernel_triad(float *restrict a, const float *restrict b, const float *restrict c,
+                                                   size_t n, float s) {
+  for (size_t i = 0; i < n; i++) a[i] = b[i] + s * c[i];
+}
+
+/* ---- the hand-written layouts -------------------------------------------- */
+
+typedef enum layout {
+  SOA_FUSED,   /* six columns, one loop (the schedule's layout) */
+  SOA_BLOCKED, /* six columns, field by field in blocks of 4096 rows */
+  AOS,         /* Position[] and Velocity[] structs */
+  AOSOA16      /* blocks of 16 rows: px[16] py[16] pz[16] vx[16] vy[16] vz[16] */
+} layout;
+
+typedef enum alloc_kind {
+  ALLOC_WORLD,        /* 2 MiB aligned, MADV_HUGEPAGE, staggered columns: the world's */
+  ALLOC_WORLD_PACKED, /* the same without staggering: columns at multiples of 4 KiB */
+  ALLOC_LINE          /* 64-byte aligned, no huge pages */
+} alloc_kind;
+
+typedef struct aosoa { float px[16], py[16], pz[16], vx[16], vy[16], vz[16]; } aosoa;
+
+typedef struct work {
+  layout lay;
+  size_t n;
+  float *col[6];
+  vec3 *pos, *vel;
+  aosoa *blocks;
+  float *triad[3];
+  void *mem;
+} work;
+
+__attribute__((noinline)) static void kernel_blocked(float *const *c, size_t b, size_t e, float dt) {
+  for (size_t at = b; at < e; at += BLOCK) {
+    size_t n = e - at < BLOCK ? e - at : BLOCK;
+    for (int f = 0; f < 3; f++) kernel_axpy(c[f] + at, c[f + 3] + at, n, dt);
+  }
+}
+
+__attribute__((noinline)) static void kernel_aos(vec3 *restrict p, const vec3 *restrict v, size_t n, float dt) {
+  for (size_t i = 0; i < n; i++) {
+    p[i].x += v[i].x * dt;
+    p[i].y += v[i].y * dt;
+    p[i].z += v[i].z * dt;
+  }
+}
+
+__attribute__((noinline)) static void kernel_aosoa(aosoa *restrict b, size_t blocks, float dt) {
+  for (size_t k = 0; k < blocks; k++)
+    for (int i = 0; i < 16; i++) {
+      b[k].px[i] += b[k].vx[i] * dt;
+      b[k].py[i] += b[k].vy[i] * dt;
+      b[k].pz[i] += b[k].vz[i] * dt;
+    }
+}
+
+static void *alloc_of(alloc_kind kind, size_t bytes) {
+  if (kind == ALLOC_LINE) {
+    void *p = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
+    if (!p) abort();
+    return p;
+  }
+  return baseline_alloc(bytes);
+}
+
+static void work_make(work *w, layout lay, alloc_kind kind, size_t n) {
+  memset(w, 0, sizeof *w);
+  w->lay = lay;
+  w->n = n;
+  if (lay == SOA_FUSED || lay == SOA_BLOCKED) {
+    if (kind == ALLOC_WORLD) {
+      w->mem = baseline_columns(6, n, sizeof(float), (void **)w->col);
+    } else {
+      size_t stride = (n * sizeof(float) + 4095) & ~(size_t)4095;
+      w->mem = alloc_of(kind, 6 * stride);
+      for (int c = 0; c < 6; c++) w->col[c] = (float *)((unsigned char *)w->mem + c * stride);
+    }
+    for (int c = 0; c < 6; c++)
+      for (size_t i = 0; i < n; i++) w->col[c][i] = (float)(c + 1);
+  } else if (lay == AOS) {
+    size_t stride = (n * sizeof(vec3) + 4095) & ~(size_t)4095;
+    w->mem = alloc_of(kind, 2 * stride);
+    w->pos = w->mem;
+    w->vel = (vec3 *)((unsigned char *)w->mem + stride + 5 * 64); /* staggered, as a table */
+    for (size_t i = 0; i < n; i++) w->pos[i] = (vec3){1, 2, 3}, w->vel[i] = (vec3){4, 5, 6};
+  } else {
+    size_t blocks = (n + 15) / 16;
+    w->mem = alloc_of(kind, blocks * sizeof(aosoa));
+    w->blocks = w->mem;
+    for (size_t k = 0; k < blocks; k++) {
+      memset(&w->blocks[k], 0, sizeof w->blocks[k]);
+      for (int i = 0; i < 16; i++) w->blocks[k].vx[i] = 4, w->blocks[k].vy[i] = 5, w->blocks[k].vz[i] = 6;
+    }
+  }
+}
+
+static void work_part(void *ctx, uint32_t part, uint32_t parts) {
+  work *w = ctx;
+  /* parts on 16-row boundaries, as chunks */
+  size_t b = (w->n * part / parts) & ~(size_t)15, e = part + 1 == parts ? w->n : (w->n * (part + 1) / parts) & ~(size_t)15;
+  switch (w->lay) {
+  case SOA_FUSED:
+    kernel_integrate(w->col[0] + b, w->col[1] + b, w->col[2] + b, w->col[3] + b, w->col[4] + b, w->col[5] + b, e - b, DT);
+    break;
+  case SOA_BLOCKED: kernel_blocked(w->col, b, e, DT); break;
+  case AOS: kernel_aos(w->pos + b, w->vel + b, e - b, DT); break;
+  case AOSOA16: kernel_aosoa(w->blocks + b / 16, (e - b + 15) / 16, DT); break;
+  }
+}
+
+static void triad_part(void *ctx, uint32_t part, uint32_t parts) {
+  work *w = ctx;
+  size_t m = 2 * w->n; /* three arrays of 2n floats: 24 bytes an entity */
+  size_t b = (m * part / parts) & ~(size_t)15, e = part + 1 == parts ? m : (m * (part + 1) / parts) & ~(size_t)15;
+  kernel_triad(w->triad[0] + b, w->triad[1] + b, w->triad[2] + b, e - b, 1.5f);
+}
+
+/* ctx: size index, threads, layout, alloc kind (a byte each); layout 0xf: triad */
+#define CTX(size, threads, lay, kind) ((void *)(uintptr_t)((size) | (threads) << 8 | (lay) << 16 | (kind) << 24))
+#define TRIAD 0xf
+
+static void hand(myr_bench_state *st, void *ctx) {
+  uintptr_t c = (uintptr_t)ctx;
+  size_t n = SIZES[c & 0xff];
+  uint32_t threads = (c >> 8) & 0xff, lay = (c >> 16) & 0xff;
+  work w;
+  if (lay == TRIAD) {
+    memset(&w, 0, sizeof w);
+    w.n = n;
+    w.mem = baseline_columns(3, 2 * n, sizeof(float), (void **)w.triad);
+    for (int k = 0; k < 3; k++)
+      for (size_t i = 0; i < 2 * n; i++) w.triad[k][i] = (float)(k + 1);
+  } else {
+    work_make(&w, (layout)lay, (alloc_kind)(c >> 24), n);
+  }
+  spin_team team;
+  team_start(&team, threads, lay == TRIAD ? triad_part : work_part, &w);
+  while (myr_bench_keep_running(st)) {
+    team_run(&team);
+    myr_bench_clobber();
+  }
+  team_stop(&team);
+  myr_bench_set_items(st, (int64_t)(myr_bench_iterations(st) * n));
+  myr_bench_counter(st, "bytes", (double)myr_bench_iterations(st) * (double)n * 24.0, true);
+  free(w.mem);
+}
+
+/* ---- through the schedule ------------------------------------------------ */
+
+static void integrate_scalar(const myr_view *v, myr_patches *p) {
+  (void)p;
+  kernel_integrate(myr_chunk_f32(&v->chunk, 0, 0), myr_chunk_f32(&v->chunk, 0, 1), myr_chunk_f32(&v->chunk, 0, 2),
+                   myr_chunk_f32(&v->chunk, 1, 0), myr_chunk_f32(&v->chunk, 1, 1), myr_chunk_f32(&v->chunk, 1, 2),
+                   v->chunk.count, DT);
+}
+
+__attribute__((noinline)) static void integrate_simd(const myr_view *v, myr_patches *p) {
+  (void)p;
+  float *px = myr_chunk_f32(&v->chunk, 0, 0), *py = myr_chunk_f32(&v->chunk, 0, 1), *pz = myr_chunk_f32(&v->chunk, 0, 2);
+  const float *vx = myr_chunk_f32(&v->chunk, 1, 0), *vy = myr_chunk_f32(&v->chunk, 1, 1), *vz = myr_chunk_f32(&v->chunk, 1, 2);
+  const myr_f32v dt = myr_f32v_set1(DT);
+  MYR_FOR_VECTORS(i, &v->chunk) {
+    myr_f32v_store(px + i, myr_f32v_add(myr_f32v_load(px + i), myr_f32v_mul(myr_f32v_load(vx + i), dt)));
+    myr_f32v_store(py + i, myr_f32v_add(myr_f32v_load(py + i), myr_f32v_mul(myr_f32v_load(vy + i), dt)));
+    myr_f32v_store(pz + i, myr_f32v_add(myr_f32v_load(pz + i), myr_f32v_mul(myr_f32v_load(vz + i), dt)));
+  }
+}
+
+/* ctx: size index, workers, simd (a byte each) */
+static void scheduled(myr_bench_state *st, void *ctx) {
+  uintptr_t c = (uintptr_t)ctx;
+  uint32_t n = SIZES[c & 0xff], workers = (c >> 8) & 0xff;
+  bool simd = (c >> 16) & 1;
+  myr_world *w;
+  myr_component pos, vel;
+  must(myr_world_create(NULL, &w), "world");
+  must(myr_component_register(w, &(myr_component_desc){"Position", vec3_fields, 3, sizeof(vec3)}, &pos), "pos");
+  must(myr_component_register(w, &(myr_component_desc){"Velocity", vec3_fields, 3, sizeof(vec3)}, &vel), "vel");
+  must(myr_entity_create_bulk(w, &(myr_bulk_desc){.components = (myr_component[]){pos, vel}, .component_count = 2, .count = n}),
+       "create");
+  myr_jobs *pool;
+  must(myr_jobs_create(&(myr_jobs_desc){.workers = workers}, &pool), "pool");
+  myr_schedule *s;
+  /* chunks: as many as the workers want and no smaller than 16k rows */
+  must(myr_schedule_create(w, &(myr_schedule_desc){.jobs = pool, .chunk_rows = 16384}, &s), "schedule");
+  const myr_term terms[] = {{pos, MYR_TERM_WRITE}, {vel, MYR_TERM_READ}};
+  must(myr_schedule_add(s, &(myr_system_desc){.name = "integrate", .terms = terms, .term_count = 2,
+                                              .fn = simd ? integrate_simd : integrate_scalar}, NULL), "add");
+  must(myr_schedule_run(s, DT), "first frame");
+  while (myr_bench_keep_running(st)) {
+    must(myr_schedule_run(s, DT), "run");
+    myr_bench_clobber();
+  }
+  myr_bench_set_items(st, (int64_t)myr_bench_iterations(st) * n);
+  myr_bench_counter(st, "bytes", (double)myr_bench_iterations(st) * (double)n * 24.0, true);
+  myr_schedule_destroy(s);
+  myr_jobs_destroy(pool);
+  myr_world_destroy(w);
+}
+
+/* ---- registration -------------------------------------------------------- */
+
+static char names[256][96];
+static uint32_t named;
+
+static const char *name(const char *fmt, const char *a, uint32_t n, uint32_t threads) {
+  char size[16];
+  snprintf(size, sizeof size, n >= 1000000 ? "%uM" : "%uk", n >= 1000000 ? n / 1000000 : n / 1000);
+  snprintf(names[named], sizeof names[named], fmt, a, size, threads);
+  return names[named++];
+}
+
+/* cpu0's L2 in bytes (sysfs), 1 MiB if it cannot be read */
+static size_t l2_bytes(void) {
+  char path[96], text[32];
+  for (int i = 0; i < 8; i++) {
+    snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/level", i);
+    FILE *f = fopen(path, "r");
+    if (!f) break;
+    int level = fgets(text, sizeof text, f) ? atoi(text) : 0;
+    fclose(f);
+    if (level != 2) continue;
+    snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/size", i);
+    if (!(f = fopen(path, "r"))) break;
+    size_t kib = fgets(text, sizeof text, f) ? (size_t)atol(text) : 0;
+    fclose(f);
+    if (kib) return kib * 1024;
+  }
+  return (size_t)1 << 20;
+}
+
+static void print_caches(void) {
+  char path[96], level[16], type[32], size[32];
+  printf("caches (cpu0):");
+  for (int i = 0; i < 8; i++) {
+    snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/level", i);
+    FILE *f = fopen(path, "r");
+    if (!f) break;
+    if (!fgets(level, sizeof level, f)) level[0] = 0;
+    fclose(f);
+    snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/type", i);
+    if ((f = fopen(path, "r"))) {
+      if (!fgets(type, sizeof type, f)) type[0] = 0;
+      fclose(f);
+    }
+    snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/size", i);
+    if ((f = fopen(path, "r"))) {
+      if (!fgets(size, sizeof size, f)) size[0] = 0;
+      fclose(f);
+    }
+    level[strcspn(level, "\n")] = type[strcspn(type, "\n")] = size[strcspn(size, "\n")] = 0;
+    printf(" L%s %s %s;", level, type, size);
+  }
+  printf(" an entity is 24 bytes: %uk = half of L2, 100k = 2.4 MB, 1M = 24 MB, 10M = 240 MB\n", SIZES[0] / 1000);
+}
+
+int main(int argc, char **argv) {
+  static const char *lay_names[] = {"soa_fused", "soa_blocked", "aos", "aosoa16"};
+  static const char *kind_names[] = {"", "_packed", "_line64"};
+  SIZES[0] = (uint32_t)(l2_bytes() / 2 / 24) & ~15u;
+  print_caches();
+  for (uint32_t z = 0; z < SIZE_COUNT; z++)
+    for (uint32_t t = 1; t <= 2; t++) {
+      uint32_t n = SIZES[z];
+      myr_bench_register(name("%s/%s/threads:%u", "triad", n, t), hand, CTX(z, t, TRIAD, 0));
+      char fastest[512] = "";
+      for (uint32_t lay = 0; lay < 4; lay++)
+        for (uint32_t kind = 0; kind < 3; kind++) {
+          if (lay != SOA_FUSED && kind != ALLOC_WORLD) continue;
+          char label[48];
+          snprintf(label, sizeof label, "hand/%s%s", lay_names[lay], kind_names[kind]);
+          const char *nm = name("%s/%s/threads:%u", label, n, t);
+          myr_bench_register(nm, hand, CTX(z, t, lay, kind));
+          if (fastest[0]) strcat(fastest, "|");
+          strcat(fastest, nm);
+        }
+      const char *sched = name("%s/%s/workers:%u", "schedule/integrate_scalar", n, t);
+      const char *simd = name("%s/%s/workers:%u", "schedule/integrate_simd", n, t);
+      myr_bench_register(sched, scheduled, (void *)(uintptr_t)(z | t << 8));
+      myr_bench_register(simd, scheduled, (void *)(uintptr_t)(z | t << 8 | 1u << 16));
+      const char *any_hand = strdup(fastest); /* the ratio keeps the pointer */
+      const char *triad = name("%s/%s/threads:%u", "triad", n, t);
+      char size[16], *label;
+      snprintf(size, sizeof size, n >= 1000000 ? "%uM" : "%uk", n >= 1000000 ? n / 1000000 : n / 1000);
+      label = names[named++];
+      snprintf(label, sizeof names[0], "integrate simd vs fastest hand layout, %s, %u threads", size, t);
+      myr_bench_ratio(label, simd, any_hand, 0.97);
+      label = names[named++];
+      snprintf(label, sizeof names[0], "integrate scalar vs fastest hand layout, %s, %u threads", size, t);
+      myr_bench_ratio(label, sched, any_hand, 0.97);
+      label = names[named++];
+      snprintf(label, sizeof names[0], "integrate simd vs triad bandwidth, %s, %u threads", size, t);
+      myr_bench_ratio(label, simd, triad, z == 3 && t == 2 ? 0.9 : 0);
+    }
+  myr_bench_ratio("integrate 1 worker (scalar) vs the serial loop, 1M", "schedule/integrate_scalar/1M/workers:1",
+                  "hand/soa_fused/1M/threads:1", 0.97);
+  return myr_bench_main(argc, argv);
+}
