@@ -28,11 +28,15 @@ if [ ${#missing[@]} -ne 0 ] || [ $need_arm64 -eq 1 ] || [ $have_sysroot -eq 0 ];
   $SUDO apt-get update -q >/dev/null
 fi
 [ ${#missing[@]} -ne 0 ] &&
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 debs=$(mktemp -d)
 trap 'rm -rf "$debs"' EXIT
-chmod 777 "$debs" # apt's download user writes there
-(cd "$debs" && apt-get download -q libck0:arm64 libck-dev:arm64 libcmocka0:arm64 libcmocka-dev:arm64 >/dev/null 2>&1)
+chown _apt "$debs" 2>/dev/null || true # apt's download user writes there
+if ! (cd "$debs" && apt-get download -q libck0:arm64 libck-dev:arm64 libcmocka0:arm64 libcmocka-dev:arm64 >/dev/null 2>"$debs/err"); then
+  echo "setup_aarch64: apt-get download of the arm64 ck and cmocka failed:" >&2
+  cat "$debs/err" >&2
+  exit 1
+fi
 mkdir -p "$sysroot"
 for d in "$debs"/*.deb; do dpkg -x "$d" "$sysroot"; done
 [ -f "$sysroot/usr/lib/aarch64-linux-gnu/libck.a" ] || { echo "setup_aarch64: no arm64 libck" >&2; exit 1; }

@@ -11,18 +11,28 @@
  * last chunk of a table) or are exactly the rows of the chunk (any other
  * chunk, whose count is a multiple of 16). MYR_FOR_VECTORS is that loop.
  * Reads past the count see padding values: a kernel must not let them flow
- * into live rows (a sum over a chunk masks them, see myr_simd_tail_mask).
+ * into live rows (a sum over a chunk masks them, see myr_simd_tail_mask),
+ * nor use them as indices or for side effects (a patch, a write elsewhere).
  *
  * Every operation here is one IEEE operation per lane, rounded once (add,
  * sub, mul, div, sqrt, min, max, compares, conversions), so a kernel gives
  * the same bits whether SIMDe maps it to AVX2 (a native build,
- * -march=native), to SSE2 or NEON, or to plain C (SIMDE_NO_NATIVE), and the
- * same bits as the scalar loop doing the same operations in the same order.
+ * -march=native), to SSE2 or NEON, or to its portable code (SIMDE_NO_NATIVE:
+ * gcc's vector extensions), and the same bits as the scalar loop doing the
+ * same operations in the same order, with two exceptions. A NaN result is a
+ * NaN everywhere, but its sign and payload are not specified: x86 keeps an
+ * operand's NaN (and gcc may swap the operands of add and mul), aarch64 its
+ * default NaN, and an invalid operation (inf - inf, 0 * inf) gives
+ * 0xffc00000 on x86 and 0x7fc00000 on aarch64; a world whose values can
+ * become NaN has a hash that differs between machines. And a float-to-int
+ * conversion of NaN or of a value outside int32 gives 0x80000000 on x86 and
+ * saturates on aarch64.
  * There is no fused multiply-add: one rounds once where the CPU has it and
  * twice where SIMDe emulates it, so results would differ between builds.
  * Compile kernels with -ffp-contract=off (myriad::strict_fp) so that the
  * scalar code they are compared with is not fused either, and with -fwrapv
- * when using myr_i32v_mul (SIMDe's portable mullo wraps signed lanes).
+ * (SIMDe's portable code adds, subtracts, shifts and multiplies the lanes
+ * as signed ints, and they wrap).
  *
  * The header needs only SIMDe's headers (libsimde-dev), no library. The
  * CMake option MYR_SIMD_NATIVE (on by default) builds the project's own
@@ -122,7 +132,9 @@ static inline myr_i32v myr_u32v_min(myr_i32v a, myr_i32v b) { return simde_mm256
 static inline myr_i32v myr_u32v_max(myr_i32v a, myr_i32v b) { return simde_mm256_max_epu32(a, b); }
 static inline myr_mask myr_i32v_eq(myr_i32v a, myr_i32v b) { return simde_mm256_castsi256_ps(simde_mm256_cmpeq_epi32(a, b)); }
 static inline myr_mask myr_i32v_gt(myr_i32v a, myr_i32v b) { return simde_mm256_castsi256_ps(simde_mm256_cmpgt_epi32(a, b)); }
-/* conversions: toward zero, as the scalar (int32_t)x for x in range */
+/* conversions: toward zero, as the scalar (int32_t)x for x in range (NaN
+ * and values outside int32: build-dependent, see above); int to float
+ * rounded to nearest, as (float)i */
 static inline myr_i32v myr_f32v_to_i32(myr_f32v a) { return simde_mm256_cvttps_epi32(a); }
 static inline myr_f32v myr_i32v_to_f32(myr_i32v a) { return simde_mm256_cvtepi32_ps(a); }
 
