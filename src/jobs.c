@@ -65,8 +65,12 @@ myr_status myr_jobs_create(const myr_jobs_desc *desc, myr_jobs **out) {
   p->count = d.workers;
   p->spin_ns = (uint64_t)(d.spin_us ? d.spin_us : 50) * 1000u;
   long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-  p->spin_limit = cpus >= 4 ? (uint32_t)(cpus / 2) : 1;
   p->oversubscribed = cpus > 0 && p->count > (uint32_t)cpus;
+  /* Half the CPUs may spin. On 2 or 3 CPUs that is one, and a thread
+   * waiting at the end of a stage takes it, so the worker that finished
+   * its chunk first parks at once and every frame pays a futex wake: when
+   * every worker has a CPU of its own (not oversubscribed), all may spin. */
+  p->spin_limit = cpus >= 4 ? (uint32_t)(cpus / 2) : !p->oversubscribed && cpus > 1 ? (uint32_t)cpus : 1;
   p->creator = pthread_self();
   p->membarrier = jobs_membarrier_ready();
   p->workers = aligned_alloc(64, sizeof(worker) * p->count);
