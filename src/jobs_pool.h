@@ -75,7 +75,8 @@ struct myr_jobs {
   uintptr_t *watch;     /* per worker, while parked: what it waits for, 0 = work only */
   uint64_t *parked;     /* bit i: worker i parked and not yet claimed by a waker (own lines) */
   uint32_t parked_words;
-  uint32_t spin_limit;  /* idle workers that may spin at once: half the CPUs, at least 1 */
+  uint32_t spin_limit;  /* idle workers that may spin at once: half the CPUs, at least 1;
+                           every CPU below 4 CPUs when not oversubscribed */
   bool oversubscribed;  /* more workers than online CPUs */
   alignas(64) uint32_t sleepers; /* workers parked or about to park */
   alignas(64) uint32_t spinning; /* idle workers looking for work before they park */
