@@ -2,6 +2,7 @@
 #include <stdio.h>
 
 #include <myriad/myriad.h>
+#include <myriad/simd.h> /* installed too: it needs SIMDe's headers only */
 
 static void nothing(void *arg) { (void)arg; }
 
@@ -13,6 +14,9 @@ int main(void) {
   if (myr_world_create(NULL, &w) != MYR_OK || myr_entity_create(w, &e) != MYR_OK) return 1;
   if (myr_jobs_create(&(myr_jobs_desc){.workers = 2}, &pool) != MYR_OK) return 1;
   if (myr_jobs_spawn(pool, nothing, NULL, &c) != MYR_OK || myr_jobs_wait(pool, &c) != MYR_OK) return 1;
+  float v[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+  myr_f32v_storeu(v, myr_f32v_mul(myr_f32v_loadu(v), myr_f32v_set1(2.0f)));
+  if (v[7] != 16.0f) return 1;
   printf("myriad %s: %u entity\n", myr_version_string(), myr_world_entity_count(w));
   myr_jobs_destroy(pool);
   myr_world_destroy(w);
