@@ -261,36 +261,18 @@ static size_t l2_bytes(void) {
   return (size_t)1 << 20;
 }
 
-static void print_caches(void) {
-  char path[96], level[16], type[32], size[32];
-  printf("caches (cpu0):");
-  for (int i = 0; i < 8; i++) {
-    snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/level", i);
-    FILE *f = fopen(path, "r");
-    if (!f) break;
-    if (!fgets(level, sizeof level, f)) level[0] = 0;
-    fclose(f);
-    snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/type", i);
-    if ((f = fopen(path, "r"))) {
-      if (!fgets(type, sizeof type, f)) type[0] = 0;
-      fclose(f);
-    }
-    snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/size", i);
-    if ((f = fopen(path, "r"))) {
-      if (!fgets(size, sizeof size, f)) size[0] = 0;
-      fclose(f);
-    }
-    level[strcspn(level, "\n")] = type[strcspn(type, "\n")] = size[strcspn(size, "\n")] = 0;
-    printf(" L%s %s %s;", level, type, size);
-  }
-  printf(" an entity is 24 bytes: %uk = half of L2, 100k = 2.4 MB, 1M = 24 MB, 10M = 240 MB\n", SIZES[0] / 1000);
+static void print_machine(void) {
+  char sig[512];
+  myr_machine_signature(sig, sizeof sig);
+  printf("%s; an entity is 24 bytes: %uk = half of L2, 100k = 2.4 MB, 1M = 24 MB, 10M = 240 MB\n", sig,
+         SIZES[0] / 1000);
 }
 
 int main(int argc, char **argv) {
   static const char *lay_names[] = {"soa_fused", "soa_blocked", "aos", "aosoa16"};
   static const char *kind_names[] = {"", "_packed", "_line64"};
   SIZES[0] = (uint32_t)(l2_bytes() / 2 / 24) & ~15u;
-  print_caches();
+  print_machine();
   for (uint32_t z = 0; z < SIZE_COUNT; z++)
     for (uint32_t t = 1; t <= 2; t++) {
       uint32_t n = SIZES[z];

@@ -175,6 +175,19 @@ static uint32_t parse_chunks(const char *arg, const char *text, uint32_t *out) {
   return n;
 }
 
+/* An output file named by `arg`, opened while parsing so that a bad path
+ * fails before any run; NULL when not asked for. */
+static FILE *open_output(const char *arg, const char *path) {
+  if (!path) return NULL;
+  FILE *f = fopen(path, "w");
+  if (!f) {
+    char why[512];
+    snprintf(why, sizeof why, "%s: %s", path, strerror(errno));
+    bad(arg, why);
+  }
+  return f;
+}
+
 /* A tuning file must load into the scenario's schedule: it is tried on a
  * one-entity world before anything runs, so a bad file is a bad argument. */
 static void check_tuning_file(const options *o) {
@@ -278,26 +291,10 @@ static void parse(int argc, char **argv, options *o) {
     memcpy(o->chunks, dflt, sizeof dflt);
     o->chunk_count = 4;
   }
-  if (o->trace_path && !(o->trace = fopen(o->trace_path, "w"))) {
-    char why[512];
-    snprintf(why, sizeof why, "%s: %s", o->trace_path, strerror(errno));
-    bad("--trace", why);
-  }
-  if (o->gantt_path && !(o->gantt = fopen(o->gantt_path, "w"))) {
-    char why[512];
-    snprintf(why, sizeof why, "%s: %s", o->gantt_path, strerror(errno));
-    bad("--gantt", why);
-  }
-  if (o->plot_path && !(o->plot = fopen(o->plot_path, "w"))) {
-    char why[512];
-    snprintf(why, sizeof why, "%s: %s", o->plot_path, strerror(errno));
-    bad("--plot", why);
-  }
-  if (o->write_path && !(o->write = fopen(o->write_path, "w"))) {
-    char why[512];
-    snprintf(why, sizeof why, "%s: %s", o->write_path, strerror(errno));
-    bad("--write-tuning", why);
-  }
+  o->trace = open_output("--trace", o->trace_path);
+  o->gantt = open_output("--gantt", o->gantt_path);
+  o->plot = open_output("--plot", o->plot_path);
+  o->write = open_output("--write-tuning", o->write_path);
 }
 
 /* ---- measuring ------------------------------------------------------------ */
