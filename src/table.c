@@ -218,6 +218,20 @@ uint32_t table_append(table *t, uint32_t n) {
   return first;
 }
 
+void table_zero_block(table *t, uint32_t first) {
+  memset(t->ids + first, 0, ROW_ALIGN * sizeof(myr_entity));
+  for (uint32_t j = 0; j < t->col_count; j++) {
+    column *c = &t->cols[j];
+    unsigned char *at = c->data + (size_t)first * c->elem_size;
+    switch (c->elem_size) { /* constant sizes: a few vector stores each */
+    case 4: memset(at, 0, ROW_ALIGN * 4); break;
+    case 8: memset(at, 0, ROW_ALIGN * 8); break;
+    case 1: memset(at, 0, ROW_ALIGN * 1); break;
+    default: memset(at, 0, (size_t)ROW_ALIGN * c->elem_size); break;
+    }
+  }
+}
+
 myr_entity table_swap_remove(table *t, uint32_t r) {
   uint32_t last = t->count - 1;
   myr_entity moved = MYR_ENTITY_NULL;

@@ -94,6 +94,7 @@ myr_status myr_world_create(const myr_world_desc *desc, myr_world **out) {
   memset(w, 0, sizeof *w);
   w->alloc = a;
   w->free_head = NO_TABLE;
+  w->step_src = NO_TABLE; /* no last step */
   size_t comps_size = MYR_MAX_COMPONENTS * sizeof(component_info);
   w->components = world_alloc(w, comps_size, alignof(component_info));
   table *empty;
@@ -259,7 +260,7 @@ myr_status myr_entity_create(myr_world *w, myr_entity *out) {
   myr_status s = entity_reserve(w, 1);
   if (s == MYR_OK) s = table_reserve(w, t, 1);
   if (s != MYR_OK) return s;
-  uint32_t row = table_append(t, 1);
+  uint32_t row = table_append1(t);
   t->ids[row] = *out = entity_take(w, t->id, row);
   return MYR_OK;
 }
@@ -382,21 +383,57 @@ myr_status myr_entity_destroy(myr_world *w, myr_entity e) {
 static void move_columns(myr_world *w, const table *src, uint32_t sr, table *dst, uint32_t dr, myr_component added,
                          const unsigned char *row);
 
+/* Moves row sr of src to a new row of dst when the two differ by a tag:
+ * the same columns on both sides, in order. One pass per column moves the
+ * row out and the last row into its place (table_swap_remove's work,
+ * fused), and when sr is the last row nothing moves into it. */
+static inline void move_tag_row(myr_world *w, entity_record *rec, myr_entity e, table *src, table *dst) {
+  uint32_t sr = rec->row, last = src->count - 1, n = dst->col_count;
+  uint32_t dr = table_append1(dst);
+  dst->ids[dr] = e;
+  const column *sc = src->cols, *dc = dst->cols;
+  if (sr != last) {
+    for (uint32_t i = 0; i < n; i++) {
+      unsigned char *d = dc[i].data, *from = sc[i].data;
+      uint32_t size = sc[i].elem_size;
+      if (__builtin_expect(size == 4, 1)) {
+        memcpy(d + (size_t)dr * 4, from + (size_t)sr * 4, 4);
+        memcpy(from + (size_t)sr * 4, from + (size_t)last * 4, 4);
+      } else {
+        value_copy(d + (size_t)dr * size, from + (size_t)sr * size, size);
+        value_copy(from + (size_t)sr * size, from + (size_t)last * size, size);
+      }
+    }
+    myr_entity moved = src->ids[last];
+    src->ids[sr] = moved;
+    w->entities[MYR_ENTITY_INDEX(moved)].row = sr;
+  } else {
+    for (uint32_t i = 0; i < n; i++) {
+      uint32_t size = sc[i].elem_size;
+      value_copy_row(dc[i].data + (size_t)dr * size, sc[i].data + (size_t)sr * size, size);
+    }
+  }
+  src->count = last;
+  rec->table = dst->id;
+  rec->row = dr;
+}
+
+/* Whether a step from src to dst by component c is a tag's. */
+static inline bool tag_step(const myr_world *w, const table *src, const table *dst, myr_component c) {
+  return dst->col_count == src->col_count && w->components[c].field_count == 0;
+}
+
 void world_move_row(myr_world *w, myr_entity e, table *src, table *dst, myr_component added,
                     const unsigned char *row) {
   entity_record *rec = &w->entities[MYR_ENTITY_INDEX(e)];
-  uint32_t sr = rec->row;
-  uint32_t dr = table_append(dst, 1);
-  dst->ids[dr] = e;
-  if (dst->col_count == src->col_count && added < w->component_count && w->components[added].field_count == 0) {
-    /* a tag added or removed: the same columns on both sides, in order */
-    for (uint32_t i = 0; i < dst->col_count; i++) {
-      uint32_t size = dst->cols[i].elem_size;
-      value_copy_row(dst->cols[i].data + (size_t)dr * size, src->cols[i].data + (size_t)sr * size, size);
-    }
-  } else {
-    move_columns(w, src, sr, dst, dr, added, row);
+  if (added < w->component_count && tag_step(w, src, dst, added)) {
+    move_tag_row(w, rec, e, src, dst);
+    return;
   }
+  uint32_t sr = rec->row;
+  uint32_t dr = table_append1(dst);
+  dst->ids[dr] = e;
+  move_columns(w, src, sr, dst, dr, added, row);
   world_remove_row(w, src, sr);
   rec->table = dst->id;
   rec->row = dr;
@@ -428,13 +465,31 @@ static myr_status change_set(myr_world *w, myr_entity e, myr_component c, bool a
   myr_status s = entity_lookup(w, e, &r);
   if (s != MYR_OK) return s;
   if (c >= w->component_count) return MYR_ENOCOMP;
-  table *src = w->tables[r->table];
-  if (compset_has(&src->set, c) == add) return add ? MYR_EEXIST : MYR_EABSENT;
-  table *dst;
-  s = table_step(w, src, c, add, &dst);
-  if (s == MYR_OK && dst->count == dst->capacity) s = table_reserve(w, dst, 1); /* room, mostly */
-  if (s != MYR_OK) return s;
-  world_move_row(w, e, src, dst, c, row);
+  table *src, *dst;
+  if (r->table == w->step_src && c == w->step_comp && add == w->step_add) {
+    /* the same change as the last one, from the same table (valid then) */
+    src = w->step_from;
+    dst = w->step_to;
+  } else {
+    src = w->tables[r->table];
+    uint32_t to = table_edge(src, c, add);
+    if (to != 0) { /* a cached edge: the step is valid */
+      dst = w->tables[to - 1];
+    } else {
+      if (compset_has(&src->set, c) == add) return add ? MYR_EEXIST : MYR_EABSENT;
+      s = table_step(w, src, c, add, &dst);
+      if (s != MYR_OK) return s;
+    }
+    w->step_src = src->id;
+    w->step_comp = c;
+    w->step_add = add;
+    w->step_from = src;
+    w->step_to = dst;
+    w->step_tag = tag_step(w, src, dst, c);
+  }
+  if (dst->count == dst->capacity && (s = table_reserve(w, dst, 1)) != MYR_OK) return s; /* room, mostly */
+  if (w->step_tag) move_tag_row(w, &w->entities[MYR_ENTITY_INDEX(e)], e, src, dst);
+  else world_move_row(w, e, src, dst, c, row);
   return MYR_OK;
 }
 

@@ -170,6 +170,16 @@ struct myr_world {
   uint32_t free_count;
   uint32_t live_count;
 
+  /* The last add or remove of one component: from table step_src by
+   * component step_comp, to step_dst (step_src is NO_TABLE when empty).
+   * A run of the same change on many entities then finds both tables
+   * without a chain of dependent loads (tables never move or go away). */
+  uint32_t step_src;
+  myr_component step_comp;
+  bool step_add;
+  bool step_tag; /* the two tables differ by a tag: the same columns */
+  table *step_from, *step_to;
+
   world_slot_entry slots[WORLD_SLOTS]; /* state of the parts built on the world */
 #ifdef MYR_ACCESS_CHECK
   /* access-checking builds: told of every component read through the world
@@ -269,15 +279,32 @@ void entity_free_all(myr_world *w);
 
 /* Finds or creates the table of a component set. */
 myr_status table_get(myr_world *w, const compset *set, table **out);
-/* The table of t's set with component c added (add) or removed: through
- * t's cached edge, else table_get, caching the answer when it can. */
+/* The table of t's set with component c added (add) or removed, for a
+ * step that changes the set: through t's cached edge, else table_get,
+ * caching the answer. Only such steps are cached, so a nonzero
+ * table_edge() also says that t lacks c (add) or has it (remove). */
 myr_status table_step(myr_world *w, table *t, myr_component c, bool add, table **out);
+/* t's cached edge for adding or removing c: the destination's id plus
+ * one, 0 when not looked up yet. */
+static inline uint32_t table_edge(const table *t, myr_component c, bool add) { return t->edges[c * 2 + (add ? 0 : 1)]; }
 table *table_find(const myr_world *w, const compset *set);
 /* Ensures `n` more rows fit without allocating. */
 myr_status table_reserve(myr_world *w, table *t, uint32_t n);
 /* Appends n rows (capacity must be reserved) and keeps the padding invariant:
  * rows [count, round_up16(count)) are always initialised. Returns the first row. */
 uint32_t table_append(table *t, uint32_t n);
+/* Zeroes the 16-row block that starts at row `first` (a multiple of 16,
+ * below the capacity) in the ids and every column. */
+void table_zero_block(table *t, uint32_t first);
+/* table_append of one row: only a row that starts a 16-row block has
+ * padding to zero, and zeroing the whole block (the row itself is written
+ * next) is a few constant-size stores per column. */
+static inline uint32_t table_append1(table *t) {
+  uint32_t first = t->count;
+  if (__builtin_expect(first % ROW_ALIGN == 0, 0)) table_zero_block(t, first);
+  t->count = first + 1;
+  return first;
+}
 /* Removes row r by moving the last row into it; returns the entity that
  * moved (MYR_ENTITY_NULL if none). */
 myr_entity table_swap_remove(table *t, uint32_t r);

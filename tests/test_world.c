@@ -181,6 +181,50 @@ static void remove_keeps_the_other_components(void **state) {
   assert_int_equal(myr_component_get(f->w, e[0], f->vel, &v), MYR_EABSENT);
 }
 
+/* Runs of the same tag change take a shortcut past the table lookup (the
+ * world remembers its last step): values must move intact, in both
+ * directions, with columns of 1, 4 and 8 bytes, and a change that is not
+ * valid for the entity's own table must still be refused. */
+static void tag_runs_move_values_and_still_refuse(void **state) {
+  fixture *f = *state;
+  enum { N = 70 };
+  myr_entity e[N], other;
+  for (int i = 0; i < N; i++) {
+    assert_int_equal(myr_entity_create(f->w, &e[i]), MYR_OK);
+    assert_int_equal(myr_component_add(f->w, e[i], f->pos, &(t_position){(float)i, (float)-i, 0.5f}), MYR_OK);
+    assert_int_equal(myr_component_add(f->w, e[i], f->health, &(t_health){i * 3, (uint8_t)i, i * 0.25}), MYR_OK);
+  }
+  assert_int_equal(myr_entity_create(f->w, &other), MYR_OK);
+  assert_int_equal(myr_component_add(f->w, other, f->pos, &(t_position){-1, -1, -1}), MYR_OK);
+  for (int round = 0; round < 2; round++) {
+    /* every other entity, then the rest: rows swap in from the end */
+    for (int start = 0; start < 2; start++)
+      for (int i = start; i < N; i += 2) assert_int_equal(myr_component_add(f->w, e[i], f->tag, NULL), MYR_OK);
+    assert_int_equal(myr_component_add(f->w, e[5], f->tag, NULL), MYR_EEXIST);
+    /* the same step asked for from another table */
+    assert_int_equal(myr_component_add(f->w, other, f->tag, NULL), MYR_OK);
+    assert_int_equal(myr_component_add(f->w, other, f->tag, NULL), MYR_EEXIST);
+    assert_int_equal(myr_component_remove(f->w, other, f->tag), MYR_OK);
+    for (int i = N - 1; i >= 0; i -= 3) assert_int_equal(myr_component_remove(f->w, e[i], f->tag), MYR_OK);
+    assert_int_equal(myr_component_remove(f->w, e[N - 1], f->tag), MYR_EABSENT);
+    assert_int_equal(myr_component_remove(f->w, other, f->tag), MYR_EABSENT);
+    for (int i = 0; i < N; i++)
+      if ((N - 1 - i) % 3 != 0) assert_int_equal(myr_component_remove(f->w, e[i], f->tag), MYR_OK);
+    for (int i = 0; i < N; i++) {
+      t_position p;
+      t_health h;
+      assert_false(myr_component_has(f->w, e[i], f->tag));
+      assert_int_equal(myr_component_get(f->w, e[i], f->pos, &p), MYR_OK);
+      assert_int_equal(myr_component_get(f->w, e[i], f->health, &h), MYR_OK);
+      assert_true(p.x == (float)i && p.y == (float)-i && p.z == 0.5f);
+      assert_true(h.hp == i * 3 && h.armor == (uint8_t)i && h.regen == i * 0.25);
+    }
+  }
+  t_position p;
+  assert_int_equal(myr_component_get(f->w, other, f->pos, &p), MYR_OK);
+  assert_true(p.x == -1.0f);
+}
+
 static void field_access_checks_index_and_type(void **state) {
   fixture *f = *state;
   myr_entity e;
@@ -458,6 +502,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(add_without_values_zero_fills, fixture_setup, fixture_teardown),
       cmocka_unit_test_setup_teardown(add_present_and_remove_absent_are_refused, fixture_setup, fixture_teardown),
       cmocka_unit_test_setup_teardown(remove_keeps_the_other_components, fixture_setup, fixture_teardown),
+      cmocka_unit_test_setup_teardown(tag_runs_move_values_and_still_refuse, fixture_setup, fixture_teardown),
       cmocka_unit_test_setup_teardown(field_access_checks_index_and_type, fixture_setup, fixture_teardown),
       cmocka_unit_test_setup_teardown(bulk_create_fills_whole_columns, fixture_setup, fixture_teardown),
       cmocka_unit_test_setup_teardown(bulk_create_rejects_bad_input_and_changes_nothing, fixture_setup, fixture_teardown),
