@@ -29,8 +29,9 @@ static const uint64_t SEED = 42;
 static const float DT = 1.0f / 60.0f;
 
 /* ctx: the worker count, plus SMALL for chunks of 1024 rows (many events a
- * frame) instead of 4096, plus TRACED to record every chunk and merge */
-enum { SMALL = 0x100, TRACED = 0x200 };
+ * frame) instead of 4096, plus TRACED to record every chunk and merge, plus
+ * SCALAR for the scalar kernels (the twin's code) instead of the SIMD ones */
+enum { SMALL = 0x100, TRACED = 0x200, SCALAR = 0x400 };
 
 static void library_frames(myr_bench_state *st, void *ctx) {
   uint32_t workers = (uint32_t)(uintptr_t)ctx & 0xff;
@@ -38,7 +39,7 @@ static void library_frames(myr_bench_state *st, void *ctx) {
   myr_jobs *pool;
   CHECK(myr_jobs_create(&(myr_jobs_desc){.workers = workers}, &pool));
   scn_scenario *sc; /* the scenario's N counts the predators too */
-  CHECK(scn_create("boids", PREY + PREDATORS, SEED, pool, &sc));
+  CHECK(scn_create_kernels("boids", PREY + PREDATORS, SEED, pool, (uintptr_t)ctx & SCALAR ? SCN_SCALAR : SCN_SIMD, &sc));
   myr_schedule *s = scn_schedule(sc);
   const uint32_t chunk = (uintptr_t)ctx & SMALL ? 1024 : 4096;
   for (uint32_t i = 0; i < myr_schedule_system_count(s); i++) CHECK(myr_schedule_set_chunk_rows(s, i, chunk));
@@ -160,11 +161,17 @@ static void twin_frames(myr_bench_state *st, void *ctx) {
 }
 
 int main(int argc, char **argv) {
+  myr_bench_register("boids/frame_100k_scalar/workers:1", library_frames, (void *)(uintptr_t)(1 | SCALAR));
   myr_bench_register("boids/frame_100k/workers:1", library_frames, (void *)1);
   myr_bench_register("boids/frame_100k/workers:2", library_frames, (void *)2);
   myr_bench_register("baseline/boids_frame_100k_serial", twin_frames, NULL);
-  myr_bench_ratio("boids frame, 1 worker vs hand-written serial (time <= 1.1x)", "boids/frame_100k/workers:1",
-                  "baseline/boids_frame_100k_serial", 1.0 / 1.1);
+  /* the twin runs the scalar rules: the fair comparison is the library's scalar kernels */
+  myr_bench_ratio("boids frame, 1 worker, scalar kernels vs hand-written serial (time <= 1.1x)",
+                  "boids/frame_100k_scalar/workers:1", "baseline/boids_frame_100k_serial", 1.0 / 1.1);
+  myr_bench_ratio("boids frame, 1 worker, SIMD kernels vs scalar", "boids/frame_100k/workers:1",
+                  "boids/frame_100k_scalar/workers:1", 0);
+  myr_bench_ratio("boids frame, 1 worker, SIMD kernels vs hand-written serial", "boids/frame_100k/workers:1",
+                  "baseline/boids_frame_100k_serial", 0);
   myr_bench_ratio("boids frame, 2 workers vs 1", "boids/frame_100k/workers:2", "boids/frame_100k/workers:1", 0);
   /* tracing: chunks of 1024 rows, traced and not */
   myr_bench_register("boids/frame_100k_chunk1024/workers:1", library_frames, (void *)(uintptr_t)(1 | SMALL));

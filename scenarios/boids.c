@@ -13,7 +13,8 @@
  *             (a counting sort: each row at its cell's start plus its block's
  *             cursor), so neighbours are read from plain arrays;
  *   flock     steers each prey by the prey in the 3x3 cells around it
- *             (separation, alignment, cohesion) and away from predators;
+ *             (separation, alignment, cohesion); with the SIMD kernels,
+ *             eight prey at a time (the same bits);
  *   hunt      steers each predator to the nearest prey it sees, remembers
  *             it in an entity reference, and eats it (a destroy patch) when
  *             close enough;
@@ -24,6 +25,7 @@
 #include <stdlib.h>
 
 #include "boids_rules.h"
+#include "myriad/simd.h"
 #include "scenarios_impl.h"
 
 typedef struct { float x, y; } vec2;
@@ -81,6 +83,128 @@ static void flock_rows(const myr_view *v, myr_patches *p) {
   (void)p;
   boids_flock(v->resources[0], myr_chunk_f32(&v->chunk, 0, 0), myr_chunk_f32(&v->chunk, 0, 1),
               myr_chunk_f32(&v->chunk, 1, 0), myr_chunk_f32(&v->chunk, 1, 1), v->chunk.count, (float)v->dt);
+}
+
+/* ---- flocking, eight prey at a time ------------------------------------- */
+
+/* A prey's neighbour slots in the order boids_flock visits them: per row of
+ * cells, the three cells left to right, which are one run of slots unless
+ * the row wraps around the torus (then two). Empty runs are left out. */
+typedef struct slot_runs {
+  uint32_t begin[6], end[6];
+  uint32_t count, at;
+} slot_runs;
+
+static void slot_runs_of(const grid *g, float x, float y, slot_runs *r) {
+  int gx = (int)(x * SIDE) % SIDE, gy = (int)(y * SIDE) % SIDE;
+  r->count = r->at = 0;
+  uint32_t last = UINT32_MAX;
+  for (int oy = -1; oy <= 1; oy++)
+    for (int ox = -1; ox <= 1; ox++) {
+      uint32_t c = (uint32_t)((gy + oy + SIDE) % SIDE) * SIDE + (uint32_t)((gx + ox + SIDE) % SIDE);
+      if (r->count && last + 1 == c) {
+        r->end[r->count - 1] = g->start[c + 1]; /* the next cell's slots follow on */
+      } else {
+        r->begin[r->count] = g->start[c];
+        r->end[r->count++] = g->start[c + 1];
+      }
+      last = c;
+    }
+  uint32_t kept = 0;
+  for (uint32_t j = 0; j < r->count; j++)
+    if (r->begin[j] != r->end[j]) r->begin[kept] = r->begin[j], r->end[kept++] = r->end[j];
+  r->count = kept;
+}
+
+/* boids_flock with each of eight lanes walking its own prey's neighbours in
+ * boids_flock's order and adding a neighbour's terms only where boids_flock
+ * adds them (others add +0, which changes no sum that starts at +0), so
+ * every lane does the scalar code's operations in its order: the same bits.
+ * The lanes gather their neighbours' slots; a lane that ends a run takes
+ * its next one, and the group is done when every lane has run out. */
+static void boids_flock_simd(const grid *g, const float *x, const float *y, float *vx, float *vy, uint32_t n,
+                             float dt) {
+  const float *gxs = grid_col(g, 0), *gys = grid_col(g, 1), *gvx = grid_col(g, 2), *gvy = grid_col(g, 3);
+  const myr_f32v zero = myr_f32v_zero(), half = myr_f32v_set1(0.5f), one = myr_f32v_set1(1.0f),
+                 see2 = myr_f32v_set1(SEE * SEE), limit = myr_f32v_set1(0.2f), dtv = myr_f32v_set1(dt);
+  const myr_i32v lane_bit = simde_mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128), ones = myr_i32v_set1(1);
+  for (uint32_t i = 0; i < n; i += MYR_SIMD_WIDTH) {
+    slot_runs r[MYR_SIMD_WIDTH];
+    _Alignas(32) int32_t k[MYR_SIMD_WIDTH] = {0}, end[MYR_SIMD_WIDTH] = {0};
+    uint32_t live = 0;
+    for (uint32_t l = 0; l < MYR_SIMD_WIDTH && i + l < n; l++) {
+      slot_runs_of(g, x[i + l], y[i + l], &r[l]);
+      if (r[l].count) k[l] = (int32_t)r[l].begin[0], end[l] = (int32_t)r[l].end[0], live |= 1u << l;
+    }
+    const myr_f32v xi = myr_f32v_load(x + i), yi = myr_f32v_load(y + i);
+    myr_f32v sx = zero, sy = zero, ax = zero, ay = zero, cx = zero, cy = zero;
+    myr_i32v seen = myr_i32v_set1(0);
+    myr_i32v kv = myr_i32v_load(k), ev = myr_i32v_load(end);
+    myr_mask on = myr_i32v_eq(myr_i32v_and(myr_i32v_set1((int32_t)live), lane_bit), lane_bit);
+    while (live) {
+      myr_f32v dx = myr_f32v_sub(myr_f32v_gather(gxs, kv), xi), dy = myr_f32v_sub(myr_f32v_gather(gys, kv), yi);
+      /* wrap_delta */
+      dx = myr_f32v_select(myr_f32v_gt(dx, half), myr_f32v_sub(dx, one),
+                           myr_f32v_select(myr_f32v_lt(dx, myr_f32v_neg(half)), myr_f32v_add(dx, one), dx));
+      dy = myr_f32v_select(myr_f32v_gt(dy, half), myr_f32v_sub(dy, one),
+                           myr_f32v_select(myr_f32v_lt(dy, myr_f32v_neg(half)), myr_f32v_add(dy, one), dy));
+      myr_f32v d2 = myr_f32v_add(myr_f32v_mul(dx, dx), myr_f32v_mul(dy, dy));
+      myr_mask ok = myr_mask_and(on, myr_mask_not(myr_mask_or(myr_f32v_eq(d2, zero), myr_f32v_gt(d2, see2))));
+      if (myr_mask_any(ok)) {
+        seen = myr_i32v_add(seen, myr_i32v_select(ok, ones, myr_i32v_set1(0)));
+        sx = myr_f32v_sub(sx, myr_f32v_select(ok, myr_f32v_div(dx, d2), zero));
+        sy = myr_f32v_sub(sy, myr_f32v_select(ok, myr_f32v_div(dy, d2), zero));
+        ax = myr_f32v_add(ax, myr_f32v_select(ok, myr_f32v_gather(gvx, kv), zero));
+        ay = myr_f32v_add(ay, myr_f32v_select(ok, myr_f32v_gather(gvy, kv), zero));
+        cx = myr_f32v_add(cx, myr_f32v_select(ok, dx, zero));
+        cy = myr_f32v_add(cy, myr_f32v_select(ok, dy, zero));
+      }
+      kv = myr_i32v_add(kv, ones);
+      uint32_t ended = live & myr_mask_bits(myr_i32v_eq(kv, ev));
+      if (!ended) continue;
+      /* some lanes ended a run: through memory, to take their next */
+      myr_i32v_store(k, kv);
+      myr_i32v_store(end, ev);
+      while (ended) {
+        uint32_t l = (uint32_t)__builtin_ctz(ended);
+        ended &= ended - 1;
+        if (++r[l].at < r[l].count) {
+          k[l] = (int32_t)r[l].begin[r[l].at];
+          end[l] = (int32_t)r[l].end[r[l].at];
+        } else {
+          live &= ~(1u << l);
+          k[l] = 0; /* a valid slot to gather from; the lane is off */
+        }
+      }
+      kv = myr_i32v_load(k);
+      ev = myr_i32v_load(end);
+      on = myr_i32v_eq(myr_i32v_and(myr_i32v_set1((int32_t)live), lane_bit), lane_bit);
+    }
+    const myr_f32v vx0 = myr_f32v_load(vx + i), vy0 = myr_f32v_load(vy + i);
+    const myr_mask any = myr_i32v_gt(seen, myr_i32v_set1(0));
+    const myr_f32v inv = myr_f32v_div(one, myr_i32v_to_f32(seen));
+    const myr_f32v c5 = myr_f32v_set1(1e-5f), two = myr_f32v_set1(2.0f);
+    myr_f32v nx = myr_f32v_add(myr_f32v_add(myr_f32v_mul(c5, sx), myr_f32v_mul(half, myr_f32v_sub(myr_f32v_mul(ax, inv), vx0))),
+                               myr_f32v_mul(myr_f32v_mul(two, cx), inv));
+    myr_f32v ny = myr_f32v_add(myr_f32v_add(myr_f32v_mul(c5, sy), myr_f32v_mul(half, myr_f32v_sub(myr_f32v_mul(ay, inv), vy0))),
+                               myr_f32v_mul(myr_f32v_mul(two, cy), inv));
+    myr_f32v vx1 = myr_f32v_select(any, myr_f32v_add(vx0, myr_f32v_mul(dtv, nx)), vx0);
+    myr_f32v vy1 = myr_f32v_select(any, myr_f32v_add(vy0, myr_f32v_mul(dtv, ny)), vy0);
+    myr_f32v speed = myr_f32v_sqrt(myr_f32v_add(myr_f32v_mul(vx1, vx1), myr_f32v_mul(vy1, vy1)));
+    myr_mask fast = myr_f32v_gt(speed, limit);
+    myr_f32v f = myr_f32v_div(limit, speed);
+    vx1 = myr_f32v_select(fast, myr_f32v_mul(vx1, f), vx1);
+    vy1 = myr_f32v_select(fast, myr_f32v_mul(vy1, f), vy1);
+    myr_mask mine = myr_simd_tail_mask(i, n); /* rows past n keep their values */
+    myr_f32v_store(vx + i, myr_f32v_select(mine, vx1, vx0));
+    myr_f32v_store(vy + i, myr_f32v_select(mine, vy1, vy0));
+  }
+}
+
+static void flock_rows_simd(const myr_view *v, myr_patches *p) {
+  (void)p;
+  boids_flock_simd(v->resources[0], myr_chunk_f32(&v->chunk, 0, 0), myr_chunk_f32(&v->chunk, 0, 1),
+                   myr_chunk_f32(&v->chunk, 1, 0), myr_chunk_f32(&v->chunk, 1, 1), v->chunk.count, (float)v->dt);
 }
 
 /* Predators eat the prey they reach; several may eat the same prey in a
@@ -149,7 +273,7 @@ static myr_status make_entities(myr_world *w, flock *f, uint32_t prey) {
   return st;
 }
 
-static myr_status add_systems(myr_world *w, myr_schedule *s, flock *f) {
+static myr_status add_systems(myr_world *w, myr_schedule *s, flock *f, bool simd) {
   const myr_term prey_terms[] = {{f->pos, MYR_TERM_READ}, {f->vel, MYR_TERM_READ}, {f->prey, MYR_TERM_WITH}};
   const myr_reduction_desc red = {.partial_size = sizeof(cell_counts), .block_rows = BLOCK, .combine = scan_cells,
                                   .result = myr_resource_data(w, f->totals)};
@@ -164,7 +288,7 @@ static myr_status add_systems(myr_world *w, myr_schedule *s, flock *f) {
       {.name = "flock",
        .terms = (myr_term[]){{f->pos, MYR_TERM_READ}, {f->vel, MYR_TERM_WRITE}, {f->prey, MYR_TERM_WITH},
                              {f->hunter, MYR_TERM_WITHOUT}},
-       .term_count = 4, .fn = flock_rows, .resources = (myr_resource_term[]){{f->grid, MYR_TERM_READ}},
+       .term_count = 4, .fn = simd ? flock_rows_simd : flock_rows, .resources = (myr_resource_term[]){{f->grid, MYR_TERM_READ}},
        .resource_count = 1},
       /* without Prey: never a table of flock's, so the two run side by side */
       {.name = "hunt",
@@ -205,5 +329,5 @@ myr_status scn_boids(scn_scenario *sc, uint32_t n, uint64_t seed) {
   /* after the entities: the query matches their table from the start (a
    * callback counts through it, and must not refresh it) */
   if (st == MYR_OK) st = myr_query_create(w, &(myr_query_desc){(myr_term[]){{f->prey, MYR_TERM_WITH}}, 1}, &f->prey_query);
-  return st == MYR_OK ? add_systems(w, sc->schedule, f) : st;
+  return st == MYR_OK ? add_systems(w, sc->schedule, f, sc->kernels == SCN_SIMD) : st;
 }

@@ -72,6 +72,9 @@ static inline void myr_u32v_store(uint32_t *p, myr_i32v v) { simde_mm256_store_s
 /* unaligned, for arrays of one's own */
 static inline myr_f32v myr_f32v_loadu(const float *p) { return simde_mm256_loadu_ps(p); }
 static inline void myr_f32v_storeu(float *p, myr_f32v v) { simde_mm256_storeu_ps(p, v); }
+/* lane j = base[idx[j]]: a gather (one instruction on AVX2, eight loads
+ * elsewhere); every index must be a valid element of base */
+static inline myr_f32v myr_f32v_gather(const float *base, myr_i32v idx) { return simde_mm256_i32gather_ps(base, idx, 4); }
 
 /* ---- f32 arithmetic ----------------------------------------------------- */
 static inline myr_f32v myr_f32v_set1(float x) { return simde_mm256_set1_ps(x); }
