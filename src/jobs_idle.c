@@ -260,9 +260,16 @@ void jobs_work_until(worker *w, const waiting *pending) {
       run_job(w, j);
       continue;
     }
-    /* idle: back off exponentially, then park once spin_ns has passed */
+    /* Idle: look again after a pause that doubles (from SPIN_FIRST
+     * iterations, a few nanoseconds, to SPIN_CEILING, about a microsecond),
+     * then park once spin_ns has passed. Work often follows soon after a
+     * worker runs out (the next stage or frame, the job it waits for), so
+     * it looks often at first: a schedule's frame on 2 workers took 0.4 us
+     * less than with ck's first pause of 512 iterations. A worker idle for
+     * longer looks rarely, so that it does not steal each job of an owner
+     * that spawns and then waits for one job at a time. */
     uint64_t idle_since = now_ns(), spin_ns = p->spin_ns;
-    ck_backoff_t backoff = CK_BACKOFF_INITIALIZER;
+    ck_backoff_t backoff = SPIN_FIRST;
     bool spinner = spin_begin(p);
     for (;;) {
       if (is_done(p, pending)) {

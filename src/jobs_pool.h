@@ -18,6 +18,7 @@
 #define PARK_MIN_NS 1000000ull    /* first park deadline: 1 ms */
 #define PARK_MAX_NS 100000000ull  /* longest park deadline: 100 ms */
 #define SPIN_CEILING (1u << 12)   /* backoff iterations per idle spin, at most */
+#define SPIN_FIRST 16u            /* backoff iterations of the first idle spin */
 
 typedef struct worker worker;
 
