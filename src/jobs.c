@@ -19,18 +19,20 @@ uint64_t myr_counter_pending(const myr_counter *c) { return c ? counter_sum(c) >
 
 /* ---- the pool ------------------------------------------------------------ */
 
+/* One byte per thread whose address names the thread: the creator's is
+ * kept in its pools, and comparing addresses is a %fs-relative lea and a
+ * compare, where pthread_self() is a call into libc. (Like a pthread_t, the
+ * address may be a later thread's once the creator has exited; a pool must
+ * not outlive its creator, who alone may destroy it.) */
+static _Thread_local char jobs_tls_self __attribute__((tls_model("initial-exec")));
+
 /* The worker the calling thread is for pool p: its own, set when the thread
  * started or first made a pool, or the creator's slot when the creator
  * works for a second pool; NULL for a foreign thread. */
-__attribute__((noinline)) static worker *current_slow(const myr_jobs *p) {
-  if (pthread_equal(pthread_self(), p->creator)) return &p->workers[0];
-  return NULL;
-}
-
 static inline worker *current(const myr_jobs *p) {
   worker *w = jobs_tls_worker;
   if (__builtin_expect(w && w->pool == p, 1)) return w;
-  return current_slow(p);
+  return &jobs_tls_self == p->creator_self ? &p->workers[0] : NULL;
 }
 
 static inline size_t align_up64(size_t n) { return (n + 63) & ~(size_t)63; }
@@ -71,7 +73,7 @@ myr_status myr_jobs_create(const myr_jobs_desc *desc, myr_jobs **out) {
    * its chunk first parks at once and every frame pays a futex wake: when
    * every worker has a CPU of its own (not oversubscribed), all may spin. */
   p->spin_limit = cpus >= 4 ? (uint32_t)(cpus / 2) : !p->oversubscribed && cpus > 1 ? (uint32_t)cpus : 1;
-  p->creator = pthread_self();
+  p->creator_self = &jobs_tls_self;
   p->membarrier = jobs_membarrier_ready();
   p->workers = aligned_alloc(64, sizeof(worker) * p->count);
   p->watch = calloc(p->count, sizeof *p->watch);

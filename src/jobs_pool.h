@@ -70,7 +70,7 @@ struct myr_jobs {
   worker *workers;
   uint32_t count;
   uint64_t spin_ns;
-  pthread_t creator;
+  const char *creator_self; /* the creator thread's jobs_tls_self (jobs.c) */
   worker *creator_prev_tls;
   bool membarrier;      /* the process may issue expedited membarriers */
   uintptr_t *watch;     /* per worker, while parked: what it waits for, 0 = work only */
