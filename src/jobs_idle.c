@@ -42,7 +42,7 @@ void jobs_wake_worker(worker *v) {
  * sleeper). The claim counts the worker as spinning at once, so that pushes
  * meanwhile wake nobody else; the woken worker finds its bit gone and
  * knows it spins (see park()). Work for one more worker wakes one more: a
- * spinner that finds work wakes the next (see spin_found). */
+ * spinner that finds work wakes the next (see spin_end). */
 static void hold_all(myr_jobs *p) {
   for (uint32_t i = 0; i < p->count; i++) deque_hold_pushes(&p->workers[i].dq);
 }
@@ -94,7 +94,7 @@ bool jobs_wake_watchers_then(myr_jobs *p, uintptr_t what, bool result) {
  * pushes (see park()), so that spawn's fast path need not look at sleepers
  * or spinners; the holds are released here once none sleeps, or once some
  * worker spins: a spinner steals what is pushed, and a spinner that finds
- * work with more queued wakes the next (spin_found), so wake-ups follow
+ * work with more queued wakes the next (spin_end), so wake-ups follow
  * the work without a slow push per job. After the release's locked CAS,
  * a locked read of spinning and the sleepers load show any worker whose
  * hold it took back while none spins, and the hold is then put back.
