@@ -170,8 +170,9 @@ struct myr_world {
   uint32_t free_count;
   uint32_t live_count;
 
-  /* The last add or remove of one component: from table step_src by
-   * component step_comp, to step_dst (step_src is NO_TABLE when empty).
+  /* The last add or remove of one component: from table step_src (also
+   * step_from) by component step_comp, to step_to (step_src is NO_TABLE
+   * when empty).
    * A run of the same change on many entities then finds both tables
    * without a chain of dependent loads (tables never move or go away). */
   uint32_t step_src;
