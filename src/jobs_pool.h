@@ -71,7 +71,6 @@ struct myr_jobs {
   uint32_t count;
   uint64_t spin_ns;
   const char *creator_self; /* the creator thread's jobs_tls_self (jobs.c) */
-  worker *creator_prev_tls;
   bool membarrier;      /* the process may issue expedited membarriers */
   uintptr_t *watch;     /* per worker, while parked: what it waits for, 0 = work only */
   uint64_t *parked;     /* bit i: worker i parked and not yet claimed by a waker (own lines) */

@@ -376,6 +376,38 @@ static void a_second_pool_on_the_same_thread(void **state) {
   assert_int_equal(myr_jobs_destroy(a), MYR_OK);
 }
 
+/* The creating thread moves its thread-local worker to the pool it last
+ * called into (for the fast paths); destroying that pool must leave nothing
+ * pointing into it, and the other pool keeps working (under ASan a stale
+ * pointer is a use after free). */
+static void the_creator_moves_between_its_pools(void **state) {
+  (void)state;
+  for (int round = 0; round < 2; round++) {
+    myr_jobs *a, *b;
+    assert_int_equal(myr_jobs_create(&(myr_jobs_desc){.workers = 2}, &a), MYR_OK);
+    assert_int_equal(myr_jobs_create(&(myr_jobs_desc){.workers = 3}, &b), MYR_OK);
+    for (int k = 0; k < 3; k++) { /* back and forth */
+      myr_counter ca = {0}, cb = {0};
+      for (int i = 0; i < 50; i++) assert_int_equal(myr_jobs_spawn(b, slow_job, NULL, &cb), MYR_OK);
+      for (int i = 0; i < 50; i++) assert_int_equal(myr_jobs_spawn(a, slow_job, NULL, &ca), MYR_OK);
+      assert_int_equal(myr_jobs_wait(b, &cb), MYR_OK);
+      assert_int_equal(myr_jobs_wait(a, &ca), MYR_OK);
+      assert_int_equal(myr_counter_pending(&ca) + myr_counter_pending(&cb), 0);
+    }
+    /* destroy the one called into last (round 0) or the other (round 1) */
+    myr_jobs *gone = round == 0 ? a : b, *kept = round == 0 ? b : a;
+    myr_counter c = {0};
+    assert_int_equal(myr_jobs_spawn(gone, slow_job, NULL, &c), MYR_OK);
+    assert_int_equal(myr_jobs_wait(gone, &c), MYR_OK);
+    assert_int_equal(myr_jobs_destroy(gone), MYR_OK);
+    assert_int_equal(myr_jobs_worker_index(kept), 0);
+    for (int i = 0; i < 50; i++) assert_int_equal(myr_jobs_spawn(kept, slow_job, NULL, &c), MYR_OK);
+    assert_int_equal(myr_jobs_wait(kept, &c), MYR_OK);
+    assert_int_equal(myr_counter_pending(&c), 0);
+    assert_int_equal(myr_jobs_destroy(kept), MYR_OK);
+  }
+}
+
 /* A wait takes a job before it reads its counter; when the job is of
  * another counter and its own counter is closed already, the job goes back
  * where it was, unrun. One worker, so the order is fixed. */
@@ -689,6 +721,7 @@ int main(void) {
       cmocka_unit_test(destroy_inside_loops_and_nested_waits_is_refused),
       cmocka_unit_test(a_counter_waited_on_by_a_worker_that_does_not_own_it),
       cmocka_unit_test(a_second_pool_on_the_same_thread),
+      cmocka_unit_test(the_creator_moves_between_its_pools),
       cmocka_unit_test(a_wait_on_a_closed_counter_leaves_other_jobs_queued),
       cmocka_unit_test(jobs_run_on_every_worker_with_their_index),
       cmocka_unit_test(parallel_for_handles_ranges_and_grains_near_size_max),
