@@ -27,17 +27,19 @@ uint64_t myr_counter_pending(const myr_counter *c) { return c ? counter_sum(c) >
 static _Thread_local char jobs_tls_self __attribute__((tls_model("initial-exec")));
 
 /* The worker the calling thread is for pool p: its own, set when the thread
- * started, or the creator's slot; NULL for a foreign thread. A creator of
- * several pools takes the slot of the pool it calls into as its
- * thread-local worker, so that its spawns and waits into that pool take
- * the fast paths from then on (each went through the slow path before:
- * fib(30) on a second pool ran 40% slower); calling into another of its
- * pools moves it again. */
+ * started, or the creator's slot; NULL for a foreign thread. A thread whose
+ * thread-local worker is empty or a creator's slot (index 0: only a pool's
+ * creator ever holds one) takes the slot of the pool it calls into, so
+ * that its spawns and waits into that pool take the fast paths from then
+ * on (each went through the slow path before: fib(30) on a second pool ran
+ * 40% slower); calling into another of its pools moves it again. A started
+ * worker that creates a pool of its own keeps its worker: it stays a
+ * worker of the pool that started it. */
 static inline worker *current(const myr_jobs *p) {
   worker *w = jobs_tls_worker;
   if (__builtin_expect(w && w->pool == p, 1)) return w;
   if (&jobs_tls_self != p->creator_self) return NULL;
-  jobs_tls_worker = &p->workers[0];
+  if (!w || w->index == 0) jobs_tls_worker = &p->workers[0];
   return &p->workers[0];
 }
 

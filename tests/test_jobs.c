@@ -408,6 +408,51 @@ static void the_creator_moves_between_its_pools(void **state) {
   }
 }
 
+/* A job on a started worker creates a pool of its own, calls into it and
+ * destroys it: the thread is still that worker of the pool that started
+ * it, for this job and for later ones. */
+static myr_jobs *outer_pool;
+static atomic_int outer_checked, outer_ok;
+static void nop_job(void *arg) { (void)arg; }
+
+static void make_a_pool_inside(void *arg) {
+  bool later = arg != NULL;
+  int me = myr_jobs_worker_index(outer_pool);
+  if (me <= 0) return; /* on the creator: not the case tested */
+  if (!later) {
+    myr_jobs *inner;
+    if (myr_jobs_create(&(myr_jobs_desc){.workers = 2}, &inner) != MYR_OK) return;
+    myr_counter ci = {0};
+    bool ok = myr_jobs_worker_index(inner) == 0 && myr_jobs_spawn(inner, nop_job, NULL, &ci) == MYR_OK &&
+              myr_jobs_wait(inner, &ci) == MYR_OK && myr_jobs_destroy(inner) == MYR_OK;
+    if (!ok) return;
+  }
+  myr_counter c = {0};
+  if (myr_jobs_worker_index(outer_pool) == me && myr_jobs_spawn(outer_pool, nop_job, NULL, &c) == MYR_OK &&
+      myr_jobs_wait(outer_pool, &c) == MYR_OK && myr_counter_pending(&c) == 0)
+    atomic_fetch_add(&outer_ok, 1);
+  atomic_fetch_add(&outer_checked, 1);
+}
+
+static void a_worker_that_makes_a_pool_stays_a_worker(void **state) {
+  (void)state;
+  assert_int_equal(myr_jobs_create(&(myr_jobs_desc){.workers = 2}, &outer_pool), MYR_OK);
+  for (int phase = 0; phase < 2; phase++) { /* the job that makes a pool, then a later one */
+    atomic_store(&outer_checked, 0);
+    atomic_store(&outer_ok, 0);
+    for (int tries = 0; tries < 2000 && atomic_load(&outer_checked) == 0; tries++) {
+      myr_counter c = {0};
+      for (int i = 0; i < 8; i++) assert_int_equal(myr_jobs_spawn(outer_pool, slow_job, NULL, &c), MYR_OK);
+      assert_int_equal(myr_jobs_spawn(outer_pool, make_a_pool_inside, phase ? (void *)1 : NULL, &c), MYR_OK);
+      for (int i = 0; i < 8; i++) assert_int_equal(myr_jobs_spawn(outer_pool, slow_job, NULL, &c), MYR_OK);
+      assert_int_equal(myr_jobs_wait(outer_pool, &c), MYR_OK);
+    }
+    assert_true(atomic_load(&outer_checked) > 0); /* the other worker took it at least once */
+    assert_int_equal(atomic_load(&outer_ok), atomic_load(&outer_checked));
+  }
+  assert_int_equal(myr_jobs_destroy(outer_pool), MYR_OK);
+}
+
 /* A wait takes a job before it reads its counter; when the job is of
  * another counter and its own counter is closed already, the job goes back
  * where it was, unrun. One worker, so the order is fixed. */
@@ -722,6 +767,7 @@ int main(void) {
       cmocka_unit_test(a_counter_waited_on_by_a_worker_that_does_not_own_it),
       cmocka_unit_test(a_second_pool_on_the_same_thread),
       cmocka_unit_test(the_creator_moves_between_its_pools),
+      cmocka_unit_test(a_worker_that_makes_a_pool_stays_a_worker),
       cmocka_unit_test(a_wait_on_a_closed_counter_leaves_other_jobs_queued),
       cmocka_unit_test(jobs_run_on_every_worker_with_their_index),
       cmocka_unit_test(parallel_for_handles_ranges_and_grains_near_size_max),
