@@ -426,10 +426,6 @@ static inline bool tag_step(const myr_world *w, const table *src, const table *d
 void world_move_row(myr_world *w, myr_entity e, table *src, table *dst, myr_component added,
                     const unsigned char *row) {
   entity_record *rec = &w->entities[MYR_ENTITY_INDEX(e)];
-  if (added < w->component_count && tag_step(w, src, dst, added)) {
-    move_tag_row(w, rec, e, src, dst);
-    return;
-  }
   uint32_t sr = rec->row;
   uint32_t dr = table_append1(dst);
   dst->ids[dr] = e;

@@ -228,8 +228,9 @@ myr_status world_grow_array(const myr_world *w, void **arr, uint32_t *cap, size_
 /* Removes row r of t and repairs the record of the entity moved into it. */
 void world_remove_row(myr_world *w, table *t, uint32_t r);
 /* Moves live entity e from its row in src to a new row of dst (capacity
- * reserved). Columns dst has and src lacks come from `row` (component
- * `added`, NULL for none) or are zero. */
+ * reserved), between any two tables. Columns dst has and src lacks come
+ * from `row` (component `added`, NULL for none) or are zero. (A tag's
+ * add or remove takes a faster path in change_set, world.c.) */
 void world_move_row(myr_world *w, myr_entity e, table *src, table *dst, myr_component added,
                     const unsigned char *row);
 /* The state pointer of the part named by key, made (NULL, with teardown)
