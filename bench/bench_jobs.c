@@ -237,6 +237,81 @@ static void pf_pthreads(myr_bench_state *st, void *ctx) {
   free(a.block);
 }
 
+/* ---- oversubscribed pools against 2 workers, in turn ----------------------
+ * The machine's slow phases last seconds, longer than a repetition, so the
+ * ratio of two separate benchmarks spreads by 10% and more. Here one
+ * benchmark alternates: each iteration makes a pool of 2 workers, runs the
+ * work PAIRED_WARM times to warm it (its threads' first parks and wake-ups
+ * fall there), times PAIRED_RUNS runs and destroys it, then does
+ * the same with a pool of k workers (which goes first alternates). Only one
+ * pool exists at a time, as in a program. Counter vs_2: the median run on 2
+ * workers over the median run on k, i.e. k's throughput over 2's. */
+
+enum { PAIRED_WARM = 2, PAIRED_RUNS = 3 };
+
+typedef struct paired_case {
+  uint32_t workers;
+  bool pfor; /* parallel_for over 10M floats, grain 4096; else fib(30) */
+} paired_case;
+
+static uint64_t paired_run(myr_jobs *pool, const paired_case *c, arrays *a, myr_bench_state *st) {
+  uint64_t t0 = bench_now_ns();
+  if (c->pfor) {
+    myr_jobs_parallel_for(pool, 0, PF_N, 4096, pf_body, a);
+    myr_bench_clobber();
+  } else {
+    check_fib(st, fib_task(pool, FIB_N));
+  }
+  return bench_now_ns() - t0;
+}
+
+/* A fresh pool of `workers`: PAIRED_WARM runs, then PAIRED_RUNS timed into t. */
+static void paired_runs(uint32_t workers, const paired_case *c, arrays *a, myr_bench_state *st, uint64_t *t) {
+  myr_jobs *pool = make_pool(workers);
+  for (int r = 0; r < PAIRED_WARM; r++) paired_run(pool, c, a, st);
+  for (int r = 0; r < PAIRED_RUNS; r++) t[r] = paired_run(pool, c, a, st);
+  myr_jobs_destroy(pool);
+}
+
+static int cmp_u64(const void *x, const void *y) {
+  uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+  return (a > b) - (a < b);
+}
+
+static uint64_t median_u64(uint64_t *v, size_t n) {
+  qsort(v, n, sizeof *v, cmp_u64);
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static void paired(myr_bench_state *st, void *ctx) {
+  const paired_case *c = ctx;
+  arrays a = {0};
+  if (c->pfor) a = arrays_make();
+  size_t n = 0, cap = 64 * PAIRED_RUNS;
+  uint64_t *t_two = malloc(cap * sizeof *t_two), *t_many = malloc(cap * sizeof *t_many);
+  if (!t_two || !t_many) exit(1);
+  while (myr_bench_keep_running(st)) {
+    if (n + PAIRED_RUNS > cap) {
+      cap *= 2;
+      t_two = realloc(t_two, cap * sizeof *t_two);
+      t_many = realloc(t_many, cap * sizeof *t_many);
+      if (!t_two || !t_many) exit(1);
+    }
+    bool two_first = (n / PAIRED_RUNS) % 2;
+    paired_runs(two_first ? 2 : c->workers, c, &a, st, two_first ? t_two + n : t_many + n);
+    paired_runs(two_first ? c->workers : 2, c, &a, st, two_first ? t_many + n : t_two + n);
+    n += PAIRED_RUNS;
+  }
+  uint64_t m_two = median_u64(t_two, n), m_many = median_u64(t_many, n);
+  myr_bench_counter(st, "vs_2", m_many ? (double)m_two / (double)m_many : 0, false);
+  /* items: the timed runs of both pools (the warm runs and pool setup are
+   * in the wall time too, so items/s here is not a throughput to compare) */
+  myr_bench_set_items(st, (int64_t)n * 2 * (c->pfor ? PF_N : (int64_t)fib_spawns(FIB_N)));
+  free(t_two);
+  free(t_many);
+  free(a.block);
+}
+
 int main(int argc, char **argv) {
   myr_bench_register("jobs/empty_job/workers:1", empty_jobs, (void *)1);
   myr_bench_register("jobs/empty_job/workers:2", empty_jobs, (void *)2);
@@ -260,6 +335,15 @@ int main(int argc, char **argv) {
   for (int i = 0; i < 8; i++) {
     snprintf(names[i], sizeof names[i], "jobs/parallel_for_10M/workers:%u/grain:%zu", cases[i].workers, cases[i].grain);
     myr_bench_register(names[i], pf_pool, (void *)&cases[i]);
+  }
+  static const paired_case pairs[] = {{8, false}, {16, false}, {8, true}, {16, true}};
+  static char pair_names[4][64], pair_labels[4][96];
+  for (int i = 0; i < 4; i++) {
+    snprintf(pair_names[i], sizeof pair_names[i], "jobs/%s/workers:%u_and_2_in_turn",
+             pairs[i].pfor ? "parallel_for_10M/grain:4096" : "fib30", pairs[i].workers);
+    snprintf(pair_labels[i], sizeof pair_labels[i], "%s: %u workers (oversubscribed) vs 2, in turn",
+             pairs[i].pfor ? "parallel_for grain 4096" : "fib30", pairs[i].workers);
+    myr_bench_register(pair_names[i], paired, (void *)&pairs[i]);
   }
   myr_bench_register("baseline/loop_10M_serial", pf_serial, NULL);
   myr_bench_register("baseline/loop_10M_pthreads:2", pf_pthreads, NULL);
@@ -290,6 +374,7 @@ int main(int argc, char **argv) {
   myr_bench_ratio("fib30: 16 workers (oversubscribed) vs 2", "jobs/fib30/workers:16", "jobs/fib30/workers:2", 1.0);
   myr_bench_ratio("parallel_for grain 4096: 8 workers (oversubscribed) vs 2", names[6], names[4], 1.0);
   myr_bench_ratio("parallel_for grain 4096: 16 workers (oversubscribed) vs 2", names[7], names[4], 1.0);
+  for (int i = 0; i < 4; i++) myr_bench_ratio_counter(pair_labels[i], pair_names[i], "vs_2", 1.0);
   myr_bench_ratio("hand-split pthreads: 2 threads vs serial", "baseline/loop_10M_pthreads:2", "baseline/loop_10M_serial", 0);
   return myr_bench_main(argc, argv);
 }

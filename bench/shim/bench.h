@@ -47,6 +47,13 @@ void myr_bench_clobber(void);
 void myr_bench_ratio(const char *label, const char *numerator, const char *denominator,
                      double target);
 
+/* Declares a ratio a benchmark measured itself and reported as a counter
+ * (myr_bench_counter, not a rate): its median over the repetitions is
+ * printed with the ratios above. For ratios of two configurations run in
+ * alternation inside one benchmark, so that the machine's slow phases,
+ * which last seconds here, hit both alike. */
+void myr_bench_ratio_counter(const char *label, const char *bench, const char *counter, double target);
+
 /* Parses Google Benchmark's flags, runs, prints the table and the ratios.
  * Returns 0, or 1 on bad flags. */
 int myr_bench_main(int argc, char **argv);

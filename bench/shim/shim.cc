@@ -32,6 +32,29 @@ std::map<std::string, double> &medians() {
   return m;
 }
 
+// a benchmark's own counters (myr_bench_counter), median repetition, by
+// "benchmark#counter"
+std::map<std::string, double> &counter_medians() {
+  static std::map<std::string, double> m;
+  return m;
+}
+
+struct counter_ratio {
+  std::string label, bench, counter;
+  double target;
+};
+
+std::vector<counter_ratio> &counter_ratios() {
+  static std::vector<counter_ratio> r;
+  return r;
+}
+
+void print_verdict(const std::string &label, double v, double target) {
+  char t[32] = "";
+  if (target > 0) std::snprintf(t, sizeof t, ">= %.2f %s", target, v >= target ? "met" : "MISSED");
+  std::printf("%-58s %9.3fx %s\n", label.c_str(), v, t);
+}
+
 class capture_reporter : public benchmark::ConsoleReporter {
  public:
   explicit capture_reporter(OutputOptions o) : ConsoleReporter(o) {}
@@ -54,6 +77,7 @@ class capture_reporter : public benchmark::ConsoleReporter {
         rate = t > 0 ? 1.0 / t : 0;
       }
       medians()[name] = rate;
+      for (const auto &c : r.counters) counter_medians()[name + "#" + c.first] = c.second.value;
     }
     ConsoleReporter::ReportRuns(runs);
   }
@@ -93,6 +117,10 @@ void myr_bench_ratio(const char *label, const char *numerator, const char *denom
   ratios().push_back({label, numerator, denominator, target});
 }
 
+void myr_bench_ratio_counter(const char *label, const char *bench, const char *counter, double target) {
+  counter_ratios().push_back({label, bench, counter, target});
+}
+
 int myr_bench_main(int argc, char **argv) {
   // Repeat by default so ratios come from medians, not lone runs.
   std::vector<char *> args(argv, argv + argc);
@@ -116,7 +144,8 @@ int myr_bench_main(int argc, char **argv) {
   benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();
 
-  if (!ratios().empty()) std::printf("\n%-58s %10s %8s\n", "ratio (items/s, medians of this run)", "value", "target");
+  if (!ratios().empty() || !counter_ratios().empty())
+    std::printf("\n%-58s %10s %8s\n", "ratio (items/s, medians of this run)", "value", "target");
   for (const ratio &r : ratios()) {
     auto a = medians().find(r.numerator);
     // several denominators ("x|y"): the ratio is taken against the fastest
@@ -134,11 +163,12 @@ int myr_bench_main(int argc, char **argv) {
       at = bar + 1;
     }
     if (a == medians().end() || best == 0) continue;  // filtered out
-    double v = a->second / best;
-    char target[32] = "";
-    if (r.target > 0) std::snprintf(target, sizeof target, ">= %.2f %s", r.target, v >= r.target ? "met" : "MISSED");
-    std::printf("%-58s %9.3fx %s\n", r.label.c_str(), v, target);
+    print_verdict(r.label, a->second / best, r.target);
     if (r.denominator.find('|') != std::string::npos) std::printf("%-58s (fastest: %s)\n", "", best_name.c_str());
+  }
+  for (const counter_ratio &r : counter_ratios()) {
+    auto a = counter_medians().find(r.bench + "#" + r.counter);
+    if (a != counter_medians().end()) print_verdict(r.label, a->second, r.target);
   }
   return 0;
 }
