@@ -247,7 +247,7 @@ static void pf_pthreads(myr_bench_state *st, void *ctx) {
  * pool exists at a time, as in a program. Counter vs_2: the median run on 2
  * workers over the median run on k, i.e. k's throughput over 2's. */
 
-enum { PAIRED_WARM = 2, PAIRED_RUNS = 3 };
+enum { PAIRED_WARM = 6, PAIRED_RUNS = 3 };
 
 typedef struct paired_case {
   uint32_t workers;

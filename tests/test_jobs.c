@@ -756,6 +756,133 @@ static void a_spawn_wakes_a_parked_worker_at_once(void **state) {
   assert_int_equal(myr_jobs_destroy(pool), MYR_OK);
 }
 
+/* ---- oversubscribed pools ------------------------------------------------ */
+
+typedef struct ofib {
+  myr_jobs *pool;
+  int n;
+  uint64_t r;
+} ofib;
+
+static uint64_t ofib_run(myr_jobs *pool, int n);
+static void ofib_job(void *arg) {
+  ofib *f = arg;
+  f->r = ofib_run(f->pool, f->n);
+}
+
+static uint64_t ofib_run(myr_jobs *pool, int n) {
+  if (n < 2) return (uint64_t)n;
+  ofib child = {pool, n - 1, 0};
+  myr_counter c = {0};
+  assert_int_equal(myr_jobs_spawn(pool, ofib_job, &child, &c), MYR_OK);
+  uint64_t b = ofib_run(pool, n - 2);
+  assert_int_equal(myr_jobs_wait(pool, &c), MYR_OK);
+  return child.r + b;
+}
+
+static int cmp_u32(const void *a, const void *b) {
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  return (x > y) - (x < y);
+}
+
+/* With four workers per CPU, fork-join work that keeps every CPU busy runs
+ * on about one worker per CPU: idle workers are not woken for it while
+ * that many are awake, and one whose park deadline passes steps aside
+ * (each extra worker would hold its own stack of waits, and all would take
+ * turns on too few CPUs). The median over runs allows a few strays. */
+static void an_oversubscribed_pool_runs_fork_join_work_on_one_worker_per_cpu(void **state) {
+  (void)state;
+  uint32_t cpus = (uint32_t)sysconf(_SC_NPROCESSORS_ONLN), workers = 4 * cpus;
+  myr_jobs *pool;
+  assert_int_equal(myr_jobs_create(&(myr_jobs_desc){.workers = workers}, &pool), MYR_OK);
+  for (int i = 0; i < 20; i++) assert_int_equal(ofib_run(pool, 27), 196418);
+  enum { RUNS = 31 };
+  uint32_t active[RUNS];
+  uint64_t *before = calloc(workers, sizeof *before);
+  assert_non_null(before);
+  for (int r = 0; r < RUNS; r++) {
+    for (uint32_t i = 0; i < workers; i++) {
+      myr_jobs_worker_stats s;
+      assert_int_equal(myr_jobs_stats(pool, i, &s), MYR_OK);
+      before[i] = s.jobs;
+    }
+    assert_int_equal(ofib_run(pool, 27), 196418);
+    active[r] = 0;
+    for (uint32_t i = 0; i < workers; i++) {
+      myr_jobs_worker_stats s;
+      assert_int_equal(myr_jobs_stats(pool, i, &s), MYR_OK);
+      active[r] += s.jobs != before[i];
+    }
+  }
+  qsort(active, RUNS, sizeof *active, cmp_u32);
+  fprintf(stderr, "fib(27) on %u workers, %u CPUs: workers that ran jobs, median of %d runs: %u (min %u, max %u)\n",
+          workers, cpus, RUNS, active[RUNS / 2], active[0], active[RUNS - 1]);
+  assert_true(active[RUNS / 2] <= cpus);
+  free(before);
+  assert_int_equal(myr_jobs_destroy(pool), MYR_OK);
+}
+
+typedef struct blocked_pair {
+  atomic_int flag;
+  atomic_int gave_up;
+  atomic_int *done;
+} blocked_pair;
+
+/* Sleeps until its partner job sets the flag (5 s at most). */
+static void blocked_on_partner(void *arg) {
+  blocked_pair *b = arg;
+  uint64_t t0 = mono_ns();
+  while (!atomic_load(&b->flag)) {
+    if (mono_ns() - t0 > 5000000000ull) {
+      atomic_store(&b->gave_up, 1);
+      break;
+    }
+    nanosleep(&(struct timespec){0, 100000}, NULL);
+  }
+  atomic_fetch_add(b->done, 1);
+}
+
+static void free_partner(void *arg) { atomic_store(&((blocked_pair *)arg)->flag, 1); }
+
+/* Workers blocked inside jobs use no CPU, so the awake bound above must
+ * not keep the sleepers from the jobs queued behind them: twice as many
+ * jobs as CPUs each sleep until a job spawned after all of them runs,
+ * while the creator does not wait. Sleepers find the blocked workers
+ * (their threads use no CPU) and take the queued jobs, within
+ * milliseconds; a pool that counted the blocked workers as busy would run
+ * the partners only once the creator waits, here after 5 s. */
+static void jobs_blocked_on_later_jobs_finish_in_an_oversubscribed_pool(void **state) {
+  (void)state;
+  uint32_t cpus = (uint32_t)sysconf(_SC_NPROCESSORS_ONLN), workers = 4 * cpus, n = 2 * cpus;
+  myr_jobs *pool;
+  assert_int_equal(myr_jobs_create(&(myr_jobs_desc){.workers = workers}, &pool), MYR_OK);
+  for (int round = 0; round < 3; round++) {
+    nanosleep(&(struct timespec){0, 100000000}, NULL); /* idle: the workers park */
+    atomic_int done = 0;
+    blocked_pair *pairs = calloc(n, sizeof *pairs);
+    assert_non_null(pairs);
+    myr_counter c = {0};
+    uint64_t t0 = mono_ns();
+    for (uint32_t i = 0; i < n; i++) {
+      pairs[i].done = &done;
+      assert_int_equal(myr_jobs_spawn(pool, blocked_on_partner, &pairs[i], &c), MYR_OK);
+    }
+    for (uint32_t i = 0; i < n; i++) assert_int_equal(myr_jobs_spawn(pool, free_partner, &pairs[i], &c), MYR_OK);
+    while (atomic_load(&done) < (int)n && mono_ns() - t0 < 6000000000ull)
+      nanosleep(&(struct timespec){0, 1000000}, NULL);
+    uint64_t took = mono_ns() - t0;
+    assert_int_equal(myr_jobs_wait(pool, &c), MYR_OK);
+    int gave_up = 0;
+    for (uint32_t i = 0; i < n; i++) gave_up += atomic_load(&pairs[i].gave_up);
+    fprintf(stderr, "round %d: %u blocked jobs and their partners on %u workers took %.1f ms\n", round, n, workers,
+            (double)took / 1e6);
+    assert_int_equal(gave_up, 0);
+    assert_true(took < 1000000000ull);
+    free(pairs);
+  }
+  assert_int_equal(myr_jobs_destroy(pool), MYR_OK);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(one_worker_runs_everything_on_the_caller),
@@ -775,6 +902,8 @@ int main(void) {
       cmocka_unit_test(a_push_wakes_one_sleeper_and_growing_work_wakes_more),
       cmocka_unit_test(a_second_burst_wakes_the_workers_left),
       cmocka_unit_test(a_spawn_wakes_a_parked_worker_at_once),
+      cmocka_unit_test(an_oversubscribed_pool_runs_fork_join_work_on_one_worker_per_cpu),
+      cmocka_unit_test(jobs_blocked_on_later_jobs_finish_in_an_oversubscribed_pool),
       cmocka_unit_test(ten_million_nested_jobs_each_run_once),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
