@@ -12,7 +12,7 @@
  * the others sleep until one of those parks. A worker blocked inside a job
  * (sleeping, waiting for I/O or for another job) stops counting once its
  * thread has used under a quarter of a CPU for 2 ms, so that queued jobs
- * still reach the sleepers, a few milliseconds late at most. */
+ * still reach the sleepers, a few milliseconds late at most.
  *
  * Jobs are counted in a myr_counter the caller owns: spawn adds one, a job's
  * completion subtracts one, and myr_jobs_wait returns once it reads zero,
