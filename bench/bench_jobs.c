@@ -273,16 +273,6 @@ static void paired_runs(uint32_t workers, const paired_case *c, arrays *a, myr_b
   myr_jobs_destroy(pool);
 }
 
-static int cmp_u64(const void *x, const void *y) {
-  uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
-  return (a > b) - (a < b);
-}
-
-static uint64_t median_u64(uint64_t *v, size_t n) {
-  qsort(v, n, sizeof *v, cmp_u64);
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 static void paired(myr_bench_state *st, void *ctx) {
   const paired_case *c = ctx;
   arrays a = {0};
@@ -302,7 +292,7 @@ static void paired(myr_bench_state *st, void *ctx) {
     paired_runs(two_first ? c->workers : 2, c, &a, st, two_first ? t_many + n : t_two + n);
     n += PAIRED_RUNS;
   }
-  uint64_t m_two = median_u64(t_two, n), m_many = median_u64(t_many, n);
+  uint64_t m_two = bench_median_u64(t_two, n), m_many = bench_median_u64(t_many, n);
   myr_bench_counter(st, "vs_2", m_many ? (double)m_two / (double)m_many : 0, false);
   /* items: the timed runs of both pools (the warm runs and pool setup are
    * in the wall time too, so items/s here is not a throughput to compare) */

@@ -24,6 +24,19 @@ __attribute__((noinline, unused)) static void kernel_integrate(float *restrict p
   }
 }
 
+#include <stdlib.h>
+
+static int bench_cmp_u64(const void *x, const void *y) {
+  uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+  return (a > b) - (a < b);
+}
+
+/* The median of n > 0 values (sorts them). */
+__attribute__((unused)) static uint64_t bench_median_u64(uint64_t *v, size_t n) {
+  qsort(v, n, sizeof *v, bench_cmp_u64);
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
 static inline uint64_t bench_now_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
