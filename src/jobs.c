@@ -77,13 +77,11 @@ myr_status myr_jobs_create(const myr_jobs_desc *desc, myr_jobs **out) {
   p->spin_ns = (uint64_t)(d.spin_us ? d.spin_us : 50) * 1000u;
   long cpus = sysconf(_SC_NPROCESSORS_ONLN);
   p->oversubscribed = cpus > 0 && p->count > (uint32_t)cpus;
-  /* Half the CPUs may spin. On 2 or 3 CPUs that would be one, and a thread
+  /* Half the CPUs may spin. On 2 or 3 CPUs that is one, and a thread
    * waiting at the end of a stage takes it, so the worker that finished
-   * its chunk first would park at once and every frame pay a futex wake:
-   * there, all may spin. An oversubscribed pool keeps no more workers
-   * awake than there are CPUs (awake_limit), so the same rule holds. */
-  p->spin_limit = cpus >= 4 ? (uint32_t)(cpus / 2) : cpus > 1 ? (uint32_t)cpus : 1;
-  p->awake_limit = p->oversubscribed ? (uint32_t)cpus : p->count;
+   * its chunk first parks at once and every frame pays a futex wake: when
+   * every worker has a CPU of its own (not oversubscribed), all may spin. */
+  p->spin_limit = cpus >= 4 ? (uint32_t)(cpus / 2) : !p->oversubscribed && cpus > 1 ? (uint32_t)cpus : 1;
   p->creator_self = &jobs_tls_self;
   p->membarrier = jobs_membarrier_ready();
   p->workers = aligned_alloc(64, sizeof(worker) * p->count);
@@ -113,7 +111,6 @@ myr_status myr_jobs_create(const myr_jobs_desc *desc, myr_jobs **out) {
     }
   }
   if (!jobs_tls_worker) jobs_tls_worker = &p->workers[0];
-  jobs_note_cpu_clock(&p->workers[0]);
   for (uint32_t i = 1; i < p->count; i++) {
     if (pthread_create(&p->workers[i].thread, NULL, jobs_worker_main, &p->workers[i]) != 0) {
       pool_free(p, i);

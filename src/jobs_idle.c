@@ -89,76 +89,10 @@ bool jobs_wake_watchers_then(myr_jobs *p, uintptr_t what, bool result) {
   return result;
 }
 
-/* ---- the awake bound of an oversubscribed pool ----------------------------
- * With more workers than CPUs, no more workers than CPUs (awake_limit) are
- * kept awake for work: every extra one would steal, hold its own stack of
- * waits and take turns with the others on too few CPUs (fib(30) on 8
- * workers took 6% longer than on 2, parallel_for 10%). But a worker blocked
- * inside a job (sleeping, waiting for I/O) is awake and uses no CPU, and
- * queued work must then reach the sleepers as it grows. So while a wake is
- * refused for lack of room, one sleeper is asked to be the sentinel: it
- * notes each awake worker's thread CPU time, sleeps STUCK_NS, and counts
- * as blocked each one that used little CPU meanwhile (sentinel_round);
- * for STUCK_NS more those do not count as awake, and the sentinel itself
- * goes to look for work if that leaves room. None of this is needed for
- * progress: every queued job is in the deque of an awake worker. */
-
-/* Awake workers the sentinel last found blocked, while its finding holds. */
-static inline uint32_t stuck_now(const myr_jobs *p) {
-  uint32_t n = at_load32_rlx(&p->stuck);
-  return n && now_ns() < at_load_rlx(&p->stuck_until) ? n : 0;
-}
-
-/* Awake workers (not parked) that count against awake_limit, less `self`
- * (1 for a caller that is awake itself). */
-static inline uint32_t awake_busy(const myr_jobs *p, uint32_t self) {
-  uint32_t awake = p->count - self - at_load32_rlx(&p->sleepers);
-  if (awake < p->awake_limit) return awake; /* (always, unless oversubscribed) */
-  uint32_t stuck = stuck_now(p);
-  return awake > stuck ? awake - stuck : 0;
-}
-
-/* Whether a parked worker may be woken for work: fewer than awake_limit
- * workers are awake, not counting blocked ones. */
-static inline bool room_to_wake(const myr_jobs *p) { return awake_busy(p, 0) < p->awake_limit; }
-
-static inline bool is_parked(const myr_jobs *p, uint32_t i) {
-  return (at_load_rlx(&p->parked[i / 64]) >> (i & 63)) & 1;
-}
-
-/* Whether worker i sleeps and waits for work alone (so it may take a
- * sentinel request: see jobs_work_until). */
-static inline bool idle_sleeper(const myr_jobs *p, uint32_t i) {
-  return is_parked(p, i) && at_load_rlx((const uint64_t *)&p->watch[i]) == 0;
-}
-
-/* A wake was refused for lack of room: asks for a sentinel, if none is
- * asked for or at work and the last round is not too recent, and wakes an
- * idle sleeper to be it: the one that last stepped aside, else the first
- * found. (A sleeper that has just left is woken for nothing: its next park
- * returns at once. The request then waits for the next idle sleeper whose
- * deadline passes, or that steps aside.) */
-static void ask_sentinel(myr_jobs *p) {
-  if (!p->oversubscribed || at_load32_rlx(&p->sentinel) != 0 || now_ns() < at_load_rlx(&p->sentinel_next) ||
-      !at_cas32_sc(&p->sentinel, 0, 1))
-    return;
-  uint32_t hint = at_load32_rlx(&p->aside_hint);
-  if (hint && idle_sleeper(p, hint - 1)) {
-    jobs_wake_worker(&p->workers[hint - 1]);
-    return;
-  }
-  for (uint32_t i = 0; i < p->count; i++)
-    if (idle_sleeper(p, i)) {
-      jobs_wake_worker(&p->workers[i]);
-      return;
-    }
-}
-
 /* After a push other than on spawn's fast path: wakes one parked worker if
- * any sleeps, none is spinning and there is room (room_to_wake; else it
- * asks for a sentinel). A parking worker holds every deque's pushes (see
- * park()), so that spawn's fast path need not look at sleepers or
- * spinners; the holds are released here once none sleeps, or once some
+ * any sleeps and none is spinning. A parking worker holds every deque's
+ * pushes (see park()), so that spawn's fast path need not look at sleepers
+ * or spinners; the holds are released here once none sleeps, or once some
  * worker spins: a spinner steals what is pushed, and a spinner that finds
  * work with more queued wakes the next (spin_end), so wake-ups follow
  * the work without a slow push per job. After the release's locked CAS,
@@ -170,14 +104,10 @@ static void ask_sentinel(myr_jobs *p) {
 void jobs_wake_for_push(worker *w) {
   myr_jobs *p = w->pool;
   if (at_load32_rlx(&p->sleepers) != 0 && at_load32_rlx(&p->spinning) == 0) {
-    if (room_to_wake(p)) {
-      jobs_wake_one(p, w);
-      return;
-    }
-    ask_sentinel(p);
+    jobs_wake_one(p, w);
+    return;
   }
-  if (deque_release_pushes(&w->dq) && at_faa32(&p->spinning, 0) == 0 && at_load32_rlx(&p->sleepers) != 0 &&
-      room_to_wake(p)) {
+  if (deque_release_pushes(&w->dq) && at_faa32(&p->spinning, 0) == 0 && at_load32_rlx(&p->sleepers) != 0) {
     deque_hold_pushes(&w->dq);
     jobs_wake_one(p, w);
   }
@@ -300,83 +230,6 @@ static bool park(worker *w, const waiting *pending) {
   return claimed;
 }
 
-/* An oversubscribed pool's idle worker that waits for work alone steps
- * aside while awake_limit others are awake: it sleeps, claimable by a
- * waker like a parked worker, but without looking for work first and
- * without holding pushes (queued work is theirs; a worker that parks and
- * so leaves room holds them, so the pushes after it wake a sleeper). It
- * sleeps for the longest park deadline at once: the deadline is only a
- * fallback for a missed wake-up, and each early one would take a CPU from
- * a worker with work (fresh pools of 8 and 16 ran fib(30) 2-4% slower
- * with deadlines growing from 1 ms). Returns whether a waker claimed it. */
-static bool step_aside(worker *w, uint64_t ns, bool always) {
-  myr_jobs *p = w->pool;
-  uint32_t seen = at_load32_acq(&w->wake_word);
-  uint64_t bit = UINT64_C(1) << (w->index & 63);
-  at_or64(&p->parked[w->index / 64], bit);
-  at_faa32(&p->sleepers, 1);
-  at_store32_rlx(&p->aside_hint, w->index + 1);
-  uint64_t t0 = now_ns();
-  /* (now counted in sleepers, so none of the awake is w) */
-  bool slept = (always || awake_busy(p, 0) >= p->awake_limit) && !at_load32_acq(&p->stop) &&
-               (always || at_load32_rlx(&p->sentinel) != 1);
-  if (slept) futex_wait(&w->wake_word, seen, ns);
-  if (at_load32_rlx(&p->aside_hint) == w->index + 1) at_store32_rlx(&p->aside_hint, 0);
-  bool claimed = !(at_and64(&p->parked[w->index / 64], ~bit) & bit);
-  at_faa32(&p->sleepers, (uint32_t)-1);
-  if (slept) {
-    stat_add(&w->parked_ns, now_ns() - t0);
-    stat_add(&w->parks, 1);
-    if (at_load32_rlx(&w->wake_word) != seen) stat_add(&w->woken, 1);
-  }
-  return claimed;
-}
-
-/* CPU time used by worker v's thread so far (ns); 0 if it cannot be read. */
-static uint64_t thread_cpu_ns(const worker *v) {
-  struct timespec ts;
-  if (!at_load32_acq(&v->has_cpu_clock) || clock_gettime(v->cpu_clock, &ts) != 0) return 0;
-  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* The sentinel's round (see room_to_wake), by w, which holds the request
- * (sentinel == 2): the awake workers whose threads used less than a
- * quarter of a CPU over STUCK_NS count as blocked. (Compute-bound workers
- * get a quarter each only when more than four per CPU run; a worker that
- * spins for work uses a whole one.) Returns whether w is to look for work
- * now: a waker claimed it meanwhile (counted as spinning), or the blocked
- * workers leave room (then w counts itself as spinning, as a claim does). */
-static bool sentinel_round(worker *w) {
-  myr_jobs *p = w->pool;
-  for (uint32_t i = 0; i < p->count; i++) {
-    worker *v = &p->workers[i];
-    v->sentinel_awake = v != w && !is_parked(p, i);
-    if (v->sentinel_awake) v->sentinel_cpu = thread_cpu_ns(v);
-  }
-  uint64_t t0 = now_ns();
-  bool claimed = step_aside(w, STUCK_NS, true);
-  uint64_t span = now_ns() - t0;
-  uint32_t stuck = 0;
-  for (uint32_t i = 0; i < p->count; i++) {
-    worker *v = &p->workers[i];
-    if (v->sentinel_awake && !is_parked(p, i)) stuck += thread_cpu_ns(v) - v->sentinel_cpu < span / 4;
-  }
-  /* Rounds that find none blocked come rarer (from 2 to 32 looks apart):
-   * each takes a CPU from a busy worker twice, and a parallel_for asks for
-   * one on nearly every split while none may be woken. */
-  uint64_t now = now_ns(), gap = at_load_rlx(&p->sentinel_gap);
-  gap = stuck ? 0 : !gap ? 2 * STUCK_NS : gap < SENTINEL_GAP_MAX_NS / 2 ? 2 * gap : SENTINEL_GAP_MAX_NS;
-  at_store_rlx(&p->sentinel_gap, gap);
-  at_store_rlx(&p->sentinel_next, now + gap);
-  at_store_rlx(&p->stuck_until, now + STUCK_NS);
-  at_store32_rlx(&p->stuck, stuck);
-  at_store32_rel(&p->sentinel, 0);
-  if (claimed) return true;
-  if (awake_busy(p, 1) >= p->awake_limit) return false;
-  at_faa32(&p->spinning, 1);
-  return true;
-}
-
 /* An idle worker spins only while fewer than spin_limit do: more spinners
  * than free CPUs would take time from the workers that have work (the pool
  * may have more workers than the machine has CPUs). */
@@ -394,14 +247,8 @@ static inline bool spin_begin(myr_jobs *p) {
 static void spin_end(worker *w) {
   myr_jobs *p = w->pool;
   if (at_faa32(&p->spinning, (uint32_t)-1) != 1 || at_load32_rlx(&p->sleepers) == 0) return;
-  /* (held even without room to wake anyone now: the next push then asks
-   * for a sentinel, which finds room if the awake workers are blocked) */
   hold_all(p);
-  if (!any_queued(p)) return;
-  if (room_to_wake(p))
-    jobs_wake_one(p, w);
-  else
-    ask_sentinel(p);
+  if (any_queued(p)) jobs_wake_one(p, w);
 }
 
 /* The worker loop: run jobs until done, spinning then parking while idle. */
@@ -441,39 +288,15 @@ void jobs_work_until(worker *w, const waiting *pending) {
          * once more, then parks again without spinning, so that a
          * long-idle pool stays quiet. */
         spinner = park(w, pending);
-        /* More workers than CPUs: one that waits for work alone (it holds
-         * no job: its deque was empty when it parked) and that nobody woke
-         * steps aside while awake_limit others are awake. Otherwise every
-         * worker whose deadline passed would steal, and each would then
-         * hold its own stack of waits, all runnable at once on too few
-         * CPUs: fib(30) on 8 workers took 6% longer than on 2, parallel_for
-         * 10%. */
-        while (!spinner && !pending->counter && !pending->pred && p->oversubscribed && !at_load32_acq(&p->stop)) {
-          if (at_load32_rlx(&p->sentinel) == 1 && at_cas32_sc(&p->sentinel, 1, 2)) {
-            spinner = sentinel_round(w);
-            continue;
-          }
-          if (awake_busy(p, 1) < p->awake_limit) break;
-          /* Work is queued and nobody woke us: the awake workers may be
-           * blocked, and pushes that went the fast path asked nobody to
-           * look. So look (rounds that find nothing come rarer). */
-          if (any_queued(p) && now_ns() >= at_load_rlx(&p->sentinel_next) && at_cas32_sc(&p->sentinel, 0, 2)) {
-            spinner = sentinel_round(w);
-            continue;
-          }
-          spinner = step_aside(w, PARK_MAX_NS, false);
-        }
         if (spinner) {
           idle_since = now_ns();
           spin_ns = p->spin_ns;
         } else {
           spin_ns = 0;
         }
-      } else if (p->oversubscribed && p->count - at_load32_rlx(&p->sleepers) > p->awake_limit) {
-        /* More workers awake than CPUs (most step aside, but waiters woken
-         * for their counters and a new pool's threads may not have): one
-         * holding work may be waiting for a CPU, so give ours up rather
-         * than spin past it. */
+      } else if (p->oversubscribed) {
+        /* More workers than CPUs: a worker holding work may be waiting for
+         * a CPU, so give ours up rather than spin past it. */
         sched_yield();
       } else {
         for (int i = 0; i < 8; i++) ck_pr_stall(); /* pause: let the sibling hyperthread run */
@@ -486,15 +309,10 @@ void jobs_work_until(worker *w, const waiting *pending) {
   }
 }
 
-void jobs_note_cpu_clock(worker *w) {
-  if (pthread_getcpuclockid(pthread_self(), &w->cpu_clock) == 0) at_store32_rel(&w->has_cpu_clock, 1);
-}
-
 /* A started worker: runs jobs until the pool stops, then whatever is left
  * in its deque (and anything it can still steal) before it exits. */
 void *jobs_worker_main(void *arg) {
   worker *w = arg;
-  jobs_note_cpu_clock(w);
   jobs_tls_worker = w;
   set_running(w, 1);
   jobs_work_until(w, &(waiting){NULL, NULL, NULL});

@@ -8,7 +8,6 @@
 #include <stdalign.h>
 #include <stdbool.h>
 #include <string.h>
-#include <time.h>
 
 #include "atomics.h"
 #include "deque.h"
@@ -20,8 +19,6 @@
 #define PARK_MAX_NS 100000000ull  /* longest park deadline: 100 ms */
 #define SPIN_CEILING (1u << 12)   /* backoff iterations per idle spin, at most */
 #define SPIN_FIRST 16u            /* backoff iterations of the first idle spin */
-#define STUCK_NS 2000000ull       /* the sentinel's look at the awake workers' CPU time */
-#define SENTINEL_GAP_MAX_NS 64000000ull /* longest pause between sentinels that find nothing */
 
 typedef struct worker worker;
 
@@ -63,13 +60,6 @@ struct worker {
   uint64_t failed_steals, parked_ns, parks, woken;
   uint64_t rng;
   uint64_t park_ns;     /* next park deadline, grows while idle */
-  /* The thread's CPU-time clock, read by the sentinel (jobs_idle.c), and
-   * the sentinel's notes: the worker was awake at its first look, and the
-   * CPU time then (written by the sentinel of the moment only). */
-  clockid_t cpu_clock;
-  uint32_t has_cpu_clock; /* set (release) by the thread itself once cpu_clock is */
-  bool sentinel_awake;
-  uint64_t sentinel_cpu;
   pthread_t thread;
   /* Parking, written by wakers too: the worker sleeps on its own futex
    * word, so that a wake-up reaches exactly the worker it is meant for. */
@@ -86,19 +76,8 @@ struct myr_jobs {
   uint64_t *parked;     /* bit i: worker i parked and not yet claimed by a waker (own lines) */
   uint32_t parked_words;
   uint32_t spin_limit;  /* idle workers that may spin at once: half the CPUs, at least 1;
-                           every CPU below 4 CPUs */
-  /* Workers not parked past which no worker is woken for work, nor looks
-   * for it after a park nobody ended: the online CPUs when there are fewer
-   * of them than workers (see jobs_work_until), else every worker. */
-  uint32_t awake_limit;
+                           every CPU below 4 CPUs when not oversubscribed */
   bool oversubscribed;  /* more workers than online CPUs */
-  /* The sentinel (jobs_idle.c): 0 none, 1 asked for, 2 a worker checks. */
-  alignas(64) uint32_t sentinel;
-  uint32_t aside_hint;  /* index + 1 of a worker that last stepped aside, 0 none */
-  uint32_t stuck;       /* awake workers the sentinel last found blocked in a job ... */
-  uint64_t stuck_until; /* ... a finding that holds until this time (ns) */
-  uint64_t sentinel_next; /* no sentinel is asked for before this time (ns) ... */
-  uint64_t sentinel_gap;  /* ... set this long after a round that found none blocked */
   alignas(64) uint32_t sleepers; /* workers parked or about to park */
   alignas(64) uint32_t spinning; /* idle workers looking for work before they park */
   alignas(64) uint32_t watchers; /* of those, workers with a nonzero watch entry */
@@ -301,8 +280,6 @@ static inline bool is_done(const myr_jobs *p, const waiting *until) {
 bool jobs_find_job(worker *w, uint64_t *out);
 /* Runs jobs until `pending` is done, spinning then parking while idle. */
 void jobs_work_until(worker *w, const waiting *pending);
-/* The calling thread, worker w's, publishes its CPU-time clock. */
-void jobs_note_cpu_clock(worker *w);
 /* A started worker's thread. */
 void *jobs_worker_main(void *arg);
 /* Whether expedited membarriers are there (registers the process once). */

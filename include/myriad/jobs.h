@@ -7,13 +7,6 @@
  * CPU until work appears. With N = 1 no thread is started: jobs run on the
  * calling thread when it waits (or destroys the pool), in the same way.
  *
- * A pool with more workers than online CPUs keeps about one worker per CPU
- * awake for work, so that compute-bound jobs run as on a pool of that size;
- * the others sleep until one of those parks. A worker blocked inside a job
- * (sleeping, waiting for I/O or for another job) stops counting once its
- * thread has used under a quarter of a CPU for 2 ms, so that queued jobs
- * still reach the sleepers, a few milliseconds late at most.
- *
  * Jobs are counted in a myr_counter the caller owns: spawn adds one, a job's
  * completion subtracts one, and myr_jobs_wait returns once it reads zero,
  * running other jobs meanwhile, so waiting inside a job cannot deadlock.
