@@ -371,6 +371,16 @@ bool jobs_wait_until(myr_jobs *p, bool (*pred)(void *ctx), void *ctx) {
   return true;
 }
 
+bool jobs_run_here(myr_jobs *p, void (*fn)(void *ctx), void *ctx) {
+  worker *w = current(p);
+  if (!w) return false;
+  uint32_t was = is_running(w);
+  set_running(w, 1);
+  fn(ctx);
+  set_running(w, was);
+  return true;
+}
+
 void jobs_wake(myr_jobs *p, const void *ctx) { wake_watchers(p, ctx); }
 
 void jobs_counter_claim(myr_jobs *p, myr_counter *c) {

@@ -11,6 +11,11 @@
  * jobs_wake(p, ctx) after a locked RMW, so a parked waiter is not missed. */
 bool jobs_wait_until(myr_jobs *p, bool (*pred)(void *ctx), void *ctx);
 
+/* Calls fn(ctx) on the calling worker as a job would run (inside it,
+ * destroy and the schedule's run are refused); false if the calling thread
+ * is not a worker of the pool. */
+bool jobs_run_here(myr_jobs *p, void (*fn)(void *ctx), void *ctx);
+
 /* Wakes the workers parked in jobs_wait_until(p, ..., ctx), if any. */
 void jobs_wake(myr_jobs *p, const void *ctx);
 

@@ -89,6 +89,7 @@ typedef struct sys {
   uint32_t dependent_count, dependent_cap; /* cap: as allocated, for the free */
   /* per frame */
   uint32_t pending;     /* unfinished dependencies (atomic) */
+  bool here;            /* run by the frame's thread, its chunks in order (run_system_here) */
   myr_chunk *chunks;
   uint32_t chunk_count, chunk_cap;
   uint64_t chunk_ordinal; /* the stage-wide ordinal of its begin hook; chunk i

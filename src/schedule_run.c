@@ -295,6 +295,19 @@ static void system_job(void *arg) {
   run_system(y->owner, y, false);
 }
 
+/* A system run by the frame's thread (a main-thread system, or a stage's
+ * only system), as a job would run it: its callbacks are inside the pool,
+ * where destroying it or running a schedule is refused. */
+static void system_here(void *arg) {
+  sys *y = arg;
+  run_system(y->owner, y, y->here);
+}
+
+static void run_system_here(myr_schedule *s, sys *y, bool here) {
+  y->here = here;
+  if (!jobs_run_here(s->jobs, system_here, y)) run_system(s, y, here);
+}
+
 /* Starts a ready system: main-thread systems are queued for the thread
  * running the frame, the others become jobs. */
 static void launch(myr_schedule *s, uint32_t id) {
@@ -408,7 +421,7 @@ static myr_status run_stage_systems(myr_schedule *s, stage *g) {
    * eight runs, against 0.93-1.10x (median 1.04x) in five before
    * (bench_memory, in turn). */
   if (g->count == 1 && !(s->systems[s->by_stage[g->first]].flags & MYR_SYSTEM_MAIN_THREAD))
-    run_system(s, &s->systems[s->by_stage[g->first]], false);
+    run_system_here(s, &s->systems[s->by_stage[g->first]], false);
   else
     for (uint32_t k = 0; k < g->count; k++)
       if (s->systems[s->by_stage[g->first + k]].indegree == 0) launch(s, s->by_stage[g->first + k]);
@@ -418,7 +431,7 @@ static myr_status run_stage_systems(myr_schedule *s, stage *g) {
       uint32_t id;
       while ((id = at_load32_acq(&s->mainq[s->mainq_head])) == NONE) ck_pr_stall(); /* slot being written */
       s->mainq_head++;
-      run_system(s, &s->systems[id], true);
+      run_system_here(s, &s->systems[id], true);
       continue;
     }
     if (at_load32_acq(&s->remaining) == 0) break;

@@ -964,9 +964,58 @@ static void running_from_inside_a_system_is_refused(void **state) {
   assert_int_equal(atomic_load(&nested_status), MYR_EBUSY);
 }
 
+/* Inside a callback the pool may not be destroyed nor a frame run, for
+ * every way a system runs: chunks as jobs, a stage's only system (run by
+ * the frame's thread, its chunks shared out), a run-once system alone in
+ * its stage, and a main-thread system. */
+typedef struct inside_calls {
+  myr_jobs *pool;
+  myr_schedule *other;
+  atomic_int calls, destroy_busy, run_busy;
+} inside_calls;
+
+static void call_from_inside(const myr_view *v, myr_patches *p) {
+  (void)p;
+  inside_calls *c = v->user;
+  atomic_fetch_add(&c->calls, 1);
+  atomic_fetch_add(&c->destroy_busy, myr_jobs_destroy(c->pool) == MYR_EBUSY);
+  atomic_fetch_add(&c->run_busy, myr_schedule_run(c->other, 0.1) == MYR_EBUSY);
+}
+
+static void destroying_the_pool_or_running_a_frame_from_any_callback_is_refused(void **state) {
+  sfix *x = *state;
+  assert_int_equal(myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){.components = (myr_component[]){x->f.pos},
+                                                                    .component_count = 1, .count = 1000}), MYR_OK);
+  myr_schedule *other;
+  assert_int_equal(myr_schedule_create(x->f.w, &(myr_schedule_desc){.jobs = x->pool}, &other), MYR_OK);
+  const struct {
+    const char *name;
+    uint32_t stage, term_count, flags;
+  } ways[] = {
+      {"chunks, two in a stage", 0, 1, 0},  {"its partner", 0, 1, 0},
+      {"a stage's only system", 1, 1, 0},  {"run-once, alone in its stage", 2, 0, 0},
+      {"main-thread", 3, 1, MYR_SYSTEM_MAIN_THREAD},
+  };
+  inside_calls c = {.pool = x->pool, .other = other};
+  for (size_t i = 0; i < sizeof ways / sizeof *ways; i++)
+    assert_int_equal(myr_schedule_add(x->s, &(myr_system_desc){.name = ways[i].name, .stage = ways[i].stage,
+                                                               .terms = (myr_term[]){{x->f.pos, MYR_TERM_READ}},
+                                                               .term_count = ways[i].term_count, .flags = ways[i].flags,
+                                                               .fn = call_from_inside, .user = &c}, NULL),
+                     MYR_OK);
+  assert_int_equal(myr_schedule_run(x->s, 0.1), MYR_OK);
+  int calls = atomic_load(&c.calls);
+  assert_true(calls >= 5); /* at least one chunk each (1000 rows, 64 a chunk) */
+  assert_int_equal(atomic_load(&c.destroy_busy), calls);
+  assert_int_equal(atomic_load(&c.run_busy), calls);
+  myr_schedule_destroy(other);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(a_grid_counting_sort_fills_the_same_slots_for_any_threads_and_chunks),
+      cmocka_unit_test_setup_teardown(destroying_the_pool_or_running_a_frame_from_any_callback_is_refused, sfix_setup,
+                                      sfix_teardown),
       cmocka_unit_test_setup_teardown(undeclared_accesses_are_reported_in_checking_builds, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(writing_a_read_resource_is_reported_in_checking_builds, sfix_setup, sfix_teardown),
       cmocka_unit_test(a_float_sum_reduction_has_the_same_bits_for_any_threads_and_chunks),
