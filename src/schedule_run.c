@@ -460,7 +460,7 @@ static myr_status run_stage_systems(myr_schedule *s, stage *g) {
 myr_status myr_schedule_run(myr_schedule *s, double dt) {
   if (!s) return MYR_EINVAL;
   if (s->running || myr_jobs_worker_index(s->jobs) != 0 || jobs_depth(s->jobs) != 0)
-    return schedule_say(s, MYR_EBUSY, "run: refused from a system callback, a job, or a thread other than the pool's creator");
+    return MYR_EBUSY; /* (no message: refusals may come from several workers at once) */
   myr_status st = myr_schedule_build(s);
   if (st != MYR_OK) return st;
   s->running = true;

@@ -257,7 +257,7 @@ static void stop_tuning(sys *y) {
 
 myr_status myr_schedule_load_tuning(myr_schedule *s, const char *path) {
   if (!s || !path) return MYR_EINVAL;
-  if (s->running) return schedule_say(s, MYR_EBUSY, "load_tuning: refused while the schedule runs");
+  if (s->running) return MYR_EBUSY;
   tuning_file f;
   header h;
   myr_status st = tuning_read(s, path, &f, &h);
@@ -381,7 +381,7 @@ static void settle(sys *y, uint32_t rows) {
 
 myr_status myr_schedule_autotune(myr_schedule *s, const myr_autotune_desc *d) {
   if (!s) return MYR_EINVAL;
-  if (s->running) return schedule_say(s, MYR_EBUSY, "autotune: refused while the schedule runs");
+  if (s->running) return MYR_EBUSY;
   uint32_t lo = d && d->min_rows ? d->min_rows : 64, hi = d && d->max_rows ? d->max_rows : 65536;
   uint32_t frames = d && d->frames ? d->frames : 3;
   if (hi > (1u << 24) || frames > TUNE_FRAMES)
@@ -527,7 +527,7 @@ void schedule_autotune_step(myr_schedule *s, uint64_t frame_ns) {
 
 myr_status myr_schedule_autotune_freeze(myr_schedule *s) {
   if (!s) return MYR_EINVAL;
-  if (s->running) return schedule_say(s, MYR_EBUSY, "autotune_freeze: refused while the schedule runs");
+  if (s->running) return MYR_EBUSY;
   for (uint32_t i = 0; i < s->count; i++)
     if (s->systems[i].tune.state == TUNE_RUNNING) settle(&s->systems[i], 0);
   s->tuning = false;

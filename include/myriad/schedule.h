@@ -216,7 +216,10 @@ MYR_API myr_status myr_schedule_run(myr_schedule *s, double dt);
 
 /* What the last call on the schedule that failed (add, build, run) failed
  * on, in a sentence that names the system, edge, component, resource or
- * stage; "" until a call fails. The text stays until the next failure. */
+ * stage; "" until a call fails. The text stays until the next failure. A
+ * call refused with MYR_EBUSY (during a frame, from a callback or another
+ * thread) leaves it as it was: such calls may come from several workers at
+ * once, and write nothing. */
 MYR_API const char *myr_schedule_error(const myr_schedule *s);
 
 /* From a system callback (or hook): reports a failure, e.g. a patch call
