@@ -188,9 +188,10 @@ static myr_status component_terms(myr_schedule *s, const myr_system_desc *d) {
 
 myr_status myr_schedule_add(myr_schedule *s, const myr_system_desc *d, myr_system *out) {
   if (!s) return MYR_EINVAL;
+  /* first: from a callback, on several workers at once, nothing is written */
+  if (s->running) return MYR_EBUSY;
   if (!d || !d->name || !d->name[0]) return schedule_say(s, MYR_EINVAL, "add: a system needs a name");
   if (!d->fn) return schedule_say(s, MYR_EINVAL, "add \"%s\": no callback (fn)", d->name);
-  if (s->running) return MYR_EBUSY; /* (from a callback: no message, see myr_schedule_error) */
   myr_system existing;
   if (myr_schedule_find(s, d->name, &existing) == MYR_OK)
     return schedule_say(s, MYR_EEXIST, "add \"%s\": a system of that name exists", d->name);

@@ -23,6 +23,12 @@ static uint64_t now_ns(void) {
 
 /* Records the frame's first failure; later ones leave it (a CAS from 0, so
  * two failing workers never add their codes together). */
+/* Nonzero while the calling thread runs a frame or a system callback: a
+ * myr_schedule_run then is refused whatever the schedule and its pool (the
+ * pool checks below see only the target's pool; the frame's thread is the
+ * creator of any pool it made, so another pool's check would pass). */
+static _Thread_local uint32_t in_frame __attribute__((tls_model("initial-exec")));
+
 static bool fail(myr_schedule *s, myr_status st) {
   return at_load32_rlx(&s->error) == 0 && at_cas32_sc(&s->error, 0, (uint32_t)-st);
 }
@@ -121,7 +127,9 @@ static void run_one(myr_schedule *s, sys *y, myr_system_fn fn, const myr_chunk *
   myr_patches handle = {buf, y->order, key, 0, NULL, s->batch_bits, (y->chunk_ordinal + key) * room, room, 0};
   uint64_t t0 = s->trace ? now_ns() : 0;
   RUNNING_SET(y);
+  in_frame++;
   fn(&view, &handle);
+  in_frame--;
   RUNNING_RESTORE();
   if (s->trace)
     schedule_trace(s, wi, (trace_event){t0, now_ns(), (uint32_t)(y - s->systems), chunk->count,
@@ -319,8 +327,8 @@ static void launch(myr_schedule *s, uint32_t id) {
     return;
   }
   myr_status st = myr_jobs_spawn(s->jobs, system_job, y, &s->jobs_counter);
-  if (st != MYR_OK) { /* no room to queue it: run it here */
-    run_system(s, y, false);
+  if (st != MYR_OK) { /* no room to queue it: run it here, inside the pool */
+    run_system_here(s, y, false);
   }
 }
 
@@ -459,10 +467,11 @@ static myr_status run_stage_systems(myr_schedule *s, stage *g) {
 
 myr_status myr_schedule_run(myr_schedule *s, double dt) {
   if (!s) return MYR_EINVAL;
-  if (s->running || myr_jobs_worker_index(s->jobs) != 0 || jobs_depth(s->jobs) != 0)
+  if (in_frame || s->running || myr_jobs_worker_index(s->jobs) != 0 || jobs_depth(s->jobs) != 0)
     return MYR_EBUSY; /* (no message: refusals may come from several workers at once) */
   myr_status st = myr_schedule_build(s);
   if (st != MYR_OK) return st;
+  in_frame++;
   s->running = true;
   s->frame++;
   s->dt = dt;
@@ -472,6 +481,7 @@ myr_status myr_schedule_run(myr_schedule *s, double dt) {
   for (uint32_t g = 0; g < s->stage_count && st == MYR_OK; g++) st = run_stage(s, &s->stages[g]);
   s->time += dt;
   s->running = false;
+  in_frame--;
   if (st == MYR_OK && s->tuning) schedule_autotune_step(s, now_ns() - t0);
   return st;
 }

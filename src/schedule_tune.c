@@ -304,6 +304,7 @@ static bool chunked(const sys *y) { return y->term_count > 0 && !(y->flags & MYR
 
 myr_status myr_schedule_write_tuning(const myr_schedule *s, FILE *out, const myr_tuning_desc *d) {
   if (!s || !out) return MYR_EINVAL;
+  if (s->running) return MYR_EBUSY; /* the chunk sizes and the message change during a frame */
   for (uint32_t i = 0; i < s->count; i++)
     if (chunked(&s->systems[i]) && !writable_name(s->systems[i].name))
       return schedule_say((myr_schedule *)s, MYR_EINVAL, "write_tuning: system \"%s\": a name a tuning file cannot hold",

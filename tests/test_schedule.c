@@ -964,14 +964,16 @@ static void running_from_inside_a_system_is_refused(void **state) {
   assert_int_equal(atomic_load(&nested_status), MYR_EBUSY);
 }
 
-/* Inside a callback the pool may not be destroyed nor a frame run, for
- * every way a system runs: chunks as jobs, a stage's only system (run by
- * the frame's thread, its chunks shared out), a run-once system alone in
- * its stage, and a main-thread system. */
+/* Inside a callback the pool may not be destroyed nor a frame run (of any
+ * schedule: on the same pool, on another, on none), for every way a system
+ * runs: chunks as jobs, a stage's only system (run by the frame's thread,
+ * its chunks shared out), a run-once system alone in its stage, and a
+ * main-thread system. */
 typedef struct inside_calls {
   myr_jobs *pool;
-  myr_schedule *other;
-  atomic_int calls, destroy_busy, run_busy;
+  myr_schedule *self;
+  myr_schedule *other[3]; /* on the same pool, on a pool of its own, on none (jobs = NULL) */
+  atomic_int calls, destroy_busy, run_busy, add_busy;
 } inside_calls;
 
 static void call_from_inside(const myr_view *v, myr_patches *p) {
@@ -979,15 +981,24 @@ static void call_from_inside(const myr_view *v, myr_patches *p) {
   inside_calls *c = v->user;
   atomic_fetch_add(&c->calls, 1);
   atomic_fetch_add(&c->destroy_busy, myr_jobs_destroy(c->pool) == MYR_EBUSY);
-  atomic_fetch_add(&c->run_busy, myr_schedule_run(c->other, 0.1) == MYR_EBUSY);
+  int busy = 0;
+  for (int k = 0; k < 3; k++) busy += myr_schedule_run(c->other[k], 0.1) == MYR_EBUSY;
+  atomic_fetch_add(&c->run_busy, busy == 3);
+  /* a bad add during the frame: refused before it is looked at (no message
+   * written from several workers at once) */
+  atomic_fetch_add(&c->add_busy, myr_schedule_add(c->self, &(myr_system_desc){0}, NULL) == MYR_EBUSY);
 }
 
 static void destroying_the_pool_or_running_a_frame_from_any_callback_is_refused(void **state) {
   sfix *x = *state;
   assert_int_equal(myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){.components = (myr_component[]){x->f.pos},
                                                                     .component_count = 1, .count = 1000}), MYR_OK);
-  myr_schedule *other;
-  assert_int_equal(myr_schedule_create(x->f.w, &(myr_schedule_desc){.jobs = x->pool}, &other), MYR_OK);
+  myr_jobs *own;
+  assert_int_equal(myr_jobs_create(&(myr_jobs_desc){.workers = 2}, &own), MYR_OK);
+  inside_calls c = {.pool = x->pool, .self = x->s};
+  myr_jobs *pools[3] = {x->pool, own, NULL};
+  for (int k = 0; k < 3; k++)
+    assert_int_equal(myr_schedule_create(x->f.w, &(myr_schedule_desc){.jobs = pools[k]}, &c.other[k]), MYR_OK);
   const struct {
     const char *name;
     uint32_t stage, term_count, flags;
@@ -996,7 +1007,6 @@ static void destroying_the_pool_or_running_a_frame_from_any_callback_is_refused(
       {"a stage's only system", 1, 1, 0},  {"run-once, alone in its stage", 2, 0, 0},
       {"main-thread", 3, 1, MYR_SYSTEM_MAIN_THREAD},
   };
-  inside_calls c = {.pool = x->pool, .other = other};
   for (size_t i = 0; i < sizeof ways / sizeof *ways; i++)
     assert_int_equal(myr_schedule_add(x->s, &(myr_system_desc){.name = ways[i].name, .stage = ways[i].stage,
                                                                .terms = (myr_term[]){{x->f.pos, MYR_TERM_READ}},
@@ -1008,7 +1018,10 @@ static void destroying_the_pool_or_running_a_frame_from_any_callback_is_refused(
   assert_true(calls >= 5); /* at least one chunk each (1000 rows, 64 a chunk) */
   assert_int_equal(atomic_load(&c.destroy_busy), calls);
   assert_int_equal(atomic_load(&c.run_busy), calls);
-  myr_schedule_destroy(other);
+  assert_int_equal(atomic_load(&c.add_busy), calls);
+  assert_string_equal(myr_schedule_error(x->s), "");
+  for (int k = 0; k < 3; k++) myr_schedule_destroy(c.other[k]);
+  assert_int_equal(myr_jobs_destroy(own), MYR_OK);
 }
 
 int main(void) {

@@ -348,8 +348,8 @@ typedef struct myr_tuning_desc {
  * MYR_SYSTEM_WHOLE systems have no chunk size and are left out. Errors:
  * MYR_EINVAL (NULL s or out; a system name that cannot be written, a chunk
  * size above 2^30, a scenario with a line break or above 4079 bytes, or a
- * file that would be above 1 MiB: nothing is written then), MYR_EIO (a
- * write error). */
+ * file that would be above 1 MiB: nothing is written then), MYR_EBUSY
+ * (while the schedule runs a frame), MYR_EIO (a write error). */
 MYR_API myr_status myr_schedule_write_tuning(const myr_schedule *s, FILE *out, const myr_tuning_desc *desc);
 
 /* Reads a tuning file and sets the chunk size of every system it names (as
