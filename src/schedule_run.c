@@ -266,14 +266,22 @@ static void run_system(myr_schedule *s, sys *y, bool here) {
 #endif
   at_store_rlx(&y->cpu_ns, 0); /* no job of this system runs yet */
   if (failed) y->chunk_count = 0;
-  if (y->begin && !failed) run_hook(s, y, y->begin, 0);
+  if (y->begin && !failed) {
+    run_hook(s, y, y->begin, 0);
+    /* a begin hook that failed the frame: its system runs no chunk */
+    if (at_load32_rlx(&s->error) != 0) {
+      failed = true;
+      y->chunk_count = 0;
+    }
+  }
   if (here || (y->flags & MYR_SYSTEM_WHOLE) || !y->query) run_chunks(y, 0, y->chunk_count);
   else if ((st = myr_jobs_parallel_for(s->jobs, 0, y->chunk_count, 1, run_chunks, y)) != MYR_OK) fail(s, st);
   if (y->red.combine && !failed && at_load32_rlx(&s->error) == 0) {
     reduction_combine(y);
     y->red_frame = s->frame;
   }
-  if (y->end && !failed) run_hook(s, y, y->end, y->chunk_count + 1);
+  /* (nor its end hook once the frame failed, by it or by another system) */
+  if (y->end && !failed && at_load32_rlx(&s->error) == 0) run_hook(s, y, y->end, y->chunk_count + 1);
 #ifdef MYR_ACCESS_CHECK
   if (!failed) resources_verify(s, y, res_hashes);
 #endif

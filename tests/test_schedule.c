@@ -693,6 +693,40 @@ static void a_callback_can_fail_the_frame_and_is_named(void **state) {
   assert_int_equal(myr_system_fail(NULL, MYR_ENOMEM), MYR_EINVAL);
 }
 
+static atomic_int hook_chunks, hook_ends;
+static void fail_in_begin(const myr_view *v, myr_patches *p) {
+  (void)p;
+  assert_int_equal(myr_system_fail(v, MYR_ELIMIT), MYR_OK);
+}
+static void count_hook_chunk(const myr_view *v, myr_patches *p) {
+  (void)v;
+  (void)p;
+  atomic_fetch_add(&hook_chunks, 1);
+}
+static void count_hook_end(const myr_view *v, myr_patches *p) {
+  (void)v;
+  (void)p;
+  atomic_fetch_add(&hook_ends, 1);
+}
+
+/* A begin hook that fails the frame: its system runs no chunk and no end
+ * hook, and the run returns the status and names the system. */
+static void a_failing_begin_hook_runs_none_of_its_system(void **state) {
+  sfix *x = *state;
+  assert_int_equal(myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){.components = (myr_component[]){x->f.pos},
+                                                                    .component_count = 1, .count = 500}), MYR_OK);
+  assert_int_equal(myr_schedule_add(x->s, &(myr_system_desc){.name = "hooked", .terms = (myr_term[]){{x->f.pos, MYR_TERM_READ}},
+                                                             .term_count = 1, .fn = count_hook_chunk,
+                                                             .begin = fail_in_begin, .end = count_hook_end}, NULL),
+                   MYR_OK);
+  atomic_store(&hook_chunks, 0);
+  atomic_store(&hook_ends, 0);
+  assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_ELIMIT);
+  assert_int_equal(atomic_load(&hook_chunks), 0);
+  assert_int_equal(atomic_load(&hook_ends), 0);
+  assert_non_null(strstr(myr_schedule_error(x->s), "system \"hooked\" reported MYR_ELIMIT"));
+}
+
 /* ---- deterministic reductions --------------------------------------------- */
 
 typedef struct sum_hist { float sum; double wide; uint32_t hist[8]; } sum_hist;
@@ -1035,6 +1069,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(bad_reductions_are_rejected, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(errors_name_what_failed, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(a_callback_can_fail_the_frame_and_is_named, sfix_setup, sfix_teardown),
+      cmocka_unit_test_setup_teardown(a_failing_begin_hook_runs_none_of_its_system, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(cpu_time_sums_the_chunks_beside_the_wall_span, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(systems_on_disjoint_tables_do_not_wait_for_each_other, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(resources_register_and_reject_bad_descriptions, sfix_setup, sfix_teardown),
