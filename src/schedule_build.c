@@ -189,7 +189,7 @@ static myr_status component_terms(myr_schedule *s, const myr_system_desc *d) {
 myr_status myr_schedule_add(myr_schedule *s, const myr_system_desc *d, myr_system *out) {
   if (!s) return MYR_EINVAL;
   /* first: from a callback, on several workers at once, nothing is written */
-  if (s->running) return MYR_EBUSY;
+  if (schedule_running(s)) return MYR_EBUSY;
   if (!d || !d->name || !d->name[0]) return schedule_say(s, MYR_EINVAL, "add: a system needs a name");
   if (!d->fn) return schedule_say(s, MYR_EINVAL, "add \"%s\": no callback (fn)", d->name);
   myr_system existing;
@@ -261,7 +261,7 @@ myr_status myr_schedule_add(myr_schedule *s, const myr_system_desc *d, myr_syste
 
 myr_status myr_schedule_set_chunk_rows(myr_schedule *s, myr_system id, uint32_t rows) {
   if (!s || id >= s->count) return MYR_EINVAL;
-  if (s->running) return MYR_EBUSY;
+  if (schedule_running(s)) return MYR_EBUSY;
   s->systems[id].chunk_rows = rows;
   if (s->systems[id].tune.state == TUNE_RUNNING) s->systems[id].tune.state = TUNE_NONE;
   return MYR_OK;
@@ -428,7 +428,7 @@ static myr_status link_edges(myr_schedule *s) {
 
 myr_status myr_schedule_build(myr_schedule *s) {
   if (!s) return MYR_EINVAL;
-  if (s->running) return MYR_EBUSY;
+  if (schedule_running(s)) return MYR_EBUSY;
   if (s->built) return MYR_OK;
   unbuild(s);
   myr_world *w = s->world;

@@ -6,6 +6,7 @@
 
 #include <stdalign.h>
 
+#include "atomics.h"
 #include "myriad/schedule.h"
 #include "patch_impl.h"
 
@@ -146,7 +147,9 @@ struct myr_schedule {
   uint32_t ref_cap;
   double time, dt;
   uint64_t frame;       /* frames run, this one included while it runs */
-  bool running;
+  /* 1 while a frame runs (atomic: calls from other threads and callbacks
+   * read it to refuse themselves) */
+  uint32_t running;
   /* per stage, while it runs */
   const stage *cur;
   myr_counter jobs_counter;
@@ -210,5 +213,8 @@ void schedule_trace(myr_schedule *s, int worker, trace_event ev);
 
 /* Writes myr_schedule_error's text and returns st. */
 myr_status schedule_say(myr_schedule *s, myr_status st, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Whether a frame runs: calls refused during one read it from any thread. */
+static inline bool schedule_running(const myr_schedule *s) { return at_load32_acq(&s->running) != 0; }
 
 #endif

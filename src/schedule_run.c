@@ -475,12 +475,12 @@ static myr_status run_stage_systems(myr_schedule *s, stage *g) {
 
 myr_status myr_schedule_run(myr_schedule *s, double dt) {
   if (!s) return MYR_EINVAL;
-  if (in_frame || s->running || myr_jobs_worker_index(s->jobs) != 0 || jobs_depth(s->jobs) != 0)
+  if (in_frame || schedule_running(s) || myr_jobs_worker_index(s->jobs) != 0 || jobs_depth(s->jobs) != 0)
     return MYR_EBUSY; /* (no message: refusals may come from several workers at once) */
   myr_status st = myr_schedule_build(s);
   if (st != MYR_OK) return st;
   in_frame++;
-  s->running = true;
+  at_store32_rel(&s->running, 1);
   s->frame++;
   s->dt = dt;
   s->error = 0;
@@ -488,7 +488,7 @@ myr_status myr_schedule_run(myr_schedule *s, double dt) {
   uint64_t t0 = s->tuning ? now_ns() : 0;
   for (uint32_t g = 0; g < s->stage_count && st == MYR_OK; g++) st = run_stage(s, &s->stages[g]);
   s->time += dt;
-  s->running = false;
+  at_store32_rel(&s->running, 0);
   in_frame--;
   if (st == MYR_OK && s->tuning) schedule_autotune_step(s, now_ns() - t0);
   return st;

@@ -180,7 +180,7 @@ static void trace_free(myr_schedule *s) {
 
 myr_status myr_schedule_trace_begin(myr_schedule *s, uint32_t max_events) {
   if (!s || s->trace || max_events > (UINT32_C(1) << 26)) return MYR_EINVAL;
-  if (s->running) return MYR_EBUSY;
+  if (schedule_running(s)) return MYR_EBUSY;
   uint32_t cap = max_events ? max_events : 65536;
   trace_lane *lanes = world_alloc(s->world, sizeof(trace_lane) * s->buf_count, alignof(trace_lane));
   if (!lanes) return MYR_ENOMEM;
@@ -207,7 +207,7 @@ void schedule_trace(myr_schedule *s, int worker, trace_event ev) {
 myr_status myr_schedule_trace_events(const myr_schedule *s, myr_trace_event *out, size_t cap, size_t *count,
                                      uint64_t *dropped) {
   if (!s || !count || (!out && cap) || !s->trace) return MYR_EINVAL;
-  if (s->running) return MYR_EBUSY;
+  if (schedule_running(s)) return MYR_EBUSY;
   size_t n = 0;
   for (uint32_t w = 0; w < s->buf_count; w++)
     for (uint32_t i = 0; i < s->trace[w].count; i++, n++) {
@@ -234,7 +234,7 @@ myr_status myr_schedule_trace_events(const myr_schedule *s, myr_trace_event *out
 
 myr_status myr_schedule_trace_end(myr_schedule *s, FILE *out) {
   if (!s || !s->trace) return MYR_EINVAL;
-  if (s->running) return MYR_EBUSY;
+  if (schedule_running(s)) return MYR_EBUSY;
   if (!out) {
     trace_free(s);
     return MYR_OK;

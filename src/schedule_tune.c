@@ -257,7 +257,7 @@ static void stop_tuning(sys *y) {
 
 myr_status myr_schedule_load_tuning(myr_schedule *s, const char *path) {
   if (!s || !path) return MYR_EINVAL;
-  if (s->running) return MYR_EBUSY;
+  if (schedule_running(s)) return MYR_EBUSY;
   tuning_file f;
   header h;
   myr_status st = tuning_read(s, path, &f, &h);
@@ -304,7 +304,7 @@ static bool chunked(const sys *y) { return y->term_count > 0 && !(y->flags & MYR
 
 myr_status myr_schedule_write_tuning(const myr_schedule *s, FILE *out, const myr_tuning_desc *d) {
   if (!s || !out) return MYR_EINVAL;
-  if (s->running) return MYR_EBUSY; /* the chunk sizes and the message change during a frame */
+  if (schedule_running(s)) return MYR_EBUSY; /* the chunk sizes and the message change during a frame */
   for (uint32_t i = 0; i < s->count; i++)
     if (chunked(&s->systems[i]) && !writable_name(s->systems[i].name))
       return schedule_say((myr_schedule *)s, MYR_EINVAL, "write_tuning: system \"%s\": a name a tuning file cannot hold",
@@ -382,7 +382,7 @@ static void settle(sys *y, uint32_t rows) {
 
 myr_status myr_schedule_autotune(myr_schedule *s, const myr_autotune_desc *d) {
   if (!s) return MYR_EINVAL;
-  if (s->running) return MYR_EBUSY;
+  if (schedule_running(s)) return MYR_EBUSY;
   uint32_t lo = d && d->min_rows ? d->min_rows : 64, hi = d && d->max_rows ? d->max_rows : 65536;
   uint32_t frames = d && d->frames ? d->frames : 3;
   if (hi > (1u << 24) || frames > TUNE_FRAMES)
@@ -528,7 +528,7 @@ void schedule_autotune_step(myr_schedule *s, uint64_t frame_ns) {
 
 myr_status myr_schedule_autotune_freeze(myr_schedule *s) {
   if (!s) return MYR_EINVAL;
-  if (s->running) return MYR_EBUSY;
+  if (schedule_running(s)) return MYR_EBUSY;
   for (uint32_t i = 0; i < s->count; i++)
     if (s->systems[i].tune.state == TUNE_RUNNING) settle(&s->systems[i], 0);
   s->tuning = false;

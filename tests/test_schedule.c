@@ -693,6 +693,53 @@ static void a_callback_can_fail_the_frame_and_is_named(void **state) {
   assert_int_equal(myr_system_fail(NULL, MYR_ENOMEM), MYR_EINVAL);
 }
 
+/* From another thread during a frame: run and add are refused with
+ * MYR_EBUSY, and reading whether a frame runs is not a data race (the
+ * tsan preset checks that). */
+typedef struct foreign_try {
+  myr_schedule *s;
+  atomic_int go, run_status, add_status, done, stop, tries, refused;
+} foreign_try;
+
+static void *foreign_caller(void *arg) {
+  foreign_try *t = arg;
+  while (!atomic_load(&t->go)) sched_yield();
+  atomic_store(&t->run_status, myr_schedule_run(t->s, 0.1));
+  atomic_store(&t->add_status, myr_schedule_add(t->s, &(myr_system_desc){.name = "late", .fn = noop}, NULL));
+  atomic_store(&t->done, 1);
+  /* then runs, over and over, while the frames start and end */
+  while (!atomic_load(&t->stop)) {
+    atomic_fetch_add(&t->tries, 1);
+    atomic_fetch_add(&t->refused, myr_schedule_run(t->s, 0.1) == MYR_EBUSY);
+  }
+  return NULL;
+}
+
+static void wait_for_foreign(const myr_view *v, myr_patches *p) {
+  (void)p;
+  foreign_try *t = v->user;
+  if (atomic_exchange(&t->go, 1)) return; /* the first chunk alone waits */
+  while (!atomic_load(&t->done)) sched_yield();
+}
+
+static void calls_from_another_thread_during_a_frame_are_refused(void **state) {
+  sfix *x = *state;
+  assert_int_equal(myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){.components = (myr_component[]){x->f.pos},
+                                                                    .component_count = 1, .count = 100}), MYR_OK);
+  foreign_try t = {.s = x->s};
+  add(x, "waits", 0, (myr_term[]){{x->f.pos, MYR_TERM_READ}}, 1, wait_for_foreign, &t);
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, foreign_caller, &t), 0);
+  for (int f = 0; f < 50; f++) assert_int_equal(myr_schedule_run(x->s, 0.1), MYR_OK);
+  atomic_store(&t.stop, 1);
+  pthread_join(th, NULL);
+  assert_int_equal(atomic_load(&t.refused), atomic_load(&t.tries));
+  assert_int_equal(atomic_load(&t.run_status), MYR_EBUSY);
+  assert_int_equal(atomic_load(&t.add_status), MYR_EBUSY);
+  myr_system id;
+  assert_int_equal(myr_schedule_find(x->s, "late", &id), MYR_ENOTFOUND);
+}
+
 static atomic_int hook_chunks, hook_ends;
 static void fail_in_begin(const myr_view *v, myr_patches *p) {
   (void)p;
@@ -1070,6 +1117,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(errors_name_what_failed, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(a_callback_can_fail_the_frame_and_is_named, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(a_failing_begin_hook_runs_none_of_its_system, sfix_setup, sfix_teardown),
+      cmocka_unit_test_setup_teardown(calls_from_another_thread_during_a_frame_are_refused, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(cpu_time_sums_the_chunks_beside_the_wall_span, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(systems_on_disjoint_tables_do_not_wait_for_each_other, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(resources_register_and_reject_bad_descriptions, sfix_setup, sfix_teardown),
