@@ -21,14 +21,14 @@ static uint64_t now_ns(void) {
 
 /* ---- running ------------------------------------------------------------- */
 
-/* Records the frame's first failure; later ones leave it (a CAS from 0, so
- * two failing workers never add their codes together). */
 /* Nonzero while the calling thread runs a frame or a system callback: a
  * myr_schedule_run then is refused whatever the schedule and its pool (the
  * pool checks below see only the target's pool; the frame's thread is the
  * creator of any pool it made, so another pool's check would pass). */
 static _Thread_local uint32_t in_frame __attribute__((tls_model("initial-exec")));
 
+/* Records the frame's first failure; later ones leave it (a CAS from 0, so
+ * two failing workers never add their codes together). */
 static bool fail(myr_schedule *s, myr_status st) {
   return at_load32_rlx(&s->error) == 0 && at_cas32_sc(&s->error, 0, (uint32_t)-st);
 }
