@@ -56,6 +56,7 @@ static void pool_free(myr_jobs *p, uint32_t started) {
   /* (its creator's other pools find their slot again through current()) */
   if (p->workers && jobs_tls_worker == &p->workers[0]) jobs_tls_worker = NULL;
   free(p->watch);
+  free(p->watch_seen);
   free(p->parked);
   free(p->workers);
   free(p);
@@ -81,16 +82,19 @@ myr_status myr_jobs_create(const myr_jobs_desc *desc, myr_jobs **out) {
    * waiting at the end of a stage takes it, so the worker that finished
    * its chunk first parks at once and every frame pays a futex wake: when
    * every worker has a CPU of its own (not oversubscribed), all may spin. */
-  p->spin_limit = cpus >= 4 ? (uint32_t)(cpus / 2) : !p->oversubscribed && cpus > 1 ? (uint32_t)cpus : 1;
+  p->spin_limit = cpus >= 4 ? (uint32_t)(cpus / 2) : cpus > 1 ? (uint32_t)cpus : 1;
+  p->awake_limit = p->oversubscribed ? (uint32_t)cpus : p->count;
+  p->watch_ns = WATCH_NS;
   p->creator_self = &jobs_tls_self;
   p->membarrier = jobs_membarrier_ready();
   p->workers = aligned_alloc(64, sizeof(worker) * p->count);
   p->watch = calloc(p->count, sizeof *p->watch);
+  p->watch_seen = calloc(p->count, sizeof *p->watch_seen);
   p->parked_words = (p->count + 63) / 64;
   /* its own cache lines: parkers and wakers write it, nobody else */
   p->parked = aligned_alloc(64, align_up64(p->parked_words * sizeof(uint64_t)));
   if (p->parked) memset(p->parked, 0, align_up64(p->parked_words * sizeof(uint64_t)));
-  if (!p->workers || !p->watch || !p->parked) {
+  if (!p->workers || !p->watch || !p->watch_seen || !p->parked) {
     free(p->workers);
     p->workers = NULL;
     pool_free(p, 0);
@@ -111,6 +115,7 @@ myr_status myr_jobs_create(const myr_jobs_desc *desc, myr_jobs **out) {
     }
   }
   if (!jobs_tls_worker) jobs_tls_worker = &p->workers[0];
+  jobs_note_cpu_clock(&p->workers[0]);
   for (uint32_t i = 1; i < p->count; i++) {
     if (pthread_create(&p->workers[i].thread, NULL, jobs_worker_main, &p->workers[i]) != 0) {
       pool_free(p, i);

@@ -89,25 +89,95 @@ bool jobs_wake_watchers_then(myr_jobs *p, uintptr_t what, bool result) {
   return result;
 }
 
+/* ---- the awake bound of an oversubscribed pool ----------------------------
+ * With more workers than CPUs, no more workers than CPUs (awake_limit) are
+ * kept awake for work while they make progress: every extra one would
+ * steal, hold its own stack of waits and take turns with the others on too
+ * few CPUs (fib(30) on 8 workers took 5-8% longer than on 2). But a worker
+ * blocked inside a job (asleep, waiting for I/O, spinning for another job)
+ * holds its slot without progress, and the jobs queued behind it must then
+ * reach the sleepers. So while the others step aside, one idle worker, the
+ * watchman, looks at the awake workers' job counts every WATCH_NS while
+ * the bound bites or work is queued: an awake worker that finished no job
+ * between two looks is stuck and does not count against the bound until
+ * the look after next. Given room and queued work, the watchman goes to
+ * work itself and wakes one worker more for each further slot. So queued
+ * work waits about WATCH_NS behind stuck workers, and a pool whose jobs all
+ * block runs as many at once as it has workers, a few per WATCH_NS. None
+ * of this is needed for progress: every queued job is in the deque of an
+ * awake worker. */
+
+/* Awake workers the last look found stuck, while that finding holds. */
+static inline uint32_t stuck_now(const myr_jobs *p) {
+  uint32_t n = at_load32_rlx(&p->stuck);
+  return n && now_ns() < at_load_rlx(&p->stuck_until) ? n : 0;
+}
+
+/* Awake workers (not parked) that count against awake_limit, less `self`
+ * (1 for a caller that is awake itself). */
+static inline uint32_t awake_busy(const myr_jobs *p, uint32_t self) {
+  uint32_t awake = p->count - self - at_load32_rlx(&p->sleepers);
+  if (awake < p->awake_limit) return awake; /* (always, unless oversubscribed) */
+  uint32_t stuck = stuck_now(p);
+  return awake > stuck ? awake - stuck : 0;
+}
+
+/* Whether a parked worker may be woken for work. */
+static inline bool room_to_wake(const myr_jobs *p) { return awake_busy(p, 0) < p->awake_limit; }
+
+static inline bool is_parked(const myr_jobs *p, uint32_t i) {
+  return (at_load_rlx(&p->parked[i / 64]) >> (i & 63)) & 1;
+}
+
+/* Wakes, without claiming it, an idle sleeper other than self (a parked
+ * worker that waits for work alone): it takes the watch if nobody holds it
+ * and the bound bites (see jobs_work_until). */
+static void rouse_idle_sleeper(myr_jobs *p, const worker *self) {
+  for (uint32_t k = 1; k < p->count; k++) {
+    uint32_t i = (self->index + k) % p->count;
+    if (is_parked(p, i) && at_load_rlx((const uint64_t *)&p->watch[i]) == 0) {
+      jobs_wake_worker(&p->workers[i]);
+      return;
+    }
+  }
+}
+
+/* A wake was refused for lack of room: makes sure somebody watches soon.
+ * It rouses the watchman if it sleeps past WATCH_NS, or an idle sleeper
+ * to take the watch if nobody holds it. */
+static void refused_wake(myr_jobs *p, const worker *self) {
+  uint32_t m = at_load32_rlx(&p->watchman);
+  if (!m)
+    rouse_idle_sleeper(p, self);
+  else if (at_load32_rlx(&p->watch_long))
+    jobs_wake_worker(&p->workers[m - 1]);
+}
+
 /* After a push other than on spawn's fast path: wakes one parked worker if
- * any sleeps and none is spinning. A parking worker holds every deque's
- * pushes (see park()), so that spawn's fast path need not look at sleepers
- * or spinners; the holds are released here once none sleeps, or once some
- * worker spins: a spinner steals what is pushed, and a spinner that finds
- * work with more queued wakes the next (spin_end), so wake-ups follow
- * the work without a slow push per job. After the release's locked CAS,
- * a locked read of spinning and the sleepers load show any worker whose
- * hold it took back while none spins, and the hold is then put back.
- * (A spinner that stops to park just as this reads spinning looks at the
- * deques after counting itself in sleepers: it misses this push only in
- * the window described at park().) */
+ * any sleeps, none is spinning and there is room (room_to_wake). A parking
+ * worker holds every deque's pushes (see park()), so that spawn's fast
+ * path need not look at sleepers or spinners; the holds are released here
+ * once none sleeps, or once some worker spins, or once a wake is refused
+ * (the watchman then finds stuck workers): a spinner steals what is
+ * pushed, and a spinner that finds work with more queued wakes the next
+ * (spin_end), so wake-ups follow the work without a slow push per job.
+ * After the release's locked CAS, a locked read of spinning and the
+ * sleepers load show any worker whose hold it took back while none
+ * spins, and the hold is then put back. (A spinner that stops to park
+ * just as this reads spinning looks at the deques after counting itself
+ * in sleepers: it misses this push only in the window described at
+ * park().) */
 void jobs_wake_for_push(worker *w) {
   myr_jobs *p = w->pool;
   if (at_load32_rlx(&p->sleepers) != 0 && at_load32_rlx(&p->spinning) == 0) {
-    jobs_wake_one(p, w);
-    return;
+    if (room_to_wake(p)) {
+      jobs_wake_one(p, w);
+      return;
+    }
+    refused_wake(p, w);
   }
-  if (deque_release_pushes(&w->dq) && at_faa32(&p->spinning, 0) == 0 && at_load32_rlx(&p->sleepers) != 0) {
+  if (deque_release_pushes(&w->dq) && at_faa32(&p->spinning, 0) == 0 && at_load32_rlx(&p->sleepers) != 0 &&
+      room_to_wake(p)) {
     deque_hold_pushes(&w->dq);
     jobs_wake_one(p, w);
   }
@@ -230,6 +300,120 @@ static bool park(worker *w, const waiting *pending) {
   return claimed;
 }
 
+/* An oversubscribed pool's idle worker that waits for work alone steps
+ * aside while awake_limit others are busy (or, `always`, as the
+ * watchman): it sleeps, claimable by a waker like a parked worker, but
+ * without looking for work first and without holding pushes (queued work
+ * is the awake workers'; one that parks and so leaves room holds them, and
+ * the pushes after it wake a sleeper). Returns whether a waker claimed it. */
+static bool step_aside(worker *w, uint64_t ns, bool always) {
+  myr_jobs *p = w->pool;
+  uint32_t seen = at_load32_acq(&w->wake_word);
+  uint64_t bit = UINT64_C(1) << (w->index & 63);
+  at_or64(&p->parked[w->index / 64], bit);
+  at_faa32(&p->sleepers, 1);
+  uint64_t t0 = now_ns();
+  /* (now counted in sleepers, so none of the awake is w) */
+  bool slept = (always || awake_busy(p, 0) >= p->awake_limit) && !at_load32_acq(&p->stop);
+  if (slept) futex_wait(&w->wake_word, seen, ns);
+  bool claimed = !(at_and64(&p->parked[w->index / 64], ~bit) & bit);
+  at_faa32(&p->sleepers, (uint32_t)-1);
+  if (slept) {
+    stat_add(&w->parked_ns, now_ns() - t0);
+    stat_add(&w->parks, 1);
+    if (at_load32_rlx(&w->wake_word) != seen) stat_add(&w->woken, 1);
+  }
+  return claimed;
+}
+
+/* CPU time used by worker v's thread so far (ns); 0 if it cannot be read. */
+static uint64_t thread_cpu_ns(const worker *v) {
+  struct timespec ts;
+  if (!at_load32_acq(&v->has_cpu_clock) || clock_gettime(v->cpu_clock, &ts) != 0) return 0;
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* The watchman's look, by w, which holds the watch. A worker awake now and
+ * at the last look (at most 2 WATCH_MAX_NS ago) is stuck if it finished no job
+ * between them (it spins, or runs one long job) or its thread used less
+ * than a quarter of a CPU meanwhile (it sleeps in its jobs: a compute-bound
+ * worker gets that little only with more than four per CPU). The finding
+ * holds until the look after next. */
+static uint32_t watch_look(worker *w) {
+  myr_jobs *p = w->pool;
+  uint64_t now = now_ns(), span = now - p->watch_at;
+  bool recent = p->watch_at && span < 2 * WATCH_MAX_NS;
+  uint32_t stuck = 0;
+  for (uint32_t i = 0; i < p->count; i++) {
+    watch_note *last = &p->watch_seen[i];
+    bool awake = i != w->index && !is_parked(p, i);
+    watch_note seen = {awake ? at_load_rlx(&p->workers[i].jobs) + 1 : 0, awake ? thread_cpu_ns(&p->workers[i]) : 0};
+    if (recent && seen.jobs && last->jobs)
+      stuck += seen.jobs == last->jobs || (seen.cpu_ns && seen.cpu_ns - last->cpu_ns < span / 4);
+    *last = seen;
+  }
+  p->watch_at = now;
+  at_store_rlx(&p->stuck_until, now + 2 * p->watch_ns);
+  at_store32_rlx(&p->stuck, stuck);
+  return stuck;
+}
+
+/* The watchman gives the watch back and, if the bound still bites, rouses
+ * an idle sleeper to take it. */
+static void give_watch_back(worker *w) {
+  myr_jobs *p = w->pool;
+  at_store32_rel(&p->watchman, 0);
+  if (awake_busy(p, 0) >= p->awake_limit) rouse_idle_sleeper(p, w);
+}
+
+/* The watchman's rounds, by w, which holds the watch. While the bound
+ * bites or work is queued, it looks after a pause that starts at WATCH_NS
+ * and doubles to WATCH_MAX_NS while its looks find nobody stuck (each look
+ * takes a CPU from a busy worker: fib(30) on 8 workers ran 1-2% slower
+ * with a look every millisecond than every 4 ms); else it sleeps for its
+ * growing park deadline, cut short by a refused wake. It goes to work when
+ * claimed, or when stuck workers leave room for queued work, and then wakes
+ * one more worker for each further slot. Returns whether w is to look for
+ * work (counted as spinning, as a claim counts a worker), false when the
+ * pool stops; the watch is given back either way. */
+static bool watch(worker *w) {
+  myr_jobs *p = w->pool;
+  while (!at_load32_acq(&p->stop)) {
+    bool close = awake_busy(p, 1) >= p->awake_limit || any_queued(p);
+    if (!close) {
+      /* the locked RMW orders the flag before the looks again: a wake
+       * refused after them finds it set */
+      at_faa32(&p->watch_long, 1);
+      close = awake_busy(p, 1) >= p->awake_limit || any_queued(p);
+    }
+    bool claimed = step_aside(w, close ? p->watch_ns : w->park_ns, true);
+    if (at_load32_rlx(&p->watch_long)) at_store32_rlx(&p->watch_long, 0);
+    if (close) {
+      w->park_ns = PARK_MIN_NS;
+    } else {
+      w->park_ns = w->park_ns < PARK_MAX_NS / 2 ? w->park_ns * 2 : PARK_MAX_NS;
+      p->watch_ns = WATCH_NS; /* work that comes after a quiet spell is watched closely */
+    }
+    if (claimed) {
+      give_watch_back(w);
+      return true;
+    }
+    if (watch_look(w))
+      p->watch_ns = WATCH_NS;
+    else if (close)
+      p->watch_ns = p->watch_ns < WATCH_MAX_NS / 2 ? p->watch_ns * 2 : WATCH_MAX_NS;
+    uint32_t busy = awake_busy(p, 1);
+    if (busy < p->awake_limit && any_queued(p)) {
+      at_faa32(&p->spinning, 1);
+      for (uint32_t k = busy + 1; k < p->awake_limit; k++) jobs_wake_one(p, w);
+      give_watch_back(w);
+      return true;
+    }
+  }
+  at_store32_rel(&p->watchman, 0);
+  return false;
+}
+
 /* An idle worker spins only while fewer than spin_limit do: more spinners
  * than free CPUs would take time from the workers that have work (the pool
  * may have more workers than the machine has CPUs). */
@@ -247,8 +431,14 @@ static inline bool spin_begin(myr_jobs *p) {
 static void spin_end(worker *w) {
   myr_jobs *p = w->pool;
   if (at_faa32(&p->spinning, (uint32_t)-1) != 1 || at_load32_rlx(&p->sleepers) == 0) return;
+  /* (held even without room to wake anyone now: the pushes after it then
+   * ask again, once the watchman finds stuck workers) */
   hold_all(p);
-  if (any_queued(p)) jobs_wake_one(p, w);
+  if (!any_queued(p)) return;
+  if (room_to_wake(p))
+    jobs_wake_one(p, w);
+  else
+    refused_wake(p, w);
 }
 
 /* The worker loop: run jobs until done, spinning then parking while idle. */
@@ -288,15 +478,28 @@ void jobs_work_until(worker *w, const waiting *pending) {
          * once more, then parks again without spinning, so that a
          * long-idle pool stays quiet. */
         spinner = park(w, pending);
+        /* More workers than CPUs: one that waits for work alone (it holds
+         * no job: its deque was empty when it parked) and that nobody woke
+         * steps aside while awake_limit others are busy, or holds the
+         * watch if nobody does (see "the awake bound" above). */
+        while (!spinner && !pending->counter && !pending->pred && p->oversubscribed && !at_load32_acq(&p->stop)) {
+          if (awake_busy(p, 1) < p->awake_limit) break;
+          if (at_load32_rlx(&p->watchman) == 0 && at_cas32_sc(&p->watchman, 0, w->index + 1)) {
+            spinner = watch(w);
+            continue;
+          }
+          spinner = step_aside(w, PARK_MAX_NS, false);
+        }
         if (spinner) {
           idle_since = now_ns();
           spin_ns = p->spin_ns;
         } else {
           spin_ns = 0;
         }
-      } else if (p->oversubscribed) {
-        /* More workers than CPUs: a worker holding work may be waiting for
-         * a CPU, so give ours up rather than spin past it. */
+      } else if (p->oversubscribed && p->count - at_load32_rlx(&p->sleepers) > p->awake_limit) {
+        /* More workers awake than CPUs (stuck ones, waiters woken for
+         * their counters, a new pool's threads): one holding work may be
+         * waiting for a CPU, so give ours up rather than spin past it. */
         sched_yield();
       } else {
         for (int i = 0; i < 8; i++) ck_pr_stall(); /* pause: let the sibling hyperthread run */
@@ -309,10 +512,15 @@ void jobs_work_until(worker *w, const waiting *pending) {
   }
 }
 
+void jobs_note_cpu_clock(worker *w) {
+  if (pthread_getcpuclockid(pthread_self(), &w->cpu_clock) == 0) at_store32_rel(&w->has_cpu_clock, 1);
+}
+
 /* A started worker: runs jobs until the pool stops, then whatever is left
  * in its deque (and anything it can still steal) before it exits. */
 void *jobs_worker_main(void *arg) {
   worker *w = arg;
+  jobs_note_cpu_clock(w);
   jobs_tls_worker = w;
   set_running(w, 1);
   jobs_work_until(w, &(waiting){NULL, NULL, NULL});

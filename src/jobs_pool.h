@@ -8,6 +8,7 @@
 #include <stdalign.h>
 #include <stdbool.h>
 #include <string.h>
+#include <time.h>
 
 #include "atomics.h"
 #include "deque.h"
@@ -19,8 +20,17 @@
 #define PARK_MAX_NS 100000000ull  /* longest park deadline: 100 ms */
 #define SPIN_CEILING (1u << 12)   /* backoff iterations per idle spin, at most */
 #define SPIN_FIRST 16u            /* backoff iterations of the first idle spin */
+#define WATCH_NS 1000000ull       /* the watchman's first pause between looks: 1 ms ... */
+#define WATCH_MAX_NS 8000000ull   /* ... doubling to this while its looks find nobody stuck */
 
 typedef struct worker worker;
+
+/* What the watchman's last look saw of a worker (jobs_idle.c): its job
+ * count + 1 if it was awake (0 if parked), and its thread's CPU time. */
+typedef struct watch_note {
+  uint64_t jobs;
+  uint64_t cpu_ns;
+} watch_note;
 
 /* A job as the deque stores it: DEQUE_WORDS words. A user job is {its
  * myr_job_fn, its argument, its counter | REMOTE_SPAWN if the spawning
@@ -61,6 +71,9 @@ struct worker {
   uint64_t rng;
   uint64_t park_ns;     /* next park deadline, grows while idle */
   pthread_t thread;
+  /* The thread's CPU-time clock, read by the watchman (jobs_idle.c). */
+  clockid_t cpu_clock;
+  uint32_t has_cpu_clock; /* set (release) by the thread itself once cpu_clock is */
   /* Parking, written by wakers too: the worker sleeps on its own futex
    * word, so that a wake-up reaches exactly the worker it is meant for. */
   alignas(64) uint32_t wake_word; /* a waker adds one, then wakes the futex */
@@ -78,6 +91,22 @@ struct myr_jobs {
   uint32_t spin_limit;  /* idle workers that may spin at once: half the CPUs, at least 1;
                            every CPU below 4 CPUs when not oversubscribed */
   bool oversubscribed;  /* more workers than online CPUs */
+  /* Awake workers (not parked) that make progress, past which no worker is
+   * woken for work, nor looks for it after a park nobody ended: the online
+   * CPUs when there are fewer of them than workers, else every worker (see
+   * "the awake bound" in jobs_idle.c). */
+  uint32_t awake_limit;
+  /* The watchman, an idle worker that looks at the awake workers' progress
+   * while others step aside: index + 1 of the worker holding the watch, 0
+   * none (taken and given back by CAS, so the holder owns watch_seen and
+   * watch_at). */
+  alignas(64) uint32_t watchman;
+  uint32_t watch_long;  /* the watchman sleeps past WATCH_NS (nothing to watch): a refused wake rouses it */
+  uint32_t stuck;       /* awake workers the last look found without progress ... */
+  uint64_t stuck_until; /* ... a finding that holds until this time (ns) */
+  uint64_t watch_at;    /* the holder's: time of the last look (ns), 0 none */
+  uint64_t watch_ns;    /* the holder's: its pause between looks (ns) */
+  struct watch_note *watch_seen; /* the holder's: per worker, what the last look saw */
   alignas(64) uint32_t sleepers; /* workers parked or about to park */
   alignas(64) uint32_t spinning; /* idle workers looking for work before they park */
   alignas(64) uint32_t watchers; /* of those, workers with a nonzero watch entry */
@@ -280,6 +309,8 @@ static inline bool is_done(const myr_jobs *p, const waiting *until) {
 bool jobs_find_job(worker *w, uint64_t *out);
 /* Runs jobs until `pending` is done, spinning then parking while idle. */
 void jobs_work_until(worker *w, const waiting *pending);
+/* The calling thread, worker w's, publishes its CPU-time clock. */
+void jobs_note_cpu_clock(worker *w);
 /* A started worker's thread. */
 void *jobs_worker_main(void *arg);
 /* Whether expedited membarriers are there (registers the process once). */
