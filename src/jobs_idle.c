@@ -368,7 +368,9 @@ static void give_watch_back(worker *w) {
 
 /* The watchman's rounds, by w, which holds the watch. While the bound
  * bites or work is queued, it looks after a pause that starts at WATCH_NS
- * and doubles to WATCH_MAX_NS while its looks find nobody stuck (each look
+ * (WATCH_STUCK_NS after a look that found stuck workers: a pool whose jobs
+ * all block gains up to awake_limit running jobs per two looks) and doubles
+ * to WATCH_MAX_NS while its looks find nobody stuck (each look
  * takes a CPU from a busy worker: fib(30) on 8 workers ran 1-2% slower
  * with a look every millisecond than every 4 ms); else it sleeps for its
  * growing park deadline, cut short by a refused wake. It goes to work when
@@ -399,7 +401,7 @@ static bool watch(worker *w) {
       return true;
     }
     if (watch_look(w))
-      p->watch_ns = WATCH_NS;
+      p->watch_ns = WATCH_STUCK_NS; /* more may block: each look lets at most awake_limit more run */
     else if (close)
       p->watch_ns = p->watch_ns < WATCH_MAX_NS / 2 ? p->watch_ns * 2 : WATCH_MAX_NS;
     uint32_t busy = awake_busy(p, 1);

@@ -781,14 +781,12 @@ static void blocked_on_partner(void *arg) {
 static void free_partner(void *arg) { atomic_store(&((blocked_pair *)arg)->flag, 1); }
 
 /* A pool with more workers than CPUs still runs as many jobs at once as
- * it has workers when they block: twice as many jobs as CPUs each sleep
- * until a job spawned after all of them runs, while the creator does not
- * wait. The sleepers take the queued jobs within milliseconds. (A pool
- * that kept only one worker per CPU awake, counting blocked ones as busy,
- * ran the partners only once the creator waited, here after 5 s.) */
-static void jobs_blocked_on_later_jobs_finish_in_an_oversubscribed_pool(void **state) {
-  (void)state;
-  uint32_t cpus = (uint32_t)sysconf(_SC_NPROCESSORS_ONLN), workers = 4 * cpus, n = 2 * cpus;
+ * it has workers when they block: n jobs each sleep until a job spawned
+ * after all of them runs, while the creator does not wait. The sleepers
+ * take the queued jobs within milliseconds. (A pool that kept only one
+ * worker per CPU awake, counting blocked ones as busy, ran the partners
+ * only once the creator waited, here after 5 s.) */
+static void blocked_jobs_and_partners(uint32_t workers, uint32_t n) {
   myr_jobs *pool;
   assert_int_equal(myr_jobs_create(&(myr_jobs_desc){.workers = workers}, &pool), MYR_OK);
   for (int round = 0; round < 3; round++) {
@@ -816,6 +814,14 @@ static void jobs_blocked_on_later_jobs_finish_in_an_oversubscribed_pool(void **s
     free(pairs);
   }
   assert_int_equal(myr_jobs_destroy(pool), MYR_OK);
+}
+
+static void jobs_blocked_on_later_jobs_finish_in_an_oversubscribed_pool(void **state) {
+  (void)state;
+  uint32_t cpus = (uint32_t)sysconf(_SC_NPROCESSORS_ONLN);
+  blocked_jobs_and_partners(4 * cpus, 2 * cpus);
+  /* nearly every worker blocked: the sleepers join a few at a time */
+  blocked_jobs_and_partners(16 * cpus, 16 * cpus - 2);
 }
 
 static atomic_int at_barrier;

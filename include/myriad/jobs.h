@@ -7,6 +7,12 @@
  * CPU until work appears. With N = 1 no thread is started: jobs run on the
  * calling thread when it waits (or destroys the pool), in the same way.
  *
+ * A pool with more workers than online CPUs keeps about one worker per CPU
+ * awake for work while those finish jobs and use their CPU; workers that
+ * block or spin inside a job are noticed within milliseconds and others
+ * take the queued work, so such a pool still runs as many jobs at once as
+ * it has workers when its jobs block or wait for each other.
+ *
  * Jobs are counted in a myr_counter the caller owns: spawn adds one, a job's
  * completion subtracts one, and myr_jobs_wait returns once it reads zero,
  * running other jobs meanwhile, so waiting inside a job cannot deadlock.
