@@ -78,10 +78,11 @@ myr_status myr_jobs_create(const myr_jobs_desc *desc, myr_jobs **out) {
   p->spin_ns = (uint64_t)(d.spin_us ? d.spin_us : 50) * 1000u;
   long cpus = sysconf(_SC_NPROCESSORS_ONLN);
   p->oversubscribed = cpus > 0 && p->count > (uint32_t)cpus;
-  /* Half the CPUs may spin. On 2 or 3 CPUs that is one, and a thread
+  /* Half the CPUs may spin. On 2 or 3 CPUs that would be one, and a thread
    * waiting at the end of a stage takes it, so the worker that finished
-   * its chunk first parks at once and every frame pays a futex wake: when
-   * every worker has a CPU of its own (not oversubscribed), all may spin. */
+   * its chunk first would park at once and every frame pay a futex wake:
+   * there, all may spin. A pool larger than the machine keeps no more
+   * workers awake than CPUs (awake_limit, jobs_idle.c), so the same holds. */
   p->spin_limit = cpus >= 4 ? (uint32_t)(cpus / 2) : cpus > 1 ? (uint32_t)cpus : 1;
   p->awake_limit = p->oversubscribed ? (uint32_t)cpus : p->count;
   p->watch_ns = WATCH_NS;

@@ -97,14 +97,16 @@ bool jobs_wake_watchers_then(myr_jobs *p, uintptr_t what, bool result) {
  * blocked inside a job (asleep, waiting for I/O, spinning for another job)
  * holds its slot without progress, and the jobs queued behind it must then
  * reach the sleepers. So while the others step aside, one idle worker, the
- * watchman, looks at the awake workers' job counts every WATCH_NS while
- * the bound bites or work is queued: an awake worker that finished no job
- * between two looks is stuck and does not count against the bound until
- * the look after next. Given room and queued work, the watchman goes to
- * work itself and wakes one worker more for each further slot. So queued
- * work waits about WATCH_NS behind stuck workers, and a pool whose jobs all
- * block runs as many at once as it has workers, a few per WATCH_NS. None
- * of this is needed for progress: every queued job is in the deque of an
+ * watchman, looks at the awake workers' job counts and CPU times every
+ * 0.25-8 ms while the bound bites or work is queued (watch_look): stuck
+ * workers do not count against the bound until the look after next. Given
+ * room and queued work, the watchman goes to work itself and wakes one
+ * worker more for each further slot. So queued work behind stuck workers
+ * waits for a look or two, and a pool whose jobs all block runs as many at
+ * once as it has workers, one more per CPU every two looks. Where every
+ * sleeper waits on a counter there is no watchman: a refused wake rouses
+ * a waiter, and a waiter's park deadline stays short (see park()). None of
+ * this is needed for progress: every queued job is in the deque of an
  * awake worker. */
 
 /* Awake workers the last look found stuck, while that finding holds. */
@@ -130,16 +132,21 @@ static inline bool is_parked(const myr_jobs *p, uint32_t i) {
 }
 
 /* Wakes, without claiming it, an idle sleeper other than self (a parked
- * worker that waits for work alone): it takes the watch if nobody holds it
- * and the bound bites (see jobs_work_until). */
+ * worker that waits for work alone), which takes the watch if nobody holds
+ * it and the bound bites (see jobs_work_until); else a parked waiter,
+ * which looks for work once it finds its wait not over. */
 static void rouse_idle_sleeper(myr_jobs *p, const worker *self) {
+  uint32_t waiter = p->count;
   for (uint32_t k = 1; k < p->count; k++) {
     uint32_t i = (self->index + k) % p->count;
-    if (is_parked(p, i) && at_load_rlx((const uint64_t *)&p->watch[i]) == 0) {
+    if (!is_parked(p, i)) continue;
+    if (at_load_rlx((const uint64_t *)&p->watch[i]) == 0) {
       jobs_wake_worker(&p->workers[i]);
       return;
     }
+    if (waiter == p->count) waiter = i;
   }
+  if (waiter < p->count) jobs_wake_worker(&p->workers[waiter]);
 }
 
 /* A wake was refused for lack of room: makes sure somebody watches soon.
@@ -275,6 +282,10 @@ static bool park(worker *w, const waiting *pending) {
   at_faa32(&p->sleepers, 1);
   hold_all(p);
   uint64_t park_ns = w->park_ns;
+  /* Waiters are not watchmen: in a pool larger than the machine, where the
+   * only sleepers may be waiters, their deadline is the fallback for work
+   * queued behind stuck workers, so it stays short. */
+  if (what && p->oversubscribed && park_ns > WATCH_MAX_NS) park_ns = WATCH_MAX_NS;
   if (foreign && !(owner && p->membarrier && syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0))
     park_ns = PARK_MIN_NS; /* no membarrier: the owner's plain store may be missed */
   TEST_HOOK(JOBS_HOOK_PARK);
@@ -305,10 +316,11 @@ static bool park(worker *w, const waiting *pending) {
  * watchman): it sleeps, claimable by a waker like a parked worker, but
  * without looking for work first and without holding pushes (queued work
  * is the awake workers'; one that parks and so leaves room holds them, and
- * the pushes after it wake a sleeper). Returns whether a waker claimed it. */
-static bool step_aside(worker *w, uint64_t ns, bool always) {
+ * the pushes after it wake a sleeper). `seen`: its wake word, read before
+ * anything a waker's bump must not be missed after. Returns whether a
+ * waker claimed it. */
+static bool step_aside(worker *w, uint32_t seen, uint64_t ns, bool always) {
   myr_jobs *p = w->pool;
-  uint32_t seen = at_load32_acq(&w->wake_word);
   uint64_t bit = UINT64_C(1) << (w->index & 63);
   at_or64(&p->parked[w->index / 64], bit);
   at_faa32(&p->sleepers, 1);
@@ -333,12 +345,14 @@ static uint64_t thread_cpu_ns(const worker *v) {
   return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* The watchman's look, by w, which holds the watch. A worker awake now and
- * at the last look (at most 2 WATCH_MAX_NS ago) is stuck if it finished no job
- * between them (it spins, or runs one long job) or its thread used less
- * than a quarter of a CPU meanwhile (it sleeps in its jobs: a compute-bound
- * worker gets that little only with more than four per CPU). The finding
- * holds until the look after next. */
+/* The watchman's look, by w, which holds the watch. A worker awake now
+ * and at the last look (at most 2 WATCH_MAX_NS ago) is stuck if it
+ * finished no job since (it spins, or runs one long job) or its thread used less than a quarter
+ * of a CPU meanwhile (it sleeps in its jobs: a compute-bound worker gets
+ * that little only with more than four per CPU). A stuck worker with jobs
+ * in its deque counts twice: those jobs need a thief, and the workers
+ * that are busy may never steal them (they may be waiting by running
+ * jobs of their own). The finding holds until the look after next. */
 static uint32_t watch_look(worker *w) {
   myr_jobs *p = w->pool;
   uint64_t now = now_ns(), span = now - p->watch_at;
@@ -346,10 +360,12 @@ static uint32_t watch_look(worker *w) {
   uint32_t stuck = 0;
   for (uint32_t i = 0; i < p->count; i++) {
     watch_note *last = &p->watch_seen[i];
+    worker *v = &p->workers[i];
     bool awake = i != w->index && !is_parked(p, i);
-    watch_note seen = {awake ? at_load_rlx(&p->workers[i].jobs) + 1 : 0, awake ? thread_cpu_ns(&p->workers[i]) : 0};
-    if (recent && seen.jobs && last->jobs)
-      stuck += seen.jobs == last->jobs || (seen.cpu_ns && seen.cpu_ns - last->cpu_ns < span / 4);
+    watch_note seen = {awake ? at_load_rlx(&v->jobs) + 1 : 0, awake ? thread_cpu_ns(v) : 0};
+    if (recent && seen.jobs && last->jobs &&
+        (seen.jobs == last->jobs || (seen.cpu_ns && seen.cpu_ns - last->cpu_ns < span / 4)))
+      stuck += 1 + !deque_looks_empty(&v->dq);
     *last = seen;
   }
   p->watch_at = now;
@@ -381,6 +397,7 @@ static void give_watch_back(worker *w) {
 static bool watch(worker *w) {
   myr_jobs *p = w->pool;
   while (!at_load32_acq(&p->stop)) {
+    uint32_t seen = at_load32_acq(&w->wake_word);
     bool close = awake_busy(p, 1) >= p->awake_limit || any_queued(p);
     if (!close) {
       /* the locked RMW orders the flag before the looks again: a wake
@@ -388,7 +405,7 @@ static bool watch(worker *w) {
       at_faa32(&p->watch_long, 1);
       close = awake_busy(p, 1) >= p->awake_limit || any_queued(p);
     }
-    bool claimed = step_aside(w, close ? p->watch_ns : w->park_ns, true);
+    bool claimed = step_aside(w, seen, close ? p->watch_ns : w->park_ns, true);
     if (at_load32_rlx(&p->watch_long)) at_store32_rlx(&p->watch_long, 0);
     if (close) {
       w->park_ns = PARK_MIN_NS;
@@ -490,7 +507,7 @@ void jobs_work_until(worker *w, const waiting *pending) {
             spinner = watch(w);
             continue;
           }
-          spinner = step_aside(w, PARK_MAX_NS, false);
+          spinner = step_aside(w, at_load32_acq(&w->wake_word), PARK_MAX_NS, false);
         }
         if (spinner) {
           idle_since = now_ns();

@@ -90,7 +90,7 @@ struct myr_jobs {
   uint64_t *parked;     /* bit i: worker i parked and not yet claimed by a waker (own lines) */
   uint32_t parked_words;
   uint32_t spin_limit;  /* idle workers that may spin at once: half the CPUs, at least 1;
-                           every CPU below 4 CPUs when not oversubscribed */
+                           every CPU below 4 CPUs */
   bool oversubscribed;  /* more workers than online CPUs */
   /* Awake workers (not parked) that make progress, past which no worker is
    * woken for work, nor looks for it after a park nobody ended: the online
