@@ -150,8 +150,8 @@ static void rouse_idle_sleeper(myr_jobs *p, const worker *self) {
 }
 
 /* A wake was refused for lack of room: makes sure somebody watches soon.
- * It rouses the watchman if it sleeps past WATCH_NS, or an idle sleeper
- * to take the watch if nobody holds it. */
+ * It rouses the watchman if it sleeps past WATCH_NS, or, if nobody holds
+ * the watch, an idle sleeper to take it (else a parked waiter). */
 static void refused_wake(myr_jobs *p, const worker *self) {
   uint32_t m = at_load32_rlx(&p->watchman);
   if (!m)
@@ -347,9 +347,9 @@ static uint64_t thread_cpu_ns(const worker *v) {
 
 /* The watchman's look, by w, which holds the watch. A worker awake now
  * and at the last look (at most 2 WATCH_MAX_NS ago) is stuck if it
- * finished no job since (it spins, or runs one long job) or its thread used less than a quarter
- * of a CPU meanwhile (it sleeps in its jobs: a compute-bound worker gets
- * that little only with more than four per CPU). A stuck worker with jobs
+ * finished no job since (it spins, or runs one long job) or its thread
+ * used less than a quarter of a CPU meanwhile (it sleeps in its jobs: a
+ * compute-bound worker gets that little only with more than four per CPU). A stuck worker with jobs
  * in its deque counts twice: those jobs need a thief, and the workers
  * that are busy may never steal them (they may be waiting by running
  * jobs of their own). The finding holds until the look after next. */
@@ -399,7 +399,7 @@ static bool watch(worker *w) {
   while (!at_load32_acq(&p->stop)) {
     uint32_t seen = at_load32_acq(&w->wake_word);
     bool close = awake_busy(p, 1) >= p->awake_limit || any_queued(p);
-    if (!close) {
+    if (!close) { /* nothing to watch: a long sleep, which a refused wake cuts short */
       /* the locked RMW orders the flag before the looks again: a wake
        * refused after them finds it set */
       at_faa32(&p->watch_long, 1);
