@@ -4,6 +4,8 @@
  * for its change. */
 #define _DEFAULT_SOURCE /* syscall() under strict C11 */
 #include <ck_backoff.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <linux/futex.h>
 #include <linux/membarrier.h>
 #include <sched.h>
@@ -345,27 +347,59 @@ static uint64_t thread_cpu_ns(const worker *v) {
   return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* The watchman's look, by w, which holds the watch. A worker awake now
- * and at the last look (at most 2 WATCH_MAX_NS ago) is stuck if it
- * finished no job since (it spins, or runs one long job) or its thread
- * used less than a quarter of a CPU meanwhile (it sleeps in its jobs: a
- * compute-bound worker gets that little only with more than four per CPU). A stuck worker with jobs
- * in its deque counts twice: those jobs need a thief, and the workers
- * that are busy may never steal them (they may be waiting by running
- * jobs of their own). The finding holds until the look after next. */
-static uint32_t watch_look(worker *w) {
+/* Whether worker v's thread sleeps in the kernel now (its state in
+ * /proc is not R, running or runnable); true if that cannot be read. */
+static bool thread_sleeps(const worker *v) {
+  char path[64], buf[512];
+  snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)v->tid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return true;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return true;
+  buf[n] = 0;
+  /* "tid (comm) S ...": the state follows the last ')' (comm may hold one) */
+  const char *end = strrchr(buf, ')');
+  return !end || end[1] != ' ' || end[2] != 'R';
+}
+
+/* The watchman's look, by w, which holds the watch. A worker awake now and
+ * at the last look (at most 2 WATCH_MAX_NS ago) is stuck if
+ * - its thread used a quarter of a CPU or more meanwhile and finished no
+ *   job (it spins, or runs one long job);
+ * - or it used less and sleeps in the kernel (it blocks in its jobs);
+ * - or it used less, is runnable, and no awake worker finished a job
+ *   (all of them wait, spinning, for something queued). A runnable worker
+ *   that got little CPU while others made progress waits for a CPU: more
+ *   workers would only share the CPUs further (counting those stuck woke
+ *   worker after worker on fib, each one more waiting for a CPU).
+ * A stuck worker with jobs in its deque counts twice and sets *needy:
+ * those jobs need a thief, and the workers that are busy may never steal
+ * them (they may be waiting by running jobs of their own), so the watchman
+ * then goes to work even past the bound. The finding holds until the look
+ * after next. */
+static uint32_t watch_look(worker *w, bool *needy) {
   myr_jobs *p = w->pool;
   uint64_t now = now_ns(), span = now - p->watch_at;
   bool recent = p->watch_at && span < 2 * WATCH_MAX_NS;
+  /* whether a worker awake at both looks finished a job */
+  bool progress = false;
+  for (uint32_t i = 0; recent && !progress && i < p->count; i++)
+    progress = i != w->index && p->watch_seen[i].jobs && !is_parked(p, i) &&
+               at_load_rlx(&p->workers[i].jobs) + 1 != p->watch_seen[i].jobs;
   uint32_t stuck = 0;
   for (uint32_t i = 0; i < p->count; i++) {
     watch_note *last = &p->watch_seen[i];
     worker *v = &p->workers[i];
     bool awake = i != w->index && !is_parked(p, i);
     watch_note seen = {awake ? at_load_rlx(&v->jobs) + 1 : 0, awake ? thread_cpu_ns(v) : 0};
-    if (recent && seen.jobs && last->jobs &&
-        (seen.jobs == last->jobs || (seen.cpu_ns && seen.cpu_ns - last->cpu_ns < span / 4)))
-      stuck += 1 + !deque_looks_empty(&v->dq);
+    if (recent && seen.jobs && last->jobs) {
+      bool ran = !seen.cpu_ns || seen.cpu_ns - last->cpu_ns >= span / 4;
+      bool is_stuck = ran ? seen.jobs == last->jobs : !progress || thread_sleeps(v);
+      bool holds = is_stuck && !deque_looks_empty(&v->dq);
+      stuck += is_stuck + holds;
+      *needy = *needy || holds;
+    }
     *last = seen;
   }
   p->watch_at = now;
@@ -417,12 +451,13 @@ static bool watch(worker *w) {
       give_watch_back(w);
       return true;
     }
-    if (watch_look(w))
+    bool needy = false;
+    if (watch_look(w, &needy))
       p->watch_ns = WATCH_STUCK_NS; /* more may block: each look lets at most awake_limit more run */
     else if (close)
       p->watch_ns = p->watch_ns < WATCH_MAX_NS / 2 ? p->watch_ns * 2 : WATCH_MAX_NS;
     uint32_t busy = awake_busy(p, 1);
-    if (busy < p->awake_limit && any_queued(p)) {
+    if ((busy < p->awake_limit || needy) && any_queued(p)) {
       at_faa32(&p->spinning, 1);
       for (uint32_t k = busy + 1; k < p->awake_limit; k++) jobs_wake_one(p, w);
       give_watch_back(w);
@@ -532,6 +567,7 @@ void jobs_work_until(worker *w, const waiting *pending) {
 }
 
 void jobs_note_cpu_clock(worker *w) {
+  w->tid = (int32_t)syscall(SYS_gettid);
   if (pthread_getcpuclockid(pthread_self(), &w->cpu_clock) == 0) at_store32_rel(&w->has_cpu_clock, 1);
 }
 

@@ -72,9 +72,11 @@ struct worker {
   uint64_t rng;
   uint64_t park_ns;     /* next park deadline, grows while idle */
   pthread_t thread;
-  /* The thread's CPU-time clock, read by the watchman (jobs_idle.c). */
+  /* The thread's CPU-time clock and kernel thread id, read by the
+   * watchman (jobs_idle.c). */
   clockid_t cpu_clock;
-  uint32_t has_cpu_clock; /* set (release) by the thread itself once cpu_clock is */
+  uint32_t has_cpu_clock; /* set (release) by the thread itself once cpu_clock and tid are */
+  int32_t tid;
   /* Parking, written by wakers too: the worker sleeps on its own futex
    * word, so that a wake-up reaches exactly the worker it is meant for. */
   alignas(64) uint32_t wake_word; /* a waker adds one, then wakes the futex */
