@@ -364,20 +364,25 @@ static bool thread_sleeps(const worker *v) {
 }
 
 /* The watchman's look, by w, which holds the watch. A worker awake now and
- * at the last look (at most 2 WATCH_MAX_NS ago) is stuck if
- * - its thread used a quarter of a CPU or more meanwhile and finished no
- *   job (it spins, or runs one long job);
- * - or it used less and sleeps in the kernel (it blocks in its jobs);
- * - or it used less, is runnable, and no awake worker finished a job
- *   (all of them wait, spinning, for something queued). A runnable worker
- *   that got little CPU while others made progress waits for a CPU: more
- *   workers would only share the CPUs further (counting those stuck woke
- *   worker after worker on fib, each one more waiting for a CPU).
- * A stuck worker with jobs in its deque counts twice and sets *needy:
- * those jobs need a thief, and the workers that are busy may never steal
- * them (they may be waiting by running jobs of their own), so the watchman
- * then goes to work even past the bound. The finding holds until the look
- * after next. */
+ * at the last look (at most 2 WATCH_MAX_NS ago) is stuck
+ * - if it finished no job since and its thread ran RAN_NS or more (it
+ *   spins, or runs one long job: a worker of short jobs that runs at all
+ *   finishes some);
+ * - if it finished no job and hardly ran, and sleeps in the kernel (it
+ *   blocks in its job) or no awake worker finished a job (all wait for
+ *   something queued; else it is one that waits for a CPU, and more
+ *   workers would only share the CPUs further: counting those woke one
+ *   worker after another on fib);
+ * - if it finished jobs but used under a quarter of a CPU, and sleeps in
+ *   the kernel (its jobs block).
+ * Whether a thread sleeps is read from /proc (about 7 us) only when the
+ * answer matters, and a worker found asleep that has neither run nor
+ * finished a job since is taken to sleep still. A stuck worker with jobs
+ * in its deque counts twice and sets *needy: those jobs need a thief, and
+ * the workers that are busy may never steal them (they may be waiting by
+ * running jobs of their own), so the watchman then goes to work even past
+ * the bound. The finding holds until the look after next. */
+#define RAN_NS 20000u
 static uint32_t watch_look(worker *w, bool *needy) {
   myr_jobs *p = w->pool;
   uint64_t now = now_ns(), span = now - p->watch_at;
@@ -392,10 +397,19 @@ static uint32_t watch_look(worker *w, bool *needy) {
     watch_note *last = &p->watch_seen[i];
     worker *v = &p->workers[i];
     bool awake = i != w->index && !is_parked(p, i);
-    watch_note seen = {awake ? at_load_rlx(&v->jobs) + 1 : 0, awake ? thread_cpu_ns(v) : 0};
+    watch_note seen = {awake ? at_load_rlx(&v->jobs) + 1 : 0, awake ? thread_cpu_ns(v) : 0, false};
     if (recent && seen.jobs && last->jobs) {
-      bool ran = !seen.cpu_ns || seen.cpu_ns - last->cpu_ns >= span / 4;
-      bool is_stuck = ran ? seen.jobs == last->jobs : !progress || thread_sleeps(v);
+      bool clock = seen.cpu_ns != 0;
+      uint64_t ran = clock ? seen.cpu_ns - last->cpu_ns : 0;
+      bool finished = seen.jobs != last->jobs, is_stuck;
+      if (!clock)
+        is_stuck = !finished; /* no CPU clock: job counts alone */
+      else if (!finished && ran >= RAN_NS)
+        is_stuck = true;
+      else if (!finished)
+        is_stuck = (seen.slept = (last->slept && ran < 1000) || thread_sleeps(v)) || !progress;
+      else
+        is_stuck = ran < span / 4 && (seen.slept = thread_sleeps(v));
       bool holds = is_stuck && !deque_looks_empty(&v->dq);
       stuck += is_stuck + holds;
       *needy = *needy || holds;
@@ -418,9 +432,9 @@ static void give_watch_back(worker *w) {
 
 /* The watchman's rounds, by w, which holds the watch. While the bound
  * bites or work is queued, it looks after a pause that starts at WATCH_NS
- * (WATCH_STUCK_NS after a look that found stuck workers: a pool whose jobs
- * all block gains up to awake_limit running jobs per two looks) and doubles
- * to WATCH_MAX_NS while its looks find nobody stuck (each look
+ * (WATCH_STUCK_NS after a look that found stuck workers with work
+ * queued: a pool whose jobs all block gains up to awake_limit running jobs
+ * per two looks) and doubles to WATCH_MAX_NS otherwise (each look
  * takes a CPU from a busy worker: fib(30) on 8 workers ran 1-2% slower
  * with a look every millisecond than every 4 ms); else it sleeps for its
  * growing park deadline, cut short by a refused wake. It goes to work when
@@ -451,9 +465,13 @@ static bool watch(worker *w) {
       give_watch_back(w);
       return true;
     }
-    bool needy = false;
-    if (watch_look(w, &needy))
-      p->watch_ns = WATCH_STUCK_NS; /* more may block: each look lets at most awake_limit more run */
+    bool needy = false, queued;
+    uint32_t stuck = watch_look(w, &needy);
+    /* stuck workers and queued work: more may block, and each look lets at
+     * most awake_limit more run, so look again soon (with nothing queued,
+     * stuck workers hold nothing up) */
+    if (stuck && (queued = any_queued(p)))
+      p->watch_ns = WATCH_STUCK_NS;
     else if (close)
       p->watch_ns = p->watch_ns < WATCH_MAX_NS / 2 ? p->watch_ns * 2 : WATCH_MAX_NS;
     uint32_t busy = awake_busy(p, 1);

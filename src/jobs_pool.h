@@ -22,15 +22,17 @@
 #define SPIN_FIRST 16u            /* backoff iterations of the first idle spin */
 #define WATCH_NS 1000000ull       /* the watchman's first pause between looks: 1 ms ... */
 #define WATCH_MAX_NS 8000000ull   /* ... doubling to this while its looks find nobody stuck */
-#define WATCH_STUCK_NS 250000ull  /* its pause after a look that found stuck workers */
+#define WATCH_STUCK_NS 250000ull  /* its pause after a look that found stuck workers, work queued */
 
 typedef struct worker worker;
 
 /* What the watchman's last look saw of a worker (jobs_idle.c): its job
- * count + 1 if it was awake (0 if parked), and its thread's CPU time. */
+ * count + 1 if it was awake (0 if parked), its thread's CPU time, and
+ * whether the look found its thread asleep in the kernel. */
 typedef struct watch_note {
   uint64_t jobs;
   uint64_t cpu_ns;
+  bool slept;
 } watch_note;
 
 /* A job as the deque stores it: DEQUE_WORDS words. A user job is {its

@@ -8,10 +8,12 @@
  * calling thread when it waits (or destroys the pool), in the same way.
  *
  * A pool with more workers than online CPUs keeps about one worker per CPU
- * awake for work while those finish jobs and use their CPU; workers that
- * block or spin inside a job are noticed within milliseconds and others
- * take the queued work, so such a pool still runs as many jobs at once as
- * it has workers when its jobs block or wait for each other.
+ * awake for work while those finish jobs; workers that block or spin
+ * inside a job are noticed and others take the queued work, so such a pool
+ * still runs as many jobs at once as it has workers when its jobs block or
+ * wait for each other. Noticing takes a millisecond or a few per CPU's
+ * worth of workers (tens of milliseconds to fill 64 workers on 2 CPUs),
+ * longer when more jobs spin than there are CPUs while other jobs finish.
  *
  * Jobs are counted in a myr_counter the caller owns: spawn adds one, a job's
  * completion subtracts one, and myr_jobs_wait returns once it reads zero,
