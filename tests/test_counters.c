@@ -103,7 +103,7 @@ static void a_non_owner_wait_does_not_return_while_a_job_runs(void **state) {
     atomic_store(&staged.a_release, 1);
     assert_int_equal(myr_jobs_wait(staged.pool, &staged.c), MYR_OK);
     assert_int_equal(myr_jobs_wait(staged.pool, &w), MYR_OK);
-    jobs_test_hook = 0;
+    jobs_test_hook = (void (*)(int))0; /* (a plain 0 or NULL: clang -Werror refuses both for an _Atomic function pointer) */
     assert_true(atomic_load(&staged.returned));
     assert_int_equal(atomic_load(&staged.a_finished_at_return), 1);
     assert_int_equal(myr_counter_pending(&staged.c), 0);
@@ -167,7 +167,7 @@ static void a_non_owner_wait_while_the_owner_keeps_spawning(void **state) {
   atomic_store(&stream.stop, 1);
   assert_int_equal(myr_jobs_wait(stream.pool, &stream.c), MYR_OK);
   assert_int_equal(myr_jobs_wait(stream.pool, &waiters), MYR_OK);
-  jobs_test_hook = 0;
+  jobs_test_hook = (void (*)(int))0;
   for (uint32_t k = 0; k < STREAM_JOBS; k++) assert_int_equal(atomic_load(&stream.finished[k]), 1);
   fprintf(stderr, "non-owner waits: %u, early: %u\n", atomic_load(&stream.waits), atomic_load(&stream.early));
   assert_true(atomic_load(&stream.waits) > 0);
@@ -222,7 +222,7 @@ static void an_owner_wait_returns_within_a_millisecond_of_a_remote_last_job(void
     if (lag > worst) worst = lag;
     if (lag > 1000000) late++;
   }
-  jobs_test_hook = 0;
+  jobs_test_hook = (void (*)(int))0;
   fprintf(stderr, "owner wait after a remote last job: worst %.3f ms, %d of %d rounds over 1 ms\n", (double)worst / 1e6,
           late, rounds);
   /* a lost wake-up sleeps to a park deadline (1 ms or more) every round;
