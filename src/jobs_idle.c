@@ -465,12 +465,12 @@ static bool watch(worker *w) {
       give_watch_back(w);
       return true;
     }
-    bool needy = false, queued;
+    bool needy = false;
     uint32_t stuck = watch_look(w, &needy);
     /* stuck workers and queued work: more may block, and each look lets at
      * most awake_limit more run, so look again soon (with nothing queued,
      * stuck workers hold nothing up) */
-    if (stuck && (queued = any_queued(p)))
+    if (stuck && any_queued(p))
       p->watch_ns = WATCH_STUCK_NS;
     else if (close)
       p->watch_ns = p->watch_ns < WATCH_MAX_NS / 2 ? p->watch_ns * 2 : WATCH_MAX_NS;

@@ -21,7 +21,7 @@
 #define SPIN_CEILING (1u << 12)   /* backoff iterations per idle spin, at most */
 #define SPIN_FIRST 16u            /* backoff iterations of the first idle spin */
 #define WATCH_NS 1000000ull       /* the watchman's first pause between looks: 1 ms ... */
-#define WATCH_MAX_NS 8000000ull   /* ... doubling to this while its looks find nobody stuck */
+#define WATCH_MAX_NS 8000000ull   /* ... doubling to this while its looks find nothing held up */
 #define WATCH_STUCK_NS 250000ull  /* its pause after a look that found stuck workers, work queued */
 
 typedef struct worker worker;
