@@ -314,7 +314,7 @@ static inline bool is_done(const myr_jobs *p, const waiting *until) {
 bool jobs_find_job(worker *w, uint64_t *out);
 /* Runs jobs until `pending` is done, spinning then parking while idle. */
 void jobs_work_until(worker *w, const waiting *pending);
-/* The calling thread, worker w's, publishes its CPU-time clock. */
+/* The calling thread, worker w's, publishes its CPU-time clock and thread id. */
 void jobs_note_cpu_clock(worker *w);
 /* A started worker's thread. */
 void *jobs_worker_main(void *arg);

@@ -103,7 +103,8 @@ static void a_non_owner_wait_does_not_return_while_a_job_runs(void **state) {
     atomic_store(&staged.a_release, 1);
     assert_int_equal(myr_jobs_wait(staged.pool, &staged.c), MYR_OK);
     assert_int_equal(myr_jobs_wait(staged.pool, &w), MYR_OK);
-    jobs_test_hook = (void (*)(int))0; /* (a plain 0 or NULL: clang -Werror refuses both for an _Atomic function pointer) */
+    /* a typed null: clang -Werror refuses 0 and NULL for an _Atomic function pointer */
+    jobs_test_hook = (void (*)(int))0;
     assert_true(atomic_load(&staged.returned));
     assert_int_equal(atomic_load(&staged.a_finished_at_return), 1);
     assert_int_equal(myr_counter_pending(&staged.c), 0);

@@ -862,6 +862,195 @@ static void jobs_that_spin_for_each_other_finish_in_an_oversubscribed_pool(void 
   assert_int_equal(myr_jobs_destroy(pool), MYR_OK);
 }
 
+/* ---- waits that run jobs, and sleepers that are all waiters ------------- */
+
+static atomic_int helping_flag;
+static void noop_job(void *arg) { (void)arg; }
+static void set_helping_flag(void *arg) {
+  (void)arg;
+  atomic_store(&helping_flag, 1);
+}
+
+/* Waits by running jobs of its own until a job queued after it runs (5 s
+ * at most): it finishes jobs and uses its CPU, so it never looks stuck. */
+static void help_until_flag(void *arg) {
+  myr_jobs *pool = arg;
+  uint64_t t0 = mono_ns();
+  while (!atomic_load(&helping_flag) && mono_ns() - t0 < 5000000000ull) {
+    myr_counter c = {0};
+    myr_jobs_spawn(pool, noop_job, NULL, &c);
+    myr_jobs_wait(pool, &c);
+  }
+}
+
+/* More helping waiters than CPUs keep every CPU busy with progress, while
+ * the job they wait for sits in the deque of the creator, which sleeps
+ * without waiting. A worker past the bound must take it: a pool that gave
+ * a stuck worker's queued jobs no thief ran it after 0.1-2 s (issue #9's
+ * review), against under 10 ms now. */
+static void a_job_queued_behind_helping_waiters_runs_in_an_oversubscribed_pool(void **state) {
+  (void)state;
+  uint32_t cpus = (uint32_t)sysconf(_SC_NPROCESSORS_ONLN), helpers = cpus + 1;
+  myr_jobs *pool;
+  assert_int_equal(myr_jobs_create(&(myr_jobs_desc){.workers = 4 * cpus}, &pool), MYR_OK);
+  for (int round = 0; round < 4; round++) {
+    nanosleep(&(struct timespec){0, 50000000}, NULL); /* idle: the workers park */
+    atomic_store(&helping_flag, 0);
+    myr_counter c = {0};
+    for (uint32_t i = 0; i < helpers; i++) assert_int_equal(myr_jobs_spawn(pool, help_until_flag, pool, &c), MYR_OK);
+    nanosleep(&(struct timespec){0, 5000000}, NULL); /* the helpers start */
+    uint64_t t0 = mono_ns();
+    assert_int_equal(myr_jobs_spawn(pool, set_helping_flag, NULL, &c), MYR_OK);
+    while (!atomic_load(&helping_flag) && mono_ns() - t0 < 6000000000ull) nanosleep(&(struct timespec){0, 200000}, NULL);
+    uint64_t took = mono_ns() - t0;
+    assert_int_equal(myr_jobs_wait(pool, &c), MYR_OK);
+    fprintf(stderr, "round %d: the job behind %u helping waiters on %u workers ran after %.1f ms\n", round, helpers,
+            4 * cpus, (double)took / 1e6);
+    assert_true(took < 500000000ull);
+  }
+  assert_int_equal(myr_jobs_destroy(pool), MYR_OK);
+}
+
+/* Two chains of jobs: each job spawns the next and, once a job runs on
+ * every worker, waits for it; the two ends block, each holding a partner
+ * job in its own deque until the partner has run elsewhere. Every other
+ * worker is then parked in a wait, so no idle worker is there to watch. */
+typedef struct chain_run {
+  myr_jobs *pool;
+  uint32_t workers;
+  atomic_uint started, in_wait, ends_ready;
+  atomic_uint_fast64_t worst_ns;
+} chain_run;
+
+typedef struct chain_link {
+  chain_run *run;
+  uint32_t depth, len;
+} chain_link;
+
+typedef struct partner_stamp {
+  _Atomic uint64_t queued_at; /* 0 once the partner ran */
+  chain_run *run;
+} partner_stamp;
+
+static void stamped_partner(void *arg) {
+  partner_stamp *st = arg;
+  uint64_t lag = mono_ns() - atomic_load(&st->queued_at);
+  uint_fast64_t worst = atomic_load(&st->run->worst_ns);
+  while (lag > worst && !atomic_compare_exchange_weak(&st->run->worst_ns, &worst, lag)) {
+  }
+  atomic_store(&st->queued_at, 0);
+}
+
+static void chain_link_job(void *arg) {
+  chain_link *l = arg;
+  chain_run *r = l->run;
+  atomic_fetch_add(&r->started, 1);
+  myr_counter c = {0};
+  if (l->depth == l->len) {
+    uint64_t t0 = mono_ns();
+    while (atomic_load(&r->in_wait) < r->workers - 2 && mono_ns() - t0 < 2000000000ull)
+      nanosleep(&(struct timespec){0, 1000000}, NULL);
+    atomic_fetch_add(&r->ends_ready, 1);
+    while (atomic_load(&r->ends_ready) < 2 && mono_ns() - t0 < 4000000000ull)
+      nanosleep(&(struct timespec){0, 100000}, NULL);
+    nanosleep(&(struct timespec){0, 150000000}, NULL); /* the waiters' park deadlines grow */
+    partner_stamp st = {mono_ns(), r};
+    assert_int_equal(myr_jobs_spawn(r->pool, stamped_partner, &st, &c), MYR_OK);
+    uint64_t t1 = mono_ns();
+    while (atomic_load(&st.queued_at) != 0 && mono_ns() - t1 < 1000000000ull)
+      nanosleep(&(struct timespec){0, 200000}, NULL);
+    assert_int_equal(myr_jobs_wait(r->pool, &c), MYR_OK);
+    return;
+  }
+  chain_link next = {r, l->depth + 1, l->len};
+  assert_int_equal(myr_jobs_spawn(r->pool, chain_link_job, &next, &c), MYR_OK);
+  uint64_t t0 = mono_ns();
+  while (atomic_load(&r->started) < r->workers && mono_ns() - t0 < 1000000000ull) sched_yield();
+  atomic_fetch_add(&r->in_wait, 1);
+  assert_int_equal(myr_jobs_wait(r->pool, &c), MYR_OK);
+}
+
+/* Where every sleeper is a waiter, a job queued behind blocked workers
+ * still runs at once: a pool that left it to the waiters' park deadlines
+ * ran it after 73-77 ms (issue #9's review). */
+static void a_job_queued_while_only_waiters_sleep_runs_in_an_oversubscribed_pool(void **state) {
+  (void)state;
+  uint32_t cpus = (uint32_t)sysconf(_SC_NPROCESSORS_ONLN), workers = 4 * cpus;
+  myr_jobs *pool;
+  assert_int_equal(myr_jobs_create(&(myr_jobs_desc){.workers = workers}, &pool), MYR_OK);
+  for (int round = 0; round < 3; round++) {
+    nanosleep(&(struct timespec){0, 50000000}, NULL);
+    chain_run r = {.pool = pool, .workers = workers};
+    chain_link a = {&r, 1, workers / 2}, b = {&r, 1, workers - workers / 2};
+    myr_counter c = {0};
+    assert_int_equal(myr_jobs_spawn(pool, chain_link_job, &a, &c), MYR_OK);
+    assert_int_equal(myr_jobs_spawn(pool, chain_link_job, &b, &c), MYR_OK);
+    assert_int_equal(myr_jobs_wait(pool, &c), MYR_OK);
+    uint64_t worst = atomic_load(&r.worst_ns);
+    fprintf(stderr, "round %d: %u of %u workers in waits; a partner ran after %.1f ms at worst\n", round,
+            atomic_load(&r.in_wait), workers, (double)worst / 1e6);
+    assert_true(worst < 40000000ull);
+  }
+  assert_int_equal(myr_jobs_destroy(pool), MYR_OK);
+}
+
+/* Jobs that spin (yielding) until all of them have started, while another
+ * job keeps finishing short ones: more spinners than CPUs each get little
+ * CPU and are runnable, like workers waiting for a CPU, but they must
+ * still count as stuck. A pool that took them for that stalled for the
+ * spinners' 5 s limit in 4 of 10 runs (issue #9's second review). */
+static atomic_int spin_arrived, spin_done;
+static int spin_jobs;
+
+static void spin_for_the_others(void *arg) {
+  (void)arg;
+  atomic_fetch_add(&spin_arrived, 1);
+  uint64_t t0 = mono_ns();
+  while (atomic_load(&spin_arrived) < spin_jobs && mono_ns() - t0 < 5000000000ull) sched_yield();
+  atomic_store(&spin_done, 1);
+}
+
+static void short_busy_job(void *arg) {
+  (void)arg;
+  uint64_t t0 = mono_ns();
+  while (mono_ns() - t0 < 20000) {
+  }
+}
+
+static void keep_finishing_jobs(void *arg) {
+  myr_jobs *pool = arg;
+  uint64_t t0 = mono_ns();
+  while (!atomic_load(&spin_done) && mono_ns() - t0 < 6000000000ull) {
+    myr_counter c = {0};
+    for (int i = 0; i < 4; i++) myr_jobs_spawn(pool, short_busy_job, NULL, &c);
+    myr_jobs_wait(pool, &c);
+  }
+}
+
+static void jobs_that_spin_for_each_other_beside_progress_finish_in_an_oversubscribed_pool(void **state) {
+  (void)state;
+  uint32_t cpus = (uint32_t)sysconf(_SC_NPROCESSORS_ONLN), workers = 8 * cpus;
+  spin_jobs = (int)(6 * cpus);
+  myr_jobs *pool;
+  assert_int_equal(myr_jobs_create(&(myr_jobs_desc){.workers = workers}, &pool), MYR_OK);
+  for (int round = 0; round < 6; round++) {
+    nanosleep(&(struct timespec){0, 50000000}, NULL);
+    atomic_store(&spin_arrived, 0);
+    atomic_store(&spin_done, 0);
+    myr_counter c = {0};
+    uint64_t t0 = mono_ns();
+    assert_int_equal(myr_jobs_spawn(pool, keep_finishing_jobs, pool, &c), MYR_OK);
+    for (int i = 0; i < spin_jobs; i++) assert_int_equal(myr_jobs_spawn(pool, spin_for_the_others, NULL, &c), MYR_OK);
+    assert_int_equal(myr_jobs_wait(pool, &c), MYR_OK);
+    uint64_t took = mono_ns() - t0;
+    fprintf(stderr, "round %d: %d spinning jobs beside a job stream on %u workers took %.1f ms\n", round, spin_jobs,
+            workers, (double)took / 1e6);
+    assert_int_equal(atomic_load(&spin_arrived), spin_jobs);
+    assert_true(took < 2500000000ull);
+  }
+  assert_int_equal(myr_jobs_destroy(pool), MYR_OK);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(one_worker_runs_everything_on_the_caller),
@@ -883,6 +1072,9 @@ int main(void) {
       cmocka_unit_test(a_spawn_wakes_a_parked_worker_at_once),
       cmocka_unit_test(jobs_blocked_on_later_jobs_finish_in_an_oversubscribed_pool),
       cmocka_unit_test(jobs_that_spin_for_each_other_finish_in_an_oversubscribed_pool),
+      cmocka_unit_test(jobs_that_spin_for_each_other_beside_progress_finish_in_an_oversubscribed_pool),
+      cmocka_unit_test(a_job_queued_behind_helping_waiters_runs_in_an_oversubscribed_pool),
+      cmocka_unit_test(a_job_queued_while_only_waiters_sleep_runs_in_an_oversubscribed_pool),
       cmocka_unit_test(ten_million_nested_jobs_each_run_once),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
