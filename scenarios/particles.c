@@ -34,11 +34,24 @@ static void drag(const myr_view *v, myr_patches *p) {
   }
 }
 
+/* A chunk of this many rows or more is integrated field by field (x over
+ * the chunk, then y, then z: two streams at a time), a smaller one in one
+ * loop over the three: from 100k rows a chunk the first runs 3-9% faster
+ * here, up to 50k they run alike (docs/performance.md). Each row gets the
+ * same operations either way, so the world hash does not change. */
+enum { FIELDWISE_ROWS = 65536 };
+
 static void integrate(const myr_view *v, myr_patches *p) {
   (void)p;
   float *px = myr_chunk_f32(&v->chunk, 0, 0), *py = myr_chunk_f32(&v->chunk, 0, 1), *pz = myr_chunk_f32(&v->chunk, 0, 2);
   const float *vx = myr_chunk_f32(&v->chunk, 1, 0), *vy = myr_chunk_f32(&v->chunk, 1, 1), *vz = myr_chunk_f32(&v->chunk, 1, 2);
   const float dt = (float)v->dt;
+  if (v->chunk.count >= FIELDWISE_ROWS) {
+    MYR_FOR_ROWS(i, &v->chunk) px[i] += vx[i] * dt;
+    MYR_FOR_ROWS(i, &v->chunk) py[i] += vy[i] * dt;
+    MYR_FOR_ROWS(i, &v->chunk) pz[i] += vz[i] * dt;
+    return;
+  }
   MYR_FOR_ROWS(i, &v->chunk) {
     px[i] += vx[i] * dt;
     py[i] += vy[i] * dt;
@@ -71,6 +84,18 @@ static void integrate_simd(const myr_view *v, myr_patches *p) {
   float *px = myr_chunk_f32(&v->chunk, 0, 0), *py = myr_chunk_f32(&v->chunk, 0, 1), *pz = myr_chunk_f32(&v->chunk, 0, 2);
   const float *vx = myr_chunk_f32(&v->chunk, 1, 0), *vy = myr_chunk_f32(&v->chunk, 1, 1), *vz = myr_chunk_f32(&v->chunk, 1, 2);
   const myr_f32v dt = myr_f32v_set1((float)v->dt);
+  if (v->chunk.count >= FIELDWISE_ROWS) { /* as the scalar loop */
+    MYR_FOR_VECTORS(i, &v->chunk) {
+      myr_f32v_store(px + i, myr_f32v_add(myr_f32v_load(px + i), myr_f32v_mul(myr_f32v_load(vx + i), dt)));
+    }
+    MYR_FOR_VECTORS(i, &v->chunk) {
+      myr_f32v_store(py + i, myr_f32v_add(myr_f32v_load(py + i), myr_f32v_mul(myr_f32v_load(vy + i), dt)));
+    }
+    MYR_FOR_VECTORS(i, &v->chunk) {
+      myr_f32v_store(pz + i, myr_f32v_add(myr_f32v_load(pz + i), myr_f32v_mul(myr_f32v_load(vz + i), dt)));
+    }
+    return;
+  }
   MYR_FOR_VECTORS(i, &v->chunk) {
     myr_f32v_store(px + i, myr_f32v_add(myr_f32v_load(px + i), myr_f32v_mul(myr_f32v_load(vx + i), dt)));
     myr_f32v_store(py + i, myr_f32v_add(myr_f32v_load(py + i), myr_f32v_mul(myr_f32v_load(vy + i), dt)));

@@ -181,6 +181,28 @@ static void simd_and_scalar_kernels_end_in_the_same_world(void **state) {
   assert_null(sc);
 }
 
+/* particles integrates a chunk of 64k rows or more field by field, a
+ * smaller one in one loop over the three fields: chunks of 65536 rows
+ * (one of each kind) and 131072 (a single chunk of 100003 rows) end in
+ * the world of chunks of 4096, with either kernel. */
+static void particles_in_large_chunks_ends_in_the_world_of_small_ones(void **state) {
+  (void)state;
+  uint32_t alive;
+  const scn_kernels both[] = {SCN_SCALAR, SCN_SIMD};
+  const uint32_t workers[] = {1, 2}, chunks[] = {65536, 131072};
+  kernels = SCN_SCALAR;
+  uint64_t ref = run_scenario("particles", 100003, 1, 4096, 6, &alive);
+  for (int k = 0; k < 2; k++)
+    for (int t = 0; t < 2; t++)
+      for (int c = 0; c < 2; c++) {
+        kernels = both[k];
+        if (run_scenario("particles", 100003, workers[t], chunks[c], 6, &alive) != ref)
+          fail_msg("particles, %s kernels, %u workers, chunks of %u: another world", k ? "simd" : "scalar", workers[t],
+                   chunks[c]);
+      }
+  kernels = SCN_SIMD;
+}
+
 static void unknown_scenarios_and_empty_worlds_are_refused(void **state) {
   (void)state;
   scn_scenario *sc = NULL;
@@ -203,6 +225,7 @@ int main(void) {
       cmocka_unit_test(ecsbench_frame_is_the_serial_drawing_of_its_sprites),
       cmocka_unit_test(scenarios_end_in_their_pinned_hashes),
       cmocka_unit_test(simd_and_scalar_kernels_end_in_the_same_world),
+      cmocka_unit_test(particles_in_large_chunks_ends_in_the_world_of_small_ones),
       cmocka_unit_test(unknown_scenarios_and_empty_worlds_are_refused),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

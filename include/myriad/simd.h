@@ -59,8 +59,12 @@ typedef simde__m256 myr_f32v;  /* 8 floats */
 typedef simde__m256i myr_i32v; /* 8 int32 or uint32 lanes */
 typedef simde__m256 myr_mask;  /* 8 lanes of all ones (true) or all zeros */
 
-/* for (i = 0; i < count; i += 8): whole vectors, no tail (see above) */
-#define MYR_FOR_VECTORS(i, chunk) for (uint32_t i = 0; i < (chunk)->count; i += MYR_SIMD_WIDTH)
+/* for (i = 0; i < count; i += 8): whole vectors, no tail (see above). The
+ * count is read once, before the loop, so that stores through the columns
+ * (which the compiler cannot tell apart from the chunk) do not make it
+ * reload the count every vector. */
+#define MYR_FOR_VECTORS(i, chunk) \
+  for (uint32_t i = 0, myr_vectors_##i = (chunk)->count; i < myr_vectors_##i; i += MYR_SIMD_WIDTH)
 
 /* ---- loads and stores: p 32-byte aligned (a chunk's column + a multiple of 8 rows) */
 static inline myr_f32v myr_f32v_load(const float *p) { return simde_mm256_load_ps(p); }
