@@ -22,6 +22,9 @@ typedef void (*myr_bench_fn)(myr_bench_state *st, void *ctx);
 
 /* Registers a benchmark; name and ctx must outlive myr_bench_main(). */
 void myr_bench_register(const char *name, myr_bench_fn fn, void *ctx);
+/* The same, run for at least `seconds` a repetition whatever
+ * --benchmark_min_time says (0: as the flag says). */
+void myr_bench_register_min_time(const char *name, myr_bench_fn fn, void *ctx, double seconds);
 
 /* Iteration control: one iteration per call, or a batch of n (the C/C++
  * crossing costs about 1.6 ns a call, so kernels under ~20 ns use batches). */

@@ -64,10 +64,10 @@ class capture_reporter : public benchmark::ConsoleReporter {
       bool single = r.repetitions <= 1 && r.run_type == Run::RT_Iteration;
       bool median = r.run_type == Run::RT_Aggregate && r.aggregate_name == "median";
       if (!single && !median) continue;
-      std::string name = r.run_name.str();
-      const std::string suffix = "/real_time";
-      if (name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
-        name.resize(name.size() - suffix.size());
+      // the name as registered, without the "/min_time:..." and
+      // "/real_time" that the library appends
+      std::string name = r.run_name.function_name;
+      if (!r.run_name.args.empty()) name += "/" + r.run_name.args;
       auto it = r.counters.find("items_per_second");
       double rate = it != r.counters.end() ? it->second.value
                                            : (r.real_accumulated_time > 0 ? double(r.iterations) / r.real_accumulated_time : 0);
@@ -87,11 +87,15 @@ class capture_reporter : public benchmark::ConsoleReporter {
 
 extern "C" {
 
-void myr_bench_register(const char *name, myr_bench_fn fn, void *ctx) {
-  benchmark::RegisterBenchmark(name, [fn, ctx](benchmark::State &st) {
+void myr_bench_register(const char *name, myr_bench_fn fn, void *ctx) { myr_bench_register_min_time(name, fn, ctx, 0); }
+
+void myr_bench_register_min_time(const char *name, myr_bench_fn fn, void *ctx, double seconds) {
+  benchmark::internal::Benchmark *b = benchmark::RegisterBenchmark(name, [fn, ctx](benchmark::State &st) {
     myr_bench_state s{&st};
     fn(&s, ctx);
-  })->UseRealTime();
+  });
+  b->UseRealTime();
+  if (seconds > 0) b->MinTime(seconds);
 }
 
 bool myr_bench_keep_running(myr_bench_state *st) { return st->state->KeepRunning(); }
