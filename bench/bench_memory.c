@@ -193,7 +193,8 @@ static void hand(myr_bench_state *st, void *ctx) {
  * field by field, as kernel_fields (two streams at a time), a smaller one
  * in one fused loop, as kernel_integrate. Measured in turn on this
  * machine (1 and 2 threads, chunks of 25k-400k rows): the two run alike up
- * to 50k rows a chunk, and from 100k rows field by field runs 3-9% faster.
+ * to 50k rows a chunk, and from 100k rows field by field runs faster in
+ * most runs, by up to 9%.
  * Either way the system sees per-field columns. */
 enum { FIELDWISE_ROWS = 65536 };
 
