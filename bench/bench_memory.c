@@ -194,7 +194,7 @@ static void hand(myr_bench_state *st, void *ctx) {
  * in one fused loop, as kernel_integrate. Measured in turn on this
  * machine (1 and 2 threads, chunks of 25k-400k rows): the two run alike up
  * to 50k rows a chunk, and from 100k rows field by field runs faster in
- * most runs, by up to 9%.
+ * most runs (by up to 9% standalone).
  * Either way the system sees per-field columns. */
 enum { FIELDWISE_ROWS = 65536 };
 
@@ -464,16 +464,18 @@ int main(int argc, char **argv) {
       uint32_t n = SIZES[z];
       const char *nm = name("%s/%s/threads:%u", "in_turn/schedule_and_hand_layouts", n, t);
       /* 2 s a repetition: at the default 0.5 s a 10M repetition held 5-10
-       * passes of each configuration, and its ratio spread from 0.76 to
-       * 1.07 between runs; at 2 s four runs read 1.02-1.04 */
+       * passes of each configuration, and the 2-thread ratios at 1M and
+       * 10M spread from 0.75 to 1.2 between runs; at 2 s, 0.98-1.15 over
+       * eight runs (docs/performance.md) */
       myr_bench_register_min_time(nm, in_turn, (void *)(uintptr_t)(z | t << 8), 2.0);
       char *label = names[named++];
       snprintf(label, sizeof names[0], "integrate (better kernel) vs fastest hand layout, %s, %u threads, in turn",
                n >= 1000000 ? (n == 1000000 ? "1M" : "10M") : "100k", t);
       myr_bench_ratio_counter(label, nm, "vs_fastest", 0.97);
     }
-  /* the serial loop runs the schedule's scalar kernel over the whole table */
+  /* the serial loop: the faster of the fused and the field-by-field hand
+   * loops over the world's layout (the scalar kernel runs the latter at 1M) */
   myr_bench_ratio("integrate 1 worker (scalar) vs the serial loop, 1M", "schedule/integrate_scalar/1M/workers:1",
-                  "hand/soa_fields/1M/threads:1", 0.97);
+                  "hand/soa_fused/1M/threads:1|hand/soa_fields/1M/threads:1", 0.97);
   return myr_bench_main(argc, argv);
 }

@@ -36,9 +36,10 @@ static void drag(const myr_view *v, myr_patches *p) {
 
 /* A chunk of this many rows or more is integrated field by field (x over
  * the chunk, then y, then z: two streams at a time), a smaller one in one
- * loop over the three: from 100k rows a chunk the first runs faster here
- * in most runs, by up to 9%; up to 50k they run alike (docs/performance.md). Each row gets the
- * same operations either way, so the world hash does not change. */
+ * loop over the three. From 100k rows a chunk the first runs faster here
+ * in most runs (by up to 9% standalone); up to 50k they run alike
+ * (docs/performance.md). Each row gets the same operations either way, so
+ * the world hash does not change. */
 enum { FIELDWISE_ROWS = 65536 };
 
 static void integrate(const myr_view *v, myr_patches *p) {
