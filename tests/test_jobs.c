@@ -997,16 +997,26 @@ static void a_job_queued_while_only_waiters_sleep_runs_in_an_oversubscribed_pool
 /* Jobs that spin (yielding) until all of them have started, while another
  * job keeps finishing short ones: more spinners than CPUs each get little
  * CPU and are runnable, like workers waiting for a CPU, but they must
- * still count as stuck. A pool that took them for that stalled for the
- * spinners' 5 s limit in 4 of 10 runs (issue #9's second review). */
-static atomic_int spin_arrived, spin_done;
+ * still count as stuck. A pool that took them for that stalled until the
+ * spinners gave up (then after 5 s) in 4 of 10 runs (issue #9's second
+ * review). The pool that notices them takes 10-40 ms in most rounds, but
+ * on a busy 2-CPU host some rounds took 0.3-4 s (x86-64 and qemu), so a
+ * spinner's patience is 20 s and the test fails if one runs out of it. */
+#define SPIN_PATIENCE_NS 20000000000ull
+static atomic_int spin_arrived, spin_done, spin_gave_up;
 static int spin_jobs;
 
 static void spin_for_the_others(void *arg) {
   (void)arg;
   atomic_fetch_add(&spin_arrived, 1);
   uint64_t t0 = mono_ns();
-  while (atomic_load(&spin_arrived) < spin_jobs && mono_ns() - t0 < 5000000000ull) sched_yield();
+  while (atomic_load(&spin_arrived) < spin_jobs)
+    if (mono_ns() - t0 < SPIN_PATIENCE_NS) {
+      sched_yield();
+    } else {
+      atomic_store(&spin_gave_up, 1);
+      break;
+    }
   atomic_store(&spin_done, 1);
 }
 
@@ -1020,7 +1030,7 @@ static void short_busy_job(void *arg) {
 static void keep_finishing_jobs(void *arg) {
   myr_jobs *pool = arg;
   uint64_t t0 = mono_ns();
-  while (!atomic_load(&spin_done) && mono_ns() - t0 < 6000000000ull) {
+  while (!atomic_load(&spin_done) && mono_ns() - t0 < SPIN_PATIENCE_NS + 1000000000ull) {
     myr_counter c = {0};
     for (int i = 0; i < 4; i++) myr_jobs_spawn(pool, short_busy_job, NULL, &c);
     myr_jobs_wait(pool, &c);
@@ -1037,6 +1047,7 @@ static void jobs_that_spin_for_each_other_beside_progress_finish_in_an_oversubsc
     nanosleep(&(struct timespec){0, 50000000}, NULL);
     atomic_store(&spin_arrived, 0);
     atomic_store(&spin_done, 0);
+    atomic_store(&spin_gave_up, 0);
     myr_counter c = {0};
     uint64_t t0 = mono_ns();
     assert_int_equal(myr_jobs_spawn(pool, keep_finishing_jobs, pool, &c), MYR_OK);
@@ -1046,7 +1057,7 @@ static void jobs_that_spin_for_each_other_beside_progress_finish_in_an_oversubsc
     fprintf(stderr, "round %d: %d spinning jobs beside a job stream on %u workers took %.1f ms\n", round, spin_jobs,
             workers, (double)took / 1e6);
     assert_int_equal(atomic_load(&spin_arrived), spin_jobs);
-    assert_true(took < 2500000000ull);
+    assert_int_equal(atomic_load(&spin_gave_up), 0); /* all of them ran at once */
   }
   assert_int_equal(myr_jobs_destroy(pool), MYR_OK);
 }
