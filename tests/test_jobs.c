@@ -999,7 +999,7 @@ static void a_job_queued_while_only_waiters_sleep_runs_in_an_oversubscribed_pool
  * CPU and are runnable, like workers waiting for a CPU, but they must
  * still count as stuck. A pool that took them for that stalled until the
  * spinners gave up (then after 5 s) in 4 of 10 runs (issue #9's second
- * review). The pool that notices them takes 10-40 ms in most rounds, but
+ * review). The pool that notices them takes 2-40 ms in most rounds, but
  * on a busy 2-CPU host some rounds took 0.3-4 s (x86-64 and qemu), so a
  * spinner's patience is 20 s and the test fails if one runs out of it. */
 #define SPIN_PATIENCE_NS 20000000000ull

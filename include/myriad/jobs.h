@@ -14,7 +14,7 @@
  * wait for each other. Noticing takes a millisecond or a few per CPU's
  * worth of workers (tens of milliseconds to fill 64 workers on 2 CPUs).
  * It takes longer when more jobs spin than there are CPUs while other jobs
- * finish: 10-40 ms for 12 such jobs on 16 workers and 2 CPUs in most
+ * finish: 2-40 ms for 12 such jobs on 16 workers and 2 CPUs in most
  * tries, but up to seconds on a busy host, as spinners that yield get too
  * little CPU to tell from workers waiting for one.
  *
