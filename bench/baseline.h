@@ -1,6 +1,6 @@
 /* What hand-written baselines get, so that they have every advantage the
  * library has: memory as the world's default allocator gets it (2 MiB
- * aligned, with transparent huge pages asked for from 4 MiB up, src/world.c),
+ * aligned, with transparent huge pages asked for above 2 MiB, src/world.c),
  * their columns in one block laid out as a table lays out its columns
  * (src/table.c: every column on a cache line, columns of a page or more at
  * staggered offsets within a page), and helper threads that spin between
@@ -20,11 +20,10 @@
 
 /* A block as the world's default allocator makes a large one. */
 static inline void *baseline_alloc(size_t size) {
-  const size_t huge = (size_t)2 << 20;
-  size = (size + huge - 1) & ~(huge - 1);
-  void *p = aligned_alloc(huge, size);
+  const size_t huge = (size_t)2 << 20, whole = (size + huge - 1) & ~(huge - 1);
+  void *p = aligned_alloc(huge, whole);
   if (!p) abort();
-  if (size >= 2 * huge) madvise(p, size, MADV_HUGEPAGE);
+  if (size > huge) madvise(p, whole, MADV_HUGEPAGE);
   return p;
 }
 
