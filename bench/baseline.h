@@ -18,12 +18,19 @@
 
 #include <ck_pr.h>
 
-/* A block as the world's default allocator makes a large one. */
+/* A block as the world's default allocator makes a table's block: above
+ * 2 MiB, 2 MiB aligned, rounded up to whole 2 MiB pages and advised
+ * MADV_HUGEPAGE; else page aligned (a table block's alignment). */
 static inline void *baseline_alloc(size_t size) {
-  const size_t huge = (size_t)2 << 20, whole = (size + huge - 1) & ~(huge - 1);
-  void *p = aligned_alloc(huge, whole);
+  const size_t huge = (size_t)2 << 20, page = 4096;
+  void *p;
+  if (size > huge) {
+    size_t whole = (size + huge - 1) & ~(huge - 1);
+    if ((p = aligned_alloc(huge, whole))) madvise(p, whole, MADV_HUGEPAGE);
+  } else {
+    p = aligned_alloc(page, size ? (size + page - 1) & ~(page - 1) : page);
+  }
   if (!p) abort();
-  if (size > huge) madvise(p, whole, MADV_HUGEPAGE);
   return p;
 }
 

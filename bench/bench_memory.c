@@ -269,14 +269,14 @@ static void scheduled(myr_bench_state *st, void *ctx) {
  * luckiest of seven noisy figures. This one holds the world and every hand
  * layout at once and takes them in turn: each iteration is a round in
  * which every configuration (the two schedules, the seven hand layouts,
- * the triad) gets one untimed pass, which brings its data into cache as a separate
- * benchmark's earlier iterations would (and starts a hand team's helper
- * thread), then TURN_RUNS timed passes; which goes first rotates. Counter
+ * the triad) gets one untimed pass, which brings its data into cache as a
+ * separate benchmark's earlier iterations would (and starts a hand team's
+ * helper thread), then TURN_RUNS timed passes; which goes first rotates. Counter
  * vs_fastest: the fastest hand layout's median pass over the better
  * schedule's median frame, i.e. the schedule's throughput over the fastest
- * layout's, from the same minutes. Counter vs_triad: the same against the
- * triad, which is not a layout and so not among the hands vs_fastest
- * picks from. */
+ * layout's, from the same minutes. Counter vs_triad: the triad's median
+ * pass over the same better schedule's, the triad not being a layout and
+ * so not among the hands vs_fastest picks from. */
 
 /* the two schedules, the hand layouts, then the triad */
 enum { TURN_RUNS = 5, TURN_HANDS = 7, TURN_TRIAD = 2 + TURN_HANDS, TURN_CONFIGS = TURN_TRIAD + 1 };
@@ -371,7 +371,10 @@ static void in_turn(myr_bench_state *st, void *ctx) {
   for (int k = 3; k < TURN_TRIAD; k++)
     if (med[k] < hand_best) hand_best = med[k];
   myr_bench_counter(st, "vs_fastest", sched ? (double)hand_best / (double)sched : 0, false);
-  /* both move 24 bytes an entity, so the time ratio is the bandwidth ratio */
+  /* both touch 24 bytes an entity (the convention of the "bytes" counter),
+   * so the time ratio is the ratio of those rates; the traffic differs
+   * (integrate reads 24 and writes 12, the triad reads 16 and writes 8,
+   * plus 8 read for ownership) */
   myr_bench_counter(st, "vs_triad", sched ? (double)med[TURN_TRIAD] / (double)sched : 0, false);
   /* the better schedule's kernel (0 scalar, 1 simd) and the fastest hand
    * layout (index into hand_cfg), to say which won */
@@ -465,9 +468,9 @@ int main(int argc, char **argv) {
       myr_bench_ratio(label, sched, any_hand, 0.97);
       label = names[named++];
       snprintf(label, sizeof names[0], "integrate simd vs triad bandwidth, %s, %u threads", size, t);
-      /* (no target here: the two run tens of seconds apart, and on this
-       * shared host that alone swung the ratio from 0.6 to 1.0; the in-turn
-       * ratio below holds the target) */
+      /* (no target here: the two run apart, each on freshly allocated
+       * memory, and on this shared host the ratio swung from 0.6 to 1.0;
+       * the in-turn ratio below holds the target) */
       myr_bench_ratio(label, simd, triad, 0);
     }
   /* the target sizes, in turn: 100k, 1M, 10M on 1 and 2 threads */
