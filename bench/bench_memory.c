@@ -271,8 +271,8 @@ static void scheduled(myr_bench_state *st, void *ctx) {
  * which every configuration (the two schedules, the seven hand layouts,
  * the triad) gets one untimed pass, which brings its data into cache as a
  * separate benchmark's earlier iterations would (and starts a hand team's
- * helper thread), then TURN_RUNS timed passes; which goes first rotates. Counter
- * vs_fastest: the fastest hand layout's median pass over the better
+ * helper thread), then TURN_RUNS timed passes; which goes first rotates.
+ * Counter vs_fastest: the fastest hand layout's median pass over the better
  * schedule's median frame, i.e. the schedule's throughput over the fastest
  * layout's, from the same minutes. Counter vs_triad: the triad's median
  * pass over the same better schedule's, the triad not being a layout and
