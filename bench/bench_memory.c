@@ -399,9 +399,14 @@ static void in_turn(myr_bench_state *st, void *ctx) {
 static char names[256][96];
 static uint32_t named;
 
+/* n entities as a name says it: 21k, 100k, 1M, 10M */
+static void size_name(char *out, size_t cap, uint32_t n) {
+  snprintf(out, cap, n >= 1000000 ? "%uM" : "%uk", n >= 1000000 ? n / 1000000 : n / 1000);
+}
+
 static const char *name(const char *fmt, const char *a, uint32_t n, uint32_t threads) {
   char size[16];
-  snprintf(size, sizeof size, n >= 1000000 ? "%uM" : "%uk", n >= 1000000 ? n / 1000000 : n / 1000);
+  size_name(size, sizeof size, n);
   snprintf(names[named], sizeof names[named], fmt, a, size, threads);
   return names[named++];
 }
@@ -459,7 +464,7 @@ int main(int argc, char **argv) {
       const char *any_hand = strdup(fastest); /* the ratio keeps the pointer */
       const char *triad = name("%s/%s/threads:%u", "triad", n, t);
       char size[16], *label;
-      snprintf(size, sizeof size, n >= 1000000 ? "%uM" : "%uk", n >= 1000000 ? n / 1000000 : n / 1000);
+      size_name(size, sizeof size, n);
       label = names[named++];
       snprintf(label, sizeof names[0], "integrate simd vs fastest hand layout, %s, %u threads", size, t);
       myr_bench_ratio(label, simd, any_hand, 0.97);
@@ -483,13 +488,14 @@ int main(int argc, char **argv) {
        * 10M spread from 0.75 to 1.2 between runs; at 2 s, 0.98-1.15 over
        * eight runs (docs/performance.md) */
       myr_bench_register_min_time(nm, in_turn, (void *)(uintptr_t)(z | t << 8), 2.0);
-      char *label = names[named++];
+      char size[16], *label = names[named++];
+      size_name(size, sizeof size, n);
       snprintf(label, sizeof names[0], "integrate (better kernel) vs fastest hand layout, %s, %u threads, in turn",
-               n >= 1000000 ? (n == 1000000 ? "1M" : "10M") : "100k", t);
+               size, t);
       myr_bench_ratio_counter(label, nm, "vs_fastest", 0.97);
       label = names[named++];
-      snprintf(label, sizeof names[0], "integrate (better kernel) vs triad bandwidth, %s, %u threads, in turn",
-               n >= 1000000 ? (n == 1000000 ? "1M" : "10M") : "100k", t);
+      snprintf(label, sizeof names[0], "integrate (better kernel) vs triad bandwidth, %s, %u threads, in turn", size,
+               t);
       myr_bench_ratio_counter(label, nm, "vs_triad", z == 3 && t == 2 ? 0.9 : 0);
     }
   /* the serial loop: the faster of the fused and the field-by-field hand
