@@ -205,9 +205,6 @@ void schedule_autotune_step(myr_schedule *s, uint64_t frame_ns);
  * schedule (on), or stop if it reports to it (off). Does nothing otherwise. */
 void schedule_access_watch(myr_schedule *s, bool on);
 
-/* A JSON string with quotes, backslashes and control characters escaped. */
-void schedule_json_string(FILE *out, const char *str);
-
 /* Records a traced event on lane `worker` (drops it when the lane is full). */
 void schedule_trace(myr_schedule *s, int worker, trace_event ev);
 

@@ -1,6 +1,7 @@
 /* The schedule, reporting: the plan with the reason for every edge, and the
  * statistics of systems, stages and workers as a table or as JSON. */
 #include "jobs_impl.h"
+#include "json.h"
 #include "schedule_impl.h"
 
 /* ---- plan and statistics ------------------------------------------------- */
@@ -71,24 +72,12 @@ myr_status myr_schedule_stage_stats(const myr_schedule *s, uint32_t i, myr_stage
   return MYR_OK;
 }
 
-/* A JSON string: quotes, backslashes and control characters escaped, so
- * that any system name gives valid JSON (bytes >= 0x80 pass as they are). */
-void schedule_json_string(FILE *out, const char *str) {
-  fputc('"', out);
-  for (const unsigned char *c = (const unsigned char *)str; *c; c++) {
-    if (*c == '"' || *c == '\\') fprintf(out, "\\%c", *c);
-    else if (*c < 0x20) fprintf(out, "\\u%04x", *c);
-    else fputc(*c, out);
-  }
-  fputc('"', out);
-}
-
 static void print_json(const myr_schedule *s, FILE *out) {
   fprintf(out, "{\"systems\": [");
   for (uint32_t i = 0; i < s->count; i++) {
     const myr_system_stats *t = &s->systems[i].stats;
     fprintf(out, "%s\n  {\"name\": ", i ? "," : "");
-    schedule_json_string(out, s->systems[i].name);
+    json_string(out, s->systems[i].name);
     fprintf(out, ", \"stage\": %u, \"chunk_rows\": %u, \"entities\": %llu, \"chunks\": %llu, "
             "\"ns\": %llu, \"ns_per_entity\": %.3f, \"entities_per_s\": %.1f, \"frames\": %llu, "
             "\"total_entities\": %llu, \"total_chunks\": %llu, \"total_ns\": %llu, \"cpu_ns\": %llu, "
@@ -256,7 +245,7 @@ myr_status myr_schedule_trace_end(myr_schedule *s, FILE *out) {
       fprintf(out, ",\n {\"name\": ");
       if (e->system == NONE) fprintf(out, "\"merge\", \"cat\": \"merge\"");
       else {
-        schedule_json_string(out, s->systems[e->system].name);
+        json_string(out, s->systems[e->system].name);
         fprintf(out, ", \"cat\": \"%s\"", e->chunk == NONE ? "hook" : "chunk");
       }
       fprintf(out, ", \"ph\": \"X\", \"pid\": 1, \"tid\": %u, \"ts\": %.3f, \"dur\": %.3f, \"args\": {\"stage\": %u", w,
