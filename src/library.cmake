@@ -1,11 +1,11 @@
-# Assembles the library from the compiled objects (myriad_objects): the
+# Assembles the library from the compiled parts (myr_objects): the
 # un-localised archive for the tests, and the installed static or shared
 # library. Included by src/CMakeLists.txt.
 
 # Un-localised, for in-tree code that needs the private functions (tests).
-add_library(myriad_internal STATIC $<TARGET_OBJECTS:myriad_objects>)
+add_library(myriad_internal STATIC ${myr_objects})
 target_include_directories(myriad_internal
-  PUBLIC ${PROJECT_SOURCE_DIR}/include ${CMAKE_CURRENT_SOURCE_DIR})
+  PUBLIC ${PROJECT_SOURCE_DIR}/include ${myr_part_dirs})
 target_link_libraries(myriad_internal PUBLIC PkgConfig::CK Threads::Threads)
 
 # The merged, localised object. Needs GNU ld and objcopy (ELF); without them
@@ -15,17 +15,17 @@ if(CMAKE_LINKER AND CMAKE_OBJCOPY AND CMAKE_C_COMPILER_ID MATCHES "GNU|Clang"
   set(myr_merged ${CMAKE_CURRENT_BINARY_DIR}/myriad_merged.o)
   add_custom_command(
     OUTPUT ${myr_merged}
-    COMMAND ${CMAKE_LINKER} -r -o ${myr_merged}.tmp $<TARGET_OBJECTS:myriad_objects>
+    COMMAND ${CMAKE_LINKER} -r -o ${myr_merged}.tmp ${myr_objects}
     COMMAND ${CMAKE_OBJCOPY} --localize-hidden ${myr_merged}.tmp ${myr_merged}
     COMMAND ${CMAKE_COMMAND} -E rm -f ${myr_merged}.tmp
-    DEPENDS myriad_objects $<TARGET_OBJECTS:myriad_objects>
+    DEPENDS ${myr_object_libs} ${myr_objects}
     COMMENT "Merging the myriad objects and localising their hidden symbols"
     COMMAND_EXPAND_LISTS VERBATIM)
   set_source_files_properties(${myr_merged} PROPERTIES EXTERNAL_OBJECT ON GENERATED ON)
   add_library(myriad ${myr_merged})
 else()
   message(WARNING "myriad: no GNU ld/objcopy: the installed library also exports private symbols")
-  add_library(myriad $<TARGET_OBJECTS:myriad_objects>)
+  add_library(myriad ${myr_objects})
 endif()
 add_library(myriad::myriad ALIAS myriad)
 target_include_directories(myriad

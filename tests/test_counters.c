@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "jobs_impl.h"
+#include "jobs_iface.h"
 #include "myriad/jobs.h"
 
 static uint64_t now_ns(void) {

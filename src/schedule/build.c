@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "jobs_impl.h"
 #include "schedule_impl.h"
 
 /* ---- creation ------------------------------------------------------------ */
@@ -27,14 +26,12 @@ myr_status myr_schedule_create(myr_world *w, const myr_schedule_desc *d, myr_sch
     }
     s->own_jobs = true;
   }
-  s->buf_count = myr_jobs_worker_count(s->jobs);
-  s->bufs = world_alloc(w, sizeof(worker_buffer) * s->buf_count, alignof(worker_buffer));
-  if (!s->bufs) {
+  s->workers = myr_jobs_worker_count(s->jobs);
+  if (patch_lanes_init(&s->lanes, w, s->workers) != MYR_OK) {
     if (s->own_jobs) myr_jobs_destroy(s->jobs);
     world_free(w, s, sizeof *s);
     return MYR_ENOMEM;
   }
-  for (uint32_t i = 0; i < s->buf_count; i++) patch_buffer_init(&s->bufs[i].buf, w);
   schedule_access_watch(s, true);
   schedule_tuning_from_env(s);
   *out = s;
@@ -89,9 +86,7 @@ void myr_schedule_destroy(myr_schedule *s) {
     world_free(w, y->match_block, sizeof(uint32_t) * y->match_block_cap);
   }
   world_free(w, s->systems, sizeof(sys) * s->cap);
-  for (uint32_t i = 0; i < s->buf_count; i++) patch_buffer_free(&s->bufs[i].buf);
-  world_free(w, s->bufs, sizeof(worker_buffer) * s->buf_count);
-  world_free(w, s->refs, sizeof(patch_ref) * s->ref_cap);
+  patch_lanes_free(&s->lanes);
   schedule_tuning_free(s);
   if (s->own_jobs) myr_jobs_destroy(s->jobs);
   world_free(w, s, sizeof *s);
@@ -152,10 +147,10 @@ static myr_status resource_terms(myr_schedule *s, const myr_system_desc *d, sys 
     if (!data) return schedule_say(s, MYR_EINVAL, "add \"%s\": resource term %u names unknown resource %u", d->name, i, t->resource);
     if (t->kind != MYR_TERM_READ && t->kind != MYR_TERM_WRITE)
       return schedule_say(s, MYR_EINVAL, "add \"%s\": resource term %u (%s) is neither read nor write", d->name, i,
-                          s->world->resources[t->resource].name);
+                          world_resource_name(s->world, t->resource));
     uint64_t bit = UINT64_C(1) << t->resource;
     if ((y->res_reads | y->res_writes) & bit) /* each resource once */
-      return schedule_say(s, MYR_EINVAL, "add \"%s\": resource %s is named twice", d->name, s->world->resources[t->resource].name);
+      return schedule_say(s, MYR_EINVAL, "add \"%s\": resource %s is named twice", d->name, world_resource_name(s->world, t->resource));
     if (t->kind == MYR_TERM_READ) y->res_reads |= bit;
     else y->res_writes |= bit;
     y->res[i] = *t;
@@ -173,15 +168,15 @@ static myr_status component_terms(myr_schedule *s, const myr_system_desc *d) {
                         MYR_QUERY_MAX_TERMS);
   for (uint32_t i = 0; i < d->term_count; i++) {
     const myr_term *t = &d->terms[i];
-    if (t->component >= w->component_count)
+    if (t->component >= world_component_count(w))
       return schedule_say(s, MYR_ENOCOMP, "add \"%s\": term %u names unknown component %u", d->name, i, t->component);
     if (t->kind < MYR_TERM_READ || t->kind > MYR_TERM_WITH)
       return schedule_say(s, MYR_EINVAL, "add \"%s\": term %u (%s) has an unknown kind %d", d->name, i,
-                          w->components[t->component].name, (int)t->kind);
+                          world_component(w, t->component)->name, (int)t->kind);
     for (uint32_t k = 0; k < i; k++)
       if (d->terms[k].component == t->component)
         return schedule_say(s, MYR_EINVAL, "add \"%s\": terms %u and %u both name %s", d->name, k, i,
-                            w->components[t->component].name);
+                            world_component(w, t->component)->name);
   }
   return MYR_OK;
 }

@@ -1,13 +1,12 @@
 /* The schedule, reporting: the plan with the reason for every edge, and the
  * statistics of systems, stages and workers as a table or as JSON. */
-#include "jobs_impl.h"
 #include "json.h"
 #include "schedule_impl.h"
 
 /* ---- plan and statistics ------------------------------------------------- */
 
 static const char *component_name(const myr_schedule *s, myr_component c) {
-  return c < s->world->component_count ? s->world->components[c].name : "?";
+  return c < world_component_count(s->world) ? world_component(s->world, c)->name : "?";
 }
 
 myr_status myr_schedule_print_plan(myr_schedule *s, FILE *out) {
@@ -15,7 +14,7 @@ myr_status myr_schedule_print_plan(myr_schedule *s, FILE *out) {
   myr_status st = myr_schedule_build(s);
   if (st != MYR_OK) return st;
   fprintf(out, "schedule: %u systems, %u stages, %u workers, default chunk %u rows\n", s->count, s->stage_count,
-          s->buf_count, s->default_rows);
+          s->workers, s->default_rows);
   for (uint32_t g = 0; g < s->stage_count; g++) {
     const stage *sg = &s->stages[g];
     fprintf(out, "stage %u:\n", sg->stage);
@@ -32,7 +31,7 @@ myr_status myr_schedule_print_plan(myr_schedule *s, FILE *out) {
         const edge *ed = &s->edges[e];
         if (ed->to != s->by_stage[sg->first + k]) continue;
         const char *from = s->systems[ed->from].name, *c = component_name(s, ed->what);
-        const char *r = ed->what < s->world->resource_count ? s->world->resources[ed->what].name : "?";
+        const char *r = ed->what < world_resource_count(s->world) ? world_resource_name(s->world, ed->what) : "?";
         switch (ed->why) {
         case WHY_RES_WRITE_WRITE: fprintf(out, "     after %s: both write resource %s\n", from, r); break;
         case WHY_RES_WRITE_READ: fprintf(out, "     after %s: it writes resource %s, read here\n", from, r); break;
@@ -100,7 +99,7 @@ static void print_json(const myr_schedule *s, FILE *out) {
             (unsigned long long)t->total_patches.recorded);
   }
   fprintf(out, "\n], \"workers\": [");
-  for (uint32_t w = 0; w < s->buf_count; w++) {
+  for (uint32_t w = 0; w < s->workers; w++) {
     myr_jobs_worker_stats ws = {0};
     myr_jobs_stats(s->jobs, w, &ws);
     fprintf(out, "%s\n  {\"worker\": %u, \"jobs\": %llu, \"steals\": %llu, \"failed_steals\": %llu, \"idle_ns\": %llu}",
@@ -143,7 +142,7 @@ static void print_table(const myr_schedule *s, FILE *out) {
             (unsigned long long)t->patches.spawned, (unsigned long long)t->patches.destroyed);
   }
   fprintf(out, "%-6s %10s %10s %14s %12s\n", "worker", "jobs", "steals", "failed steals", "idle ms");
-  for (uint32_t w = 0; w < s->buf_count; w++) {
+  for (uint32_t w = 0; w < s->workers; w++) {
     myr_jobs_worker_stats ws = {0};
     myr_jobs_stats(s->jobs, w, &ws);
     fprintf(out, "%-6u %10llu %10llu %14llu %12.2f\n", w, (unsigned long long)ws.jobs, (unsigned long long)ws.steals,
@@ -162,8 +161,8 @@ myr_status myr_schedule_print_stats(const myr_schedule *s, FILE *out, bool json)
 
 static void trace_free(myr_schedule *s) {
   if (!s->trace) return;
-  for (uint32_t i = 0; i < s->buf_count; i++) world_free(s->world, s->trace[i].events, sizeof(trace_event) * s->trace_cap);
-  world_free(s->world, s->trace, sizeof(trace_lane) * s->buf_count);
+  for (uint32_t i = 0; i < s->workers; i++) world_free(s->world, s->trace[i].events, sizeof(trace_event) * s->trace_cap);
+  world_free(s->world, s->trace, sizeof(trace_lane) * s->workers);
   s->trace = NULL;
 }
 
@@ -171,17 +170,17 @@ myr_status myr_schedule_trace_begin(myr_schedule *s, uint32_t max_events) {
   if (!s || s->trace || max_events > (UINT32_C(1) << 26)) return MYR_EINVAL;
   if (schedule_running(s)) return MYR_EBUSY;
   uint32_t cap = max_events ? max_events : 65536;
-  trace_lane *lanes = world_alloc(s->world, sizeof(trace_lane) * s->buf_count, alignof(trace_lane));
+  trace_lane *lanes = world_alloc(s->world, sizeof(trace_lane) * s->workers, alignof(trace_lane));
   if (!lanes) return MYR_ENOMEM;
-  memset(lanes, 0, sizeof(trace_lane) * s->buf_count);
-  for (uint32_t i = 0; i < s->buf_count; i++)
+  memset(lanes, 0, sizeof(trace_lane) * s->workers);
+  for (uint32_t i = 0; i < s->workers; i++)
     if (!(lanes[i].events = world_alloc(s->world, sizeof(trace_event) * cap, alignof(trace_event)))) {
       for (uint32_t k = 0; k < i; k++) world_free(s->world, lanes[k].events, sizeof(trace_event) * cap);
-      world_free(s->world, lanes, sizeof(trace_lane) * s->buf_count);
+      world_free(s->world, lanes, sizeof(trace_lane) * s->workers);
       return MYR_ENOMEM;
     }
   /* touch every page now, so that no page fault lands inside a traced frame */
-  for (uint32_t i = 0; i < s->buf_count; i++) memset(lanes[i].events, 0, sizeof(trace_event) * cap);
+  for (uint32_t i = 0; i < s->workers; i++) memset(lanes[i].events, 0, sizeof(trace_event) * cap);
   s->trace = lanes;
   s->trace_cap = cap;
   return MYR_OK;
@@ -198,7 +197,7 @@ myr_status myr_schedule_trace_events(const myr_schedule *s, myr_trace_event *out
   if (!s || !count || (!out && cap) || !s->trace) return MYR_EINVAL;
   if (schedule_running(s)) return MYR_EBUSY;
   size_t n = 0;
-  for (uint32_t w = 0; w < s->buf_count; w++)
+  for (uint32_t w = 0; w < s->workers; w++)
     for (uint32_t i = 0; i < s->trace[w].count; i++, n++) {
       if (n >= cap) continue;
       const trace_event *e = &s->trace[w].events[i];
@@ -216,7 +215,7 @@ myr_status myr_schedule_trace_events(const myr_schedule *s, myr_trace_event *out
   *count = n;
   if (dropped) {
     *dropped = 0;
-    for (uint32_t w = 0; w < s->buf_count; w++) *dropped += s->trace[w].dropped;
+    for (uint32_t w = 0; w < s->workers; w++) *dropped += s->trace[w].dropped;
   }
   return MYR_OK;
 }
@@ -229,17 +228,17 @@ myr_status myr_schedule_trace_end(myr_schedule *s, FILE *out) {
     return MYR_OK;
   }
   uint64_t t0 = UINT64_MAX;
-  for (uint32_t w = 0; w < s->buf_count; w++)
+  for (uint32_t w = 0; w < s->workers; w++)
     for (uint32_t i = 0; i < s->trace[w].count; i++)
       if (s->trace[w].events[i].start_ns < t0) t0 = s->trace[w].events[i].start_ns;
   fprintf(out, "{\"displayTimeUnit\": \"ns\", \"traceEvents\": [");
   bool first = true;
-  for (uint32_t w = 0; w < s->buf_count; w++) {
+  for (uint32_t w = 0; w < s->workers; w++) {
     fprintf(out, "%s\n {\"name\": \"thread_name\", \"ph\": \"M\", \"pid\": 1, \"tid\": %u, \"args\": {\"name\": \"worker %u\"}}",
             first ? "" : ",", w, w);
     first = false;
   }
-  for (uint32_t w = 0; w < s->buf_count; w++)
+  for (uint32_t w = 0; w < s->workers; w++)
     for (uint32_t i = 0; i < s->trace[w].count; i++) {
       const trace_event *e = &s->trace[w].events[i];
       fprintf(out, ",\n {\"name\": ");
@@ -255,7 +254,7 @@ myr_status myr_schedule_trace_end(myr_schedule *s, FILE *out) {
       fprintf(out, "}}");
     }
   uint64_t dropped = 0;
-  for (uint32_t w = 0; w < s->buf_count; w++) dropped += s->trace[w].dropped;
+  for (uint32_t w = 0; w < s->workers; w++) dropped += s->trace[w].dropped;
   fprintf(out, "\n], \"otherData\": {\"dropped_events\": %llu}}\n", (unsigned long long)dropped);
   trace_free(s);
   return fflush(out) != 0 || ferror(out) ? MYR_EIO : MYR_OK;

@@ -23,7 +23,7 @@ uint64_t compset_hash(const compset *s) {
 static uint32_t map_slot(const myr_world *w, const compset *set) {
   uint32_t mask = w->table_map_cap - 1;
   uint32_t i = (uint32_t)compset_hash(set) & mask;
-  while (w->table_map[i] != NO_TABLE && !compset_eq(&w->tables[w->table_map[i]]->set, set))
+  while (w->table_map[i] != NO_TABLE && !compset_eq(&w->v.tables[w->table_map[i]]->set, set))
     i = (i + 1) & mask;
   return i;
 }
@@ -31,7 +31,7 @@ static uint32_t map_slot(const myr_world *w, const compset *set) {
 table *table_find(const myr_world *w, const compset *set) {
   if (w->table_map_cap == 0) return NULL;
   uint32_t id = w->table_map[map_slot(w, set)];
-  return id == NO_TABLE ? NULL : w->tables[id];
+  return id == NO_TABLE ? NULL : w->v.tables[id];
 }
 
 /* Keeps the load factor at or below 1/2 so probes stay short. */
@@ -47,7 +47,7 @@ static myr_status map_reserve(myr_world *w, uint32_t tables) {
   w->table_map = map;
   w->table_map_cap = cap;
   for (uint32_t i = 0; i < old_cap; i++)
-    if (old[i] != NO_TABLE) w->table_map[map_slot(w, &w->tables[old[i]]->set)] = old[i];
+    if (old[i] != NO_TABLE) w->table_map[map_slot(w, &w->v.tables[old[i]]->set)] = old[i];
   world_free(w, old, (size_t)old_cap * sizeof *old);
   return MYR_OK;
 }
@@ -62,8 +62,8 @@ static table *table_new(myr_world *w, const compset *set) {
   memset(t, 0, sizeof *t);
   t->set = *set;
   t->comp_count = compset_count(set);
-  for (myr_component c = 0; c < w->component_count; c++)
-    if (compset_has(set, c)) t->col_count += w->components[c].field_count;
+  for (myr_component c = 0; c < w->v.component_count; c++)
+    if (compset_has(set, c)) t->col_count += w->v.components[c].field_count;
   size_t comps_size = (size_t)t->comp_count * sizeof(myr_component);
   size_t cols_size = (size_t)t->col_count * sizeof(column);
   t->comps = world_alloc(w, comps_size * 2 + 1, alignof(uint32_t));
@@ -79,9 +79,9 @@ static table *table_new(myr_world *w, const compset *set) {
   memset(t->edges, 0, EDGES_SIZE);
   t->comp_col = t->comps + t->comp_count;
   uint32_t k = 0, col = 0;
-  for (myr_component c = 0; c < w->component_count; c++) {
+  for (myr_component c = 0; c < w->v.component_count; c++) {
     if (!compset_has(set, c)) continue;
-    const component_info *ci = &w->components[c];
+    const component_info *ci = &w->v.components[c];
     t->comps[k] = c;
     t->comp_col[k++] = col;
     for (uint32_t f = 0; f < ci->field_count; f++, col++)
@@ -105,16 +105,16 @@ myr_status table_get(myr_world *w, const compset *set, table **out) {
     *out = t;
     return MYR_OK;
   }
-  if (w->table_count == NO_TABLE - 1) return MYR_ELIMIT;
+  if (w->v.table_count == NO_TABLE - 1) return MYR_ELIMIT;
   /* Reserve every container first, so a failure leaves nothing half made. */
-  myr_status s = map_reserve(w, w->table_count + 1);
-  if (s == MYR_OK && w->table_count == w->table_cap)
-    s = world_grow_array(w, (void **)&w->tables, &w->table_cap, sizeof(table *), w->table_count + 1);
+  myr_status s = map_reserve(w, w->v.table_count + 1);
+  if (s == MYR_OK && w->v.table_count == w->table_cap)
+    s = world_grow_array(w, (void **)&w->v.tables, &w->table_cap, sizeof(table *), w->v.table_count + 1);
   if (s != MYR_OK) return s;
   t = table_new(w, set);
   if (!t) return MYR_ENOMEM;
-  t->id = w->table_count;
-  w->tables[w->table_count++] = t;
+  t->id = w->v.table_count;
+  w->v.tables[w->v.table_count++] = t;
   w->table_map[map_slot(w, set)] = t->id;
   *out = t;
   return MYR_OK;
@@ -123,7 +123,7 @@ myr_status table_get(myr_world *w, const compset *set, table **out) {
 myr_status table_step(myr_world *w, table *t, myr_component c, bool add, table **out) {
   uint32_t slot = c * 2 + (add ? 0 : 1);
   if (t->edges[slot]) {
-    *out = w->tables[t->edges[slot] - 1];
+    *out = w->v.tables[t->edges[slot] - 1];
     return MYR_OK;
   }
   compset set = t->set;
@@ -136,12 +136,12 @@ myr_status table_step(myr_world *w, table *t, myr_component c, bool add, table *
 }
 
 void table_free_all(myr_world *w) {
-  for (uint32_t i = 0; i < w->table_count; i++) table_destroy(w, w->tables[i]);
-  world_free(w, w->tables, (size_t)w->table_cap * sizeof(table *));
+  for (uint32_t i = 0; i < w->v.table_count; i++) table_destroy(w, w->v.tables[i]);
+  world_free(w, w->v.tables, (size_t)w->table_cap * sizeof(table *));
   world_free(w, w->table_map, (size_t)w->table_map_cap * sizeof(uint32_t));
-  w->tables = NULL;
+  w->v.tables = NULL;
   w->table_map = NULL;
-  w->table_count = w->table_cap = w->table_map_cap = 0;
+  w->v.table_count = w->table_cap = w->table_map_cap = 0;
 }
 
 /* ---- storage ------------------------------------------------------------- */

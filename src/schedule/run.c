@@ -10,7 +10,6 @@
 #include <ck_pr.h>
 
 #include "atomics.h"
-#include "jobs_impl.h"
 #include "schedule_impl.h"
 
 static uint64_t now_ns(void) {
@@ -29,92 +28,16 @@ static _Thread_local uint32_t in_frame __attribute__((tls_model("initial-exec"))
 
 /* Records the frame's first failure; later ones leave it (a CAS from 0, so
  * two failing workers never add their codes together). */
-static bool fail(myr_schedule *s, myr_status st) {
+bool schedule_fail(myr_schedule *s, myr_status st) {
   return at_load32_rlx(&s->error) == 0 && at_cas32_sc(&s->error, 0, (uint32_t)-st);
 }
 
 myr_status myr_system_fail(const myr_view *v, myr_status st) {
   if (!v || !v->schedule || st >= 0 || v->system >= v->schedule->count) return MYR_EINVAL;
   /* release by the CAS: the system's id is read after the error */
-  if (fail(v->schedule, st)) at_store32_rel(&v->schedule->failed_system, v->system);
+  if (schedule_fail(v->schedule, st)) at_store32_rel(&v->schedule->failed_system, v->system);
   return MYR_OK;
 }
-
-/* Runs chunks [begin, end) of a system on the calling worker, recording
- * patches into that worker's buffer under the key (system order, chunk). */
-/* ---- access checking (MYR_ACCESS_CHECK builds) ---------------------------- */
-
-#ifdef MYR_ACCESS_CHECK
-/* The system whose callback runs on this thread, for the world's read hook. */
-static _Thread_local const sys *running_system;
-
-/* Reports the frame's first undeclared access: its message is written by
- * the worker that wins the error, and read after the stage's jobs end. */
-__attribute__((format(printf, 2, 3))) static void access_fail(myr_schedule *s, const char *fmt, ...) {
-  if (!fail(s, MYR_EACCESS)) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(s->message, sizeof s->message, fmt, ap);
-  va_end(ap);
-  fprintf(stderr, "myriad: %s\n", s->message);
-}
-
-/* A component read through the world API from a callback: refused when
- * another system of the stage writes that component in place. */
-static void read_hook(const myr_world *w, myr_component c, void *ctx) {
-  myr_schedule *s = ctx;
-  const sys *y = running_system;
-  if (!y || y->owner != s || !s->cur) return;
-  const stage *g = s->cur;
-  for (uint32_t k = 0; k < g->count; k++) {
-    const sys *z = &s->systems[s->by_stage[g->first + k]];
-    if (z != y && compset_has(&z->writes, c)) {
-      access_fail(s, "access check: system \"%s\" reads %s through the world while \"%s\" of its stage writes it",
-                  y->name, w->components[c].name, z->name);
-      return;
-    }
-  }
-}
-
-void schedule_access_watch(myr_schedule *s, bool on) {
-  if (on) {
-    s->world->read_hook = read_hook;
-    s->world->read_hook_ctx = s;
-  } else if (s->world->read_hook_ctx == s) {
-    s->world->read_hook = NULL;
-    s->world->read_hook_ctx = NULL;
-  }
-}
-
-static uint64_t bytes_hash(const unsigned char *p, size_t n) {
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 0x100000001b3ull;
-  return h;
-}
-
-/* The read-only resources' bytes before a system runs, to compare after. */
-static void resources_snapshot(const sys *y, uint64_t *hashes) {
-  for (uint32_t i = 0; i < y->res_count; i++)
-    if (y->res[i].kind == MYR_TERM_READ) hashes[i] = bytes_hash(y->res_data[i], y->owner->world->resources[y->res[i].resource].size);
-}
-
-static void resources_verify(myr_schedule *s, const sys *y, const uint64_t *hashes) {
-  for (uint32_t i = 0; i < y->res_count; i++)
-    if (y->res[i].kind == MYR_TERM_READ &&
-        bytes_hash(y->res_data[i], s->world->resources[y->res[i].resource].size) != hashes[i])
-      access_fail(s, "access check: system \"%s\" wrote resource %s, which it declares read-only", y->name,
-                  s->world->resources[y->res[i].resource].name);
-}
-#define RUNNING_SET(y) const sys *was_running = running_system; running_system = (y)
-#define RUNNING_RESTORE() running_system = was_running
-#else
-void schedule_access_watch(myr_schedule *s, bool on) {
-  (void)s;
-  (void)on;
-}
-#define RUNNING_SET(y) ((void)0)
-#define RUNNING_RESTORE() ((void)0)
-#endif
 
 /* Calls fn on one chunk (or a hook's empty one) with a patches handle keyed
  * (system order, key), key 0 being the begin hook, chunk i key i + 1 and
@@ -123,14 +46,13 @@ void schedule_access_watch(myr_schedule *s, bool on) {
 static void run_one(myr_schedule *s, sys *y, myr_system_fn fn, const myr_chunk *chunk, uint32_t key,
                     patch_buffer *buf, int wi) {
   myr_view view = {*chunk, s->dt, s->time, y->user, (myr_system)(y - s->systems), (uint32_t)wi, y->res_data, s};
-  uint64_t room = UINT64_C(1) << s->seq_bits;
-  myr_patches handle = {buf, y->order, key, 0, NULL, s->batch_bits, (y->chunk_ordinal + key) * room, room, 0};
+  myr_patches handle = patch_handle(&s->batch, buf, y->order, key, y->chunk_ordinal + key);
   uint64_t t0 = s->trace ? now_ns() : 0;
-  RUNNING_SET(y);
+  const sys *was = access_enter(y);
   in_frame++;
   fn(&view, &handle);
   in_frame--;
-  RUNNING_RESTORE();
+  access_leave(was);
   if (s->trace)
     schedule_trace(s, wi, (trace_event){t0, now_ns(), (uint32_t)(y - s->systems), chunk->count,
                                         key == 0 || key > y->chunk_count ? NONE : key - 1, chunk->table, y->stage});
@@ -144,7 +66,7 @@ static void run_hook(myr_schedule *s, sys *y, myr_system_fn fn, uint32_t key) {
   int wi = myr_jobs_worker_index(s->jobs);
   const myr_chunk none = {0};
   uint64_t t0 = now_ns();
-  run_one(s, y, fn, &none, key, &s->bufs[wi < 0 ? 0 : wi].buf, wi);
+  run_one(s, y, fn, &none, key, &s->lanes.lanes[wi < 0 ? 0 : wi].buf, wi);
   at_faa(&y->cpu_ns, now_ns() - t0);
 }
 
@@ -152,7 +74,7 @@ static void run_chunks(void *ctx, size_t begin, size_t end) {
   sys *y = ctx;
   myr_schedule *s = y->owner;
   int wi = myr_jobs_worker_index(s->jobs);
-  patch_buffer *buf = &s->bufs[wi < 0 ? 0 : wi].buf;
+  patch_buffer *buf = &s->lanes.lanes[wi < 0 ? 0 : wi].buf;
   uint64_t t0 = now_ns();
   for (size_t i = begin; i < end; i++) run_one(s, y, y->fn, &y->chunks[i], (uint32_t)i + 1, buf, wi);
   at_faa(&y->cpu_ns, now_ns() - t0);
@@ -182,76 +104,6 @@ static myr_status collect_chunks(sys *y, uint32_t rows) {
   return MYR_OK;
 }
 
-/* The blocks of a system's reduction this frame: chunk c's first block,
- * and every partial set to the identity. Chunks start on whole blocks of
- * their table, so a block belongs to one chunk. */
-static myr_status reduction_blocks(sys *y) {
-  myr_world *w = y->owner->world;
-  myr_status st = MYR_OK;
-  if (y->first_block_cap < y->chunk_count)
-    st = world_grow_array(w, (void **)&y->first_block, &y->first_block_cap, sizeof(uint32_t), y->chunk_count);
-  uint32_t matches = myr_query_table_count(y->query);
-  if (st == MYR_OK && y->match_block_cap < matches + 1)
-    st = world_grow_array(w, (void **)&y->match_block, &y->match_block_cap, sizeof(uint32_t), matches + 1);
-  if (st != MYR_OK) return st;
-  for (uint32_t m = 0; m <= matches; m++) y->match_block[m] = UINT32_MAX;
-  uint64_t blocks = 0;
-  for (uint32_t c = 0; c < y->chunk_count; c++) {
-    y->first_block[c] = (uint32_t)blocks;
-    /* a table's first chunk starts at its row 0 */
-    if (y->chunks[c].row == 0) y->match_block[y->chunks[c].match] = (uint32_t)blocks;
-    blocks += (y->chunks[c].count + y->red.block_rows - 1) / y->red.block_rows;
-  }
-  if (blocks > UINT32_MAX) return MYR_ELIMIT;
-  size_t need = (size_t)blocks * y->red.partial_size;
-  if (need > y->partials_bytes) {
-    size_t bytes = need > 2 * y->partials_bytes ? need : 2 * y->partials_bytes;
-    unsigned char *p = world_alloc(w, bytes, 64);
-    if (!p) return MYR_ENOMEM;
-    world_free(w, y->partials, y->partials_bytes);
-    y->partials = p;
-    y->partials_bytes = bytes;
-  }
-  y->blocks = (uint32_t)blocks;
-  for (uint32_t b = 0; b < y->blocks; b++) {
-    unsigned char *part = y->partials + (size_t)b * y->red.partial_size;
-    if (y->red.init) y->red.init(part, y->user);
-    else memset(part, 0, y->red.partial_size);
-  }
-  return MYR_OK;
-}
-
-/* After the chunks: the partials into the result, in row order. */
-static void reduction_combine(sys *y) {
-  if (y->red.init) y->red.init(y->red.result, y->user);
-  else memset(y->red.result, 0, y->red.partial_size);
-  for (uint32_t b = 0; b < y->blocks; b++) y->red.combine(y->red.result, y->partials + (size_t)b * y->red.partial_size, y->user);
-  /* (combine may rewrite each partial, e.g. into its block's offsets) */
-}
-
-void *myr_view_partial_of(const myr_view *v, myr_system other, uint32_t i) {
-  if (!v || !v->schedule || other >= v->schedule->count || i >= v->chunk.count || !v->chunk.query) return NULL;
-  const myr_schedule *s = v->schedule;
-  const sys *o = &s->systems[other];
-  /* its partials are this frame's once it ran: its frame count moved on */
-  if (!o->red.combine || o->red_frame != s->frame || !o->query) return NULL;
-  uint32_t m = v->chunk.match;
-  if (m >= myr_query_table_count(o->query) || o->query->matches[m].table != v->chunk.table ||
-      o->match_block[m] == UINT32_MAX)
-    return NULL;
-  uint32_t b = o->match_block[m] + (v->chunk.row + i) / o->red.block_rows;
-  return b < o->blocks ? o->partials + (size_t)b * o->red.partial_size : NULL;
-}
-
-void *myr_view_partial(const myr_view *v, uint32_t i) {
-  if (!v || !v->schedule || v->system >= v->schedule->count || i >= v->chunk.count) return NULL;
-  const sys *y = &v->schedule->systems[v->system];
-  if (!y->red.combine || v->chunk.index >= y->chunk_count) return NULL;
-  uint32_t first = v->chunk.row / y->red.block_rows; /* the chunk's first block within its table */
-  uint32_t b = y->first_block[v->chunk.index] + (v->chunk.row + i) / y->red.block_rows - first;
-  return y->partials + (size_t)b * y->red.partial_size;
-}
-
 static void launch(myr_schedule *s, uint32_t id);
 
 /* Runs one system: its chunks as jobs (or in order on this thread), then
@@ -260,10 +112,8 @@ static void run_system(myr_schedule *s, sys *y, bool here) {
   uint64_t t0 = now_ns();
   myr_status st;
   bool failed = at_load32_rlx(&s->error) != 0; /* a failed frame runs nothing more */
-#ifdef MYR_ACCESS_CHECK
   uint64_t res_hashes[MYR_QUERY_MAX_TERMS];
-  resources_snapshot(y, res_hashes);
-#endif
+  access_resources_before(y, res_hashes);
   at_store_rlx(&y->cpu_ns, 0); /* no job of this system runs yet */
   if (failed) y->chunk_count = 0;
   if (y->begin && !failed) {
@@ -275,16 +125,14 @@ static void run_system(myr_schedule *s, sys *y, bool here) {
     }
   }
   if (here || (y->flags & MYR_SYSTEM_WHOLE) || !y->query) run_chunks(y, 0, y->chunk_count);
-  else if ((st = myr_jobs_parallel_for(s->jobs, 0, y->chunk_count, 1, run_chunks, y)) != MYR_OK) fail(s, st);
+  else if ((st = myr_jobs_parallel_for(s->jobs, 0, y->chunk_count, 1, run_chunks, y)) != MYR_OK) schedule_fail(s, st);
   if (y->red.combine && !failed && at_load32_rlx(&s->error) == 0) {
     reduction_combine(y);
     y->red_frame = s->frame;
   }
   /* (nor its end hook once the frame failed, by it or by another system) */
   if (y->end && !failed && at_load32_rlx(&s->error) == 0) run_hook(s, y, y->end, y->chunk_count + 1);
-#ifdef MYR_ACCESS_CHECK
-  if (!failed) resources_verify(s, y, res_hashes);
-#endif
+  if (!failed) access_resources_after(s, y, res_hashes);
   uint64_t entities = 0;
   for (uint32_t i = 0; i < y->chunk_count; i++) entities += y->chunks[i].count;
   myr_system_stats *ss = &y->stats;
@@ -345,37 +193,12 @@ static bool stage_waiting_over(void *ctx) {
   return at_load32_acq(&s->remaining) == 0 || at_load32_acq(&s->mainq_tail) != s->mainq_head;
 }
 
-static int segment_cmp(const void *a, const void *b) {
-  const patch_segment *x = ((const patch_ref *)a)->seg, *y = ((const patch_ref *)b)->seg;
-  if (x->system != y->system) return x->system < y->system ? -1 : 1;
-  if (x->chunk != y->chunk) return x->chunk < y->chunk ? -1 : 1;
-  return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
-
 /* Applies the stage's patches from every worker's buffer in key order. */
 static myr_status merge(myr_schedule *s, stage *g) {
   uint64_t t0 = now_ns();
-  uint32_t n = 0;
-  bool structural = false, lost = false;
-  for (uint32_t i = 0; i < s->buf_count; i++) {
-    n += s->bufs[i].buf.seg_count;
-    structural |= s->bufs[i].buf.structural != 0;
-    lost |= s->bufs[i].buf.failed;
-  }
-  if (lost) { /* a callback's patch could not be recorded: apply none */
-    for (uint32_t i = 0; i < s->buf_count; i++) patch_buffer_clear(&s->bufs[i].buf);
-    return MYR_ENOMEM;
-  }
-  myr_status st = world_grow_array(s->world, (void **)&s->refs, &s->ref_cap, sizeof(patch_ref), n);
-  if (st != MYR_OK) return st;
-  n = 0;
-  for (uint32_t i = 0; i < s->buf_count; i++)
-    for (uint32_t k = 0; k < s->bufs[i].buf.seg_count; k++) s->refs[n++] = (patch_ref){&s->bufs[i].buf, &s->bufs[i].buf.segs[k]};
-  if (n) qsort(s->refs, n, sizeof(patch_ref), segment_cmp);
   myr_patch_stats ps = {0};
-  st = patch_apply(s->world, s->refs, n, structural, &ps);
+  myr_status st = patch_merge(&s->lanes, &ps);
   if (st != MYR_OK) return st;
-  for (uint32_t i = 0; i < s->buf_count; i++) patch_buffer_clear(&s->bufs[i].buf);
   g->stats.patches = ps;
   g->stats.merge_ns = now_ns() - t0;
   g->stats.total_merge_ns += g->stats.merge_ns;
@@ -383,9 +206,9 @@ static myr_status merge(myr_schedule *s, stage *g) {
   return MYR_OK;
 }
 
-/* Numbers the stage's chunks in key order and splits the provisional
- * tokens between chunk ordinals and spawns per chunk (patch_impl.h), so
- * that neither depends on the thread count. */
+/* Numbers the stage's hooks and chunks in key order and opens the stage's
+ * patch batch over them (patch_iface.h), so that provisional ids do not
+ * depend on the thread count. */
 static void open_batch(myr_schedule *s, const stage *g) {
   uint64_t ordinals = 0;
   for (uint32_t k = 0; k < g->count; k++) {
@@ -393,10 +216,7 @@ static void open_batch(myr_schedule *s, const stage *g) {
     y->chunk_ordinal = ordinals;
     ordinals += y->chunk_count + 2; /* the begin hook, the chunks, the end hook */
   }
-  uint32_t ordinal_bits = 0;
-  while ((UINT64_C(1) << ordinal_bits) < ordinals) ordinal_bits++;
-  s->seq_bits = TOKEN_BITS - ordinal_bits; /* chunk counts are below 2^32 */
-  s->batch_bits = patch_batch_open(s->world);
+  patch_batch_open(s->world, ordinals, &s->batch);
 }
 
 static myr_status run_stage_systems(myr_schedule *s, stage *g);
@@ -409,7 +229,7 @@ static myr_status run_stage(myr_schedule *s, stage *g) {
 }
 
 static myr_status run_stage_systems(myr_schedule *s, stage *g) {
-  for (uint32_t i = 0; i < s->buf_count; i++) patch_buffer_clear(&s->bufs[i].buf);
+  patch_lanes_clear(&s->lanes);
   /* Cut every system's rows into chunks here, on the calling thread: the
    * tables do not change until the merge, and the allocator hooks are then
    * only ever called from this thread. */
@@ -457,7 +277,7 @@ static myr_status run_stage_systems(myr_schedule *s, stage *g) {
   if (err) {
     myr_status st = (myr_status) - (int)err;
     uint32_t who = at_load32_acq(&s->failed_system);
-    for (uint32_t i = 0; i < s->buf_count; i++) patch_buffer_clear(&s->bufs[i].buf);
+    patch_lanes_clear(&s->lanes);
     if (st == MYR_EACCESS) return st; /* access_fail wrote the message */
     if (who != NONE)
       return schedule_say(s, st, "run: stage %u: system \"%s\" reported %s (%s); none of the stage's patches applied",

@@ -1,6 +1,7 @@
-/* Private: what the schedule needs from the pool beyond jobs.h. */
-#ifndef MYRIAD_JOBS_IMPL_H
-#define MYRIAD_JOBS_IMPL_H
+/* The job system's interface to the parts above it (the schedule), beyond
+ * jobs.h. Private to the library. */
+#ifndef MYRIAD_JOBS_IFACE_H
+#define MYRIAD_JOBS_IFACE_H
 
 #include <stdbool.h>
 

@@ -58,3 +58,6 @@ void resource_free_all(myr_world *w) {
   w->resources = NULL;
   w->resource_count = 0;
 }
+
+uint32_t world_resource_count(const myr_world *w) { return w->resource_count; }
+const char *world_resource_name(const myr_world *w, myr_resource r) { return w->resources[r].name; }

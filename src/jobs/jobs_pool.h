@@ -12,7 +12,7 @@
 
 #include "atomics.h"
 #include "deque.h"
-#include "jobs_impl.h"
+#include "jobs_iface.h"
 #include "myriad/jobs.h"
 
 #define MAX_WORKERS 1024

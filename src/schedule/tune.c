@@ -11,7 +11,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "jobs_impl.h"
 #include "schedule_impl.h"
 
 #define MAX_FILE (1u << 20)

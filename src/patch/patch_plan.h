@@ -1,5 +1,5 @@
-/* Private: what planning a batch hands to applying it (patch_plan.c and
- * patch_apply.c). */
+/* Private to the patch part: what planning a batch hands to applying it
+ * (plan.c and apply.c). */
 #ifndef MYRIAD_PATCH_PLAN_H
 #define MYRIAD_PATCH_PLAN_H
 
@@ -20,11 +20,6 @@ typedef struct plan {
   uint8_t spawned, destroyed;
 } plan;
 
-/* A row of a table that a batch moves out or destroys. */
-typedef struct row_ref {
-  uint32_t table, row, plan;
-} row_ref;
-
 typedef struct patch_scratch {
   plan *plans;
   uint64_t *sets;      /* per plan, `words` words: the set after the patches so far */
@@ -44,7 +39,7 @@ typedef struct patch_scratch {
   uint32_t destroy_count, move_count, spawn_count, list_cap[3];
   uint32_t *rows;      /* rows needed per table; then bucket offsets */
   uint32_t rows_cap;
-  row_ref *refs, *bucketed; /* rows to move or destroy, in plan order and by table */
+  world_row *refs, *bucketed; /* rows to move or destroy, in plan order; the world's scratch */
   uint32_t refs_cap, bucketed_cap;
   int32_t *colmap;     /* per destination column, the source column */
   uint32_t colmap_cap;
@@ -87,9 +82,9 @@ typedef struct cursor {
 
 static inline patch_hdr *cursor_next(cursor *c) {
   while (c->r < c->n) {
-    const patch_segment *seg = c->refs[c->r].seg;
-    if (c->at < seg->begin) c->at = seg->begin;
-    if (c->at < seg->end) {
+    const patch_run *run = c->refs[c->r].run;
+    if (c->at < run->begin) c->at = run->begin;
+    if (c->at < run->end) {
       patch_hdr *h = (patch_hdr *)(void *)(c->refs[c->r].buf->bytes + c->at);
       c->at += record_size(h);
       return h;
@@ -102,7 +97,7 @@ static inline patch_hdr *cursor_next(cursor *c) {
 
 static inline bool carries_values(const myr_world *w, const patch_hdr *h) {
   return h->op == PATCH_SET || h->op == PATCH_SET_FIELD || h->op == PATCH_PUT || (h->op == PATCH_SPAWN && h->field) ||
-         (h->op == PATCH_ADD && w->components[h->component].field_count);
+         (h->op == PATCH_ADD && world_component(w, h->component)->field_count);
 }
 
 /* The world's merge scratch, sized for up to n plans and every entity slot

@@ -8,7 +8,9 @@
 
 #include "atomics.h"
 #include "myriad/schedule.h"
-#include "patch_impl.h"
+#include "jobs_iface.h"
+#include "patch_iface.h"
+#include "query_iface.h"
 
 #define DEFAULT_CHUNK_ROWS 4096u
 #define NONE UINT32_MAX
@@ -108,11 +110,6 @@ typedef struct stage {
   myr_stage_stats stats;
 } stage;
 
-/* A worker's patch buffer, alone on its cache lines. */
-typedef struct worker_buffer {
-  alignas(64) patch_buffer buf;
-} worker_buffer;
-
 /* One recorded chunk job, hook or merge (system NONE: a merge). */
 typedef struct trace_event {
   uint64_t start_ns, end_ns;
@@ -141,10 +138,8 @@ struct myr_schedule {
   uint32_t edge_count, edge_cap;
   edge *disjoint;       /* pairs that would conflict but never share a table */
   uint32_t disjoint_count, disjoint_cap;
-  worker_buffer *bufs;
-  uint32_t buf_count;
-  patch_ref *refs;
-  uint32_t ref_cap;
+  uint32_t workers;      /* the pool's */
+  patch_lanes lanes;     /* a patch buffer per worker */
   double time, dt;
   uint64_t frame;       /* frames run, this one included while it runs */
   /* 1 while a frame runs (atomic: calls from other threads and callbacks
@@ -159,8 +154,7 @@ struct myr_schedule {
   uint32_t error;       /* a myr_status, negated (atomic) */
   uint32_t failed_system; /* the system that reported it, NONE if none (atomic) */
   char message[256];    /* myr_schedule_error's text */
-  uint64_t batch_bits;  /* the stage's patch batch (patch_impl.h) */
-  uint32_t seq_bits;    /* token bits for spawns within one chunk */
+  patch_batch batch;    /* the stage's patch batch */
   /* tuning */
   tuning_file env_tuning; /* MYRIAD_TUNING's, for systems added later */
   bool tuning;          /* some system is autotuning */
@@ -201,9 +195,41 @@ void schedule_tuning_take(const myr_schedule *s, sys *y);
 void schedule_tuning_free(myr_schedule *s);
 void schedule_autotune_step(myr_schedule *s, uint64_t frame_ns);
 
-/* Access-checking builds: makes the world report component reads to this
- * schedule (on), or stop if it reports to it (off). Does nothing otherwise. */
+/* Records the frame's first failure; later ones leave it. True for the
+ * call that recorded it. May be called from any worker (run.c). */
+bool schedule_fail(myr_schedule *s, myr_status st);
+
+/* access.c. Access-checking builds: makes the world report component reads
+ * to this schedule (on), or stop if it reports to it (off). Does nothing
+ * otherwise. */
 void schedule_access_watch(myr_schedule *s, bool on);
+#ifdef MYR_ACCESS_CHECK
+/* Marks y as the system whose callback runs on this thread; returns the
+ * one it replaces, for access_leave. */
+const sys *access_enter(const sys *y);
+void access_leave(const sys *was);
+/* A hash of each read-only resource of y before it runs, and the check
+ * after it ran that none changed. */
+void access_resources_before(const sys *y, uint64_t *hashes);
+void access_resources_after(myr_schedule *s, const sys *y, const uint64_t *hashes);
+#else
+static inline const sys *access_enter(const sys *y) { return y; }
+static inline void access_leave(const sys *was) { (void)was; }
+static inline void access_resources_before(const sys *y, uint64_t *hashes) {
+  (void)y;
+  (void)hashes;
+}
+static inline void access_resources_after(myr_schedule *s, const sys *y, const uint64_t *hashes) {
+  (void)s;
+  (void)y;
+  (void)hashes;
+}
+#endif
+
+/* reduce.c: the blocks of a system's reduction this frame, and after its
+ * chunks, the partials combined into its result in row order. */
+myr_status reduction_blocks(sys *y);
+void reduction_combine(sys *y);
 
 /* Records a traced event on lane `worker` (drops it when the lane is full). */
 void schedule_trace(myr_schedule *s, int worker, trace_event ev);

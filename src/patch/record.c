@@ -15,7 +15,7 @@ void patch_buffer_init(patch_buffer *b, myr_world *w) {
  * opened, as a plain integer in its pointer: there is nothing to free. */
 static const char batch_key;
 
-uint64_t patch_batch_open(myr_world *w) {
+uint64_t patch_batch_next(myr_world *w) {
   void **slot = world_slot(w, &batch_key, NULL);
   uintptr_t batch = ((uintptr_t)*slot + 1) & BATCH_MASK;
   *slot = (void *)batch;
@@ -24,16 +24,16 @@ uint64_t patch_batch_open(myr_world *w) {
 
 void patch_buffer_free(patch_buffer *b) {
   world_free(b->world, b->bytes, b->cap);
-  world_free(b->world, b->segs, (size_t)b->seg_cap * sizeof(patch_segment));
+  world_free(b->world, b->runs, (size_t)b->run_cap * sizeof(patch_run));
   b->bytes = NULL;
-  b->segs = NULL;
+  b->runs = NULL;
   b->cap = b->used = 0;
-  b->seg_cap = b->seg_count = 0;
+  b->run_cap = b->run_count = 0;
 }
 
 void patch_buffer_clear(patch_buffer *b) {
   b->used = 0;
-  b->seg_count = 0;
+  b->run_count = 0;
   b->open = NULL;
   b->patches = 0;
   b->structural = 0;
@@ -53,8 +53,8 @@ static myr_status buffer_reserve(patch_buffer *b, size_t more) {
   return MYR_OK;
 }
 
-/* Appends a record for handle p: opens a new segment when the buffer's open
- * segment belongs to another handle (a chunk that started or resumed).
+/* Appends a record for handle p: opens a new run when the buffer's open
+ * run belongs to another handle (a chunk that started or resumed).
  * Returns the header, or NULL when memory ran out (nothing recorded). */
 static patch_hdr *record(myr_patches *p, patch_op op, myr_entity e, myr_component c, uint32_t field,
                          uint32_t payload) {
@@ -66,16 +66,16 @@ static patch_hdr *record(myr_patches *p, patch_op op, myr_entity e, myr_componen
     b->failed = true;
     return NULL;
   }
-  if (b->open != p || b->seg_count == 0) {
-    if (b->seg_count == b->seg_cap &&
-        world_grow_array(b->world, (void **)&b->segs, &b->seg_cap, sizeof(patch_segment), b->seg_count + 1) != MYR_OK) {
+  if (b->open != p || b->run_count == 0) {
+    if (b->run_count == b->run_cap &&
+        world_grow_array(b->world, (void **)&b->runs, &b->run_cap, sizeof(patch_run), b->run_count + 1) != MYR_OK) {
       b->failed = true;
       return NULL;
     }
-    b->segs[b->seg_count++] = (patch_segment){p->system, p->chunk, p->seq, 0, b->used, b->used};
+    b->runs[b->run_count++] = (patch_run){p->stream, p->segment, p->seq, 0, b->used, b->used};
     b->open = p;
   }
-  patch_segment *s = &b->segs[b->seg_count - 1];
+  patch_run *s = &b->runs[b->run_count - 1];
   patch_hdr *h = (patch_hdr *)(void *)(b->bytes + b->used);
   *h = (patch_hdr){(uint8_t)op, OUT_APPLY, (uint16_t)field, c, e, payload, 0};
   b->used += bytes;
@@ -103,7 +103,7 @@ static inline void pack_row(const component_info *ci, const unsigned char *row, 
 
 static myr_status check_component(const myr_patches *p, myr_component c) {
   if (!p || !p->buf) return MYR_EINVAL;
-  return c < p->buf->world->component_count ? MYR_OK : MYR_ENOCOMP;
+  return c < world_component_count(p->buf->world) ? MYR_OK : MYR_ENOCOMP;
 }
 
 /* A provisional id may be named only by the handle that handed it out, in
@@ -137,7 +137,7 @@ static myr_status check_row_refs(const myr_patches *p, const component_info *ci,
 static myr_status record_values(myr_patches *p, patch_op op, myr_entity e, myr_component c, const void *row) {
   myr_status s = check_component(p, c);
   if (s == MYR_OK) s = check_entity(p, e);
-  const component_info *ci = s == MYR_OK ? &p->buf->world->components[c] : NULL;
+  const component_info *ci = s == MYR_OK ? world_component(p->buf->world, c) : NULL;
   if (s == MYR_OK) s = check_row_refs(p, ci, row);
   if (s != MYR_OK) return s;
   /* an add without values records no payload: zeros are written at apply */
@@ -168,7 +168,7 @@ myr_status myr_patch_set_field(myr_patches *p, myr_entity e, myr_component c, ui
   if (s != MYR_OK) return s;
   if (!value) return MYR_EINVAL;
   if ((s = check_entity(p, e)) != MYR_OK) return s;
-  const component_info *ci = &p->buf->world->components[c];
+  const component_info *ci = world_component(p->buf->world, c);
   if (field >= ci->field_count) return MYR_EFIELD;
   if (ci->fields[field].type != type) return MYR_ETYPE;
   if (type == MYR_ENTITY) {
@@ -203,11 +203,11 @@ myr_status myr_patch_spawn(myr_patches *p, const myr_component *comps, uint32_t 
   compset seen = {{0}};
   uint32_t size = (uint32_t)align_up(sizeof(uint32_t) * (1 + (size_t)n), 8);
   for (uint32_t i = 0; i < n; i++) {
-    if (comps[i] >= w->component_count) return MYR_ENOCOMP;
+    if (comps[i] >= world_component_count(w)) return MYR_ENOCOMP;
     if (compset_has(&seen, comps[i])) return MYR_EINVAL; /* each component once */
     compset_put(&seen, comps[i]);
-    size += packed_size(&w->components[comps[i]]);
-    myr_status s = values ? check_row_refs(p, &w->components[comps[i]], values[i]) : MYR_OK;
+    size += packed_size(world_component(w, comps[i]));
+    myr_status s = values ? check_row_refs(p, world_component(w, comps[i]), values[i]) : MYR_OK;
     if (s != MYR_OK) return s;
   }
   if (p->spawned >= p->token_room) return MYR_ELIMIT;
@@ -221,7 +221,7 @@ myr_status myr_patch_spawn(myr_patches *p, const myr_component *comps, uint32_t 
   if (n) memcpy(at + sizeof n, comps, sizeof(uint32_t) * n);
   at += align_up(sizeof(uint32_t) * (1 + (size_t)n), 8);
   for (uint32_t i = 0; values && i < n; i++) {
-    const component_info *ci = &w->components[comps[i]];
+    const component_info *ci = world_component(w, comps[i]);
     pack_row(ci, values[i], at);
     at += packed_size(ci);
   }
@@ -233,7 +233,7 @@ myr_status myr_patch_spawn(myr_patches *p, const myr_component *comps, uint32_t 
 
 /* A command buffer's handle starts a batch: tokens from 0, up to 2^40. */
 static void command_batch_open(myr_patches *p) {
-  p->batch_bits = patch_batch_open(p->buf->world);
+  p->batch_bits = patch_batch_next(p->buf->world);
   p->token_first = 0;
   p->token_room = TOKEN_MASK + 1;
   p->spawned = 0;
@@ -243,12 +243,13 @@ static void command_batch_open(myr_patches *p) {
 myr_status myr_patches_create(myr_world *w, myr_patches **out) {
   if (!w || !out) return MYR_EINVAL;
   myr_patches *p = world_alloc(w, sizeof *p, alignof(myr_patches));
-  patch_buffer *b = world_alloc(w, sizeof *b, alignof(patch_buffer));
-  if (!p || !b) {
+  patch_lane *lane = world_alloc(w, sizeof *lane, alignof(patch_lane));
+  if (!p || !lane) {
     world_free(w, p, sizeof *p);
-    world_free(w, b, sizeof *b);
+    world_free(w, lane, sizeof *lane);
     return MYR_ENOMEM;
   }
+  patch_buffer *b = &lane->buf;
   patch_buffer_init(b, w);
   *p = (myr_patches){.buf = b, .owned = b};
   command_batch_open(p);
@@ -259,11 +260,14 @@ myr_status myr_patches_create(myr_world *w, myr_patches **out) {
 /* Handles given to system callbacks belong to the schedule. */
 static inline bool is_command_buffer(const myr_patches *p) { return p && p->buf && p->owned == p->buf; }
 
+/* A command buffer's buffer is the one of a lane (its first member). */
+static patch_lane *command_lane(myr_patches *p) { return (patch_lane *)(void *)p->owned; }
+
 void myr_patches_destroy(myr_patches *p) {
   if (!is_command_buffer(p)) return;
   myr_world *w = p->buf->world;
   patch_buffer_free(p->owned);
-  world_free(w, p->owned, sizeof *p->owned);
+  world_free(w, command_lane(p), sizeof(patch_lane));
   world_free(w, p, sizeof *p);
 }
 
@@ -279,14 +283,12 @@ myr_status myr_patches_apply(myr_patches *p, myr_patch_stats *stats) {
   if (!p || !p->buf) return MYR_EINVAL;
   if (!is_command_buffer(p)) return MYR_EBUSY;
   patch_buffer *b = p->buf;
-  /* one buffer recorded by one handle: its segments are already in order */
   patch_ref refs_small[16] = {{0}};
   patch_ref *refs = refs_small;
-  size_t refs_size = (size_t)b->seg_count * sizeof(patch_ref);
-  if (b->seg_count > 16 && !(refs = world_alloc(b->world, refs_size, alignof(patch_ref)))) return MYR_ENOMEM;
-  for (uint32_t i = 0; i < b->seg_count; i++) refs[i] = (patch_ref){b, &b->segs[i]};
+  size_t refs_size = (size_t)b->run_count * sizeof(patch_ref);
+  if (b->run_count > 16 && !(refs = world_alloc(b->world, refs_size, alignof(patch_ref)))) return MYR_ENOMEM;
   myr_patch_stats counts = {0};
-  myr_status s = patch_apply(b->world, refs, b->seg_count, b->structural != 0, &counts);
+  myr_status s = patch_merge_runs(b->world, command_lane(p), 1, refs, &counts);
   if (refs != refs_small) world_free(b->world, refs, refs_size);
   if (s != MYR_OK) return s;
   if (stats) *stats = counts;

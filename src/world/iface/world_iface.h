@@ -1,7 +1,11 @@
-/* Private: the world's data structures, shared by entity.c, table.c, world.c
- * and query.c. Nothing here is part of the public API. */
-#ifndef MYRIAD_WORLD_IMPL_H
-#define MYRIAD_WORLD_IMPL_H
+/* The world's interface to the parts built on it (queries, patches, the
+ * schedule, snapshots): the storage they read on hot paths, and the
+ * operations through which they change it. Rows, table counts and entity
+ * records are changed only by the world's own functions; a part above may
+ * read the structs below and write values into a row's cells, nothing else.
+ * Private to the library: nothing here is part of the public API. */
+#ifndef MYRIAD_WORLD_IFACE_H
+#define MYRIAD_WORLD_IFACE_H
 
 #include <stdalign.h>
 #include <stdbool.h>
@@ -9,7 +13,6 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "myriad/query.h"
 #include "myriad/world.h"
 
 #define ROW_ALIGN 16u          /* capacities and chunk starts are multiples of this */
@@ -135,88 +138,55 @@ typedef struct entity_record {
   uint32_t next_free;       /* free list link (slot index), NO_TABLE ends it */
 } entity_record;
 
-/* ---- the world ----------------------------------------------------------- */
+/* ---- what the parts read ------------------------------------------------- */
 
-/* The parts built on the world (queries, patches) keep their state with it
- * in slots, so that the world needs to know nothing of them: a part names
- * its slot by the address of a static of its own, and may give a function
- * that tears its state down when the world is destroyed (in reverse order
- * of first use, before the tables go). */
-#define WORLD_SLOTS 8
-typedef void (*world_teardown_fn)(myr_world *w, void *state);
-typedef struct world_slot_entry {
-  const void *key;
-  void *state;
-  world_teardown_fn teardown;
-} world_slot_entry;
-
-struct myr_world {
-  myr_allocator alloc;
-
-  component_info *components;
+/* The storage a world's parts read directly: the first member of struct
+ * myr_world (world_impl.h), so reaching it costs no call on the paths of
+ * every patch and chunk. Read only outside the world. */
+typedef struct world_view {
+  component_info *components; /* MYR_MAX_COMPONENTS entries, component_count used */
   uint32_t component_count;
+  table **tables;             /* by id; tables never move or go away */
+  uint32_t table_count;
+  entity_record *entities;    /* by slot index */
+  uint32_t slot_count;
+} world_view;
 
-  struct resource_info *resources; /* MYR_MAX_RESOURCES entries, made on first use */
-  uint32_t resource_count;
+static inline const world_view *world_view_of(const myr_world *w) { return (const world_view *)(const void *)w; }
+static inline table *world_table(const myr_world *w, uint32_t id) { return world_view_of(w)->tables[id]; }
+static inline uint32_t world_table_count(const myr_world *w) { return world_view_of(w)->table_count; }
+static inline const component_info *world_component(const myr_world *w, myr_component c) {
+  return &world_view_of(w)->components[c];
+}
+static inline uint32_t world_component_count(const myr_world *w) { return world_view_of(w)->component_count; }
 
-  table **tables;
-  uint32_t table_count, table_cap;
-  uint32_t *table_map;      /* open addressing: table ids by compset hash */
-  uint32_t table_map_cap;   /* power of two */
+/* Resolves an id to its record; MYR_OK only for live entities. Inline: it is
+ * on the path of every set, get and patch. */
+static inline myr_status entity_lookup(const myr_world *w, myr_entity e, const entity_record **out) {
+  if (!w || e == MYR_ENTITY_NULL) return MYR_EINVAL;
+  const world_view *v = world_view_of(w);
+  uint32_t index = MYR_ENTITY_INDEX(e);
+  if (index >= v->slot_count) return MYR_ENOENT;
+  const entity_record *r = &v->entities[index];
+  if (r->table == NO_TABLE || r->generation != MYR_ENTITY_GENERATION(e)) {
+    /* a generation above the slot's current one was never handed out */
+    return MYR_ENTITY_GENERATION(e) > r->generation ? MYR_ENOENT : MYR_ESTALE;
+  }
+  *out = r;
+  return MYR_OK;
+}
 
-  entity_record *entities;
-  uint32_t slot_count, slot_cap;
-  uint32_t free_head;       /* most recently freed slot, NO_TABLE if none */
-  uint32_t free_count;
-  uint32_t live_count;
+/* Resources registered, and one's name (registered resources only). */
+uint32_t world_resource_count(const myr_world *w);
+const char *world_resource_name(const myr_world *w, myr_resource r);
+/* Access-checking builds: the function told of every component read
+ * through the world API (NULL: none), and its context. */
+typedef void (*world_read_fn)(const myr_world *w, myr_component c, void *ctx);
+void world_set_read_hook(myr_world *w, world_read_fn fn, void *ctx);
+/* The context of the read hook set, NULL if none. */
+void *world_read_hook_ctx(const myr_world *w);
 
-  /* The last add or remove of one component: from table step_src (also
-   * step_from) by component step_comp, to step_to (step_src is NO_TABLE
-   * when empty).
-   * A run of the same change on many entities then finds both tables
-   * without a chain of dependent loads (tables never move or go away). */
-  uint32_t step_src;
-  myr_component step_comp;
-  bool step_add;
-  bool step_tag; /* the two tables differ by a tag: the same columns */
-  table *step_from, *step_to;
-
-  world_slot_entry slots[WORLD_SLOTS]; /* state of the parts built on the world */
-#ifdef MYR_ACCESS_CHECK
-  /* access-checking builds: told of every component read through the world
-   * API (the schedule checks it against the running system's stage) */
-  void (*read_hook)(const myr_world *w, myr_component c, void *ctx);
-  void *read_hook_ctx;
-#endif
-};
-
-#ifdef MYR_ACCESS_CHECK
-#define WORLD_READ(w, c) \
-  do { \
-    if ((w) && (w)->read_hook) (w)->read_hook((w), (c), (w)->read_hook_ctx); \
-  } while (0)
-#else
-#define WORLD_READ(w, c) ((void)0)
-#endif
-
-/* one matched table of a query */
-typedef struct query_match {
-  uint32_t table;
-  int32_t term_col[MYR_QUERY_MAX_TERMS]; /* first column of the term's component, -1 none */
-} query_match;
-
-struct myr_query {
-  myr_world *world;
-  struct myr_query *next, *prev; /* the world's live queries (query.c's slot) */
-  uint32_t term_count;
-  myr_term terms[MYR_QUERY_MAX_TERMS];
-  compset required, excluded;
-  uint32_t tables_seen;
-  query_match *matches;
-  uint32_t match_count, match_cap;
-};
-
-/* ---- allocation (world.c) ------------------------------------------------ */
+/* ---- allocation (alloc.c) ------------------------------------------------ */
 
 void *world_alloc(const myr_world *w, size_t size, size_t align);
 void world_free(const myr_world *w, void *p, size_t size);
@@ -225,60 +195,24 @@ void world_free(const myr_world *w, void *p, size_t size);
 myr_status world_grow_array(const myr_world *w, void **arr, uint32_t *cap, size_t elem,
                             uint32_t need);
 
-/* Removes row r of t and repairs the record of the entity moved into it. */
-void world_remove_row(myr_world *w, table *t, uint32_t r);
-/* Moves live entity e from its row in src to a new row of dst (capacity
- * reserved), between any two tables. Columns dst has and src lacks come
- * from `row` (component `added`, NULL for none) or are zero. (A tag's
- * add or remove takes a faster path in change_set, world.c.) */
-void world_move_row(myr_world *w, myr_entity e, table *src, table *dst, myr_component added,
-                    const unsigned char *row);
+/* ---- slots of the parts built on the world ------------------------------- */
+
+/* The parts built on the world (queries, patches) keep their state with it
+ * in slots, so that the world needs to know nothing of them: a part names
+ * its slot by the address of a static of its own, and may give a function
+ * that tears its state down when the world is destroyed (in reverse order
+ * of first use, before the tables go). */
+typedef void (*world_teardown_fn)(myr_world *w, void *state);
 /* The state pointer of the part named by key, made (NULL, with teardown)
  * on first use. The parts are few and fixed, so a slot is always found. */
 void **world_slot(myr_world *w, const void *key, world_teardown_fn teardown);
 /* The state of the part named by key, NULL if it never used its slot. */
 void *world_slot_state(const myr_world *w, const void *key);
 
-/* ---- resources (resource.c) --------------------------------------------- */
+/* ---- reserving ------------------------------------------------------------ */
 
-typedef struct resource_info {
-  char *name;
-  size_t name_size;
-  unsigned char *data;
-  size_t size, align;
-} resource_info;
-
-void resource_free_all(myr_world *w);
-
-/* ---- entity index (entity.c) --------------------------------------------- */
-
-/* Resolves an id to its record; MYR_OK only for live entities. Inline: it is
- * on the path of every set, get and patch. */
-static inline myr_status entity_lookup(const myr_world *w, myr_entity e, const entity_record **out) {
-  if (!w || e == MYR_ENTITY_NULL) return MYR_EINVAL;
-  uint32_t index = MYR_ENTITY_INDEX(e);
-  if (index >= w->slot_count) return MYR_ENOENT;
-  const entity_record *r = &w->entities[index];
-  if (r->table == NO_TABLE || r->generation != MYR_ENTITY_GENERATION(e)) {
-    /* a generation above the slot's current one was never handed out */
-    return MYR_ENTITY_GENERATION(e) > r->generation ? MYR_ENOENT : MYR_ESTALE;
-  }
-  *out = r;
-  return MYR_OK;
-}
 /* Ensures `n` more entities can be created without allocating. */
 myr_status entity_reserve(myr_world *w, uint32_t n);
-/* Takes a slot (free list first) and returns its new id. Needs a reservation. */
-myr_entity entity_take(myr_world *w, uint32_t table, uint32_t row);
-/* entity_take for n entities at rows first_row.. of one table, writing
- * their ids to ids[0..n). Needs a reservation. */
-void entity_take_bulk(myr_world *w, uint32_t table, uint32_t first_row, uint32_t n, myr_entity *ids);
-/* Frees a live entity's slot and bumps its generation. */
-void entity_release(myr_world *w, uint32_t index);
-void entity_free_all(myr_world *w);
-
-/* ---- tables (table.c) ---------------------------------------------------- */
-
 /* Finds or creates the table of a component set. */
 myr_status table_get(myr_world *w, const compset *set, table **out);
 /* The table of t's set with component c added (add) or removed, for a
@@ -292,27 +226,54 @@ static inline uint32_t table_edge(const table *t, myr_component c, bool add) { r
 table *table_find(const myr_world *w, const compset *set);
 /* Ensures `n` more rows fit without allocating. */
 myr_status table_reserve(myr_world *w, table *t, uint32_t n);
-/* Appends n rows (capacity must be reserved) and keeps the padding invariant:
- * rows [count, round_up16(count)) are always initialised. Returns the first row. */
-uint32_t table_append(table *t, uint32_t n);
-/* Zeroes the 16-row block that starts at row `first` (a multiple of 16,
- * below the capacity) in the ids and every column. */
-void table_zero_block(table *t, uint32_t first);
-/* table_append of one row: only a row that starts a 16-row block has
- * padding to zero, and zeroing the whole block (the row itself is written
- * next) is a few constant-size stores per column. */
-static inline uint32_t table_append1(table *t) {
-  uint32_t first = t->count;
-  if (__builtin_expect(first % ROW_ALIGN == 0, 0)) table_zero_block(t, first);
-  t->count = first + 1;
-  return first;
-}
-/* Removes row r by moving the last row into it; returns the entity that
- * moved (MYR_ENTITY_NULL if none). */
-myr_entity table_swap_remove(table *t, uint32_t r);
 /* Finds the first column of a component in the table, -1 if absent. */
 int32_t table_comp_col(const table *t, myr_component c);
-void table_destroy(myr_world *w, table *t);
-void table_free_all(myr_world *w);
 
-#endif /* MYRIAD_WORLD_IMPL_H */
+/* ---- batch operations on rows (rows.c) ------------------------------------ */
+
+/* A row of a table, and where a move takes it. */
+typedef struct world_row {
+  uint32_t table, row;
+  uint32_t dst;             /* world_rows_move: the destination table */
+} world_row;
+
+/* What the batch operations may use while they run: `rows` with room for
+ * as many rows as the batch has, `counts` for world_table_count() + 1
+ * counters, and `colmap` for the columns of the widest destination table. */
+typedef struct world_rows_scratch {
+  world_row *rows;
+  uint32_t *counts;
+  int32_t *colmap;
+} world_rows_scratch;
+
+/* Removes the rows rows[0..n) (distinct, live) from their tables and, with
+ * release, frees their entities' slots (bumping the generations). Rows of
+ * one table leave from the last one down, so that a swap-remove only moves
+ * in a row that stays. rows[] is reordered. Cannot fail. */
+void world_rows_remove(myr_world *w, world_row *rows, uint32_t n, bool release, world_rows_scratch *scratch);
+/* Moves the rows rows[0..n) (distinct, live) to the end of their dst
+ * tables, in order: runs of rows with the same source and destination are
+ * copied column by column; columns the destination has and the source lacks
+ * are zero. Then removes the source rows as world_rows_remove does. The
+ * destinations' capacity must be reserved (table_reserve). Cannot fail. */
+void world_rows_move(myr_world *w, world_row *rows, uint32_t n, world_rows_scratch *scratch);
+/* Appends n zeroed rows to table t for n new entities. Rows and entity
+ * slots must be reserved (table_reserve, entity_reserve). Returns the first
+ * row; the new ids are t->ids[first .. first + n). */
+uint32_t world_rows_spawn(myr_world *w, table *t, uint32_t n);
+
+/* ---- values of a row ------------------------------------------------------ */
+
+/* The cell of column col at row r. */
+static inline unsigned char *table_cell(const table *t, int32_t col, uint32_t r) {
+  const column *cl = &t->cols[col];
+  return cl->data + (size_t)r * cl->elem_size;
+}
+/* Writes a component's packed values (its fields back to back) into row r
+ * of its columns, which start at column col; returns the end of the values. */
+const unsigned char *table_write_packed(const component_info *ci, table *t, int32_t col, uint32_t r,
+                                        const unsigned char *src);
+/* Zeroes a component's values in row r. */
+void table_zero_component(const component_info *ci, table *t, int32_t col, uint32_t r);
+
+#endif /* MYRIAD_WORLD_IFACE_H */

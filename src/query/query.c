@@ -1,5 +1,5 @@
 /* Queries: cached table matching and chunked iteration. */
-#include "world_impl.h"
+#include "query_impl.h"
 
 /* The world's slot for its live queries holds the head of their list; the
  * queries still alive go with the world. */
@@ -21,7 +21,7 @@ myr_status myr_query_create(myr_world *w, const myr_query_desc *d, myr_query **o
   for (uint32_t i = 0; i < d->term_count; i++) {
     const myr_term *t = &d->terms[i];
     if (t->kind < MYR_TERM_READ || t->kind > MYR_TERM_WITH) return MYR_EINVAL;
-    if (t->component >= w->component_count) return MYR_ENOCOMP;
+    if (t->component >= world_component_count(w)) return MYR_ENOCOMP;
     if (compset_has(&named, t->component)) return MYR_EINVAL;
     compset_put(&named, t->component);
   }
@@ -67,15 +67,15 @@ static bool query_matches(const myr_query *q, const table *t) {
 myr_status myr_query_refresh(myr_query *q) {
   if (!q) return MYR_EINVAL;
   const myr_world *w = q->world;
-  if (q->tables_seen == w->table_count) return MYR_OK;
+  if (q->tables_seen == world_table_count(w)) return MYR_OK;
   uint32_t fresh = 0;
-  for (uint32_t i = q->tables_seen; i < w->table_count; i++) fresh += query_matches(q, w->tables[i]);
+  for (uint32_t i = q->tables_seen; i < world_table_count(w); i++) fresh += query_matches(q, world_table(w, i));
   /* Grow once, before touching the cache, so a failure leaves it as it was. */
   myr_status s = world_grow_array(w, (void **)&q->matches, &q->match_cap, sizeof(query_match),
                                   q->match_count + fresh);
   if (s != MYR_OK) return s;
-  for (uint32_t i = q->tables_seen; i < w->table_count; i++) {
-    const table *t = w->tables[i];
+  for (uint32_t i = q->tables_seen; i < world_table_count(w); i++) {
+    const table *t = world_table(w, i);
     if (!query_matches(q, t)) continue;
     query_match *m = &q->matches[q->match_count++];
     m->table = i;
@@ -83,7 +83,7 @@ myr_status myr_query_refresh(myr_query *q) {
       m->term_col[k] = q->terms[k].kind == MYR_TERM_WITHOUT || q->terms[k].kind == MYR_TERM_WITH
                            ? -1 : table_comp_col(t, q->terms[k].component);
   }
-  q->tables_seen = w->table_count;
+  q->tables_seen = world_table_count(w);
   return MYR_OK;
 }
 
@@ -91,7 +91,7 @@ uint32_t myr_query_table_count(const myr_query *q) { return q ? q->match_count :
 
 uint64_t myr_query_entity_count(const myr_query *q) {
   uint64_t n = 0;
-  for (uint32_t i = 0; q && i < q->match_count; i++) n += q->world->tables[q->matches[i].table]->count;
+  for (uint32_t i = 0; q && i < q->match_count; i++) n += world_table(q->world, q->matches[i].table)->count;
   return n;
 }
 
@@ -112,7 +112,7 @@ bool myr_query_next(myr_query_iter *it, myr_chunk *chunk) {
   if (!q || !chunk) return false;
   const myr_world *w = q->world;
   while (it->match < q->match_count) {
-    const table *t = w->tables[q->matches[it->match].table];
+    const table *t = world_table(w, q->matches[it->match].table);
     if (it->row < t->count) {
       uint32_t left = t->count - it->row;
       chunk->count = left < it->chunk_rows ? left : it->chunk_rows;
@@ -136,8 +136,8 @@ static const column *chunk_col(const myr_chunk *chunk, uint32_t term, uint32_t f
   if (!q || term >= q->term_count || chunk->match >= q->match_count) return NULL;
   const query_match *m = &q->matches[chunk->match];
   int32_t first = m->term_col[term];
-  if (first < 0 || field >= q->world->components[q->terms[term].component].field_count) return NULL;
-  return &q->world->tables[m->table]->cols[first + (int32_t)field];
+  if (first < 0 || field >= world_component(q->world, q->terms[term].component)->field_count) return NULL;
+  return &world_table(q->world, m->table)->cols[first + (int32_t)field];
 }
 
 void *myr_chunk_column(const myr_chunk *chunk, uint32_t term, uint32_t field) {
@@ -148,7 +148,7 @@ void *myr_chunk_column(const myr_chunk *chunk, uint32_t term, uint32_t field) {
 bool myr_chunk_has(const myr_chunk *chunk, uint32_t term) {
   const myr_query *q = chunk ? chunk->query : NULL;
   if (!q || term >= q->term_count || chunk->match >= q->match_count) return false;
-  const table *t = q->world->tables[q->matches[chunk->match].table];
+  const table *t = world_table(q->world, q->matches[chunk->match].table);
   return compset_has(&t->set, q->terms[term].component);
 }
 
@@ -156,3 +156,5 @@ void *myr_chunk_column_typed(const myr_chunk *chunk, uint32_t term, uint32_t fie
   const column *c = chunk_col(chunk, term, field);
   return c && c->type == type ? c->data + (size_t)chunk->row * c->elem_size : NULL;
 }
+
+uint32_t query_match_table(const myr_query *q, uint32_t m) { return q->matches[m].table; }

@@ -17,8 +17,8 @@ static void scratch_free(myr_world *w, void *state) {
   world_free(w, s->moves, (size_t)s->list_cap[1] * sizeof(uint32_t));
   world_free(w, s->spawns, (size_t)s->list_cap[2] * sizeof(uint32_t));
   world_free(w, s->rows, (size_t)s->rows_cap * sizeof(uint32_t));
-  world_free(w, s->refs, (size_t)s->refs_cap * sizeof(row_ref));
-  world_free(w, s->bucketed, (size_t)s->bucketed_cap * sizeof(row_ref));
+  world_free(w, s->refs, (size_t)s->refs_cap * sizeof(world_row));
+  world_free(w, s->bucketed, (size_t)s->bucketed_cap * sizeof(world_row));
   world_free(w, s->colmap, (size_t)s->colmap_cap * sizeof(int32_t));
   world_free(w, s, sizeof *s);
 }
@@ -46,16 +46,16 @@ myr_status patch_scratch_reserve(myr_world *w, uint64_t n, patch_scratch **out) 
   *out = s;
   uint32_t m = (uint32_t)n;
   myr_status st = world_grow_array(w, (void **)&s->plans, &s->plan_cap, sizeof(plan), m);
-  s->words = (w->component_count + 63) / 64;
+  s->words = (world_component_count(w) + 63) / 64;
   if (s->words == 0) s->words = 1;
   if ((uint64_t)m * s->words > UINT32_MAX) return MYR_ELIMIT;
   if (st == MYR_OK) st = world_grow_array(w, (void **)&s->sets, &s->set_cap, sizeof(uint64_t), m * s->words);
   if (st == MYR_OK) st = world_grow_array(w, (void **)&s->destroys, &s->list_cap[0], sizeof(uint32_t), m);
   if (st == MYR_OK) st = world_grow_array(w, (void **)&s->moves, &s->list_cap[1], sizeof(uint32_t), m);
   if (st == MYR_OK) st = world_grow_array(w, (void **)&s->spawns, &s->list_cap[2], sizeof(uint32_t), m);
-  if (st == MYR_OK) st = world_grow_array(w, (void **)&s->refs, &s->refs_cap, sizeof(row_ref), m);
-  if (st == MYR_OK) st = world_grow_array(w, (void **)&s->bucketed, &s->bucketed_cap, sizeof(row_ref), m);
-  if (st == MYR_OK) st = index_reserve(w, &s->by_slot, &s->slot_cap, w->slot_count);
+  if (st == MYR_OK) st = world_grow_array(w, (void **)&s->refs, &s->refs_cap, sizeof(world_row), m);
+  if (st == MYR_OK) st = world_grow_array(w, (void **)&s->bucketed, &s->bucketed_cap, sizeof(world_row), m);
+  if (st == MYR_OK) st = index_reserve(w, &s->by_slot, &s->slot_cap, world_view_of(w)->slot_count);
   if (st == MYR_OK) st = world_grow_array(w, (void **)&s->spawn_order, &s->spawn_cap, sizeof(uint32_t), m);
   s->plan_count = 0;
   s->spawn_seen = 0;
@@ -109,7 +109,7 @@ static patch_outcome plan_patch(const myr_world *w, patch_scratch *s, patch_hdr 
     const entity_record *r;
     if (MYR_ENTITY_IS_PROVISIONAL(h->entity) || entity_lookup(w, h->entity, &r) != MYR_OK) return OUT_SKIP_DEAD;
     src = r->table;
-    set = w->tables[src]->set.bits;
+    set = world_table(w, src)->set.bits;
   }
   myr_component c = h->component;
   bool has = h->op != PATCH_DESTROY && ((set[c >> 6] >> (c & 63)) & 1u);
@@ -138,7 +138,7 @@ void patch_plan_batch(myr_world *w, patch_scratch *s, const patch_ref *refs, siz
   uint64_t outcomes[4] = {0}, values = 0;
   for (size_t i = 0; i < n; i++) {
     unsigned char *bytes = refs[i].buf->bytes;
-    for (size_t at = refs[i].seg->begin; at < refs[i].seg->end;) {
+    for (size_t at = refs[i].run->begin; at < refs[i].run->end;) {
       patch_hdr *h = (patch_hdr *)(void *)(bytes + at);
       at += record_size(h);
       patch_outcome o = plan_patch(w, s, h);
@@ -166,7 +166,7 @@ myr_status patch_reserve_batch(myr_world *w, patch_scratch *s) {
       continue;
     }
     const uint64_t *set = plan_set(s, i);
-    if (!p->spawned && words_eq(set, w->tables[p->src]->set.bits, s->words)) continue; /* no move */
+    if (!p->spawned && words_eq(set, world_table(w, p->src)->set.bits, s->words)) continue; /* no move */
     if (!last || !words_eq(last->set.bits, set, s->words)) {
       compset full = {{0}};
       memcpy(full.bits, set, s->words * sizeof(uint64_t));
@@ -178,13 +178,13 @@ myr_status patch_reserve_batch(myr_world *w, patch_scratch *s) {
     if (p->spawned) s->spawns[s->spawn_count++] = i;
     else s->moves[s->move_count++] = i;
   }
-  myr_status st = world_grow_array(w, (void **)&s->rows, &s->rows_cap, sizeof(uint32_t), w->table_count + 1);
+  myr_status st = world_grow_array(w, (void **)&s->rows, &s->rows_cap, sizeof(uint32_t), world_table_count(w) + 1);
   if (st == MYR_OK) st = world_grow_array(w, (void **)&s->colmap, &s->colmap_cap, sizeof(int32_t), cols);
   if (st != MYR_OK) return st;
-  memset(s->rows, 0, (size_t)w->table_count * sizeof(uint32_t));
+  memset(s->rows, 0, (size_t)world_table_count(w) * sizeof(uint32_t));
   for (uint32_t i = 0; i < s->move_count; i++) s->rows[s->plans[s->moves[i]].dst]++;
   for (uint32_t i = 0; i < s->spawn_count; i++) s->rows[s->plans[s->spawns[i]].dst]++;
-  for (uint32_t t = 0; t < w->table_count; t++)
-    if (s->rows[t] && (st = table_reserve(w, w->tables[t], s->rows[t])) != MYR_OK) return st;
+  for (uint32_t t = 0; t < world_table_count(w); t++)
+    if (s->rows[t] && (st = table_reserve(w, world_table(w, t), s->rows[t])) != MYR_OK) return st;
   return entity_reserve(w, s->spawn_count);
 }

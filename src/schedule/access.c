@@ -1,0 +1,79 @@
+/* The schedule's access checks (MYR_ACCESS_CHECK builds): component reads
+ * through the world API from a callback, refused when another system of the
+ * stage writes that component in place; read-only resources, compared
+ * before and after their system runs. Other builds check nothing. */
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "atomics.h"
+#include "schedule_impl.h"
+
+#ifdef MYR_ACCESS_CHECK
+/* The system whose callback runs on this thread, for the world's read hook. */
+static _Thread_local const sys *running_system;
+
+const sys *access_enter(const sys *y) {
+  const sys *was = running_system;
+  running_system = y;
+  return was;
+}
+
+void access_leave(const sys *was) { running_system = was; }
+
+/* Reports the frame's first undeclared access: its message is written by
+ * the worker that wins the error, and read after the stage's jobs end. */
+__attribute__((format(printf, 2, 3))) static void access_fail(myr_schedule *s, const char *fmt, ...) {
+  if (!schedule_fail(s, MYR_EACCESS)) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(s->message, sizeof s->message, fmt, ap);
+  va_end(ap);
+  fprintf(stderr, "myriad: %s\n", s->message);
+}
+
+/* A component read through the world API from a callback. */
+static void read_hook(const myr_world *w, myr_component c, void *ctx) {
+  myr_schedule *s = ctx;
+  const sys *y = running_system;
+  if (!y || y->owner != s || !s->cur) return;
+  const stage *g = s->cur;
+  for (uint32_t k = 0; k < g->count; k++) {
+    const sys *z = &s->systems[s->by_stage[g->first + k]];
+    if (z != y && compset_has(&z->writes, c)) {
+      access_fail(s, "access check: system \"%s\" reads %s through the world while \"%s\" of its stage writes it",
+                  y->name, world_component(w, c)->name, z->name);
+      return;
+    }
+  }
+}
+
+void schedule_access_watch(myr_schedule *s, bool on) {
+  if (on) world_set_read_hook(s->world, read_hook, s);
+  else if (world_read_hook_ctx(s->world) == s) world_set_read_hook(s->world, NULL, NULL);
+}
+
+static uint64_t bytes_hash(const unsigned char *p, size_t n) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 0x100000001b3ull;
+  return h;
+}
+
+void access_resources_before(const sys *y, uint64_t *hashes) {
+  for (uint32_t i = 0; i < y->res_count; i++)
+    if (y->res[i].kind == MYR_TERM_READ)
+      hashes[i] = bytes_hash(y->res_data[i], myr_resource_size(y->owner->world, y->res[i].resource));
+}
+
+void access_resources_after(myr_schedule *s, const sys *y, const uint64_t *hashes) {
+  for (uint32_t i = 0; i < y->res_count; i++)
+    if (y->res[i].kind == MYR_TERM_READ &&
+        bytes_hash(y->res_data[i], myr_resource_size(s->world, y->res[i].resource)) != hashes[i])
+      access_fail(s, "access check: system \"%s\" wrote resource %s, which it declares read-only", y->name,
+                  world_resource_name(s->world, y->res[i].resource));
+}
+#else
+void schedule_access_watch(myr_schedule *s, bool on) {
+  (void)s;
+  (void)on;
+}
+#endif

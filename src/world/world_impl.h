@@ -1,0 +1,129 @@
+/* Private to the world part: the world struct and what its own files share
+ * beyond world_iface.h (the entity index, table storage, single-row moves). */
+#ifndef MYRIAD_WORLD_IMPL_H
+#define MYRIAD_WORLD_IMPL_H
+
+#include <stdalign.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "world_iface.h"
+
+#define WORLD_SLOTS 8
+typedef struct world_slot_entry {
+  const void *key;
+  void *state;
+  world_teardown_fn teardown;
+} world_slot_entry;
+
+/* ---- the world ----------------------------------------------------------- */
+
+struct myr_world {
+  world_view v;             /* first: what the parts above read (world_iface.h) */
+  myr_allocator alloc;
+
+  struct resource_info *resources; /* MYR_MAX_RESOURCES entries, made on first use */
+  uint32_t resource_count;
+
+  uint32_t table_cap;
+  uint32_t *table_map;      /* open addressing: table ids by compset hash */
+  uint32_t table_map_cap;   /* power of two */
+
+  uint32_t slot_cap;
+  uint32_t free_head;       /* most recently freed slot, NO_TABLE if none */
+  uint32_t free_count;
+  uint32_t live_count;
+
+  /* The last add or remove of one component: from table step_src (also
+   * step_from) by component step_comp, to step_to (step_src is NO_TABLE
+   * when empty).
+   * A run of the same change on many entities then finds both tables
+   * without a chain of dependent loads (tables never move or go away). */
+  uint32_t step_src;
+  myr_component step_comp;
+  bool step_add;
+  bool step_tag; /* the two tables differ by a tag: the same columns */
+  table *step_from, *step_to;
+
+  world_slot_entry slots[WORLD_SLOTS]; /* state of the parts built on the world */
+#ifdef MYR_ACCESS_CHECK
+  /* access-checking builds: told of every component read through the world
+   * API (the schedule checks it against the running system's stage) */
+  world_read_fn read_hook;
+  void *read_hook_ctx;
+#endif
+};
+
+#ifdef MYR_ACCESS_CHECK
+#define WORLD_READ(w, c) \
+  do { \
+    if ((w) && (w)->read_hook) (w)->read_hook((w), (c), (w)->read_hook_ctx); \
+  } while (0)
+#else
+#define WORLD_READ(w, c) ((void)0)
+#endif
+
+/* Frees what a registered component owns (component.c). */
+void component_free(myr_world *w, component_info *ci);
+
+/* The default allocator hooks (alloc.c). */
+void *world_default_alloc(size_t size, size_t align, void *user);
+void world_default_free(void *ptr, size_t size, void *user);
+
+/* Removes row r of t and repairs the record of the entity moved into it. */
+void world_remove_row(myr_world *w, table *t, uint32_t r);
+/* Moves live entity e from its row in src to a new row of dst (capacity
+ * reserved), between any two tables. Columns dst has and src lacks come
+ * from `row` (component `added`, NULL for none) or are zero. (A tag's
+ * add or remove takes a faster path, in rows.c.) */
+void world_move_row(myr_world *w, myr_entity e, table *src, table *dst, myr_component added,
+                    const unsigned char *row);
+
+/* ---- resources (resource.c) --------------------------------------------- */
+
+typedef struct resource_info {
+  char *name;
+  size_t name_size;
+  unsigned char *data;
+  size_t size, align;
+} resource_info;
+
+void resource_free_all(myr_world *w);
+
+/* ---- entity index (entity.c) --------------------------------------------- */
+
+/* Takes a slot (free list first) and returns its new id. Needs a reservation. */
+myr_entity entity_take(myr_world *w, uint32_t table, uint32_t row);
+/* entity_take for n entities at rows first_row.. of one table, writing
+ * their ids to ids[0..n). Needs a reservation. */
+void entity_take_bulk(myr_world *w, uint32_t table, uint32_t first_row, uint32_t n, myr_entity *ids);
+/* Frees a live entity's slot and bumps its generation. */
+void entity_release(myr_world *w, uint32_t index);
+void entity_free_all(myr_world *w);
+
+/* ---- tables (table.c) ---------------------------------------------------- */
+
+/* Appends n rows (capacity must be reserved) and keeps the padding invariant:
+ * rows [count, round_up16(count)) are always initialised. Returns the first row. */
+uint32_t table_append(table *t, uint32_t n);
+/* Zeroes the 16-row block that starts at row `first` (a multiple of 16,
+ * below the capacity) in the ids and every column. */
+void table_zero_block(table *t, uint32_t first);
+/* table_append of one row: only a row that starts a 16-row block has
+ * padding to zero, and zeroing the whole block (the row itself is written
+ * next) is a few constant-size stores per column. */
+static inline uint32_t table_append1(table *t) {
+  uint32_t first = t->count;
+  if (__builtin_expect(first % ROW_ALIGN == 0, 0)) table_zero_block(t, first);
+  t->count = first + 1;
+  return first;
+}
+/* Removes row r by moving the last row into it; returns the entity that
+ * moved (MYR_ENTITY_NULL if none). */
+myr_entity table_swap_remove(table *t, uint32_t r);
+void table_destroy(myr_world *w, table *t);
+void table_free_all(myr_world *w);
+
+#endif /* MYRIAD_WORLD_IMPL_H */
