@@ -308,17 +308,93 @@ static inline bool is_done(const myr_jobs *p, const waiting *until) {
   return at_load32_acq(&p->stop) != 0;
 }
 
-/* ---- finding work and idling (jobs_idle.c) ------------------------------- */
+/* ---- the Linux calls (linux.c) ---------------------------------------------- */
+
+/* The monotonic clock, in ns. */
+uint64_t jobs_now_ns(void);
+/* Sleeps while *addr == expected, for ns at most (a wake, a signal or a
+ * changed word ends it early). */
+void jobs_futex_wait(uint32_t *addr, uint32_t expected, uint64_t ns);
+/* CPU time used by worker v's thread so far (ns); 0 if it cannot be read. */
+uint64_t jobs_thread_cpu_ns(const worker *v);
+/* Whether worker v's thread sleeps in the kernel now (its state in /proc
+ * is not R, running or runnable); true if that cannot be read. */
+bool jobs_thread_sleeps(const worker *v);
+/* The calling thread, worker w's, publishes its CPU-time clock and thread id. */
+void jobs_note_cpu_clock(worker *w);
+/* Whether expedited membarriers are there (registers the process once). */
+bool jobs_membarrier_ready(void);
+/* An expedited membarrier: every thread of the process passes a full
+ * barrier before it returns true. */
+bool jobs_membarrier(void);
+
+/* ---- finding work and idling (idle.c) --------------------------------------- */
 
 /* Takes from the own deque, else steals once round the others. */
 bool jobs_find_job(worker *w, uint64_t *out);
+/* Whether some deque holds a job. */
+bool jobs_any_queued(const myr_jobs *p);
+/* An idle worker of an oversubscribed pool (or, always, the watchman)
+ * sleeps for ns at most, claimable by a waker (see idle.c); seen: its wake
+ * word, read before. Returns whether a waker claimed it. */
+bool jobs_step_aside(worker *w, uint32_t seen, uint64_t ns, bool always);
 /* Runs jobs until `pending` is done, spinning then parking while idle. */
 void jobs_work_until(worker *w, const waiting *pending);
-/* The calling thread, worker w's, publishes its CPU-time clock and thread id. */
-void jobs_note_cpu_clock(worker *w);
 /* A started worker's thread. */
 void *jobs_worker_main(void *arg);
-/* Whether expedited membarriers are there (registers the process once). */
-bool jobs_membarrier_ready(void);
+
+/* ---- the awake bound of an oversubscribed pool ----------------------------
+ * With more workers than CPUs, no more workers than CPUs (awake_limit) are
+ * kept awake for work while they make progress: every extra one would
+ * steal, hold its own stack of waits and take turns with the others on too
+ * few CPUs (fib(30) on 8 workers took 5-8% longer than on 2). But a worker
+ * blocked inside a job (asleep, waiting for I/O, spinning for another job)
+ * holds its slot without progress, and the jobs queued behind it must then
+ * reach the sleepers. So while the others step aside, one idle worker, the
+ * watchman, looks at the awake workers' job counts and CPU times every
+ * 0.25-8 ms while the bound bites or work is queued (watch_look): stuck
+ * workers do not count against the bound until the look after next. Given
+ * room and queued work, the watchman goes to work itself and wakes one
+ * worker more for each further slot. So queued work behind stuck workers
+ * waits for a look or two, and a pool whose jobs all block runs as many at
+ * once as it has workers, one more per CPU every two looks. Where every
+ * sleeper waits on a counter there is no watchman: a refused wake rouses
+ * a waiter, and a waiter's park deadline stays short (see park()). None of
+ * this is needed for progress: every queued job is in the deque of an
+ * awake worker. */
+
+/* Awake workers the last look found stuck, while that finding holds. */
+static inline uint32_t stuck_now(const myr_jobs *p) {
+  uint32_t n = at_load32_rlx(&p->stuck);
+  return n && jobs_now_ns() < at_load_rlx(&p->stuck_until) ? n : 0;
+}
+
+/* Awake workers (not parked) that count against awake_limit, less `self`
+ * (1 for a caller that is awake itself). */
+static inline uint32_t awake_busy(const myr_jobs *p, uint32_t self) {
+  uint32_t awake = p->count - self - at_load32_rlx(&p->sleepers);
+  if (awake < p->awake_limit) return awake; /* (always, unless oversubscribed) */
+  uint32_t stuck = stuck_now(p);
+  return awake > stuck ? awake - stuck : 0;
+}
+
+/* Whether a parked worker may be woken for work. */
+static inline bool room_to_wake(const myr_jobs *p) { return awake_busy(p, 0) < p->awake_limit; }
+
+static inline bool is_parked(const myr_jobs *p, uint32_t i) {
+  return (at_load_rlx(&p->parked[i / 64]) >> (i & 63)) & 1;
+}
+
+/* Wakes, without claiming it, an idle sleeper other than self (a parked
+ * worker that waits for work alone), which takes the watch if nobody holds
+ * it and the bound bites (see jobs_work_until); else a parked waiter,
+ * which looks for work once it finds its wait not over. */
+/* ---- the watchman (watchman.c) ----------------------------------------------- */
+
+/* A wake was refused for lack of room: makes sure somebody watches soon. */
+void jobs_refused_wake(myr_jobs *p, const worker *self);
+/* The watchman's rounds, by w, which holds the watch; whether w is to look
+ * for work (false when the pool stops). */
+bool jobs_watch(worker *w);
 
 #endif
