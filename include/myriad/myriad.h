@@ -8,5 +8,7 @@
 #include "myriad/jobs.h"
 #include "myriad/patch.h"
 #include "myriad/schedule.h"
+#include "myriad/trace.h"
+#include "myriad/tuning.h"
 
 #endif /* MYRIAD_MYRIAD_H */

@@ -1,5 +1,5 @@
 /* Private: the pool's data and the inline steps that the job system's two
- * files share: jobs.c (the pool, spawn, wait, parallel_for) and jobs_idle.c
+ * files share: pool.c (the pool, spawn, wait, parallel_for) and idle.c
  * (finding work, spinning, parking and waking). */
 #ifndef MYRIAD_JOBS_POOL_H
 #define MYRIAD_JOBS_POOL_H
@@ -26,7 +26,7 @@
 
 typedef struct worker worker;
 
-/* What the watchman's last look saw of a worker (jobs_idle.c): its job
+/* What the watchman's last look saw of a worker (idle.c): its job
  * count + 1 if it was awake (0 if parked), its thread's CPU time, and
  * whether the look found its thread asleep in the kernel. */
 typedef struct watch_note {
@@ -75,7 +75,7 @@ struct worker {
   uint64_t park_ns;     /* next park deadline, grows while idle */
   pthread_t thread;
   /* The thread's CPU-time clock and kernel thread id, read by the
-   * watchman (jobs_idle.c). */
+   * watchman (idle.c). */
   clockid_t cpu_clock;
   uint32_t has_cpu_clock; /* set (release) by the thread itself once cpu_clock and tid are */
   int32_t tid;
@@ -88,7 +88,7 @@ struct myr_jobs {
   worker *workers;
   uint32_t count;
   uint64_t spin_ns;
-  const char *creator_self; /* the creator thread's jobs_tls_self (jobs.c) */
+  const char *creator_self; /* the creator thread's jobs_tls_self (pool.c) */
   bool membarrier;      /* the process may issue expedited membarriers */
   uintptr_t *watch;     /* per worker, while parked: what it waits for, 0 = work only */
   uint64_t *parked;     /* bit i: worker i parked and not yet claimed by a waker (own lines) */
@@ -99,7 +99,7 @@ struct myr_jobs {
   /* Awake workers (not parked) that make progress, past which no worker is
    * woken for work, nor looks for it after a park nobody ended: the online
    * CPUs when there are fewer of them than workers, else every worker (see
-   * "the awake bound" in jobs_idle.c). */
+   * "the awake bound" in idle.c). */
   uint32_t awake_limit;
   /* The watchman, an idle worker that looks at the awake workers' progress
    * while others step aside: index + 1 of the worker holding the watch, 0
@@ -122,7 +122,7 @@ _Static_assert(_Alignof(myr_jobs) >= 2, "a pool's address has its low bit clear:
 static inline uint32_t is_running(const worker *w) { return (uint32_t)(w->pool_running & 1); }
 static inline void set_running(worker *w, uint32_t on) { w->pool_running = (uintptr_t)w->pool | on; }
 
-/* The calling thread's worker (jobs.c). initial-exec: a plain %fs-relative
+/* The calling thread's worker (pool.c). initial-exec: a plain %fs-relative
  * load instead of a call to __tls_get_addr on every spawn (the library is
  * built position independent). */
 extern _Thread_local worker *jobs_tls_worker __attribute__((tls_model("initial-exec")));
@@ -162,7 +162,7 @@ static inline job_fn word_fn(uint64_t w) {
   return fn;
 }
 
-/* ---- waking (jobs_idle.c) ------------------------------------------------ */
+/* ---- waking (idle.c) ------------------------------------------------ */
 
 /* Wakes worker v if it sleeps, or makes its next sleep return at once. */
 void jobs_wake_worker(worker *v);
@@ -267,7 +267,7 @@ static inline bool counter_finished_owned(worker *w, myr_counter *c) {
   return closed;
 }
 
-/* Counting one job out by any other worker (jobs_idle.c). */
+/* Counting one job out by any other worker (idle.c). */
 void jobs_counter_finished_remote(myr_jobs *p, myr_counter *c);
 
 /* Counts a job out; returns true when w owns the counter and that closed it. */

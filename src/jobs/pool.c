@@ -1,5 +1,5 @@
 /* The job system: the pool, spawning, waiting and parallel_for. Finding
- * work, parking and waking are in jobs_idle.c. */
+ * work, parking and waking are in idle.c. */
 #define _DEFAULT_SOURCE /* sysconf() under strict C11 */
 #include <pthread.h>
 #include <stdlib.h>
@@ -10,7 +10,7 @@
 _Thread_local worker *jobs_tls_worker __attribute__((tls_model("initial-exec")));
 
 #ifdef MYR_TEST_HOOKS
-/* Tests only: a delay injected at the racy points named in jobs_impl.h. */
+/* Tests only: a delay injected at the racy points named in jobs_iface.h. */
 void (*_Atomic jobs_test_hook)(int point);
 #endif
 
@@ -82,7 +82,7 @@ myr_status myr_jobs_create(const myr_jobs_desc *desc, myr_jobs **out) {
    * waiting at the end of a stage takes it, so the worker that finished
    * its chunk first would park at once and every frame pay a futex wake:
    * there, all may spin. A pool larger than the machine keeps no more
-   * workers awake than CPUs (awake_limit, jobs_idle.c), so the same holds. */
+   * workers awake than CPUs (awake_limit, idle.c), so the same holds. */
   p->spin_limit = cpus >= 4 ? (uint32_t)(cpus / 2) : cpus > 1 ? (uint32_t)cpus : 1;
   p->awake_limit = p->oversubscribed ? (uint32_t)cpus : p->count;
   p->watch_ns = WATCH_NS;
@@ -365,7 +365,7 @@ myr_status myr_jobs_stats(const myr_jobs *p, uint32_t i, myr_jobs_worker_stats *
   return MYR_OK;
 }
 
-/* ---- for the schedule (jobs_impl.h) -------------------------------------- */
+/* ---- for the schedule (jobs_iface.h) -------------------------------------- */
 
 bool jobs_wait_until(myr_jobs *p, bool (*pred)(void *ctx), void *ctx) {
   worker *w = current(p);

@@ -1,6 +1,7 @@
-/* Private: the schedule's data, shared by schedule_build.c (systems and the
- * per-stage DAGs), schedule_run.c (frames, chunk jobs, merges) and
- * schedule_stats.c (the plan and the statistics). */
+/* Private to the schedule part: its data, shared by build.c (systems and
+ * the per-stage DAGs), run.c (frames, chunk jobs, the merge's call),
+ * access.c, reduce.c, stats.c (the plan and the statistics), trace.c,
+ * signature.c, tuning_file.c and autotune.c. */
 #ifndef MYRIAD_SCHEDULE_IMPL_H
 #define MYRIAD_SCHEDULE_IMPL_H
 
@@ -27,7 +28,7 @@ typedef struct edge {
   uint32_t what;        /* the component, or for WHY_RES_* the resource */
 } edge;
 
-/* A system's autotuning (schedule_tune.c). */
+/* A system's autotuning (autotune.c). */
 enum { TUNE_NONE, TUNE_RUNNING, TUNE_DONE };
 #define TUNE_CANDIDATES 16
 #define TUNE_FRAMES 64
@@ -44,7 +45,7 @@ typedef struct tune_state {
   double sample[TUNE_FRAMES];
 } tune_state;
 
-/* A tuning file's entry (schedule_tune.c). */
+/* A tuning file's entry (tuning_file.c). */
 typedef struct tune_entry {
   const char *name;        /* into the file's text */
   uint32_t rows, line;
@@ -176,6 +177,9 @@ struct myr_schedule {
   double check_sample[2][TUNE_FRAMES];
 };
 
+/* Whether a system is cut into chunks (so has a chunk size to tune). */
+static inline bool schedule_chunked(const sys *y) { return y->term_count > 0 && !(y->flags & MYR_SYSTEM_WHOLE); }
+
 /* Rows per chunk a system runs with for `rows` asked (0: the default): whole
  * blocks for a system cutting on multiples of more than 16 rows. */
 static inline uint32_t schedule_rows(const struct myr_schedule *s, const sys *y, uint32_t rows) {
@@ -188,8 +192,9 @@ static inline uint32_t schedule_rows(const struct myr_schedule *s, const sys *y,
   return rows;
 }
 
-/* schedule_tune.c: reads MYRIAD_TUNING at creation; gives an added system its
- * entry; frees the file; scores and moves the tuning systems after a frame. */
+/* tuning_file.c: reads MYRIAD_TUNING at creation; gives an added system its
+ * entry; frees the file. autotune.c: scores and moves the tuning systems
+ * after a frame. */
 void schedule_tuning_from_env(myr_schedule *s);
 void schedule_tuning_take(const myr_schedule *s, sys *y);
 void schedule_tuning_free(myr_schedule *s);

@@ -1,0 +1,66 @@
+/* myriad — tracing a schedule: one event per chunk job, hook and merge,
+ * written as Chrome trace-event JSON or read back as records.
+ *
+ * Part of the schedule's API: schedule.h includes this header, and this
+ * header includes schedule.h. */
+#ifndef MYRIAD_TRACE_H
+#define MYRIAD_TRACE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "myriad/schedule.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- tracing ------------------------------------------------------------- */
+
+/* Starts recording, for the frames that follow, every chunk a system runs
+ * on (system, worker, rows, chunk index, table, start and end), every begin
+ * or end hook, and every stage's merge; up to `max_events` events per worker
+ * (0 = 65536; at most 2^26), later ones are counted as dropped. When off
+ * it costs a load and a branch per chunk. Errors: MYR_EINVAL (NULL, already
+ * tracing, or max_events above 2^26), MYR_EBUSY (while running),
+ * MYR_ENOMEM (nothing changes). */
+MYR_API myr_status myr_schedule_trace_begin(myr_schedule *s, uint32_t max_events);
+
+/* Stops recording and writes what was recorded as Chrome trace-event JSON
+ * (Perfetto, chrome://tracing): one complete ("ph": "X") event per chunk
+ * (cat "chunk", the system's name, tid = worker, args stage, rows, chunk,
+ * table), per hook (cat "hook") and per stage merge (cat "merge", name
+ * "merge"), times in microseconds from the first event; the number of
+ * dropped events is otherData.dropped_events. out may be NULL: the events
+ * are discarded. Tracing stops even when writing fails. Errors: MYR_EINVAL
+ * (NULL, or not tracing), MYR_EBUSY (while running), MYR_EIO (write error). */
+MYR_API myr_status myr_schedule_trace_end(myr_schedule *s, FILE *out);
+
+typedef enum myr_trace_kind { MYR_TRACE_CHUNK, MYR_TRACE_HOOK, MYR_TRACE_MERGE } myr_trace_kind;
+
+/* One recorded event. */
+typedef struct myr_trace_event {
+  myr_trace_kind kind;
+  myr_system system;          /* UINT32_MAX for a merge */
+  uint32_t worker;            /* the lane it was recorded on; merges: 0 */
+  uint32_t stage;
+  uint32_t rows, chunk, table; /* chunks only, 0 otherwise */
+  uint64_t start_ns, end_ns;  /* CLOCK_MONOTONIC */
+} myr_trace_event;
+
+/* Copies the events recorded so far, worker 0's first and each worker's in
+ * the order they ended, into out (at most cap of them; out may be NULL when
+ * cap is 0), sets *count to how many there are in all, copied or not, and
+ * *dropped (when not NULL) to how many did not fit in their worker's lane.
+ * Tracing goes on. Errors: MYR_EINVAL (NULL s or count, out NULL with cap >
+ * 0, or not tracing), MYR_EBUSY (while running). */
+MYR_API myr_status myr_schedule_trace_events(const myr_schedule *s, myr_trace_event *out, size_t cap, size_t *count,
+                                             uint64_t *dropped);
+
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MYRIAD_TRACE_H */
