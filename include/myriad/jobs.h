@@ -11,12 +11,11 @@
  * awake for work while those finish jobs; workers that block or spin
  * inside a job are noticed and others take the queued work, so such a pool
  * still runs as many jobs at once as it has workers when its jobs block or
- * wait for each other. Noticing takes a millisecond or a few per CPU's
- * worth of workers (tens of milliseconds to fill 64 workers on 2 CPUs).
- * It takes longer when more jobs spin than there are CPUs while other jobs
- * finish: 2-40 ms for 12 such jobs on 16 workers and 2 CPUs in most
- * tries, but up to seconds on a busy host, as spinners that yield get too
- * little CPU to tell from workers waiting for one.
+ * wait for each other. How soon that happens is not promised: it depends on
+ * the host. As measured on a 2-CPU machine (docs/performance.md), noticing
+ * took a millisecond or a few per CPU's worth of workers, and longer when
+ * more jobs spin than there are CPUs while other jobs finish (spinners that
+ * yield get too little CPU to tell from workers waiting for one).
  *
  * Jobs are counted in a myr_counter the caller owns: spawn adds one, a job's
  * completion subtracts one, and myr_jobs_wait returns once it reads zero,

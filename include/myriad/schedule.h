@@ -207,11 +207,15 @@ MYR_API myr_status myr_schedule_build(myr_schedule *s);
 
 /* Runs one frame: every stage, its systems, then its patches.
  * Errors: those of build; MYR_EBUSY (from a system callback or another
- * thread); MYR_ENOMEM: a stage could not be completed, because its merge or
- * the recording of one of its patches (even one whose callback ignored the
- * status) ran out of memory. None of that stage's patches is applied and no
- * later stage runs; the world then holds the earlier stages' applied patches
- * and the in-place writes of the systems that ran. */
+ * thread); and a stage that could not be completed: MYR_ENOMEM (its merge,
+ * cutting its rows into chunks, or the recording of one of its patches,
+ * even one whose callback ignored the status, ran out of memory),
+ * MYR_ELIMIT (a reduction's blocks or the stage's patches exceed what one
+ * frame can hold), the status a callback passed to myr_system_fail, or, in
+ * access-checking builds, MYR_EACCESS. None of that stage's patches is
+ * applied and no later stage runs; the world then holds the earlier
+ * stages' applied patches and the in-place writes of the systems that ran.
+ * myr_schedule_error says which. */
 MYR_API myr_status myr_schedule_run(myr_schedule *s, double dt);
 
 /* What the last call on the schedule that failed (add, build, run) failed

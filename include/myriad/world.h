@@ -133,8 +133,9 @@ MYR_API uint32_t myr_world_entity_count(const myr_world *world);
 /* Number of archetype tables created so far (tables are never removed). */
 MYR_API uint32_t myr_world_table_count(const myr_world *world);
 
-/* A 64-bit hash of the world's content: live entity ids in id order and, for
- * each, its component ids and every field value. Stable across runs and
+/* A 64-bit hash of the world's content: live entities in slot order (by
+ * the index part of their ids), each with its id (generation included),
+ * its component ids and every field value. Stable across runs and
  * machines of the same endianness; independent of table layout, row order
  * and capacity. Then every resource's bytes, in registration order. */
 MYR_API myr_status myr_world_hash(const myr_world *world, uint64_t *out);

@@ -142,7 +142,7 @@ static inline uintptr_t watch_of(const waiting *pending) {
  * the kernel refuses membarrier, such a waiter parks for PARK_MIN_NS at most.
  *
  * A spawn reads its deque's push_mask after a plain release store of bottom:
- * paying a store-load fence per spawn (16 ns, TOOLCHAIN.md) would double the
+ * paying a store-load fence (an mfence) per spawn would double the
  * cost of a job, so a spawn's wake-up can be missed in a window of a few
  * nanoseconds. That costs parallelism, never progress: every queued job is
  * in the deque of a worker that is running (workers park only with an empty
@@ -266,8 +266,8 @@ void jobs_work_until(worker *w, const waiting *pending) {
      * iterations, a few nanoseconds, to SPIN_CEILING, about a microsecond),
      * then park once spin_ns has passed. Work often follows soon after a
      * worker runs out (the next stage or frame, the job it waits for), so
-     * it looks often at first: a schedule's frame on 2 workers took 0.4 us
-     * less than with ck's first pause of 512 iterations. A worker idle for
+     * it looks often at first (ck's first pause of 512 iterations cost a
+     * schedule's frame measurably: docs/performance.md). A worker idle for
      * longer looks rarely, so that it does not steal each job of an owner
      * that spawns and then waits for one job at a time. */
     uint64_t idle_since = jobs_now_ns(), spin_ns = p->spin_ns;

@@ -1,6 +1,7 @@
-/* Private: the pool's data and the inline steps that the job system's two
- * files share: pool.c (the pool, spawn, wait, parallel_for) and idle.c
- * (finding work, spinning, parking and waking). */
+/* Private to the jobs part: the pool's data and the inline steps that its
+ * files share: pool.c (the pool, spawn, wait, parallel_for), idle.c
+ * (finding work, spinning, parking and waking), watchman.c (the awake
+ * bound) and linux.c (the system calls). */
 #ifndef MYRIAD_JOBS_POOL_H
 #define MYRIAD_JOBS_POOL_H
 
@@ -347,7 +348,7 @@ void *jobs_worker_main(void *arg);
  * With more workers than CPUs, no more workers than CPUs (awake_limit) are
  * kept awake for work while they make progress: every extra one would
  * steal, hold its own stack of waits and take turns with the others on too
- * few CPUs (fib(30) on 8 workers took 5-8% longer than on 2). But a worker
+ * few CPUs (docs/performance.md). But a worker
  * blocked inside a job (asleep, waiting for I/O, spinning for another job)
  * holds its slot without progress, and the jobs queued behind it must then
  * reach the sleepers. So while the others step aside, one idle worker, the

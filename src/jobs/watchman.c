@@ -114,8 +114,7 @@ static void give_watch_back(worker *w) {
  * (WATCH_STUCK_NS after a look that found stuck workers with work
  * queued: a pool whose jobs all block gains up to awake_limit running jobs
  * per two looks) and doubles to WATCH_MAX_NS otherwise (each look
- * takes a CPU from a busy worker: fib(30) on 8 workers ran 1-2% slower
- * with a look every millisecond than every 4 ms); else it sleeps for its
+ * takes a CPU from a busy worker); else it sleeps for its
  * growing park deadline, cut short by a refused wake. It goes to work when
  * claimed, or when stuck workers leave room for queued work, and then wakes
  * one more worker for each further slot. Returns whether w is to look for

@@ -242,7 +242,8 @@ static myr_status run_stage_systems(myr_schedule *s, stage *g) {
     y->stats.chunk_rows = rows;
     myr_status st = collect_chunks(y, rows);
     if (st == MYR_OK && y->red.combine) st = reduction_blocks(y);
-    if (st != MYR_OK) return schedule_say(s, st, "run: stage %u: out of memory cutting \"%s\" into chunks", g->stage, y->name);
+    if (st != MYR_OK)
+      return schedule_say(s, st, "run: stage %u: cutting \"%s\" into chunks: %s", g->stage, y->name, myr_strerror(st));
   }
   open_batch(s, g);
   s->remaining = g->count;
@@ -250,12 +251,9 @@ static myr_status run_stage_systems(myr_schedule *s, stage *g) {
   s->jobs_counter = (myr_counter){0};
   jobs_counter_claim(s->jobs, &s->jobs_counter);
   /* A stage of one system runs it here: a job for it would only be taken
-   * back by this thread or stolen by another worker (one more handoff
-   * before its chunks are shared out, about 0.3 us here). Its chunks still
-   * go to the pool. At 100k entities on 2 workers the integrate frame
-   * (simd.h kernel) took 0.96-1.01x the hand loop's over its layout, in
-   * eight runs, against 0.93-1.10x (median 1.04x) in five before
-   * (bench_memory, in turn). */
+   * back by this thread or stolen by another worker, one more handoff
+   * before its chunks are shared out (docs/performance.md). Its chunks
+   * still go to the pool. */
   if (g->count == 1 && !(s->systems[s->by_stage[g->first]].flags & MYR_SYSTEM_MAIN_THREAD))
     run_system_here(s, &s->systems[s->by_stage[g->first]], false);
   else
@@ -290,6 +288,8 @@ static myr_status run_stage_systems(myr_schedule *s, stage *g) {
   if (st == MYR_ENOMEM)
     return schedule_say(s, st, "run: stage %u: out of memory merging its patches, or a system's patch could not be "
                         "recorded; none of them applied", g->stage);
+  if (st != MYR_OK)
+    return schedule_say(s, st, "run: stage %u: merging its patches: %s; none of them applied", g->stage, myr_strerror(st));
   return st;
 }
 

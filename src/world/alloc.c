@@ -19,8 +19,7 @@ void *world_default_alloc(size_t size, size_t align, void *user) {
   if (size > HUGE_PAGE) {
     /* Blocks larger than a huge page: ask for transparent huge pages. A
      * fresh 4 KiB page costs a fault each; a 2 MiB page one fault per 512 of
-     * them, which took bulk creation of 1M entities into fresh memory from
-     * 48 to 176 M/s (bench_world). */
+     * them (docs/performance.md has what that does to bulk creation). */
     void *p = aligned_alloc(HUGE_PAGE, align_up(size, HUGE_PAGE));
     if (p) madvise(p, align_up(size, HUGE_PAGE), MADV_HUGEPAGE);
     return p;
