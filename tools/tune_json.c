@@ -1,25 +1,33 @@
 /* myriad-tune's report as JSON: the run's parameters, every result, every
  * configuration, the best chunk per system and thread count, and with
- * autotuning, how close it came to the sweep. */
+ * autotuning, how close it came to the sweep. Every string goes through
+ * the library's escaper, so any system name gives valid JSON. */
 #include <stdio.h>
 
+#include "json.h"
 #include "tune.h"
 
 static void json_header(FILE *out, const options *o) {
-  fprintf(out, "{\"scenario\": \"%s\", \"entities\": %u, \"kernels\": \"%s\", \"frames\": %u, \"warmup\": %u, "
-          "\"repeat\": %u, \"seed\": %llu,", o->scenario, o->entities, o->kernels == SCN_SIMD ? "simd" : "scalar",
-          o->frames, o->warmup, o->repeat, (unsigned long long)o->seed);
+  fprintf(out, "{\"scenario\": ");
+  json_string(out, o->scenario);
+  fprintf(out, ", \"entities\": %u, \"kernels\": ", o->entities);
+  json_string(out, o->kernels == SCN_SIMD ? "simd" : "scalar");
+  fprintf(out, ", \"frames\": %u, \"warmup\": %u, \"repeat\": %u, \"seed\": %llu,", o->frames, o->warmup, o->repeat,
+          (unsigned long long)o->seed);
 }
 
 static void json_results(FILE *out, const tune_results *r) {
   fprintf(out, "\n \"results\": [");
   for (uint32_t i = 0; i < r->n; i++) {
     const result *x = &r->rs[i];
-    fprintf(out, "%s\n  {\"system\": \"%s\", \"threads\": %u, \"chunk\": %u, \"mode\": \"%s\", \"run_once\": %s, "
-            "\"whole\": %s, \"ns_per_entity\": %.4f, \"min_ns_per_entity\": %.4f, \"max_ns_per_entity\": %.4f, "
-            "\"entities_per_s\": %.1f}",
-            i ? "," : "", x->system, x->threads, x->chunk, mode_of(x->config_chunk), x->run_once ? "true" : "false",
-            x->whole ? "true" : "false", x->ns_per_entity, x->min_ns, x->max_ns, x->entities_per_s);
+    fprintf(out, "%s\n  {\"system\": ", i ? "," : "");
+    json_string(out, x->system);
+    fprintf(out, ", \"threads\": %u, \"chunk\": %u, \"mode\": ", x->threads, x->chunk);
+    json_string(out, mode_of(x->config_chunk));
+    fprintf(out, ", \"run_once\": %s, \"whole\": %s, \"ns_per_entity\": %.4f, \"min_ns_per_entity\": %.4f, "
+            "\"max_ns_per_entity\": %.4f, \"entities_per_s\": %.1f}",
+            x->run_once ? "true" : "false", x->whole ? "true" : "false", x->ns_per_entity, x->min_ns, x->max_ns,
+            x->entities_per_s);
   }
   fprintf(out, "],");
 }
@@ -31,8 +39,9 @@ static void json_configurations(FILE *out, const tune_results *r) {
     fprintf(out, "%s\n  {\"threads\": %u, \"chunk\": ", i ? "," : "", t->threads);
     if (t->chunk == AUTO || t->chunk == FROM_FILE) fprintf(out, "null");
     else fprintf(out, "%u", t->chunk);
-    fprintf(out, ", \"mode\": \"%s\", \"frame_ms\": %.4f, \"merge_ms\": %.4f}", mode_of(t->chunk), t->frame_ms,
-            t->merge_ms);
+    fprintf(out, ", \"mode\": ");
+    json_string(out, mode_of(t->chunk));
+    fprintf(out, ", \"frame_ms\": %.4f, \"merge_ms\": %.4f}", t->frame_ms, t->merge_ms);
   }
   fprintf(out, "],");
 }
@@ -44,8 +53,10 @@ static void json_best(FILE *out, const options *o, const tune_results *r) {
     for (uint32_t sys = 0; sys < r->systems; sys++) {
       const result *b = best_of(r->rs, r->n, r->rs[sys].system, r->ts[t * o->chunk_count].threads);
       if (!b) continue;
-      fprintf(out, "%s\n  {\"system\": \"%s\", \"threads\": %u, \"chunk\": %u, \"ns_per_entity\": %.4f}",
-              first ? "" : ",", b->system, b->threads, b->chunk, b->ns_per_entity);
+      fprintf(out, "%s\n  {\"system\": ", first ? "" : ",");
+      json_string(out, b->system);
+      fprintf(out, ", \"threads\": %u, \"chunk\": %u, \"ns_per_entity\": %.4f}", b->threads, b->chunk,
+              b->ns_per_entity);
       first = false;
     }
   fprintf(out, "]");
@@ -60,11 +71,12 @@ static void json_autotune(FILE *out, const options *o, const tune_results *r) {
       const char *name = r->rs[sys].system;
       const result *a = auto_of(r->rs, r->n, name, threads), *b = best_of(r->rs, r->n, name, threads);
       if (!a || !b) continue;
-      fprintf(out, "%s\n  {\"system\": \"%s\", \"threads\": %u, \"chunk\": %u, \"settle_frames\": %u, "
-              "\"entities_per_s\": %.1f, \"sweep_best_chunk\": %u, \"sweep_best_entities_per_s\": %.1f, "
-              "\"ratio\": %.4f}",
-              first ? "" : ",", a->system, threads, a->chunk, a->settle_frames, a->entities_per_s, b->chunk,
-              b->entities_per_s, b->ns_per_entity / a->ns_per_entity);
+      fprintf(out, "%s\n  {\"system\": ", first ? "" : ",");
+      json_string(out, a->system);
+      fprintf(out, ", \"threads\": %u, \"chunk\": %u, \"settle_frames\": %u, \"entities_per_s\": %.1f, "
+              "\"sweep_best_chunk\": %u, \"sweep_best_entities_per_s\": %.1f, \"ratio\": %.4f}",
+              threads, a->chunk, a->settle_frames, a->entities_per_s, b->chunk, b->entities_per_s,
+              b->ns_per_entity / a->ns_per_entity);
       first = false;
     }
   fprintf(out, "],");
