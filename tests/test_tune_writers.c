@@ -1,10 +1,11 @@
 /* myriad-tune's writers fed results by hand: a system (and a scenario)
- * named with quotes, a backslash, a comma and control characters. Writes
- * into DIR:
+ * named with quotes, a backslash, a comma and control characters, and bests
+ * placed at the ends of the sweep and between them. Writes into DIR:
  *   name.raw             the hostile name, as bytes
  *   sweep.json auto.json the JSON of a sweep and of --chunk auto
  * which tests/tune_writers.sh reads back with jq; checks here the CSV's
- * quoting. Exit status 0 when every check here passed. */
+ * quoting, where the table's notes go and the ranges they suggest.
+ * Exit status 0 when every check here passed. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,13 +92,54 @@ static unsigned count_of(const char *text, const char *what) {
 static void check_csv(const options *o, const tune_results *r) {
   char *csv = written(write_csv, o, r);
   static const char header[] = "system,threads,chunk,ns_per_entity,min_ns_per_entity,max_ns_per_entity,"
-                               "entities_per_s,mode\n";
+                               "entities_per_s,mode,best_at_edge\n";
   CHECK(strncmp(csv, header, sizeof header - 1) == 0);
   CHECK(strstr(csv, "\n\"say \"\"hi\"\", C:\\dir\tx\x01y\x1f\nz \xc3\xa9\",2,4096,") != NULL);
   CHECK(count_of(csv, "\n\"say ") == 3);
   CHECK(count_of(csv, "\nmiddle,2,") == 3 && count_of(csv, "\nsmall,2,") == 3);
-  CHECK(count_of(csv, ",sweep\n") == 12);
+  CHECK(count_of(csv, ",sweep,largest\n") == 3 && count_of(csv, ",sweep,smallest\n") == 3);
+  CHECK(count_of(csv, ",sweep,\n") == 6); /* middle's three rows and respawn's */
   free(csv);
+}
+
+/* A note under each best at an end of the sweep, and none elsewhere. */
+static void check_table(const options *o, const tune_results *r) {
+  char *table = written(write_table, o, r);
+  CHECK(count_of(table, "note:") == 2);
+  CHECK(strstr(table, " 2 threads: chunk   4096, 1.000 ns/entity\n"
+                      "    note: best at the largest size swept (4096): try --chunk 256:16384:x4\n") != NULL);
+  CHECK(strstr(table, "small            2 threads: chunk    256, 1.000 ns/entity\n"
+                      "    note: best at the smallest size swept (256): try --chunk 64:4096:x4\n") != NULL);
+  CHECK(strstr(table, "middle           2 threads: chunk   1024, 0.500 ns/entity\n  small") != NULL);
+  free(table);
+}
+
+/* Where a best lies, and the ranges suggested, near the bounds too. */
+static void check_edges(void) {
+  char buf[64];
+  options o = make_options((const uint32_t[]){1024, 256, 4096}, 3);
+  result x = {.chunk = 4096, .config_chunk = 4096};
+  CHECK(edge_of(&o, &x) == EDGE_LARGEST && edge_widened(&o, EDGE_LARGEST, buf, sizeof buf) &&
+        strcmp(buf, "--chunk 256:16384:x4") == 0);
+  x.chunk = x.config_chunk = 256;
+  CHECK(edge_of(&o, &x) == EDGE_SMALLEST && edge_widened(&o, EDGE_SMALLEST, buf, sizeof buf) &&
+        strcmp(buf, "--chunk 64:4096:x4") == 0);
+  x.chunk = x.config_chunk = 1024;
+  CHECK(edge_of(&o, &x) == EDGE_NONE && !edge_of(&o, NULL));
+  o = make_options((const uint32_t[]){4096}, 1); /* one size: no edge */
+  x.chunk = x.config_chunk = 4096;
+  CHECK(edge_of(&o, &x) == EDGE_NONE);
+  o = make_options((const uint32_t[]){FROM_FILE}, 1);
+  x.config_chunk = FROM_FILE;
+  CHECK(edge_of(&o, &x) == EDGE_NONE);
+  o = make_options((const uint32_t[]){16, 32, 1u << 23}, 3); /* at the bounds --chunk takes */
+  CHECK(!edge_widened(&o, EDGE_SMALLEST, buf, sizeof buf));
+  CHECK(edge_widened(&o, EDGE_LARGEST, buf, sizeof buf) && strcmp(buf, "--chunk 16:16777216:x4") == 0);
+  o = make_options((const uint32_t[]){32, 1u << 23}, 2); /* x4 from 32 passes 2^24: x2 */
+  CHECK(edge_widened(&o, EDGE_LARGEST, buf, sizeof buf) && strcmp(buf, "--chunk 32:16777216:x2") == 0);
+  o = make_options((const uint32_t[]){64, 1u << 24}, 2);
+  CHECK(!edge_widened(&o, EDGE_LARGEST, buf, sizeof buf));
+  CHECK(edge_widened(&o, EDGE_SMALLEST, buf, sizeof buf) && strcmp(buf, "--chunk 16:16777216:x4") == 0);
 }
 
 int main(int argc, char **argv) {
@@ -115,6 +157,7 @@ int main(int argc, char **argv) {
   save(argv[1], "sweep.json", json);
   free(json);
   check_csv(&sweep, &r);
+  check_table(&sweep, &r);
 
   options autotuned = make_options((const uint32_t[]){AUTO, 64, 128}, 3);
   r = make_results(&autotuned, rs, ts);
@@ -122,6 +165,7 @@ int main(int argc, char **argv) {
   save(argv[1], "auto.json", json);
   free(json);
 
+  check_edges();
   printf("test_tune_writers: %d failures\n", fails);
   return fails != 0;
 }

@@ -62,6 +62,9 @@ typedef struct tune_results {
   uint32_t tn, systems;
 } tune_results;
 
+/* Where a system's best swept chunk size lies in the range swept. */
+typedef enum tune_edge { EDGE_NONE, EDGE_SMALLEST, EDGE_LARGEST } tune_edge;
+
 /* tune_options.c: the command line into o, or exit 0 (--help) or 2 (a bad
  * argument, with one line on stderr). */
 void parse_options(int argc, char **argv, options *o);
@@ -80,6 +83,13 @@ const result *auto_of(const result *rs, uint32_t n, const char *system, uint32_t
 /* Thread count t's autotuned frame and the fastest swept one (both NULL
  * without autotuning). */
 void frames_of(const options *o, const config_time *ts, uint32_t t, const config_time **a, const config_time **b);
+/* Whether `best` (a best_of) is the smallest or largest of more than one
+ * size swept; EDGE_NONE for anything else (NULL, a tuning file's sizes). */
+tune_edge edge_of(const options *o, const result *best);
+const char *edge_name(tune_edge e); /* "smallest", "largest" or NULL */
+/* A --chunk range one step wider on the edge's side (x4, or x2 near the
+ * bound), into buf; false when --chunk takes nothing beyond it. */
+bool edge_widened(const options *o, tune_edge e, char *buf, size_t size);
 
 /* tune_util.c: the median of n > 0 values (sorts them); a monotonic clock. */
 double median(double *v, uint32_t n);

@@ -46,6 +46,8 @@ static void json_configurations(FILE *out, const tune_results *r) {
   fprintf(out, "],");
 }
 
+/* best_at_edge: "smallest" or "largest" when the best is at that end of
+ * more than one size swept (the best may lie beyond), otherwise null. */
 static void json_best(FILE *out, const options *o, const tune_results *r) {
   fprintf(out, "\n \"best\": [");
   bool first = true;
@@ -55,8 +57,12 @@ static void json_best(FILE *out, const options *o, const tune_results *r) {
       if (!b) continue;
       fprintf(out, "%s\n  {\"system\": ", first ? "" : ",");
       json_string(out, b->system);
-      fprintf(out, ", \"threads\": %u, \"chunk\": %u, \"ns_per_entity\": %.4f}", b->threads, b->chunk,
-              b->ns_per_entity);
+      fprintf(out, ", \"threads\": %u, \"chunk\": %u, \"ns_per_entity\": %.4f, \"best_at_edge\": ", b->threads,
+              b->chunk, b->ns_per_entity);
+      const char *edge = edge_name(edge_of(o, b));
+      if (edge) json_string(out, edge);
+      else fprintf(out, "null");
+      fprintf(out, "}");
       first = false;
     }
   fprintf(out, "]");

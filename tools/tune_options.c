@@ -73,7 +73,9 @@ static void usage(FILE *out) {
           "Runs a built-in simulation and measures each system's throughput for every\n"
           "thread count and chunk size asked for; prints the median ns per entity and\n"
           "entities per second over the frames (with min-max), the best chunk size per\n"
-          "system, the speed-up over 1 thread, and the frame and merge times.\n\n"
+          "system (with a note when it is the smallest or largest size swept: the best\n"
+          "may lie beyond, so widen the range), the speed-up over 1 thread, and the\n"
+          "frame and merge times.\n\n"
           "  --scenario NAME   the simulation (default particles):\n");
   for (uint32_t i = 0; i < n; i++) fprintf(out, "                      %-10s %s\n", s[i].name, s[i].about);
   usage_options(out);

@@ -1,6 +1,7 @@
 /* myriad-tune's report as a table for reading: every result, every
- * configuration's frame and merge times, the best chunk per system, and
- * with autotuning, how close it came to the sweep. */
+ * configuration's frame and merge times, the best chunk per system (with a
+ * note when it is at an end of the range swept), and with autotuning, how
+ * close it came to the sweep. */
 #include <stdio.h>
 
 #include "tune.h"
@@ -45,6 +46,17 @@ static void table_configurations(FILE *out, const tune_results *r) {
   }
 }
 
+/* Under a best chunk at an end of the range swept: the best may lie
+ * beyond it, and a wider range to sweep. */
+static void table_edge_note(FILE *out, const options *o, const result *b) {
+  tune_edge e = edge_of(o, b);
+  if (e == EDGE_NONE) return;
+  char wider[64];
+  fprintf(out, "    note: best at the %s size swept (%u)", edge_name(e), b->chunk);
+  if (edge_widened(o, e, wider, sizeof wider)) fprintf(out, ": try %s\n", wider);
+  else fprintf(out, ", the %s --chunk takes\n", edge_name(e));
+}
+
 static void table_best(FILE *out, const options *o, const tune_results *r) {
   fprintf(out, "\nbest chunk per system%s:\n", o->autotune ? " in the sweep" : "");
   bool one = false;
@@ -58,6 +70,7 @@ static void table_best(FILE *out, const options *o, const tune_results *r) {
       const result *b1 = one && threads != 1 ? best_of(r->rs, r->n, b->system, 1) : NULL;
       if (b1) fprintf(out, ", %.2fx the speed of 1 thread", b1->ns_per_entity / b->ns_per_entity);
       fprintf(out, "\n");
+      table_edge_note(out, o, b);
     }
   }
 }
