@@ -24,9 +24,32 @@ check "--repeat 2: exit 0 and recorded in the JSON" '[ $? -eq 0 ] && [ "$(jq .re
 
 csv=$("$tune" --entities 5000 --threads 1 --chunk 64:256:x2 --frames 2 --format csv)
 check "csv: a header and 3 chunks x 5 systems" '[ "$(wc -l <<<"$csv")" -eq 16 ]'
+check "csv: best_at_edge last, one value for each system and thread count" \
+  'awk -F, "NR == 1 { ok = \$9 == \"best_at_edge\" && NF == 9; next } { if (!(\$9 ~ /^(|smallest|largest)\$/)) ok = 0; k = \$1 \",\" \$2; if (k in e && e[k] != \$9) ok = 0; e[k] = \$9 } END { exit !ok }" <<<"$csv"'
 table=$("$tune" --entities 5000 --threads 1 --chunk 1024 --frames 2)
 check "table names the best chunk" 'grep -q "best chunk per system" <<<"$table"'
 check "help lists the scenarios" '"$tune" --help | grep -q particles'
+
+# a best chunk at an end of the sizes swept (32,128,512): JSON's best_at_edge
+# says so exactly when the best is 32 or 512, and the table has a note under
+# exactly those best lines, with a range one x4 step wider on that side
+edge=$("$tune" --entities 5000 --threads 1,2 --chunk 32,128,512 --frames 2 --warmup 0 --format json)
+check "edge: best_at_edge says where each of the 8 bests lies" \
+  'jq -e ".best | length == 8 and all(.[]; .best_at_edge == (if .chunk == 32 then \"smallest\" elif .chunk == 512 then \"largest\" else null end))" >/dev/null <<<"$edge"'
+edge_notes() { # a table on stdin: a note under exactly the best lines at an end
+  awk '/^best chunk per system/ { on = 1; next }
+       !on { next }
+       / threads: chunk / { if (want != "") bad++; bests++
+                            c = $0; sub(/.* threads: chunk +/, "", c); c = c + 0
+                            want = ""
+                            if (c == 32) want = "smallest size swept (32): try --chunk 16:512:x4"
+                            if (c == 512) want = "largest size swept (512): try --chunk 32:2048:x4"
+                            next }
+       /^    note: / { if ($0 != "    note: best at the " want || want == "") bad++; want = ""; next }
+       END { exit !(bad == 0 && want == "" && bests == 8) }'
+}
+table_edge=$("$tune" --entities 5000 --threads 1,2 --chunk 32,128,512 --frames 2 --warmup 0)
+check "edge: the table's notes under exactly the bests at 32 or 512" 'edge_notes <<<"$table_edge"'
 
 # the trace: 20k rows in chunks of 4096 = 5 chunks for each of the 4 row
 # systems, plus the run-once respawn, per frame; 2 stages merged per frame
