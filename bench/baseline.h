@@ -1,9 +1,9 @@
 /* What hand-written baselines get, so that they have every advantage the
  * library has: memory as the world's default allocator gets it (above
  * 2 MiB: 2 MiB aligned, with transparent huge pages; page aligned below;
- * src/world.c),
+ * src/world/alloc.c),
  * their columns in one block laid out as a table lays out its columns
- * (src/table.c: every column on a cache line, columns of a page or more at
+ * (src/world/table.c: every column on a cache line, columns of a page or more at
  * staggered offsets within a page), and helper threads that spin between
  * passes, as pool workers do, instead of sleeping in a barrier. */
 #ifndef MYRIAD_BENCH_BASELINE_H

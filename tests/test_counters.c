@@ -1,6 +1,6 @@
 /* Counters under the races that matter, with the job system built with
  * MYR_TEST_HOOKS: delays injected at the racy points of counting and
- * parking (jobs_impl.h) widen windows of nanoseconds to milliseconds. */
+ * parking (jobs_iface.h) widen windows of nanoseconds to milliseconds. */
 #define _DEFAULT_SOURCE /* usleep */
 #include <setjmp.h>
 #include <stdarg.h>
