@@ -10,8 +10,8 @@ src=$1 work=$2 seconds=${3:-60}
 mkdir -p "$work/new"
 clang -std=c11 -O1 -g -ffp-contract=off -fwrapv -D_POSIX_C_SOURCE=200809L -DMYR_FUZZ \
   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-  -I"$src/include" -I"$src/src" \
-  "$src/tests/fuzz/fuzz_world.c" "$src"/src/*.c \
+  -I"$src/include" -I"$src/src" -I"$src/src/base" \
+  "$src/tests/fuzz/fuzz_world.c" "$src"/src/*.c "$src"/src/base/*.c \
   $(pkg-config --cflags --libs ck) -lpthread -o "$work/fuzz_world"
 # new inputs go to a scratch directory; the committed corpus is only read
 exec "$work/fuzz_world" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 \
