@@ -1,49 +1,78 @@
 #!/usr/bin/env bash
-# Installs the build tree into a scratch prefix and checks that every global
-# symbol the installed libraries define starts with myr_: the static archive
-# (nm -g --defined-only: T, D, B, R, W, ...) and, in a shared build, the
-# dynamic symbols of the shared library (nm -D --defined-only). Undefined
-# symbols (U, and weak references w/v to libc) are not ours and are ignored.
+# Installs the build tree into a scratch prefix and checks the libraries it
+# installs, the static archive and the shared library (every build installs
+# both):
+#   - every global symbol they define starts with myr_: for the archive
+#     nm -g --defined-only (T, D, B, R, W, ...), for the shared library its
+#     dynamic symbols, nm -D --defined-only. Undefined symbols (U, and weak
+#     references w/v to libc) are not ours and are ignored;
+#   - they define every function the installed headers declare MYR_API (the
+#     public API: myr_world_create, ...);
+#   - the shared library's SONAME is libmyriad.so.MAJOR.MINOR while the
+#     major version (status.h) is 0, libmyriad.so.MAJOR from 1 on.
 # Args: BUILD_DIR [NM]
 set -euo pipefail
 build=$1
 nm=${2:-nm}
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
-cmake --install "$build" --prefix "$scratch/prefix" >/dev/null
+prefix=$scratch/prefix
+cmake --install "$build" --prefix "$prefix" >/dev/null
 
 shopt -s nullglob
-libs=("$scratch"/prefix/lib*/libmyriad.a "$scratch"/prefix/lib*/*/libmyriad.a
-      "$scratch"/prefix/lib*/libmyriad.so* "$scratch"/prefix/lib*/*/libmyriad.so*)
-if [ ${#libs[@]} -eq 0 ]; then
-  echo "no libmyriad.a or libmyriad.so installed under $scratch/prefix" >&2
-  exit 1
-fi
-
+archives=("$prefix"/lib*/libmyriad.a "$prefix"/lib*/*/libmyriad.a)
+shared=()
+for so in "$prefix"/lib*/libmyriad.so* "$prefix"/lib*/*/libmyriad.so*; do
+  [ -L "$so" ] || shared+=("$so") # the .so symlinks name the same file
+done
 status=0
-checked=0
-for lib in "${libs[@]}"; do
-  [ -L "$lib" ] && continue # the .so symlinks name the same file
+[ ${#archives[@]} -eq 1 ] || { echo "expected one libmyriad.a under the prefix, found ${#archives[@]}"; status=1; }
+[ ${#shared[@]} -eq 1 ] || { echo "expected one libmyriad.so under the prefix, found ${#shared[@]}"; status=1; }
+
+# the public API: the names the installed headers declare MYR_API
+headers=("$prefix"/include/myriad/*.h)
+[ ${#headers[@]} -gt 0 ] || { echo "no headers installed under $prefix/include/myriad"; exit 1; }
+api=$(grep -ho 'MYR_API[^(]*(' "${headers[@]}" | grep -o 'myr_[A-Za-z0-9_]*($' | tr -d '(' | sort -u)
+api_count=$(wc -l <<<"$api")
+grep -qx myr_world_create <<<"$api" || { echo "myr_world_create is not among the MYR_API declarations"; exit 1; }
+
+for lib in "${archives[@]}" "${shared[@]}"; do
   case $lib in
     *.a) out=$("$nm" -g --defined-only "$lib") ;;
     *) out=$("$nm" -D --defined-only "$lib") ;;
   esac
+  name=${lib#"$prefix/"}
   # lines are "value type name"; archive member headers ("x.o:") and blank
   # lines have fewer fields
   bad=$(awk 'NF >= 3 && $3 !~ /^myr_/ { print "  " $2 " " $3 }' <<<"$out")
-  good=$(awk 'NF >= 3 && $3 ~ /^myr_/' <<<"$out" | wc -l)
-  name=${lib#"$scratch/prefix/"}
+  defined=$(awk 'NF >= 3 && $3 ~ /^myr_/ { print $3 }' <<<"$out" | sort -u)
+  missing=$(comm -23 <(echo "$api") <(echo "$defined"))
   if [ -n "$bad" ]; then
     echo "$name: $(wc -l <<<"$bad") global symbol(s) without the myr_ prefix:"
     echo "$bad"
     status=1
-  elif [ "$good" -eq 0 ]; then
-    echo "$name: no myr_ symbols at all (is this the right library?)"
-    status=1
-  else
-    echo "$name: $good global symbols, all myr_"
   fi
-  checked=$((checked + 1))
+  if [ -n "$missing" ]; then
+    echo "$name: $(wc -l <<<"$missing") of the $api_count MYR_API functions not defined:"
+    sed 's/^/  /' <<<"$missing"
+    status=1
+  fi
+  if [ -z "$bad" ] && [ -z "$missing" ]; then
+    echo "$name: $(wc -l <<<"$defined") global symbols, all myr_, all $api_count MYR_API functions among them"
+  fi
 done
-[ "$checked" -gt 0 ] || { echo "nothing checked" >&2; exit 1; }
+
+# the SONAME says which ABI: MAJOR.MINOR while MAJOR is 0
+if [ ${#shared[@]} -eq 1 ]; then
+  major=$(sed -n 's/^#define MYR_VERSION_MAJOR \([0-9]*\).*/\1/p' "$prefix/include/myriad/status.h")
+  minor=$(sed -n 's/^#define MYR_VERSION_MINOR \([0-9]*\).*/\1/p' "$prefix/include/myriad/status.h")
+  if [ "$major" = 0 ]; then want=libmyriad.so.$major.$minor; else want=libmyriad.so.$major; fi
+  soname=$(readelf -d "${shared[0]}" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
+  if [ "$soname" = "$want" ]; then
+    echo "${shared[0]#"$prefix/"}: SONAME $soname (version $major.$minor)"
+  else
+    echo "${shared[0]#"$prefix/"}: SONAME '$soname', expected $want (version $major.$minor)"
+    status=1
+  fi
+fi
 exit $status

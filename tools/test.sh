@@ -4,6 +4,12 @@
 # (ThreadSanitizer) presets, and the aarch64 cross build's tests under
 # qemu-user (label aarch64: unit, determinism and stress, with the same
 # pinned world hashes as x86-64). Pass preset names to run only those.
+# The release preset also checks what is installed: the release build's
+# install (static and shared library, myriad::myriad static) and a package
+# build's (tools/package.sh: myriad::myriad shared), each consumed with
+# find_package and pkg-config and checked with nm; and the .deb that the
+# package build makes, installed with dpkg -i, consumed from /usr and purged
+# (CTest label package; the dpkg part needs root and is skipped without it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh
