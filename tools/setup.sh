@@ -12,6 +12,7 @@ packages=(
   clang libclang-rt-14-dev  # sanitizer runtimes for the asan/tsan presets
   libgomp1           # OpenMP runtime: fib(30) reference in bench/
   jq                 # reads myriad-tune's JSON in the CLI test
+  clang-format       # tools/format.sh: the test command checks the formatting
   dpkg-dev file      # cpack -G DEB: dpkg-shlibdeps finds the package's Depends, file the ELF files
 )
 

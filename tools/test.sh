@@ -3,7 +3,8 @@
 # test suite in the release, asan (AddressSanitizer + UBSan) and tsan
 # (ThreadSanitizer) presets, and the aarch64 cross build's tests under
 # qemu-user (label aarch64: unit, determinism and stress, with the same
-# pinned world hashes as x86-64). Pass preset names to run only those.
+# pinned world hashes as x86-64), after checking that every source file is
+# formatted (tools/format.sh --check). Pass preset names to run only those.
 # The release preset also checks what is installed: the release build's
 # install (static and shared library, myriad::myriad static) and a package
 # build's (tools/package.sh: myriad::myriad shared), each consumed with
@@ -13,6 +14,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh
+echo "== tools/format.sh --check"
+bash tools/format.sh --check
 presets=("$@")
 [ ${#presets[@]} -eq 0 ] && presets=(release asan tsan aarch64)
 for p in "${presets[@]}"; do

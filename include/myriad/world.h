@@ -37,7 +37,7 @@ extern "C" {
 typedef uint64_t myr_entity;
 
 #define MYR_ENTITY_NULL ((myr_entity)0)
-#define MYR_ENTITY_INDEX(e) ((uint32_t)((e) & 0xffffffffu))
+#define MYR_ENTITY_INDEX(e) ((uint32_t)(0xffffffffu & (e)))
 #define MYR_ENTITY_GENERATION(e) ((uint32_t)((e) >> 32))
 
 /* ---- components ---------------------------------------------------------- */
