@@ -15,13 +15,13 @@
 #include "scenarios.h"
 #include "shim/bench.h"
 
-#define CHECK(call)                                                    \
-  do {                                                                 \
-    myr_status s_ = (call);                                            \
-    if (s_ != MYR_OK) {                                                \
-      fprintf(stderr, "%s: %s\n", #call, myr_strerror(s_));            \
-      exit(1);                                                         \
-    }                                                                  \
+#define CHECK(call)                                         \
+  do {                                                      \
+    myr_status s_ = (call);                                 \
+    if (s_ != MYR_OK) {                                     \
+      fprintf(stderr, "%s: %s\n", #call, myr_strerror(s_)); \
+      exit(1);                                              \
+    }                                                       \
   } while (0)
 
 enum { PREY = 100000 };
@@ -39,11 +39,12 @@ static void library_frames(myr_bench_state *st, void *ctx) {
   myr_jobs *pool;
   CHECK(myr_jobs_create(&(myr_jobs_desc){.workers = workers}, &pool));
   scn_scenario *sc; /* the scenario's N counts the predators too */
-  CHECK(scn_create_kernels("boids", PREY + PREDATORS, SEED, pool, (uintptr_t)ctx & SCALAR ? SCN_SCALAR : SCN_SIMD, &sc));
+  CHECK(
+      scn_create_kernels("boids", PREY + PREDATORS, SEED, pool, (uintptr_t)ctx & SCALAR ? SCN_SCALAR : SCN_SIMD, &sc));
   myr_schedule *s = scn_schedule(sc);
   const uint32_t chunk = (uintptr_t)ctx & SMALL ? 1024 : 4096;
   for (uint32_t i = 0; i < myr_schedule_system_count(s); i++) CHECK(myr_schedule_set_chunk_rows(s, i, chunk));
-  CHECK(myr_schedule_run(s, DT)); /* first frame: tables and buffers grow */
+  CHECK(myr_schedule_run(s, DT));                           /* first frame: tables and buffers grow */
   if (traced) CHECK(myr_schedule_trace_begin(s, 1u << 20)); /* 40 MiB a worker: nothing dropped */
   while (myr_bench_keep_running(st)) CHECK(myr_schedule_run(s, DT));
   myr_bench_set_items(st, (int64_t)myr_bench_iterations(st));
@@ -175,9 +176,11 @@ int main(int argc, char **argv) {
   myr_bench_ratio("boids frame, 2 workers vs 1", "boids/frame_100k/workers:2", "boids/frame_100k/workers:1", 0);
   /* tracing: chunks of 1024 rows, traced and not */
   myr_bench_register("boids/frame_100k_chunk1024/workers:1", library_frames, (void *)(uintptr_t)(1 | SMALL));
-  myr_bench_register("boids/frame_100k_chunk1024_traced/workers:1", library_frames, (void *)(uintptr_t)(1 | SMALL | TRACED));
+  myr_bench_register("boids/frame_100k_chunk1024_traced/workers:1", library_frames,
+                     (void *)(uintptr_t)(1 | SMALL | TRACED));
   myr_bench_register("boids/frame_100k_chunk1024/workers:2", library_frames, (void *)(uintptr_t)(2 | SMALL));
-  myr_bench_register("boids/frame_100k_chunk1024_traced/workers:2", library_frames, (void *)(uintptr_t)(2 | SMALL | TRACED));
+  myr_bench_register("boids/frame_100k_chunk1024_traced/workers:2", library_frames,
+                     (void *)(uintptr_t)(2 | SMALL | TRACED));
   myr_bench_ratio("boids frame traced vs not, 1 worker (time <= 1.05x)", "boids/frame_100k_chunk1024_traced/workers:1",
                   "boids/frame_100k_chunk1024/workers:1", 1.0 / 1.05);
   myr_bench_ratio("boids frame traced vs not, 2 workers (time <= 1.05x)", "boids/frame_100k_chunk1024_traced/workers:2",

@@ -320,7 +320,8 @@ int main(int argc, char **argv) {
   myr_bench_register("reference/bare_chase_lev/empty_job", bare_empty_jobs, NULL);
   myr_bench_register("reference/bare_chase_lev/fib30", bare_fib, NULL);
 
-  static const pf_case cases[] = {{1, 1024}, {1, 4096}, {1, 16384}, {2, 1024}, {2, 4096}, {2, 16384}, {8, 4096}, {16, 4096}};
+  static const pf_case cases[] = {{1, 1024}, {1, 4096},  {1, 16384}, {2, 1024},
+                                  {2, 4096}, {2, 16384}, {8, 4096},  {16, 4096}};
   static char names[8][64];
   for (int i = 0; i < 8; i++) {
     snprintf(names[i], sizeof names[i], "jobs/parallel_for_10M/workers:%u/grain:%zu", cases[i].workers, cases[i].grain);
@@ -350,13 +351,15 @@ int main(int argc, char **argv) {
   myr_bench_ratio("fib30: myriad vs OpenMP tasks, 2 threads", "jobs/fib30/workers:2", "openmp/fib30/threads:2", 0);
   myr_bench_ratio("empty job, 1 worker: myriad vs bare Chase-Lev", "jobs/empty_job/workers:1",
                   "reference/bare_chase_lev/empty_job", 0);
-  myr_bench_ratio("fib30, 1 worker: myriad vs bare Chase-Lev", "jobs/fib30/workers:1", "reference/bare_chase_lev/fib30", 0);
+  myr_bench_ratio("fib30, 1 worker: myriad vs bare Chase-Lev", "jobs/fib30/workers:1", "reference/bare_chase_lev/fib30",
+                  0);
   myr_bench_ratio("empty job: 2 workers vs 1", "jobs/empty_job/workers:2", "jobs/empty_job/workers:1", 0);
   for (int i = 0; i < 6; i++) {
     static char label[6][96];
     snprintf(label[i], sizeof label[i], "parallel_for grain %zu, %u worker%s vs %s", cases[i].grain, cases[i].workers,
              cases[i].workers > 1 ? "s" : "", cases[i].workers > 1 ? "hand-split pthreads" : "serial loop");
-    myr_bench_ratio(label[i], names[i], cases[i].workers > 1 ? "baseline/loop_10M_pthreads:2" : "baseline/loop_10M_serial",
+    myr_bench_ratio(label[i], names[i],
+                    cases[i].workers > 1 ? "baseline/loop_10M_pthreads:2" : "baseline/loop_10M_serial",
                     cases[i].grain == 4096 ? 0.95 : 0);
   }
   myr_bench_ratio("spawn+wait stream: 64 workers vs 2 (per pair <= 1.5x)", stream_names[4], stream_names[1], 1.0 / 1.5);
@@ -367,7 +370,9 @@ int main(int argc, char **argv) {
   myr_bench_ratio("fib30: 16 workers (oversubscribed) vs 2", "jobs/fib30/workers:16", "jobs/fib30/workers:2", 1.0);
   myr_bench_ratio("parallel_for grain 4096: 8 workers (oversubscribed) vs 2", names[6], names[4], 1.0);
   myr_bench_ratio("parallel_for grain 4096: 16 workers (oversubscribed) vs 2", names[7], names[4], 1.0);
-  for (int i = 0; i < 6; i++) myr_bench_ratio_counter(pair_labels[i], pair_names[i], "vs_2", pairs[i].workers > 2 ? 1.0 : 0);
-  myr_bench_ratio("hand-split pthreads: 2 threads vs serial", "baseline/loop_10M_pthreads:2", "baseline/loop_10M_serial", 0);
+  for (int i = 0; i < 6; i++)
+    myr_bench_ratio_counter(pair_labels[i], pair_names[i], "vs_2", pairs[i].workers > 2 ? 1.0 : 0);
+  myr_bench_ratio("hand-split pthreads: 2 threads vs serial", "baseline/loop_10M_pthreads:2",
+                  "baseline/loop_10M_serial", 0);
   return myr_bench_main(argc, argv);
 }

@@ -51,7 +51,9 @@ typedef enum alloc_kind {
   ALLOC_LINE          /* 64-byte aligned, no huge pages */
 } alloc_kind;
 
-typedef struct aosoa { float px[16], py[16], pz[16], vx[16], vy[16], vz[16]; } aosoa;
+typedef struct aosoa {
+  float px[16], py[16], pz[16], vx[16], vy[16], vz[16];
+} aosoa;
 
 typedef struct work {
   layout lay;
@@ -138,10 +140,12 @@ static void work_make(work *w, layout lay, alloc_kind kind, size_t n) {
 static void work_part(void *ctx, uint32_t part, uint32_t parts) {
   work *w = ctx;
   /* parts on 16-row boundaries, as chunks */
-  size_t b = (w->n * part / parts) & ~(size_t)15, e = part + 1 == parts ? w->n : (w->n * (part + 1) / parts) & ~(size_t)15;
+  size_t b = (w->n * part / parts) & ~(size_t)15,
+         e = part + 1 == parts ? w->n : (w->n * (part + 1) / parts) & ~(size_t)15;
   switch (w->lay) {
   case SOA_FUSED:
-    kernel_integrate(w->col[0] + b, w->col[1] + b, w->col[2] + b, w->col[3] + b, w->col[4] + b, w->col[5] + b, e - b, DT);
+    kernel_integrate(w->col[0] + b, w->col[1] + b, w->col[2] + b, w->col[3] + b, w->col[4] + b, w->col[5] + b, e - b,
+                     DT);
     break;
   case SOA_BLOCKED: kernel_blocked(w->col, b, e, DT); break;
   case SOA_FIELDS: kernel_fields(w->col, b, e, DT); break;
@@ -221,8 +225,10 @@ __attribute__((noinline)) static void integrate_simd(const myr_view *v, myr_patc
     }
     return;
   }
-  float *px = myr_chunk_f32(&v->chunk, 0, 0), *py = myr_chunk_f32(&v->chunk, 0, 1), *pz = myr_chunk_f32(&v->chunk, 0, 2);
-  const float *vx = myr_chunk_f32(&v->chunk, 1, 0), *vy = myr_chunk_f32(&v->chunk, 1, 1), *vz = myr_chunk_f32(&v->chunk, 1, 2);
+  float *px = myr_chunk_f32(&v->chunk, 0, 0), *py = myr_chunk_f32(&v->chunk, 0, 1),
+        *pz = myr_chunk_f32(&v->chunk, 0, 2);
+  const float *vx = myr_chunk_f32(&v->chunk, 1, 0), *vy = myr_chunk_f32(&v->chunk, 1, 1),
+              *vz = myr_chunk_f32(&v->chunk, 1, 2);
   MYR_FOR_VECTORS(i, &v->chunk) {
     myr_f32v_store(px + i, myr_f32v_add(myr_f32v_load(px + i), myr_f32v_mul(myr_f32v_load(vx + i), dt)));
     myr_f32v_store(py + i, myr_f32v_add(myr_f32v_load(py + i), myr_f32v_mul(myr_f32v_load(vy + i), dt)));
@@ -240,7 +246,8 @@ static void scheduled(myr_bench_state *st, void *ctx) {
   must(myr_world_create(NULL, &w), "world");
   must(myr_component_register(w, &(myr_component_desc){"Position", vec3_fields, 3, sizeof(vec3)}, &pos), "pos");
   must(myr_component_register(w, &(myr_component_desc){"Velocity", vec3_fields, 3, sizeof(vec3)}, &vel), "vel");
-  must(myr_entity_create_bulk(w, &(myr_bulk_desc){.components = (myr_component[]){pos, vel}, .component_count = 2, .count = n}),
+  must(myr_entity_create_bulk(
+           w, &(myr_bulk_desc){.components = (myr_component[]){pos, vel}, .component_count = 2, .count = n}),
        "create");
   myr_jobs *pool;
   must(myr_jobs_create(&(myr_jobs_desc){.workers = workers}, &pool), "pool");
@@ -249,8 +256,12 @@ static void scheduled(myr_bench_state *st, void *ctx) {
   uint32_t chunk = ((n + workers - 1) / workers + 15) & ~15u;
   must(myr_schedule_create(w, &(myr_schedule_desc){.jobs = pool, .chunk_rows = chunk}, &s), "schedule");
   const myr_term terms[] = {{pos, MYR_TERM_WRITE}, {vel, MYR_TERM_READ}};
-  must(myr_schedule_add(s, &(myr_system_desc){.name = "integrate", .terms = terms, .term_count = 2,
-                                              .fn = simd ? integrate_simd : integrate_scalar}, NULL), "add");
+  must(myr_schedule_add(
+           s,
+           &(myr_system_desc){
+               .name = "integrate", .terms = terms, .term_count = 2, .fn = simd ? integrate_simd : integrate_scalar},
+           NULL),
+       "add");
   must(myr_schedule_run(s, DT), "first frame");
   while (myr_bench_keep_running(st)) {
     must(myr_schedule_run(s, DT), "run");
@@ -292,16 +303,20 @@ static void turn_world_make(turn_world *t, uint32_t n, uint32_t workers) {
   must(myr_world_create(NULL, &t->w), "world");
   must(myr_component_register(t->w, &(myr_component_desc){"Position", vec3_fields, 3, sizeof(vec3)}, &pos), "pos");
   must(myr_component_register(t->w, &(myr_component_desc){"Velocity", vec3_fields, 3, sizeof(vec3)}, &vel), "vel");
-  must(myr_entity_create_bulk(t->w, &(myr_bulk_desc){.components = (myr_component[]){pos, vel}, .component_count = 2,
-                                                      .count = n}),
+  must(myr_entity_create_bulk(
+           t->w, &(myr_bulk_desc){.components = (myr_component[]){pos, vel}, .component_count = 2, .count = n}),
        "create");
   must(myr_jobs_create(&(myr_jobs_desc){.workers = workers}, &t->pool), "pool");
   uint32_t chunk = ((n + workers - 1) / workers + 15) & ~15u;
   const myr_term terms[] = {{pos, MYR_TERM_WRITE}, {vel, MYR_TERM_READ}};
   for (int k = 0; k < 2; k++) {
     must(myr_schedule_create(t->w, &(myr_schedule_desc){.jobs = t->pool, .chunk_rows = chunk}, &t->s[k]), "schedule");
-    must(myr_schedule_add(t->s[k], &(myr_system_desc){.name = "integrate", .terms = terms, .term_count = 2,
-                                                       .fn = k ? integrate_simd : integrate_scalar}, NULL), "add");
+    must(myr_schedule_add(
+             t->s[k],
+             &(myr_system_desc){
+                 .name = "integrate", .terms = terms, .term_count = 2, .fn = k ? integrate_simd : integrate_scalar},
+             NULL),
+         "add");
   }
 }
 
@@ -341,9 +356,12 @@ static void in_turn(myr_bench_state *st, void *ctx) {
   uint32_t n = SIZES[c & 0xff], threads = (c >> 8) & 0xff;
   turn_world tw;
   turn_world_make(&tw, n, threads);
-  static const struct { layout lay; alloc_kind kind; } hand_cfg[TURN_HANDS] = {
-      {SOA_FUSED, ALLOC_WORLD}, {SOA_FUSED, ALLOC_WORLD_PACKED}, {SOA_FUSED, ALLOC_LINE},
-      {SOA_BLOCKED, ALLOC_WORLD}, {SOA_FIELDS, ALLOC_WORLD}, {AOS, ALLOC_WORLD}, {AOSOA16, ALLOC_WORLD}};
+  static const struct {
+    layout lay;
+    alloc_kind kind;
+  } hand_cfg[TURN_HANDS] = {{SOA_FUSED, ALLOC_WORLD},   {SOA_FUSED, ALLOC_WORLD_PACKED}, {SOA_FUSED, ALLOC_LINE},
+                            {SOA_BLOCKED, ALLOC_WORLD}, {SOA_FIELDS, ALLOC_WORLD},       {AOS, ALLOC_WORLD},
+                            {AOSOA16, ALLOC_WORLD}};
   work hands[TURN_HANDS + 1];
   for (int h = 0; h < TURN_HANDS; h++) work_make(&hands[h], hand_cfg[h].lay, hand_cfg[h].kind, n);
   triad_make(&hands[TURN_HANDS], n);
@@ -384,9 +402,9 @@ static void in_turn(myr_bench_state *st, void *ctx) {
     if (med[k] < med[best]) best = k;
   myr_bench_counter(st, "hand", best - 2, false);
   /* every configuration's median pass, in ns */
-  static const char *cfg_names[TURN_CONFIGS] = {"ns_sched_scalar", "ns_sched_simd", "ns_soa_fused", "ns_soa_fused_packed",
-                                                "ns_soa_fused_line64", "ns_soa_blocked", "ns_soa_fields", "ns_aos",
-                                                "ns_aosoa16", "ns_triad"};
+  static const char *cfg_names[TURN_CONFIGS] = {
+      "ns_sched_scalar", "ns_sched_simd", "ns_soa_fused", "ns_soa_fused_packed", "ns_soa_fused_line64",
+      "ns_soa_blocked",  "ns_soa_fields", "ns_aos",       "ns_aosoa16",          "ns_triad"};
   for (int k = 0; k < TURN_CONFIGS; k++) myr_bench_counter(st, cfg_names[k], (double)med[k], false);
   myr_bench_set_items(st, (int64_t)count * TURN_CONFIGS * n);
   for (int k = 0; k < TURN_CONFIGS; k++) free(t[k]);

@@ -17,8 +17,6 @@
 enum { N = 1000000, PATCHES = 1000000 };
 static const float DT = 1.0f / 60.0f;
 
-
-
 typedef struct scene {
   myr_world *w;
   myr_component pos, vel, tag;
@@ -27,14 +25,20 @@ typedef struct scene {
 
 static void scene_make(scene *s, uint32_t n) {
   must(myr_world_create(NULL, &s->w), "world");
-  must(myr_component_register(s->w, &(myr_component_desc){"Position", vec3_fields, 3, sizeof(vec3)}, &s->pos), "Position");
-  must(myr_component_register(s->w, &(myr_component_desc){"Velocity", vec3_fields, 3, sizeof(vec3)}, &s->vel), "Velocity");
+  must(myr_component_register(s->w, &(myr_component_desc){"Position", vec3_fields, 3, sizeof(vec3)}, &s->pos),
+       "Position");
+  must(myr_component_register(s->w, &(myr_component_desc){"Velocity", vec3_fields, 3, sizeof(vec3)}, &s->vel),
+       "Velocity");
   must(myr_component_register(s->w, &(myr_component_desc){"Tag", NULL, 0, 0}, &s->tag), "Tag");
   s->ids = n ? malloc(sizeof(myr_entity) * n) : NULL;
   if (n) {
     const myr_component set[] = {s->pos, s->vel};
     const void *values[] = {&(vec3){1, 2, 3}, &(vec3){0.5f, 0.25f, 0.125f}};
-    must(myr_entity_create_bulk(s->w, &(myr_bulk_desc){.components = set, .component_count = 2, .values = values, .count = n, .ids_out = s->ids}), "bulk");
+    must(
+        myr_entity_create_bulk(
+            s->w,
+            &(myr_bulk_desc){.components = set, .component_count = 2, .values = values, .count = n, .ids_out = s->ids}),
+        "bulk");
   }
 }
 
@@ -68,8 +72,10 @@ static void frame_overhead(myr_bench_state *st, void *ctx) {
     char name[16];
     snprintf(name, sizeof name, "system%02d", i);
     myr_term t = i % 2 ? (myr_term){s.vel, MYR_TERM_WRITE} : (myr_term){s.pos, MYR_TERM_READ};
-    must(myr_schedule_add(sc, &(myr_system_desc){.name = name, .terms = &t, .term_count = 1, .fn = touch,
-                                                 .stage = (uint32_t)i / 10}, NULL), "add");
+    must(myr_schedule_add(
+             sc, &(myr_system_desc){.name = name, .terms = &t, .term_count = 1, .fn = touch, .stage = (uint32_t)i / 10},
+             NULL),
+         "add");
   }
   while (myr_bench_keep_running(st)) must(myr_schedule_run(sc, DT), "run");
   myr_bench_set_items(st, (int64_t)myr_bench_iterations(st));
@@ -96,7 +102,9 @@ static void schedule_integrate(myr_bench_state *st, void *ctx) {
   myr_schedule *sc;
   must(myr_schedule_create(s.w, &(myr_schedule_desc){.jobs = pool}, &sc), "schedule");
   const myr_term terms[] = {{s.pos, MYR_TERM_WRITE}, {s.vel, MYR_TERM_READ}};
-  must(myr_schedule_add(sc, &(myr_system_desc){.name = "integrate", .terms = terms, .term_count = 2, .fn = integrate}, NULL), "add");
+  must(myr_schedule_add(sc, &(myr_system_desc){.name = "integrate", .terms = terms, .term_count = 2, .fn = integrate},
+                        NULL),
+       "add");
   while (myr_bench_keep_running(st)) {
     must(myr_schedule_run(sc, DT), "run");
     myr_bench_clobber();
@@ -270,7 +278,11 @@ static void direct_round(scene *s, apply_kind kind, bool forward) {
   const vec3 v = {1, 2, 3};
   if (kind == APPLY_SPAWN_DESTROY && forward) {
     const myr_component set[] = {s->pos, s->vel};
-    must(myr_entity_create_bulk(s->w, &(myr_bulk_desc){.components = set, .component_count = 2, .values = NULL, .count = PATCHES, .ids_out = s->ids}), "bulk");
+    must(myr_entity_create_bulk(
+             s->w,
+             &(myr_bulk_desc){
+                 .components = set, .component_count = 2, .values = NULL, .count = PATCHES, .ids_out = s->ids}),
+         "bulk");
     return;
   }
   for (uint32_t i = 0; i < PATCHES; i++) {
@@ -280,9 +292,7 @@ static void direct_round(scene *s, apply_kind kind, bool forward) {
       if (forward) myr_component_add(s->w, s->ids[i], s->tag, NULL);
       else myr_component_remove(s->w, s->ids[i], s->tag);
       break;
-    case APPLY_SPAWN_DESTROY:
-      myr_entity_destroy(s->w, s->ids[i]);
-      break;
+    case APPLY_SPAWN_DESTROY: myr_entity_destroy(s->w, s->ids[i]); break;
     }
   }
 }

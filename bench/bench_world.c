@@ -17,7 +17,6 @@ static const float DT = 1.0f / 60.0f;
 
 static const vec3 pos0 = {1, 2, 3}, vel0 = {0.5f, 0.25f, 0.125f};
 
-
 typedef struct scene {
   myr_world *w;
   myr_component pos, vel;
@@ -26,14 +25,19 @@ typedef struct scene {
 
 static void scene_make(scene *s) {
   must(myr_world_create(NULL, &s->w), "world");
-  must(myr_component_register(s->w, &(myr_component_desc){"Position", vec3_fields, 3, sizeof(vec3)}, &s->pos), "Position");
-  must(myr_component_register(s->w, &(myr_component_desc){"Velocity", vec3_fields, 3, sizeof(vec3)}, &s->vel), "Velocity");
+  must(myr_component_register(s->w, &(myr_component_desc){"Position", vec3_fields, 3, sizeof(vec3)}, &s->pos),
+       "Position");
+  must(myr_component_register(s->w, &(myr_component_desc){"Velocity", vec3_fields, 3, sizeof(vec3)}, &s->vel),
+       "Velocity");
 }
 
 static void scene_spawn(scene *s, myr_entity *ids) {
   const myr_component set[] = {s->pos, s->vel};
   const void *values[] = {&pos0, &vel0};
-  must(myr_entity_create_bulk(s->w, &(myr_bulk_desc){.components = set, .component_count = 2, .values = values, .count = N, .ids_out = ids}), "bulk create");
+  must(myr_entity_create_bulk(
+           s->w,
+           &(myr_bulk_desc){.components = set, .component_count = 2, .values = values, .count = N, .ids_out = ids}),
+       "bulk create");
 }
 
 /* ---- bulk creation ------------------------------------------------------- */
@@ -89,8 +93,15 @@ static void bulk_create_warm(myr_bench_state *st, void *ctx) {
 
 /* What bulk creation must write, by hand: an id and a 16-byte index record
  * per entity, and six float columns. */
-typedef struct record { uint32_t gen, table, row, next; } record;
-typedef struct plain { uint64_t *ids; record *rec; float *col[6]; void *block; } plain;
+typedef struct record {
+  uint32_t gen, table, row, next;
+} record;
+typedef struct plain {
+  uint64_t *ids;
+  record *rec;
+  float *col[6];
+  void *block;
+} plain;
 
 /* The columns in one block laid out as a table's (baseline.h); the ids and
  * the records in blocks of their own, as the world keeps them. */
@@ -161,8 +172,7 @@ static void query_integrate(myr_bench_state *st, void *ctx) {
     myr_query_iter_init(q, chunk, &it);
     while (myr_query_next(&it, &c))
       kernel_integrate(myr_chunk_column(&c, 0, 0), myr_chunk_column(&c, 0, 1), myr_chunk_column(&c, 0, 2),
-                       myr_chunk_column(&c, 1, 0), myr_chunk_column(&c, 1, 1), myr_chunk_column(&c, 1, 2),
-                       c.count, DT);
+                       myr_chunk_column(&c, 1, 0), myr_chunk_column(&c, 1, 1), myr_chunk_column(&c, 1, 2), c.count, DT);
     myr_bench_clobber();
   }
   myr_bench_set_items(st, (int64_t)myr_bench_iterations(st) * N);
@@ -177,7 +187,8 @@ static void plain_integrate(myr_bench_state *st, void *ctx) {
   for (int c = 0; c < 6; c++)
     for (size_t i = 0; i < N; i++) a[c][i] = (float)(c + 1);
   while (myr_bench_keep_running(st)) {
-    if (pairs) for (int f = 0; f < 3; f++) kernel_axpy(a[f], a[3 + f], N, DT);
+    if (pairs)
+      for (int f = 0; f < 3; f++) kernel_axpy(a[f], a[3 + f], N, DT);
     else kernel_integrate(a[0], a[1], a[2], a[3], a[4], a[5], N, DT);
     myr_bench_clobber();
   }
@@ -232,8 +243,8 @@ typedef struct hand_record {
   uint32_t table, row;
 } hand_record;
 
-__attribute__((noinline)) static void hand_move(hand_record *recs, hand_table *src, hand_table *dst,
-                                                uint32_t dst_id, uint32_t e) {
+__attribute__((noinline)) static void hand_move(hand_record *recs, hand_table *src, hand_table *dst, uint32_t dst_id,
+                                                uint32_t e) {
   hand_record *r = &recs[e];
   uint32_t sr = r->row, dr = dst->count++, last = --src->count;
   dst->ids[dr] = e;
@@ -272,7 +283,8 @@ static void hand_tag_moves(myr_bench_state *st, void *ctx) {
     myr_bench_clobber();
   }
   myr_bench_set_items(st, (int64_t)myr_bench_iterations(st) * 2 * N);
-  if (recs[N / 2].table != 0 || t[0].col[0][recs[N / 2].row] != (float)(N / 2)) myr_bench_skip(st, "a hand move lost a value");
+  if (recs[N / 2].table != 0 || t[0].col[0][recs[N / 2].row] != (float)(N / 2))
+    myr_bench_skip(st, "a hand move lost a value");
   free(recs);
   free(t[0].block);
   free(t[1].block);
@@ -299,10 +311,10 @@ int main(int argc, char **argv) {
                   "baseline/fill_1M_warm", 0);
   myr_bench_ratio("query chunk 4096 vs the faster hand-written loop", "world/query_integrate_1M_chunk4096",
                   "baseline/integrate_1M|baseline/integrate_1M_field_pairs", 0.95);
-  myr_bench_ratio("query chunk 4096 vs hand-written, one field pair at a time",
-                  "world/query_integrate_1M_chunk4096", "baseline/integrate_1M_field_pairs", 0);
-  myr_bench_ratio("query whole tables vs hand-written loop", "world/query_integrate_1M_whole",
-                  "baseline/integrate_1M", 0);
+  myr_bench_ratio("query chunk 4096 vs hand-written, one field pair at a time", "world/query_integrate_1M_chunk4096",
+                  "baseline/integrate_1M_field_pairs", 0);
+  myr_bench_ratio("query whole tables vs hand-written loop", "world/query_integrate_1M_whole", "baseline/integrate_1M",
+                  0);
   myr_bench_ratio("add a tag vs the same moves by hand", "world/add_tag_1M", "baseline/tag_moves_1M_by_hand", 0);
   myr_bench_ratio("remove a tag vs the same moves by hand", "world/remove_tag_1M", "baseline/tag_moves_1M_by_hand", 0);
   return myr_bench_main(argc, argv);

@@ -7,7 +7,9 @@
 
 #include "myriad/myriad.h"
 
-typedef struct { float x, y, z; } vec3;
+typedef struct {
+  float x, y, z;
+} vec3;
 
 static const myr_field vec3_fields[] = {MYR_FIELD(vec3, x, MYR_F32), MYR_FIELD(vec3, y, MYR_F32),
                                         MYR_FIELD(vec3, z, MYR_F32)};

@@ -9,14 +9,16 @@
 #include <time.h>
 
 /* p[i] += v[i] * dt */
-__attribute__((noinline, unused)) static void kernel_axpy(float *restrict p, const float *restrict v, size_t n, float dt) {
+__attribute__((noinline, unused)) static void kernel_axpy(float *restrict p, const float *restrict v, size_t n,
+                                                          float dt) {
   for (size_t i = 0; i < n; i++) p[i] += v[i] * dt;
 }
 
 /* pos += vel * dt over three float columns each, in one loop */
-__attribute__((noinline, unused)) static void kernel_integrate(float *restrict px, float *restrict py, float *restrict pz,
-                                                       const float *restrict vx, const float *restrict vy,
-                                                       const float *restrict vz, size_t n, float dt) {
+__attribute__((noinline, unused)) static void kernel_integrate(float *restrict px, float *restrict py,
+                                                               float *restrict pz, const float *restrict vx,
+                                                               const float *restrict vy, const float *restrict vz,
+                                                               size_t n, float dt) {
   for (size_t i = 0; i < n; i++) {
     px[i] += vx[i] * dt;
     py[i] += vy[i] * dt;

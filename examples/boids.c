@@ -17,13 +17,13 @@
 #include "myriad/myriad.h"
 #include "scenarios.h"
 
-#define CHECK(call)                                                    \
-  do {                                                                 \
-    myr_status s_ = (call);                                            \
-    if (s_ != MYR_OK) {                                                \
-      fprintf(stderr, "%s: %s\n", #call, myr_strerror(s_));            \
-      exit(1);                                                         \
-    }                                                                  \
+#define CHECK(call)                                         \
+  do {                                                      \
+    myr_status s_ = (call);                                 \
+    if (s_ != MYR_OK) {                                     \
+      fprintf(stderr, "%s: %s\n", #call, myr_strerror(s_)); \
+      exit(1);                                              \
+    }                                                       \
   } while (0)
 
 static double now_s(void) {

@@ -5,16 +5,20 @@
 
 #include "myriad/myriad.h"
 
-typedef struct { float x, y; } position;
-typedef struct { float x, y; } velocity;
+typedef struct {
+  float x, y;
+} position;
+typedef struct {
+  float x, y;
+} velocity;
 
-#define CHECK(call)                                                              \
-  do {                                                                           \
-    myr_status s_ = (call);                                                      \
-    if (s_ != MYR_OK) {                                                          \
-      fprintf(stderr, "%s failed: %s\n", #call, myr_strerror(s_));               \
-      return 1;                                                                  \
-    }                                                                            \
+#define CHECK(call)                                                \
+  do {                                                             \
+    myr_status s_ = (call);                                        \
+    if (s_ != MYR_OK) {                                            \
+      fprintf(stderr, "%s failed: %s\n", #call, myr_strerror(s_)); \
+      return 1;                                                    \
+    }                                                              \
   } while (0)
 
 int main(void) {
@@ -24,17 +28,21 @@ int main(void) {
   const myr_field pos_fields[] = {MYR_FIELD(position, x, MYR_F32), MYR_FIELD(position, y, MYR_F32)};
   const myr_field vel_fields[] = {MYR_FIELD(velocity, x, MYR_F32), MYR_FIELD(velocity, y, MYR_F32)};
   myr_component pos, vel;
-  CHECK(myr_component_register(world, &(myr_component_desc){
-      .name = "Position", .fields = pos_fields, .field_count = 2, .row_size = sizeof(position)}, &pos));
-  CHECK(myr_component_register(world, &(myr_component_desc){
-      .name = "Velocity", .fields = vel_fields, .field_count = 2, .row_size = sizeof(velocity)}, &vel));
+  CHECK(myr_component_register(
+      world,
+      &(myr_component_desc){.name = "Position", .fields = pos_fields, .field_count = 2, .row_size = sizeof(position)},
+      &pos));
+  CHECK(myr_component_register(
+      world,
+      &(myr_component_desc){.name = "Velocity", .fields = vel_fields, .field_count = 2, .row_size = sizeof(velocity)},
+      &vel));
 
   /* four entities, all starting at the origin, moving right */
   myr_entity ids[4];
   const myr_component set[] = {pos, vel};
   const void *initial[] = {&(position){0, 0}, &(velocity){1, 0.5f}};
-  CHECK(myr_entity_create_bulk(world, &(myr_bulk_desc){
-      .components = set, .component_count = 2, .values = initial, .count = 4, .ids_out = ids}));
+  CHECK(myr_entity_create_bulk(
+      world, &(myr_bulk_desc){.components = set, .component_count = 2, .values = initial, .count = 4, .ids_out = ids}));
   /* give one a different speed */
   CHECK(myr_component_set(world, ids[3], vel, &(velocity){-2, 0}));
 
@@ -60,8 +68,8 @@ int main(void) {
   for (int i = 0; i < 4; i++) {
     position p;
     CHECK(myr_component_get(world, ids[i], pos, &p));
-    printf("entity %u (generation %u): x = %5.2f, y = %5.2f\n", MYR_ENTITY_INDEX(ids[i]),
-           MYR_ENTITY_GENERATION(ids[i]), p.x, p.y);
+    printf("entity %u (generation %u): x = %5.2f, y = %5.2f\n", MYR_ENTITY_INDEX(ids[i]), MYR_ENTITY_GENERATION(ids[i]),
+           p.x, p.y);
   }
   uint64_t hash;
   CHECK(myr_world_hash(world, &hash));

@@ -12,22 +12,28 @@
 
 #include "myriad/myriad.h"
 
-typedef struct { float x, y; } vec2;
-typedef struct { uint32_t ticks; } age;
-typedef struct { uint32_t every; } emitter;
+typedef struct {
+  float x, y;
+} vec2;
+typedef struct {
+  uint32_t ticks;
+} age;
+typedef struct {
+  uint32_t every;
+} emitter;
 
 typedef struct sim {
   myr_world *world;
   myr_component pos, vel, age, emitter;
 } sim;
 
-#define CHECK(call)                                                    \
-  do {                                                                 \
-    myr_status s_ = (call);                                            \
-    if (s_ != MYR_OK) {                                                \
-      fprintf(stderr, "%s: %s\n", #call, myr_strerror(s_));            \
-      exit(1);                                                         \
-    }                                                                  \
+#define CHECK(call)                                         \
+  do {                                                      \
+    myr_status s_ = (call);                                 \
+    if (s_ != MYR_OK) {                                     \
+      fprintf(stderr, "%s: %s\n", #call, myr_strerror(s_)); \
+      exit(1);                                              \
+    }                                                       \
   } while (0)
 
 /* Position += Velocity * dt; gravity; bounce on the floor. */
@@ -82,7 +88,9 @@ static void build(sim *s) {
   for (uint32_t i = 0; i < 2000; i++) {
     const myr_component set[] = {s->pos, s->emitter};
     const void *values[] = {&(vec2){(float)i, 1}, &(emitter){1 + i % 3}};
-    CHECK(myr_entity_create_bulk(s->world, &(myr_bulk_desc){.components = set, .component_count = 2, .values = values, .count = 1, .ids_out = NULL}));
+    CHECK(myr_entity_create_bulk(
+        s->world,
+        &(myr_bulk_desc){.components = set, .component_count = 2, .values = values, .count = 1, .ids_out = NULL}));
   }
 }
 
@@ -93,12 +101,24 @@ static uint64_t run(uint32_t workers, uint32_t chunk, int frames, bool report) {
   CHECK(myr_jobs_create(&(myr_jobs_desc){.workers = workers}, &pool));
   myr_schedule *sc;
   CHECK(myr_schedule_create(s.world, &(myr_schedule_desc){.jobs = pool, .chunk_rows = chunk}, &sc));
-  CHECK(myr_schedule_add(sc, &(myr_system_desc){.name = "fall", .fn = fall, .term_count = 2,
-      .terms = (myr_term[]){{s.pos, MYR_TERM_WRITE}, {s.vel, MYR_TERM_WRITE}}}, NULL));
-  CHECK(myr_schedule_add(sc, &(myr_system_desc){.name = "grow_old", .fn = grow_old, .term_count = 1,
-      .terms = (myr_term[]){{s.age, MYR_TERM_WRITE}}}, NULL));
-  CHECK(myr_schedule_add(sc, &(myr_system_desc){.name = "emit", .fn = emit, .user = &s, .term_count = 2,
-      .terms = (myr_term[]){{s.pos, MYR_TERM_READ}, {s.emitter, MYR_TERM_READ}}}, NULL));
+  CHECK(myr_schedule_add(sc,
+                         &(myr_system_desc){.name = "fall",
+                                            .fn = fall,
+                                            .term_count = 2,
+                                            .terms = (myr_term[]){{s.pos, MYR_TERM_WRITE}, {s.vel, MYR_TERM_WRITE}}},
+                         NULL));
+  CHECK(myr_schedule_add(
+      sc,
+      &(myr_system_desc){
+          .name = "grow_old", .fn = grow_old, .term_count = 1, .terms = (myr_term[]){{s.age, MYR_TERM_WRITE}}},
+      NULL));
+  CHECK(myr_schedule_add(sc,
+                         &(myr_system_desc){.name = "emit",
+                                            .fn = emit,
+                                            .user = &s,
+                                            .term_count = 2,
+                                            .terms = (myr_term[]){{s.pos, MYR_TERM_READ}, {s.emitter, MYR_TERM_READ}}},
+                         NULL));
   if (report) CHECK(myr_schedule_print_plan(sc, stdout));
   for (int f = 0; f < frames; f++) CHECK(myr_schedule_run(sc, 1.0 / 60));
   uint64_t hash;

@@ -28,8 +28,13 @@
 #include "myriad/simd.h"
 #include "scenarios_impl.h"
 
-typedef struct { float x, y; } vec2;
-typedef struct { myr_entity target; uint32_t eaten; } predator;
+typedef struct {
+  float x, y;
+} vec2;
+typedef struct {
+  myr_entity target;
+  uint32_t eaten;
+} predator;
 
 typedef struct flock {
   myr_component pos, vel, prey, hunter;
@@ -184,10 +189,12 @@ static void boids_flock_simd(const grid *g, const float *x, const float *y, floa
     const myr_mask any = myr_i32v_gt(seen, myr_i32v_set1(0));
     const myr_f32v inv = myr_f32v_div(one, myr_i32v_to_f32(seen));
     const myr_f32v c5 = myr_f32v_set1(1e-5f), two = myr_f32v_set1(2.0f);
-    myr_f32v nx = myr_f32v_add(myr_f32v_add(myr_f32v_mul(c5, sx), myr_f32v_mul(half, myr_f32v_sub(myr_f32v_mul(ax, inv), vx0))),
-                               myr_f32v_mul(myr_f32v_mul(two, cx), inv));
-    myr_f32v ny = myr_f32v_add(myr_f32v_add(myr_f32v_mul(c5, sy), myr_f32v_mul(half, myr_f32v_sub(myr_f32v_mul(ay, inv), vy0))),
-                               myr_f32v_mul(myr_f32v_mul(two, cy), inv));
+    myr_f32v nx =
+        myr_f32v_add(myr_f32v_add(myr_f32v_mul(c5, sx), myr_f32v_mul(half, myr_f32v_sub(myr_f32v_mul(ax, inv), vx0))),
+                     myr_f32v_mul(myr_f32v_mul(two, cx), inv));
+    myr_f32v ny =
+        myr_f32v_add(myr_f32v_add(myr_f32v_mul(c5, sy), myr_f32v_mul(half, myr_f32v_sub(myr_f32v_mul(ay, inv), vy0))),
+                     myr_f32v_mul(myr_f32v_mul(two, cy), inv));
     myr_f32v vx1 = myr_f32v_select(any, myr_f32v_add(vx0, myr_f32v_mul(dtv, nx)), vx0);
     myr_f32v vy1 = myr_f32v_select(any, myr_f32v_add(vy0, myr_f32v_mul(dtv, ny)), vy0);
     myr_f32v speed = myr_f32v_sqrt(myr_f32v_add(myr_f32v_mul(vx1, vx1), myr_f32v_mul(vy1, vy1)));
@@ -235,8 +242,10 @@ static void respawn(const myr_view *v, myr_patches *p) {
   uint64_t alive = myr_query_entity_count(f->prey_query); /* structure changes only at merges */
   const myr_component set[] = {f->pos, f->vel, f->prey};
   for (uint64_t n = alive; n < f->prey_wanted; n++) {
-    vec2 pos = {boids_unit(rng), boids_unit(rng)}, vel = {0.1f * (boids_unit(rng) - 0.5f), 0.1f * (boids_unit(rng) - 0.5f)};
-    if (myr_patch_spawn(p, set, 3, (const void *const[]){&pos, &vel, NULL}, NULL) != MYR_OK) myr_system_fail(v, MYR_ENOMEM);
+    vec2 pos = {boids_unit(rng), boids_unit(rng)},
+         vel = {0.1f * (boids_unit(rng) - 0.5f), 0.1f * (boids_unit(rng) - 0.5f)};
+    if (myr_patch_spawn(p, set, 3, (const void *const[]){&pos, &vel, NULL}, NULL) != MYR_OK)
+      myr_system_fail(v, MYR_ENOMEM);
   }
 }
 
@@ -260,47 +269,85 @@ static myr_status make_entities(myr_world *w, flock *f, uint32_t prey) {
     cols[2 * (size_t)prey + i] = 0.1f * (boids_unit(rng) - 0.5f);
     cols[3 * (size_t)prey + i] = 0.1f * (boids_unit(rng) - 0.5f);
   }
-  const myr_bulk_column columns[] = {{f->pos, 0, cols}, {f->pos, 1, cols + prey}, {f->vel, 0, cols + 2 * (size_t)prey},
+  const myr_bulk_column columns[] = {{f->pos, 0, cols},
+                                     {f->pos, 1, cols + prey},
+                                     {f->vel, 0, cols + 2 * (size_t)prey},
                                      {f->vel, 1, cols + 3 * (size_t)prey}};
   myr_status st = myr_entity_create_bulk(w, &(myr_bulk_desc){.components = (myr_component[]){f->pos, f->vel, f->prey},
-                                                              .component_count = 3, .count = prey, .columns = columns,
-                                                              .column_count = 4});
+                                                             .component_count = 3,
+                                                             .count = prey,
+                                                             .columns = columns,
+                                                             .column_count = 4});
   if (st == MYR_OK)
     st = myr_entity_create_bulk(w, &(myr_bulk_desc){.components = (myr_component[]){f->pos, f->vel, f->hunter},
-                                                     .component_count = 3, .count = PREDATORS, .columns = columns,
-                                                     .column_count = 2});
+                                                    .component_count = 3,
+                                                    .count = PREDATORS,
+                                                    .columns = columns,
+                                                    .column_count = 2});
   free(cols);
   return st;
 }
 
 static myr_status add_systems(myr_world *w, myr_schedule *s, flock *f, bool simd) {
   const myr_term prey_terms[] = {{f->pos, MYR_TERM_READ}, {f->vel, MYR_TERM_READ}, {f->prey, MYR_TERM_WITH}};
-  const myr_reduction_desc red = {.partial_size = sizeof(cell_counts), .block_rows = BLOCK, .combine = scan_cells,
+  const myr_reduction_desc red = {.partial_size = sizeof(cell_counts),
+                                  .block_rows = BLOCK,
+                                  .combine = scan_cells,
                                   .result = myr_resource_data(w, f->totals)};
-  myr_status st = myr_schedule_add(s, &(myr_system_desc){
-      .name = "count", .terms = prey_terms, .term_count = 3, .fn = count_cells, .reduction = &red, .end = cell_starts,
-      .resources = (myr_resource_term[]){{f->totals, MYR_TERM_WRITE}, {f->grid, MYR_TERM_WRITE}}, .resource_count = 2},
+  myr_status st = myr_schedule_add(
+      s,
+      &(myr_system_desc){.name = "count",
+                         .terms = prey_terms,
+                         .term_count = 3,
+                         .fn = count_cells,
+                         .reduction = &red,
+                         .end = cell_starts,
+                         .resources = (myr_resource_term[]){{f->totals, MYR_TERM_WRITE}, {f->grid, MYR_TERM_WRITE}},
+                         .resource_count = 2},
       &f->count);
   const myr_system_desc systems[] = {
-      {.name = "place", .terms = prey_terms, .term_count = 3, .fn = place, .user = f, .chunk_multiple = BLOCK,
-       .after = (const char *const[]){"count"}, .after_count = 1,
-       .resources = (myr_resource_term[]){{f->grid, MYR_TERM_WRITE}}, .resource_count = 1},
+      {.name = "place",
+       .terms = prey_terms,
+       .term_count = 3,
+       .fn = place,
+       .user = f,
+       .chunk_multiple = BLOCK,
+       .after = (const char *const[]){"count"},
+       .after_count = 1,
+       .resources = (myr_resource_term[]){{f->grid, MYR_TERM_WRITE}},
+       .resource_count = 1},
       {.name = "flock",
-       .terms = (myr_term[]){{f->pos, MYR_TERM_READ}, {f->vel, MYR_TERM_WRITE}, {f->prey, MYR_TERM_WITH},
+       .terms = (myr_term[]){{f->pos, MYR_TERM_READ},
+                             {f->vel, MYR_TERM_WRITE},
+                             {f->prey, MYR_TERM_WITH},
                              {f->hunter, MYR_TERM_WITHOUT}},
-       .term_count = 4, .fn = simd ? flock_rows_simd : flock_rows, .resources = (myr_resource_term[]){{f->grid, MYR_TERM_READ}},
+       .term_count = 4,
+       .fn = simd ? flock_rows_simd : flock_rows,
+       .resources = (myr_resource_term[]){{f->grid, MYR_TERM_READ}},
        .resource_count = 1},
       /* without Prey: never a table of flock's, so the two run side by side */
       {.name = "hunt",
-       .terms = (myr_term[]){{f->pos, MYR_TERM_READ}, {f->vel, MYR_TERM_WRITE}, {f->hunter, MYR_TERM_WRITE},
+       .terms = (myr_term[]){{f->pos, MYR_TERM_READ},
+                             {f->vel, MYR_TERM_WRITE},
+                             {f->hunter, MYR_TERM_WRITE},
                              {f->prey, MYR_TERM_WITHOUT}},
-       .term_count = 4, .fn = hunt, .resources = (myr_resource_term[]){{f->grid, MYR_TERM_READ}}, .resource_count = 1},
-      {.name = "move", .terms = (myr_term[]){{f->pos, MYR_TERM_WRITE}, {f->vel, MYR_TERM_READ}}, .term_count = 2,
+       .term_count = 4,
+       .fn = hunt,
+       .resources = (myr_resource_term[]){{f->grid, MYR_TERM_READ}},
+       .resource_count = 1},
+      {.name = "move",
+       .terms = (myr_term[]){{f->pos, MYR_TERM_WRITE}, {f->vel, MYR_TERM_READ}},
+       .term_count = 2,
        .fn = move},
-      {.name = "respawn", .fn = respawn, .user = f, .stage = 1,
-       .resources = (myr_resource_term[]){{f->rng, MYR_TERM_WRITE}}, .resource_count = 1},
+      {.name = "respawn",
+       .fn = respawn,
+       .user = f,
+       .stage = 1,
+       .resources = (myr_resource_term[]){{f->rng, MYR_TERM_WRITE}},
+       .resource_count = 1},
   };
-  for (size_t i = 0; i < sizeof systems / sizeof *systems && st == MYR_OK; i++) st = myr_schedule_add(s, &systems[i], NULL);
+  for (size_t i = 0; i < sizeof systems / sizeof *systems && st == MYR_OK; i++)
+    st = myr_schedule_add(s, &systems[i], NULL);
   return st;
 }
 
@@ -317,7 +364,8 @@ myr_status scn_boids(scn_scenario *sc, uint32_t n, uint64_t seed) {
   myr_status st = myr_component_register(w, &(myr_component_desc){"Position", v2, 2, sizeof(vec2)}, &f->pos);
   if (st == MYR_OK) st = myr_component_register(w, &(myr_component_desc){"Velocity", v2, 2, sizeof(vec2)}, &f->vel);
   if (st == MYR_OK) st = myr_component_register(w, &(myr_component_desc){"Prey", NULL, 0, 0}, &f->prey);
-  if (st == MYR_OK) st = myr_component_register(w, &(myr_component_desc){"Predator", pr, 2, sizeof(predator)}, &f->hunter);
+  if (st == MYR_OK)
+    st = myr_component_register(w, &(myr_component_desc){"Predator", pr, 2, sizeof(predator)}, &f->hunter);
   if (st == MYR_OK)
     st = myr_resource_register(w, &(myr_resource_desc){"CellCounts", sizeof(cell_counts), 0, NULL}, &f->totals);
   if (st == MYR_OK) st = myr_resource_register(w, &(myr_resource_desc){"Grid", grid_size(prey), 64, NULL}, &f->grid);
@@ -328,6 +376,7 @@ myr_status scn_boids(scn_scenario *sc, uint32_t n, uint64_t seed) {
   st = make_entities(w, f, prey);
   /* after the entities: the query matches their table from the start (a
    * callback counts through it, and must not refresh it) */
-  if (st == MYR_OK) st = myr_query_create(w, &(myr_query_desc){(myr_term[]){{f->prey, MYR_TERM_WITH}}, 1}, &f->prey_query);
+  if (st == MYR_OK)
+    st = myr_query_create(w, &(myr_query_desc){(myr_term[]){{f->prey, MYR_TERM_WITH}}, 1}, &f->prey_query);
   return st == MYR_OK ? add_systems(w, sc->schedule, f, sc->kernels == SCN_SIMD) : st;
 }

@@ -23,12 +23,16 @@ typedef struct grid {
   myr_entity id[]; /* capacity ids, then x, y, vx, vy: capacity floats each */
 } grid;
 
-typedef struct cell_counts { uint32_t n[CELLS]; } cell_counts;
+typedef struct cell_counts {
+  uint32_t n[CELLS];
+} cell_counts;
 
 static inline size_t grid_size(uint32_t capacity) {
   return sizeof(grid) + (size_t)capacity * (sizeof(myr_entity) + 4 * sizeof(float));
 }
-static inline float *grid_col(const grid *g, int k) { return (float *)(void *)(g->id + g->capacity) + (size_t)k * g->capacity; }
+static inline float *grid_col(const grid *g, int k) {
+  return (float *)(void *)(g->id + g->capacity) + (size_t)k * g->capacity;
+}
 
 static inline uint32_t cell_of(float x, float y) {
   uint32_t cx = (uint32_t)(x * SIDE) % SIDE, cy = (uint32_t)(y * SIDE) % SIDE;
@@ -124,7 +128,8 @@ __attribute__((unused)) static void boids_hunt(const grid *g, const float *x, co
   }
 }
 
-__attribute__((unused)) static void boids_move(float *x, float *y, const float *vx, const float *vy, uint32_t n, float dt) {
+__attribute__((unused)) static void boids_move(float *x, float *y, const float *vx, const float *vy, uint32_t n,
+                                               float dt) {
   for (uint32_t i = 0; i < n; i++) {
     x[i] += vx[i] * dt;
     y[i] += vy[i] * dt;

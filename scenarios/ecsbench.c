@@ -48,10 +48,12 @@
 #include "scenarios_impl.h"
 
 enum { FRAME_W = 320, FRAME_H = 240 };
-enum { NPC, MONSTER, HERO };  /* the suite's PlayerType order */
-enum { SPAWN, DEAD, ALIVE };  /* its StatusEffect order */
+enum { NPC, MONSTER, HERO }; /* the suite's PlayerType order */
+enum { SPAWN, DEAD, ALIVE }; /* its StatusEffect order */
 
-typedef struct { float x, y; } vec2;
+typedef struct {
+  float x, y;
+} vec2;
 typedef struct data {
   int32_t thingy;
   double dingy;
@@ -59,10 +61,19 @@ typedef struct data {
   uint32_t numgy;
   uint32_t s0, s1, s2, s3;
 } data;
-typedef struct { uint8_t type; } player;
-typedef struct { int32_t hp, maxhp; uint8_t status; } health;
-typedef struct { int32_t atk, def; } damage;
-typedef struct { uint8_t character; } sprite;
+typedef struct {
+  uint8_t type;
+} player;
+typedef struct {
+  int32_t hp, maxhp;
+  uint8_t status;
+} health;
+typedef struct {
+  int32_t atk, def;
+} damage;
+typedef struct {
+  uint8_t character;
+} sprite;
 
 typedef struct bench {
   myr_component pos, vel, data, player, health, damage, sprite;
@@ -71,7 +82,9 @@ typedef struct bench {
 
 /* ---- xoshiro128** 1.1 (Blackman and Vigna), on one entity's state ---------- */
 
-typedef struct xoshiro { uint32_t s[4]; } xoshiro;
+typedef struct xoshiro {
+  uint32_t s[4];
+} xoshiro;
 
 static inline uint32_t rotl(uint32_t x, int k) { return (x << k) | (x >> (32 - k)); }
 
@@ -87,7 +100,9 @@ static inline uint32_t xoshiro_next(xoshiro *x) {
 }
 
 /* in [lo, hi], by modulo as the suite's range() does */
-static inline uint32_t xoshiro_range(xoshiro *x, uint32_t lo, uint32_t hi) { return xoshiro_next(x) % (hi - lo + 1) + lo; }
+static inline uint32_t xoshiro_range(xoshiro *x, uint32_t lo, uint32_t hi) {
+  return xoshiro_next(x) % (hi - lo + 1) + lo;
+}
 
 /* The Data columns of a chunk (term `t`), and one row's generator in and out. */
 typedef struct data_cols {
@@ -292,10 +307,16 @@ static myr_status register_components(myr_world *w, bench *b) {
                                  MYR_FIELD(health, status, MYR_U8)};
   static const myr_field af[] = {MYR_FIELD(damage, atk, MYR_I32), MYR_FIELD(damage, def, MYR_I32)};
   static const myr_field sf[] = {MYR_FIELD(sprite, character, MYR_U8)};
-  const struct { const char *name; const myr_field *fields; uint32_t count; size_t size; myr_component *out; } c[] = {
-      {"Position", v2, 2, sizeof(vec2), &b->pos},      {"Velocity", v2, 2, sizeof(vec2), &b->vel},
-      {"Data", df, 8, sizeof(data), &b->data},         {"Player", pf, 1, sizeof(player), &b->player},
-      {"Health", hf, 3, sizeof(health), &b->health},   {"Damage", af, 2, sizeof(damage), &b->damage},
+  const struct {
+    const char *name;
+    const myr_field *fields;
+    uint32_t count;
+    size_t size;
+    myr_component *out;
+  } c[] = {
+      {"Position", v2, 2, sizeof(vec2), &b->pos},    {"Velocity", v2, 2, sizeof(vec2), &b->vel},
+      {"Data", df, 8, sizeof(data), &b->data},       {"Player", pf, 1, sizeof(player), &b->player},
+      {"Health", hf, 3, sizeof(health), &b->health}, {"Damage", af, 2, sizeof(damage), &b->damage},
       {"Sprite", sf, 1, sizeof(sprite), &b->sprite},
   };
   myr_status st = MYR_OK;
@@ -317,8 +338,18 @@ typedef struct group {
 } group;
 
 static group group_of(const myr_chunk *c, bool players) {
-  group g = {myr_chunk_f32(c, 0, 0), myr_chunk_f32(c, 0, 1), myr_chunk_f32(c, 1, 0), myr_chunk_f32(c, 1, 1),
-             data_columns(c, 2), NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+  group g = {myr_chunk_f32(c, 0, 0),
+             myr_chunk_f32(c, 0, 1),
+             myr_chunk_f32(c, 1, 0),
+             myr_chunk_f32(c, 1, 1),
+             data_columns(c, 2),
+             NULL,
+             NULL,
+             NULL,
+             NULL,
+             NULL,
+             NULL,
+             NULL};
   if (!players) return g;
   g.type = myr_chunk_u8(c, 3, 0);
   g.hp = myr_chunk_i32(c, 4, 0);
@@ -331,7 +362,9 @@ static group group_of(const myr_chunk *c, bool players) {
 }
 
 /* in [lo, hi] from the entity's splitmix64 stream */
-static uint32_t stream_range(uint64_t *r, uint32_t lo, uint32_t hi) { return (uint32_t)(scn_next(r) % (hi - lo + 1)) + lo; }
+static uint32_t stream_range(uint64_t *r, uint32_t lo, uint32_t hi) {
+  return (uint32_t)(scn_next(r) % (hi - lo + 1)) + lo;
+}
 
 /* Row `row` of g: the entity of index `index` (its id's slot), all from its
  * own stream, in one fixed order of draws. */
@@ -340,7 +373,7 @@ static void entity_init(const group *g, uint32_t row, uint64_t seed, uint32_t in
   uint64_t a = scn_next(&r), b = scn_next(&r);
   xoshiro x = {{(uint32_t)a, (uint32_t)(a >> 32), (uint32_t)b, (uint32_t)(b >> 32)}};
   if (!(x.s[0] | x.s[1] | x.s[2] | x.s[3])) x.s[0] = 1; /* xoshiro's one bad state */
-  g->d.numgy[row] = xoshiro_next(&x); /* as the suite's Data constructor does */
+  g->d.numgy[row] = xoshiro_next(&x);                   /* as the suite's Data constructor does */
   xoshiro_store(&g->d, row, &x);
   g->d.thingy[row] = (int32_t)stream_range(&r, 0, 9);
   g->d.dingy[row] = 0.0;
@@ -370,8 +403,8 @@ static void entity_init(const group *g, uint32_t row, uint64_t seed, uint32_t in
  * allocated beside the world's own columns. */
 static myr_status make_group(myr_world *w, const bench *b, uint32_t count, uint64_t seed, bool players) {
   const myr_component set[] = {b->pos, b->vel, b->data, b->player, b->health, b->damage, b->sprite};
-  myr_status st = myr_entity_create_bulk(w, &(myr_bulk_desc){.components = set, .component_count = players ? 7 : 3,
-                                                              .count = count});
+  myr_status st = myr_entity_create_bulk(
+      w, &(myr_bulk_desc){.components = set, .component_count = players ? 7 : 3, .count = count});
   myr_term terms[7];
   for (int k = 0; k < 7; k++) terms[k] = (myr_term){set[k], k < 3 || players ? MYR_TERM_WRITE : MYR_TERM_WITHOUT};
   myr_query *q = NULL;
@@ -398,21 +431,35 @@ static myr_status make_entities(myr_world *w, const bench *b, uint32_t n, uint64
 
 static myr_status add_systems(myr_schedule *s, const bench *b, bool seven, bool simd) {
   const myr_system_desc systems[] = {
-      {.name = "movement", .terms = (myr_term[]){{b->pos, MYR_TERM_WRITE}, {b->vel, MYR_TERM_READ}}, .term_count = 2,
+      {.name = "movement",
+       .terms = (myr_term[]){{b->pos, MYR_TERM_WRITE}, {b->vel, MYR_TERM_READ}},
+       .term_count = 2,
        .fn = simd ? movement_simd : movement},
-      {.name = "data", .terms = (myr_term[]){{b->data, MYR_TERM_WRITE}}, .term_count = 1, .fn = simd ? data_simd : data_update},
+      {.name = "data",
+       .terms = (myr_term[]){{b->data, MYR_TERM_WRITE}},
+       .term_count = 1,
+       .fn = simd ? data_simd : data_update},
       {.name = "more_complex",
        .terms = (myr_term[]){{b->pos, MYR_TERM_READ}, {b->vel, MYR_TERM_WRITE}, {b->data, MYR_TERM_WRITE}},
-       .term_count = 3, .fn = more_complex},
+       .term_count = 3,
+       .fn = more_complex},
       {.name = "health", .terms = (myr_term[]){{b->health, MYR_TERM_WRITE}}, .term_count = 1, .fn = health_update},
-      {.name = "damage", .terms = (myr_term[]){{b->health, MYR_TERM_WRITE}, {b->damage, MYR_TERM_READ}},
-       .term_count = 2, .fn = simd ? damage_simd : damage_update},
+      {.name = "damage",
+       .terms = (myr_term[]){{b->health, MYR_TERM_WRITE}, {b->damage, MYR_TERM_READ}},
+       .term_count = 2,
+       .fn = simd ? damage_simd : damage_update},
       {.name = "sprite",
        .terms = (myr_term[]){{b->sprite, MYR_TERM_WRITE}, {b->player, MYR_TERM_READ}, {b->health, MYR_TERM_READ}},
-       .term_count = 3, .fn = sprite_update},
-      {.name = "render", .terms = (myr_term[]){{b->pos, MYR_TERM_READ}, {b->sprite, MYR_TERM_READ}}, .term_count = 2,
-       .fn = render, .begin = frame_clear, .flags = MYR_SYSTEM_WHOLE,
-       .resources = (myr_resource_term[]){{b->frame, MYR_TERM_WRITE}}, .resource_count = 1},
+       .term_count = 3,
+       .fn = sprite_update},
+      {.name = "render",
+       .terms = (myr_term[]){{b->pos, MYR_TERM_READ}, {b->sprite, MYR_TERM_READ}},
+       .term_count = 2,
+       .fn = render,
+       .begin = frame_clear,
+       .flags = MYR_SYSTEM_WHOLE,
+       .resources = (myr_resource_term[]){{b->frame, MYR_TERM_WRITE}},
+       .resource_count = 1},
   };
   myr_status st = MYR_OK;
   for (size_t i = 0; i < (seven ? 7u : 2u) && st == MYR_OK; i++) st = myr_schedule_add(s, &systems[i], NULL);

@@ -7,7 +7,9 @@
 #include "myriad/simd.h"
 #include "scenarios_impl.h"
 
-typedef struct { float x, y, z; } vec3;
+typedef struct {
+  float x, y, z;
+} vec3;
 
 typedef struct particles {
   myr_component pos, vel;
@@ -25,7 +27,8 @@ static void gravity(const myr_view *v, myr_patches *p) {
 
 static void drag(const myr_view *v, myr_patches *p) {
   (void)p;
-  float *vx = myr_chunk_f32(&v->chunk, 0, 0), *vy = myr_chunk_f32(&v->chunk, 0, 1), *vz = myr_chunk_f32(&v->chunk, 0, 2);
+  float *vx = myr_chunk_f32(&v->chunk, 0, 0), *vy = myr_chunk_f32(&v->chunk, 0, 1),
+        *vz = myr_chunk_f32(&v->chunk, 0, 2);
   const float keep = 1.0f - 0.1f * (float)v->dt;
   MYR_FOR_ROWS(i, &v->chunk) {
     vx[i] *= keep;
@@ -44,8 +47,10 @@ enum { FIELDWISE_ROWS = 65536 };
 
 static void integrate(const myr_view *v, myr_patches *p) {
   (void)p;
-  float *px = myr_chunk_f32(&v->chunk, 0, 0), *py = myr_chunk_f32(&v->chunk, 0, 1), *pz = myr_chunk_f32(&v->chunk, 0, 2);
-  const float *vx = myr_chunk_f32(&v->chunk, 1, 0), *vy = myr_chunk_f32(&v->chunk, 1, 1), *vz = myr_chunk_f32(&v->chunk, 1, 2);
+  float *px = myr_chunk_f32(&v->chunk, 0, 0), *py = myr_chunk_f32(&v->chunk, 0, 1),
+        *pz = myr_chunk_f32(&v->chunk, 0, 2);
+  const float *vx = myr_chunk_f32(&v->chunk, 1, 0), *vy = myr_chunk_f32(&v->chunk, 1, 1),
+              *vz = myr_chunk_f32(&v->chunk, 1, 2);
   const float dt = (float)v->dt;
   if (v->chunk.count >= FIELDWISE_ROWS) {
     MYR_FOR_ROWS(i, &v->chunk) px[i] += vx[i] * dt;
@@ -71,7 +76,8 @@ static void gravity_simd(const myr_view *v, myr_patches *p) {
 
 static void drag_simd(const myr_view *v, myr_patches *p) {
   (void)p;
-  float *vx = myr_chunk_f32(&v->chunk, 0, 0), *vy = myr_chunk_f32(&v->chunk, 0, 1), *vz = myr_chunk_f32(&v->chunk, 0, 2);
+  float *vx = myr_chunk_f32(&v->chunk, 0, 0), *vy = myr_chunk_f32(&v->chunk, 0, 1),
+        *vz = myr_chunk_f32(&v->chunk, 0, 2);
   const myr_f32v keep = myr_f32v_set1(1.0f - 0.1f * (float)v->dt);
   MYR_FOR_VECTORS(i, &v->chunk) { /* the three fields in one pass, as the scalar loop */
     myr_f32v_store(vx + i, myr_f32v_mul(myr_f32v_load(vx + i), keep));
@@ -82,8 +88,10 @@ static void drag_simd(const myr_view *v, myr_patches *p) {
 
 static void integrate_simd(const myr_view *v, myr_patches *p) {
   (void)p;
-  float *px = myr_chunk_f32(&v->chunk, 0, 0), *py = myr_chunk_f32(&v->chunk, 0, 1), *pz = myr_chunk_f32(&v->chunk, 0, 2);
-  const float *vx = myr_chunk_f32(&v->chunk, 1, 0), *vy = myr_chunk_f32(&v->chunk, 1, 1), *vz = myr_chunk_f32(&v->chunk, 1, 2);
+  float *px = myr_chunk_f32(&v->chunk, 0, 0), *py = myr_chunk_f32(&v->chunk, 0, 1),
+        *pz = myr_chunk_f32(&v->chunk, 0, 2);
+  const float *vx = myr_chunk_f32(&v->chunk, 1, 0), *vy = myr_chunk_f32(&v->chunk, 1, 1),
+              *vz = myr_chunk_f32(&v->chunk, 1, 2);
   const myr_f32v dt = myr_f32v_set1((float)v->dt);
   if (v->chunk.count >= FIELDWISE_ROWS) { /* as the scalar loop */
     MYR_FOR_VECTORS(i, &v->chunk) {
@@ -107,7 +115,8 @@ static void integrate_simd(const myr_view *v, myr_patches *p) {
 /* bounds in vectors: the compares eight rows at a time, the destroys (a
  * patch each, rare) row by row in the lanes that left */
 static void bounds_simd(const myr_view *v, myr_patches *p) {
-  const float *px = myr_chunk_f32(&v->chunk, 0, 0), *py = myr_chunk_f32(&v->chunk, 0, 1), *pz = myr_chunk_f32(&v->chunk, 0, 2);
+  const float *px = myr_chunk_f32(&v->chunk, 0, 0), *py = myr_chunk_f32(&v->chunk, 0, 1),
+              *pz = myr_chunk_f32(&v->chunk, 0, 2);
   const myr_f32v zero = myr_f32v_zero(), one = myr_f32v_set1(1.0f);
   MYR_FOR_VECTORS(i, &v->chunk) {
     const myr_f32v x = myr_f32v_load(px + i), y = myr_f32v_load(py + i), z = myr_f32v_load(pz + i);
@@ -116,12 +125,14 @@ static void bounds_simd(const myr_view *v, myr_patches *p) {
                                            myr_mask_or(myr_f32v_lt(z, zero), myr_f32v_gt(z, one))));
     uint32_t lanes = myr_mask_bits(myr_mask_and(out, myr_simd_tail_mask(i, v->chunk.count)));
     for (; lanes; lanes &= lanes - 1)
-      if (myr_patch_destroy(p, v->chunk.ids[i + (uint32_t)__builtin_ctz(lanes)]) != MYR_OK) myr_system_fail(v, MYR_ENOMEM);
+      if (myr_patch_destroy(p, v->chunk.ids[i + (uint32_t)__builtin_ctz(lanes)]) != MYR_OK)
+        myr_system_fail(v, MYR_ENOMEM);
   }
 }
 
 static void bounds(const myr_view *v, myr_patches *p) {
-  const float *px = myr_chunk_f32(&v->chunk, 0, 0), *py = myr_chunk_f32(&v->chunk, 0, 1), *pz = myr_chunk_f32(&v->chunk, 0, 2);
+  const float *px = myr_chunk_f32(&v->chunk, 0, 0), *py = myr_chunk_f32(&v->chunk, 0, 1),
+              *pz = myr_chunk_f32(&v->chunk, 0, 2);
   for (uint32_t i = 0; i < v->chunk.count; i++)
     if (px[i] < 0 || px[i] > 1 || py[i] < 0 || py[i] > 1 || pz[i] < 0 || pz[i] > 1)
       if (myr_patch_destroy(p, v->chunk.ids[i]) != MYR_OK) myr_system_fail(v, MYR_ENOMEM);
@@ -164,11 +175,16 @@ myr_status scn_particles(scn_scenario *sc, uint32_t n, uint64_t seed) {
   if (!cols) return MYR_ENOMEM;
   uint64_t *rng = myr_resource_data(w, s->rng);
   for (uint32_t i = 0; i < n; i++)
-    for (int k = 0; k < 6; k++) cols[(size_t)k * n + i] = k < 3 ? scn_unit(rng) : 0.2f * (scn_unit(rng) - 0.5f) + 0.2f * (k == 4);
+    for (int k = 0; k < 6; k++)
+      cols[(size_t)k * n + i] = k < 3 ? scn_unit(rng) : 0.2f * (scn_unit(rng) - 0.5f) + 0.2f * (k == 4);
   myr_bulk_column columns[6];
-  for (int k = 0; k < 6; k++) columns[k] = (myr_bulk_column){k < 3 ? s->pos : s->vel, (uint32_t)(k % 3), cols + (size_t)k * n};
-  st = myr_entity_create_bulk(w, &(myr_bulk_desc){.components = (myr_component[]){s->pos, s->vel}, .component_count = 2,
-                                                   .count = n, .columns = columns, .column_count = 6});
+  for (int k = 0; k < 6; k++)
+    columns[k] = (myr_bulk_column){k < 3 ? s->pos : s->vel, (uint32_t)(k % 3), cols + (size_t)k * n};
+  st = myr_entity_create_bulk(w, &(myr_bulk_desc){.components = (myr_component[]){s->pos, s->vel},
+                                                  .component_count = 2,
+                                                  .count = n,
+                                                  .columns = columns,
+                                                  .column_count = 6});
   free(cols);
   /* after the entities: the query matches their table from the start (a
    * callback counts through it, and must not refresh it) */
@@ -177,14 +193,25 @@ myr_status scn_particles(scn_scenario *sc, uint32_t n, uint64_t seed) {
   myr_schedule *sch = sc->schedule;
   const bool simd = sc->kernels == SCN_SIMD;
   const myr_system_desc systems[] = {
-      {.name = "gravity", .terms = (myr_term[]){{s->vel, MYR_TERM_WRITE}}, .term_count = 1,
+      {.name = "gravity",
+       .terms = (myr_term[]){{s->vel, MYR_TERM_WRITE}},
+       .term_count = 1,
        .fn = simd ? gravity_simd : gravity},
       {.name = "drag", .terms = (myr_term[]){{s->vel, MYR_TERM_WRITE}}, .term_count = 1, .fn = simd ? drag_simd : drag},
-      {.name = "integrate", .terms = (myr_term[]){{s->pos, MYR_TERM_WRITE}, {s->vel, MYR_TERM_READ}}, .term_count = 2,
+      {.name = "integrate",
+       .terms = (myr_term[]){{s->pos, MYR_TERM_WRITE}, {s->vel, MYR_TERM_READ}},
+       .term_count = 2,
        .fn = simd ? integrate_simd : integrate},
-      {.name = "bounds", .terms = (myr_term[]){{s->pos, MYR_TERM_READ}}, .term_count = 1, .fn = simd ? bounds_simd : bounds},
-      {.name = "respawn", .fn = respawn, .user = s, .stage = 1,
-       .resources = (myr_resource_term[]){{s->rng, MYR_TERM_WRITE}}, .resource_count = 1},
+      {.name = "bounds",
+       .terms = (myr_term[]){{s->pos, MYR_TERM_READ}},
+       .term_count = 1,
+       .fn = simd ? bounds_simd : bounds},
+      {.name = "respawn",
+       .fn = respawn,
+       .user = s,
+       .stage = 1,
+       .resources = (myr_resource_term[]){{s->rng, MYR_TERM_WRITE}},
+       .resource_count = 1},
   };
   for (size_t i = 0; i < sizeof systems / sizeof *systems && st == MYR_OK; i++)
     st = myr_schedule_add(sch, &systems[i], NULL);

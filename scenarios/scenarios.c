@@ -12,8 +12,8 @@ static const scn_info infos[] = {
      100000, 128},
     {"ecsbench", "abeimler/ecs_benchmark's 7-system update; half are heroes, monsters, NPCs; render into 320x240",
      1000000, 96},
-    {"ecsbench2", "abeimler/ecs_benchmark's 2-system update: movement and data over Position, Velocity, Data",
-     1000000, 80},
+    {"ecsbench2", "abeimler/ecs_benchmark's 2-system update: movement and data over Position, Velocity, Data", 1000000,
+     80},
 };
 
 static myr_status (*const builders[])(scn_scenario *, uint32_t, uint64_t) = {scn_particles, scn_boids, scn_ecsbench,

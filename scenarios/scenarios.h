@@ -13,7 +13,7 @@ typedef struct scn_scenario scn_scenario;
 
 typedef struct scn_info {
   const char *name;
-  const char *about;         /* one line */
+  const char *about; /* one line */
   uint32_t default_entities;
   uint32_t bytes_per_entity; /* about how much memory one entity takes */
 } scn_info;

@@ -9,7 +9,7 @@ struct scn_scenario {
   myr_schedule *schedule;
   void *state;
   void (*free_state)(void *state);
-  scn_kernels kernels;  /* which code the hot systems run */
+  scn_kernels kernels; /* which code the hot systems run */
 };
 
 /* splitmix64: the next 64 bits of the stream at *s, the same everywhere */

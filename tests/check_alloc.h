@@ -42,9 +42,9 @@
 #include "myriad/world.h"
 
 typedef struct check_alloc_block {
-  void *ptr;         /* NULL = empty slot */
+  void *ptr; /* NULL = empty slot */
   size_t size, align;
-  uint64_t serial;   /* the allocation's number, from 1, for leak reports */
+  uint64_t serial; /* the allocation's number, from 1, for leak reports */
 } check_alloc_block;
 
 typedef struct check_alloc {
@@ -52,16 +52,16 @@ typedef struct check_alloc {
   check_alloc_block *slots; /* open addressing, linear probing, power-of-two capacity */
   size_t cap, live;
   size_t live_bytes;
-  uint64_t allocs, frees;   /* all time */
+  uint64_t allocs, frees; /* all time */
   uint64_t peak_live;
   /* injection */
-  long countdown;           /* allocations to let through before one fails; -1 = none */
-  bool sticky;              /* keep failing once the countdown reached 0 */
-  long calls;               /* allocations counted since the last arming */
-  long injected;            /* failures injected since the last arming */
+  long countdown; /* allocations to let through before one fails; -1 = none */
+  bool sticky;    /* keep failing once the countdown reached 0 */
+  long calls;     /* allocations counted since the last arming */
+  long injected;  /* failures injected since the last arming */
   /* checked_world(): the world's own allocator */
   bool owned_by_world;
-  void *world_block;        /* the first block: the world */
+  void *world_block; /* the first block: the world */
 } check_alloc;
 
 static _Thread_local int check_alloc_paused;
@@ -209,7 +209,8 @@ static inline void check_alloc_free(void *ptr, size_t size, void *user) {
   pthread_mutex_lock(&ca->lock);
   size_t j = check_alloc_find(ca, ptr);
   if (j == SIZE_MAX) {
-    fprintf(stderr, "check_alloc: free(%p, size %zu) of a pointer that is not live here (never allocated, or freed already)\n",
+    fprintf(stderr,
+            "check_alloc: free(%p, size %zu) of a pointer that is not live here (never allocated, or freed already)\n",
             ptr, size);
     check_alloc_die();
   }

@@ -16,10 +16,21 @@
 
 #include "check_alloc.h"
 
-typedef struct { float x, y, z; } t_position;
-typedef struct { float x, y, z; } t_velocity;
-typedef struct { int32_t hp; uint8_t armor; double regen; } t_health;
-typedef struct { char text[5]; uint64_t serial; } t_label;
+typedef struct {
+  float x, y, z;
+} t_position;
+typedef struct {
+  float x, y, z;
+} t_velocity;
+typedef struct {
+  int32_t hp;
+  uint8_t armor;
+  double regen;
+} t_health;
+typedef struct {
+  char text[5];
+  uint64_t serial;
+} t_label;
 
 typedef struct fixture {
   myr_world *w;
@@ -35,10 +46,14 @@ static inline void fixture_register(fixture *f) {
                                        MYR_FIELD(t_health, regen, MYR_F64)};
   static const myr_field label_f[] = {{"text", MYR_BYTES, 5, offsetof(t_label, text)},
                                       MYR_FIELD(t_label, serial, MYR_U64)};
-  assert_int_equal(myr_component_register(f->w, &(myr_component_desc){"Position", pos_f, 3, sizeof(t_position)}, &f->pos), MYR_OK);
-  assert_int_equal(myr_component_register(f->w, &(myr_component_desc){"Velocity", vel_f, 3, sizeof(t_velocity)}, &f->vel), MYR_OK);
-  assert_int_equal(myr_component_register(f->w, &(myr_component_desc){"Health", health_f, 3, sizeof(t_health)}, &f->health), MYR_OK);
-  assert_int_equal(myr_component_register(f->w, &(myr_component_desc){"Label", label_f, 2, sizeof(t_label)}, &f->label), MYR_OK);
+  assert_int_equal(
+      myr_component_register(f->w, &(myr_component_desc){"Position", pos_f, 3, sizeof(t_position)}, &f->pos), MYR_OK);
+  assert_int_equal(
+      myr_component_register(f->w, &(myr_component_desc){"Velocity", vel_f, 3, sizeof(t_velocity)}, &f->vel), MYR_OK);
+  assert_int_equal(
+      myr_component_register(f->w, &(myr_component_desc){"Health", health_f, 3, sizeof(t_health)}, &f->health), MYR_OK);
+  assert_int_equal(myr_component_register(f->w, &(myr_component_desc){"Label", label_f, 2, sizeof(t_label)}, &f->label),
+                   MYR_OK);
   assert_int_equal(myr_component_register(f->w, &(myr_component_desc){"Tag", NULL, 0, 0}, &f->tag), MYR_OK);
 }
 

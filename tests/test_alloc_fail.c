@@ -6,7 +6,7 @@
 
 typedef struct ctx {
   check_alloc ca;
-  bool sticky;   /* the failing allocation is followed by failing ones */
+  bool sticky; /* the failing allocation is followed by failing ones */
   fixture fx;
   myr_entity some[8];
   myr_component wide[3];
@@ -24,7 +24,11 @@ static int ctx_setup(void **state) {
   if (myr_world_create(&(myr_world_desc){check_alloc_hooks(&c->ca)}, &c->fx.w) != MYR_OK) return -1;
   fixture_register(&c->fx);
   const myr_component set[] = {c->fx.pos};
-  if (myr_entity_create_bulk(c->fx.w, &(myr_bulk_desc){.components = set, .component_count = 1, .values = NULL, .count = 8, .ids_out = c->some}) != MYR_OK) return -1;
+  if (myr_entity_create_bulk(
+          c->fx.w,
+          &(myr_bulk_desc){.components = set, .component_count = 1, .values = NULL, .count = 8, .ids_out = c->some}) !=
+      MYR_OK)
+    return -1;
   *state = c;
   return 0;
 }
@@ -74,7 +78,9 @@ static myr_status op_register(ctx *c) {
 
 static myr_status op_bulk_new_table(ctx *c) {
   const myr_component set[] = {c->fx.vel, c->fx.health, c->fx.label};
-  return myr_entity_create_bulk(c->fx.w, &(myr_bulk_desc){.components = set, .component_count = 3, .values = NULL, .count = 5000, .ids_out = NULL});
+  return myr_entity_create_bulk(
+      c->fx.w,
+      &(myr_bulk_desc){.components = set, .component_count = 3, .values = NULL, .count = 5000, .ids_out = NULL});
 }
 
 static myr_status op_create_many(ctx *c) {
@@ -98,10 +104,14 @@ static myr_status op_remove_new_table(ctx *c) { return myr_component_remove(c->f
 
 /* Three components of 30 fields: their table has more than 64 columns, so
  * growing it allocates its column offsets too. */
-typedef struct { float v[30]; } t_wide;
+typedef struct {
+  float v[30];
+} t_wide;
 
 static myr_status op_bulk_wide_table(ctx *c) {
-  return myr_entity_create_bulk(c->fx.w, &(myr_bulk_desc){.components = c->wide, .component_count = 3, .values = NULL, .count = 100, .ids_out = NULL});
+  return myr_entity_create_bulk(
+      c->fx.w,
+      &(myr_bulk_desc){.components = c->wide, .component_count = 3, .values = NULL, .count = 100, .ids_out = NULL});
 }
 
 static void registering_survives_every_failed_allocation(void **state) {
@@ -133,8 +143,8 @@ static void wide_table_survives_every_failed_allocation(void **state) {
   for (int i = 0; i < 30; i++) f[i] = (myr_field){NULL, MYR_F32, 0, offsetof(t_wide, v) + (size_t)i * sizeof(float)};
   const char *names[] = {"WideA", "WideB", "WideC"};
   for (int i = 0; i < 3; i++)
-    assert_int_equal(myr_component_register(c->fx.w, &(myr_component_desc){names[i], f, 30, sizeof(t_wide)}, &c->wide[i]),
-                     MYR_OK);
+    assert_int_equal(
+        myr_component_register(c->fx.w, &(myr_component_desc){names[i], f, 30, sizeof(t_wide)}, &c->wide[i]), MYR_OK);
   assert_true(fail_every_allocation(c, op_bulk_wide_table) >= 4); /* table, its lists, offsets, block, slots */
   assert_int_equal(myr_world_entity_count(c->fx.w), 108);
   /* and once more, into the table that exists now: offsets and a bigger block */
@@ -224,9 +234,9 @@ static void world_create_survives_every_failed_allocation(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-#define BOTH_MODES(f) \
+#define BOTH_MODES(f)                                             \
   {#f " (sticky)", f, ctx_setup, ctx_teardown, &sticky_failures}, \
-  {#f " (one-shot)", f, ctx_setup, ctx_teardown, &one_shot_failures}
+      {#f " (one-shot)", f, ctx_setup, ctx_teardown, &one_shot_failures}
       BOTH_MODES(registering_survives_every_failed_allocation),
       BOTH_MODES(bulk_create_survives_every_failed_allocation),
       BOTH_MODES(add_and_remove_survive_every_failed_allocation),

@@ -20,13 +20,15 @@
 
 #include "helpers.h"
 
-typedef struct { myr_entity target; } t_link;
+typedef struct {
+  myr_entity target;
+} t_link;
 
 typedef struct scene {
   check_alloc ca;
   fixture f;
   myr_component link;
-  myr_jobs *pool;       /* NULL: the schedule's own one-worker pool */
+  myr_jobs *pool; /* NULL: the schedule's own one-worker pool */
   myr_schedule *s;
   bool pause_callbacks; /* a callback's recording never fails */
   bool late_enabled;    /* the stage 1 system records its patches */
@@ -183,8 +185,15 @@ static void scene_world(scene *sc) {
 static void scene_system(scene *sc, const char *name, uint32_t stage, const myr_term *terms, uint32_t n,
                          myr_system_fn fn, const char *after) {
   const char *const after_list[] = {after};
-  myr_system_desc d = {.name = name, .terms = terms, .term_count = n, .fn = fn, .user = sc, .stage = stage,
-                       .after = after_list, .after_count = after ? 1 : 0, .chunk_rows = 32};
+  myr_system_desc d = {.name = name,
+                       .terms = terms,
+                       .term_count = n,
+                       .fn = fn,
+                       .user = sc,
+                       .stage = stage,
+                       .after = after_list,
+                       .after_count = after ? 1 : 0,
+                       .chunk_rows = 32};
   assert_int_equal(myr_schedule_add(sc->s, &d, NULL), MYR_OK);
 }
 
@@ -201,7 +210,8 @@ static void scene_open(scene *sc, uint32_t workers, uint32_t stages) {
   const fixture *f = &sc->f;
   scene_system(sc, "heal", 0, (myr_term[]){{f->health, MYR_TERM_WRITE}}, 1, sys_heal, NULL);
   scene_system(sc, "reap", 0, (myr_term[]){{f->label, MYR_TERM_WRITE}}, 1, sys_reap, NULL);
-  scene_system(sc, "spawn", 0, (myr_term[]){{f->pos, MYR_TERM_READ}, {f->label, MYR_TERM_OPTIONAL}}, 2, sys_spawn, NULL);
+  scene_system(sc, "spawn", 0, (myr_term[]){{f->pos, MYR_TERM_READ}, {f->label, MYR_TERM_OPTIONAL}}, 2, sys_spawn,
+               NULL);
   scene_system(sc, "tag", 0,
                (myr_term[]){{f->pos, MYR_TERM_READ}, {f->tag, MYR_TERM_WITHOUT}, {f->health, MYR_TERM_OPTIONAL}}, 3,
                sys_tag, NULL);
@@ -256,7 +266,8 @@ static void run_sweep_one_stage(uint32_t workers, bool sticky) {
       scene_close(&sc);
       break;
     }
-    if (s != MYR_ENOMEM) fail_msg("allocation %ld failed (%s): run returned %s", k, mode_name(sticky), myr_status_name(s));
+    if (s != MYR_ENOMEM)
+      fail_msg("allocation %ld failed (%s): run returned %s", k, mode_name(sticky), myr_status_name(s));
     if (world_hash(sc.f.w) != h0) fail_msg("allocation %ld failed (%s): the world changed", k, mode_name(sticky));
     assert_int_equal(run_ok(&sc), h1);
     assert_int_equal(run_ok(&sc), h2);
@@ -307,7 +318,8 @@ static void run_with_two_stages_fails_stage_by_stage(void **state) {
         scene_close(&sc);
         break;
       }
-      if (s != MYR_ENOMEM) fail_msg("allocation %ld failed (%s): run returned %s", k, mode_name(sticky), myr_status_name(s));
+      if (s != MYR_ENOMEM)
+        fail_msg("allocation %ld failed (%s): run returned %s", k, mode_name(sticky), myr_status_name(s));
       uint64_t h = world_hash(sc.f.w);
       if (h == h0) {
         in_stage0++;
@@ -356,7 +368,9 @@ static void callback_recording_failure_fails_the_run(void **state) {
       if (s != MYR_ENOMEM || h != h0)
         fail_msg("allocation %ld failed in a callback's recording: run returned %s and the world %s", k,
                  myr_status_name(s),
-                 h == h0 ? "is unchanged" : h == h1 ? "is as after a run that never failed" : "differs from a run that never failed");
+                 h == h0   ? "is unchanged"
+                 : h == h1 ? "is as after a run that never failed"
+                           : "differs from a run that never failed");
       assert_int_equal(run_ok(&sc), h1);
     }
     scene_close(&sc);
@@ -401,10 +415,16 @@ static void create_fails_cleanly_at_every_allocation(void **state) {
 static myr_status add_extra(scene *sc) {
   const myr_term terms[] = {{sc->f.vel, MYR_TERM_READ}, {sc->f.pos, MYR_TERM_OPTIONAL}};
   return myr_schedule_add(sc->s,
-                          &(myr_system_desc){.name = "extra", .terms = terms, .term_count = 2, .fn = sys_extra,
-                                             .user = sc, .after = (const char *const[]){"heal", "spawn"},
-                                             .after_count = 2, .before = (const char *const[]){"untag"},
-                                             .before_count = 1, .chunk_rows = 16},
+                          &(myr_system_desc){.name = "extra",
+                                             .terms = terms,
+                                             .term_count = 2,
+                                             .fn = sys_extra,
+                                             .user = sc,
+                                             .after = (const char *const[]){"heal", "spawn"},
+                                             .after_count = 2,
+                                             .before = (const char *const[]){"untag"},
+                                             .before_count = 1,
+                                             .chunk_rows = 16},
                           NULL);
 }
 
@@ -432,7 +452,8 @@ static void add_fails_cleanly_at_every_allocation(void **state) {
         scene_close(&sc);
         break;
       }
-      if (s != MYR_ENOMEM) fail_msg("allocation %ld failed (%s): add returned %s", k, mode_name(sticky), myr_status_name(s));
+      if (s != MYR_ENOMEM)
+        fail_msg("allocation %ld failed (%s): add returned %s", k, mode_name(sticky), myr_status_name(s));
       myr_system id;
       assert_int_equal(myr_schedule_system_count(sc.s), systems);
       assert_int_equal(myr_schedule_find(sc.s, "extra", &id), MYR_ENOTFOUND);
@@ -479,7 +500,8 @@ static void build_fails_cleanly_at_every_allocation(void **state) {
         scene_close(&sc);
         break;
       }
-      if (s != MYR_ENOMEM) fail_msg("allocation %ld failed (%s): build returned %s", k, mode_name(sticky), myr_status_name(s));
+      if (s != MYR_ENOMEM)
+        fail_msg("allocation %ld failed (%s): build returned %s", k, mode_name(sticky), myr_status_name(s));
       assert_int_equal(world_hash(sc.f.w), h0);
       assert_int_equal(myr_schedule_build(sc.s), MYR_OK);
       char *again = plan_text(sc.s);
@@ -532,7 +554,8 @@ static myr_status script_call(script *t, uint32_t i, myr_entity *spawned_out) {
                            spawned_out);
   }
   case 6:
-    if (t->spawn_count) return myr_patch_add(t->cb, t->spawned[(i / 8) % t->spawn_count], f->health, &(t_health){7, 7, 7});
+    if (t->spawn_count)
+      return myr_patch_add(t->cb, t->spawned[(i / 8) % t->spawn_count], f->health, &(t_health){7, 7, 7});
     return myr_patch_destroy(t->cb, e);
   default:
     if (i % 3 == 0) return myr_patch_destroy(t->cb, e);
@@ -629,7 +652,8 @@ static void command_buffer_recording_and_apply_fail_cleanly(void **state) {
         assert_int_equal(stats.spawned, ref_stats.spawned);
         break;
       }
-      if (s != MYR_ENOMEM) fail_msg("apply, allocation %ld failed (%s): returned %s", k, mode_name(sticky), myr_status_name(s));
+      if (s != MYR_ENOMEM)
+        fail_msg("apply, allocation %ld failed (%s): returned %s", k, mode_name(sticky), myr_status_name(s));
       assert_int_equal(world_hash(sc.f.w), h0);
       assert_int_equal(myr_patches_count(cb), recorded);
       apply_failed++;
@@ -685,7 +709,8 @@ static void command_buffer_apply_retried_after_one_failure(void **state) {
         script_scene_close(&sc, cb);
         break;
       }
-      if (s != MYR_ENOMEM) fail_msg("apply, allocation %ld failed (%s): returned %s", k, mode_name(sticky), myr_status_name(s));
+      if (s != MYR_ENOMEM)
+        fail_msg("apply, allocation %ld failed (%s): returned %s", k, mode_name(sticky), myr_status_name(s));
       assert_int_equal(world_hash(sc.f.w), h0);
       assert_int_equal(myr_patches_apply(cb, NULL), MYR_OK);
       assert_int_equal(world_hash(sc.f.w), h1);

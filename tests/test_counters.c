@@ -278,8 +278,10 @@ static void a_parked_non_owner_is_woken_by_the_owners_completion(void **state) {
     valid++;
     if (atomic_load(&cross.back_ns) - atomic_load(&cross.done_ns) > 1000000) late++;
   }
-  myr_jobs_worker_stats ws; myr_jobs_stats(cross.pool, 1, &ws);
-  fprintf(stderr, "non-owner woken by the owner: %d of %d rounds over 1 ms (parks %llu)\n", late, valid, (unsigned long long)ws.parks);
+  myr_jobs_worker_stats ws;
+  myr_jobs_stats(cross.pool, 1, &ws);
+  fprintf(stderr, "non-owner woken by the owner: %d of %d rounds over 1 ms (parks %llu)\n", late, valid,
+          (unsigned long long)ws.parks);
   assert_true(valid >= 10);
   assert_true(late <= 2);
   assert_int_equal(myr_jobs_destroy(cross.pool), MYR_OK);

@@ -96,8 +96,8 @@ static void every_item_is_taken_exactly_once(void **state) {
     missing += s.taken[i] == 0;
     duplicated += s.taken[i] > 1;
   }
-  fprintf(stderr, "%ld items: owner took %ld, thieves %ld, missing %ld, duplicated %ld\n", s.items,
-          by_owner, atomic_load(&s.by_thieves), missing, duplicated);
+  fprintf(stderr, "%ld items: owner took %ld, thieves %ld, missing %ld, duplicated %ld\n", s.items, by_owner,
+          atomic_load(&s.by_thieves), missing, duplicated);
   assert_int_equal(atomic_load(&s.torn), 0);
   assert_int_equal(missing, 0);
   assert_int_equal(duplicated, 0);

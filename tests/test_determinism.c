@@ -11,10 +11,18 @@
 #define MYR_DETERMINISM_FRAMES 100
 #endif
 
-typedef struct { float x, y, z; } vec3;
-typedef struct { int32_t hp; } health;
-typedef struct { uint32_t ticks; } age;
-typedef struct { myr_entity e; } target;
+typedef struct {
+  float x, y, z;
+} vec3;
+typedef struct {
+  int32_t hp;
+} health;
+typedef struct {
+  uint32_t ticks;
+} age;
+typedef struct {
+  myr_entity e;
+} target;
 
 typedef struct sim {
   myr_world *w;
@@ -22,8 +30,8 @@ typedef struct sim {
 } sim;
 
 static atomic_int callback_errors;
-#define CHECK(call) \
-  do { \
+#define CHECK(call)                                              \
+  do {                                                           \
     if ((call) != MYR_OK) atomic_fetch_add(&callback_errors, 1); \
   } while (0)
 
@@ -106,16 +114,21 @@ static void cull(const myr_view *v, myr_patches *p) {
 /* ---- the simulation ------------------------------------------------------ */
 
 static void sim_make(sim *s) {
-  static const myr_field vec_f[] = {MYR_FIELD(vec3, x, MYR_F32), MYR_FIELD(vec3, y, MYR_F32), MYR_FIELD(vec3, z, MYR_F32)};
+  static const myr_field vec_f[] = {MYR_FIELD(vec3, x, MYR_F32), MYR_FIELD(vec3, y, MYR_F32),
+                                    MYR_FIELD(vec3, z, MYR_F32)};
   static const myr_field hp_f[] = {MYR_FIELD(health, hp, MYR_I32)};
   static const myr_field age_f[] = {MYR_FIELD(age, ticks, MYR_U32)};
   static const myr_field target_f[] = {MYR_FIELD(target, e, MYR_U64)};
   assert_int_equal(myr_world_create(checked_world(), &s->w), MYR_OK);
-  assert_int_equal(myr_component_register(s->w, &(myr_component_desc){"Position", vec_f, 3, sizeof(vec3)}, &s->pos), MYR_OK);
-  assert_int_equal(myr_component_register(s->w, &(myr_component_desc){"Velocity", vec_f, 3, sizeof(vec3)}, &s->vel), MYR_OK);
-  assert_int_equal(myr_component_register(s->w, &(myr_component_desc){"Health", hp_f, 1, sizeof(health)}, &s->hp), MYR_OK);
+  assert_int_equal(myr_component_register(s->w, &(myr_component_desc){"Position", vec_f, 3, sizeof(vec3)}, &s->pos),
+                   MYR_OK);
+  assert_int_equal(myr_component_register(s->w, &(myr_component_desc){"Velocity", vec_f, 3, sizeof(vec3)}, &s->vel),
+                   MYR_OK);
+  assert_int_equal(myr_component_register(s->w, &(myr_component_desc){"Health", hp_f, 1, sizeof(health)}, &s->hp),
+                   MYR_OK);
   assert_int_equal(myr_component_register(s->w, &(myr_component_desc){"Age", age_f, 1, sizeof(age)}, &s->age), MYR_OK);
-  assert_int_equal(myr_component_register(s->w, &(myr_component_desc){"Target", target_f, 1, sizeof(target)}, &s->target), MYR_OK);
+  assert_int_equal(
+      myr_component_register(s->w, &(myr_component_desc){"Target", target_f, 1, sizeof(target)}, &s->target), MYR_OK);
   assert_int_equal(myr_component_register(s->w, &(myr_component_desc){"Marked", NULL, 0, 0}, &s->marked), MYR_OK);
   /* 5000 entities over a few tables, with varied values */
   uint64_t rng = 42;
@@ -124,9 +137,11 @@ static void sim_make(sim *s) {
     assert_int_equal(myr_entity_create(s->w, &e), MYR_OK);
     uint64_t r = rng_next(&rng);
     assert_int_equal(myr_component_add(s->w, e, s->pos, &(vec3){(float)(r % 300), (float)((r >> 10) % 50), 0}), MYR_OK);
-    if (r & (1ull << 20)) assert_int_equal(myr_component_add(s->w, e, s->vel, &(vec3){(float)((r >> 21) % 17) - 3.5f, 1.5f, 0}), MYR_OK);
+    if (r & (1ull << 20))
+      assert_int_equal(myr_component_add(s->w, e, s->vel, &(vec3){(float)((r >> 21) % 17) - 3.5f, 1.5f, 0}), MYR_OK);
     assert_int_equal(myr_component_add(s->w, e, s->hp, &(health){(int32_t)((r >> 30) % 200) + 1}), MYR_OK);
-    if (r & (1ull << 40)) assert_int_equal(myr_component_add(s->w, e, s->age, &(age){(uint32_t)((r >> 41) % 20)}), MYR_OK);
+    if (r & (1ull << 40))
+      assert_int_equal(myr_component_add(s->w, e, s->age, &(age){(uint32_t)((r >> 41) % 20)}), MYR_OK);
     if (r & (1ull << 50)) assert_int_equal(myr_component_add(s->w, e, s->marked, NULL), MYR_OK);
     if (i > 0 && (r & (1ull << 55))) {
       myr_entity other = ((myr_entity)1 << 32) | (uint32_t)((r >> 56) % (uint64_t)i);
@@ -154,9 +169,15 @@ static myr_schedule *sim_schedule(sim *s, myr_jobs *pool, uint32_t chunk) {
       {"cull", 1, cull, {{s->pos, MYR_TERM_READ}}, 1},
   };
   for (size_t i = 0; i < sizeof systems / sizeof systems[0]; i++)
-    assert_int_equal(myr_schedule_add(sc, &(myr_system_desc){.name = systems[i].name, .terms = systems[i].terms,
-                                                               .term_count = systems[i].n, .fn = systems[i].fn,
-                                                               .user = s, .stage = systems[i].stage}, NULL), MYR_OK);
+    assert_int_equal(myr_schedule_add(sc,
+                                      &(myr_system_desc){.name = systems[i].name,
+                                                         .terms = systems[i].terms,
+                                                         .term_count = systems[i].n,
+                                                         .fn = systems[i].fn,
+                                                         .user = s,
+                                                         .stage = systems[i].stage},
+                                      NULL),
+                     MYR_OK);
   return sc;
 }
 

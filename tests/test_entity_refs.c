@@ -3,9 +3,16 @@
  * thread count and chunk size. */
 #include "helpers.h"
 
-typedef struct { myr_entity parent; uint32_t depth, value; } t_node;
-typedef struct { myr_entity target; } t_link;
-typedef struct { uint32_t n; } t_seed;
+typedef struct {
+  myr_entity parent;
+  uint32_t depth, value;
+} t_node;
+typedef struct {
+  myr_entity target;
+} t_link;
+typedef struct {
+  uint32_t n;
+} t_seed;
 
 typedef struct rfix {
   myr_world *w;
@@ -18,10 +25,14 @@ static void register_refs(rfix *x) {
   static const myr_field link_f[] = {MYR_FIELD(t_link, target, MYR_ENTITY)};
   static const myr_field seed_f[] = {MYR_FIELD(t_seed, n, MYR_U32)};
   static const myr_field raw_f[] = {{"bits", MYR_U64, 0, 0}};
-  assert_int_equal(myr_component_register(x->w, &(myr_component_desc){"Node", node_f, 3, sizeof(t_node)}, &x->node), MYR_OK);
-  assert_int_equal(myr_component_register(x->w, &(myr_component_desc){"Link", link_f, 1, sizeof(t_link)}, &x->link), MYR_OK);
-  assert_int_equal(myr_component_register(x->w, &(myr_component_desc){"Seed", seed_f, 1, sizeof(t_seed)}, &x->seed), MYR_OK);
-  assert_int_equal(myr_component_register(x->w, &(myr_component_desc){"Raw", raw_f, 1, sizeof(uint64_t)}, &x->raw), MYR_OK);
+  assert_int_equal(myr_component_register(x->w, &(myr_component_desc){"Node", node_f, 3, sizeof(t_node)}, &x->node),
+                   MYR_OK);
+  assert_int_equal(myr_component_register(x->w, &(myr_component_desc){"Link", link_f, 1, sizeof(t_link)}, &x->link),
+                   MYR_OK);
+  assert_int_equal(myr_component_register(x->w, &(myr_component_desc){"Seed", seed_f, 1, sizeof(t_seed)}, &x->seed),
+                   MYR_OK);
+  assert_int_equal(myr_component_register(x->w, &(myr_component_desc){"Raw", raw_f, 1, sizeof(uint64_t)}, &x->raw),
+                   MYR_OK);
 }
 
 static int setup(void **state) {
@@ -137,7 +148,7 @@ static void stale_and_foreign_provisional_ids_are_refused(void **state) {
 
 /* ---- in a schedule ------------------------------------------------------- */
 
-static myr_entity kept_id;     /* provisional id carried between callbacks */
+static myr_entity kept_id; /* provisional id carried between callbacks */
 static myr_status kept_status, stale_status;
 
 static void keep_first_use_later(const myr_view *v, myr_patches *p) {
@@ -151,13 +162,20 @@ static void keep_first_use_later(const myr_view *v, myr_patches *p) {
 
 static void a_callback_refuses_ids_of_other_chunks_and_frames(void **state) {
   rfix *x = *state;
-  assert_int_equal(myr_entity_create_bulk(x->w, &(myr_bulk_desc){.components = (myr_component[]){x->seed},
-                                                                   .component_count = 1, .count = 40}), MYR_OK);
+  assert_int_equal(
+      myr_entity_create_bulk(
+          x->w, &(myr_bulk_desc){.components = (myr_component[]){x->seed}, .component_count = 1, .count = 40}),
+      MYR_OK);
   myr_schedule *s;
   assert_int_equal(myr_schedule_create(x->w, &(myr_schedule_desc){.chunk_rows = 16}, &s), MYR_OK);
-  assert_int_equal(myr_schedule_add(s, &(myr_system_desc){.name = "keep", .terms = (myr_term[]){{x->seed, MYR_TERM_READ}},
-                                                          .term_count = 1, .fn = keep_first_use_later,
-                                                          .flags = MYR_SYSTEM_MAIN_THREAD}, NULL), MYR_OK);
+  assert_int_equal(myr_schedule_add(s,
+                                    &(myr_system_desc){.name = "keep",
+                                                       .terms = (myr_term[]){{x->seed, MYR_TERM_READ}},
+                                                       .term_count = 1,
+                                                       .fn = keep_first_use_later,
+                                                       .flags = MYR_SYSTEM_MAIN_THREAD},
+                                    NULL),
+                   MYR_OK);
   kept_id = 0;
   kept_status = stale_status = MYR_OK;
   assert_int_equal(myr_schedule_run(s, 1), MYR_OK);
@@ -185,12 +203,19 @@ static void keep_across_frames(const myr_view *v, myr_patches *p) {
 
 static void a_callback_refuses_ids_of_earlier_frames(void **state) {
   rfix *x = *state;
-  assert_int_equal(myr_entity_create_bulk(x->w, &(myr_bulk_desc){.components = (myr_component[]){x->seed},
-                                                                   .component_count = 1, .count = 1}), MYR_OK);
+  assert_int_equal(
+      myr_entity_create_bulk(
+          x->w, &(myr_bulk_desc){.components = (myr_component[]){x->seed}, .component_count = 1, .count = 1}),
+      MYR_OK);
   myr_schedule *s;
   assert_int_equal(myr_schedule_create(x->w, NULL, &s), MYR_OK);
-  assert_int_equal(myr_schedule_add(s, &(myr_system_desc){.name = "keep", .terms = (myr_term[]){{x->seed, MYR_TERM_READ}},
-                                                          .term_count = 1, .fn = keep_across_frames}, NULL), MYR_OK);
+  assert_int_equal(myr_schedule_add(s,
+                                    &(myr_system_desc){.name = "keep",
+                                                       .terms = (myr_term[]){{x->seed, MYR_TERM_READ}},
+                                                       .term_count = 1,
+                                                       .fn = keep_across_frames},
+                                    NULL),
+                   MYR_OK);
   kept_id = 0;
   stale_seen = MYR_OK;
   assert_int_equal(myr_schedule_run(s, 1), MYR_OK);
@@ -206,7 +231,10 @@ static void a_callback_refuses_ids_of_earlier_frames(void **state) {
  * point at the grandchild; pairs link to each other both ways; a later stage
  * culls some nodes and relinks survivors to their grandparent. The raw
  * provisional id goes into a u64 field too, so the hash sees token values. */
-typedef struct graph_ctx { myr_component node, link, seed, raw; bool keep_raw; } graph_ctx;
+typedef struct graph_ctx {
+  myr_component node, link, seed, raw;
+  bool keep_raw;
+} graph_ctx;
 
 static void spawn_chains(const myr_view *v, myr_patches *p) {
   const graph_ctx *g = v->user;
@@ -220,8 +248,8 @@ static void spawn_chains(const myr_view *v, myr_patches *p) {
     assert_int_equal(myr_patch_spawn(p, nc, 1, (const void *const[]){&(t_node){self, 1, n}}, &a), MYR_OK);
     assert_int_equal(myr_patch_spawn(p, nc, 1, (const void *const[]){&(t_node){a, 2, n + 1}}, &b), MYR_OK);
     uint64_t raw = b; /* a token value: the same for any thread count, not for any chunk size */
-    assert_int_equal(myr_patch_spawn(p, nr, g->keep_raw ? 2 : 1, (const void *const[]){&(t_node){b, 3, n + 2}, &raw}, &c),
-                     MYR_OK);
+    assert_int_equal(
+        myr_patch_spawn(p, nr, g->keep_raw ? 2 : 1, (const void *const[]){&(t_node){b, 3, n + 2}, &raw}, &c), MYR_OK);
     myr_status st = myr_patch_add(p, self, g->link, &(t_link){c});
     assert_true(st == MYR_OK);
     assert_int_equal(myr_patch_set(p, self, g->link, &(t_link){c}), MYR_OK); /* covers a seed that has one */
@@ -270,7 +298,9 @@ static uint64_t run_graph(uint32_t workers, uint32_t chunk, uint32_t frames, uin
   myr_entity *ids = malloc(sizeof *ids * seeds);
   assert_non_null(ids);
   assert_int_equal(myr_entity_create_bulk(w, &(myr_bulk_desc){.components = (myr_component[]){x.seed},
-                                                               .component_count = 1, .count = seeds, .ids_out = ids}),
+                                                              .component_count = 1,
+                                                              .count = seeds,
+                                                              .ids_out = ids}),
                    MYR_OK);
   for (uint32_t i = 0; i < seeds; i++) assert_int_equal(myr_component_set(w, ids[i], x.seed, &(t_seed){i * 7}), MYR_OK);
   free(ids);
@@ -278,13 +308,31 @@ static uint64_t run_graph(uint32_t workers, uint32_t chunk, uint32_t frames, uin
   assert_int_equal(myr_jobs_create(&(myr_jobs_desc){.workers = workers}, &pool), MYR_OK);
   myr_schedule *s;
   assert_int_equal(myr_schedule_create(w, &(myr_schedule_desc){.jobs = pool, .chunk_rows = chunk}, &s), MYR_OK);
-  assert_int_equal(myr_schedule_add(s, &(myr_system_desc){.name = "chains", .terms = (myr_term[]){{x.seed, MYR_TERM_WRITE}},
-                                                          .term_count = 1, .fn = spawn_chains, .user = &g}, NULL), MYR_OK);
-  assert_int_equal(myr_schedule_add(s, &(myr_system_desc){.name = "pairs", .terms = (myr_term[]){{x.seed, MYR_TERM_READ}},
-                                                          .term_count = 1, .fn = spawn_pairs, .user = &g}, NULL), MYR_OK);
-  assert_int_equal(myr_schedule_add(s, &(myr_system_desc){.name = "cull", .terms = (myr_term[]){{x.node, MYR_TERM_READ}},
-                                                          .term_count = 1, .fn = cull_and_relink, .user = &g,
-                                                          .stage = 1}, NULL), MYR_OK);
+  assert_int_equal(myr_schedule_add(s,
+                                    &(myr_system_desc){.name = "chains",
+                                                       .terms = (myr_term[]){{x.seed, MYR_TERM_WRITE}},
+                                                       .term_count = 1,
+                                                       .fn = spawn_chains,
+                                                       .user = &g},
+                                    NULL),
+                   MYR_OK);
+  assert_int_equal(myr_schedule_add(s,
+                                    &(myr_system_desc){.name = "pairs",
+                                                       .terms = (myr_term[]){{x.seed, MYR_TERM_READ}},
+                                                       .term_count = 1,
+                                                       .fn = spawn_pairs,
+                                                       .user = &g},
+                                    NULL),
+                   MYR_OK);
+  assert_int_equal(myr_schedule_add(s,
+                                    &(myr_system_desc){.name = "cull",
+                                                       .terms = (myr_term[]){{x.node, MYR_TERM_READ}},
+                                                       .term_count = 1,
+                                                       .fn = cull_and_relink,
+                                                       .user = &g,
+                                                       .stage = 1},
+                                    NULL),
+                   MYR_OK);
   for (uint32_t f = 0; f < frames; f++) assert_int_equal(myr_schedule_run(s, 1.0 / 60), MYR_OK);
   uint64_t h = 0;
   assert_int_equal(myr_world_hash(w, &h), MYR_OK);
@@ -306,8 +354,9 @@ static void spawn_graphs_hash_the_same_for_every_thread_count_and_chunk_size(voi
   for (size_t t = 0; t < sizeof threads / sizeof *threads; t++) {
     for (size_t c = 0; c < sizeof chunks / sizeof *chunks; c++) {
       uint64_t h = run_graph(threads[t], chunks[c], MYR_REFS_FRAMES, 3000, false);
-      if (h != ref) fprintf(stderr, "threads %u chunk %u: %016llx != %016llx\n", threads[t], chunks[c],
-                            (unsigned long long)h, (unsigned long long)ref);
+      if (h != ref)
+        fprintf(stderr, "threads %u chunk %u: %016llx != %016llx\n", threads[t], chunks[c], (unsigned long long)h,
+                (unsigned long long)ref);
       assert_true(h == ref);
     }
   }
@@ -335,12 +384,20 @@ static void spawn_graph_links_name_live_entities(void **state) {
   register_refs(&x);
   graph_ctx g = {x.node, x.link, x.seed, x.raw, false};
   graph_world = w;
-  assert_int_equal(myr_entity_create_bulk(w, &(myr_bulk_desc){.components = (myr_component[]){x.seed},
-                                                               .component_count = 1, .count = 300}), MYR_OK);
+  assert_int_equal(
+      myr_entity_create_bulk(
+          w, &(myr_bulk_desc){.components = (myr_component[]){x.seed}, .component_count = 1, .count = 300}),
+      MYR_OK);
   myr_schedule *s;
   assert_int_equal(myr_schedule_create(w, &(myr_schedule_desc){.chunk_rows = 32}, &s), MYR_OK);
-  assert_int_equal(myr_schedule_add(s, &(myr_system_desc){.name = "chains", .terms = (myr_term[]){{x.seed, MYR_TERM_WRITE}},
-                                                          .term_count = 1, .fn = spawn_chains, .user = &g}, NULL), MYR_OK);
+  assert_int_equal(myr_schedule_add(s,
+                                    &(myr_system_desc){.name = "chains",
+                                                       .terms = (myr_term[]){{x.seed, MYR_TERM_WRITE}},
+                                                       .term_count = 1,
+                                                       .fn = spawn_chains,
+                                                       .user = &g},
+                                    NULL),
+                   MYR_OK);
   assert_int_equal(myr_schedule_run(s, 1), MYR_OK);
   myr_query *q;
   assert_int_equal(myr_query_create(w, &(myr_query_desc){(myr_term[]){{x.node, MYR_TERM_READ}}, 1}, &q), MYR_OK);

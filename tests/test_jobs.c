@@ -90,8 +90,8 @@ static void run_tree(uint32_t workers, uint64_t items) {
     steals += s.steals;
   }
   fprintf(stderr, "%u workers, %llu items: %llu jobs, %llu steals, missing %llu, twice %llu\n", workers,
-          (unsigned long long)items, (unsigned long long)jobs, (unsigned long long)steals,
-          (unsigned long long)missing, (unsigned long long)twice);
+          (unsigned long long)items, (unsigned long long)jobs, (unsigned long long)steals, (unsigned long long)missing,
+          (unsigned long long)twice);
   assert_int_equal(missing, 0);
   assert_int_equal(twice, 0);
   /* a binary tree over n leaves has 2n - 1 nodes: every one was a job */
@@ -578,11 +578,14 @@ static void parallel_for_handles_ranges_and_grains_near_size_max(void **state) {
   (void)state;
   myr_jobs *pool;
   assert_int_equal(myr_jobs_create(&(myr_jobs_desc){.workers = 2}, &pool), MYR_OK);
-  const struct { size_t lo, hi, grain; uint64_t pieces; } cases[] = {
+  const struct {
+    size_t lo, hi, grain;
+    uint64_t pieces;
+  } cases[] = {
       {0, SIZE_MAX, SIZE_MAX, 1},
-      {0, SIZE_MAX, SIZE_MAX / 2, 3},          /* two full grains and one item */
+      {0, SIZE_MAX, SIZE_MAX / 2, 3}, /* two full grains and one item */
       {0, SIZE_MAX, SIZE_MAX / 4 + 1, 4},
-      {SIZE_MAX - 1000, SIZE_MAX, 7, 143},     /* ceil(1000 / 7) */
+      {SIZE_MAX - 1000, SIZE_MAX, 7, 143}, /* ceil(1000 / 7) */
       {SIZE_MAX - 1000, SIZE_MAX, SIZE_MAX, 1},
       {1, SIZE_MAX, SIZE_MAX - 2, 2},
   };
@@ -851,7 +854,8 @@ static void jobs_that_spin_for_each_other_finish_in_an_oversubscribed_pool(void 
     atomic_store(&at_barrier, 0);
     myr_counter c = {0};
     uint64_t t0 = mono_ns();
-    for (int i = 0; i < barrier_jobs; i++) assert_int_equal(myr_jobs_spawn(pool, meet_at_spin_barrier, NULL, &c), MYR_OK);
+    for (int i = 0; i < barrier_jobs; i++)
+      assert_int_equal(myr_jobs_spawn(pool, meet_at_spin_barrier, NULL, &c), MYR_OK);
     assert_int_equal(myr_jobs_wait(pool, &c), MYR_OK);
     uint64_t took = mono_ns() - t0;
     fprintf(stderr, "round %d: %d jobs at a spin barrier on %u workers took %.1f ms\n", round, barrier_jobs, workers,
@@ -901,7 +905,8 @@ static void a_job_queued_behind_helping_waiters_runs_in_an_oversubscribed_pool(v
     nanosleep(&(struct timespec){0, 5000000}, NULL); /* the helpers start */
     uint64_t t0 = mono_ns();
     assert_int_equal(myr_jobs_spawn(pool, set_helping_flag, NULL, &c), MYR_OK);
-    while (!atomic_load(&helping_flag) && mono_ns() - t0 < 6000000000ull) nanosleep(&(struct timespec){0, 200000}, NULL);
+    while (!atomic_load(&helping_flag) && mono_ns() - t0 < 6000000000ull)
+      nanosleep(&(struct timespec){0, 200000}, NULL);
     uint64_t took = mono_ns() - t0;
     assert_int_equal(myr_jobs_wait(pool, &c), MYR_OK);
     fprintf(stderr, "round %d: the job behind %u helping waiters on %u workers ran after %.1f ms\n", round, helpers,
@@ -936,8 +941,7 @@ static void stamped_partner(void *arg) {
   partner_stamp *st = arg;
   uint64_t lag = mono_ns() - atomic_load(&st->queued_at);
   uint_fast64_t worst = atomic_load(&st->run->worst_ns);
-  while (lag > worst && !atomic_compare_exchange_weak(&st->run->worst_ns, &worst, lag)) {
-  }
+  while (lag > worst && !atomic_compare_exchange_weak(&st->run->worst_ns, &worst, lag)) {}
   atomic_store(&st->queued_at, 0);
 }
 
@@ -1023,8 +1027,7 @@ static void spin_for_the_others(void *arg) {
 static void short_busy_job(void *arg) {
   (void)arg;
   uint64_t t0 = mono_ns();
-  while (mono_ns() - t0 < 20000) {
-  }
+  while (mono_ns() - t0 < 20000) {}
 }
 
 static void keep_finishing_jobs(void *arg) {

@@ -35,7 +35,10 @@ static void random_values(model *m, model_entity *x) {
 }
 
 static const void *value_of(const model_entity *x, unsigned bit) {
-  return bit == C_POS ? (const void *)&x->p : bit == C_HEALTH ? (const void *)&x->h : bit == C_LABEL ? (const void *)&x->l : NULL;
+  return bit == C_POS      ? (const void *)&x->p
+         : bit == C_HEALTH ? (const void *)&x->h
+         : bit == C_LABEL  ? (const void *)&x->l
+                           : NULL;
 }
 
 static model_entity *push(model *m) {
@@ -122,7 +125,12 @@ static void one_op(model *m) {
         values[k++] = value_of(&proto, b);
       }
     myr_entity ids[8];
-    assert_int_equal(myr_entity_create_bulk(w, &(myr_bulk_desc){.components = set, .component_count = k, .values = values, .count = count, .ids_out = ids}), MYR_OK);
+    assert_int_equal(myr_entity_create_bulk(w, &(myr_bulk_desc){.components = set,
+                                                                .component_count = k,
+                                                                .values = values,
+                                                                .count = count,
+                                                                .ids_out = ids}),
+                     MYR_OK);
     for (unsigned i = 0; i < count; i++) {
       model_entity *y = push(m);
       *y = proto;
@@ -196,8 +204,7 @@ static void random_operations_match_the_reference_model(void **state) {
     if (i % 100000 == 0) check_all(&m);
   }
   check_all(&m);
-  fprintf(stderr, "%ld ops, %zu entities ever, %u live, %u tables\n", ops, m.n, m.live,
-          myr_world_table_count(m.f.w));
+  fprintf(stderr, "%ld ops, %zu entities ever, %u live, %u tables\n", ops, m.n, m.live, myr_world_table_count(m.f.w));
   /* replaying the same seed gives the same world, bit for bit */
   uint64_t h = world_hash(m.f.w);
   myr_world_destroy(m.f.w);

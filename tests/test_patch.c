@@ -26,7 +26,10 @@ static int pfix_teardown(void **state) {
 
 static myr_entity make(pfix *x, const myr_component *set, uint32_t n) {
   myr_entity e;
-  assert_int_equal(myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){.components = set, .component_count = n, .values = NULL, .count = 1, .ids_out = &e}), MYR_OK);
+  assert_int_equal(
+      myr_entity_create_bulk(
+          x->f.w, &(myr_bulk_desc){.components = set, .component_count = n, .values = NULL, .count = 1, .ids_out = &e}),
+      MYR_OK);
   return e;
 }
 
@@ -88,11 +91,16 @@ static void a_callback_handle_is_not_a_command_buffer(void **state) {
   make(x, (myr_component[]){x->f.pos}, 1);
   myr_schedule *s;
   assert_int_equal(myr_schedule_create(x->f.w, NULL, &s), MYR_OK);
-  assert_int_equal(myr_schedule_add(s, &(myr_system_desc){.name = "apply", .terms = (myr_term[]){{x->f.pos, MYR_TERM_READ}},
-                                                          .term_count = 1, .fn = try_to_apply_own_handle}, NULL), MYR_OK);
+  assert_int_equal(myr_schedule_add(s,
+                                    &(myr_system_desc){.name = "apply",
+                                                       .terms = (myr_term[]){{x->f.pos, MYR_TERM_READ}},
+                                                       .term_count = 1,
+                                                       .fn = try_to_apply_own_handle},
+                                    NULL),
+                   MYR_OK);
   assert_int_equal(myr_schedule_run(s, 1), MYR_OK);
   assert_int_equal(callback_apply, MYR_EBUSY);
-  assert_int_equal(callback_count_after, MYR_OK); /* the patch survived clear and destroy */
+  assert_int_equal(callback_count_after, MYR_OK);      /* the patch survived clear and destroy */
   assert_int_equal(myr_world_entity_count(x->f.w), 0); /* and the schedule applied it */
   myr_schedule_destroy(s);
 }
@@ -132,7 +140,7 @@ static void stale_dead_and_after_destroy_patches_are_skipped(void **state) {
   pfix *x = *state;
   myr_entity a = make(x, (myr_component[]){x->f.pos}, 1), b = make(x, (myr_component[]){x->f.pos}, 1);
   assert_int_equal(myr_entity_destroy(x->f.w, b), MYR_OK);
-  assert_int_equal(myr_patch_set(x->p, b, x->f.pos, &(t_position){1, 1, 1}), MYR_OK);      /* stale */
+  assert_int_equal(myr_patch_set(x->p, b, x->f.pos, &(t_position){1, 1, 1}), MYR_OK); /* stale */
   assert_int_equal(myr_patch_destroy(x->p, a), MYR_OK);
   assert_int_equal(myr_patch_set(x->p, a, x->f.pos, &(t_position){1, 1, 1}), MYR_OK);      /* after destroy */
   assert_int_equal(myr_patch_add(x->p, a, x->f.vel, NULL), MYR_OK);                        /* after destroy */
@@ -249,8 +257,18 @@ static void rows_leave_tables_correctly_in_any_patch_order(void **state) {
   pfix *x = *state;
   enum { N = 300 };
   myr_entity a[N], b[N];
-  assert_int_equal(myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){.components = (myr_component[]){x->f.pos}, .component_count = 1, .values = NULL, .count = N, .ids_out = a}), MYR_OK);
-  assert_int_equal(myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){.components = (myr_component[]){x->f.pos, x->f.tag}, .component_count = 2, .values = NULL, .count = N, .ids_out = b}), MYR_OK);
+  assert_int_equal(myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){.components = (myr_component[]){x->f.pos},
+                                                                   .component_count = 1,
+                                                                   .values = NULL,
+                                                                   .count = N,
+                                                                   .ids_out = a}),
+                   MYR_OK);
+  assert_int_equal(myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){.components = (myr_component[]){x->f.pos, x->f.tag},
+                                                                   .component_count = 2,
+                                                                   .values = NULL,
+                                                                   .count = N,
+                                                                   .ids_out = b}),
+                   MYR_OK);
   for (int i = 0; i < N; i++) {
     assert_int_equal(myr_component_set(x->f.w, a[i], x->f.pos, &(t_position){(float)i, 0, 0}), MYR_OK);
     assert_int_equal(myr_component_set(x->f.w, b[i], x->f.pos, &(t_position){(float)-i, 0, 0}), MYR_OK);
@@ -310,7 +328,12 @@ static void apply_survives_every_failed_allocation(void **state) {
   assert_int_equal(myr_world_create(&(myr_world_desc){{fail_alloc, fail_free, &fa}}, &f.w), MYR_OK);
   fixture_register(&f);
   myr_entity ids[40];
-  assert_int_equal(myr_entity_create_bulk(f.w, &(myr_bulk_desc){.components = (myr_component[]){f.pos}, .component_count = 1, .values = NULL, .count = 40, .ids_out = ids}), MYR_OK);
+  assert_int_equal(myr_entity_create_bulk(f.w, &(myr_bulk_desc){.components = (myr_component[]){f.pos},
+                                                                .component_count = 1,
+                                                                .values = NULL,
+                                                                .count = 40,
+                                                                .ids_out = ids}),
+                   MYR_OK);
   myr_patches *p;
   assert_int_equal(myr_patches_create(f.w, &p), MYR_OK);
   for (int i = 0; i < 40; i++) {
@@ -342,11 +365,11 @@ static void apply_survives_every_failed_allocation(void **state) {
 static void put_patches_set_or_add_in_batch_order(void **state) {
   pfix *x = *state;
   myr_entity a = make(x, (myr_component[]){x->f.pos}, 1), b = make(x, (myr_component[]){x->f.vel}, 1);
-  assert_int_equal(myr_patch_put(x->p, a, x->f.pos, &(t_position){1, 1, 1}), MYR_OK);  /* has it: a set */
-  assert_int_equal(myr_patch_put(x->p, b, x->f.pos, &(t_position){2, 2, 2}), MYR_OK);  /* lacks it: an add */
-  assert_int_equal(myr_patch_put(x->p, b, x->f.pos, &(t_position){3, 3, 3}), MYR_OK);  /* has it now: a set */
+  assert_int_equal(myr_patch_put(x->p, a, x->f.pos, &(t_position){1, 1, 1}), MYR_OK); /* has it: a set */
+  assert_int_equal(myr_patch_put(x->p, b, x->f.pos, &(t_position){2, 2, 2}), MYR_OK); /* lacks it: an add */
+  assert_int_equal(myr_patch_put(x->p, b, x->f.pos, &(t_position){3, 3, 3}), MYR_OK); /* has it now: a set */
   assert_int_equal(myr_patch_remove(x->p, a, x->f.pos), MYR_OK);
-  assert_int_equal(myr_patch_put(x->p, a, x->f.pos, &(t_position){4, 4, 4}), MYR_OK);  /* removed: added back */
+  assert_int_equal(myr_patch_put(x->p, a, x->f.pos, &(t_position){4, 4, 4}), MYR_OK); /* removed: added back */
   assert_int_equal(myr_patch_put(x->p, a, x->f.pos, NULL), MYR_EINVAL);
   myr_patch_stats st = apply(x);
   assert_int_equal(st.recorded, 5);
@@ -370,8 +393,10 @@ int main(void) {
       cmocka_unit_test_setup_teardown(stale_dead_and_after_destroy_patches_are_skipped, pfix_setup, pfix_teardown),
       cmocka_unit_test_setup_teardown(add_present_and_remove_absent_are_skipped, pfix_setup, pfix_teardown),
       cmocka_unit_test_setup_teardown(several_structural_patches_move_the_row_once, pfix_setup, pfix_teardown),
-      cmocka_unit_test_setup_teardown(remove_then_add_resets_values_and_add_then_remove_cancels, pfix_setup, pfix_teardown),
-      cmocka_unit_test_setup_teardown(spawned_entities_take_later_patches_and_resolve_in_order, pfix_setup, pfix_teardown),
+      cmocka_unit_test_setup_teardown(remove_then_add_resets_values_and_add_then_remove_cancels, pfix_setup,
+                                      pfix_teardown),
+      cmocka_unit_test_setup_teardown(spawned_entities_take_later_patches_and_resolve_in_order, pfix_setup,
+                                      pfix_teardown),
       cmocka_unit_test_setup_teardown(destroys_come_before_spawns_so_slots_are_reused, pfix_setup, pfix_teardown),
       cmocka_unit_test_setup_teardown(rows_leave_tables_correctly_in_any_patch_order, pfix_setup, pfix_teardown),
       cmocka_unit_test(apply_survives_every_failed_allocation),

@@ -19,9 +19,19 @@ static uint64_t count_rows(myr_query *q, uint32_t chunk) {
 static void query_matches_required_and_skips_without(void **state) {
   fixture *f = *state;
   const myr_component pv[] = {f->pos, f->vel}, p[] = {f->pos}, pvt[] = {f->pos, f->vel, f->tag};
-  assert_int_equal(myr_entity_create_bulk(f->w, &(myr_bulk_desc){.components = pv, .component_count = 2, .values = NULL, .count = 10, .ids_out = NULL}), MYR_OK);
-  assert_int_equal(myr_entity_create_bulk(f->w, &(myr_bulk_desc){.components = p, .component_count = 1, .values = NULL, .count = 20, .ids_out = NULL}), MYR_OK);
-  assert_int_equal(myr_entity_create_bulk(f->w, &(myr_bulk_desc){.components = pvt, .component_count = 3, .values = NULL, .count = 30, .ids_out = NULL}), MYR_OK);
+  assert_int_equal(
+      myr_entity_create_bulk(
+          f->w, &(myr_bulk_desc){.components = pv, .component_count = 2, .values = NULL, .count = 10, .ids_out = NULL}),
+      MYR_OK);
+  assert_int_equal(
+      myr_entity_create_bulk(
+          f->w, &(myr_bulk_desc){.components = p, .component_count = 1, .values = NULL, .count = 20, .ids_out = NULL}),
+      MYR_OK);
+  assert_int_equal(
+      myr_entity_create_bulk(
+          f->w,
+          &(myr_bulk_desc){.components = pvt, .component_count = 3, .values = NULL, .count = 30, .ids_out = NULL}),
+      MYR_OK);
   myr_query *q1 = make_query(f->w, (myr_term[]){{f->pos, MYR_TERM_WRITE}, {f->vel, MYR_TERM_READ}}, 2);
   myr_query *q2 = make_query(f->w, (myr_term[]){{f->pos, MYR_TERM_READ}, {f->tag, MYR_TERM_WITHOUT}}, 2);
   myr_query *q3 = make_query(f->w, (myr_term[]){{f->pos, MYR_TERM_READ}}, 1);
@@ -44,11 +54,20 @@ static void query_picks_up_tables_created_after_it(void **state) {
   assert_int_equal(myr_component_add(f->w, e, f->vel, NULL), MYR_OK);
   assert_int_equal(count_rows(q, 64), 1);
   const myr_component set[] = {f->vel, f->health};
-  assert_int_equal(myr_entity_create_bulk(f->w, &(myr_bulk_desc){.components = set, .component_count = 2, .values = NULL, .count = 100, .ids_out = NULL}), MYR_OK);
+  assert_int_equal(
+      myr_entity_create_bulk(
+          f->w,
+          &(myr_bulk_desc){.components = set, .component_count = 2, .values = NULL, .count = 100, .ids_out = NULL}),
+      MYR_OK);
   assert_int_equal(count_rows(q, 64), 101);
   assert_int_equal(myr_query_table_count(q), 2);
   /* a table that does not match does not join */
-  assert_int_equal(myr_entity_create_bulk(f->w, &(myr_bulk_desc){.components = (myr_component[]){f->pos}, .component_count = 1, .values = NULL, .count = 5, .ids_out = NULL}), MYR_OK);
+  assert_int_equal(myr_entity_create_bulk(f->w, &(myr_bulk_desc){.components = (myr_component[]){f->pos},
+                                                                 .component_count = 1,
+                                                                 .values = NULL,
+                                                                 .count = 5,
+                                                                 .ids_out = NULL}),
+                   MYR_OK);
   assert_int_equal(count_rows(q, 64), 101);
   assert_int_equal(myr_query_table_count(q), 2);
   myr_query_destroy(q);
@@ -58,8 +77,16 @@ static void chunks_start_on_multiples_of_16_and_cover_each_row_once(void **state
   fixture *f = *state;
   const myr_component set[] = {f->pos}, set2[] = {f->pos, f->tag};
   myr_entity ids[1000], ids2[37];
-  assert_int_equal(myr_entity_create_bulk(f->w, &(myr_bulk_desc){.components = set, .component_count = 1, .values = NULL, .count = 1000, .ids_out = ids}), MYR_OK);
-  assert_int_equal(myr_entity_create_bulk(f->w, &(myr_bulk_desc){.components = set2, .component_count = 2, .values = NULL, .count = 37, .ids_out = ids2}), MYR_OK);
+  assert_int_equal(
+      myr_entity_create_bulk(
+          f->w,
+          &(myr_bulk_desc){.components = set, .component_count = 1, .values = NULL, .count = 1000, .ids_out = ids}),
+      MYR_OK);
+  assert_int_equal(
+      myr_entity_create_bulk(
+          f->w,
+          &(myr_bulk_desc){.components = set2, .component_count = 2, .values = NULL, .count = 37, .ids_out = ids2}),
+      MYR_OK);
   myr_query *q = make_query(f->w, (myr_term[]){{f->pos, MYR_TERM_WRITE}}, 1);
   const uint32_t sizes[] = {1, 16, 17, 100, 4096, 0};
   for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
@@ -90,11 +117,21 @@ static void chunks_start_on_multiples_of_16_and_cover_each_row_once(void **state
  * MYR_BYTES field 16 (16 * 5 = 80 = 16 * 5). */
 static void chunk_columns_are_aligned_as_promised(void **state) {
   fixture *f = *state;
-  assert_int_equal(myr_entity_create_bulk(f->w, &(myr_bulk_desc){.components = (myr_component[]){f->pos, f->health, f->label}, .component_count = 3, .values = NULL, .count = 1000, .ids_out = NULL}),
-                   MYR_OK);
+  assert_int_equal(
+      myr_entity_create_bulk(f->w, &(myr_bulk_desc){.components = (myr_component[]){f->pos, f->health, f->label},
+                                                    .component_count = 3,
+                                                    .values = NULL,
+                                                    .count = 1000,
+                                                    .ids_out = NULL}),
+      MYR_OK);
   myr_query *q;
-  assert_int_equal(myr_query_create(f->w, &(myr_query_desc){(myr_term[]){{f->pos, MYR_TERM_READ}, {f->health, MYR_TERM_READ},
-                                                                          {f->label, MYR_TERM_READ}}, 3}, &q), MYR_OK);
+  assert_int_equal(
+      myr_query_create(
+          f->w,
+          &(myr_query_desc){
+              (myr_term[]){{f->pos, MYR_TERM_READ}, {f->health, MYR_TERM_READ}, {f->label, MYR_TERM_READ}}, 3},
+          &q),
+      MYR_OK);
   for (uint32_t rows = 16; rows <= 1024; rows *= 4) {
     myr_query_iter it;
     myr_chunk c;
@@ -115,7 +152,10 @@ static void chunk_ids_match_the_rows(void **state) {
   fixture *f = *state;
   myr_entity ids[50];
   const myr_component set[] = {f->health};
-  assert_int_equal(myr_entity_create_bulk(f->w, &(myr_bulk_desc){.components = set, .component_count = 1, .values = NULL, .count = 50, .ids_out = ids}), MYR_OK);
+  assert_int_equal(
+      myr_entity_create_bulk(
+          f->w, &(myr_bulk_desc){.components = set, .component_count = 1, .values = NULL, .count = 50, .ids_out = ids}),
+      MYR_OK);
   for (int i = 0; i < 50; i++)
     assert_int_equal(myr_field_set(f->w, ids[i], f->health, 0, MYR_I32, &(int32_t){i * 3}), MYR_OK);
   assert_int_equal(myr_entity_destroy(f->w, ids[7]), MYR_OK);
@@ -140,10 +180,16 @@ static void chunk_ids_match_the_rows(void **state) {
 static void optional_columns_are_null_where_absent(void **state) {
   fixture *f = *state;
   const myr_component a[] = {f->pos}, b[] = {f->pos, f->vel};
-  assert_int_equal(myr_entity_create_bulk(f->w, &(myr_bulk_desc){.components = a, .component_count = 1, .values = NULL, .count = 3, .ids_out = NULL}), MYR_OK);
-  assert_int_equal(myr_entity_create_bulk(f->w, &(myr_bulk_desc){.components = b, .component_count = 2, .values = NULL, .count = 5, .ids_out = NULL}), MYR_OK);
-  myr_query *q = make_query(f->w, (myr_term[]){{f->pos, MYR_TERM_READ}, {f->vel, MYR_TERM_OPTIONAL},
-                                                {f->tag, MYR_TERM_WITHOUT}}, 3);
+  assert_int_equal(
+      myr_entity_create_bulk(
+          f->w, &(myr_bulk_desc){.components = a, .component_count = 1, .values = NULL, .count = 3, .ids_out = NULL}),
+      MYR_OK);
+  assert_int_equal(
+      myr_entity_create_bulk(
+          f->w, &(myr_bulk_desc){.components = b, .component_count = 2, .values = NULL, .count = 5, .ids_out = NULL}),
+      MYR_OK);
+  myr_query *q = make_query(
+      f->w, (myr_term[]){{f->pos, MYR_TERM_READ}, {f->vel, MYR_TERM_OPTIONAL}, {f->tag, MYR_TERM_WITHOUT}}, 3);
   myr_query_iter it;
   myr_chunk c;
   int with = 0, without = 0;
@@ -162,7 +208,10 @@ static void optional_columns_are_null_where_absent(void **state) {
 static void typed_column_rejects_wrong_type_and_bad_indexes(void **state) {
   fixture *f = *state;
   const myr_component set[] = {f->health};
-  assert_int_equal(myr_entity_create_bulk(f->w, &(myr_bulk_desc){.components = set, .component_count = 1, .values = NULL, .count = 3, .ids_out = NULL}), MYR_OK);
+  assert_int_equal(
+      myr_entity_create_bulk(
+          f->w, &(myr_bulk_desc){.components = set, .component_count = 1, .values = NULL, .count = 3, .ids_out = NULL}),
+      MYR_OK);
   myr_query *q = make_query(f->w, (myr_term[]){{f->health, MYR_TERM_READ}}, 1);
   myr_query_iter it;
   myr_chunk c;
@@ -183,9 +232,14 @@ static void bad_query_descriptions_are_rejected(void **state) {
   assert_int_equal(myr_query_create(f->w, &(myr_query_desc){NULL, 1}, &q), MYR_EINVAL);
   assert_int_equal(myr_query_create(f->w, &(myr_query_desc){(myr_term[]){{f->pos, MYR_TERM_READ}}, 0}, &q), MYR_EINVAL);
   assert_int_equal(myr_query_create(f->w, &(myr_query_desc){(myr_term[]){{99, MYR_TERM_READ}}, 1}, &q), MYR_ENOCOMP);
-  assert_int_equal(myr_query_create(f->w, &(myr_query_desc){(myr_term[]){{f->pos, (myr_term_kind)0}}, 1}, &q), MYR_EINVAL);
-  assert_int_equal(myr_query_create(f->w, &(myr_query_desc){(myr_term[]){{f->pos, MYR_TERM_READ}, {f->pos, MYR_TERM_WRITE}}, 2}, &q), MYR_EINVAL);
-  assert_int_equal(myr_query_create(f->w, &(myr_query_desc){(myr_term[]){{f->pos, MYR_TERM_READ}}, MYR_QUERY_MAX_TERMS + 1}, &q), MYR_EINVAL);
+  assert_int_equal(myr_query_create(f->w, &(myr_query_desc){(myr_term[]){{f->pos, (myr_term_kind)0}}, 1}, &q),
+                   MYR_EINVAL);
+  assert_int_equal(
+      myr_query_create(f->w, &(myr_query_desc){(myr_term[]){{f->pos, MYR_TERM_READ}, {f->pos, MYR_TERM_WRITE}}, 2}, &q),
+      MYR_EINVAL);
+  assert_int_equal(
+      myr_query_create(f->w, &(myr_query_desc){(myr_term[]){{f->pos, MYR_TERM_READ}}, MYR_QUERY_MAX_TERMS + 1}, &q),
+      MYR_EINVAL);
   assert_null(q);
   assert_int_equal(myr_query_iter_init(NULL, 0, &(myr_query_iter){0}), MYR_EINVAL);
 }
@@ -193,13 +247,22 @@ static void bad_query_descriptions_are_rejected(void **state) {
 /* A `with` term: required, no columns; myr_chunk_has answers per term. */
 static void with_terms_select_without_columns_and_chunk_has_answers(void **state) {
   fixture *f = *state;
-  assert_int_equal(myr_entity_create_bulk(f->w, &(myr_bulk_desc){.components = (myr_component[]){f->pos, f->tag}, .component_count = 2,
-                                                                   .count = 20}), MYR_OK);
-  assert_int_equal(myr_entity_create_bulk(f->w, &(myr_bulk_desc){.components = (myr_component[]){f->pos, f->vel}, .component_count = 2,
-                                                                   .count = 30}), MYR_OK);
+  assert_int_equal(
+      myr_entity_create_bulk(
+          f->w, &(myr_bulk_desc){.components = (myr_component[]){f->pos, f->tag}, .component_count = 2, .count = 20}),
+      MYR_OK);
+  assert_int_equal(
+      myr_entity_create_bulk(
+          f->w, &(myr_bulk_desc){.components = (myr_component[]){f->pos, f->vel}, .component_count = 2, .count = 30}),
+      MYR_OK);
   myr_query *q;
-  assert_int_equal(myr_query_create(f->w, &(myr_query_desc){(myr_term[]){{f->pos, MYR_TERM_READ}, {f->tag, MYR_TERM_WITH},
-                                                                          {f->vel, MYR_TERM_OPTIONAL}}, 3}, &q), MYR_OK);
+  assert_int_equal(
+      myr_query_create(
+          f->w,
+          &(myr_query_desc){(myr_term[]){{f->pos, MYR_TERM_READ}, {f->tag, MYR_TERM_WITH}, {f->vel, MYR_TERM_OPTIONAL}},
+                            3},
+          &q),
+      MYR_OK);
   assert_int_equal(myr_query_entity_count(q), 20);
   myr_query_iter it;
   myr_chunk c;
@@ -211,8 +274,13 @@ static void with_terms_select_without_columns_and_chunk_has_answers(void **state
   assert_false(myr_query_next(&it, &c));
   myr_query_destroy(q);
   /* optional tags: has answers where columns cannot */
-  assert_int_equal(myr_query_create(f->w, &(myr_query_desc){(myr_term[]){{f->pos, MYR_TERM_READ}, {f->tag, MYR_TERM_OPTIONAL},
-                                                                          {f->health, MYR_TERM_WITHOUT}}, 3}, &q), MYR_OK);
+  assert_int_equal(
+      myr_query_create(
+          f->w,
+          &(myr_query_desc){
+              (myr_term[]){{f->pos, MYR_TERM_READ}, {f->tag, MYR_TERM_OPTIONAL}, {f->health, MYR_TERM_WITHOUT}}, 3},
+          &q),
+      MYR_OK);
   uint32_t with_tag = 0, rows = 0;
   assert_int_equal(myr_query_iter_init(q, 0, &it), MYR_OK);
   while (myr_query_next(&it, &c)) {
@@ -229,12 +297,18 @@ static void with_terms_select_without_columns_and_chunk_has_answers(void **state
  * tests are built without NDEBUG) a wrong type gives NULL. */
 static void typed_accessors_give_c_typed_columns(void **state) {
   fixture *f = *state;
-  assert_int_equal(myr_entity_create_bulk(f->w, &(myr_bulk_desc){.components = (myr_component[]){f->pos, f->health}, .component_count = 2,
-                                                                   .values = (const void *const[]){&(t_position){1, 2, 3}, &(t_health){5, 6, 7.5}},
-                                                                   .count = 40}), MYR_OK);
+  assert_int_equal(
+      myr_entity_create_bulk(
+          f->w, &(myr_bulk_desc){.components = (myr_component[]){f->pos, f->health},
+                                 .component_count = 2,
+                                 .values = (const void *const[]){&(t_position){1, 2, 3}, &(t_health){5, 6, 7.5}},
+                                 .count = 40}),
+      MYR_OK);
   myr_query *q;
-  assert_int_equal(myr_query_create(f->w, &(myr_query_desc){(myr_term[]){{f->pos, MYR_TERM_WRITE}, {f->health, MYR_TERM_READ}}, 2}, &q),
-                   MYR_OK);
+  assert_int_equal(
+      myr_query_create(f->w, &(myr_query_desc){(myr_term[]){{f->pos, MYR_TERM_WRITE}, {f->health, MYR_TERM_READ}}, 2},
+                       &q),
+      MYR_OK);
   myr_query_iter it;
   myr_chunk c;
   assert_int_equal(myr_query_iter_init(q, 16, &it), MYR_OK);
@@ -256,11 +330,13 @@ static void typed_accessors_give_c_typed_columns(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(with_terms_select_without_columns_and_chunk_has_answers, fixture_setup, fixture_teardown),
+      cmocka_unit_test_setup_teardown(with_terms_select_without_columns_and_chunk_has_answers, fixture_setup,
+                                      fixture_teardown),
       cmocka_unit_test_setup_teardown(typed_accessors_give_c_typed_columns, fixture_setup, fixture_teardown),
       cmocka_unit_test_setup_teardown(query_matches_required_and_skips_without, fixture_setup, fixture_teardown),
       cmocka_unit_test_setup_teardown(query_picks_up_tables_created_after_it, fixture_setup, fixture_teardown),
-      cmocka_unit_test_setup_teardown(chunks_start_on_multiples_of_16_and_cover_each_row_once, fixture_setup, fixture_teardown),
+      cmocka_unit_test_setup_teardown(chunks_start_on_multiples_of_16_and_cover_each_row_once, fixture_setup,
+                                      fixture_teardown),
       cmocka_unit_test_setup_teardown(chunk_columns_are_aligned_as_promised, fixture_setup, fixture_teardown),
       cmocka_unit_test_setup_teardown(chunk_ids_match_the_rows, fixture_setup, fixture_teardown),
       cmocka_unit_test_setup_teardown(optional_columns_are_null_where_absent, fixture_setup, fixture_teardown),

@@ -14,7 +14,8 @@ static uint64_t run_scenario(const char *name, uint32_t n, uint32_t workers, uin
   scn_scenario *sc;
   assert_int_equal(scn_create_kernels(name, n, 7, pool, kernels, &sc), MYR_OK);
   myr_schedule *s = scn_schedule(sc);
-  for (uint32_t i = 0; i < myr_schedule_system_count(s); i++) assert_int_equal(myr_schedule_set_chunk_rows(s, i, chunk), MYR_OK);
+  for (uint32_t i = 0; i < myr_schedule_system_count(s); i++)
+    assert_int_equal(myr_schedule_set_chunk_rows(s, i, chunk), MYR_OK);
   for (uint32_t f = 0; f < frames; f++) assert_int_equal(myr_schedule_run(s, 1.0 / 60), MYR_OK);
   uint64_t h = world_hash(scn_world(sc));
   *alive = myr_world_entity_count(scn_world(sc));
@@ -92,7 +93,8 @@ static void ecsbench_frame_is_the_serial_drawing_of_its_sprites(void **state) {
   scn_scenario *sc;
   assert_int_equal(scn_create("ecsbench", 50000, 7, pool, &sc), MYR_OK);
   myr_schedule *s = scn_schedule(sc);
-  for (uint32_t i = 0; i < myr_schedule_system_count(s); i++) assert_int_equal(myr_schedule_set_chunk_rows(s, i, 64), MYR_OK);
+  for (uint32_t i = 0; i < myr_schedule_system_count(s); i++)
+    assert_int_equal(myr_schedule_set_chunk_rows(s, i, 64), MYR_OK);
   for (int f = 0; f < 12; f++) assert_int_equal(myr_schedule_run(s, 1.0 / 60), MYR_OK);
   myr_world *w = scn_world(sc);
   myr_resource fb;
@@ -104,8 +106,8 @@ static void ecsbench_frame_is_the_serial_drawing_of_its_sprites(void **state) {
   static unsigned char model[240][320];
   memset(model, ' ', sizeof model);
   myr_query *q;
-  assert_int_equal(myr_query_create(w, &(myr_query_desc){(myr_term[]){{pos, MYR_TERM_READ}, {spr, MYR_TERM_READ}}, 2}, &q),
-                   MYR_OK);
+  assert_int_equal(
+      myr_query_create(w, &(myr_query_desc){(myr_term[]){{pos, MYR_TERM_READ}, {spr, MYR_TERM_READ}}, 2}, &q), MYR_OK);
   myr_query_iter it;
   myr_chunk c;
   uint32_t drawn = 0;
@@ -136,7 +138,10 @@ static void ecsbench_frame_is_the_serial_drawing_of_its_sprites(void **state) {
  * change. */
 static void scenarios_end_in_their_pinned_hashes(void **state) {
   (void)state;
-  static const struct { const char *name; uint64_t hash; } pinned[] = {
+  static const struct {
+    const char *name;
+    uint64_t hash;
+  } pinned[] = {
       {"particles", UINT64_C(0x8c2497f788409e8d)},
       {"boids", UINT64_C(0xfa0ea7bceefb8f9b)},
       {"ecsbench", UINT64_C(0xd85c8eee131cce0f)},
@@ -145,12 +150,13 @@ static void scenarios_end_in_their_pinned_hashes(void **state) {
   uint32_t n;
   const scn_info *list = scn_list(&n);
   assert_int_equal(n, sizeof pinned / sizeof *pinned); /* a new scenario pins its hash here */
-  uint32_t moved = 0; /* every scenario runs, so that all new hashes print at once */
+  uint32_t moved = 0;                                  /* every scenario runs, so that all new hashes print at once */
   for (uint32_t i = 0; i < n; i++) {
     assert_string_equal(list[i].name, pinned[i].name);
     uint32_t alive;
     uint64_t h = run_scenario(list[i].name, list[i].default_entities, 2, 4096, 10, &alive);
-    if (getenv("MYRIAD_PRINT_HASHES")) fprintf(stderr, "%s: UINT64_C(0x%016llx)\n", list[i].name, (unsigned long long)h);
+    if (getenv("MYRIAD_PRINT_HASHES"))
+      fprintf(stderr, "%s: UINT64_C(0x%016llx)\n", list[i].name, (unsigned long long)h);
     assert_int_equal(alive, list[i].default_entities);
     if (h != pinned[i].hash) {
       fprintf(stderr, "%s: world hash %016llx, pinned %016llx\n", list[i].name, (unsigned long long)h,
@@ -174,7 +180,8 @@ static void simd_and_scalar_kernels_end_in_the_same_world(void **state) {
     uint64_t scalar = run_scenario(list[i].name, entities, 2, 1000, 8, &alive);
     kernels = SCN_SIMD;
     uint64_t simd = run_scenario(list[i].name, entities, 2, 1000, 8, &alive);
-    if (scalar != simd) fail_msg("%s: scalar %016llx, simd %016llx", list[i].name, (unsigned long long)scalar, (unsigned long long)simd);
+    if (scalar != simd)
+      fail_msg("%s: scalar %016llx, simd %016llx", list[i].name, (unsigned long long)scalar, (unsigned long long)simd);
   }
   scn_scenario *sc = NULL;
   assert_int_equal(scn_create_kernels("particles", 10, 1, NULL, (scn_kernels)7, &sc), MYR_EINVAL);

@@ -40,8 +40,12 @@ static void noop(const myr_view *v, myr_patches *p) {
 static myr_system add(sfix *x, const char *name, uint32_t stage, const myr_term *terms, uint32_t n, myr_system_fn fn,
                       void *user) {
   myr_system id;
-  assert_int_equal(myr_schedule_add(x->s, &(myr_system_desc){.name = name, .terms = terms, .term_count = n, .fn = fn,
-                                                                .user = user, .stage = stage}, &id), MYR_OK);
+  assert_int_equal(
+      myr_schedule_add(
+          x->s,
+          &(myr_system_desc){.name = name, .terms = terms, .term_count = n, .fn = fn, .user = user, .stage = stage},
+          &id),
+      MYR_OK);
   return id;
 }
 
@@ -78,12 +82,22 @@ static void unknown_names_and_cycles_are_build_errors(void **state) {
   const char *after_b[] = {"b"}, *after_ghost[] = {"ghost"}, *before_a[] = {"a"};
   myr_term t = {x->f.pos, MYR_TERM_READ};
   myr_system id;
-  assert_int_equal(myr_schedule_add(x->s, &(myr_system_desc){.name = "a", .terms = &t, .term_count = 1, .fn = noop,
-                                                                .after = after_b, .after_count = 1}, &id), MYR_OK);
-  assert_int_equal(myr_schedule_add(x->s, &(myr_system_desc){.name = "b", .terms = &t, .term_count = 1, .fn = noop}, &id), MYR_OK);
+  assert_int_equal(
+      myr_schedule_add(
+          x->s,
+          &(myr_system_desc){.name = "a", .terms = &t, .term_count = 1, .fn = noop, .after = after_b, .after_count = 1},
+          &id),
+      MYR_OK);
+  assert_int_equal(
+      myr_schedule_add(x->s, &(myr_system_desc){.name = "b", .terms = &t, .term_count = 1, .fn = noop}, &id), MYR_OK);
   assert_int_equal(myr_schedule_build(x->s), MYR_OK); /* b before a: fine, no conflict */
-  assert_int_equal(myr_schedule_add(x->s, &(myr_system_desc){.name = "c", .terms = &t, .term_count = 1, .fn = noop,
-                                                                .after = after_ghost, .after_count = 1}, &id), MYR_OK);
+  assert_int_equal(
+      myr_schedule_add(
+          x->s,
+          &(myr_system_desc){
+              .name = "c", .terms = &t, .term_count = 1, .fn = noop, .after = after_ghost, .after_count = 1},
+          &id),
+      MYR_OK);
   assert_int_equal(myr_schedule_build(x->s), MYR_ENOTFOUND);
   assert_int_equal(myr_schedule_run(x->s, 0.1), MYR_ENOTFOUND);
   sfix *y;
@@ -92,19 +106,42 @@ static void unknown_names_and_cycles_are_build_errors(void **state) {
   /* "first" writes Position before "second" (registration order), but
    * "first" asks to run after "second": a cycle */
   const char *after_second[] = {"second"};
-  assert_int_equal(myr_schedule_add(y->s, &(myr_system_desc){.name = "first", .terms = &w, .term_count = 1, .fn = noop,
-                                                                .after = after_second, .after_count = 1}, &id), MYR_OK);
-  assert_int_equal(myr_schedule_add(y->s, &(myr_system_desc){.name = "second", .terms = &w, .term_count = 1, .fn = noop}, &id), MYR_OK);
+  assert_int_equal(
+      myr_schedule_add(
+          y->s,
+          &(myr_system_desc){
+              .name = "first", .terms = &w, .term_count = 1, .fn = noop, .after = after_second, .after_count = 1},
+          &id),
+      MYR_OK);
+  assert_int_equal(
+      myr_schedule_add(y->s, &(myr_system_desc){.name = "second", .terms = &w, .term_count = 1, .fn = noop}, &id),
+      MYR_OK);
   assert_int_equal(myr_schedule_build(y->s), MYR_ECYCLE);
   /* an edge against the stage order is a cycle too */
   void *ys = y;
   sfix_teardown(&ys);
   assert_int_equal(sfix_setup((void **)&y), 0);
-  assert_int_equal(myr_schedule_add(y->s, &(myr_system_desc){.name = "a", .terms = &w, .term_count = 1, .fn = noop, .stage = 1,
-                                                                .before = before_a + 0, .before_count = 0}, &id), MYR_OK);
+  assert_int_equal(myr_schedule_add(y->s,
+                                    &(myr_system_desc){.name = "a",
+                                                       .terms = &w,
+                                                       .term_count = 1,
+                                                       .fn = noop,
+                                                       .stage = 1,
+                                                       .before = before_a + 0,
+                                                       .before_count = 0},
+                                    &id),
+                   MYR_OK);
   const char *before_aa[] = {"a"};
-  assert_int_equal(myr_schedule_add(y->s, &(myr_system_desc){.name = "z", .terms = &w, .term_count = 1, .fn = noop, .stage = 2,
-                                                                .before = before_aa, .before_count = 1}, &id), MYR_OK);
+  assert_int_equal(myr_schedule_add(y->s,
+                                    &(myr_system_desc){.name = "z",
+                                                       .terms = &w,
+                                                       .term_count = 1,
+                                                       .fn = noop,
+                                                       .stage = 2,
+                                                       .before = before_aa,
+                                                       .before_count = 1},
+                                    &id),
+                   MYR_OK);
   assert_int_equal(myr_schedule_build(y->s), MYR_ECYCLE);
   ys = y;
   sfix_teardown(&ys);
@@ -114,14 +151,25 @@ static void bad_system_descriptions_are_rejected(void **state) {
   sfix *x = *state;
   myr_term t = {x->f.pos, MYR_TERM_READ};
   myr_system id;
-  assert_int_equal(myr_schedule_add(x->s, &(myr_system_desc){.terms = &t, .term_count = 1, .fn = noop}, &id), MYR_EINVAL);
-  assert_int_equal(myr_schedule_add(x->s, &(myr_system_desc){.name = "n", .terms = &t, .term_count = 1}, &id), MYR_EINVAL);
-  assert_int_equal(myr_schedule_add(x->s, &(myr_system_desc){.name = "n", .terms = (myr_term[]){{77, MYR_TERM_READ}},
-                                                                .term_count = 1, .fn = noop}, &id), MYR_ENOCOMP);
-  assert_int_equal(myr_schedule_add(x->s, &(myr_system_desc){.name = "n", .terms = &t, .term_count = 1, .fn = noop,
-                                                                .flags = 1u << 7}, &id), MYR_EINVAL);
-  assert_int_equal(myr_schedule_add(x->s, &(myr_system_desc){.name = "n", .terms = &t, .term_count = 1, .fn = noop}, &id), MYR_OK);
-  assert_int_equal(myr_schedule_add(x->s, &(myr_system_desc){.name = "n", .terms = &t, .term_count = 1, .fn = noop}, &id), MYR_EEXIST);
+  assert_int_equal(myr_schedule_add(x->s, &(myr_system_desc){.terms = &t, .term_count = 1, .fn = noop}, &id),
+                   MYR_EINVAL);
+  assert_int_equal(myr_schedule_add(x->s, &(myr_system_desc){.name = "n", .terms = &t, .term_count = 1}, &id),
+                   MYR_EINVAL);
+  assert_int_equal(
+      myr_schedule_add(
+          x->s,
+          &(myr_system_desc){.name = "n", .terms = (myr_term[]){{77, MYR_TERM_READ}}, .term_count = 1, .fn = noop},
+          &id),
+      MYR_ENOCOMP);
+  assert_int_equal(
+      myr_schedule_add(
+          x->s, &(myr_system_desc){.name = "n", .terms = &t, .term_count = 1, .fn = noop, .flags = 1u << 7}, &id),
+      MYR_EINVAL);
+  assert_int_equal(
+      myr_schedule_add(x->s, &(myr_system_desc){.name = "n", .terms = &t, .term_count = 1, .fn = noop}, &id), MYR_OK);
+  assert_int_equal(
+      myr_schedule_add(x->s, &(myr_system_desc){.name = "n", .terms = &t, .term_count = 1, .fn = noop}, &id),
+      MYR_EEXIST);
   assert_int_equal(myr_schedule_find(x->s, "n", &id), MYR_OK);
   assert_int_equal(myr_schedule_find(x->s, "nope", &id), MYR_ENOTFOUND);
   assert_int_equal(myr_schedule_set_chunk_rows(x->s, 5, 16), MYR_EINVAL);
@@ -154,8 +202,18 @@ static void every_row_is_visited_once_per_frame_in_bounded_chunks(void **state) 
   sfix *x = *state;
   enum { N = 5000 };
   myr_entity ids[N];
-  assert_int_equal(myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){.components = (myr_component[]){x->f.pos}, .component_count = 1, .values = NULL, .count = N, .ids_out = ids}), MYR_OK);
-  assert_int_equal(myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){.components = (myr_component[]){x->f.pos, x->f.tag}, .component_count = 2, .values = NULL, .count = 77, .ids_out = NULL}), MYR_OK);
+  assert_int_equal(myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){.components = (myr_component[]){x->f.pos},
+                                                                   .component_count = 1,
+                                                                   .values = NULL,
+                                                                   .count = N,
+                                                                   .ids_out = ids}),
+                   MYR_OK);
+  assert_int_equal(myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){.components = (myr_component[]){x->f.pos, x->f.tag},
+                                                                   .component_count = 2,
+                                                                   .values = NULL,
+                                                                   .count = 77,
+                                                                   .ids_out = NULL}),
+                   MYR_OK);
   visit vs = {.seen = calloc(N + 100, 1), .limit = 64, .main_thread = pthread_self()};
   myr_system id = add(x, "count", 0, (myr_term[]){{x->f.pos, MYR_TERM_WRITE}}, 1, count_rows, &vs);
   assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_OK);
@@ -184,16 +242,40 @@ static void every_row_is_visited_once_per_frame_in_bounded_chunks(void **state) 
 
 static void main_thread_and_whole_systems_run_as_asked(void **state) {
   sfix *x = *state;
-  assert_int_equal(myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){.components = (myr_component[]){x->f.pos}, .component_count = 1, .values = NULL, .count = 3000, .ids_out = NULL}), MYR_OK);
-  assert_int_equal(myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){.components = (myr_component[]){x->f.pos, x->f.tag}, .component_count = 2, .values = NULL, .count = 100, .ids_out = NULL}), MYR_OK);
+  assert_int_equal(myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){.components = (myr_component[]){x->f.pos},
+                                                                   .component_count = 1,
+                                                                   .values = NULL,
+                                                                   .count = 3000,
+                                                                   .ids_out = NULL}),
+                   MYR_OK);
+  assert_int_equal(myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){.components = (myr_component[]){x->f.pos, x->f.tag},
+                                                                   .component_count = 2,
+                                                                   .values = NULL,
+                                                                   .count = 100,
+                                                                   .ids_out = NULL}),
+                   MYR_OK);
   visit main_vs = {.seen = calloc(4000, 1), .limit = 64, .main_thread = pthread_self()};
   visit whole_vs = {.seen = calloc(4000, 1), .limit = 100000, .main_thread = pthread_self()};
   myr_term t = {x->f.pos, MYR_TERM_WRITE};
   myr_system id;
-  assert_int_equal(myr_schedule_add(x->s, &(myr_system_desc){.name = "main", .terms = &t, .term_count = 1, .fn = count_rows,
-                                                                .user = &main_vs, .flags = MYR_SYSTEM_MAIN_THREAD}, &id), MYR_OK);
-  assert_int_equal(myr_schedule_add(x->s, &(myr_system_desc){.name = "whole", .terms = &t, .term_count = 1, .fn = count_rows,
-                                                                .user = &whole_vs, .flags = MYR_SYSTEM_WHOLE}, &id), MYR_OK);
+  assert_int_equal(myr_schedule_add(x->s,
+                                    &(myr_system_desc){.name = "main",
+                                                       .terms = &t,
+                                                       .term_count = 1,
+                                                       .fn = count_rows,
+                                                       .user = &main_vs,
+                                                       .flags = MYR_SYSTEM_MAIN_THREAD},
+                                    &id),
+                   MYR_OK);
+  assert_int_equal(myr_schedule_add(x->s,
+                                    &(myr_system_desc){.name = "whole",
+                                                       .terms = &t,
+                                                       .term_count = 1,
+                                                       .fn = count_rows,
+                                                       .user = &whole_vs,
+                                                       .flags = MYR_SYSTEM_WHOLE},
+                                    &id),
+                   MYR_OK);
   for (int frame = 0; frame < 3; frame++) assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_OK);
   assert_int_equal(atomic_load(&main_vs.off_main), 0);
   assert_int_equal(atomic_load(&main_vs.rows), 3 * 3100);
@@ -224,7 +306,12 @@ static void count_tagged(const myr_view *v, myr_patches *p) {
 
 static void patches_of_a_stage_are_visible_in_the_next(void **state) {
   sfix *x = *state;
-  assert_int_equal(myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){.components = (myr_component[]){x->f.pos}, .component_count = 1, .values = NULL, .count = 500, .ids_out = NULL}), MYR_OK);
+  assert_int_equal(myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){.components = (myr_component[]){x->f.pos},
+                                                                   .component_count = 1,
+                                                                   .values = NULL,
+                                                                   .count = 500,
+                                                                   .ids_out = NULL}),
+                   MYR_OK);
   myr_component comps[3] = {x->f.pos, x->f.vel, x->f.tag};
   atomic_long tagged = 0;
   add(x, "spawn", 0, (myr_term[]){{x->f.pos, MYR_TERM_READ}, {x->f.tag, MYR_TERM_WITHOUT}}, 2, spawn_for_each, comps);
@@ -314,13 +401,15 @@ static uint32_t count_substr(const char *t, const char *needle) {
 static void trace_records_each_chunk_and_merge(void **state) {
   sfix *x = *state;
   enum { N = 1000 }; /* 16 chunks of 64 rows (the last of 40) */
-  assert_int_equal(myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){.components = (myr_component[]){x->f.pos},
-                                                                        .component_count = 1, .count = N}), MYR_OK);
+  assert_int_equal(
+      myr_entity_create_bulk(
+          x->f.w, &(myr_bulk_desc){.components = (myr_component[]){x->f.pos}, .component_count = 1, .count = N}),
+      MYR_OK);
   add(x, "tr\"aced", 0, (myr_term[]){{x->f.pos, MYR_TERM_WRITE}}, 1, noop_system, NULL);
   add(x, "second", 1, (myr_term[]){{x->f.pos, MYR_TERM_READ}}, 1, noop_system, NULL);
   assert_int_equal(myr_schedule_trace_end(x->s, NULL), MYR_EINVAL); /* not tracing */
   assert_int_equal(myr_schedule_trace_begin(NULL, 0), MYR_EINVAL);
-  assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_OK);            /* before: not recorded */
+  assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_OK); /* before: not recorded */
   assert_int_equal(myr_schedule_trace_begin(x->s, 0), MYR_OK);
   assert_int_equal(myr_schedule_trace_begin(x->s, 0), MYR_EINVAL); /* already */
   assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_OK);
@@ -402,7 +491,10 @@ static void with_terms_cause_no_conflict(void **state) {
 
 /* ---- resources, run-once systems, hooks ----------------------------------- */
 
-typedef struct { uint64_t state; uint32_t frames, begins, ends, chunks_before_end; } rng_res;
+typedef struct {
+  uint64_t state;
+  uint32_t frames, begins, ends, chunks_before_end;
+} rng_res;
 
 static myr_resource make_resource(sfix *x, const char *name, size_t size) {
   myr_resource r;
@@ -415,7 +507,8 @@ static void resources_register_and_reject_bad_descriptions(void **state) {
   uint64_t h0 = world_hash(x->f.w);
   myr_resource r;
   uint32_t seed = 7;
-  assert_int_equal(myr_resource_register(x->f.w, &(myr_resource_desc){.name = "Seed", .size = 4, .initial = &seed}, &r), MYR_OK);
+  assert_int_equal(myr_resource_register(x->f.w, &(myr_resource_desc){.name = "Seed", .size = 4, .initial = &seed}, &r),
+                   MYR_OK);
   assert_int_equal(*(uint32_t *)myr_resource_data(x->f.w, r), 7);
   assert_int_equal(myr_resource_size(x->f.w, r), 4);
   assert_true(world_hash(x->f.w) != h0); /* resources are part of the world's content */
@@ -425,10 +518,12 @@ static void resources_register_and_reject_bad_descriptions(void **state) {
   assert_int_equal(myr_resource_lookup(x->f.w, "Nope", &again), MYR_ENOTFOUND);
   assert_int_equal(myr_resource_register(x->f.w, &(myr_resource_desc){.name = "Seed", .size = 4}, &again), MYR_EEXIST);
   assert_int_equal(myr_resource_register(x->f.w, &(myr_resource_desc){.name = "Zero", .size = 0}, &again), MYR_EINVAL);
-  assert_int_equal(myr_resource_register(x->f.w, &(myr_resource_desc){.name = "Odd", .size = 8, .align = 3}, &again), MYR_EINVAL);
+  assert_int_equal(myr_resource_register(x->f.w, &(myr_resource_desc){.name = "Odd", .size = 8, .align = 3}, &again),
+                   MYR_EINVAL);
   assert_int_equal(myr_resource_register(x->f.w, &(myr_resource_desc){.size = 8}, &again), MYR_EINVAL);
   myr_resource big;
-  assert_int_equal(myr_resource_register(x->f.w, &(myr_resource_desc){.name = "Grid", .size = 100, .align = 256}, &big), MYR_OK);
+  assert_int_equal(myr_resource_register(x->f.w, &(myr_resource_desc){.name = "Grid", .size = 100, .align = 256}, &big),
+                   MYR_OK);
   assert_int_equal((uintptr_t)myr_resource_data(x->f.w, big) % 256, 0);
   assert_null(myr_resource_data(x->f.w, 99));
   assert_int_equal(myr_resource_size(x->f.w, 99), 0);
@@ -442,16 +537,35 @@ static void noop_chunk(const myr_view *v, myr_patches *p) {
 static void resource_conflicts_become_edges_that_name_the_resource(void **state) {
   sfix *x = *state;
   myr_resource grid = make_resource(x, "Grid", 64), rng = make_resource(x, "Rng", 8);
-  myr_resource_term w_grid[] = {{grid, MYR_TERM_WRITE}}, r_grid[] = {{grid, MYR_TERM_READ}}, r_rng[] = {{rng, MYR_TERM_READ}};
-  assert_int_equal(myr_schedule_add(x->s, &(myr_system_desc){.name = "build", .terms = (myr_term[]){{x->f.pos, MYR_TERM_READ}},
-                                                             .term_count = 1, .fn = noop_chunk, .resources = w_grid,
-                                                             .resource_count = 1}, NULL), MYR_OK);
-  assert_int_equal(myr_schedule_add(x->s, &(myr_system_desc){.name = "use", .terms = (myr_term[]){{x->f.vel, MYR_TERM_WRITE}},
-                                                             .term_count = 1, .fn = noop_chunk, .resources = r_grid,
-                                                             .resource_count = 1}, NULL), MYR_OK);
-  assert_int_equal(myr_schedule_add(x->s, &(myr_system_desc){.name = "free", .terms = (myr_term[]){{x->f.health, MYR_TERM_WRITE}},
-                                                             .term_count = 1, .fn = noop_chunk, .resources = r_rng,
-                                                             .resource_count = 1}, NULL), MYR_OK);
+  myr_resource_term w_grid[] = {{grid, MYR_TERM_WRITE}}, r_grid[] = {{grid, MYR_TERM_READ}},
+                    r_rng[] = {{rng, MYR_TERM_READ}};
+  assert_int_equal(myr_schedule_add(x->s,
+                                    &(myr_system_desc){.name = "build",
+                                                       .terms = (myr_term[]){{x->f.pos, MYR_TERM_READ}},
+                                                       .term_count = 1,
+                                                       .fn = noop_chunk,
+                                                       .resources = w_grid,
+                                                       .resource_count = 1},
+                                    NULL),
+                   MYR_OK);
+  assert_int_equal(myr_schedule_add(x->s,
+                                    &(myr_system_desc){.name = "use",
+                                                       .terms = (myr_term[]){{x->f.vel, MYR_TERM_WRITE}},
+                                                       .term_count = 1,
+                                                       .fn = noop_chunk,
+                                                       .resources = r_grid,
+                                                       .resource_count = 1},
+                                    NULL),
+                   MYR_OK);
+  assert_int_equal(myr_schedule_add(x->s,
+                                    &(myr_system_desc){.name = "free",
+                                                       .terms = (myr_term[]){{x->f.health, MYR_TERM_WRITE}},
+                                                       .term_count = 1,
+                                                       .fn = noop_chunk,
+                                                       .resources = r_rng,
+                                                       .resource_count = 1},
+                                    NULL),
+                   MYR_OK);
   char *plan = plan_text(x->s);
   assert_non_null(strstr(plan, "after build: it writes resource Grid, read here"));
   assert_non_null(strstr(plan, "free (chunk 64) ready at start"));
@@ -462,8 +576,11 @@ static void resource_conflicts_become_edges_that_name_the_resource(void **state)
   const myr_resource_term *bad[] = {twice, unknown, optional};
   const uint32_t counts[] = {2, 1, 1};
   for (int i = 0; i < 3; i++)
-    assert_int_equal(myr_schedule_add(x->s, &(myr_system_desc){.name = "bad", .fn = noop_chunk, .resources = bad[i],
-                                                               .resource_count = counts[i]}, NULL), MYR_EINVAL);
+    assert_int_equal(
+        myr_schedule_add(
+            x->s, &(myr_system_desc){.name = "bad", .fn = noop_chunk, .resources = bad[i], .resource_count = counts[i]},
+            NULL),
+        MYR_EINVAL);
   assert_int_equal(myr_schedule_system_count(x->s), 3);
 }
 
@@ -501,8 +618,10 @@ static void a_run_once_system_runs_once_per_frame_with_its_resource(void **state
   myr_resource rr = make_resource(x, "Rng", sizeof(rng_res));
   myr_resource_term w_rng[] = {{rr, MYR_TERM_WRITE}};
   myr_system id;
-  assert_int_equal(myr_schedule_add(x->s, &(myr_system_desc){.name = "rng", .fn = count_frame, .resources = w_rng,
-                                                             .resource_count = 1}, &id), MYR_OK);
+  assert_int_equal(
+      myr_schedule_add(
+          x->s, &(myr_system_desc){.name = "rng", .fn = count_frame, .resources = w_rng, .resource_count = 1}, &id),
+      MYR_OK);
   char *plan = plan_text(x->s);
   assert_non_null(strstr(plan, "rng (once per frame)"));
   free(plan);
@@ -536,27 +655,38 @@ static void slow_chunk(const myr_view *v, myr_patches *p) {
 
 static void cpu_time_sums_the_chunks_beside_the_wall_span(void **state) {
   sfix *x = *state;
-  assert_int_equal(myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){.components = (myr_component[]){x->f.pos}, .component_count = 1,
-                                                                   .count = 64 * 8}), MYR_OK);
+  assert_int_equal(
+      myr_entity_create_bulk(
+          x->f.w, &(myr_bulk_desc){.components = (myr_component[]){x->f.pos}, .component_count = 1, .count = 64 * 8}),
+      MYR_OK);
   myr_system id = add(x, "slow", 0, (myr_term[]){{x->f.pos, MYR_TERM_READ}}, 1, slow_chunk, NULL);
   assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_OK);
   myr_system_stats st;
   assert_int_equal(myr_schedule_system_stats(x->s, id, &st), MYR_OK);
   assert_int_equal(st.chunks, 8);
   assert_true(st.cpu_ns >= 8 * 2000000ull);      /* eight chunks of 2 ms */
-  assert_true(st.cpu_ns <= 2 * st.ns + 1000000);   /* two workers at most */
+  assert_true(st.cpu_ns <= 2 * st.ns + 1000000); /* two workers at most */
 }
 
 static void hooks_run_once_before_and_after_every_chunk(void **state) {
   sfix *x = *state;
-  assert_int_equal(myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){.components = (myr_component[]){x->f.pos}, .component_count = 1,
-                                                                   .count = 5000}), MYR_OK);
+  assert_int_equal(
+      myr_entity_create_bulk(
+          x->f.w, &(myr_bulk_desc){.components = (myr_component[]){x->f.pos}, .component_count = 1, .count = 5000}),
+      MYR_OK);
   myr_resource rr = make_resource(x, "Rng", sizeof(rng_res));
   myr_resource_term w_rng[] = {{rr, MYR_TERM_WRITE}};
-  assert_int_equal(myr_schedule_add(x->s, &(myr_system_desc){.name = "grid", .terms = (myr_term[]){{x->f.pos, MYR_TERM_READ}},
-                                                             .term_count = 1, .fn = chunk_seen, .begin = begin_hook,
-                                                             .end = end_hook, .resources = w_rng, .resource_count = 1},
-                                    NULL), MYR_OK);
+  assert_int_equal(myr_schedule_add(x->s,
+                                    &(myr_system_desc){.name = "grid",
+                                                       .terms = (myr_term[]){{x->f.pos, MYR_TERM_READ}},
+                                                       .term_count = 1,
+                                                       .fn = chunk_seen,
+                                                       .begin = begin_hook,
+                                                       .end = end_hook,
+                                                       .resources = w_rng,
+                                                       .resource_count = 1},
+                                    NULL),
+                   MYR_OK);
   rng_res *r = myr_resource_data(x->f.w, rr);
   for (int f = 1; f <= 3; f++) {
     atomic_store(&chunk_calls, 0);
@@ -590,8 +720,10 @@ static uint64_t hooks_world(uint32_t workers, uint32_t chunk) {
   fixture f = {0};
   assert_int_equal(myr_world_create(checked_world(), &f.w), MYR_OK);
   fixture_register(&f);
-  assert_int_equal(myr_entity_create_bulk(f.w, &(myr_bulk_desc){.components = (myr_component[]){f.vel}, .component_count = 1,
-                                                                 .count = 3000}), MYR_OK);
+  assert_int_equal(
+      myr_entity_create_bulk(
+          f.w, &(myr_bulk_desc){.components = (myr_component[]){f.vel}, .component_count = 1, .count = 3000}),
+      MYR_OK);
   myr_resource n;
   assert_int_equal(myr_resource_register(f.w, &(myr_resource_desc){.name = "N", .size = 4}, &n), MYR_OK);
   myr_jobs *pool;
@@ -602,12 +734,23 @@ static uint64_t hooks_world(uint32_t workers, uint32_t chunk) {
   comps[0] = f.pos;
   comps[1] = f.health;
   myr_resource_term w_n[] = {{n, MYR_TERM_WRITE}}, r_n[] = {{n, MYR_TERM_READ}};
-  assert_int_equal(myr_schedule_add(s, &(myr_system_desc){.name = "once", .fn = hook_spawn, .user = comps, .resources = w_n,
-                                                           .resource_count = 1}, NULL), MYR_OK);
-  assert_int_equal(myr_schedule_add(s, &(myr_system_desc){.name = "around", .terms = (myr_term[]){{f.vel, MYR_TERM_READ}},
-                                                           .term_count = 1, .fn = chunk_spawn, .begin = hook_spawn,
-                                                           .end = hook_spawn, .user = comps, .resources = w_n,
-                                                           .resource_count = 1}, NULL), MYR_OK);
+  assert_int_equal(
+      myr_schedule_add(
+          s, &(myr_system_desc){.name = "once", .fn = hook_spawn, .user = comps, .resources = w_n, .resource_count = 1},
+          NULL),
+      MYR_OK);
+  assert_int_equal(myr_schedule_add(s,
+                                    &(myr_system_desc){.name = "around",
+                                                       .terms = (myr_term[]){{f.vel, MYR_TERM_READ}},
+                                                       .term_count = 1,
+                                                       .fn = chunk_spawn,
+                                                       .begin = hook_spawn,
+                                                       .end = hook_spawn,
+                                                       .user = comps,
+                                                       .resources = w_n,
+                                                       .resource_count = 1},
+                                    NULL),
+                   MYR_OK);
   (void)r_n;
   for (int fr = 0; fr < 4; fr++) assert_int_equal(myr_schedule_run(s, 0.5), MYR_OK);
   uint64_t h = world_hash(f.w);
@@ -670,9 +813,14 @@ static void errors_name_what_failed(void **state) {
   assert_non_null(strstr(myr_schedule_error(x->s), "add \"move\": a system of that name exists"));
   assert_int_equal(myr_schedule_build(x->s), MYR_ENOTFOUND);
   assert_non_null(strstr(myr_schedule_error(x->s), "\"move\" runs after \"steer\", which is no system"));
-  assert_int_equal(myr_schedule_add(x->s, &(myr_system_desc){.name = "steer", .terms = (myr_term[]){{x->f.vel, MYR_TERM_READ}},
-                                                             .term_count = 1, .fn = noop_system,
-                                                             .after = (const char *const[]){"move"}, .after_count = 1}, NULL),
+  assert_int_equal(myr_schedule_add(x->s,
+                                    &(myr_system_desc){.name = "steer",
+                                                       .terms = (myr_term[]){{x->f.vel, MYR_TERM_READ}},
+                                                       .term_count = 1,
+                                                       .fn = noop_system,
+                                                       .after = (const char *const[]){"move"},
+                                                       .after_count = 1},
+                                    NULL),
                    MYR_OK);
   assert_int_equal(myr_schedule_build(x->s), MYR_ECYCLE);
   assert_non_null(strstr(myr_schedule_error(x->s), "cycle"));
@@ -682,8 +830,10 @@ static void errors_name_what_failed(void **state) {
 
 static void a_callback_can_fail_the_frame_and_is_named(void **state) {
   sfix *x = *state;
-  assert_int_equal(myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){.components = (myr_component[]){x->f.pos}, .component_count = 1,
-                                                                   .count = 200}), MYR_OK);
+  assert_int_equal(
+      myr_entity_create_bulk(
+          x->f.w, &(myr_bulk_desc){.components = (myr_component[]){x->f.pos}, .component_count = 1, .count = 200}),
+      MYR_OK);
   add(x, "doomed", 0, (myr_term[]){{x->f.pos, MYR_TERM_READ}}, 1, destroy_then_fail, NULL);
   assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_ECORRUPT);
   assert_non_null(strstr(myr_schedule_error(x->s), "system \"doomed\" reported MYR_ECORRUPT"));
@@ -724,8 +874,10 @@ static void wait_for_foreign(const myr_view *v, myr_patches *p) {
 
 static void calls_from_another_thread_during_a_frame_are_refused(void **state) {
   sfix *x = *state;
-  assert_int_equal(myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){.components = (myr_component[]){x->f.pos},
-                                                                    .component_count = 1, .count = 100}), MYR_OK);
+  assert_int_equal(
+      myr_entity_create_bulk(
+          x->f.w, &(myr_bulk_desc){.components = (myr_component[]){x->f.pos}, .component_count = 1, .count = 100}),
+      MYR_OK);
   foreign_try t = {.s = x->s};
   add(x, "waits", 0, (myr_term[]){{x->f.pos, MYR_TERM_READ}}, 1, wait_for_foreign, &t);
   pthread_t th;
@@ -760,11 +912,18 @@ static void count_hook_end(const myr_view *v, myr_patches *p) {
  * hook, and the run returns the status and names the system. */
 static void a_failing_begin_hook_runs_none_of_its_system(void **state) {
   sfix *x = *state;
-  assert_int_equal(myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){.components = (myr_component[]){x->f.pos},
-                                                                    .component_count = 1, .count = 500}), MYR_OK);
-  assert_int_equal(myr_schedule_add(x->s, &(myr_system_desc){.name = "hooked", .terms = (myr_term[]){{x->f.pos, MYR_TERM_READ}},
-                                                             .term_count = 1, .fn = count_hook_chunk,
-                                                             .begin = fail_in_begin, .end = count_hook_end}, NULL),
+  assert_int_equal(
+      myr_entity_create_bulk(
+          x->f.w, &(myr_bulk_desc){.components = (myr_component[]){x->f.pos}, .component_count = 1, .count = 500}),
+      MYR_OK);
+  assert_int_equal(myr_schedule_add(x->s,
+                                    &(myr_system_desc){.name = "hooked",
+                                                       .terms = (myr_term[]){{x->f.pos, MYR_TERM_READ}},
+                                                       .term_count = 1,
+                                                       .fn = count_hook_chunk,
+                                                       .begin = fail_in_begin,
+                                                       .end = count_hook_end},
+                                    NULL),
                    MYR_OK);
   atomic_store(&hook_chunks, 0);
   atomic_store(&hook_ends, 0);
@@ -776,7 +935,11 @@ static void a_failing_begin_hook_runs_none_of_its_system(void **state) {
 
 /* ---- deterministic reductions --------------------------------------------- */
 
-typedef struct sum_hist { float sum; double wide; uint32_t hist[8]; } sum_hist;
+typedef struct sum_hist {
+  float sum;
+  double wide;
+  uint32_t hist[8];
+} sum_hist;
 
 static void sum_combine(void *result, void *partial, void *user) {
   (void)user;
@@ -805,26 +968,44 @@ static sum_hist reduce_world(uint32_t workers, uint32_t chunk, uint32_t n) {
   float *xs = malloc(sizeof *xs * n);
   assert_non_null(xs);
   uint64_t seed = 99;
-  for (uint32_t i = 0; i < n; i++) xs[i] = (float)(rng_next(&seed) % 1000003) * 1e-4f + 1e-7f * (float)i; /* rounding-sensitive */
+  for (uint32_t i = 0; i < n; i++)
+    xs[i] = (float)(rng_next(&seed) % 1000003) * 1e-4f + 1e-7f * (float)i; /* rounding-sensitive */
   const myr_bulk_column col[] = {{f.pos, 0, xs}};
-  assert_int_equal(myr_entity_create_bulk(f.w, &(myr_bulk_desc){.components = (myr_component[]){f.pos}, .component_count = 1,
-                                                                 .count = n, .columns = col, .column_count = 1}), MYR_OK);
+  assert_int_equal(myr_entity_create_bulk(f.w, &(myr_bulk_desc){.components = (myr_component[]){f.pos},
+                                                                .component_count = 1,
+                                                                .count = n,
+                                                                .columns = col,
+                                                                .column_count = 1}),
+                   MYR_OK);
   /* a second table, matched after the first */
-  assert_int_equal(myr_entity_create_bulk(f.w, &(myr_bulk_desc){.components = (myr_component[]){f.pos, f.tag}, .component_count = 2,
-                                                                 .count = n / 3, .columns = col, .column_count = 1}), MYR_OK);
+  assert_int_equal(myr_entity_create_bulk(f.w, &(myr_bulk_desc){.components = (myr_component[]){f.pos, f.tag},
+                                                                .component_count = 2,
+                                                                .count = n / 3,
+                                                                .columns = col,
+                                                                .column_count = 1}),
+                   MYR_OK);
   free(xs);
   myr_resource total;
-  assert_int_equal(myr_resource_register(f.w, &(myr_resource_desc){.name = "Total", .size = sizeof(sum_hist)}, &total), MYR_OK);
+  assert_int_equal(myr_resource_register(f.w, &(myr_resource_desc){.name = "Total", .size = sizeof(sum_hist)}, &total),
+                   MYR_OK);
   myr_jobs *pool;
   assert_int_equal(myr_jobs_create(&(myr_jobs_desc){.workers = workers}, &pool), MYR_OK);
   myr_schedule *s;
   assert_int_equal(myr_schedule_create(f.w, &(myr_schedule_desc){.jobs = pool, .chunk_rows = chunk}, &s), MYR_OK);
-  myr_reduction_desc red = {.partial_size = sizeof(sum_hist), .block_rows = 256, .combine = sum_combine,
+  myr_reduction_desc red = {.partial_size = sizeof(sum_hist),
+                            .block_rows = 256,
+                            .combine = sum_combine,
                             .result = myr_resource_data(f.w, total)};
-  assert_int_equal(myr_schedule_add(s, &(myr_system_desc){.name = "sum", .terms = (myr_term[]){{f.pos, MYR_TERM_READ}},
-                                                           .term_count = 1, .fn = sum_rows, .reduction = &red,
-                                                           .resources = (myr_resource_term[]){{total, MYR_TERM_WRITE}},
-                                                           .resource_count = 1}, NULL), MYR_OK);
+  assert_int_equal(myr_schedule_add(s,
+                                    &(myr_system_desc){.name = "sum",
+                                                       .terms = (myr_term[]){{f.pos, MYR_TERM_READ}},
+                                                       .term_count = 1,
+                                                       .fn = sum_rows,
+                                                       .reduction = &red,
+                                                       .resources = (myr_resource_term[]){{total, MYR_TERM_WRITE}},
+                                                       .resource_count = 1},
+                                    NULL),
+                   MYR_OK);
   assert_int_equal(myr_schedule_run(s, 0.5), MYR_OK);
   assert_int_equal(myr_schedule_run(s, 0.5), MYR_OK); /* partials start from the identity every frame */
   sum_hist r = *(sum_hist *)myr_resource_data(f.w, total);
@@ -856,17 +1037,26 @@ static void bad_reductions_are_rejected(void **state) {
   sfix *x = *state;
   sum_hist out;
   myr_reduction_desc no_combine = {.partial_size = sizeof out, .result = &out};
-  assert_int_equal(myr_schedule_add(x->s, &(myr_system_desc){.name = "r", .terms = (myr_term[]){{x->f.pos, MYR_TERM_READ}},
-                                                             .term_count = 1, .fn = sum_rows, .reduction = &no_combine}, NULL),
+  assert_int_equal(myr_schedule_add(x->s,
+                                    &(myr_system_desc){.name = "r",
+                                                       .terms = (myr_term[]){{x->f.pos, MYR_TERM_READ}},
+                                                       .term_count = 1,
+                                                       .fn = sum_rows,
+                                                       .reduction = &no_combine},
+                                    NULL),
                    MYR_EINVAL);
   assert_non_null(strstr(myr_schedule_error(x->s), "a reduction needs"));
   myr_reduction_desc once = {.partial_size = sizeof out, .combine = sum_combine, .result = &out};
-  assert_int_equal(myr_schedule_add(x->s, &(myr_system_desc){.name = "r", .fn = sum_rows, .reduction = &once}, NULL), MYR_EINVAL);
+  assert_int_equal(myr_schedule_add(x->s, &(myr_system_desc){.name = "r", .fn = sum_rows, .reduction = &once}, NULL),
+                   MYR_EINVAL);
 }
 
 /* ---- access checking (the debug and asan presets build with it) ------------ */
 
-typedef struct peek_ctx { myr_world *w; myr_component vel; } peek_ctx;
+typedef struct peek_ctx {
+  myr_world *w;
+  myr_component vel;
+} peek_ctx;
 
 static void peek_velocity(const myr_view *v, myr_patches *p) {
   (void)p;
@@ -884,7 +1074,9 @@ static void write_declared_readonly(const myr_view *v, myr_patches *p) {
 static void undeclared_accesses_are_reported_in_checking_builds(void **state) {
   sfix *x = *state;
   assert_int_equal(myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){.components = (myr_component[]){x->f.pos, x->f.vel},
-                                                                   .component_count = 2, .count = 100}), MYR_OK);
+                                                                   .component_count = 2,
+                                                                   .count = 100}),
+                   MYR_OK);
   peek_ctx c = {x->f.w, x->f.vel};
   add(x, "steer", 0, (myr_term[]){{x->f.vel, MYR_TERM_WRITE}}, 1, noop_system, NULL);
   add(x, "peek", 0, (myr_term[]){{x->f.pos, MYR_TERM_READ}}, 1, peek_velocity, &c);
@@ -900,9 +1092,13 @@ static void undeclared_accesses_are_reported_in_checking_builds(void **state) {
 static void writing_a_read_resource_is_reported_in_checking_builds(void **state) {
   sfix *x = *state;
   myr_resource n = make_resource(x, "N", 4);
-  assert_int_equal(myr_schedule_add(x->s, &(myr_system_desc){.name = "sneaky", .fn = write_declared_readonly,
-                                                             .resources = (myr_resource_term[]){{n, MYR_TERM_READ}},
-                                                             .resource_count = 1}, NULL), MYR_OK);
+  assert_int_equal(myr_schedule_add(x->s,
+                                    &(myr_system_desc){.name = "sneaky",
+                                                       .fn = write_declared_readonly,
+                                                       .resources = (myr_resource_term[]){{n, MYR_TERM_READ}},
+                                                       .resource_count = 1},
+                                    NULL),
+                   MYR_OK);
   myr_status st = myr_schedule_run(x->s, 0.5);
 #ifdef MYR_ACCESS_CHECK
   assert_int_equal(st, MYR_EACCESS);
@@ -915,9 +1111,17 @@ static void writing_a_read_resource_is_reported_in_checking_builds(void **state)
 /* A spatial grid by deterministic counting sort, in two passes over the
  * same rows (the pattern myr_view_partial_of documents). */
 enum { CELLS = 64, GRID_MAX = 60000 };
-typedef struct grid_res { uint32_t start[CELLS + 1]; uint32_t filled; myr_entity slot[GRID_MAX]; } grid_res;
-typedef struct counts { uint32_t n[CELLS]; } counts;
-typedef struct grid_ctx { myr_system count_sys; } grid_ctx;
+typedef struct grid_res {
+  uint32_t start[CELLS + 1];
+  uint32_t filled;
+  myr_entity slot[GRID_MAX];
+} grid_res;
+typedef struct counts {
+  uint32_t n[CELLS];
+} counts;
+typedef struct grid_ctx {
+  myr_system count_sys;
+} grid_ctx;
 
 static uint32_t cell_of(const float *x, const float *y, uint32_t i) {
   uint32_t cx = (uint32_t)(x[i] * 8.0f) & 7, cy = (uint32_t)(y[i] * 8.0f) & 7;
@@ -974,33 +1178,60 @@ static uint64_t grid_world(uint32_t workers, uint32_t chunk, uint32_t n, bool ch
     ys[i] = (float)(rng_next(&seed) % 10000) / 10000.0f;
   }
   const myr_bulk_column cols[] = {{f.pos, 0, xs}, {f.pos, 1, ys}};
-  assert_int_equal(myr_entity_create_bulk(f.w, &(myr_bulk_desc){.components = (myr_component[]){f.pos}, .component_count = 1,
-                                                                 .count = n, .columns = cols, .column_count = 2}), MYR_OK);
-  assert_int_equal(myr_entity_create_bulk(f.w, &(myr_bulk_desc){.components = (myr_component[]){f.pos, f.tag}, .component_count = 2,
-                                                                 .count = n / 2, .columns = cols, .column_count = 2}), MYR_OK);
+  assert_int_equal(myr_entity_create_bulk(f.w, &(myr_bulk_desc){.components = (myr_component[]){f.pos},
+                                                                .component_count = 1,
+                                                                .count = n,
+                                                                .columns = cols,
+                                                                .column_count = 2}),
+                   MYR_OK);
+  assert_int_equal(myr_entity_create_bulk(f.w, &(myr_bulk_desc){.components = (myr_component[]){f.pos, f.tag},
+                                                                .component_count = 2,
+                                                                .count = n / 2,
+                                                                .columns = cols,
+                                                                .column_count = 2}),
+                   MYR_OK);
   free(xs);
   free(ys);
   myr_resource totals, grid;
-  assert_int_equal(myr_resource_register(f.w, &(myr_resource_desc){.name = "Totals", .size = sizeof(counts)}, &totals), MYR_OK);
-  assert_int_equal(myr_resource_register(f.w, &(myr_resource_desc){.name = "Grid", .size = sizeof(grid_res)}, &grid), MYR_OK);
+  assert_int_equal(myr_resource_register(f.w, &(myr_resource_desc){.name = "Totals", .size = sizeof(counts)}, &totals),
+                   MYR_OK);
+  assert_int_equal(myr_resource_register(f.w, &(myr_resource_desc){.name = "Grid", .size = sizeof(grid_res)}, &grid),
+                   MYR_OK);
   myr_jobs *pool;
   assert_int_equal(myr_jobs_create(&(myr_jobs_desc){.workers = workers}, &pool), MYR_OK);
   myr_schedule *s;
   assert_int_equal(myr_schedule_create(f.w, &(myr_schedule_desc){.jobs = pool, .chunk_rows = chunk}, &s), MYR_OK);
-  myr_reduction_desc red = {.partial_size = sizeof(counts), .block_rows = 512, .combine = scan_cells,
+  myr_reduction_desc red = {.partial_size = sizeof(counts),
+                            .block_rows = 512,
+                            .combine = scan_cells,
                             .result = myr_resource_data(f.w, totals)};
   grid_ctx ctx;
   const myr_term q[] = {{f.pos, MYR_TERM_READ}};
-  assert_int_equal(myr_schedule_add(s, &(myr_system_desc){.name = "count", .terms = q, .term_count = 1, .fn = count_cells,
-                                                           .reduction = &red, .end = cell_starts,
-                                                           .resources = (myr_resource_term[]){{totals, MYR_TERM_WRITE},
-                                                                                              {grid, MYR_TERM_WRITE}},
-                                                           .resource_count = 2}, &ctx.count_sys), MYR_OK);
-  assert_int_equal(myr_schedule_add(s, &(myr_system_desc){.name = "place", .terms = q, .term_count = 1, .fn = place_rows,
-                                                           .user = &ctx, .chunk_multiple = 512,
-                                                           .after = (const char *const[]){"count"}, .after_count = 1,
-                                                           .resources = (myr_resource_term[]){{grid, MYR_TERM_WRITE}},
-                                                           .resource_count = 1}, NULL), MYR_OK);
+  assert_int_equal(myr_schedule_add(s,
+                                    &(myr_system_desc){.name = "count",
+                                                       .terms = q,
+                                                       .term_count = 1,
+                                                       .fn = count_cells,
+                                                       .reduction = &red,
+                                                       .end = cell_starts,
+                                                       .resources = (myr_resource_term[]){{totals, MYR_TERM_WRITE},
+                                                                                          {grid, MYR_TERM_WRITE}},
+                                                       .resource_count = 2},
+                                    &ctx.count_sys),
+                   MYR_OK);
+  assert_int_equal(myr_schedule_add(s,
+                                    &(myr_system_desc){.name = "place",
+                                                       .terms = q,
+                                                       .term_count = 1,
+                                                       .fn = place_rows,
+                                                       .user = &ctx,
+                                                       .chunk_multiple = 512,
+                                                       .after = (const char *const[]){"count"},
+                                                       .after_count = 1,
+                                                       .resources = (myr_resource_term[]){{grid, MYR_TERM_WRITE}},
+                                                       .resource_count = 1},
+                                    NULL),
+                   MYR_OK);
   for (int fr = 0; fr < 2; fr++) assert_int_equal(myr_schedule_run(s, 0.5), MYR_OK);
   const grid_res *g = myr_resource_data(f.w, grid);
   if (check) { /* every entity once, each in its cell's range */
@@ -1038,7 +1269,12 @@ static void run_from_inside(const myr_view *v, myr_patches *p) {
 
 static void running_from_inside_a_system_is_refused(void **state) {
   sfix *x = *state;
-  assert_int_equal(myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){.components = (myr_component[]){x->f.pos}, .component_count = 1, .values = NULL, .count = 10, .ids_out = NULL}), MYR_OK);
+  assert_int_equal(myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){.components = (myr_component[]){x->f.pos},
+                                                                   .component_count = 1,
+                                                                   .values = NULL,
+                                                                   .count = 10,
+                                                                   .ids_out = NULL}),
+                   MYR_OK);
   add(x, "nest", 0, (myr_term[]){{x->f.pos, MYR_TERM_READ}}, 1, run_from_inside, NULL);
   nested_target = x->s;
   assert_int_equal(myr_schedule_run(x->s, 0.1), MYR_OK);
@@ -1072,8 +1308,10 @@ static void call_from_inside(const myr_view *v, myr_patches *p) {
 
 static void destroying_the_pool_or_running_a_frame_from_any_callback_is_refused(void **state) {
   sfix *x = *state;
-  assert_int_equal(myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){.components = (myr_component[]){x->f.pos},
-                                                                    .component_count = 1, .count = 1000}), MYR_OK);
+  assert_int_equal(
+      myr_entity_create_bulk(
+          x->f.w, &(myr_bulk_desc){.components = (myr_component[]){x->f.pos}, .component_count = 1, .count = 1000}),
+      MYR_OK);
   myr_jobs *own;
   assert_int_equal(myr_jobs_create(&(myr_jobs_desc){.workers = 2}, &own), MYR_OK);
   inside_calls c = {.pool = x->pool, .self = x->s};
@@ -1084,15 +1322,22 @@ static void destroying_the_pool_or_running_a_frame_from_any_callback_is_refused(
     const char *name;
     uint32_t stage, term_count, flags;
   } ways[] = {
-      {"chunks, two in a stage", 0, 1, 0},  {"its partner", 0, 1, 0},
-      {"a stage's only system", 1, 1, 0},  {"run-once, alone in its stage", 2, 0, 0},
+      {"chunks, two in a stage", 0, 1, 0},
+      {"its partner", 0, 1, 0},
+      {"a stage's only system", 1, 1, 0},
+      {"run-once, alone in its stage", 2, 0, 0},
       {"main-thread", 3, 1, MYR_SYSTEM_MAIN_THREAD},
   };
   for (size_t i = 0; i < sizeof ways / sizeof *ways; i++)
-    assert_int_equal(myr_schedule_add(x->s, &(myr_system_desc){.name = ways[i].name, .stage = ways[i].stage,
-                                                               .terms = (myr_term[]){{x->f.pos, MYR_TERM_READ}},
-                                                               .term_count = ways[i].term_count, .flags = ways[i].flags,
-                                                               .fn = call_from_inside, .user = &c}, NULL),
+    assert_int_equal(myr_schedule_add(x->s,
+                                      &(myr_system_desc){.name = ways[i].name,
+                                                         .stage = ways[i].stage,
+                                                         .terms = (myr_term[]){{x->f.pos, MYR_TERM_READ}},
+                                                         .term_count = ways[i].term_count,
+                                                         .flags = ways[i].flags,
+                                                         .fn = call_from_inside,
+                                                         .user = &c},
+                                      NULL),
                      MYR_OK);
   assert_int_equal(myr_schedule_run(x->s, 0.1), MYR_OK);
   int calls = atomic_load(&c.calls);
@@ -1111,7 +1356,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(destroying_the_pool_or_running_a_frame_from_any_callback_is_refused, sfix_setup,
                                       sfix_teardown),
       cmocka_unit_test_setup_teardown(undeclared_accesses_are_reported_in_checking_builds, sfix_setup, sfix_teardown),
-      cmocka_unit_test_setup_teardown(writing_a_read_resource_is_reported_in_checking_builds, sfix_setup, sfix_teardown),
+      cmocka_unit_test_setup_teardown(writing_a_read_resource_is_reported_in_checking_builds, sfix_setup,
+                                      sfix_teardown),
       cmocka_unit_test(a_float_sum_reduction_has_the_same_bits_for_any_threads_and_chunks),
       cmocka_unit_test_setup_teardown(bad_reductions_are_rejected, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(errors_name_what_failed, sfix_setup, sfix_teardown),
@@ -1121,8 +1367,10 @@ int main(void) {
       cmocka_unit_test_setup_teardown(cpu_time_sums_the_chunks_beside_the_wall_span, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(systems_on_disjoint_tables_do_not_wait_for_each_other, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(resources_register_and_reject_bad_descriptions, sfix_setup, sfix_teardown),
-      cmocka_unit_test_setup_teardown(resource_conflicts_become_edges_that_name_the_resource, sfix_setup, sfix_teardown),
-      cmocka_unit_test_setup_teardown(a_run_once_system_runs_once_per_frame_with_its_resource, sfix_setup, sfix_teardown),
+      cmocka_unit_test_setup_teardown(resource_conflicts_become_edges_that_name_the_resource, sfix_setup,
+                                      sfix_teardown),
+      cmocka_unit_test_setup_teardown(a_run_once_system_runs_once_per_frame_with_its_resource, sfix_setup,
+                                      sfix_teardown),
       cmocka_unit_test_setup_teardown(hooks_run_once_before_and_after_every_chunk, sfix_setup, sfix_teardown),
       cmocka_unit_test(hook_and_run_once_patches_are_deterministic),
       cmocka_unit_test_setup_teardown(with_terms_cause_no_conflict, sfix_setup, sfix_teardown),
@@ -1131,7 +1379,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(bad_system_descriptions_are_rejected, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(stats_json_escapes_any_system_name, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(every_row_is_visited_once_per_frame_in_bounded_chunks, sfix_setup, sfix_teardown),
-      cmocka_unit_test_setup_teardown(every_row_is_visited_once_per_frame_in_bounded_chunks, sfix_setup_inline, sfix_teardown),
+      cmocka_unit_test_setup_teardown(every_row_is_visited_once_per_frame_in_bounded_chunks, sfix_setup_inline,
+                                      sfix_teardown),
       cmocka_unit_test_setup_teardown(main_thread_and_whole_systems_run_as_asked, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(patches_of_a_stage_are_visible_in_the_next, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(patches_of_a_stage_are_visible_in_the_next, sfix_setup_inline, sfix_teardown),

@@ -59,7 +59,8 @@ static void same_floats(const char *what) {
       out_v[i] = NAN;
       continue;
     }
-    if (bits(out_v[i]) != bits(out_s[i])) fail_msg("%s, lane %u: %08x (simd) vs %08x (scalar)", what, i, bits(out_v[i]), bits(out_s[i]));
+    if (bits(out_v[i]) != bits(out_s[i]))
+      fail_msg("%s, lane %u: %08x (simd) vs %08x (scalar)", what, i, bits(out_v[i]), bits(out_s[i]));
   }
   for (uint32_t i = 0; i < N; i++) {
     uint32_t u = out_v[i] != out_v[i] ? 0x7fc00000u : bits(out_v[i]);
@@ -69,40 +70,41 @@ static void same_floats(const char *what) {
 
 static void same_ints(const char *what) {
   for (uint32_t i = 0; i < N; i++)
-    if (io_v[i] != io_s[i]) fail_msg("%s, lane %u: %08x (simd) vs %08x (scalar)", what, i, (uint32_t)io_v[i], (uint32_t)io_s[i]);
+    if (io_v[i] != io_s[i])
+      fail_msg("%s, lane %u: %08x (simd) vs %08x (scalar)", what, i, (uint32_t)io_v[i], (uint32_t)io_s[i]);
   mix(io_v, sizeof io_v);
 }
 
 /* one float operation: the vector loop and the scalar loop, compared */
-#define F2(name, vexpr, sexpr)                                                                 \
-  do {                                                                                         \
-    for (uint32_t i = 0; i < N; i += 8) {                                                      \
+#define F2(name, vexpr, sexpr)                                                                        \
+  do {                                                                                                \
+    for (uint32_t i = 0; i < N; i += 8) {                                                             \
       myr_f32v a = myr_f32v_load(in_a + i), b = myr_f32v_load(in_b + i), c = myr_f32v_load(in_c + i); \
-      (void)b, (void)c;                                                                        \
-      myr_f32v_store(out_v + i, vexpr);                                                        \
-    }                                                                                          \
-    for (uint32_t i = 0; i < N; i++) {                                                         \
-      float a = in_a[i], b = in_b[i], c = in_c[i];                                             \
-      (void)b, (void)c;                                                                        \
-      out_s[i] = sexpr;                                                                        \
-    }                                                                                          \
-    same_floats(name);                                                                         \
+      (void)b, (void)c;                                                                               \
+      myr_f32v_store(out_v + i, vexpr);                                                               \
+    }                                                                                                 \
+    for (uint32_t i = 0; i < N; i++) {                                                                \
+      float a = in_a[i], b = in_b[i], c = in_c[i];                                                    \
+      (void)b, (void)c;                                                                               \
+      out_s[i] = sexpr;                                                                               \
+    }                                                                                                 \
+    same_floats(name);                                                                                \
   } while (0)
 
-#define I2(name, vexpr, sexpr)                                                                 \
-  do {                                                                                         \
-    for (uint32_t i = 0; i < N; i += 8) {                                                      \
-      myr_i32v a = myr_i32v_load(ia + i), b = myr_i32v_load(ib + i);                           \
-      (void)b;                                                                                 \
-      myr_i32v_store(io_v + i, vexpr);                                                         \
-    }                                                                                          \
-    for (uint32_t i = 0; i < N; i++) {                                                         \
-      int32_t a = ia[i], b = ib[i];                                                            \
-      uint32_t ua = (uint32_t)a, ub = (uint32_t)b;                                             \
-      (void)b, (void)ua, (void)ub;                                                             \
-      io_s[i] = (int32_t)(sexpr);                                                              \
-    }                                                                                          \
-    same_ints(name);                                                                           \
+#define I2(name, vexpr, sexpr)                                       \
+  do {                                                               \
+    for (uint32_t i = 0; i < N; i += 8) {                            \
+      myr_i32v a = myr_i32v_load(ia + i), b = myr_i32v_load(ib + i); \
+      (void)b;                                                       \
+      myr_i32v_store(io_v + i, vexpr);                               \
+    }                                                                \
+    for (uint32_t i = 0; i < N; i++) {                               \
+      int32_t a = ia[i], b = ib[i];                                  \
+      uint32_t ua = (uint32_t)a, ub = (uint32_t)b;                   \
+      (void)b, (void)ua, (void)ub;                                   \
+      io_s[i] = (int32_t)(sexpr);                                    \
+    }                                                                \
+    same_ints(name);                                                 \
   } while (0)
 
 static float smin(float a, float b) { return a < b ? a : b; }
@@ -127,14 +129,19 @@ static void float_operations_match_scalar_bit_for_bit(void **state) {
   F2("select gt", myr_f32v_select(myr_f32v_gt(a, b), a, c), a > b ? a : c);
   F2("select ge", myr_f32v_select(myr_f32v_ge(a, b), a, c), a >= b ? a : c);
   F2("select eq", myr_f32v_select(myr_f32v_eq(a, a), a, c), a == a ? a : c);
-  F2("and or not", myr_f32v_select(myr_mask_or(myr_mask_and(myr_f32v_lt(a, b), myr_f32v_gt(b, c)), myr_mask_not(myr_f32v_eq(c, c))), b, a),
+  F2("and or not",
+     myr_f32v_select(myr_mask_or(myr_mask_and(myr_f32v_lt(a, b), myr_f32v_gt(b, c)), myr_mask_not(myr_f32v_eq(c, c))),
+                     b, a),
      ((a < b && b > c) || !(c == c)) ? b : a);
   /* int to float: every int32 rounds as the scalar cast (large ones too) */
   for (uint32_t i = 0; i < N; i += 8) myr_f32v_store(out_v + i, myr_i32v_to_f32(myr_i32v_load(ia + i)));
   for (uint32_t i = 0; i < N; i++) out_s[i] = (float)ia[i];
   same_floats("i32 to f32");
   /* conversions, for values the scalar cast defines */
-  F2("to i32 and back", myr_i32v_to_f32(myr_f32v_to_i32(myr_f32v_min(myr_f32v_max(myr_f32v_select(myr_f32v_eq(a, a), a, myr_f32v_zero()), myr_f32v_set1(-2e9f)), myr_f32v_set1(2e9f)))),
+  F2("to i32 and back",
+     myr_i32v_to_f32(myr_f32v_to_i32(
+         myr_f32v_min(myr_f32v_max(myr_f32v_select(myr_f32v_eq(a, a), a, myr_f32v_zero()), myr_f32v_set1(-2e9f)),
+                      myr_f32v_set1(2e9f)))),
      (float)(int32_t)smin(smax(a == a ? a : 0.0f, -2e9f), 2e9f));
 }
 
@@ -207,14 +214,21 @@ static void chunk_loops_need_no_tail(void **state) {
     for (uint32_t n = 1; n <= 1003; n += 77) { /* many tables' worth of odd counts: one table, growing */
       float *cols = malloc(sizeof(float) * 4 * n);
       for (uint32_t i = 0; i < 4 * n; i++) cols[i] = (float)(i % 97) * 0.37f - (float)n;
-      const myr_bulk_column c[] = {{pos[k], 0, cols}, {pos[k], 1, cols + n}, {vel[k], 0, cols + 2 * n}, {vel[k], 1, cols + 3 * n}};
+      const myr_bulk_column c[] = {
+          {pos[k], 0, cols}, {pos[k], 1, cols + n}, {vel[k], 0, cols + 2 * n}, {vel[k], 1, cols + 3 * n}};
       assert_int_equal(myr_entity_create_bulk(w[k], &(myr_bulk_desc){.components = (myr_component[]){pos[k], vel[k]},
-                                                                       .component_count = 2, .count = n, .columns = c, .column_count = 4}),
+                                                                     .component_count = 2,
+                                                                     .count = n,
+                                                                     .columns = c,
+                                                                     .column_count = 4}),
                        MYR_OK);
       free(cols);
     }
     myr_query *q;
-    assert_int_equal(myr_query_create(w[k], &(myr_query_desc){(myr_term[]){{pos[k], MYR_TERM_WRITE}, {vel[k], MYR_TERM_READ}}, 2}, &q), MYR_OK);
+    assert_int_equal(
+        myr_query_create(w[k], &(myr_query_desc){(myr_term[]){{pos[k], MYR_TERM_WRITE}, {vel[k], MYR_TERM_READ}}, 2},
+                         &q),
+        MYR_OK);
     const float dt = 1.0f / 60.0f;
     for (uint32_t chunk_rows = 16; chunk_rows <= 4096; chunk_rows *= 4) {
       myr_query_iter it;

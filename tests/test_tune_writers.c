@@ -17,12 +17,12 @@
 static const char hostile[] = "say \"hi\", C:\\dir\tx\x01y\x1f\nz \xc3\xa9";
 
 static int fails;
-#define CHECK(cond)                                                        \
-  do {                                                                     \
-    if (!(cond)) {                                                         \
-      fprintf(stderr, "%s:%d: FAIL: %s\n", __FILE__, __LINE__, #cond);     \
-      fails++;                                                             \
-    }                                                                      \
+#define CHECK(cond)                                                    \
+  do {                                                                 \
+    if (!(cond)) {                                                     \
+      fprintf(stderr, "%s:%d: FAIL: %s\n", __FILE__, __LINE__, #cond); \
+      fails++;                                                         \
+    }                                                                  \
   } while (0)
 
 enum { SYSTEMS = 4, MAX_CONFIGS = 3 };
@@ -30,8 +30,16 @@ static const char *const names[SYSTEMS] = {hostile, "middle", "small", "respawn"
 
 /* The options of a run on 2 threads over `count` configurations. */
 static options make_options(const uint32_t *chunks, uint32_t count) {
-  options o = {.scenario = hostile, .entities = 1000, .frames = 3, .warmup = 1, .repeat = 1, .seed = 7,
-               .threads = {2}, .thread_count = 1, .chunk_count = count, .autotune = chunks[0] == AUTO};
+  options o = {.scenario = hostile,
+               .entities = 1000,
+               .frames = 3,
+               .warmup = 1,
+               .repeat = 1,
+               .seed = 7,
+               .threads = {2},
+               .thread_count = 1,
+               .chunk_count = count,
+               .autotune = chunks[0] == AUTO};
   memcpy(o.chunks, chunks, sizeof *chunks * count);
   return o;
 }
@@ -45,8 +53,11 @@ static tune_results make_results(const options *o, result *rs, config_time *ts) 
     uint32_t chunk = o->chunks[c];
     for (uint32_t i = 0; i < SYSTEMS; i++) {
       result *x = &rs[r.n++];
-      *x = (result){.threads = 2, .chunk = chunk == AUTO ? 64 : chunk, .config_chunk = chunk,
-                    .settle_frames = chunk == AUTO ? 10 : 0, .run_once = i == 3};
+      *x = (result){.threads = 2,
+                    .chunk = chunk == AUTO ? 64 : chunk,
+                    .config_chunk = chunk,
+                    .settle_frames = chunk == AUTO ? 10 : 0,
+                    .run_once = i == 3};
       snprintf(x->system, sizeof x->system, "%s", names[i]);
       double rank = i == 0 ? (double)(o->chunk_count - c) : i == 1 ? (c == 1 ? 0.5 : 2.0 + c) : 1.0 + c;
       x->ns_per_entity = rank;

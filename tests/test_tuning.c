@@ -42,16 +42,39 @@ static void build(tfix *x, uint32_t n, uint32_t workers) {
   for (uint32_t i = 0; i < n; i++) cols[i] = (float)i, cols[n + i] = (float)(i % 7) - 3.0f;
   const myr_bulk_column c[] = {{x->f.pos, 0, cols}, {x->f.vel, 0, cols + n}};
   assert_int_equal(myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){.components = (myr_component[]){x->f.pos, x->f.vel},
-                                                                    .component_count = 2, .count = n, .columns = c,
-                                                                    .column_count = 2}),
+                                                                   .component_count = 2,
+                                                                   .count = n,
+                                                                   .columns = c,
+                                                                   .column_count = 2}),
                    MYR_OK);
   free(cols);
   assert_int_equal(myr_jobs_create(&(myr_jobs_desc){.workers = workers}, &x->pool), MYR_OK);
   assert_int_equal(myr_schedule_create(x->f.w, &(myr_schedule_desc){.jobs = x->pool}, &x->s), MYR_OK);
-  assert_int_equal(myr_schedule_add(x->s, &(myr_system_desc){.name = "move", .terms = (myr_term[]){{x->f.pos, MYR_TERM_WRITE}, {x->f.vel, MYR_TERM_READ}}, .term_count = 2, .fn = move_fn}, &x->move), MYR_OK);
-  assert_int_equal(myr_schedule_add(x->s, &(myr_system_desc){.name = "damp", .terms = (myr_term[]){{x->f.vel, MYR_TERM_WRITE}}, .term_count = 1, .fn = damp_fn, .stage = 1}, &x->damp), MYR_OK);
+  assert_int_equal(
+      myr_schedule_add(x->s,
+                       &(myr_system_desc){.name = "move",
+                                          .terms = (myr_term[]){{x->f.pos, MYR_TERM_WRITE}, {x->f.vel, MYR_TERM_READ}},
+                                          .term_count = 2,
+                                          .fn = move_fn},
+                       &x->move),
+      MYR_OK);
+  assert_int_equal(myr_schedule_add(x->s,
+                                    &(myr_system_desc){.name = "damp",
+                                                       .terms = (myr_term[]){{x->f.vel, MYR_TERM_WRITE}},
+                                                       .term_count = 1,
+                                                       .fn = damp_fn,
+                                                       .stage = 1},
+                                    &x->damp),
+                   MYR_OK);
   assert_int_equal(myr_schedule_add(x->s, &(myr_system_desc){.name = "once", .fn = nothing}, &x->once), MYR_OK);
-  assert_int_equal(myr_schedule_add(x->s, &(myr_system_desc){.name = "whole", .terms = (myr_term[]){{x->f.pos, MYR_TERM_READ}}, .term_count = 1, .fn = nothing, .flags = MYR_SYSTEM_WHOLE}, &x->whole), MYR_OK);
+  assert_int_equal(myr_schedule_add(x->s,
+                                    &(myr_system_desc){.name = "whole",
+                                                       .terms = (myr_term[]){{x->f.pos, MYR_TERM_READ}},
+                                                       .term_count = 1,
+                                                       .fn = nothing,
+                                                       .flags = MYR_SYSTEM_WHOLE},
+                                    &x->whole),
+                   MYR_OK);
 }
 
 static void unbuild(tfix *x) {
@@ -149,7 +172,8 @@ static void a_written_file_loads_back(void **state) {
   fclose(in);
   char sig[512], want[700];
   myr_machine_signature(sig, sizeof sig);
-  snprintf(want, sizeof want, "@format 1\n@scenario tests\n@entities 3000\n@threads 2\n@machine %s\nmove = 1024\ndamp = 4096\n", sig);
+  snprintf(want, sizeof want,
+           "@format 1\n@scenario tests\n@entities 3000\n@threads 2\n@machine %s\nmove = 1024\ndamp = 4096\n", sig);
   assert_non_null(strstr(text, want));
   assert_null(strstr(text, "once"));
   assert_null(strstr(text, "whole ="));
@@ -176,7 +200,11 @@ static void a_written_file_loads_back(void **state) {
 static void bad_files_are_refused_and_change_nothing(void **state) {
   tfix *x = *state;
   assert_int_equal(myr_schedule_set_chunk_rows(x->s, x->move, 512), MYR_OK);
-  static const struct { const char *text; myr_status st; const char *says; } bad[] = {
+  static const struct {
+    const char *text;
+    myr_status st;
+    const char *says;
+  } bad[] = {
       {"move = 64\n", MYR_ECORRUPT, ":1: expected \"@format 1\" first"},
       {"@format 2\nmove = 64\n", MYR_ECORRUPT, ":1: expected \"@format 1\""},
       {"# nothing\n", MYR_ECORRUPT, "no \"@format 1\" line"},
@@ -203,7 +231,9 @@ static void bad_files_are_refused_and_change_nothing(void **state) {
   char path[128];
   snprintf(path, sizeof path, "%s/binary", x->dir);
   FILE *f = fopen(path, "wb");
-  fwrite("@format 1\nmove = 6\0" "4\n", 1, 22, f);
+  fwrite("@format 1\nmove = 6\0"
+         "4\n",
+         1, 22, f);
   fclose(f);
   assert_int_equal(myr_schedule_load_tuning(x->s, path), MYR_ECORRUPT);
   assert_non_null(strstr(myr_schedule_error(x->s), "NUL"));
@@ -272,7 +302,7 @@ static void myriad_tuning_applies_to_systems_added_later(void **state) {
   assert_int_equal(setenv("MYRIAD_TUNING", p, 1), 0);
   myr_status st;
   const char *said = capture_stderr(x, rebuild, NULL, &st);
-  assert_string_equal(said, ""); /* no header: nothing to warn about */
+  assert_string_equal(said, "");              /* no header: nothing to warn about */
   assert_int_equal(rows_of(x, x->move), 320); /* over the desc's 0 */
   assert_int_equal(rows_of(x, x->damp), 4096);
   assert_string_equal(myr_schedule_error(x->s), "");
@@ -318,15 +348,25 @@ static void autotuning_settles_in_bounded_frames_on_the_fastest(void **state) {
   unbuild(x);
   build(x, 4096, 1);
   myr_system costly;
-  assert_int_equal(myr_schedule_add(x->s, &(myr_system_desc){.name = "costly", .terms = (myr_term[]){{x->f.health, MYR_TERM_WRITE}}, .term_count = 1, .fn = costly_chunks}, &costly), MYR_OK);
-  assert_int_equal(myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){.components = (myr_component[]){x->f.health}, .component_count = 1, .count = 4096}), MYR_OK);
+  assert_int_equal(myr_schedule_add(x->s,
+                                    &(myr_system_desc){.name = "costly",
+                                                       .terms = (myr_term[]){{x->f.health, MYR_TERM_WRITE}},
+                                                       .term_count = 1,
+                                                       .fn = costly_chunks},
+                                    &costly),
+                   MYR_OK);
+  assert_int_equal(
+      myr_entity_create_bulk(
+          x->f.w, &(myr_bulk_desc){.components = (myr_component[]){x->f.health}, .component_count = 1, .count = 4096}),
+      MYR_OK);
   assert_int_equal(myr_schedule_set_chunk_rows(x->s, x->damp, 100), MYR_OK);
   /* 64, 256, 1024, 4096, then beside the best (2048 when it is 4096; 512
    * and 2048 if a noisy frame made it 1024): 5 frames each (a median of 5
    * outlasts two preempted frames: CI runs tests side by side, and under
    * qemu), then the check: 5 frames on its own best and 5 on the fastest
    * coarse size, in turn */
-  assert_int_equal(myr_schedule_autotune(x->s, &(myr_autotune_desc){.min_rows = 64, .max_rows = 4096, .frames = 5}), MYR_OK);
+  assert_int_equal(myr_schedule_autotune(x->s, &(myr_autotune_desc){.min_rows = 64, .max_rows = 4096, .frames = 5}),
+                   MYR_OK);
   assert_false(myr_schedule_autotune_done(x->s));
   myr_autotune_info info;
   assert_int_equal(myr_schedule_autotune_info(x->s, costly, &info), MYR_OK);
@@ -376,7 +416,9 @@ static void autotuned_frames_end_in_the_fixed_chunk_world(void **state) {
   uint64_t fixed = 0, tuned = 0;
   for (int pass = 0; pass < 2; pass++) {
     build(x, 20000, 2);
-    if (pass) assert_int_equal(myr_schedule_autotune(x->s, &(myr_autotune_desc){.min_rows = 16, .max_rows = 1u << 16, .frames = 1}), MYR_OK);
+    if (pass)
+      assert_int_equal(
+          myr_schedule_autotune(x->s, &(myr_autotune_desc){.min_rows = 16, .max_rows = 1u << 16, .frames = 1}), MYR_OK);
     for (int f = 0; f < 30; f++) assert_int_equal(myr_schedule_run(x->s, 1.0 / 60), MYR_OK);
     if (pass) {
       assert_true(myr_schedule_autotune_done(x->s)); /* 1 x (7 + 4) frames at most */
@@ -387,8 +429,9 @@ static void autotuned_frames_end_in_the_fixed_chunk_world(void **state) {
       assert_true(a.settled && b.settled);
       bool own = a.rows == a.best_rows && b.rows == b.best_rows, uniform = a.rows == b.rows;
       assert_true(own || uniform);
-      if (!own) assert_true(a.rows == 16 || a.rows == 64 || a.rows == 256 || a.rows == 1024 || a.rows == 4096 ||
-                            a.rows == 16384 || a.rows == 65536);
+      if (!own)
+        assert_true(a.rows == 16 || a.rows == 64 || a.rows == 256 || a.rows == 1024 || a.rows == 4096 ||
+                    a.rows == 16384 || a.rows == 65536);
     }
     *(pass ? &tuned : &fixed) = world_hash(x->f.w);
     unbuild(x);
@@ -439,7 +482,8 @@ static void bad_autotune_arguments_are_refused(void **state) {
   assert_int_equal(myr_schedule_autotune(x->s, &(myr_autotune_desc){.max_rows = (1u << 24) + 1}), MYR_EINVAL);
   assert_int_equal(myr_schedule_autotune(x->s, &(myr_autotune_desc){.frames = 65}), MYR_EINVAL);
   assert_int_equal(myr_schedule_autotune(x->s, &(myr_autotune_desc){.min_rows = UINT32_MAX}), MYR_EINVAL); /* no wrap */
-  assert_int_equal(myr_schedule_autotune(x->s, &(myr_autotune_desc){.min_rows = 0xfffffff1u, .max_rows = 65536}), MYR_EINVAL);
+  assert_int_equal(myr_schedule_autotune(x->s, &(myr_autotune_desc){.min_rows = 0xfffffff1u, .max_rows = 65536}),
+                   MYR_EINVAL);
   assert_true(myr_schedule_autotune_done(x->s)); /* nothing started */
   assert_int_equal(rows_of(x, x->move), 4096);
   myr_autotune_info info;

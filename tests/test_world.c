@@ -258,7 +258,11 @@ static void bulk_create_fills_whole_columns(void **state) {
   myr_entity ids[N];
   const myr_component set[] = {f->vel, f->pos, f->pos}; /* order and repeats do not matter */
   const void *values[] = {&(t_velocity){1, 2, 3}, NULL, &(t_position){4, 5, 6}};
-  assert_int_equal(myr_entity_create_bulk(f->w, &(myr_bulk_desc){.components = set, .component_count = 3, .values = values, .count = N, .ids_out = ids}), MYR_OK);
+  assert_int_equal(
+      myr_entity_create_bulk(
+          f->w,
+          &(myr_bulk_desc){.components = set, .component_count = 3, .values = values, .count = N, .ids_out = ids}),
+      MYR_OK);
   assert_int_equal(myr_world_entity_count(f->w), N);
   for (int i = 0; i < N; i++) {
     t_position p;
@@ -272,7 +276,11 @@ static void bulk_create_fills_whole_columns(void **state) {
   assert_int_equal(myr_entity_destroy(f->w, ids[10]), MYR_OK);
   assert_int_equal(myr_entity_destroy(f->w, ids[20]), MYR_OK);
   myr_entity again[3];
-  assert_int_equal(myr_entity_create_bulk(f->w, &(myr_bulk_desc){.components = set, .component_count = 1, .values = NULL, .count = 3, .ids_out = again}), MYR_OK);
+  assert_int_equal(
+      myr_entity_create_bulk(
+          f->w,
+          &(myr_bulk_desc){.components = set, .component_count = 1, .values = NULL, .count = 3, .ids_out = again}),
+      MYR_OK);
   assert_int_equal(MYR_ENTITY_INDEX(again[0]), MYR_ENTITY_INDEX(ids[20]));
   assert_int_equal(MYR_ENTITY_INDEX(again[1]), MYR_ENTITY_INDEX(ids[10]));
   assert_int_equal(MYR_ENTITY_INDEX(again[2]), N);
@@ -286,10 +294,21 @@ static void bulk_create_rejects_bad_input_and_changes_nothing(void **state) {
   fixture *f = *state;
   uint64_t h = world_hash(f->w);
   const myr_component bad[] = {f->pos, 77};
-  assert_int_equal(myr_entity_create_bulk(f->w, &(myr_bulk_desc){.components = bad, .component_count = 2, .values = NULL, .count = 10, .ids_out = NULL}), MYR_ENOCOMP);
-  assert_int_equal(myr_entity_create_bulk(f->w, &(myr_bulk_desc){.components = NULL, .component_count = 2, .values = NULL, .count = 10, .ids_out = NULL}), MYR_EINVAL);
+  assert_int_equal(
+      myr_entity_create_bulk(
+          f->w,
+          &(myr_bulk_desc){.components = bad, .component_count = 2, .values = NULL, .count = 10, .ids_out = NULL}),
+      MYR_ENOCOMP);
+  assert_int_equal(
+      myr_entity_create_bulk(
+          f->w,
+          &(myr_bulk_desc){.components = NULL, .component_count = 2, .values = NULL, .count = 10, .ids_out = NULL}),
+      MYR_EINVAL);
   assert_int_equal(myr_entity_create_bulk(f->w, NULL), MYR_EINVAL);
-  assert_int_equal(myr_entity_create_bulk(f->w, &(myr_bulk_desc){.components = bad, .component_count = 1, .values = NULL, .count = 0, .ids_out = NULL}), MYR_OK);
+  assert_int_equal(
+      myr_entity_create_bulk(
+          f->w, &(myr_bulk_desc){.components = bad, .component_count = 1, .values = NULL, .count = 0, .ids_out = NULL}),
+      MYR_OK);
   assert_int_equal(world_hash(f->w), h);
   assert_int_equal(myr_world_entity_count(f->w), 0);
 }
@@ -298,7 +317,11 @@ static void columns_are_aligned_padded_and_staggered(void **state) {
   fixture *f = *state;
   const myr_component set[] = {f->pos, f->vel, f->health, f->label};
   for (uint32_t n = 1; n < 5000; n = n * 3 + 1) {
-    assert_int_equal(myr_entity_create_bulk(f->w, &(myr_bulk_desc){.components = set, .component_count = 4, .values = NULL, .count = n, .ids_out = NULL}), MYR_OK);
+    assert_int_equal(
+        myr_entity_create_bulk(
+            f->w,
+            &(myr_bulk_desc){.components = set, .component_count = 4, .values = NULL, .count = n, .ids_out = NULL}),
+        MYR_OK);
     compset cs = {{0}};
     for (int i = 0; i < 4; i++) compset_put(&cs, set[i]);
     const table *t = table_find(f->w, &cs);
@@ -311,7 +334,8 @@ static void columns_are_aligned_padded_and_staggered(void **state) {
       assert_int_equal((uintptr_t)t->cols[j].data % 64, 0);
       /* padding rows up to the next multiple of 16 are initialised: zero here */
       for (uint32_t r = t->count; r < round_up16(t->count); r++)
-        for (uint32_t b = 0; b < t->cols[j].elem_size; b++) assert_int_equal(t->cols[j].data[(size_t)r * t->cols[j].elem_size + b], 0);
+        for (uint32_t b = 0; b < t->cols[j].elem_size; b++)
+          assert_int_equal(t->cols[j].data[(size_t)r * t->cols[j].elem_size + b], 0);
       if (j > 0 && (uintptr_t)t->cols[j].data % 4096 != (uintptr_t)t->cols[j - 1].data % 4096) page_offsets_seen++;
     }
     /* large columns must not all start at the same offset within a page */
@@ -329,7 +353,10 @@ static void hash_depends_on_content_not_layout(void **state) {
   /* a: bulk create; b: one by one through other tables, then trimmed */
   myr_entity ids[3];
   const myr_component set[] = {a.pos, a.vel};
-  assert_int_equal(myr_entity_create_bulk(a.w, &(myr_bulk_desc){.components = set, .component_count = 2, .values = NULL, .count = 3, .ids_out = ids}), MYR_OK);
+  assert_int_equal(
+      myr_entity_create_bulk(
+          a.w, &(myr_bulk_desc){.components = set, .component_count = 2, .values = NULL, .count = 3, .ids_out = ids}),
+      MYR_OK);
   for (int i = 0; i < 3; i++) {
     myr_entity e;
     assert_int_equal(myr_entity_create(b.w, &e), MYR_OK);
@@ -363,7 +390,10 @@ static void hash_is_stable_across_runs(void **state) {
   const myr_component set[] = {f.pos, f.health};
   const void *values[] = {&(t_position){1.5f, -2, 3}, &(t_health){7, 2, 0.5}};
   myr_entity ids[4];
-  assert_int_equal(myr_entity_create_bulk(f.w, &(myr_bulk_desc){.components = set, .component_count = 2, .values = values, .count = 4, .ids_out = ids}), MYR_OK);
+  assert_int_equal(
+      myr_entity_create_bulk(
+          f.w, &(myr_bulk_desc){.components = set, .component_count = 2, .values = values, .count = 4, .ids_out = ids}),
+      MYR_OK);
   assert_int_equal(myr_entity_destroy(f.w, ids[1]), MYR_OK);
   uint64_t h = world_hash(f.w);
   fprintf(stderr, "fixed world hash %016llx\n", (unsigned long long)h);
@@ -391,7 +421,11 @@ static void allocator_hooks_see_every_allocation(void **state) {
   assert_int_equal(myr_world_create(&(myr_world_desc){{counting_alloc, counting_free, &live}}, &f.w), MYR_OK);
   fixture_register(&f);
   const myr_component set[] = {f.pos, f.label};
-  assert_int_equal(myr_entity_create_bulk(f.w, &(myr_bulk_desc){.components = set, .component_count = 2, .values = NULL, .count = 10000, .ids_out = NULL}), MYR_OK);
+  assert_int_equal(
+      myr_entity_create_bulk(
+          f.w,
+          &(myr_bulk_desc){.components = set, .component_count = 2, .values = NULL, .count = 10000, .ids_out = NULL}),
+      MYR_OK);
   assert_true(live > 0);
   myr_world_destroy(f.w);
   assert_int_equal(live, 0);
@@ -457,9 +491,14 @@ static void bulk_columns_fill_each_entity_from_its_own_value(void **state) {
   const void *values[] = {&(t_position){0, 9, 9}, &(t_health){0, 7, 1.5}};
   const myr_bulk_column cols[] = {{f->pos, x_field, xs}, {f->health, hp_field, hps}};
   myr_entity ids[N];
-  assert_int_equal(myr_entity_create_bulk(f->w, &(myr_bulk_desc){.components = set, .component_count = 2, .values = values,
-                                                                   .count = N, .ids_out = ids, .columns = cols,
-                                                                   .column_count = 2}), MYR_OK);
+  assert_int_equal(myr_entity_create_bulk(f->w, &(myr_bulk_desc){.components = set,
+                                                                 .component_count = 2,
+                                                                 .values = values,
+                                                                 .count = N,
+                                                                 .ids_out = ids,
+                                                                 .columns = cols,
+                                                                 .column_count = 2}),
+                   MYR_OK);
   for (int i = 0; i < N; i += 97) {
     t_position p;
     t_health h;
@@ -473,14 +512,27 @@ static void bulk_columns_fill_each_entity_from_its_own_value(void **state) {
   const myr_bulk_column outside[] = {{f->vel, 0, xs}};
   const myr_bulk_column twice[] = {{f->pos, 0, xs}, {f->pos, 0, xs}};
   const myr_bulk_column bad_field[] = {{f->pos, 9, xs}};
-  assert_int_equal(myr_entity_create_bulk(f->w, &(myr_bulk_desc){.components = set, .component_count = 2, .count = 5,
-                                                                   .columns = outside, .column_count = 1}), MYR_EINVAL);
-  assert_int_equal(myr_entity_create_bulk(f->w, &(myr_bulk_desc){.components = set, .component_count = 2, .count = 5,
-                                                                   .columns = twice, .column_count = 2}), MYR_EINVAL);
-  assert_int_equal(myr_entity_create_bulk(f->w, &(myr_bulk_desc){.components = set, .component_count = 2, .count = 5,
-                                                                   .columns = bad_field, .column_count = 1}), MYR_EFIELD);
-  assert_int_equal(myr_entity_create_bulk(f->w, &(myr_bulk_desc){.components = set, .component_count = 2, .count = 5,
-                                                                   .columns = NULL, .column_count = 1}), MYR_EINVAL);
+  assert_int_equal(
+      myr_entity_create_bulk(
+          f->w,
+          &(myr_bulk_desc){.components = set, .component_count = 2, .count = 5, .columns = outside, .column_count = 1}),
+      MYR_EINVAL);
+  assert_int_equal(
+      myr_entity_create_bulk(
+          f->w,
+          &(myr_bulk_desc){.components = set, .component_count = 2, .count = 5, .columns = twice, .column_count = 2}),
+      MYR_EINVAL);
+  assert_int_equal(myr_entity_create_bulk(f->w, &(myr_bulk_desc){.components = set,
+                                                                 .component_count = 2,
+                                                                 .count = 5,
+                                                                 .columns = bad_field,
+                                                                 .column_count = 1}),
+                   MYR_EFIELD);
+  assert_int_equal(
+      myr_entity_create_bulk(
+          f->w,
+          &(myr_bulk_desc){.components = set, .component_count = 2, .count = 5, .columns = NULL, .column_count = 1}),
+      MYR_EINVAL);
   assert_true(world_hash(f->w) == before);
   assert_int_equal(myr_world_entity_count(f->w), N);
   free(xs);
@@ -491,12 +543,15 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(put_sets_when_present_and_adds_when_absent, fixture_setup, fixture_teardown),
       cmocka_unit_test_setup_teardown(create_with_makes_one_entity_with_values, fixture_setup, fixture_teardown),
-      cmocka_unit_test_setup_teardown(bulk_columns_fill_each_entity_from_its_own_value, fixture_setup, fixture_teardown),
+      cmocka_unit_test_setup_teardown(bulk_columns_fill_each_entity_from_its_own_value, fixture_setup,
+                                      fixture_teardown),
       cmocka_unit_test(status_names_every_code),
       cmocka_unit_test_setup_teardown(bad_component_descriptions_are_rejected, fixture_setup, fixture_teardown),
-      cmocka_unit_test_setup_teardown(components_are_found_by_name_and_describe_their_fields, fixture_setup, fixture_teardown),
+      cmocka_unit_test_setup_teardown(components_are_found_by_name_and_describe_their_fields, fixture_setup,
+                                      fixture_teardown),
       cmocka_unit_test(component_limit_is_enforced),
-      cmocka_unit_test_setup_teardown(created_entity_is_alive_and_destroyed_id_goes_stale, fixture_setup, fixture_teardown),
+      cmocka_unit_test_setup_teardown(created_entity_is_alive_and_destroyed_id_goes_stale, fixture_setup,
+                                      fixture_teardown),
       cmocka_unit_test_setup_teardown(unknown_and_null_ids_are_rejected, fixture_setup, fixture_teardown),
       cmocka_unit_test_setup_teardown(set_and_get_round_trip_through_columns, fixture_setup, fixture_teardown),
       cmocka_unit_test_setup_teardown(add_without_values_zero_fills, fixture_setup, fixture_teardown),
@@ -505,7 +560,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(tag_runs_move_values_and_still_refuse, fixture_setup, fixture_teardown),
       cmocka_unit_test_setup_teardown(field_access_checks_index_and_type, fixture_setup, fixture_teardown),
       cmocka_unit_test_setup_teardown(bulk_create_fills_whole_columns, fixture_setup, fixture_teardown),
-      cmocka_unit_test_setup_teardown(bulk_create_rejects_bad_input_and_changes_nothing, fixture_setup, fixture_teardown),
+      cmocka_unit_test_setup_teardown(bulk_create_rejects_bad_input_and_changes_nothing, fixture_setup,
+                                      fixture_teardown),
       cmocka_unit_test_setup_teardown(columns_are_aligned_padded_and_staggered, fixture_setup, fixture_teardown),
       cmocka_unit_test(hash_depends_on_content_not_layout),
       cmocka_unit_test(hash_is_stable_across_runs),

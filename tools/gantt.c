@@ -47,19 +47,26 @@ int gantt_write(FILE *out, const myr_schedule *s, const myr_trace_event *ev, siz
   double axis_y = TOP + rows * (ROW + GAP) + 4;
   uint32_t legend_lines = (systems + 1 + 4) / 5;
   double height = axis_y + 40 + legend_lines * LEGEND_ROW + 10;
-#define X(t) (LEFT + (double)((t) - t0) / 1e3 / span_us * plot_w)
+#define X(t) (LEFT + (double)((t)-t0) / 1e3 / span_us * plot_w)
 
-  fprintf(out, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%.0f\" viewBox=\"0 0 %d %.0f\" "
-          "font-family=\"sans-serif\" font-size=\"12\">\n", WIDTH, height, WIDTH, height);
-  fprintf(out, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n<text x=\"%d\" y=\"24\" font-size=\"15\" "
-          "font-weight=\"bold\">", LEFT);
+  fprintf(out,
+          "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%.0f\" viewBox=\"0 0 %d %.0f\" "
+          "font-family=\"sans-serif\" font-size=\"12\">\n",
+          WIDTH, height, WIDTH, height);
+  fprintf(out,
+          "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n<text x=\"%d\" y=\"24\" font-size=\"15\" "
+          "font-weight=\"bold\">",
+          LEFT);
   svg_text(out, title);
-  fprintf(out, "</text>\n<text x=\"%d\" y=\"42\" fill=\"#555\">one frame, %.1f us; a bar per chunk, coloured by "
-          "system</text>\n", LEFT, span_us);
+  fprintf(out,
+          "</text>\n<text x=\"%d\" y=\"42\" fill=\"#555\">one frame, %.1f us; a bar per chunk, coloured by "
+          "system</text>\n",
+          LEFT, span_us);
   for (uint32_t r = 0; r < rows; r++) {
     double y = TOP + r * (ROW + GAP);
     fprintf(out, "<rect x=\"%d\" y=\"%.0f\" width=\"%.0f\" height=\"%d\" fill=\"#f4f4f4\"/>\n", LEFT, y, plot_w, ROW);
-    if (r < workers) fprintf(out, "<text x=\"%d\" y=\"%.0f\" text-anchor=\"end\">worker %u</text>\n", LEFT - 8, y + 17, r);
+    if (r < workers)
+      fprintf(out, "<text x=\"%d\" y=\"%.0f\" text-anchor=\"end\">worker %u</text>\n", LEFT - 8, y + 17, r);
     else fprintf(out, "<text x=\"%d\" y=\"%.0f\" text-anchor=\"end\">merge</text>\n", LEFT - 8, y + 17);
   }
   for (size_t i = 0; i < n; i++) {
@@ -69,18 +76,22 @@ int gantt_write(FILE *out, const myr_schedule *s, const myr_trace_event *ev, siz
     if (w < 0.6) w = 0.6;
     if (e->kind == MYR_TRACE_MERGE) {
       double y = TOP + workers * (ROW + GAP);
-      fprintf(out, "<line x1=\"%.2f\" y1=\"%d\" x2=\"%.2f\" y2=\"%.0f\" stroke=\"#333\" stroke-dasharray=\"3,3\"/>\n", x,
-              TOP, x, y);
-      fprintf(out, "<rect x=\"%.2f\" y=\"%.0f\" width=\"%.2f\" height=\"%d\" fill=\"#333\"><title>stage %u merge, "
-              "%.1f us</title></rect>\n", x, y, w, ROW, e->stage, (double)(e->end_ns - e->start_ns) / 1e3);
+      fprintf(out, "<line x1=\"%.2f\" y1=\"%d\" x2=\"%.2f\" y2=\"%.0f\" stroke=\"#333\" stroke-dasharray=\"3,3\"/>\n",
+              x, TOP, x, y);
+      fprintf(out,
+              "<rect x=\"%.2f\" y=\"%.0f\" width=\"%.2f\" height=\"%d\" fill=\"#333\"><title>stage %u merge, "
+              "%.1f us</title></rect>\n",
+              x, y, w, ROW, e->stage, (double)(e->end_ns - e->start_ns) / 1e3);
       continue;
     }
     if (e->worker >= workers) continue;
     myr_system_stats st;
     const char *name = myr_schedule_system_stats(s, e->system, &st) == MYR_OK ? st.name : "?";
     double y = TOP + e->worker * (ROW + GAP);
-    fprintf(out, "<rect x=\"%.2f\" y=\"%.0f\" width=\"%.2f\" height=\"%d\" fill=\"%s\" stroke=\"white\" "
-            "stroke-width=\"0.3\"><title>", x, y, w, ROW, palette[e->system % PALETTE]);
+    fprintf(out,
+            "<rect x=\"%.2f\" y=\"%.0f\" width=\"%.2f\" height=\"%d\" fill=\"%s\" stroke=\"white\" "
+            "stroke-width=\"0.3\"><title>",
+            x, y, w, ROW, palette[e->system % PALETTE]);
     svg_text(out, name);
     if (e->kind == MYR_TRACE_HOOK) fprintf(out, " hook");
     else fprintf(out, " chunk %u, %u rows, table %u", e->chunk, e->rows, e->table);
@@ -95,16 +106,14 @@ int gantt_write(FILE *out, const myr_schedule *s, const myr_trace_event *ev, siz
     fprintf(out, "<line x1=\"%.1f\" y1=\"%.0f\" x2=\"%.1f\" y2=\"%.0f\" stroke=\"#000\"/>\n", x, axis_y, x, axis_y + 5);
     fprintf(out, "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">%g</text>\n", x, axis_y + 18, t);
   }
-  fprintf(out, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"end\" fill=\"#555\">us</text>\n", LEFT + plot_w,
-          axis_y + 32);
+  fprintf(out, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"end\" fill=\"#555\">us</text>\n", LEFT + plot_w, axis_y + 32);
   /* the legend: systems, then the merge */
   for (uint32_t i = 0; i <= systems; i++) {
     double x = LEFT + (i % 5) * 200, y = axis_y + 44 + (i / 5) * LEGEND_ROW;
     myr_system_stats st;
-    const char *name = i == systems ? "merge"
-                       : myr_schedule_system_stats(s, i, &st) == MYR_OK ? st.name : "?";
-    fprintf(out, "<rect x=\"%.0f\" y=\"%.0f\" width=\"12\" height=\"12\" fill=\"%s\"/><text x=\"%.0f\" y=\"%.0f\">",
-            x, y - 10, i == systems ? "#333" : palette[i % PALETTE], x + 17, y);
+    const char *name = i == systems ? "merge" : myr_schedule_system_stats(s, i, &st) == MYR_OK ? st.name : "?";
+    fprintf(out, "<rect x=\"%.0f\" y=\"%.0f\" width=\"12\" height=\"12\" fill=\"%s\"/><text x=\"%.0f\" y=\"%.0f\">", x,
+            y - 10, i == systems ? "#333" : palette[i % PALETTE], x + 17, y);
     svg_text(out, name);
     fprintf(out, "</text>\n");
   }

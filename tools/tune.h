@@ -16,7 +16,7 @@
 #define MAX_LIST 64
 #define MAX_SYSTEMS 32
 
-#define AUTO 0u /* the chunk "size" of an autotuned configuration */
+#define AUTO 0u              /* the chunk "size" of an autotuned configuration */
 #define FROM_FILE UINT32_MAX /* of a configuration run with --tuning's sizes */
 
 typedef enum tune_format { FORMAT_TABLE, FORMAT_JSON, FORMAT_CSV } tune_format;
@@ -29,9 +29,9 @@ typedef struct options {
   uint32_t frames, warmup, repeat;
   uint64_t seed;
   tune_format format;
-  bool autotune;             /* chunks[0] is 0: autotuning, then the sweep */
+  bool autotune; /* chunks[0] is 0: autotuning, then the sweep */
   scn_kernels kernels;
-  bool tuning_env;           /* tuning_path is MYRIAD_TUNING's */
+  bool tuning_env; /* tuning_path is MYRIAD_TUNING's */
   const char *trace_path, *gantt_path, *plot_path, *write_path, *tuning_path;
   FILE *trace, *gantt, *plot, *write; /* opened while parsing, so a bad path fails before any run */
 } options;
@@ -44,7 +44,7 @@ typedef struct result {
   uint32_t settle_frames;  /* autotuned: frames it took to settle */
   double ns_per_entity, min_ns, max_ns, entities_per_s;
   bool run_once;
-  bool whole;              /* MYR_SYSTEM_WHOLE: one job, no chunk size */
+  bool whole; /* MYR_SYSTEM_WHOLE: one job, no chunk size */
 } result;
 
 /* One configuration (a thread count and a chunk size): medians. */

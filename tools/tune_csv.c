@@ -30,7 +30,7 @@ static const char *csv_edge(const options *o, const tune_results *r, const resul
 
 void write_csv(FILE *out, const options *o, const tune_results *r) {
   fprintf(out, "system,threads,chunk,ns_per_entity,min_ns_per_entity,max_ns_per_entity,entities_per_s,mode,"
-          "best_at_edge\n");
+               "best_at_edge\n");
   for (uint32_t i = 0; i < r->n; i++) {
     const result *x = &r->rs[i];
     csv_field(out, x->system);

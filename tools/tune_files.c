@@ -14,7 +14,8 @@ void write_tuning(const options *o, const tune_results *r) {
   myr_jobs *pool;
   scn_scenario *sc;
   myr_status st = myr_jobs_create(&(myr_jobs_desc){.workers = threads}, &pool);
-  if (st == MYR_OK && (st = scn_create_kernels(o->scenario, 1, o->seed, pool, o->kernels, &sc)) != MYR_OK) myr_jobs_destroy(pool);
+  if (st == MYR_OK && (st = scn_create_kernels(o->scenario, 1, o->seed, pool, o->kernels, &sc)) != MYR_OK)
+    myr_jobs_destroy(pool);
   if (st != MYR_OK) {
     fprintf(stderr, "myriad-tune: --write-tuning: %s\n", myr_strerror(st));
     exit(1);
@@ -29,7 +30,8 @@ void write_tuning(const options *o, const tune_results *r) {
   }
   st = myr_schedule_write_tuning(s, o->write, &(myr_tuning_desc){.scenario = o->scenario, .entities = o->entities});
   if (st != MYR_OK || fclose(o->write) != 0) {
-    fprintf(stderr, "myriad-tune: writing %s: %s\n", o->write_path, st != MYR_OK ? myr_schedule_error(s) : strerror(errno));
+    fprintf(stderr, "myriad-tune: writing %s: %s\n", o->write_path,
+            st != MYR_OK ? myr_schedule_error(s) : strerror(errno));
     exit(1);
   }
   scn_destroy(sc);

@@ -24,7 +24,8 @@ static void json_results(FILE *out, const tune_results *r) {
     json_string(out, x->system);
     fprintf(out, ", \"threads\": %u, \"chunk\": %u, \"mode\": ", x->threads, x->chunk);
     json_string(out, mode_of(x->config_chunk));
-    fprintf(out, ", \"run_once\": %s, \"whole\": %s, \"ns_per_entity\": %.4f, \"min_ns_per_entity\": %.4f, "
+    fprintf(out,
+            ", \"run_once\": %s, \"whole\": %s, \"ns_per_entity\": %.4f, \"min_ns_per_entity\": %.4f, "
             "\"max_ns_per_entity\": %.4f, \"entities_per_s\": %.1f}",
             x->run_once ? "true" : "false", x->whole ? "true" : "false", x->ns_per_entity, x->min_ns, x->max_ns,
             x->entities_per_s);
@@ -79,7 +80,8 @@ static void json_autotune(FILE *out, const options *o, const tune_results *r) {
       if (!a || !b) continue;
       fprintf(out, "%s\n  {\"system\": ", first ? "" : ",");
       json_string(out, a->system);
-      fprintf(out, ", \"threads\": %u, \"chunk\": %u, \"settle_frames\": %u, \"entities_per_s\": %.1f, "
+      fprintf(out,
+              ", \"threads\": %u, \"chunk\": %u, \"settle_frames\": %u, \"entities_per_s\": %.1f, "
               "\"sweep_best_chunk\": %u, \"sweep_best_entities_per_s\": %.1f, \"ratio\": %.4f}",
               threads, a->chunk, a->settle_frames, a->entities_per_s, b->chunk, b->entities_per_s,
               b->ns_per_entity / a->ns_per_entity);
@@ -93,8 +95,10 @@ static void json_autotune_frames(FILE *out, const options *o, const tune_results
   for (uint32_t t = 0; t < o->thread_count; t++) {
     const config_time *a, *b;
     frames_of(o, r->ts, t, &a, &b);
-    fprintf(out, "%s\n  {\"threads\": %u, \"frame_ms\": %.4f, \"sweep_best_chunk\": %u, \"sweep_best_frame_ms\": %.4f, "
-            "\"ratio\": %.4f}", t ? "," : "", a->threads, a->frame_ms, b->chunk, b->frame_ms, b->frame_ms / a->frame_ms);
+    fprintf(out,
+            "%s\n  {\"threads\": %u, \"frame_ms\": %.4f, \"sweep_best_chunk\": %u, \"sweep_best_frame_ms\": %.4f, "
+            "\"ratio\": %.4f}",
+            t ? "," : "", a->threads, a->frame_ms, b->chunk, b->frame_ms, b->frame_ms / a->frame_ms);
   }
   fprintf(out, "]");
 }

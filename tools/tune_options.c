@@ -19,64 +19,62 @@ static _Noreturn void bad(const char *arg, const char *why) {
 
 /* --help from --entities on. */
 static void usage_options(FILE *out) {
-  fprintf(out,
-          "  --entities N      entities, with k or M suffixes (default: the scenario's)\n"
-          "  --threads LIST    worker counts, e.g. 1,2 (default: one per CPU)\n"
-          "  --chunk LIST|RANGE|auto  rows per chunk: 256,1024,4096 or 64:65536:x2\n"
-          "                    (default 256,1024,4096,16384); auto: the library's\n"
-          "                    autotuning (sizes 64..65536, 5 frames each, 50 frames\n"
-          "                    at most) settles each system; then its sizes and a\n"
-          "                    full sweep 64:65536:x2 run in turn in the same world,\n"
-          "                    to say how close it came, per system and per frame\n"
-          "  --frames N        measured frames per configuration (default 20)\n"
-          "  --warmup N        frames run first and not measured (default 3)\n"
-          "  --repeat N        measure each configuration N times, each on a fresh\n"
-          "                    world; medians over all N x frames (default 1)\n"
-          "  --seed N          the scenario's seed (default 1)\n"
-          "  --kernels K       simd or scalar: the hot systems' code, vectors through\n"
-          "                    myriad/simd.h or plain loops; the same world either\n"
-          "                    way (default simd)\n"
-          "  --format F        table, json or csv (default table)\n"
-          "  --trace FILE      write the last configuration's measured frames as a\n"
-          "                    Chrome trace (open in Perfetto or chrome://tracing):\n"
-          "                    one event per chunk, per hook and per stage merge\n"
-          "  --gantt FILE.svg  the last measured frame as a Gantt chart: a row per\n"
-          "                    worker, a bar per chunk coloured by system, the\n"
-          "                    merges on a row of their own\n"
-          "  --plot FILE.svg   entities/s against chunk size, a panel per system and\n"
-          "                    a line per thread count\n"
-          "  --write-tuning FILE  write the best chunk size per system (with --chunk\n"
-          "                    auto: where autotuning settled) for the last thread\n"
-          "                    count as a tuning file; load it with --tuning, with\n"
-          "                    myr_schedule_load_tuning or MYRIAD_TUNING=FILE\n"
-          "  --tuning FILE     run with the chunk sizes of a tuning file instead of a\n"
-          "                    sweep (one configuration per thread count); without\n"
-          "                    --chunk or --tuning, a file named by MYRIAD_TUNING is\n"
-          "                    used the same way\n"
-          "  --help            this text\n\n"
-          "examples:\n"
-          "  myriad-tune\n"
-          "  myriad-tune --entities 200k --threads 1,2 --chunk 256,4096 --frames 50 --format json\n"
-          "  myriad-tune --chunk 64:65536:x4 --format csv > sweep.csv\n"
-          "  myriad-tune --threads 2 --chunk 4096 --frames 5 --trace trace.json --gantt frame.svg\n"
-          "  myriad-tune --chunk auto --write-tuning particles.tuning\n"
-          "  MYRIAD_TUNING=particles.tuning ./my_simulation\n\n"
-          "Exit status: 0, 1 when a run fails, 2 for a bad argument.\n");
+  fprintf(out, "  --entities N      entities, with k or M suffixes (default: the scenario's)\n"
+               "  --threads LIST    worker counts, e.g. 1,2 (default: one per CPU)\n"
+               "  --chunk LIST|RANGE|auto  rows per chunk: 256,1024,4096 or 64:65536:x2\n"
+               "                    (default 256,1024,4096,16384); auto: the library's\n"
+               "                    autotuning (sizes 64..65536, 5 frames each, 50 frames\n"
+               "                    at most) settles each system; then its sizes and a\n"
+               "                    full sweep 64:65536:x2 run in turn in the same world,\n"
+               "                    to say how close it came, per system and per frame\n"
+               "  --frames N        measured frames per configuration (default 20)\n"
+               "  --warmup N        frames run first and not measured (default 3)\n"
+               "  --repeat N        measure each configuration N times, each on a fresh\n"
+               "                    world; medians over all N x frames (default 1)\n"
+               "  --seed N          the scenario's seed (default 1)\n"
+               "  --kernels K       simd or scalar: the hot systems' code, vectors through\n"
+               "                    myriad/simd.h or plain loops; the same world either\n"
+               "                    way (default simd)\n"
+               "  --format F        table, json or csv (default table)\n"
+               "  --trace FILE      write the last configuration's measured frames as a\n"
+               "                    Chrome trace (open in Perfetto or chrome://tracing):\n"
+               "                    one event per chunk, per hook and per stage merge\n"
+               "  --gantt FILE.svg  the last measured frame as a Gantt chart: a row per\n"
+               "                    worker, a bar per chunk coloured by system, the\n"
+               "                    merges on a row of their own\n"
+               "  --plot FILE.svg   entities/s against chunk size, a panel per system and\n"
+               "                    a line per thread count\n"
+               "  --write-tuning FILE  write the best chunk size per system (with --chunk\n"
+               "                    auto: where autotuning settled) for the last thread\n"
+               "                    count as a tuning file; load it with --tuning, with\n"
+               "                    myr_schedule_load_tuning or MYRIAD_TUNING=FILE\n"
+               "  --tuning FILE     run with the chunk sizes of a tuning file instead of a\n"
+               "                    sweep (one configuration per thread count); without\n"
+               "                    --chunk or --tuning, a file named by MYRIAD_TUNING is\n"
+               "                    used the same way\n"
+               "  --help            this text\n\n"
+               "examples:\n"
+               "  myriad-tune\n"
+               "  myriad-tune --entities 200k --threads 1,2 --chunk 256,4096 --frames 50 --format json\n"
+               "  myriad-tune --chunk 64:65536:x4 --format csv > sweep.csv\n"
+               "  myriad-tune --threads 2 --chunk 4096 --frames 5 --trace trace.json --gantt frame.svg\n"
+               "  myriad-tune --chunk auto --write-tuning particles.tuning\n"
+               "  MYRIAD_TUNING=particles.tuning ./my_simulation\n\n"
+               "Exit status: 0, 1 when a run fails, 2 for a bad argument.\n");
 }
 
 /* --help. */
 static void usage(FILE *out) {
   uint32_t n;
   const scn_info *s = scn_list(&n);
-  fprintf(out,
-          "usage: myriad-tune [options]\n"
-          "Runs a built-in simulation and measures each system's throughput for every\n"
-          "thread count and chunk size asked for; prints the median ns per entity and\n"
-          "entities per second over the frames (with min-max), the best chunk size per\n"
-          "system (with a note when it is the smallest or largest size swept: the best\n"
-          "may lie beyond, so widen the range), the speed-up over 1 thread, and the\n"
-          "frame and merge times.\n\n"
-          "  --scenario NAME   the simulation (default particles):\n");
+  fprintf(out, "usage: myriad-tune [options]\n"
+               "Runs a built-in simulation and measures each system's throughput for every\n"
+               "thread count and chunk size asked for; prints the median ns per entity and\n"
+               "entities per second over the frames (with min-max), the best chunk size per\n"
+               "system (with a note when it is the smallest or largest size swept: the best\n"
+               "may lie beyond, so widen the range), the speed-up over 1 thread, and the\n"
+               "frame and merge times.\n\n"
+               "  --scenario NAME   the simulation (default particles):\n");
   for (uint32_t i = 0; i < n; i++) fprintf(out, "                      %-10s %s\n", s[i].name, s[i].about);
   usage_options(out);
 }
@@ -171,7 +169,6 @@ static void check_tuning_file(const options *o) {
   myr_jobs_destroy(pool);
 }
 
-
 /* The value of one option into o. */
 static void take(options *o, int ch, char **argv) {
   switch (ch) {
@@ -210,18 +207,23 @@ static void take(options *o, int ch, char **argv) {
 /* The options as given, with the defaults of those not given. */
 static void read_args(int argc, char **argv, options *o) {
   *o = (options){.scenario = "particles", .frames = 20, .warmup = 3, .repeat = 1, .seed = 1};
-  static const struct option longs[] = {
-      {"scenario", required_argument, NULL, 's'}, {"entities", required_argument, NULL, 'n'},
-      {"threads", required_argument, NULL, 't'},  {"chunk", required_argument, NULL, 'c'},
-      {"frames", required_argument, NULL, 'f'},   {"warmup", required_argument, NULL, 'w'},
-      {"repeat", required_argument, NULL, 'R'},
-      {"seed", required_argument, NULL, 'r'},     {"format", required_argument, NULL, 'o'},
-      {"trace", required_argument, NULL, 'T'},    {"gantt", required_argument, NULL, 'G'},
-      {"plot", required_argument, NULL, 'P'},
-      {"write-tuning", required_argument, NULL, 'W'}, {"tuning", required_argument, NULL, 'U'},
-      {"kernels", required_argument, NULL, 'K'},
-      {"help", no_argument, NULL, 'h'},
-      {NULL, 0, NULL, 0}};
+  static const struct option longs[] = {{"scenario", required_argument, NULL, 's'},
+                                        {"entities", required_argument, NULL, 'n'},
+                                        {"threads", required_argument, NULL, 't'},
+                                        {"chunk", required_argument, NULL, 'c'},
+                                        {"frames", required_argument, NULL, 'f'},
+                                        {"warmup", required_argument, NULL, 'w'},
+                                        {"repeat", required_argument, NULL, 'R'},
+                                        {"seed", required_argument, NULL, 'r'},
+                                        {"format", required_argument, NULL, 'o'},
+                                        {"trace", required_argument, NULL, 'T'},
+                                        {"gantt", required_argument, NULL, 'G'},
+                                        {"plot", required_argument, NULL, 'P'},
+                                        {"write-tuning", required_argument, NULL, 'W'},
+                                        {"tuning", required_argument, NULL, 'U'},
+                                        {"kernels", required_argument, NULL, 'K'},
+                                        {"help", no_argument, NULL, 'h'},
+                                        {NULL, 0, NULL, 0}};
   opterr = 0;
   for (int ch; (ch = getopt_long(argc, argv, "", longs, NULL)) != -1;) take(o, ch, argv);
   if (optind < argc) bad(argv[optind], "unexpected argument");
@@ -251,7 +253,8 @@ static void check_world(options *o) {
 /* The configurations of a thread count: autotuning and the sweep, a tuning
  * file's sizes, or the sizes swept (given or the default ones). */
 static void choose_chunks(options *o) {
-  if (o->tuning_path && (o->autotune || o->chunk_count)) bad("--tuning", "the chunk sizes come from the file: no --chunk");
+  if (o->tuning_path && (o->autotune || o->chunk_count))
+    bad("--tuning", "the chunk sizes come from the file: no --chunk");
   if (o->autotune) { /* autotuning, then the sweep it is compared with */
     o->chunks[o->chunk_count++] = AUTO;
     for (uint32_t r = 64; r <= 65536; r *= 2) o->chunks[o->chunk_count++] = r;

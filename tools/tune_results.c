@@ -52,9 +52,7 @@ tune_edge edge_of(const options *o, const result *best) {
   return best->chunk == lo ? EDGE_SMALLEST : best->chunk == hi ? EDGE_LARGEST : EDGE_NONE;
 }
 
-const char *edge_name(tune_edge e) {
-  return e == EDGE_SMALLEST ? "smallest" : e == EDGE_LARGEST ? "largest" : NULL;
-}
+const char *edge_name(tune_edge e) { return e == EDGE_SMALLEST ? "smallest" : e == EDGE_LARGEST ? "largest" : NULL; }
 
 /* The bounds --chunk takes (tune_options.c's parse_chunks). */
 #define CHUNK_MIN 16u

@@ -22,7 +22,7 @@ typedef struct measurement {
   uint32_t count, samples, systems; /* samples: o->frames x o->repeat a configuration */
   size_t per_config;                /* entries of ns a configuration: MAX_SYSTEMS x samples */
   bool trace, autotuned;
-  double *ns, *frame, *merge;       /* ns per entity by configuration, system, sample; frame and merge ms */
+  double *ns, *frame, *merge; /* ns per entity by configuration, system, sample; frame and merge ms */
   bool once[MAX_SYSTEMS], whole[MAX_SYSTEMS];
   uint32_t settled[MAX_SYSTEMS], rows[MAX_SYSTEMS]; /* autotuned: frames to settle, and where */
   scn_scenario *sc;
@@ -47,8 +47,8 @@ static void write_gantt(const options *o, myr_schedule *s, myr_jobs *pool) {
   char chunk[64];
   if (c == FROM_FILE) snprintf(chunk, sizeof chunk, "chunks from the tuning file");
   else snprintf(chunk, sizeof chunk, "chunk %u", c);
-  snprintf(title, sizeof title, "%s, %u entities, %u workers, %s", o->scenario, o->entities, myr_jobs_worker_count(pool),
-           chunk);
+  snprintf(title, sizeof title, "%s, %u entities, %u workers, %s", o->scenario, o->entities,
+           myr_jobs_worker_count(pool), chunk);
   if (gantt_write(o->gantt, s, ev, n, myr_jobs_worker_count(pool), myr_schedule_stage_count(s), title) != 0 ||
       fclose(o->gantt) != 0) {
     fprintf(stderr, "myriad-tune: writing %s: %s\n", o->gantt_path, strerror(errno));
@@ -257,8 +257,13 @@ static void finish_trace(measurement *m) {
  * measured ones, at the autotuned sizes). Returns the number of systems. */
 static uint32_t measure(const options *o, myr_jobs *pool, const uint32_t *chunks, uint32_t count, bool trace,
                         result *out, config_time *time) {
-  measurement m = {.o = o, .pool = pool, .chunks = chunks, .count = count, .trace = trace,
-                   .autotuned = chunks[0] == AUTO, .samples = o->frames * o->repeat};
+  measurement m = {.o = o,
+                   .pool = pool,
+                   .chunks = chunks,
+                   .count = count,
+                   .trace = trace,
+                   .autotuned = chunks[0] == AUTO,
+                   .samples = o->frames * o->repeat};
   m.per_config = (size_t)MAX_SYSTEMS * m.samples;
   m.ns = malloc(sizeof(double) * m.per_config * count);
   m.frame = malloc(sizeof(double) * m.samples * count);
@@ -280,13 +285,15 @@ static void progress(const options *o, uint32_t t, uint32_t c, uint32_t k, uint3
   char chunk[16];
   snprintf(chunk, sizeof chunk, "%u", o->chunks[c]);
   fprintf(stderr, "\r%u/%u: %u threads, chunk %s   ", k + 1, configs, o->threads[t],
-          o->autotune ? "auto and the sweep" : o->chunks[c] == FROM_FILE ? "file" : chunk);
+          o->autotune                 ? "auto and the sweep"
+          : o->chunks[c] == FROM_FILE ? "file"
+                                      : chunk);
 }
 
 void run_all(const options *o, tune_results *r) {
   uint32_t configs = o->thread_count * o->chunk_count;
-  *r = (tune_results){.rs = calloc((size_t)configs * MAX_SYSTEMS, sizeof *r->rs),
-                      .ts = calloc(configs, sizeof *r->ts), .tn = configs};
+  *r = (tune_results){
+      .rs = calloc((size_t)configs * MAX_SYSTEMS, sizeof *r->rs), .ts = calloc(configs, sizeof *r->ts), .tn = configs};
   if (!r->rs || !r->ts) exit(1);
   bool tty = isatty(2);
   for (uint32_t t = 0, k = 0; t < o->thread_count; t++) {

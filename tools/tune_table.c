@@ -26,7 +26,9 @@ static void table_results(FILE *out, const options *o, const tune_results *r) {
     }
     char chunk[16];
     snprintf(chunk, sizeof chunk, "%u%s", x->chunk,
-             x->config_chunk == AUTO ? "a" : x->config_chunk == FROM_FILE ? "f" : "");
+             x->config_chunk == AUTO        ? "a"
+             : x->config_chunk == FROM_FILE ? "f"
+                                            : "");
     if (x->whole) snprintf(chunk, sizeof chunk, "whole");
     fprintf(out, "%-14s %7u %7s %10.3f %12.1f %10.3f-%-10.3f\n", x->system, x->threads, chunk, x->ns_per_entity,
             x->entities_per_s / 1e6, x->min_ns, x->max_ns);

@@ -47,8 +47,7 @@ void myr_bench_clobber(void);
  * items/s of `denominator` (benchmark names as registered; several names
  * joined by '|' mean the fastest of them), with the target it is held to
  * (0 = none; higher is better). */
-void myr_bench_ratio(const char *label, const char *numerator, const char *denominator,
-                     double target);
+void myr_bench_ratio(const char *label, const char *numerator, const char *denominator, double target);
 
 /* Declares a ratio a benchmark measured itself and reported as a counter
  * (myr_bench_counter, not a rate): its median over the repetitions is

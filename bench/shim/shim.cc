@@ -56,7 +56,7 @@ void print_verdict(const std::string &label, double v, double target) {
 }
 
 class capture_reporter : public benchmark::ConsoleReporter {
- public:
+public:
   explicit capture_reporter(OutputOptions o) : ConsoleReporter(o) {}
   void ReportRuns(const std::vector<Run> &runs) override {
     for (const Run &r : runs) {
@@ -69,8 +69,9 @@ class capture_reporter : public benchmark::ConsoleReporter {
       std::string name = r.run_name.function_name;
       if (!r.run_name.args.empty()) name += "/" + r.run_name.args;
       auto it = r.counters.find("items_per_second");
-      double rate = it != r.counters.end() ? it->second.value
-                                           : (r.real_accumulated_time > 0 ? double(r.iterations) / r.real_accumulated_time : 0);
+      double rate = it != r.counters.end()
+                        ? it->second.value
+                        : (r.real_accumulated_time > 0 ? double(r.iterations) / r.real_accumulated_time : 0);
       if (median && it == r.counters.end()) {
         // a median aggregate carries the median time per iteration
         double t = r.GetAdjustedRealTime() * benchmark::GetTimeUnitMultiplier(r.time_unit);
@@ -83,7 +84,7 @@ class capture_reporter : public benchmark::ConsoleReporter {
   }
 };
 
-}  // namespace
+} // namespace
 
 extern "C" {
 
@@ -108,10 +109,12 @@ void myr_bench_resume(myr_bench_state *st) { st->state->ResumeTiming(); }
 void myr_bench_set_items(myr_bench_state *st, int64_t items) {
   st->state->SetItemsProcessed(items);
   // the same figure inverted: wall time per item, printed with an SI prefix (n = ns)
-  st->state->counters["s/item"] = benchmark::Counter(double(items), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  st->state->counters["s/item"] =
+      benchmark::Counter(double(items), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 void myr_bench_counter(myr_bench_state *st, const char *name, double value, bool rate) {
-  st->state->counters[name] = benchmark::Counter(value, rate ? benchmark::Counter::kIsRate : benchmark::Counter::kDefaults);
+  st->state->counters[name] =
+      benchmark::Counter(value, rate ? benchmark::Counter::kIsRate : benchmark::Counter::kDefaults);
 }
 void myr_bench_skip(myr_bench_state *st, const char *why) { st->state->SkipWithError(why); }
 void myr_bench_do_not_optimize(const void *p) { benchmark::DoNotOptimize(p); }
@@ -166,7 +169,7 @@ int myr_bench_main(int argc, char **argv) {
       }
       at = bar + 1;
     }
-    if (a == medians().end() || best == 0) continue;  // filtered out
+    if (a == medians().end() || best == 0) continue; // filtered out
     print_verdict(r.label, a->second / best, r.target);
     if (r.denominator.find('|') != std::string::npos) std::printf("%-58s (fastest: %s)\n", "", best_name.c_str());
   }
@@ -177,4 +180,4 @@ int myr_bench_main(int argc, char **argv) {
   return 0;
 }
 
-}  // extern "C"
+} // extern "C"

@@ -70,12 +70,12 @@ typedef struct myr_jobs_desc {
 } myr_jobs_desc;
 
 typedef struct myr_jobs_worker_stats {
-  uint64_t jobs;           /* jobs run by this worker */
-  uint64_t steals;         /* jobs taken from another worker's deque */
-  uint64_t failed_steals;  /* steal attempts that found nothing or lost a race */
-  uint64_t parked_ns;      /* time spent parked */
-  uint64_t parks;          /* times parked */
-  uint64_t woken;          /* parks ended by a wake-up (work pushed, a counter or
+  uint64_t jobs;          /* jobs run by this worker */
+  uint64_t steals;        /* jobs taken from another worker's deque */
+  uint64_t failed_steals; /* steal attempts that found nothing or lost a race */
+  uint64_t parked_ns;     /* time spent parked */
+  uint64_t parks;         /* times parked */
+  uint64_t woken;         /* parks ended by a wake-up (work pushed, a counter or
                               a stop), not by the deadline */
 } myr_jobs_worker_stats;
 
@@ -107,8 +107,8 @@ MYR_API myr_status myr_jobs_wait(myr_jobs *pool, myr_counter *counter);
  * piece bounds never overflow. If a deque cannot grow, the piece is run
  * where it is instead of offered, so the call does not fail for memory.
  * Errors: MYR_EINVAL (NULL pool or fn, end < begin), MYR_EBUSY. */
-MYR_API myr_status myr_jobs_parallel_for(myr_jobs *pool, size_t begin, size_t end, size_t grain,
-                                         myr_range_fn fn, void *ctx);
+MYR_API myr_status myr_jobs_parallel_for(myr_jobs *pool, size_t begin, size_t end, size_t grain, myr_range_fn fn,
+                                         void *ctx);
 
 /* Jobs spawned into the counter and not yet finished, as seen now. */
 MYR_API uint64_t myr_counter_pending(const myr_counter *counter);

@@ -67,11 +67,11 @@ typedef struct myr_patches myr_patches;
 #define MYR_ENTITY_IS_PROVISIONAL(e) ((((uint64_t)(e)) >> 63) != 0)
 
 typedef struct myr_patch_stats {
-  uint64_t recorded;        /* patches in the batch */
-  uint64_t applied;         /* patches that changed the world */
-  uint64_t skipped_dead;    /* naming a dead, stale or unknown entity, or after its destroy */
-  uint64_t skipped_present; /* add of a component already there */
-  uint64_t skipped_absent;  /* remove or set of a component not there */
+  uint64_t recorded;                  /* patches in the batch */
+  uint64_t applied;                   /* patches that changed the world */
+  uint64_t skipped_dead;              /* naming a dead, stale or unknown entity, or after its destroy */
+  uint64_t skipped_present;           /* add of a component already there */
+  uint64_t skipped_absent;            /* remove or set of a component not there */
   uint64_t spawned, destroyed, moved; /* entities created, destroyed, moved between tables */
 } myr_patch_stats;
 
@@ -86,8 +86,8 @@ typedef struct myr_patch_stats {
 MYR_API myr_status myr_patch_set(myr_patches *p, myr_entity e, myr_component c, const void *row);
 
 /* Sets one field; `type` must be the field's registered type. */
-MYR_API myr_status myr_patch_set_field(myr_patches *p, myr_entity e, myr_component c,
-                                       uint32_t field, myr_type type, const void *value);
+MYR_API myr_status myr_patch_set_field(myr_patches *p, myr_entity e, myr_component c, uint32_t field, myr_type type,
+                                       const void *value);
 
 /* Adds a component with values from a row struct (NULL = zeros). */
 MYR_API myr_status myr_patch_add(myr_patches *p, myr_entity e, myr_component c, const void *row);
@@ -105,9 +105,8 @@ MYR_API myr_status myr_patch_destroy(myr_patches *p, myr_entity e);
 /* Spawns an entity with a component set; values[i] is a row struct for
  * components[i] or NULL for zeros (values itself may be NULL). Writes a
  * provisional id to *out (may be NULL). */
-MYR_API myr_status myr_patch_spawn(myr_patches *p, const myr_component *components,
-                                   uint32_t component_count, const void *const *values,
-                                   myr_entity *out);
+MYR_API myr_status myr_patch_spawn(myr_patches *p, const myr_component *components, uint32_t component_count,
+                                   const void *const *values, myr_entity *out);
 
 /* ---- command buffers ------------------------------------------------------ */
 

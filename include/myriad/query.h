@@ -58,8 +58,7 @@ typedef struct myr_query myr_query;
 
 /* Creates a query. Errors: MYR_EINVAL (no terms, bad kind, a component
  * named twice), MYR_ENOCOMP, MYR_ENOMEM. */
-MYR_API myr_status myr_query_create(myr_world *world, const myr_query_desc *desc,
-                                    myr_query **out);
+MYR_API myr_status myr_query_create(myr_world *world, const myr_query_desc *desc, myr_query **out);
 
 /* Destroys a query. NULL is ignored. */
 MYR_API void myr_query_destroy(myr_query *query);
@@ -76,17 +75,17 @@ MYR_API uint64_t myr_query_entity_count(const myr_query *query);
 /* One chunk of rows of one table. Columns are fetched with
  * myr_chunk_column(); the fields below are read-only for the caller. */
 typedef struct myr_chunk {
-  uint32_t count;          /* rows in this chunk, 1..K */
-  uint32_t index;          /* ordinal of the chunk in this iteration */
-  uint32_t table;          /* table id (stable for the world's lifetime) */
-  uint32_t row;            /* first row of the chunk within its table */
-  const myr_entity *ids;   /* count entity ids */
-  const myr_query *query;  /* private */
-  uint32_t match;          /* private: index into the query's matched tables */
+  uint32_t count;         /* rows in this chunk, 1..K */
+  uint32_t index;         /* ordinal of the chunk in this iteration */
+  uint32_t table;         /* table id (stable for the world's lifetime) */
+  uint32_t row;           /* first row of the chunk within its table */
+  const myr_entity *ids;  /* count entity ids */
+  const myr_query *query; /* private */
+  uint32_t match;         /* private: index into the query's matched tables */
 } myr_chunk;
 
 typedef struct myr_query_iter {
-  const myr_query *query;  /* private fields; initialise with myr_query_iter_init */
+  const myr_query *query; /* private fields; initialise with myr_query_iter_init */
   uint32_t chunk_rows;
   uint32_t match;
   uint32_t row;
@@ -96,8 +95,7 @@ typedef struct myr_query_iter {
 /* Starts an iteration with chunks of at most chunk_rows rows (rounded up to a
  * multiple of 16; 0 = whole tables). Refreshes the table cache first.
  * Errors: MYR_EINVAL, MYR_ENOMEM. */
-MYR_API myr_status myr_query_iter_init(myr_query *query, uint32_t chunk_rows,
-                                       myr_query_iter *it);
+MYR_API myr_status myr_query_iter_init(myr_query *query, uint32_t chunk_rows, myr_query_iter *it);
 
 /* Yields the next non-empty chunk; false when the iteration is over. */
 MYR_API bool myr_query_next(myr_query_iter *it, myr_chunk *chunk);
@@ -108,8 +106,7 @@ MYR_API bool myr_query_next(myr_query_iter *it, myr_chunk *chunk);
 MYR_API void *myr_chunk_column(const myr_chunk *chunk, uint32_t term, uint32_t field);
 
 /* Like myr_chunk_column but also checks the field's type: NULL on mismatch. */
-MYR_API void *myr_chunk_column_typed(const myr_chunk *chunk, uint32_t term, uint32_t field,
-                                     myr_type type);
+MYR_API void *myr_chunk_column_typed(const myr_chunk *chunk, uint32_t term, uint32_t field, myr_type type);
 
 /* True when the chunk's table has the term's component: always for read,
  * write and with terms, never for without terms, and per table for the

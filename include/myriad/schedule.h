@@ -80,12 +80,12 @@ typedef uint32_t myr_system;
  * A run-once system's view, and the begin and end hooks' views, have a
  * chunk of count 0 and no columns. */
 typedef struct myr_view {
-  myr_chunk chunk;     /* rows, ids, table, chunk.index = chunk index in this frame */
-  double dt;           /* as passed to myr_schedule_run */
-  double time;         /* sum of the dt of the frames before this one */
-  void *user;          /* the system's user pointer */
+  myr_chunk chunk; /* rows, ids, table, chunk.index = chunk index in this frame */
+  double dt;       /* as passed to myr_schedule_run */
+  double time;     /* sum of the dt of the frames before this one */
+  void *user;      /* the system's user pointer */
   myr_system system;
-  uint32_t worker;     /* the pool worker running the chunk */
+  uint32_t worker; /* the pool worker running the chunk */
   /* The data of the system's resource terms, in term order: readable for a
    * read term, writable for a write term (the schedule orders systems so
    * that no other system of the stage writes it meanwhile). */
@@ -102,8 +102,8 @@ typedef struct myr_resource_term {
 typedef void (*myr_system_fn)(const myr_view *view, myr_patches *patches);
 
 enum {
-  MYR_SYSTEM_WHOLE = 1u << 0,       /* one chunk per table, all run by one job in order */
-  MYR_SYSTEM_MAIN_THREAD = 1u << 1  /* every chunk runs on the thread calling run */
+  MYR_SYSTEM_WHOLE = 1u << 0,      /* one chunk per table, all run by one job in order */
+  MYR_SYSTEM_MAIN_THREAD = 1u << 1 /* every chunk runs on the thread calling run */
 };
 
 /* A deterministic reduction of a system's rows: each chunk accumulates
@@ -115,8 +115,8 @@ enum {
  * system's chunks are rounded up to whole blocks. Its end hook runs after
  * the combination and may read `result`. */
 typedef struct myr_reduction_desc {
-  size_t partial_size;            /* bytes of a partial and of the result; required */
-  uint32_t block_rows;            /* rows per block, rounded up to 16; 0 = 1024 */
+  size_t partial_size; /* bytes of a partial and of the result; required */
+  uint32_t block_rows; /* rows per block, rounded up to 16; 0 = 1024 */
   /* Sets a partial (and the result, before combining) to the identity;
    * NULL = zero bytes. */
   void (*init)(void *partial, void *user);
@@ -124,7 +124,7 @@ typedef struct myr_reduction_desc {
    * required. It may also rewrite the partial, e.g. into the block's
    * offsets for a second pass (myr_view_partial_of). `user` is the system's. */
   void (*combine)(void *result, void *partial, void *user);
-  void *result;                   /* partial_size bytes, e.g. a resource's data; required */
+  void *result; /* partial_size bytes, e.g. a resource's data; required */
 } myr_reduction_desc;
 
 /* From a callback of a system with a reduction: the partial that row i of
@@ -153,22 +153,22 @@ MYR_API void *myr_view_partial(const myr_view *view, uint32_t i);
 MYR_API void *myr_view_partial_of(const myr_view *view, myr_system other, uint32_t i);
 
 typedef struct myr_system_desc {
-  const char *name;               /* required, unique; copied */
-  const myr_term *terms;          /* the query; copied. No terms: the system
+  const char *name;      /* required, unique; copied */
+  const myr_term *terms; /* the query; copied. No terms: the system
                                      runs once per frame in its stage, as one
                                      job, on a chunk of count 0 */
   uint32_t term_count;
-  myr_system_fn fn;               /* required */
+  myr_system_fn fn; /* required */
   void *user;
-  uint32_t stage;                 /* stages run in ascending order */
-  const char *const *after;       /* systems this one runs after (by name) */
+  uint32_t stage;           /* stages run in ascending order */
+  const char *const *after; /* systems this one runs after (by name) */
   uint32_t after_count;
-  const char *const *before;      /* systems this one runs before */
+  const char *const *before; /* systems this one runs before */
   uint32_t before_count;
-  uint32_t chunk_rows;            /* rows per chunk (rounded up to 16); 0 = default */
-  uint32_t flags;                 /* MYR_SYSTEM_* */
+  uint32_t chunk_rows;                /* rows per chunk (rounded up to 16); 0 = default */
+  uint32_t flags;                     /* MYR_SYSTEM_* */
   const myr_resource_term *resources; /* read and written like components; copied */
-  uint32_t resource_count;        /* up to MYR_QUERY_MAX_TERMS, each resource once */
+  uint32_t resource_count;            /* up to MYR_QUERY_MAX_TERMS, each resource once */
   /* Optional hooks, run once per frame on the job of the system, before its
    * first chunk and after its last (a run-once system too); their patches
    * come before the first chunk's and after the last chunk's. */
@@ -181,13 +181,12 @@ typedef struct myr_system_desc {
 } myr_system_desc;
 
 typedef struct myr_schedule_desc {
-  myr_jobs *jobs;                 /* the pool; NULL = one worker, the calling thread */
-  uint32_t chunk_rows;            /* default rows per chunk; 0 = 4096 */
+  myr_jobs *jobs;      /* the pool; NULL = one worker, the calling thread */
+  uint32_t chunk_rows; /* default rows per chunk; 0 = 4096 */
 } myr_schedule_desc;
 
 /* Creates an empty schedule over a world. Errors: MYR_EINVAL, MYR_ENOMEM. */
-MYR_API myr_status myr_schedule_create(myr_world *world, const myr_schedule_desc *desc,
-                                       myr_schedule **out);
+MYR_API myr_status myr_schedule_create(myr_world *world, const myr_schedule_desc *desc, myr_schedule **out);
 
 /* Destroys the schedule (not the world or the pool). NULL is ignored. A
  * schedule must be destroyed before its world and before its pool. */
@@ -251,10 +250,10 @@ MYR_API myr_status myr_schedule_print_plan(myr_schedule *s, FILE *out);
 typedef struct myr_system_stats {
   const char *name;
   uint32_t stage;
-  uint32_t chunk_rows;            /* in effect */
+  uint32_t chunk_rows; /* in effect */
   /* last frame */
-  uint64_t entities, chunks, ns;  /* ns: wall time from the system's start to its last chunk's end */
-  uint64_t cpu_ns;                /* the time its chunk jobs and hooks ran, summed over workers */
+  uint64_t entities, chunks, ns;        /* ns: wall time from the system's start to its last chunk's end */
+  uint64_t cpu_ns;                      /* the time its chunk jobs and hooks ran, summed over workers */
   double ns_per_entity, entities_per_s; /* from ns; 0 for a run-once system (no entities) */
   /* all frames */
   uint64_t frames, total_entities, total_chunks, total_ns, total_cpu_ns;
@@ -262,18 +261,15 @@ typedef struct myr_system_stats {
 
 typedef struct myr_stage_stats {
   uint32_t stage;
-  uint64_t merge_ns;              /* last frame: sorting and applying the patches */
-  myr_patch_stats patches;        /* last frame */
+  uint64_t merge_ns;       /* last frame: sorting and applying the patches */
+  myr_patch_stats patches; /* last frame */
   uint64_t total_merge_ns;
   myr_patch_stats total_patches;
 } myr_stage_stats;
 
-MYR_API myr_status myr_schedule_system_stats(const myr_schedule *s, myr_system sys,
-                                             myr_system_stats *out);
+MYR_API myr_status myr_schedule_system_stats(const myr_schedule *s, myr_system sys, myr_system_stats *out);
 MYR_API uint32_t myr_schedule_stage_count(const myr_schedule *s);
-MYR_API myr_status myr_schedule_stage_stats(const myr_schedule *s, uint32_t stage_index,
-                                            myr_stage_stats *out);
-
+MYR_API myr_status myr_schedule_stage_stats(const myr_schedule *s, uint32_t stage_index, myr_stage_stats *out);
 
 /* Prints systems, stages and workers as a table, or as JSON. */
 MYR_API myr_status myr_schedule_print_stats(const myr_schedule *s, FILE *out, bool json);

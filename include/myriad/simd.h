@@ -69,16 +69,22 @@ typedef simde__m256 myr_mask;  /* 8 lanes of all ones (true) or all zeros */
 /* ---- loads and stores: p 32-byte aligned (a chunk's column + a multiple of 8 rows) */
 static inline myr_f32v myr_f32v_load(const float *p) { return simde_mm256_load_ps(p); }
 static inline void myr_f32v_store(float *p, myr_f32v v) { simde_mm256_store_ps(p, v); }
-static inline myr_i32v myr_i32v_load(const int32_t *p) { return simde_mm256_load_si256((const simde__m256i *)(const void *)p); }
+static inline myr_i32v myr_i32v_load(const int32_t *p) {
+  return simde_mm256_load_si256((const simde__m256i *)(const void *)p);
+}
 static inline void myr_i32v_store(int32_t *p, myr_i32v v) { simde_mm256_store_si256((simde__m256i *)(void *)p, v); }
-static inline myr_i32v myr_u32v_load(const uint32_t *p) { return simde_mm256_load_si256((const simde__m256i *)(const void *)p); }
+static inline myr_i32v myr_u32v_load(const uint32_t *p) {
+  return simde_mm256_load_si256((const simde__m256i *)(const void *)p);
+}
 static inline void myr_u32v_store(uint32_t *p, myr_i32v v) { simde_mm256_store_si256((simde__m256i *)(void *)p, v); }
 /* unaligned, for arrays of one's own */
 static inline myr_f32v myr_f32v_loadu(const float *p) { return simde_mm256_loadu_ps(p); }
 static inline void myr_f32v_storeu(float *p, myr_f32v v) { simde_mm256_storeu_ps(p, v); }
 /* lane j = base[idx[j]]: a gather (one instruction on AVX2, eight loads
  * elsewhere); every index must be a valid element of base */
-static inline myr_f32v myr_f32v_gather(const float *base, myr_i32v idx) { return simde_mm256_i32gather_ps(base, idx, 4); }
+static inline myr_f32v myr_f32v_gather(const float *base, myr_i32v idx) {
+  return simde_mm256_i32gather_ps(base, idx, 4);
+}
 
 /* ---- f32 arithmetic ----------------------------------------------------- */
 static inline myr_f32v myr_f32v_set1(float x) { return simde_mm256_set1_ps(x); }
@@ -89,7 +95,9 @@ static inline myr_f32v myr_f32v_mul(myr_f32v a, myr_f32v b) { return simde_mm256
 static inline myr_f32v myr_f32v_div(myr_f32v a, myr_f32v b) { return simde_mm256_div_ps(a, b); }
 static inline myr_f32v myr_f32v_sqrt(myr_f32v a) { return simde_mm256_sqrt_ps(a); }
 /* a*b + c rounded twice, as the scalar a * b + c without contraction */
-static inline myr_f32v myr_f32v_muladd(myr_f32v a, myr_f32v b, myr_f32v c) { return myr_f32v_add(myr_f32v_mul(a, b), c); }
+static inline myr_f32v myr_f32v_muladd(myr_f32v a, myr_f32v b, myr_f32v c) {
+  return myr_f32v_add(myr_f32v_mul(a, b), c);
+}
 /* min and max as the scalar a < b ? a : b and a > b ? a : b (b when either is NaN) */
 static inline myr_f32v myr_f32v_min(myr_f32v a, myr_f32v b) { return simde_mm256_min_ps(a, b); }
 static inline myr_f32v myr_f32v_max(myr_f32v a, myr_f32v b) { return simde_mm256_max_ps(a, b); }
@@ -104,7 +112,9 @@ static inline myr_mask myr_f32v_ge(myr_f32v a, myr_f32v b) { return simde_mm256_
 static inline myr_mask myr_f32v_eq(myr_f32v a, myr_f32v b) { return simde_mm256_cmp_ps(a, b, SIMDE_CMP_EQ_OQ); }
 static inline myr_mask myr_mask_and(myr_mask a, myr_mask b) { return simde_mm256_and_ps(a, b); }
 static inline myr_mask myr_mask_or(myr_mask a, myr_mask b) { return simde_mm256_or_ps(a, b); }
-static inline myr_mask myr_mask_not(myr_mask a) { return simde_mm256_xor_ps(a, simde_mm256_castsi256_ps(simde_mm256_set1_epi32(-1))); }
+static inline myr_mask myr_mask_not(myr_mask a) {
+  return simde_mm256_xor_ps(a, simde_mm256_castsi256_ps(simde_mm256_set1_epi32(-1)));
+}
 /* bit i: lane i is true */
 static inline uint32_t myr_mask_bits(myr_mask m) { return (uint32_t)simde_mm256_movemask_ps(m); }
 static inline bool myr_mask_any(myr_mask m) { return myr_mask_bits(m) != 0; }
@@ -137,8 +147,12 @@ static inline myr_i32v myr_i32v_min(myr_i32v a, myr_i32v b) { return simde_mm256
 static inline myr_i32v myr_i32v_max(myr_i32v a, myr_i32v b) { return simde_mm256_max_epi32(a, b); }
 static inline myr_i32v myr_u32v_min(myr_i32v a, myr_i32v b) { return simde_mm256_min_epu32(a, b); }
 static inline myr_i32v myr_u32v_max(myr_i32v a, myr_i32v b) { return simde_mm256_max_epu32(a, b); }
-static inline myr_mask myr_i32v_eq(myr_i32v a, myr_i32v b) { return simde_mm256_castsi256_ps(simde_mm256_cmpeq_epi32(a, b)); }
-static inline myr_mask myr_i32v_gt(myr_i32v a, myr_i32v b) { return simde_mm256_castsi256_ps(simde_mm256_cmpgt_epi32(a, b)); }
+static inline myr_mask myr_i32v_eq(myr_i32v a, myr_i32v b) {
+  return simde_mm256_castsi256_ps(simde_mm256_cmpeq_epi32(a, b));
+}
+static inline myr_mask myr_i32v_gt(myr_i32v a, myr_i32v b) {
+  return simde_mm256_castsi256_ps(simde_mm256_cmpgt_epi32(a, b));
+}
 /* conversions: toward zero, as the scalar (int32_t)x for x in range (NaN
  * and values outside int32: build-dependent, see above); int to float
  * rounded to nearest, as (float)i */

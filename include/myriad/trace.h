@@ -43,11 +43,11 @@ typedef enum myr_trace_kind { MYR_TRACE_CHUNK, MYR_TRACE_HOOK, MYR_TRACE_MERGE }
 /* One recorded event. */
 typedef struct myr_trace_event {
   myr_trace_kind kind;
-  myr_system system;          /* UINT32_MAX for a merge */
-  uint32_t worker;            /* the lane it was recorded on; merges: 0 */
+  myr_system system; /* UINT32_MAX for a merge */
+  uint32_t worker;   /* the lane it was recorded on; merges: 0 */
   uint32_t stage;
   uint32_t rows, chunk, table; /* chunks only, 0 otherwise */
-  uint64_t start_ns, end_ns;  /* CLOCK_MONOTONIC */
+  uint64_t start_ns, end_ns;   /* CLOCK_MONOTONIC */
 } myr_trace_event;
 
 /* Copies the events recorded so far, worker 0's first and each worker's in
@@ -58,7 +58,6 @@ typedef struct myr_trace_event {
  * 0, or not tracing), MYR_EBUSY (while running). */
 MYR_API myr_status myr_schedule_trace_events(const myr_schedule *s, myr_trace_event *out, size_t cap, size_t *count,
                                              uint64_t *dropped);
-
 
 #ifdef __cplusplus
 }

@@ -119,13 +119,13 @@ MYR_API myr_status myr_schedule_autotune(myr_schedule *s, const myr_autotune_des
 MYR_API myr_status myr_schedule_autotune_freeze(myr_schedule *s);
 
 typedef struct myr_autotune_info {
-  bool tuning;             /* still trying sizes (or waiting for the check) */
-  bool settled;            /* tuning ended: settled or frozen */
-  uint32_t rows;           /* the chunk size it runs with next; once settled,
+  bool tuning;               /* still trying sizes (or waiting for the check) */
+  bool settled;              /* tuning ended: settled or frozen */
+  uint32_t rows;             /* the chunk size it runs with next; once settled,
                               best_rows or the check's one size for all */
-  uint32_t best_rows;      /* its own fastest size scored, 0 if none yet */
+  uint32_t best_rows;        /* its own fastest size scored, 0 if none yet */
   double best_ns_per_entity; /* its score, 0 if none */
-  uint32_t frames;         /* frames it has been tuned for */
+  uint32_t frames;           /* frames it has been tuned for */
 } myr_autotune_info;
 
 /* A system's autotuning. A system never tuned has tuning and settled false

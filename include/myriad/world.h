@@ -67,18 +67,18 @@ typedef enum myr_type {
 typedef struct myr_field {
   const char *name; /* copied; may be NULL */
   myr_type type;
-  uint32_t size;    /* MYR_BYTES only: bytes per value (1..4096); else 0 */
-  size_t offset;    /* offsetof() of the field in the user's row struct */
+  uint32_t size; /* MYR_BYTES only: bytes per value (1..4096); else 0 */
+  size_t offset; /* offsetof() of the field in the user's row struct */
 } myr_field;
 
 #define MYR_FIELD(row_type, member, field_type) \
-  {#member, field_type, 0, offsetof(row_type, member)}
+  { #member, field_type, 0, offsetof(row_type, member) }
 
 typedef struct myr_component_desc {
-  const char *name;          /* required, unique in the world; copied */
-  const myr_field *fields;   /* copied; NULL with field_count 0 = a tag */
+  const char *name;        /* required, unique in the world; copied */
+  const myr_field *fields; /* copied; NULL with field_count 0 = a tag */
   uint32_t field_count;
-  size_t row_size;           /* sizeof the user's row struct (checked against offsets) */
+  size_t row_size; /* sizeof the user's row struct (checked against offsets) */
 } myr_component_desc;
 
 /* ---- the world ----------------------------------------------------------- */
@@ -107,25 +107,22 @@ MYR_API void myr_world_destroy(myr_world *world);
 
 /* Registers a component. Errors: MYR_EINVAL (bad desc: no name, bad type,
  * field outside row_size), MYR_EEXIST (name taken), MYR_ELIMIT, MYR_ENOMEM. */
-MYR_API myr_status myr_component_register(myr_world *world, const myr_component_desc *desc,
-                                          myr_component *out);
+MYR_API myr_status myr_component_register(myr_world *world, const myr_component_desc *desc, myr_component *out);
 
 /* Finds a component by name. Errors: MYR_ENOCOMP, MYR_EINVAL. */
-MYR_API myr_status myr_component_lookup(const myr_world *world, const char *name,
-                                        myr_component *out);
+MYR_API myr_status myr_component_lookup(const myr_world *world, const char *name, myr_component *out);
 
 /* Describes a registered component: its field count and, when field_out is
  * not NULL, field `field` (the name pointer stays owned by the world). */
-MYR_API myr_status myr_component_info(const myr_world *world, myr_component component,
-                                      uint32_t *field_count, uint32_t field,
-                                      myr_field *field_out);
+MYR_API myr_status myr_component_info(const myr_world *world, myr_component component, uint32_t *field_count,
+                                      uint32_t field, myr_field *field_out);
 
 /* Finds a field of a component by name (names are those given at
  * registration), e.g. once when a system is set up, so that loops index
  * columns by a checked number. Errors: MYR_EINVAL (NULL), MYR_ENOCOMP,
  * MYR_EFIELD (no field of that name). */
-MYR_API myr_status myr_component_field(const myr_world *world, myr_component component,
-                                       const char *name, uint32_t *field_out);
+MYR_API myr_status myr_component_field(const myr_world *world, myr_component component, const char *name,
+                                       uint32_t *field_out);
 
 /* Number of live entities. */
 MYR_API uint32_t myr_world_entity_count(const myr_world *world);
@@ -152,17 +149,16 @@ typedef uint32_t myr_resource;
 #define MYR_MAX_RESOURCES 64
 
 typedef struct myr_resource_desc {
-  const char *name;      /* required, unique among the world's resources; copied */
-  size_t size;           /* bytes, at least 1 */
-  size_t align;          /* a power of two up to 4096; 0 = 16 */
-  const void *initial;   /* copied in; NULL = zeros */
+  const char *name;    /* required, unique among the world's resources; copied */
+  size_t size;         /* bytes, at least 1 */
+  size_t align;        /* a power of two up to 4096; 0 = 16 */
+  const void *initial; /* copied in; NULL = zeros */
 } myr_resource_desc;
 
 /* Registers a resource, allocated with the world's allocator. Errors:
  * MYR_EINVAL (no name, size 0, bad alignment), MYR_EEXIST (name taken),
  * MYR_ELIMIT, MYR_ENOMEM. */
-MYR_API myr_status myr_resource_register(myr_world *world, const myr_resource_desc *desc,
-                                         myr_resource *out);
+MYR_API myr_status myr_resource_register(myr_world *world, const myr_resource_desc *desc, myr_resource *out);
 
 /* Finds a resource by name. Errors: MYR_EINVAL, MYR_ENOTFOUND. */
 MYR_API myr_status myr_resource_lookup(const myr_world *world, const char *name, myr_resource *out);
@@ -194,8 +190,8 @@ typedef struct myr_bulk_desc {
   /* Optional: per entry of `components`, a row struct copied into every new
    * entity; NULL (array or entry) = zeros. */
   const void *const *values;
-  uint32_t count;          /* how many entities */
-  myr_entity *ids_out;     /* optional: receives `count` ids */
+  uint32_t count;      /* how many entities */
+  myr_entity *ids_out; /* optional: receives `count` ids */
   /* Optional: fields with a value per entity, copied straight into their
    * columns; they override `values` for those fields. Each must name a
    * component of the set and one of its fields (else MYR_EINVAL, MYR_EFIELD),
@@ -211,9 +207,8 @@ MYR_API myr_status myr_entity_create_bulk(myr_world *world, const myr_bulk_desc 
 
 /* Creates one entity with components and their values in one call (values
  * as in myr_bulk_desc: per component a row struct, or NULL for zeros). */
-MYR_API myr_status myr_entity_create_with(myr_world *world, const myr_component *components,
-                                          uint32_t component_count, const void *const *values,
-                                          myr_entity *out);
+MYR_API myr_status myr_entity_create_with(myr_world *world, const myr_component *components, uint32_t component_count,
+                                          const void *const *values, myr_entity *out);
 
 /* Destroys an entity; its slot's generation is bumped so the id goes stale. */
 MYR_API myr_status myr_entity_destroy(myr_world *world, myr_entity entity);
@@ -228,40 +223,33 @@ MYR_API myr_status myr_entity_check(const myr_world *world, myr_entity entity);
 
 /* Adds a component, moving the entity's row to the table of its new set.
  * row may be NULL (zeros). Errors: MYR_EEXIST when already present. */
-MYR_API myr_status myr_component_add(myr_world *world, myr_entity entity,
-                                     myr_component component, const void *row);
+MYR_API myr_status myr_component_add(myr_world *world, myr_entity entity, myr_component component, const void *row);
 
 /* Set-or-add: sets the component from a row struct when the entity has it,
  * adds it with those values when it does not. */
-MYR_API myr_status myr_component_put(myr_world *world, myr_entity entity,
-                                     myr_component component, const void *row);
+MYR_API myr_status myr_component_put(myr_world *world, myr_entity entity, myr_component component, const void *row);
 
 /* Removes a component. Errors: MYR_EABSENT when not present. */
-MYR_API myr_status myr_component_remove(myr_world *world, myr_entity entity,
-                                        myr_component component);
+MYR_API myr_status myr_component_remove(myr_world *world, myr_entity entity, myr_component component);
 
 /* True when the entity is alive and has the component. */
-MYR_API bool myr_component_has(const myr_world *world, myr_entity entity,
-                               myr_component component);
+MYR_API bool myr_component_has(const myr_world *world, myr_entity entity, myr_component component);
 
 /* Scatters a row struct into the entity's columns of the component. */
-MYR_API myr_status myr_component_set(myr_world *world, myr_entity entity,
-                                     myr_component component, const void *row);
+MYR_API myr_status myr_component_set(myr_world *world, myr_entity entity, myr_component component, const void *row);
 
 /* Gathers the component's columns into a row struct (other bytes of *row are
  * left as they were). */
-MYR_API myr_status myr_component_get(const myr_world *world, myr_entity entity,
-                                     myr_component component, void *row);
+MYR_API myr_status myr_component_get(const myr_world *world, myr_entity entity, myr_component component, void *row);
 
 /* Sets one field; `type` must equal the registered type (MYR_ETYPE) and
  * value points at one value of that type (MYR_BYTES: `size` bytes). */
-MYR_API myr_status myr_field_set(myr_world *world, myr_entity entity, myr_component component,
-                                 uint32_t field, myr_type type, const void *value);
+MYR_API myr_status myr_field_set(myr_world *world, myr_entity entity, myr_component component, uint32_t field,
+                                 myr_type type, const void *value);
 
 /* Reads one field into *value (see myr_field_set). */
-MYR_API myr_status myr_field_get(const myr_world *world, myr_entity entity,
-                                 myr_component component, uint32_t field, myr_type type,
-                                 void *value);
+MYR_API myr_status myr_field_get(const myr_world *world, myr_entity entity, myr_component component, uint32_t field,
+                                 myr_type type, void *value);
 
 /* Size in bytes of one value of a scalar type (MYR_ENTITY: 8; 0 for
  * MYR_BYTES and unknown types). */

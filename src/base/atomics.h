@@ -34,22 +34,40 @@ static inline void at_store_rel(uint64_t *p, uint64_t v) { atomic_store_explicit
 /* a load that follows a seq_cst fence in the protocol */
 static inline uint64_t at_load_sc(const uint64_t *p) { return atomic_load_explicit(AT_P(p), memory_order_seq_cst); }
 /* store, then a full fence before any later load */
-static inline void at_store_fence(uint64_t *p, uint64_t v) { atomic_exchange_explicit(AT_P(p), v, memory_order_seq_cst); }
+static inline void at_store_fence(uint64_t *p, uint64_t v) {
+  atomic_exchange_explicit(AT_P(p), v, memory_order_seq_cst);
+}
 static inline int at_cas_sc(uint64_t *p, uint64_t expect, uint64_t v) {
   return atomic_compare_exchange_strong_explicit(AT_P(p), &expect, v, memory_order_seq_cst, memory_order_relaxed);
 }
 /* read-modify-write, ordered both ways (acq_rel, and a full fence on x86) */
-static inline uint64_t at_faa(uint64_t *p, uint64_t d) { return atomic_fetch_add_explicit(AT_P(p), d, memory_order_seq_cst); }
-static inline uint32_t at_faa32(uint32_t *p, uint32_t d) { return atomic_fetch_add_explicit(AT_P32(p), d, memory_order_seq_cst); }
-static inline uint32_t at_load32_rlx(const uint32_t *p) { return atomic_load_explicit(AT_P32(p), memory_order_relaxed); }
+static inline uint64_t at_faa(uint64_t *p, uint64_t d) {
+  return atomic_fetch_add_explicit(AT_P(p), d, memory_order_seq_cst);
+}
+static inline uint32_t at_faa32(uint32_t *p, uint32_t d) {
+  return atomic_fetch_add_explicit(AT_P32(p), d, memory_order_seq_cst);
+}
+static inline uint32_t at_load32_rlx(const uint32_t *p) {
+  return atomic_load_explicit(AT_P32(p), memory_order_relaxed);
+}
 /* bit set and clear, ordered both ways */
-static inline void at_or64(uint64_t *p, uint64_t bits) { atomic_fetch_or_explicit(AT_P(p), bits, memory_order_seq_cst); }
-static inline uint64_t at_and64(uint64_t *p, uint64_t bits) { return atomic_fetch_and_explicit(AT_P(p), bits, memory_order_seq_cst); }
-static inline uint32_t at_load32_acq(const uint32_t *p) { return atomic_load_explicit(AT_P32(p), memory_order_acquire); }
+static inline void at_or64(uint64_t *p, uint64_t bits) {
+  atomic_fetch_or_explicit(AT_P(p), bits, memory_order_seq_cst);
+}
+static inline uint64_t at_and64(uint64_t *p, uint64_t bits) {
+  return atomic_fetch_and_explicit(AT_P(p), bits, memory_order_seq_cst);
+}
+static inline uint32_t at_load32_acq(const uint32_t *p) {
+  return atomic_load_explicit(AT_P32(p), memory_order_acquire);
+}
 /* a load that follows a locked RMW in a handshake (RMW, then load, on both sides) */
 static inline uint32_t at_load32_sc(const uint32_t *p) { return atomic_load_explicit(AT_P32(p), memory_order_seq_cst); }
-static inline void at_store32_rel(uint32_t *p, uint32_t v) { atomic_store_explicit(AT_P32(p), v, memory_order_release); }
-static inline void at_store32_rlx(uint32_t *p, uint32_t v) { atomic_store_explicit(AT_P32(p), v, memory_order_relaxed); }
+static inline void at_store32_rel(uint32_t *p, uint32_t v) {
+  atomic_store_explicit(AT_P32(p), v, memory_order_release);
+}
+static inline void at_store32_rlx(uint32_t *p, uint32_t v) {
+  atomic_store_explicit(AT_P32(p), v, memory_order_relaxed);
+}
 static inline int at_cas32_sc(uint32_t *p, uint32_t expect, uint32_t v) {
   return atomic_compare_exchange_strong_explicit(AT_P32(p), &expect, v, memory_order_seq_cst, memory_order_relaxed);
 }

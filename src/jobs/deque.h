@@ -30,20 +30,20 @@
 #endif
 
 typedef struct deque_ring {
-  int64_t mask;                 /* capacity - 1; capacity is a power of two */
-  struct deque_ring *retired;   /* older rings, freed with the deque */
-  uint64_t words[];             /* capacity * DEQUE_WORDS */
+  int64_t mask;               /* capacity - 1; capacity is a power of two */
+  struct deque_ring *retired; /* older rings, freed with the deque */
+  uint64_t words[];           /* capacity * DEQUE_WORDS */
 } deque_ring;
 
 typedef struct deque {
-  alignas(64) uint64_t top;     /* thieves CAS it: its own cache line */
-  alignas(64) uint64_t bottom;  /* owner-written, thief-read */
-  uint64_t ring;                /* deque_ring *, published with release */
+  alignas(64) uint64_t top;    /* thieves CAS it: its own cache line */
+  alignas(64) uint64_t bottom; /* owner-written, thief-read */
+  uint64_t ring;               /* deque_ring *, published with release */
   /* The owner's own copies, on the line it writes anyway, so its push and
    * take need no load of the shared `ring` nor of the contended `top`: */
-  uint64_t *slots;              /* the current ring's words */
-  int64_t mask;                 /* the current ring's mask */
-  int64_t top_seen;             /* a value top once had: top never goes down */
+  uint64_t *slots;  /* the current ring's words */
+  int64_t mask;     /* the current ring's mask */
+  int64_t top_seen; /* a value top once had: top never goes down */
   /* The mask as a push reads it: a push takes the fast path while bottom -
    * top_seen <= push_mask, and then finds its slot with it. Equal to mask,
    * or DEQUE_HELD (-1) while another thread holds pushes (deque_hold_pushes):

@@ -105,9 +105,7 @@ static bool steal_round(worker *w, uint64_t *out) {
   return false;
 }
 
-bool jobs_find_job(worker *w, uint64_t *out) {
-  return deque_take(&w->dq, out) || steal_round(w, out);
-}
+bool jobs_find_job(worker *w, uint64_t *out) { return deque_take(&w->dq, out) || steal_round(w, out); }
 
 bool jobs_any_queued(const myr_jobs *p) {
   for (uint32_t i = 0; i < p->count; i++)
@@ -247,10 +245,8 @@ static void spin_end(worker *w) {
    * ask again, once the watchman finds stuck workers) */
   hold_all(p);
   if (!jobs_any_queued(p)) return;
-  if (room_to_wake(p))
-    jobs_wake_one(p, w);
-  else
-    jobs_refused_wake(p, w);
+  if (room_to_wake(p)) jobs_wake_one(p, w);
+  else jobs_refused_wake(p, w);
 }
 
 /* The worker loop: run jobs until done, spinning then parking while idle. */
@@ -336,4 +332,3 @@ void *jobs_worker_main(void *arg) {
   while (jobs_find_job(w, j)) run_job(w, j);
   return NULL;
 }
-

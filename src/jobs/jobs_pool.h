@@ -17,13 +17,13 @@
 #include "myriad/jobs.h"
 
 #define MAX_WORKERS 1024
-#define PARK_MIN_NS 1000000ull    /* first park deadline: 1 ms */
-#define PARK_MAX_NS 100000000ull  /* longest park deadline: 100 ms */
-#define SPIN_CEILING (1u << 12)   /* backoff iterations per idle spin, at most */
-#define SPIN_FIRST 16u            /* backoff iterations of the first idle spin */
-#define WATCH_NS 1000000ull       /* the watchman's first pause between looks: 1 ms ... */
-#define WATCH_MAX_NS 8000000ull   /* ... doubling to this while its looks find nothing held up */
-#define WATCH_STUCK_NS 250000ull  /* its pause after a look that found stuck workers, work queued */
+#define PARK_MIN_NS 1000000ull   /* first park deadline: 1 ms */
+#define PARK_MAX_NS 100000000ull /* longest park deadline: 100 ms */
+#define SPIN_CEILING (1u << 12)  /* backoff iterations per idle spin, at most */
+#define SPIN_FIRST 16u           /* backoff iterations of the first idle spin */
+#define WATCH_NS 1000000ull      /* the watchman's first pause between looks: 1 ms ... */
+#define WATCH_MAX_NS 8000000ull  /* ... doubling to this while its looks find nothing held up */
+#define WATCH_STUCK_NS 250000ull /* its pause after a look that found stuck workers, work queued */
 
 typedef struct worker worker;
 
@@ -54,8 +54,8 @@ struct worker {
   deque dq;
   /* What every job touches, on one line. */
   alignas(64) myr_jobs *pool;
-  uint64_t jobs;        /* stat: written by the owner (relaxed), read by anyone */
-  uint64_t tag;         /* index + 1: marks the counters this worker owns */
+  uint64_t jobs; /* stat: written by the owner (relaxed), read by anyone */
+  uint64_t tag;  /* index + 1: marks the counters this worker owns */
   /* The pool's address plus 1 while inside a call that runs jobs (a wait,
    * a parallel_for, destroy, the loop of a started worker): user code that
    * runs on this worker now runs inside a job, where destroy and the
@@ -73,7 +73,7 @@ struct worker {
   alignas(64) uint64_t steals;
   uint64_t failed_steals, parked_ns, parks, woken;
   uint64_t rng;
-  uint64_t park_ns;     /* next park deadline, grows while idle */
+  uint64_t park_ns; /* next park deadline, grows while idle */
   pthread_t thread;
   /* The thread's CPU-time clock and kernel thread id, read by the
    * watchman (idle.c). */
@@ -90,13 +90,13 @@ struct myr_jobs {
   uint32_t count;
   uint64_t spin_ns;
   const char *creator_self; /* the creator thread's jobs_tls_self (pool.c) */
-  bool membarrier;      /* the process may issue expedited membarriers */
-  uintptr_t *watch;     /* per worker, while parked: what it waits for, 0 = work only */
-  uint64_t *parked;     /* bit i: worker i parked and not yet claimed by a waker (own lines) */
+  bool membarrier;          /* the process may issue expedited membarriers */
+  uintptr_t *watch;         /* per worker, while parked: what it waits for, 0 = work only */
+  uint64_t *parked;         /* bit i: worker i parked and not yet claimed by a waker (own lines) */
   uint32_t parked_words;
-  uint32_t spin_limit;  /* idle workers that may spin at once: half the CPUs, at least 1;
+  uint32_t spin_limit; /* idle workers that may spin at once: half the CPUs, at least 1;
                            every CPU below 4 CPUs */
-  bool oversubscribed;  /* more workers than online CPUs */
+  bool oversubscribed; /* more workers than online CPUs */
   /* Awake workers (not parked) that make progress, past which no worker is
    * woken for work, nor looks for it after a park nobody ended: the online
    * CPUs when there are fewer of them than workers, else every worker (see
@@ -107,11 +107,11 @@ struct myr_jobs {
    * none (taken and given back by CAS, so the holder owns watch_seen and
    * watch_at). */
   alignas(64) uint32_t watchman;
-  uint32_t watch_long;  /* the watchman sleeps past WATCH_NS (nothing to watch): a refused wake rouses it */
-  uint32_t stuck;       /* awake workers the last look found without progress ... */
-  uint64_t stuck_until; /* ... a finding that holds until this time (ns) */
-  uint64_t watch_at;    /* the holder's: time of the last look (ns), 0 none */
-  uint64_t watch_ns;    /* the holder's: its pause between looks (ns) */
+  uint32_t watch_long;           /* the watchman sleeps past WATCH_NS (nothing to watch): a refused wake rouses it */
+  uint32_t stuck;                /* awake workers the last look found without progress ... */
+  uint64_t stuck_until;          /* ... a finding that holds until this time (ns) */
+  uint64_t watch_at;             /* the holder's: time of the last look (ns), 0 none */
+  uint64_t watch_ns;             /* the holder's: its pause between looks (ns) */
   struct watch_note *watch_seen; /* the holder's: per worker, what the last look saw */
   alignas(64) uint32_t sleepers; /* workers parked or about to park */
   alignas(64) uint32_t spinning; /* idle workers looking for work before they park */
@@ -128,7 +128,6 @@ static inline void set_running(worker *w, uint32_t on) { w->pool_running = (uint
  * built position independent). */
 extern _Thread_local worker *jobs_tls_worker __attribute__((tls_model("initial-exec")));
 
-
 #ifdef MYR_TEST_HOOKS
 #define TEST_HOOK(point)                                    \
   do {                                                      \
@@ -136,7 +135,9 @@ extern _Thread_local worker *jobs_tls_worker __attribute__((tls_model("initial-e
     if (hook_) hook_(point);                                \
   } while (0)
 #else
-#define TEST_HOOK(point) do { } while (0)
+#define TEST_HOOK(point) \
+  do {                   \
+  } while (0)
 #endif
 
 static inline uint64_t xorshift(uint64_t *s) {
@@ -264,7 +265,8 @@ static inline bool counter_finished_owned(worker *w, myr_counter *c) {
   at_store_rel(&c->done, done);
 #endif
   /* (the slow path hands `closed` back rather than keep it across the call) */
-  if (__builtin_expect(at_load32_sc(&w->watched) != 0, 0)) return jobs_wake_watchers_then(w->pool, (uintptr_t)c, closed);
+  if (__builtin_expect(at_load32_sc(&w->watched) != 0, 0))
+    return jobs_wake_watchers_then(w->pool, (uintptr_t)c, closed);
   return closed;
 }
 

@@ -32,7 +32,6 @@ void jobs_wake_worker(worker *v) {
   syscall(SYS_futex, &v->wake_word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
-
 uint64_t jobs_thread_cpu_ns(const worker *v) {
   struct timespec ts;
   if (!at_load32_acq(&v->has_cpu_clock) || clock_gettime(v->cpu_clock, &ts) != 0) return 0;
@@ -67,6 +66,5 @@ bool jobs_membarrier_ready(void) {
   if (cmds < 0 || !(cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED)) return false;
   return syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
 }
-
 
 bool jobs_membarrier(void) { return syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0; }

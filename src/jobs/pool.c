@@ -16,7 +16,6 @@ void (*_Atomic jobs_test_hook)(int point);
 
 uint64_t myr_counter_pending(const myr_counter *c) { return c ? counter_sum(c) >> 16 : 0; }
 
-
 /* ---- the pool ------------------------------------------------------------ */
 
 /* One byte per thread whose address names the thread: the creator's is
@@ -328,8 +327,7 @@ static myr_counter *pfor_run(worker *w, uint64_t begin, uint64_t pf_bits, uint64
   return &pf->counter;
 }
 
-myr_status myr_jobs_parallel_for(myr_jobs *p, size_t begin, size_t end, size_t grain,
-                                 myr_range_fn fn, void *ctx) {
+myr_status myr_jobs_parallel_for(myr_jobs *p, size_t begin, size_t end, size_t grain, myr_range_fn fn, void *ctx) {
   if (!p || !fn || end < begin) return MYR_EINVAL;
   worker *w = current(p);
   if (!w) return MYR_EBUSY;

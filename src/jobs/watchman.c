@@ -22,10 +22,8 @@ static void rouse_idle_sleeper(myr_jobs *p, const worker *self) {
  * the watch, an idle sleeper to take it (else a parked waiter). */
 void jobs_refused_wake(myr_jobs *p, const worker *self) {
   uint32_t m = at_load32_rlx(&p->watchman);
-  if (!m)
-    rouse_idle_sleeper(p, self);
-  else if (at_load32_rlx(&p->watch_long))
-    jobs_wake_worker(&p->workers[m - 1]);
+  if (!m) rouse_idle_sleeper(p, self);
+  else if (at_load32_rlx(&p->watch_long)) jobs_wake_worker(&p->workers[m - 1]);
 }
 
 /* After a push other than on spawn's fast path: wakes one parked worker if
@@ -81,14 +79,10 @@ static uint32_t watch_look(worker *w, bool *needy) {
       bool clock = seen.cpu_ns != 0;
       uint64_t ran = clock ? seen.cpu_ns - last->cpu_ns : 0;
       bool finished = seen.jobs != last->jobs, is_stuck;
-      if (!clock)
-        is_stuck = !finished; /* no CPU clock: job counts alone */
-      else if (!finished && ran >= RAN_NS)
-        is_stuck = true;
-      else if (!finished)
-        is_stuck = (seen.slept = (last->slept && ran < 1000) || jobs_thread_sleeps(v)) || !progress;
-      else
-        is_stuck = ran < span / 4 && (seen.slept = jobs_thread_sleeps(v));
+      if (!clock) is_stuck = !finished; /* no CPU clock: job counts alone */
+      else if (!finished && ran >= RAN_NS) is_stuck = true;
+      else if (!finished) is_stuck = (seen.slept = (last->slept && ran < 1000) || jobs_thread_sleeps(v)) || !progress;
+      else is_stuck = ran < span / 4 && (seen.slept = jobs_thread_sleeps(v));
       bool holds = is_stuck && !deque_looks_empty(&v->dq);
       stuck += is_stuck + holds;
       *needy = *needy || holds;
@@ -148,10 +142,8 @@ bool jobs_watch(worker *w) {
     /* stuck workers and queued work: more may block, and each look lets at
      * most awake_limit more run, so look again soon (with nothing queued,
      * stuck workers hold nothing up) */
-    if (stuck && jobs_any_queued(p))
-      p->watch_ns = WATCH_STUCK_NS;
-    else if (close)
-      p->watch_ns = p->watch_ns < WATCH_MAX_NS / 2 ? p->watch_ns * 2 : WATCH_MAX_NS;
+    if (stuck && jobs_any_queued(p)) p->watch_ns = WATCH_STUCK_NS;
+    else if (close) p->watch_ns = p->watch_ns < WATCH_MAX_NS / 2 ? p->watch_ns * 2 : WATCH_MAX_NS;
     uint32_t busy = awake_busy(p, 1);
     if ((busy < p->awake_limit || needy) && jobs_any_queued(p)) {
       at_faa32(&p->spinning, 1);
@@ -163,4 +155,3 @@ bool jobs_watch(worker *w) {
   at_store32_rel(&p->watchman, 0);
   return false;
 }
-

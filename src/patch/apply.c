@@ -6,7 +6,9 @@
 #include "patch_plan.h"
 
 /* The world's batch operations get the merge scratch's arrays to work in. */
-static world_rows_scratch rows_scratch(patch_scratch *s) { return (world_rows_scratch){s->bucketed, s->rows, s->colmap}; }
+static world_rows_scratch rows_scratch(patch_scratch *s) {
+  return (world_rows_scratch){s->bucketed, s->rows, s->colmap};
+}
 
 /* Moves every planned row to its final table. */
 static void move_rows(myr_world *w, patch_scratch *s) {

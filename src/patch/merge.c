@@ -71,7 +71,8 @@ myr_status patch_merge(patch_lanes *l, myr_patch_stats *stats) {
     patch_lanes_clear(l);
     return MYR_ENOMEM;
   }
-  myr_status st = world_grow_array(l->world, (void **)&l->refs, &l->ref_cap, sizeof(patch_ref), runs_in(l->lanes, l->count));
+  myr_status st =
+      world_grow_array(l->world, (void **)&l->refs, &l->ref_cap, sizeof(patch_ref), runs_in(l->lanes, l->count));
   myr_patch_stats counts = {0};
   if (st == MYR_OK) st = patch_merge_runs(l->world, l->lanes, l->count, l->refs, &counts);
   if (st != MYR_OK) return st;

@@ -12,16 +12,11 @@ typedef enum patch_op {
   PATCH_REMOVE,
   PATCH_DESTROY,
   PATCH_SPAWN,
-  PATCH_PUT       /* set if present, else add with the values */
+  PATCH_PUT /* set if present, else add with the values */
 } patch_op;
 
 /* What the planning pass decided for a patch (written into its header). */
-typedef enum patch_outcome {
-  OUT_APPLY = 0,
-  OUT_SKIP_DEAD,
-  OUT_SKIP_PRESENT,
-  OUT_SKIP_ABSENT
-} patch_outcome;
+typedef enum patch_outcome { OUT_APPLY = 0, OUT_SKIP_DEAD, OUT_SKIP_PRESENT, OUT_SKIP_ABSENT } patch_outcome;
 
 /* Every patch starts with this header; records are 8-byte aligned.
  * SET/ADD carry the component's packed field values, SET_FIELD one value,
@@ -33,7 +28,7 @@ typedef struct patch_hdr {
   uint16_t field;
   uint32_t component;
   uint64_t entity;
-  uint32_t size;      /* payload bytes, before padding */
+  uint32_t size; /* payload bytes, before padding */
   uint32_t reserved;
 } patch_hdr;
 

@@ -13,17 +13,17 @@
  * set lives apart, in sets[], as only planning and reserving need it, and
  * only as many words of it as the world has components for. */
 typedef struct plan {
-  myr_entity named;    /* the id the patches use: real or provisional */
-  myr_entity real;     /* the real id (resolved for spawns in the apply pass) */
-  uint32_t src;        /* table before the batch, NO_TABLE for a spawn */
-  uint32_t dst;        /* table after the batch, NO_TABLE if none */
+  myr_entity named; /* the id the patches use: real or provisional */
+  myr_entity real;  /* the real id (resolved for spawns in the apply pass) */
+  uint32_t src;     /* table before the batch, NO_TABLE for a spawn */
+  uint32_t dst;     /* table after the batch, NO_TABLE if none */
   uint8_t spawned, destroyed;
 } plan;
 
 typedef struct patch_scratch {
   plan *plans;
-  uint64_t *sets;      /* per plan, `words` words: the set after the patches so far */
-  uint32_t words;      /* words of a set in use: components / 64, rounded up */
+  uint64_t *sets; /* per plan, `words` words: the set after the patches so far */
+  uint32_t words; /* words of a set in use: components / 64, rounded up */
   uint32_t plan_count, plan_cap, set_cap;
   /* Plan index by entity slot. Never cleared: an entry counts only if it
    * points at a plan of this batch for that very id, so stale entries from
@@ -37,13 +37,13 @@ typedef struct patch_scratch {
   /* plan indices by what happens to them, in plan order */
   uint32_t *destroys, *moves, *spawns;
   uint32_t destroy_count, move_count, spawn_count, list_cap[3];
-  uint32_t *rows;      /* rows needed per table; then bucket offsets */
+  uint32_t *rows; /* rows needed per table; then bucket offsets */
   uint32_t rows_cap;
   world_row *refs, *bucketed; /* rows to move or destroy, in plan order; the world's scratch */
   uint32_t refs_cap, bucketed_cap;
-  int32_t *colmap;     /* per destination column, the source column */
+  int32_t *colmap; /* per destination column, the source column */
   uint32_t colmap_cap;
-  uint64_t values;     /* applied patches that carry values to write */
+  uint64_t values; /* applied patches that carry values to write */
 } patch_scratch;
 
 /* The plan of a provisional id of the batch, NONE_PLAN if none. */

@@ -56,8 +56,7 @@ static myr_status buffer_reserve(patch_buffer *b, size_t more) {
 /* Appends a record for handle p: opens a new run when the buffer's open
  * run belongs to another handle (a chunk that started or resumed).
  * Returns the header, or NULL when memory ran out (nothing recorded). */
-static patch_hdr *record(myr_patches *p, patch_op op, myr_entity e, myr_component c, uint32_t field,
-                         uint32_t payload) {
+static patch_hdr *record(myr_patches *p, patch_op op, myr_entity e, myr_component c, uint32_t field, uint32_t payload) {
   patch_buffer *b = p->buf;
   size_t bytes = sizeof(patch_hdr) + align_up(payload, 8);
   /* A failure is remembered: the schedule then refuses to apply a stage
@@ -162,8 +161,8 @@ myr_status myr_patch_put(myr_patches *p, myr_entity e, myr_component c, const vo
   return record_values(p, PATCH_PUT, e, c, row);
 }
 
-myr_status myr_patch_set_field(myr_patches *p, myr_entity e, myr_component c, uint32_t field,
-                               myr_type type, const void *value) {
+myr_status myr_patch_set_field(myr_patches *p, myr_entity e, myr_component c, uint32_t field, myr_type type,
+                               const void *value) {
   myr_status s = check_component(p, c);
   if (s != MYR_OK) return s;
   if (!value) return MYR_EINVAL;
@@ -196,8 +195,8 @@ myr_status myr_patch_destroy(myr_patches *p, myr_entity e) {
   return record(p, PATCH_DESTROY, e, 0, 0, 0) ? MYR_OK : MYR_ENOMEM;
 }
 
-myr_status myr_patch_spawn(myr_patches *p, const myr_component *comps, uint32_t n,
-                           const void *const *values, myr_entity *out) {
+myr_status myr_patch_spawn(myr_patches *p, const myr_component *comps, uint32_t n, const void *const *values,
+                           myr_entity *out) {
   if (!p || !p->buf || (n && !comps)) return MYR_EINVAL;
   const myr_world *w = p->buf->world;
   compset seen = {{0}};

@@ -15,8 +15,7 @@ static void queries_teardown(myr_world *w, void *head) {
 }
 
 myr_status myr_query_create(myr_world *w, const myr_query_desc *d, myr_query **out) {
-  if (!w || !d || !out || !d->terms || d->term_count == 0 || d->term_count > MYR_QUERY_MAX_TERMS)
-    return MYR_EINVAL;
+  if (!w || !d || !out || !d->terms || d->term_count == 0 || d->term_count > MYR_QUERY_MAX_TERMS) return MYR_EINVAL;
   compset named = {{0}};
   for (uint32_t i = 0; i < d->term_count; i++) {
     const myr_term *t = &d->terms[i];
@@ -34,8 +33,7 @@ myr_status myr_query_create(myr_world *w, const myr_query_desc *d, myr_query **o
   for (uint32_t i = 0; i < d->term_count; i++) {
     if (q->terms[i].kind == MYR_TERM_READ || q->terms[i].kind == MYR_TERM_WRITE || q->terms[i].kind == MYR_TERM_WITH)
       compset_put(&q->required, q->terms[i].component);
-    else if (q->terms[i].kind == MYR_TERM_WITHOUT)
-      compset_put(&q->excluded, q->terms[i].component);
+    else if (q->terms[i].kind == MYR_TERM_WITHOUT) compset_put(&q->excluded, q->terms[i].component);
   }
   myr_status s = myr_query_refresh(q);
   if (s != MYR_OK) {
@@ -71,8 +69,7 @@ myr_status myr_query_refresh(myr_query *q) {
   uint32_t fresh = 0;
   for (uint32_t i = q->tables_seen; i < world_table_count(w); i++) fresh += query_matches(q, world_table(w, i));
   /* Grow once, before touching the cache, so a failure leaves it as it was. */
-  myr_status s = world_grow_array(w, (void **)&q->matches, &q->match_cap, sizeof(query_match),
-                                  q->match_count + fresh);
+  myr_status s = world_grow_array(w, (void **)&q->matches, &q->match_cap, sizeof(query_match), q->match_count + fresh);
   if (s != MYR_OK) return s;
   for (uint32_t i = q->tables_seen; i < world_table_count(w); i++) {
     const table *t = world_table(w, i);
@@ -81,7 +78,8 @@ myr_status myr_query_refresh(myr_query *q) {
     m->table = i;
     for (uint32_t k = 0; k < q->term_count; k++)
       m->term_col[k] = q->terms[k].kind == MYR_TERM_WITHOUT || q->terms[k].kind == MYR_TERM_WITH
-                           ? -1 : table_comp_col(t, q->terms[k].component);
+                           ? -1
+                           : table_comp_col(t, q->terms[k].component);
   }
   q->tables_seen = world_table_count(w);
   return MYR_OK;

@@ -55,7 +55,7 @@ myr_status myr_schedule_autotune(myr_schedule *s, const myr_autotune_desc *d) {
     return schedule_say(s, MYR_EINVAL, "autotune: max_rows above 2^24 or frames above %u", TUNE_FRAMES);
   if (lo > hi) return schedule_say(s, MYR_EINVAL, "autotune: min_rows %u above max_rows %u", lo, hi);
   lo = (lo + 15) & ~15u; /* no wrap: lo <= hi <= 2^24 */
-  if (lo > hi) lo = hi;   /* e.g. 100..100: one size */
+  if (lo > hi) lo = hi;  /* e.g. 100..100: one size */
   s->tune_frames = frames;
   s->tune_lo = lo;
   s->tune_hi = hi;
@@ -209,7 +209,9 @@ myr_status myr_schedule_autotune_info(const myr_schedule *s, myr_system id, myr_
   *out = (myr_autotune_info){
       .tuning = t->state == TUNE_RUNNING,
       .settled = t->state == TUNE_DONE,
-      .rows = schedule_chunked(y) ? schedule_rows(s, y, y->chunk_rows) : y->chunk_rows ? y->chunk_rows : s->default_rows,
+      .rows = schedule_chunked(y) ? schedule_rows(s, y, y->chunk_rows)
+              : y->chunk_rows     ? y->chunk_rows
+                                  : s->default_rows,
       .best_rows = b < 0 ? 0 : t->rows[b],
       .best_ns_per_entity = b < 0 ? 0 : t->score[b],
       .frames = t->frames,

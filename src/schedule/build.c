@@ -49,7 +49,8 @@ static void strings_free(myr_world *w, char **list, uint32_t n) { strings_free_p
 static void unbuild(myr_schedule *s) {
   myr_world *w = s->world;
   for (uint32_t i = 0; i < s->count; i++) {
-    if (s->systems[i].dependents) world_free(w, s->systems[i].dependents, sizeof(uint32_t) * s->systems[i].dependent_cap + 1);
+    if (s->systems[i].dependents)
+      world_free(w, s->systems[i].dependents, sizeof(uint32_t) * s->systems[i].dependent_cap + 1);
     s->systems[i].dependents = NULL;
     s->systems[i].dependent_count = s->systems[i].dependent_cap = 0;
   }
@@ -144,13 +145,16 @@ static myr_status resource_terms(myr_schedule *s, const myr_system_desc *d, sys 
   for (uint32_t i = 0; i < d->resource_count; i++) {
     const myr_resource_term *t = &d->resources[i];
     void *data = myr_resource_data(s->world, t->resource);
-    if (!data) return schedule_say(s, MYR_EINVAL, "add \"%s\": resource term %u names unknown resource %u", d->name, i, t->resource);
+    if (!data)
+      return schedule_say(s, MYR_EINVAL, "add \"%s\": resource term %u names unknown resource %u", d->name, i,
+                          t->resource);
     if (t->kind != MYR_TERM_READ && t->kind != MYR_TERM_WRITE)
       return schedule_say(s, MYR_EINVAL, "add \"%s\": resource term %u (%s) is neither read nor write", d->name, i,
                           world_resource_name(s->world, t->resource));
     uint64_t bit = UINT64_C(1) << t->resource;
     if ((y->res_reads | y->res_writes) & bit) /* each resource once */
-      return schedule_say(s, MYR_EINVAL, "add \"%s\": resource %s is named twice", d->name, world_resource_name(s->world, t->resource));
+      return schedule_say(s, MYR_EINVAL, "add \"%s\": resource %s is named twice", d->name,
+                          world_resource_name(s->world, t->resource));
     if (t->kind == MYR_TERM_READ) y->res_reads |= bit;
     else y->res_writes |= bit;
     y->res[i] = *t;
@@ -200,8 +204,8 @@ myr_status myr_schedule_add(myr_schedule *s, const myr_system_desc *d, myr_syste
   if (st == MYR_OK && d->reduction) {
     const myr_reduction_desc *r = d->reduction;
     if (!r->combine || !r->result || r->partial_size == 0 || d->term_count == 0)
-      return schedule_say(s, MYR_EINVAL, "add \"%s\": a reduction needs component terms, a partial size, combine and result",
-                          d->name);
+      return schedule_say(s, MYR_EINVAL,
+                          "add \"%s\": a reduction needs component terms, a partial size, combine and result", d->name);
     y.red = *r;
     uint32_t b = r->block_rows ? r->block_rows : 1024;
     y.red.block_rows = b > UINT32_MAX - 15 ? UINT32_MAX - 15 : (b + 15) & ~15u;
@@ -229,7 +233,8 @@ myr_status myr_schedule_add(myr_schedule *s, const myr_system_desc *d, myr_syste
   if (d->term_count) memcpy(y.terms, d->terms, sizeof(myr_term) * d->term_count);
   for (uint32_t i = 0; i < d->term_count; i++) {
     myr_term_kind k = d->terms[i].kind;
-    if (k == MYR_TERM_READ || k == MYR_TERM_WRITE || k == MYR_TERM_WITH) compset_put(&y.required, d->terms[i].component);
+    if (k == MYR_TERM_READ || k == MYR_TERM_WRITE || k == MYR_TERM_WITH)
+      compset_put(&y.required, d->terms[i].component);
     if (k == MYR_TERM_WITHOUT) compset_put(&y.excluded, d->terms[i].component);
     if (k == MYR_TERM_READ || k == MYR_TERM_OPTIONAL) compset_put(&y.reads, d->terms[i].component);
     if (k == MYR_TERM_WRITE || k == MYR_TERM_OPTIONAL_WRITE) compset_put(&y.writes, d->terms[i].component);
@@ -312,7 +317,8 @@ static uint32_t never_same_table(const sys *x, const sys *y) {
 
 static myr_status note_disjoint(myr_schedule *s, uint32_t from, uint32_t to, uint32_t c) {
   if (s->disjoint_count == s->disjoint_cap) {
-    myr_status st = world_grow_array(s->world, (void **)&s->disjoint, &s->disjoint_cap, sizeof(edge), s->disjoint_count + 1);
+    myr_status st =
+        world_grow_array(s->world, (void **)&s->disjoint, &s->disjoint_cap, sizeof(edge), s->disjoint_count + 1);
     if (st != MYR_OK) return st;
   }
   s->disjoint[s->disjoint_count++] = (edge){from, to, WHY_DISJOINT, c};
@@ -330,7 +336,8 @@ static myr_status conflict_edges(myr_schedule *s, const stage *g) {
       uint32_t c, apart = never_same_table(x, y);
       edge_why why;
       uint64_t r;
-      bool components = (c = first_common(&x->writes, &y->writes)) != NONE || (c = first_common(&x->writes, &y->reads)) != NONE ||
+      bool components = (c = first_common(&x->writes, &y->writes)) != NONE ||
+                        (c = first_common(&x->writes, &y->reads)) != NONE ||
                         (c = first_common(&x->reads, &y->writes)) != NONE;
       if (components && apart != NONE) {
         myr_status st = note_disjoint(s, s->by_stage[g->first + a], s->by_stage[g->first + b], apart);
@@ -361,13 +368,15 @@ static myr_status explicit_edges(myr_schedule *s) {
       const char *name = after ? y->after[k] : y->before[k - y->after_count];
       myr_system other;
       if (myr_schedule_find(s, name, &other) != MYR_OK)
-        return schedule_say(s, MYR_ENOTFOUND, "build: \"%s\" runs %s \"%s\", which is no system of this schedule", y->name,
-                            after ? "after" : "before", name);
+        return schedule_say(s, MYR_ENOTFOUND, "build: \"%s\" runs %s \"%s\", which is no system of this schedule",
+                            y->name, after ? "after" : "before", name);
       uint32_t from = after ? other : i, to = after ? i : other;
       if (from == to)
-        return schedule_say(s, MYR_ECYCLE, "build: \"%s\" names itself in its %s list", y->name, after ? "after" : "before");
+        return schedule_say(s, MYR_ECYCLE, "build: \"%s\" names itself in its %s list", y->name,
+                            after ? "after" : "before");
       if (s->systems[from].stage > s->systems[to].stage)
-        return schedule_say(s, MYR_ECYCLE, "build: \"%s\" (stage %u) must run before \"%s\" (stage %u), an earlier stage",
+        return schedule_say(s, MYR_ECYCLE,
+                            "build: \"%s\" (stage %u) must run before \"%s\" (stage %u), an earlier stage",
                             s->systems[from].name, s->systems[from].stage, s->systems[to].name, s->systems[to].stage);
       if (s->systems[from].stage < s->systems[to].stage) continue; /* the stage order does it */
       myr_status st = add_edge(s, from, to, after ? WHY_AFTER : WHY_BEFORE, 0);
@@ -399,7 +408,8 @@ static myr_status link_edges(myr_schedule *s) {
   for (uint32_t g = 0; g < s->stage_count; g++) {
     const stage *st = &s->stages[g];
     uint32_t done = 0, n = 0;
-    for (uint32_t k = 0; k < st->count; k++) s->systems[s->by_stage[st->first + k]].pending = s->systems[s->by_stage[st->first + k]].indegree;
+    for (uint32_t k = 0; k < st->count; k++)
+      s->systems[s->by_stage[st->first + k]].pending = s->systems[s->by_stage[st->first + k]].indegree;
     for (uint32_t k = 0; k < st->count; k++)
       if (s->systems[s->by_stage[st->first + k]].pending == 0) left[n++] = s->by_stage[st->first + k];
     while (n) {

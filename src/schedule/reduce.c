@@ -48,7 +48,8 @@ myr_status reduction_blocks(sys *y) {
 void reduction_combine(sys *y) {
   if (y->red.init) y->red.init(y->red.result, y->user);
   else memset(y->red.result, 0, y->red.partial_size);
-  for (uint32_t b = 0; b < y->blocks; b++) y->red.combine(y->red.result, y->partials + (size_t)b * y->red.partial_size, y->user);
+  for (uint32_t b = 0; b < y->blocks; b++)
+    y->red.combine(y->red.result, y->partials + (size_t)b * y->red.partial_size, y->user);
   /* (combine may rewrite each partial, e.g. into its block's offsets) */
 }
 
@@ -74,4 +75,3 @@ void *myr_view_partial(const myr_view *v, uint32_t i) {
   uint32_t b = y->first_block[v->chunk.index] + (v->chunk.row + i) / y->red.block_rows - first;
   return y->partials + (size_t)b * y->red.partial_size;
 }
-

@@ -43,8 +43,8 @@ myr_status myr_system_fail(const myr_view *v, myr_status st) {
  * (system order, key), key 0 being the begin hook, chunk i key i + 1 and
  * the end hook the last; the key is also the provisional-id ordinal past
  * the system's first (see open_batch). */
-static void run_one(myr_schedule *s, sys *y, myr_system_fn fn, const myr_chunk *chunk, uint32_t key,
-                    patch_buffer *buf, int wi) {
+static void run_one(myr_schedule *s, sys *y, myr_system_fn fn, const myr_chunk *chunk, uint32_t key, patch_buffer *buf,
+                    int wi) {
   myr_view view = {*chunk, s->dt, s->time, y->user, (myr_system)(y - s->systems), (uint32_t)wi, y->res_data, s};
   myr_patches handle = patch_handle(&s->batch, buf, y->order, key, y->chunk_ordinal + key);
   uint64_t t0 = s->trace ? now_ns() : 0;
@@ -54,8 +54,9 @@ static void run_one(myr_schedule *s, sys *y, myr_system_fn fn, const myr_chunk *
   in_frame--;
   access_leave(was);
   if (s->trace)
-    schedule_trace(s, wi, (trace_event){t0, now_ns(), (uint32_t)(y - s->systems), chunk->count,
-                                        key == 0 || key > y->chunk_count ? NONE : key - 1, chunk->table, y->stage});
+    schedule_trace(s, wi,
+                   (trace_event){t0, now_ns(), (uint32_t)(y - s->systems), chunk->count,
+                                 key == 0 || key > y->chunk_count ? NONE : key - 1, chunk->table, y->stage});
   /* the handle dies here: the next chunk opens its own segment even if its
    * handle lands at the same address */
   buf->open = NULL;
@@ -84,7 +85,8 @@ static void run_chunks(void *ctx, size_t begin, size_t end) {
 static myr_status collect_chunks(sys *y, uint32_t rows) {
   if (!y->query) { /* run once: one chunk of no rows */
     myr_status st = MYR_OK;
-    if (y->chunk_cap == 0) st = world_grow_array(y->owner->world, (void **)&y->chunks, &y->chunk_cap, sizeof(myr_chunk), 1);
+    if (y->chunk_cap == 0)
+      st = world_grow_array(y->owner->world, (void **)&y->chunks, &y->chunk_cap, sizeof(myr_chunk), 1);
     if (st != MYR_OK) return st;
     y->chunks[0] = (myr_chunk){0};
     y->chunk_count = 1;
@@ -96,8 +98,8 @@ static myr_status collect_chunks(sys *y, uint32_t rows) {
   y->chunk_count = 0;
   myr_chunk c;
   while (myr_query_next(&it, &c)) {
-    if (y->chunk_count == y->chunk_cap &&
-        (st = world_grow_array(y->owner->world, (void **)&y->chunks, &y->chunk_cap, sizeof(myr_chunk), y->chunk_count + 1)) != MYR_OK)
+    if (y->chunk_count == y->chunk_cap && (st = world_grow_array(y->owner->world, (void **)&y->chunks, &y->chunk_cap,
+                                                                 sizeof(myr_chunk), y->chunk_count + 1)) != MYR_OK)
       return st;
     y->chunks[y->chunk_count++] = c;
   }
@@ -286,10 +288,13 @@ static myr_status run_stage_systems(myr_schedule *s, stage *g) {
   myr_status st = merge(s, g);
   if (s->trace) schedule_trace(s, 0, (trace_event){t0, now_ns(), NONE, 0, 0, 0, g->stage});
   if (st == MYR_ENOMEM)
-    return schedule_say(s, st, "run: stage %u: out of memory merging its patches, or a system's patch could not be "
-                        "recorded; none of them applied", g->stage);
+    return schedule_say(s, st,
+                        "run: stage %u: out of memory merging its patches, or a system's patch could not be "
+                        "recorded; none of them applied",
+                        g->stage);
   if (st != MYR_OK)
-    return schedule_say(s, st, "run: stage %u: merging its patches: %s; none of them applied", g->stage, myr_strerror(st));
+    return schedule_say(s, st, "run: stage %u: merging its patches: %s; none of them applied", g->stage,
+                        myr_strerror(st));
   return st;
 }
 

@@ -17,15 +17,21 @@
 #define NONE UINT32_MAX
 
 typedef enum edge_why {
-  WHY_WRITE_READ, WHY_READ_WRITE, WHY_WRITE_WRITE, WHY_AFTER, WHY_BEFORE,
-  WHY_RES_WRITE_READ, WHY_RES_READ_WRITE, WHY_RES_WRITE_WRITE,
+  WHY_WRITE_READ,
+  WHY_READ_WRITE,
+  WHY_WRITE_WRITE,
+  WHY_AFTER,
+  WHY_BEFORE,
+  WHY_RES_WRITE_READ,
+  WHY_RES_READ_WRITE,
+  WHY_RES_WRITE_WRITE,
   WHY_DISJOINT /* not an edge: a conflict that cannot happen, kept for the plan */
 } edge_why;
 
 typedef struct edge {
-  uint32_t from, to;    /* system ids */
+  uint32_t from, to; /* system ids */
   edge_why why;
-  uint32_t what;        /* the component, or for WHY_RES_* the resource */
+  uint32_t what; /* the component, or for WHY_RES_* the resource */
 } edge;
 
 /* A system's autotuning (autotune.c). */
@@ -34,25 +40,25 @@ enum { TUNE_NONE, TUNE_RUNNING, TUNE_DONE };
 #define TUNE_FRAMES 64
 
 typedef struct tune_state {
-  uint8_t state;           /* TUNE_* */
-  uint8_t count, coarse;   /* candidates in all, and in the coarse pass */
-  uint8_t at;              /* the candidate running */
-  uint8_t seen, samples;   /* frames of it so far, and scored ones */
-  uint32_t frames;         /* frames tuned for */
-  uint32_t before;         /* chunk_rows before tuning */
+  uint8_t state;         /* TUNE_* */
+  uint8_t count, coarse; /* candidates in all, and in the coarse pass */
+  uint8_t at;            /* the candidate running */
+  uint8_t seen, samples; /* frames of it so far, and scored ones */
+  uint32_t frames;       /* frames tuned for */
+  uint32_t before;       /* chunk_rows before tuning */
   uint32_t rows[TUNE_CANDIDATES];
-  double score[TUNE_CANDIDATES];  /* median ns per entity; INFINITY: none */
+  double score[TUNE_CANDIDATES]; /* median ns per entity; INFINITY: none */
   double sample[TUNE_FRAMES];
 } tune_state;
 
 /* A tuning file's entry (tuning_file.c). */
 typedef struct tune_entry {
-  const char *name;        /* into the file's text */
+  const char *name; /* into the file's text */
   uint32_t rows, line;
 } tune_entry;
 
 typedef struct tuning_file {
-  char *text;              /* the file, lines cut into strings */
+  char *text; /* the file, lines cut into strings */
   size_t text_size;
   tune_entry *entries;
   uint32_t count;
@@ -83,23 +89,23 @@ typedef struct sys {
   size_t partials_bytes;   /* as allocated */
   uint32_t *first_block;   /* per chunk: the index of its first block */
   uint32_t first_block_cap, blocks;
-  uint32_t *match_block;   /* per matched table: the index of its first block */
+  uint32_t *match_block; /* per matched table: the index of its first block */
   uint32_t match_block_cap;
-  uint64_t red_frame;      /* the schedule's frame whose partials these are */
+  uint64_t red_frame; /* the schedule's frame whose partials these are */
   /* built */
-  uint32_t order;       /* position among the systems of its stage */
+  uint32_t order; /* position among the systems of its stage */
   uint32_t indegree;
   uint32_t *dependents;
   uint32_t dependent_count, dependent_cap; /* cap: as allocated, for the free */
   /* per frame */
-  uint32_t pending;     /* unfinished dependencies (atomic) */
-  bool here;            /* run by the frame's thread, its chunks in order (run_system_here) */
+  uint32_t pending; /* unfinished dependencies (atomic) */
+  bool here;        /* run by the frame's thread, its chunks in order (run_system_here) */
   myr_chunk *chunks;
   uint32_t chunk_count, chunk_cap;
   uint64_t chunk_ordinal; /* the stage-wide ordinal of its begin hook; chunk i
                              is one more than i past it, the end hook last */
   uint64_t t_start;
-  uint64_t cpu_ns;      /* this frame, summed by its jobs (atomic) */
+  uint64_t cpu_ns; /* this frame, summed by its jobs (atomic) */
   myr_system_stats stats;
   tune_state tune;
   struct myr_schedule *owner;
@@ -123,8 +129,8 @@ typedef struct trace_lane { /* one worker's, on its own lines */
 } trace_lane;
 
 struct myr_schedule {
-  trace_lane *trace;    /* per worker while tracing, NULL otherwise */
-  uint32_t trace_cap;   /* events per lane */
+  trace_lane *trace;  /* per worker while tracing, NULL otherwise */
+  uint32_t trace_cap; /* events per lane */
   myr_world *world;
   myr_jobs *jobs;
   bool own_jobs;
@@ -132,34 +138,34 @@ struct myr_schedule {
   sys *systems;
   uint32_t count, cap;
   bool built;
-  uint32_t *by_stage;   /* system ids by stage, then registration */
+  uint32_t *by_stage; /* system ids by stage, then registration */
   stage *stages;
   uint32_t stage_count;
   edge *edges;
   uint32_t edge_count, edge_cap;
-  edge *disjoint;       /* pairs that would conflict but never share a table */
+  edge *disjoint; /* pairs that would conflict but never share a table */
   uint32_t disjoint_count, disjoint_cap;
-  uint32_t workers;      /* the pool's */
-  patch_lanes lanes;     /* a patch buffer per worker */
+  uint32_t workers;  /* the pool's */
+  patch_lanes lanes; /* a patch buffer per worker */
   double time, dt;
-  uint64_t frame;       /* frames run, this one included while it runs */
+  uint64_t frame; /* frames run, this one included while it runs */
   /* 1 while a frame runs (atomic: calls from other threads and callbacks
    * read it to refuse themselves) */
   uint32_t running;
   /* per stage, while it runs */
   const stage *cur;
   myr_counter jobs_counter;
-  uint32_t remaining;   /* systems of the stage not finished (atomic) */
-  uint32_t *mainq;      /* main-thread systems ready to run */
+  uint32_t remaining; /* systems of the stage not finished (atomic) */
+  uint32_t *mainq;    /* main-thread systems ready to run */
   uint32_t mainq_head, mainq_tail;
-  uint32_t error;       /* a myr_status, negated (atomic) */
+  uint32_t error;         /* a myr_status, negated (atomic) */
   uint32_t failed_system; /* the system that reported it, NONE if none (atomic) */
-  char message[256];    /* myr_schedule_error's text */
-  patch_batch batch;    /* the stage's patch batch */
+  char message[256];      /* myr_schedule_error's text */
+  patch_batch batch;      /* the stage's patch batch */
   /* tuning */
-  tuning_file env_tuning; /* MYRIAD_TUNING's, for systems added later */
-  bool tuning;          /* some system is autotuning */
-  uint32_t tune_frames; /* frames per candidate */
+  tuning_file env_tuning;    /* MYRIAD_TUNING's, for systems added later */
+  bool tuning;               /* some system is autotuning */
+  uint32_t tune_frames;      /* frames per candidate */
   uint32_t tune_lo, tune_hi; /* the sizes tried, at least and at most */
   /* Whole frames: while every tuning system runs the same coarse candidate
    * (frame tune_run / tune_frames is its index), and then with each system

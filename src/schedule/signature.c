@@ -57,4 +57,3 @@ size_t myr_machine_signature(char *buf, size_t cap) {
   int n = snprintf(buf, cap, "%s; %ld cpus; %s", model, cpus > 0 ? cpus : 1, caches[0] ? caches : "caches unknown");
   return n < 0 ? 0 : (size_t)n;
 }
-

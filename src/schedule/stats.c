@@ -77,26 +77,29 @@ static void print_json(const myr_schedule *s, FILE *out) {
     const myr_system_stats *t = &s->systems[i].stats;
     fprintf(out, "%s\n  {\"name\": ", i ? "," : "");
     json_string(out, s->systems[i].name);
-    fprintf(out, ", \"stage\": %u, \"chunk_rows\": %u, \"entities\": %llu, \"chunks\": %llu, "
+    fprintf(out,
+            ", \"stage\": %u, \"chunk_rows\": %u, \"entities\": %llu, \"chunks\": %llu, "
             "\"ns\": %llu, \"ns_per_entity\": %.3f, \"entities_per_s\": %.1f, \"frames\": %llu, "
             "\"total_entities\": %llu, \"total_chunks\": %llu, \"total_ns\": %llu, \"cpu_ns\": %llu, "
             "\"total_cpu_ns\": %llu}",
-            s->systems[i].stage, t->chunk_rows, (unsigned long long)t->entities,
-            (unsigned long long)t->chunks, (unsigned long long)t->ns, t->ns_per_entity, t->entities_per_s,
-            (unsigned long long)t->frames, (unsigned long long)t->total_entities, (unsigned long long)t->total_chunks,
-            (unsigned long long)t->total_ns, (unsigned long long)t->cpu_ns, (unsigned long long)t->total_cpu_ns);
+            s->systems[i].stage, t->chunk_rows, (unsigned long long)t->entities, (unsigned long long)t->chunks,
+            (unsigned long long)t->ns, t->ns_per_entity, t->entities_per_s, (unsigned long long)t->frames,
+            (unsigned long long)t->total_entities, (unsigned long long)t->total_chunks, (unsigned long long)t->total_ns,
+            (unsigned long long)t->cpu_ns, (unsigned long long)t->total_cpu_ns);
   }
   fprintf(out, "\n], \"stages\": [");
   for (uint32_t g = 0; g < s->stage_count; g++) {
     const myr_stage_stats *t = &s->stages[g].stats;
-    fprintf(out, "%s\n  {\"stage\": %u, \"merge_ns\": %llu, \"patches\": %llu, \"applied\": %llu, \"skipped\": %llu, "
-            "\"spawned\": %llu, \"destroyed\": %llu, \"moved\": %llu, \"total_merge_ns\": %llu, \"total_patches\": %llu}",
-            g ? "," : "", t->stage, (unsigned long long)t->merge_ns, (unsigned long long)t->patches.recorded,
-            (unsigned long long)t->patches.applied,
-            (unsigned long long)(t->patches.skipped_dead + t->patches.skipped_present + t->patches.skipped_absent),
-            (unsigned long long)t->patches.spawned, (unsigned long long)t->patches.destroyed,
-            (unsigned long long)t->patches.moved, (unsigned long long)t->total_merge_ns,
-            (unsigned long long)t->total_patches.recorded);
+    fprintf(
+        out,
+        "%s\n  {\"stage\": %u, \"merge_ns\": %llu, \"patches\": %llu, \"applied\": %llu, \"skipped\": %llu, "
+        "\"spawned\": %llu, \"destroyed\": %llu, \"moved\": %llu, \"total_merge_ns\": %llu, \"total_patches\": %llu}",
+        g ? "," : "", t->stage, (unsigned long long)t->merge_ns, (unsigned long long)t->patches.recorded,
+        (unsigned long long)t->patches.applied,
+        (unsigned long long)(t->patches.skipped_dead + t->patches.skipped_present + t->patches.skipped_absent),
+        (unsigned long long)t->patches.spawned, (unsigned long long)t->patches.destroyed,
+        (unsigned long long)t->patches.moved, (unsigned long long)t->total_merge_ns,
+        (unsigned long long)t->total_patches.recorded);
   }
   fprintf(out, "\n], \"workers\": [");
   for (uint32_t w = 0; w < s->workers; w++) {
@@ -124,16 +127,16 @@ static void print_table(const myr_schedule *s, FILE *out) {
       snprintf(rate, sizeof rate, "%.4g", t->entities_per_s);
     }
     fprintf(out, "%-24s %5u %7s %10llu %8llu %10.1f %10.1f %9s %12s\n", y->name, y->stage, chunk,
-            (unsigned long long)t->entities, (unsigned long long)t->chunks, (double)t->ns / 1e3, (double)t->cpu_ns / 1e3,
-            per, rate);
+            (unsigned long long)t->entities, (unsigned long long)t->chunks, (double)t->ns / 1e3,
+            (double)t->cpu_ns / 1e3, per, rate);
     entities += t->entities;
     ns += t->ns;
     cpu += t->cpu_ns;
   }
   fprintf(out, "%-24s %5s %7s %10llu %8s %10.1f %10.1f\n", "(all systems)", "", "", (unsigned long long)entities, "",
           (double)ns / 1e3, (double)cpu / 1e3);
-  fprintf(out, "%-6s %10s %10s %10s %10s %10s %10s\n", "stage", "merge us", "patches", "applied", "skipped",
-          "spawned", "destroyed");
+  fprintf(out, "%-6s %10s %10s %10s %10s %10s %10s\n", "stage", "merge us", "patches", "applied", "skipped", "spawned",
+          "destroyed");
   for (uint32_t g = 0; g < s->stage_count; g++) {
     const myr_stage_stats *t = &s->stages[g].stats;
     fprintf(out, "%-6u %10.1f %10llu %10llu %10llu %10llu %10llu\n", t->stage, (double)t->merge_ns / 1e3,
@@ -156,4 +159,3 @@ myr_status myr_schedule_print_stats(const myr_schedule *s, FILE *out, bool json)
   else print_table(s, out);
   return MYR_OK;
 }
-

@@ -10,7 +10,8 @@
 
 static void trace_free(myr_schedule *s) {
   if (!s->trace) return;
-  for (uint32_t i = 0; i < s->workers; i++) world_free(s->world, s->trace[i].events, sizeof(trace_event) * s->trace_cap);
+  for (uint32_t i = 0; i < s->workers; i++)
+    world_free(s->world, s->trace[i].events, sizeof(trace_event) * s->trace_cap);
   world_free(s->world, s->trace, sizeof(trace_lane) * s->workers);
   s->trace = NULL;
 }
@@ -51,7 +52,9 @@ myr_status myr_schedule_trace_events(const myr_schedule *s, myr_trace_event *out
       if (n >= cap) continue;
       const trace_event *e = &s->trace[w].events[i];
       bool merge = e->system == NONE, hook = !merge && e->chunk == NONE;
-      out[n] = (myr_trace_event){.kind = merge ? MYR_TRACE_MERGE : hook ? MYR_TRACE_HOOK : MYR_TRACE_CHUNK,
+      out[n] = (myr_trace_event){.kind = merge  ? MYR_TRACE_MERGE
+                                         : hook ? MYR_TRACE_HOOK
+                                                : MYR_TRACE_CHUNK,
                                  .system = e->system,
                                  .worker = w,
                                  .stage = e->stage,
@@ -83,8 +86,10 @@ myr_status myr_schedule_trace_end(myr_schedule *s, FILE *out) {
   fprintf(out, "{\"displayTimeUnit\": \"ns\", \"traceEvents\": [");
   bool first = true;
   for (uint32_t w = 0; w < s->workers; w++) {
-    fprintf(out, "%s\n {\"name\": \"thread_name\", \"ph\": \"M\", \"pid\": 1, \"tid\": %u, \"args\": {\"name\": \"worker %u\"}}",
-            first ? "" : ",", w, w);
+    fprintf(
+        out,
+        "%s\n {\"name\": \"thread_name\", \"ph\": \"M\", \"pid\": 1, \"tid\": %u, \"args\": {\"name\": \"worker %u\"}}",
+        first ? "" : ",", w, w);
     first = false;
   }
   for (uint32_t w = 0; w < s->workers; w++)

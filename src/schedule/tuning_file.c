@@ -110,7 +110,8 @@ static myr_status tuning_read(myr_schedule *s, const char *path, tuning_file *f,
   myr_status st = MYR_OK;
   if (failed) st = schedule_say(s, MYR_EIO, "load_tuning: %s: a read error", path);
   else if (n > (size_t)sb.st_size) st = schedule_say(s, MYR_EIO, "load_tuning: %s: it grew while being read", path);
-  else if (memchr(f->text, 0, n)) st = schedule_say(s, MYR_ECORRUPT, "load_tuning: %s: a NUL byte; not a text file", path);
+  else if (memchr(f->text, 0, n))
+    st = schedule_say(s, MYR_ECORRUPT, "load_tuning: %s: a NUL byte; not a text file", path);
   if (st != MYR_OK) {
     tuning_release(w, f);
     return st;
@@ -245,25 +246,24 @@ void schedule_tuning_take(const myr_schedule *s, sys *y) {
 
 void schedule_tuning_free(myr_schedule *s) { tuning_release(s->world, &s->env_tuning); }
 
-
 myr_status myr_schedule_write_tuning(const myr_schedule *s, FILE *out, const myr_tuning_desc *d) {
   if (!s || !out) return MYR_EINVAL;
   if (schedule_running(s)) return MYR_EBUSY; /* the chunk sizes and the message change during a frame */
   for (uint32_t i = 0; i < s->count; i++)
     if (schedule_chunked(&s->systems[i]) && !writable_name(s->systems[i].name))
-      return schedule_say((myr_schedule *)s, MYR_EINVAL, "write_tuning: system \"%s\": a name a tuning file cannot hold",
-                          s->systems[i].name);
+      return schedule_say((myr_schedule *)s, MYR_EINVAL,
+                          "write_tuning: system \"%s\": a name a tuning file cannot hold", s->systems[i].name);
   if (d && d->scenario && (strpbrk(d->scenario, "\r\n") || strlen(d->scenario) > MAX_LINE - 16))
-    return schedule_say((myr_schedule *)s, MYR_EINVAL, "write_tuning: a scenario name with a line break or above %u bytes",
-                        MAX_LINE - 16);
+    return schedule_say((myr_schedule *)s, MYR_EINVAL,
+                        "write_tuning: a scenario name with a line break or above %u bytes", MAX_LINE - 16);
   size_t bytes = 1024 + (d && d->scenario ? strlen(d->scenario) : 0); /* the header, at most */
   for (uint32_t i = 0; i < s->count; i++) {
     const sys *y = &s->systems[i];
     uint32_t rows = y->chunk_rows ? y->chunk_rows : s->default_rows;
     if (!schedule_chunked(y)) continue;
     if (rows > MAX_ROWS)
-      return schedule_say((myr_schedule *)s, MYR_EINVAL, "write_tuning: system \"%s\": %u rows, above the %u a file holds",
-                          y->name, rows, MAX_ROWS);
+      return schedule_say((myr_schedule *)s, MYR_EINVAL,
+                          "write_tuning: system \"%s\": %u rows, above the %u a file holds", y->name, rows, MAX_ROWS);
     bytes += strlen(y->name) + 16;
   }
   if (bytes > MAX_FILE)
@@ -283,4 +283,3 @@ myr_status myr_schedule_write_tuning(const myr_schedule *s, FILE *out, const myr
     return schedule_say((myr_schedule *)s, MYR_EIO, "write_tuning: a write error: %s", strerror(errno));
   return MYR_OK;
 }
-

@@ -35,16 +35,13 @@ void world_default_free(void *ptr, size_t size, void *user) {
   free(ptr);
 }
 
-void *world_alloc(const myr_world *w, size_t size, size_t align) {
-  return w->alloc.alloc(size, align, w->alloc.user);
-}
+void *world_alloc(const myr_world *w, size_t size, size_t align) { return w->alloc.alloc(size, align, w->alloc.user); }
 
 void world_free(const myr_world *w, void *p, size_t size) {
   if (p) w->alloc.free(p, size, w->alloc.user);
 }
 
-myr_status world_grow_array(const myr_world *w, void **arr, uint32_t *cap, size_t elem,
-                            uint32_t need) {
+myr_status world_grow_array(const myr_world *w, void **arr, uint32_t *cap, size_t elem, uint32_t need) {
   if (need <= *cap) return MYR_OK;
   uint64_t n = *cap ? (uint64_t)*cap * 2 : 8;
   if (n < need) n = need;
@@ -57,4 +54,3 @@ myr_status world_grow_array(const myr_world *w, void **arr, uint32_t *cap, size_
   *cap = (uint32_t)n;
   return MYR_OK;
 }
-

@@ -14,8 +14,13 @@ void component_free(myr_world *w, component_info *ci) {
 
 uint32_t myr_type_size(myr_type type) {
   switch (type) {
-  case MYR_F32: case MYR_I32: case MYR_U32: return 4;
-  case MYR_F64: case MYR_I64: case MYR_U64: case MYR_ENTITY: return 8;
+  case MYR_F32:
+  case MYR_I32:
+  case MYR_U32: return 4;
+  case MYR_F64:
+  case MYR_I64:
+  case MYR_U64:
+  case MYR_ENTITY: return 8;
   case MYR_U8: return 1;
   default: return 0;
   }
@@ -97,8 +102,8 @@ myr_status myr_component_lookup(const myr_world *w, const char *name, myr_compon
   return MYR_ENOCOMP;
 }
 
-myr_status myr_component_info(const myr_world *w, myr_component c, uint32_t *field_count,
-                              uint32_t field, myr_field *field_out) {
+myr_status myr_component_info(const myr_world *w, myr_component c, uint32_t *field_count, uint32_t field,
+                              myr_field *field_out) {
   if (!w) return MYR_EINVAL;
   if (c >= w->v.component_count) return MYR_ENOCOMP;
   const component_info *ci = &w->v.components[c];
@@ -122,4 +127,3 @@ myr_status myr_component_field(const myr_world *w, myr_component c, const char *
   }
   return MYR_EFIELD;
 }
-

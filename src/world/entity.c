@@ -7,8 +7,7 @@ myr_status entity_reserve(myr_world *w, uint32_t n) {
   uint64_t need = (uint64_t)w->v.slot_count + (n - w->free_count);
   if (need > UINT32_MAX - 1) return MYR_ELIMIT; /* index UINT32_MAX stays unused */
   if (need <= w->slot_cap) return MYR_OK;
-  return world_grow_array(w, (void **)&w->v.entities, &w->slot_cap, sizeof(entity_record),
-                          (uint32_t)need);
+  return world_grow_array(w, (void **)&w->v.entities, &w->slot_cap, sizeof(entity_record), (uint32_t)need);
 }
 
 myr_entity entity_take(myr_world *w, uint32_t table, uint32_t row) {

@@ -44,8 +44,7 @@ static void column_fill(unsigned char *dst, const unsigned char *value, uint32_t
 }
 
 /* Builds a set from a list, checking every id. */
-static myr_status compset_from(const myr_world *w, const myr_component *list, uint32_t n,
-                               compset *set) {
+static myr_status compset_from(const myr_world *w, const myr_component *list, uint32_t n, compset *set) {
   memset(set, 0, sizeof *set);
   if (n && !list) return MYR_EINVAL;
   for (uint32_t i = 0; i < n; i++) {
@@ -110,11 +109,11 @@ myr_status myr_entity_create_bulk(myr_world *w, const myr_bulk_desc *d) {
   return MYR_OK;
 }
 
-myr_status myr_entity_create_with(myr_world *w, const myr_component *comps, uint32_t n,
-                                  const void *const *values, myr_entity *out) {
+myr_status myr_entity_create_with(myr_world *w, const myr_component *comps, uint32_t n, const void *const *values,
+                                  myr_entity *out) {
   if (!out) return MYR_EINVAL;
-  return myr_entity_create_bulk(w, &(myr_bulk_desc){.components = comps, .component_count = n, .values = values,
-                                                    .count = 1, .ids_out = out});
+  return myr_entity_create_bulk(
+      w, &(myr_bulk_desc){.components = comps, .component_count = n, .values = values, .count = 1, .ids_out = out});
 }
 
 myr_status myr_entity_destroy(myr_world *w, myr_entity e) {
@@ -125,4 +124,3 @@ myr_status myr_entity_destroy(myr_world *w, myr_entity e) {
   entity_release(w, MYR_ENTITY_INDEX(e));
   return MYR_OK;
 }
-

@@ -59,8 +59,7 @@ static inline bool tag_step(const myr_world *w, const table *src, const table *d
   return dst->col_count == src->col_count && w->v.components[c].field_count == 0;
 }
 
-void world_move_row(myr_world *w, myr_entity e, table *src, table *dst, myr_component added,
-                    const unsigned char *row) {
+void world_move_row(myr_world *w, myr_entity e, table *src, table *dst, myr_component added, const unsigned char *row) {
   entity_record *rec = &w->v.entities[MYR_ENTITY_INDEX(e)];
   uint32_t sr = rec->row;
   uint32_t dr = table_append1(dst);
@@ -91,8 +90,7 @@ static void move_columns(myr_world *w, const table *src, uint32_t sr, table *dst
   }
 }
 
-static myr_status change_set(myr_world *w, myr_entity e, myr_component c, bool add,
-                             const void *row) {
+static myr_status change_set(myr_world *w, myr_entity e, myr_component c, bool add, const void *row) {
   const entity_record *r;
   myr_status s = entity_lookup(w, e, &r);
   if (s != MYR_OK) return s;
@@ -145,7 +143,6 @@ bool myr_component_has(const myr_world *w, myr_entity e, myr_component c) {
   return compset_has(&w->v.tables[r->table]->set, c);
 }
 
-
 /* ---- batches of rows (the patch part's merge) ------------------------------ */
 
 static int row_desc(const void *a, const void *b) {
@@ -160,7 +157,8 @@ static world_row *rows_by_table(const myr_world *w, world_row *rows, uint32_t n,
                                 bool *grouped) {
   *grouped = true;
   for (uint32_t i = 1; i < n && *grouped; i++)
-    *grouped = rows[i - 1].table < rows[i].table || (rows[i - 1].table == rows[i].table && rows[i - 1].row < rows[i].row);
+    *grouped =
+        rows[i - 1].table < rows[i].table || (rows[i - 1].table == rows[i].table && rows[i - 1].row < rows[i].row);
   if (*grouped) return rows;
   uint32_t *start = scratch->counts;
   memset(start, 0, sizeof(uint32_t) * (w->v.table_count + 1));
@@ -210,10 +208,9 @@ static void column_map(const table *src, const table *dst, int32_t *map) {
 /* Copies column from[map] of the rows rows[0..n) of src into column `to`
  * from row `first` on. The size is fixed per column: one loop per common
  * size keeps the copies inline; rows that follow each other go in one block. */
-static void copy_column(unsigned char *to, const unsigned char *from, uint32_t size, const world_row *rows,
-                        uint32_t n, bool contiguous) {
-  if (contiguous)
-    memcpy(to, from + (size_t)rows[0].row * size, (size_t)n * size);
+static void copy_column(unsigned char *to, const unsigned char *from, uint32_t size, const world_row *rows, uint32_t n,
+                        bool contiguous) {
+  if (contiguous) memcpy(to, from + (size_t)rows[0].row * size, (size_t)n * size);
   else if (size == 4)
     for (uint32_t k = 0; k < n; k++, to += 4) memcpy(to, from + (size_t)rows[k].row * 4, 4);
   else if (size == 8)

@@ -23,8 +23,7 @@ uint64_t compset_hash(const compset *s) {
 static uint32_t map_slot(const myr_world *w, const compset *set) {
   uint32_t mask = w->table_map_cap - 1;
   uint32_t i = (uint32_t)compset_hash(set) & mask;
-  while (w->table_map[i] != NO_TABLE && !compset_eq(&w->v.tables[w->table_map[i]]->set, set))
-    i = (i + 1) & mask;
+  while (w->table_map[i] != NO_TABLE && !compset_eq(&w->v.tables[w->table_map[i]]->set, set)) i = (i + 1) & mask;
   return i;
 }
 

@@ -4,8 +4,7 @@
 /* ---- values -------------------------------------------------------------- */
 
 /* Finds the first column of component c for a live entity. */
-static myr_status locate(const myr_world *w, myr_entity e, myr_component c, table **t,
-                         uint32_t *row, int32_t *col) {
+static myr_status locate(const myr_world *w, myr_entity e, myr_component c, table **t, uint32_t *row, int32_t *col) {
   const entity_record *r;
   myr_status s = entity_lookup(w, e, &r);
   if (s != MYR_OK) return s;
@@ -26,8 +25,7 @@ myr_status myr_component_set(myr_world *w, myr_entity e, myr_component c, const 
   const component_info *ci = &w->v.components[c];
   for (uint32_t f = 0; f < ci->field_count; f++) {
     column *cl = &t->cols[col + (int32_t)f];
-    value_copy(cl->data + (size_t)r * cl->elem_size, (const unsigned char *)row + ci->fields[f].offset,
-               cl->elem_size);
+    value_copy(cl->data + (size_t)r * cl->elem_size, (const unsigned char *)row + ci->fields[f].offset, cl->elem_size);
   }
   return MYR_OK;
 }
@@ -43,14 +41,13 @@ myr_status myr_component_get(const myr_world *w, myr_entity e, myr_component c, 
   const component_info *ci = &w->v.components[c];
   for (uint32_t f = 0; f < ci->field_count; f++) {
     const column *cl = &t->cols[col + (int32_t)f];
-    value_copy((unsigned char *)row + ci->fields[f].offset, cl->data + (size_t)r * cl->elem_size,
-               cl->elem_size);
+    value_copy((unsigned char *)row + ci->fields[f].offset, cl->data + (size_t)r * cl->elem_size, cl->elem_size);
   }
   return MYR_OK;
 }
 
-static myr_status locate_field(const myr_world *w, myr_entity e, myr_component c, uint32_t field,
-                               myr_type type, const void *value, column **cl, uint32_t *row) {
+static myr_status locate_field(const myr_world *w, myr_entity e, myr_component c, uint32_t field, myr_type type,
+                               const void *value, column **cl, uint32_t *row) {
   table *t;
   int32_t col;
   if (!value) return MYR_EINVAL;
@@ -61,8 +58,8 @@ static myr_status locate_field(const myr_world *w, myr_entity e, myr_component c
   return (*cl)->type == type ? MYR_OK : MYR_ETYPE;
 }
 
-myr_status myr_field_set(myr_world *w, myr_entity e, myr_component c, uint32_t field,
-                         myr_type type, const void *value) {
+myr_status myr_field_set(myr_world *w, myr_entity e, myr_component c, uint32_t field, myr_type type,
+                         const void *value) {
   column *cl;
   uint32_t r;
   myr_status s = locate_field(w, e, c, field, type, value, &cl, &r);
@@ -70,8 +67,8 @@ myr_status myr_field_set(myr_world *w, myr_entity e, myr_component c, uint32_t f
   return s;
 }
 
-myr_status myr_field_get(const myr_world *w, myr_entity e, myr_component c, uint32_t field,
-                         myr_type type, void *value) {
+myr_status myr_field_get(const myr_world *w, myr_entity e, myr_component c, uint32_t field, myr_type type,
+                         void *value) {
   WORLD_READ(w, c);
   column *cl;
   uint32_t r;
@@ -79,7 +76,6 @@ myr_status myr_field_get(const myr_world *w, myr_entity e, myr_component c, uint
   if (s == MYR_OK) value_copy(value, cl->data + (size_t)r * cl->elem_size, cl->elem_size);
   return s;
 }
-
 
 /* ---- packed values, for the patch part -------------------------------------- */
 

@@ -70,7 +70,6 @@ void myr_world_destroy(myr_world *w) {
 uint32_t myr_world_entity_count(const myr_world *w) { return w ? w->live_count : 0; }
 uint32_t myr_world_table_count(const myr_world *w) { return w ? w->v.table_count : 0; }
 
-
 /* ---- the read hook --------------------------------------------------------- */
 
 void world_set_read_hook(myr_world *w, world_read_fn fn, void *ctx) {

@@ -21,18 +21,18 @@ typedef struct world_slot_entry {
 /* ---- the world ----------------------------------------------------------- */
 
 struct myr_world {
-  world_view v;             /* first: what the parts above read (world_iface.h) */
+  world_view v; /* first: what the parts above read (world_iface.h) */
   myr_allocator alloc;
 
   struct resource_info *resources; /* MYR_MAX_RESOURCES entries, made on first use */
   uint32_t resource_count;
 
   uint32_t table_cap;
-  uint32_t *table_map;      /* open addressing: table ids by compset hash */
-  uint32_t table_map_cap;   /* power of two */
+  uint32_t *table_map;    /* open addressing: table ids by compset hash */
+  uint32_t table_map_cap; /* power of two */
 
   uint32_t slot_cap;
-  uint32_t free_head;       /* most recently freed slot, NO_TABLE if none */
+  uint32_t free_head; /* most recently freed slot, NO_TABLE if none */
   uint32_t free_count;
   uint32_t live_count;
 
@@ -57,8 +57,8 @@ struct myr_world {
 };
 
 #ifdef MYR_ACCESS_CHECK
-#define WORLD_READ(w, c) \
-  do { \
+#define WORLD_READ(w, c)                                                     \
+  do {                                                                       \
     if ((w) && (w)->read_hook) (w)->read_hook((w), (c), (w)->read_hook_ctx); \
   } while (0)
 #else
@@ -78,8 +78,7 @@ void world_remove_row(myr_world *w, table *t, uint32_t r);
  * reserved), between any two tables. Columns dst has and src lacks come
  * from `row` (component `added`, NULL for none) or are zero. (A tag's
  * add or remove takes a faster path, in rows.c.) */
-void world_move_row(myr_world *w, myr_entity e, table *src, table *dst, myr_component added,
-                    const unsigned char *row);
+void world_move_row(myr_world *w, myr_entity e, table *src, table *dst, myr_component added, const unsigned char *row);
 
 /* ---- resources (resource.c) --------------------------------------------- */
 

@@ -15,15 +15,23 @@
 #define TRACKED 64
 #define COMPONENTS 4 /* A {f32 x, u32 n}, Link {entity}, Tag, D {bytes[3], f64} */
 
-typedef struct { float x; uint32_t n; } row_a;
-typedef struct { myr_entity target; } row_link;
-typedef struct { unsigned char b[3]; double d; } row_d;
+typedef struct {
+  float x;
+  uint32_t n;
+} row_a;
+typedef struct {
+  myr_entity target;
+} row_link;
+typedef struct {
+  unsigned char b[3];
+  double d;
+} row_d;
 
 typedef struct model_entity {
-  myr_entity id;   /* MYR_ENTITY_NULL: slot unused */
+  myr_entity id; /* MYR_ENTITY_NULL: slot unused */
   int alive;
-  unsigned set;    /* bit c: has component c */
-  uint32_t n;      /* A.n while it has A */
+  unsigned set; /* bit c: has component c */
+  uint32_t n;   /* A.n while it has A */
 } model_entity;
 
 typedef struct fuzz {
@@ -32,16 +40,16 @@ typedef struct fuzz {
   myr_world *w;
   myr_component comp[COMPONENTS];
   model_entity e[TRACKED];
-  uint32_t untracked;    /* live entities the model does not follow (spawned by patches) */
+  uint32_t untracked; /* live entities the model does not follow (spawned by patches) */
   myr_entity stale_provisional;
 } fuzz;
 
-#define CHECK(cond)                                                                     \
-  do {                                                                                  \
-    if (!(cond)) {                                                                      \
+#define CHECK(cond)                                                                           \
+  do {                                                                                        \
+    if (!(cond)) {                                                                            \
       fprintf(stderr, "model disagrees at byte %zu: %s (line %d)\n", f->at, #cond, __LINE__); \
-      abort();                                                                          \
-    }                                                                                   \
+      abort();                                                                                \
+    }                                                                                         \
   } while (0)
 
 static uint8_t take(fuzz *f) { return f->at < f->size ? f->data[f->at++] : 0; }
@@ -56,8 +64,10 @@ static void register_components(fuzz *f) {
   static const myr_field a_f[] = {MYR_FIELD(row_a, x, MYR_F32), MYR_FIELD(row_a, n, MYR_U32)};
   static const myr_field l_f[] = {MYR_FIELD(row_link, target, MYR_ENTITY)};
   static const myr_field d_f[] = {{"b", MYR_BYTES, 3, offsetof(row_d, b)}, MYR_FIELD(row_d, d, MYR_F64)};
-  const myr_component_desc descs[COMPONENTS] = {{"A", a_f, 2, sizeof(row_a)}, {"Link", l_f, 1, sizeof(row_link)},
-                                                {"Tag", NULL, 0, 0}, {"D", d_f, 2, sizeof(row_d)}};
+  const myr_component_desc descs[COMPONENTS] = {{"A", a_f, 2, sizeof(row_a)},
+                                                {"Link", l_f, 1, sizeof(row_link)},
+                                                {"Tag", NULL, 0, 0},
+                                                {"D", d_f, 2, sizeof(row_d)}};
   for (int c = 0; c < COMPONENTS; c++)
     if (myr_component_register(f->w, &descs[c], &f->comp[c]) != MYR_OK) abort();
 }
@@ -131,7 +141,10 @@ static void op_bulk(fuzz *f) {
       vals[k++] = row_for(c, &a, &l, &d, n, MYR_ENTITY_NULL);
     }
   myr_entity ids[8];
-  CHECK(myr_entity_create_bulk(f->w, &(myr_bulk_desc){.components = comps, .component_count = k, .values = vals, .count = count, .ids_out = ids}) == MYR_OK);
+  CHECK(myr_entity_create_bulk(
+            f->w,
+            &(myr_bulk_desc){
+                .components = comps, .component_count = k, .values = vals, .count = count, .ids_out = ids}) == MYR_OK);
   for (unsigned i = 0; i < count; i++) track(f, ids[i], set, n);
 }
 
@@ -216,7 +229,12 @@ static void op_query(fuzz *f) {
 
 /* ---- patch streams -------------------------------------------------------- */
 
-typedef struct pending_effect { model_entity *m; int op; unsigned c; uint32_t n; } pending_effect;
+typedef struct pending_effect {
+  model_entity *m;
+  int op;
+  unsigned c;
+  uint32_t n;
+} pending_effect;
 
 /* Records a stream of patches on a command buffer, computing what applying
  * them in order must do, then applies and compares. */
@@ -262,7 +280,10 @@ static void op_patches(fuzz *f) {
       if (c == 2) continue; /* a tag has no values to set */
       CHECK(myr_patch_set(p, id, f->comp[c], row_for(c, &a, &l, &d, n, last_spawn)) == MYR_OK);
       break;
-    case 4: CHECK(myr_patch_set_field(p, id, f->comp[0], 1, MYR_U32, &n) == MYR_OK); c = 0; break;
+    case 4:
+      CHECK(myr_patch_set_field(p, id, f->comp[0], 1, MYR_U32, &n) == MYR_OK);
+      c = 0;
+      break;
     case 5: CHECK(myr_patch_set_field(p, id, f->comp[0], 1, MYR_F64, &n) == MYR_ETYPE); continue;
     }
     /* the sequential meaning of the patch (patch.h's outcomes) */

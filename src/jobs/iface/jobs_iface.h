@@ -23,10 +23,10 @@ void jobs_wake(myr_jobs *p, const void *ctx);
 /* Tests only (built with MYR_TEST_HOOKS): called at the racy points of the
  * counters and of parking, so that tests can widen their windows. */
 enum {
-  JOBS_HOOK_SUM = 1,         /* between the loads of a non-owner's counter read */
-  JOBS_HOOK_OWNER_DONE,      /* an owner's completion: after reading remote, before storing */
-  JOBS_HOOK_REMOTE_DONE,     /* a non-owner's completion: before its decrement */
-  JOBS_HOOK_PARK             /* a parking worker: after announcing itself, before its last check */
+  JOBS_HOOK_SUM = 1,     /* between the loads of a non-owner's counter read */
+  JOBS_HOOK_OWNER_DONE,  /* an owner's completion: after reading remote, before storing */
+  JOBS_HOOK_REMOTE_DONE, /* a non-owner's completion: before its decrement */
+  JOBS_HOOK_PARK         /* a parking worker: after announcing itself, before its last check */
 };
 extern void (*_Atomic jobs_test_hook)(int point);
 

@@ -18,9 +18,9 @@
 typedef struct patch_run {
   uint32_t stream;
   uint32_t segment;
-  uint32_t seq;       /* sequence number of the run's first patch */
-  uint32_t count;     /* patches in the run */
-  size_t begin, end;  /* byte range in the buffer */
+  uint32_t seq;      /* sequence number of the run's first patch */
+  uint32_t count;    /* patches in the run */
+  size_t begin, end; /* byte range in the buffer */
 } patch_run;
 
 typedef struct patch_buffer {

@@ -15,8 +15,8 @@
 
 #include "myriad/world.h"
 
-#define ROW_ALIGN 16u          /* capacities and chunk starts are multiples of this */
-#define COLUMN_ALIGN 64u       /* every column starts on a cache line */
+#define ROW_ALIGN 16u    /* capacities and chunk starts are multiples of this */
+#define COLUMN_ALIGN 64u /* every column starts on a cache line */
 #define TABLE_BLOCK_ALIGN 4096u
 #define NO_TABLE UINT32_MAX
 #define ENTITY_MAX_GENERATION 0x7fffffffu
@@ -60,16 +60,10 @@ typedef struct compset {
   uint64_t bits[MYR_MAX_COMPONENTS / 64];
 } compset;
 
-static inline bool compset_has(const compset *s, myr_component c) {
-  return (s->bits[c >> 6] >> (c & 63)) & 1u;
-}
+static inline bool compset_has(const compset *s, myr_component c) { return (s->bits[c >> 6] >> (c & 63)) & 1u; }
 static inline void compset_put(compset *s, myr_component c) { s->bits[c >> 6] |= 1ull << (c & 63); }
-static inline void compset_del(compset *s, myr_component c) {
-  s->bits[c >> 6] &= ~(1ull << (c & 63));
-}
-static inline bool compset_eq(const compset *a, const compset *b) {
-  return memcmp(a, b, sizeof *a) == 0;
-}
+static inline void compset_del(compset *s, myr_component c) { s->bits[c >> 6] &= ~(1ull << (c & 63)); }
+static inline bool compset_eq(const compset *a, const compset *b) { return memcmp(a, b, sizeof *a) == 0; }
 /* True when every component of `sub` is in `set`. */
 static inline bool compset_covers(const compset *set, const compset *sub) {
   for (unsigned i = 0; i < MYR_MAX_COMPONENTS / 64; i++)
@@ -89,15 +83,15 @@ uint64_t compset_hash(const compset *s);
 typedef struct component_info {
   char *name;
   size_t name_size;
-  myr_field *fields;        /* field names point into `names` */
-  char *names;              /* all field names, NUL separated */
+  myr_field *fields; /* field names point into `names` */
+  char *names;       /* all field names, NUL separated */
   size_t names_size;
-  uint32_t *elem_size;      /* bytes per value, per field */
+  uint32_t *elem_size; /* bytes per value, per field */
   uint32_t field_count;
   size_t row_size;
-  uint32_t packed_size;     /* sum of elem_size: the fields back to back */
-  bool row_is_packed;       /* the row struct holds the fields back to back from offset 0 */
-  bool has_entity_fields;   /* some field is MYR_ENTITY: patches rewrite provisional ids */
+  uint32_t packed_size;   /* sum of elem_size: the fields back to back */
+  bool row_is_packed;     /* the row struct holds the fields back to back from offset 0 */
+  bool has_entity_fields; /* some field is MYR_ENTITY: patches rewrite provisional ids */
 } component_info;
 
 /* ---- tables -------------------------------------------------------------- */
@@ -114,14 +108,14 @@ typedef struct table {
   compset set;
   uint32_t id;
   uint32_t comp_count;
-  myr_component *comps;     /* ascending */
-  uint32_t *comp_col;       /* per comps[i]: index of its first column */
+  myr_component *comps; /* ascending */
+  uint32_t *comp_col;   /* per comps[i]: index of its first column */
   uint32_t col_count;
   column *cols;
-  myr_entity *ids;          /* the entity id of each row */
+  myr_entity *ids; /* the entity id of each row */
   uint32_t count;
-  uint32_t capacity;        /* multiple of ROW_ALIGN */
-  void *block;              /* ids and every column live in this allocation */
+  uint32_t capacity; /* multiple of ROW_ALIGN */
+  void *block;       /* ids and every column live in this allocation */
   size_t block_size;
   /* The table graph: per component, the table this one's rows go to when
    * it is added (or removed), plus one; 0 = not looked up yet. Made with
@@ -132,10 +126,10 @@ typedef struct table {
 /* ---- entities ------------------------------------------------------------ */
 
 typedef struct entity_record {
-  uint32_t generation;      /* of the current or next occupant */
-  uint32_t table;           /* NO_TABLE when the slot is free */
+  uint32_t generation; /* of the current or next occupant */
+  uint32_t table;      /* NO_TABLE when the slot is free */
   uint32_t row;
-  uint32_t next_free;       /* free list link (slot index), NO_TABLE ends it */
+  uint32_t next_free; /* free list link (slot index), NO_TABLE ends it */
 } entity_record;
 
 /* ---- what the parts read ------------------------------------------------- */
@@ -146,9 +140,9 @@ typedef struct entity_record {
 typedef struct world_view {
   component_info *components; /* MYR_MAX_COMPONENTS entries, component_count used */
   uint32_t component_count;
-  table **tables;             /* by id; tables never move or go away */
+  table **tables; /* by id; tables never move or go away */
   uint32_t table_count;
-  entity_record *entities;    /* by slot index */
+  entity_record *entities; /* by slot index */
   uint32_t slot_count;
 } world_view;
 
@@ -192,8 +186,7 @@ void *world_alloc(const myr_world *w, size_t size, size_t align);
 void world_free(const myr_world *w, void *p, size_t size);
 /* Grows *arr (of *cap elements of elem bytes) to hold at least `need`. On
  * failure nothing changes. */
-myr_status world_grow_array(const myr_world *w, void **arr, uint32_t *cap, size_t elem,
-                            uint32_t need);
+myr_status world_grow_array(const myr_world *w, void **arr, uint32_t *cap, size_t elem, uint32_t need);
 
 /* ---- slots of the parts built on the world ------------------------------- */
 
@@ -234,7 +227,7 @@ int32_t table_comp_col(const table *t, myr_component c);
 /* A row of a table, and where a move takes it. */
 typedef struct world_row {
   uint32_t table, row;
-  uint32_t dst;             /* world_rows_move: the destination table */
+  uint32_t dst; /* world_rows_move: the destination table */
 } world_row;
 
 /* What the batch operations may use while they run: `rows` with room for
