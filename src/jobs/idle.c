@@ -289,7 +289,7 @@ void jobs_work_until(worker *w, const waiting *pending) {
         /* More workers than CPUs: one that waits for work alone (it holds
          * no job: its deque was empty when it parked) and that nobody woke
          * steps aside while awake_limit others are busy, or holds the
-         * watch if nobody does (see "the awake bound" above). */
+         * watch if nobody does (see "the awake bound" in jobs_pool.h). */
         while (!spinner && !pending->counter && !pending->pred && p->oversubscribed && !at_load32_acq(&p->stop)) {
           if (awake_busy(p, 1) < p->awake_limit) break;
           if (at_load32_rlx(&p->watchman) == 0 && at_cas32_sc(&p->watchman, 0, w->index + 1)) {

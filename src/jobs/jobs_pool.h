@@ -27,7 +27,7 @@
 
 typedef struct worker worker;
 
-/* What the watchman's last look saw of a worker (idle.c): its job
+/* What the watchman's last look saw of a worker (watchman.c): its job
  * count + 1 if it was awake (0 if parked), its thread's CPU time, and
  * whether the look found its thread asleep in the kernel. */
 typedef struct watch_note {
@@ -76,7 +76,7 @@ struct worker {
   uint64_t park_ns; /* next park deadline, grows while idle */
   pthread_t thread;
   /* The thread's CPU-time clock and kernel thread id, read by the
-   * watchman (idle.c). */
+   * watchman (watchman.c; set in linux.c). */
   clockid_t cpu_clock;
   uint32_t has_cpu_clock; /* set (release) by the thread itself once cpu_clock and tid are */
   int32_t tid;
@@ -100,7 +100,7 @@ struct myr_jobs {
   /* Awake workers (not parked) that make progress, past which no worker is
    * woken for work, nor looks for it after a park nobody ended: the online
    * CPUs when there are fewer of them than workers, else every worker (see
-   * "the awake bound" in idle.c). */
+   * "the awake bound" below). */
   uint32_t awake_limit;
   /* The watchman, an idle worker that looks at the awake workers' progress
    * while others step aside: index + 1 of the worker holding the watch, 0
@@ -164,7 +164,7 @@ static inline job_fn word_fn(uint64_t w) {
   return fn;
 }
 
-/* ---- waking (idle.c) ------------------------------------------------ */
+/* ---- waking (idle.c; the futex wake in linux.c) ------------------------------------------------ */
 
 /* Wakes worker v if it sleeps, or makes its next sleep return at once. */
 void jobs_wake_worker(worker *v);
@@ -388,10 +388,6 @@ static inline bool is_parked(const myr_jobs *p, uint32_t i) {
   return (at_load_rlx(&p->parked[i / 64]) >> (i & 63)) & 1;
 }
 
-/* Wakes, without claiming it, an idle sleeper other than self (a parked
- * worker that waits for work alone), which takes the watch if nobody holds
- * it and the bound bites (see jobs_work_until); else a parked waiter,
- * which looks for work once it finds its wait not over. */
 /* ---- the watchman (watchman.c) ----------------------------------------------- */
 
 /* A wake was refused for lack of room: makes sure somebody watches soon. */

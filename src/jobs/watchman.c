@@ -3,6 +3,10 @@
  * workers stuck in their jobs, and the wakes refused for lack of room. */
 #include "jobs_pool.h"
 
+/* Wakes, without claiming it, an idle sleeper other than self (a parked
+ * worker that waits for work alone), which takes the watch if nobody holds
+ * it and the bound bites (see jobs_work_until); else a parked waiter,
+ * which looks for work once it finds its wait not over. */
 static void rouse_idle_sleeper(myr_jobs *p, const worker *self) {
   uint32_t waiter = p->count;
   for (uint32_t k = 1; k < p->count; k++) {

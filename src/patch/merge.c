@@ -25,13 +25,12 @@ static uint32_t runs_in(const patch_lane *lanes, uint32_t count) {
   return n;
 }
 
-/* Applies the runs of lanes[0..count) in key order; refs has room for all
- * of them. The lanes are not cleared. */
-myr_status patch_merge_runs(myr_world *w, patch_lane *lanes, uint32_t count, patch_ref *refs, myr_patch_stats *st) {
+myr_status patch_merge_runs(myr_world *w, patch_buffer *first, size_t stride, uint32_t count, patch_ref *refs,
+                            myr_patch_stats *st) {
   uint32_t n = 0;
   bool structural = false;
   for (uint32_t i = 0; i < count; i++) {
-    patch_buffer *b = &lanes[i].buf;
+    patch_buffer *b = (patch_buffer *)(void *)((unsigned char *)first + i * stride);
     structural |= b->structural != 0;
     for (uint32_t k = 0; k < b->run_count; k++) refs[n++] = (patch_ref){b, &b->runs[k]};
   }
@@ -74,7 +73,7 @@ myr_status patch_merge(patch_lanes *l, myr_patch_stats *stats) {
   myr_status st =
       world_grow_array(l->world, (void **)&l->refs, &l->ref_cap, sizeof(patch_ref), runs_in(l->lanes, l->count));
   myr_patch_stats counts = {0};
-  if (st == MYR_OK) st = patch_merge_runs(l->world, l->lanes, l->count, l->refs, &counts);
+  if (st == MYR_OK) st = patch_merge_runs(l->world, &l->lanes[0].buf, sizeof(patch_lane), l->count, l->refs, &counts);
   if (st != MYR_OK) return st;
   patch_lanes_clear(l);
   if (stats) *stats = counts;

@@ -60,8 +60,11 @@ typedef struct patch_ref {
  * to (may be NULL). */
 myr_status patch_apply(myr_world *w, const patch_ref *refs, size_t n, bool structural, myr_patch_stats *stats);
 
-/* Applies the runs of lanes[0..count) as one batch in key order (merge.c);
- * refs has room for all their runs. The lanes are not cleared. */
-myr_status patch_merge_runs(myr_world *w, patch_lane *lanes, uint32_t count, patch_ref *refs, myr_patch_stats *st);
+/* Applies the runs of `count` buffers, the first at `first` and the others
+ * `stride` bytes apart (the lanes of patch_lanes, or one command buffer),
+ * as one batch in key order (merge.c); refs has room for all their runs.
+ * The buffers are not cleared. */
+myr_status patch_merge_runs(myr_world *w, patch_buffer *first, size_t stride, uint32_t count, patch_ref *refs,
+                            myr_patch_stats *st);
 
 #endif

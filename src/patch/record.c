@@ -242,13 +242,12 @@ static void command_batch_open(myr_patches *p) {
 myr_status myr_patches_create(myr_world *w, myr_patches **out) {
   if (!w || !out) return MYR_EINVAL;
   myr_patches *p = world_alloc(w, sizeof *p, alignof(myr_patches));
-  patch_lane *lane = world_alloc(w, sizeof *lane, alignof(patch_lane));
-  if (!p || !lane) {
+  patch_buffer *b = world_alloc(w, sizeof *b, alignof(patch_buffer));
+  if (!p || !b) {
     world_free(w, p, sizeof *p);
-    world_free(w, lane, sizeof *lane);
+    world_free(w, b, sizeof *b);
     return MYR_ENOMEM;
   }
-  patch_buffer *b = &lane->buf;
   patch_buffer_init(b, w);
   *p = (myr_patches){.buf = b, .owned = b};
   command_batch_open(p);
@@ -259,14 +258,11 @@ myr_status myr_patches_create(myr_world *w, myr_patches **out) {
 /* Handles given to system callbacks belong to the schedule. */
 static inline bool is_command_buffer(const myr_patches *p) { return p && p->buf && p->owned == p->buf; }
 
-/* A command buffer's buffer is the one of a lane (its first member). */
-static patch_lane *command_lane(myr_patches *p) { return (patch_lane *)(void *)p->owned; }
-
 void myr_patches_destroy(myr_patches *p) {
   if (!is_command_buffer(p)) return;
   myr_world *w = p->buf->world;
   patch_buffer_free(p->owned);
-  world_free(w, command_lane(p), sizeof(patch_lane));
+  world_free(w, p->owned, sizeof *p->owned);
   world_free(w, p, sizeof *p);
 }
 
@@ -287,7 +283,7 @@ myr_status myr_patches_apply(myr_patches *p, myr_patch_stats *stats) {
   size_t refs_size = (size_t)b->run_count * sizeof(patch_ref);
   if (b->run_count > 16 && !(refs = world_alloc(b->world, refs_size, alignof(patch_ref)))) return MYR_ENOMEM;
   myr_patch_stats counts = {0};
-  myr_status s = patch_merge_runs(b->world, command_lane(p), 1, refs, &counts);
+  myr_status s = patch_merge_runs(b->world, b, sizeof *b, 1, refs, &counts);
   if (refs != refs_small) world_free(b->world, refs, refs_size);
   if (s != MYR_OK) return s;
   if (stats) *stats = counts;

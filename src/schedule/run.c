@@ -57,7 +57,7 @@ static void run_one(myr_schedule *s, sys *y, myr_system_fn fn, const myr_chunk *
     schedule_trace(s, wi,
                    (trace_event){t0, now_ns(), (uint32_t)(y - s->systems), chunk->count,
                                  key == 0 || key > y->chunk_count ? NONE : key - 1, chunk->table, y->stage});
-  /* the handle dies here: the next chunk opens its own segment even if its
+  /* the handle dies here: the next chunk opens its own run even if its
    * handle lands at the same address */
   buf->open = NULL;
 }
@@ -245,7 +245,8 @@ static myr_status run_stage_systems(myr_schedule *s, stage *g) {
     myr_status st = collect_chunks(y, rows);
     if (st == MYR_OK && y->red.combine) st = reduction_blocks(y);
     if (st != MYR_OK)
-      return schedule_say(s, st, "run: stage %u: cutting \"%s\" into chunks: %s", g->stage, y->name, myr_strerror(st));
+      return schedule_say(s, st, "run: stage %u: %s cutting \"%s\" into chunks", g->stage,
+                          st == MYR_ENOMEM ? "out of memory" : "too many reduction blocks", y->name);
   }
   open_batch(s, g);
   s->remaining = g->count;
@@ -293,8 +294,7 @@ static myr_status run_stage_systems(myr_schedule *s, stage *g) {
                         "recorded; none of them applied",
                         g->stage);
   if (st != MYR_OK)
-    return schedule_say(s, st, "run: stage %u: merging its patches: %s; none of them applied", g->stage,
-                        myr_strerror(st));
+    return schedule_say(s, st, "run: stage %u: too many patches to merge in one batch; none of them applied", g->stage);
   return st;
 }
 
