@@ -5,12 +5,6 @@
 
 #include "world_impl.h"
 
-/* Removes row r of t and repairs the record of the entity moved into it. */
-void world_remove_row(myr_world *w, table *t, uint32_t r) {
-  myr_entity moved = table_swap_remove(t, r);
-  if (moved != MYR_ENTITY_NULL) w->v.entities[MYR_ENTITY_INDEX(moved)].row = r;
-}
-
 /* ---- adding and removing components -------------------------------------- */
 
 /* Moves entity e from its row in src to a new row of dst (capacity reserved).

@@ -4,7 +4,8 @@
 /* ---- values -------------------------------------------------------------- */
 
 /* Finds the first column of component c for a live entity. */
-static myr_status locate(const myr_world *w, myr_entity e, myr_component c, table **t, uint32_t *row, int32_t *col) {
+static inline myr_status locate(const myr_world *w, myr_entity e, myr_component c, table **t, uint32_t *row,
+                                int32_t *col) {
   const entity_record *r;
   myr_status s = entity_lookup(w, e, &r);
   if (s != MYR_OK) return s;
@@ -46,8 +47,8 @@ myr_status myr_component_get(const myr_world *w, myr_entity e, myr_component c, 
   return MYR_OK;
 }
 
-static myr_status locate_field(const myr_world *w, myr_entity e, myr_component c, uint32_t field, myr_type type,
-                               const void *value, column **cl, uint32_t *row) {
+static inline myr_status locate_field(const myr_world *w, myr_entity e, myr_component c, uint32_t field, myr_type type,
+                                      const void *value, column **cl, uint32_t *row) {
   table *t;
   int32_t col;
   if (!value) return MYR_EINVAL;
@@ -75,23 +76,4 @@ myr_status myr_field_get(const myr_world *w, myr_entity e, myr_component c, uint
   myr_status s = locate_field(w, e, c, field, type, value, &cl, &r);
   if (s == MYR_OK) value_copy(value, cl->data + (size_t)r * cl->elem_size, cl->elem_size);
   return s;
-}
-
-/* ---- packed values, for the patch part -------------------------------------- */
-
-const unsigned char *table_write_packed(const component_info *ci, table *t, int32_t col, uint32_t r,
-                                        const unsigned char *src) {
-  for (uint32_t f = 0; f < ci->field_count; f++) {
-    column *cl = &t->cols[col + (int32_t)f];
-    value_copy(cl->data + (size_t)r * cl->elem_size, src, cl->elem_size);
-    src += cl->elem_size;
-  }
-  return src;
-}
-
-void table_zero_component(const component_info *ci, table *t, int32_t col, uint32_t r) {
-  for (uint32_t f = 0; f < ci->field_count; f++) {
-    column *cl = &t->cols[col + (int32_t)f];
-    value_zero(cl->data + (size_t)r * cl->elem_size, cl->elem_size);
-  }
 }

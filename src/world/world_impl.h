@@ -72,8 +72,6 @@ void component_free(myr_world *w, component_info *ci);
 void *world_default_alloc(size_t size, size_t align, void *user);
 void world_default_free(void *ptr, size_t size, void *user);
 
-/* Removes row r of t and repairs the record of the entity moved into it. */
-void world_remove_row(myr_world *w, table *t, uint32_t r);
 /* Moves live entity e from its row in src to a new row of dst (capacity
  * reserved), between any two tables. Columns dst has and src lacks come
  * from `row` (component `added`, NULL for none) or are zero. (A tag's
@@ -124,5 +122,12 @@ static inline uint32_t table_append1(table *t) {
 myr_entity table_swap_remove(table *t, uint32_t r);
 void table_destroy(myr_world *w, table *t);
 void table_free_all(myr_world *w);
+
+/* Removes row r of t and repairs the record of the entity moved into it.
+ * Inline: on the path of every destroy. */
+static inline void world_remove_row(myr_world *w, table *t, uint32_t r) {
+  myr_entity moved = table_swap_remove(t, r);
+  if (moved != MYR_ENTITY_NULL) w->v.entities[MYR_ENTITY_INDEX(moved)].row = r;
+}
 
 #endif /* MYRIAD_WORLD_IMPL_H */

@@ -264,9 +264,21 @@ static inline unsigned char *table_cell(const table *t, int32_t col, uint32_t r)
 }
 /* Writes a component's packed values (its fields back to back) into row r
  * of its columns, which start at column col; returns the end of the values. */
-const unsigned char *table_write_packed(const component_info *ci, table *t, int32_t col, uint32_t r,
-                                        const unsigned char *src);
+static inline const unsigned char *table_write_packed(const component_info *ci, table *t, int32_t col, uint32_t r,
+                                                      const unsigned char *src) {
+  for (uint32_t f = 0; f < ci->field_count; f++) {
+    column *cl = &t->cols[col + (int32_t)f];
+    value_copy(cl->data + (size_t)r * cl->elem_size, src, cl->elem_size);
+    src += cl->elem_size;
+  }
+  return src;
+}
 /* Zeroes a component's values in row r. */
-void table_zero_component(const component_info *ci, table *t, int32_t col, uint32_t r);
+static inline void table_zero_component(const component_info *ci, table *t, int32_t col, uint32_t r) {
+  for (uint32_t f = 0; f < ci->field_count; f++) {
+    column *cl = &t->cols[col + (int32_t)f];
+    value_zero(cl->data + (size_t)r * cl->elem_size, cl->elem_size);
+  }
+}
 
 #endif /* MYRIAD_WORLD_IFACE_H */
