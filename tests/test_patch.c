@@ -40,6 +40,95 @@ static myr_patch_stats apply(pfix *x) {
   return st;
 }
 
+static void commutative_updates_apply_in_order_to_the_value_left_before(void **state) {
+  pfix *x = *state;
+  myr_entity e = make(x, (myr_component[]){x->f.health, x->f.pos, x->f.label}, 3);
+  assert_int_equal(myr_component_set(x->f.w, e, x->f.health, &(t_health){10, 0, 1.0}), MYR_OK);
+  assert_int_equal(myr_component_set(x->f.w, e, x->f.label, &(t_label){"ab", UINT64_MAX - 1}), MYR_OK);
+  assert_int_equal(myr_patch_add_to(x->p, e, x->f.health, 0, MYR_I32, &(int32_t){5}), MYR_OK);
+  assert_int_equal(myr_patch_add_to(x->p, e, x->f.health, 0, MYR_I32, &(int32_t){-20}), MYR_OK);
+  assert_int_equal(myr_patch_max(x->p, e, x->f.health, 0, MYR_I32, &(int32_t){-7}), MYR_OK); /* -5 -> -5 */
+  assert_int_equal(myr_patch_min(x->p, e, x->f.health, 0, MYR_I32, &(int32_t){-6}), MYR_OK); /* -> -6 */
+  assert_int_equal(myr_patch_add_to(x->p, e, x->f.health, 2, MYR_F64, &(double){0.5}), MYR_OK);
+  assert_int_equal(myr_patch_max(x->p, e, x->f.pos, 1, MYR_F32, &(float){3}), MYR_OK);
+  assert_int_equal(myr_patch_min(x->p, e, x->f.pos, 2, MYR_F32, &(float){-1}), MYR_OK);
+  float nan = 0.0f / 0.0f;
+  assert_int_equal(myr_patch_min(x->p, e, x->f.pos, 2, MYR_F32, &nan), MYR_OK); /* changes nothing */
+  /* unsigned wraps around */
+  assert_int_equal(myr_patch_add_to(x->p, e, x->f.label, 1, MYR_U64, &(uint64_t){3}), MYR_OK);
+  /* a set in between: later updates start from its value */
+  assert_int_equal(myr_patch_set_field(x->p, e, x->f.pos, 0, MYR_F32, &(float){100}), MYR_OK);
+  assert_int_equal(myr_patch_add_to(x->p, e, x->f.pos, 0, MYR_F32, &(float){0.25f}), MYR_OK);
+  myr_patch_stats st = apply(x);
+  assert_int_equal(st.recorded, 11);
+  assert_int_equal(st.applied, 11);
+  t_health h;
+  t_position p;
+  t_label l;
+  assert_int_equal(myr_component_get(x->f.w, e, x->f.health, &h), MYR_OK);
+  assert_int_equal(myr_component_get(x->f.w, e, x->f.pos, &p), MYR_OK);
+  assert_int_equal(myr_component_get(x->f.w, e, x->f.label, &l), MYR_OK);
+  assert_int_equal(h.hp, -6);
+  assert_true(h.regen == 1.5);
+  assert_true(p.x == 100.25f && p.y == 3 && p.z == -1);
+  assert_int_equal(l.serial, 1);
+}
+
+static void commutative_updates_reject_fields_they_cannot_combine(void **state) {
+  pfix *x = *state;
+  myr_entity e = make(x, (myr_component[]){x->f.health, x->f.label}, 2);
+  assert_int_equal(myr_patch_add_to(x->p, e, x->f.health, 1, MYR_U8, &(uint8_t){1}), MYR_ETYPE); /* u8 */
+  assert_int_equal(myr_patch_min(x->p, e, x->f.label, 0, MYR_BYTES, "abcd"), MYR_ETYPE);         /* bytes */
+  assert_int_equal(myr_patch_max(x->p, e, x->f.health, 0, MYR_F32, &(float){1}), MYR_ETYPE);     /* wrong type */
+  assert_int_equal(myr_patch_add_to(x->p, e, x->f.health, 3, MYR_I32, &(int32_t){1}), MYR_EFIELD);
+  assert_int_equal(myr_patch_add_to(x->p, e, x->f.health, 0, MYR_I32, NULL), MYR_EINVAL);
+  assert_int_equal(myr_patch_add_to(x->p, e, 99, 0, MYR_I32, &(int32_t){1}), MYR_ENOCOMP);
+  assert_int_equal(myr_patch_add_to(NULL, e, x->f.health, 0, MYR_I32, &(int32_t){1}), MYR_EINVAL);
+  assert_int_equal(myr_patches_count(x->p), 0);
+  /* absent component, dead entity: skipped and counted like sets */
+  myr_entity gone = make(x, (myr_component[]){x->f.health}, 1);
+  assert_int_equal(myr_entity_destroy(x->f.w, gone), MYR_OK);
+  assert_int_equal(myr_patch_add_to(x->p, gone, x->f.health, 0, MYR_I32, &(int32_t){1}), MYR_OK);
+  assert_int_equal(myr_patch_add_to(x->p, e, x->f.pos, 0, MYR_F32, &(float){1}), MYR_OK);
+  myr_patch_stats st = apply(x);
+  assert_int_equal(st.skipped_dead, 1);
+  assert_int_equal(st.skipped_absent, 1);
+  assert_int_equal(st.applied, 0);
+}
+
+static void the_first_first_wins_set_wins_and_later_ones_are_counted(void **state) {
+  pfix *x = *state;
+  myr_entity a = make(x, (myr_component[]){x->f.pos}, 1), b = make(x, (myr_component[]){x->f.pos}, 1);
+  assert_int_equal(myr_patch_set_first(x->p, a, x->f.pos, &(t_position){1, 1, 1}), MYR_OK);
+  assert_int_equal(myr_patch_set_first(x->p, a, x->f.pos, &(t_position){2, 2, 2}), MYR_OK); /* loses */
+  assert_int_equal(myr_patch_set_first(x->p, b, x->f.pos, &(t_position){3, 3, 3}), MYR_OK); /* another entity */
+  assert_int_equal(myr_patch_set_first(x->p, a, x->f.vel, &(t_velocity){4, 4, 4}), MYR_OK); /* absent */
+  /* an add in the same batch: the later first-wins set of the new
+   * component is its first */
+  assert_int_equal(myr_patch_add(x->p, a, x->f.vel, NULL), MYR_OK);
+  assert_int_equal(myr_patch_set_first(x->p, a, x->f.vel, &(t_velocity){5, 5, 5}), MYR_OK);
+  assert_int_equal(myr_patch_set_first(x->p, a, x->f.vel, &(t_velocity){6, 6, 6}), MYR_OK); /* loses */
+  /* an ordinary set after the winner still applies (last wins) */
+  assert_int_equal(myr_patch_set_field(x->p, b, x->f.pos, 0, MYR_F32, &(float){7}), MYR_OK);
+  assert_int_equal(myr_patch_set_first(x->p, b, x->f.pos, &(t_position){8, 8, 8}), MYR_OK); /* loses */
+  myr_patch_stats st = apply(x);
+  assert_int_equal(st.skipped_lost, 3);
+  assert_int_equal(st.skipped_absent, 1);
+  t_position pa, pb;
+  t_velocity va;
+  assert_int_equal(myr_component_get(x->f.w, a, x->f.pos, &pa), MYR_OK);
+  assert_int_equal(myr_component_get(x->f.w, b, x->f.pos, &pb), MYR_OK);
+  assert_int_equal(myr_component_get(x->f.w, a, x->f.vel, &va), MYR_OK);
+  assert_true(pa.x == 1 && pb.x == 7 && pb.y == 3 && va.x == 5);
+  /* a new batch: first wins again */
+  assert_int_equal(myr_patch_set_first(x->p, a, x->f.pos, &(t_position){9, 9, 9}), MYR_OK);
+  st = apply(x);
+  assert_int_equal(st.skipped_lost, 0);
+  assert_int_equal(myr_component_get(x->f.w, a, x->f.pos, &pa), MYR_OK);
+  assert_true(pa.x == 9);
+  assert_int_equal(myr_patch_set_first(x->p, a, x->f.pos, NULL), MYR_EINVAL);
+}
+
 static void set_patches_write_values_and_skip_absent_components(void **state) {
   pfix *x = *state;
   myr_entity e = make(x, (myr_component[]){x->f.pos}, 1);
@@ -385,6 +474,11 @@ static void put_patches_set_or_add_in_batch_order(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(put_patches_set_or_add_in_batch_order, pfix_setup, pfix_teardown),
+      cmocka_unit_test_setup_teardown(commutative_updates_apply_in_order_to_the_value_left_before, pfix_setup,
+                                      pfix_teardown),
+      cmocka_unit_test_setup_teardown(commutative_updates_reject_fields_they_cannot_combine, pfix_setup, pfix_teardown),
+      cmocka_unit_test_setup_teardown(the_first_first_wins_set_wins_and_later_ones_are_counted, pfix_setup,
+                                      pfix_teardown),
       cmocka_unit_test_setup_teardown(set_patches_write_values_and_skip_absent_components, pfix_setup, pfix_teardown),
       cmocka_unit_test_setup_teardown(recording_rejects_bad_input, pfix_setup, pfix_teardown),
       cmocka_unit_test_setup_teardown(apply_fills_stats_rather_than_adding, pfix_setup, pfix_teardown),

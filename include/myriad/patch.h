@@ -26,6 +26,22 @@
  *   move its row once, to its final table; set patches and the values of
  *   adds are then written in their original order.
  *
+ * Sets are "last wins": of several sets of one field in a batch, the last
+ * in key order stays. Two other ways to settle what several chunks ask of
+ * one entity, each the same bits for any thread count and chunk size:
+ * - commutative updates of one field (myr_patch_add_to, myr_patch_min,
+ *   myr_patch_max): each is applied to the value the patches before it in
+ *   key order left, so ten chunks adding energy to one entity add up, in
+ *   key order (floats too: the same order gives the same rounding);
+ * - "first wins" sets (myr_patch_set_first): of several first-wins sets of
+ *   one component on one entity in a batch, only the first in key order is
+ *   applied; the later ones are skipped and counted (skipped_lost). Two
+ *   predators that catch one prey both record a first-wins claim; exactly
+ *   one gets it, whatever the threads. (It does not stop an ordinary set
+ *   or a commutative update of the same component from applying.)
+ * Like sets, they are skipped when the entity is dead or lacks the
+ * component at that point of the batch.
+ *
  * Provisional ids. myr_patch_spawn hands out a provisional id (bit 63 set)
  * that names the new entity until its batch is applied; a batch is one
  * stage of one frame of a schedule, or what a command buffer records
@@ -73,6 +89,7 @@ typedef struct myr_patch_stats {
   uint64_t skipped_present;           /* add of a component already there */
   uint64_t skipped_absent;            /* remove or set of a component not there */
   uint64_t spawned, destroyed, moved; /* entities created, destroyed, moved between tables */
+  uint64_t skipped_lost;              /* first-wins sets after an earlier one of the same component and entity */
 } myr_patch_stats;
 
 /* ---- recording (from a system callback, or on a command buffer) ----------
@@ -95,6 +112,25 @@ MYR_API myr_status myr_patch_add(myr_patches *p, myr_entity e, myr_component c, 
 /* Set-or-add: sets the component when the entity has it at that point of
  * the batch, else adds it with these values (row required). */
 MYR_API myr_status myr_patch_put(myr_patches *p, myr_entity e, myr_component c, const void *row);
+
+/* Commutative updates of one field, applied in key order at the merge:
+ * add_to adds `value` to the field (integers wrap around modulo 2^bits,
+ * floats round as IEEE addition does), min and max keep the smaller or
+ * larger of the field and `value` (for floats, a NaN `value` changes
+ * nothing, and a NaN field is replaced by any value). `type` must be the
+ * field's registered type: MYR_I32, MYR_U32, MYR_I64, MYR_U64, MYR_F32 or
+ * MYR_F64 (MYR_ETYPE for any other). */
+MYR_API myr_status myr_patch_add_to(myr_patches *p, myr_entity e, myr_component c, uint32_t field, myr_type type,
+                                    const void *value);
+MYR_API myr_status myr_patch_min(myr_patches *p, myr_entity e, myr_component c, uint32_t field, myr_type type,
+                                 const void *value);
+MYR_API myr_status myr_patch_max(myr_patches *p, myr_entity e, myr_component c, uint32_t field, myr_type type,
+                                 const void *value);
+
+/* First wins: sets a whole component from a row struct unless a first-wins
+ * set of the same component on the same entity came earlier in key order
+ * in this batch (then it is skipped, counted in skipped_lost). */
+MYR_API myr_status myr_patch_set_first(myr_patches *p, myr_entity e, myr_component c, const void *row);
 
 /* Removes a component. */
 MYR_API myr_status myr_patch_remove(myr_patches *p, myr_entity e, myr_component c);

@@ -74,6 +74,43 @@ static void resolve_row(const patch_scratch *s, const component_info *ci, table 
     if (ci->fields[f].type == MYR_ENTITY) resolve_column(s, &t->cols[col + (int32_t)f], r);
 }
 
+/* The commutative updates, on one value of a field of type T: NAN(x) says
+ * whether x is a NaN (a NaN value changes nothing; a NaN field takes any
+ * value under min and max). */
+#define COMBINE(T, NAN, op, cell, arg)                                   \
+  do {                                                                   \
+    T cur, v;                                                            \
+    memcpy(&cur, cell, sizeof cur);                                      \
+    memcpy(&v, arg, sizeof v);                                           \
+    if (op == PATCH_ADD_TO) cur = (T)(cur + v);                          \
+    else if (NAN(v)) return;                                             \
+    else if (NAN(cur) || (op == PATCH_MIN ? v < cur : v > cur)) cur = v; \
+    memcpy(cell, &cur, sizeof cur);                                      \
+  } while (0)
+#define NOT_NAN(x) ((void)(x), false)
+static inline bool nan_f32(float x) { return x != x; }
+static inline bool nan_f64(double x) { return x != x; }
+
+/* Applies a commutative update to one cell. Signed integers add as
+ * unsigned ones (wrapping modulo 2^bits, no overflow) and compare signed. */
+static void combine_field(patch_op op, myr_type type, unsigned char *cell, const unsigned char *arg) {
+  switch (type) {
+  case MYR_F32: COMBINE(float, nan_f32, op, cell, arg); break;
+  case MYR_F64: COMBINE(double, nan_f64, op, cell, arg); break;
+  case MYR_U32: COMBINE(uint32_t, NOT_NAN, op, cell, arg); break;
+  case MYR_U64: COMBINE(uint64_t, NOT_NAN, op, cell, arg); break;
+  case MYR_I32:
+    if (op == PATCH_ADD_TO) COMBINE(uint32_t, NOT_NAN, op, cell, arg);
+    else COMBINE(int32_t, NOT_NAN, op, cell, arg);
+    break;
+  case MYR_I64:
+    if (op == PATCH_ADD_TO) COMBINE(uint64_t, NOT_NAN, op, cell, arg);
+    else COMBINE(int64_t, NOT_NAN, op, cell, arg);
+    break;
+  default: break; /* recording refuses other types */
+  }
+}
+
 /* Writes the values of one patch at its entity's row now. */
 static void write_values(myr_world *w, const patch_scratch *s, const patch_hdr *h, myr_entity e) {
   const entity_record *r;
@@ -100,7 +137,10 @@ static void write_values(myr_world *w, const patch_scratch *s, const patch_hdr *
   int32_t col = table_comp_col(t, h->component);
   if (col < 0) return; /* removed later in the batch */
   const component_info *ci = world_component(w, h->component);
-  if (h->op == PATCH_SET_FIELD) {
+  if (h->op == PATCH_ADD_TO || h->op == PATCH_MIN || h->op == PATCH_MAX) {
+    column *cl = &t->cols[col + h->field];
+    combine_field((patch_op)h->op, cl->type, cl->data + (size_t)r->row * cl->elem_size, at);
+  } else if (h->op == PATCH_SET_FIELD) {
     column *cl = &t->cols[col + h->field];
     value_copy(cl->data + (size_t)r->row * cl->elem_size, at, cl->elem_size);
     if (cl->type == MYR_ENTITY) resolve_column(s, cl, r->row);
@@ -165,7 +205,7 @@ myr_status patch_apply(myr_world *w, const patch_ref *refs, size_t n, bool struc
   myr_status s = patch_scratch_reserve(w, total, &sc);
   if (s != MYR_OK) return s;
   myr_patch_stats planned = {0};
-  patch_plan_batch(w, sc, refs, n, &planned);
+  if ((s = patch_plan_batch(w, sc, refs, n, &planned)) != MYR_OK) return s;
   if ((s = patch_reserve_batch(w, sc)) != MYR_OK) return s;
   apply_structure(w, sc, &planned);
   if (sc->values) { /* values go in patch order, at each entity's final row */

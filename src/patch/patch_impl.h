@@ -12,14 +12,25 @@ typedef enum patch_op {
   PATCH_REMOVE,
   PATCH_DESTROY,
   PATCH_SPAWN,
-  PATCH_PUT /* set if present, else add with the values */
+  PATCH_PUT,      /* set if present, else add with the values */
+  PATCH_ADD_TO,   /* commutative updates of one field: value += v */
+  PATCH_MIN,      /* value = min(value, v) */
+  PATCH_MAX,      /* value = max(value, v) */
+  PATCH_SET_FIRST /* a set that only the first of its (entity, component) in the batch applies */
 } patch_op;
 
 /* What the planning pass decided for a patch (written into its header). */
-typedef enum patch_outcome { OUT_APPLY = 0, OUT_SKIP_DEAD, OUT_SKIP_PRESENT, OUT_SKIP_ABSENT } patch_outcome;
+typedef enum patch_outcome {
+  OUT_APPLY = 0,
+  OUT_SKIP_DEAD,
+  OUT_SKIP_PRESENT,
+  OUT_SKIP_ABSENT,
+  OUT_SKIP_LOST
+} patch_outcome;
 
 /* Every patch starts with this header; records are 8-byte aligned.
- * SET/ADD carry the component's packed field values, SET_FIELD one value,
+ * SET/ADD/PUT/SET_FIRST carry the component's packed field values,
+ * SET_FIELD/ADD_TO/MIN/MAX one value,
  * SPAWN a u32 component count, the component ids (u32 each, padded to 8
  * bytes) and then each component's packed values. */
 typedef struct patch_hdr {

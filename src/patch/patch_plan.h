@@ -23,6 +23,11 @@ typedef struct plan {
 typedef struct patch_scratch {
   plan *plans;
   uint64_t *sets; /* per plan, `words` words: the set after the patches so far */
+  /* per plan, `words` words: the components a first-wins set of the batch
+   * took so far; made and zeroed on the batch's first such set */
+  uint64_t *firsts;
+  uint32_t firsts_cap;
+  bool firsts_live;
   uint32_t words; /* words of a set in use: components / 64, rounded up */
   uint32_t plan_count, plan_cap, set_cap;
   /* Plan index by entity slot. Never cleared: an entry counts only if it
@@ -96,8 +101,8 @@ static inline patch_hdr *cursor_next(cursor *c) {
 }
 
 static inline bool carries_values(const myr_world *w, const patch_hdr *h) {
-  return h->op == PATCH_SET || h->op == PATCH_SET_FIELD || h->op == PATCH_PUT || (h->op == PATCH_SPAWN && h->field) ||
-         (h->op == PATCH_ADD && world_component(w, h->component)->field_count);
+  return h->op == PATCH_SET || h->op == PATCH_SET_FIELD || h->op == PATCH_PUT || h->op >= PATCH_ADD_TO ||
+         (h->op == PATCH_SPAWN && h->field) || (h->op == PATCH_ADD && world_component(w, h->component)->field_count);
 }
 
 /* The world's merge scratch, sized for up to n plans and every entity slot
@@ -107,8 +112,9 @@ myr_status patch_scratch_reserve(myr_world *w, uint64_t n, patch_scratch **out);
 
 /* Planning: every patch's outcome (written into its header, with its plan)
  * and per entity its final component set. Changes nothing in the world;
- * the outcome counts are added to st. */
-void patch_plan_batch(myr_world *w, patch_scratch *s, const patch_ref *refs, size_t n, myr_patch_stats *st);
+ * the outcome counts are added to st. Errors: MYR_ENOMEM (the scratch for
+ * first-wins sets could not grow). */
+myr_status patch_plan_batch(myr_world *w, patch_scratch *s, const patch_ref *refs, size_t n, myr_patch_stats *st);
 
 /* Sorts the plans into destroys, moves and spawns, finds the tables they
  * end in and reserves every row and entity slot the apply needs, so that

@@ -11,6 +11,7 @@ static void scratch_free(myr_world *w, void *state) {
   if (!s) return;
   world_free(w, s->plans, (size_t)s->plan_cap * sizeof(plan));
   world_free(w, s->sets, (size_t)s->set_cap * sizeof(uint64_t));
+  world_free(w, s->firsts, (size_t)s->firsts_cap * sizeof(uint64_t));
   world_free(w, s->by_slot, (size_t)s->slot_cap * sizeof(uint32_t));
   world_free(w, s->spawn_order, (size_t)s->spawn_cap * sizeof(uint32_t));
   world_free(w, s->destroys, (size_t)s->list_cap[0] * sizeof(uint32_t));
@@ -60,6 +61,7 @@ myr_status patch_scratch_reserve(myr_world *w, uint64_t n, patch_scratch **out) 
   s->plan_count = 0;
   s->spawn_seen = 0;
   s->values = 0;
+  s->firsts_live = false;
   return st;
 }
 
@@ -69,6 +71,7 @@ static uint32_t plan_new(patch_scratch *s, myr_entity named, uint32_t src, const
   else s->by_slot[MYR_ENTITY_INDEX(named)] = k;
   s->plans[k] = (plan){named, spawned ? MYR_ENTITY_NULL : named, src, NO_TABLE, spawned, 0};
   if (set) memcpy(plan_set(s, k), set, s->words * sizeof(uint64_t));
+  if (s->firsts_live) memset(s->firsts + (size_t)k * s->words, 0, s->words * sizeof(uint64_t));
   return k;
 }
 
@@ -86,6 +89,27 @@ static void spawn_set(const patch_hdr *h, uint64_t *set, uint32_t words) {
     memcpy(&c, at + sizeof count + i * sizeof c, sizeof c);
     set[c >> 6] |= 1ull << (c & 63);
   }
+}
+
+/* Whether plan k's first-wins set of component c is the batch's first
+ * (then it takes it). The firsts are live once the batch's first
+ * first-wins set was seen (patch_plan_batch). */
+static bool first_claim(patch_scratch *s, uint32_t k, myr_component c) {
+  uint64_t *taken = s->firsts + (size_t)k * s->words, bit = UINT64_C(1) << (c & 63);
+  if (taken[c >> 6] & bit) return false;
+  taken[c >> 6] |= bit;
+  return true;
+}
+
+/* Makes the firsts live for the batch: room for every plan it may make,
+ * zero for those made so far. */
+static myr_status firsts_begin(myr_world *w, patch_scratch *s) {
+  if ((uint64_t)s->plan_cap * s->words > UINT32_MAX) return MYR_ELIMIT;
+  myr_status st = world_grow_array(w, (void **)&s->firsts, &s->firsts_cap, sizeof(uint64_t), s->plan_cap * s->words);
+  if (st != MYR_OK) return st;
+  memset(s->firsts, 0, (size_t)s->plan_count * s->words * sizeof(uint64_t));
+  s->firsts_live = true;
+  return MYR_OK;
 }
 
 /* Decides one patch's outcome against the state the patches before it
@@ -115,7 +139,14 @@ static patch_outcome plan_patch(const myr_world *w, patch_scratch *s, patch_hdr 
   bool has = h->op != PATCH_DESTROY && ((set[c >> 6] >> (c & 63)) & 1u);
   switch (h->op) {
   case PATCH_SET:
-  case PATCH_SET_FIELD: return has ? OUT_APPLY : OUT_SKIP_ABSENT;
+  case PATCH_SET_FIELD:
+  case PATCH_ADD_TO:
+  case PATCH_MIN:
+  case PATCH_MAX: return has ? OUT_APPLY : OUT_SKIP_ABSENT;
+  case PATCH_SET_FIRST:
+    if (!has) return OUT_SKIP_ABSENT;
+    if (k == NONE_PLAN) h->reserved = k = plan_new(s, h->entity, src, set, false);
+    return first_claim(s, k, c) ? OUT_APPLY : OUT_SKIP_LOST;
   case PATCH_ADD:
     if (has) return OUT_SKIP_PRESENT;
     break;
@@ -134,13 +165,17 @@ static patch_outcome plan_patch(const myr_world *w, patch_scratch *s, patch_hdr 
   return OUT_APPLY;
 }
 
-void patch_plan_batch(myr_world *w, patch_scratch *s, const patch_ref *refs, size_t n, myr_patch_stats *st) {
-  uint64_t outcomes[4] = {0}, values = 0;
+myr_status patch_plan_batch(myr_world *w, patch_scratch *s, const patch_ref *refs, size_t n, myr_patch_stats *st) {
+  uint64_t outcomes[5] = {0}, values = 0;
   for (size_t i = 0; i < n; i++) {
     unsigned char *bytes = refs[i].buf->bytes;
     for (size_t at = refs[i].run->begin; at < refs[i].run->end;) {
       patch_hdr *h = (patch_hdr *)(void *)(bytes + at);
       at += record_size(h);
+      if (h->op == PATCH_SET_FIRST && !s->firsts_live) {
+        myr_status e = firsts_begin(w, s);
+        if (e != MYR_OK) return e;
+      }
       patch_outcome o = plan_patch(w, s, h);
       h->outcome = (uint8_t)o;
       outcomes[o]++;
@@ -148,11 +183,13 @@ void patch_plan_batch(myr_world *w, patch_scratch *s, const patch_ref *refs, siz
     }
   }
   s->values = values;
-  st->recorded += outcomes[0] + outcomes[1] + outcomes[2] + outcomes[3];
+  st->recorded += outcomes[0] + outcomes[1] + outcomes[2] + outcomes[3] + outcomes[4];
   st->applied += outcomes[OUT_APPLY];
   st->skipped_dead += outcomes[OUT_SKIP_DEAD];
   st->skipped_present += outcomes[OUT_SKIP_PRESENT];
   st->skipped_absent += outcomes[OUT_SKIP_ABSENT];
+  st->skipped_lost += outcomes[OUT_SKIP_LOST];
+  return MYR_OK;
 }
 
 myr_status patch_reserve_batch(myr_world *w, patch_scratch *s) {

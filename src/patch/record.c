@@ -181,6 +181,46 @@ myr_status myr_patch_set_field(myr_patches *p, myr_entity e, myr_component c, ui
   return MYR_OK;
 }
 
+static bool commutative_type(myr_type t) {
+  return t == MYR_I32 || t == MYR_U32 || t == MYR_I64 || t == MYR_U64 || t == MYR_F32 || t == MYR_F64;
+}
+
+/* A commutative update of one numeric field. */
+static myr_status record_update(myr_patches *p, patch_op op, myr_entity e, myr_component c, uint32_t field,
+                                myr_type type, const void *value) {
+  myr_status s = check_component(p, c);
+  if (s != MYR_OK) return s;
+  if (!value) return MYR_EINVAL;
+  if ((s = check_entity(p, e)) != MYR_OK) return s;
+  const component_info *ci = world_component(p->buf->world, c);
+  if (field >= ci->field_count) return MYR_EFIELD;
+  if (ci->fields[field].type != type || !commutative_type(type)) return MYR_ETYPE;
+  patch_hdr *h = record(p, op, e, c, field, ci->elem_size[field]);
+  if (!h) return MYR_ENOMEM;
+  memcpy(payload_of(h), value, ci->elem_size[field]);
+  return MYR_OK;
+}
+
+myr_status myr_patch_add_to(myr_patches *p, myr_entity e, myr_component c, uint32_t field, myr_type type,
+                            const void *value) {
+  return record_update(p, PATCH_ADD_TO, e, c, field, type, value);
+}
+
+myr_status myr_patch_min(myr_patches *p, myr_entity e, myr_component c, uint32_t field, myr_type type,
+                         const void *value) {
+  return record_update(p, PATCH_MIN, e, c, field, type, value);
+}
+
+myr_status myr_patch_max(myr_patches *p, myr_entity e, myr_component c, uint32_t field, myr_type type,
+                         const void *value) {
+  return record_update(p, PATCH_MAX, e, c, field, type, value);
+}
+
+myr_status myr_patch_set_first(myr_patches *p, myr_entity e, myr_component c, const void *row) {
+  if (!row) return MYR_EINVAL;
+  return record_values(p, PATCH_SET_FIRST, e, c, row);
+}
+
 myr_status myr_patch_remove(myr_patches *p, myr_entity e, myr_component c) {
   myr_status s = check_component(p, c);
   if (s == MYR_OK) s = check_entity(p, e);

@@ -86,6 +86,7 @@ static inline void patch_stats_add(myr_patch_stats *to, const myr_patch_stats *f
   to->spawned += from->spawned;
   to->destroyed += from->destroyed;
   to->moved += from->moved;
+  to->skipped_lost += from->skipped_lost;
 }
 
 /* ---- lanes and the merge ------------------------------------------------------ */
