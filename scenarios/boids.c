@@ -38,7 +38,7 @@ typedef struct {
 
 typedef struct flock {
   myr_component pos, vel, prey, hunter;
-  myr_resource totals, grid, rng;
+  myr_resource totals, grid;
   myr_system count;
   myr_query *prey_query;
   uint32_t prey_wanted;
@@ -238,12 +238,14 @@ static void move(const myr_view *v, myr_patches *p) {
 /* Stage 1, once per frame: as many new prey as were eaten. */
 static void respawn(const myr_view *v, myr_patches *p) {
   const flock *f = v->user;
-  uint64_t *rng = v->resources[0];
+  myr_random rng; /* keyed by the system and the frame: no prey exists yet */
+  if (myr_view_random_once(v, 0, &rng) != MYR_OK) myr_system_fail(v, MYR_EINVAL);
   uint64_t alive = myr_query_entity_count(f->prey_query); /* structure changes only at merges */
   const myr_component set[] = {f->pos, f->vel, f->prey};
   for (uint64_t n = alive; n < f->prey_wanted; n++) {
-    vec2 pos = {boids_unit(rng), boids_unit(rng)},
-         vel = {0.1f * (boids_unit(rng) - 0.5f), 0.1f * (boids_unit(rng) - 0.5f)};
+    float x = myr_random_float(&rng), y = myr_random_float(&rng);
+    float vx = myr_random_float(&rng), vy = myr_random_float(&rng);
+    vec2 pos = {x, y}, vel = {0.1f * (vx - 0.5f), 0.1f * (vy - 0.5f)};
     if (myr_patch_spawn(p, set, 3, (const void *const[]){&pos, &vel, NULL}, NULL) != MYR_OK)
       myr_system_fail(v, MYR_ENOMEM);
   }
@@ -259,8 +261,8 @@ static void flock_free(void *state) {
 
 /* The flock and the predators, from the RNG: one loop, so one order. The
  * predators stand where the first prey do, at rest. */
-static myr_status make_entities(myr_world *w, flock *f, uint32_t prey) {
-  uint64_t *rng = myr_resource_data(w, f->rng);
+static myr_status make_entities(myr_world *w, flock *f, uint32_t prey, uint64_t seed) {
+  uint64_t state = seed, *rng = &state;
   float *cols = malloc(sizeof(float) * 4 * (size_t)prey);
   if (!cols) return MYR_ENOMEM;
   for (uint32_t i = 0; i < prey; i++) {
@@ -294,17 +296,18 @@ static myr_status add_systems(myr_world *w, myr_schedule *s, flock *f, bool simd
                                   .block_rows = BLOCK,
                                   .combine = scan_cells,
                                   .result = myr_resource_data(w, f->totals)};
-  myr_status st = myr_schedule_add(
-      s,
-      &(myr_system_desc){.name = "count",
-                         .terms = prey_terms,
-                         .term_count = 3,
-                         .fn = count_cells,
-                         .reduction = &red,
-                         .end = cell_starts,
-                         .resources = (myr_resource_term[]){{f->totals, MYR_TERM_WRITE}, {f->grid, MYR_TERM_WRITE}},
-                         .resource_count = 2},
-      &f->count);
+  myr_status st =
+      myr_schedule_add(s,
+                       &(myr_system_desc){.name = "count",
+                                          .terms = prey_terms,
+                                          .term_count = 3,
+                                          .fn = count_cells,
+                                          .reduction = &red,
+                                          .end = cell_starts,
+                                          .resources = (myr_resource_term[]){{f->totals, MYR_TERM_WRITE},
+                                                                             {f->grid, MYR_TERM_WRITE_HOOKS}},
+                                          .resource_count = 2},
+                       &f->count);
   const myr_system_desc systems[] = {
       {.name = "place",
        .terms = prey_terms,
@@ -314,7 +317,8 @@ static myr_status add_systems(myr_world *w, myr_schedule *s, flock *f, bool simd
        .chunk_multiple = BLOCK,
        .after = (const char *const[]){"count"},
        .after_count = 1,
-       .resources = (myr_resource_term[]){{f->grid, MYR_TERM_WRITE}},
+       /* each row writes its own slot of the grid */
+       .resources = (myr_resource_term[]){{f->grid, MYR_TERM_WRITE_DISJOINT}},
        .resource_count = 1},
       {.name = "flock",
        .terms = (myr_term[]){{f->pos, MYR_TERM_READ},
@@ -339,12 +343,7 @@ static myr_status add_systems(myr_world *w, myr_schedule *s, flock *f, bool simd
        .terms = (myr_term[]){{f->pos, MYR_TERM_WRITE}, {f->vel, MYR_TERM_READ}},
        .term_count = 2,
        .fn = move},
-      {.name = "respawn",
-       .fn = respawn,
-       .user = f,
-       .stage = 1,
-       .resources = (myr_resource_term[]){{f->rng, MYR_TERM_WRITE}},
-       .resource_count = 1},
+      {.name = "respawn", .fn = respawn, .user = f, .stage = 1},
   };
   for (size_t i = 0; i < sizeof systems / sizeof *systems && st == MYR_OK; i++)
     st = myr_schedule_add(s, &systems[i], NULL);
@@ -369,11 +368,11 @@ myr_status scn_boids(scn_scenario *sc, uint32_t n, uint64_t seed) {
   if (st == MYR_OK)
     st = myr_resource_register(w, &(myr_resource_desc){"CellCounts", sizeof(cell_counts), 0, NULL}, &f->totals);
   if (st == MYR_OK) st = myr_resource_register(w, &(myr_resource_desc){"Grid", grid_size(prey), 64, NULL}, &f->grid);
-  if (st == MYR_OK) st = myr_resource_register(w, &(myr_resource_desc){"Rng", sizeof seed, 0, &seed}, &f->rng);
+  if (st == MYR_OK) st = myr_world_set_seed(w, seed);
   if (st != MYR_OK) return st;
   ((grid *)myr_resource_data(w, f->grid))->capacity = prey;
   f->prey_wanted = prey;
-  st = make_entities(w, f, prey);
+  st = make_entities(w, f, prey, seed);
   /* after the entities: the query matches their table from the start (a
    * callback counts through it, and must not refresh it) */
   if (st == MYR_OK)

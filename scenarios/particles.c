@@ -13,7 +13,6 @@ typedef struct {
 
 typedef struct particles {
   myr_component pos, vel;
-  myr_resource rng;
   myr_query *alive;
   uint32_t wanted;
 } particles;
@@ -138,16 +137,18 @@ static void bounds(const myr_view *v, myr_patches *p) {
       if (myr_patch_destroy(p, v->chunk.ids[i]) != MYR_OK) myr_system_fail(v, MYR_ENOMEM);
 }
 
-static vec3 random_in(uint64_t *rng, float lo, float hi) {
-  return (vec3){lo + (hi - lo) * scn_unit(rng), lo + (hi - lo) * scn_unit(rng), lo + (hi - lo) * scn_unit(rng)};
+static vec3 random_in(myr_random *r, float lo, float hi) {
+  float x = myr_random_float(r), y = myr_random_float(r), z = myr_random_float(r);
+  return (vec3){lo + (hi - lo) * x, lo + (hi - lo) * y, lo + (hi - lo) * z};
 }
 
 static void respawn(const myr_view *v, myr_patches *p) {
   const particles *s = v->user;
-  uint64_t *rng = v->resources[0];
+  myr_random rng; /* keyed by the system and the frame: no entity exists yet */
+  if (myr_view_random_once(v, 0, &rng) != MYR_OK) myr_system_fail(v, MYR_EINVAL);
   const myr_component set[] = {s->pos, s->vel};
   for (uint64_t n = myr_query_entity_count(s->alive); n < s->wanted; n++) {
-    vec3 pos = random_in(rng, 0.0f, 1.0f), vel = random_in(rng, -0.1f, 0.1f);
+    vec3 pos = random_in(&rng, 0.0f, 1.0f), vel = random_in(&rng, -0.1f, 0.1f);
     vel.y += 0.2f; /* up at first, then down through the floor */
     if (myr_patch_spawn(p, set, 2, (const void *const[]){&pos, &vel}, NULL) != MYR_OK) myr_system_fail(v, MYR_ENOMEM);
   }
@@ -168,15 +169,15 @@ myr_status scn_particles(scn_scenario *sc, uint32_t n, uint64_t seed) {
   static const myr_field v3[] = {MYR_FIELD(vec3, x, MYR_F32), MYR_FIELD(vec3, y, MYR_F32), MYR_FIELD(vec3, z, MYR_F32)};
   myr_status st = myr_component_register(w, &(myr_component_desc){"Position", v3, 3, sizeof(vec3)}, &s->pos);
   if (st == MYR_OK) st = myr_component_register(w, &(myr_component_desc){"Velocity", v3, 3, sizeof(vec3)}, &s->vel);
-  if (st == MYR_OK) st = myr_resource_register(w, &(myr_resource_desc){"Rng", sizeof seed, 0, &seed}, &s->rng);
+  if (st == MYR_OK) st = myr_world_set_seed(w, seed);
   if (st != MYR_OK) return st;
   s->wanted = n;
   float *cols = malloc(sizeof(float) * 6 * (size_t)n);
   if (!cols) return MYR_ENOMEM;
-  uint64_t *rng = myr_resource_data(w, s->rng);
+  uint64_t rng = seed; /* the first world, made here in one loop: one order */
   for (uint32_t i = 0; i < n; i++)
     for (int k = 0; k < 6; k++)
-      cols[(size_t)k * n + i] = k < 3 ? scn_unit(rng) : 0.2f * (scn_unit(rng) - 0.5f) + 0.2f * (k == 4);
+      cols[(size_t)k * n + i] = k < 3 ? scn_unit(&rng) : 0.2f * (scn_unit(&rng) - 0.5f) + 0.2f * (k == 4);
   myr_bulk_column columns[6];
   for (int k = 0; k < 6; k++)
     columns[k] = (myr_bulk_column){k < 3 ? s->pos : s->vel, (uint32_t)(k % 3), cols + (size_t)k * n};
@@ -206,12 +207,7 @@ myr_status scn_particles(scn_scenario *sc, uint32_t n, uint64_t seed) {
        .terms = (myr_term[]){{s->pos, MYR_TERM_READ}},
        .term_count = 1,
        .fn = simd ? bounds_simd : bounds},
-      {.name = "respawn",
-       .fn = respawn,
-       .user = s,
-       .stage = 1,
-       .resources = (myr_resource_term[]){{s->rng, MYR_TERM_WRITE}},
-       .resource_count = 1},
+      {.name = "respawn", .fn = respawn, .user = s, .stage = 1},
   };
   for (size_t i = 0; i < sizeof systems / sizeof *systems && st == MYR_OK; i++)
     st = myr_schedule_add(sch, &systems[i], NULL);

@@ -537,7 +537,7 @@ static void noop_chunk(const myr_view *v, myr_patches *p) {
 static void resource_conflicts_become_edges_that_name_the_resource(void **state) {
   sfix *x = *state;
   myr_resource grid = make_resource(x, "Grid", 64), rng = make_resource(x, "Rng", 8);
-  myr_resource_term w_grid[] = {{grid, MYR_TERM_WRITE}}, r_grid[] = {{grid, MYR_TERM_READ}},
+  myr_resource_term w_grid[] = {{grid, MYR_TERM_WRITE_DISJOINT}}, r_grid[] = {{grid, MYR_TERM_READ}},
                     r_rng[] = {{rng, MYR_TERM_READ}};
   assert_int_equal(myr_schedule_add(x->s,
                                     &(myr_system_desc){.name = "build",
@@ -675,7 +675,7 @@ static void hooks_run_once_before_and_after_every_chunk(void **state) {
           x->f.w, &(myr_bulk_desc){.components = (myr_component[]){x->f.pos}, .component_count = 1, .count = 5000}),
       MYR_OK);
   myr_resource rr = make_resource(x, "Rng", sizeof(rng_res));
-  myr_resource_term w_rng[] = {{rr, MYR_TERM_WRITE}};
+  myr_resource_term w_rng[] = {{rr, MYR_TERM_WRITE_HOOKS}};
   assert_int_equal(myr_schedule_add(x->s,
                                     &(myr_system_desc){.name = "grid",
                                                        .terms = (myr_term[]){{x->f.pos, MYR_TERM_READ}},
@@ -747,7 +747,7 @@ static uint64_t hooks_world(uint32_t workers, uint32_t chunk) {
                                                        .begin = hook_spawn,
                                                        .end = hook_spawn,
                                                        .user = comps,
-                                                       .resources = w_n,
+                                                       .resources = (myr_resource_term[]){{n, MYR_TERM_WRITE_HOOKS}},
                                                        .resource_count = 1},
                                     NULL),
                    MYR_OK);
@@ -1108,6 +1108,114 @@ static void writing_a_read_resource_is_reported_in_checking_builds(void **state)
 #endif
 }
 
+static void sum_combine_u64(void *result, void *partial, void *user) {
+  (void)user;
+  uint64_t a, b;
+  memcpy(&a, result, 8);
+  memcpy(&b, partial, 8);
+  a += b;
+  memcpy(result, &a, 8);
+}
+
+/* A chunked system's own chunks run at the same time: a plain write of a
+ * resource by one is refused, naming the system, the resource and what to
+ * use instead; the cases where chunks cannot race are allowed. */
+static myr_status add_writer(sfix *x, const char *name, myr_resource r, myr_term_kind kind, uint32_t flags,
+                             myr_system_fn hook) {
+  return myr_schedule_add(x->s,
+                          &(myr_system_desc){.name = name,
+                                             .terms = (myr_term[]){{x->f.pos, MYR_TERM_READ}},
+                                             .term_count = 1,
+                                             .fn = noop_chunk,
+                                             .flags = flags,
+                                             .end = hook,
+                                             .resources = (myr_resource_term[]){{r, kind}},
+                                             .resource_count = 1},
+                          NULL);
+}
+
+static void a_chunked_system_writing_a_resource_is_refused_with_what_to_use(void **state) {
+  sfix *x = *state;
+  myr_resource rng = make_resource(x, "SharedRng", 8);
+  assert_int_equal(add_writer(x, "draw", rng, MYR_TERM_WRITE, 0, NULL), MYR_EINVAL);
+  const char *msg = myr_schedule_error(x->s);
+  assert_non_null(strstr(msg, "add \"draw\": resource SharedRng is written (MYR_TERM_WRITE) by a system whose "
+                              "chunks run at the same time"));
+  assert_non_null(strstr(msg, "MYR_TERM_WRITE_HOOKS"));
+  assert_non_null(strstr(msg, "MYR_TERM_WRITE_DISJOINT"));
+  assert_non_null(strstr(msg, "reduction"));
+  assert_int_equal(myr_schedule_system_count(x->s), 0); /* nothing added */
+  /* a hooks-only kind needs a hook */
+  assert_int_equal(add_writer(x, "hookless", rng, MYR_TERM_WRITE_HOOKS, 0, NULL), MYR_EINVAL);
+  assert_non_null(strstr(myr_schedule_error(x->s), "\"hookless\": resource SharedRng is MYR_TERM_WRITE_HOOKS"));
+  /* a kind that is no resource kind */
+  assert_int_equal(add_writer(x, "odd", rng, MYR_TERM_OPTIONAL, 0, NULL), MYR_EINVAL);
+  assert_int_equal(myr_schedule_system_count(x->s), 0);
+}
+
+static void resource_writes_whose_chunks_cannot_race_are_allowed(void **state) {
+  sfix *x = *state;
+  myr_resource a = make_resource(x, "A", 8), b = make_resource(x, "B", 8), c = make_resource(x, "C", 8),
+               d = make_resource(x, "D", 8), e = make_resource(x, "E", 8), f = make_resource(x, "F", 8);
+  assert_int_equal(add_writer(x, "whole", a, MYR_TERM_WRITE, MYR_SYSTEM_WHOLE, NULL), MYR_OK);
+  assert_int_equal(add_writer(x, "main", b, MYR_TERM_WRITE, MYR_SYSTEM_MAIN_THREAD, NULL), MYR_OK);
+  assert_int_equal(add_writer(x, "hooks", c, MYR_TERM_WRITE_HOOKS, 0, noop_chunk), MYR_OK);
+  assert_int_equal(add_writer(x, "disjoint", d, MYR_TERM_WRITE_DISJOINT, 0, NULL), MYR_OK);
+  assert_int_equal(myr_schedule_add(x->s,
+                                    &(myr_system_desc){.name = "once",
+                                                       .fn = noop_chunk,
+                                                       .resources = (myr_resource_term[]){{e, MYR_TERM_WRITE}},
+                                                       .resource_count = 1},
+                                    NULL),
+                   MYR_OK);
+  /* the reduction's result, combined by the library after the chunks */
+  myr_reduction_desc red = {.partial_size = 8, .combine = sum_combine_u64, .result = myr_resource_data(x->f.w, f)};
+  assert_int_equal(myr_schedule_add(x->s,
+                                    &(myr_system_desc){.name = "reduce",
+                                                       .terms = (myr_term[]){{x->f.pos, MYR_TERM_READ}},
+                                                       .term_count = 1,
+                                                       .fn = noop_chunk,
+                                                       .reduction = &red,
+                                                       .resources = (myr_resource_term[]){{f, MYR_TERM_WRITE}},
+                                                       .resource_count = 1},
+                                    NULL),
+                   MYR_OK);
+  assert_int_equal(myr_schedule_system_count(x->s), 6);
+  assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_OK);
+}
+
+static void write_shared_from_chunk(const myr_view *v, myr_patches *p) {
+  (void)p;
+  if (v->chunk.count) ((uint32_t *)v->resources[0])[0] += 1;
+}
+
+static void chunks_writing_a_hooks_only_resource_are_reported_in_checking_builds(void **state) {
+  sfix *x = *state;
+  assert_int_equal(
+      myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){.components = &x->f.pos, .component_count = 1, .count = 10}),
+      MYR_OK);
+  myr_resource n = make_resource(x, "N", 4);
+  assert_int_equal(myr_schedule_add(x->s,
+                                    &(myr_system_desc){.name = "sly",
+                                                       .terms = (myr_term[]){{x->f.pos, MYR_TERM_READ}},
+                                                       .term_count = 1,
+                                                       .fn = write_shared_from_chunk,
+                                                       .flags = MYR_SYSTEM_MAIN_THREAD,
+                                                       .begin = noop_chunk,
+                                                       .resources = (myr_resource_term[]){{n, MYR_TERM_WRITE_HOOKS}},
+                                                       .resource_count = 1},
+                                    NULL),
+                   MYR_OK);
+  myr_status st = myr_schedule_run(x->s, 0.5);
+#ifdef MYR_ACCESS_CHECK
+  assert_int_equal(st, MYR_EACCESS);
+  assert_non_null(strstr(myr_schedule_error(x->s), "a chunk of system \"sly\" wrote resource N, which it declares "
+                                                   "written by its hooks only"));
+#else
+  assert_int_equal(st, MYR_OK);
+#endif
+}
+
 /* A spatial grid by deterministic counting sort, in two passes over the
  * same rows (the pattern myr_view_partial_of documents). */
 enum { CELLS = 64, GRID_MAX = 60000 };
@@ -1215,23 +1323,24 @@ static uint64_t grid_world(uint32_t workers, uint32_t chunk, uint32_t n, bool ch
                                                        .reduction = &red,
                                                        .end = cell_starts,
                                                        .resources = (myr_resource_term[]){{totals, MYR_TERM_WRITE},
-                                                                                          {grid, MYR_TERM_WRITE}},
+                                                                                          {grid, MYR_TERM_WRITE_HOOKS}},
                                                        .resource_count = 2},
                                     &ctx.count_sys),
                    MYR_OK);
-  assert_int_equal(myr_schedule_add(s,
-                                    &(myr_system_desc){.name = "place",
-                                                       .terms = q,
-                                                       .term_count = 1,
-                                                       .fn = place_rows,
-                                                       .user = &ctx,
-                                                       .chunk_multiple = 512,
-                                                       .after = (const char *const[]){"count"},
-                                                       .after_count = 1,
-                                                       .resources = (myr_resource_term[]){{grid, MYR_TERM_WRITE}},
-                                                       .resource_count = 1},
-                                    NULL),
-                   MYR_OK);
+  assert_int_equal(
+      myr_schedule_add(s,
+                       &(myr_system_desc){.name = "place",
+                                          .terms = q,
+                                          .term_count = 1,
+                                          .fn = place_rows,
+                                          .user = &ctx,
+                                          .chunk_multiple = 512,
+                                          .after = (const char *const[]){"count"},
+                                          .after_count = 1,
+                                          .resources = (myr_resource_term[]){{grid, MYR_TERM_WRITE_DISJOINT}},
+                                          .resource_count = 1},
+                       NULL),
+      MYR_OK);
   for (int fr = 0; fr < 2; fr++) assert_int_equal(myr_schedule_run(s, 0.5), MYR_OK);
   const grid_res *g = myr_resource_data(f.w, grid);
   if (check) { /* every entity once, each in its cell's range */
@@ -1387,6 +1496,11 @@ int main(void) {
       cmocka_unit_test_setup_teardown(running_from_inside_a_system_is_refused, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(trace_records_each_chunk_and_merge, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(trace_records_each_chunk_and_merge, sfix_setup_inline, sfix_teardown),
+      cmocka_unit_test_setup_teardown(a_chunked_system_writing_a_resource_is_refused_with_what_to_use, sfix_setup,
+                                      sfix_teardown),
+      cmocka_unit_test_setup_teardown(resource_writes_whose_chunks_cannot_race_are_allowed, sfix_setup, sfix_teardown),
+      cmocka_unit_test_setup_teardown(chunks_writing_a_hooks_only_resource_are_reported_in_checking_builds, sfix_setup,
+                                      sfix_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

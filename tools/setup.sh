@@ -9,6 +9,7 @@ packages=(
   libsimde-dev       # SIMD kernels, header only
   libbenchmark-dev   # Google Benchmark, for bench/
   libcmocka-dev      # unit tests
+  librandom123-dev   # Philox, for random numbers per entity (headers only)
   clang libclang-rt-14-dev  # sanitizer runtimes for the asan/tsan presets
   libgomp1           # OpenMP runtime: fib(30) reference in bench/
   jq                 # reads myriad-tune's JSON in the CLI test

@@ -10,7 +10,7 @@ sysroot=build/sysroot-aarch64
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 
-packages=(gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user libsimde-dev)
+packages=(gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user libsimde-dev librandom123-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" 2>/dev/null | grep -q '^Status: install ok installed' || missing+=("$p")
@@ -19,7 +19,7 @@ need_arm64=0
 dpkg --print-foreign-architectures | grep -qx arm64 || need_arm64=1
 have_sysroot=0
 [ -f "$sysroot/usr/lib/aarch64-linux-gnu/libck.a" ] && [ -f "$sysroot/usr/lib/aarch64-linux-gnu/libcmocka.so.0" ] &&
-  [ -e "$sysroot/usr/include/simde" ] && have_sysroot=1
+  [ -e "$sysroot/usr/include/simde" ] && [ -e "$sysroot/usr/include/Random123" ] && have_sysroot=1
 [ ${#missing[@]} -eq 0 ] && [ $have_sysroot -eq 1 ] && exit 0
 
 echo "setup_aarch64: cross compiler, qemu-user and an arm64 sysroot" >&2
@@ -43,3 +43,4 @@ for d in "$debs"/*.deb; do dpkg -x "$d" "$sysroot"; done
 # SIMDe is headers for every architecture: the host's, seen from the sysroot
 # (its /usr/include holds nothing else of the host's)
 ln -sfn /usr/include/simde "$sysroot/usr/include/simde"
+ln -sfn /usr/include/Random123 "$sysroot/usr/include/Random123" # headers only too

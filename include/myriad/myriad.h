@@ -7,6 +7,7 @@
 #include "myriad/query.h"
 #include "myriad/jobs.h"
 #include "myriad/patch.h"
+#include "myriad/random.h"
 #include "myriad/schedule.h"
 #include "myriad/trace.h"
 #include "myriad/tuning.h"

@@ -37,9 +37,16 @@ typedef enum myr_term_kind {
   MYR_TERM_WITHOUT,        /* the table must not have it; no columns */
   MYR_TERM_OPTIONAL,       /* read if present; columns NULL otherwise */
   MYR_TERM_OPTIONAL_WRITE, /* written if present; columns NULL otherwise */
-  MYR_TERM_WITH            /* required, but no columns: neither read nor written,
+  MYR_TERM_WITH,           /* required, but no columns: neither read nor written,
                               so it causes no conflict in a schedule (a tag, or a
                               component whose presence alone selects rows) */
+  /* Resource terms only (schedule.h, myr_resource_term): */
+  MYR_TERM_WRITE_HOOKS,   /* written by the system's begin and end hooks only;
+                              its chunks read it */
+  MYR_TERM_WRITE_DISJOINT /* written by the system's chunks, each only in its
+                              own part (e.g. a counting sort's slots): the
+                              system states that no two chunks write the same
+                              bytes */
 } myr_term_kind;
 
 typedef struct myr_term {

@@ -65,6 +65,7 @@
 #include "myriad/jobs.h"
 #include "myriad/patch.h"
 #include "myriad/query.h"
+#include "myriad/random.h"
 #include "myriad/status.h"
 #include "myriad/world.h"
 
@@ -82,24 +83,59 @@ typedef uint32_t myr_system;
 typedef struct myr_view {
   myr_chunk chunk; /* rows, ids, table, chunk.index = chunk index in this frame */
   double dt;       /* as passed to myr_schedule_run */
-  double time;     /* sum of the dt of the frames before this one */
+  double time;     /* the world's time: the sum of the dt of the frames before this one */
   void *user;      /* the system's user pointer */
   myr_system system;
   uint32_t worker; /* the pool worker running the chunk */
   /* The data of the system's resource terms, in term order: readable for a
    * read term, writable for a write term (the schedule orders systems so
-   * that no other system of the stage writes it meanwhile). */
+   * that no other system of the stage writes it meanwhile). A system's
+   * chunks run at the same time as each other: see myr_resource_term for
+   * which of them may write. */
   void *const *resources;
   struct myr_schedule *schedule; /* for myr_system_fail */
+  const myr_world *world;        /* the world, to read as the header's top says */
+  uint64_t frame;                /* the world's frame number (myr_world_frame before this frame) */
 } myr_view;
 
-/* A resource a system reads (MYR_TERM_READ) or writes (MYR_TERM_WRITE). */
+/* A resource a system reads or writes. The kinds:
+ * - MYR_TERM_READ: read by the system's chunks and hooks;
+ * - MYR_TERM_WRITE: written, by a system whose chunks never run at the same
+ *   time: a run-once system (no component terms), a MYR_SYSTEM_WHOLE or
+ *   MYR_SYSTEM_MAIN_THREAD one, or the resource that holds the system's
+ *   reduction result (the library combines it after the chunks);
+ * - MYR_TERM_WRITE_HOOKS: written by the system's begin and end hooks, read
+ *   by its chunks (e.g. a grid built in the end hook of a counting pass);
+ * - MYR_TERM_WRITE_DISJOINT: written by the system's chunks, each only in
+ *   bytes no other chunk writes (e.g. each row's own slot of a counting
+ *   sort): the system states it, and the result is then the same for any
+ *   thread count and chunk size only if that holds.
+ * A chunked system's chunks run at the same time as each other, so a plain
+ * MYR_TERM_WRITE on one is refused by myr_schedule_add: chunks that share a
+ * resource (one random state, one counter) race, and the world would
+ * depend on the thread count. Draw random numbers per entity instead
+ * (random.h), count with a reduction, and change other entities through
+ * patches. For every kind, no other system of the stage runs meanwhile with
+ * a write to the resource (the schedule orders them). */
 typedef struct myr_resource_term {
   myr_resource resource;
   myr_term_kind kind;
 } myr_resource_term;
 
 typedef void (*myr_system_fn)(const myr_view *view, myr_patches *patches);
+
+/* From a chunk callback: a generator (random.h) for row `row` of the
+ * view's chunk, keyed by the world's seed, the view's frame, the row's
+ * entity id and `stream`, so the row draws the same numbers for any thread
+ * count and chunk size. Errors: MYR_EINVAL (NULL, row not a row of the
+ * chunk, stream >= MYR_RANDOM_STREAMS). */
+MYR_API myr_status myr_view_random(const myr_view *view, uint32_t row, uint32_t stream, myr_random *out);
+
+/* From any callback, a run-once system's or a hook's too: a generator keyed
+ * by the world's seed, the view's frame, the view's system and `stream`
+ * (for draws that belong to no row, e.g. the values of entities a system
+ * spawns). Errors: MYR_EINVAL (NULL, stream >= MYR_RANDOM_STREAMS). */
+MYR_API myr_status myr_view_random_once(const myr_view *view, uint32_t stream, myr_random *out);
 
 enum {
   MYR_SYSTEM_WHOLE = 1u << 0,      /* one chunk per table, all run by one job in order */
@@ -193,8 +229,11 @@ MYR_API myr_status myr_schedule_create(myr_world *world, const myr_schedule_desc
 MYR_API void myr_schedule_destroy(myr_schedule *s);
 
 /* Adds a system. Errors: MYR_EINVAL (no name or fn, bad terms, an unknown
- * resource, a resource term other than read or write, a resource named
- * twice), MYR_EEXIST (name taken), MYR_ENOCOMP, MYR_EBUSY (while running),
+ * resource, a resource term of an unknown kind, a resource named twice, a
+ * MYR_TERM_WRITE of a resource by a system whose chunks run at the same time
+ * (see myr_resource_term; the message names the system and the resource
+ * and says what to use instead), MYR_TERM_WRITE_HOOKS on a system without
+ * hooks), MYR_EEXIST (name taken), MYR_ENOCOMP, MYR_EBUSY (while running),
  * MYR_ENOMEM. */
 MYR_API myr_status myr_schedule_add(myr_schedule *s, const myr_system_desc *desc, myr_system *out);
 

@@ -100,6 +100,23 @@ typedef struct myr_world_desc {
 /* Creates a world. desc may be NULL for defaults. */
 MYR_API myr_status myr_world_create(const myr_world_desc *desc, myr_world **out);
 
+/* The seed that keys the world's random numbers (random.h): 0 until set.
+ * Set it before the first frame; every seed, 0 too, is as good as any
+ * other. myr_world_set_seed errors: MYR_EINVAL (NULL world). */
+MYR_API myr_status myr_world_set_seed(myr_world *world, uint64_t seed);
+MYR_API uint64_t myr_world_seed(const myr_world *world);
+
+/* The world's clock: the frames schedules have run on it, and the sum of
+ * their dt. Each myr_schedule_run advances it by one frame after the
+ * frame; callbacks see the values from before (myr_view.frame, .time).
+ * The clock is not part of myr_world_hash. 0 for NULL. */
+MYR_API uint64_t myr_world_frame(const myr_world *world);
+MYR_API double myr_world_time(const myr_world *world);
+
+/* Sets the clock, e.g. to continue a run that stopped at that frame.
+ * Errors: MYR_EINVAL (NULL world). */
+MYR_API myr_status myr_world_set_clock(myr_world *world, uint64_t frame, double time);
+
 /* Destroys a world and everything it owns. NULL is ignored. Queries still
  * alive are destroyed with it (their handles become invalid); schedules and
  * command buffers made on the world must be destroyed before it. */

@@ -1,7 +1,8 @@
 /* The schedule's access checks (MYR_ACCESS_CHECK builds): component reads
  * through the world API from a callback, refused when another system of the
  * stage writes that component in place; read-only resources, compared
- * before and after their system runs. Other builds check nothing. */
+ * before and after their system runs, and resources only hooks may write,
+ * compared before and after the system's chunks. Other builds check nothing. */
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -58,18 +59,26 @@ static uint64_t bytes_hash(const unsigned char *p, size_t n) {
   return h;
 }
 
-void access_resources_before(const sys *y, uint64_t *hashes) {
+void access_resources_before(const sys *y, uint64_t *hashes, myr_term_kind kind) {
   for (uint32_t i = 0; i < y->res_count; i++)
-    if (y->res[i].kind == MYR_TERM_READ)
+    if (y->res[i].kind == kind)
       hashes[i] = bytes_hash(y->res_data[i], myr_resource_size(y->owner->world, y->res[i].resource));
 }
 
-void access_resources_after(myr_schedule *s, const sys *y, const uint64_t *hashes) {
-  for (uint32_t i = 0; i < y->res_count; i++)
-    if (y->res[i].kind == MYR_TERM_READ &&
-        bytes_hash(y->res_data[i], myr_resource_size(s->world, y->res[i].resource)) != hashes[i])
-      access_fail(s, "access check: system \"%s\" wrote resource %s, which it declares read-only", y->name,
-                  world_resource_name(s->world, y->res[i].resource));
+void access_resources_after(myr_schedule *s, const sys *y, const uint64_t *hashes, myr_term_kind kind) {
+  for (uint32_t i = 0; i < y->res_count; i++) {
+    if (y->res[i].kind != kind ||
+        bytes_hash(y->res_data[i], myr_resource_size(s->world, y->res[i].resource)) == hashes[i])
+      continue;
+    const char *name = world_resource_name(s->world, y->res[i].resource);
+    if (kind == MYR_TERM_READ)
+      access_fail(s, "access check: system \"%s\" wrote resource %s, which it declares read-only", y->name, name);
+    else
+      access_fail(s,
+                  "access check: a chunk of system \"%s\" wrote resource %s, which it declares written by its "
+                  "hooks only (MYR_TERM_WRITE_HOOKS)",
+                  y->name, name);
+  }
 }
 #else
 void schedule_access_watch(myr_schedule *s, bool on) {

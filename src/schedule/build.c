@@ -137,6 +137,39 @@ myr_status schedule_say(myr_schedule *s, myr_status st, const char *fmt, ...) {
 
 const char *myr_schedule_error(const myr_schedule *s) { return s ? s->message : ""; }
 
+/* Whether a system's chunks run at the same time as each other. */
+static bool chunks_concurrent(const myr_system_desc *d) {
+  return d->term_count > 0 && !(d->flags & (MYR_SYSTEM_WHOLE | MYR_SYSTEM_MAIN_THREAD));
+}
+
+/* Whether the reduction's result lies within a resource's bytes. */
+static bool holds_result(const myr_world *w, const myr_system_desc *d, myr_resource r, const void *data) {
+  if (!d->reduction || !d->reduction->result) return false;
+  const unsigned char *at = d->reduction->result, *begin = data, *end = begin + myr_resource_size(w, r);
+  return at >= begin && at < end;
+}
+
+/* A plain write of a resource by a system whose chunks run at the same
+ * time is a data race: refused, with what to use instead. */
+static myr_status resource_write_allowed(myr_schedule *s, const myr_system_desc *d, const myr_resource_term *t,
+                                         const void *data) {
+  const char *name = world_resource_name(s->world, t->resource);
+  if (t->kind == MYR_TERM_WRITE_HOOKS && !d->begin && !d->end)
+    return schedule_say(s, MYR_EINVAL,
+                        "add \"%s\": resource %s is MYR_TERM_WRITE_HOOKS, but the system has no begin "
+                        "or end hook",
+                        d->name, name);
+  if (t->kind != MYR_TERM_WRITE || !chunks_concurrent(d) || holds_result(s->world, d, t->resource, data)) return MYR_OK;
+  return schedule_say(
+      s, MYR_EINVAL,
+      "add \"%s\": resource %s is written (MYR_TERM_WRITE) by a system whose chunks run at the same "
+      "time, a data race; if only its begin/end hooks write it, use MYR_TERM_WRITE_HOOKS; if each chunk "
+      "writes only its own part, MYR_TERM_WRITE_DISJOINT; else draw random numbers per entity "
+      "(myr_random_*), count with a reduction, write through patches, or make the system "
+      "MYR_SYSTEM_WHOLE",
+      d->name, name);
+}
+
 /* Checks and copies a system's resource terms, with their data pointers. */
 static myr_status resource_terms(myr_schedule *s, const myr_system_desc *d, sys *y) {
   if (d->resource_count > MYR_QUERY_MAX_TERMS || (d->resource_count && !d->resources))
@@ -148,9 +181,12 @@ static myr_status resource_terms(myr_schedule *s, const myr_system_desc *d, sys 
     if (!data)
       return schedule_say(s, MYR_EINVAL, "add \"%s\": resource term %u names unknown resource %u", d->name, i,
                           t->resource);
-    if (t->kind != MYR_TERM_READ && t->kind != MYR_TERM_WRITE)
-      return schedule_say(s, MYR_EINVAL, "add \"%s\": resource term %u (%s) is neither read nor write", d->name, i,
-                          world_resource_name(s->world, t->resource));
+    if (t->kind != MYR_TERM_READ && t->kind != MYR_TERM_WRITE && t->kind != MYR_TERM_WRITE_HOOKS &&
+        t->kind != MYR_TERM_WRITE_DISJOINT)
+      return schedule_say(s, MYR_EINVAL, "add \"%s\": resource term %u (%s) is of no resource kind (%d)", d->name, i,
+                          world_resource_name(s->world, t->resource), (int)t->kind);
+    myr_status st = resource_write_allowed(s, d, t, data);
+    if (st != MYR_OK) return st;
     uint64_t bit = UINT64_C(1) << t->resource;
     if ((y->res_reads | y->res_writes) & bit) /* each resource once */
       return schedule_say(s, MYR_EINVAL, "add \"%s\": resource %s is named twice", d->name,

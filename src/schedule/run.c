@@ -45,7 +45,8 @@ myr_status myr_system_fail(const myr_view *v, myr_status st) {
  * the system's first (see open_batch). */
 static void run_one(myr_schedule *s, sys *y, myr_system_fn fn, const myr_chunk *chunk, uint32_t key, patch_buffer *buf,
                     int wi) {
-  myr_view view = {*chunk, s->dt, s->time, y->user, (myr_system)(y - s->systems), (uint32_t)wi, y->res_data, s};
+  myr_view view = {*chunk,       s->dt,       s->time, y->user,  (myr_system)(y - s->systems),
+                   (uint32_t)wi, y->res_data, s,       s->world, s->world_frame};
   myr_patches handle = patch_handle(&s->batch, buf, y->order, key, y->chunk_ordinal + key);
   uint64_t t0 = s->trace ? now_ns() : 0;
   const sys *was = access_enter(y);
@@ -114,8 +115,8 @@ static void run_system(myr_schedule *s, sys *y, bool here) {
   uint64_t t0 = now_ns();
   myr_status st;
   bool failed = at_load32_rlx(&s->error) != 0; /* a failed frame runs nothing more */
-  uint64_t res_hashes[MYR_QUERY_MAX_TERMS];
-  access_resources_before(y, res_hashes);
+  uint64_t res_hashes[MYR_QUERY_MAX_TERMS], hook_hashes[MYR_QUERY_MAX_TERMS];
+  access_resources_before(y, res_hashes, MYR_TERM_READ);
   at_store_rlx(&y->cpu_ns, 0); /* no job of this system runs yet */
   if (failed) y->chunk_count = 0;
   if (y->begin && !failed) {
@@ -126,15 +127,17 @@ static void run_system(myr_schedule *s, sys *y, bool here) {
       y->chunk_count = 0;
     }
   }
+  access_resources_before(y, hook_hashes, MYR_TERM_WRITE_HOOKS);
   if (here || (y->flags & MYR_SYSTEM_WHOLE) || !y->query) run_chunks(y, 0, y->chunk_count);
   else if ((st = myr_jobs_parallel_for(s->jobs, 0, y->chunk_count, 1, run_chunks, y)) != MYR_OK) schedule_fail(s, st);
+  if (!failed) access_resources_after(s, y, hook_hashes, MYR_TERM_WRITE_HOOKS);
   if (y->red.combine && !failed && at_load32_rlx(&s->error) == 0) {
     reduction_combine(y);
     y->red_frame = s->frame;
   }
   /* (nor its end hook once the frame failed, by it or by another system) */
   if (y->end && !failed && at_load32_rlx(&s->error) == 0) run_hook(s, y, y->end, y->chunk_count + 1);
-  if (!failed) access_resources_after(s, y, res_hashes);
+  if (!failed) access_resources_after(s, y, res_hashes, MYR_TERM_READ);
   uint64_t entities = 0;
   for (uint32_t i = 0; i < y->chunk_count; i++) entities += y->chunks[i].count;
   myr_system_stats *ss = &y->stats;
@@ -308,11 +311,13 @@ myr_status myr_schedule_run(myr_schedule *s, double dt) {
   at_store32_rel(&s->running, 1);
   s->frame++;
   s->dt = dt;
+  s->time = myr_world_time(s->world); /* the frame sees the world's clock from before it */
+  s->world_frame = myr_world_frame(s->world);
   s->error = 0;
   s->failed_system = NONE;
   uint64_t t0 = s->tuning ? now_ns() : 0;
   for (uint32_t g = 0; g < s->stage_count && st == MYR_OK; g++) st = run_stage(s, &s->stages[g]);
-  s->time += dt;
+  myr_world_set_clock(s->world, s->world_frame + 1, s->time + dt);
   at_store32_rel(&s->running, 0);
   in_frame--;
   if (st == MYR_OK && s->tuning) schedule_autotune_step(s, now_ns() - t0);

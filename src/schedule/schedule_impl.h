@@ -145,10 +145,11 @@ struct myr_schedule {
   uint32_t edge_count, edge_cap;
   edge *disjoint; /* pairs that would conflict but never share a table */
   uint32_t disjoint_count, disjoint_cap;
-  uint32_t workers;  /* the pool's */
-  patch_lanes lanes; /* a patch buffer per worker */
-  double time, dt;
-  uint64_t frame; /* frames run, this one included while it runs */
+  uint32_t workers;     /* the pool's */
+  patch_lanes lanes;    /* a patch buffer per worker */
+  double time, dt;      /* the running frame's: the world's time before it, and its dt */
+  uint64_t world_frame; /* the running frame's: the world's frame number before it */
+  uint64_t frame;       /* frames run, this one included while it runs */
   /* 1 while a frame runs (atomic: calls from other threads and callbacks
    * read it to refuse themselves) */
   uint32_t running;
@@ -160,7 +161,7 @@ struct myr_schedule {
   uint32_t mainq_head, mainq_tail;
   uint32_t error;         /* a myr_status, negated (atomic) */
   uint32_t failed_system; /* the system that reported it, NONE if none (atomic) */
-  char message[256];      /* myr_schedule_error's text */
+  char message[512];      /* myr_schedule_error's text */
   patch_batch batch;      /* the stage's patch batch */
   /* tuning */
   tuning_file env_tuning;    /* MYRIAD_TUNING's, for systems added later */
@@ -219,21 +220,24 @@ void schedule_access_watch(myr_schedule *s, bool on);
  * one it replaces, for access_leave. */
 const sys *access_enter(const sys *y);
 void access_leave(const sys *was);
-/* A hash of each read-only resource of y before it runs, and the check
- * after it ran that none changed. */
-void access_resources_before(const sys *y, uint64_t *hashes);
-void access_resources_after(myr_schedule *s, const sys *y, const uint64_t *hashes);
+/* A hash of each resource of y whose term is of `kind` (read-only: before
+ * the system runs; hooks-only: before its chunks), and the check after
+ * (it ran; its chunks ran) that none changed. */
+void access_resources_before(const sys *y, uint64_t *hashes, myr_term_kind kind);
+void access_resources_after(myr_schedule *s, const sys *y, const uint64_t *hashes, myr_term_kind kind);
 #else
 static inline const sys *access_enter(const sys *y) { return y; }
 static inline void access_leave(const sys *was) { (void)was; }
-static inline void access_resources_before(const sys *y, uint64_t *hashes) {
+static inline void access_resources_before(const sys *y, uint64_t *hashes, myr_term_kind kind) {
   (void)y;
   (void)hashes;
+  (void)kind;
 }
-static inline void access_resources_after(myr_schedule *s, const sys *y, const uint64_t *hashes) {
+static inline void access_resources_after(myr_schedule *s, const sys *y, const uint64_t *hashes, myr_term_kind kind) {
   (void)s;
   (void)y;
   (void)hashes;
+  (void)kind;
 }
 #endif
 

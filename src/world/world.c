@@ -68,6 +68,22 @@ void myr_world_destroy(myr_world *w) {
 }
 
 uint32_t myr_world_entity_count(const myr_world *w) { return w ? w->live_count : 0; }
+uint64_t myr_world_seed(const myr_world *w) { return w ? w->seed : 0; }
+
+myr_status myr_world_set_seed(myr_world *w, uint64_t seed) {
+  if (!w) return MYR_EINVAL;
+  w->seed = seed;
+  return MYR_OK;
+}
+uint64_t myr_world_frame(const myr_world *w) { return w ? w->frame : 0; }
+double myr_world_time(const myr_world *w) { return w ? w->time : 0; }
+
+myr_status myr_world_set_clock(myr_world *w, uint64_t frame, double time) {
+  if (!w) return MYR_EINVAL;
+  w->frame = frame;
+  w->time = time;
+  return MYR_OK;
+}
 uint32_t myr_world_table_count(const myr_world *w) { return w ? w->v.table_count : 0; }
 
 /* ---- the read hook --------------------------------------------------------- */

@@ -23,6 +23,9 @@ typedef struct world_slot_entry {
 struct myr_world {
   world_view v; /* first: what the parts above read (world_iface.h) */
   myr_allocator alloc;
+  uint64_t seed;  /* keys random numbers (random.h) */
+  uint64_t frame; /* the clock: frames run, and the sum of their dt */
+  double time;
 
   struct resource_info *resources; /* MYR_MAX_RESOURCES entries, made on first use */
   uint32_t resource_count;
