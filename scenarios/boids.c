@@ -1,8 +1,8 @@
 /* boids: a flock of prey and a few predators on a torus (the unit square,
  * wrapped). Of the N entities, PREDATORS (64) are predators and N - 64 prey;
  * eaten prey are destroyed through patches and as many new ones spawned
- * from the world's RNG resource (its initial value is the seed), so the
- * count stays at N. The rules themselves are kernels on plain arrays in
+ * with random numbers keyed by the world's seed and the frame (random.h),
+ * so the count stays at N. The rules themselves are kernels on plain arrays in
  * boids_rules.h, shared with the hand-written twin in bench/bench_boids.c.
  *
  * Every frame, stage 0:
@@ -20,8 +20,8 @@
  *             close enough;
  *   move      integrates positions, wrapping around the unit square.
  * Stage 1:
- *   respawn   a run-once system: new prey, from the world's RNG resource, so
- *             that the flock keeps its size. */
+ *   respawn   a run-once system: new prey, drawn by myr_view_random_once,
+ *             so that the flock keeps its size. */
 #include <stdlib.h>
 
 #include "boids_rules.h"
