@@ -259,8 +259,9 @@ static void flock_free(void *state) {
   free(f);
 }
 
-/* The flock and the predators, from the RNG: one loop, so one order. The
- * predators stand where the first prey do, at rest. */
+/* The flock and the predators, from a splitmix64 stream of the seed: one
+ * loop, so one order. The predators stand where the first prey do, at
+ * rest. */
 static myr_status make_entities(myr_world *w, flock *f, uint32_t prey, uint64_t seed) {
   uint64_t state = seed, *rng = &state;
   float *cols = malloc(sizeof(float) * 4 * (size_t)prey);

@@ -1,7 +1,7 @@
 /* particles: gravity, drag, integrate and bounds over particles in a unit
  * box. Particles that leave the box are destroyed through patches, and a
- * run-once system spawns as many new ones from the world's RNG resource, so
- * the count stays at N. */
+ * run-once system spawns as many new ones, with random numbers keyed by the
+ * world's seed and the frame (random.h), so the count stays at N. */
 #include <stdlib.h>
 
 #include "myriad/simd.h"

@@ -61,10 +61,14 @@ static void every_part_of_the_key_and_counter_changes_the_numbers(void **state) 
   uint64_t base = first_outputs(7, 3, 0x100000005ull, 1, false);
   assert_int_equal(base, first_outputs(7, 3, 0x100000005ull, 1, false)); /* a pure function */
   uint64_t others[] = {
-      first_outputs(8, 3, 0x100000005ull, 1, false),          first_outputs(7, 4, 0x100000005ull, 1, false),
-      first_outputs(7, 3 + (1ull << 32), 0x100000005ull, 1, false), first_outputs(7, 3, 0x100000006ull, 1, false),
-      first_outputs(7, 3, 0x200000005ull, 1, false),          first_outputs(7, 3, 0x100000005ull, 2, false),
-      first_outputs(7, 3, 5, 1, true),                        first_outputs(7 + (1ull << 32), 3, 0x100000005ull, 1, false),
+      first_outputs(8, 3, 0x100000005ull, 1, false),
+      first_outputs(7, 4, 0x100000005ull, 1, false),
+      first_outputs(7, 3 + (1ull << 32), 0x100000005ull, 1, false),
+      first_outputs(7, 3, 0x100000006ull, 1, false),
+      first_outputs(7, 3, 0x200000005ull, 1, false),
+      first_outputs(7, 3, 0x100000005ull, 2, false),
+      first_outputs(7, 3, 5, 1, true),
+      first_outputs(7 + (1ull << 32), 3, 0x100000005ull, 1, false),
   };
   for (size_t i = 0; i < sizeof others / sizeof *others; i++) assert_true(others[i] != base);
 }
@@ -205,12 +209,13 @@ static uint64_t run_draws(uint32_t workers, uint32_t chunk) {
   assert_int_equal(myr_jobs_create(&(myr_jobs_desc){.workers = workers}, &pool), MYR_OK);
   myr_schedule *s;
   assert_int_equal(myr_schedule_create(w, &(myr_schedule_desc){.jobs = pool, .chunk_rows = chunk}, &s), MYR_OK);
-  assert_int_equal(
-      myr_schedule_add(s,
-                       &(myr_system_desc){
-                           .name = "draw", .terms = (myr_term[]){{c, MYR_TERM_WRITE}}, .term_count = 1, .fn = draw_rows},
-                       NULL),
-      MYR_OK);
+  assert_int_equal(myr_schedule_add(s,
+                                    &(myr_system_desc){.name = "draw",
+                                                       .terms = (myr_term[]){{c, MYR_TERM_WRITE}},
+                                                       .term_count = 1,
+                                                       .fn = draw_rows},
+                                    NULL),
+                   MYR_OK);
   static myr_component comp;
   comp = c;
   assert_int_equal(myr_schedule_add(s, &(myr_system_desc){.name = "spawn", .fn = spawn_some, .user = &comp}, NULL),

@@ -60,8 +60,7 @@ MYR_API myr_status myr_random_entity(uint64_t seed, uint64_t frame, myr_entity e
 
 /* A generator for a system's own draws (no entity) in frame `frame`: the
  * same layout in domain 1, keyed by the system's index. Errors: as above. */
-MYR_API myr_status myr_random_system(uint64_t seed, uint64_t frame, uint32_t system, uint32_t stream,
-                                     myr_random *out);
+MYR_API myr_status myr_random_system(uint64_t seed, uint64_t frame, uint32_t system, uint32_t stream, myr_random *out);
 
 /* The next 32 random bits. */
 MYR_API uint32_t myr_random_u32(myr_random *r);
