@@ -367,8 +367,9 @@ myr_status scn_boids(scn_scenario *sc, uint32_t n, uint64_t seed) {
   if (st == MYR_OK)
     st = myr_component_register(w, &(myr_component_desc){"Predator", pr, 2, sizeof(predator)}, &f->hunter);
   if (st == MYR_OK)
-    st = myr_resource_register(w, &(myr_resource_desc){"CellCounts", sizeof(cell_counts), 0, NULL}, &f->totals);
-  if (st == MYR_OK) st = myr_resource_register(w, &(myr_resource_desc){"Grid", grid_size(prey), 64, NULL}, &f->grid);
+    st = myr_resource_register(w, &(myr_resource_desc){.name = "CellCounts", .size = sizeof(cell_counts)}, &f->totals);
+  if (st == MYR_OK)
+    st = myr_resource_register(w, &(myr_resource_desc){.name = "Grid", .size = grid_size(prey), .align = 64}, &f->grid);
   if (st == MYR_OK) st = myr_world_set_seed(w, seed);
   if (st != MYR_OK) return st;
   ((grid *)myr_resource_data(w, f->grid))->capacity = prey;

@@ -1184,6 +1184,11 @@ static void resource_writes_whose_chunks_cannot_race_are_allowed(void **state) {
   assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_OK);
 }
 
+static void count_rows_u64(const myr_view *v, myr_patches *p) {
+  (void)p;
+  for (uint32_t i = 0; i < v->chunk.count; i++) ++*(uint64_t *)myr_view_partial(v, i);
+}
+
 static void write_shared_from_chunk(const myr_view *v, myr_patches *p) {
   (void)p;
   if (v->chunk.count) ((uint32_t *)v->resources[0])[0] += 1;
@@ -1211,6 +1216,210 @@ static void chunks_writing_a_hooks_only_resource_are_reported_in_checking_builds
   assert_int_equal(st, MYR_EACCESS);
   assert_non_null(strstr(myr_schedule_error(x->s), "a chunk of system \"sly\" wrote resource N, which it declares "
                                                    "written by its hooks only"));
+#else
+  assert_int_equal(st, MYR_OK);
+#endif
+}
+
+/* ---- resources: hashing, resizing, reached by handle ---------------------- */
+
+static void an_unhashed_resource_is_left_out_of_the_world_hash(void **state) {
+  sfix *x = *state;
+  myr_resource kept = make_resource(x, "Kept", 8), scratch;
+  assert_int_equal(
+      myr_resource_register(x->f.w, &(myr_resource_desc){.name = "Scratch", .size = 64, .flags = MYR_RESOURCE_UNHASHED},
+                            &scratch),
+      MYR_OK);
+  uint64_t h0 = world_hash(x->f.w);
+  memset(myr_resource_data(x->f.w, scratch), 0x5a, 64);
+  assert_true(world_hash(x->f.w) == h0);
+  memset(myr_resource_data(x->f.w, kept), 0x5a, 8);
+  assert_true(world_hash(x->f.w) != h0);
+  myr_resource bad;
+  assert_int_equal(
+      myr_resource_register(x->f.w, &(myr_resource_desc){.name = "Bad", .size = 8, .flags = 1u << 7}, &bad),
+      MYR_EINVAL);
+}
+
+static void try_resize(const myr_view *v, myr_patches *p) {
+  (void)p;
+  myr_resource *r = v->user;
+  /* the world is read-only to callbacks; a resize during a frame is refused */
+  if (myr_resource_resize((myr_world *)v->world, *r, 4) != MYR_EBUSY) myr_system_fail(v, MYR_EINVAL);
+}
+
+static void a_resize_keeps_the_bytes_and_is_refused_during_a_frame(void **state) {
+  sfix *x = *state;
+  myr_resource r = make_resource(x, "Grows", 4);
+  memcpy(myr_resource_data(x->f.w, r), "abcd", 4);
+  assert_int_equal(myr_resource_resize(x->f.w, r, 8), MYR_OK);
+  assert_int_equal(myr_resource_size(x->f.w, r), 8);
+  assert_memory_equal(myr_resource_data(x->f.w, r), "abcd\0\0\0\0", 8);
+  assert_int_equal(myr_resource_resize(x->f.w, r, 2), MYR_OK);
+  assert_memory_equal(myr_resource_data(x->f.w, r), "ab", 2);
+  assert_int_equal(myr_resource_resize(x->f.w, r, 0), MYR_EINVAL);
+  assert_int_equal(myr_resource_resize(x->f.w, 99, 8), MYR_EINVAL);
+  assert_int_equal(myr_resource_resize(NULL, r, 8), MYR_EINVAL);
+  assert_int_equal(myr_resource_size(x->f.w, r), 2);
+  assert_int_equal(myr_schedule_add(x->s, &(myr_system_desc){.name = "resizer", .fn = try_resize, .user = &r}, NULL),
+                   MYR_OK);
+  assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_OK);
+}
+
+typedef struct by_handle {
+  myr_resource a, b, missing;
+  uint32_t seen_a, seen_b;
+  bool missing_null;
+} by_handle;
+
+static void read_by_handle(const myr_view *v, myr_patches *p) {
+  (void)p;
+  by_handle *h = v->user;
+  const uint32_t *a = myr_view_resource(v, h->a), *b = myr_view_resource(v, h->b);
+  h->seen_a = a ? a[0] : 0;
+  h->seen_b = b ? b[1] : 0; /* b's second word: there after the resize */
+  h->missing_null = myr_view_resource(v, h->missing) == NULL;
+}
+
+static void systems_reach_resources_by_handle_and_follow_a_resize(void **state) {
+  sfix *x = *state;
+  by_handle h = {make_resource(x, "A", 4), make_resource(x, "B", 4), make_resource(x, "Undeclared", 4), 0, 0, false};
+  *(uint32_t *)myr_resource_data(x->f.w, h.a) = 11;
+  /* the terms in the other order than the handles: nothing depends on it */
+  assert_int_equal(myr_schedule_add(x->s,
+                                    &(myr_system_desc){
+                                        .name = "reader",
+                                        .fn = read_by_handle,
+                                        .user = &h,
+                                        .resources = (myr_resource_term[]){{h.b, MYR_TERM_READ}, {h.a, MYR_TERM_WRITE}},
+                                        .resource_count = 2},
+                                    NULL),
+                   MYR_OK);
+  assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_OK);
+  assert_int_equal(h.seen_a, 11);
+  assert_true(h.missing_null);
+  assert_int_equal(myr_resource_resize(x->f.w, h.b, 8), MYR_OK);
+  ((uint32_t *)myr_resource_data(x->f.w, h.b))[1] = 22;
+  assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_OK);
+  assert_int_equal(h.seen_b, 22);
+  assert_null(myr_view_resource(NULL, h.a));
+}
+
+static void a_reduction_result_named_by_handle_follows_its_resource(void **state) {
+  sfix *x = *state;
+  assert_int_equal(
+      myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){.components = &x->f.pos, .component_count = 1, .count = 300}),
+      MYR_OK);
+  myr_resource total = make_resource(x, "Total", 8);
+  myr_reduction_desc red = {.partial_size = 8, .combine = sum_combine_u64, .result_resource = total};
+  assert_int_equal(myr_schedule_add(x->s,
+                                    &(myr_system_desc){.name = "count",
+                                                       .terms = (myr_term[]){{x->f.pos, MYR_TERM_READ}},
+                                                       .term_count = 1,
+                                                       .fn = count_rows_u64,
+                                                       .reduction = &red,
+                                                       .resources = (myr_resource_term[]){{total, MYR_TERM_WRITE}},
+                                                       .resource_count = 1},
+                                    NULL),
+                   MYR_OK);
+  assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_OK);
+  assert_int_equal(*(uint64_t *)myr_resource_data(x->f.w, total), 300);
+  assert_int_equal(myr_resource_resize(x->f.w, total, 64), MYR_OK); /* the data moves */
+  assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_OK);
+  assert_int_equal(*(uint64_t *)myr_resource_data(x->f.w, total), 300);
+  assert_int_equal(myr_resource_resize(x->f.w, total, 4), MYR_OK); /* too small now */
+  assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_EINVAL);
+  assert_non_null(strstr(myr_schedule_error(x->s), "Total of \"count\"'s reduction was resized below"));
+  /* at add: an unknown or too small result resource */
+  red.result_resource = 77;
+  assert_int_equal(myr_schedule_add(x->s,
+                                    &(myr_system_desc){.name = "count2",
+                                                       .terms = (myr_term[]){{x->f.pos, MYR_TERM_READ}},
+                                                       .term_count = 1,
+                                                       .fn = count_rows_u64,
+                                                       .reduction = &red},
+                                    NULL),
+                   MYR_EINVAL);
+  assert_non_null(strstr(myr_schedule_error(x->s), "is unknown"));
+}
+
+/* A second pass names the reduction whose partials it reads: its chunks
+ * line up with the blocks by default, and a chunk_multiple that does not
+ * is refused with both names. */
+static myr_status add_pass(sfix *x, const char *name, const char *of, uint32_t multiple, uint32_t stage) {
+  return myr_schedule_add(x->s,
+                          &(myr_system_desc){.name = name,
+                                             .terms = (myr_term[]){{x->f.pos, MYR_TERM_READ}},
+                                             .term_count = 1,
+                                             .fn = noop_chunk,
+                                             .stage = stage,
+                                             .chunk_multiple = multiple,
+                                             .partials_of = of},
+                          NULL);
+}
+
+static void a_second_pass_lines_up_with_its_reduction_or_is_refused(void **state) {
+  sfix *x = *state;
+  myr_resource total = make_resource(x, "Total", 8);
+  myr_reduction_desc red = {.partial_size = 8, .block_rows = 512, .combine = sum_combine_u64, .result_resource = total};
+  assert_int_equal(myr_schedule_add(x->s,
+                                    &(myr_system_desc){.name = "first",
+                                                       .terms = (myr_term[]){{x->f.pos, MYR_TERM_READ}},
+                                                       .term_count = 1,
+                                                       .fn = count_rows_u64,
+                                                       .reduction = &red,
+                                                       .resources = (myr_resource_term[]){{total, MYR_TERM_WRITE}},
+                                                       .resource_count = 1},
+                                    NULL),
+                   MYR_OK);
+  assert_int_equal(add_pass(x, "second", "first", 0, 0), MYR_OK); /* lines up by itself */
+  assert_int_equal(myr_schedule_build(x->s), MYR_OK);
+  char *plan = plan_text(x->s);
+  assert_non_null(strstr(plan, "second"));
+  free(plan);
+  assert_int_equal(add_pass(x, "crooked", "first", 1024 + 16, 0), MYR_OK);
+  assert_int_equal(myr_schedule_build(x->s), MYR_EINVAL);
+  assert_non_null(strstr(myr_schedule_error(x->s), "\"crooked\" reads the partials of \"first\", whose blocks are "
+                                                   "512 rows, but cuts its chunks on multiples of 1040 rows"));
+}
+
+static void a_second_pass_of_no_reduction_or_another_stage_is_refused(void **state) {
+  sfix *x = *state;
+  assert_int_equal(add_pass(x, "plain", NULL, 0, 0), MYR_OK);
+  assert_int_equal(add_pass(x, "reader", "plain", 0, 0), MYR_OK);
+  assert_int_equal(myr_schedule_build(x->s), MYR_EINVAL);
+  assert_non_null(
+      strstr(myr_schedule_error(x->s), "\"reader\" reads the partials of \"plain\", which has no reduction"));
+}
+
+static void store_provisional_in_place(const myr_view *v, myr_patches *p) {
+  myr_entity *links = myr_chunk_column(&v->chunk, 0, 0);
+  for (uint32_t i = 0; i < v->chunk.count; i++) {
+    myr_entity child;
+    if (myr_patch_spawn(p, NULL, 0, NULL, &child) != MYR_OK) myr_system_fail(v, MYR_ENOMEM);
+    links[i] = child; /* wrong: never rewritten */
+  }
+}
+
+static void a_provisional_id_stored_in_place_is_reported_in_checking_builds(void **state) {
+  sfix *x = *state;
+  static const myr_field link_f[] = {{"to", MYR_ENTITY, 0, 0}};
+  myr_component link;
+  assert_int_equal(myr_component_register(x->f.w, &(myr_component_desc){"Link", link_f, 1, sizeof(myr_entity)}, &link),
+                   MYR_OK);
+  assert_int_equal(
+      myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){.components = &link, .component_count = 1, .count = 5}), MYR_OK);
+  assert_int_equal(myr_schedule_add(x->s,
+                                    &(myr_system_desc){.name = "linker",
+                                                       .terms = (myr_term[]){{link, MYR_TERM_WRITE}},
+                                                       .term_count = 1,
+                                                       .fn = store_provisional_in_place},
+                                    NULL),
+                   MYR_OK);
+  myr_status st = myr_schedule_run(x->s, 0.5);
+#ifdef MYR_ACCESS_CHECK
+  assert_int_equal(st, MYR_EACCESS);
+  assert_non_null(strstr(myr_schedule_error(x->s), "system \"linker\" stored a provisional id in Link.to"));
 #else
   assert_int_equal(st, MYR_OK);
 #endif
@@ -1500,6 +1709,18 @@ int main(void) {
                                       sfix_teardown),
       cmocka_unit_test_setup_teardown(resource_writes_whose_chunks_cannot_race_are_allowed, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(chunks_writing_a_hooks_only_resource_are_reported_in_checking_builds, sfix_setup,
+                                      sfix_teardown),
+      cmocka_unit_test_setup_teardown(an_unhashed_resource_is_left_out_of_the_world_hash, sfix_setup, sfix_teardown),
+      cmocka_unit_test_setup_teardown(a_resize_keeps_the_bytes_and_is_refused_during_a_frame, sfix_setup,
+                                      sfix_teardown),
+      cmocka_unit_test_setup_teardown(systems_reach_resources_by_handle_and_follow_a_resize, sfix_setup, sfix_teardown),
+      cmocka_unit_test_setup_teardown(a_reduction_result_named_by_handle_follows_its_resource, sfix_setup,
+                                      sfix_teardown),
+      cmocka_unit_test_setup_teardown(a_second_pass_lines_up_with_its_reduction_or_is_refused, sfix_setup,
+                                      sfix_teardown),
+      cmocka_unit_test_setup_teardown(a_second_pass_of_no_reduction_or_another_stage_is_refused, sfix_setup,
+                                      sfix_teardown),
+      cmocka_unit_test_setup_teardown(a_provisional_id_stored_in_place_is_reported_in_checking_builds, sfix_setup,
                                       sfix_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -124,6 +124,12 @@ typedef struct myr_resource_term {
 
 typedef void (*myr_system_fn)(const myr_view *view, myr_patches *patches);
 
+/* From a callback: the data of resource `resource`, if its system declares
+ * it (writable as its term allows); NULL otherwise (NULL view, a resource
+ * the system did not declare). Reaching resources by handle rather than by
+ * position in view->resources keeps a reordering of the terms harmless. */
+MYR_API void *myr_view_resource(const myr_view *view, myr_resource resource);
+
 /* From a chunk callback: a generator (random.h) for row `row` of the
  * view's chunk, keyed by the world's seed, the view's frame, the row's
  * entity id and `stream`, so the row draws the same numbers for any thread
@@ -160,7 +166,11 @@ typedef struct myr_reduction_desc {
    * required. It may also rewrite the partial, e.g. into the block's
    * offsets for a second pass (myr_view_partial_of). `user` is the system's. */
   void (*combine)(void *result, void *partial, void *user);
-  void *result; /* partial_size bytes, e.g. a resource's data; required */
+  /* Where the result goes: partial_size bytes at `result`, or, when result
+   * is NULL, at the start of resource `result_resource` (followed when the
+   * resource is resized; it must keep partial_size bytes at least). */
+  void *result;
+  myr_resource result_resource;
 } myr_reduction_desc;
 
 /* From a callback of a system with a reduction: the partial that row i of
@@ -211,9 +221,16 @@ typedef struct myr_system_desc {
   myr_system_fn begin, end;
   const myr_reduction_desc *reduction; /* optional; copied */
   /* Chunks are cut on multiples of this many rows of their table (rounded
-   * up to 16; 0 = 16): a second pass over another system's reduction blocks
-   * sets it to their block_rows, so that a block is one chunk's. */
+   * up to 16; 0 = 16, or with partials_of, that reduction's block_rows): a
+   * second pass over another system's reduction blocks needs it to be a
+   * multiple of their block_rows, so that a block is one chunk's. */
   uint32_t chunk_multiple;
+  /* A second pass: the name of the system whose reduction partials this
+   * one reads (myr_view_partial_of). The system then runs after it, its
+   * chunks line up with that reduction's blocks, and myr_schedule_build
+   * refuses (MYR_EINVAL, naming both) a chunk_multiple that does not, a
+   * system without a reduction, or one of another stage. */
+  const char *partials_of;
 } myr_system_desc;
 
 typedef struct myr_schedule_desc {

@@ -151,39 +151,61 @@ MYR_API uint32_t myr_world_table_count(const myr_world *world);
  * the index part of their ids), each with its id (generation included),
  * its component ids and every field value. Stable across runs and
  * machines of the same endianness; independent of table layout, row order
- * and capacity. Then every resource's bytes, in registration order. */
+ * and capacity. Then every resource's bytes, in registration order, but
+ * those registered MYR_RESOURCE_UNHASHED. The clock and the seed are not
+ * hashed. */
 MYR_API myr_status myr_world_hash(const myr_world *world, uint64_t *out);
 
 /* ---- resources ----------------------------------------------------------- */
 
-/* A resource is a named blob of the world's that is not an entity's: an
- * RNG state, a spatial grid, a frame buffer, a histogram. Systems declare
- * resource terms (schedule.h), and the schedule orders systems by them as
- * by components. Its bytes are part of the world hash. */
+/* A resource is a named blob of the world's that is not an entity's: a
+ * spatial grid, a frame buffer, a histogram, a table of parameters. Systems
+ * declare resource terms (schedule.h), and the schedule orders systems by
+ * them as by components; a system's chunks run at the same time, so they
+ * may share one only as myr_resource_term allows. Its bytes are part of
+ * the world hash unless registered MYR_RESOURCE_UNHASHED. */
 typedef uint32_t myr_resource;
 
 /* At most this many resources per world. */
 #define MYR_MAX_RESOURCES 64
+
+enum {
+  /* Left out of myr_world_hash: for scratch that systems rebuild every
+   * frame from the world (a grid, a frame buffer), whose bytes are no part
+   * of the simulation's state. */
+  MYR_RESOURCE_UNHASHED = 1u << 0
+};
 
 typedef struct myr_resource_desc {
   const char *name;    /* required, unique among the world's resources; copied */
   size_t size;         /* bytes, at least 1 */
   size_t align;        /* a power of two up to 4096; 0 = 16 */
   const void *initial; /* copied in; NULL = zeros */
+  uint32_t flags;      /* MYR_RESOURCE_* */
 } myr_resource_desc;
 
 /* Registers a resource, allocated with the world's allocator. Errors:
- * MYR_EINVAL (no name, size 0, bad alignment), MYR_EEXIST (name taken),
- * MYR_ELIMIT, MYR_ENOMEM. */
+ * MYR_EINVAL (no name, size 0, bad alignment, unknown flags), MYR_EEXIST
+ * (name taken), MYR_ELIMIT, MYR_ENOMEM. */
 MYR_API myr_status myr_resource_register(myr_world *world, const myr_resource_desc *desc, myr_resource *out);
 
 /* Finds a resource by name. Errors: MYR_EINVAL, MYR_ENOTFOUND. */
 MYR_API myr_status myr_resource_lookup(const myr_world *world, const char *name, myr_resource *out);
 
 /* The resource's bytes (aligned as registered), NULL for an unknown id. The
- * pointer stays valid for the world's lifetime. Inside a system callback,
- * use the view's pointers (schedule.h) for the resources it declares. */
+ * pointer stays valid until the resource is resized (or the world is
+ * destroyed). Inside a system callback, use myr_view_resource (schedule.h)
+ * for the resources the system declares. */
 MYR_API void *myr_resource_data(myr_world *world, myr_resource resource);
+
+/* Changes a resource's size, between frames: the first min(old, new)
+ * bytes are kept, the rest zero. Its data moves: pointers from
+ * myr_resource_data before the call are stale after it (schedules fetch
+ * them anew every frame, and a reduction whose result is named by the
+ * resource's handle follows it). Errors: MYR_EINVAL (NULL, unknown
+ * resource, size 0), MYR_EBUSY (while a schedule runs a frame on the
+ * world), MYR_ENOMEM (nothing changed). */
+MYR_API myr_status myr_resource_resize(myr_world *world, myr_resource resource, size_t size);
 
 /* The resource's size in bytes, 0 for an unknown id. */
 MYR_API size_t myr_resource_size(const myr_world *world, myr_resource resource);

@@ -80,6 +80,31 @@ void access_resources_after(myr_schedule *s, const sys *y, const uint64_t *hashe
                   y->name, name);
   }
 }
+/* A provisional id stored straight into a MYR_ENTITY column (not through a
+ * patch) is never rewritten: after the system's chunks, its written
+ * columns of entity fields are scanned for one. */
+void access_entity_columns_after(myr_schedule *s, const sys *y) {
+  const myr_world *w = s->world;
+  for (uint32_t t = 0; t < y->term_count; t++) {
+    if (y->terms[t].kind != MYR_TERM_WRITE && y->terms[t].kind != MYR_TERM_OPTIONAL_WRITE) continue;
+    const component_info *ci = world_component(w, y->terms[t].component);
+    if (!ci->has_entity_fields) continue;
+    for (uint32_t f = 0; f < ci->field_count; f++) {
+      if (ci->fields[f].type != MYR_ENTITY) continue;
+      for (uint32_t c = 0; c < y->chunk_count; c++) {
+        const myr_entity *col = myr_chunk_column(&y->chunks[c], t, f);
+        for (uint32_t i = 0; col && i < y->chunks[c].count; i++) {
+          if (!MYR_ENTITY_IS_PROVISIONAL(col[i])) continue;
+          access_fail(s,
+                      "access check: system \"%s\" stored a provisional id in %s.%s of a row in place; it would never "
+                      "become a real id: record it with a patch (myr_patch_set_field) instead",
+                      y->name, ci->name, ci->fields[f].name ? ci->fields[f].name : "?");
+          return;
+        }
+      }
+    }
+  }
+}
 #else
 void schedule_access_watch(myr_schedule *s, bool on) {
   (void)s;

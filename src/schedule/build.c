@@ -100,15 +100,17 @@ static char *string_copy(myr_world *w, const char *str) {
   return c;
 }
 
-static myr_status strings_copy(myr_world *w, const char *const *src, uint32_t n, char ***out) {
+/* Copies n names, and `extra` after them if not NULL (n + 1 then). */
+static myr_status strings_copy(myr_world *w, const char *const *src, uint32_t n, const char *extra, char ***out) {
   if (n && !src) return MYR_EINVAL;
   for (uint32_t i = 0; i < n; i++)
     if (!src[i]) return MYR_EINVAL;
-  char **list = world_alloc(w, sizeof(char *) * n + 1, alignof(char *));
+  uint32_t total = n + (extra != NULL);
+  char **list = world_alloc(w, sizeof(char *) * total + 1, alignof(char *));
   if (!list) return MYR_ENOMEM;
-  for (uint32_t i = 0; i < n; i++) {
-    if (!(list[i] = string_copy(w, src[i]))) {
-      strings_free_part(w, list, i, n);
+  for (uint32_t i = 0; i < total; i++) {
+    if (!(list[i] = string_copy(w, i < n ? src[i] : extra))) {
+      strings_free_part(w, list, i, total);
       return MYR_ENOMEM;
     }
   }
@@ -144,7 +146,8 @@ static bool chunks_concurrent(const myr_system_desc *d) {
 
 /* Whether the reduction's result lies within a resource's bytes. */
 static bool holds_result(const myr_world *w, const myr_system_desc *d, myr_resource r, const void *data) {
-  if (!d->reduction || !d->reduction->result) return false;
+  if (!d->reduction) return false;
+  if (!d->reduction->result) return d->reduction->result_resource == r;
   const unsigned char *at = d->reduction->result, *begin = data, *end = begin + myr_resource_size(w, r);
   return at >= begin && at < end;
 }
@@ -239,10 +242,16 @@ myr_status myr_schedule_add(myr_schedule *s, const myr_system_desc *d, myr_syste
   if (st == MYR_OK) st = resource_terms(s, d, &y);
   if (st == MYR_OK && d->reduction) {
     const myr_reduction_desc *r = d->reduction;
-    if (!r->combine || !r->result || r->partial_size == 0 || d->term_count == 0)
+    if (!r->combine || r->partial_size == 0 || d->term_count == 0)
+      return schedule_say(s, MYR_EINVAL, "add \"%s\": a reduction needs component terms, a partial size and combine",
+                          d->name);
+    if (!r->result && myr_resource_size(w, r->result_resource) < r->partial_size)
       return schedule_say(s, MYR_EINVAL,
-                          "add \"%s\": a reduction needs component terms, a partial size, combine and result", d->name);
+                          "add \"%s\": its reduction has no result pointer, and resource %u (its result_resource) %s",
+                          d->name, r->result_resource,
+                          myr_resource_size(w, r->result_resource) ? "is smaller than the partial size" : "is unknown");
     y.red = *r;
+    y.red_in_resource = !r->result;
     uint32_t b = r->block_rows ? r->block_rows : 1024;
     y.red.block_rows = b > UINT32_MAX - 15 ? UINT32_MAX - 15 : (b + 15) & ~15u;
   }
@@ -252,9 +261,11 @@ myr_status myr_schedule_add(myr_schedule *s, const myr_system_desc *d, myr_syste
     return schedule_say(s, st, "add \"%s\": its query: %s", d->name, myr_strerror(st));
   y.name_size = strlen(d->name) + 1;
   if (!(y.name = string_copy(w, d->name))) st = MYR_ENOMEM;
-  if (st == MYR_OK) st = strings_copy(w, d->after, d->after_count, &y.after);
-  if (st == MYR_OK) y.after_count = d->after_count;
-  if (st == MYR_OK) st = strings_copy(w, d->before, d->before_count, &y.before);
+  /* the system whose partials it reads: the last of its "after" names */
+  if (st == MYR_OK) st = strings_copy(w, d->after, d->after_count, d->partials_of, &y.after);
+  if (st == MYR_OK) y.after_count = d->after_count + (d->partials_of != NULL);
+  y.partials_of = d->partials_of != NULL;
+  if (st == MYR_OK) st = strings_copy(w, d->before, d->before_count, NULL, &y.before);
   if (st == MYR_OK) y.before_count = d->before_count;
   if (st == MYR_OK && s->count == s->cap)
     st = world_grow_array(w, (void **)&s->systems, &s->cap, sizeof(sys), s->count + 1);
@@ -276,6 +287,7 @@ myr_status myr_schedule_add(myr_schedule *s, const myr_system_desc *d, myr_syste
     if (k == MYR_TERM_WRITE || k == MYR_TERM_OPTIONAL_WRITE) compset_put(&y.writes, d->terms[i].component);
   }
   y.chunk_multiple = d->chunk_multiple > UINT32_MAX - 15 ? UINT32_MAX - 15 : (d->chunk_multiple + 15) & ~15u;
+  y.chunk_multiple_asked = y.chunk_multiple;
   if (y.chunk_multiple == 0) y.chunk_multiple = 16;
   if (y.red.combine) y.chunk_multiple = y.red.block_rows; /* a block is one chunk's */
   y.fn = d->fn;
@@ -467,6 +479,35 @@ static myr_status link_edges(myr_schedule *s) {
   return MYR_OK;
 }
 
+/* Systems that read another's reduction partials (partials_of, the last of
+ * their "after" names, so explicit_edges found it and ordered them): their
+ * chunks must line up with its blocks. */
+static myr_status second_passes(myr_schedule *s) {
+  for (uint32_t i = 0; i < s->count; i++) {
+    sys *y = &s->systems[i];
+    if (!y->partials_of) continue;
+    myr_system id;
+    myr_schedule_find(s, y->after[y->after_count - 1], &id); /* found by explicit_edges */
+    const sys *o = &s->systems[id];
+    if (!o->red.combine)
+      return schedule_say(s, MYR_EINVAL, "build: \"%s\" reads the partials of \"%s\", which has no reduction", y->name,
+                          o->name);
+    if (o->stage != y->stage)
+      return schedule_say(s, MYR_EINVAL,
+                          "build: \"%s\" (stage %u) reads the partials of \"%s\" (stage %u): partials "
+                          "last one stage",
+                          y->name, y->stage, o->name, o->stage);
+    uint32_t b = o->red.block_rows;
+    if (!y->chunk_multiple_asked && !y->red.combine) y->chunk_multiple = b;
+    if (y->chunk_multiple % b != 0)
+      return schedule_say(s, MYR_EINVAL,
+                          "build: \"%s\" reads the partials of \"%s\", whose blocks are %u rows, but cuts its chunks "
+                          "on multiples of %u rows: set its chunk_multiple to a multiple of %u (or leave it 0)",
+                          y->name, o->name, b, y->chunk_multiple, b);
+  }
+  return MYR_OK;
+}
+
 myr_status myr_schedule_build(myr_schedule *s) {
   if (!s) return MYR_EINVAL;
   if (schedule_running(s)) return MYR_EBUSY;
@@ -497,6 +538,7 @@ myr_status myr_schedule_build(myr_schedule *s) {
   myr_status st = MYR_OK;
   for (uint32_t g = 0; g < s->stage_count && st == MYR_OK; g++) st = conflict_edges(s, &s->stages[g]);
   if (st == MYR_OK) st = explicit_edges(s);
+  if (st == MYR_OK) st = second_passes(s);
   if (st == MYR_OK) st = link_edges(s);
   if (st != MYR_OK) {
     if (st == MYR_ENOMEM) schedule_say(s, st, "build: out of memory");

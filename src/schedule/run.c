@@ -130,7 +130,10 @@ static void run_system(myr_schedule *s, sys *y, bool here) {
   access_resources_before(y, hook_hashes, MYR_TERM_WRITE_HOOKS);
   if (here || (y->flags & MYR_SYSTEM_WHOLE) || !y->query) run_chunks(y, 0, y->chunk_count);
   else if ((st = myr_jobs_parallel_for(s->jobs, 0, y->chunk_count, 1, run_chunks, y)) != MYR_OK) schedule_fail(s, st);
-  if (!failed) access_resources_after(s, y, hook_hashes, MYR_TERM_WRITE_HOOKS);
+  if (!failed) {
+    access_resources_after(s, y, hook_hashes, MYR_TERM_WRITE_HOOKS);
+    access_entity_columns_after(s, y);
+  }
   if (y->red.combine && !failed && at_load32_rlx(&s->error) == 0) {
     reduction_combine(y);
     y->red_frame = s->frame;
@@ -243,6 +246,8 @@ static myr_status run_stage_systems(myr_schedule *s, stage *g) {
     y->owner = s;
     y->pending = y->indegree;
     s->mainq[k] = NONE;
+    myr_status fetched = schedule_fetch_resources(s, y);
+    if (fetched != MYR_OK) return fetched;
     uint32_t rows = schedule_rows(s, y, y->chunk_rows);
     y->stats.chunk_rows = rows;
     myr_status st = collect_chunks(y, rows);
@@ -309,6 +314,7 @@ myr_status myr_schedule_run(myr_schedule *s, double dt) {
   if (st != MYR_OK) return st;
   in_frame++;
   at_store32_rel(&s->running, 1);
+  world_frame_enter(s->world);
   s->frame++;
   s->dt = dt;
   s->time = myr_world_time(s->world); /* the frame sees the world's clock from before it */
@@ -317,6 +323,7 @@ myr_status myr_schedule_run(myr_schedule *s, double dt) {
   s->failed_system = NONE;
   uint64_t t0 = s->tuning ? now_ns() : 0;
   for (uint32_t g = 0; g < s->stage_count && st == MYR_OK; g++) st = run_stage(s, &s->stages[g]);
+  world_frame_leave(s->world);
   myr_world_set_clock(s->world, s->world_frame + 1, s->time + dt);
   at_store32_rel(&s->running, 0);
   in_frame--;

@@ -83,11 +83,14 @@ typedef struct sys {
   uint32_t res_count;
   uint64_t res_reads, res_writes; /* bit r: resource r */
   myr_system_fn begin, end;
-  myr_reduction_desc red;  /* red.combine == NULL: no reduction */
-  uint32_t chunk_multiple; /* chunks on multiples of this many rows (16, or a block) */
-  unsigned char *partials; /* per block of this frame, red.partial_size bytes each */
-  size_t partials_bytes;   /* as allocated */
-  uint32_t *first_block;   /* per chunk: the index of its first block */
+  myr_reduction_desc red;        /* red.combine == NULL: no reduction */
+  uint32_t chunk_multiple;       /* chunks on multiples of this many rows (16, or a block) */
+  uint32_t chunk_multiple_asked; /* the desc's, rounded up to 16 (0: none asked) */
+  bool partials_of;              /* reads the partials of the last of its `after` systems */
+  bool red_in_resource;          /* red.result is resource red.result_resource's data */
+  unsigned char *partials;       /* per block of this frame, red.partial_size bytes each */
+  size_t partials_bytes;         /* as allocated */
+  uint32_t *first_block;         /* per chunk: the index of its first block */
   uint32_t first_block_cap, blocks;
   uint32_t *match_block; /* per matched table: the index of its first block */
   uint32_t match_block_cap;
@@ -207,6 +210,12 @@ void schedule_tuning_take(const myr_schedule *s, sys *y);
 void schedule_tuning_free(myr_schedule *s);
 void schedule_autotune_step(myr_schedule *s, uint64_t frame_ns);
 
+/* view.c: fetches the data pointers of y's resources and of its
+ * reduction's result resource, anew every stage (a resize moves them).
+ * Errors: MYR_EINVAL (the result resource shrank below the partial size;
+ * the message says so). */
+myr_status schedule_fetch_resources(myr_schedule *s, sys *y);
+
 /* Records the frame's first failure; later ones leave it. True for the
  * call that recorded it. May be called from any worker (run.c). */
 bool schedule_fail(myr_schedule *s, myr_status st);
@@ -225,6 +234,9 @@ void access_leave(const sys *was);
  * (it ran; its chunks ran) that none changed. */
 void access_resources_before(const sys *y, uint64_t *hashes, myr_term_kind kind);
 void access_resources_after(myr_schedule *s, const sys *y, const uint64_t *hashes, myr_term_kind kind);
+/* After y's chunks: reports a provisional id that a chunk stored in place
+ * in a MYR_ENTITY field it writes. */
+void access_entity_columns_after(myr_schedule *s, const sys *y);
 #else
 static inline const sys *access_enter(const sys *y) { return y; }
 static inline void access_leave(const sys *was) { (void)was; }
@@ -238,6 +250,10 @@ static inline void access_resources_after(myr_schedule *s, const sys *y, const u
   (void)y;
   (void)hashes;
   (void)kind;
+}
+static inline void access_entity_columns_after(myr_schedule *s, const sys *y) {
+  (void)s;
+  (void)y;
 }
 #endif
 

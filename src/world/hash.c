@@ -42,6 +42,7 @@ myr_status myr_world_hash(const myr_world *w, uint64_t *out) {
     }
   }
   for (uint32_t i = 0; i < w->resource_count; i++) {
+    if (w->resources[i].flags & MYR_RESOURCE_UNHASHED) continue;
     h = hash_mix(h, 0xd0ull << 56 | i);
     h = hash_bytes(h, w->resources[i].data, (uint32_t)w->resources[i].size);
   }

@@ -15,6 +15,7 @@ myr_status myr_resource_lookup(const myr_world *w, const char *name, myr_resourc
 
 myr_status myr_resource_register(myr_world *w, const myr_resource_desc *d, myr_resource *out) {
   if (!w || !d || !out || !d->name || !d->name[0] || d->size == 0) return MYR_EINVAL;
+  if (d->flags & ~(uint32_t)MYR_RESOURCE_UNHASHED) return MYR_EINVAL;
   size_t align = d->align ? d->align : 16;
   if ((align & (align - 1)) != 0 || align > 4096) return MYR_EINVAL;
   myr_resource existing;
@@ -24,7 +25,7 @@ myr_status myr_resource_register(myr_world *w, const myr_resource_desc *d, myr_r
     w->resources = world_alloc(w, MYR_MAX_RESOURCES * sizeof(resource_info), alignof(resource_info));
     if (!w->resources) return MYR_ENOMEM;
   }
-  resource_info r = {.name_size = strlen(d->name) + 1, .size = d->size, .align = align};
+  resource_info r = {.name_size = strlen(d->name) + 1, .size = d->size, .align = align, .flags = d->flags};
   r.name = world_alloc(w, r.name_size, 1);
   r.data = world_alloc(w, align_up(r.size, align), align);
   if (!r.name || !r.data) {
@@ -47,6 +48,24 @@ void *myr_resource_data(myr_world *w, myr_resource r) {
 size_t myr_resource_size(const myr_world *w, myr_resource r) {
   return w && r < w->resource_count ? w->resources[r].size : 0;
 }
+
+myr_status myr_resource_resize(myr_world *w, myr_resource r, size_t size) {
+  if (!w || r >= w->resource_count || size == 0) return MYR_EINVAL;
+  if (w->running) return MYR_EBUSY;
+  resource_info *ri = &w->resources[r];
+  unsigned char *data = world_alloc(w, align_up(size, ri->align), ri->align);
+  if (!data) return MYR_ENOMEM;
+  size_t keep = size < ri->size ? size : ri->size;
+  memcpy(data, ri->data, keep);
+  memset(data + keep, 0, size - keep);
+  world_free(w, ri->data, align_up(ri->size, ri->align));
+  ri->data = data;
+  ri->size = size;
+  return MYR_OK;
+}
+
+void world_frame_enter(myr_world *w) { w->running++; }
+void world_frame_leave(myr_world *w) { w->running--; }
 
 void resource_free_all(myr_world *w) {
   if (!w->resources) return;

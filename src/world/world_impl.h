@@ -26,6 +26,7 @@ struct myr_world {
   uint64_t seed;  /* keys random numbers (random.h) */
   uint64_t frame; /* the clock: frames run, and the sum of their dt */
   double time;
+  uint32_t running; /* frames running on the world now (world_frame_enter) */
 
   struct resource_info *resources; /* MYR_MAX_RESOURCES entries, made on first use */
   uint32_t resource_count;
@@ -88,6 +89,7 @@ typedef struct resource_info {
   size_t name_size;
   unsigned char *data;
   size_t size, align;
+  uint32_t flags; /* MYR_RESOURCE_* */
 } resource_info;
 
 void resource_free_all(myr_world *w);

@@ -170,6 +170,11 @@ static inline myr_status entity_lookup(const myr_world *w, myr_entity e, const e
   return MYR_OK;
 }
 
+/* A frame starts or ends on the world (the schedule's run): resources
+ * cannot be resized meanwhile. Called on the frame's thread. */
+void world_frame_enter(myr_world *w);
+void world_frame_leave(myr_world *w);
+
 /* Resources registered, and one's name (registered resources only). */
 uint32_t world_resource_count(const myr_world *w);
 const char *world_resource_name(const myr_world *w, myr_resource r);
