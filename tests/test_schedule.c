@@ -1071,7 +1071,7 @@ static void write_declared_readonly(const myr_view *v, myr_patches *p) {
   ++*n; /* declared read */
 }
 
-static void undeclared_accesses_are_reported_in_checking_builds(void **state) {
+static void undeclared_accesses_are_reported_while_checking(void **state) {
   sfix *x = *state;
   assert_int_equal(myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){.components = (myr_component[]){x->f.pos, x->f.vel},
                                                                    .component_count = 2,
@@ -1080,16 +1080,56 @@ static void undeclared_accesses_are_reported_in_checking_builds(void **state) {
   peek_ctx c = {x->f.w, x->f.vel};
   add(x, "steer", 0, (myr_term[]){{x->f.vel, MYR_TERM_WRITE}}, 1, noop_system, NULL);
   add(x, "peek", 0, (myr_term[]){{x->f.pos, MYR_TERM_READ}}, 1, peek_velocity, &c);
+  assert_int_equal(myr_schedule_set_access_check(x->s, true), MYR_OK);
   myr_status st = myr_schedule_run(x->s, 0.5);
-#ifdef MYR_ACCESS_CHECK
   assert_int_equal(st, MYR_EACCESS);
   assert_non_null(strstr(myr_schedule_error(x->s), "system \"peek\" reads Velocity through the world while \"steer\""));
-#else
-  assert_int_equal(st, MYR_OK); /* nothing is checked, nothing is paid */
-#endif
 }
 
-static void writing_a_read_resource_is_reported_in_checking_builds(void **state) {
+/* Off, nothing is checked (whatever the build's default); the switch is
+ * refused during a frame and from a callback; the environment variable
+ * turns checks on for schedules made after it is set. */
+static void try_switch(const myr_view *v, myr_patches *p) {
+  (void)p;
+  if (myr_schedule_set_access_check(v->schedule, false) != MYR_EBUSY) myr_system_fail(v, MYR_EINVAL);
+}
+
+static void access_checks_switch_at_run_time(void **state) {
+  sfix *x = *state;
+  assert_int_equal(myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){.components = (myr_component[]){x->f.pos, x->f.vel},
+                                                                   .component_count = 2,
+                                                                   .count = 100}),
+                   MYR_OK);
+  peek_ctx c = {x->f.w, x->f.vel};
+  add(x, "steer", 0, (myr_term[]){{x->f.vel, MYR_TERM_WRITE}}, 1, noop_system, NULL);
+  add(x, "peek", 0, (myr_term[]){{x->f.pos, MYR_TERM_READ}}, 1, peek_velocity, &c);
+  assert_int_equal(myr_schedule_set_access_check(x->s, false), MYR_OK);
+  assert_false(myr_schedule_access_check(x->s));
+  assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_OK); /* nothing checked, nothing paid */
+  assert_int_equal(myr_schedule_set_access_check(x->s, true), MYR_OK);
+  assert_true(myr_schedule_access_check(x->s));
+  assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_EACCESS);
+  assert_int_equal(myr_schedule_set_access_check(x->s, false), MYR_OK);
+  assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_OK);
+  assert_int_equal(myr_schedule_set_access_check(NULL, true), MYR_EINVAL);
+  add(x, "switcher", 1, NULL, 0, try_switch, NULL);
+  assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_OK);
+  /* the environment, for schedules made after it is set */
+  setenv("MYRIAD_ACCESS_CHECK", "1", 1);
+  myr_schedule *t;
+  assert_int_equal(myr_schedule_create(x->f.w, NULL, &t), MYR_OK);
+  assert_true(myr_schedule_access_check(t));
+  myr_schedule_destroy(t);
+  setenv("MYRIAD_ACCESS_CHECK", "0", 1);
+  assert_int_equal(myr_schedule_create(x->f.w, NULL, &t), MYR_OK);
+#ifndef MYR_ACCESS_CHECK
+  assert_false(myr_schedule_access_check(t)); /* (a checking build is on whatever the environment says) */
+#endif
+  myr_schedule_destroy(t);
+  unsetenv("MYRIAD_ACCESS_CHECK");
+}
+
+static void writing_a_read_resource_is_reported_while_checking(void **state) {
   sfix *x = *state;
   myr_resource n = make_resource(x, "N", 4);
   assert_int_equal(myr_schedule_add(x->s,
@@ -1099,13 +1139,10 @@ static void writing_a_read_resource_is_reported_in_checking_builds(void **state)
                                                        .resource_count = 1},
                                     NULL),
                    MYR_OK);
+  assert_int_equal(myr_schedule_set_access_check(x->s, true), MYR_OK);
   myr_status st = myr_schedule_run(x->s, 0.5);
-#ifdef MYR_ACCESS_CHECK
   assert_int_equal(st, MYR_EACCESS);
   assert_non_null(strstr(myr_schedule_error(x->s), "system \"sneaky\" wrote resource N, which it declares read-only"));
-#else
-  assert_int_equal(st, MYR_OK);
-#endif
 }
 
 static void sum_combine_u64(void *result, void *partial, void *user) {
@@ -1194,7 +1231,7 @@ static void write_shared_from_chunk(const myr_view *v, myr_patches *p) {
   if (v->chunk.count) ((uint32_t *)v->resources[0])[0] += 1;
 }
 
-static void chunks_writing_a_hooks_only_resource_are_reported_in_checking_builds(void **state) {
+static void chunks_writing_a_hooks_only_resource_are_reported_while_checking(void **state) {
   sfix *x = *state;
   assert_int_equal(
       myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){.components = &x->f.pos, .component_count = 1, .count = 10}),
@@ -1211,14 +1248,11 @@ static void chunks_writing_a_hooks_only_resource_are_reported_in_checking_builds
                                                        .resource_count = 1},
                                     NULL),
                    MYR_OK);
+  assert_int_equal(myr_schedule_set_access_check(x->s, true), MYR_OK);
   myr_status st = myr_schedule_run(x->s, 0.5);
-#ifdef MYR_ACCESS_CHECK
   assert_int_equal(st, MYR_EACCESS);
   assert_non_null(strstr(myr_schedule_error(x->s), "a chunk of system \"sly\" wrote resource N, which it declares "
                                                    "written by its hooks only"));
-#else
-  assert_int_equal(st, MYR_OK);
-#endif
 }
 
 /* ---- resources: hashing, resizing, reached by handle ---------------------- */
@@ -1401,7 +1435,7 @@ static void store_provisional_in_place(const myr_view *v, myr_patches *p) {
   }
 }
 
-static void a_provisional_id_stored_in_place_is_reported_in_checking_builds(void **state) {
+static void a_provisional_id_stored_in_place_is_reported_while_checking(void **state) {
   sfix *x = *state;
   static const myr_field link_f[] = {{"to", MYR_ENTITY, 0, 0}};
   myr_component link;
@@ -1416,13 +1450,10 @@ static void a_provisional_id_stored_in_place_is_reported_in_checking_builds(void
                                                        .fn = store_provisional_in_place},
                                     NULL),
                    MYR_OK);
+  assert_int_equal(myr_schedule_set_access_check(x->s, true), MYR_OK);
   myr_status st = myr_schedule_run(x->s, 0.5);
-#ifdef MYR_ACCESS_CHECK
   assert_int_equal(st, MYR_EACCESS);
   assert_non_null(strstr(myr_schedule_error(x->s), "system \"linker\" stored a provisional id in Link.to"));
-#else
-  assert_int_equal(st, MYR_OK);
-#endif
 }
 
 /* A spatial grid by deterministic counting sort, in two passes over the
@@ -1673,9 +1704,9 @@ int main(void) {
       cmocka_unit_test(a_grid_counting_sort_fills_the_same_slots_for_any_threads_and_chunks),
       cmocka_unit_test_setup_teardown(destroying_the_pool_or_running_a_frame_from_any_callback_is_refused, sfix_setup,
                                       sfix_teardown),
-      cmocka_unit_test_setup_teardown(undeclared_accesses_are_reported_in_checking_builds, sfix_setup, sfix_teardown),
-      cmocka_unit_test_setup_teardown(writing_a_read_resource_is_reported_in_checking_builds, sfix_setup,
-                                      sfix_teardown),
+      cmocka_unit_test_setup_teardown(undeclared_accesses_are_reported_while_checking, sfix_setup, sfix_teardown),
+      cmocka_unit_test_setup_teardown(access_checks_switch_at_run_time, sfix_setup, sfix_teardown),
+      cmocka_unit_test_setup_teardown(writing_a_read_resource_is_reported_while_checking, sfix_setup, sfix_teardown),
       cmocka_unit_test(a_float_sum_reduction_has_the_same_bits_for_any_threads_and_chunks),
       cmocka_unit_test_setup_teardown(bad_reductions_are_rejected, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(errors_name_what_failed, sfix_setup, sfix_teardown),
@@ -1708,7 +1739,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(a_chunked_system_writing_a_resource_is_refused_with_what_to_use, sfix_setup,
                                       sfix_teardown),
       cmocka_unit_test_setup_teardown(resource_writes_whose_chunks_cannot_race_are_allowed, sfix_setup, sfix_teardown),
-      cmocka_unit_test_setup_teardown(chunks_writing_a_hooks_only_resource_are_reported_in_checking_builds, sfix_setup,
+      cmocka_unit_test_setup_teardown(chunks_writing_a_hooks_only_resource_are_reported_while_checking, sfix_setup,
                                       sfix_teardown),
       cmocka_unit_test_setup_teardown(an_unhashed_resource_is_left_out_of_the_world_hash, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(a_resize_keeps_the_bytes_and_is_refused_during_a_frame, sfix_setup,
@@ -1720,7 +1751,7 @@ int main(void) {
                                       sfix_teardown),
       cmocka_unit_test_setup_teardown(a_second_pass_of_no_reduction_or_another_stage_is_refused, sfix_setup,
                                       sfix_teardown),
-      cmocka_unit_test_setup_teardown(a_provisional_id_stored_in_place_is_reported_in_checking_builds, sfix_setup,
+      cmocka_unit_test_setup_teardown(a_provisional_id_stored_in_place_is_reported_while_checking, sfix_setup,
                                       sfix_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -38,14 +38,21 @@
  * state (which entities exist, their tables) only changes at merges, so
  * alive and has are always safe.
  *
- * Access checking. Built with the CMake option MYR_ACCESS_CHECK (on in the
- * debug and asan presets), the library reports a callback that reads a
- * component through the world API while another system of its stage writes
- * it, and a system that changed a resource it declares read-only: the run
- * returns MYR_EACCESS, prints the sentence to stderr and leaves it in
- * myr_schedule_error, naming both systems (or the resource). Without the
- * option none of it is compiled in. One schedule per world is checked: the
- * last one created.
+ * Access checking. While a schedule checks, the library reports a callback
+ * that reads a component through the world API while another system of its
+ * stage writes it, a system that changed a resource it declares read-only,
+ * chunks that wrote a resource their system declares written by its hooks
+ * only, and a provisional id stored in place in a MYR_ENTITY field: the
+ * run returns MYR_EACCESS, prints the sentence to stderr and leaves it in
+ * myr_schedule_error, naming the systems (or the resource). Checks are off
+ * by default and on with myr_schedule_set_access_check, with the
+ * environment variable MYRIAD_ACCESS_CHECK=1 (read when a schedule is
+ * created), or in a build with the CMake option MYR_ACCESS_CHECK (the
+ * debug and asan presets). Off, they cost a load and a branch per
+ * myr_component_get and myr_field_get, and nothing per chunk. On, they
+ * cost a hash of the checked resources per system and a scan of written
+ * entity columns: for finding bugs, not for production runs. One schedule
+ * per world checks reads through the world: the last one switched on.
  *
  * Floating point. The world's result is the same bits for any thread
  * count because every value is computed by the same code in the same order;
@@ -287,6 +294,12 @@ MYR_API const char *myr_schedule_error(const myr_schedule *s);
  * stage's patches, and myr_schedule_error names the system. Errors:
  * MYR_EINVAL (NULL view, a view not from a schedule, status >= 0). */
 MYR_API myr_status myr_system_fail(const myr_view *view, myr_status status);
+
+/* Switches access checks (see the top of this header) on or off for the
+ * frames that follow. Errors: MYR_EINVAL (NULL), MYR_EBUSY (while running). */
+MYR_API myr_status myr_schedule_set_access_check(myr_schedule *s, bool on);
+/* Whether the schedule checks accesses. */
+MYR_API bool myr_schedule_access_check(const myr_schedule *s);
 
 /* Finds a system by name. Errors: MYR_ENOTFOUND, MYR_EINVAL. */
 MYR_API myr_status myr_schedule_find(const myr_schedule *s, const char *name, myr_system *out);

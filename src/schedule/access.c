@@ -1,15 +1,17 @@
-/* The schedule's access checks (MYR_ACCESS_CHECK builds): component reads
- * through the world API from a callback, refused when another system of the
- * stage writes that component in place; read-only resources, compared
- * before and after their system runs, and resources only hooks may write,
- * compared before and after the system's chunks. Other builds check nothing. */
+/* The schedule's access checks, while a schedule checks (s->checking:
+ * myr_schedule_set_access_check, MYRIAD_ACCESS_CHECK=1, or a build with
+ * MYR_ACCESS_CHECK): component reads through the world API from a
+ * callback, refused when another system of the stage writes that component
+ * in place; read-only resources, compared before and after their system
+ * runs, and resources only hooks may write, compared before and after the
+ * system's chunks; provisional ids stored in place. The run calls these
+ * only while checking. */
 #include <stdarg.h>
 #include <stdio.h>
 
 #include "atomics.h"
 #include "schedule_impl.h"
 
-#ifdef MYR_ACCESS_CHECK
 /* The system whose callback runs on this thread, for the world's read hook. */
 static _Thread_local const sys *running_system;
 
@@ -49,9 +51,19 @@ static void read_hook(const myr_world *w, myr_component c, void *ctx) {
 }
 
 void schedule_access_watch(myr_schedule *s, bool on) {
-  if (on) world_set_read_hook(s->world, read_hook, s);
+  if (on && s->checking) world_set_read_hook(s->world, read_hook, s);
   else if (world_read_hook_ctx(s->world) == s) world_set_read_hook(s->world, NULL, NULL);
 }
+
+myr_status myr_schedule_set_access_check(myr_schedule *s, bool on) {
+  if (!s) return MYR_EINVAL;
+  if (schedule_running(s)) return MYR_EBUSY;
+  s->checking = on;
+  schedule_access_watch(s, on);
+  return MYR_OK;
+}
+
+bool myr_schedule_access_check(const myr_schedule *s) { return s && s->checking; }
 
 static uint64_t bytes_hash(const unsigned char *p, size_t n) {
   uint64_t h = 0xcbf29ce484222325ull;
@@ -105,9 +117,3 @@ void access_entity_columns_after(myr_schedule *s, const sys *y) {
     }
   }
 }
-#else
-void schedule_access_watch(myr_schedule *s, bool on) {
-  (void)s;
-  (void)on;
-}
-#endif

@@ -32,6 +32,14 @@ myr_status myr_schedule_create(myr_world *w, const myr_schedule_desc *d, myr_sch
     world_free(w, s, sizeof *s);
     return MYR_ENOMEM;
   }
+  /* access checks: on in builds with MYR_ACCESS_CHECK, else when the
+   * environment asks (myr_schedule_set_access_check switches them later) */
+#ifdef MYR_ACCESS_CHECK
+  s->checking = true;
+#else
+  const char *env = getenv("MYRIAD_ACCESS_CHECK");
+  s->checking = env && env[0] && strcmp(env, "0") != 0;
+#endif
   schedule_access_watch(s, true);
   schedule_tuning_from_env(s);
   *out = s;

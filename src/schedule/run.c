@@ -49,11 +49,11 @@ static void run_one(myr_schedule *s, sys *y, myr_system_fn fn, const myr_chunk *
                    (uint32_t)wi, y->res_data, s,       s->world, s->world_frame};
   myr_patches handle = patch_handle(&s->batch, buf, y->order, key, y->chunk_ordinal + key);
   uint64_t t0 = s->trace ? now_ns() : 0;
-  const sys *was = access_enter(y);
+  const sys *was = s->checking ? access_enter(y) : NULL;
   in_frame++;
   fn(&view, &handle);
   in_frame--;
-  access_leave(was);
+  if (s->checking) access_leave(was);
   if (s->trace)
     schedule_trace(s, wi,
                    (trace_event){t0, now_ns(), (uint32_t)(y - s->systems), chunk->count,
@@ -116,7 +116,8 @@ static void run_system(myr_schedule *s, sys *y, bool here) {
   myr_status st;
   bool failed = at_load32_rlx(&s->error) != 0; /* a failed frame runs nothing more */
   uint64_t res_hashes[MYR_QUERY_MAX_TERMS], hook_hashes[MYR_QUERY_MAX_TERMS];
-  access_resources_before(y, res_hashes, MYR_TERM_READ);
+  const bool checking = s->checking;
+  if (checking) access_resources_before(y, res_hashes, MYR_TERM_READ);
   at_store_rlx(&y->cpu_ns, 0); /* no job of this system runs yet */
   if (failed) y->chunk_count = 0;
   if (y->begin && !failed) {
@@ -127,10 +128,10 @@ static void run_system(myr_schedule *s, sys *y, bool here) {
       y->chunk_count = 0;
     }
   }
-  access_resources_before(y, hook_hashes, MYR_TERM_WRITE_HOOKS);
+  if (checking) access_resources_before(y, hook_hashes, MYR_TERM_WRITE_HOOKS);
   if (here || (y->flags & MYR_SYSTEM_WHOLE) || !y->query) run_chunks(y, 0, y->chunk_count);
   else if ((st = myr_jobs_parallel_for(s->jobs, 0, y->chunk_count, 1, run_chunks, y)) != MYR_OK) schedule_fail(s, st);
-  if (!failed) {
+  if (checking && !failed) {
     access_resources_after(s, y, hook_hashes, MYR_TERM_WRITE_HOOKS);
     access_entity_columns_after(s, y);
   }
@@ -140,7 +141,7 @@ static void run_system(myr_schedule *s, sys *y, bool here) {
   }
   /* (nor its end hook once the frame failed, by it or by another system) */
   if (y->end && !failed && at_load32_rlx(&s->error) == 0) run_hook(s, y, y->end, y->chunk_count + 1);
-  if (!failed) access_resources_after(s, y, res_hashes, MYR_TERM_READ);
+  if (checking && !failed) access_resources_after(s, y, res_hashes, MYR_TERM_READ);
   uint64_t entities = 0;
   for (uint32_t i = 0; i < y->chunk_count; i++) entities += y->chunks[i].count;
   myr_system_stats *ss = &y->stats;

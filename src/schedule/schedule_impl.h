@@ -156,6 +156,7 @@ struct myr_schedule {
   /* 1 while a frame runs (atomic: calls from other threads and callbacks
    * read it to refuse themselves) */
   uint32_t running;
+  bool checking; /* access checks (access.c), on or off between frames */
   /* per stage, while it runs */
   const stage *cur;
   myr_counter jobs_counter;
@@ -220,11 +221,10 @@ myr_status schedule_fetch_resources(myr_schedule *s, sys *y);
  * call that recorded it. May be called from any worker (run.c). */
 bool schedule_fail(myr_schedule *s, myr_status st);
 
-/* access.c. Access-checking builds: makes the world report component reads
- * to this schedule (on), or stop if it reports to it (off). Does nothing
- * otherwise. */
+/* access.c, used only while the schedule checks: makes the world report
+ * component reads to this schedule (on, if it checks), or stop if it
+ * reports to it (off). */
 void schedule_access_watch(myr_schedule *s, bool on);
-#ifdef MYR_ACCESS_CHECK
 /* Marks y as the system whose callback runs on this thread; returns the
  * one it replaces, for access_leave. */
 const sys *access_enter(const sys *y);
@@ -237,25 +237,6 @@ void access_resources_after(myr_schedule *s, const sys *y, const uint64_t *hashe
 /* After y's chunks: reports a provisional id that a chunk stored in place
  * in a MYR_ENTITY field it writes. */
 void access_entity_columns_after(myr_schedule *s, const sys *y);
-#else
-static inline const sys *access_enter(const sys *y) { return y; }
-static inline void access_leave(const sys *was) { (void)was; }
-static inline void access_resources_before(const sys *y, uint64_t *hashes, myr_term_kind kind) {
-  (void)y;
-  (void)hashes;
-  (void)kind;
-}
-static inline void access_resources_after(myr_schedule *s, const sys *y, const uint64_t *hashes, myr_term_kind kind) {
-  (void)s;
-  (void)y;
-  (void)hashes;
-  (void)kind;
-}
-static inline void access_entity_columns_after(myr_schedule *s, const sys *y) {
-  (void)s;
-  (void)y;
-}
-#endif
 
 /* reduce.c: the blocks of a system's reduction this frame, and after its
  * chunks, the partials combined into its result in row order. */

@@ -89,21 +89,8 @@ uint32_t myr_world_table_count(const myr_world *w) { return w ? w->v.table_count
 /* ---- the read hook --------------------------------------------------------- */
 
 void world_set_read_hook(myr_world *w, world_read_fn fn, void *ctx) {
-#ifdef MYR_ACCESS_CHECK
   w->read_hook = fn;
   w->read_hook_ctx = fn ? ctx : NULL;
-#else
-  (void)w;
-  (void)fn;
-  (void)ctx;
-#endif
 }
 
-void *world_read_hook_ctx(const myr_world *w) {
-#ifdef MYR_ACCESS_CHECK
-  return w->read_hook_ctx;
-#else
-  (void)w;
-  return NULL;
-#endif
-}
+void *world_read_hook_ctx(const myr_world *w) { return w->read_hook_ctx; }

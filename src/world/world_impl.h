@@ -52,22 +52,17 @@ struct myr_world {
   table *step_from, *step_to;
 
   world_slot_entry slots[WORLD_SLOTS]; /* state of the parts built on the world */
-#ifdef MYR_ACCESS_CHECK
-  /* access-checking builds: told of every component read through the world
-   * API (the schedule checks it against the running system's stage) */
+  /* While a schedule checks accesses: told of every component read through
+   * the world API (the schedule checks it against the running system's
+   * stage). NULL otherwise: a load and a branch per read. */
   world_read_fn read_hook;
   void *read_hook_ctx;
-#endif
 };
 
-#ifdef MYR_ACCESS_CHECK
-#define WORLD_READ(w, c)                                                     \
-  do {                                                                       \
-    if ((w) && (w)->read_hook) (w)->read_hook((w), (c), (w)->read_hook_ctx); \
+#define WORLD_READ(w, c)                                                                                  \
+  do {                                                                                                    \
+    if ((w) && __builtin_expect((w)->read_hook != NULL, 0)) (w)->read_hook((w), (c), (w)->read_hook_ctx); \
   } while (0)
-#else
-#define WORLD_READ(w, c) ((void)0)
-#endif
 
 /* Frees what a registered component owns (component.c). */
 void component_free(myr_world *w, component_info *ci);
