@@ -69,7 +69,7 @@ static void run_hook(myr_schedule *s, sys *y, myr_system_fn fn, uint32_t key) {
   const myr_chunk none = {0};
   uint64_t t0 = now_ns();
   run_one(s, y, fn, &none, key, &s->lanes.lanes[wi < 0 ? 0 : wi].buf, wi);
-  at_faa(&y->cpu_ns, now_ns() - t0);
+  at_faa(&y->chunk_ns, now_ns() - t0);
 }
 
 static void run_chunks(void *ctx, size_t begin, size_t end) {
@@ -79,7 +79,7 @@ static void run_chunks(void *ctx, size_t begin, size_t end) {
   patch_buffer *buf = &s->lanes.lanes[wi < 0 ? 0 : wi].buf;
   uint64_t t0 = now_ns();
   for (size_t i = begin; i < end; i++) run_one(s, y, y->fn, &y->chunks[i], (uint32_t)i + 1, buf, wi);
-  at_faa(&y->cpu_ns, now_ns() - t0);
+  at_faa(&y->chunk_ns, now_ns() - t0);
 }
 
 /* Cuts the system's matched rows into chunks. */
@@ -117,7 +117,7 @@ static void run_system(myr_schedule *s, sys *y, bool here) {
   bool failed = at_load32_rlx(&s->error) != 0; /* a failed frame runs nothing more */
   uint64_t res_hashes[MYR_QUERY_MAX_TERMS], hook_hashes[MYR_QUERY_MAX_TERMS];
   access_resources_before(y, res_hashes, MYR_TERM_READ);
-  at_store_rlx(&y->cpu_ns, 0); /* no job of this system runs yet */
+  at_store_rlx(&y->chunk_ns, 0); /* no job of this system runs yet */
   if (failed) y->chunk_count = 0;
   if (y->begin && !failed) {
     run_hook(s, y, y->begin, 0);
@@ -145,8 +145,8 @@ static void run_system(myr_schedule *s, sys *y, bool here) {
   ss->chunks = y->chunk_count;
   ss->ns = now_ns() - t0;
   /* acquire: every job of the system counted its time before parallel_for returned */
-  ss->cpu_ns = at_load_acq(&y->cpu_ns);
-  ss->total_cpu_ns += ss->cpu_ns;
+  ss->chunk_ns = at_load_acq(&y->chunk_ns);
+  ss->total_chunk_ns += ss->chunk_ns;
   ss->ns_per_entity = entities ? (double)ss->ns / (double)entities : 0;
   ss->entities_per_s = ss->ns ? (double)entities * 1e9 / (double)ss->ns : 0;
   ss->frames++;

@@ -105,7 +105,7 @@ typedef struct sys {
   uint64_t chunk_ordinal; /* the stage-wide ordinal of its begin hook; chunk i
                              is one more than i past it, the end hook last */
   uint64_t t_start;
-  uint64_t cpu_ns; /* this frame, summed by its jobs (atomic) */
+  uint64_t chunk_ns; /* this frame, summed by its jobs (atomic) */
   myr_system_stats stats;
   tune_state tune;
   struct myr_schedule *owner;
