@@ -396,8 +396,8 @@ static uint32_t count_substr(const char *t, const char *needle) {
   return n;
 }
 
-/* A trace holds one event per chunk and per merge, the frames asked for
- * only; a full lane counts what it drops; misuse is refused. */
+/* A trace holds one event per chunk, per merge and per frame, the frames
+ * asked for only; a full lane counts what it drops; misuse is refused. */
 static void trace_records_each_chunk_and_merge(void **state) {
   sfix *x = *state;
   enum { N = 1000 }; /* 16 chunks of 64 rows (the last of 40) */
@@ -414,22 +414,38 @@ static void trace_records_each_chunk_and_merge(void **state) {
   assert_int_equal(myr_schedule_trace_begin(x->s, 0), MYR_EINVAL); /* already */
   assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_OK);
   assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_OK);
-  /* the events as structs: 64 chunks of 2 systems, 4 merges, in order per worker */
+  /* the events as structs: 64 chunks of 2 systems, 4 merges, 2 frames, in
+   * order per worker; the schedule's frames 2 and 3 */
   size_t n = 0;
   uint64_t dropped = 1;
   assert_int_equal(myr_schedule_trace_events(x->s, NULL, 1, &n, NULL), MYR_EINVAL);
   assert_int_equal(myr_schedule_trace_events(x->s, NULL, 0, &n, &dropped), MYR_OK);
   assert_int_equal(dropped, 0);
-  assert_int_equal(n, 2 * 2 * 16 + 4);
-  myr_trace_event ev[2 * 2 * 16 + 4];
+  assert_int_equal(n, 2 * 2 * 16 + 4 + 2);
+  myr_trace_event ev[2 * 2 * 16 + 4 + 2];
   size_t again = 0;
   assert_int_equal(myr_schedule_trace_events(x->s, ev, 3, &again, NULL), MYR_OK); /* a prefix */
   assert_int_equal(again, n);
   assert_int_equal(myr_schedule_trace_events(x->s, ev, n, &again, NULL), MYR_OK);
-  uint32_t rows[2] = {0}, merges = 0;
+  uint32_t rows[2] = {0}, merges = 0, frames = 0;
+  uint64_t frame_start[4] = {0}, frame_end[4] = {0};
+  for (size_t i = 0; i < n; i++)
+    if (ev[i].kind == MYR_TRACE_FRAME) {
+      frames++;
+      assert_true(ev[i].frame == 2 || ev[i].frame == 3);
+      assert_true(ev[i].system == UINT32_MAX && ev[i].stage == UINT32_MAX && ev[i].worker == 0 && ev[i].rows == 0);
+      frame_start[ev[i].frame] = ev[i].start_ns;
+      frame_end[ev[i].frame] = ev[i].end_ns;
+    }
+  assert_int_equal(frames, 2);
+  assert_true(frame_end[2] <= frame_start[3]);
   for (size_t i = 0; i < n; i++) {
     assert_true(ev[i].start_ns <= ev[i].end_ns);
     if (i && ev[i].worker == ev[i - 1].worker) assert_true(ev[i - 1].end_ns <= ev[i].end_ns);
+    /* every event lies within its frame */
+    assert_true(ev[i].frame == 2 || ev[i].frame == 3);
+    assert_true(ev[i].start_ns >= frame_start[ev[i].frame] && ev[i].end_ns <= frame_end[ev[i].frame]);
+    if (ev[i].kind == MYR_TRACE_FRAME) continue;
     if (ev[i].kind == MYR_TRACE_MERGE) {
       merges++;
       continue;
@@ -452,22 +468,32 @@ static void trace_records_each_chunk_and_merge(void **state) {
   assert_int_equal(count_substr(buf, "\"rows\": 64,"), 2 * 2 * 15);
   assert_int_equal(count_substr(buf, "\"rows\": 40,"), 2 * 2);
   assert_int_equal(count_substr(buf, "\"cat\": \"merge\""), 2 * 2);
+  /* the frames on their own track, after the workers' */
+  uint32_t workers = x->pool ? myr_jobs_worker_count(x->pool) : 1;
+  char track[128];
+  snprintf(track, sizeof track, "\"tid\": %u, \"args\": {\"name\": \"frames\"}}", workers);
+  assert_non_null(strstr(buf, track));
+  snprintf(track, sizeof track, "\"cat\": \"frame\", \"ph\": \"X\", \"pid\": 1, \"tid\": %u,", workers);
+  assert_int_equal(count_substr(buf, track), 2);
+  assert_int_equal(count_substr(buf, "{\"name\": \"frame 2\", \"cat\": \"frame\""), 1);
+  assert_int_equal(count_substr(buf, "{\"name\": \"frame 3\", \"cat\": \"frame\""), 1);
+  assert_int_equal(count_substr(buf, "\"frame\": 3}}"), 2 * 16 + 2 + 1);
   assert_non_null(strstr(buf, "\"dropped_events\": 0}"));
   free(buf);
   assert_int_equal(myr_schedule_trace_end(x->s, NULL), MYR_EINVAL); /* stopped */
-  /* a lane of 4 events: one frame has 34 (32 chunks, 2 merges) on 2 workers */
+  /* a lane of 4 events: one frame has 35 (32 chunks, 2 merges, the frame) on 2 workers */
   assert_int_equal(myr_schedule_trace_begin(x->s, (UINT32_C(1) << 26) + 1), MYR_EINVAL);
   assert_int_equal(myr_schedule_trace_begin(x->s, 4), MYR_OK);
   assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_OK);
   assert_int_equal(myr_schedule_trace_events(x->s, NULL, 0, &n, &dropped), MYR_OK);
-  assert_int_equal(n + dropped, 34);
+  assert_int_equal(n + dropped, 35);
   f = open_memstream(&buf, &len);
   assert_int_equal(myr_schedule_trace_end(x->s, f), MYR_OK);
   fclose(f);
   uint32_t kept = count_substr(buf, "\"ph\": \"X\"");
   assert_true(kept >= 4 && kept <= 8);
   char want[64];
-  snprintf(want, sizeof want, "\"dropped_events\": %u}", 34 - kept);
+  snprintf(want, sizeof want, "\"dropped_events\": %u}", 35 - kept);
   assert_non_null(strstr(buf, want));
   free(buf);
   /* a trace left open is freed by destroy (the leak checker sees it) */

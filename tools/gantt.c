@@ -36,7 +36,7 @@ int gantt_write(FILE *out, const myr_schedule *s, const myr_trace_event *ev, siz
   uint64_t from = merges > stages && stages ? ends[merges - stages - 1] : 0;
   free(ends);
   for (size_t i = 0; i < n; i++)
-    if (ev[i].start_ns >= from) {
+    if (ev[i].start_ns >= from && ev[i].kind != MYR_TRACE_FRAME) {
       if (ev[i].start_ns < t0) t0 = ev[i].start_ns;
       if (ev[i].end_ns > t1) t1 = ev[i].end_ns;
     }
@@ -71,7 +71,7 @@ int gantt_write(FILE *out, const myr_schedule *s, const myr_trace_event *ev, siz
   }
   for (size_t i = 0; i < n; i++) {
     const myr_trace_event *e = &ev[i];
-    if (e->start_ns < from || e->start_ns < t0) continue;
+    if (e->start_ns < from || e->start_ns < t0 || e->kind == MYR_TRACE_FRAME) continue;
     double x = X(e->start_ns), w = X(e->end_ns) - x;
     if (w < 0.6) w = 0.6;
     if (e->kind == MYR_TRACE_MERGE) {

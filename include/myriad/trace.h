@@ -21,7 +21,7 @@ extern "C" {
 
 /* Starts recording, for the frames that follow, every chunk a system runs
  * on (system, worker, rows, chunk index, table, start and end), every begin
- * or end hook, and every stage's merge; up to `max_events` events per worker
+ * or end hook, every stage's merge and every frame; up to `max_events` events per worker
  * (0 = 65536; at most 2^26), later ones are counted as dropped. When off
  * it costs a load and a branch per chunk. Errors: MYR_EINVAL (NULL, already
  * tracing, or max_events above 2^26), MYR_EBUSY (while running),
@@ -31,23 +31,28 @@ MYR_API myr_status myr_schedule_trace_begin(myr_schedule *s, uint32_t max_events
 /* Stops recording and writes what was recorded as Chrome trace-event JSON
  * (Perfetto, chrome://tracing): one complete ("ph": "X") event per chunk
  * (cat "chunk", the system's name, tid = worker, args stage, rows, chunk,
- * table), per hook (cat "hook") and per stage merge (cat "merge", name
- * "merge"), times in microseconds from the first event; the number of
- * dropped events is otherData.dropped_events. out may be NULL: the events
+ * table, frame), per hook (cat "hook") and per stage merge (cat "merge",
+ * name "merge"), and per frame (cat "frame", name "frame N", args frame)
+ * on a track of its own named "frames" (tid = the worker count), times in
+ * microseconds from the first event; the number of dropped events is
+ * otherData.dropped_events. out may be NULL: the events
  * are discarded. Tracing stops even when writing fails. Errors: MYR_EINVAL
  * (NULL, or not tracing), MYR_EBUSY (while running), MYR_EIO (write error). */
 MYR_API myr_status myr_schedule_trace_end(myr_schedule *s, FILE *out);
 
-typedef enum myr_trace_kind { MYR_TRACE_CHUNK, MYR_TRACE_HOOK, MYR_TRACE_MERGE } myr_trace_kind;
+/* MYR_TRACE_FRAME: a whole frame, from myr_schedule_run's start to its end
+ * (recorded at its end, failed or not). */
+typedef enum myr_trace_kind { MYR_TRACE_CHUNK, MYR_TRACE_HOOK, MYR_TRACE_MERGE, MYR_TRACE_FRAME } myr_trace_kind;
 
 /* One recorded event. */
 typedef struct myr_trace_event {
   myr_trace_kind kind;
-  myr_system system; /* UINT32_MAX for a merge */
-  uint32_t worker;   /* the lane it was recorded on; merges: 0 */
-  uint32_t stage;
+  myr_system system;           /* UINT32_MAX for a merge or a frame */
+  uint32_t worker;             /* the lane it was recorded on; merges and frames: 0 */
+  uint32_t stage;              /* UINT32_MAX for a frame */
   uint32_t rows, chunk, table; /* chunks only, 0 otherwise */
   uint64_t start_ns, end_ns;   /* CLOCK_MONOTONIC */
+  uint64_t frame;              /* the schedule's frame it belongs to: 1 for its first frame */
 } myr_trace_event;
 
 /* Copies the events recorded so far, worker 0's first and each worker's in

@@ -57,7 +57,8 @@ static void run_one(myr_schedule *s, sys *y, myr_system_fn fn, const myr_chunk *
   if (s->trace)
     schedule_trace(s, wi,
                    (trace_event){t0, now_ns(), (uint32_t)(y - s->systems), chunk->count,
-                                 key == 0 || key > y->chunk_count ? NONE : key - 1, chunk->table, y->stage});
+                                 key == 0 || key > y->chunk_count ? NONE : key - 1, chunk->table, y->stage,
+                                 (uint32_t)(s->frame - s->trace_frame0)});
   /* the handle dies here: the next chunk opens its own run even if its
    * handle lands at the same address */
   buf->open = NULL;
@@ -290,7 +291,8 @@ static myr_status run_stage_systems(myr_schedule *s, stage *g) {
   }
   uint64_t t0 = s->trace ? now_ns() : 0;
   myr_status st = merge(s, g);
-  if (s->trace) schedule_trace(s, 0, (trace_event){t0, now_ns(), NONE, 0, 0, 0, g->stage});
+  if (s->trace)
+    schedule_trace(s, 0, (trace_event){t0, now_ns(), NONE, 0, 0, 0, g->stage, (uint32_t)(s->frame - s->trace_frame0)});
   if (st == MYR_ENOMEM)
     return schedule_say(s, st,
                         "run: stage %u: out of memory merging its patches, or a system's patch could not be "
@@ -315,8 +317,11 @@ myr_status myr_schedule_run(myr_schedule *s, double dt) {
   s->world_frame = myr_world_frame(s->world);
   s->error = 0;
   s->failed_system = NONE;
-  uint64_t t0 = s->tuning ? now_ns() : 0;
+  uint64_t t0 = s->tuning || s->trace ? now_ns() : 0;
   for (uint32_t g = 0; g < s->stage_count && st == MYR_OK; g++) st = run_stage(s, &s->stages[g]);
+  /* the frame's marker, on the calling thread's lane (worker 0), failed or not */
+  if (s->trace)
+    schedule_trace(s, 0, (trace_event){t0, now_ns(), NONE, 0, 0, 0, NONE, (uint32_t)(s->frame - s->trace_frame0)});
   myr_world_set_clock(s->world, s->world_frame + 1, s->time + dt);
   at_store32_rel(&s->running, 0);
   in_frame--;

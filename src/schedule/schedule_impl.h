@@ -117,10 +117,11 @@ typedef struct stage {
   myr_stage_stats stats;
 } stage;
 
-/* One recorded chunk job, hook or merge (system NONE: a merge). */
+/* One recorded chunk job, hook, merge (system NONE) or frame (system and
+ * stage NONE); frame counts from the trace's begin (trace_frame0). */
 typedef struct trace_event {
   uint64_t start_ns, end_ns;
-  uint32_t system, rows, chunk, table, stage;
+  uint32_t system, rows, chunk, table, stage, frame;
 } trace_event;
 
 typedef struct trace_lane { /* one worker's, on its own lines */
@@ -129,8 +130,9 @@ typedef struct trace_lane { /* one worker's, on its own lines */
 } trace_lane;
 
 struct myr_schedule {
-  trace_lane *trace;  /* per worker while tracing, NULL otherwise */
-  uint32_t trace_cap; /* events per lane */
+  trace_lane *trace;     /* per worker while tracing, NULL otherwise */
+  uint32_t trace_cap;    /* events per lane */
+  uint64_t trace_frame0; /* the frames run before tracing began */
   myr_world *world;
   myr_jobs *jobs;
   bool own_jobs;
@@ -248,6 +250,8 @@ void reduction_combine(sys *y);
 
 /* Records a traced event on lane `worker` (drops it when the lane is full). */
 void schedule_trace(myr_schedule *s, int worker, trace_event ev);
+/* What a recorded event is (trace.c). */
+myr_trace_kind trace_kind(const trace_event *e);
 
 /* Writes myr_schedule_error's text and returns st. */
 myr_status schedule_say(myr_schedule *s, myr_status st, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
