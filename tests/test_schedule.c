@@ -501,6 +501,105 @@ static void trace_records_each_chunk_and_merge(void **state) {
   assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_OK);
 }
 
+/* True when xmllint is missing or finds the text well-formed XML. */
+static bool xml_well_formed(const char *text) {
+  if (system("command -v xmllint >/dev/null 2>&1") != 0) return true;
+  char path[] = "/tmp/myr_gantt_XXXXXX";
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  FILE *f = fdopen(fd, "w");
+  fputs(text, f);
+  fclose(f);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "xmllint --noout %s 2>/dev/null", path);
+  int rc = system(cmd);
+  remove(path);
+  return rc == 0;
+}
+
+/* False when a raw <, & or " stands in text content or a quoted attribute
+ * value where markup cannot be (a hand check beside xmllint's). */
+static bool xml_text_escaped(const char *t) {
+  bool tag = false, quoted = false;
+  for (; *t; t++) {
+    if (quoted) {
+      if (*t == '"') quoted = false;
+      else if (*t == '<') return false;
+      continue;
+    }
+    if (tag) {
+      if (*t == '"') quoted = true;
+      else if (*t == '>') tag = false;
+      continue;
+    }
+    if (*t == '<') tag = true;
+    else if (*t == '>' || *t == '"') return false;
+    if (*t == '&' && strncmp(t, "&amp;", 5) && strncmp(t, "&lt;", 4) && strncmp(t, "&gt;", 4) &&
+        strncmp(t, "&quot;", 6))
+      return false;
+  }
+  return !tag && !quoted;
+}
+
+__attribute__((noinline)) static char *gantt_text(myr_schedule *s, const myr_gantt_desc *desc) {
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  assert_int_equal(myr_schedule_write_gantt(s, f, desc), MYR_OK);
+  fclose(f);
+  return buf;
+}
+
+/* The Gantt chart of the last traced frame: a row per worker and one for
+ * the merges, a bar per chunk of that frame only, a merge per stage, names
+ * escaped into well-formed XML. */
+static void gantt_draws_the_last_traced_frame(void **state) {
+  sfix *x = *state;
+  enum { N = 1000 }; /* 16 chunks of 64 rows */
+  assert_int_equal(
+      myr_entity_create_bulk(
+          x->f.w, &(myr_bulk_desc){.components = (myr_component[]){x->f.pos}, .component_count = 1, .count = N}),
+      MYR_OK);
+  add(x, "a<b & \"c\" > d", 0, (myr_term[]){{x->f.pos, MYR_TERM_WRITE}}, 1, noop_system, NULL);
+  add(x, "second", 1, (myr_term[]){{x->f.pos, MYR_TERM_READ}}, 1, noop_system, NULL);
+  assert_int_equal(myr_schedule_write_gantt(x->s, stdout, NULL), MYR_EINVAL); /* not tracing */
+  assert_int_equal(myr_schedule_trace_begin(x->s, 0), MYR_OK);
+  assert_int_equal(myr_schedule_write_gantt(x->s, stdout, NULL), MYR_ENOTFOUND); /* no frame yet */
+  assert_int_equal(myr_schedule_write_gantt(NULL, stdout, NULL), MYR_EINVAL);
+  assert_int_equal(myr_schedule_write_gantt(x->s, NULL, NULL), MYR_EINVAL);
+  for (int f = 0; f < 3; f++) assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_OK);
+  /* the checks themselves bite */
+  assert_false(xml_text_escaped("<t>a & b</t>"));
+  assert_false(xml_text_escaped("<t>\"</t>"));
+  assert_false(xml_text_escaped("<t a=\"<\"/>"));
+  assert_true(system("command -v xmllint >/dev/null 2>&1") != 0 || !xml_well_formed("<t>a<b</t>"));
+  char *svg = gantt_text(x->s, &(myr_gantt_desc){.title = "t<&\"itle"});
+  assert_true(xml_well_formed(svg));
+  assert_true(xml_text_escaped(svg));
+  assert_null(strstr(svg, "a<b"));
+  assert_non_null(strstr(svg, ">t&lt;&amp;&quot;itle</text>"));
+  /* one frame: 16 chunks of each system, 2 merges, rows for every worker */
+  assert_int_equal(count_substr(svg, "<title>a&lt;b &amp; &quot;c&quot; &gt; d chunk "), 16);
+  assert_int_equal(count_substr(svg, "<title>second chunk "), 16);
+  assert_int_equal(count_substr(svg, " merge, "), 2);
+  assert_int_equal(count_substr(svg, ", 64 rows, "), 2 * 15);
+  uint32_t workers = x->pool ? myr_jobs_worker_count(x->pool) : 1;
+  char want[64];
+  snprintf(want, sizeof want, ">worker %u</text>", workers - 1);
+  assert_non_null(strstr(svg, want));
+  snprintf(want, sizeof want, ">worker %u</text>", workers);
+  assert_null(strstr(svg, want));
+  assert_int_equal(strncmp(svg, "<svg ", 5), 0);
+  assert_non_null(strstr(svg, "</svg>\n"));
+  free(svg);
+  /* the default title names the frame */
+  svg = gantt_text(x->s, NULL);
+  snprintf(want, sizeof want, ">frame 3, %u workers</text>", workers);
+  assert_non_null(strstr(svg, want));
+  free(svg);
+  assert_int_equal(myr_schedule_trace_end(x->s, NULL), MYR_OK);
+}
+
 /* `with` terms select rows but read and write nothing: a system that only
  * requires Position does not wait for one that writes it. */
 static void with_terms_cause_no_conflict(void **state) {
@@ -1641,6 +1740,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(running_from_inside_a_system_is_refused, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(trace_records_each_chunk_and_merge, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(trace_records_each_chunk_and_merge, sfix_setup_inline, sfix_teardown),
+      cmocka_unit_test_setup_teardown(gantt_draws_the_last_traced_frame, sfix_setup, sfix_teardown),
+      cmocka_unit_test_setup_teardown(gantt_draws_the_last_traced_frame, sfix_setup_inline, sfix_teardown),
       cmocka_unit_test_setup_teardown(a_chunked_system_writing_a_resource_is_refused_with_what_to_use, sfix_setup,
                                       sfix_teardown),
       cmocka_unit_test_setup_teardown(resource_writes_whose_chunks_cannot_race_are_allowed, sfix_setup, sfix_teardown),

@@ -64,6 +64,25 @@ typedef struct myr_trace_event {
 MYR_API myr_status myr_schedule_trace_events(const myr_schedule *s, myr_trace_event *out, size_t cap, size_t *count,
                                              uint64_t *dropped);
 
+/* ---- the Gantt chart ----------------------------------------------------- */
+
+typedef struct myr_gantt_desc {
+  const char *title; /* NULL: "frame N, W workers" */
+} myr_gantt_desc;
+
+/* Draws the last frame recorded so far as an SVG Gantt chart: a row per
+ * worker, a bar per chunk or hook coloured by system (its title, shown on
+ * hover, gives the chunk, rows, table and time), the merges as dark bars
+ * on a row of their own and dashed lines across the workers, a time axis in
+ * microseconds and a legend. Names are escaped, so any name gives valid
+ * XML. Call while tracing (before myr_schedule_trace_end); it allocates
+ * nothing. When a worker's lane was full (myr_schedule_trace_events' dropped
+ * count) the chart may miss events, and the frame drawn is the last one
+ * whose marker was kept. desc may be NULL. Errors: MYR_EINVAL (NULL s or out,
+ * or not tracing), MYR_EBUSY (while running), MYR_ENOTFOUND (no frame
+ * recorded yet), MYR_EIO (write error). */
+MYR_API myr_status myr_schedule_write_gantt(const myr_schedule *s, FILE *out, const myr_gantt_desc *desc);
+
 #ifdef __cplusplus
 }
 #endif

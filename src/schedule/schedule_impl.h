@@ -1,7 +1,7 @@
 /* Private to the schedule part: its data, shared by build.c (systems and
  * the per-stage DAGs), run.c (frames, chunk jobs, the merge's call),
  * access.c, reduce.c, stats.c (the plan and the statistics), trace.c,
- * signature.c, tuning_file.c and autotune.c. */
+ * gantt.c (the Gantt chart), signature.c, tuning_file.c and autotune.c. */
 #ifndef MYRIAD_SCHEDULE_IMPL_H
 #define MYRIAD_SCHEDULE_IMPL_H
 
