@@ -279,15 +279,18 @@ MYR_API myr_status myr_schedule_find(const myr_schedule *s, const char *name, my
  * (while running). */
 MYR_API myr_status myr_schedule_set_chunk_rows(myr_schedule *s, myr_system sys, uint32_t rows);
 
+/* The number of systems added (ids run from 0); 0 for NULL. */
 MYR_API uint32_t myr_schedule_system_count(const myr_schedule *s);
 
-/* Prints the plan: stages, systems, edges and why each edge exists. */
+/* Prints the plan: stages, systems, edges and why each edge exists
+ * (building the schedule first). Errors: MYR_EINVAL (NULL), those of
+ * myr_schedule_build. */
 MYR_API myr_status myr_schedule_print_plan(myr_schedule *s, FILE *out);
 
 /* ---- statistics ---------------------------------------------------------- */
 
-/* Deprecated names still compile for one release (0.1.x), with a warning
- * where the compiler supports one; they go away in 0.2. */
+/* Deprecated names still compile, with a warning where the compiler
+ * supports one, for one minor release after the one that deprecates them. */
 #if defined(__GNUC__) || defined(__clang__)
 #define MYR_DEPRECATED(msg) __attribute__((deprecated(msg)))
 #else
