@@ -799,6 +799,56 @@ static void chunk_time_sums_the_chunks_beside_the_wall_span(void **state) {
   assert_int_equal(st.cpu_ns, st.chunk_ns);
   assert_int_equal(st.total_cpu_ns, st.total_chunk_ns);
 #pragma GCC diagnostic pop
+  /* CPU time, off by default; on, the sleeping chunks used little of it */
+  assert_int_equal(st.cpu_time_ns, 0);
+  assert_int_equal(myr_schedule_set_cpu_time(NULL, true), MYR_EINVAL);
+  assert_int_equal(myr_schedule_set_cpu_time(x->s, true), MYR_OK);
+  assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_OK);
+  assert_int_equal(myr_schedule_system_stats(x->s, id, &st), MYR_OK);
+  assert_true(st.chunk_ns >= 8 * 2000000ull);
+  assert_true(st.cpu_time_ns > 0 && st.cpu_time_ns < st.chunk_ns / 4);
+  assert_int_equal(st.total_cpu_time_ns, st.cpu_time_ns);
+}
+
+static char *stats_text(myr_schedule *s, const myr_stats_desc *desc);
+
+static uint64_t thread_cpu(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void spinning_chunk(const myr_view *v, myr_patches *p) {
+  (void)v;
+  (void)p;
+  for (uint64_t t0 = thread_cpu(); thread_cpu() - t0 < 1000000;) {}
+}
+
+/* CPU time measured: chunks that each spin for 1 ms of CPU time sum to at
+ * least 8 ms, and to no more than their wall times; off again, it stops. */
+static void cpu_time_sums_the_chunks_cpu_clocks_when_asked(void **state) {
+  sfix *x = *state;
+  assert_int_equal(
+      myr_entity_create_bulk(
+          x->f.w, &(myr_bulk_desc){.components = (myr_component[]){x->f.pos}, .component_count = 1, .count = 64 * 8}),
+      MYR_OK);
+  myr_system id = add(x, "spin", 0, (myr_term[]){{x->f.pos, MYR_TERM_READ}}, 1, spinning_chunk, NULL);
+  assert_int_equal(myr_schedule_set_cpu_time(x->s, true), MYR_OK);
+  for (int f = 0; f < 2; f++) assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_OK);
+  myr_system_stats st;
+  assert_int_equal(myr_schedule_system_stats(x->s, id, &st), MYR_OK);
+  assert_true(st.cpu_time_ns >= 8 * 1000000ull);
+  assert_true(st.cpu_time_ns <= st.chunk_ns + 100000); /* (clock granularity) */
+  assert_true(st.total_cpu_time_ns >= 2 * 8 * 1000000ull);
+  char *json = stats_text(x->s, &(myr_stats_desc){.format = MYR_STATS_JSON});
+  char want[64];
+  snprintf(want, sizeof want, "\"cpu_time_ns\": %llu,", (unsigned long long)st.cpu_time_ns);
+  assert_non_null(strstr(json, want));
+  free(json);
+  assert_int_equal(myr_schedule_set_cpu_time(x->s, false), MYR_OK);
+  assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_OK);
+  assert_int_equal(myr_schedule_system_stats(x->s, id, &st), MYR_OK);
+  assert_int_equal(st.cpu_time_ns, 0);
 }
 
 /* (not inlined: gcc 12 then sees buf, whose address open_memstream kept, as dangling) */
@@ -1731,6 +1781,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(bad_system_descriptions_are_rejected, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(stats_json_escapes_any_system_name, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(stats_print_totals_over_all_frames, sfix_setup, sfix_teardown),
+      cmocka_unit_test_setup_teardown(cpu_time_sums_the_chunks_cpu_clocks_when_asked, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(every_row_is_visited_once_per_frame_in_bounded_chunks, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(every_row_is_visited_once_per_frame_in_bounded_chunks, sfix_setup_inline,
                                       sfix_teardown),

@@ -317,6 +317,10 @@ typedef struct myr_system_stats {
     uint64_t total_chunk_ns; /* chunk_ns summed over frames */
     uint64_t total_cpu_ns MYR_DEPRECATED("use total_chunk_ns");
   };
+  /* CPU time of its chunk jobs and hooks, summed over workers: the last
+   * frame's and all frames' since myr_schedule_set_cpu_time turned it on
+   * (0 while off) */
+  uint64_t cpu_time_ns, total_cpu_time_ns;
 } myr_system_stats;
 
 typedef struct myr_stage_stats {
@@ -326,6 +330,14 @@ typedef struct myr_stage_stats {
   uint64_t total_merge_ns;
   myr_patch_stats total_patches;
 } myr_stage_stats;
+
+/* Turns on or off the measuring of each system's CPU time (cpu_time_ns):
+ * two reads of the running thread's CPU clock around each chunk job and
+ * hook, each a system call (CLOCK_THREAD_CPUTIME_ID is not in the vDSO;
+ * docs/performance.md has the cost measured). Off (the default) it costs a
+ * load and a branch per job. Errors: MYR_EINVAL (NULL), MYR_EBUSY (while
+ * running). */
+MYR_API myr_status myr_schedule_set_cpu_time(myr_schedule *s, bool on);
 
 /* Copies a system's statistics. Errors: MYR_EINVAL (NULL, unknown system). */
 MYR_API myr_status myr_schedule_system_stats(const myr_schedule *s, myr_system sys, myr_system_stats *out);

@@ -18,6 +18,20 @@ static uint64_t now_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* The calling thread's CPU time: a system call (not in the vDSO). */
+static uint64_t thread_cpu_ns(void) {
+  struct timespec ts;
+  if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0) return 0;
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+myr_status myr_schedule_set_cpu_time(myr_schedule *s, bool on) {
+  if (!s) return MYR_EINVAL;
+  if (schedule_running(s)) return MYR_EBUSY;
+  s->cpu_time = on;
+  return MYR_OK;
+}
+
 /* ---- running ------------------------------------------------------------- */
 
 /* Nonzero while the calling thread runs a frame or a system callback: a
@@ -68,9 +82,10 @@ static void run_one(myr_schedule *s, sys *y, myr_system_fn fn, const myr_chunk *
 static void run_hook(myr_schedule *s, sys *y, myr_system_fn fn, uint32_t key) {
   int wi = myr_jobs_worker_index(s->jobs);
   const myr_chunk none = {0};
-  uint64_t t0 = now_ns();
+  uint64_t t0 = now_ns(), c0 = s->cpu_time ? thread_cpu_ns() : 0;
   run_one(s, y, fn, &none, key, &s->lanes.lanes[wi < 0 ? 0 : wi].buf, wi);
   at_faa(&y->chunk_ns, now_ns() - t0);
+  if (s->cpu_time) at_faa(&y->cpu_time_ns, thread_cpu_ns() - c0);
 }
 
 static void run_chunks(void *ctx, size_t begin, size_t end) {
@@ -78,9 +93,10 @@ static void run_chunks(void *ctx, size_t begin, size_t end) {
   myr_schedule *s = y->owner;
   int wi = myr_jobs_worker_index(s->jobs);
   patch_buffer *buf = &s->lanes.lanes[wi < 0 ? 0 : wi].buf;
-  uint64_t t0 = now_ns();
+  uint64_t t0 = now_ns(), c0 = s->cpu_time ? thread_cpu_ns() : 0;
   for (size_t i = begin; i < end; i++) run_one(s, y, y->fn, &y->chunks[i], (uint32_t)i + 1, buf, wi);
   at_faa(&y->chunk_ns, now_ns() - t0);
+  if (s->cpu_time) at_faa(&y->cpu_time_ns, thread_cpu_ns() - c0);
 }
 
 /* Cuts the system's matched rows into chunks. */
@@ -119,6 +135,7 @@ static void run_system(myr_schedule *s, sys *y, bool here) {
   uint64_t res_hashes[MYR_QUERY_MAX_TERMS], hook_hashes[MYR_QUERY_MAX_TERMS];
   access_resources_before(y, res_hashes, MYR_TERM_READ);
   at_store_rlx(&y->chunk_ns, 0); /* no job of this system runs yet */
+  at_store_rlx(&y->cpu_time_ns, 0);
   if (failed) y->chunk_count = 0;
   if (y->begin && !failed) {
     run_hook(s, y, y->begin, 0);
@@ -148,6 +165,8 @@ static void run_system(myr_schedule *s, sys *y, bool here) {
   /* acquire: every job of the system counted its time before parallel_for returned */
   ss->chunk_ns = at_load_acq(&y->chunk_ns);
   ss->total_chunk_ns += ss->chunk_ns;
+  ss->cpu_time_ns = at_load_acq(&y->cpu_time_ns);
+  ss->total_cpu_time_ns += ss->cpu_time_ns;
   ss->ns_per_entity = entities ? (double)ss->ns / (double)entities : 0;
   ss->entities_per_s = ss->ns ? (double)entities * 1e9 / (double)ss->ns : 0;
   ss->frames++;

@@ -105,7 +105,8 @@ typedef struct sys {
   uint64_t chunk_ordinal; /* the stage-wide ordinal of its begin hook; chunk i
                              is one more than i past it, the end hook last */
   uint64_t t_start;
-  uint64_t chunk_ns; /* this frame, summed by its jobs (atomic) */
+  uint64_t chunk_ns;    /* this frame, summed by its jobs (atomic) */
+  uint64_t cpu_time_ns; /* the same in CPU time, when measured (atomic) */
   myr_system_stats stats;
   tune_state tune;
   struct myr_schedule *owner;
@@ -132,6 +133,7 @@ typedef struct trace_lane { /* one worker's, on its own lines */
 struct myr_schedule {
   trace_lane *trace;     /* per worker while tracing, NULL otherwise */
   uint32_t trace_cap;    /* events per lane */
+  bool cpu_time;         /* measure systems' CPU time (myr_schedule_set_cpu_time) */
   uint64_t trace_frame0; /* the frames run before tracing began */
   myr_world *world;
   myr_jobs *jobs;

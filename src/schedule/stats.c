@@ -111,12 +111,14 @@ static void json_last(const myr_schedule *s, FILE *out) {
             ", \"stage\": %u, \"chunk_rows\": %u, \"entities\": %llu, \"chunks\": %llu, "
             "\"ns\": %llu, \"ns_per_entity\": %.3f, \"entities_per_s\": %.1f, \"frames\": %llu, "
             "\"total_entities\": %llu, \"total_chunks\": %llu, \"total_ns\": %llu, \"chunk_ns\": %llu, "
-            "\"total_chunk_ns\": %llu, \"cpu_ns\": %llu, \"total_cpu_ns\": %llu}",
+            "\"total_chunk_ns\": %llu, \"cpu_ns\": %llu, \"total_cpu_ns\": %llu, \"cpu_time_ns\": %llu, "
+            "\"total_cpu_time_ns\": %llu}",
             s->systems[i].stage, t->chunk_rows, (unsigned long long)t->entities, (unsigned long long)t->chunks,
             (unsigned long long)t->ns, t->ns_per_entity, t->entities_per_s, (unsigned long long)t->frames,
             (unsigned long long)t->total_entities, (unsigned long long)t->total_chunks, (unsigned long long)t->total_ns,
             (unsigned long long)t->chunk_ns, (unsigned long long)t->total_chunk_ns, (unsigned long long)t->chunk_ns,
-            (unsigned long long)t->total_chunk_ns);
+            (unsigned long long)t->total_chunk_ns, (unsigned long long)t->cpu_time_ns,
+            (unsigned long long)t->total_cpu_time_ns);
   }
   fprintf(out, "\n], \"stages\": [");
   for (uint32_t g = 0; g < s->stage_count; g++) {
@@ -143,10 +145,12 @@ static void json_totals(const myr_schedule *s, FILE *out) {
     json_string(out, s->systems[i].name);
     fprintf(out,
             ", \"stage\": %u, \"chunk_rows\": %u, \"frames\": %llu, \"entities\": %llu, \"chunks\": %llu, "
-            "\"ns\": %llu, \"chunk_ns\": %llu, \"ns_per_entity\": %.3f, \"entities_per_s\": %.1f}",
+            "\"ns\": %llu, \"chunk_ns\": %llu, \"cpu_time_ns\": %llu, \"ns_per_entity\": %.3f, "
+            "\"entities_per_s\": %.1f}",
             s->systems[i].stage, s->systems[i].stats.chunk_rows, (unsigned long long)f.frames,
             (unsigned long long)f.entities, (unsigned long long)f.chunks, (unsigned long long)f.ns,
-            (unsigned long long)f.chunk_ns, f.ns_per_entity, f.entities_per_s);
+            (unsigned long long)f.chunk_ns, (unsigned long long)s->systems[i].stats.total_cpu_time_ns, f.ns_per_entity,
+            f.entities_per_s);
   }
   fprintf(out, "\n], \"stages\": [");
   for (uint32_t g = 0; g < s->stage_count; g++) {
