@@ -362,8 +362,8 @@ typedef struct myr_stats_desc {
  * the last frame. JSON: {"systems": [...], "stages": [...], "workers":
  * [...]}, and with totals {"totals": true, "frames": the schedule's frames
  * run, ...} with each system's "frames"; names are escaped, so any name
- * gives valid JSON. Errors: MYR_EINVAL (NULL s or
- * out, unknown format), MYR_EIO (write error). */
+ * gives valid JSON. Errors: MYR_EINVAL (NULL s or out, unknown format),
+ * MYR_EIO (write error). */
 MYR_API myr_status myr_schedule_write_stats(const myr_schedule *s, FILE *out, const myr_stats_desc *desc);
 
 /* The last frame's statistics as a table, or as JSON: myr_schedule_write_stats

@@ -21,9 +21,9 @@ extern "C" {
 
 /* Starts recording, for the frames that follow, every chunk a system runs
  * on (system, worker, rows, chunk index, table, start and end), every begin
- * or end hook, every stage's merge and every frame; up to `max_events` events per worker
- * (0 = 65536; at most 2^26), later ones are counted as dropped. When off
- * it costs a load and a branch per chunk. Errors: MYR_EINVAL (NULL, already
+ * or end hook, every stage's merge and every frame; up to `max_events`
+ * events per worker (0 = 65536; at most 2^26), later ones are counted as
+ * dropped. When off it costs a load and a branch per chunk. Errors: MYR_EINVAL (NULL, already
  * tracing, or max_events above 2^26), MYR_EBUSY (while running),
  * MYR_ENOMEM (nothing changes). */
 MYR_API myr_status myr_schedule_trace_begin(myr_schedule *s, uint32_t max_events);
@@ -35,8 +35,8 @@ MYR_API myr_status myr_schedule_trace_begin(myr_schedule *s, uint32_t max_events
  * name "merge"), and per frame (cat "frame", name "frame N", args frame)
  * on a track of its own named "frames" (tid = the worker count), times in
  * microseconds from the first event; the number of dropped events is
- * otherData.dropped_events. out may be NULL: the events
- * are discarded. Tracing stops even when writing fails. Errors: MYR_EINVAL
+ * otherData.dropped_events. out may be NULL: the events are discarded.
+ * Tracing stops even when writing fails. Errors: MYR_EINVAL
  * (NULL, or not tracing), MYR_EBUSY (while running), MYR_EIO (write error). */
 MYR_API myr_status myr_schedule_trace_end(myr_schedule *s, FILE *out);
 
