@@ -396,8 +396,8 @@ static uint32_t count_substr(const char *t, const char *needle) {
   return n;
 }
 
-/* A trace holds one event per chunk and per merge, the frames asked for
- * only; a full lane counts what it drops; misuse is refused. */
+/* A trace holds one event per chunk, per merge and per frame, the frames
+ * asked for only; a full lane counts what it drops; misuse is refused. */
 static void trace_records_each_chunk_and_merge(void **state) {
   sfix *x = *state;
   enum { N = 1000 }; /* 16 chunks of 64 rows (the last of 40) */
@@ -414,22 +414,38 @@ static void trace_records_each_chunk_and_merge(void **state) {
   assert_int_equal(myr_schedule_trace_begin(x->s, 0), MYR_EINVAL); /* already */
   assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_OK);
   assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_OK);
-  /* the events as structs: 64 chunks of 2 systems, 4 merges, in order per worker */
+  /* the events as structs: 64 chunks of 2 systems, 4 merges, 2 frames, in
+   * order per worker; the schedule's frames 2 and 3 */
   size_t n = 0;
   uint64_t dropped = 1;
   assert_int_equal(myr_schedule_trace_events(x->s, NULL, 1, &n, NULL), MYR_EINVAL);
   assert_int_equal(myr_schedule_trace_events(x->s, NULL, 0, &n, &dropped), MYR_OK);
   assert_int_equal(dropped, 0);
-  assert_int_equal(n, 2 * 2 * 16 + 4);
-  myr_trace_event ev[2 * 2 * 16 + 4];
+  assert_int_equal(n, 2 * 2 * 16 + 4 + 2);
+  myr_trace_event ev[2 * 2 * 16 + 4 + 2];
   size_t again = 0;
   assert_int_equal(myr_schedule_trace_events(x->s, ev, 3, &again, NULL), MYR_OK); /* a prefix */
   assert_int_equal(again, n);
   assert_int_equal(myr_schedule_trace_events(x->s, ev, n, &again, NULL), MYR_OK);
-  uint32_t rows[2] = {0}, merges = 0;
+  uint32_t rows[2] = {0}, merges = 0, frames = 0;
+  uint64_t frame_start[4] = {0}, frame_end[4] = {0};
+  for (size_t i = 0; i < n; i++)
+    if (ev[i].kind == MYR_TRACE_FRAME) {
+      frames++;
+      assert_true(ev[i].frame == 2 || ev[i].frame == 3);
+      assert_true(ev[i].system == UINT32_MAX && ev[i].stage == UINT32_MAX && ev[i].worker == 0 && ev[i].rows == 0);
+      frame_start[ev[i].frame] = ev[i].start_ns;
+      frame_end[ev[i].frame] = ev[i].end_ns;
+    }
+  assert_int_equal(frames, 2);
+  assert_true(frame_end[2] <= frame_start[3]);
   for (size_t i = 0; i < n; i++) {
     assert_true(ev[i].start_ns <= ev[i].end_ns);
     if (i && ev[i].worker == ev[i - 1].worker) assert_true(ev[i - 1].end_ns <= ev[i].end_ns);
+    /* every event lies within its frame */
+    assert_true(ev[i].frame == 2 || ev[i].frame == 3);
+    assert_true(ev[i].start_ns >= frame_start[ev[i].frame] && ev[i].end_ns <= frame_end[ev[i].frame]);
+    if (ev[i].kind == MYR_TRACE_FRAME) continue;
     if (ev[i].kind == MYR_TRACE_MERGE) {
       merges++;
       continue;
@@ -452,27 +468,136 @@ static void trace_records_each_chunk_and_merge(void **state) {
   assert_int_equal(count_substr(buf, "\"rows\": 64,"), 2 * 2 * 15);
   assert_int_equal(count_substr(buf, "\"rows\": 40,"), 2 * 2);
   assert_int_equal(count_substr(buf, "\"cat\": \"merge\""), 2 * 2);
+  /* the frames on their own track, after the workers' */
+  uint32_t workers = x->pool ? myr_jobs_worker_count(x->pool) : 1;
+  char track[128];
+  snprintf(track, sizeof track, "\"tid\": %u, \"args\": {\"name\": \"frames\"}}", workers);
+  assert_non_null(strstr(buf, track));
+  snprintf(track, sizeof track, "\"cat\": \"frame\", \"ph\": \"X\", \"pid\": 1, \"tid\": %u,", workers);
+  assert_int_equal(count_substr(buf, track), 2);
+  assert_int_equal(count_substr(buf, "{\"name\": \"frame 2\", \"cat\": \"frame\""), 1);
+  assert_int_equal(count_substr(buf, "{\"name\": \"frame 3\", \"cat\": \"frame\""), 1);
+  assert_int_equal(count_substr(buf, "\"frame\": 3}}"), 2 * 16 + 2 + 1);
   assert_non_null(strstr(buf, "\"dropped_events\": 0}"));
   free(buf);
   assert_int_equal(myr_schedule_trace_end(x->s, NULL), MYR_EINVAL); /* stopped */
-  /* a lane of 4 events: one frame has 34 (32 chunks, 2 merges) on 2 workers */
+  /* a lane of 4 events: one frame has 35 (32 chunks, 2 merges, the frame) on 2 workers */
   assert_int_equal(myr_schedule_trace_begin(x->s, (UINT32_C(1) << 26) + 1), MYR_EINVAL);
   assert_int_equal(myr_schedule_trace_begin(x->s, 4), MYR_OK);
   assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_OK);
   assert_int_equal(myr_schedule_trace_events(x->s, NULL, 0, &n, &dropped), MYR_OK);
-  assert_int_equal(n + dropped, 34);
+  assert_int_equal(n + dropped, 35);
   f = open_memstream(&buf, &len);
   assert_int_equal(myr_schedule_trace_end(x->s, f), MYR_OK);
   fclose(f);
   uint32_t kept = count_substr(buf, "\"ph\": \"X\"");
   assert_true(kept >= 4 && kept <= 8);
   char want[64];
-  snprintf(want, sizeof want, "\"dropped_events\": %u}", 34 - kept);
+  snprintf(want, sizeof want, "\"dropped_events\": %u}", 35 - kept);
   assert_non_null(strstr(buf, want));
   free(buf);
   /* a trace left open is freed by destroy (the leak checker sees it) */
   assert_int_equal(myr_schedule_trace_begin(x->s, 0), MYR_OK);
   assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_OK);
+}
+
+/* True when xmllint is missing or finds the text well-formed XML. */
+static bool xml_well_formed(const char *text) {
+  if (system("command -v xmllint >/dev/null 2>&1") != 0) return true;
+  char path[] = "/tmp/myr_gantt_XXXXXX";
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  FILE *f = fdopen(fd, "w");
+  fputs(text, f);
+  fclose(f);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "xmllint --noout %s 2>/dev/null", path);
+  int rc = system(cmd);
+  remove(path);
+  return rc == 0;
+}
+
+/* False when a raw <, & or " stands in text content or a quoted attribute
+ * value where markup cannot be (a hand check beside xmllint's). */
+static bool xml_text_escaped(const char *t) {
+  bool tag = false, quoted = false;
+  for (; *t; t++) {
+    if (quoted) {
+      if (*t == '"') quoted = false;
+      else if (*t == '<') return false;
+      continue;
+    }
+    if (tag) {
+      if (*t == '"') quoted = true;
+      else if (*t == '>') tag = false;
+      continue;
+    }
+    if (*t == '<') tag = true;
+    else if (*t == '>' || *t == '"') return false;
+    if (*t == '&' && strncmp(t, "&amp;", 5) && strncmp(t, "&lt;", 4) && strncmp(t, "&gt;", 4) &&
+        strncmp(t, "&quot;", 6))
+      return false;
+  }
+  return !tag && !quoted;
+}
+
+__attribute__((noinline)) static char *gantt_text(myr_schedule *s, const myr_gantt_desc *desc) {
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  assert_int_equal(myr_schedule_write_gantt(s, f, desc), MYR_OK);
+  fclose(f);
+  return buf;
+}
+
+/* The Gantt chart of the last traced frame: a row per worker and one for
+ * the merges, a bar per chunk of that frame only, a merge per stage, names
+ * escaped into well-formed XML. */
+static void gantt_draws_the_last_traced_frame(void **state) {
+  sfix *x = *state;
+  enum { N = 1000 }; /* 16 chunks of 64 rows */
+  assert_int_equal(
+      myr_entity_create_bulk(
+          x->f.w, &(myr_bulk_desc){.components = (myr_component[]){x->f.pos}, .component_count = 1, .count = N}),
+      MYR_OK);
+  add(x, "a<b & \"c\" > d", 0, (myr_term[]){{x->f.pos, MYR_TERM_WRITE}}, 1, noop_system, NULL);
+  add(x, "second", 1, (myr_term[]){{x->f.pos, MYR_TERM_READ}}, 1, noop_system, NULL);
+  assert_int_equal(myr_schedule_write_gantt(x->s, stdout, NULL), MYR_EINVAL); /* not tracing */
+  assert_int_equal(myr_schedule_trace_begin(x->s, 0), MYR_OK);
+  assert_int_equal(myr_schedule_write_gantt(x->s, stdout, NULL), MYR_ENOTFOUND); /* no frame yet */
+  assert_int_equal(myr_schedule_write_gantt(NULL, stdout, NULL), MYR_EINVAL);
+  assert_int_equal(myr_schedule_write_gantt(x->s, NULL, NULL), MYR_EINVAL);
+  for (int f = 0; f < 3; f++) assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_OK);
+  /* the checks themselves bite */
+  assert_false(xml_text_escaped("<t>a & b</t>"));
+  assert_false(xml_text_escaped("<t>\"</t>"));
+  assert_false(xml_text_escaped("<t a=\"<\"/>"));
+  assert_true(system("command -v xmllint >/dev/null 2>&1") != 0 || !xml_well_formed("<t>a<b</t>"));
+  char *svg = gantt_text(x->s, &(myr_gantt_desc){.title = "t<&\"itle"});
+  assert_true(xml_well_formed(svg));
+  assert_true(xml_text_escaped(svg));
+  assert_null(strstr(svg, "a<b"));
+  assert_non_null(strstr(svg, ">t&lt;&amp;&quot;itle</text>"));
+  /* one frame: 16 chunks of each system, 2 merges, rows for every worker */
+  assert_int_equal(count_substr(svg, "<title>a&lt;b &amp; &quot;c&quot; &gt; d chunk "), 16);
+  assert_int_equal(count_substr(svg, "<title>second chunk "), 16);
+  assert_int_equal(count_substr(svg, " merge, "), 2);
+  assert_int_equal(count_substr(svg, ", 64 rows, "), 2 * 15);
+  uint32_t workers = x->pool ? myr_jobs_worker_count(x->pool) : 1;
+  char want[64];
+  snprintf(want, sizeof want, ">worker %u</text>", workers - 1);
+  assert_non_null(strstr(svg, want));
+  snprintf(want, sizeof want, ">worker %u</text>", workers);
+  assert_null(strstr(svg, want));
+  assert_int_equal(strncmp(svg, "<svg ", 5), 0);
+  assert_non_null(strstr(svg, "</svg>\n"));
+  free(svg);
+  /* the default title names the frame */
+  svg = gantt_text(x->s, NULL);
+  snprintf(want, sizeof want, ">frame 3, %u workers</text>", workers);
+  assert_non_null(strstr(svg, want));
+  free(svg);
+  assert_int_equal(myr_schedule_trace_end(x->s, NULL), MYR_OK);
 }
 
 /* `with` terms select rows but read and write nothing: a system that only
@@ -633,27 +758,28 @@ static void a_run_once_system_runs_once_per_frame_with_its_resource(void **state
   assert_int_equal(st.chunks, 1);
   assert_int_equal(st.entities, 0);
   assert_true(st.ns_per_entity == 0);
-  assert_true(st.cpu_ns > 0 && st.cpu_ns <= st.ns && st.total_cpu_ns >= st.cpu_ns);
+  assert_true(st.chunk_ns > 0 && st.chunk_ns <= st.ns && st.total_chunk_ns >= st.chunk_ns);
   char *buf = NULL;
   size_t len = 0;
   FILE *f = open_memstream(&buf, &len);
   assert_int_equal(myr_schedule_print_stats(x->s, f, false), MYR_OK);
   fclose(f);
-  assert_non_null(strstr(buf, "cpu us"));
+  assert_non_null(strstr(buf, "chunk us"));
   assert_non_null(strstr(buf, "(all systems)"));
   assert_non_null(strstr(buf, " once "));
   free(buf);
 }
 
-/* CPU time sums the chunk jobs: with chunks that each sleep, it is about
- * their count times the sleep, whatever the wall span on 2 workers. */
+/* chunk_ns sums the chunk jobs' wall times: with chunks that each sleep
+ * (no CPU time), it is about their count times the sleep, whatever the
+ * wall span on 2 workers. */
 static void slow_chunk(const myr_view *v, myr_patches *p) {
   (void)v;
   (void)p;
   nanosleep(&(struct timespec){0, 2000000}, NULL);
 }
 
-static void cpu_time_sums_the_chunks_beside_the_wall_span(void **state) {
+static void chunk_time_sums_the_chunks_beside_the_wall_span(void **state) {
   sfix *x = *state;
   assert_int_equal(
       myr_entity_create_bulk(
@@ -664,8 +790,175 @@ static void cpu_time_sums_the_chunks_beside_the_wall_span(void **state) {
   myr_system_stats st;
   assert_int_equal(myr_schedule_system_stats(x->s, id, &st), MYR_OK);
   assert_int_equal(st.chunks, 8);
-  assert_true(st.cpu_ns >= 8 * 2000000ull);      /* eight chunks of 2 ms */
-  assert_true(st.cpu_ns <= 2 * st.ns + 1000000); /* two workers at most */
+  assert_true(st.chunk_ns >= 8 * 2000000ull);      /* eight chunks of 2 ms */
+  assert_true(st.chunk_ns <= 2 * st.ns + 1000000); /* two workers at most */
+  assert_int_equal(st.total_chunk_ns, st.chunk_ns);
+  /* the old names read the same values, for one release */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  assert_int_equal(st.cpu_ns, st.chunk_ns);
+  assert_int_equal(st.total_cpu_ns, st.total_chunk_ns);
+#pragma GCC diagnostic pop
+  /* CPU time, off by default; on, the sleeping chunks used little of it */
+  assert_int_equal(st.cpu_time_ns, 0);
+  assert_int_equal(myr_schedule_set_cpu_time(NULL, true), MYR_EINVAL);
+  assert_int_equal(myr_schedule_set_cpu_time(x->s, true), MYR_OK);
+  assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_OK);
+  assert_int_equal(myr_schedule_system_stats(x->s, id, &st), MYR_OK);
+  assert_true(st.chunk_ns >= 8 * 2000000ull);
+  assert_true(st.cpu_time_ns > 0 && st.cpu_time_ns < st.chunk_ns / 4);
+  assert_int_equal(st.total_cpu_time_ns, st.cpu_time_ns);
+}
+
+static char *stats_text(myr_schedule *s, const myr_stats_desc *desc);
+
+static uint64_t thread_cpu(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void spinning_chunk(const myr_view *v, myr_patches *p) {
+  (void)v;
+  (void)p;
+  for (uint64_t t0 = thread_cpu(); thread_cpu() - t0 < 1000000;) {}
+}
+
+/* CPU time measured: chunks that each spin for 1 ms of CPU time sum to at
+ * least 8 ms, and to no more than their wall times; off again, it stops. */
+static void cpu_time_sums_the_chunks_cpu_clocks_when_asked(void **state) {
+  sfix *x = *state;
+  assert_int_equal(
+      myr_entity_create_bulk(
+          x->f.w, &(myr_bulk_desc){.components = (myr_component[]){x->f.pos}, .component_count = 1, .count = 64 * 8}),
+      MYR_OK);
+  myr_system id = add(x, "spin", 0, (myr_term[]){{x->f.pos, MYR_TERM_READ}}, 1, spinning_chunk, NULL);
+  assert_int_equal(myr_schedule_set_cpu_time(x->s, true), MYR_OK);
+  for (int f = 0; f < 2; f++) assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_OK);
+  myr_system_stats st;
+  assert_int_equal(myr_schedule_system_stats(x->s, id, &st), MYR_OK);
+  assert_true(st.cpu_time_ns >= 8 * 1000000ull);
+  assert_true(st.cpu_time_ns <= st.chunk_ns + 100000); /* (clock granularity) */
+  assert_true(st.total_cpu_time_ns >= 2 * 8 * 1000000ull);
+  char *json = stats_text(x->s, &(myr_stats_desc){.format = MYR_STATS_JSON});
+  char want[64];
+  snprintf(want, sizeof want, "\"cpu_time_ns\": %llu,", (unsigned long long)st.cpu_time_ns);
+  assert_non_null(strstr(json, want));
+  free(json);
+  assert_int_equal(myr_schedule_set_cpu_time(x->s, false), MYR_OK);
+  assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_OK);
+  assert_int_equal(myr_schedule_system_stats(x->s, id, &st), MYR_OK);
+  assert_int_equal(st.cpu_time_ns, 0);
+}
+
+/* (not inlined: gcc 12 then sees buf, whose address open_memstream kept, as dangling) */
+__attribute__((noinline)) static char *stats_text(myr_schedule *s, const myr_stats_desc *desc) {
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  assert_int_equal(myr_schedule_write_stats(s, f, desc), MYR_OK);
+  fclose(f);
+  return buf;
+}
+
+__attribute__((noinline)) static char *print_stats_text(myr_schedule *s, bool json) {
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  assert_int_equal(myr_schedule_print_stats(s, f, json), MYR_OK);
+  fclose(f);
+  return buf;
+}
+
+/* Checks a JSON text with jq when the machine has it: true when jq is
+ * missing or `jq -e filter` holds. */
+static bool jq_holds(const char *json, const char *filter) {
+  if (system("command -v jq >/dev/null 2>&1") != 0) return true;
+  char path[] = "/tmp/myr_stats_XXXXXX";
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  FILE *f = fdopen(fd, "w");
+  fputs(json, f);
+  fclose(f);
+  char cmd[512];
+  snprintf(cmd, sizeof cmd, "jq -e '%s' %s >/dev/null", filter, path);
+  int rc = system(cmd);
+  remove(path);
+  return rc == 0;
+}
+
+/* Totals: every frame's entities, chunks and times summed, in a table and
+ * in JSON; the last frame's output is what print_stats gives. */
+static void stats_print_totals_over_all_frames(void **state) {
+  sfix *x = *state;
+  enum { N = 1000, FRAMES = 3 }; /* 16 chunks of 64 rows */
+  assert_int_equal(
+      myr_entity_create_bulk(
+          x->f.w, &(myr_bulk_desc){.components = (myr_component[]){x->f.pos}, .component_count = 1, .count = N}),
+      MYR_OK);
+  myr_system id = add(x, "a<&\"b", 0, (myr_term[]){{x->f.pos, MYR_TERM_READ}}, 1, noop_system, NULL);
+  myr_component comps[3] = {x->f.pos, x->f.vel, x->f.tag};
+  add(x, "spawn", 1, (myr_term[]){{x->f.pos, MYR_TERM_READ}, {x->f.tag, MYR_TERM_WITHOUT}}, 2, spawn_for_each, comps);
+  for (int i = 0; i < FRAMES; i++) assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_OK);
+  myr_system_stats st;
+  assert_int_equal(myr_schedule_system_stats(x->s, id, &st), MYR_OK);
+  /* N rows a frame (the spawned entities have no Position) */
+  assert_int_equal(st.total_entities, FRAMES * N);
+  assert_int_equal(myr_schedule_write_stats(NULL, stdout, NULL), MYR_EINVAL);
+  assert_int_equal(myr_schedule_write_stats(x->s, NULL, NULL), MYR_EINVAL);
+  assert_int_equal(myr_schedule_write_stats(x->s, stdout, &(myr_stats_desc){.format = (myr_stats_format)7}),
+                   MYR_EINVAL);
+
+  /* the last frame: the default desc is print_stats' table */
+  char *last = stats_text(x->s, NULL), *table = stats_text(x->s, &(myr_stats_desc){.format = MYR_STATS_TABLE});
+  char *old = print_stats_text(x->s, false);
+  /* (up to the workers, whose idle time goes on between the calls) */
+  size_t upto = (size_t)(strstr(old, "\nworker ") - old);
+  assert_true(strncmp(last, old, upto + 1) == 0);
+  assert_true(strncmp(table, old, upto + 1) == 0);
+  assert_null(strstr(last, "totals"));
+  free(old);
+  free(table);
+  free(last);
+
+  /* the totals table: a frames column, 3N entities and 48 chunks */
+  char *tot = stats_text(x->s, &(myr_stats_desc){.totals = true});
+  assert_non_null(strstr(tot, "totals over 3 frames\n"));
+  assert_non_null(strstr(tot, " frames "));
+  char want[128];
+  snprintf(want, sizeof want, "%-24s %5u %7u %7u %10u %8u ", "a<&\"b", 0, 64, FRAMES, FRAMES * N, FRAMES * 16);
+  assert_non_null(strstr(tot, want));
+  free(tot);
+
+  /* JSON of the totals: the same keys, summed */
+  char *json = stats_text(x->s, &(myr_stats_desc){.format = MYR_STATS_JSON, .totals = true});
+  assert_true(json_strings_valid(json));
+  const char *head = "{\"totals\": true, \"frames\": 3, \"systems\": [";
+  assert_true(strncmp(json, head, strlen(head)) == 0);
+  snprintf(want, sizeof want,
+           "\"name\": \"a<&\\\"b\", \"stage\": 0, \"chunk_rows\": 64, \"frames\": 3, "
+           "\"entities\": %u, \"chunks\": %u, \"ns\": %llu, \"chunk_ns\": %llu, ",
+           FRAMES * N, FRAMES * 16, (unsigned long long)st.total_ns, (unsigned long long)st.total_chunk_ns);
+  assert_non_null(strstr(json, want));
+  assert_null(strstr(json, "cpu_ns"));
+  myr_stage_stats gs;
+  assert_int_equal(myr_schedule_stage_stats(x->s, 1, &gs), MYR_OK);
+  assert_int_equal(gs.total_patches.spawned, N); /* frame 1 spawns N and tags the rest */
+  snprintf(want, sizeof want, "{\"stage\": 1, \"merge_ns\": %llu, \"patches\": %llu, ",
+           (unsigned long long)gs.total_merge_ns, (unsigned long long)gs.total_patches.recorded);
+  assert_non_null(strstr(json, want));
+  assert_true(jq_holds(json, ".totals and .frames == 3 and (.systems | length) == 2 and "
+                             ".systems[0].name == \"a<&\\\"b\" and .systems[0].entities == 3000 and "
+                             ".systems[0].frames == 3 and .stages[1].spawned == 1000 and (.workers | length) == 2"));
+  free(json);
+
+  /* JSON of the last frame: the totals beside, and the old key names */
+  json = stats_text(x->s, &(myr_stats_desc){.format = MYR_STATS_JSON});
+  assert_true(json_strings_valid(json));
+  assert_true(jq_holds(json, ".systems[0].entities == 1000 and .systems[0].total_entities == 3000 and "
+                             ".systems[0].cpu_ns == .systems[0].chunk_ns and "
+                             ".systems[0].total_cpu_ns == .systems[0].total_chunk_ns"));
+  free(json);
 }
 
 static void hooks_run_once_before_and_after_every_chunk(void **state) {
@@ -1713,7 +2006,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(a_callback_can_fail_the_frame_and_is_named, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(a_failing_begin_hook_runs_none_of_its_system, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(calls_from_another_thread_during_a_frame_are_refused, sfix_setup, sfix_teardown),
-      cmocka_unit_test_setup_teardown(cpu_time_sums_the_chunks_beside_the_wall_span, sfix_setup, sfix_teardown),
+      cmocka_unit_test_setup_teardown(chunk_time_sums_the_chunks_beside_the_wall_span, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(systems_on_disjoint_tables_do_not_wait_for_each_other, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(resources_register_and_reject_bad_descriptions, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(resource_conflicts_become_edges_that_name_the_resource, sfix_setup,
@@ -1727,6 +2020,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(unknown_names_and_cycles_are_build_errors, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(bad_system_descriptions_are_rejected, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(stats_json_escapes_any_system_name, sfix_setup, sfix_teardown),
+      cmocka_unit_test_setup_teardown(stats_print_totals_over_all_frames, sfix_setup, sfix_teardown),
+      cmocka_unit_test_setup_teardown(cpu_time_sums_the_chunks_cpu_clocks_when_asked, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(every_row_is_visited_once_per_frame_in_bounded_chunks, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(every_row_is_visited_once_per_frame_in_bounded_chunks, sfix_setup_inline,
                                       sfix_teardown),
@@ -1736,6 +2031,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(running_from_inside_a_system_is_refused, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(trace_records_each_chunk_and_merge, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(trace_records_each_chunk_and_merge, sfix_setup_inline, sfix_teardown),
+      cmocka_unit_test_setup_teardown(gantt_draws_the_last_traced_frame, sfix_setup, sfix_teardown),
+      cmocka_unit_test_setup_teardown(gantt_draws_the_last_traced_frame, sfix_setup_inline, sfix_teardown),
       cmocka_unit_test_setup_teardown(a_chunked_system_writing_a_resource_is_refused_with_what_to_use, sfix_setup,
                                       sfix_teardown),
       cmocka_unit_test_setup_teardown(resource_writes_whose_chunks_cannot_race_are_allowed, sfix_setup, sfix_teardown),

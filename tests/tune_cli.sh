@@ -52,17 +52,20 @@ table_edge=$("$tune" --entities 5000 --threads 1,2 --chunk 32,128,512 --frames 2
 check "edge: the table's notes under exactly the bests at 32 or 512" 'edge_notes <<<"$table_edge"'
 
 # the trace: 20k rows in chunks of 4096 = 5 chunks for each of the 4 row
-# systems, plus the run-once respawn, per frame; 2 stages merged per frame
+# systems, plus the run-once respawn, per frame; 2 stages merged per frame;
+# a frame marker per frame on a "frames" track after the 2 workers
 trace=$(mktemp)
 "$tune" --entities 20k --threads 2 --chunk 4096 --frames 2 --warmup 1 --format csv --trace "$trace" >/dev/null
 check "trace run exits 0" '[ $? -eq 0 ]'
 check "trace: valid JSON, nothing dropped" 'jq -e ".otherData.dropped_events == 0" "$trace" >/dev/null'
-check "trace: 42 chunk events, 4 merges" \
-  '[ "$(jq -c "[.traceEvents[] | select(.ph == \"X\") | .cat] | group_by(.) | map(length)" "$trace")" = "[42,4]" ]'
+check "trace: 42 chunk events, 2 frames, 4 merges" \
+  '[ "$(jq -c "[.traceEvents[] | select(.ph == \"X\") | .cat] | group_by(.) | map(length)" "$trace")" = "[42,2,4]" ]'
+check "trace: the frames on track 2, named frames, each around its events" \
+  'jq -e "(.traceEvents | map(select(.ph == \"M\" and .tid == 2 and .name == \"thread_name\")) | .[0].args.name == \"frames\") and ([.traceEvents[] | select(.cat == \"frame\")] as \$f | (\$f | length == 2 and all(.[]; .tid == 2 and .name == \"frame \\(.args.frame)\")) and all(.traceEvents[] | select(.ph == \"X\" and .cat != \"frame\"); . as \$e | any(\$f[]; .args.frame == \$e.args.frame and .ts <= \$e.ts and \$e.ts + \$e.dur <= .ts + .dur + 0.002)))" "$trace" >/dev/null'
 check "trace: every row system covers 2 x 20000 rows in chunks of <= 4096" \
   'jq -e "[.traceEvents[] | select(.cat == \"chunk\" and .args.rows > 0)] | group_by(.name) | length == 4 and all(.[]; (map(.args.rows) | add) == 40000 and all(.[]; .args.rows <= 4096))" "$trace" >/dev/null'
 check "trace: workers are 0 and 1, durations non-negative" \
-  'jq -e "all(.traceEvents[] | select(.ph == \"X\"); (.tid == 0 or .tid == 1) and .dur >= 0 and .ts >= 0)" "$trace" >/dev/null'
+  'jq -e "all(.traceEvents[] | select(.ph == \"X\" and .cat != \"frame\"); (.tid == 0 or .tid == 1) and .dur >= 0 and .ts >= 0)" "$trace" >/dev/null'
 rm -f "$trace"
 
 # the Gantt chart of the last of those frames: 21 chunk bars, 2 merges

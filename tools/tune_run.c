@@ -8,7 +8,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "gantt.h"
 #include "tune.h"
 
 #define TRACE_LANE (1u << 18) /* events a worker keeps: 10 MiB */
@@ -29,13 +28,11 @@ typedef struct measurement {
   myr_schedule *s;
 } measurement;
 
-/* The Gantt chart of the last traced frame. */
+/* The Gantt chart of the last traced frame, drawn by the library. */
 static void write_gantt(const options *o, myr_schedule *s, myr_jobs *pool) {
   size_t n;
   uint64_t dropped;
-  myr_trace_event *ev = NULL;
-  if (myr_schedule_trace_events(s, NULL, 0, &n, NULL) != MYR_OK || !(ev = malloc(sizeof *ev * (n ? n : 1))) ||
-      myr_schedule_trace_events(s, ev, n, &n, &dropped) != MYR_OK) {
+  if (myr_schedule_trace_events(s, NULL, 0, &n, &dropped) != MYR_OK) {
     fprintf(stderr, "myriad-tune: reading the trace for %s failed\n", o->gantt_path);
     exit(1);
   }
@@ -49,12 +46,11 @@ static void write_gantt(const options *o, myr_schedule *s, myr_jobs *pool) {
   else snprintf(chunk, sizeof chunk, "chunk %u", c);
   snprintf(title, sizeof title, "%s, %u entities, %u workers, %s", o->scenario, o->entities,
            myr_jobs_worker_count(pool), chunk);
-  if (gantt_write(o->gantt, s, ev, n, myr_jobs_worker_count(pool), myr_schedule_stage_count(s), title) != 0 ||
-      fclose(o->gantt) != 0) {
-    fprintf(stderr, "myriad-tune: writing %s: %s\n", o->gantt_path, strerror(errno));
+  myr_status st = myr_schedule_write_gantt(s, o->gantt, &(myr_gantt_desc){.title = title});
+  if (st != MYR_OK || fclose(o->gantt) != 0) {
+    fprintf(stderr, "myriad-tune: writing %s: %s\n", o->gantt_path, st != MYR_OK ? myr_strerror(st) : strerror(errno));
     exit(1);
   }
-  free(ev);
 }
 
 /* Autotunes every system after the warm-up, until each has settled (a

@@ -309,23 +309,48 @@ MYR_API myr_status myr_schedule_find(const myr_schedule *s, const char *name, my
  * (while running). */
 MYR_API myr_status myr_schedule_set_chunk_rows(myr_schedule *s, myr_system sys, uint32_t rows);
 
+/* The number of systems added (ids run from 0); 0 for NULL. */
 MYR_API uint32_t myr_schedule_system_count(const myr_schedule *s);
 
-/* Prints the plan: stages, systems, edges and why each edge exists. */
+/* Prints the plan: stages, systems, edges and why each edge exists
+ * (building the schedule first). Errors: MYR_EINVAL (NULL), those of
+ * myr_schedule_build. */
 MYR_API myr_status myr_schedule_print_plan(myr_schedule *s, FILE *out);
 
 /* ---- statistics ---------------------------------------------------------- */
+
+/* Deprecated names still compile, with a warning where the compiler
+ * supports one, for one minor release after the one that deprecates them. */
+#if defined(__GNUC__) || defined(__clang__)
+#define MYR_DEPRECATED(msg) __attribute__((deprecated(msg)))
+#else
+#define MYR_DEPRECATED(msg)
+#endif
 
 typedef struct myr_system_stats {
   const char *name;
   uint32_t stage;
   uint32_t chunk_rows; /* in effect */
   /* last frame */
-  uint64_t entities, chunks, ns;        /* ns: wall time from the system's start to its last chunk's end */
-  uint64_t cpu_ns;                      /* the time its chunk jobs and hooks ran, summed over workers */
+  uint64_t entities, chunks, ns; /* ns: wall time from the system's start to its last chunk's end */
+  /* chunk_ns: the wall time of its chunk jobs and hooks, each from its start
+   * to its end, summed over workers: not CPU time (a job that waits or is
+   * preempted counts its waiting). cpu_ns is its old name. */
+  union {
+    uint64_t chunk_ns;
+    uint64_t cpu_ns MYR_DEPRECATED("cpu_ns is wall time summed over chunk jobs: use chunk_ns");
+  };
   double ns_per_entity, entities_per_s; /* from ns; 0 for a run-once system (no entities) */
   /* all frames */
-  uint64_t frames, total_entities, total_chunks, total_ns, total_cpu_ns;
+  uint64_t frames, total_entities, total_chunks, total_ns;
+  union {
+    uint64_t total_chunk_ns; /* chunk_ns summed over frames */
+    uint64_t total_cpu_ns MYR_DEPRECATED("use total_chunk_ns");
+  };
+  /* CPU time of its chunk jobs and hooks, summed over workers: the last
+   * frame's and all frames' since myr_schedule_set_cpu_time turned it on
+   * (0 while off) */
+  uint64_t cpu_time_ns, total_cpu_time_ns;
 } myr_system_stats;
 
 typedef struct myr_stage_stats {
@@ -336,11 +361,43 @@ typedef struct myr_stage_stats {
   myr_patch_stats total_patches;
 } myr_stage_stats;
 
+/* Turns on or off the measuring of each system's CPU time (cpu_time_ns):
+ * two reads of the running thread's CPU clock around each chunk job and
+ * hook, each a system call (CLOCK_THREAD_CPUTIME_ID is not in the vDSO;
+ * docs/performance.md has the cost measured). Off (the default) it costs a
+ * load and a branch per job. Errors: MYR_EINVAL (NULL), MYR_EBUSY (while
+ * running). */
+MYR_API myr_status myr_schedule_set_cpu_time(myr_schedule *s, bool on);
+
+/* Copies a system's statistics. Errors: MYR_EINVAL (NULL, unknown system). */
 MYR_API myr_status myr_schedule_system_stats(const myr_schedule *s, myr_system sys, myr_system_stats *out);
+/* The number of stages; 0 before the schedule is built. */
 MYR_API uint32_t myr_schedule_stage_count(const myr_schedule *s);
+/* Copies a stage's statistics (stage_index counts the stages in order, from
+ * 0). Errors: MYR_EINVAL (NULL, not built, index out of range). */
 MYR_API myr_status myr_schedule_stage_stats(const myr_schedule *s, uint32_t stage_index, myr_stage_stats *out);
 
-/* Prints systems, stages and workers as a table, or as JSON. */
+typedef enum myr_stats_format { MYR_STATS_TABLE, MYR_STATS_JSON } myr_stats_format;
+
+typedef struct myr_stats_desc {
+  myr_stats_format format; /* default: a table */
+  /* false: the last frame (and every total_* besides, in JSON); true: the
+   * sums over all frames run, the same columns and keys, with each system's
+   * frame count, ns per entity and entities/s from the totals. */
+  bool totals;
+} myr_stats_desc;
+
+/* Writes the statistics of systems, stages and workers (the pool's counts
+ * since it started, whatever `totals` says). desc may be NULL: a table of
+ * the last frame. JSON: {"systems": [...], "stages": [...], "workers":
+ * [...]}, and with totals {"totals": true, "frames": the schedule's frames
+ * run, ...} with each system's "frames"; names are escaped, so any name
+ * gives valid JSON. Errors: MYR_EINVAL (NULL s or out, unknown format),
+ * MYR_EIO (write error). */
+MYR_API myr_status myr_schedule_write_stats(const myr_schedule *s, FILE *out, const myr_stats_desc *desc);
+
+/* The last frame's statistics as a table, or as JSON: myr_schedule_write_stats
+ * without totals. Errors: MYR_EINVAL (NULL s or out), MYR_EIO. */
 MYR_API myr_status myr_schedule_print_stats(const myr_schedule *s, FILE *out, bool json);
 
 #ifdef __cplusplus

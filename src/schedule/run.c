@@ -18,6 +18,20 @@ static uint64_t now_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* The calling thread's CPU time: a system call (not in the vDSO). */
+static uint64_t thread_cpu_ns(void) {
+  struct timespec ts;
+  if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0) return 0;
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+myr_status myr_schedule_set_cpu_time(myr_schedule *s, bool on) {
+  if (!s) return MYR_EINVAL;
+  if (schedule_running(s)) return MYR_EBUSY;
+  s->cpu_time = on;
+  return MYR_OK;
+}
+
 /* ---- running ------------------------------------------------------------- */
 
 /* Nonzero while the calling thread runs a frame or a system callback: a
@@ -57,7 +71,8 @@ static void run_one(myr_schedule *s, sys *y, myr_system_fn fn, const myr_chunk *
   if (s->trace)
     schedule_trace(s, wi,
                    (trace_event){t0, now_ns(), (uint32_t)(y - s->systems), chunk->count,
-                                 key == 0 || key > y->chunk_count ? NONE : key - 1, chunk->table, y->stage});
+                                 key == 0 || key > y->chunk_count ? NONE : key - 1, chunk->table, y->stage,
+                                 (uint32_t)(s->frame - s->trace_frame0)});
   /* the handle dies here: the next chunk opens its own run even if its
    * handle lands at the same address */
   buf->open = NULL;
@@ -67,9 +82,10 @@ static void run_one(myr_schedule *s, sys *y, myr_system_fn fn, const myr_chunk *
 static void run_hook(myr_schedule *s, sys *y, myr_system_fn fn, uint32_t key) {
   int wi = myr_jobs_worker_index(s->jobs);
   const myr_chunk none = {0};
-  uint64_t t0 = now_ns();
+  uint64_t t0 = now_ns(), c0 = s->cpu_time ? thread_cpu_ns() : 0;
   run_one(s, y, fn, &none, key, &s->lanes.lanes[wi < 0 ? 0 : wi].buf, wi);
-  at_faa(&y->cpu_ns, now_ns() - t0);
+  at_faa(&y->chunk_ns, now_ns() - t0);
+  if (s->cpu_time) at_faa(&y->cpu_time_ns, thread_cpu_ns() - c0);
 }
 
 static void run_chunks(void *ctx, size_t begin, size_t end) {
@@ -77,9 +93,10 @@ static void run_chunks(void *ctx, size_t begin, size_t end) {
   myr_schedule *s = y->owner;
   int wi = myr_jobs_worker_index(s->jobs);
   patch_buffer *buf = &s->lanes.lanes[wi < 0 ? 0 : wi].buf;
-  uint64_t t0 = now_ns();
+  uint64_t t0 = now_ns(), c0 = s->cpu_time ? thread_cpu_ns() : 0;
   for (size_t i = begin; i < end; i++) run_one(s, y, y->fn, &y->chunks[i], (uint32_t)i + 1, buf, wi);
-  at_faa(&y->cpu_ns, now_ns() - t0);
+  at_faa(&y->chunk_ns, now_ns() - t0);
+  if (s->cpu_time) at_faa(&y->cpu_time_ns, thread_cpu_ns() - c0);
 }
 
 /* Cuts the system's matched rows into chunks. */
@@ -118,7 +135,8 @@ static void run_system(myr_schedule *s, sys *y, bool here) {
   uint64_t res_hashes[MYR_QUERY_MAX_TERMS], hook_hashes[MYR_QUERY_MAX_TERMS];
   const bool checking = s->checking;
   if (checking) access_resources_before(y, res_hashes, MYR_TERM_READ);
-  at_store_rlx(&y->cpu_ns, 0); /* no job of this system runs yet */
+  at_store_rlx(&y->chunk_ns, 0); /* no job of this system runs yet */
+  at_store_rlx(&y->cpu_time_ns, 0);
   if (failed) y->chunk_count = 0;
   if (y->begin && !failed) {
     run_hook(s, y, y->begin, 0);
@@ -149,8 +167,10 @@ static void run_system(myr_schedule *s, sys *y, bool here) {
   ss->chunks = y->chunk_count;
   ss->ns = now_ns() - t0;
   /* acquire: every job of the system counted its time before parallel_for returned */
-  ss->cpu_ns = at_load_acq(&y->cpu_ns);
-  ss->total_cpu_ns += ss->cpu_ns;
+  ss->chunk_ns = at_load_acq(&y->chunk_ns);
+  ss->total_chunk_ns += ss->chunk_ns;
+  ss->cpu_time_ns = at_load_acq(&y->cpu_time_ns);
+  ss->total_cpu_time_ns += ss->cpu_time_ns;
   ss->ns_per_entity = entities ? (double)ss->ns / (double)entities : 0;
   ss->entities_per_s = ss->ns ? (double)entities * 1e9 / (double)ss->ns : 0;
   ss->frames++;
@@ -296,7 +316,8 @@ static myr_status run_stage_systems(myr_schedule *s, stage *g) {
   }
   uint64_t t0 = s->trace ? now_ns() : 0;
   myr_status st = merge(s, g);
-  if (s->trace) schedule_trace(s, 0, (trace_event){t0, now_ns(), NONE, 0, 0, 0, g->stage});
+  if (s->trace)
+    schedule_trace(s, 0, (trace_event){t0, now_ns(), NONE, 0, 0, 0, g->stage, (uint32_t)(s->frame - s->trace_frame0)});
   if (st == MYR_ENOMEM)
     return schedule_say(s, st,
                         "run: stage %u: out of memory merging its patches, or a system's patch could not be "
@@ -322,9 +343,12 @@ myr_status myr_schedule_run(myr_schedule *s, double dt) {
   s->world_frame = myr_world_frame(s->world);
   s->error = 0;
   s->failed_system = NONE;
-  uint64_t t0 = s->tuning ? now_ns() : 0;
+  uint64_t t0 = s->tuning || s->trace ? now_ns() : 0;
   for (uint32_t g = 0; g < s->stage_count && st == MYR_OK; g++) st = run_stage(s, &s->stages[g]);
   world_frame_leave(s->world);
+  /* the frame's marker, on the calling thread's lane (worker 0), failed or not */
+  if (s->trace)
+    schedule_trace(s, 0, (trace_event){t0, now_ns(), NONE, 0, 0, 0, NONE, (uint32_t)(s->frame - s->trace_frame0)});
   myr_world_set_clock(s->world, s->world_frame + 1, s->time + dt);
   at_store32_rel(&s->running, 0);
   in_frame--;

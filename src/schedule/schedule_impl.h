@@ -1,7 +1,7 @@
 /* Private to the schedule part: its data, shared by build.c (systems and
  * the per-stage DAGs), run.c (frames, chunk jobs, the merge's call),
  * access.c, reduce.c, stats.c (the plan and the statistics), trace.c,
- * signature.c, tuning_file.c and autotune.c. */
+ * gantt.c (the Gantt chart), signature.c, tuning_file.c and autotune.c. */
 #ifndef MYRIAD_SCHEDULE_IMPL_H
 #define MYRIAD_SCHEDULE_IMPL_H
 
@@ -108,7 +108,8 @@ typedef struct sys {
   uint64_t chunk_ordinal; /* the stage-wide ordinal of its begin hook; chunk i
                              is one more than i past it, the end hook last */
   uint64_t t_start;
-  uint64_t cpu_ns; /* this frame, summed by its jobs (atomic) */
+  uint64_t chunk_ns;    /* this frame, summed by its jobs (atomic) */
+  uint64_t cpu_time_ns; /* the same in CPU time, when measured (atomic) */
   myr_system_stats stats;
   tune_state tune;
   struct myr_schedule *owner;
@@ -120,10 +121,11 @@ typedef struct stage {
   myr_stage_stats stats;
 } stage;
 
-/* One recorded chunk job, hook or merge (system NONE: a merge). */
+/* One recorded chunk job, hook, merge (system NONE) or frame (system and
+ * stage NONE); frame counts from the trace's begin (trace_frame0). */
 typedef struct trace_event {
   uint64_t start_ns, end_ns;
-  uint32_t system, rows, chunk, table, stage;
+  uint32_t system, rows, chunk, table, stage, frame;
 } trace_event;
 
 typedef struct trace_lane { /* one worker's, on its own lines */
@@ -132,8 +134,10 @@ typedef struct trace_lane { /* one worker's, on its own lines */
 } trace_lane;
 
 struct myr_schedule {
-  trace_lane *trace;  /* per worker while tracing, NULL otherwise */
-  uint32_t trace_cap; /* events per lane */
+  trace_lane *trace;     /* per worker while tracing, NULL otherwise */
+  uint32_t trace_cap;    /* events per lane */
+  bool cpu_time;         /* measure systems' CPU time (myr_schedule_set_cpu_time) */
+  uint64_t trace_frame0; /* the frames run before tracing began */
   myr_world *world;
   myr_jobs *jobs;
   bool own_jobs;
@@ -245,6 +249,8 @@ void reduction_combine(sys *y);
 
 /* Records a traced event on lane `worker` (drops it when the lane is full). */
 void schedule_trace(myr_schedule *s, int worker, trace_event ev);
+/* What a recorded event is (trace.c). */
+myr_trace_kind trace_kind(const trace_event *e);
 
 /* Writes myr_schedule_error's text and returns st. */
 myr_status schedule_say(myr_schedule *s, myr_status st, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -33,7 +33,13 @@ myr_status myr_schedule_trace_begin(myr_schedule *s, uint32_t max_events) {
   for (uint32_t i = 0; i < s->workers; i++) memset(lanes[i].events, 0, sizeof(trace_event) * cap);
   s->trace = lanes;
   s->trace_cap = cap;
+  s->trace_frame0 = s->frame;
   return MYR_OK;
+}
+
+myr_trace_kind trace_kind(const trace_event *e) {
+  if (e->system != NONE) return e->chunk == NONE ? MYR_TRACE_HOOK : MYR_TRACE_CHUNK;
+  return e->stage == NONE ? MYR_TRACE_FRAME : MYR_TRACE_MERGE;
 }
 
 void schedule_trace(myr_schedule *s, int worker, trace_event ev) {
@@ -51,18 +57,18 @@ myr_status myr_schedule_trace_events(const myr_schedule *s, myr_trace_event *out
     for (uint32_t i = 0; i < s->trace[w].count; i++, n++) {
       if (n >= cap) continue;
       const trace_event *e = &s->trace[w].events[i];
-      bool merge = e->system == NONE, hook = !merge && e->chunk == NONE;
-      out[n] = (myr_trace_event){.kind = merge  ? MYR_TRACE_MERGE
-                                         : hook ? MYR_TRACE_HOOK
-                                                : MYR_TRACE_CHUNK,
+      myr_trace_kind kind = trace_kind(e);
+      bool chunk = kind == MYR_TRACE_CHUNK;
+      out[n] = (myr_trace_event){.kind = kind,
                                  .system = e->system,
                                  .worker = w,
                                  .stage = e->stage,
-                                 .rows = merge || hook ? 0 : e->rows,
-                                 .chunk = merge || hook ? 0 : e->chunk,
-                                 .table = merge || hook ? 0 : e->table,
+                                 .rows = chunk ? e->rows : 0,
+                                 .chunk = chunk ? e->chunk : 0,
+                                 .table = chunk ? e->table : 0,
                                  .start_ns = e->start_ns,
-                                 .end_ns = e->end_ns};
+                                 .end_ns = e->end_ns,
+                                 .frame = s->trace_frame0 + e->frame};
     }
   *count = n;
   if (dropped) {
@@ -84,28 +90,39 @@ myr_status myr_schedule_trace_end(myr_schedule *s, FILE *out) {
     for (uint32_t i = 0; i < s->trace[w].count; i++)
       if (s->trace[w].events[i].start_ns < t0) t0 = s->trace[w].events[i].start_ns;
   fprintf(out, "{\"displayTimeUnit\": \"ns\", \"traceEvents\": [");
-  bool first = true;
-  for (uint32_t w = 0; w < s->workers; w++) {
+  for (uint32_t w = 0; w < s->workers; w++)
     fprintf(
         out,
         "%s\n {\"name\": \"thread_name\", \"ph\": \"M\", \"pid\": 1, \"tid\": %u, \"args\": {\"name\": \"worker %u\"}}",
-        first ? "" : ",", w, w);
-    first = false;
-  }
+        w ? "," : "", w, w);
+  /* the frames on a track of their own, above the workers' */
+  fprintf(
+      out,
+      ",\n {\"name\": \"thread_name\", \"ph\": \"M\", \"pid\": 1, \"tid\": %u, \"args\": {\"name\": \"frames\"}},"
+      "\n {\"name\": \"thread_sort_index\", \"ph\": \"M\", \"pid\": 1, \"tid\": %u, \"args\": {\"sort_index\": -1}}",
+      s->workers, s->workers);
   for (uint32_t w = 0; w < s->workers; w++)
     for (uint32_t i = 0; i < s->trace[w].count; i++) {
       const trace_event *e = &s->trace[w].events[i];
+      myr_trace_kind kind = trace_kind(e);
+      unsigned long long frame = (unsigned long long)(s->trace_frame0 + e->frame);
       fprintf(out, ",\n {\"name\": ");
-      if (e->system == NONE) fprintf(out, "\"merge\", \"cat\": \"merge\"");
-      else {
+      switch (kind) {
+      case MYR_TRACE_FRAME: fprintf(out, "\"frame %llu\", \"cat\": \"frame\"", frame); break;
+      case MYR_TRACE_MERGE: fprintf(out, "\"merge\", \"cat\": \"merge\""); break;
+      case MYR_TRACE_HOOK:
+      case MYR_TRACE_CHUNK:
         json_string(out, s->systems[e->system].name);
-        fprintf(out, ", \"cat\": \"%s\"", e->chunk == NONE ? "hook" : "chunk");
+        fprintf(out, ", \"cat\": \"%s\"", kind == MYR_TRACE_HOOK ? "hook" : "chunk");
+        break;
       }
-      fprintf(out, ", \"ph\": \"X\", \"pid\": 1, \"tid\": %u, \"ts\": %.3f, \"dur\": %.3f, \"args\": {\"stage\": %u", w,
-              (double)(e->start_ns - t0) / 1e3, (double)(e->end_ns - e->start_ns) / 1e3, e->stage);
-      if (e->system != NONE && e->chunk != NONE)
-        fprintf(out, ", \"rows\": %u, \"chunk\": %u, \"table\": %u", e->rows, e->chunk, e->table);
-      fprintf(out, "}}");
+      fprintf(out, ", \"ph\": \"X\", \"pid\": 1, \"tid\": %u, \"ts\": %.3f, \"dur\": %.3f, \"args\": {",
+              kind == MYR_TRACE_FRAME ? s->workers : w, (double)(e->start_ns - t0) / 1e3,
+              (double)(e->end_ns - e->start_ns) / 1e3);
+      if (kind != MYR_TRACE_FRAME) fprintf(out, "\"stage\": %u, ", e->stage);
+      if (kind == MYR_TRACE_CHUNK)
+        fprintf(out, "\"rows\": %u, \"chunk\": %u, \"table\": %u, ", e->rows, e->chunk, e->table);
+      fprintf(out, "\"frame\": %llu}}", frame);
     }
   uint64_t dropped = 0;
   for (uint32_t w = 0; w < s->workers; w++) dropped += s->trace[w].dropped;
