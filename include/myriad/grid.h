@@ -1,0 +1,239 @@
+/* myriad — a uniform neighbour grid over a 2D or 3D position component.
+ *
+ * myr_grid_add puts two systems into a schedule that rebuild the grid once
+ * per frame, in the stage the caller picks, by a deterministic counting sort
+ * (schedule.h, myr_view_partial_of):
+ *
+ *   "<name>.count"  a reduction counts the entities per cell per block of
+ *                   rows, scans the counts into each block's offsets; its
+ *                   end hook turns the totals into each cell's start;
+ *   "<name>.place"  copies each entity's id, position and payload fields into
+ *                   its slot: its cell's start plus its block's cursor.
+ *
+ * Slots are therefore in cell order, and within a cell in row order (tables
+ * in the query's order): the same for any thread count and chunk size.
+ *
+ * The grid's arrays live in two world resources, "<name>.counts" (a count
+ * per cell) and "<name>" (the slots), allocated with the world's allocator
+ * at myr_grid_add and never again: the grid holds at most `capacity`
+ * entities, and a frame with more fails with MYR_ELIMIT (schedule.h,
+ * myr_system_fail). Both resources are part of myr_world_hash (there is no
+ * way yet to leave a resource out of it).
+ *
+ * A system reads the grid by declaring the resource term
+ * {grid->slots, MYR_TERM_READ} (so the schedule runs it after the rebuild
+ * when it is in the same stage and added after myr_grid_add) and walking
+ * the slots from its callbacks with a cursor (myr_grid_near,
+ * myr_grid_cells, myr_grid_next), which visits cells in order (z, then y,
+ * then x, each ascending from the point's cell minus the reach) and each
+ * cell's slots in order: a deterministic order.
+ *
+ * Cells. A position p falls in the cell floor((p - min) * (1 / cell)) on each
+ * axis. Edges: MYR_GRID_CLAMP puts positions outside the box into its edge
+ * cells (NaN into cell 0) and measures plain distances; MYR_GRID_WRAP makes
+ * the box a torus: cells wrap around, and the delta between two positions
+ * is wrapped once into [-width/2, width/2] per axis (so positions should be
+ * kept within one box width of the box, as a simulation on a torus does;
+ * NaN and positions beyond 2^30 cells go to cell 0). */
+#ifndef MYRIAD_GRID_H
+#define MYRIAD_GRID_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "myriad/query.h"
+#include "myriad/schedule.h"
+#include "myriad/status.h"
+#include "myriad/world.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MYR_GRID_MAX_PAYLOAD 8 /* f32 fields copied into the grid per entity */
+#define MYR_GRID_MAX_FILTERS 8 /* extra with/without terms */
+#define MYR_GRID_MAX_CELLS (1u << 24)
+
+typedef enum myr_grid_edges {
+  MYR_GRID_CLAMP = 0, /* outside the box: the nearest edge cell */
+  MYR_GRID_WRAP = 1   /* the box is a torus */
+} myr_grid_edges;
+
+/* One f32 field of a component. */
+typedef struct myr_grid_field {
+  myr_component component;
+  uint32_t field;
+} myr_grid_field;
+
+typedef struct myr_grid_desc {
+  const char *name;              /* required; names the systems and resources (at most 100 chars) */
+  uint32_t stage;                /* the stage of the rebuild systems */
+  myr_component position;        /* required */
+  uint32_t dims;                 /* 2 or 3 */
+  uint32_t axis[3];              /* the f32 fields of position that are x, y[, z] */
+  float min[3];                  /* the box's low corner */
+  float cell;                    /* a cell's edge length, > 0 */
+  uint32_t cells[3];             /* cells per axis, >= 1 (cells[2] unused in 2D); product <= MYR_GRID_MAX_CELLS */
+  myr_grid_edges edges;          /* MYR_GRID_CLAMP (0) or MYR_GRID_WRAP */
+  uint32_t capacity;             /* most entities the grid holds, >= 1 */
+  const myr_grid_field *payload; /* f32 fields copied per slot (e.g. velocity); copied */
+  uint32_t payload_count;        /* up to MYR_GRID_MAX_PAYLOAD */
+  const myr_term *filter;        /* MYR_TERM_WITH / MYR_TERM_WITHOUT terms that select the rows; copied */
+  uint32_t filter_count;         /* up to MYR_GRID_MAX_FILTERS */
+  uint32_t block_rows;           /* rows per block of the counting reduction; 0 = 4096 */
+} myr_grid_desc;
+
+/* A grid, filled in by myr_grid_add. The caller owns the struct: it must stay
+ * at its address as long as the schedule runs (the systems point at it).
+ * Every field is read-only for the caller. */
+typedef struct myr_grid {
+  myr_resource counts, slots; /* the resources; readers declare {slots, MYR_TERM_READ} */
+  myr_system count, place;    /* the rebuild systems */
+  uint32_t dims, capacity, payload_count;
+  myr_grid_edges edges;
+  uint32_t cells[3], cell_count; /* cells[2] is 1 in 2D */
+  float min[3], cell, inv_cell;
+  float width[3], half[3]; /* the box's size per axis, and half of it (wrap) */
+  /* The slots, valid after a rebuild: start[c] .. start[c + 1] are cell c's;
+   * start[cell_count] is the number of entities placed. */
+  const uint32_t *start;
+  const myr_entity *ids;
+  const float *pos[3];                        /* x, y[, z] per slot */
+  const float *payload[MYR_GRID_MAX_PAYLOAD]; /* per slot, in desc order */
+  /* private */
+  uint32_t axis_[3];
+  uint32_t payload_term_[MYR_GRID_MAX_PAYLOAD], payload_field_[MYR_GRID_MAX_PAYLOAD];
+  size_t ids_offset_, pos_offset_[3], payload_offset_[MYR_GRID_MAX_PAYLOAD], slots_size_;
+} myr_grid;
+
+/* Adds the rebuild systems to the schedule (before any system that reads
+ * the grid in the same stage) and registers the grid's resources in the
+ * schedule's world. Errors: MYR_EINVAL (NULL, no name or a long one, dims
+ * not 2 or 3, a cell size not finite and > 0, a min not finite, zero cells
+ * or too many, capacity 0, too many payload fields or filters, a filter
+ * kind other than with/without, a component named twice), MYR_ENOCOMP (an
+ * unknown component), MYR_EFIELD (no such field), MYR_ETYPE (a position or
+ * payload field not f32), MYR_EEXIST (a resource or system name taken),
+ * MYR_EBUSY (while the schedule runs): in these cases nothing is changed.
+ * MYR_ENOMEM and MYR_ELIMIT (the world's resources are full) may leave a
+ * resource or the count system registered. Not from a system callback. */
+MYR_API myr_status myr_grid_add(myr_schedule *schedule, const myr_grid_desc *desc, myr_grid *grid);
+
+/* The cell of a position on one axis (0 .. cells[axis] - 1), as the rebuild
+ * computes it. May be called from a system callback. */
+static inline uint32_t myr_grid_axis_cell(const myr_grid *g, uint32_t axis, float v) {
+  float f = (v - g->min[axis]) * g->inv_cell;
+  int32_t n = (int32_t)g->cells[axis];
+  if (g->edges == MYR_GRID_WRAP) {
+    if (!(f > -1073741824.0f && f < 1073741824.0f)) return 0;
+    int32_t c = (int32_t)f;
+    if ((float)c > f) c--; /* floor */
+    c %= n;
+    return (uint32_t)(c < 0 ? c + n : c);
+  }
+  if (!(f >= 0.0f)) return 0;
+  return f >= (float)n ? (uint32_t)n - 1 : (uint32_t)f;
+}
+
+/* The cell index of a position (p[0..dims-1]): x + cells[0] * (y +
+ * cells[1] * z). May be called from a system callback. */
+static inline uint32_t myr_grid_cell_of(const myr_grid *g, const float *p) {
+  uint32_t c = myr_grid_axis_cell(g, 1, p[1]) * g->cells[0] + myr_grid_axis_cell(g, 0, p[0]);
+  if (g->dims == 3) c += myr_grid_axis_cell(g, 2, p[2]) * g->cells[0] * g->cells[1];
+  return c;
+}
+
+/* The delta q - p on one axis: wrapped once into [-width/2, width/2] on a
+ * torus (see the top of this header). */
+static inline float myr_grid_delta(const myr_grid *g, uint32_t axis, float q, float p) {
+  float d = q - p;
+  if (g->edges != MYR_GRID_WRAP) return d;
+  return d > g->half[axis] ? d - g->width[axis] : d < -g->half[axis] ? d + g->width[axis] : d;
+}
+
+/* A neighbour visited: its slot (index into pos, payload, ids), its id, its
+ * delta from the point (neighbour minus point, per axis; 0 beyond dims) and
+ * the squared distance, delta[0]^2 + delta[1]^2 (+ delta[2]^2). */
+typedef struct myr_grid_hit {
+  uint32_t slot;
+  myr_entity id;
+  float delta[3];
+  float d2;
+} myr_grid_hit;
+
+/* A walk over the slots around a point; fields private. */
+typedef struct myr_grid_cursor {
+  const myr_grid *grid;
+  float p[3], r2;
+  bool filter;
+  int32_t lo[3], hi[3], c[3];
+  uint32_t k, end;
+} myr_grid_cursor;
+
+/* Starts a walk over every slot of the cells within `reach` cells of the
+ * point's cell on each axis (a (2 reach + 1)^dims block, clipped at the
+ * box's edges with MYR_GRID_CLAMP). Errors: MYR_EINVAL (NULL, reach
+ * larger than the grid: with MYR_GRID_WRAP 2 reach + 1 must not exceed
+ * cells on any axis, else a cell would be visited twice; with
+ * MYR_GRID_CLAMP reach < 2^30). May be called from a system callback that
+ * declares {grid->slots, MYR_TERM_READ}. */
+MYR_API myr_status myr_grid_cells(const myr_grid *grid, const float *point, uint32_t reach, myr_grid_cursor *cursor);
+
+/* Starts a walk over the entities within `radius` of the point (squared
+ * distance <= radius^2, as myr_grid_hit's d2), through the cells within
+ * ceil(radius / cell) of the point's cell. Cell coordinates are rounded
+ * floats: with a cell size that is not a power of two (or a min that is not
+ * a multiple of it) and a radius that is a whole number of cells, an entity
+ * at the radius to within rounding may be left out; a power-of-two cell is
+ * exact. Errors: MYR_EINVAL (NULL, a radius negative or not finite, or
+ * larger than the grid as for myr_grid_cells). May be called from a system
+ * callback that declares {grid->slots, MYR_TERM_READ}. */
+MYR_API myr_status myr_grid_near(const myr_grid *grid, const float *point, float radius, myr_grid_cursor *cursor);
+
+/* The next slot of a walk in cell order, then slot order; false at the end.
+ * Reads the grid's own packed copy. May be called from a system callback. */
+static inline bool myr_grid_next(myr_grid_cursor *q, myr_grid_hit *hit) {
+  const myr_grid *g = q->grid;
+  for (;;) {
+    while (q->k == q->end) {
+      if (++q->c[0] > q->hi[0]) {
+        q->c[0] = q->lo[0];
+        if (++q->c[1] > q->hi[1]) {
+          q->c[1] = q->lo[1];
+          if (++q->c[2] > q->hi[2]) {
+            q->c[2] = q->hi[2] + 1; /* stays done */
+            return false;
+          }
+        }
+      }
+      uint32_t cell = 0;
+      for (int a = (int)g->dims - 1; a >= 0; a--) {
+        int32_t n = (int32_t)g->cells[a], c = q->c[a];
+        c = c < 0 ? c + n : c >= n ? c - n : c; /* wrap (clamped ranges never leave the box) */
+        cell = cell * (uint32_t)n + (uint32_t)c;
+      }
+      q->k = g->start[cell];
+      q->end = g->start[cell + 1];
+    }
+    uint32_t k = q->k++;
+    float dx = myr_grid_delta(g, 0, g->pos[0][k], q->p[0]), dy = myr_grid_delta(g, 1, g->pos[1][k], q->p[1]);
+    float d2 = dx * dx + dy * dy, dz = 0.0f;
+    if (g->dims == 3) {
+      dz = myr_grid_delta(g, 2, g->pos[2][k], q->p[2]);
+      d2 += dz * dz;
+    }
+    if (q->filter && d2 > q->r2) continue;
+    hit->slot = k;
+    hit->id = g->ids[k];
+    hit->delta[0] = dx;
+    hit->delta[1] = dy;
+    hit->delta[2] = dz;
+    hit->d2 = d2;
+    return true;
+  }
+}
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MYRIAD_GRID_H */
