@@ -38,6 +38,7 @@
 #ifndef MYRIAD_GRID_H
 #define MYRIAD_GRID_H
 
+#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -113,10 +114,11 @@ typedef struct myr_grid {
  * or too many, capacity 0, too many payload fields or filters, a filter
  * kind other than with/without, a component named twice), MYR_ENOCOMP (an
  * unknown component), MYR_EFIELD (no such field), MYR_ETYPE (a position or
- * payload field not f32), MYR_EEXIST (a resource or system name taken),
- * MYR_EBUSY (while the schedule runs): in these cases nothing is changed.
- * MYR_ENOMEM and MYR_ELIMIT (the world's resources are full) may leave a
- * resource or the count system registered. Not from a system callback. */
+ * payload field not f32), MYR_EEXIST (a resource or system name taken):
+ * in these cases nothing is changed. MYR_ENOMEM, MYR_ELIMIT (the world's
+ * resources are full) and MYR_EBUSY (called while the schedule runs, which
+ * is not allowed: not from a system callback) may leave a resource or the
+ * count system registered. */
 MYR_API myr_status myr_grid_add(myr_schedule *schedule, const myr_grid_desc *desc, myr_grid *grid);
 
 /* The cell of a position on one axis (0 .. cells[axis] - 1), as the rebuild
@@ -128,6 +130,7 @@ static inline uint32_t myr_grid_axis_cell(const myr_grid *g, uint32_t axis, floa
     if (!(f > -1073741824.0f && f < 1073741824.0f)) return 0;
     int32_t c = (int32_t)f;
     if ((float)c > f) c--; /* floor */
+    if ((uint32_t)c < (uint32_t)n) return (uint32_t)c;
     c %= n;
     return (uint32_t)(c < 0 ? c + n : c);
   }
@@ -144,7 +147,8 @@ static inline uint32_t myr_grid_cell_of(const myr_grid *g, const float *p) {
 }
 
 /* The delta q - p on one axis: wrapped once into [-width/2, width/2] on a
- * torus (see the top of this header). */
+ * torus (see the top of this header); the walks compute theirs so. May be
+ * called from a system callback. */
 static inline float myr_grid_delta(const myr_grid *g, uint32_t axis, float q, float p) {
   float d = q - p;
   if (g->edges != MYR_GRID_WRAP) return d;
@@ -161,70 +165,157 @@ typedef struct myr_grid_hit {
   float d2;
 } myr_grid_hit;
 
-/* A walk over the slots around a point; fields private. */
+/* A walk over the slots around a point; fields private (copies of the
+ * grid's, so that a walk's loop reads one struct). */
 typedef struct myr_grid_cursor {
-  const myr_grid *grid;
-  float p[3], r2;
-  bool filter;
-  int32_t lo[3], hi[3], c[3];
-  uint32_t k, end;
+  const uint32_t *start;
+  const myr_entity *ids;
+  const float *pos[3];
+  float p[3], half[3], width[3], r2;
+  bool wrap, filter;
+  uint32_t dims, n0, n1, n2;
+  /* A row of cells (fixed y, z) is one run of slots, or two where it wraps
+   * around: cells [xa0, xa1) then [xb0, xb1) of the row. */
+  uint32_t xa0, xa1, xb0, xb1;
+  int32_t y, z, y_lo, y_hi, z_hi; /* the row, and the rows' range */
+  uint32_t k, end, k2, end2;      /* the run being walked, the row's second run */
 } myr_grid_cursor;
+
+static inline float myr_grid_cursor_delta_(const myr_grid_cursor *q, uint32_t a, float v) {
+  float d = v - q->p[a];
+  if (!q->wrap) return d;
+  return d > q->half[a] ? d - q->width[a] : d < -q->half[a] ? d + q->width[a] : d;
+}
+
+static inline myr_status myr_grid_walk_nothing_(myr_grid_cursor *q) {
+  *q = (myr_grid_cursor){.y = 0, .y_hi = 0, .z = 1, .z_hi = 0}; /* past the last row: done */
+  return MYR_EINVAL;
+}
+
+static inline myr_status myr_grid_walk_(const myr_grid *g, const float *point, uint32_t reach, myr_grid_cursor *q) {
+  const bool wrap = g->edges == MYR_GRID_WRAP;
+  int32_t lo[3] = {0, 0, 0}, hi[3] = {0, 0, 0};
+  float p[3] = {0.0f, 0.0f, 0.0f};
+  for (uint32_t a = 0; a < g->dims; a++) {
+    if (wrap ? 2 * (uint64_t)reach + 1 > g->cells[a] : reach >= (1u << 30)) return myr_grid_walk_nothing_(q);
+    p[a] = point[a];
+    int32_t c = (int32_t)myr_grid_axis_cell(g, a, point[a]);
+    lo[a] = c - (int32_t)reach;
+    hi[a] = c + (int32_t)reach;
+    if (!wrap) {
+      lo[a] = lo[a] < 0 ? 0 : lo[a];
+      hi[a] = hi[a] >= (int32_t)g->cells[a] ? (int32_t)g->cells[a] - 1 : hi[a];
+    }
+  }
+  const int32_t n0 = (int32_t)g->cells[0];
+  *q = (myr_grid_cursor){.start = g->start,
+                         .ids = g->ids,
+                         .pos = {g->pos[0], g->pos[1], g->pos[2]},
+                         .p = {p[0], p[1], p[2]},
+                         .half = {g->half[0], g->half[1], g->half[2]},
+                         .width = {g->width[0], g->width[1], g->width[2]},
+                         .wrap = wrap,
+                         .dims = g->dims,
+                         .n0 = g->cells[0],
+                         .n1 = g->cells[1],
+                         .n2 = g->cells[2],
+                         .xa0 = (uint32_t)(lo[0] < 0 ? lo[0] + n0 : lo[0]),
+                         .xa1 = (uint32_t)(lo[0] < 0 || hi[0] >= n0 ? n0 : hi[0] + 1),
+                         .xb1 = (uint32_t)(lo[0] < 0     ? hi[0] + 1
+                                           : hi[0] >= n0 ? hi[0] - n0 + 1
+                                                         : 0),
+                         .y = lo[1] - 1, /* the first step moves to the first row */
+                         .z = lo[2],
+                         .y_lo = lo[1],
+                         .y_hi = hi[1],
+                         .z_hi = hi[2]};
+  return MYR_OK;
+}
 
 /* Starts a walk over every slot of the cells within `reach` cells of the
  * point's cell on each axis (a (2 reach + 1)^dims block, clipped at the
  * box's edges with MYR_GRID_CLAMP). Errors: MYR_EINVAL (NULL, reach
  * larger than the grid: with MYR_GRID_WRAP 2 reach + 1 must not exceed
  * cells on any axis, else a cell would be visited twice; with
- * MYR_GRID_CLAMP reach < 2^30). May be called from a system callback that
- * declares {grid->slots, MYR_TERM_READ}. */
-MYR_API myr_status myr_grid_cells(const myr_grid *grid, const float *point, uint32_t reach, myr_grid_cursor *cursor);
+ * MYR_GRID_CLAMP reach < 2^30); on an error the cursor walks nothing. May
+ * be called from a system callback that declares {grid->slots,
+ * MYR_TERM_READ}, or between frames: a walk only reads. */
+static inline myr_status myr_grid_cells(const myr_grid *g, const float *point, uint32_t reach, myr_grid_cursor *q) {
+  if (!q) return MYR_EINVAL;
+  if (!g || !point || !g->start) return myr_grid_walk_nothing_(q);
+  return myr_grid_walk_(g, point, reach, q);
+}
 
 /* Starts a walk over the entities within `radius` of the point (squared
  * distance <= radius^2, as myr_grid_hit's d2), through the cells within
  * ceil(radius / cell) of the point's cell. Cell coordinates are rounded
- * floats: with a cell size that is not a power of two (or a min that is not
- * a multiple of it) and a radius that is a whole number of cells, an entity
- * at the radius to within rounding may be left out; a power-of-two cell is
- * exact. Errors: MYR_EINVAL (NULL, a radius negative or not finite, or
- * larger than the grid as for myr_grid_cells). May be called from a system
- * callback that declares {grid->slots, MYR_TERM_READ}. */
-MYR_API myr_status myr_grid_near(const myr_grid *grid, const float *point, float radius, myr_grid_cursor *cursor);
+ * floats: when the radius is a whole number of cells, an entity at the
+ * radius to within a rounding error may be left out, unless min is 0 and
+ * the cell a power of two (then they are exact, as in boids); a radius a
+ * hair under avoids it. Errors: MYR_EINVAL (NULL, a radius negative or not
+ * finite, or larger than the grid as for myr_grid_cells); on an error the
+ * cursor walks nothing. May be called from a system callback that declares
+ * {grid->slots, MYR_TERM_READ}, or between frames. */
+static inline myr_status myr_grid_near(const myr_grid *g, const float *point, float radius, myr_grid_cursor *q) {
+  if (!q) return MYR_EINVAL;
+  if (!g || !point || !g->start || !(radius >= 0.0f && radius <= 3.0e38f)) return myr_grid_walk_nothing_(q);
+  const float reach = ceilf(radius * g->inv_cell);
+  if (!(reach < 1073741824.0f)) return myr_grid_walk_nothing_(q);
+  myr_status st = myr_grid_walk_(g, point, (uint32_t)reach, q);
+  q->filter = true;
+  q->r2 = radius * radius;
+  return st;
+}
+
+/* Moves to the next cell of the walk with slots; false at the end. */
+static inline bool myr_grid_cursor_step_(myr_grid_cursor *q) {
+  for (;;) {
+    if (q->k2 != q->end2) { /* the row's second run */
+      q->k = q->k2;
+      q->end = q->end2;
+      q->k2 = q->end2;
+      return true;
+    }
+    if (++q->y > q->y_hi) {
+      q->y = q->y_lo;
+      if (++q->z > q->z_hi) {
+        q->y = q->y_hi; /* stays done */
+        q->z = q->z_hi + 1;
+        return false;
+      }
+    }
+    /* rows never leave [-n, 2n): 2 reach + 1 <= n when wrapped, clamped otherwise */
+    const int32_t n1 = (int32_t)q->n1, n2 = (int32_t)q->n2;
+    const uint32_t y = (uint32_t)(q->y < 0     ? q->y + n1
+                                  : q->y >= n1 ? q->y - n1
+                                               : q->y),
+                   z = (uint32_t)(q->z < 0     ? q->z + n2
+                                  : q->z >= n2 ? q->z - n2
+                                               : q->z);
+    const uint32_t *row = q->start + (z * q->n1 + y) * q->n0;
+    q->k = row[q->xa0];
+    q->end = row[q->xa1];
+    q->k2 = row[q->xb0];
+    q->end2 = row[q->xb1];
+    if (q->k != q->end) return true;
+  }
+}
 
 /* The next slot of a walk in cell order, then slot order; false at the end.
  * Reads the grid's own packed copy. May be called from a system callback. */
 static inline bool myr_grid_next(myr_grid_cursor *q, myr_grid_hit *hit) {
-  const myr_grid *g = q->grid;
   for (;;) {
-    while (q->k == q->end) {
-      if (++q->c[0] > q->hi[0]) {
-        q->c[0] = q->lo[0];
-        if (++q->c[1] > q->hi[1]) {
-          q->c[1] = q->lo[1];
-          if (++q->c[2] > q->hi[2]) {
-            q->c[2] = q->hi[2] + 1; /* stays done */
-            return false;
-          }
-        }
-      }
-      uint32_t cell = 0;
-      for (int a = (int)g->dims - 1; a >= 0; a--) {
-        int32_t n = (int32_t)g->cells[a], c = q->c[a];
-        c = c < 0 ? c + n : c >= n ? c - n : c; /* wrap (clamped ranges never leave the box) */
-        cell = cell * (uint32_t)n + (uint32_t)c;
-      }
-      q->k = g->start[cell];
-      q->end = g->start[cell + 1];
-    }
-    uint32_t k = q->k++;
-    float dx = myr_grid_delta(g, 0, g->pos[0][k], q->p[0]), dy = myr_grid_delta(g, 1, g->pos[1][k], q->p[1]);
+    if (q->k == q->end && !myr_grid_cursor_step_(q)) return false;
+    const uint32_t k = q->k++;
+    const float dx = myr_grid_cursor_delta_(q, 0, q->pos[0][k]), dy = myr_grid_cursor_delta_(q, 1, q->pos[1][k]);
     float d2 = dx * dx + dy * dy, dz = 0.0f;
-    if (g->dims == 3) {
-      dz = myr_grid_delta(g, 2, g->pos[2][k], q->p[2]);
+    if (q->dims == 3) {
+      dz = myr_grid_cursor_delta_(q, 2, q->pos[2][k]);
       d2 += dz * dz;
     }
     if (q->filter && d2 > q->r2) continue;
     hit->slot = k;
-    hit->id = g->ids[k];
+    hit->id = q->ids[k];
     hit->delta[0] = dx;
     hit->delta[1] = dy;
     hit->delta[2] = dz;
