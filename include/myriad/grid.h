@@ -81,7 +81,7 @@ typedef struct myr_grid_desc {
   uint32_t payload_count;        /* up to MYR_GRID_MAX_PAYLOAD */
   const myr_term *filter;        /* MYR_TERM_WITH / MYR_TERM_WITHOUT terms that select the rows; copied */
   uint32_t filter_count;         /* up to MYR_GRID_MAX_FILTERS */
-  uint32_t block_rows;           /* rows per block of the counting reduction; 0 = 4096 */
+  uint32_t block_rows;           /* rows per block of the counting reduction (rounded up to 16, <= 2^30); 0 = 4096 */
 } myr_grid_desc;
 
 /* A grid, filled in by myr_grid_add. The caller owns the struct: it must stay
@@ -102,7 +102,7 @@ typedef struct myr_grid {
   const float *pos[3];                        /* x, y[, z] per slot */
   const float *payload[MYR_GRID_MAX_PAYLOAD]; /* per slot, in desc order */
   /* private */
-  uint32_t axis_[3];
+  uint32_t axis_[3], block_rows_;
   uint32_t payload_term_[MYR_GRID_MAX_PAYLOAD], payload_field_[MYR_GRID_MAX_PAYLOAD];
   size_t ids_offset_, pos_offset_[3], payload_offset_[MYR_GRID_MAX_PAYLOAD], slots_size_;
 } myr_grid;
@@ -111,7 +111,8 @@ typedef struct myr_grid {
  * the grid in the same stage) and registers the grid's resources in the
  * schedule's world. Errors: MYR_EINVAL (NULL, no name or a long one, dims
  * not 2 or 3, a cell size not finite and > 0, a min not finite, zero cells
- * or too many, capacity 0, too many payload fields or filters, a filter
+ * or too many, capacity 0, block_rows above 2^30, too many payload fields
+ * or filters, a filter
  * kind other than with/without, a component named twice), MYR_ENOCOMP (an
  * unknown component), MYR_EFIELD (no such field), MYR_ETYPE (a position or
  * payload field not f32), MYR_EEXIST (a resource or system name taken):

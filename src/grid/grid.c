@@ -17,14 +17,24 @@ static uint32_t *slots_start(void *slots) { return slots; }
 
 /* ---- the rebuild ---------------------------------------------------------- */
 
+/* The rows of a chunk by block of the reduction: rows [i, i + n) share a
+ * partial. Chunks start on whole blocks of their table. */
+static uint32_t block_left(const myr_grid *g, const myr_view *v, uint32_t i) {
+  uint32_t left = g->block_rows_ - (v->chunk.row + i) % g->block_rows_;
+  return left < v->chunk.count - i ? left : v->chunk.count - i;
+}
+
 static void count_rows(const myr_view *v, myr_patches *p) {
   (void)p;
-  const myr_grid *g = v->user;
+  const myr_grid g = *(const myr_grid *)v->user; /* a local copy: no store below aliases it */
   const float *col[3] = {0};
-  for (uint32_t a = 0; a < g->dims; a++) col[a] = myr_chunk_f32(&v->chunk, 0, g->axis_[a]);
-  for (uint32_t i = 0; i < v->chunk.count; i++) {
-    const float pt[3] = {col[0][i], col[1][i], g->dims == 3 ? col[2][i] : 0.0f};
-    ((uint32_t *)myr_view_partial(v, i))[myr_grid_cell_of(g, pt)]++;
+  for (uint32_t a = 0; a < g.dims; a++) col[a] = myr_chunk_f32(&v->chunk, 0, g.axis_[a]);
+  for (uint32_t i = 0; i < v->chunk.count;) {
+    uint32_t *count = myr_view_partial(v, i);
+    for (uint32_t end = i + block_left(&g, v, i); i < end; i++) {
+      const float pt[3] = {col[0][i], col[1][i], g.dims == 3 ? col[2][i] : 0.0f};
+      count[myr_grid_cell_of(&g, pt)]++;
+    }
   }
 }
 
@@ -52,28 +62,30 @@ static void cell_starts(const myr_view *v, myr_patches *p) {
 
 static void place_rows(const myr_view *v, myr_patches *p) {
   (void)p;
-  const myr_grid *g = v->user;
+  const myr_grid g = *(const myr_grid *)v->user;
   unsigned char *base = v->resources[0];
   const uint32_t *start = slots_start(base);
-  myr_entity *ids = (myr_entity *)(void *)(base + g->ids_offset_);
+  myr_entity *ids = (myr_entity *)(void *)(base + g.ids_offset_);
   const float *col[3] = {0}, *pay[MYR_GRID_MAX_PAYLOAD];
   float *pos_out[3] = {0}, *pay_out[MYR_GRID_MAX_PAYLOAD];
-  for (uint32_t a = 0; a < g->dims; a++) {
-    col[a] = myr_chunk_f32(&v->chunk, 0, g->axis_[a]);
-    pos_out[a] = (float *)(void *)(base + g->pos_offset_[a]);
+  for (uint32_t a = 0; a < g.dims; a++) {
+    col[a] = myr_chunk_f32(&v->chunk, 0, g.axis_[a]);
+    pos_out[a] = (float *)(void *)(base + g.pos_offset_[a]);
   }
-  for (uint32_t k = 0; k < g->payload_count; k++) {
-    pay[k] = myr_chunk_f32(&v->chunk, g->payload_term_[k], g->payload_field_[k]);
-    pay_out[k] = (float *)(void *)(base + g->payload_offset_[k]);
+  for (uint32_t k = 0; k < g.payload_count; k++) {
+    pay[k] = myr_chunk_f32(&v->chunk, g.payload_term_[k], g.payload_field_[k]);
+    pay_out[k] = (float *)(void *)(base + g.payload_offset_[k]);
   }
-  for (uint32_t i = 0; i < v->chunk.count; i++) {
-    const float pt[3] = {col[0][i], col[1][i], g->dims == 3 ? col[2][i] : 0.0f};
-    uint32_t *cursor = myr_view_partial_of(v, g->count, i);
-    uint32_t c = myr_grid_cell_of(g, pt), at = start[c] + cursor[c]++;
-    if (at >= g->capacity) continue; /* count's end hook failed the frame */
-    ids[at] = v->chunk.ids[i];
-    for (uint32_t a = 0; a < g->dims; a++) pos_out[a][at] = pt[a];
-    for (uint32_t k = 0; k < g->payload_count; k++) pay_out[k][at] = pay[k][i];
+  for (uint32_t i = 0; i < v->chunk.count;) {
+    uint32_t *cursor = myr_view_partial_of(v, g.count, i);
+    for (uint32_t end = i + block_left(&g, v, i); i < end; i++) {
+      const float pt[3] = {col[0][i], col[1][i], g.dims == 3 ? col[2][i] : 0.0f};
+      uint32_t c = myr_grid_cell_of(&g, pt), at = start[c] + cursor[c]++;
+      if (at >= g.capacity) continue; /* count's end hook failed the frame */
+      ids[at] = v->chunk.ids[i];
+      for (uint32_t a = 0; a < g.dims; a++) pos_out[a][at] = pt[a];
+      for (uint32_t k = 0; k < g.payload_count; k++) pay_out[k][at] = pay[k][i];
+    }
   }
 }
 
@@ -93,6 +105,7 @@ static myr_status check_shape(const myr_grid_desc *d) {
     return MYR_EINVAL;
   if ((d->payload_count && !d->payload) || (d->filter_count && !d->filter)) return MYR_EINVAL;
   if (d->edges != MYR_GRID_CLAMP && d->edges != MYR_GRID_WRAP) return MYR_EINVAL;
+  if (d->block_rows > (1u << 30)) return MYR_EINVAL;
   uint64_t cells = 1;
   for (uint32_t a = 0; a < d->dims; a++) {
     if (d->cells[a] == 0 || !isfinite(d->min[a]) || !isfinite((float)d->cells[a] * d->cell)) return MYR_EINVAL;
@@ -175,7 +188,7 @@ static myr_status add_systems(myr_schedule *s, const myr_grid_desc *d, myr_grid 
   char count_name[NAME_MAX_ + 8], place_name[NAME_MAX_ + 8];
   snprintf(count_name, sizeof count_name, "%s.count", d->name);
   snprintf(place_name, sizeof place_name, "%s.place", d->name);
-  const uint32_t block = d->block_rows ? d->block_rows : DEFAULT_BLOCK;
+  const uint32_t block = g->block_rows_;
   const myr_reduction_desc red = {.partial_size = (size_t)g->cell_count * sizeof(uint32_t),
                                   .block_rows = block,
                                   .combine = scan_counts,
@@ -233,6 +246,7 @@ myr_status myr_grid_add(myr_schedule *s, const myr_grid_desc *d, myr_grid *out) 
   if (system_named(s, name)) return MYR_EEXIST;
 
   set_shape(d, &g);
+  g.block_rows_ = d->block_rows ? (d->block_rows + 15) / 16 * 16 : DEFAULT_BLOCK; /* as the reduction rounds */
   st = myr_resource_register(w, &(myr_resource_desc){counts_name, (size_t)g.cell_count * sizeof(uint32_t), 0, NULL},
                              &g.counts);
   if (st == MYR_OK) st = myr_resource_register(w, &(myr_resource_desc){d->name, g.slots_size_, 64, NULL}, &g.slots);
