@@ -18,7 +18,9 @@
  * at myr_grid_add and never again: the grid holds at most `capacity`
  * entities, and a frame with more fails with MYR_ELIMIT (schedule.h,
  * myr_system_fail). Both resources are part of myr_world_hash (there is no
- * way yet to leave a resource out of it).
+ * way yet to leave a resource out of it). The counting pass keeps a count
+ * per cell for every block of block_rows rows (schedule.h, reductions):
+ * 4 * cells bytes per block, so a grid of many cells wants large blocks.
  *
  * A system reads the grid by declaring the resource term
  * {grid->slots, MYR_TERM_READ} (so the schedule runs it after the rebuild
