@@ -202,7 +202,7 @@ static int by_id(const void *a, const void *b) {
 }
 
 /* Walks around `samples` random points and compares with every entity's
- * distance, computed as the grid defines it. */
+ * distance, computed as the grid defines it, and with every entity's cell. */
 static void compare_with_brute_force(gfix *x, const myr_grid *g, uint32_t samples, uint64_t *rng) {
   ref_entity *all = calloc(8192, sizeof *all);
   myr_entity *got = calloc(8192, sizeof *got), *want = calloc(8192, sizeof *want);
@@ -246,6 +246,27 @@ static void compare_with_brute_force(gfix *x, const myr_grid *g, uint32_t sample
     qsort(want, nw, sizeof *want, by_id);
     if (ng != nw || memcmp(got, want, ng * sizeof *got) != 0)
       fail_msg("sample %u: the grid visited %u entities, the reference finds %u (radius %g)", s, ng, nw, (double)r);
+    /* the cells walk: every entity whose cell is within reach on each axis */
+    uint32_t reach = (uint32_t)(rng_next(rng) % 4);
+    for (uint32_t a = 0; a < g->dims && g->edges == MYR_GRID_WRAP; a++)
+      reach = 2 * reach + 1 > g->cells[a] ? (g->cells[a] - 1) / 2 : reach;
+    assert_int_equal(myr_grid_cells(g, p, reach, &q), MYR_OK);
+    for (ng = 0; myr_grid_next(&q, &h);) got[ng++] = h.id;
+    nw = 0;
+    for (uint32_t i = 0; i < n; i++) {
+      bool in = true;
+      for (uint32_t a = 0; a < g->dims; a++) {
+        int32_t cells = (int32_t)g->cells[a];
+        int32_t d = (int32_t)myr_grid_axis_cell(g, a, all[i].p[a]) - (int32_t)myr_grid_axis_cell(g, a, p[a]);
+        if (g->edges == MYR_GRID_WRAP) d = ((d % cells) + cells) % cells, d = d > cells / 2 ? d - cells : d;
+        in = in && d <= (int32_t)reach && d >= -(int32_t)reach;
+      }
+      if (in) want[nw++] = all[i].id;
+    }
+    qsort(got, ng, sizeof *got, by_id);
+    qsort(want, nw, sizeof *want, by_id);
+    if (ng != nw || memcmp(got, want, ng * sizeof *got) != 0)
+      fail_msg("sample %u: the cells walk visited %u entities, the reference finds %u (reach %u)", s, ng, nw, reach);
   }
   free(all);
   free(got);
