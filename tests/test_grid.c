@@ -111,6 +111,8 @@ static void bad_descs_are_refused_and_change_nothing(void **state) {
     assert_int_equal(world_hash(x->f.w), before);
   }
   myr_grid_desc d = good_desc(x);
+  assert_ptr_equal(myr_schedule_world(x->s), x->f.w); /* how myr_grid_add finds the world */
+  assert_null(myr_schedule_world(NULL));
   assert_int_equal(myr_grid_add(NULL, &d, &g), MYR_EINVAL);
   assert_int_equal(myr_grid_add(x->s, NULL, &g), MYR_EINVAL);
   assert_int_equal(myr_grid_add(x->s, &d, NULL), MYR_EINVAL);
