@@ -5,7 +5,9 @@
  * Both start from the same flock: the scenario's RNG resource and the twin's
  * generator both start at SEED and draw it in the same order. The library's
  * figure pays for its schedule, its reduction over blocks and its patches;
- * the twin for none of that. */
+ * the twin for none of that. The first pair times neighbour visits alone:
+ * every prey's neighbours within SEE through the library's grid (grid.h)
+ * and through the hand-written grid of boids_rules.h, from the same flock. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,7 +163,132 @@ static void twin_frames(myr_bench_state *st, void *ctx) {
   twin_free(&t);
 }
 
+/* ---- neighbour visits: the library's grid against the hand-written one ---- */
+
+/* The first flock's prey positions and velocities (as the scenario draws
+ * them), in plain arrays. */
+static void first_flock(float *x, float *y, float *vx, float *vy) {
+  uint64_t rng = SEED;
+  for (uint32_t i = 0; i < PREY; i++) {
+    x[i] = boids_unit(&rng);
+    y[i] = boids_unit(&rng);
+    vx[i] = 0.1f * (boids_unit(&rng) - 0.5f);
+    vy[i] = 0.1f * (boids_unit(&rng) - 0.5f);
+  }
+}
+
+/* Every prey's neighbours within SEE (itself included), through
+ * myr_grid_near from each slot's position: items are neighbours visited. */
+static void grid_visits(myr_bench_state *st, void *ctx) {
+  (void)ctx;
+  float *cols = malloc(sizeof(float) * 4 * PREY);
+  if (!cols) exit(1);
+  first_flock(cols, cols + PREY, cols + 2 * PREY, cols + 3 * PREY);
+  myr_world *w;
+  CHECK(myr_world_create(NULL, &w));
+  typedef struct {
+    float x, y;
+  } vec2;
+  static const myr_field v2[] = {MYR_FIELD(vec2, x, MYR_F32), MYR_FIELD(vec2, y, MYR_F32)};
+  myr_component pos, vel;
+  CHECK(myr_component_register(w, &(myr_component_desc){"Position", v2, 2, sizeof(vec2)}, &pos));
+  CHECK(myr_component_register(w, &(myr_component_desc){"Velocity", v2, 2, sizeof(vec2)}, &vel));
+  const myr_bulk_column columns[] = {
+      {pos, 0, cols}, {pos, 1, cols + PREY}, {vel, 0, cols + 2 * PREY}, {vel, 1, cols + 3 * PREY}};
+  CHECK(myr_entity_create_bulk(w, &(myr_bulk_desc){.components = (myr_component[]){pos, vel},
+                                                   .component_count = 2,
+                                                   .count = PREY,
+                                                   .columns = columns,
+                                                   .column_count = 4}));
+  free(cols);
+  myr_schedule *s;
+  CHECK(myr_schedule_create(w, NULL, &s));
+  myr_grid g;
+  CHECK(myr_grid_add(s,
+                     &(myr_grid_desc){.name = "grid",
+                                      .position = pos,
+                                      .dims = 2,
+                                      .axis = {0, 1},
+                                      .cell = SEE,
+                                      .cells = {SIDE, SIDE},
+                                      .edges = MYR_GRID_WRAP,
+                                      .capacity = PREY,
+                                      .payload = (myr_grid_field[]){{vel, 0}, {vel, 1}},
+                                      .payload_count = 2,
+                                      .block_rows = BLOCK},
+                     &g));
+  CHECK(myr_schedule_run(s, DT));
+  uint64_t visits = 0;
+  float sum = 0;
+  while (myr_bench_keep_running(st)) {
+    for (uint32_t i = 0; i < PREY; i++) {
+      myr_grid_cursor q;
+      myr_grid_hit h;
+      CHECK(myr_grid_near(&g, (const float[]){g.pos[0][i], g.pos[1][i]}, SEE, &q));
+      while (myr_grid_next(&q, &h)) {
+        sum += h.delta[0] + g.payload[0][h.slot];
+        visits++;
+      }
+    }
+    myr_bench_do_not_optimize(&sum);
+  }
+  myr_bench_set_items(st, (int64_t)visits);
+  myr_schedule_destroy(s);
+  myr_world_destroy(w);
+}
+
+/* The same visits through the hand-written grid of boids_rules.h (the one
+ * the scenario had before the library's; the twin's), built from the same
+ * flock by the twin's counting sort. */
+static void hand_visits(myr_bench_state *st, void *ctx) {
+  (void)ctx;
+  twin t;
+  twin_make(&t);
+  first_flock(t.x, t.y, t.vx, t.vy);
+  grid *g = t.g;
+  cell_counts *c = t.cursor;
+  memset(c, 0, sizeof *c);
+  for (uint32_t i = 0; i < t.n; i++) c->n[cell_of(t.x[i], t.y[i])]++;
+  boids_starts(g, c);
+  for (uint32_t k = 0; k < CELLS; k++) c->n[k] = g->start[k];
+  float *gxs = grid_col(g, 0), *gys = grid_col(g, 1), *gvx = grid_col(g, 2);
+  for (uint32_t i = 0; i < t.n; i++) {
+    uint32_t at = c->n[cell_of(t.x[i], t.y[i])]++;
+    g->id[at] = i;
+    gxs[at] = t.x[i];
+    gys[at] = t.y[i];
+    gvx[at] = t.vx[i];
+    grid_col(g, 3)[at] = t.vy[i];
+  }
+  uint64_t visits = 0;
+  float sum = 0;
+  while (myr_bench_keep_running(st)) {
+    for (uint32_t i = 0; i < PREY; i++) {
+      const float x = gxs[i], y = gys[i];
+      int gx = (int)(x * SIDE) % SIDE, gy = (int)(y * SIDE) % SIDE;
+      for (int oy = -1; oy <= 1; oy++)
+        for (int ox = -1; ox <= 1; ox++) {
+          uint32_t cell = (uint32_t)((gy + oy + SIDE) % SIDE) * SIDE + (uint32_t)((gx + ox + SIDE) % SIDE);
+          for (uint32_t k = g->start[cell]; k < g->start[cell + 1]; k++) {
+            float dx = wrap_delta(gxs[k] - x), dy = wrap_delta(gys[k] - y);
+            if (dx * dx + dy * dy > SEE * SEE) continue;
+            sum += dx + gvx[k];
+            visits++;
+          }
+        }
+    }
+    myr_bench_do_not_optimize(&sum);
+  }
+  myr_bench_set_items(st, (int64_t)visits);
+  twin_free(&t);
+}
+
 int main(int argc, char **argv) {
+  /* neighbour visits, one thread: the library's grid (grid.h) and the hand-written one */
+  myr_bench_register("grid/visits_100k_near", grid_visits, NULL);
+  myr_bench_register("baseline/grid_visits_100k_hand", hand_visits, NULL);
+  myr_bench_ratio("neighbour visits/s, library grid (myr_grid_near) vs hand-written grid (>= 1.0x)",
+                  "grid/visits_100k_near", "baseline/grid_visits_100k_hand", 1.0);
   myr_bench_register("boids/frame_100k_scalar/workers:1", library_frames, (void *)(uintptr_t)(1 | SCALAR));
   myr_bench_register("boids/frame_100k/workers:1", library_frames, (void *)1);
   myr_bench_register("boids/frame_100k/workers:2", library_frames, (void *)2);

@@ -2,16 +2,14 @@
  * wrapped). Of the N entities, PREDATORS (64) are predators and N - 64 prey;
  * eaten prey are destroyed through patches and as many new ones spawned
  * with random numbers keyed by the world's seed and the frame (random.h),
- * so the count stays at N. The rules themselves are kernels on plain arrays in
- * boids_rules.h, shared with the hand-written twin in bench/bench_boids.c.
+ * so the count stays at N. The rules' arithmetic is in boids_rules.h, shared
+ * with the hand-written twin in bench/bench_boids.c (which keeps its own grid).
  *
  * Every frame, stage 0:
- *   count     a reduction counts prey per grid cell per block of rows and
- *             scans the counts into each block's offsets; its end hook
- *             turns the totals into each cell's start (a prefix sum);
- *   place     puts every prey's position and velocity into the grid's slots
- *             (a counting sort: each row at its cell's start plus its block's
- *             cursor), so neighbours are read from plain arrays;
+ *   grid.count, grid.place
+ *             the library's neighbour grid (grid.h) over the prey, with
+ *             their velocity as payload: a deterministic counting sort by
+ *             reduction, so neighbours are read from plain arrays;
  *   flock     steers each prey by the prey in the 3x3 cells around it
  *             (separation, alignment, cohesion); with the SIMD kernels,
  *             eight prey at a time (the same bits);
@@ -25,6 +23,7 @@
 #include <stdlib.h>
 
 #include "boids_rules.h"
+#include "myriad/grid.h"
 #include "myriad/simd.h"
 #include "scenarios_impl.h"
 
@@ -38,56 +37,33 @@ typedef struct {
 
 typedef struct flock {
   myr_component pos, vel, prey, hunter;
-  myr_resource totals, grid;
-  myr_system count;
+  myr_grid grid; /* the library's neighbour grid: prey, with their velocity */
   myr_query *prey_query;
   uint32_t prey_wanted;
 } flock;
 
-/* ---- the grid, by counting sort ------------------------------------------ */
-
-static void count_cells(const myr_view *v, myr_patches *p) {
-  (void)p;
-  const float *x = myr_chunk_f32(&v->chunk, 0, 0), *y = myr_chunk_f32(&v->chunk, 0, 1);
-  for (uint32_t i = 0; i < v->chunk.count; i++) ((cell_counts *)myr_view_partial(v, i))->n[cell_of(x[i], y[i])]++;
-}
-
-static void scan_cells(void *result, void *partial, void *user) {
-  (void)user;
-  boids_scan(result, partial);
-}
-
-static void cell_starts(const myr_view *v, myr_patches *p) {
-  (void)p;
-  grid *g = v->resources[1];
-  boids_starts(g, v->resources[0]);
-  if (g->start[CELLS] > g->capacity) myr_system_fail(v, MYR_ELIMIT);
-}
-
-static void place(const myr_view *v, myr_patches *p) {
-  (void)p;
-  const flock *f = v->user;
-  grid *g = v->resources[0];
-  const float *x = myr_chunk_f32(&v->chunk, 0, 0), *y = myr_chunk_f32(&v->chunk, 0, 1);
-  const float *vx = myr_chunk_f32(&v->chunk, 1, 0), *vy = myr_chunk_f32(&v->chunk, 1, 1);
-  for (uint32_t i = 0; i < v->chunk.count; i++) {
-    cell_counts *cursor = myr_view_partial_of(v, f->count, i);
-    uint32_t c = cell_of(x[i], y[i]), at = g->start[c] + cursor->n[c]++;
-    if (at >= g->capacity) continue; /* count's end hook failed the frame */
-    g->id[at] = v->chunk.ids[i];
-    grid_col(g, 0)[at] = x[i];
-    grid_col(g, 1)[at] = y[i];
-    grid_col(g, 2)[at] = vx[i];
-    grid_col(g, 3)[at] = vy[i];
-  }
-}
-
 /* ---- flocking and hunting ------------------------------------------------- */
 
+/* Separation, alignment and cohesion from the prey within SEE (one cell):
+ * the grid visits the 3x3 cells around in boids_flock's order. */
 static void flock_rows(const myr_view *v, myr_patches *p) {
   (void)p;
-  boids_flock(v->resources[0], myr_chunk_f32(&v->chunk, 0, 0), myr_chunk_f32(&v->chunk, 0, 1),
-              myr_chunk_f32(&v->chunk, 1, 0), myr_chunk_f32(&v->chunk, 1, 1), v->chunk.count, (float)v->dt);
+  const myr_grid *g = v->user;
+  const float *x = myr_chunk_f32(&v->chunk, 0, 0), *y = myr_chunk_f32(&v->chunk, 0, 1);
+  float *vx = myr_chunk_f32(&v->chunk, 1, 0), *vy = myr_chunk_f32(&v->chunk, 1, 1);
+  const float *gvx = g->payload[0], *gvy = g->payload[1], dt = (float)v->dt;
+  for (uint32_t i = 0; i < v->chunk.count; i++) {
+    flock_sums s = {0};
+    myr_grid_cursor q;
+    myr_grid_hit h;
+    if (myr_grid_near(g, (const float[]){x[i], y[i]}, SEE, &q) != MYR_OK) {
+      myr_system_fail(v, MYR_EINVAL);
+      return;
+    }
+    while (myr_grid_next(&q, &h))
+      if (h.d2 != 0.0f) flock_add(&s, h.delta[0], h.delta[1], h.d2, gvx[h.slot], gvy[h.slot]);
+    flock_steer(&s, &vx[i], &vy[i], dt);
+  }
 }
 
 /* ---- flocking, eight prey at a time ------------------------------------- */
@@ -100,8 +76,8 @@ typedef struct slot_runs {
   uint32_t count, at;
 } slot_runs;
 
-static void slot_runs_of(const grid *g, float x, float y, slot_runs *r) {
-  int gx = (int)(x * SIDE) % SIDE, gy = (int)(y * SIDE) % SIDE;
+static void slot_runs_of(const myr_grid *g, float x, float y, slot_runs *r) {
+  int gx = (int)myr_grid_axis_cell(g, 0, x), gy = (int)myr_grid_axis_cell(g, 1, y);
   r->count = r->at = 0;
   uint32_t last = UINT32_MAX;
   for (int oy = -1; oy <= 1; oy++)
@@ -121,15 +97,15 @@ static void slot_runs_of(const grid *g, float x, float y, slot_runs *r) {
   r->count = kept;
 }
 
-/* boids_flock with each of eight lanes walking its own prey's neighbours in
+/* flock_rows with each of eight lanes walking its own prey's neighbours in
  * boids_flock's order and adding a neighbour's terms only where boids_flock
  * adds them (others add +0, which changes no sum that starts at +0), so
  * every lane does the scalar code's operations in its order: the same bits.
  * The lanes gather their neighbours' slots; a lane that ends a run takes
  * its next one, and the group is done when every lane has run out. */
-static void boids_flock_simd(const grid *g, const float *x, const float *y, float *vx, float *vy, uint32_t n,
+static void boids_flock_simd(const myr_grid *g, const float *x, const float *y, float *vx, float *vy, uint32_t n,
                              float dt) {
-  const float *gxs = grid_col(g, 0), *gys = grid_col(g, 1), *gvx = grid_col(g, 2), *gvy = grid_col(g, 3);
+  const float *gxs = g->pos[0], *gys = g->pos[1], *gvx = g->payload[0], *gvy = g->payload[1];
   const myr_f32v zero = myr_f32v_zero(), half = myr_f32v_set1(0.5f), one = myr_f32v_set1(1.0f),
                  see2 = myr_f32v_set1(SEE * SEE), limit = myr_f32v_set1(0.2f), dtv = myr_f32v_set1(dt);
   const myr_i32v lane_bit = simde_mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128), ones = myr_i32v_set1(1);
@@ -210,22 +186,35 @@ static void boids_flock_simd(const grid *g, const float *x, const float *y, floa
 
 static void flock_rows_simd(const myr_view *v, myr_patches *p) {
   (void)p;
-  boids_flock_simd(v->resources[0], myr_chunk_f32(&v->chunk, 0, 0), myr_chunk_f32(&v->chunk, 0, 1),
+  boids_flock_simd(v->user, myr_chunk_f32(&v->chunk, 0, 0), myr_chunk_f32(&v->chunk, 0, 1),
                    myr_chunk_f32(&v->chunk, 1, 0), myr_chunk_f32(&v->chunk, 1, 1), v->chunk.count, (float)v->dt);
 }
 
-/* Predators eat the prey they reach; several may eat the same prey in a
- * frame: the second destroy is skipped when the batch is applied. */
+/* Each predator steers to the nearest prey in the 5x5 cells around it
+ * (boids_hunt's order), remembers it, and eats it when within EAT. Several
+ * may eat the same prey in a frame: the second destroy is skipped when the
+ * batch is applied. */
 static void hunt(const myr_view *v, myr_patches *p) {
-  const grid *g = v->resources[0];
+  const myr_grid *g = v->user;
+  const float *x = myr_chunk_f32(&v->chunk, 0, 0), *y = myr_chunk_f32(&v->chunk, 0, 1);
+  float *vx = myr_chunk_f32(&v->chunk, 1, 0), *vy = myr_chunk_f32(&v->chunk, 1, 1);
   myr_entity *target = myr_chunk_entity(&v->chunk, 2, 0);
-  uint32_t *eaten = myr_chunk_u32(&v->chunk, 2, 1), eat[PREDATORS];
-  for (uint32_t at = 0; at < v->chunk.count; at += PREDATORS) {
-    uint32_t n = v->chunk.count - at < PREDATORS ? v->chunk.count - at : PREDATORS;
-    boids_hunt(g, myr_chunk_f32(&v->chunk, 0, 0) + at, myr_chunk_f32(&v->chunk, 0, 1) + at,
-               myr_chunk_f32(&v->chunk, 1, 0) + at, myr_chunk_f32(&v->chunk, 1, 1) + at, target + at, eat, n);
-    for (uint32_t i = 0; i < n; i++)
-      if (eat[i] != UINT32_MAX && myr_patch_destroy(p, g->id[eat[i]]) == MYR_OK) eaten[at + i]++;
+  uint32_t *eaten = myr_chunk_u32(&v->chunk, 2, 1);
+  for (uint32_t i = 0; i < v->chunk.count; i++) {
+    float best = 1e9f, bx = 0, by = 0;
+    uint32_t best_k = UINT32_MAX;
+    myr_grid_cursor q;
+    myr_grid_hit h;
+    if (myr_grid_cells(g, (const float[]){x[i], y[i]}, 2, &q) != MYR_OK) {
+      myr_system_fail(v, MYR_EINVAL);
+      return;
+    }
+    while (myr_grid_next(&q, &h))
+      if (h.d2 < best) best = h.d2, bx = h.delta[0], by = h.delta[1], best_k = h.slot;
+    target[i] = best_k == UINT32_MAX ? MYR_ENTITY_NULL : g->ids[best_k];
+    if (best_k == UINT32_MAX) continue;
+    if (best < EAT * EAT && myr_patch_destroy(p, g->ids[best_k]) == MYR_OK) eaten[i]++;
+    hunt_steer(best, bx, by, &vx[i], &vy[i]);
   }
 }
 
@@ -292,35 +281,24 @@ static myr_status make_entities(myr_world *w, flock *f, uint32_t prey, uint64_t 
 }
 
 static myr_status add_systems(myr_world *w, myr_schedule *s, flock *f, bool simd) {
-  const myr_term prey_terms[] = {{f->pos, MYR_TERM_READ}, {f->vel, MYR_TERM_READ}, {f->prey, MYR_TERM_WITH}};
-  const myr_reduction_desc red = {.partial_size = sizeof(cell_counts),
-                                  .block_rows = BLOCK,
-                                  .combine = scan_cells,
-                                  .result = myr_resource_data(w, f->totals)};
-  myr_status st =
-      myr_schedule_add(s,
-                       &(myr_system_desc){.name = "count",
-                                          .terms = prey_terms,
-                                          .term_count = 3,
-                                          .fn = count_cells,
-                                          .reduction = &red,
-                                          .end = cell_starts,
-                                          .resources = (myr_resource_term[]){{f->totals, MYR_TERM_WRITE},
-                                                                             {f->grid, MYR_TERM_WRITE_HOOKS}},
-                                          .resource_count = 2},
-                       &f->count);
+  (void)w;
+  /* the prey's grid: the unit square wrapped, SIDE x SIDE cells of SEE */
+  myr_status st = myr_grid_add(s,
+                               &(myr_grid_desc){.name = "grid",
+                                                .position = f->pos,
+                                                .dims = 2,
+                                                .axis = {0, 1},
+                                                .cell = SEE,
+                                                .cells = {SIDE, SIDE},
+                                                .edges = MYR_GRID_WRAP,
+                                                .capacity = f->prey_wanted,
+                                                .payload = (myr_grid_field[]){{f->vel, 0}, {f->vel, 1}},
+                                                .payload_count = 2,
+                                                .filter = (myr_term[]){{f->prey, MYR_TERM_WITH}},
+                                                .filter_count = 1,
+                                                .block_rows = BLOCK},
+                               &f->grid);
   const myr_system_desc systems[] = {
-      {.name = "place",
-       .terms = prey_terms,
-       .term_count = 3,
-       .fn = place,
-       .user = f,
-       .chunk_multiple = BLOCK,
-       .after = (const char *const[]){"count"},
-       .after_count = 1,
-       /* each row writes its own slot of the grid */
-       .resources = (myr_resource_term[]){{f->grid, MYR_TERM_WRITE_DISJOINT}},
-       .resource_count = 1},
       {.name = "flock",
        .terms = (myr_term[]){{f->pos, MYR_TERM_READ},
                              {f->vel, MYR_TERM_WRITE},
@@ -328,7 +306,8 @@ static myr_status add_systems(myr_world *w, myr_schedule *s, flock *f, bool simd
                              {f->hunter, MYR_TERM_WITHOUT}},
        .term_count = 4,
        .fn = simd ? flock_rows_simd : flock_rows,
-       .resources = (myr_resource_term[]){{f->grid, MYR_TERM_READ}},
+       .user = &f->grid,
+       .resources = (myr_resource_term[]){{f->grid.slots, MYR_TERM_READ}},
        .resource_count = 1},
       /* without Prey: never a table of flock's, so the two run side by side */
       {.name = "hunt",
@@ -338,7 +317,8 @@ static myr_status add_systems(myr_world *w, myr_schedule *s, flock *f, bool simd
                              {f->prey, MYR_TERM_WITHOUT}},
        .term_count = 4,
        .fn = hunt,
-       .resources = (myr_resource_term[]){{f->grid, MYR_TERM_READ}},
+       .user = &f->grid,
+       .resources = (myr_resource_term[]){{f->grid.slots, MYR_TERM_READ}},
        .resource_count = 1},
       {.name = "move",
        .terms = (myr_term[]){{f->pos, MYR_TERM_WRITE}, {f->vel, MYR_TERM_READ}},
@@ -366,13 +346,8 @@ myr_status scn_boids(scn_scenario *sc, uint32_t n, uint64_t seed) {
   if (st == MYR_OK) st = myr_component_register(w, &(myr_component_desc){"Prey", NULL, 0, 0}, &f->prey);
   if (st == MYR_OK)
     st = myr_component_register(w, &(myr_component_desc){"Predator", pr, 2, sizeof(predator)}, &f->hunter);
-  if (st == MYR_OK)
-    st = myr_resource_register(w, &(myr_resource_desc){.name = "CellCounts", .size = sizeof(cell_counts)}, &f->totals);
-  if (st == MYR_OK)
-    st = myr_resource_register(w, &(myr_resource_desc){.name = "Grid", .size = grid_size(prey), .align = 64}, &f->grid);
   if (st == MYR_OK) st = myr_world_set_seed(w, seed);
   if (st != MYR_OK) return st;
-  ((grid *)myr_resource_data(w, f->grid))->capacity = prey;
   f->prey_wanted = prey;
   st = make_entities(w, f, prey, seed);
   /* after the entities: the query matches their table from the start (a

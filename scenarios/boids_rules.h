@@ -1,6 +1,8 @@
-/* The rules of the boids scenario, on plain arrays: shared by its systems
- * (scenarios/boids.c, on chunk columns) and by its hand-written serial twin
- * (bench/bench_boids.c), so that both run the same arithmetic. */
+/* The rules of the boids scenario, on plain arrays: the per-neighbour and
+ * per-boid arithmetic is shared by its systems (scenarios/boids.c, over the
+ * library's neighbour grid, grid.h) and by its hand-written serial twin
+ * (bench/bench_boids.c, over the hand-written grid below), so that both run
+ * the same arithmetic in the same order. */
 #ifndef MYRIAD_BOIDS_RULES_H
 #define MYRIAD_BOIDS_RULES_H
 
@@ -64,13 +66,42 @@ static inline void boids_starts(grid *g, const cell_counts *total) {
   for (uint32_t c = 0; c < CELLS; c++) g->start[c + 1] = g->start[c] + total->n[c];
 }
 
+/* What a prey sums over the neighbours it sees (0 < d2 <= SEE^2). */
+typedef struct flock_sums {
+  float sx, sy, ax, ay, cx, cy;
+  uint32_t seen;
+} flock_sums;
+
+static inline void flock_add(flock_sums *s, float dx, float dy, float d2, float nvx, float nvy) {
+  s->seen++;
+  s->sx -= dx / d2;
+  s->sy -= dy / d2;
+  s->ax += nvx;
+  s->ay += nvy;
+  s->cx += dx;
+  s->cy += dy;
+}
+
+/* Separation, alignment and cohesion from the sums, then the speed limit. */
+static inline void flock_steer(const flock_sums *s, float *vx, float *vy, float dt) {
+  if (s->seen) {
+    float inv = 1.0f / (float)s->seen;
+    *vx += dt * (1e-5f * s->sx + 0.5f * (s->ax * inv - *vx) + 2.0f * s->cx * inv);
+    *vy += dt * (1e-5f * s->sy + 0.5f * (s->ay * inv - *vy) + 2.0f * s->cy * inv);
+  }
+  float speed = sqrtf(*vx * *vx + *vy * *vy);
+  if (speed > 0.2f) {
+    *vx *= 0.2f / speed;
+    *vy *= 0.2f / speed;
+  }
+}
+
 /* Separation, alignment and cohesion from the prey in the 3x3 cells around. */
 __attribute__((unused)) static void boids_flock(const grid *g, const float *x, const float *y, float *vx, float *vy,
                                                 uint32_t n, float dt) {
   const float *gxs = grid_col(g, 0), *gys = grid_col(g, 1), *gvx = grid_col(g, 2), *gvy = grid_col(g, 3);
   for (uint32_t i = 0; i < n; i++) {
-    float sx = 0, sy = 0, ax = 0, ay = 0, cx = 0, cy = 0;
-    uint32_t seen = 0;
+    flock_sums s = {0};
     int gx = (int)(x[i] * SIDE) % SIDE, gy = (int)(y[i] * SIDE) % SIDE;
     for (int oy = -1; oy <= 1; oy++)
       for (int ox = -1; ox <= 1; ox++) {
@@ -79,26 +110,18 @@ __attribute__((unused)) static void boids_flock(const grid *g, const float *x, c
           float dx = wrap_delta(gxs[k] - x[i]), dy = wrap_delta(gys[k] - y[i]);
           float d2 = dx * dx + dy * dy;
           if (d2 == 0.0f || d2 > SEE * SEE) continue;
-          seen++;
-          sx -= dx / d2;
-          sy -= dy / d2;
-          ax += gvx[k];
-          ay += gvy[k];
-          cx += dx;
-          cy += dy;
+          flock_add(&s, dx, dy, d2, gvx[k], gvy[k]);
         }
       }
-    if (seen) {
-      float inv = 1.0f / (float)seen;
-      vx[i] += dt * (1e-5f * sx + 0.5f * (ax * inv - vx[i]) + 2.0f * cx * inv);
-      vy[i] += dt * (1e-5f * sy + 0.5f * (ay * inv - vy[i]) + 2.0f * cy * inv);
-    }
-    float speed = sqrtf(vx[i] * vx[i] + vy[i] * vy[i]);
-    if (speed > 0.2f) {
-      vx[i] *= 0.2f / speed;
-      vy[i] *= 0.2f / speed;
-    }
+    flock_steer(&s, &vx[i], &vy[i], dt);
   }
+}
+
+/* A predator's steering toward the nearest prey seen, at (bx, by), d2 = best. */
+static inline void hunt_steer(float best, float bx, float by, float *vx, float *vy) {
+  float d = sqrtf(best) + 1e-6f;
+  *vx = 0.25f * bx / d;
+  *vy = 0.25f * by / d;
 }
 
 /* Each predator steers to the nearest prey in the 5x5 cells around it;
@@ -121,10 +144,7 @@ __attribute__((unused)) static void boids_hunt(const grid *g, const float *x, co
       }
     target[i] = best_k == UINT32_MAX ? MYR_ENTITY_NULL : g->id[best_k];
     eat[i] = best_k != UINT32_MAX && best < EAT * EAT ? best_k : UINT32_MAX;
-    if (best_k == UINT32_MAX) continue;
-    float d = sqrtf(best) + 1e-6f;
-    vx[i] = 0.25f * bx / d;
-    vy[i] = 0.25f * by / d;
+    if (best_k != UINT32_MAX) hunt_steer(best, bx, by, &vx[i], &vy[i]);
   }
 }
 

@@ -11,5 +11,6 @@
 #include "myriad/schedule.h"
 #include "myriad/trace.h"
 #include "myriad/tuning.h"
+#include "myriad/grid.h"
 
 #endif /* MYRIAD_MYRIAD_H */

@@ -312,6 +312,10 @@ MYR_API myr_status myr_schedule_set_chunk_rows(myr_schedule *s, myr_system sys, 
 /* The number of systems added (ids run from 0); 0 for NULL. */
 MYR_API uint32_t myr_schedule_system_count(const myr_schedule *s);
 
+/* The world the schedule runs on (NULL for NULL). May be called from a
+ * system callback. */
+MYR_API myr_world *myr_schedule_world(const myr_schedule *s);
+
 /* Prints the plan: stages, systems, edges and why each edge exists
  * (building the schedule first). Errors: MYR_EINVAL (NULL), those of
  * myr_schedule_build. */

@@ -325,6 +325,8 @@ myr_status myr_schedule_set_chunk_rows(myr_schedule *s, myr_system id, uint32_t 
 
 uint32_t myr_schedule_system_count(const myr_schedule *s) { return s ? s->count : 0; }
 
+myr_world *myr_schedule_world(const myr_schedule *s) { return s ? s->world : NULL; }
+
 /* ---- building ------------------------------------------------------------ */
 
 static int by_stage_cmp(const void *a, const void *b, const myr_schedule *s) {
