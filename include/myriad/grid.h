@@ -17,8 +17,10 @@
  * per cell) and "<name>" (the slots), allocated with the world's allocator
  * at myr_grid_add and never again: the grid holds at most `capacity`
  * entities, and a frame with more fails with MYR_ELIMIT (schedule.h,
- * myr_system_fail). Both resources are part of myr_world_hash (there is no
- * way yet to leave a resource out of it). The counting pass keeps a count
+ * myr_system_fail). The myr_grid holds pointers into both, so they must not
+ * be resized (myr_resource_resize). Both are part of myr_world_hash, like
+ * every resource registered without MYR_RESOURCE_UNHASHED (their bytes
+ * follow from the positions, so they change no comparison of hashes). The counting pass keeps a count
  * per cell for every block of block_rows rows (schedule.h, reductions):
  * 4 * cells bytes per block, so a grid of many cells wants large blocks.
  *
