@@ -7,12 +7,12 @@
  * claim the nearest rabbit with a first-wins set: of several foxes after
  * one rabbit, the first in key order gets it, whatever the threads. The
  * next frame the caught rabbit is destroyed and its fox fed by a
- * commutative add to its energy. Newborns link to their parent with a
+ * commutative add to its energy. Foxes find rabbits through a neighbour
+ * grid (grid.h) rebuilt every frame. Newborns link to their parent with a
  * MYR_ENTITY field; a parent notes its latest child's provisional id in a
  * patch, which the merge rewrites to the real id. A census counts rabbits
- * by a reduction, and a second pass lists them (each in its own slot of a
- * resource that grows between frames as the population does) for the foxes
- * to search.
+ * by a reduction whose result is a resource, which grazing reads the next
+ * frame (crowded rabbits find less grass).
  *
  * The same run on 1, 2 and 3 workers with different chunk sizes ends in the
  * same world hash; the program checks it and exits 1 if not.
@@ -32,17 +32,11 @@ typedef struct {
 typedef struct {
   myr_entity id;
 } link;
-typedef struct {
-  myr_entity id;
-  vec2 at;
-} listed;
-
 typedef struct eco {
   myr_world *w;
   myr_component pos, energy, rabbit, fox, parent, child, caught;
-  myr_resource count, list; /* rabbits this frame; their ids and places */
-  myr_system census;
-  myr_query *rabbits;
+  myr_resource count; /* rabbits, by this frame's census */
+  myr_grid rabbits;   /* where they are */
 } eco;
 
 #define CHECK(call)                                         \
@@ -121,10 +115,10 @@ static void breed(const myr_view *v, myr_patches *p) {
   }
 }
 
-/* ---- stage 1: the census, the list, the hunt ----------------------------------- */
+/* ---- stage 1: the census and the hunt -------------------------------------------- */
 
-/* Counts rabbits per block of rows (a deterministic reduction); combine
- * turns each block's count into its offset in the list. */
+/* Counts rabbits per block of rows; the blocks' counts add up in row order
+ * (a deterministic reduction) into the RabbitCount resource. */
 static void census_rows(const myr_view *v, myr_patches *p) {
   (void)p;
   for (uint32_t i = 0; i < v->chunk.count; i++) ++*(uint32_t *)myr_view_partial(v, i);
@@ -132,54 +126,27 @@ static void census_rows(const myr_view *v, myr_patches *p) {
 
 static void census_combine(void *result, void *partial, void *user) {
   (void)user;
-  uint32_t *total = result, *block = partial, n = *block;
-  *block = *total; /* the block's first slot */
-  *total += n;
+  *(uint32_t *)result += *(uint32_t *)partial;
 }
 
-/* Each rabbit into its slot: its block's offset plus its place in the
- * block, so the list is in row order, whatever the chunks. */
-static void list_rows(const myr_view *v, myr_patches *p) {
-  (void)p;
-  const eco *s = v->user;
-  listed *list = myr_view_resource(v, s->list);
-  size_t room = myr_resource_size(v->world, s->list) / sizeof(listed);
-  const float *x = myr_chunk_column(&v->chunk, 0, 0), *y = myr_chunk_column(&v->chunk, 0, 1);
-  for (uint32_t i = 0; i < v->chunk.count; i++) {
-    uint32_t *slot = myr_view_partial_of(v, s->census, i);
-    if (!slot || *slot >= room) {
-      myr_system_fail(v, MYR_ELIMIT);
-      return;
-    }
-    list[(*slot)++] = (listed){v->chunk.ids[i], {x[i], y[i]}};
-  }
-}
-
-static float torus_d2(vec2 a, vec2 b) {
-  float dx = a.x - b.x, dy = a.y - b.y;
-  dx = dx > 0.5f ? dx - 1 : dx < -0.5f ? dx + 1 : dx;
-  dy = dy > 0.5f ? dy - 1 : dy < -0.5f ? dy + 1 : dy;
-  return dx * dx + dy * dy;
-}
-
-/* Each fox claims the nearest rabbit within reach: a first-wins set, so of
- * several foxes after one rabbit the first in key order has it. */
+/* Each fox claims the nearest rabbit within reach, found through the grid
+ * (visited in a fixed order, so ties go the same way every time): a
+ * first-wins set, so of several foxes after one rabbit the first in key
+ * order has it. */
 static void hunt(const myr_view *v, myr_patches *p) {
   const eco *s = v->user;
-  const listed *list = myr_view_resource(v, s->list);
-  const uint32_t *count = myr_view_resource(v, s->count);
   const float *x = myr_chunk_column(&v->chunk, 0, 0), *y = myr_chunk_column(&v->chunk, 0, 1);
   for (uint32_t i = 0; i < v->chunk.count; i++) {
-    vec2 me = {x[i], y[i]};
     float best = CATCH * CATCH;
     myr_entity prey = MYR_ENTITY_NULL;
-    for (uint32_t k = 0; k < *count; k++) {
-      float d2 = torus_d2(me, list[k].at);
-      if (d2 < best) {
-        best = d2;
-        prey = list[k].id;
+    myr_grid_cursor q;
+    myr_grid_hit hit;
+    FAIL_IF(v, myr_grid_near(&s->rabbits, (const float[]){x[i], y[i]}, CATCH, &q));
+    while (myr_grid_next(&q, &hit))
+      if (hit.d2 < best) {
+        best = hit.d2;
+        prey = hit.id;
       }
-    }
     if (prey != MYR_ENTITY_NULL) FAIL_IF(v, myr_patch_set_first(p, prey, s->caught, &(link){v->chunk.ids[i]}));
   }
 }
@@ -200,10 +167,6 @@ static void make_world(eco *s, uint32_t rabbits, uint32_t foxes) {
   CHECK(myr_component_register(s->w, &(myr_component_desc){"LastChild", ln, 1, sizeof(link)}, &s->child));
   CHECK(myr_component_register(s->w, &(myr_component_desc){"CaughtBy", ln, 1, sizeof(link)}, &s->caught));
   CHECK(myr_resource_register(s->w, &(myr_resource_desc){.name = "RabbitCount", .size = sizeof(uint32_t)}, &s->count));
-  /* rebuilt every frame from the rabbits: no part of the state to hash */
-  CHECK(myr_resource_register(
-      s->w, &(myr_resource_desc){.name = "RabbitList", .size = sizeof(listed), .flags = MYR_RESOURCE_UNHASHED},
-      &s->list));
   /* the first animals, from a generator of our own (no frame runs yet) */
   myr_random r;
   CHECK(myr_random_system(myr_world_seed(s->w), 0, 0, 0, &r));
@@ -215,7 +178,6 @@ static void make_world(eco *s, uint32_t rabbits, uint32_t foxes) {
     myr_entity e;
     CHECK(myr_entity_create_with(s->w, set, rabbit ? 5 : 4, values, &e));
   }
-  CHECK(myr_query_create(s->w, &(myr_query_desc){(myr_term[]){{s->rabbit, MYR_TERM_WITH}}, 1}, &s->rabbits));
 }
 
 static void add_systems(eco *s, myr_schedule *sc) {
@@ -224,7 +186,21 @@ static void add_systems(eco *s, myr_schedule *sc) {
   const myr_term rabbits[] = {{s->pos, MYR_TERM_READ}, {s->rabbit, MYR_TERM_WITH}};
   const myr_term foxes[] = {{s->pos, MYR_TERM_READ}, {s->fox, MYR_TERM_WITH}};
   myr_reduction_desc census = {
-      .partial_size = sizeof(uint32_t), .block_rows = 256, .combine = census_combine, .result_resource = s->count};
+      .partial_size = sizeof(uint32_t), .combine = census_combine, .result_resource = s->count};
+  /* stage 1 rebuilds the rabbits' grid, then the foxes read it */
+  CHECK(myr_grid_add(sc,
+                     &(myr_grid_desc){.name = "RabbitGrid",
+                                      .stage = 1,
+                                      .position = s->pos,
+                                      .dims = 2,
+                                      .axis = {0, 1},
+                                      .cell = 1.0f / 64,
+                                      .cells = {64, 64},
+                                      .edges = MYR_GRID_WRAP,
+                                      .capacity = 1u << 16,
+                                      .filter = (myr_term[]){{s->rabbit, MYR_TERM_WITH}},
+                                      .filter_count = 1},
+                     &s->rabbits));
   const myr_system_desc systems[] = {
       {.name = "settle",
        .terms = (myr_term[]){{s->caught, MYR_TERM_READ}, {s->rabbit, MYR_TERM_WITH}},
@@ -247,39 +223,21 @@ static void add_systems(eco *s, myr_schedule *sc) {
        .reduction = &census,
        .resources = (myr_resource_term[]){{s->count, MYR_TERM_WRITE}},
        .resource_count = 1},
-      {.name = "list",
-       .terms = rabbits,
-       .term_count = 2,
-       .fn = list_rows,
-       .user = s,
-       .stage = 1,
-       .partials_of = "census", /* runs after it, its chunks on census' blocks */
-       .resources = (myr_resource_term[]){{s->list, MYR_TERM_WRITE_DISJOINT}},
-       .resource_count = 1},
       {.name = "hunt",
        .terms = foxes,
        .term_count = 2,
        .fn = hunt,
        .user = s,
        .stage = 1,
-       .resources = (myr_resource_term[]){{s->list, MYR_TERM_READ}, {s->count, MYR_TERM_READ}},
-       .resource_count = 2},
+       .resources = (myr_resource_term[]){{s->rabbits.slots, MYR_TERM_READ}},
+       .resource_count = 1},
   };
   for (size_t i = 0; i < sizeof systems / sizeof *systems; i++) CHECK(myr_schedule_add(sc, &systems[i], NULL));
-  CHECK(myr_schedule_find(sc, "census", &s->census));
-}
-
-/* The list must hold every rabbit of the next census: those alive now and
- * at most one newborn each. */
-static void make_room(eco *s) {
-  CHECK(myr_query_refresh(s->rabbits)); /* newborns' tables */
-  size_t need = 2 * (size_t)myr_query_entity_count(s->rabbits) + 1;
-  if (myr_resource_size(s->w, s->list) < need * sizeof(listed))
-    CHECK(myr_resource_resize(s->w, s->list, 2 * need * sizeof(listed)));
 }
 
 static uint64_t run(uint32_t workers, uint32_t chunk, int frames, bool report) {
-  eco s = {0};
+  static eco s; /* the grid must stay where myr_grid_add saw it */
+  s = (eco){0};
   make_world(&s, 3000, 60);
   myr_jobs *pool;
   CHECK(myr_jobs_create(&(myr_jobs_desc){.workers = workers}, &pool));
@@ -287,7 +245,6 @@ static uint64_t run(uint32_t workers, uint32_t chunk, int frames, bool report) {
   CHECK(myr_schedule_create(s.w, &(myr_schedule_desc){.jobs = pool, .chunk_rows = chunk}, &sc));
   add_systems(&s, sc);
   for (int f = 0; f < frames; f++) {
-    make_room(&s);
     myr_status st = myr_schedule_run(sc, 1.0 / 30);
     if (st != MYR_OK) {
       fprintf(stderr, "frame %d: %s\n", f, myr_schedule_error(sc));
@@ -302,7 +259,6 @@ static uint64_t run(uint32_t workers, uint32_t chunk, int frames, bool report) {
   CHECK(myr_world_hash(s.w, &hash));
   myr_schedule_destroy(sc);
   CHECK(myr_jobs_destroy(pool));
-  myr_query_destroy(s.rabbits);
   myr_world_destroy(s.w);
   return hash;
 }
