@@ -2,8 +2,8 @@
  * author's tools (docs/authoring.md walks through it).
  *
  * Rabbits wander, graze and breed; foxes wander, hunt and breed; both
- * starve. Every random number is drawn per entity (myr_view_random) or per
- * system (myr_view_random_once), so no system shares a random state. Foxes
+ * starve. Every random number is drawn per entity (myr_view_random), so no
+ * system shares a random state. Foxes
  * claim the nearest rabbit with a first-wins set: of several foxes after
  * one rabbit, the first in key order gets it, whatever the threads. The
  * next frame the caught rabbit is destroyed and its fox fed by a
@@ -53,7 +53,7 @@ typedef struct eco {
     if (s_ != MYR_OK) myr_system_fail((v), s_); \
   } while (0)
 
-enum { STREAM_WALK, STREAM_BIRTH };
+enum { STREAM_WALK, STREAM_BIRTH, STREAM_FIRST_ANIMALS };
 static const float CATCH = 0.006f, FOX_MEAL = 3.0f, BIRTH_COST = 4.0f;
 
 static float wrap(float x) { return x < 0 ? x + 1 : x >= 1 ? x - 1 : x; }
@@ -169,7 +169,7 @@ static void make_world(eco *s, uint32_t rabbits, uint32_t foxes) {
   CHECK(myr_resource_register(s->w, &(myr_resource_desc){.name = "RabbitCount", .size = sizeof(uint32_t)}, &s->count));
   /* the first animals, from a generator of our own (no frame runs yet) */
   myr_random r;
-  CHECK(myr_random_system(myr_world_seed(s->w), 0, 0, 0, &r));
+  CHECK(myr_random_system(myr_world_seed(s->w), 0, 0, STREAM_FIRST_ANIMALS, &r));
   for (uint32_t i = 0; i < rabbits + foxes; i++) {
     vec2 at = {myr_random_float(&r), myr_random_float(&r)};
     bool rabbit = i < rabbits;

@@ -1749,6 +1749,120 @@ static void a_provisional_id_stored_in_place_is_reported_while_checking(void **s
   assert_non_null(strstr(myr_schedule_error(x->s), "system \"linker\" stored a provisional id in Link.to"));
 }
 
+/* From a review: a result resource the system does not declare would be
+ * written with no edge to its readers (and a forgotten `result` would
+ * write resource 0): refused. */
+static void a_result_resource_must_be_declared_written(void **state) {
+  sfix *x = *state;
+  myr_resource total = make_resource(x, "Total", 8);
+  myr_reduction_desc red = {.partial_size = 8, .combine = sum_combine_u64, .result_resource = total};
+  assert_int_equal(myr_schedule_add(x->s,
+                                    &(myr_system_desc){.name = "undeclared",
+                                                       .terms = (myr_term[]){{x->f.pos, MYR_TERM_READ}},
+                                                       .term_count = 1,
+                                                       .fn = count_rows_u64,
+                                                       .reduction = &red},
+                                    NULL),
+                   MYR_EINVAL);
+  assert_non_null(strstr(myr_schedule_error(x->s), "\"undeclared\": its reduction's result goes to resource Total, "
+                                                   "which the system does not declare"));
+  assert_int_equal(myr_schedule_system_count(x->s), 0);
+}
+
+static void write_result_from_chunk(const myr_view *v, myr_patches *p) {
+  (void)p;
+  uint64_t *r = myr_view_resource(v, *(const myr_resource *)v->user);
+  for (uint32_t i = 0; i < v->chunk.count; i++) {
+    ++*(uint64_t *)myr_view_partial(v, i);
+    r[1]++; /* wrong: the chunks may only read the result's resource */
+  }
+}
+
+static void a_main_thread_system_may_write_its_result_resource_from_its_chunks(void **state) {
+  sfix *x = *state;
+  assert_int_equal(
+      myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){.components = &x->f.pos, .component_count = 1, .count = 50}),
+      MYR_OK);
+  static myr_resource total;
+  total = make_resource(x, "Total", 16);
+  myr_reduction_desc red = {.partial_size = 8, .combine = sum_combine_u64, .result_resource = total};
+  assert_int_equal(myr_schedule_add(x->s,
+                                    &(myr_system_desc){.name = "greedy",
+                                                       .terms = (myr_term[]){{x->f.pos, MYR_TERM_READ}},
+                                                       .term_count = 1,
+                                                       .fn = write_result_from_chunk,
+                                                       .user = &total,
+                                                       .flags = MYR_SYSTEM_MAIN_THREAD,
+                                                       .reduction = &red,
+                                                       .resources = (myr_resource_term[]){{total, MYR_TERM_WRITE}},
+                                                       .resource_count = 1},
+                                    NULL),
+                   MYR_OK);
+  /* main thread: its chunks cannot race, so writing there is allowed */
+  assert_int_equal(myr_schedule_set_access_check(x->s, true), MYR_OK);
+  assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_OK);
+}
+
+static void chunked_writes_to_a_result_resource_are_reported_while_checking(void **state) {
+  sfix *x = *state;
+  assert_int_equal(
+      myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){.components = &x->f.pos, .component_count = 1, .count = 50}),
+      MYR_OK);
+  static myr_resource total;
+  total = make_resource(x, "Total", 16);
+  myr_reduction_desc red = {.partial_size = 8, .combine = sum_combine_u64, .result_resource = total};
+  assert_int_equal(myr_schedule_add(x->s,
+                                    &(myr_system_desc){.name = "greedy",
+                                                       .terms = (myr_term[]){{x->f.pos, MYR_TERM_READ}},
+                                                       .term_count = 1,
+                                                       .fn = write_result_from_chunk,
+                                                       .user = &total,
+                                                       .reduction = &red,
+                                                       .resources = (myr_resource_term[]){{total, MYR_TERM_WRITE}},
+                                                       .resource_count = 1},
+                                    NULL),
+                   MYR_OK);
+  assert_int_equal(myr_schedule_set_access_check(x->s, true), MYR_OK);
+  assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_EACCESS);
+  assert_non_null(strstr(myr_schedule_error(x->s), "a chunk of system \"greedy\" wrote resource Total, which holds "
+                                                   "its reduction's result"));
+}
+
+/* A checking schedule keeps the world's read reports for its frames even
+ * after another checking schedule on the world took them and went away. */
+static void a_checking_schedule_keeps_its_read_checks_when_another_goes(void **state) {
+  sfix *x = *state;
+  assert_int_equal(myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){.components = (myr_component[]){x->f.pos, x->f.vel},
+                                                                   .component_count = 2,
+                                                                   .count = 100}),
+                   MYR_OK);
+  peek_ctx c = {x->f.w, x->f.vel};
+  add(x, "steer", 0, (myr_term[]){{x->f.vel, MYR_TERM_WRITE}}, 1, noop_system, NULL);
+  add(x, "peek", 0, (myr_term[]){{x->f.pos, MYR_TERM_READ}}, 1, peek_velocity, &c);
+  assert_int_equal(myr_schedule_set_access_check(x->s, true), MYR_OK);
+  myr_schedule *other;
+  assert_int_equal(myr_schedule_create(x->f.w, NULL, &other), MYR_OK);
+  assert_int_equal(myr_schedule_set_access_check(other, true), MYR_OK); /* takes the world's hook */
+  myr_schedule_destroy(other);                                          /* and drops it */
+  assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_EACCESS);
+}
+
+static void set_the_clock_from_a_callback(const myr_view *v, myr_patches *p) {
+  (void)p;
+  myr_world *w = (myr_world *)v->world;
+  if (myr_world_set_seed(w, 5) != MYR_EBUSY || myr_world_set_clock(w, 9, 9) != MYR_EBUSY)
+    myr_system_fail(v, MYR_EINVAL);
+}
+
+static void the_seed_and_clock_are_not_set_during_a_frame(void **state) {
+  sfix *x = *state;
+  assert_int_equal(
+      myr_schedule_add(x->s, &(myr_system_desc){.name = "tamper", .fn = set_the_clock_from_a_callback}, NULL), MYR_OK);
+  assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_OK);
+  assert_int_equal(myr_world_frame(x->f.w), 1);
+  assert_int_equal(myr_world_seed(x->f.w), 0);
+}
+
 /* A spatial grid by deterministic counting sort, in two passes over the
  * same rows (the pattern myr_view_partial_of documents). */
 enum { CELLS = 64, GRID_MAX = 60000 };
@@ -2050,6 +2164,14 @@ int main(void) {
                                       sfix_teardown),
       cmocka_unit_test_setup_teardown(a_provisional_id_stored_in_place_is_reported_while_checking, sfix_setup,
                                       sfix_teardown),
+      cmocka_unit_test_setup_teardown(a_result_resource_must_be_declared_written, sfix_setup, sfix_teardown),
+      cmocka_unit_test_setup_teardown(a_main_thread_system_may_write_its_result_resource_from_its_chunks, sfix_setup,
+                                      sfix_teardown),
+      cmocka_unit_test_setup_teardown(chunked_writes_to_a_result_resource_are_reported_while_checking, sfix_setup,
+                                      sfix_teardown),
+      cmocka_unit_test_setup_teardown(a_checking_schedule_keeps_its_read_checks_when_another_goes, sfix_setup,
+                                      sfix_teardown),
+      cmocka_unit_test_setup_teardown(the_seed_and_clock_are_not_set_during_a_frame, sfix_setup, sfix_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

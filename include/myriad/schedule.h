@@ -45,14 +45,15 @@
  * only, and a provisional id stored in place in a MYR_ENTITY field: the
  * run returns MYR_EACCESS, prints the sentence to stderr and leaves it in
  * myr_schedule_error, naming the systems (or the resource). Checks are off
- * by default and on with myr_schedule_set_access_check, with the
- * environment variable MYRIAD_ACCESS_CHECK=1 (read when a schedule is
- * created), or in a build with the CMake option MYR_ACCESS_CHECK (the
- * debug and asan presets). Off, they cost a load and a branch per
- * myr_component_get and myr_field_get, and nothing per chunk. On, they
+ * by default, on in a build with the CMake option MYR_ACCESS_CHECK (the
+ * debug and asan presets); the environment variable MYRIAD_ACCESS_CHECK
+ * (1, on, yes or true; 0, off, no or false), read when a schedule is
+ * created, overrides that default, and myr_schedule_set_access_check
+ * switches them between frames. Off, they cost a load and a branch per
+ * myr_component_get and myr_field_get, and a branch per chunk. On, they
  * cost a hash of the checked resources per system and a scan of written
- * entity columns: for finding bugs, not for production runs. One schedule
- * per world checks reads through the world: the last one switched on.
+ * entity columns: for finding bugs, not for production runs. A running
+ * schedule that checks takes the world's read reports for its frame.
  *
  * Floating point. The world's result is the same bits for any thread
  * count because every value is computed by the same code in the same order;
@@ -109,8 +110,10 @@ typedef struct myr_view {
  * - MYR_TERM_READ: read by the system's chunks and hooks;
  * - MYR_TERM_WRITE: written, by a system whose chunks never run at the same
  *   time: a run-once system (no component terms), a MYR_SYSTEM_WHOLE or
- *   MYR_SYSTEM_MAIN_THREAD one, or the resource that holds the system's
- *   reduction result (the library combines it after the chunks);
+ *   MYR_SYSTEM_MAIN_THREAD one; or, by a chunked system, the resource that
+ *   holds its reduction's result: the library combines it after the chunks,
+ *   the hooks may write it, the chunks only read it (checked runs compare
+ *   its hash around the chunks);
  * - MYR_TERM_WRITE_HOOKS: written by the system's begin and end hooks, read
  *   by its chunks (e.g. a grid built in the end hook of a counting pass);
  * - MYR_TERM_WRITE_DISJOINT: written by the system's chunks, each only in
@@ -174,8 +177,10 @@ typedef struct myr_reduction_desc {
    * offsets for a second pass (myr_view_partial_of). `user` is the system's. */
   void (*combine)(void *result, void *partial, void *user);
   /* Where the result goes: partial_size bytes at `result`, or, when result
-   * is NULL, at the start of resource `result_resource` (followed when the
-   * resource is resized; it must keep partial_size bytes at least). */
+   * is NULL, at the start of resource `result_resource`, which the system
+   * must declare with a MYR_TERM_WRITE resource term (so the schedule
+   * orders its readers after it), followed when the resource is resized
+   * (it must keep partial_size bytes at least). */
   void *result;
   myr_resource result_resource;
 } myr_reduction_desc;
@@ -235,8 +240,9 @@ typedef struct myr_system_desc {
   /* A second pass: the name of the system whose reduction partials this
    * one reads (myr_view_partial_of). The system then runs after it, its
    * chunks line up with that reduction's blocks, and myr_schedule_build
-   * refuses (MYR_EINVAL, naming both) a chunk_multiple that does not, a
-   * system without a reduction, or one of another stage. */
+   * refuses, naming both, a chunk_multiple that does not, a system without
+   * a reduction, or one of another stage (MYR_EINVAL); an unknown name
+   * (MYR_ENOTFOUND) or its own (MYR_ECYCLE). */
   const char *partials_of;
 } myr_system_desc;
 

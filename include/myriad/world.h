@@ -102,7 +102,8 @@ MYR_API myr_status myr_world_create(const myr_world_desc *desc, myr_world **out)
 
 /* The seed that keys the world's random numbers (random.h): 0 until set.
  * Set it before the first frame; every seed, 0 too, is as good as any
- * other. myr_world_set_seed errors: MYR_EINVAL (NULL world). */
+ * other. myr_world_set_seed errors: MYR_EINVAL (NULL world), MYR_EBUSY
+ * (while a schedule runs a frame on the world). */
 MYR_API myr_status myr_world_set_seed(myr_world *world, uint64_t seed);
 MYR_API uint64_t myr_world_seed(const myr_world *world);
 
@@ -114,7 +115,8 @@ MYR_API uint64_t myr_world_frame(const myr_world *world);
 MYR_API double myr_world_time(const myr_world *world);
 
 /* Sets the clock, e.g. to continue a run that stopped at that frame.
- * Errors: MYR_EINVAL (NULL world). */
+ * Errors: MYR_EINVAL (NULL world), MYR_EBUSY (while a schedule runs a frame
+ * on the world). */
 MYR_API myr_status myr_world_set_clock(myr_world *world, uint64_t frame, double time);
 
 /* Destroys a world and everything it owns. NULL is ignored. Queries still

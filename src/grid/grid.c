@@ -184,7 +184,7 @@ static void set_shape(const myr_grid_desc *d, myr_grid *g) {
 /* ---- adding --------------------------------------------------------------- */
 
 static myr_status add_systems(myr_schedule *s, const myr_grid_desc *d, myr_grid *g, const myr_term *terms,
-                              uint32_t term_count, myr_world *w) {
+                              uint32_t term_count) {
   char count_name[NAME_MAX_ + 8], place_name[NAME_MAX_ + 8];
   snprintf(count_name, sizeof count_name, "%s.count", d->name);
   snprintf(place_name, sizeof place_name, "%s.place", d->name);
@@ -192,7 +192,7 @@ static myr_status add_systems(myr_schedule *s, const myr_grid_desc *d, myr_grid 
   const myr_reduction_desc red = {.partial_size = (size_t)g->cell_count * sizeof(uint32_t),
                                   .block_rows = block,
                                   .combine = scan_counts,
-                                  .result = myr_resource_data(w, g->counts)};
+                                  .result_resource = g->counts};
   myr_status st =
       myr_schedule_add(s,
                        &(myr_system_desc){.name = count_name,
@@ -208,7 +208,6 @@ static myr_status add_systems(myr_schedule *s, const myr_grid_desc *d, myr_grid 
                                           .resource_count = 2},
                        &g->count);
   if (st != MYR_OK) return st;
-  const char *after[] = {count_name};
   return myr_schedule_add(s,
                           &(myr_system_desc){.name = place_name,
                                              .terms = terms,
@@ -216,9 +215,7 @@ static myr_status add_systems(myr_schedule *s, const myr_grid_desc *d, myr_grid 
                                              .fn = place_rows,
                                              .user = g,
                                              .stage = d->stage,
-                                             .chunk_multiple = block,
-                                             .after = after,
-                                             .after_count = 1,
+                                             .partials_of = count_name, /* after it, on its blocks */
                                              /* each row writes its own slot */
                                              .resources = (myr_resource_term[]){{g->slots, MYR_TERM_WRITE_DISJOINT}},
                                              .resource_count = 1},
@@ -259,5 +256,5 @@ myr_status myr_grid_add(myr_schedule *s, const myr_grid_desc *d, myr_grid *out) 
   for (uint32_t a = 0; a < g.dims; a++) g.pos[a] = (const float *)(void *)(base + g.pos_offset_[a]);
   for (uint32_t k = 0; k < g.payload_count; k++) g.payload[k] = (const float *)(void *)(base + g.payload_offset_[k]);
   *out = g;
-  return add_systems(s, d, out, terms, term_count, w);
+  return add_systems(s, d, out, terms, term_count);
 }

@@ -71,20 +71,35 @@ static uint64_t bytes_hash(const unsigned char *p, size_t n) {
   return h;
 }
 
+/* Whether y's term i is checked with the terms of `kind`: a chunked
+ * system's plain write term (allowed only for its reduction's result, which
+ * the library writes after the chunks) is checked around the chunks like a
+ * hooks-only one. */
+static bool checked_as(const sys *y, uint32_t i, myr_term_kind kind) {
+  if (y->res[i].kind == kind) return true;
+  bool chunked = y->query && !(y->flags & (MYR_SYSTEM_WHOLE | MYR_SYSTEM_MAIN_THREAD));
+  return kind == MYR_TERM_WRITE_HOOKS && y->res[i].kind == MYR_TERM_WRITE && chunked;
+}
+
 void access_resources_before(const sys *y, uint64_t *hashes, myr_term_kind kind) {
   for (uint32_t i = 0; i < y->res_count; i++)
-    if (y->res[i].kind == kind)
+    if (checked_as(y, i, kind))
       hashes[i] = bytes_hash(y->res_data[i], myr_resource_size(y->owner->world, y->res[i].resource));
 }
 
 void access_resources_after(myr_schedule *s, const sys *y, const uint64_t *hashes, myr_term_kind kind) {
   for (uint32_t i = 0; i < y->res_count; i++) {
-    if (y->res[i].kind != kind ||
+    if (!checked_as(y, i, kind) ||
         bytes_hash(y->res_data[i], myr_resource_size(s->world, y->res[i].resource)) == hashes[i])
       continue;
     const char *name = world_resource_name(s->world, y->res[i].resource);
     if (kind == MYR_TERM_READ)
       access_fail(s, "access check: system \"%s\" wrote resource %s, which it declares read-only", y->name, name);
+    else if (y->res[i].kind == MYR_TERM_WRITE)
+      access_fail(s,
+                  "access check: a chunk of system \"%s\" wrote resource %s, which holds its reduction's result: "
+                  "its chunks may only read it",
+                  y->name, name);
     else
       access_fail(s,
                   "access check: a chunk of system \"%s\" wrote resource %s, which it declares written by its "

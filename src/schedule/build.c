@@ -37,9 +37,13 @@ myr_status myr_schedule_create(myr_world *w, const myr_schedule_desc *d, myr_sch
 #ifdef MYR_ACCESS_CHECK
   s->checking = true;
 #else
-  const char *env = getenv("MYRIAD_ACCESS_CHECK");
-  s->checking = env && env[0] && strcmp(env, "0") != 0;
+  s->checking = false;
 #endif
+  const char *env = getenv("MYRIAD_ACCESS_CHECK");
+  if (env && (!strcmp(env, "1") || !strcmp(env, "on") || !strcmp(env, "yes") || !strcmp(env, "true")))
+    s->checking = true;
+  else if (env && (!strcmp(env, "0") || !strcmp(env, "off") || !strcmp(env, "no") || !strcmp(env, "false")))
+    s->checking = false;
   schedule_access_watch(s, true);
   schedule_tuning_from_env(s);
   *out = s;
@@ -152,6 +156,13 @@ static bool chunks_concurrent(const myr_system_desc *d) {
   return d->term_count > 0 && !(d->flags & (MYR_SYSTEM_WHOLE | MYR_SYSTEM_MAIN_THREAD));
 }
 
+/* Whether the system declares a plain write of resource r. */
+static bool writes_resource(const myr_system_desc *d, myr_resource r) {
+  for (uint32_t i = 0; i < d->resource_count; i++)
+    if (d->resources[i].resource == r && d->resources[i].kind == MYR_TERM_WRITE) return true;
+  return false;
+}
+
 /* Whether the reduction's result lies within a resource's bytes. */
 static bool holds_result(const myr_world *w, const myr_system_desc *d, myr_resource r, const void *data) {
   if (!d->reduction) return false;
@@ -258,6 +269,11 @@ myr_status myr_schedule_add(myr_schedule *s, const myr_system_desc *d, myr_syste
                           "add \"%s\": its reduction has no result pointer, and resource %u (its result_resource) %s",
                           d->name, r->result_resource,
                           myr_resource_size(w, r->result_resource) ? "is smaller than the partial size" : "is unknown");
+    if (!r->result && !writes_resource(d, r->result_resource))
+      return schedule_say(s, MYR_EINVAL,
+                          "add \"%s\": its reduction's result goes to resource %s, which the system does not declare "
+                          "with a MYR_TERM_WRITE term (the library writes it after the chunks: the schedule must know)",
+                          d->name, world_resource_name(w, r->result_resource));
     y.red = *r;
     y.red_in_resource = !r->result;
     uint32_t b = r->block_rows ? r->block_rows : 1024;
@@ -512,8 +528,10 @@ static myr_status second_passes(myr_schedule *s) {
     if (y->chunk_multiple % b != 0)
       return schedule_say(s, MYR_EINVAL,
                           "build: \"%s\" reads the partials of \"%s\", whose blocks are %u rows, but cuts its chunks "
-                          "on multiples of %u rows: set its chunk_multiple to a multiple of %u (or leave it 0)",
-                          y->name, o->name, b, y->chunk_multiple, b);
+                          "on multiples of %u rows: set its %s to a multiple of %u%s",
+                          y->name, o->name, b, y->chunk_multiple,
+                          y->red.combine ? "reduction's block_rows" : "chunk_multiple", b,
+                          y->red.combine ? "" : " (or leave it 0)");
   }
   return MYR_OK;
 }

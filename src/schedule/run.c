@@ -337,6 +337,9 @@ myr_status myr_schedule_run(myr_schedule *s, double dt) {
   in_frame++;
   at_store32_rel(&s->running, 1);
   world_frame_enter(s->world);
+  /* the world reports reads to this schedule while it runs, even if another
+   * checking schedule took the hook since (or was destroyed with it) */
+  if (s->checking) schedule_access_watch(s, true);
   s->frame++;
   s->dt = dt;
   s->time = myr_world_time(s->world); /* the frame sees the world's clock from before it */

@@ -169,7 +169,7 @@ struct myr_schedule {
   uint32_t mainq_head, mainq_tail;
   uint32_t error;         /* a myr_status, negated (atomic) */
   uint32_t failed_system; /* the system that reported it, NONE if none (atomic) */
-  char message[512];      /* myr_schedule_error's text */
+  char message[1024];     /* myr_schedule_error's text */
   patch_batch batch;      /* the stage's patch batch */
   /* tuning */
   tuning_file env_tuning;    /* MYRIAD_TUNING's, for systems added later */

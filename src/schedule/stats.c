@@ -85,7 +85,9 @@ static sys_figures figures_of(const myr_system_stats *t, bool totals) {
   return f;
 }
 
-static uint64_t skipped(const myr_patch_stats *p) { return p->skipped_dead + p->skipped_present + p->skipped_absent; }
+static uint64_t skipped(const myr_patch_stats *p) {
+  return p->skipped_dead + p->skipped_present + p->skipped_absent + p->skipped_lost;
+}
 
 static void json_workers(const myr_schedule *s, FILE *out) {
   fprintf(out, "\n], \"workers\": [");

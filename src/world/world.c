@@ -72,6 +72,7 @@ uint64_t myr_world_seed(const myr_world *w) { return w ? w->seed : 0; }
 
 myr_status myr_world_set_seed(myr_world *w, uint64_t seed) {
   if (!w) return MYR_EINVAL;
+  if (w->running) return MYR_EBUSY;
   w->seed = seed;
   return MYR_OK;
 }
@@ -80,6 +81,7 @@ double myr_world_time(const myr_world *w) { return w ? w->time : 0; }
 
 myr_status myr_world_set_clock(myr_world *w, uint64_t frame, double time) {
   if (!w) return MYR_EINVAL;
+  if (w->running) return MYR_EBUSY;
   w->frame = frame;
   w->time = time;
   return MYR_OK;
