@@ -1778,8 +1778,9 @@ static void write_result_from_chunk(const myr_view *v, myr_patches *p) {
   }
 }
 
-static void a_main_thread_system_may_write_its_result_resource_from_its_chunks(void **state) {
-  sfix *x = *state;
+/* A system whose chunks also write the resource that holds its
+ * reduction's result, run once with access checks on. */
+static myr_status run_greedy(sfix *x, uint32_t flags) {
   assert_int_equal(
       myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){.components = &x->f.pos, .component_count = 1, .count = 50}),
       MYR_OK);
@@ -1792,38 +1793,24 @@ static void a_main_thread_system_may_write_its_result_resource_from_its_chunks(v
                                                        .term_count = 1,
                                                        .fn = write_result_from_chunk,
                                                        .user = &total,
-                                                       .flags = MYR_SYSTEM_MAIN_THREAD,
+                                                       .flags = flags,
                                                        .reduction = &red,
                                                        .resources = (myr_resource_term[]){{total, MYR_TERM_WRITE}},
                                                        .resource_count = 1},
                                     NULL),
                    MYR_OK);
-  /* main thread: its chunks cannot race, so writing there is allowed */
   assert_int_equal(myr_schedule_set_access_check(x->s, true), MYR_OK);
-  assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_OK);
+  return myr_schedule_run(x->s, 0.5);
+}
+
+static void a_main_thread_system_may_write_its_result_resource_from_its_chunks(void **state) {
+  /* main thread: its chunks cannot race, so writing there is allowed */
+  assert_int_equal(run_greedy(*state, MYR_SYSTEM_MAIN_THREAD), MYR_OK);
 }
 
 static void chunked_writes_to_a_result_resource_are_reported_while_checking(void **state) {
   sfix *x = *state;
-  assert_int_equal(
-      myr_entity_create_bulk(x->f.w, &(myr_bulk_desc){.components = &x->f.pos, .component_count = 1, .count = 50}),
-      MYR_OK);
-  static myr_resource total;
-  total = make_resource(x, "Total", 16);
-  myr_reduction_desc red = {.partial_size = 8, .combine = sum_combine_u64, .result_resource = total};
-  assert_int_equal(myr_schedule_add(x->s,
-                                    &(myr_system_desc){.name = "greedy",
-                                                       .terms = (myr_term[]){{x->f.pos, MYR_TERM_READ}},
-                                                       .term_count = 1,
-                                                       .fn = write_result_from_chunk,
-                                                       .user = &total,
-                                                       .reduction = &red,
-                                                       .resources = (myr_resource_term[]){{total, MYR_TERM_WRITE}},
-                                                       .resource_count = 1},
-                                    NULL),
-                   MYR_OK);
-  assert_int_equal(myr_schedule_set_access_check(x->s, true), MYR_OK);
-  assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_EACCESS);
+  assert_int_equal(run_greedy(x, 0), MYR_EACCESS);
   assert_non_null(strstr(myr_schedule_error(x->s), "a chunk of system \"greedy\" wrote resource Total, which holds "
                                                    "its reduction's result"));
 }
