@@ -17,7 +17,7 @@ endforeach()
 add_library(myriad_internal STATIC ${myr_objects})
 target_include_directories(myriad_internal
   PUBLIC ${PROJECT_SOURCE_DIR}/include ${myr_part_dirs})
-target_link_libraries(myriad_internal PUBLIC PkgConfig::CK Threads::Threads)
+target_link_libraries(myriad_internal PUBLIC PkgConfig::CK PkgConfig::ZSTD Threads::Threads)
 
 # The merged, localised object. Needs GNU ld and objcopy (ELF); without them
 # the installed libraries are the plain objects and export private names too.
@@ -61,7 +61,7 @@ foreach(myr_lib IN ITEMS myriad_static myriad_shared)
     PUBLIC $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
            $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
   target_link_libraries(${myr_lib}
-    PRIVATE PkgConfig::CK $<BUILD_INTERFACE:myr_flags>
+    PRIVATE PkgConfig::CK PkgConfig::ZSTD $<BUILD_INTERFACE:myr_flags>
     PUBLIC  Threads::Threads)
   set_target_properties(${myr_lib} PROPERTIES
     OUTPUT_NAME myriad EXPORT_NAME ${myr_lib}

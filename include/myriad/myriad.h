@@ -12,5 +12,6 @@
 #include "myriad/trace.h"
 #include "myriad/tuning.h"
 #include "myriad/grid.h"
+#include "myriad/snapshot.h"
 
 #endif /* MYRIAD_MYRIAD_H */

@@ -75,9 +75,9 @@ enum {
 };
 
 typedef struct myr_snapshot_save_desc {
-  uint32_t flags;   /* MYR_SNAPSHOT_* */
-  int zstd_level;   /* with MYR_SNAPSHOT_ZSTD: 1..19, 0 = 3 */
-  const char *meta; /* optional text stored as is (up to MYR_SNAPSHOT_META_MAX
+  uint32_t flags;              /* MYR_SNAPSHOT_* */
+  int zstd_level;              /* with MYR_SNAPSHOT_ZSTD: 1..19, 0 = 3 */
+  const char *meta;            /* optional text stored as is (up to MYR_SNAPSHOT_META_MAX
                        bytes), e.g. which program and settings made the world */
   myr_snapshot_report *report; /* optional: the message on failure */
 } myr_snapshot_save_desc;
@@ -96,8 +96,7 @@ typedef myr_status (*myr_snapshot_write_fn)(void *ctx, const void *data, size_t 
  * MYR_EIO (the file could not be written: a full disk, an unwritable
  * folder; the report's message names the path and the system's reason),
  * MYR_ENOMEM. */
-MYR_API myr_status myr_snapshot_save_file(const myr_world *world, const char *path,
-                                          const myr_snapshot_save_desc *desc);
+MYR_API myr_status myr_snapshot_save_file(const myr_world *world, const char *path, const myr_snapshot_save_desc *desc);
 
 /* Saves the world into memory allocated with the world's allocator: *data
  * and *size receive it; release it with myr_snapshot_free. Errors as
@@ -203,7 +202,7 @@ typedef struct myr_snapshot_info {
   uint32_t slot_count;                                   /* entity slots, live or free */
   uint64_t entity_count;                                 /* live entities */
   uint32_t section_count;
-  bool checksums_ok; /* every section's checksum holds */
+  bool checksums_ok;                    /* every section's checksum holds */
   char meta[MYR_SNAPSHOT_META_MAX + 1]; /* the saver's text, "" if none */
 } myr_snapshot_info;
 
@@ -229,12 +228,14 @@ typedef struct myr_world_diff {
   /* the first differing slot, in slot order (valid when differing > 0) */
   uint32_t slot;
   myr_entity a, b; /* the entity in each world at that slot (MYR_ENTITY_NULL: none) */
-  /* the first difference at that slot: a component one has and the other
-   * lacks (field = UINT32_MAX), or a field whose values differ; names from
-   * world a (or b when only b has it) */
+  /* the first difference at that slot: component "" when the ids differ
+   * (one world has no entity there, or another generation); field "" when
+   * one entity has the component and the other lacks it; else a field
+   * whose values differ. Names are world a's (b's when only b has it). */
   char component[64], field[64];
   myr_type type;
-  unsigned char value_a[64], value_b[64]; /* the field's values (first 64 bytes) */
+  uint32_t size;                          /* the field's value size in bytes */
+  unsigned char value_a[64], value_b[64]; /* the field's values (their first 64 bytes) */
   /* the first differing resource, by name (valid when resources_differ) */
   char resource[64];
 } myr_world_diff;

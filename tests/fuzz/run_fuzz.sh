@@ -16,7 +16,7 @@ clang -std=c11 -O1 -g -ffp-contract=off -fwrapv -D_POSIX_C_SOURCE=200809L -DMYR_
   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
   -I"$src/include" "${part_dirs[@]}" \
   "$src/tests/fuzz/fuzz_world.c" "$src"/src/*/*.c \
-  $(pkg-config --cflags --libs ck) -lpthread -o "$work/fuzz_world"
+  $(pkg-config --cflags --libs ck libzstd) -lpthread -o "$work/fuzz_world"
 # new inputs go to a scratch directory; the committed corpus is only read
 exec "$work/fuzz_world" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 \
   -artifact_prefix="$work/" -print_final_stats=1 "$work/new" "$src/tests/fuzz/corpus"

@@ -286,4 +286,40 @@ static inline void table_zero_component(const component_info *ci, table *t, int3
   }
 }
 
+/* ---- restoring a saved world (restore.c) ----------------------------------- */
+
+/* What a world has registered: a load notes it before it registers
+ * anything, and rolls back to it when it fails. */
+typedef struct world_mark {
+  uint32_t components, resources, tables;
+} world_mark;
+
+world_mark world_mark_now(const myr_world *w);
+/* Unregisters the components, resources and tables made since the mark,
+ * newest first. They must be unused: the tables empty, no query refreshed
+ * over them, no table of the mark's made with their components. */
+void world_rollback(myr_world *w, const world_mark *mark);
+/* True while a schedule runs a frame on the world. */
+bool world_running(const myr_world *w);
+/* Ensures the entity index holds `slots` slots without allocating. */
+myr_status world_slots_reserve(myr_world *w, uint32_t slots);
+/* Replaces the entity index of a world with no live entities: `slots`
+ * slots (reserved), slot i of generation gens[i], all free; then the free
+ * list is free_list[0..free_count) in order, its head first. The slots in
+ * neither are made live by world_place_rows, before anything else reads
+ * the world. Little-endian u32 arrays, read unaligned. Cannot fail. */
+void world_index_restore(myr_world *w, uint32_t slots, const unsigned char *gens, const unsigned char *free_list,
+                         uint32_t free_count);
+/* Appends n rows to table t (capacity reserved) for the entities of the
+ * slots slots[0..n) (little-endian u32, restored by world_index_restore),
+ * with their generations. The caller writes every column of the rows.
+ * Returns the first row. Cannot fail. */
+uint32_t world_place_rows(myr_world *w, table *t, const unsigned char *slots, uint32_t n);
+/* The entity index's slots, and the free list's head and length. */
+uint32_t world_free_head(const myr_world *w);
+uint32_t world_free_count(const myr_world *w);
+/* A resource's alignment and flags (registered resources only). */
+size_t world_resource_align(const myr_world *w, myr_resource r);
+uint32_t world_resource_flags(const myr_world *w, myr_resource r);
+
 #endif /* MYRIAD_WORLD_IFACE_H */
