@@ -24,10 +24,10 @@ endif()
 
 # ---- the package ------------------------------------------------------------
 # One package, myriad: both libraries, the headers, the CMake config and the
-# .pc file, and myriad-tune when it is built. Make it from a build meant for
-# it, as tools/package.sh does: prefix /usr (GNUInstallDirs then puts the
-# libraries in the multiarch directory), BUILD_SHARED_LIBS=ON (so
-# myriad::myriad is the shared library, as -lmyriad is) and
+# .pc file, and myriad-tune and myriad-snap when they are built. Make it from
+# a build meant for it, as tools/package.sh does: prefix /usr (GNUInstallDirs
+# then puts the libraries in the multiarch directory), BUILD_SHARED_LIBS=ON
+# (so myriad::myriad is the shared library, as -lmyriad is) and
 # MYR_SIMD_NATIVE=OFF (else myriad-tune runs only on CPUs like the builder's).
 set(MYR_PACKAGE_MAINTAINER
     "myriad maintainers <maintainers@users.noreply.b-seed-dcf0845b.example>"
@@ -47,8 +47,10 @@ string(JOIN "\n" CPACK_PACKAGE_DESCRIPTION
   ""
   "This package holds the shared library, the static one, the headers, the"
   "CMake package (find_package(myriad): myriad::myriad is the shared library,"
-  "myriad::myriad_static the static one), the pkg-config file, and"
-  "myriad-tune, which measures and tunes the built-in scenarios' chunk sizes.")
+  "myriad::myriad_static the static one), the pkg-config file,"
+  "myriad-tune, which measures and tunes the built-in scenarios' chunk sizes,"
+  "and myriad-snap, which inspects, verifies, hashes, compares and dumps"
+  "snapshot files.")
 set(CPACK_STRIP_FILES ON)
 set(CPACK_SOURCE_IGNORE_FILES "/build/" "/\\.git")
 set(CPACK_DEBIAN_PACKAGE_NAME myriad)
@@ -57,7 +59,7 @@ set(CPACK_DEBIAN_PACKAGE_RELEASE 1)
 set(CPACK_DEBIAN_PACKAGE_SECTION libdevel)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 # Depends: what the installed files need on a Debian system.
-#   libc6, ...      what the shared library and myriad-tune need at run
+#   libc6, ...      what the shared library and the tools need at run
 #                   time: dpkg-shlibdeps (dpkg-dev) reads it off the ELF
 #                   files. Today that is libc6 alone: the library uses
 #                   concurrencykit's inline functions only, so it has no

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian package that tools/package.sh made (BUILD_DIR/deb) with
 # dpkg -i, builds tests/consumer against the system install (find_package and
-# pkg-config, nothing but the default paths), runs the consumers and
-# myriad-tune from /usr, and purges the package again (dpkg -P), on failure
-# too. Needs root: exits 77 (skipped) otherwise. Refuses to start when a
-# myriad package is installed already, rather than remove it.
+# pkg-config, nothing but the default paths), runs the consumers,
+# myriad-tune and myriad-snap from /usr, and purges the package again (dpkg
+# -P), on failure too. Needs root: exits 77 (skipped) otherwise. Refuses to
+# start when a myriad package is installed already, rather than remove it.
 # Args: BUILD_DIR SOURCE_DIR
 set -euo pipefail
 build=$1
@@ -110,3 +110,9 @@ grep -q particles <<<"$help" || { echo "myriad-tune --help does not list the sce
 "$tune" --scenario particles --entities 2000 --threads 1 --chunk 256 --frames 2 --warmup 0 --format json \
   >"$scratch/tune.json" || { echo "myriad-tune failed" >&2; exit 1; }
 echo "myriad-tune: a run of the particles scenario, $(wc -c <"$scratch/tune.json") bytes of JSON"
+
+# myriad-snap beside it, with the system's libmyriad
+snap=$(command -v myriad-snap) || { echo "myriad-snap is not on the PATH" >&2; exit 1; }
+[ "$snap" = /usr/bin/myriad-snap ] || { echo "myriad-snap is $snap, not /usr/bin/myriad-snap" >&2; exit 1; }
+"$snap" --help | grep -q "verify FILE" || { echo "myriad-snap --help failed" >&2; exit 1; }
+echo "myriad-snap: $("$snap" --version)"

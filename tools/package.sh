@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Makes the Debian package: configures a build for it (library and
-# myriad-tune only; prefix /usr, so the libraries go to the multiarch
+# Makes the Debian package: configures a build for it (library, myriad-tune
+# and myriad-snap only; prefix /usr, so the libraries go to the multiarch
 # directory; BUILD_SHARED_LIBS=ON, so find_package's myriad::myriad is the
 # shared library, as pkg-config's -lmyriad is; MYR_SIMD_NATIVE=OFF, so
 # myriad-tune runs on any CPU of the architecture), builds it and runs
