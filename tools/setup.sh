@@ -10,6 +10,8 @@ packages=(
   libbenchmark-dev   # Google Benchmark, for bench/
   libcmocka-dev      # unit tests
   librandom123-dev   # Philox, for random numbers per entity (headers only)
+  libxxhash-dev      # XXH3-64 checksums of snapshot sections (used inlined)
+  libzstd-dev        # compressed snapshot sections
   clang libclang-rt-14-dev  # sanitizer runtimes for the asan/tsan presets
   libgomp1           # OpenMP runtime: fib(30) reference in bench/
   jq                 # reads myriad-tune's JSON in the CLI test

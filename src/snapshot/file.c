@@ -221,7 +221,7 @@ static myr_status read_all(const myr_world *w, myr_snapshot_read_fn fn, void *ct
 
 typedef struct fd_source {
   int fd;
-  const char *path;
+  int error; /* errno of a failed read */
 } fd_source;
 
 static myr_status fd_read(void *ctx, void *buf, size_t size, size_t *got) {
@@ -229,7 +229,10 @@ static myr_status fd_read(void *ctx, void *buf, size_t size, size_t *got) {
   for (;;) {
     ssize_t n = read(s->fd, buf, size);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return MYR_EIO;
+    if (n < 0) {
+      s->error = errno;
+      return MYR_EIO;
+    }
     *got = (size_t)n;
     return MYR_OK;
   }
@@ -264,12 +267,10 @@ static myr_status open_input(const myr_world *w, const char *path, input *in, my
   } else if (!w) {
     s = snap_fail(rep, MYR_EIO, "%s: not a regular file", path);
   } else {
-    fd_source src = {fd, path};
+    fd_source src = {fd, 0};
     s = read_all(w, fd_read, &src, in, rep, path);
-    if (s != MYR_OK && rep) { /* a read error is the file's, not a callback's */
-      snprintf(rep->message, sizeof rep->message, "%s: cannot read: %s", path, strerror(errno));
-      s = MYR_EIO;
-    }
+    if (s == MYR_EIO && rep) /* a read error is the file's, not a callback's */
+      snprintf(rep->message, sizeof rep->message, "%s: cannot read: %s", path, strerror(src.error));
   }
   close(fd);
   return s;

@@ -9,6 +9,7 @@
 
 #define STAGE_SIZE (64u << 10) /* small writes gather here; large ones go straight through */
 #define PIECE (256u << 10)     /* a large write is hashed and written in pieces this big */
+#define GATHER (64u << 10)     /* u32s gathered per write: 256 KiB, one piece */
 
 typedef struct secw {
   const myr_world *w;
@@ -28,7 +29,8 @@ typedef struct secw {
   size_t zcap;
   ZSTD_outBuffer zout;
   size_t staged;
-  unsigned char stage[STAGE_SIZE]; /* last: not cleared */
+  unsigned char stage[STAGE_SIZE]; /* last two: not cleared */
+  uint32_t gather[GATHER];         /* slots and generations, gathered from the rows and records */
 } secw;
 
 static void emit(secw *s, const void *data, size_t n) {
@@ -231,13 +233,11 @@ static void save_schema(secw *s, const myr_world *w) {
   sec_end(s);
 }
 
-#define GATHER 4096u /* u32s gathered on the stack per write */
-
 static void save_entities(secw *s, const myr_world *w) {
   const world_view *v = world_view_of(w);
   uint32_t free_count = world_free_count(w);
   sec_begin(s, MYR_SECTION_ENTITIES, 4ull * v->slot_count + 4ull * free_count, true);
-  uint32_t buf[GATHER];
+  uint32_t *buf = s->gather;
   for (uint32_t i = 0; i < v->slot_count && s->st == MYR_OK;) {
     uint32_t n = v->slot_count - i < GATHER ? v->slot_count - i : GATHER;
     for (uint32_t k = 0; k < n; k++) buf[k] = v->entities[i + k].generation;
@@ -261,7 +261,7 @@ static void save_table(secw *s, const myr_world *w, const table *t) {
   put32(s, t->comp_count);
   put32(s, t->count);
   for (uint32_t k = 0; k < t->comp_count; k++) put32(s, t->comps[k]);
-  uint32_t buf[GATHER];
+  uint32_t *buf = s->gather;
   for (uint32_t r = 0; r < t->count && s->st == MYR_OK;) {
     uint32_t n = t->count - r < GATHER ? t->count - r : GATHER;
     for (uint32_t k = 0; k < n; k++) buf[k] = MYR_ENTITY_INDEX(t->ids[r + k]);
