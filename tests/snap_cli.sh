@@ -71,7 +71,8 @@ check "info: the meta text, both lines" \
 check "info: seed, frame and time" 'has_line "seed: 42" && has_line "frame: 10" && has_line "time: 0.5"'
 check "info: 7 entities in 8 slots, 6 tables with rows" 'has_line "entities: 7 (slots: 8)" && has_line "tables: 6"'
 check "info: 6 components, 2 resources" 'has_line "components: 6" && has_line "resources: 2"'
-schema=$(sed -n '/^schema:/,/^sections:/p' <<<"$out" | sed '1d;$d' | tr -s ' ')
+schema=$(sed -n '/^schema:/,/^resources:$/p' <<<"$out" | sed '1d;$d' | tr -s ' ')
+resources=$(sed -n '/^resources:$/,/^sections:/p' <<<"$out" | sed '1d;$d' | tr -s ' ')
 check "info: the schema, each component by name with its fields' types, sizes and offsets" \
   'diff - <(cat <<EOF
  Position (id 0): 2 fields
@@ -94,6 +95,12 @@ check "info: the schema, each component by name with its fields' types, sizes an
  (no name) u32 size 4 offset 4
 EOF
 ) <<<"$schema"'
+check "info: the resources by name, with their sizes and flags" \
+  'diff - <(cat <<EOF
+ Gravity (id 0): 4 bytes
+ Ticks (id 1): 8 bytes
+EOF
+) <<<"$resources"'
 sections=$(sed -n '/^sections:/,/^checksums:/p' <<<"$out" | sed '1,2d;$d')
 check "info: one section of each kind but 6 tables, the end marker last, every checksum holding" \
   '[ "$(awk "{print \$2}" <<<"$sections" | LC_ALL=C sort | tr "\n" " ")" = "end entities meta resources schema table table table table table table world " ] &&

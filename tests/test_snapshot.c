@@ -180,6 +180,14 @@ static void round_trip(uint32_t flags) {
   assert_int_equal(rep.resources_registered, 2);
   assert_int_equal(rep.entities, myr_world_entity_count(a.f.w));
   assert_string_equal(rep.message, "");
+  /* the schema by name, in the saved order */
+  assert_int_equal(myr_component_count(b), 6);
+  assert_string_equal(myr_component_name(b, 5), "Link");
+  assert_null(myr_component_name(b, 6));
+  assert_int_equal(myr_resource_count(b), 2);
+  assert_string_equal(myr_resource_name(b, 1), "scratch");
+  assert_int_equal(myr_resource_flags(b, 1), MYR_RESOURCE_UNHASHED);
+  assert_null(myr_resource_name(b, 2));
   check_same(&a, b);
   myr_snapshot_free(a.f.w, data, size);
   myr_world_destroy(b);

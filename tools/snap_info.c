@@ -59,6 +59,13 @@ static void print_sections(const myr_snapshot_info *info, const myr_snapshot_sec
   printf("checksums: %s\n", info->checksums_ok ? "all hold" : "some do not hold");
 }
 
+static void print_resources(const myr_world *w) {
+  printf("resources:\n");
+  for (myr_resource r = 0; r < myr_resource_count(w); r++)
+    printf("  %s (id %" PRIu32 "): %zu bytes%s\n", myr_resource_name(w, r), r, myr_resource_size(w, r),
+           myr_resource_flags(w, r) & MYR_RESOURCE_UNHASHED ? ", not hashed" : "");
+}
+
 static void print_schema(const snap_component *cs, uint32_t n) {
   printf("schema:\n");
   for (uint32_t c = 0; c < n; c++) {
@@ -103,6 +110,7 @@ int snap_info(const char *path) {
     uint32_t n = 0;
     schema = cs ? snap_schema(path, w, cs, &n) : MYR_ENOMEM;
     if (schema == MYR_OK) print_schema(cs, n);
+    if (schema == MYR_OK) print_resources(w);
     else snap_error("%s: the schema: %s", path, myr_strerror(schema));
     free(cs);
     myr_world_destroy(w);

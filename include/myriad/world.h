@@ -131,6 +131,14 @@ MYR_API myr_status myr_component_register(myr_world *world, const myr_component_
 /* Finds a component by name. Errors: MYR_ENOCOMP, MYR_EINVAL. */
 MYR_API myr_status myr_component_lookup(const myr_world *world, const char *name, myr_component *out);
 
+/* The number of components registered: their ids are 0 .. count - 1.
+ * 0 for NULL. */
+MYR_API uint32_t myr_component_count(const myr_world *world);
+
+/* A registered component's name, owned by the world; NULL for an unknown
+ * id or NULL world. */
+MYR_API const char *myr_component_name(const myr_world *world, myr_component component);
+
 /* Describes a registered component: its field count and, when field_out is
  * not NULL, field `field` (the name pointer stays owned by the world). */
 MYR_API myr_status myr_component_info(const myr_world *world, myr_component component, uint32_t *field_count,
@@ -211,6 +219,17 @@ MYR_API myr_status myr_resource_resize(myr_world *world, myr_resource resource, 
 
 /* The resource's size in bytes, 0 for an unknown id. */
 MYR_API size_t myr_resource_size(const myr_world *world, myr_resource resource);
+
+/* The number of resources registered: their ids are 0 .. count - 1. 0 for
+ * NULL. */
+MYR_API uint32_t myr_resource_count(const myr_world *world);
+
+/* A registered resource's name, owned by the world; NULL for an unknown id
+ * or NULL world. */
+MYR_API const char *myr_resource_name(const myr_world *world, myr_resource resource);
+
+/* A registered resource's flags (MYR_RESOURCE_*), 0 for an unknown id. */
+MYR_API uint32_t myr_resource_flags(const myr_world *world, myr_resource resource);
 
 /* ---- entity lifecycle ---------------------------------------------------- */
 

@@ -127,3 +127,9 @@ myr_status myr_component_field(const myr_world *w, myr_component c, const char *
   }
   return MYR_EFIELD;
 }
+
+uint32_t myr_component_count(const myr_world *w) { return w ? w->v.component_count : 0; }
+
+const char *myr_component_name(const myr_world *w, myr_component c) {
+  return w && c < w->v.component_count ? w->v.components[c].name : NULL;
+}

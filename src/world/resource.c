@@ -80,3 +80,13 @@ void resource_free_all(myr_world *w) {
 
 uint32_t world_resource_count(const myr_world *w) { return w->resource_count; }
 const char *world_resource_name(const myr_world *w, myr_resource r) { return w->resources[r].name; }
+
+uint32_t myr_resource_count(const myr_world *w) { return w ? w->resource_count : 0; }
+
+const char *myr_resource_name(const myr_world *w, myr_resource r) {
+  return w && r < w->resource_count ? w->resources[r].name : NULL;
+}
+
+uint32_t myr_resource_flags(const myr_world *w, myr_resource r) {
+  return w && r < w->resource_count ? w->resources[r].flags : 0;
+}
