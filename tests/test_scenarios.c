@@ -211,12 +211,75 @@ static void particles_in_large_chunks_ends_in_the_world_of_small_ones(void **sta
   kernels = SCN_SIMD;
 }
 
+/* What a populate callback saw, and what it does: it may change the
+ * world's resources, which the systems then follow. */
+typedef struct populate_probe {
+  uint32_t calls, entities;
+  bool position;      /* the components were registered before it */
+  const char *params; /* a resource to set, or NULL */
+  uint32_t wanted;    /* its value */
+  myr_status result;
+} populate_probe;
+
+static myr_status probe_populate(myr_world *w, void *ctx) {
+  populate_probe *p = ctx;
+  myr_component pos;
+  p->calls++;
+  p->entities = myr_world_entity_count(w);
+  p->position = myr_component_lookup(w, "Position", &pos) == MYR_OK;
+  myr_resource r;
+  if (p->params) {
+    assert_int_equal(myr_resource_lookup(w, p->params, &r), MYR_OK);
+    assert_int_equal(myr_resource_size(w, r), sizeof(uint32_t));
+    memcpy(myr_resource_data(w, r), &p->wanted, sizeof p->wanted);
+  }
+  return p->result;
+}
+
+/* A scenario built with a populate callback makes none of its initial
+ * entities; the callback runs once, after the components and resources are
+ * registered; the count that particles and boids keep up is a resource of
+ * the world (so a snapshot holds it): set to 5 particles (boids: 5 prey and
+ * the 64 predators none were made of), a frame respawns that many. */
+static void populate_fills_the_world_instead_of_the_initial_entities(void **state) {
+  (void)state;
+  const struct {
+    const char *name, *params;
+    uint32_t after; /* entities after one frame */
+  } cases[] = {
+      {"particles", "ParticleParams", 5}, {"boids", "FlockParams", 5}, {"ecsbench", NULL, 0}, {"ecsbench2", NULL, 0}};
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    populate_probe p = {.params = cases[i].params, .wanted = 5, .result = MYR_OK};
+    scn_scenario *sc = NULL;
+    assert_int_equal(
+        scn_create_desc(
+            &(scn_desc){.name = cases[i].name, .entities = 1000, .seed = 3, .populate = probe_populate, .ctx = &p},
+            &sc),
+        MYR_OK);
+    assert_int_equal(p.calls, 1);
+    assert_int_equal(p.entities, 0);
+    assert_true(p.position);
+    assert_int_equal(myr_world_entity_count(scn_world(sc)), 0);
+    assert_int_equal(myr_schedule_run(scn_schedule(sc), 1.0 / 60), MYR_OK);
+    assert_int_equal(myr_world_entity_count(scn_world(sc)), cases[i].after);
+    scn_destroy(sc);
+    p = (populate_probe){.result = MYR_ECORRUPT};
+    assert_int_equal(
+        scn_create_desc(&(scn_desc){.name = cases[i].name, .entities = 1000, .populate = probe_populate, .ctx = &p},
+                        &sc),
+        MYR_ECORRUPT);
+    assert_null(sc);
+  }
+}
+
 static void unknown_scenarios_and_empty_worlds_are_refused(void **state) {
   (void)state;
   scn_scenario *sc = NULL;
   assert_int_equal(scn_create("nope", 10, 1, NULL, &sc), MYR_ENOTFOUND);
   assert_int_equal(scn_create("particles", 0, 1, NULL, &sc), MYR_EINVAL);
-  assert_int_equal(scn_create("boids", 64, 1, NULL, &sc), MYR_EINVAL); /* predators only, no prey */
+  assert_int_equal(scn_create("boids", 64, 1, NULL, &sc), MYR_EINVAL);             /* predators only, no prey */
+  assert_int_equal(scn_create_desc(&(scn_desc){.entities = 10}, &sc), MYR_EINVAL); /* no name */
+  assert_int_equal(scn_create_desc(NULL, &sc), MYR_EINVAL);
   assert_null(sc);
   uint32_t n;
   const scn_info *list = scn_list(&n);
@@ -234,6 +297,7 @@ int main(void) {
       cmocka_unit_test(scenarios_end_in_their_pinned_hashes),
       cmocka_unit_test(simd_and_scalar_kernels_end_in_the_same_world),
       cmocka_unit_test(particles_in_large_chunks_ends_in_the_world_of_small_ones),
+      cmocka_unit_test(populate_fills_the_world_instead_of_the_initial_entities),
       cmocka_unit_test(unknown_scenarios_and_empty_worlds_are_refused),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
