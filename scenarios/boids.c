@@ -35,11 +35,20 @@ typedef struct {
   uint32_t eaten;
 } predator;
 
+/* The world's "FlockParams" resource: what respawn keeps up, in the world
+ * so that a snapshot holds it. Unhashed: it is the scenario's size, which
+ * the entities show, and hashing it would change every world hash pinned
+ * before it moved here. */
+typedef struct flock_params {
+  uint32_t prey_wanted; /* prey alive after each frame */
+} flock_params;
+
+/* Handles into the world, made again whenever the scenario is set up. */
 typedef struct flock {
   myr_component pos, vel, prey, hunter;
+  myr_resource params;
   myr_grid grid; /* the library's neighbour grid: prey, with their velocity */
   myr_query *prey_query;
-  uint32_t prey_wanted;
 } flock;
 
 /* ---- flocking and hunting ------------------------------------------------- */
@@ -227,11 +236,12 @@ static void move(const myr_view *v, myr_patches *p) {
 /* Stage 1, once per frame: as many new prey as were eaten. */
 static void respawn(const myr_view *v, myr_patches *p) {
   const flock *f = v->user;
+  const flock_params *params = myr_view_resource(v, f->params);
   myr_random rng; /* keyed by the system and the frame: no prey exists yet */
   if (myr_view_random_once(v, 0, &rng) != MYR_OK) myr_system_fail(v, MYR_EINVAL);
   uint64_t alive = myr_query_entity_count(f->prey_query); /* structure changes only at merges */
   const myr_component set[] = {f->pos, f->vel, f->prey};
-  for (uint64_t n = alive; n < f->prey_wanted; n++) {
+  for (uint64_t n = alive; n < params->prey_wanted; n++) {
     float x = myr_random_float(&rng), y = myr_random_float(&rng);
     float vx = myr_random_float(&rng), vy = myr_random_float(&rng);
     vec2 pos = {x, y}, vel = {0.1f * (vx - 0.5f), 0.1f * (vy - 0.5f)};
@@ -280,24 +290,29 @@ static myr_status make_entities(myr_world *w, flock *f, uint32_t prey, uint64_t 
   return st;
 }
 
-static myr_status add_systems(myr_world *w, myr_schedule *s, flock *f, bool simd) {
-  (void)w;
-  /* the prey's grid: the unit square wrapped, SIDE x SIDE cells of SEE */
-  myr_status st = myr_grid_add(s,
-                               &(myr_grid_desc){.name = "grid",
-                                                .position = f->pos,
-                                                .dims = 2,
-                                                .axis = {0, 1},
-                                                .cell = SEE,
-                                                .cells = {SIDE, SIDE},
-                                                .edges = MYR_GRID_WRAP,
-                                                .capacity = f->prey_wanted,
-                                                .payload = (myr_grid_field[]){{f->vel, 0}, {f->vel, 1}},
-                                                .payload_count = 2,
-                                                .filter = (myr_term[]){{f->prey, MYR_TERM_WITH}},
-                                                .filter_count = 1,
-                                                .block_rows = BLOCK},
-                               &f->grid);
+/* The prey's grid: the unit square wrapped, SIDE x SIDE cells of SEE. Its
+ * resources are part of the world (a snapshot holds them), so it is added
+ * before the entities are made or loaded. */
+static myr_status add_grid(myr_schedule *s, flock *f, uint32_t prey) {
+  return myr_grid_add(s,
+                      &(myr_grid_desc){.name = "grid",
+                                       .position = f->pos,
+                                       .dims = 2,
+                                       .axis = {0, 1},
+                                       .cell = SEE,
+                                       .cells = {SIDE, SIDE},
+                                       .edges = MYR_GRID_WRAP,
+                                       .capacity = prey,
+                                       .payload = (myr_grid_field[]){{f->vel, 0}, {f->vel, 1}},
+                                       .payload_count = 2,
+                                       .filter = (myr_term[]){{f->prey, MYR_TERM_WITH}},
+                                       .filter_count = 1,
+                                       .block_rows = BLOCK},
+                      &f->grid);
+}
+
+/* The systems that read the grid, after its rebuild. */
+static myr_status add_systems(myr_schedule *s, flock *f, bool simd) {
   const myr_system_desc systems[] = {
       {.name = "flock",
        .terms = (myr_term[]){{f->pos, MYR_TERM_READ},
@@ -324,8 +339,14 @@ static myr_status add_systems(myr_world *w, myr_schedule *s, flock *f, bool simd
        .terms = (myr_term[]){{f->pos, MYR_TERM_WRITE}, {f->vel, MYR_TERM_READ}},
        .term_count = 2,
        .fn = move},
-      {.name = "respawn", .fn = respawn, .user = f, .stage = 1},
+      {.name = "respawn",
+       .fn = respawn,
+       .user = f,
+       .stage = 1,
+       .resources = (myr_resource_term[]){{f->params, MYR_TERM_READ}},
+       .resource_count = 1},
   };
+  myr_status st = MYR_OK;
   for (size_t i = 0; i < sizeof systems / sizeof *systems && st == MYR_OK; i++)
     st = myr_schedule_add(s, &systems[i], NULL);
   return st;
@@ -347,12 +368,19 @@ myr_status scn_boids(scn_scenario *sc, uint32_t n, uint64_t seed) {
   if (st == MYR_OK)
     st = myr_component_register(w, &(myr_component_desc){"Predator", pr, 2, sizeof(predator)}, &f->hunter);
   if (st == MYR_OK) st = myr_world_set_seed(w, seed);
-  if (st != MYR_OK) return st;
-  f->prey_wanted = prey;
-  st = make_entities(w, f, prey, seed);
+  if (st == MYR_OK) st = add_grid(sc->schedule, f, prey);
+  /* after the grid's: the hash numbers resources by registration */
+  if (st == MYR_OK)
+    st = myr_resource_register(w,
+                               &(myr_resource_desc){.name = "FlockParams",
+                                                    .size = sizeof(flock_params),
+                                                    .initial = &(flock_params){.prey_wanted = prey},
+                                                    .flags = MYR_RESOURCE_UNHASHED},
+                               &f->params);
+  if (st == MYR_OK) st = sc->populate ? sc->populate(w, sc->populate_ctx) : make_entities(w, f, prey, seed);
   /* after the entities: the query matches their table from the start (a
    * callback counts through it, and must not refresh it) */
   if (st == MYR_OK)
     st = myr_query_create(w, &(myr_query_desc){(myr_term[]){{f->prey, MYR_TERM_WITH}}, 1}, &f->prey_query);
-  return st == MYR_OK ? add_systems(w, sc->schedule, f, sc->kernels == SCN_SIMD) : st;
+  return st == MYR_OK ? add_systems(sc->schedule, f, sc->kernels == SCN_SIMD) : st;
 }

@@ -477,7 +477,7 @@ static myr_status ecsbench(scn_scenario *sc, uint32_t n, uint64_t seed, bool sev
     st = myr_resource_register(w, &(myr_resource_desc){.name = "FrameBuffer", .size = FRAME_W * FRAME_H, .align = 64},
                                &b->frame);
   if (st == MYR_OK && seven) memset(myr_resource_data(w, b->frame), ' ', FRAME_W * FRAME_H);
-  if (st == MYR_OK) st = make_entities(w, b, n, seed, seven);
+  if (st == MYR_OK) st = sc->populate ? sc->populate(w, sc->populate_ctx) : make_entities(w, b, n, seed, seven);
   return st == MYR_OK ? add_systems(sc->schedule, b, seven, sc->kernels == SCN_SIMD) : st;
 }
 

@@ -11,10 +11,19 @@ typedef struct {
   float x, y, z;
 } vec3;
 
+/* The world's "ParticleParams" resource: what respawn keeps up, in the
+ * world so that a snapshot holds it. Unhashed: it is the scenario's size,
+ * which the entities show, and hashing it would change every world hash
+ * pinned before it moved here. */
+typedef struct particle_params {
+  uint32_t wanted; /* particles alive after each frame */
+} particle_params;
+
+/* Handles into the world, made again whenever the scenario is set up. */
 typedef struct particles {
   myr_component pos, vel;
+  myr_resource params;
   myr_query *alive;
-  uint32_t wanted;
 } particles;
 
 static void gravity(const myr_view *v, myr_patches *p) {
@@ -144,10 +153,11 @@ static vec3 random_in(myr_random *r, float lo, float hi) {
 
 static void respawn(const myr_view *v, myr_patches *p) {
   const particles *s = v->user;
+  const particle_params *params = myr_view_resource(v, s->params);
   myr_random rng; /* keyed by the system and the frame: no entity exists yet */
   if (myr_view_random_once(v, 0, &rng) != MYR_OK) myr_system_fail(v, MYR_EINVAL);
   const myr_component set[] = {s->pos, s->vel};
-  for (uint64_t n = myr_query_entity_count(s->alive); n < s->wanted; n++) {
+  for (uint64_t n = myr_query_entity_count(s->alive); n < params->wanted; n++) {
     vec3 pos = random_in(&rng, 0.0f, 1.0f), vel = random_in(&rng, -0.1f, 0.1f);
     vel.y += 0.2f; /* up at first, then down through the floor */
     if (myr_patch_spawn(p, set, 2, (const void *const[]){&pos, &vel}, NULL) != MYR_OK) myr_system_fail(v, MYR_ENOMEM);
@@ -160,39 +170,27 @@ static void particles_free(void *state) {
   free(s);
 }
 
-myr_status scn_particles(scn_scenario *sc, uint32_t n, uint64_t seed) {
-  particles *s = calloc(1, sizeof *s);
-  if (!s) return MYR_ENOMEM;
-  sc->state = s;
-  sc->free_state = particles_free;
-  myr_world *w = sc->world;
-  static const myr_field v3[] = {MYR_FIELD(vec3, x, MYR_F32), MYR_FIELD(vec3, y, MYR_F32), MYR_FIELD(vec3, z, MYR_F32)};
-  myr_status st = myr_component_register(w, &(myr_component_desc){"Position", v3, 3, sizeof(vec3)}, &s->pos);
-  if (st == MYR_OK) st = myr_component_register(w, &(myr_component_desc){"Velocity", v3, 3, sizeof(vec3)}, &s->vel);
-  if (st == MYR_OK) st = myr_world_set_seed(w, seed);
-  if (st != MYR_OK) return st;
-  s->wanted = n;
+/* The first world, made here in one loop: one order. */
+static myr_status make_entities(myr_world *w, const particles *s, uint32_t n, uint64_t seed) {
   float *cols = malloc(sizeof(float) * 6 * (size_t)n);
   if (!cols) return MYR_ENOMEM;
-  uint64_t rng = seed; /* the first world, made here in one loop: one order */
+  uint64_t rng = seed;
   for (uint32_t i = 0; i < n; i++)
     for (int k = 0; k < 6; k++)
       cols[(size_t)k * n + i] = k < 3 ? scn_unit(&rng) : 0.2f * (scn_unit(&rng) - 0.5f) + 0.2f * (k == 4);
   myr_bulk_column columns[6];
   for (int k = 0; k < 6; k++)
     columns[k] = (myr_bulk_column){k < 3 ? s->pos : s->vel, (uint32_t)(k % 3), cols + (size_t)k * n};
-  st = myr_entity_create_bulk(w, &(myr_bulk_desc){.components = (myr_component[]){s->pos, s->vel},
-                                                  .component_count = 2,
-                                                  .count = n,
-                                                  .columns = columns,
-                                                  .column_count = 6});
+  myr_status st = myr_entity_create_bulk(w, &(myr_bulk_desc){.components = (myr_component[]){s->pos, s->vel},
+                                                             .component_count = 2,
+                                                             .count = n,
+                                                             .columns = columns,
+                                                             .column_count = 6});
   free(cols);
-  /* after the entities: the query matches their table from the start (a
-   * callback counts through it, and must not refresh it) */
-  if (st == MYR_OK) st = myr_query_create(w, &(myr_query_desc){(myr_term[]){{s->pos, MYR_TERM_WITH}}, 1}, &s->alive);
-  if (st != MYR_OK) return st;
-  myr_schedule *sch = sc->schedule;
-  const bool simd = sc->kernels == SCN_SIMD;
+  return st;
+}
+
+static myr_status add_systems(myr_schedule *sch, particles *s, bool simd) {
   const myr_system_desc systems[] = {
       {.name = "gravity",
        .terms = (myr_term[]){{s->vel, MYR_TERM_WRITE}},
@@ -207,9 +205,39 @@ myr_status scn_particles(scn_scenario *sc, uint32_t n, uint64_t seed) {
        .terms = (myr_term[]){{s->pos, MYR_TERM_READ}},
        .term_count = 1,
        .fn = simd ? bounds_simd : bounds},
-      {.name = "respawn", .fn = respawn, .user = s, .stage = 1},
+      {.name = "respawn",
+       .fn = respawn,
+       .user = s,
+       .stage = 1,
+       .resources = (myr_resource_term[]){{s->params, MYR_TERM_READ}},
+       .resource_count = 1},
   };
+  myr_status st = MYR_OK;
   for (size_t i = 0; i < sizeof systems / sizeof *systems && st == MYR_OK; i++)
     st = myr_schedule_add(sch, &systems[i], NULL);
   return st;
+}
+
+myr_status scn_particles(scn_scenario *sc, uint32_t n, uint64_t seed) {
+  particles *s = calloc(1, sizeof *s);
+  if (!s) return MYR_ENOMEM;
+  sc->state = s;
+  sc->free_state = particles_free;
+  myr_world *w = sc->world;
+  static const myr_field v3[] = {MYR_FIELD(vec3, x, MYR_F32), MYR_FIELD(vec3, y, MYR_F32), MYR_FIELD(vec3, z, MYR_F32)};
+  myr_status st = myr_component_register(w, &(myr_component_desc){"Position", v3, 3, sizeof(vec3)}, &s->pos);
+  if (st == MYR_OK) st = myr_component_register(w, &(myr_component_desc){"Velocity", v3, 3, sizeof(vec3)}, &s->vel);
+  if (st == MYR_OK)
+    st = myr_resource_register(w,
+                               &(myr_resource_desc){.name = "ParticleParams",
+                                                    .size = sizeof(particle_params),
+                                                    .initial = &(particle_params){.wanted = n},
+                                                    .flags = MYR_RESOURCE_UNHASHED},
+                               &s->params);
+  if (st == MYR_OK) st = myr_world_set_seed(w, seed);
+  if (st == MYR_OK) st = sc->populate ? sc->populate(w, sc->populate_ctx) : make_entities(w, s, n, seed);
+  /* after the entities: the query matches their table from the start (a
+   * callback counts through it, and must not refresh it) */
+  if (st == MYR_OK) st = myr_query_create(w, &(myr_query_desc){(myr_term[]){{s->pos, MYR_TERM_WITH}}, 1}, &s->alive);
+  return st == MYR_OK ? add_systems(sc->schedule, s, sc->kernels == SCN_SIMD) : st;
 }

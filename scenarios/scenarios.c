@@ -30,20 +30,27 @@ myr_status scn_create(const char *name, uint32_t entities, uint64_t seed, myr_jo
 
 myr_status scn_create_kernels(const char *name, uint32_t entities, uint64_t seed, myr_jobs *pool, scn_kernels kernels,
                               scn_scenario **out) {
-  if (!name || !out) return MYR_EINVAL;
+  return scn_create_desc(
+      &(scn_desc){.name = name, .entities = entities, .seed = seed, .pool = pool, .kernels = kernels}, out);
+}
+
+myr_status scn_create_desc(const scn_desc *d, scn_scenario **out) {
+  if (!d || !d->name || !out) return MYR_EINVAL;
   *out = NULL;
   uint32_t which = UINT32_MAX;
   for (uint32_t i = 0; i < sizeof infos / sizeof *infos; i++)
-    if (strcmp(infos[i].name, name) == 0) which = i;
+    if (strcmp(infos[i].name, d->name) == 0) which = i;
   if (which == UINT32_MAX) return MYR_ENOTFOUND;
-  if (entities == 0) return MYR_EINVAL;
-  if (kernels != SCN_SIMD && kernels != SCN_SCALAR) return MYR_EINVAL;
+  if (d->entities == 0) return MYR_EINVAL;
+  if (d->kernels != SCN_SIMD && d->kernels != SCN_SCALAR) return MYR_EINVAL;
   scn_scenario *sc = calloc(1, sizeof *sc);
   if (!sc) return MYR_ENOMEM;
-  sc->kernels = kernels;
+  sc->kernels = d->kernels;
+  sc->populate = d->populate;
+  sc->populate_ctx = d->ctx;
   myr_status st = myr_world_create(NULL, &sc->world);
-  if (st == MYR_OK) st = myr_schedule_create(sc->world, &(myr_schedule_desc){.jobs = pool}, &sc->schedule);
-  if (st == MYR_OK) st = builders[which](sc, entities, seed);
+  if (st == MYR_OK) st = myr_schedule_create(sc->world, &(myr_schedule_desc){.jobs = d->pool}, &sc->schedule);
+  if (st == MYR_OK) st = builders[which](sc, d->entities, d->seed);
   if (st != MYR_OK) {
     scn_destroy(sc);
     return st;

@@ -35,6 +35,30 @@ myr_status scn_create(const char *name, uint32_t entities, uint64_t seed, myr_jo
 myr_status scn_create_kernels(const char *name, uint32_t entities, uint64_t seed, myr_jobs *pool, scn_kernels kernels,
                               scn_scenario **out);
 
+/* What scn_create_desc builds; zero is the default where one is named. */
+typedef struct scn_desc {
+  const char *name;    /* required: a scenario of scn_list's */
+  uint32_t entities;   /* the scenario's size, the count its systems keep (>= 1) */
+  uint64_t seed;       /* the world's seed and the initial entities' */
+  myr_jobs *pool;      /* NULL: one worker */
+  scn_kernels kernels; /* SCN_SIMD (0) or SCN_SCALAR */
+  /* Optional: fills the world instead of the scenario's initial entities,
+   * e.g. with myr_snapshot_load_file (snapshot.h) to continue a saved run.
+   * Called once, after the scenario has registered its components and
+   * resources and set the seed, before it makes the queries and systems
+   * that read the entities (boids' neighbour grid is added before: its
+   * resources are part of the world). A status other than MYR_OK is
+   * scn_create_desc's. */
+  myr_status (*populate)(myr_world *world, void *ctx);
+  void *ctx;
+} scn_desc;
+
+/* Builds the scenario d describes. A scenario keeps all of its state in the
+ * world (components and resources), so a world saved after any frame and
+ * loaded through populate continues as the uninterrupted run would, bit for
+ * bit. Errors: those of scn_create_kernels, and populate's. */
+myr_status scn_create_desc(const scn_desc *d, scn_scenario **out);
+
 myr_world *scn_world(const scn_scenario *s);
 myr_schedule *scn_schedule(const scn_scenario *s);
 void scn_destroy(scn_scenario *s);

@@ -10,6 +10,9 @@ struct scn_scenario {
   void *state;
   void (*free_state)(void *state);
   scn_kernels kernels; /* which code the hot systems run */
+  /* scn_desc's: when set, called instead of making the initial entities */
+  myr_status (*populate)(myr_world *world, void *ctx);
+  void *populate_ctx;
 };
 
 /* splitmix64: the next 64 bits of the stream at *s, the same everywhere */
@@ -23,8 +26,11 @@ static inline uint64_t scn_next(uint64_t *s) {
 /* splitmix64 in [0, 1) with 24 bits */
 static inline float scn_unit(uint64_t *s) { return (float)(scn_next(s) >> 40) / 16777216.0f; }
 
-/* Each scenario: registers its components and systems on sc's world and
- * schedule, and its entities. */
+/* Each scenario: registers its components and resources on sc's world,
+ * sets the seed, makes its entities (or calls sc->populate instead), then
+ * makes its queries and adds its systems to sc's schedule. Everything a
+ * frame reads or writes lives in the world; sc->state holds only handles,
+ * queries and the like, made again at every setup. */
 myr_status scn_particles(scn_scenario *sc, uint32_t n, uint64_t seed);
 myr_status scn_boids(scn_scenario *sc, uint32_t n, uint64_t seed);
 myr_status scn_ecsbench(scn_scenario *sc, uint32_t n, uint64_t seed);  /* the 7-system update */

@@ -1,8 +1,10 @@
 /* The built-in scenarios: each ends in the same world for any thread count
- * and chunk size, and keeps its entity count. */
+ * and chunk size, keeps its entity count, and keeps all of its state in the
+ * world, so that it continues bit for bit from a saved one. */
 #include <math.h>
 
 #include "helpers.h"
+#include "myriad/snapshot.h"
 #include "scenarios.h"
 
 static scn_kernels kernels = SCN_SIMD; /* run_scenario's */
@@ -211,12 +213,148 @@ static void particles_in_large_chunks_ends_in_the_world_of_small_ones(void **sta
   kernels = SCN_SIMD;
 }
 
+/* What a populate callback saw, and what it does: it may change the
+ * world's resources, which the systems then follow. */
+typedef struct populate_probe {
+  uint32_t calls, entities;
+  bool position;      /* the components were registered before it */
+  const char *params; /* a resource to set, or NULL */
+  uint32_t wanted;    /* its value */
+  myr_status result;
+} populate_probe;
+
+static myr_status probe_populate(myr_world *w, void *ctx) {
+  populate_probe *p = ctx;
+  myr_component pos;
+  p->calls++;
+  p->entities = myr_world_entity_count(w);
+  p->position = myr_component_lookup(w, "Position", &pos) == MYR_OK;
+  myr_resource r;
+  if (p->params) {
+    assert_int_equal(myr_resource_lookup(w, p->params, &r), MYR_OK);
+    assert_int_equal(myr_resource_size(w, r), sizeof(uint32_t));
+    memcpy(myr_resource_data(w, r), &p->wanted, sizeof p->wanted);
+  }
+  return p->result;
+}
+
+/* A scenario built with a populate callback makes none of its initial
+ * entities; the callback runs once, after the components and resources are
+ * registered; the count that particles and boids keep up is a resource of
+ * the world (so a snapshot holds it): set to 5 particles (boids: 5 prey and
+ * the 64 predators none were made of), a frame respawns that many. */
+static void populate_fills_the_world_instead_of_the_initial_entities(void **state) {
+  (void)state;
+  const struct {
+    const char *name, *params;
+    uint32_t after; /* entities after one frame */
+  } cases[] = {
+      {"particles", "ParticleParams", 5}, {"boids", "FlockParams", 5}, {"ecsbench", NULL, 0}, {"ecsbench2", NULL, 0}};
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    populate_probe p = {.params = cases[i].params, .wanted = 5, .result = MYR_OK};
+    scn_scenario *sc = NULL;
+    assert_int_equal(
+        scn_create_desc(
+            &(scn_desc){.name = cases[i].name, .entities = 1000, .seed = 3, .populate = probe_populate, .ctx = &p},
+            &sc),
+        MYR_OK);
+    assert_int_equal(p.calls, 1);
+    assert_int_equal(p.entities, 0);
+    assert_true(p.position);
+    assert_int_equal(myr_world_entity_count(scn_world(sc)), 0);
+    assert_int_equal(myr_schedule_run(scn_schedule(sc), 1.0 / 60), MYR_OK);
+    assert_int_equal(myr_world_entity_count(scn_world(sc)), cases[i].after);
+    scn_destroy(sc);
+    p = (populate_probe){.result = MYR_ECORRUPT};
+    assert_int_equal(
+        scn_create_desc(&(scn_desc){.name = cases[i].name, .entities = 1000, .populate = probe_populate, .ctx = &p},
+                        &sc),
+        MYR_ECORRUPT);
+    assert_null(sc);
+  }
+}
+
+/* A saved world, loaded by scn_create_desc's populate. */
+typedef struct saved {
+  const void *data;
+  size_t size;
+} saved;
+
+static myr_status load_saved(myr_world *w, void *ctx) {
+  const saved *s = ctx;
+  return myr_snapshot_load_memory(w, s->data, s->size, NULL);
+}
+
+/* A scenario's world after `frames` frames on `workers` workers in chunks
+ * of `chunk`, starting from the initial world or from `from`; when `save`,
+ * the world is saved there afterwards. */
+static uint64_t run_from(const char *name, uint32_t n, const saved *from, uint32_t workers, uint32_t chunk,
+                         uint32_t frames, saved *save) {
+  myr_jobs *pool;
+  assert_int_equal(myr_jobs_create(&(myr_jobs_desc){.workers = workers}, &pool), MYR_OK);
+  scn_scenario *sc;
+  assert_int_equal(scn_create_desc(&(scn_desc){.name = name,
+                                               .entities = n,
+                                               .seed = 7,
+                                               .pool = pool,
+                                               .populate = from ? load_saved : NULL,
+                                               .ctx = (void *)from},
+                                   &sc),
+                   MYR_OK);
+  myr_schedule *s = scn_schedule(sc);
+  for (uint32_t i = 0; i < myr_schedule_system_count(s); i++)
+    assert_int_equal(myr_schedule_set_chunk_rows(s, i, chunk), MYR_OK);
+  for (uint32_t f = 0; f < frames; f++) assert_int_equal(myr_schedule_run(s, 1.0 / 60), MYR_OK);
+  uint64_t h = world_hash(scn_world(sc));
+  if (save) {
+    void *data;
+    assert_int_equal(myr_snapshot_save_memory(scn_world(sc), NULL, &data, &save->size), MYR_OK);
+    void *copy = malloc(save->size); /* the world's allocator's memory goes with the world */
+    assert_non_null(copy);
+    memcpy(copy, data, save->size);
+    myr_snapshot_free(scn_world(sc), data, save->size);
+    save->data = copy;
+  }
+  scn_destroy(sc);
+  assert_int_equal(myr_jobs_destroy(pool), MYR_OK);
+  return h;
+}
+
+/* Every scenario keeps its whole state in the world: 6 frames, saved,
+ * loaded into a scenario built without its initial entities, and 7 more
+ * frames end in the world of 13 frames without a stop, saved on 1 worker
+ * and continued on 2 in other chunks, and the other way; a world that lost
+ * its state (started afresh) would not. */
+static void every_scenario_continues_from_a_saved_world_bit_for_bit(void **state) {
+  (void)state;
+  uint32_t count;
+  const scn_info *list = scn_list(&count);
+  for (uint32_t i = 0; i < count; i++) {
+    const char *name = list[i].name;
+    const uint32_t n = 5000;
+    const uint64_t whole = run_from(name, n, NULL, 1, 4096, 13, NULL);
+    assert_int_not_equal(whole, run_from(name, n, NULL, 1, 4096, 7, NULL));
+    const uint32_t workers[2][2] = {{1, 2}, {2, 1}}, chunks[2][2] = {{1024, 64}, {64, 4096}};
+    for (int way = 0; way < 2; way++) {
+      saved at6 = {0};
+      run_from(name, n, NULL, workers[way][0], chunks[way][0], 6, &at6);
+      uint64_t h = run_from(name, n, &at6, workers[way][1], chunks[way][1], 7, NULL);
+      if (h != whole)
+        fail_msg("%s: saved on %u workers, continued on %u: %016llx, without a stop %016llx", name, workers[way][0],
+                 workers[way][1], (unsigned long long)h, (unsigned long long)whole);
+      free((void *)at6.data);
+    }
+  }
+}
+
 static void unknown_scenarios_and_empty_worlds_are_refused(void **state) {
   (void)state;
   scn_scenario *sc = NULL;
   assert_int_equal(scn_create("nope", 10, 1, NULL, &sc), MYR_ENOTFOUND);
   assert_int_equal(scn_create("particles", 0, 1, NULL, &sc), MYR_EINVAL);
-  assert_int_equal(scn_create("boids", 64, 1, NULL, &sc), MYR_EINVAL); /* predators only, no prey */
+  assert_int_equal(scn_create("boids", 64, 1, NULL, &sc), MYR_EINVAL);             /* predators only, no prey */
+  assert_int_equal(scn_create_desc(&(scn_desc){.entities = 10}, &sc), MYR_EINVAL); /* no name */
+  assert_int_equal(scn_create_desc(NULL, &sc), MYR_EINVAL);
   assert_null(sc);
   uint32_t n;
   const scn_info *list = scn_list(&n);
@@ -234,6 +372,8 @@ int main(void) {
       cmocka_unit_test(scenarios_end_in_their_pinned_hashes),
       cmocka_unit_test(simd_and_scalar_kernels_end_in_the_same_world),
       cmocka_unit_test(particles_in_large_chunks_ends_in_the_world_of_small_ones),
+      cmocka_unit_test(populate_fills_the_world_instead_of_the_initial_entities),
+      cmocka_unit_test(every_scenario_continues_from_a_saved_world_bit_for_bit),
       cmocka_unit_test(unknown_scenarios_and_empty_worlds_are_refused),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -28,7 +28,7 @@ check "csv: best_at_edge last, one value for each system and thread count" \
   'awk -F, "NR == 1 { ok = \$9 == \"best_at_edge\" && NF == 9; next } { if (!(\$9 ~ /^(|smallest|largest)\$/)) ok = 0; k = \$1 \",\" \$2; if (k in e && e[k] != \$9) ok = 0; e[k] = \$9 } END { exit !ok }" <<<"$csv"'
 table=$("$tune" --entities 5000 --threads 1 --chunk 1024 --frames 2)
 check "table names the best chunk" 'grep -q "best chunk per system" <<<"$table"'
-check "help lists the scenarios" '"$tune" --help | grep -q particles'
+check "help lists the scenarios" 'grep -q particles <<<"$("$tune" --help)"'
 
 # a best chunk at an end of the sizes swept (32,128,512): JSON's best_at_edge
 # says so exactly when the best is 32 or 512, and the table has a note under

@@ -1,7 +1,8 @@
 /* Private to myriad-tune: what its parts share. The options (tune_options.c),
  * the results of running them (tune_run.c), the look-ups the writers share
  * (tune_results.c), and one writer per output format (tune_table.c,
- * tune_json.c, tune_csv.c); tuning files and plots in tune_files.c. */
+ * tune_json.c, tune_csv.c); tuning files and plots in tune_files.c;
+ * snapshots (--save, --restore, --checkpoint, --hash) in tune_snapshot.c. */
 #ifndef MYRIAD_TOOLS_TUNE_H
 #define MYRIAD_TOOLS_TUNE_H
 
@@ -34,6 +35,10 @@ typedef struct options {
   bool tuning_env; /* tuning_path is MYRIAD_TUNING's */
   const char *trace_path, *gantt_path, *plot_path, *write_path, *tuning_path;
   FILE *trace, *gantt, *plot, *write; /* opened while parsing, so a bad path fails before any run */
+  const char *save_path, *restore_path, *checkpoint_path;
+  uint32_t checkpoint_every; /* frames of the world's clock between checkpoints; 0 without */
+  bool hash;                 /* --hash: each world's hash on stderr after its last frame */
+  bool seed_given;           /* --seed was given (--restore's file has its own) */
 } options;
 
 /* One system in one configuration: medians over the frames. */
@@ -68,6 +73,27 @@ typedef enum tune_edge { EDGE_NONE, EDGE_SMALLEST, EDGE_LARGEST } tune_edge;
 /* tune_options.c: the command line into o, or exit 0 (--help) or 2 (a bad
  * argument, with one line on stderr). */
 void parse_options(int argc, char **argv, options *o);
+
+/* tune_snapshot.c: --restore's file inspected, before the scenario and
+ * entity count are settled: they become its meta's (a --scenario,
+ * --entities or --seed that differs is a bad argument, as is a file that
+ * cannot be read or is corrupt: exit 2). */
+void restore_options(options *o);
+/* --save and --checkpoint checked (their folders writable, the two
+ * checkpoint options together): exit 2 on a bad one. */
+void snapshot_options(const options *o);
+/* The meta text of the snapshots the tuner writes: "myriad-tune
+ * scenario=NAME entities=N seed=S". */
+void snapshot_meta(const options *o, char *buf, size_t size);
+/* A world of o's scenario on pool: its initial one, or --restore's (a file
+ * that does not load: exit 2 with the report's message). Other errors are
+ * returned. */
+myr_status create_world(const options *o, myr_jobs *pool, scn_scenario **out);
+/* The world saved to path, crash safe, with snapshot_meta's text; exit 1
+ * naming arg (--save, --checkpoint) when it fails. */
+void save_world(const options *o, myr_world *w, const char *arg, const char *path);
+/* With --hash: one line "world_hash=<16 hex digits>" on stderr. */
+void print_hash(const options *o, const myr_world *w);
 
 /* tune_run.c: every configuration of o measured into r (allocated);
  * exits 1 when a run fails. */

@@ -52,6 +52,19 @@ static void usage_options(FILE *out) {
                "                    sweep (one configuration per thread count); without\n"
                "                    --chunk or --tuning, a file named by MYRIAD_TUNING is\n"
                "                    used the same way\n"
+               "  --save FILE       after the last configuration's last frame, save its\n"
+               "                    world to FILE (crash safe: a whole old or new file)\n"
+               "  --restore FILE    start every configuration and repetition from the\n"
+               "                    world saved in FILE instead of the scenario's first\n"
+               "                    one; the file names its scenario, entities and seed\n"
+               "                    (--scenario, --entities or --seed may repeat them)\n"
+               "  --checkpoint FILE --checkpoint-every N\n"
+               "                    save each world to FILE, crash safe, whenever its frame\n"
+               "                    count is a multiple of N (a restored world's count goes\n"
+               "                    on from the file's); the two go together\n"
+               "  --hash            print on stderr, for each world run (each configuration\n"
+               "                    and repetition), world_hash=<16 hex digits> after its\n"
+               "                    last frame; --warmup 0 --frames N runs exactly N frames\n"
                "  --help            this text\n\n"
                "examples:\n"
                "  myriad-tune\n"
@@ -59,8 +72,11 @@ static void usage_options(FILE *out) {
                "  myriad-tune --chunk 64:65536:x4 --format csv > sweep.csv\n"
                "  myriad-tune --threads 2 --chunk 4096 --frames 5 --trace trace.json --gantt frame.svg\n"
                "  myriad-tune --chunk auto --write-tuning particles.tuning\n"
-               "  MYRIAD_TUNING=particles.tuning ./my_simulation\n\n"
-               "Exit status: 0, 1 when a run fails, 2 for a bad argument.\n");
+               "  MYRIAD_TUNING=particles.tuning ./my_simulation\n"
+               "  myriad-tune --threads 1 --chunk 1024 --warmup 0 --frames 100 --save w.snap\n"
+               "  myriad-tune --restore w.snap --threads 2 --chunk 4096 --warmup 0 --frames 50 --hash\n\n"
+               "Exit status: 0, 1 when a run fails, 2 for a bad argument or a --restore file\n"
+               "that cannot be read or is corrupt.\n");
 }
 
 /* --help. */
@@ -182,7 +198,10 @@ static void take(options *o, int ch, char **argv) {
   case 'f': o->frames = (uint32_t)parse_u64("--frames", optarg, 1, 100000, false); break;
   case 'R': o->repeat = (uint32_t)parse_u64("--repeat", optarg, 1, 1000, false); break;
   case 'w': o->warmup = (uint32_t)parse_u64("--warmup", optarg, 0, 100000, false); break;
-  case 'r': o->seed = parse_u64("--seed", optarg, 0, UINT64_MAX, false); break;
+  case 'r':
+    o->seed = parse_u64("--seed", optarg, 0, UINT64_MAX, false);
+    o->seed_given = true;
+    break;
   case 'o':
     if (strcmp(optarg, "table") == 0) o->format = FORMAT_TABLE;
     else if (strcmp(optarg, "json") == 0) o->format = FORMAT_JSON;
@@ -199,6 +218,11 @@ static void take(options *o, int ch, char **argv) {
     else if (strcmp(optarg, "scalar") == 0) o->kernels = SCN_SCALAR;
     else bad("--kernels", "simd or scalar");
     break;
+  case 'S': o->save_path = optarg; break;
+  case 'L': o->restore_path = optarg; break;
+  case 'C': o->checkpoint_path = optarg; break;
+  case 'E': o->checkpoint_every = (uint32_t)parse_u64("--checkpoint-every", optarg, 1, UINT32_MAX, false); break;
+  case 'H': o->hash = true; break;
   case 'h': usage(stdout); exit(0);
   default: bad(optind > 1 ? argv[optind - 1] : "?", "unknown option or missing value");
   }
@@ -206,7 +230,7 @@ static void take(options *o, int ch, char **argv) {
 
 /* The options as given, with the defaults of those not given. */
 static void read_args(int argc, char **argv, options *o) {
-  *o = (options){.scenario = "particles", .frames = 20, .warmup = 3, .repeat = 1, .seed = 1};
+  *o = (options){.frames = 20, .warmup = 3, .repeat = 1, .seed = 1}; /* the scenario: check_world */
   static const struct option longs[] = {{"scenario", required_argument, NULL, 's'},
                                         {"entities", required_argument, NULL, 'n'},
                                         {"threads", required_argument, NULL, 't'},
@@ -222,6 +246,11 @@ static void read_args(int argc, char **argv, options *o) {
                                         {"write-tuning", required_argument, NULL, 'W'},
                                         {"tuning", required_argument, NULL, 'U'},
                                         {"kernels", required_argument, NULL, 'K'},
+                                        {"save", required_argument, NULL, 'S'},
+                                        {"restore", required_argument, NULL, 'L'},
+                                        {"checkpoint", required_argument, NULL, 'C'},
+                                        {"checkpoint-every", required_argument, NULL, 'E'},
+                                        {"hash", no_argument, NULL, 'H'},
                                         {"help", no_argument, NULL, 'h'},
                                         {NULL, 0, NULL, 0}};
   opterr = 0;
@@ -231,8 +260,9 @@ static void read_args(int argc, char **argv, options *o) {
 }
 
 /* The scenario exists, and its world fits in the machine's memory; the
- * default entity and thread counts. */
+ * default scenario, entity and thread counts. */
 static void check_world(options *o) {
+  if (!o->scenario) o->scenario = "particles";
   uint32_t n;
   const scn_info *infos = scn_list(&n), *info = NULL;
   for (uint32_t i = 0; i < n; i++)
@@ -274,8 +304,10 @@ static void choose_chunks(options *o) {
 
 void parse_options(int argc, char **argv, options *o) {
   read_args(argc, argv, o);
+  restore_options(o);
   check_world(o);
   choose_chunks(o);
+  snapshot_options(o);
   o->trace = open_output("--trace", o->trace_path);
   o->gantt = open_output("--gantt", o->gantt_path);
   o->plot = open_output("--plot", o->plot_path);

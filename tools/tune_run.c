@@ -53,17 +53,30 @@ static void write_gantt(const options *o, myr_schedule *s, myr_jobs *pool) {
   }
 }
 
+/* After each frame of a world: with --checkpoint, the world saved when its
+ * clock is at a multiple of --checkpoint-every. */
+static void checkpoint(const measurement *m) {
+  const options *o = m->o;
+  myr_world *w = scn_world(m->sc);
+  if (o->checkpoint_every && myr_world_frame(w) % o->checkpoint_every == 0)
+    save_world(o, w, "--checkpoint", o->checkpoint_path);
+}
+
 /* Autotunes every system after the warm-up, until each has settled (a
  * number of frames the library bounds: 5 frames a candidate, 50 at most),
  * and notes how many frames each took. */
-static uint32_t settle(const options *o, myr_schedule *s, uint32_t *frames) {
+static uint32_t settle(const measurement *m, uint32_t *frames) {
+  const options *o = m->o;
+  myr_schedule *s = m->s;
   myr_status st = myr_schedule_autotune(s, &(myr_autotune_desc){.frames = 5});
   uint32_t f = 0;
-  for (; st == MYR_OK && !myr_schedule_autotune_done(s); f++)
+  for (; st == MYR_OK && !myr_schedule_autotune_done(s); f++) {
     if ((st = myr_schedule_run(s, 1.0 / 60)) != MYR_OK) {
       fprintf(stderr, "myriad-tune: autotuning %s, frame %u: %s\n", o->scenario, f, myr_schedule_error(s));
       exit(1);
     }
+    checkpoint(m);
+  }
   if (st != MYR_OK) {
     fprintf(stderr, "myriad-tune: autotuning %s: %s\n", o->scenario, myr_schedule_error(s));
     exit(1);
@@ -90,12 +103,23 @@ static void run_frame(const measurement *m, uint32_t f) {
   }
 }
 
-/* A fresh world, with the configuration's sizes (a sweep's, or a tuning
- * file's); autotuning sets its own later. */
+/* A world done with, after its last frame: its hash (--hash), and the
+ * last one saved (--save). */
+static void retire_world(measurement *m, bool last) {
+  const options *o = m->o;
+  print_hash(o, scn_world(m->sc));
+  if (last && o->save_path) save_world(o, scn_world(m->sc), "--save", o->save_path);
+  scn_destroy(m->sc);
+  m->sc = NULL;
+}
+
+/* A fresh world (the scenario's first, or --restore's), with the
+ * configuration's sizes (a sweep's, or a tuning file's); autotuning sets
+ * its own later. */
 static void build_world(measurement *m) {
   const options *o = m->o;
-  if (m->sc) scn_destroy(m->sc);
-  myr_status st = scn_create_kernels(o->scenario, o->entities, o->seed, m->pool, o->kernels, &m->sc);
+  if (m->sc) retire_world(m, false);
+  myr_status st = create_world(o, m->pool, &m->sc);
   if (st != MYR_OK) {
     fprintf(stderr, "myriad-tune: building %s: %s\n", o->scenario, myr_strerror(st));
     exit(1);
@@ -113,9 +137,12 @@ static void build_world(measurement *m) {
 /* The warm-up frames; with autotuning, then its frames until every system
  * has settled, and where each did. */
 static void warm_up(measurement *m) {
-  for (uint32_t f = 0; f < m->o->warmup; f++) run_frame(m, f);
+  for (uint32_t f = 0; f < m->o->warmup; f++) {
+    run_frame(m, f);
+    checkpoint(m);
+  }
   if (!m->autotuned) return;
-  settle(m->o, m->s, m->settled);
+  settle(m, m->settled);
   for (uint32_t i = 0; i < m->systems; i++) {
     myr_autotune_info info;
     myr_schedule_autotune_info(m->s, i, &info);
@@ -139,6 +166,7 @@ static void measure_frame(measurement *m, uint32_t c, uint32_t f, size_t sample)
   run_frame(m, f);
   size_t k = (size_t)c * m->samples + sample;
   m->frame[k] = now_ms() - t0;
+  checkpoint(m); /* after the frame's time is taken */
   m->merge[k] = 0;
   for (uint32_t g = 0; g < myr_schedule_stage_count(m->s); g++) {
     myr_stage_stats gs;
@@ -193,7 +221,8 @@ static void trace_autotuned(measurement *m) {
   apply_sizes(m->s, m->systems, AUTO, m->rows);
   uint32_t traced_frames = m->o->trace ? m->o->frames : 2;
   myr_status st = myr_schedule_trace_begin(m->s, TRACE_LANE);
-  for (uint32_t f = 0; st == MYR_OK && f < traced_frames; f++) st = myr_schedule_run(m->s, 1.0 / 60);
+  for (uint32_t f = 0; st == MYR_OK && f < traced_frames; f++)
+    if ((st = myr_schedule_run(m->s, 1.0 / 60)) == MYR_OK) checkpoint(m);
   if (st != MYR_OK) {
     fprintf(stderr, "myriad-tune: a traced frame: %s\n", myr_schedule_error(m->s));
     exit(1);
@@ -248,11 +277,13 @@ static void finish_trace(measurement *m) {
  * shuffled each round. So an autotuned configuration is measured in the
  * same world and the same moments as the sweep it is compared with (a
  * sweep alone has count 1: one world per size). out gets count x systems
- * results, time count entries; the last configuration of the last
- * repetition is traced when asked (with AUTO: frames of its own after the
- * measured ones, at the autotuned sizes). Returns the number of systems. */
-static uint32_t measure(const options *o, myr_jobs *pool, const uint32_t *chunks, uint32_t count, bool trace,
+ * results, time count entries. When `last` (the run's last measure), the
+ * last configuration of the last repetition is traced when asked (with
+ * AUTO: frames of its own after the measured ones, at the autotuned sizes)
+ * and its world saved with --save. Returns the number of systems. */
+static uint32_t measure(const options *o, myr_jobs *pool, const uint32_t *chunks, uint32_t count, bool last,
                         result *out, config_time *time) {
+  const bool trace = last && (o->trace || o->gantt);
   measurement m = {.o = o,
                    .pool = pool,
                    .chunks = chunks,
@@ -272,7 +303,7 @@ static uint32_t measure(const options *o, myr_jobs *pool, const uint32_t *chunks
   free(m.ns);
   free(m.frame);
   free(m.merge);
-  scn_destroy(m.sc);
+  retire_world(&m, last);
   return m.systems;
 }
 
@@ -303,8 +334,7 @@ void run_all(const options *o, tune_results *r) {
     uint32_t step = o->autotune ? o->chunk_count : 1;
     for (uint32_t c = 0; c < o->chunk_count; c += step, k += step) {
       if (tty) progress(o, t, c, k, configs);
-      bool trace = (o->trace || o->gantt) && k + step == configs;
-      uint32_t m = measure(o, pool, o->chunks + c, step, trace, r->rs + r->n, r->ts + k);
+      uint32_t m = measure(o, pool, o->chunks + c, step, k + step == configs, r->rs + r->n, r->ts + k);
       r->n += m * step;
       r->systems = m;
     }
