@@ -150,8 +150,9 @@ typedef myr_status (*myr_snapshot_read_fn)(void *ctx, void *buf, size_t size, si
  * lacks is dropped (both counted in the report). A component the world
  * lacks is registered as the snapshot describes it, unless desc.skip names
  * it. A resource is matched by name and must have the snapshot's size
- * (else MYR_ETYPE: its bytes could not be meant for it); one the world
- * lacks is registered. The snapshot's tables are made in its order, so a
+ * (else MYR_ETYPE: its bytes could not be meant for it); its bytes are
+ * copied into its memory, so pointers from myr_resource_data stay valid.
+ * A resource the world lacks is registered. The snapshot's tables are made in its order, so a
  * world that had no tables iterates its rows in the saved order. The
  * world's seed (unless MYR_SNAPSHOT_KEEP_SEED) and clock become the
  * snapshot's. Errors, with the world unchanged:
