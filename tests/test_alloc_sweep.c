@@ -1,5 +1,6 @@
-/* Allocation-failure sweeps over the schedule and the patches: for every k,
- * the k-th allocation of a call fails (once, or from k on), and then
+/* Allocation-failure sweeps over the schedule, the patches and snapshots:
+ * for every k, the k-th allocation of a call fails (once, or from k on),
+ * and then
  * - the call returns MYR_ENOMEM and the world hash is what it was before it
  *   (myr_schedule_run: see the two-stage case below);
  * - the same call, retried without failures, succeeds and leaves the world
@@ -780,6 +781,72 @@ static void checking_allocator_aborts_on_each_broken_promise(void **state) {
   myr_world_destroy(w);
 }
 
+/* ---- snapshots ---------------------------------------------------------------- */
+
+/* Saving and loading a world that ran (spawns, links, destroyed entities),
+ * plain and compressed: every allocation of a save, then of a load into a
+ * world with part of the schema, fails in turn (once, or from k on). A
+ * failed save returns MYR_ENOMEM; a failed load leaves the world as it was
+ * (hash, entities, tables, components, resources, clock); nothing leaks,
+ * and the call that no longer fails gives the bytes, or the world, of a
+ * call that never failed. */
+static void snapshot_save_and_load_fail_cleanly_at_every_allocation(void **state) {
+  (void)state;
+  for (int mode = 0; mode < 4; mode++) {
+    bool sticky = mode & 1;
+    uint32_t flags = mode & 2 ? MYR_SNAPSHOT_ZSTD : 0;
+    scene sc;
+    scene_open(&sc, 0, 2);
+    run_ok(&sc);
+    uint64_t source_hash = run_ok(&sc);
+    void *good;
+    size_t good_size;
+    assert_int_equal(myr_snapshot_save_memory(sc.f.w, &(myr_snapshot_save_desc){.flags = flags}, &good, &good_size),
+                     MYR_OK);
+    long k = 0;
+    for (;; k++) {
+      void *p = NULL;
+      size_t n = 0;
+      check_alloc_arm(&sc.ca, k, sticky);
+      myr_status st = myr_snapshot_save_memory(sc.f.w, &(myr_snapshot_save_desc){.flags = flags}, &p, &n);
+      check_alloc_disarm(&sc.ca);
+      if (st == MYR_OK) {
+        assert_int_equal(n, good_size);
+        assert_memory_equal(p, good, n);
+        myr_snapshot_free(sc.f.w, p, n);
+        break;
+      }
+      if (st != MYR_ENOMEM) fail_msg("save, %s, k = %ld: %s", mode_name(sticky), k, myr_status_name(st));
+      assert_true(world_hash(sc.f.w) == source_hash);
+    }
+    long save_allocations = k;
+    fixture into = {0};
+    assert_int_equal(myr_world_create(&(myr_world_desc){check_alloc_hooks(&sc.ca)}, &into.w), MYR_OK);
+    fixture_register(&into); /* Link comes from the snapshot: the same ids as the source's */
+    uint64_t empty_hash = world_hash(into.w);
+    uint32_t tables = myr_world_table_count(into.w);
+    for (k = 0;; k++) {
+      check_alloc_arm(&sc.ca, k, sticky);
+      myr_status st = myr_snapshot_load_memory(into.w, good, good_size, NULL);
+      check_alloc_disarm(&sc.ca);
+      if (st == MYR_OK) break;
+      if (st != MYR_ENOMEM) fail_msg("load, %s, k = %ld: %s", mode_name(sticky), k, myr_status_name(st));
+      assert_true(world_hash(into.w) == empty_hash);
+      assert_int_equal(myr_world_entity_count(into.w), 0);
+      assert_int_equal(myr_world_table_count(into.w), tables);
+      assert_int_equal(myr_component_count(into.w), 5);
+      assert_int_equal(myr_resource_count(into.w), 0);
+      assert_int_equal(myr_world_frame(into.w), 0);
+    }
+    assert_true(save_allocations >= 1 && k >= 5);
+    assert_true(world_hash(into.w) == source_hash);
+    assert_int_equal(myr_world_frame(into.w), myr_world_frame(sc.f.w));
+    myr_world_destroy(into.w);
+    myr_snapshot_free(sc.f.w, good, good_size);
+    scene_close(&sc);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(checking_allocator_aborts_on_each_broken_promise),
@@ -791,6 +858,7 @@ int main(void) {
       cmocka_unit_test(build_fails_cleanly_at_every_allocation),
       cmocka_unit_test(command_buffer_recording_and_apply_fail_cleanly),
       cmocka_unit_test(command_buffer_apply_retried_after_one_failure),
+      cmocka_unit_test(snapshot_save_and_load_fail_cleanly_at_every_allocation),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
