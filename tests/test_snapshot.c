@@ -348,6 +348,100 @@ static void changed_types_refused_unless_converted(void **state) {
   myr_world_destroy(a.f.w);
 }
 
+/* Every widening snapshot.h lists loads with MYR_SNAPSHOT_CONVERT, exactly
+ * (u32 to i64 among them); a signed integer into an unsigned one does not. */
+static void every_listed_widening_converts(void **state) {
+  (void)state;
+  static const struct {
+    myr_type from, to;
+    bool allowed;
+  } cases[] = {{MYR_U8, MYR_U32, true},   {MYR_U8, MYR_U64, true},   {MYR_U8, MYR_I32, true},
+               {MYR_U8, MYR_I64, true},   {MYR_U32, MYR_U64, true},  {MYR_U32, MYR_I64, true},
+               {MYR_I32, MYR_I64, true},  {MYR_I32, MYR_U64, false}, {MYR_U32, MYR_I32, false},
+               {MYR_U64, MYR_I64, false}, {MYR_I64, MYR_I32, false}};
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    myr_world *a = new_world(), *b = new_world();
+    myr_component c;
+    assert_int_equal(
+        myr_component_register(a, &(myr_component_desc){"C", (myr_field[]){{"v", cases[i].from, 0, 0}}, 1, 8}, &c),
+        MYR_OK);
+    /* the largest value of the source type: sign and width must survive */
+    uint64_t row = cases[i].from == MYR_U8    ? 0xff
+                   : cases[i].from == MYR_I32 ? 0xffffffffu /* -1 */
+                   : cases[i].from == MYR_U32 ? 0xfffffffeu
+                                              : UINT64_MAX;
+    myr_entity e;
+    assert_int_equal(myr_entity_create_with(a, &c, 1, (const void *const[]){&row}, &e), MYR_OK);
+    unsigned char *data;
+    size_t size;
+    save_mem(a, 0, &data, &size);
+    assert_int_equal(
+        myr_component_register(b, &(myr_component_desc){"C", (myr_field[]){{"v", cases[i].to, 0, 0}}, 1, 8}, &c),
+        MYR_OK);
+    myr_snapshot_report rep;
+    myr_status st = myr_snapshot_load_memory(b, data, size,
+                                             &(myr_snapshot_load_desc){.flags = MYR_SNAPSHOT_CONVERT, .report = &rep});
+    if (st != (cases[i].allowed ? MYR_OK : MYR_ETYPE))
+      fail_msg("case %zu: %s (%s)", i, myr_status_name(st), rep.message);
+    if (cases[i].allowed) {
+      uint64_t back = 0;
+      assert_int_equal(myr_component_get(b, e, c, &back), MYR_OK);
+      if (cases[i].to == MYR_I32 || cases[i].to == MYR_U32) back &= 0xffffffffu;
+      uint64_t want = cases[i].from == MYR_I32 ? UINT64_MAX : row; /* -1 sign-extended */
+      if (cases[i].to == MYR_I32 || cases[i].to == MYR_U32) want &= 0xffffffffu;
+      assert_true(back == want);
+      assert_int_equal(rep.fields_converted, 1);
+    }
+    myr_snapshot_free(a, data, size);
+    myr_world_destroy(b);
+    myr_world_destroy(a);
+  }
+}
+
+/* A name the format cannot hold (over 4096 bytes) is refused when saving,
+ * rather than written into a snapshot that no load accepts. */
+static void a_name_too_long_is_refused_when_saving(void **state) {
+  (void)state;
+  static char name[5000];
+  memset(name, 'n', sizeof name - 1);
+  for (int what = 0; what < 3; what++) {
+    myr_world *a = new_world();
+    myr_component c;
+    myr_resource r;
+    if (what == 0) assert_int_equal(myr_component_register(a, &(myr_component_desc){name, NULL, 0, 0}, &c), MYR_OK);
+    else if (what == 1)
+      assert_int_equal(
+          myr_component_register(a, &(myr_component_desc){"C", (myr_field[]){{name, MYR_U32, 0, 0}}, 1, 4}, &c),
+          MYR_OK);
+    else assert_int_equal(myr_resource_register(a, &(myr_resource_desc){.name = name, .size = 4}, &r), MYR_OK);
+    void *p = NULL;
+    size_t n = 0;
+    myr_snapshot_report rep;
+    assert_int_equal(myr_snapshot_save_memory(a, &(myr_snapshot_save_desc){.report = &rep}, &p, &n), MYR_EINVAL);
+    assert_non_null(strstr(rep.message, "4096"));
+    assert_null(p);
+    /* one of 4096 bytes is fine */
+    name[4096] = '\0';
+    myr_world *b = new_world();
+    if (what == 0) assert_int_equal(myr_component_register(b, &(myr_component_desc){name, NULL, 0, 0}, &c), MYR_OK);
+    else if (what == 1)
+      assert_int_equal(
+          myr_component_register(b, &(myr_component_desc){"C", (myr_field[]){{name, MYR_U32, 0, 0}}, 1, 4}, &c),
+          MYR_OK);
+    else assert_int_equal(myr_resource_register(b, &(myr_resource_desc){.name = name, .size = 4}, &r), MYR_OK);
+    unsigned char *data;
+    size_t size;
+    save_mem(b, 0, &data, &size);
+    myr_world *d = new_world();
+    assert_int_equal(myr_snapshot_load_memory(d, data, size, NULL), MYR_OK);
+    name[4096] = 'n';
+    myr_snapshot_free(b, data, size);
+    myr_world_destroy(d);
+    myr_world_destroy(b);
+    myr_world_destroy(a);
+  }
+}
+
 static void unnamed_fields_match_by_position(void **state) {
   (void)state;
   myr_world *a = new_world();
@@ -927,6 +1021,35 @@ static void diff_names_the_first_difference(void **state) {
 #define MYR_GOLDEN_SNAPSHOT "golden.snap"
 #endif
 
+/* Two fields of one name (the world lets a component have them): a world
+ * and its loaded copy do not differ. */
+static void diff_of_fields_of_one_name(void **state) {
+  (void)state;
+  myr_world *a = new_world();
+  static const myr_field twice[] = {{"x", MYR_U32, 0, 0}, {"x", MYR_U32, 0, 4}};
+  myr_component c;
+  assert_int_equal(myr_component_register(a, &(myr_component_desc){"C", twice, 2, 8}, &c), MYR_OK);
+  uint32_t row[2] = {1, 2};
+  myr_entity e;
+  assert_int_equal(myr_entity_create_with(a, &c, 1, (const void *const[]){row}, &e), MYR_OK);
+  unsigned char *data;
+  size_t size;
+  save_mem(a, 0, &data, &size);
+  myr_world *b = new_world();
+  assert_int_equal(myr_snapshot_load_memory(b, data, size, NULL), MYR_OK);
+  myr_world_diff d;
+  assert_int_equal(myr_world_diff_compute(a, b, &d), MYR_OK);
+  assert_int_equal(d.differing, 0);
+  /* and a real difference in the second one is found */
+  row[1] = 3;
+  assert_int_equal(myr_component_set(b, e, c, row), MYR_OK);
+  assert_int_equal(myr_world_diff_compute(a, b, &d), MYR_OK);
+  assert_int_equal(d.differing, 1);
+  myr_snapshot_free(a, data, size);
+  myr_world_destroy(b);
+  myr_world_destroy(a);
+}
+
 static void golden_file(void **state) {
   (void)state;
   scene s;
@@ -970,6 +1093,8 @@ int main(void) {
       cmocka_unit_test(into_a_world_set_up_first),
       cmocka_unit_test(fields_added_dropped_and_reordered),
       cmocka_unit_test(changed_types_refused_unless_converted),
+      cmocka_unit_test(every_listed_widening_converts),
+      cmocka_unit_test(a_name_too_long_is_refused_when_saving),
       cmocka_unit_test(unnamed_fields_match_by_position),
       cmocka_unit_test(resource_of_another_size_refused),
       cmocka_unit_test(refuses_a_world_with_entities_and_bad_arguments),
@@ -982,6 +1107,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(full_disk_keeps_the_old_snapshot, files_setup, files_teardown),
       cmocka_unit_test_setup_teardown(killed_saver_leaves_a_whole_snapshot, files_setup, files_teardown),
       cmocka_unit_test(diff_names_the_first_difference),
+      cmocka_unit_test(diff_of_fields_of_one_name),
       cmocka_unit_test(golden_file),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -11,10 +11,13 @@ typedef struct diff_maps {
 
 static void copy_name(char *dst, size_t cap, const char *src) { snprintf(dst, cap, "%s", src); }
 
-static int32_t field_in(const component_info *ci, const char *name, uint32_t position) {
+/* The field of ci that a field `name` at `position` matches, as a load
+ * matches them: by name, the first one not matched yet (a component may
+ * have two fields of one name), or by position when it has no name. */
+static int32_t field_in(const component_info *ci, const char *name, uint32_t position, const bool *used) {
   if (!name[0]) return position < ci->field_count && !ci->fields[position].name[0] ? (int32_t)position : -1;
   for (uint32_t f = 0; f < ci->field_count; f++)
-    if (strcmp(ci->fields[f].name, name) == 0) return (int32_t)f;
+    if (!used[f] && strcmp(ci->fields[f].name, name) == 0) return (int32_t)f;
   return -1;
 }
 
@@ -30,8 +33,10 @@ static void make_maps(const myr_world *a, const myr_world *b, diff_maps *m) {
   for (myr_component c = 0; c < world_component_count(a); c++) {
     if (m->comp[0][c] < 0) continue;
     const component_info *ca = world_component(a, c), *cb = world_component(b, (myr_component)m->comp[0][c]);
+    bool used[MYR_MAX_FIELDS] = {0};
     for (uint32_t f = 0; f < ca->field_count; f++) {
-      int32_t g = field_in(cb, ca->fields[f].name, f);
+      int32_t g = field_in(cb, ca->fields[f].name, f, used);
+      if (g >= 0) used[g] = true;
       /* a field of another type or size is a difference, as a missing one */
       if (g >= 0 && (cb->fields[g].type != ca->fields[f].type || cb->elem_size[g] != ca->elem_size[f])) g = -1;
       m->field[c][f] = g;

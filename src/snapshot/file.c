@@ -83,6 +83,7 @@ static myr_status save_check(const myr_world *w, const myr_snapshot_save_desc **
   if (!*d) *d = &default_save;
   myr_status st = snap_save_desc_check(*d, rep);
   if (st == MYR_OK && world_running(w)) st = snap_fail(rep, MYR_EBUSY, "a frame is running on the world");
+  if (st == MYR_OK) st = snap_save_world_check(w, rep);
   return st;
 }
 

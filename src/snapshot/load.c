@@ -128,7 +128,7 @@ static myr_status get_name(cur *c, bool required, const char **out) {
   uint32_t len;
   const unsigned char *p;
   if (!get32(c, &len)) return bad(c, "truncated name length");
-  if (len > 4096) return bad(c, "a name longer than 4096 bytes");
+  if (len > SNAP_NAME_MAX) return bad(c, "a name longer than 4096 bytes");
   if (!take(c, len, &p)) return bad(c, "a name runs past the section's end");
   if (required && len == 0) return bad(c, "an empty name");
   if (memchr(p, 0, len)) return bad(c, "a NUL byte inside a name");
@@ -534,9 +534,10 @@ static bool conversion(myr_type from, myr_type to, uint32_t from_size, uint32_t 
   if (!allowed) return false;
   if (from == MYR_F32 && to == MYR_F64) return *how = CONV_F32_F64, true;
   if (from == MYR_F64 && to == MYR_F32) return *how = CONV_F64_F32, true;
-  /* integer widening: u8 to anything wider, else the same signedness */
-  if (is_int(from) && is_int(to) && myr_type_size(to) > myr_type_size(from) &&
-      (from == MYR_U8 || is_signed(from) == is_signed(to)))
+  /* integer widening, exact: an unsigned integer to any wider integer (u8
+   * to u32, u64, i32, i64; u32 to u64, i64), a signed one to a wider signed
+   * one (i32 to i64) */
+  if (is_int(from) && is_int(to) && myr_type_size(to) > myr_type_size(from) && (!is_signed(from) || is_signed(to)))
     return *how = CONV_INT, true;
   return false;
 }
