@@ -738,6 +738,59 @@ static void absurd_counts_are_refused_before_allocating(void **state) {
   myr_world_destroy(a.f.w);
 }
 
+/* A compressed section of a few bytes whose zstd frame header asks for a
+ * 128 MiB window (and gives no content size): refused without allocating
+ * the window. And a large table saved at the highest level still loads. */
+static void a_zstd_window_the_file_cannot_back_is_refused(void **state) {
+  (void)state;
+  myr_world *a = new_world();
+  static const myr_field v3[] = {MYR_FIELD(t_position, x, MYR_F32), MYR_FIELD(t_position, y, MYR_F32),
+                                 MYR_FIELD(t_position, z, MYR_F32)};
+  myr_component pos;
+  assert_int_equal(myr_component_register(a, &(myr_component_desc){"Position", v3, 3, sizeof(t_position)}, &pos),
+                   MYR_OK);
+  uint64_t rng = 5;
+  for (uint32_t i = 0; i < 1000000; i++) {
+    myr_entity e;
+    t_position p = {(float)(rng_next(&rng) % 1000), (float)i, 1};
+    assert_int_equal(myr_entity_create_with(a, &pos, 1, (const void *const[]){&p}, &e), MYR_OK);
+  }
+  unsigned char *data;
+  size_t size;
+  myr_snapshot_report rep;
+  assert_int_equal(myr_snapshot_save_memory(
+                       a, &(myr_snapshot_save_desc){.flags = MYR_SNAPSHOT_ZSTD, .zstd_level = 19, .report = &rep},
+                       (void **)&data, &size),
+                   MYR_OK);
+  myr_world *b = new_world();
+  assert_int_equal(myr_snapshot_load_memory(b, data, size, &(myr_snapshot_load_desc){.report = &rep}), MYR_OK);
+  assert_true(world_hash(a) == world_hash(b));
+  myr_world_destroy(b);
+  /* the table section's payload replaced by a frame: window log 27, no
+   * content size, one raw block of one byte */
+  static const unsigned char frame[] = {0x28, 0xB5, 0x2F, 0xFD, 0x00, 0x88, 0x09, 0x00, 0x00, 'A'};
+  size_t at = section_at(data, size, MYR_SECTION_TABLE), end = section_at(data, size, MYR_SECTION_RESOURCES);
+  uint64_t stored = sizeof frame, raw = 1;
+  size_t forged_size = at + 40 + sizeof frame + (size - end);
+  unsigned char *forged = malloc(forged_size);
+  memcpy(forged, data, at + 32);
+  memcpy(forged + at + 8, &stored, 8);
+  memcpy(forged + at + 16, &raw, 8);
+  memcpy(forged + at + 32, frame, sizeof frame);
+  memcpy(forged + at + 40 + sizeof frame, data + end, size - end);
+  /* the sections after it move: their index stays, their checksums hold */
+  reseal(forged, at);
+  assert_int_equal(myr_world_create(&(myr_world_desc){{watch_alloc, watch_free, NULL}}, &b), MYR_OK);
+  shape before = shape_of(b);
+  biggest_ask = 0;
+  expect_corrupt(b, &before, forged, forged_size);
+  if (biggest_ask > ((size_t)9 << 20)) fail_msg("an allocation of %zu bytes from %zu", biggest_ask, forged_size);
+  free(forged);
+  myr_world_destroy(b);
+  myr_snapshot_free(a, data, size);
+  myr_world_destroy(a);
+}
+
 /* ---- allocation failures -------------------------------------------------------------- */
 
 static void every_failed_allocation_leaves_the_world(void **state) {
@@ -1102,6 +1155,7 @@ int main(void) {
       cmocka_unit_test(every_flipped_byte_is_refused),
       cmocka_unit_test(every_truncation_is_refused),
       cmocka_unit_test(absurd_counts_are_refused_before_allocating),
+      cmocka_unit_test(a_zstd_window_the_file_cannot_back_is_refused),
       cmocka_unit_test(every_failed_allocation_leaves_the_world),
       cmocka_unit_test_setup_teardown(file_round_trip_and_errors, files_setup, files_teardown),
       cmocka_unit_test_setup_teardown(full_disk_keeps_the_old_snapshot, files_setup, files_teardown),

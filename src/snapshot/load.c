@@ -188,6 +188,10 @@ static myr_status inflate(loader *l, cur *c, const unsigned char *in, uint64_t s
   if (!l->dctx) {
     l->dctx = ZSTD_createDCtx_advanced((ZSTD_customMem){snap_zalloc, snap_zfree, l->w});
     if (!l->dctx) return oom(l);
+    /* zstd allocates the window that a frame's header asks for (up to 128
+     * MiB by default) whatever the frame holds: no more than the saver's
+     * levels (1..19) use */
+    if (ZSTD_isError(ZSTD_DCtx_setParameter(l->dctx, ZSTD_d_windowLogMax, SNAP_ZSTD_WINDOW_LOG_MAX))) return oom(l);
   }
   if (l->nbufs == l->bufs_cap) return bad(c, "more compressed sections than the snapshot has");
   ZSTD_DCtx_reset(l->dctx, ZSTD_reset_session_only);

@@ -30,6 +30,9 @@
 #define SNAP_WORLD_SIZE 48u   /* the world section's payload */
 #define SNAP_NAME_MAX 4096u   /* the longest name, in bytes */
 
+/* A zstd frame's window: at most 8 MiB (levels 1..19 use no more). */
+#define SNAP_ZSTD_WINDOW_LOG_MAX 23
+
 /* ---- little-endian access (the hosts are little-endian: plain copies) ------ */
 
 static inline uint32_t rd32(const unsigned char *p) {
