@@ -918,6 +918,28 @@ static void file_round_trip_and_errors(void **state) {
 /* A full disk: the saving child may write 64 KiB only (SIGXFSZ ignored,
  * so write() fails with EFBIG). The old snapshot stays as it was, and no
  * temporary file is left. */
+/* A file name of 250 bytes (NAME_MAX is 255): its temporary file's name
+ * must still fit. */
+static void a_long_file_name_saves(void **state) {
+  (void)state;
+  scene a;
+  scene_make(&a, 20, 21);
+  char path[512];
+  int n = snprintf(path, sizeof path, "%s/", tmp_dir);
+  memset(path + n, 'w', 250);
+  path[n + 250] = '\0';
+  myr_snapshot_report rep;
+  myr_status st = myr_snapshot_save_file(a.f.w, path, &(myr_snapshot_save_desc){.report = &rep});
+  if (st != MYR_OK) fail_msg("%s: %s", myr_status_name(st), rep.message);
+  assert_int_equal(files_in(tmp_dir), 1);
+  myr_world *b = new_world();
+  assert_int_equal(myr_snapshot_load_file(b, path, NULL), MYR_OK);
+  assert_true(world_hash(b) == world_hash(a.f.w));
+  assert_int_equal(unlink(path), 0);
+  myr_world_destroy(b);
+  myr_world_destroy(a.f.w);
+}
+
 static void full_disk_keeps_the_old_snapshot(void **state) {
   (void)state;
   char path[400];
@@ -1158,6 +1180,7 @@ int main(void) {
       cmocka_unit_test(a_zstd_window_the_file_cannot_back_is_refused),
       cmocka_unit_test(every_failed_allocation_leaves_the_world),
       cmocka_unit_test_setup_teardown(file_round_trip_and_errors, files_setup, files_teardown),
+      cmocka_unit_test_setup_teardown(a_long_file_name_saves, files_setup, files_teardown),
       cmocka_unit_test_setup_teardown(full_disk_keeps_the_old_snapshot, files_setup, files_teardown),
       cmocka_unit_test_setup_teardown(killed_saver_leaves_a_whole_snapshot, files_setup, files_teardown),
       cmocka_unit_test(diff_names_the_first_difference),
