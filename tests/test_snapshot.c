@@ -1115,6 +1115,19 @@ static void diff_of_fields_of_one_name(void **state) {
   myr_world_diff d;
   assert_int_equal(myr_world_diff_compute(a, b, &d), MYR_OK);
   assert_int_equal(d.differing, 0);
+  /* a field only b's component has is a difference, either way round */
+  myr_world *c2 = new_world();
+  static const myr_field once[] = {{"x", MYR_U32, 0, 0}};
+  myr_component c1;
+  assert_int_equal(myr_component_register(c2, &(myr_component_desc){"C", once, 1, 4}, &c1), MYR_OK);
+  assert_int_equal(myr_entity_create_with(c2, &c1, 1, (const void *const[]){row}, &e), MYR_OK);
+  assert_int_equal(myr_world_diff_compute(c2, a, &d), MYR_OK);
+  assert_int_equal(d.differing, 1);
+  assert_string_equal(d.component, "C");
+  assert_string_equal(d.field, "x");
+  assert_int_equal(myr_world_diff_compute(a, c2, &d), MYR_OK);
+  assert_int_equal(d.differing, 1);
+  myr_world_destroy(c2);
   /* and a real difference in the second one is found */
   row[1] = 3;
   assert_int_equal(myr_component_set(b, e, c, row), MYR_OK);
