@@ -348,6 +348,100 @@ static void changed_types_refused_unless_converted(void **state) {
   myr_world_destroy(a.f.w);
 }
 
+/* Every widening snapshot.h lists loads with MYR_SNAPSHOT_CONVERT, exactly
+ * (u32 to i64 among them); a signed integer into an unsigned one does not. */
+static void every_listed_widening_converts(void **state) {
+  (void)state;
+  static const struct {
+    myr_type from, to;
+    bool allowed;
+  } cases[] = {{MYR_U8, MYR_U32, true},   {MYR_U8, MYR_U64, true},   {MYR_U8, MYR_I32, true},
+               {MYR_U8, MYR_I64, true},   {MYR_U32, MYR_U64, true},  {MYR_U32, MYR_I64, true},
+               {MYR_I32, MYR_I64, true},  {MYR_I32, MYR_U64, false}, {MYR_U32, MYR_I32, false},
+               {MYR_U64, MYR_I64, false}, {MYR_I64, MYR_I32, false}};
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    myr_world *a = new_world(), *b = new_world();
+    myr_component c;
+    assert_int_equal(
+        myr_component_register(a, &(myr_component_desc){"C", (myr_field[]){{"v", cases[i].from, 0, 0}}, 1, 8}, &c),
+        MYR_OK);
+    /* the largest value of the source type: sign and width must survive */
+    uint64_t row = cases[i].from == MYR_U8    ? 0xff
+                   : cases[i].from == MYR_I32 ? 0xffffffffu /* -1 */
+                   : cases[i].from == MYR_U32 ? 0xfffffffeu
+                                              : UINT64_MAX;
+    myr_entity e;
+    assert_int_equal(myr_entity_create_with(a, &c, 1, (const void *const[]){&row}, &e), MYR_OK);
+    unsigned char *data;
+    size_t size;
+    save_mem(a, 0, &data, &size);
+    assert_int_equal(
+        myr_component_register(b, &(myr_component_desc){"C", (myr_field[]){{"v", cases[i].to, 0, 0}}, 1, 8}, &c),
+        MYR_OK);
+    myr_snapshot_report rep;
+    myr_status st = myr_snapshot_load_memory(b, data, size,
+                                             &(myr_snapshot_load_desc){.flags = MYR_SNAPSHOT_CONVERT, .report = &rep});
+    if (st != (cases[i].allowed ? MYR_OK : MYR_ETYPE))
+      fail_msg("case %zu: %s (%s)", i, myr_status_name(st), rep.message);
+    if (cases[i].allowed) {
+      uint64_t back = 0;
+      assert_int_equal(myr_component_get(b, e, c, &back), MYR_OK);
+      if (cases[i].to == MYR_I32 || cases[i].to == MYR_U32) back &= 0xffffffffu;
+      uint64_t want = cases[i].from == MYR_I32 ? UINT64_MAX : row; /* -1 sign-extended */
+      if (cases[i].to == MYR_I32 || cases[i].to == MYR_U32) want &= 0xffffffffu;
+      assert_true(back == want);
+      assert_int_equal(rep.fields_converted, 1);
+    }
+    myr_snapshot_free(a, data, size);
+    myr_world_destroy(b);
+    myr_world_destroy(a);
+  }
+}
+
+/* A name the format cannot hold (over 4096 bytes) is refused when saving,
+ * rather than written into a snapshot that no load accepts. */
+static void a_name_too_long_is_refused_when_saving(void **state) {
+  (void)state;
+  static char name[5000];
+  memset(name, 'n', sizeof name - 1);
+  for (int what = 0; what < 3; what++) {
+    myr_world *a = new_world();
+    myr_component c;
+    myr_resource r;
+    if (what == 0) assert_int_equal(myr_component_register(a, &(myr_component_desc){name, NULL, 0, 0}, &c), MYR_OK);
+    else if (what == 1)
+      assert_int_equal(
+          myr_component_register(a, &(myr_component_desc){"C", (myr_field[]){{name, MYR_U32, 0, 0}}, 1, 4}, &c),
+          MYR_OK);
+    else assert_int_equal(myr_resource_register(a, &(myr_resource_desc){.name = name, .size = 4}, &r), MYR_OK);
+    void *p = NULL;
+    size_t n = 0;
+    myr_snapshot_report rep;
+    assert_int_equal(myr_snapshot_save_memory(a, &(myr_snapshot_save_desc){.report = &rep}, &p, &n), MYR_EINVAL);
+    assert_non_null(strstr(rep.message, "4096"));
+    assert_null(p);
+    /* one of 4096 bytes is fine */
+    name[4096] = '\0';
+    myr_world *b = new_world();
+    if (what == 0) assert_int_equal(myr_component_register(b, &(myr_component_desc){name, NULL, 0, 0}, &c), MYR_OK);
+    else if (what == 1)
+      assert_int_equal(
+          myr_component_register(b, &(myr_component_desc){"C", (myr_field[]){{name, MYR_U32, 0, 0}}, 1, 4}, &c),
+          MYR_OK);
+    else assert_int_equal(myr_resource_register(b, &(myr_resource_desc){.name = name, .size = 4}, &r), MYR_OK);
+    unsigned char *data;
+    size_t size;
+    save_mem(b, 0, &data, &size);
+    myr_world *d = new_world();
+    assert_int_equal(myr_snapshot_load_memory(d, data, size, NULL), MYR_OK);
+    name[4096] = 'n';
+    myr_snapshot_free(b, data, size);
+    myr_world_destroy(d);
+    myr_world_destroy(b);
+    myr_world_destroy(a);
+  }
+}
+
 static void unnamed_fields_match_by_position(void **state) {
   (void)state;
   myr_world *a = new_world();
@@ -644,6 +738,59 @@ static void absurd_counts_are_refused_before_allocating(void **state) {
   myr_world_destroy(a.f.w);
 }
 
+/* A compressed section of a few bytes whose zstd frame header asks for a
+ * 128 MiB window (and gives no content size): refused without allocating
+ * the window. And a large table saved at the highest level still loads. */
+static void a_zstd_window_the_file_cannot_back_is_refused(void **state) {
+  (void)state;
+  myr_world *a = new_world();
+  static const myr_field v3[] = {MYR_FIELD(t_position, x, MYR_F32), MYR_FIELD(t_position, y, MYR_F32),
+                                 MYR_FIELD(t_position, z, MYR_F32)};
+  myr_component pos;
+  assert_int_equal(myr_component_register(a, &(myr_component_desc){"Position", v3, 3, sizeof(t_position)}, &pos),
+                   MYR_OK);
+  uint64_t rng = 5;
+  for (uint32_t i = 0; i < 1000000; i++) {
+    myr_entity e;
+    t_position p = {(float)(rng_next(&rng) % 1000), (float)i, 1};
+    assert_int_equal(myr_entity_create_with(a, &pos, 1, (const void *const[]){&p}, &e), MYR_OK);
+  }
+  unsigned char *data;
+  size_t size;
+  myr_snapshot_report rep;
+  assert_int_equal(myr_snapshot_save_memory(
+                       a, &(myr_snapshot_save_desc){.flags = MYR_SNAPSHOT_ZSTD, .zstd_level = 19, .report = &rep},
+                       (void **)&data, &size),
+                   MYR_OK);
+  myr_world *b = new_world();
+  assert_int_equal(myr_snapshot_load_memory(b, data, size, &(myr_snapshot_load_desc){.report = &rep}), MYR_OK);
+  assert_true(world_hash(a) == world_hash(b));
+  myr_world_destroy(b);
+  /* the table section's payload replaced by a frame: window log 27, no
+   * content size, one raw block of one byte */
+  static const unsigned char frame[] = {0x28, 0xB5, 0x2F, 0xFD, 0x00, 0x88, 0x09, 0x00, 0x00, 'A'};
+  size_t at = section_at(data, size, MYR_SECTION_TABLE), end = section_at(data, size, MYR_SECTION_RESOURCES);
+  uint64_t stored = sizeof frame, raw = 1;
+  size_t forged_size = at + 40 + sizeof frame + (size - end);
+  unsigned char *forged = malloc(forged_size);
+  memcpy(forged, data, at + 32);
+  memcpy(forged + at + 8, &stored, 8);
+  memcpy(forged + at + 16, &raw, 8);
+  memcpy(forged + at + 32, frame, sizeof frame);
+  memcpy(forged + at + 40 + sizeof frame, data + end, size - end);
+  /* the sections after it move: their index stays, their checksums hold */
+  reseal(forged, at);
+  assert_int_equal(myr_world_create(&(myr_world_desc){{watch_alloc, watch_free, NULL}}, &b), MYR_OK);
+  shape before = shape_of(b);
+  biggest_ask = 0;
+  expect_corrupt(b, &before, forged, forged_size);
+  if (biggest_ask > ((size_t)9 << 20)) fail_msg("an allocation of %zu bytes from %zu", biggest_ask, forged_size);
+  free(forged);
+  myr_world_destroy(b);
+  myr_snapshot_free(a, data, size);
+  myr_world_destroy(a);
+}
+
 /* ---- allocation failures -------------------------------------------------------------- */
 
 static void every_failed_allocation_leaves_the_world(void **state) {
@@ -771,6 +918,28 @@ static void file_round_trip_and_errors(void **state) {
 /* A full disk: the saving child may write 64 KiB only (SIGXFSZ ignored,
  * so write() fails with EFBIG). The old snapshot stays as it was, and no
  * temporary file is left. */
+/* A file name of 250 bytes (NAME_MAX is 255): its temporary file's name
+ * must still fit. */
+static void a_long_file_name_saves(void **state) {
+  (void)state;
+  scene a;
+  scene_make(&a, 20, 21);
+  char path[512];
+  int n = snprintf(path, sizeof path, "%s/", tmp_dir);
+  memset(path + n, 'w', 250);
+  path[n + 250] = '\0';
+  myr_snapshot_report rep;
+  myr_status st = myr_snapshot_save_file(a.f.w, path, &(myr_snapshot_save_desc){.report = &rep});
+  if (st != MYR_OK) fail_msg("%s: %s", myr_status_name(st), rep.message);
+  assert_int_equal(files_in(tmp_dir), 1);
+  myr_world *b = new_world();
+  assert_int_equal(myr_snapshot_load_file(b, path, NULL), MYR_OK);
+  assert_true(world_hash(b) == world_hash(a.f.w));
+  assert_int_equal(unlink(path), 0);
+  myr_world_destroy(b);
+  myr_world_destroy(a.f.w);
+}
+
 static void full_disk_keeps_the_old_snapshot(void **state) {
   (void)state;
   char path[400];
@@ -927,6 +1096,48 @@ static void diff_names_the_first_difference(void **state) {
 #define MYR_GOLDEN_SNAPSHOT "golden.snap"
 #endif
 
+/* Two fields of one name (the world lets a component have them): a world
+ * and its loaded copy do not differ. */
+static void diff_of_fields_of_one_name(void **state) {
+  (void)state;
+  myr_world *a = new_world();
+  static const myr_field twice[] = {{"x", MYR_U32, 0, 0}, {"x", MYR_U32, 0, 4}};
+  myr_component c;
+  assert_int_equal(myr_component_register(a, &(myr_component_desc){"C", twice, 2, 8}, &c), MYR_OK);
+  uint32_t row[2] = {1, 2};
+  myr_entity e;
+  assert_int_equal(myr_entity_create_with(a, &c, 1, (const void *const[]){row}, &e), MYR_OK);
+  unsigned char *data;
+  size_t size;
+  save_mem(a, 0, &data, &size);
+  myr_world *b = new_world();
+  assert_int_equal(myr_snapshot_load_memory(b, data, size, NULL), MYR_OK);
+  myr_world_diff d;
+  assert_int_equal(myr_world_diff_compute(a, b, &d), MYR_OK);
+  assert_int_equal(d.differing, 0);
+  /* a field only b's component has is a difference, either way round */
+  myr_world *c2 = new_world();
+  static const myr_field once[] = {{"x", MYR_U32, 0, 0}};
+  myr_component c1;
+  assert_int_equal(myr_component_register(c2, &(myr_component_desc){"C", once, 1, 4}, &c1), MYR_OK);
+  assert_int_equal(myr_entity_create_with(c2, &c1, 1, (const void *const[]){row}, &e), MYR_OK);
+  assert_int_equal(myr_world_diff_compute(c2, a, &d), MYR_OK);
+  assert_int_equal(d.differing, 1);
+  assert_string_equal(d.component, "C");
+  assert_string_equal(d.field, "x");
+  assert_int_equal(myr_world_diff_compute(a, c2, &d), MYR_OK);
+  assert_int_equal(d.differing, 1);
+  myr_world_destroy(c2);
+  /* and a real difference in the second one is found */
+  row[1] = 3;
+  assert_int_equal(myr_component_set(b, e, c, row), MYR_OK);
+  assert_int_equal(myr_world_diff_compute(a, b, &d), MYR_OK);
+  assert_int_equal(d.differing, 1);
+  myr_snapshot_free(a, data, size);
+  myr_world_destroy(b);
+  myr_world_destroy(a);
+}
+
 static void golden_file(void **state) {
   (void)state;
   scene s;
@@ -970,6 +1181,8 @@ int main(void) {
       cmocka_unit_test(into_a_world_set_up_first),
       cmocka_unit_test(fields_added_dropped_and_reordered),
       cmocka_unit_test(changed_types_refused_unless_converted),
+      cmocka_unit_test(every_listed_widening_converts),
+      cmocka_unit_test(a_name_too_long_is_refused_when_saving),
       cmocka_unit_test(unnamed_fields_match_by_position),
       cmocka_unit_test(resource_of_another_size_refused),
       cmocka_unit_test(refuses_a_world_with_entities_and_bad_arguments),
@@ -977,11 +1190,14 @@ int main(void) {
       cmocka_unit_test(every_flipped_byte_is_refused),
       cmocka_unit_test(every_truncation_is_refused),
       cmocka_unit_test(absurd_counts_are_refused_before_allocating),
+      cmocka_unit_test(a_zstd_window_the_file_cannot_back_is_refused),
       cmocka_unit_test(every_failed_allocation_leaves_the_world),
       cmocka_unit_test_setup_teardown(file_round_trip_and_errors, files_setup, files_teardown),
+      cmocka_unit_test_setup_teardown(a_long_file_name_saves, files_setup, files_teardown),
       cmocka_unit_test_setup_teardown(full_disk_keeps_the_old_snapshot, files_setup, files_teardown),
       cmocka_unit_test_setup_teardown(killed_saver_leaves_a_whole_snapshot, files_setup, files_teardown),
       cmocka_unit_test(diff_names_the_first_difference),
+      cmocka_unit_test(diff_of_fields_of_one_name),
       cmocka_unit_test(golden_file),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -85,9 +85,14 @@ static myr_status inspect(const char *path, myr_snapshot_info *info, myr_snapsho
   *sections = NULL;
   myr_status st = myr_snapshot_inspect_file(path, info, NULL, 0, report);
   if (st != MYR_OK) return st;
-  *sections = calloc(info->section_count ? info->section_count : 1, sizeof **sections);
+  const uint32_t capacity = info->section_count;
+  *sections = calloc(capacity ? capacity : 1, sizeof **sections);
   if (!*sections) return MYR_ENOMEM;
-  return myr_snapshot_inspect_file(path, info, *sections, info->section_count, report);
+  st = myr_snapshot_inspect_file(path, info, *sections, capacity, report);
+  /* a file renamed over the path in between (a checkpoint) may have more
+   * sections than were made room for: show those there are room for */
+  if (st == MYR_OK && info->section_count > capacity) info->section_count = capacity;
+  return st;
 }
 
 int snap_info(const char *path) {

@@ -92,7 +92,8 @@ typedef myr_status (*myr_snapshot_write_fn)(void *ctx, const void *data, size_t 
  * or a whole new one; a failed save leaves the old one as it was and no
  * temporary file behind. desc may be NULL (no compression, no meta).
  * Errors: MYR_EINVAL (NULL world or path, unknown flags, a level out of
- * range, meta too long), MYR_EBUSY (a frame is running on the world),
+ * range, meta too long, a component, field or resource name longer than
+ * the 4096 bytes the format holds), MYR_EBUSY (a frame is running on the world),
  * MYR_EIO (the file could not be written: a full disk, an unwritable
  * folder; the report's message names the path and the system's reason),
  * MYR_ENOMEM. */

@@ -7,14 +7,19 @@
 typedef struct diff_maps {
   int32_t comp[2][MYR_MAX_COMPONENTS];               /* [0]: a's component -> b's, [1]: b's -> a's; -1 = none */
   int32_t field[MYR_MAX_COMPONENTS][MYR_MAX_FIELDS]; /* a's component, a's field -> b's field */
+  /* a's component, b's field: no field of a's matches it (b's only) */
+  bool b_only[MYR_MAX_COMPONENTS][MYR_MAX_FIELDS];
 } diff_maps;
 
 static void copy_name(char *dst, size_t cap, const char *src) { snprintf(dst, cap, "%s", src); }
 
-static int32_t field_in(const component_info *ci, const char *name, uint32_t position) {
+/* The field of ci that a field `name` at `position` matches, as a load
+ * matches them: by name, the first one not matched yet (a component may
+ * have two fields of one name), or by position when it has no name. */
+static int32_t field_in(const component_info *ci, const char *name, uint32_t position, const bool *used) {
   if (!name[0]) return position < ci->field_count && !ci->fields[position].name[0] ? (int32_t)position : -1;
   for (uint32_t f = 0; f < ci->field_count; f++)
-    if (strcmp(ci->fields[f].name, name) == 0) return (int32_t)f;
+    if (!used[f] && strcmp(ci->fields[f].name, name) == 0) return (int32_t)f;
   return -1;
 }
 
@@ -30,12 +35,15 @@ static void make_maps(const myr_world *a, const myr_world *b, diff_maps *m) {
   for (myr_component c = 0; c < world_component_count(a); c++) {
     if (m->comp[0][c] < 0) continue;
     const component_info *ca = world_component(a, c), *cb = world_component(b, (myr_component)m->comp[0][c]);
+    bool used[MYR_MAX_FIELDS] = {0};
     for (uint32_t f = 0; f < ca->field_count; f++) {
-      int32_t g = field_in(cb, ca->fields[f].name, f);
+      int32_t g = field_in(cb, ca->fields[f].name, f, used);
+      if (g >= 0) used[g] = true;
       /* a field of another type or size is a difference, as a missing one */
       if (g >= 0 && (cb->fields[g].type != ca->fields[f].type || cb->elem_size[g] != ca->elem_size[f])) g = -1;
       m->field[c][f] = g;
     }
+    for (uint32_t g = 0; g < cb->field_count; g++) m->b_only[c][g] = !used[g];
   }
 }
 
@@ -71,6 +79,20 @@ static bool entity_differs(const side *x, const side *y, const diff_maps *m, myr
         uint32_t n = ci->elem_size[f] < 64 ? ci->elem_size[f] : 64;
         memcpy(out->value_a, cell(x, cola), n);
         if (g >= 0) memcpy(out->value_b, cell(y, colb + g), n);
+      }
+      return true;
+    }
+    /* a field b's component has and a's lacks: a difference too, as the
+     * other way round (named b's) */
+    const component_info *cib = world_component(y->w, (myr_component)in_b);
+    for (uint32_t g = 0; g < cib->field_count; g++) {
+      if (!m->b_only[c][g]) continue;
+      if (first) {
+        copy_name(out->component, sizeof out->component, cib->name);
+        copy_name(out->field, sizeof out->field, cib->fields[g].name[0] ? cib->fields[g].name : "(no name)");
+        out->type = cib->fields[g].type;
+        out->size = cib->elem_size[g];
+        memcpy(out->value_b, cell(y, colb + (int32_t)g), cib->elem_size[g] < 64 ? cib->elem_size[g] : 64);
       }
       return true;
     }

@@ -83,6 +83,7 @@ static myr_status save_check(const myr_world *w, const myr_snapshot_save_desc **
   if (!*d) *d = &default_save;
   myr_status st = snap_save_desc_check(*d, rep);
   if (st == MYR_OK && world_running(w)) st = snap_fail(rep, MYR_EBUSY, "a frame is running on the world");
+  if (st == MYR_OK) st = snap_save_world_check(w, rep);
   return st;
 }
 
@@ -147,7 +148,9 @@ myr_status myr_snapshot_save_file(const myr_world *w, const char *path, const my
   const char *slash = strrchr(path, '/');
   const char *base = slash ? slash + 1 : path;
   if (!base[0] || !folder_of(path, dir, sizeof dir) ||
-      snprintf(tmp, sizeof tmp, "%s/.%s.tmp.XXXXXX", dir, base) >= (int)sizeof tmp)
+      /* the base cut short: a name of up to 255 bytes (NAME_MAX) is a file's,
+       * and ".", ".tmp.XXXXXX" around it must not make it longer */
+      snprintf(tmp, sizeof tmp, "%s/.%.200s.tmp.XXXXXX", dir, base) >= (int)sizeof tmp)
     return snap_fail(rep, MYR_EINVAL, "%s: not a file name, or too long", path);
   int fd = mkstemp(tmp);
   if (fd < 0) return snap_fail(rep, MYR_EIO, "%s: cannot create a file in %s: %s", path, dir, strerror(errno));

@@ -128,7 +128,7 @@ static myr_status get_name(cur *c, bool required, const char **out) {
   uint32_t len;
   const unsigned char *p;
   if (!get32(c, &len)) return bad(c, "truncated name length");
-  if (len > 4096) return bad(c, "a name longer than 4096 bytes");
+  if (len > SNAP_NAME_MAX) return bad(c, "a name longer than 4096 bytes");
   if (!take(c, len, &p)) return bad(c, "a name runs past the section's end");
   if (required && len == 0) return bad(c, "an empty name");
   if (memchr(p, 0, len)) return bad(c, "a NUL byte inside a name");
@@ -188,6 +188,10 @@ static myr_status inflate(loader *l, cur *c, const unsigned char *in, uint64_t s
   if (!l->dctx) {
     l->dctx = ZSTD_createDCtx_advanced((ZSTD_customMem){snap_zalloc, snap_zfree, l->w});
     if (!l->dctx) return oom(l);
+    /* zstd allocates the window that a frame's header asks for (up to 128
+     * MiB by default) whatever the frame holds: no more than the saver's
+     * levels (1..19) use */
+    if (ZSTD_isError(ZSTD_DCtx_setParameter(l->dctx, ZSTD_d_windowLogMax, SNAP_ZSTD_WINDOW_LOG_MAX))) return oom(l);
   }
   if (l->nbufs == l->bufs_cap) return bad(c, "more compressed sections than the snapshot has");
   ZSTD_DCtx_reset(l->dctx, ZSTD_reset_session_only);
@@ -534,9 +538,10 @@ static bool conversion(myr_type from, myr_type to, uint32_t from_size, uint32_t 
   if (!allowed) return false;
   if (from == MYR_F32 && to == MYR_F64) return *how = CONV_F32_F64, true;
   if (from == MYR_F64 && to == MYR_F32) return *how = CONV_F64_F32, true;
-  /* integer widening: u8 to anything wider, else the same signedness */
-  if (is_int(from) && is_int(to) && myr_type_size(to) > myr_type_size(from) &&
-      (from == MYR_U8 || is_signed(from) == is_signed(to)))
+  /* integer widening, exact: an unsigned integer to any wider integer (u8
+   * to u32, u64, i32, i64; u32 to u64, i64), a signed one to a wider signed
+   * one (i32 to i64) */
+  if (is_int(from) && is_int(to) && myr_type_size(to) > myr_type_size(from) && (!is_signed(from) || is_signed(to)))
     return *how = CONV_INT, true;
   return false;
 }

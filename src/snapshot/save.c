@@ -296,6 +296,24 @@ myr_status snap_save_desc_check(const myr_snapshot_save_desc *d, myr_snapshot_re
   return MYR_OK;
 }
 
+/* A name the format cannot hold: named (its first bytes) in the message. */
+static myr_status long_name(myr_snapshot_report *rep, const char *what, const char *name) {
+  return snap_fail(rep, MYR_EINVAL, "%s %.40s...: a name of %zu bytes; a snapshot holds names of up to %u", what, name,
+                   strlen(name), SNAP_NAME_MAX);
+}
+
+myr_status snap_save_world_check(const myr_world *w, myr_snapshot_report *rep) {
+  for (myr_component c = 0; c < world_component_count(w); c++) {
+    const component_info *ci = world_component(w, c);
+    if (strlen(ci->name) > SNAP_NAME_MAX) return long_name(rep, "component", ci->name);
+    for (uint32_t f = 0; f < ci->field_count; f++)
+      if (strlen(ci->fields[f].name) > SNAP_NAME_MAX) return long_name(rep, "a field of component", ci->name);
+  }
+  for (myr_resource r = 0; r < world_resource_count(w); r++)
+    if (strlen(world_resource_name(w, r)) > SNAP_NAME_MAX) return long_name(rep, "resource", world_resource_name(w, r));
+  return MYR_OK;
+}
+
 myr_status snap_save(const myr_world *w, const myr_snapshot_save_desc *d, snap_sink *sink, myr_snapshot_report *rep) {
   secw *s = world_alloc(w, sizeof *s, alignof(secw));
   if (!s) return snap_fail(rep, MYR_ENOMEM, "out of memory");

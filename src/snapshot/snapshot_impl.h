@@ -28,6 +28,10 @@
 #define SNAP_FILE_ZSTD 1u     /* header flag: some sections are compressed */
 #define SNAP_SECTION_ZSTD 1u  /* section flag: its payload is one zstd frame */
 #define SNAP_WORLD_SIZE 48u   /* the world section's payload */
+#define SNAP_NAME_MAX 4096u   /* the longest name, in bytes */
+
+/* A zstd frame's window: at most 8 MiB (levels 1..19 use no more). */
+#define SNAP_ZSTD_WINDOW_LOG_MAX 23
 
 /* ---- little-endian access (the hosts are little-endian: plain copies) ------ */
 
@@ -69,6 +73,8 @@ myr_status snap_save(const myr_world *w, const myr_snapshot_save_desc *desc, sna
 uint64_t snap_size(const myr_world *w, const myr_snapshot_save_desc *desc);
 /* Checks a save desc (NULL is the default one). */
 myr_status snap_save_desc_check(const myr_snapshot_save_desc *desc, myr_snapshot_report *rep);
+/* Checks that the world's names fit the format (SNAP_NAME_MAX bytes). */
+myr_status snap_save_world_check(const myr_world *w, myr_snapshot_report *rep);
 
 /* ---- loading ------------------------------------------------------------------ */
 
