@@ -166,7 +166,7 @@ check "info, not a snapshot: exit 1" '[ $rc -eq 1 ] && grep -q "text.snap" <<<"$
 # ---- diff --------------------------------------------------------------------
 run diff "$w" "$w"
 check "diff, the same file: exit 0, nothing differs" \
-  '[ $rc -eq 0 ] && [ "$out" = "$(printf "differing entities: 0\nresources: equal")" ]'
+  '[ $rc -eq 0 ] && [ "$out" = "$(printf "differing entities: 0\nresources: equal\nfree list: equal\nseed: equal\nclock: equal")" ]'
 run diff "$w" "$dir/value.snap"
 check "diff, one value: exit 1, entity 4:1, Position.x with both values and their bits" \
   '[ $rc -eq 1 ] && [ "$out" = "$(cat <<EOF
@@ -177,6 +177,9 @@ value a: 6 (0x40c00000)
 value b: 6.5 (0x40d00000)
 differing entities: 1
 resources: equal
+free list: equal
+seed: equal
+clock: equal
 EOF
 )" ]'
 run diff "$dir/tag.snap" "$w"

@@ -501,6 +501,11 @@ static void refuses_a_world_with_entities_and_bad_arguments(void **state) {
   assert_int_equal(myr_snapshot_load_memory(NULL, data, size, NULL), MYR_EINVAL);
   myr_world *b = new_world();
   assert_int_equal(myr_snapshot_load_memory(b, NULL, 10, NULL), MYR_EINVAL);
+  myr_snapshot_report rep;
+  assert_int_equal(myr_snapshot_load_memory(b, NULL, 10, &(myr_snapshot_load_desc){.report = &rep}), MYR_EINVAL);
+  assert_true(rep.message[0] != '\0'); /* every failure says why */
+  assert_int_equal(myr_snapshot_save_file(b, "", &(myr_snapshot_save_desc){.report = &rep}), MYR_EINVAL);
+  assert_true(rep.message[0] != '\0');
   assert_int_equal(myr_snapshot_load_memory(b, data, size, &(myr_snapshot_load_desc){.flags = 1u << 9}), MYR_EINVAL);
   void *p;
   size_t n;
@@ -1083,6 +1088,23 @@ static void diff_names_the_first_difference(void **state) {
   assert_int_equal(myr_world_diff_compute(a.f.w, b.f.w, &d), MYR_OK);
   assert_true(d.resources_differ);
   assert_string_equal(d.resource, "params");
+  assert_false(d.free_list_differs || d.seed_differs || d.clock_differs);
+  /* what decides the next ids and draws */
+  assert_int_equal(myr_world_set_seed(b.f.w, 5), MYR_OK);
+  assert_int_equal(myr_world_set_clock(b.f.w, 78, 1.25), MYR_OK);
+  assert_int_equal(myr_world_diff_compute(a.f.w, b.f.w, &d), MYR_OK);
+  assert_true(d.seed_differs && d.clock_differs && !d.free_list_differs);
+  myr_entity x, y;
+  assert_int_equal(myr_entity_create(a.f.w, &x), MYR_OK);
+  assert_int_equal(myr_entity_create(a.f.w, &y), MYR_OK);
+  assert_int_equal(myr_entity_destroy(a.f.w, x), MYR_OK);
+  assert_int_equal(myr_entity_destroy(a.f.w, y), MYR_OK);
+  assert_int_equal(myr_entity_create(b.f.w, &x), MYR_OK);
+  assert_int_equal(myr_entity_create(b.f.w, &y), MYR_OK);
+  assert_int_equal(myr_entity_destroy(b.f.w, y), MYR_OK); /* the other order */
+  assert_int_equal(myr_entity_destroy(b.f.w, x), MYR_OK);
+  assert_int_equal(myr_world_diff_compute(a.f.w, b.f.w, &d), MYR_OK);
+  assert_true(d.free_list_differs);
   myr_world_destroy(a.f.w);
   myr_world_destroy(b.f.w);
 }

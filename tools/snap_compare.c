@@ -72,8 +72,10 @@ static void print_first(const myr_world *a, const myr_world_diff *d) {
   }
   printf("component: %s\n", d->component);
   printf("field: %s (%s)\n", d->field, snap_type_name(d->type));
-  print_value("value a", d, d->value_a);
-  print_value("value b", d, d->value_b);
+  if (d->has_value_a) print_value("value a", d, d->value_a);
+  else printf("value a: none (a's %s has no such field)\n", d->component);
+  if (d->has_value_b) print_value("value b", d, d->value_b);
+  else printf("value b: none (b's %s has no such field)\n", d->component);
 }
 
 int snap_diff(const char *path_a, const char *path_b) {
@@ -92,9 +94,13 @@ int snap_diff(const char *path_a, const char *path_b) {
     printf("differing entities: %" PRIu64 "\n", d.differing);
     if (d.resources_differ) printf("resources: differ (first: %s)\n", d.resource);
     else printf("resources: equal\n");
+    printf("free list: %s\n", d.free_list_differs ? "differs (the next spawns get other ids)" : "equal");
+    printf("seed: %s\n", d.seed_differs ? "differs" : "equal");
+    printf("clock: %s\n", d.clock_differs ? "differs" : "equal");
   }
   myr_world_destroy(a);
   myr_world_destroy(b);
   if (st != MYR_OK) return SNAP_EXIT_USAGE;
-  return d.differing || d.resources_differ ? SNAP_EXIT_DIFFER : SNAP_EXIT_OK;
+  bool differ = d.differing || d.resources_differ || d.free_list_differs || d.seed_differs || d.clock_differs;
+  return differ ? SNAP_EXIT_DIFFER : SNAP_EXIT_OK;
 }

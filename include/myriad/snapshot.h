@@ -90,7 +90,10 @@ typedef myr_status (*myr_snapshot_write_fn)(void *ctx, const void *data, size_t 
  * file in path's folder, which is fsync'd and renamed over path, and then
  * the folder is fsync'd. Under path there is only ever a whole old snapshot
  * or a whole new one; a failed save leaves the old one as it was and no
- * temporary file behind. desc may be NULL (no compression, no meta).
+ * temporary file behind (but one case: when only the folder's fsync fails,
+ * MYR_EIO says so with the new snapshot in place, which a power loss may
+ * yet undo). The file gets the mode of the one it replaces, else 0644. A
+ * save killed part-way leaves its temporary file, `.NAME.tmp.XXXXXX`. desc may be NULL (no compression, no meta).
  * Errors: MYR_EINVAL (NULL world or path, unknown flags, a level out of
  * range, meta too long, a component, field or resource name longer than
  * the 4096 bytes the format holds), MYR_EBUSY (a frame is running on the world),
@@ -238,15 +241,21 @@ typedef struct myr_world_diff {
   myr_type type;
   uint32_t size;                          /* the field's value size in bytes */
   unsigned char value_a[64], value_b[64]; /* the field's values (their first 64 bytes) */
+  bool has_value_a, has_value_b;          /* false: that world's component lacks the field */
   /* the first differing resource, by name (valid when resources_differ) */
   char resource[64];
+  /* what decides future ids and draws: the free list (its order, or a free
+   * slot's generation), the seed, the clock (frame or time) */
+  bool free_list_differs, seed_differs, clock_differs;
 } myr_world_diff;
 
 /* Compares two worlds entity by entity in slot order: ids (generation
  * included), component sets (components matched by name) and every
  * field's value bit for bit (fields matched by name), then resources by
- * name and bytes. Returns MYR_OK whether or not they differ; out->differing
- * and out->resources_differ say. Errors: MYR_EINVAL (NULL). */
+ * name and bytes, the free lists, the seeds and the clocks. Returns MYR_OK
+ * whether or not they differ; out->differing, resources_differ,
+ * free_list_differs, seed_differs and clock_differs say. Errors:
+ * MYR_EINVAL (NULL), MYR_ENOMEM. */
 MYR_API myr_status myr_world_diff_compute(const myr_world *a, const myr_world *b, myr_world_diff *out);
 
 #ifdef __cplusplus

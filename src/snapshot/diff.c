@@ -78,7 +78,9 @@ static bool entity_differs(const side *x, const side *y, const diff_maps *m, myr
         out->size = ci->elem_size[f];
         uint32_t n = ci->elem_size[f] < 64 ? ci->elem_size[f] : 64;
         memcpy(out->value_a, cell(x, cola), n);
+        out->has_value_a = true;
         if (g >= 0) memcpy(out->value_b, cell(y, colb + g), n);
+        out->has_value_b = g >= 0;
       }
       return true;
     }
@@ -93,6 +95,7 @@ static bool entity_differs(const side *x, const side *y, const diff_maps *m, myr
         out->type = cib->fields[g].type;
         out->size = cib->elem_size[g];
         memcpy(out->value_b, cell(y, colb + (int32_t)g), cib->elem_size[g] < 64 ? cib->elem_size[g] : 64);
+        out->has_value_b = true;
       }
       return true;
     }
@@ -126,6 +129,21 @@ static bool resources_differ(const myr_world *a, const myr_world *b, myr_world_d
   return false;
 }
 
+/* The free lists in order, with each free slot's generation: the ids the
+ * next spawns get. */
+static bool free_lists_differ(const myr_world *a, const myr_world *b) {
+  if (world_free_count(a) != world_free_count(b)) return true;
+  const world_view *va = world_view_of(a), *vb = world_view_of(b);
+  uint32_t x = world_free_head(a), y = world_free_head(b);
+  for (uint32_t k = 0; k < world_free_count(a); k++) {
+    if (x != y || va->entities[x].generation != vb->entities[y].generation) return true;
+    x = va->entities[x].next_free;
+    y = vb->entities[y].next_free;
+  }
+  /* fresh slots come after the free ones: from the slot count on */
+  return va->slot_count != vb->slot_count;
+}
+
 myr_status myr_world_diff_compute(const myr_world *a, const myr_world *b, myr_world_diff *out) {
   if (!a || !b || !out) return MYR_EINVAL;
   memset(out, 0, sizeof *out);
@@ -157,5 +175,9 @@ myr_status myr_world_diff_compute(const myr_world *a, const myr_world *b, myr_wo
   }
   world_free(a, m, sizeof *m);
   out->resources_differ = resources_differ(a, b, out);
+  out->free_list_differs = free_lists_differ(a, b);
+  out->seed_differs = myr_world_seed(a) != myr_world_seed(b);
+  double ta = myr_world_time(a), tb = myr_world_time(b);
+  out->clock_differs = myr_world_frame(a) != myr_world_frame(b) || memcmp(&ta, &tb, sizeof ta) != 0;
   return MYR_OK;
 }

@@ -1,10 +1,9 @@
 /* The ways in and out: files (saved crash safe, read through a mapping),
  * memory and callbacks. */
-#define _DEFAULT_SOURCE /* MAP_POPULATE */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
-#include <sys/mman.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -75,6 +74,12 @@ static myr_status fn_write(snap_sink *s, const void *data, size_t size) {
 
 /* ---- saving ------------------------------------------------------------------- */
 
+/* A NULL argument: the report (when there is one) says so. */
+static myr_status bad_argument(myr_snapshot_report *rep, const char *what) {
+  if (rep) memset(rep, 0, sizeof *rep);
+  return snap_fail(rep, MYR_EINVAL, "%s", what);
+}
+
 static const myr_snapshot_save_desc default_save = {0};
 
 static myr_status save_check(const myr_world *w, const myr_snapshot_save_desc **d) {
@@ -89,7 +94,7 @@ static myr_status save_check(const myr_world *w, const myr_snapshot_save_desc **
 
 myr_status myr_snapshot_save_stream(const myr_world *w, myr_snapshot_write_fn write_fn, void *ctx,
                                     const myr_snapshot_save_desc *d) {
-  if (!w || !write_fn) return MYR_EINVAL;
+  if (!w || !write_fn) return bad_argument(d ? d->report : NULL, "a NULL world or write callback");
   myr_status st = save_check(w, &d);
   if (st != MYR_OK) return st;
   fn_sink s = {{fn_write, 0}, write_fn, ctx, d->report};
@@ -97,7 +102,7 @@ myr_status myr_snapshot_save_stream(const myr_world *w, myr_snapshot_write_fn wr
 }
 
 myr_status myr_snapshot_save_memory(const myr_world *w, const myr_snapshot_save_desc *d, void **data, size_t *size) {
-  if (!w || !data || !size) return MYR_EINVAL;
+  if (!w || !data || !size) return bad_argument(d ? d->report : NULL, "a NULL world, data or size");
   myr_status st = save_check(w, &d);
   if (st != MYR_OK) return st;
   mem_sink s = {{mem_write, 0}, w, NULL, 0};
@@ -140,7 +145,7 @@ static bool folder_of(const char *path, char *buf, size_t cap) {
 }
 
 myr_status myr_snapshot_save_file(const myr_world *w, const char *path, const myr_snapshot_save_desc *d) {
-  if (!w || !path || !path[0]) return MYR_EINVAL;
+  if (!w || !path || !path[0]) return bad_argument(d ? d->report : NULL, "a NULL world, or no path");
   myr_status st = save_check(w, &d);
   if (st != MYR_OK) return st;
   myr_snapshot_report *rep = d->report;
@@ -154,7 +159,10 @@ myr_status myr_snapshot_save_file(const myr_world *w, const char *path, const my
     return snap_fail(rep, MYR_EINVAL, "%s: not a file name, or too long", path);
   int fd = mkstemp(tmp);
   if (fd < 0) return snap_fail(rep, MYR_EIO, "%s: cannot create a file in %s: %s", path, dir, strerror(errno));
-  fchmod(fd, 0644);
+  fcntl(fd, F_SETFD, FD_CLOEXEC); /* not into a program forked meanwhile */
+  /* the mode of the snapshot it replaces, else rw-r--r-- (mkstemp's is rw-------) */
+  struct stat old;
+  fchmod(fd, stat(path, &old) == 0 ? old.st_mode & 07777 : 0644);
   fd_sink s = {{fd_write, 0}, fd, path, rep};
   st = snap_save(w, d, &s.base, rep);
   if (st == MYR_OK && fsync(fd) != 0) st = snap_fail(rep, MYR_EIO, "%s: cannot sync: %s", path, strerror(errno));
@@ -175,50 +183,110 @@ myr_status myr_snapshot_save_file(const myr_world *w, const char *path, const my
 
 /* ---- reading ------------------------------------------------------------------ */
 
+/* Input is read into memory before it is looked at: a file is read once,
+ * so the bytes validated are the bytes loaded, whatever happens to the
+ * file meanwhile (a mapping would see a rewrite in place, and a truncation
+ * would kill the process). The buffer is the world's (plain malloc for
+ * inspecting, which has no world). */
 typedef struct input {
   const unsigned char *data;
   size_t size;
-  void *map; /* a mapping to unmap, or */
-  void *buf; /* a buffer of the world's to free */
-  size_t buf_cap;
+  void *buf; /* to free */
+  size_t cap;
   const myr_world *w;
 } input;
 
-static void input_close(input *in) {
-  if (in->map) munmap(in->map, in->size);
-  if (in->buf) world_free(in->w, in->buf, in->buf_cap);
+static void *buf_alloc(const myr_world *w, size_t size) { return w ? world_alloc(w, size, 64) : malloc(size); }
+static void buf_free(const myr_world *w, void *p, size_t size) {
+  if (w) world_free(w, p, size);
+  else free(p);
 }
 
-/* Reads everything a callback gives into a buffer that grows with what
- * arrives. */
+static void input_close(input *in) {
+  if (in->buf) buf_free(in->w, in->buf, in->cap);
+}
+
+/* Where the snapshot's framing says its bytes end, as far as the bytes
+ * read so far tell: the header, then each section's head, payload and
+ * checksum, up to the end section. Reading a stream stops there, so it
+ * takes one snapshot's bytes and no more (and stops at once on bytes that
+ * are not a snapshot's). */
+typedef struct framing {
+  size_t need; /* bytes needed to know more */
+  size_t head; /* offset of the next section's head */
+  bool done;   /* the end section is whole: stop */
+} framing;
+
+static void framing_step(framing *f, const unsigned char *data, size_t used) {
+  while (!f->done && used >= f->need) {
+    if (f->need == SNAP_HEADER_SIZE && f->head == 0) {
+      if (memcmp(data, SNAP_MAGIC, 8) != 0) { /* not a snapshot: the parser says so */
+        f->done = true;
+        return;
+      }
+      f->head = SNAP_HEADER_SIZE;
+      f->need = f->head + SNAP_SECTION_HEAD;
+      continue;
+    }
+    const unsigned char *head = data + f->head;
+    uint64_t stored = rd64(head + 8);
+    if (stored > SIZE_MAX - f->head - SNAP_SECTION_HEAD - SNAP_SECTION_TAIL) { /* a lie: the parser says so */
+      f->done = true;
+      return;
+    }
+    size_t end = f->head + SNAP_SECTION_HEAD + (size_t)stored + SNAP_SECTION_TAIL;
+    if (used < end) {
+      f->need = end;
+      return;
+    }
+    if (rd32(head) == MYR_SECTION_END || rd32(head) < MYR_SECTION_WORLD || rd32(head) > MYR_SECTION_END) {
+      f->done = true;
+      return;
+    }
+    f->head = end;
+    f->need = end + SNAP_SECTION_HEAD;
+  }
+}
+
+/* Reads what a callback gives into a buffer that grows with what arrives
+ * (from `cap` bytes): with `framed`, the snapshot's bytes only; else up
+ * to the end. */
 static myr_status read_all(const myr_world *w, myr_snapshot_read_fn fn, void *ctx, input *in, myr_snapshot_report *rep,
-                           const char *name) {
-  size_t cap = 1u << 20, used = 0;
-  unsigned char *buf = world_alloc(w, cap, 64);
+                           const char *name, bool framed, size_t cap) {
+  size_t used = 0;
+  framing f = {SNAP_HEADER_SIZE, 0, false};
+  if (cap < 4096) cap = 4096;
+  unsigned char *buf = buf_alloc(w, cap);
   if (!buf) return snap_fail(rep, MYR_ENOMEM, "%s: out of memory", name);
   for (;;) {
     if (used == cap) {
-      unsigned char *more = cap <= SIZE_MAX / 2 ? world_alloc(w, cap * 2, 64) : NULL;
+      unsigned char *more = cap <= SIZE_MAX / 2 ? buf_alloc(w, cap * 2) : NULL;
       if (!more) {
-        world_free(w, buf, cap);
+        buf_free(w, buf, cap);
         return snap_fail(rep, MYR_ENOMEM, "%s: out of memory after %zu bytes", name, used);
       }
       memcpy(more, buf, used);
-      world_free(w, buf, cap);
+      buf_free(w, buf, cap);
       buf = more;
       cap *= 2;
     }
+    size_t want = cap - used;
+    if (framed && f.need - used < want) want = f.need - used;
     size_t got = 0;
-    myr_status st = fn(ctx, buf + used, cap - used, &got);
-    if (st == MYR_OK && got > cap - used) st = MYR_EINVAL;
+    myr_status st = fn(ctx, buf + used, want, &got);
+    if (st == MYR_OK && got > want) st = MYR_EINVAL;
     if (st != MYR_OK) {
-      world_free(w, buf, cap);
+      buf_free(w, buf, cap);
       return snap_fail(rep, st, "%s: the read callback returned %s after %zu bytes", name, myr_status_name(st), used);
     }
     if (got == 0) break;
     used += got;
+    if (framed) {
+      framing_step(&f, buf, used);
+      if (f.done) break;
+    }
   }
-  *in = (input){buf, used, NULL, buf, cap, w};
+  *in = (input){buf, used, buf, cap, w};
   return MYR_OK;
 }
 
@@ -241,7 +309,9 @@ static myr_status fd_read(void *ctx, void *buf, size_t size, size_t *got) {
   }
 }
 
-/* Maps a regular file; reads anything else (a pipe) through a buffer. */
+/* Reads a file: a regular one whole (its size known, one allocation of
+ * it), anything else (a pipe, a device) as a stream, one snapshot's bytes
+ * at most. */
 static myr_status open_input(const myr_world *w, const char *path, input *in, myr_snapshot_report *rep) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return snap_fail(rep, MYR_EIO, "%s: cannot open: %s", path, strerror(errno));
@@ -255,45 +325,39 @@ static myr_status open_input(const myr_world *w, const char *path, input *in, my
     close(fd);
     return snap_fail(rep, MYR_EIO, "%s: a folder, not a file", path);
   }
-  myr_status s = MYR_OK;
-  if (S_ISREG(st.st_mode) && st.st_size > 0) {
-    if ((uint64_t)st.st_size > SIZE_MAX) {
-      close(fd);
-      return snap_fail(rep, MYR_EIO, "%s: too large to map", path);
-    }
-    void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-    if (map == MAP_FAILED) s = snap_fail(rep, MYR_EIO, "%s: cannot map: %s", path, strerror(errno));
-    else *in = (input){map, (size_t)st.st_size, map, NULL, 0, w};
-  } else if (S_ISREG(st.st_mode)) {
-    static const unsigned char none[1];
-    *in = (input){none, 0, NULL, NULL, 0, w};
-  } else if (!w) {
-    s = snap_fail(rep, MYR_EIO, "%s: not a regular file", path);
-  } else {
-    fd_source src = {fd, 0};
-    s = read_all(w, fd_read, &src, in, rep, path);
-    if (s == MYR_EIO && rep) /* a read error is the file's, not a callback's */
-      snprintf(rep->message, sizeof rep->message, "%s: cannot read: %s", path, strerror(src.error));
+  bool regular = S_ISREG(st.st_mode);
+  if (regular && (uint64_t)st.st_size >= SIZE_MAX / 2) {
+    close(fd);
+    return snap_fail(rep, MYR_EIO, "%s: too large to read", path);
   }
+  if (regular) posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  fd_source src = {fd, 0};
+  /* a regular file: room for all of it and one byte more, so that the read
+   * that says it ended needs no second buffer */
+  myr_status s = read_all(w, fd_read, &src, in, rep, path, !regular, regular ? (size_t)st.st_size + 1 : 1u << 20);
+  if (s == MYR_EIO && rep) /* a read error is the file's, not a callback's */
+    snprintf(rep->message, sizeof rep->message, "%s: cannot read: %s", path, strerror(src.error));
   close(fd);
   return s;
 }
 
 static myr_status load_check(myr_world *w, const myr_snapshot_load_desc *d) {
   if (d && d->report) memset(d->report, 0, sizeof *d->report);
-  return w ? MYR_OK : MYR_EINVAL;
+  return w ? MYR_OK : snap_fail(d ? d->report : NULL, MYR_EINVAL, "a NULL world");
 }
 
 myr_status myr_snapshot_load_memory(myr_world *w, const void *data, size_t size, const myr_snapshot_load_desc *d) {
-  if (load_check(w, d) != MYR_OK || (!data && size)) return MYR_EINVAL;
+  if (load_check(w, d) != MYR_OK) return MYR_EINVAL;
+  if (!data && size) return snap_fail(d ? d->report : NULL, MYR_EINVAL, "NULL data of %zu bytes", size);
   static const unsigned char none[1];
   return snap_load(w, data ? data : none, size, "memory", d);
 }
 
 myr_status myr_snapshot_load_stream(myr_world *w, myr_snapshot_read_fn fn, void *ctx, const myr_snapshot_load_desc *d) {
-  if (load_check(w, d) != MYR_OK || !fn) return MYR_EINVAL;
+  if (load_check(w, d) != MYR_OK) return MYR_EINVAL;
+  if (!fn) return snap_fail(d ? d->report : NULL, MYR_EINVAL, "a NULL read callback");
   input in = {0};
-  myr_status st = read_all(w, fn, ctx, &in, d ? d->report : NULL, "stream");
+  myr_status st = read_all(w, fn, ctx, &in, d ? d->report : NULL, "stream", true, 1u << 20);
   if (st != MYR_OK) return st;
   st = snap_load(w, in.data, in.size, "stream", d);
   input_close(&in);
@@ -301,7 +365,8 @@ myr_status myr_snapshot_load_stream(myr_world *w, myr_snapshot_read_fn fn, void 
 }
 
 myr_status myr_snapshot_load_file(myr_world *w, const char *path, const myr_snapshot_load_desc *d) {
-  if (load_check(w, d) != MYR_OK || !path) return MYR_EINVAL;
+  if (load_check(w, d) != MYR_OK) return MYR_EINVAL;
+  if (!path) return snap_fail(d ? d->report : NULL, MYR_EINVAL, "a NULL path");
   input in = {0};
   myr_status st = open_input(w, path, &in, d ? d->report : NULL);
   if (st != MYR_OK) return st;
@@ -312,14 +377,14 @@ myr_status myr_snapshot_load_file(myr_world *w, const char *path, const myr_snap
 
 myr_status myr_snapshot_inspect_memory(const void *data, size_t size, myr_snapshot_info *info,
                                        myr_snapshot_section *sections, uint32_t capacity, myr_snapshot_report *rep) {
-  if ((!data && size) || !info) return MYR_EINVAL;
+  if ((!data && size) || !info) return bad_argument(rep, "NULL data or info");
   static const unsigned char none[1];
   return snap_inspect(data ? data : none, size, "memory", info, sections, capacity, rep);
 }
 
 myr_status myr_snapshot_inspect_file(const char *path, myr_snapshot_info *info, myr_snapshot_section *sections,
                                      uint32_t capacity, myr_snapshot_report *rep) {
-  if (!path || !info) return MYR_EINVAL;
+  if (!path || !info) return bad_argument(rep, "a NULL path or info");
   if (rep) memset(rep, 0, sizeof *rep);
   input in = {0};
   myr_status st = open_input(NULL, path, &in, rep);

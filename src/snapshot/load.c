@@ -366,6 +366,7 @@ static myr_status parse_table(loader *l, cur *c) {
   if (t->rows > left / row_bytes || (uint64_t)t->rows * row_bytes != left)
     return c->p -= 4ull * t->comp_count + 4, bad(c, "a row count unlike the section's length");
   if (t->rows > UINT32_MAX - 2 * ROW_ALIGN) return bad(c, "more rows than a table holds");
+  if (t->rows == 0) return bad(c, "a table section with no rows (only tables that hold rows are saved)");
   t->slots = c->p;
   t->cols = c->p + 4ull * t->rows;
   for (uint32_t r = 0; r < t->rows; r++) {
@@ -494,6 +495,7 @@ static myr_status parse(loader *l) {
       st = parse_world(l, &c2);
     } else if (kind == MYR_SECTION_META) {
       if (stored > MYR_SNAPSHOT_META_MAX) return bad(&c2, "meta text longer than its limit");
+      if (stored == 0) return bad(&c2, "an empty meta section (saved only when not empty)");
       if (memchr(c2.p, 0, stored)) return bad(&c2, "a NUL byte inside the meta text");
       l->meta = c2.p;
       l->meta_len = (uint32_t)stored;
