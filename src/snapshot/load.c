@@ -3,8 +3,11 @@
  * matched against the world's schema by name, then everything that can
  * fail is done (registrations, tables, reservations; undone on failure),
  * and only then is the world changed, by steps that cannot fail. */
+#include <assert.h>
+#include <errno.h>
 #include <stdalign.h>
 #include <stdio.h>
+#include <unistd.h>
 #define ZSTD_STATIC_LINKING_ONLY /* ZSTD_customMem: zstd allocates through the world's hooks */
 #include <zstd.h>
 
@@ -31,13 +34,15 @@ typedef struct s_comp {
   myr_component target;
   int32_t src[MYR_MAX_FIELDS]; /* per field of the target: the snapshot's field, NO_FIELD = zero */
   conv how[MYR_MAX_FIELDS];
+  int32_t dst[MYR_MAX_FIELDS]; /* per field of the snapshot: the target's field it feeds, NO_FIELD = dropped */
 } s_comp;
 
 typedef struct s_table {
   uint64_t offset; /* of the section, for messages */
   uint32_t comp_count, rows;
-  const unsigned char *comps, *slots, *cols;
+  const unsigned char *comps, *slots;
   table *dst;
+  uint32_t first; /* the row of dst its rows go to */
 } s_table;
 
 typedef struct s_resource {
@@ -58,9 +63,16 @@ typedef struct loader {
   myr_world *w;
   const char *name;
   myr_snapshot_report *rep;
-  const unsigned char *data;
-  size_t size;
+  const unsigned char *data; /* the snapshot in memory, or NULL: read from fd */
+  int fd;
+  uint64_t size;
   bool lenient; /* inspecting: a bad checksum is noted, not fatal */
+  XXH3_state_t xs;
+  world_mark mark;
+  bool prepared;       /* the components are matched and registered: tables may be made */
+  uint32_t *dest_rows; /* per world table: rows a load has written to it so far */
+  uint32_t dest_cap;
+  unsigned char *bounce; /* converted or skipped columns read from a file pass here */
 
   uint32_t version, flags;
   uint64_t seed, frame, time_bits;
@@ -98,7 +110,10 @@ typedef struct cur {
   const char *what;
 } cur;
 
-static uint64_t cur_off(const cur *c) { return c->compressed ? c->sec : c->at + (uint64_t)(c->p - c->begin); }
+static uint64_t cur_off(const cur *c) {
+  if (c->compressed) return c->sec;
+  return c->p ? c->at + (uint64_t)(c->p - c->begin) : c->at;
+}
 
 static myr_status bad(cur *c, const char *reason) {
   return snap_corrupt(c->l->rep, c->l->name, cur_off(c), "%s: %s", c->what, reason);
@@ -159,6 +174,28 @@ static void l_free(loader *l, void *p, size_t size) {
   if (p) world_free(l->w, p, size ? size : 1);
 }
 
+static myr_status oom(loader *l) { return snap_fail(l->rep, MYR_ENOMEM, "%s: out of memory", l->name); }
+
+#define BOUNCE (1u << 20) /* bytes read, hashed and converted at a time */
+
+/* Keeps a buffer of the loader's until the load ends. */
+static myr_status keep(loader *l, void *p, size_t size) {
+  if (l->nbufs == l->bufs_cap) {
+    uint32_t cap = l->bufs_cap ? l->bufs_cap * 2 : 16;
+    staged *more = l_alloc(l, (size_t)cap * sizeof *more);
+    if (!more) {
+      l_free(l, p, size);
+      return oom(l);
+    }
+    if (l->nbufs) memcpy(more, l->bufs, (size_t)l->nbufs * sizeof *more);
+    l_free(l, l->bufs, (size_t)l->bufs_cap * sizeof *l->bufs);
+    l->bufs = more;
+    l->bufs_cap = cap;
+  }
+  l->bufs[l->nbufs++] = (staged){p, size};
+  return MYR_OK;
+}
+
 static void loader_free(loader *l) {
   for (uint32_t i = 0; i < l->nbufs; i++) l_free(l, l->bufs[i].p, l->bufs[i].size);
   l_free(l, l->bufs, (size_t)l->bufs_cap * sizeof *l->bufs);
@@ -167,10 +204,10 @@ static void loader_free(loader *l) {
   l_free(l, l->tables, (size_t)l->ntab * sizeof *l->tables);
   l_free(l, l->res, (size_t)l->nres * sizeof *l->res);
   l_free(l, l->seen, ((size_t)l->slots + 7) / 8);
+  l_free(l, l->dest_rows, (size_t)l->dest_cap * sizeof *l->dest_rows);
+  l_free(l, l->bounce, BOUNCE);
   ZSTD_freeDCtx(l->dctx);
 }
-
-static myr_status oom(loader *l) { return snap_fail(l->rep, MYR_ENOMEM, "%s: out of memory", l->name); }
 
 /* ---- sections ------------------------------------------------------------------ */
 
@@ -193,7 +230,6 @@ static myr_status inflate(loader *l, cur *c, const unsigned char *in, uint64_t s
      * levels (1..19) use */
     if (ZSTD_isError(ZSTD_DCtx_setParameter(l->dctx, ZSTD_d_windowLogMax, SNAP_ZSTD_WINDOW_LOG_MAX))) return oom(l);
   }
-  if (l->nbufs == l->bufs_cap) return bad(c, "more compressed sections than the snapshot has");
   ZSTD_DCtx_reset(l->dctx, ZSTD_reset_session_only);
   size_t cap = raw < 65536 ? (size_t)raw : (stored * 4 < raw ? (size_t)(stored * 4) : (size_t)raw);
   if (cap < 65536 && raw >= 65536) cap = 65536;
@@ -236,7 +272,8 @@ static myr_status inflate(loader *l, cur *c, const unsigned char *in, uint64_t s
     l_free(l, buf, cap);
     return bad(c, zin.pos != zin.size ? "bytes after the zstd frame" : "decompresses to another size than stated");
   }
-  l->bufs[l->nbufs++] = (staged){buf, cap};
+  myr_status st = keep(l, buf, cap);
+  if (st != MYR_OK) return st;
   *out = buf;
   return MYR_OK;
 }
@@ -265,9 +302,7 @@ static myr_status parse_world(loader *l, cur *c) {
   if (l->lenient) return MYR_OK;
   l->tables = l_calloc(l, l->ntab, sizeof *l->tables);
   l->res = l_calloc(l, l->nres, sizeof *l->res);
-  l->bufs_cap = l->ntab + 4; /* the schema's fields; entities, tables, resources if compressed */
-  l->bufs = l_calloc(l, l->bufs_cap, sizeof *l->bufs);
-  if (!l->tables || !l->res || !l->bufs) return oom(l);
+  if (!l->tables || !l->res) return oom(l);
   return MYR_OK;
 }
 
@@ -293,8 +328,8 @@ static myr_status parse_schema(loader *l, cur *c) {
     l_free(l, fields, max_fields * sizeof *fields);
     return oom(l);
   }
-  /* the fields live in the comps' allocation's neighbour: kept in bufs */
-  l->bufs[l->nbufs++] = (staged){fields, max_fields * sizeof *fields};
+  myr_status kept = keep(l, fields, max_fields * sizeof *fields);
+  if (kept != MYR_OK) return kept;
   size_t used = 0;
   myr_status st;
   for (uint32_t i = 0; i < n; i++) {
@@ -347,38 +382,209 @@ static myr_status parse_entities(loader *l, cur *c) {
   return MYR_OK;
 }
 
-static myr_status parse_table(loader *l, cur *c) {
+/* ---- reading the input ------------------------------------------------------------ */
+
+/* Reads n bytes at offset `off` of the input into dst. Each byte of a file
+ * is read once: what is checked is what is loaded. */
+static myr_status src_read(loader *l, uint64_t off, void *dst, size_t n) {
+  if (l->data) {
+    memcpy(dst, l->data + off, n);
+    return MYR_OK;
+  }
+  unsigned char *p = dst;
+  while (n) {
+    ssize_t k = pread(l->fd, p, n, (off_t)off);
+    if (k < 0 && errno == EINTR) continue;
+    if (k < 0) return snap_fail(l->rep, MYR_EIO, "%s: cannot read: %s", l->name, strerror(errno));
+    if (k == 0) return snap_corrupt(l->rep, l->name, off, "the file ends early (did it change while loading?)");
+    p += k;
+    off += (uint64_t)k;
+    n -= (size_t)k;
+  }
+  return MYR_OK;
+}
+
+/* The n bytes at `off`: in place in memory, else read into a buffer kept
+ * until the load ends. */
+static myr_status src_view(loader *l, uint64_t off, size_t n, const unsigned char **out) {
+  if (l->data) {
+    *out = l->data + off;
+    return MYR_OK;
+  }
+  unsigned char *buf = l_alloc(l, n);
+  if (!buf) return oom(l);
+  myr_status st = keep(l, buf, n);
+  if (st == MYR_OK) st = src_read(l, off, buf, n);
+  *out = buf;
+  return st;
+}
+
+/* A table section's payload, read in order: from memory (the input, or a
+ * decompressed payload) or from the file, hashed as it passes (not a
+ * decompressed one: its stored bytes were). */
+typedef struct preader {
+  loader *l;
+  const unsigned char *mem;
+  uint64_t base; /* the payload's offset in the file */
+  uint64_t at;   /* bytes consumed */
+  bool hash;
+} preader;
+
+static myr_status pr_view(preader *r, size_t n, const unsigned char **out) {
+  myr_status st = MYR_OK;
+  if (r->mem) *out = r->mem + r->at;
+  else st = src_view(r->l, r->base + r->at, n, out);
+  if (st == MYR_OK && r->hash) XXH3_64bits_update(&r->l->xs, *out, n);
+  r->at += n;
+  return st;
+}
+
+/* Copies n bytes into dst, hashing them a piece at a time while in cache:
+ * a file's column goes straight into its table. */
+static myr_status pr_into(preader *r, unsigned char *dst, size_t n) {
+  while (n) {
+    size_t k = n < BOUNCE ? n : BOUNCE;
+    myr_status st = MYR_OK;
+    if (r->mem) memcpy(dst, r->mem + r->at, k);
+    else st = src_read(r->l, r->base + r->at, dst, k);
+    if (st != MYR_OK) return st;
+    if (r->hash) XXH3_64bits_update(&r->l->xs, dst, k);
+    r->at += k;
+    dst += k;
+    n -= k;
+  }
+  return MYR_OK;
+}
+
+typedef struct convert_ctx {
+  unsigned char *out;
+  myr_type from, to;
+  conv how;
+} convert_ctx;
+
+static void convert_column(unsigned char *dst, myr_type to, const unsigned char *src, myr_type from, uint32_t n,
+                           conv how);
+
+static void convert_piece(convert_ctx *cc, const unsigned char *p, size_t n) {
+  uint32_t count = (uint32_t)(n / myr_type_size(cc->from));
+  convert_column(cc->out, cc->to, p, cc->from, count, cc->how);
+  cc->out += (size_t)count * myr_type_size(cc->to);
+}
+
+/* Passes n bytes of values `size` bytes each on, a whole number of values
+ * at a time, to be converted (cc) or dropped (cc NULL). */
+static myr_status pr_each(preader *r, size_t n, uint32_t size, convert_ctx *cc) {
+  size_t piece = BOUNCE / size * size;
+  while (n) {
+    size_t k = n < piece ? n : piece;
+    const unsigned char *p = r->mem ? r->mem + r->at : NULL;
+    if (!p) {
+      if (!r->l->bounce && !(r->l->bounce = l_alloc(r->l, BOUNCE))) return oom(r->l);
+      myr_status st = src_read(r->l, r->base + r->at, r->l->bounce, k);
+      if (st != MYR_OK) return st;
+      p = r->l->bounce;
+    }
+    if (r->hash) XXH3_64bits_update(&r->l->xs, p, k);
+    if (cc) convert_piece(cc, p, k);
+    r->at += k;
+    n -= k;
+  }
+  return MYR_OK;
+}
+
+/* ---- a table section: its rows go straight into their table --------------------- */
+
+static myr_status prepare(loader *l, const myr_snapshot_load_desc *d);
+
+/* Parses a table section of `len` payload bytes from r: checks its counts
+ * and its rows' slots, makes (or finds) the world's table of its set,
+ * reserves its rows and writes their values, past the rows the table has:
+ * they are placed (ids, records, count) at the commit. A failure is undone
+ * by the rollback of everything since the mark. */
+static myr_status parse_table(loader *l, cur *c, preader *r, uint64_t len) {
   if (l->tables_seen == l->ntab) return bad(c, "more tables than the world section says");
   s_table *t = &l->tables[l->tables_seen++];
   t->offset = c->sec;
-  if (!get32(c, &t->comp_count) || !get32(c, &t->rows)) return bad(c, "truncated");
-  if (t->comp_count > l->ncomp) return c->p -= 8, bad(c, "more components than the schema has");
-  if (!take(c, 4ull * t->comp_count, &t->comps)) return bad(c, "truncated component list");
+  const unsigned char *h;
+  myr_status st;
+  if (len < 8) return bad(c, "truncated");
+  if ((st = pr_view(r, 8, &h)) != MYR_OK) return st;
+  t->comp_count = rd32(h);
+  t->rows = rd32(h + 4);
+  if (t->comp_count > l->ncomp) return bad(c, "more components than the schema has");
+  if (len - 8 < 4ull * t->comp_count) return bad(c, "truncated component list");
+  if ((st = pr_view(r, 4ull * t->comp_count, &t->comps)) != MYR_OK) return st;
   uint64_t row_bytes = 4;
+  compset set = {{0}};
   for (uint32_t k = 0; k < t->comp_count; k++) {
     uint32_t id = rd32(t->comps + 4ull * k);
     if (id >= l->ncomp || (k && id <= rd32(t->comps + 4ull * (k - 1))))
-      return c->p = t->comps + 4ull * k, bad(c, "component ids not ascending or unknown");
+      return c->at += 8 + 4ull * k, bad(c, "component ids not ascending or unknown");
     const s_comp *sc = &l->comps[id];
     for (uint32_t f = 0; f < sc->field_count; f++) row_bytes += sc->fields[f].size;
+    if (!sc->skip) compset_put(&set, sc->target);
   }
-  uint64_t left = (uint64_t)(c->end - c->p);
+  uint64_t left = len - 8 - 4ull * t->comp_count;
   if (t->rows > left / row_bytes || (uint64_t)t->rows * row_bytes != left)
-    return c->p -= 4ull * t->comp_count + 4, bad(c, "a row count unlike the section's length");
-  if (t->rows > UINT32_MAX - 2 * ROW_ALIGN) return bad(c, "more rows than a table holds");
-  if (t->rows == 0) return bad(c, "a table section with no rows (only tables that hold rows are saved)");
-  t->slots = c->p;
-  t->cols = c->p + 4ull * t->rows;
-  for (uint32_t r = 0; r < t->rows; r++) {
-    uint32_t s = rd32(t->slots + 4ull * r);
-    if (s >= l->slots || bit_get(l->seen, s)) {
-      c->p = t->slots + 4ull * r;
-      return bad(c, s >= l->slots ? "a row's slot out of range" : "a slot that is free or has another row");
+    return c->at += 4, bad(c, "a row count unlike the section's length");
+  if (t->rows > UINT32_MAX - 2 * ROW_ALIGN) return c->at += 4, bad(c, "more rows than a table holds");
+  if (t->rows == 0) return c->at += 4, bad(c, "a table section with no rows (only tables that hold rows are saved)");
+  if ((st = pr_view(r, 4ull * t->rows, &t->slots)) != MYR_OK) return st;
+  for (uint32_t k = 0; k < t->rows; k++) {
+    uint32_t sl = rd32(t->slots + 4ull * k);
+    if (sl >= l->slots || bit_get(l->seen, sl)) {
+      c->at += 8 + 4ull * t->comp_count + 4ull * k;
+      return bad(c, sl >= l->slots ? "a row's slot out of range" : "a slot that is free or has another row");
     }
-    bit_set(l->seen, s);
+    bit_set(l->seen, sl);
   }
   l->live_rows += t->rows;
-  c->p = c->end;
+
+  /* the world's table, and room for the rows past those written so far */
+  table *dst;
+  if ((st = table_get(l->w, &set, &dst)) != MYR_OK)
+    return snap_fail(l->rep, st, "%s: making the table of section at byte %llu: %s", l->name,
+                     (unsigned long long)c->sec, myr_strerror(st));
+  if (dst->id >= l->dest_cap) return snap_fail(l->rep, MYR_ELIMIT, "%s: internal: more tables than room", l->name);
+  t->dst = dst;
+  t->first = l->dest_rows[dst->id];
+  if ((uint64_t)t->first + t->rows > UINT32_MAX - 2 * ROW_ALIGN)
+    return snap_fail(l->rep, MYR_ELIMIT, "%s: more rows for one table than it holds", l->name);
+  if ((st = table_reserve_kept(l->w, dst, t->first, t->rows)) != MYR_OK)
+    return snap_fail(l->rep, st, "%s: making room for %u rows: %s", l->name, t->rows, myr_strerror(st));
+  l->dest_rows[dst->id] += t->rows;
+
+  /* the columns, into the table (or converted into it, or dropped) */
+  for (uint32_t k = 0; k < t->comp_count; k++) {
+    const s_comp *sc = &l->comps[rd32(t->comps + 4ull * k)];
+    int32_t col0 = sc->skip ? -1 : table_comp_col(dst, sc->target);
+    for (uint32_t f = 0; f < sc->field_count; f++) {
+      const s_field *sf = &sc->fields[f];
+      size_t bytes = (size_t)t->rows * sf->size;
+      int32_t wf = sc->skip ? NO_FIELD : sc->dst[f];
+      if (wf == NO_FIELD) {
+        st = pr_each(r, bytes, sf->size, NULL);
+      } else {
+        column *col = &dst->cols[col0 + wf];
+        unsigned char *out = col->data + (size_t)t->first * col->elem_size;
+        if (sc->how[wf] == CONV_COPY) {
+          st = pr_into(r, out, bytes);
+        } else {
+          convert_ctx cc = {out, sf->type, col->type, sc->how[wf]};
+          st = pr_each(r, bytes, sf->size, &cc);
+        }
+      }
+      if (st != MYR_OK) return st;
+    }
+    /* the fields of the world's component the snapshot lacks: zero */
+    if (sc->skip) continue;
+    const component_info *ci = world_component(l->w, sc->target);
+    for (uint32_t wf = 0; wf < ci->field_count; wf++) {
+      if (sc->src[wf] != NO_FIELD) continue;
+      column *col = &dst->cols[col0 + (int32_t)wf];
+      memset(col->data + (size_t)t->first * col->elem_size, 0, (size_t)t->rows * col->elem_size);
+    }
+  }
   return MYR_OK;
 }
 
@@ -418,14 +624,19 @@ static myr_status parse_resources(loader *l, cur *c) {
 }
 
 /* Walks the sections in order, checking each one's head, checksum and
- * place in the order, and parses what loading needs. */
-static myr_status parse(loader *l) {
-  cur c = {.l = l, .p = l->data, .begin = l->data, .end = l->data + l->size, .what = "header"};
+ * place in the order, and parses what loading needs. The input is read
+ * once, in order; a table's rows go straight into their table (undone by
+ * the caller's rollback if anything after fails). */
+static myr_status parse(loader *l, const myr_snapshot_load_desc *d) {
+  unsigned char header[SNAP_HEADER_SIZE];
+  cur c = {.l = l, .p = header, .begin = header, .end = header + sizeof header, .what = "header"};
   if (l->size < SNAP_HEADER_SIZE) return bad(&c, "shorter than a snapshot's header (truncated?)");
-  if (memcmp(l->data, SNAP_MAGIC, 8) != 0) return bad(&c, "not a myriad snapshot (bad magic)");
-  l->version = rd32(l->data + 8);
-  l->flags = rd32(l->data + 12);
-  if (XXH3_64bits(l->data, 16) != rd64(l->data + 16)) {
+  myr_status st = src_read(l, 0, header, sizeof header);
+  if (st != MYR_OK) return st;
+  if (memcmp(header, SNAP_MAGIC, 8) != 0) return bad(&c, "not a myriad snapshot (bad magic)");
+  l->version = rd32(header + 8);
+  l->flags = rd32(header + 12);
+  if (XXH3_64bits(header, 16) != rd64(header + 16)) {
     c.p += l->version != MYR_SNAPSHOT_FORMAT_VERSION ? 8 : 16;
     return bad(&c, l->version != MYR_SNAPSHOT_FORMAT_VERSION
                        ? "unknown format version (and the header's checksum fails)"
@@ -442,70 +653,89 @@ static myr_status parse(loader *l) {
 
   /* the order: world, meta?, schema, entities, table*, resources, end */
   uint32_t expect = MYR_SECTION_WORLD, prev = 0, tables_walked = 0;
-  size_t pos = SNAP_HEADER_SIZE;
+  uint64_t pos = SNAP_HEADER_SIZE;
   for (uint32_t index = 0;; index++) {
-    cur h = {.l = l, .p = l->data + pos, .begin = l->data + pos, .end = l->data + l->size, .at = pos, .sec = pos};
+    unsigned char head[SNAP_SECTION_HEAD];
     char what[48];
     snprintf(what, sizeof what, "section %u", index);
-    h.what = what;
+    cur h = {.l = l, .at = pos, .sec = pos, .what = what}; /* offsets from the section's start */
     if (l->size - pos < SNAP_SECTION_HEAD + SNAP_SECTION_TAIL)
       return bad(&h, index == 0 ? "no sections (truncated?)" : "truncated: no end marker");
-    const unsigned char *head = l->data + pos;
+    if ((st = src_read(l, pos, head, sizeof head)) != MYR_OK) return st;
     uint32_t kind = rd32(head), sflags = rd32(head + 4);
     uint64_t stored = rd64(head + 8), raw = rd64(head + 16);
     snprintf(what, sizeof what, "section %u (%s)", index, kind_name(kind));
-    if (rd32(head + 24) != index) return h.p += 24, bad(&h, "out of place: its index is not its position");
-    if (rd32(head + 28) != 0) return h.p += 28, bad(&h, "reserved bytes not zero");
+    if (rd32(head + 24) != index) return h.at += 24, bad(&h, "out of place: its index is not its position");
+    if (rd32(head + 28) != 0) return h.at += 28, bad(&h, "reserved bytes not zero");
     if (kind < MYR_SECTION_WORLD || kind > MYR_SECTION_END) return bad(&h, "unknown kind");
-    if (sflags & ~SNAP_SECTION_ZSTD) return h.p += 4, bad(&h, "unknown flags");
+    if (sflags & ~SNAP_SECTION_ZSTD) return h.at += 4, bad(&h, "unknown flags");
     bool z = (sflags & SNAP_SECTION_ZSTD) != 0;
-    if (z && !(l->flags & SNAP_FILE_ZSTD)) return h.p += 4, bad(&h, "compressed, but the header says none is");
+    if (z && !(l->flags & SNAP_FILE_ZSTD)) return h.at += 4, bad(&h, "compressed, but the header says none is");
     if (z && kind != MYR_SECTION_ENTITIES && kind != MYR_SECTION_TABLE && kind != MYR_SECTION_RESOURCES)
-      return h.p += 4, bad(&h, "compressed, but of a kind that never is");
+      return h.at += 4, bad(&h, "compressed, but of a kind that never is");
     if (stored > l->size - pos - SNAP_SECTION_HEAD - SNAP_SECTION_TAIL)
-      return h.p += 8, bad(&h, "runs past the end of the snapshot (truncated?)");
-    if (!z && raw != stored) return h.p += 16, bad(&h, "raw and stored sizes differ in a section not compressed");
-    size_t total = SNAP_SECTION_HEAD + (size_t)stored;
-    bool sum_ok = XXH3_64bits(head, total) == rd64(head + total);
-    if (l->sections && l->section_count < l->section_cap)
-      l->sections[l->section_count] =
-          (myr_snapshot_section){(myr_snapshot_section_kind)kind, sflags, pos, stored, raw, sum_ok};
-    l->section_count++;
-    l->checksums_ok &= sum_ok;
-    if (!sum_ok && !l->lenient) return h.p += total, bad(&h, "checksum mismatch");
-
+      return h.at += 8, bad(&h, "runs past the end of the snapshot (truncated?)");
+    if (!z && raw != stored) return h.at += 16, bad(&h, "raw and stored sizes differ in a section not compressed");
+    uint64_t total = SNAP_SECTION_HEAD + stored;
+    unsigned char tail[SNAP_SECTION_TAIL];
+    if ((st = src_read(l, pos + total, tail, sizeof tail)) != MYR_OK) return st;
     /* its place in the order */
-    bool ok = kind == expect || (kind == MYR_SECTION_META && prev == MYR_SECTION_WORLD);
-    if (!ok) return bad(&h, "out of order");
-    if (kind == MYR_SECTION_END) {
-      if (stored != 0) return h.p += 8, bad(&h, "an end marker with a payload");
-      if (pos + total + SNAP_SECTION_TAIL != l->size) return h.p += total + 8, bad(&h, "bytes after the end marker");
-      break;
-    }
-    cur c2 = {.l = l,
-              .p = head + SNAP_SECTION_HEAD,
-              .begin = head + SNAP_SECTION_HEAD,
-              .end = head + SNAP_SECTION_HEAD + stored,
-              .at = pos + SNAP_SECTION_HEAD,
-              .sec = pos,
-              .compressed = z,
-              .what = what};
-    myr_status st = MYR_OK;
-    if (kind == MYR_SECTION_WORLD) {
-      st = parse_world(l, &c2);
-    } else if (kind == MYR_SECTION_META) {
-      if (stored > MYR_SNAPSHOT_META_MAX) return bad(&c2, "meta text longer than its limit");
-      if (stored == 0) return bad(&c2, "an empty meta section (saved only when not empty)");
-      if (memchr(c2.p, 0, stored)) return bad(&c2, "a NUL byte inside the meta text");
-      l->meta = c2.p;
-      l->meta_len = (uint32_t)stored;
-    } else if (!l->lenient) {
-      if (z && (st = inflate(l, &c2, c2.p, stored, raw, &c2.p)) == MYR_OK) c2.end = c2.p + raw;
-      if (st == MYR_OK) {
-        if (kind == MYR_SECTION_SCHEMA) st = parse_schema(l, &c2);
-        else if (kind == MYR_SECTION_ENTITIES) st = parse_entities(l, &c2);
-        else if (kind == MYR_SECTION_TABLE) st = parse_table(l, &c2);
-        else st = parse_resources(l, &c2);
+    bool in_order = kind == expect || (kind == MYR_SECTION_META && prev == MYR_SECTION_WORLD);
+    if (!in_order && !l->lenient) return bad(&h, "out of order");
+    cur c2 = {.l = l, .sec = pos, .at = pos + SNAP_SECTION_HEAD, .compressed = z, .what = what};
+    XXH3_64bits_reset(&l->xs);
+    XXH3_64bits_update(&l->xs, head, sizeof head);
+    if (kind == MYR_SECTION_TABLE && !z && !l->lenient) {
+      /* rows straight into their table, hashed on the way */
+      if (!l->prepared && (st = prepare(l, d)) != MYR_OK) return st;
+      preader r = {l, l->data ? l->data + pos + SNAP_SECTION_HEAD : NULL, pos + SNAP_SECTION_HEAD, 0, true};
+      cur ct = c2;
+      ct.p = ct.begin = ct.end = NULL;
+      if ((st = parse_table(l, &ct, &r, stored)) != MYR_OK) return st;
+      if (XXH3_64bits_digest(&l->xs) != rd64(tail)) return c2.at += stored, bad(&c2, "checksum mismatch");
+      l->section_count++;
+    } else {
+      const unsigned char *payload = NULL;
+      if ((st = src_view(l, pos + SNAP_SECTION_HEAD, (size_t)stored, &payload)) != MYR_OK) return st;
+      XXH3_64bits_update(&l->xs, payload, (size_t)stored);
+      bool sum_ok = XXH3_64bits_digest(&l->xs) == rd64(tail);
+      if (l->sections && l->section_count < l->section_cap)
+        l->sections[l->section_count] =
+            (myr_snapshot_section){(myr_snapshot_section_kind)kind, sflags, pos, stored, raw, sum_ok};
+      l->section_count++;
+      l->checksums_ok &= sum_ok;
+      if (!sum_ok && !l->lenient) return h.at += total, bad(&h, "checksum mismatch");
+      if (!in_order) return bad(&h, "out of order");
+      if (kind == MYR_SECTION_END) {
+        if (stored != 0) return h.at += 8, bad(&h, "an end marker with a payload");
+        if (pos + total + SNAP_SECTION_TAIL != l->size) return h.at += total + 8, bad(&h, "bytes after the end marker");
+        break;
+      }
+      c2.p = c2.begin = payload;
+      c2.end = payload + stored;
+      if (kind == MYR_SECTION_WORLD) {
+        st = parse_world(l, &c2);
+      } else if (kind == MYR_SECTION_META) {
+        if (stored > MYR_SNAPSHOT_META_MAX) return bad(&c2, "meta text longer than its limit");
+        if (stored == 0) return bad(&c2, "an empty meta section (saved only when not empty)");
+        if (memchr(c2.p, 0, stored)) return bad(&c2, "a NUL byte inside the meta text");
+        l->meta = c2.p;
+        l->meta_len = (uint32_t)stored;
+      } else if (!l->lenient) {
+        if (z && (st = inflate(l, &c2, c2.p, stored, raw, &c2.p)) == MYR_OK) c2.end = c2.p + raw;
+        if (st == MYR_OK) {
+          if (kind == MYR_SECTION_SCHEMA) {
+            st = parse_schema(l, &c2);
+          } else if (kind == MYR_SECTION_ENTITIES) {
+            st = parse_entities(l, &c2);
+          } else if (kind == MYR_SECTION_TABLE) { /* compressed: its bytes were hashed as stored */
+            if (!l->prepared) st = prepare(l, d);
+            preader r = {l, c2.p, 0, 0, false};
+            if (st == MYR_OK) st = parse_table(l, &c2, &r, raw);
+          } else {
+            st = parse_resources(l, &c2);
+          }
+        }
       }
     }
     if (st != MYR_OK) return st;
@@ -518,7 +748,7 @@ static myr_status parse(loader *l) {
     pos += total + SNAP_SECTION_TAIL;
   }
   if (l->lenient) return MYR_OK;
-  cur e = {.l = l, .p = l->data + pos, .begin = l->data + pos, .end = l->data + l->size, .at = pos, .what = "end"};
+  cur e = {.l = l, .at = pos, .sec = pos, .what = "end"};
   if (l->tables_seen != l->ntab) return bad(&e, "fewer tables than the world section says");
   if (l->live_rows + l->nfree != l->slots) return bad(&e, "entity slots that are neither live nor free");
   return MYR_OK;
@@ -585,6 +815,9 @@ static myr_status match_component(loader *l, s_comp *sc, uint32_t flags) {
                 type_name(ci->fields[wf].type));
     }
   }
+  for (uint32_t f = 0; f < sc->field_count; f++) sc->dst[f] = NO_FIELD;
+  for (uint32_t wf = 0; wf < ci->field_count; wf++)
+    if (sc->src[wf] != NO_FIELD) sc->dst[sc->src[wf]] = (int32_t)wf;
   for (uint32_t f = 0; f < sc->field_count; f++) {
     if (used[f]) continue;
     l->rep->fields_skipped++;
@@ -600,9 +833,13 @@ static bool skipped(const myr_snapshot_load_desc *d, const char *name) {
   return false;
 }
 
-static myr_status match(loader *l, const myr_snapshot_load_desc *d) {
+/* Matches the snapshot's components to the world's by name and registers
+ * those the world lacks (at the first table section: its rows need their
+ * table). Undone by the rollback if the load fails later. */
+static myr_status prepare(loader *l, const myr_snapshot_load_desc *d) {
   uint32_t flags = d ? d->flags : 0;
-  uint32_t new_comps = 0, new_res = 0;
+  uint32_t new_comps = 0;
+  l->prepared = true;
   for (uint32_t i = 0; i < l->ncomp; i++) {
     s_comp *sc = &l->comps[i];
     if (skipped(d, sc->name)) {
@@ -624,6 +861,33 @@ static myr_status match(loader *l, const myr_snapshot_load_desc *d) {
   if (world_component_count(l->w) + new_comps > MYR_MAX_COMPONENTS)
     return snap_fail(l->rep, MYR_ELIMIT, "%s: %u new components do not fit in the world (%u of %u taken)", l->name,
                      new_comps, world_component_count(l->w), MYR_MAX_COMPONENTS);
+  for (uint32_t i = 0; i < l->ncomp; i++) {
+    s_comp *sc = &l->comps[i];
+    if (!sc->create) continue;
+    myr_field fields[MYR_MAX_FIELDS];
+    for (uint32_t f = 0; f < sc->field_count; f++) {
+      const s_field *sf = &sc->fields[f];
+      fields[f] = (myr_field){sf->name[0] ? sf->name : NULL, sf->type, sf->type == MYR_BYTES ? sf->size : 0,
+                              (size_t)sf->offset};
+    }
+    myr_status st = myr_component_register(
+        l->w, &(myr_component_desc){sc->name, fields, sc->field_count, (size_t)sc->row_size}, &sc->target);
+    if (st != MYR_OK)
+      return snap_fail(l->rep, st, "%s: registering component %s: %s", l->name, sc->name, myr_strerror(st));
+    l->rep->components_registered++;
+    for (uint32_t f = 0; f < sc->field_count; f++) sc->src[f] = sc->dst[f] = (int32_t)f, sc->how[f] = CONV_COPY;
+  }
+  /* rows written per world table: the tables there are, and one per section at most */
+  l->dest_cap = world_table_count(l->w) + l->ntab + 1;
+  l->dest_rows = l_calloc(l, l->dest_cap, sizeof *l->dest_rows);
+  return l->dest_rows ? MYR_OK : oom(l);
+}
+
+/* After the last section: the resources matched by name (and registered
+ * when the world lacks them), and room for the entity index. Undone by the
+ * rollback if anything fails. */
+static myr_status finish(loader *l) {
+  uint32_t new_res = 0;
   for (uint32_t i = 0; i < l->nres; i++) {
     s_resource *r = &l->res[i];
     myr_status st = myr_resource_lookup(l->w, r->name, &r->target);
@@ -641,62 +905,20 @@ static myr_status match(loader *l, const myr_snapshot_load_desc *d) {
   if (world_resource_count(l->w) + new_res > MYR_MAX_RESOURCES)
     return snap_fail(l->rep, MYR_ELIMIT, "%s: %u new resources do not fit in the world (%u of %u taken)", l->name,
                      new_res, world_resource_count(l->w), MYR_MAX_RESOURCES);
-  return MYR_OK;
-}
-
-/* ---- reserving: everything that can fail, undone on failure --------------------- */
-
-static myr_status reserve(loader *l) {
-  myr_world *w = l->w;
-  myr_status st = MYR_OK;
-  for (uint32_t i = 0; i < l->ncomp && st == MYR_OK; i++) {
-    s_comp *sc = &l->comps[i];
-    if (!sc->create) continue;
-    myr_field fields[MYR_MAX_FIELDS];
-    for (uint32_t f = 0; f < sc->field_count; f++) {
-      const s_field *sf = &sc->fields[f];
-      fields[f] = (myr_field){sf->name[0] ? sf->name : NULL, sf->type, sf->type == MYR_BYTES ? sf->size : 0,
-                              (size_t)sf->offset};
-    }
-    st = myr_component_register(w, &(myr_component_desc){sc->name, fields, sc->field_count, (size_t)sc->row_size},
-                                &sc->target);
-    if (st != MYR_OK) break;
-    l->rep->components_registered++;
-    for (uint32_t f = 0; f < sc->field_count; f++) sc->src[f] = (int32_t)f, sc->how[f] = CONV_COPY;
-  }
-  for (uint32_t i = 0; i < l->nres && st == MYR_OK; i++) {
+  for (uint32_t i = 0; i < l->nres; i++) {
     s_resource *r = &l->res[i];
     if (!r->create) continue;
-    st = myr_resource_register(
-        w, &(myr_resource_desc){.name = r->name, .size = (size_t)r->size, .align = (size_t)r->align, .flags = r->flags},
+    myr_status st = myr_resource_register(
+        l->w,
+        &(myr_resource_desc){.name = r->name, .size = (size_t)r->size, .align = (size_t)r->align, .flags = r->flags},
         &r->target);
-    if (st == MYR_OK) l->rep->resources_registered++;
+    if (st != MYR_OK)
+      return snap_fail(l->rep, st, "%s: registering resource %s: %s", l->name, r->name, myr_strerror(st));
+    l->rep->resources_registered++;
   }
+  myr_status st = world_slots_reserve(l->w, l->slots);
   if (st != MYR_OK)
-    return snap_fail(l->rep, st, "%s: registering the snapshot's schema: %s", l->name, myr_strerror(st));
-  for (uint32_t k = 0; k < l->ntab && st == MYR_OK; k++) {
-    s_table *t = &l->tables[k];
-    compset set = {{0}};
-    for (uint32_t j = 0; j < t->comp_count; j++) {
-      const s_comp *sc = &l->comps[rd32(t->comps + 4ull * j)];
-      if (!sc->skip) compset_put(&set, sc->target);
-    }
-    st = table_get(w, &set, &t->dst);
-  }
-  /* rows per table of the world (several of the snapshot's may meet in one
-   * when components are skipped) */
-  uint32_t nt = world_table_count(w);
-  uint64_t *need = st == MYR_OK ? l_calloc(l, nt, sizeof *need) : NULL;
-  if (st == MYR_OK && !need) st = MYR_ENOMEM;
-  for (uint32_t k = 0; k < l->ntab && st == MYR_OK; k++) need[l->tables[k].dst->id] += l->tables[k].rows;
-  for (uint32_t id = 0; id < nt && st == MYR_OK; id++) {
-    if (need[id] > UINT32_MAX - 2 * ROW_ALIGN) st = MYR_ELIMIT;
-    else if (need[id]) st = table_reserve(w, world_table(w, id), (uint32_t)need[id]);
-  }
-  l_free(l, need, (size_t)nt * sizeof *need);
-  if (st == MYR_OK) st = world_slots_reserve(w, l->slots);
-  if (st != MYR_OK)
-    return snap_fail(l->rep, st, "%s: making room for the snapshot's rows: %s", l->name, myr_strerror(st));
+    return snap_fail(l->rep, st, "%s: making room for %u entity slots: %s", l->name, l->slots, myr_strerror(st));
   return MYR_OK;
 }
 
@@ -730,59 +952,29 @@ static void convert_column(unsigned char *dst, myr_type to, const unsigned char 
   }
 }
 
-static void commit_table(loader *l, const s_table *t, const s_comp **by_target) {
-  table *dst = t->dst;
-  uint32_t first = world_place_rows(l->w, dst, t->slots, t->rows);
-  /* where each of the snapshot's components' columns start in the payload */
-  uint64_t at[MYR_MAX_COMPONENTS];
-  bool has[MYR_MAX_COMPONENTS] = {0};
-  uint64_t off = 0;
-  for (uint32_t j = 0; j < t->comp_count; j++) {
-    uint32_t id = rd32(t->comps + 4ull * j);
-    at[id] = off;
-    has[id] = true;
-    for (uint32_t f = 0; f < l->comps[id].field_count; f++) off += (uint64_t)t->rows * l->comps[id].fields[f].size;
-  }
-  for (uint32_t k = 0; k < dst->comp_count; k++) {
-    myr_component c = dst->comps[k];
-    const component_info *ci = world_component(l->w, c);
-    const s_comp *sc = by_target[c];
-    uint32_t id = sc ? (uint32_t)(sc - l->comps) : 0;
-    for (uint32_t wf = 0; wf < ci->field_count; wf++) {
-      column *col = &dst->cols[dst->comp_col[k] + wf];
-      unsigned char *out = col->data + (size_t)first * col->elem_size;
-      if (!sc || !has[id] || sc->src[wf] == NO_FIELD) {
-        memset(out, 0, (size_t)t->rows * col->elem_size);
-        continue;
-      }
-      uint64_t from = at[id];
-      for (int32_t f = 0; f < sc->src[wf]; f++) from += (uint64_t)t->rows * sc->fields[f].size;
-      const s_field *sf = &sc->fields[sc->src[wf]];
-      if (sc->how[wf] == CONV_COPY) memcpy(out, t->cols + from, (size_t)t->rows * col->elem_size);
-      else convert_column(out, col->type, t->cols + from, sf->type, t->rows, sc->how[wf]);
-    }
-  }
-}
-
 static void commit(loader *l, const myr_snapshot_load_desc *d) {
   myr_world *w = l->w;
   world_index_restore(w, l->slots, l->gens, l->free_list, l->nfree);
-  const s_comp *by_target[MYR_MAX_COMPONENTS] = {0};
-  for (uint32_t i = 0; i < l->ncomp; i++)
-    if (!l->comps[i].skip) by_target[l->comps[i].target] = &l->comps[i];
-  for (uint32_t k = 0; k < l->ntab; k++) commit_table(l, &l->tables[k], by_target);
+  /* the rows' values are in place past each table's count: placing them
+   * gives them their ids and records, in the order they were written */
+  for (uint32_t k = 0; k < l->ntab; k++) {
+    const s_table *t = &l->tables[k];
+    bool last = t->first + t->rows == l->dest_rows[t->dst->id];
+    uint32_t first = world_place_rows(w, t->dst, t->slots, t->rows, last);
+    assert(first == t->first);
+    (void)first;
+  }
   for (uint32_t i = 0; i < l->nres; i++)
     memcpy(myr_resource_data(w, l->res[i].target), l->res[i].bytes, (size_t)l->res[i].size);
   if (!(d && (d->flags & MYR_SNAPSHOT_KEEP_SEED))) myr_world_set_seed(w, l->seed);
   double time;
   memcpy(&time, &l->time_bits, 8);
   myr_world_set_clock(w, l->frame, time);
-  l->rep->tables = 0;
-  for (uint32_t k = 0; k < l->ntab; k++) l->rep->tables += l->tables[k].rows != 0;
+  l->rep->tables = l->ntab;
   l->rep->entities = l->live_rows;
 }
 
-myr_status snap_load(myr_world *w, const unsigned char *data, size_t size, const char *name,
+myr_status snap_load(myr_world *w, const unsigned char *data, int fd, uint64_t size, const char *name,
                      const myr_snapshot_load_desc *d) {
   myr_snapshot_report scratch, *rep = d && d->report ? d->report : &scratch;
   memset(rep, 0, sizeof *rep);
@@ -793,15 +985,13 @@ myr_status snap_load(myr_world *w, const unsigned char *data, size_t size, const
   if (myr_world_entity_count(w) != 0)
     return snap_fail(rep, MYR_EBUSY, "%s: the world has %u live entities; a snapshot loads into a world with none",
                      name, myr_world_entity_count(w));
-  loader l = {.w = w, .name = name, .rep = rep, .data = data, .size = size, .checksums_ok = true};
+  loader l = {.w = w, .name = name, .rep = rep, .data = data, .fd = fd, .size = size, .checksums_ok = true};
   world_mark mark = world_mark_now(w);
-  myr_status st = parse(&l);
-  if (st == MYR_OK) st = match(&l, d);
-  if (st == MYR_OK) {
-    st = reserve(&l);
-    if (st != MYR_OK) world_rollback(w, &mark);
-  }
+  myr_status st = parse(&l, d);
+  if (st == MYR_OK && !l.prepared) st = prepare(&l, d);
+  if (st == MYR_OK) st = finish(&l);
   if (st == MYR_OK) commit(&l, d);
+  else world_rollback(w, &mark); /* what was registered and made: tables, components, resources */
   loader_free(&l);
   if (st != MYR_OK) { /* the counts of a load that did not happen would mislead */
     char message[sizeof rep->message];
@@ -824,12 +1014,13 @@ myr_status snap_inspect(const unsigned char *data, size_t size, const char *name
   loader l = {.name = name,
               .rep = rep,
               .data = data,
+              .fd = -1,
               .size = size,
               .lenient = true,
               .sections = sections,
               .section_cap = capacity,
               .checksums_ok = true};
-  myr_status st = parse(&l);
+  myr_status st = parse(&l, NULL);
   info->format_version = l.version;
   info->flags = l.flags;
   info->bytes = size;

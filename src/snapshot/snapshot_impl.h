@@ -78,9 +78,11 @@ myr_status snap_save_world_check(const myr_world *w, myr_snapshot_report *rep);
 
 /* ---- loading ------------------------------------------------------------------ */
 
-/* Loads from the whole snapshot in memory; `name` names the input in
- * messages (a path, "memory", "stream"). */
-myr_status snap_load(myr_world *w, const unsigned char *data, size_t size, const char *name,
+/* Loads a snapshot of `size` bytes: from memory (data), or read from the
+ * file fd (data NULL) once, in order, its columns straight into their
+ * tables. `name` names the input in messages (a path, "memory",
+ * "stream"). */
+myr_status snap_load(myr_world *w, const unsigned char *data, int fd, uint64_t size, const char *name,
                      const myr_snapshot_load_desc *desc);
 myr_status snap_inspect(const unsigned char *data, size_t size, const char *name, myr_snapshot_info *info,
                         myr_snapshot_section *sections, uint32_t capacity, myr_snapshot_report *rep);

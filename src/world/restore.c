@@ -55,8 +55,17 @@ void world_index_restore(myr_world *w, uint32_t slots, const unsigned char *gens
   w->live_count = 0;
 }
 
-uint32_t world_place_rows(myr_world *w, table *t, const unsigned char *slots, uint32_t n) {
-  uint32_t first = table_append(t, n);
+uint32_t world_place_rows(myr_world *w, table *t, const unsigned char *slots, uint32_t n, bool last) {
+  uint32_t first = t->count;
+  t->count = first + n;
+  if (last) { /* the padding invariant: rows up to the next multiple of 16 are zero */
+    uint32_t end = t->count, pad = round_up16(end) - end;
+    if (pad) {
+      memset(t->ids + end, 0, (size_t)pad * sizeof(myr_entity));
+      for (uint32_t j = 0; j < t->col_count; j++)
+        memset(t->cols[j].data + (size_t)end * t->cols[j].elem_size, 0, (size_t)pad * t->cols[j].elem_size);
+    }
+  }
   entity_record *e = w->v.entities;
   for (uint32_t k = 0; k < n; k++) {
     uint32_t s = read_u32(slots + 4 * (size_t)k);

@@ -161,8 +161,11 @@ static size_t table_layout(const table *t, uint32_t cap, size_t *offsets) {
   return at;
 }
 
-myr_status table_reserve(myr_world *w, table *t, uint32_t n) {
-  uint64_t need = (uint64_t)t->count + n;
+myr_status table_reserve(myr_world *w, table *t, uint32_t n) { return table_reserve_kept(w, t, t->count, n); }
+
+myr_status table_reserve_kept(myr_world *w, table *t, uint32_t kept, uint32_t n) {
+  if (kept < t->count) kept = t->count;
+  uint64_t need = (uint64_t)kept + n;
   if (need <= t->capacity) return MYR_OK;
   if (need > UINT32_MAX - ROW_ALIGN) return MYR_ELIMIT;
   uint64_t cap = t->capacity ? (uint64_t)t->capacity * 2 : ROW_ALIGN;
@@ -183,8 +186,9 @@ myr_status table_reserve(myr_world *w, table *t, uint32_t n) {
     return MYR_ENOMEM;
   }
   /* Rows up to round_up16(count) are initialised (padding invariant): copy
-   * them all, so the padding stays defined in the new block. */
-  uint32_t keep = round_up16(t->count);
+   * them all, so the padding stays defined in the new block (and the rows
+   * up to `kept` a load has written and not placed yet). */
+  uint32_t keep = round_up16(kept);
   if (keep) memcpy(block + offsets[0], t->ids, (size_t)keep * sizeof(myr_entity));
   t->ids = (myr_entity *)(block + offsets[0]);
   for (uint32_t j = 0; j < t->col_count; j++) {

@@ -224,6 +224,9 @@ static inline uint32_t table_edge(const table *t, myr_component c, bool add) { r
 table *table_find(const myr_world *w, const compset *set);
 /* Ensures `n` more rows fit without allocating. */
 myr_status table_reserve(myr_world *w, table *t, uint32_t n);
+/* The same, for a table whose rows past its count up to `kept` hold values
+ * written ahead of placing them (a snapshot's load): those are kept too. */
+myr_status table_reserve_kept(myr_world *w, table *t, uint32_t kept, uint32_t n);
 /* Finds the first column of a component in the table, -1 if absent. */
 int32_t table_comp_col(const table *t, myr_component c);
 
@@ -312,9 +315,11 @@ void world_index_restore(myr_world *w, uint32_t slots, const unsigned char *gens
                          uint32_t free_count);
 /* Appends n rows to table t (capacity reserved) for the entities of the
  * slots slots[0..n) (little-endian u32, restored by world_index_restore),
- * with their generations. The caller writes every column of the rows.
- * Returns the first row. Cannot fail. */
-uint32_t world_place_rows(myr_world *w, table *t, const unsigned char *slots, uint32_t n);
+ * with their generations; their values are the ones the caller wrote there
+ * beforehand (every column). `last`: no more rows follow for this table,
+ * so the padding after them is zeroed now (before, it would zero rows
+ * written for a later call). Returns the first row. Cannot fail. */
+uint32_t world_place_rows(myr_world *w, table *t, const unsigned char *slots, uint32_t n, bool last);
 /* The entity index's slots, and the free list's head and length. */
 uint32_t world_free_head(const myr_world *w);
 uint32_t world_free_count(const myr_world *w);
