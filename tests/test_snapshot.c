@@ -6,6 +6,7 @@
  * pins the format's bytes on every architecture. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -1011,6 +1012,61 @@ static void skipped_components_merge_tables_from_a_file(void **state) {
   myr_world_destroy(a.f.w);
 }
 
+/* A named FIFO loads: the load reads the descriptor it opened (opening the
+ * FIFO a second time found its writer gone and the bytes it wrote lost, and
+ * blocked for ever; a writer still writing got EPIPE). A small snapshot
+ * (in the pipe's buffer at once) and a large one (the writer blocks). The
+ * open that would block is interrupted by an alarm, so a regression fails
+ * rather than hangs. */
+static void on_alarm(int sig) { (void)sig; }
+
+static void a_named_fifo_loads(void **state) {
+  (void)state;
+  struct sigaction sa = {.sa_handler = on_alarm}, old_sa; /* no SA_RESTART: open() returns EINTR */
+  sigemptyset(&sa.sa_mask);
+  assert_int_equal(sigaction(SIGALRM, &sa, &old_sa), 0);
+  for (int big = 0; big < 2; big++) {
+    scene a;
+    scene_make(&a, big ? 5000 : 20, 71);
+    unsigned char *data;
+    size_t size;
+    save_mem(a.f.w, 0, &data, &size);
+    char path[400];
+    snprintf(path, sizeof path, "%s/fifo%d", tmp_dir, big);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) { /* the writer: writes the snapshot, closes, leaves */
+      signal(SIGPIPE, SIG_DFL);
+      int fd = open(path, O_WRONLY);
+      const unsigned char *p = data;
+      size_t left = size;
+      while (fd >= 0 && left) {
+        ssize_t n = write(fd, p, left);
+        if (n <= 0) _exit(3);
+        p += n;
+        left -= (size_t)n;
+      }
+      _exit(fd >= 0 && close(fd) == 0 ? 0 : 4);
+    }
+    myr_world *b = new_world();
+    myr_snapshot_report rep;
+    alarm(10);
+    myr_status st = myr_snapshot_load_file(b, path, &(myr_snapshot_load_desc){.report = &rep});
+    alarm(0);
+    if (st != MYR_OK) kill(pid, SIGKILL);
+    int ws;
+    assert_int_equal(waitpid(pid, &ws, 0), pid);
+    if (st != MYR_OK) fail_msg("%s: %s", myr_status_name(st), rep.message);
+    assert_true(WIFEXITED(ws) && WEXITSTATUS(ws) == 0); /* the writer saw no EPIPE */
+    assert_true(world_hash(b) == world_hash(a.f.w));
+    myr_world_destroy(b);
+    myr_snapshot_free(a.f.w, data, size);
+    myr_world_destroy(a.f.w);
+  }
+  sigaction(SIGALRM, &old_sa, NULL);
+}
+
 /* A full disk: the saving child may write 64 KiB only (SIGXFSZ ignored,
  * so write() fails with EFBIG). The old snapshot stays as it was, and no
  * temporary file is left. */
@@ -1309,6 +1365,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(a_long_file_name_saves, files_setup, files_teardown),
       cmocka_unit_test_setup_teardown(every_flipped_byte_of_a_file_is_refused, files_setup, files_teardown),
       cmocka_unit_test_setup_teardown(skipped_components_merge_tables_from_a_file, files_setup, files_teardown),
+      cmocka_unit_test_setup_teardown(a_named_fifo_loads, files_setup, files_teardown),
       cmocka_unit_test_setup_teardown(full_disk_keeps_the_old_snapshot, files_setup, files_teardown),
       cmocka_unit_test_setup_teardown(killed_saver_leaves_a_whole_snapshot, files_setup, files_teardown),
       cmocka_unit_test(diff_names_the_first_difference),

@@ -309,36 +309,37 @@ static myr_status fd_read(void *ctx, void *buf, size_t size, size_t *got) {
   }
 }
 
-/* Reads a file: a regular one whole (its size known, one allocation of
- * it), anything else (a pipe, a device) as a stream, one snapshot's bytes
- * at most. */
-static myr_status open_input(const myr_world *w, const char *path, input *in, myr_snapshot_report *rep) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return snap_fail(rep, MYR_EIO, "%s: cannot open: %s", path, strerror(errno));
-  struct stat st;
-  if (fstat(fd, &st) != 0) {
-    int e = errno;
-    close(fd);
-    return snap_fail(rep, MYR_EIO, "%s: cannot stat: %s", path, strerror(e));
-  }
-  if (S_ISDIR(st.st_mode)) {
-    close(fd);
-    return snap_fail(rep, MYR_EIO, "%s: a folder, not a file", path);
-  }
-  bool regular = S_ISREG(st.st_mode);
-  if (regular && (uint64_t)st.st_size >= SIZE_MAX / 2) {
-    close(fd);
-    return snap_fail(rep, MYR_EIO, "%s: too large to read", path);
-  }
+/* Reads an open file: a regular one whole (its size known, one allocation
+ * of it), anything else (a pipe, a device) as a stream, one snapshot's
+ * bytes at most. */
+static myr_status read_input(const myr_world *w, int fd, const struct stat *st, const char *path, input *in,
+                             myr_snapshot_report *rep) {
+  bool regular = S_ISREG(st->st_mode);
+  if (regular && (uint64_t)st->st_size >= SIZE_MAX / 2) return snap_fail(rep, MYR_EIO, "%s: too large to read", path);
   if (regular) posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   fd_source src = {fd, 0};
   /* a regular file: room for all of it and one byte more, so that the read
    * that says it ended needs no second buffer */
-  myr_status s = read_all(w, fd_read, &src, in, rep, path, !regular, regular ? (size_t)st.st_size + 1 : 1u << 20);
+  myr_status s = read_all(w, fd_read, &src, in, rep, path, !regular, regular ? (size_t)st->st_size + 1 : 1u << 20);
   if (s == MYR_EIO && rep) /* a read error is the file's, not a callback's */
     snprintf(rep->message, sizeof rep->message, "%s: cannot read: %s", path, strerror(src.error));
-  close(fd);
   return s;
+}
+
+/* Opens a file that is not a folder; *st receives its status. */
+static myr_status open_file(const char *path, int *fd, struct stat *st, myr_snapshot_report *rep) {
+  *fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (*fd < 0) return snap_fail(rep, MYR_EIO, "%s: cannot open: %s", path, strerror(errno));
+  if (fstat(*fd, st) != 0) {
+    int e = errno;
+    close(*fd);
+    return snap_fail(rep, MYR_EIO, "%s: cannot stat: %s", path, strerror(e));
+  }
+  if (S_ISDIR(st->st_mode)) {
+    close(*fd);
+    return snap_fail(rep, MYR_EIO, "%s: a folder, not a file", path);
+  }
+  return MYR_OK;
 }
 
 static myr_status load_check(myr_world *w, const myr_snapshot_load_desc *d) {
@@ -368,27 +369,20 @@ myr_status myr_snapshot_load_file(myr_world *w, const char *path, const myr_snap
   if (load_check(w, d) != MYR_OK) return MYR_EINVAL;
   myr_snapshot_report *rep = d ? d->report : NULL;
   if (!path) return snap_fail(rep, MYR_EINVAL, "a NULL path");
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return snap_fail(rep, MYR_EIO, "%s: cannot open: %s", path, strerror(errno));
+  int fd;
   struct stat sb;
-  if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-    /* not a regular file: read as a stream (one snapshot's bytes), or refused */
-    int e = errno;
-    bool dir = fstat(fd, &sb) == 0 && S_ISDIR(sb.st_mode);
-    close(fd);
-    if (dir) return snap_fail(rep, MYR_EIO, "%s: a folder, not a file", path);
-    if (e && !S_ISFIFO(sb.st_mode) && !S_ISCHR(sb.st_mode) && !S_ISSOCK(sb.st_mode))
-      return snap_fail(rep, MYR_EIO, "%s: cannot stat: %s", path, strerror(e));
+  myr_status st = open_file(path, &fd, &sb, rep);
+  if (st != MYR_OK) return st;
+  if (S_ISREG(sb.st_mode)) { /* read once, in order, its columns straight into their tables */
+    posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    st = snap_load(w, NULL, fd, (uint64_t)sb.st_size, path, d);
+  } else { /* a pipe, a device: read as a stream (one snapshot's bytes) from this
+            * descriptor; opening a FIFO again would lose what its writer wrote */
     input in = {0};
-    myr_status st = open_input(w, path, &in, rep);
-    if (st != MYR_OK) return st;
-    st = snap_load(w, in.data, -1, in.size, path, d);
+    st = read_input(w, fd, &sb, path, &in, rep);
+    if (st == MYR_OK) st = snap_load(w, in.data, -1, in.size, path, d);
     input_close(&in);
-    return st;
   }
-  /* a regular file: read once, in order, its columns straight into their tables */
-  posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-  myr_status st = snap_load(w, NULL, fd, (uint64_t)sb.st_size, path, d);
   close(fd);
   return st;
 }
@@ -404,8 +398,13 @@ myr_status myr_snapshot_inspect_file(const char *path, myr_snapshot_info *info, 
                                      uint32_t capacity, myr_snapshot_report *rep) {
   if (!path || !info) return bad_argument(rep, "a NULL path or info");
   if (rep) memset(rep, 0, sizeof *rep);
+  int fd;
+  struct stat sb;
+  myr_status st = open_file(path, &fd, &sb, rep);
+  if (st != MYR_OK) return st;
   input in = {0};
-  myr_status st = open_input(NULL, path, &in, rep);
+  st = read_input(NULL, fd, &sb, path, &in, rep);
+  close(fd);
   if (st != MYR_OK) return st;
   st = snap_inspect(in.data, in.size, path, info, sections, capacity, rep);
   input_close(&in);
