@@ -596,6 +596,49 @@ static void streams(void **state) {
   myr_world_destroy(a.f.w);
 }
 
+/* A stream load takes one snapshot's bytes and no more: two back to back
+ * load in turn, and what follows them is left to the next reader. */
+static void a_stream_takes_one_snapshot(void **state) {
+  (void)state;
+  scene a, o;
+  scene_make(&a, 300, 51);
+  scene_make(&o, 200, 52);
+  unsigned char *da, *dob;
+  size_t sa, so;
+  save_mem(a.f.w, 0, &da, &sa);
+  save_mem(o.f.w, MYR_SNAPSHOT_ZSTD, &dob, &so);
+  const size_t pieces[] = {1, 4096, (size_t)1 << 22};
+  for (int i = 0; i < 3; i++) {
+    pipe_buf p = {.fail_at = -1, .piece = pieces[i], .size = sa + so + 100};
+    p.data = malloc(p.size);
+    assert_non_null(p.data);
+    memcpy(p.data, da, sa);
+    memcpy(p.data + sa, dob, so);
+    memset(p.data + sa + so, 0x77, 100);
+    myr_world *b = new_world(), *c = new_world(), *e = new_world();
+    myr_snapshot_report rep;
+    assert_int_equal(myr_snapshot_load_stream(b, pipe_read, &p, &(myr_snapshot_load_desc){.report = &rep}), MYR_OK);
+    assert_int_equal(p.at, sa);
+    assert_true(world_hash(b) == world_hash(a.f.w));
+    assert_int_equal(myr_snapshot_load_stream(c, pipe_read, &p, &(myr_snapshot_load_desc){.report = &rep}), MYR_OK);
+    assert_int_equal(p.at, sa + so);
+    assert_true(world_hash(c) == world_hash(o.f.w));
+    shape before = shape_of(e);
+    assert_int_equal(myr_snapshot_load_stream(e, pipe_read, &p, &(myr_snapshot_load_desc){.report = &rep}),
+                     MYR_ECORRUPT); /* bytes that are not a snapshot: its header only is read */
+    assert_int_equal(p.at, sa + so + 24);
+    assert_shape(e, &before);
+    free(p.data);
+    myr_world_destroy(b);
+    myr_world_destroy(c);
+    myr_world_destroy(e);
+  }
+  myr_snapshot_free(a.f.w, da, sa);
+  myr_snapshot_free(o.f.w, dob, so);
+  myr_world_destroy(a.f.w);
+  myr_world_destroy(o.f.w);
+}
+
 /* ---- corrupt input ------------------------------------------------------------------ */
 
 /* Loads must fail with MYR_ECORRUPT, a message naming the input and a byte
@@ -1356,6 +1399,7 @@ int main(void) {
       cmocka_unit_test(resource_of_another_size_refused),
       cmocka_unit_test(refuses_a_world_with_entities_and_bad_arguments),
       cmocka_unit_test(streams),
+      cmocka_unit_test(a_stream_takes_one_snapshot),
       cmocka_unit_test(every_flipped_byte_is_refused),
       cmocka_unit_test(every_truncation_is_refused),
       cmocka_unit_test(absurd_counts_are_refused_before_allocating),

@@ -142,7 +142,11 @@ typedef struct myr_snapshot_load_desc {
 
 /* Supplies the snapshot's bytes in order: writes up to `size` bytes to
  * buf and sets *got to how many (0 at the end); returns MYR_OK, or another
- * status to stop the load (which then returns that status). */
+ * status to stop the load (which then returns that status). A load asks
+ * for one snapshot's bytes and no more: it stops after the end section
+ * (what follows, such as a next snapshot, is left unread, not an error),
+ * and after the header if that is not a snapshot's. A file that is not a
+ * regular one (a pipe, a FIFO, a device) is read the same way. */
 typedef myr_status (*myr_snapshot_read_fn)(void *ctx, void *buf, size_t size, size_t *got);
 
 /* Loads a snapshot into a world with no live entities (it may have had
