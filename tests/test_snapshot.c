@@ -1110,6 +1110,62 @@ static void a_named_fifo_loads(void **state) {
   sigaction(SIGALRM, &old_sa, NULL);
 }
 
+/* A file written in place while it loads (a byte appended from inside an
+ * allocation of the load, at every allocation in turn) is refused, or
+ * loaded whole when the change came after the last read; never a world
+ * that is neither. */
+static const char *grow_path;
+static long grow_at, grow_calls;
+static void *growing_alloc(size_t size, size_t align, void *user) {
+  (void)user;
+  if (grow_path && grow_calls++ == grow_at) {
+    FILE *f = fopen(grow_path, "ab");
+    if (f) {
+      fputc('x', f);
+      fclose(f);
+    }
+  }
+  return aligned_alloc(align, (size + align - 1) / align * align);
+}
+
+static void a_file_changed_while_loading_is_refused(void **state) {
+  (void)state;
+  scene a;
+  scene_make(&a, 300, 18);
+  char path[400];
+  snprintf(path, sizeof path, "%s/growing.snap", tmp_dir);
+  unsigned char *data;
+  size_t size;
+  save_mem(a.f.w, 0, &data, &size);
+  uint32_t refused = 0;
+  for (grow_at = 0;; grow_at++) {
+    FILE *f = fopen(path, "wb");
+    assert_int_equal(fwrite(data, 1, size, f), size);
+    fclose(f);
+    myr_world *b;
+    assert_int_equal(myr_world_create(&(myr_world_desc){{growing_alloc, watch_free, NULL}}, &b), MYR_OK);
+    uint64_t empty = world_hash(b);
+    grow_path = path;
+    grow_calls = 0;
+    myr_snapshot_report rep;
+    myr_status st = myr_snapshot_load_file(b, path, &(myr_snapshot_load_desc){.report = &rep});
+    grow_path = NULL;
+    bool changed = grow_calls > grow_at;
+    if (st == MYR_OK) {
+      assert_true(world_hash(b) == world_hash(a.f.w)); /* whole, when the change came after the last check */
+    } else {
+      assert_int_equal(st, MYR_ECORRUPT);
+      assert_true(world_hash(b) == empty && myr_world_entity_count(b) == 0);
+      refused++;
+    }
+    myr_world_destroy(b);
+    if (!changed) break; /* the load made fewer allocations than grow_at: done */
+  }
+  assert_true(refused > 5);
+  myr_snapshot_free(a.f.w, data, size);
+  myr_world_destroy(a.f.w);
+}
+
 /* A full disk: the saving child may write 64 KiB only (SIGXFSZ ignored,
  * so write() fails with EFBIG). The old snapshot stays as it was, and no
  * temporary file is left. */
@@ -1410,6 +1466,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(every_flipped_byte_of_a_file_is_refused, files_setup, files_teardown),
       cmocka_unit_test_setup_teardown(skipped_components_merge_tables_from_a_file, files_setup, files_teardown),
       cmocka_unit_test_setup_teardown(a_named_fifo_loads, files_setup, files_teardown),
+      cmocka_unit_test_setup_teardown(a_file_changed_while_loading_is_refused, files_setup, files_teardown),
       cmocka_unit_test_setup_teardown(full_disk_keeps_the_old_snapshot, files_setup, files_teardown),
       cmocka_unit_test_setup_teardown(killed_saver_leaves_a_whole_snapshot, files_setup, files_teardown),
       cmocka_unit_test(diff_names_the_first_difference),

@@ -173,6 +173,11 @@ typedef myr_status (*myr_snapshot_read_fn)(void *ctx, void *buf, size_t size, si
  * component.field or the resource), MYR_ELIMIT (more components or
  * resources than a world holds), MYR_EIO (the file could not be read),
  * MYR_ENOMEM. */
+/* A file is read once, in order (not mapped): the bytes checked are the
+ * bytes loaded. A file written or truncated in place while it loads is
+ * refused (MYR_ECORRUPT) when its size or times show it; a writer replaces
+ * a snapshot by renaming a new file over it, as myr_snapshot_save_file
+ * does, and then a load that began reads the old file whole. */
 MYR_API myr_status myr_snapshot_load_file(myr_world *world, const char *path, const myr_snapshot_load_desc *desc);
 MYR_API myr_status myr_snapshot_load_memory(myr_world *world, const void *data, size_t size,
                                             const myr_snapshot_load_desc *desc);
