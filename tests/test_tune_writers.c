@@ -65,7 +65,7 @@ static tune_results make_results(const options *o, result *rs, config_time *ts) 
       x->max_ns = rank * 1.1;
       x->entities_per_s = 1e9 / rank;
     }
-    ts[c] = (config_time){2, chunk, 1.0 + c, 0.5};
+    ts[c] = (config_time){.threads = 2, .chunk = chunk, .frame_ms = 1.0 + c, .merge_ms = 0.5};
   }
   return r;
 }
@@ -103,13 +103,15 @@ static unsigned count_of(const char *text, const char *what) {
 static void check_csv(const options *o, const tune_results *r) {
   char *csv = written(write_csv, o, r);
   static const char header[] = "system,threads,chunk,ns_per_entity,min_ns_per_entity,max_ns_per_entity,"
-                               "entities_per_s,mode,best_at_edge\n";
+                               "entities_per_s,mode,frame_ms,merge_ms,merge_share,patches_recorded,"
+                               "patches_applied,spawned,destroyed,moved,best_at_edge\n";
   CHECK(strncmp(csv, header, sizeof header - 1) == 0);
   CHECK(strstr(csv, "\n\"say \"\"hi\"\", C:\\dir\tx\x01y\x1f\nz \xc3\xa9\",2,4096,") != NULL);
   CHECK(count_of(csv, "\n\"say ") == 3);
   CHECK(count_of(csv, "\nmiddle,2,") == 3 && count_of(csv, "\nsmall,2,") == 3);
-  CHECK(count_of(csv, ",sweep,largest\n") == 3 && count_of(csv, ",sweep,smallest\n") == 3);
-  CHECK(count_of(csv, ",sweep,\n") == 6); /* middle's three rows and respawn's */
+  CHECK(count_of(csv, ",largest\n") == 3 && count_of(csv, ",smallest\n") == 3);
+  CHECK(count_of(csv, ",\n") == 6);                   /* middle's three rows and respawn's: no edge */
+  CHECK(count_of(csv, ",sweep,1.0000,0.5000,") == 4); /* the first configuration's figures on each of its rows */
   free(csv);
 }
 

@@ -18,6 +18,8 @@ check "both thread counts and chunks" \
 check "a best chunk per system and thread count" '[ "$(jq ".best | length" <<<"$out")" -eq 8 ]'
 check "four configurations with frame and merge times" \
   '[ "$(jq "[.configurations[] | select(.frame_ms > 0 and .merge_ms >= 0)] | length" <<<"$out")" -eq 4 ]'
+check "where the frame goes: merge share and patches per frame (particles respawn every leaver)" \
+  'jq -e "all(.configurations[]; .merge_share > 0 and .merge_share < 1 and (.merge_share * .frame_ms - .merge_ms) < 0.001 and (.merge_ms - .merge_share * .frame_ms) < 0.001) and all(.configurations[]; .patches_recorded > 0 and .patches_applied > 0 and .spawned > 0 and .destroyed > 0 and .moved == 0 and .patches_applied <= .patches_recorded)" >/dev/null <<<"$out"'
 
 rep=$("$tune" --entities 5000 --threads 1 --chunk 1024 --frames 3 --repeat 2 --format json)
 check "--repeat 2: exit 0 and recorded in the JSON" '[ $? -eq 0 ] && [ "$(jq .repeat <<<"$rep")" -eq 2 ]'
@@ -25,7 +27,7 @@ check "--repeat 2: exit 0 and recorded in the JSON" '[ $? -eq 0 ] && [ "$(jq .re
 csv=$("$tune" --entities 5000 --threads 1 --chunk 64:256:x2 --frames 2 --format csv)
 check "csv: a header and 3 chunks x 5 systems" '[ "$(wc -l <<<"$csv")" -eq 16 ]'
 check "csv: best_at_edge last, one value for each system and thread count" \
-  'awk -F, "NR == 1 { ok = \$9 == \"best_at_edge\" && NF == 9; next } { if (!(\$9 ~ /^(|smallest|largest)\$/)) ok = 0; k = \$1 \",\" \$2; if (k in e && e[k] != \$9) ok = 0; e[k] = \$9 } END { exit !ok }" <<<"$csv"'
+  'awk -F, "NR == 1 { ok = \$17 == \"best_at_edge\" && NF == 17; next } { if (!(\$17 ~ /^(|smallest|largest)\$/)) ok = 0; k = \$1 \",\" \$2; if (k in e && e[k] != \$17) ok = 0; e[k] = \$17 } END { exit !ok }" <<<"$csv"'
 table=$("$tune" --entities 5000 --threads 1 --chunk 1024 --frames 2)
 check "table names the best chunk" 'grep -q "best chunk per system" <<<"$table"'
 check "help lists the scenarios" 'grep -q particles <<<"$("$tune" --help)"'

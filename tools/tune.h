@@ -56,6 +56,9 @@ typedef struct result {
 typedef struct config_time {
   uint32_t threads, chunk;
   double frame_ms, merge_ms;
+  double merge_share; /* merge_ms / frame_ms */
+  /* per frame (medians), summed over the stages' merges */
+  double patches_recorded, patches_applied, spawned, destroyed, moved;
 } config_time;
 
 /* Everything measured: `systems` results per configuration, thread count
@@ -66,6 +69,10 @@ typedef struct tune_results {
   config_time *ts;
   uint32_t tn, systems;
 } tune_results;
+
+/* The configuration of a thread count and a configured chunk (a size,
+ * AUTO or FROM_FILE), NULL if none. */
+const config_time *config_of(const tune_results *r, uint32_t threads, uint32_t config_chunk);
 
 /* Where a system's best swept chunk size lies in the range swept. */
 typedef enum tune_edge { EDGE_NONE, EDGE_SMALLEST, EDGE_LARGEST } tune_edge;

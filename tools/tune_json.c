@@ -42,7 +42,11 @@ static void json_configurations(FILE *out, const tune_results *r) {
     else fprintf(out, "%u", t->chunk);
     fprintf(out, ", \"mode\": ");
     json_string(out, mode_of(t->chunk));
-    fprintf(out, ", \"frame_ms\": %.4f, \"merge_ms\": %.4f}", t->frame_ms, t->merge_ms);
+    fprintf(out,
+            ", \"frame_ms\": %.4f, \"merge_ms\": %.4f, \"merge_share\": %.4f, \"patches_recorded\": %.1f, "
+            "\"patches_applied\": %.1f, \"spawned\": %.1f, \"destroyed\": %.1f, \"moved\": %.1f}",
+            t->frame_ms, t->merge_ms, t->merge_share, t->patches_recorded, t->patches_applied, t->spawned, t->destroyed,
+            t->moved);
   }
   fprintf(out, "],");
 }

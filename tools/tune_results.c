@@ -79,3 +79,9 @@ bool edge_widened(const options *o, tune_edge e, char *buf, size_t size) {
   snprintf(buf, size, "--chunk %u:%u:x%u", lo, hi, step);
   return true;
 }
+
+const config_time *config_of(const tune_results *r, uint32_t threads, uint32_t config_chunk) {
+  for (uint32_t i = 0; i < r->tn; i++)
+    if (r->ts[i].threads == threads && r->ts[i].chunk == config_chunk) return &r->ts[i];
+  return NULL;
+}

@@ -22,6 +22,8 @@ typedef struct measurement {
   size_t per_config;                /* entries of ns a configuration: MAX_SYSTEMS x samples */
   bool trace, autotuned;
   double *ns, *frame, *merge; /* ns per entity by configuration, system, sample; frame and merge ms */
+  double *patches;            /* by configuration, sample: PATCH_STATS figures of the frame's merges */
+  double *frame_scratch;      /* samples values, for medians */
   bool once[MAX_SYSTEMS], whole[MAX_SYSTEMS];
   uint32_t settled[MAX_SYSTEMS], rows[MAX_SYSTEMS]; /* autotuned: frames to settle, and where */
   scn_scenario *sc;
@@ -160,6 +162,8 @@ static void shuffle(uint32_t *order, uint32_t count, uint32_t *mix) {
   }
 }
 
+enum { PATCH_STATS = 5 }; /* recorded, applied, spawned, destroyed, moved */
+
 /* One measured frame of configuration c, sample `sample` of each series. */
 static void measure_frame(measurement *m, uint32_t c, uint32_t f, size_t sample) {
   double t0 = now_ms();
@@ -168,9 +172,17 @@ static void measure_frame(measurement *m, uint32_t c, uint32_t f, size_t sample)
   m->frame[k] = now_ms() - t0;
   checkpoint(m); /* after the frame's time is taken */
   m->merge[k] = 0;
+  double *p = m->patches + k * PATCH_STATS;
+  memset(p, 0, sizeof(double) * PATCH_STATS);
   for (uint32_t g = 0; g < myr_schedule_stage_count(m->s); g++) {
     myr_stage_stats gs;
-    if (myr_schedule_stage_stats(m->s, g, &gs) == MYR_OK) m->merge[k] += (double)gs.merge_ns * 1e-6;
+    if (myr_schedule_stage_stats(m->s, g, &gs) != MYR_OK) continue;
+    m->merge[k] += (double)gs.merge_ns * 1e-6;
+    p[0] += (double)gs.patches.recorded;
+    p[1] += (double)gs.patches.applied;
+    p[2] += (double)gs.patches.spawned;
+    p[3] += (double)gs.patches.destroyed;
+    p[4] += (double)gs.patches.moved;
   }
   for (uint32_t i = 0; i < m->systems; i++) {
     myr_system_stats ss;
@@ -254,9 +266,18 @@ static void collect_result(measurement *m, uint32_t c, uint32_t i, result *r) {
 static void collect(measurement *m, result *out, config_time *time) {
   for (uint32_t c = 0; c < m->count; c++) {
     for (uint32_t i = 0; i < m->systems; i++) collect_result(m, c, i, &out[c * m->systems + i]);
-    time[c] = (config_time){myr_jobs_worker_count(m->pool), m->chunks[c],
-                            median(m->frame + (size_t)c * m->samples, m->samples),
-                            median(m->merge + (size_t)c * m->samples, m->samples)};
+    config_time *t = &time[c];
+    *t = (config_time){.threads = myr_jobs_worker_count(m->pool),
+                       .chunk = m->chunks[c],
+                       .frame_ms = median(m->frame + (size_t)c * m->samples, m->samples),
+                       .merge_ms = median(m->merge + (size_t)c * m->samples, m->samples)};
+    t->merge_share = t->frame_ms > 0 ? t->merge_ms / t->frame_ms : 0;
+    double *figure[PATCH_STATS] = {&t->patches_recorded, &t->patches_applied, &t->spawned, &t->destroyed, &t->moved};
+    double *v = m->frame_scratch;
+    for (int f = 0; f < PATCH_STATS; f++) {
+      for (size_t k = 0; k < m->samples; k++) v[k] = m->patches[((size_t)c * m->samples + k) * PATCH_STATS + f];
+      *figure[f] = median(v, (uint32_t)m->samples);
+    }
   }
 }
 
@@ -295,7 +316,9 @@ static uint32_t measure(const options *o, myr_jobs *pool, const uint32_t *chunks
   m.ns = malloc(sizeof(double) * m.per_config * count);
   m.frame = malloc(sizeof(double) * m.samples * count);
   m.merge = malloc(sizeof(double) * m.samples * count);
-  if (!m.ns || !m.frame || !m.merge) exit(1);
+  m.patches = malloc(sizeof(double) * PATCH_STATS * m.samples * count);
+  m.frame_scratch = malloc(sizeof(double) * m.samples);
+  if (!m.ns || !m.frame || !m.merge || !m.patches || !m.frame_scratch) exit(1);
   for (uint32_t rep = 0; rep < o->repeat; rep++) measure_repetition(&m, rep);
   if (trace && m.autotuned) trace_autotuned(&m);
   collect(&m, out, time);
@@ -303,6 +326,8 @@ static uint32_t measure(const options *o, myr_jobs *pool, const uint32_t *chunks
   free(m.ns);
   free(m.frame);
   free(m.merge);
+  free(m.patches);
+  free(m.frame_scratch);
   retire_world(&m, last);
   return m.systems;
 }

@@ -38,13 +38,15 @@ static void table_results(FILE *out, const options *o, const tune_results *r) {
 }
 
 static void table_configurations(FILE *out, const tune_results *r) {
-  fprintf(out, "\n%-7s %7s %10s %10s\n", "threads", "chunk", "frame ms", "merge ms");
+  fprintf(out, "\n%-7s %7s %10s %10s %6s %10s %10s %9s %9s %9s\n", "threads", "chunk", "frame ms", "merge ms", "merge",
+          "patches", "applied", "spawned", "destroyed", "moved");
   for (uint32_t i = 0; i < r->tn; i++) {
     const config_time *t = &r->ts[i];
     fprintf(out, "%7u ", t->threads);
     if (t->chunk == AUTO || t->chunk == FROM_FILE) fprintf(out, "%7s", mode_of(t->chunk));
     else fprintf(out, "%7u", t->chunk);
-    fprintf(out, " %10.3f %10.3f\n", t->frame_ms, t->merge_ms);
+    fprintf(out, " %10.3f %10.3f %5.1f%% %10.0f %10.0f %9.0f %9.0f %9.0f\n", t->frame_ms, t->merge_ms,
+            100.0 * t->merge_share, t->patches_recorded, t->patches_applied, t->spawned, t->destroyed, t->moved);
   }
 }
 
