@@ -7,12 +7,13 @@
 
 /* The world's batch operations get the merge scratch's arrays to work in. */
 static world_rows_scratch rows_scratch(patch_scratch *s) {
-  return (world_rows_scratch){s->bucketed, s->rows, s->colmap};
+  return (world_rows_scratch){s->bucketed, s->work, s->rows, s->colmap, s->par};
 }
 
 /* Moves every planned row to its final table. */
 static void move_rows(myr_world *w, patch_scratch *s) {
   for (uint32_t i = 0; i < s->move_count; i++) {
+    if (i + LOOKAHEAD < s->move_count) prefetch_entity(w, NULL, s->plans[s->moves[i + LOOKAHEAD]].real);
     const plan *p = &s->plans[s->moves[i]];
     const entity_record *r = &world_view_of(w)->entities[MYR_ENTITY_INDEX(p->real)];
     s->refs[i] = (world_row){r->table, r->row, p->dst};
@@ -37,6 +38,7 @@ static void spawn_rows(myr_world *w, patch_scratch *s) {
  * leave each table from the last one down. */
 static void apply_structure(myr_world *w, patch_scratch *s, myr_patch_stats *st) {
   for (uint32_t i = 0; i < s->destroy_count; i++) {
+    if (i + LOOKAHEAD < s->destroy_count) prefetch_entity(w, NULL, s->plans[s->destroys[i + LOOKAHEAD]].real);
     const entity_record *r = &world_view_of(w)->entities[MYR_ENTITY_INDEX(s->plans[s->destroys[i]].real)];
     s->refs[i] = (world_row){r->table, r->row, NO_TABLE};
   }
@@ -152,6 +154,19 @@ static void write_values(myr_world *w, const patch_scratch *s, const patch_hdr *
   }
 }
 
+/* Asks for the record of the entity a patch's values go to (h may be NULL:
+ * returns whether it was not). */
+static inline bool prefetch_target(const myr_world *w, const patch_scratch *s, const patch_hdr *h) {
+  if (!h) return false;
+  myr_entity e = h->entity;
+  if (MYR_ENTITY_IS_PROVISIONAL(e)) {
+    if (h->outcome != OUT_APPLY || h->reserved == NONE_PLAN) return true;
+    e = s->plans[h->reserved].real;
+  }
+  prefetch_entity(w, NULL, e);
+  return true;
+}
+
 /* A batch of set patches only: one pass, check and write. */
 static void apply_sets(myr_world *w, const patch_ref *refs, size_t n, myr_patch_stats *st) {
   const table *memo_table = NULL;
@@ -160,7 +175,11 @@ static void apply_sets(myr_world *w, const patch_ref *refs, size_t n, myr_patch_
   uint64_t count = 0, applied = 0, dead = 0;
   for (size_t i = 0; i < n; i++) {
     const unsigned char *bytes = refs[i].buf->bytes;
-    for (size_t at = refs[i].run->begin; at < refs[i].run->end;) {
+    size_t end = refs[i].run->end, ahead = refs[i].run->begin;
+    for (size_t at = ahead; at < end;) {
+      for (; ahead < end && ahead - at < LOOKAHEAD * sizeof(patch_hdr);
+           ahead += record_size((const patch_hdr *)(const void *)(bytes + ahead)))
+        prefetch_entity(w, NULL, ((const patch_hdr *)(const void *)(bytes + ahead))->entity);
       const patch_hdr *h = (const patch_hdr *)(const void *)(bytes + at);
       at += record_size(h);
       count++;
@@ -194,7 +213,8 @@ static void apply_sets(myr_world *w, const patch_ref *refs, size_t n, myr_patch_
   }
 }
 
-myr_status patch_apply(myr_world *w, const patch_ref *refs, size_t n, bool structural, myr_patch_stats *st) {
+myr_status patch_apply(myr_world *w, const patch_ref *refs, size_t n, bool structural, const world_par *par,
+                       myr_patch_stats *st) {
   if (!structural) {
     apply_sets(w, refs, n, st);
     return MYR_OK;
@@ -205,12 +225,15 @@ myr_status patch_apply(myr_world *w, const patch_ref *refs, size_t n, bool struc
   myr_status s = patch_scratch_reserve(w, total, &sc);
   if (s != MYR_OK) return s;
   myr_patch_stats planned = {0};
+  sc->par = par;
   if ((s = patch_plan_batch(w, sc, refs, n, &planned)) != MYR_OK) return s;
   if ((s = patch_reserve_batch(w, sc)) != MYR_OK) return s;
   apply_structure(w, sc, &planned);
   if (sc->values) { /* values go in patch order, at each entity's final row */
-    cursor cur = {refs, n, 0, 0};
+    cursor cur = {refs, n, 0, 0}, ahead = cur;
+    for (uint32_t k = 0; k < LOOKAHEAD && prefetch_target(w, sc, cursor_next(&ahead)); k++) {}
     for (patch_hdr *h; (h = cursor_next(&cur));) {
+      prefetch_target(w, sc, cursor_next(&ahead));
       if (h->outcome != OUT_APPLY || !carries_values(w, h)) continue;
       myr_entity e = h->entity;
       /* planning left a provisional id's plan in its header */

@@ -26,7 +26,7 @@ static uint32_t runs_in(const patch_lane *lanes, uint32_t count) {
 }
 
 myr_status patch_merge_runs(myr_world *w, patch_buffer *first, size_t stride, uint32_t count, patch_ref *refs,
-                            myr_patch_stats *st) {
+                            const world_par *par, myr_patch_stats *st) {
   uint32_t n = 0;
   bool structural = false;
   for (uint32_t i = 0; i < count; i++) {
@@ -37,7 +37,7 @@ myr_status patch_merge_runs(myr_world *w, patch_buffer *first, size_t stride, ui
   /* a lane holds runs in the order its worker ran them, which need not be
    * the key order */
   if (n > 1) qsort(refs, n, sizeof(patch_ref), run_cmp);
-  return patch_apply(w, refs, n, structural, st);
+  return patch_apply(w, refs, n, structural, par, st);
 }
 
 /* ---- the schedule's lanes ---------------------------------------------------- */
@@ -63,7 +63,7 @@ void patch_lanes_clear(patch_lanes *l) {
   for (uint32_t i = 0; i < l->count; i++) patch_buffer_clear(&l->lanes[i].buf);
 }
 
-myr_status patch_merge(patch_lanes *l, myr_patch_stats *stats) {
+myr_status patch_merge(patch_lanes *l, const world_par *par, myr_patch_stats *stats) {
   bool lost = false;
   for (uint32_t i = 0; i < l->count; i++) lost |= l->lanes[i].buf.failed;
   if (lost) { /* a callback's patch could not be recorded: apply none */
@@ -73,7 +73,8 @@ myr_status patch_merge(patch_lanes *l, myr_patch_stats *stats) {
   myr_status st =
       world_grow_array(l->world, (void **)&l->refs, &l->ref_cap, sizeof(patch_ref), runs_in(l->lanes, l->count));
   myr_patch_stats counts = {0};
-  if (st == MYR_OK) st = patch_merge_runs(l->world, &l->lanes[0].buf, sizeof(patch_lane), l->count, l->refs, &counts);
+  if (st == MYR_OK)
+    st = patch_merge_runs(l->world, &l->lanes[0].buf, sizeof(patch_lane), l->count, l->refs, par, &counts);
   if (st != MYR_OK) return st;
   patch_lanes_clear(l);
   if (stats) *stats = counts;

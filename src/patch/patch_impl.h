@@ -67,15 +67,17 @@ typedef struct patch_ref {
 } patch_ref;
 
 /* Applies the runs in refs[0..n), which must already be in key order
- * and form one batch. On MYR_ENOMEM the world is unchanged. stats are added
- * to (may be NULL). */
-myr_status patch_apply(myr_world *w, const patch_ref *refs, size_t n, bool structural, myr_patch_stats *stats);
+ * and form one batch, sharing the work among par's threads (par may be
+ * NULL); the result does not depend on them. On MYR_ENOMEM the world is
+ * unchanged. stats are added to (may be NULL). */
+myr_status patch_apply(myr_world *w, const patch_ref *refs, size_t n, bool structural, const world_par *par,
+                       myr_patch_stats *stats);
 
 /* Applies the runs of `count` buffers, the first at `first` and the others
  * `stride` bytes apart (the lanes of patch_lanes, or one command buffer),
  * as one batch in key order (merge.c); refs has room for all their runs.
  * The buffers are not cleared. */
 myr_status patch_merge_runs(myr_world *w, patch_buffer *first, size_t stride, uint32_t count, patch_ref *refs,
-                            myr_patch_stats *st);
+                            const world_par *par, myr_patch_stats *st);
 
 #endif

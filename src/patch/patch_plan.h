@@ -48,7 +48,10 @@ typedef struct patch_scratch {
   uint32_t refs_cap, bucketed_cap;
   int32_t *colmap; /* per destination column, the source column */
   uint32_t colmap_cap;
-  uint64_t values; /* applied patches that carry values to write */
+  uint32_t *work; /* 3 words per plan: the row operations' work space */
+  uint32_t work_cap;
+  const world_par *par; /* the batch's threads (NULL: this one alone) */
+  uint64_t values;      /* applied patches that carry values to write */
 } patch_scratch;
 
 /* The plan of a provisional id of the batch, NONE_PLAN if none. */
@@ -76,6 +79,21 @@ static inline bool words_eq(const uint64_t *a, const uint64_t *b, uint32_t n) {
   for (uint32_t i = 0; i < n; i++)
     if (a[i] != b[i]) return false;
   return true;
+}
+
+/* How many patches ahead the passes over a batch ask for the entity records
+ * (and plan slots) they will need: a batch's entities are scattered over
+ * an index much larger than the caches, and a pass that waits for each
+ * record in turn spends most of its time waiting (docs/performance.md). */
+#define LOOKAHEAD 16
+
+/* Asks for the entity record of e (and its plan slot) ahead of use. */
+static inline void prefetch_entity(const myr_world *w, const patch_scratch *s, myr_entity e) {
+  if (MYR_ENTITY_IS_PROVISIONAL(e)) return;
+  uint32_t i = MYR_ENTITY_INDEX(e);
+  const world_view *v = world_view_of(w);
+  if (i < v->slot_count) __builtin_prefetch(&v->entities[i]);
+  if (s && i < s->slot_cap) __builtin_prefetch(&s->by_slot[i]);
 }
 
 /* Iterates the patches of a batch in key order. */

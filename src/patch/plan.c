@@ -21,6 +21,7 @@ static void scratch_free(myr_world *w, void *state) {
   world_free(w, s->refs, (size_t)s->refs_cap * sizeof(world_row));
   world_free(w, s->bucketed, (size_t)s->bucketed_cap * sizeof(world_row));
   world_free(w, s->colmap, (size_t)s->colmap_cap * sizeof(int32_t));
+  world_free(w, s->work, (size_t)s->work_cap * sizeof(uint32_t));
   world_free(w, s, sizeof *s);
 }
 
@@ -56,6 +57,7 @@ myr_status patch_scratch_reserve(myr_world *w, uint64_t n, patch_scratch **out) 
   if (st == MYR_OK) st = world_grow_array(w, (void **)&s->spawns, &s->list_cap[2], sizeof(uint32_t), m);
   if (st == MYR_OK) st = world_grow_array(w, (void **)&s->refs, &s->refs_cap, sizeof(world_row), m);
   if (st == MYR_OK) st = world_grow_array(w, (void **)&s->bucketed, &s->bucketed_cap, sizeof(world_row), m);
+  if (st == MYR_OK) st = world_grow_array(w, (void **)&s->work, &s->work_cap, sizeof(uint32_t), m * 3);
   if (st == MYR_OK) st = index_reserve(w, &s->by_slot, &s->slot_cap, world_view_of(w)->slot_count);
   if (st == MYR_OK) st = world_grow_array(w, (void **)&s->spawn_order, &s->spawn_cap, sizeof(uint32_t), m);
   s->plan_count = 0;
@@ -169,7 +171,11 @@ myr_status patch_plan_batch(myr_world *w, patch_scratch *s, const patch_ref *ref
   uint64_t outcomes[5] = {0}, values = 0;
   for (size_t i = 0; i < n; i++) {
     unsigned char *bytes = refs[i].buf->bytes;
-    for (size_t at = refs[i].run->begin; at < refs[i].run->end;) {
+    size_t end = refs[i].run->end, ahead = refs[i].run->begin;
+    for (size_t at = ahead; at < end;) {
+      for (; ahead < end && ahead - at < LOOKAHEAD * sizeof(patch_hdr);
+           ahead += record_size((patch_hdr *)(void *)(bytes + ahead)))
+        prefetch_entity(w, s, ((const patch_hdr *)(const void *)(bytes + ahead))->entity);
       patch_hdr *h = (patch_hdr *)(void *)(bytes + at);
       at += record_size(h);
       if (h->op == PATCH_SET_FIRST && !s->firsts_live) {

@@ -323,7 +323,7 @@ myr_status myr_patches_apply(myr_patches *p, myr_patch_stats *stats) {
   size_t refs_size = (size_t)b->run_count * sizeof(patch_ref);
   if (b->run_count > 16 && !(refs = world_alloc(b->world, refs_size, alignof(patch_ref)))) return MYR_ENOMEM;
   myr_patch_stats counts = {0};
-  myr_status s = patch_merge_runs(b->world, b, sizeof *b, 1, refs, &counts);
+  myr_status s = patch_merge_runs(b->world, b, sizeof *b, 1, refs, NULL, &counts);
   if (refs != refs_small) world_free(b->world, refs, refs_size);
   if (s != MYR_OK) return s;
   if (stats) *stats = counts;

@@ -222,11 +222,31 @@ static bool stage_waiting_over(void *ctx) {
   return at_load32_acq(&s->remaining) == 0 || at_load32_acq(&s->mainq_tail) != s->mainq_head;
 }
 
-/* Applies the stage's patches from every worker's buffer in key order. */
+/* The merge's parallel parts, as jobs of the pool (world_par). */
+typedef struct merge_parts {
+  world_part_fn body;
+  void *arg;
+} merge_parts;
+
+static void merge_range(void *ctx, size_t begin, size_t end) {
+  const merge_parts *m = ctx;
+  for (size_t p = begin; p < end; p++) m->body(m->arg, (uint32_t)p);
+}
+
+static void merge_par_run(void *ctx, uint32_t parts, world_part_fn body, void *arg) {
+  myr_schedule *s = ctx;
+  merge_parts m = {body, arg};
+  /* cannot fail: this is the thread running the frame, a worker of the pool */
+  if (myr_jobs_parallel_for(s->jobs, 0, parts, 1, merge_range, &m) != MYR_OK) merge_range(&m, 0, parts);
+}
+
+/* Applies the stage's patches from every worker's buffer in key order,
+ * the pool's workers sharing the work. */
 static myr_status merge(myr_schedule *s, stage *g) {
   uint64_t t0 = now_ns();
   myr_patch_stats ps = {0};
-  myr_status st = patch_merge(&s->lanes, &ps);
+  world_par par = {merge_par_run, s, myr_jobs_worker_count(s->jobs)};
+  myr_status st = patch_merge(&s->lanes, &par, &ps);
   if (st != MYR_OK) return st;
   g->stats.patches = ps;
   g->stats.merge_ns = now_ns() - t0;

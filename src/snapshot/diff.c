@@ -134,11 +134,9 @@ static bool resources_differ(const myr_world *a, const myr_world *b, myr_world_d
 static bool free_lists_differ(const myr_world *a, const myr_world *b) {
   if (world_free_count(a) != world_free_count(b)) return true;
   const world_view *va = world_view_of(a), *vb = world_view_of(b);
-  uint32_t x = world_free_head(a), y = world_free_head(b);
   for (uint32_t k = 0; k < world_free_count(a); k++) {
+    uint32_t x = world_free_at(a, k), y = world_free_at(b, k);
     if (x != y || va->entities[x].generation != vb->entities[y].generation) return true;
-    x = va->entities[x].next_free;
-    y = vb->entities[y].next_free;
   }
   /* fresh slots come after the free ones: from the slot count on */
   return va->slot_count != vb->slot_count;

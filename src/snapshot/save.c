@@ -245,8 +245,8 @@ static void save_entities(secw *s, const myr_world *w) {
     i += n;
   }
   uint32_t n = 0;
-  for (uint32_t at = world_free_head(w), k = 0; at != NO_TABLE && k < free_count; at = v->entities[at].next_free, k++) {
-    buf[n++] = at;
+  for (uint32_t k = 0; k < free_count; k++) {
+    buf[n++] = world_free_at(w, k);
     if (n == GATHER) {
       sec_put(s, buf, 4 * (size_t)n);
       n = 0;

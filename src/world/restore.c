@@ -33,8 +33,7 @@ bool world_running(const myr_world *w) { return w->running != 0; }
 
 myr_status world_slots_reserve(myr_world *w, uint32_t slots) {
   if (slots > UINT32_MAX - 1) return MYR_ELIMIT;
-  if (slots <= w->slot_cap) return MYR_OK;
-  return world_grow_array(w, (void **)&w->v.entities, &w->slot_cap, sizeof(entity_record), slots);
+  return entity_slots_reserve(w, slots);
 }
 
 static inline uint32_t read_u32(const unsigned char *p) {
@@ -46,10 +45,9 @@ static inline uint32_t read_u32(const unsigned char *p) {
 void world_index_restore(myr_world *w, uint32_t slots, const unsigned char *gens, const unsigned char *free_list,
                          uint32_t free_count) {
   entity_record *e = w->v.entities;
-  for (uint32_t i = 0; i < slots; i++) e[i] = (entity_record){read_u32(gens + 4 * (size_t)i), NO_TABLE, 0, NO_TABLE};
-  w->free_head = free_count ? read_u32(free_list) : NO_TABLE;
-  for (uint32_t k = 0; k + 1 < free_count; k++)
-    e[read_u32(free_list + 4 * (size_t)k)].next_free = read_u32(free_list + 4 * (size_t)(k + 1));
+  for (uint32_t i = 0; i < slots; i++) e[i] = (entity_record){read_u32(gens + 4 * (size_t)i), NO_TABLE, 0};
+  for (uint32_t k = 0; k < free_count; k++) /* the head goes on top */
+    w->free_stack[free_count - 1 - k] = read_u32(free_list + 4 * (size_t)k);
   w->free_count = free_count;
   w->v.slot_count = slots;
   w->live_count = 0;
@@ -77,7 +75,7 @@ uint32_t world_place_rows(myr_world *w, table *t, const unsigned char *slots, ui
   return first;
 }
 
-uint32_t world_free_head(const myr_world *w) { return w->free_head; }
+uint32_t world_free_at(const myr_world *w, uint32_t k) { return w->free_stack[w->free_count - 1 - k]; }
 uint32_t world_free_count(const myr_world *w) { return w->free_count; }
 size_t world_resource_align(const myr_world *w, myr_resource r) { return w->resources[r].align; }
 uint32_t world_resource_flags(const myr_world *w, myr_resource r) { return w->resources[r].flags; }

@@ -139,9 +139,14 @@ bool myr_component_has(const myr_world *w, myr_entity e, myr_component c) {
 
 /* ---- batches of rows (the patch part's merge) ------------------------------ */
 
-static int row_desc(const void *a, const void *b) {
+/* How many rows ahead the batch loops ask for the rows and records they
+ * will touch: a batch's rows are scattered over tables and an entity
+ * index much larger than the caches. */
+#define ROWS_AHEAD 16
+
+static int row_asc(const void *a, const void *b) {
   uint32_t x = ((const world_row *)a)->row, y = ((const world_row *)b)->row;
-  return x < y ? 1 : x > y ? -1 : 0;
+  return x < y ? -1 : x > y;
 }
 
 /* rows[0..n) grouped by table, each group in the order it came: the rows
@@ -162,6 +167,78 @@ static world_row *rows_by_table(const myr_world *w, world_row *rows, uint32_t n,
   return scratch->rows;
 }
 
+/* One table's removal, planned: hole holes[j] takes the row fills[j]
+ * (j < pairs), and the slots gone[0..released) are freed onto the free
+ * stack from stack_base on. */
+typedef struct removal {
+  myr_world *w;
+  table *t;
+  const uint32_t *holes, *fills, *gone;
+  uint32_t pairs, released, stack_base, parts;
+} removal;
+
+static void removal_part(void *arg, uint32_t part) {
+  const removal *m = arg;
+  table *t = m->t;
+  entity_record *e = m->w->v.entities;
+  uint32_t lo, hi;
+  world_part_range(m->pairs, part, m->parts, &lo, &hi);
+  for (uint32_t c = 0; c < t->col_count; c++) {
+    unsigned char *d = t->cols[c].data;
+    uint32_t size = t->cols[c].elem_size;
+    for (uint32_t j = lo; j < hi; j++) {
+      if (j + ROWS_AHEAD < hi) __builtin_prefetch(d + (size_t)m->holes[j + ROWS_AHEAD] * size, 1);
+      if (__builtin_expect(size == 4, 1)) memcpy(d + (size_t)m->holes[j] * 4, d + (size_t)m->fills[j] * 4, 4);
+      else value_copy_row(d + (size_t)m->holes[j] * size, d + (size_t)m->fills[j] * size, size);
+    }
+  }
+  for (uint32_t j = lo; j < hi; j++) {
+    if (j + ROWS_AHEAD < hi) __builtin_prefetch(&e[MYR_ENTITY_INDEX(t->ids[m->fills[j + ROWS_AHEAD]])], 1);
+    myr_entity moved = t->ids[m->fills[j]];
+    t->ids[m->holes[j]] = moved;
+    e[MYR_ENTITY_INDEX(moved)].row = m->holes[j];
+  }
+  world_part_range(m->released, part, m->parts, &lo, &hi);
+  for (uint32_t k = lo; k < hi; k++) {
+    if (k + ROWS_AHEAD < hi) __builtin_prefetch(&e[m->gone[k + ROWS_AHEAD]], 1);
+    entity_free_at(m->w, m->gone[k], m->stack_base + k);
+  }
+}
+
+/* Removes the rows r[0..d) (ascending) of table t. The swap-removes from
+ * the last row down are played on row numbers first: rows at or above the
+ * new count may move more than once (into a removed row there, then on),
+ * rows below it only once, into a hole; so each hole's final row is known
+ * before any value moves, and the copies can then be shared out. */
+static void remove_group(myr_world *w, table *t, const world_row *r, uint32_t d, bool release,
+                         world_rows_scratch *scratch) {
+  uint32_t n = t->count, kept = n - d, h = 0;
+  while (h < d && r[h].row < kept) h++;
+  uint32_t *holes = scratch->work, *fills = holes + d, *gone = fills + d;
+  uint32_t *at = gone; /* until the slots are gathered: the row now at kept + i */
+  for (uint32_t i = 0; i < d; i++) at[i] = kept + i;
+  for (uint32_t k = d, count = n; k-- > 0; count--) {
+    uint32_t row = r[k].row, last = count - 1;
+    if (row == last) continue; /* the last row itself: cut off */
+    if (row >= kept) {
+      at[row - kept] = at[last - kept];
+    } else { /* a hole, highest first */
+      holes[h - 1 - k] = row;
+      fills[h - 1 - k] = at[last - kept];
+    }
+  }
+  if (release)
+    for (uint32_t k = 0; k < d; k++) { /* rows descending, read before any hole is filled */
+      if (k + ROWS_AHEAD < d) __builtin_prefetch(&t->ids[r[d - 1 - k - ROWS_AHEAD].row]);
+      gone[k] = MYR_ENTITY_INDEX(t->ids[r[d - 1 - k].row]);
+    }
+  removal m = {w, t, holes, fills, gone, h, release ? d : 0, w->free_count, 1};
+  m.parts = world_par_parts(scratch->par, d);
+  world_par_run(scratch->par, d, m.parts, removal_part, &m);
+  t->count = kept; /* the rows past the count keep their (initialised) bytes */
+  if (release) entity_freed(w, d);
+}
+
 void world_rows_remove(myr_world *w, world_row *rows, uint32_t n, bool release, world_rows_scratch *scratch) {
   bool grouped;
   rows = rows_by_table(w, rows, n, scratch, &grouped);
@@ -170,20 +247,8 @@ void world_rows_remove(myr_world *w, world_row *rows, uint32_t n, bool release, 
     for (end = i + 1; end < n && rows[end].table == t; end++) {}
     bool ascending = true; /* already checked when grouped */
     for (uint32_t k = i + 1; !grouped && k < end && ascending; k++) ascending = rows[k - 1].row < rows[k].row;
-    if (!ascending) qsort(rows + i, end - i, sizeof(world_row), row_desc);
-    table *tb = w->v.tables[t];
-    uint32_t k = 0;
-    if (ascending) { /* rows that are the table's tail: cut them off at once */
-      while (k < end - i && rows[end - 1 - k].row == tb->count - 1 - k) k++;
-      for (uint32_t q = 0; release && q < k; q++) entity_release(w, MYR_ENTITY_INDEX(tb->ids[tb->count - 1 - q]));
-      tb->count -= k; /* the rows past the count keep their (initialised) bytes */
-    }
-    for (; k < end - i; k++) {
-      const world_row *r = &rows[ascending ? end - 1 - k : i + k];
-      myr_entity gone = tb->ids[r->row];
-      world_remove_row(w, tb, r->row);
-      if (release) entity_release(w, MYR_ENTITY_INDEX(gone));
-    }
+    if (!ascending) qsort(rows + i, end - i, sizeof(world_row), row_asc);
+    remove_group(w, w->v.tables[t], rows + i, end - i, release, scratch);
   }
 }
 
@@ -206,39 +271,69 @@ static void copy_column(unsigned char *to, const unsigned char *from, uint32_t s
                         bool contiguous) {
   if (contiguous) memcpy(to, from + (size_t)rows[0].row * size, (size_t)n * size);
   else if (size == 4)
-    for (uint32_t k = 0; k < n; k++, to += 4) memcpy(to, from + (size_t)rows[k].row * 4, 4);
+    for (uint32_t k = 0; k < n; k++, to += 4) {
+      if (k + ROWS_AHEAD < n) __builtin_prefetch(from + (size_t)rows[k + ROWS_AHEAD].row * 4);
+      memcpy(to, from + (size_t)rows[k].row * 4, 4);
+    }
   else if (size == 8)
-    for (uint32_t k = 0; k < n; k++, to += 8) memcpy(to, from + (size_t)rows[k].row * 8, 8);
+    for (uint32_t k = 0; k < n; k++, to += 8) {
+      if (k + ROWS_AHEAD < n) __builtin_prefetch(from + (size_t)rows[k + ROWS_AHEAD].row * 8);
+      memcpy(to, from + (size_t)rows[k].row * 8, 8);
+    }
   else
     for (uint32_t k = 0; k < n; k++, to += size) value_copy(to, from + (size_t)rows[k].row * size, size);
 }
 
-/* Appends the rows rows[0..n) of src to dst, ids and records included. */
-static void move_run(myr_world *w, const world_row *rows, uint32_t n, table *src, table *dst, int32_t *map) {
-  uint32_t first = table_append(dst, n);
-  column_map(src, dst, map);
-  bool contiguous = true;
-  for (uint32_t k = 1; k < n && contiguous; k++) contiguous = rows[k].row == rows[k - 1].row + 1;
-  for (uint32_t c = 0; c < dst->col_count; c++) {
-    column *dc = &dst->cols[c];
+/* A run of rows moving from src to dst, from row `first` of dst on; parts
+ * take slices of it. */
+typedef struct move_job {
+  myr_world *w;
+  const world_row *rows;
+  uint32_t n, first, parts;
+  table *src, *dst;
+  const int32_t *map;
+  bool contiguous;
+} move_job;
+
+static void move_part(void *arg, uint32_t part) {
+  const move_job *m = arg;
+  uint32_t lo, hi;
+  world_part_range(m->n, part, m->parts, &lo, &hi);
+  const world_row *rows = m->rows + lo;
+  uint32_t n = hi - lo, first = m->first + lo;
+  if (!n) return;
+  for (uint32_t c = 0; c < m->dst->col_count; c++) {
+    column *dc = &m->dst->cols[c];
     unsigned char *to = dc->data + (size_t)first * dc->elem_size;
-    if (map[c] < 0) memset(to, 0, (size_t)n * dc->elem_size);
-    else copy_column(to, src->cols[map[c]].data, dc->elem_size, rows, n, contiguous);
+    if (m->map[c] < 0) memset(to, 0, (size_t)n * dc->elem_size);
+    else copy_column(to, m->src->cols[m->map[c]].data, dc->elem_size, rows, n, m->contiguous);
   }
+  entity_record *e = m->w->v.entities;
   for (uint32_t k = 0; k < n; k++) {
-    myr_entity e = src->ids[rows[k].row];
-    dst->ids[first + k] = e;
-    entity_record *r = &w->v.entities[MYR_ENTITY_INDEX(e)];
-    r->table = dst->id;
+    if (k + ROWS_AHEAD < n) __builtin_prefetch(&e[MYR_ENTITY_INDEX(m->src->ids[rows[k + ROWS_AHEAD].row])], 1);
+    myr_entity id = m->src->ids[rows[k].row];
+    m->dst->ids[first + k] = id;
+    entity_record *r = &e[MYR_ENTITY_INDEX(id)];
+    r->table = m->dst->id;
     r->row = first + k;
   }
+}
+
+/* Appends the rows rows[0..n) of src to dst, ids and records included. */
+static void move_run(myr_world *w, const world_row *rows, uint32_t n, table *src, table *dst,
+                     world_rows_scratch *scratch) {
+  move_job m = {w, rows, n, table_append(dst, n), 1, src, dst, scratch->colmap, true};
+  column_map(src, dst, scratch->colmap);
+  for (uint32_t k = 1; k < n && m.contiguous; k++) m.contiguous = rows[k].row == rows[k - 1].row + 1;
+  m.parts = world_par_parts(scratch->par, n);
+  world_par_run(scratch->par, n, m.parts, move_part, &m);
 }
 
 void world_rows_move(myr_world *w, world_row *rows, uint32_t n, world_rows_scratch *scratch) {
   for (uint32_t i = 0, end; i < n; i = end) {
     uint32_t src = rows[i].table, dst = rows[i].dst;
     for (end = i + 1; end < n && rows[end].table == src && rows[end].dst == dst; end++) {}
-    move_run(w, rows + i, end - i, w->v.tables[src], w->v.tables[dst], scratch->colmap);
+    move_run(w, rows + i, end - i, w->v.tables[src], w->v.tables[dst], scratch);
   }
   world_rows_remove(w, rows, n, false, scratch);
 }

@@ -38,7 +38,6 @@ myr_status myr_world_create(const myr_world_desc *desc, myr_world **out) {
   if (!w) return MYR_ENOMEM;
   memset(w, 0, sizeof *w);
   w->alloc = a;
-  w->free_head = NO_TABLE;
   w->step_src = NO_TABLE; /* no last step */
   size_t comps_size = MYR_MAX_COMPONENTS * sizeof(component_info);
   w->v.components = world_alloc(w, comps_size, alignof(component_info));

@@ -36,7 +36,12 @@ struct myr_world {
   uint32_t table_map_cap; /* power of two */
 
   uint32_t slot_cap;
-  uint32_t free_head; /* most recently freed slot, NO_TABLE if none */
+  /* The free slots as a stack, the most recently freed on top (at
+   * free_count - 1): taking n slots reads n indices in a row instead of
+   * following a chain of loads through the index. Holds slot_cap entries,
+   * so that a release never allocates. */
+  uint32_t *free_stack;
+  uint32_t free_cap;
   uint32_t free_count;
   uint32_t live_count;
 
@@ -98,7 +103,24 @@ myr_entity entity_take(myr_world *w, uint32_t table, uint32_t row);
 void entity_take_bulk(myr_world *w, uint32_t table, uint32_t first_row, uint32_t n, myr_entity *ids);
 /* Frees a live entity's slot and bumps its generation. */
 void entity_release(myr_world *w, uint32_t index);
+/* entity_release in two steps, for batches shared among threads: each
+ * slot freed at its place `at` in the free stack (from free_count on, in
+ * the order the releases one by one would have taken), then the count of
+ * them all. */
+static inline void entity_free_at(myr_world *w, uint32_t index, uint32_t at) {
+  entity_record *r = &w->v.entities[index];
+  r->table = NO_TABLE;
+  /* generations stay below 2^31: bit 63 of an id marks a provisional one */
+  r->generation = r->generation == ENTITY_MAX_GENERATION ? 1 : r->generation + 1;
+  w->free_stack[at] = index; /* room: the stack holds every slot */
+}
+static inline void entity_freed(myr_world *w, uint32_t n) {
+  w->free_count += n;
+  w->live_count -= n;
+}
 void entity_free_all(myr_world *w);
+/* Grows the index and the free stack to `slots` slots each. */
+myr_status entity_slots_reserve(myr_world *w, uint32_t slots);
 
 /* ---- tables (table.c) ---------------------------------------------------- */
 

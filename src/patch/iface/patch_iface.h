@@ -111,10 +111,11 @@ void patch_lanes_free(patch_lanes *l);
 /* Forgets every lane's patches. */
 void patch_lanes_clear(patch_lanes *l);
 /* Applies the patches of every lane as one batch, in key order, and clears
- * the lanes. Errors: MYR_ENOMEM when a lane lost a patch while recording
+ * the lanes; par's threads (par may be NULL) share the work, with the
+ * same result as one thread's. Errors: MYR_ENOMEM when a lane lost a patch while recording
  * (none applied, the lanes cleared) or memory ran out merging (none applied,
  * the world unchanged); MYR_ELIMIT when the batch is too large. stats gets
  * the batch's counts (may be NULL). */
-myr_status patch_merge(patch_lanes *l, myr_patch_stats *stats);
+myr_status patch_merge(patch_lanes *l, const world_par *par, myr_patch_stats *stats);
 
 #endif

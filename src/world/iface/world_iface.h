@@ -129,7 +129,6 @@ typedef struct entity_record {
   uint32_t generation; /* of the current or next occupant */
   uint32_t table;      /* NO_TABLE when the slot is free */
   uint32_t row;
-  uint32_t next_free; /* free list link (slot index), NO_TABLE ends it */
 } entity_record;
 
 /* ---- what the parts read ------------------------------------------------- */
@@ -238,19 +237,62 @@ typedef struct world_row {
   uint32_t dst; /* world_rows_move: the destination table */
 } world_row;
 
+/* Parallel work: run(ctx, parts, body, arg) calls body(arg, part) for every
+ * part in [0, parts), on several threads at once, and returns when all have
+ * returned. The parts of one call touch disjoint memory. */
+typedef void (*world_part_fn)(void *arg, uint32_t part);
+typedef struct world_par {
+  void (*run)(void *ctx, uint32_t parts, world_part_fn body, void *arg);
+  void *ctx;
+  uint32_t threads; /* how many threads run shares work among; 0 or 1: none */
+} world_par;
+
+/* Batches smaller than this run on the calling thread alone: below it,
+ * handing the parts to other threads costs more than it saves
+ * (docs/performance.md). */
+#define WORLD_PAR_MIN 2048u
+
+/* Runs body over `parts` parts: with par's threads when par has more than
+ * one and `items` (the work's size) reaches WORLD_PAR_MIN, else here, in
+ * part order. */
+static inline void world_par_run(const world_par *par, uint64_t items, uint32_t parts, world_part_fn body, void *arg) {
+  if (par && par->threads > 1 && parts > 1 && items >= WORLD_PAR_MIN) {
+    par->run(par->ctx, parts, body, arg);
+    return;
+  }
+  for (uint32_t p = 0; p < parts; p++) body(arg, p);
+}
+
+/* The parts a batch of `items` splits into under par: one per thread, or 1. */
+static inline uint32_t world_par_parts(const world_par *par, uint64_t items) {
+  return par && par->threads > 1 && items >= WORLD_PAR_MIN ? par->threads : 1;
+}
+
+/* Part p's share [*lo, *hi) of n items cut into `parts` parts. */
+static inline void world_part_range(uint64_t n, uint32_t p, uint32_t parts, uint32_t *lo, uint32_t *hi) {
+  *lo = (uint32_t)(n * p / parts);
+  *hi = (uint32_t)(n * (p + 1) / parts);
+}
+
 /* What the batch operations may use while they run: `rows` with room for
- * as many rows as the batch has, `counts` for world_table_count() + 1
- * counters, and `colmap` for the columns of the widest destination table. */
+ * as many rows as the batch has, `work` for 3 words per row of the batch,
+ * `counts` for world_table_count() + 1 counters, and `colmap` for the
+ * columns of the widest destination table; `par` (may be NULL) shares the
+ * copies out among threads. */
 typedef struct world_rows_scratch {
   world_row *rows;
+  uint32_t *work;
   uint32_t *counts;
   int32_t *colmap;
+  const world_par *par;
 } world_rows_scratch;
 
 /* Removes the rows rows[0..n) (distinct, live) from their tables and, with
- * release, frees their entities' slots (bumping the generations). Rows of
- * one table leave from the last one down, so that a swap-remove only moves
- * in a row that stays. rows[] is reordered. Cannot fail. */
+ * release, frees their entities' slots (bumping the generations). The
+ * result is that of swap-removes of each table's rows from the last one
+ * down: the holes below the new count, highest first, take the rows that
+ * stay above it, highest first; the slots are freed in that order too
+ * (rows descending, table by table). rows[] is reordered. Cannot fail. */
 void world_rows_remove(myr_world *w, world_row *rows, uint32_t n, bool release, world_rows_scratch *scratch);
 /* Moves the rows rows[0..n) (distinct, live) to the end of their dst
  * tables, in order: runs of rows with the same source and destination are
@@ -320,9 +362,10 @@ void world_index_restore(myr_world *w, uint32_t slots, const unsigned char *gens
  * so the padding after them is zeroed now (before, it would zero rows
  * written for a later call). Returns the first row. Cannot fail. */
 uint32_t world_place_rows(myr_world *w, table *t, const unsigned char *slots, uint32_t n, bool last);
-/* The entity index's slots, and the free list's head and length. */
-uint32_t world_free_head(const myr_world *w);
+/* The free list: its length, and its k-th slot (k < length; 0 is the head,
+ * the slot the next spawn takes). */
 uint32_t world_free_count(const myr_world *w);
+uint32_t world_free_at(const myr_world *w, uint32_t k);
 /* A resource's alignment and flags (registered resources only). */
 size_t world_resource_align(const myr_world *w, myr_resource r);
 uint32_t world_resource_flags(const myr_world *w, myr_resource r);
