@@ -1,9 +1,13 @@
 /* Determinism: a simulation whose systems read and write shared components
  * and spawn, destroy, add and remove through patches gives the same world
  * hash after every frame for 1, 2, 3, 4 and 8 threads and chunk sizes 16,
- * 64, 1000, 4096 and 65536. Commutative and first-wins patches included. */
+ * 64, 1000, 4096 and 65536. Commutative and first-wins patches included.
+ * The reference merges its patches on one thread; the other runs share
+ * every batch among their workers, and must end every frame with the same
+ * hash and every stage with the same patch statistics. */
 #include <math.h>
 #include <stdatomic.h>
+#include <string.h>
 
 #include "helpers.h"
 
@@ -203,6 +207,7 @@ static void world_hash_is_the_same_for_every_thread_count_and_chunk_size(void **
   enum { FRAMES = MYR_DETERMINISM_FRAMES };
   uint64_t reference[FRAMES];
   uint32_t population[FRAMES];
+  myr_patch_stats ref_stats[4];
   bool have_reference = false;
   for (size_t t = 0; t < 5; t++) {
     myr_jobs *pool;
@@ -211,6 +216,9 @@ static void world_hash_is_the_same_for_every_thread_count_and_chunk_size(void **
       sim s;
       sim_make(&s);
       myr_schedule *sc = sim_schedule(&s, pool, chunks[c]);
+      /* the reference merges on one thread; every other run shares every
+       * batch, however small, among its workers */
+      assert_int_equal(myr_schedule_set_merge_parallel_min(sc, have_reference ? 1 : UINT32_MAX), MYR_OK);
       for (int f = 0; f < FRAMES; f++) {
         assert_int_equal(myr_schedule_run(sc, 1.0 / 8), MYR_OK);
         uint64_t h = world_hash(s.w);
@@ -222,6 +230,14 @@ static void world_hash_is_the_same_for_every_thread_count_and_chunk_size(void **
                    chunks[c], f, (unsigned long long)h, (unsigned long long)reference[f], myr_world_entity_count(s.w),
                    population[f]);
         }
+      }
+      for (uint32_t g = 0; g < myr_schedule_stage_count(sc) && g < 4; g++) { /* the same patch statistics */
+        myr_stage_stats st;
+        assert_int_equal(myr_schedule_stage_stats(sc, g, &st), MYR_OK);
+        if (!have_reference) ref_stats[g] = st.total_patches;
+        else if (memcmp(&ref_stats[g], &st.total_patches, sizeof st.total_patches) != 0)
+          fail_msg("threads %u, chunk %u: stage %u's patch statistics differ from the serial merge's", threads[t],
+                   chunks[c], g);
       }
       if (!have_reference) {
         myr_schedule_print_stats(sc, stderr, false);

@@ -29,7 +29,11 @@ static void spawn_rows(myr_world *w, patch_scratch *s) {
     for (k = 1; i + k < s->spawn_count && s->plans[s->spawns[i + k]].dst == dst_id; k++) {}
     table *t = world_table(w, dst_id);
     uint32_t row = world_rows_spawn(w, t, k);
-    for (uint32_t q = 0; q < k; q++) s->plans[s->spawns[i + q]].real = t->ids[row + q];
+    for (uint32_t q = 0; q < k; q++) {
+      plan *p = &s->plans[s->spawns[i + q]];
+      p->real = t->ids[row + q];
+      p->row = row + q;
+    }
   }
 }
 
@@ -154,35 +158,45 @@ static void write_values(myr_world *w, const patch_scratch *s, const patch_hdr *
   }
 }
 
-/* Asks for the record of the entity a patch's values go to (h may be NULL:
- * returns whether it was not). */
-static inline bool prefetch_target(const myr_world *w, const patch_scratch *s, const patch_hdr *h) {
-  if (!h) return false;
-  myr_entity e = h->entity;
-  if (MYR_ENTITY_IS_PROVISIONAL(e)) {
-    if (h->outcome != OUT_APPLY || h->reserved == NONE_PLAN) return true;
-    e = s->plans[h->reserved].real;
-  }
-  prefetch_entity(w, NULL, e);
-  return true;
+/* A batch of set patches only: one pass, check and write. */
+/* A batch of sets shared out by entity slot (all of an entity's sets in
+ * one part, in patch order); each part counts what it applied and what
+ * it found dead. */
+#define SETS_MAX_PARTS 64
+typedef struct sets_job {
+  myr_world *w;
+  const patch_ref *refs;
+  size_t n;
+  uint32_t parts;
+  struct {
+    alignas(64) uint64_t applied;
+    uint64_t dead;
+  } counts[SETS_MAX_PARTS];
+} sets_job;
+
+static inline uint32_t set_part(myr_entity e, uint32_t parts) {
+  return parts == 1 || MYR_ENTITY_IS_PROVISIONAL(e) ? 0 : (MYR_ENTITY_INDEX(e) >> 4) % parts;
 }
 
-/* A batch of set patches only: one pass, check and write. */
-static void apply_sets(myr_world *w, const patch_ref *refs, size_t n, myr_patch_stats *st) {
+static void sets_part(void *arg, uint32_t part) {
+  sets_job *j = arg;
+  myr_world *w = j->w;
   const table *memo_table = NULL;
   myr_component memo_component = 0;
   int32_t memo_col = -1;
-  uint64_t count = 0, applied = 0, dead = 0;
-  for (size_t i = 0; i < n; i++) {
-    const unsigned char *bytes = refs[i].buf->bytes;
-    size_t end = refs[i].run->end, ahead = refs[i].run->begin;
+  uint64_t applied = 0, dead = 0;
+  for (size_t i = 0; i < j->n; i++) {
+    const unsigned char *bytes = j->refs[i].buf->bytes;
+    size_t end = j->refs[i].run->end, ahead = j->refs[i].run->begin;
     for (size_t at = ahead; at < end;) {
       for (; ahead < end && ahead - at < LOOKAHEAD * sizeof(patch_hdr);
-           ahead += record_size((const patch_hdr *)(const void *)(bytes + ahead)))
-        prefetch_entity(w, NULL, ((const patch_hdr *)(const void *)(bytes + ahead))->entity);
+           ahead += record_size((const patch_hdr *)(const void *)(bytes + ahead))) {
+        myr_entity a = ((const patch_hdr *)(const void *)(bytes + ahead))->entity;
+        if (set_part(a, j->parts) == part) prefetch_entity(w, NULL, a);
+      }
       const patch_hdr *h = (const patch_hdr *)(const void *)(bytes + at);
       at += record_size(h);
-      count++;
+      if (set_part(h->entity, j->parts) != part) continue;
       const entity_record *r;
       if (MYR_ENTITY_IS_PROVISIONAL(h->entity) || entity_lookup(w, h->entity, &r) != MYR_OK) {
         dead++;
@@ -205,6 +219,21 @@ static void apply_sets(myr_world *w, const patch_ref *refs, size_t n, myr_patch_
       }
     }
   }
+  j->counts[part].applied = applied;
+  j->counts[part].dead = dead;
+}
+
+/* A batch of set patches only: one pass, check and write. */
+static void apply_sets(myr_world *w, const patch_ref *refs, size_t n, const world_par *par, myr_patch_stats *st) {
+  uint64_t count = 0, applied = 0, dead = 0;
+  for (size_t i = 0; i < n; i++) count += refs[i].run->count;
+  sets_job j = {.w = w, .refs = refs, .n = n, .parts = world_par_parts(par, count)};
+  if (j.parts > SETS_MAX_PARTS) j.parts = SETS_MAX_PARTS;
+  world_par_run(par, count, j.parts, sets_part, &j);
+  for (uint32_t p = 0; p < j.parts; p++) {
+    applied += j.counts[p].applied;
+    dead += j.counts[p].dead;
+  }
   if (st) {
     st->recorded += count;
     st->applied += applied;
@@ -213,10 +242,63 @@ static void apply_sets(myr_world *w, const patch_ref *refs, size_t n, myr_patch_
   }
 }
 
+/* The value writes of a batch, shared out: each entity's patches go to one
+ * part, which writes them in patch order, so the result is the serial one.
+ * Entities spawned in the batch (named by provisional ids) go by their row,
+ * in blocks of 256 rows, so that parts do not write the same cache lines;
+ * the others by their slot. */
+typedef struct values_job {
+  myr_world *w;
+  const patch_scratch *sc;
+  const patch_ref *refs;
+  size_t n;
+  uint32_t parts;
+} values_job;
+
+/* The part that writes h's values (parts when none does), and the entity
+ * they go to. */
+static inline uint32_t value_part(const myr_world *w, const patch_scratch *s, const patch_hdr *h, uint32_t parts,
+                                  myr_entity *e) {
+  if (h->outcome != OUT_APPLY || !carries_values(w, h)) return parts;
+  *e = h->entity;
+  if (MYR_ENTITY_IS_PROVISIONAL(*e)) { /* planning left its plan in its header */
+    uint32_t k = h->reserved;
+    if (k == NONE_PLAN || s->plans[k].destroyed) return parts;
+    *e = s->plans[k].real;
+    return parts == 1 ? 0 : ((s->plans[k].row >> 8) + s->plans[k].dst) % parts;
+  }
+  return parts == 1 ? 0 : (MYR_ENTITY_INDEX(*e) >> 4) % parts;
+}
+
+static void values_part(void *arg, uint32_t part) {
+  const values_job *j = arg;
+  const patch_scratch *sc = j->sc;
+  myr_entity e = MYR_ENTITY_NULL;
+  cursor cur = {j->refs, j->n, 0, 0}, ahead = cur;
+  for (uint32_t k = 0; k < LOOKAHEAD; k++) {
+    const patch_hdr *a = cursor_next(&ahead);
+    if (!a) break;
+    if (value_part(j->w, sc, a, j->parts, &e) == part) prefetch_entity(j->w, NULL, e);
+  }
+  for (patch_hdr *h; (h = cursor_next(&cur));) {
+    const patch_hdr *a = cursor_next(&ahead);
+    if (a && value_part(j->w, sc, a, j->parts, &e) == part) prefetch_entity(j->w, NULL, e);
+    if (value_part(j->w, sc, h, j->parts, &e) != part) continue;
+    if (!MYR_ENTITY_IS_PROVISIONAL(h->entity)) { /* moved or destroyed by a patch of the batch? */
+      uint32_t k = plan_find(sc, e);
+      if (k != NONE_PLAN) {
+        if (sc->plans[k].destroyed) continue;
+        e = sc->plans[k].real;
+      }
+    }
+    write_values(j->w, sc, h, e);
+  }
+}
+
 myr_status patch_apply(myr_world *w, const patch_ref *refs, size_t n, bool structural, const world_par *par,
                        myr_patch_stats *st) {
   if (!structural) {
-    apply_sets(w, refs, n, st);
+    apply_sets(w, refs, n, par, st);
     return MYR_OK;
   }
   uint64_t total = 0;
@@ -230,20 +312,8 @@ myr_status patch_apply(myr_world *w, const patch_ref *refs, size_t n, bool struc
   if ((s = patch_reserve_batch(w, sc)) != MYR_OK) return s;
   apply_structure(w, sc, &planned);
   if (sc->values) { /* values go in patch order, at each entity's final row */
-    cursor cur = {refs, n, 0, 0}, ahead = cur;
-    for (uint32_t k = 0; k < LOOKAHEAD && prefetch_target(w, sc, cursor_next(&ahead)); k++) {}
-    for (patch_hdr *h; (h = cursor_next(&cur));) {
-      prefetch_target(w, sc, cursor_next(&ahead));
-      if (h->outcome != OUT_APPLY || !carries_values(w, h)) continue;
-      myr_entity e = h->entity;
-      /* planning left a provisional id's plan in its header */
-      uint32_t k = MYR_ENTITY_IS_PROVISIONAL(e) ? h->reserved : plan_find(sc, e);
-      if (k != NONE_PLAN) {
-        if (sc->plans[k].destroyed) continue;
-        e = sc->plans[k].real;
-      }
-      write_values(w, sc, h, e);
-    }
+    values_job job = {w, sc, refs, n, world_par_parts(par, sc->values)};
+    world_par_run(par, sc->values, job.parts, values_part, &job);
   }
   if (st) patch_stats_add(st, &planned);
   return MYR_OK;

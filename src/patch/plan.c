@@ -71,7 +71,7 @@ static uint32_t plan_new(patch_scratch *s, myr_entity named, uint32_t src, const
   uint32_t k = s->plan_count++;
   if (spawned) s->spawn_order[s->spawn_seen++] = k;
   else s->by_slot[MYR_ENTITY_INDEX(named)] = k;
-  s->plans[k] = (plan){named, spawned ? MYR_ENTITY_NULL : named, src, NO_TABLE, spawned, 0};
+  s->plans[k] = (plan){named, spawned ? MYR_ENTITY_NULL : named, src, NO_TABLE, 0, spawned, 0};
   if (set) memcpy(plan_set(s, k), set, s->words * sizeof(uint64_t));
   if (s->firsts_live) memset(s->firsts + (size_t)k * s->words, 0, s->words * sizeof(uint64_t));
   return k;

@@ -245,7 +245,8 @@ static void merge_par_run(void *ctx, uint32_t parts, world_part_fn body, void *a
 static myr_status merge(myr_schedule *s, stage *g) {
   uint64_t t0 = now_ns();
   myr_patch_stats ps = {0};
-  world_par par = {merge_par_run, s, myr_jobs_worker_count(s->jobs)};
+  world_par par = {merge_par_run, s, myr_jobs_worker_count(s->jobs),
+                   s->merge_min ? s->merge_min : MYR_MERGE_PARALLEL_MIN};
   myr_status st = patch_merge(&s->lanes, &par, &ps);
   if (st != MYR_OK) return st;
   g->stats.patches = ps;
@@ -346,6 +347,13 @@ static myr_status run_stage_systems(myr_schedule *s, stage *g) {
   if (st != MYR_OK)
     return schedule_say(s, st, "run: stage %u: too many patches to merge in one batch; none of them applied", g->stage);
   return st;
+}
+
+myr_status myr_schedule_set_merge_parallel_min(myr_schedule *s, uint32_t patches) {
+  if (!s) return MYR_EINVAL;
+  if (schedule_running(s)) return MYR_EBUSY;
+  s->merge_min = patches;
+  return MYR_OK;
 }
 
 myr_status myr_schedule_run(myr_schedule *s, double dt) {

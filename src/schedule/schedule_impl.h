@@ -153,6 +153,7 @@ struct myr_schedule {
   edge *disjoint; /* pairs that would conflict but never share a table */
   uint32_t disjoint_count, disjoint_cap;
   uint32_t workers;     /* the pool's */
+  uint32_t merge_min;   /* myr_schedule_set_merge_parallel_min, 0: the default */
   patch_lanes lanes;    /* a patch buffer per worker */
   double time, dt;      /* the running frame's: the world's time before it, and its dt */
   uint64_t world_frame; /* the running frame's: the world's frame number before it */

@@ -245,18 +245,14 @@ typedef struct world_par {
   void (*run)(void *ctx, uint32_t parts, world_part_fn body, void *arg);
   void *ctx;
   uint32_t threads; /* how many threads run shares work among; 0 or 1: none */
+  uint32_t min;     /* work smaller than this many items stays on the caller */
 } world_par;
 
-/* Batches smaller than this run on the calling thread alone: below it,
- * handing the parts to other threads costs more than it saves
- * (docs/performance.md). */
-#define WORLD_PAR_MIN 2048u
-
 /* Runs body over `parts` parts: with par's threads when par has more than
- * one and `items` (the work's size) reaches WORLD_PAR_MIN, else here, in
- * part order. */
+ * one and `items` (the work's size) reaches par->min, else here, in part
+ * order. */
 static inline void world_par_run(const world_par *par, uint64_t items, uint32_t parts, world_part_fn body, void *arg) {
-  if (par && par->threads > 1 && parts > 1 && items >= WORLD_PAR_MIN) {
+  if (par && par->threads > 1 && parts > 1 && items >= par->min) {
     par->run(par->ctx, parts, body, arg);
     return;
   }
@@ -265,7 +261,7 @@ static inline void world_par_run(const world_par *par, uint64_t items, uint32_t 
 
 /* The parts a batch of `items` splits into under par: one per thread, or 1. */
 static inline uint32_t world_par_parts(const world_par *par, uint64_t items) {
-  return par && par->threads > 1 && items >= WORLD_PAR_MIN ? par->threads : 1;
+  return par && par->threads > 1 && items >= par->min ? par->threads : 1;
 }
 
 /* Part p's share [*lo, *hi) of n items cut into `parts` parts. */
