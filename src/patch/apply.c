@@ -175,7 +175,7 @@ typedef struct sets_job {
 } sets_job;
 
 static inline uint32_t set_part(myr_entity e, uint32_t parts) {
-  return parts == 1 || MYR_ENTITY_IS_PROVISIONAL(e) ? 0 : (MYR_ENTITY_INDEX(e) >> 4) % parts;
+  return parts == 1 || MYR_ENTITY_IS_PROVISIONAL(e) ? 0 : block_part(MYR_ENTITY_INDEX(e) >> 4, parts);
 }
 
 static void sets_part(void *arg, uint32_t part) {
@@ -265,9 +265,9 @@ static inline uint32_t value_part(const myr_world *w, const patch_scratch *s, co
     uint32_t k = h->reserved;
     if (k == NONE_PLAN || s->plans[k].destroyed) return parts;
     *e = s->plans[k].real;
-    return parts == 1 ? 0 : ((s->plans[k].row >> 8) + s->plans[k].dst) % parts;
+    return parts == 1 ? 0 : block_part((s->plans[k].row >> 8) + s->plans[k].dst, parts);
   }
-  return parts == 1 ? 0 : (MYR_ENTITY_INDEX(*e) >> 4) % parts;
+  return parts == 1 ? 0 : block_part(MYR_ENTITY_INDEX(*e) >> 4, parts);
 }
 
 static void values_part(void *arg, uint32_t part) {

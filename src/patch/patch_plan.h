@@ -97,6 +97,13 @@ static inline void prefetch_entity(const myr_world *w, const patch_scratch *s, m
   if (s && i < s->slot_cap) __builtin_prefetch(&s->by_slot[i]);
 }
 
+/* The part of `parts` that block b goes to: blocks spread over the parts
+ * with a multiply and a shift (a division per patch would cost more than
+ * most patches' own work). */
+static inline uint32_t block_part(uint32_t b, uint32_t parts) {
+  return (uint32_t)(((uint64_t)(b * UINT32_C(0x9e3779b1)) * parts) >> 32);
+}
+
 /* Iterates the patches of a batch in key order. */
 typedef struct cursor {
   const patch_ref *refs;
