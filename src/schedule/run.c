@@ -32,6 +32,15 @@ myr_status myr_schedule_set_cpu_time(myr_schedule *s, bool on) {
   return MYR_OK;
 }
 
+myr_status myr_schedule_set_stats(myr_schedule *s, bool on) {
+  if (!s) return MYR_EINVAL;
+  if (schedule_running(s)) return MYR_EBUSY;
+  s->stats = on;
+  return MYR_OK;
+}
+
+bool myr_schedule_stats_enabled(const myr_schedule *s) { return s && s->stats; }
+
 /* ---- running ------------------------------------------------------------- */
 
 /* Nonzero while the calling thread runs a frame or a system callback: a
@@ -82,10 +91,10 @@ static void run_one(myr_schedule *s, sys *y, myr_system_fn fn, const myr_chunk *
 static void run_hook(myr_schedule *s, sys *y, myr_system_fn fn, uint32_t key) {
   int wi = myr_jobs_worker_index(s->jobs);
   const myr_chunk none = {0};
-  uint64_t t0 = now_ns(), c0 = s->cpu_time ? thread_cpu_ns() : 0;
+  uint64_t t0 = s->timed ? now_ns() : 0, c0 = s->cpu_timed ? thread_cpu_ns() : 0;
   run_one(s, y, fn, &none, key, &s->lanes.lanes[wi < 0 ? 0 : wi].buf, wi);
-  at_faa(&y->chunk_ns, now_ns() - t0);
-  if (s->cpu_time) at_faa(&y->cpu_time_ns, thread_cpu_ns() - c0);
+  if (s->timed) at_faa(&y->chunk_ns, now_ns() - t0);
+  if (s->cpu_timed) at_faa(&y->cpu_time_ns, thread_cpu_ns() - c0);
 }
 
 static void run_chunks(void *ctx, size_t begin, size_t end) {
@@ -93,10 +102,10 @@ static void run_chunks(void *ctx, size_t begin, size_t end) {
   myr_schedule *s = y->owner;
   int wi = myr_jobs_worker_index(s->jobs);
   patch_buffer *buf = &s->lanes.lanes[wi < 0 ? 0 : wi].buf;
-  uint64_t t0 = now_ns(), c0 = s->cpu_time ? thread_cpu_ns() : 0;
+  uint64_t t0 = s->timed ? now_ns() : 0, c0 = s->cpu_timed ? thread_cpu_ns() : 0;
   for (size_t i = begin; i < end; i++) run_one(s, y, y->fn, &y->chunks[i], (uint32_t)i + 1, buf, wi);
-  at_faa(&y->chunk_ns, now_ns() - t0);
-  if (s->cpu_time) at_faa(&y->cpu_time_ns, thread_cpu_ns() - c0);
+  if (s->timed) at_faa(&y->chunk_ns, now_ns() - t0);
+  if (s->cpu_timed) at_faa(&y->cpu_time_ns, thread_cpu_ns() - c0);
 }
 
 /* Cuts the system's matched rows into chunks. */
@@ -126,10 +135,31 @@ static myr_status collect_chunks(sys *y, uint32_t rows) {
 
 static void launch(myr_schedule *s, uint32_t id);
 
+/* Records a system's frame that took `ns`, once its jobs are done. */
+static void system_stats(sys *y, uint64_t ns) {
+  uint64_t entities = 0;
+  for (uint32_t i = 0; i < y->chunk_count; i++) entities += y->chunks[i].count;
+  myr_system_stats *ss = &y->stats;
+  ss->entities = entities;
+  ss->chunks = y->chunk_count;
+  ss->ns = ns;
+  /* acquire: every job of the system counted its time before parallel_for returned */
+  ss->chunk_ns = at_load_acq(&y->chunk_ns);
+  ss->total_chunk_ns += ss->chunk_ns;
+  ss->cpu_time_ns = at_load_acq(&y->cpu_time_ns);
+  ss->total_cpu_time_ns += ss->cpu_time_ns;
+  ss->ns_per_entity = entities ? (double)ss->ns / (double)entities : 0;
+  ss->entities_per_s = ss->ns ? (double)entities * 1e9 / (double)ss->ns : 0;
+  ss->frames++;
+  ss->total_entities += entities;
+  ss->total_chunks += y->chunk_count;
+  ss->total_ns += ss->ns;
+}
+
 /* Runs one system: its chunks as jobs (or in order on this thread), then
  * its statistics, then the release of its dependents. */
 static void run_system(myr_schedule *s, sys *y, bool here) {
-  uint64_t t0 = now_ns();
+  uint64_t t0 = s->timed ? now_ns() : 0;
   myr_status st;
   bool failed = at_load32_rlx(&s->error) != 0; /* a failed frame runs nothing more */
   uint64_t res_hashes[MYR_QUERY_MAX_TERMS], hook_hashes[MYR_QUERY_MAX_TERMS];
@@ -160,23 +190,7 @@ static void run_system(myr_schedule *s, sys *y, bool here) {
   /* (nor its end hook once the frame failed, by it or by another system) */
   if (y->end && !failed && at_load32_rlx(&s->error) == 0) run_hook(s, y, y->end, y->chunk_count + 1);
   if (checking && !failed) access_resources_after(s, y, res_hashes, MYR_TERM_READ);
-  uint64_t entities = 0;
-  for (uint32_t i = 0; i < y->chunk_count; i++) entities += y->chunks[i].count;
-  myr_system_stats *ss = &y->stats;
-  ss->entities = entities;
-  ss->chunks = y->chunk_count;
-  ss->ns = now_ns() - t0;
-  /* acquire: every job of the system counted its time before parallel_for returned */
-  ss->chunk_ns = at_load_acq(&y->chunk_ns);
-  ss->total_chunk_ns += ss->chunk_ns;
-  ss->cpu_time_ns = at_load_acq(&y->cpu_time_ns);
-  ss->total_cpu_time_ns += ss->cpu_time_ns;
-  ss->ns_per_entity = entities ? (double)ss->ns / (double)entities : 0;
-  ss->entities_per_s = ss->ns ? (double)entities * 1e9 / (double)ss->ns : 0;
-  ss->frames++;
-  ss->total_entities += entities;
-  ss->total_chunks += y->chunk_count;
-  ss->total_ns += ss->ns;
+  if (s->timed) system_stats(y, now_ns() - t0);
   for (uint32_t d = 0; d < y->dependent_count; d++)
     if (at_faa32(&s->systems[y->dependents[d]].pending, (uint32_t)-1) == 1) launch(s, y->dependents[d]);
   /* the locked RMW orders this before the sleepers load in jobs_wake */
@@ -224,10 +238,10 @@ static bool stage_waiting_over(void *ctx) {
 
 /* Applies the stage's patches from every worker's buffer in key order. */
 static myr_status merge(myr_schedule *s, stage *g) {
-  uint64_t t0 = now_ns();
+  uint64_t t0 = s->timed ? now_ns() : 0;
   myr_patch_stats ps = {0};
   myr_status st = patch_merge(&s->lanes, &ps);
-  if (st != MYR_OK) return st;
+  if (st != MYR_OK || !s->timed) return st;
   g->stats.patches = ps;
   g->stats.merge_ns = now_ns() - t0;
   g->stats.total_merge_ns += g->stats.merge_ns;
@@ -346,6 +360,8 @@ myr_status myr_schedule_run(myr_schedule *s, double dt) {
   s->world_frame = myr_world_frame(s->world);
   s->error = 0;
   s->failed_system = NONE;
+  s->timed = s->stats || s->tuning; /* the tuner scores systems by their statistics */
+  s->cpu_timed = s->timed && s->cpu_time;
   uint64_t t0 = s->tuning || s->trace ? now_ns() : 0;
   for (uint32_t g = 0; g < s->stage_count && st == MYR_OK; g++) st = run_stage(s, &s->stages[g]);
   world_frame_leave(s->world);
