@@ -123,14 +123,19 @@ static myr_status collect_chunks(sys *y, uint32_t rows) {
   myr_status st = myr_query_iter_init(y->query, rows, &it);
   if (st != MYR_OK) return st;
   y->chunk_count = 0;
-  myr_chunk c;
-  while (myr_query_next(&it, &c)) {
-    if (y->chunk_count == y->chunk_cap && (st = world_grow_array(y->owner->world, (void **)&y->chunks, &y->chunk_cap,
-                                                                 sizeof(myr_chunk), y->chunk_count + 1)) != MYR_OK)
-      return st;
-    y->chunks[y->chunk_count++] = c;
+  /* the chunk is written in its slot when there is room: a copy of one
+   * just written field by field would wait for those stores */
+  myr_chunk spare;
+  for (;;) {
+    myr_chunk *c = y->chunk_count < y->chunk_cap ? &y->chunks[y->chunk_count] : &spare;
+    if (!myr_query_next(&it, c)) return MYR_OK;
+    if (c == &spare) {
+      st = world_grow_array(y->owner->world, (void **)&y->chunks, &y->chunk_cap, sizeof(myr_chunk), y->chunk_count + 1);
+      if (st != MYR_OK) return st;
+      y->chunks[y->chunk_count] = spare;
+    }
+    y->chunk_count++;
   }
-  return MYR_OK;
 }
 
 static void launch(myr_schedule *s, uint32_t id);
@@ -156,6 +161,19 @@ static void system_stats(sys *y, uint64_t ns) {
   ss->total_ns += ss->ns;
 }
 
+/* A finished system's release of its dependents and of the stage, on a
+ * pool of one worker: the frame's thread runs every system (launch queues
+ * them for it) and is the only one to touch the counts, so relaxed loads
+ * and stores do, and nobody waits to be woken. */
+static void release_serial(myr_schedule *s, const sys *y) {
+  for (uint32_t d = 0; d < y->dependent_count; d++) {
+    uint32_t *pending = &s->systems[y->dependents[d]].pending;
+    at_store32_rlx(pending, at_load32_rlx(pending) - 1);
+    if (at_load32_rlx(pending) == 0) launch(s, y->dependents[d]);
+  }
+  at_store32_rlx(&s->remaining, at_load32_rlx(&s->remaining) - 1);
+}
+
 /* Runs one system: its chunks as jobs (or in order on this thread), then
  * its statistics, then the release of its dependents. */
 static void run_system(myr_schedule *s, sys *y, bool here) {
@@ -177,7 +195,8 @@ static void run_system(myr_schedule *s, sys *y, bool here) {
     }
   }
   if (checking) access_resources_before(y, hook_hashes, MYR_TERM_WRITE_HOOKS);
-  if (here || (y->flags & MYR_SYSTEM_WHOLE) || !y->query) run_chunks(y, 0, y->chunk_count);
+  /* one chunk: a job for it would only hand it to this worker */
+  if (here || (y->flags & MYR_SYSTEM_WHOLE) || !y->query || y->chunk_count <= 1) run_chunks(y, 0, y->chunk_count);
   else if ((st = myr_jobs_parallel_for(s->jobs, 0, y->chunk_count, 1, run_chunks, y)) != MYR_OK) schedule_fail(s, st);
   if (checking && !failed) {
     access_resources_after(s, y, hook_hashes, MYR_TERM_WRITE_HOOKS);
@@ -191,6 +210,10 @@ static void run_system(myr_schedule *s, sys *y, bool here) {
   if (y->end && !failed && at_load32_rlx(&s->error) == 0) run_hook(s, y, y->end, y->chunk_count + 1);
   if (checking && !failed) access_resources_after(s, y, res_hashes, MYR_TERM_READ);
   if (s->timed) system_stats(y, now_ns() - t0);
+  if (s->workers == 1) { /* the only thread: no locked RMW needed */
+    release_serial(s, y);
+    return;
+  }
   for (uint32_t d = 0; d < y->dependent_count; d++)
     if (at_faa32(&s->systems[y->dependents[d]].pending, (uint32_t)-1) == 1) launch(s, y->dependents[d]);
   /* the locked RMW orders this before the sleepers load in jobs_wake */
@@ -215,10 +238,18 @@ static void run_system_here(myr_schedule *s, sys *y, bool here) {
   if (!jobs_run_here(s->jobs, system_here, y)) run_system(s, y, here);
 }
 
-/* Starts a ready system: main-thread systems are queued for the thread
- * running the frame, the others become jobs. */
+/* Starts a ready system: main-thread systems, and every system on a pool
+ * of one worker (where a job would only come back to the frame's thread,
+ * through the deque), are queued for the thread running the frame, the
+ * others become jobs. */
 static void launch(myr_schedule *s, uint32_t id) {
   sys *y = &s->systems[id];
+  if (s->workers == 1) { /* the only thread (release_serial) */
+    const uint32_t slot = at_load32_rlx(&s->mainq_tail);
+    at_store32_rlx(&s->mainq[slot], id);
+    at_store32_rlx(&s->mainq_tail, slot + 1);
+    return;
+  }
   if (y->flags & MYR_SYSTEM_MAIN_THREAD) {
     uint32_t slot = at_faa32(&s->mainq_tail, 1);
     at_store32_rel(&s->mainq[slot], id);
@@ -301,7 +332,7 @@ static myr_status run_stage_systems(myr_schedule *s, stage *g) {
    * before its chunks are shared out (docs/performance.md). Its chunks
    * still go to the pool. */
   if (g->count == 1 && !(s->systems[s->by_stage[g->first]].flags & MYR_SYSTEM_MAIN_THREAD))
-    run_system_here(s, &s->systems[s->by_stage[g->first]], false);
+    run_system_here(s, &s->systems[s->by_stage[g->first]], s->workers == 1);
   else
     for (uint32_t k = 0; k < g->count; k++)
       if (s->systems[s->by_stage[g->first + k]].indegree == 0) launch(s, s->by_stage[g->first + k]);
