@@ -87,24 +87,50 @@ static void run_one(myr_schedule *s, sys *y, myr_system_fn fn, const myr_chunk *
   buf->open = NULL;
 }
 
-/* A begin or end hook, on the calling worker. */
-static void run_hook(myr_schedule *s, sys *y, myr_system_fn fn, uint32_t key) {
-  int wi = myr_jobs_worker_index(s->jobs);
+/* The running worker's index: always 0 on a pool of one worker (the frame's
+ * thread), which saves the pool's thread-local lookup. */
+static inline int worker_of(const myr_schedule *s) { return s->workers == 1 ? 0 : myr_jobs_worker_index(s->jobs); }
+
+/* The system's thread, while none of its jobs runs (so a plain add: no
+ * other thread writes chunk_ns meanwhile), adds the time from *clock, the
+ * last reading of the monotonic clock, to now to the system's chunk_ns,
+ * and moves *clock to now: one reading ends a span and starts the next. */
+static void clock_span(sys *y, uint64_t *clock) {
+  const uint64_t t = now_ns();
+  at_store_rlx(&y->chunk_ns, at_load_rlx(&y->chunk_ns) + (t - *clock));
+  *clock = t;
+}
+
+/* A begin or end hook, on the system's thread, timed from *clock. */
+static void run_hook(myr_schedule *s, sys *y, myr_system_fn fn, uint32_t key, uint64_t *clock) {
+  int wi = worker_of(s);
   const myr_chunk none = {0};
-  uint64_t t0 = s->timed ? now_ns() : 0, c0 = s->cpu_timed ? thread_cpu_ns() : 0;
+  uint64_t c0 = s->cpu_timed ? thread_cpu_ns() : 0;
   run_one(s, y, fn, &none, key, &s->lanes.lanes[wi < 0 ? 0 : wi].buf, wi);
-  if (s->timed) at_faa(&y->chunk_ns, now_ns() - t0);
+  if (s->timed) clock_span(y, clock);
   if (s->cpu_timed) at_faa(&y->cpu_time_ns, thread_cpu_ns() - c0);
 }
 
+/* A job of chunks [begin, end), on any worker. */
 static void run_chunks(void *ctx, size_t begin, size_t end) {
   sys *y = ctx;
   myr_schedule *s = y->owner;
-  int wi = myr_jobs_worker_index(s->jobs);
+  int wi = worker_of(s);
   patch_buffer *buf = &s->lanes.lanes[wi < 0 ? 0 : wi].buf;
   uint64_t t0 = s->timed ? now_ns() : 0, c0 = s->cpu_timed ? thread_cpu_ns() : 0;
   for (size_t i = begin; i < end; i++) run_one(s, y, y->fn, &y->chunks[i], (uint32_t)i + 1, buf, wi);
   if (s->timed) at_faa(&y->chunk_ns, now_ns() - t0);
+  if (s->cpu_timed) at_faa(&y->cpu_time_ns, thread_cpu_ns() - c0);
+}
+
+/* All the system's chunks in order on its thread, timed from *clock. */
+static void run_chunks_here(myr_schedule *s, sys *y, uint64_t *clock) {
+  if (y->chunk_count == 0) return;
+  int wi = worker_of(s);
+  patch_buffer *buf = &s->lanes.lanes[wi < 0 ? 0 : wi].buf;
+  uint64_t c0 = s->cpu_timed ? thread_cpu_ns() : 0;
+  for (uint32_t i = 0; i < y->chunk_count; i++) run_one(s, y, y->fn, &y->chunks[i], i + 1, buf, wi);
+  if (s->timed) clock_span(y, clock);
   if (s->cpu_timed) at_faa(&y->cpu_time_ns, thread_cpu_ns() - c0);
 }
 
@@ -177,39 +203,64 @@ static void release_serial(myr_schedule *s, const sys *y) {
 /* Runs one system: its chunks as jobs (or in order on this thread), then
  * its statistics, then the release of its dependents. */
 static void run_system(myr_schedule *s, sys *y, bool here) {
-  uint64_t t0 = s->timed ? now_ns() : 0;
+  /* The clock is read once where the system starts and once after each
+   * hook or run of its chunks on this thread, which is where the next one
+   * starts; 0 means that what ran since (a check, a combination, jobs of
+   * chunks elsewhere) is no hook's or chunk's, and it is read anew. */
+  const uint64_t t0 = s->timed ? now_ns() : 0;
+  uint64_t clock = t0;
   myr_status st;
   bool failed = at_load32_rlx(&s->error) != 0; /* a failed frame runs nothing more */
   uint64_t res_hashes[MYR_QUERY_MAX_TERMS], hook_hashes[MYR_QUERY_MAX_TERMS];
   const bool checking = s->checking;
-  if (checking) access_resources_before(y, res_hashes, MYR_TERM_READ);
+  if (checking) {
+    access_resources_before(y, res_hashes, MYR_TERM_READ);
+    clock = 0;
+  }
   at_store_rlx(&y->chunk_ns, 0); /* no job of this system runs yet */
   at_store_rlx(&y->cpu_time_ns, 0);
   if (failed) y->chunk_count = 0;
   if (y->begin && !failed) {
-    run_hook(s, y, y->begin, 0);
+    if (s->timed && !clock) clock = now_ns();
+    run_hook(s, y, y->begin, 0, &clock);
     /* a begin hook that failed the frame: its system runs no chunk */
     if (at_load32_rlx(&s->error) != 0) {
       failed = true;
       y->chunk_count = 0;
     }
   }
-  if (checking) access_resources_before(y, hook_hashes, MYR_TERM_WRITE_HOOKS);
+  if (checking) {
+    access_resources_before(y, hook_hashes, MYR_TERM_WRITE_HOOKS);
+    clock = 0;
+  }
   /* one chunk: a job for it would only hand it to this worker */
-  if (here || (y->flags & MYR_SYSTEM_WHOLE) || !y->query || y->chunk_count <= 1) run_chunks(y, 0, y->chunk_count);
-  else if ((st = myr_jobs_parallel_for(s->jobs, 0, y->chunk_count, 1, run_chunks, y)) != MYR_OK) schedule_fail(s, st);
+  if (here || (y->flags & MYR_SYSTEM_WHOLE) || !y->query || y->chunk_count <= 1) {
+    if (s->timed && !clock) clock = now_ns();
+    run_chunks_here(s, y, &clock);
+  } else {
+    if ((st = myr_jobs_parallel_for(s->jobs, 0, y->chunk_count, 1, run_chunks, y)) != MYR_OK) schedule_fail(s, st);
+    clock = 0;
+  }
   if (checking && !failed) {
     access_resources_after(s, y, hook_hashes, MYR_TERM_WRITE_HOOKS);
     access_entity_columns_after(s, y);
+    clock = 0;
   }
   if (y->red.combine && !failed && at_load32_rlx(&s->error) == 0) {
     reduction_combine(y);
     y->red_frame = s->frame;
+    clock = 0;
   }
   /* (nor its end hook once the frame failed, by it or by another system) */
-  if (y->end && !failed && at_load32_rlx(&s->error) == 0) run_hook(s, y, y->end, y->chunk_count + 1);
-  if (checking && !failed) access_resources_after(s, y, res_hashes, MYR_TERM_READ);
-  if (s->timed) system_stats(y, now_ns() - t0);
+  if (y->end && !failed && at_load32_rlx(&s->error) == 0) {
+    if (s->timed && !clock) clock = now_ns();
+    run_hook(s, y, y->end, y->chunk_count + 1, &clock);
+  }
+  if (checking && !failed) {
+    access_resources_after(s, y, res_hashes, MYR_TERM_READ);
+    clock = 0;
+  }
+  if (s->timed) system_stats(y, (clock ? clock : now_ns()) - t0);
   if (s->workers == 1) { /* the only thread: no locked RMW needed */
     release_serial(s, y);
     return;
