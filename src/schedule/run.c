@@ -2,6 +2,7 @@
  * chunks, ready systems' chunks run as jobs on the pool, each writing its
  * patches into its worker's buffer, and the buffers merged in key order. */
 #define _DEFAULT_SOURCE /* clock_gettime under strict C11 */
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -318,11 +319,21 @@ static bool stage_waiting_over(void *ctx) {
   return at_load32_acq(&s->remaining) == 0 || at_load32_acq(&s->mainq_tail) != s->mainq_head;
 }
 
+/* Whether no lane recorded anything, nor failed to: a stage whose systems
+ * only write in place, for which a merge would sort and apply nothing. */
+static bool lanes_empty(const patch_lanes *l) {
+  for (uint32_t i = 0; i < l->count; i++) {
+    const patch_buffer *b = &l->lanes[i].buf;
+    if (b->run_count || b->used || b->failed) return false;
+  }
+  return true;
+}
+
 /* Applies the stage's patches from every worker's buffer in key order. */
 static myr_status merge(myr_schedule *s, stage *g) {
   uint64_t t0 = s->timed ? now_ns() : 0;
   myr_patch_stats ps = {0};
-  myr_status st = patch_merge(&s->lanes, &ps);
+  myr_status st = lanes_empty(&s->lanes) ? MYR_OK : patch_merge(&s->lanes, &ps);
   if (st != MYR_OK || !s->timed) return st;
   g->stats.patches = ps;
   g->stats.merge_ns = now_ns() - t0;
@@ -388,7 +399,9 @@ static myr_status run_stage_systems(myr_schedule *s, stage *g) {
     for (uint32_t k = 0; k < g->count; k++)
       if (s->systems[s->by_stage[g->first + k]].indegree == 0) launch(s, s->by_stage[g->first + k]);
   for (;;) {
-    jobs_wait_until(s->jobs, stage_waiting_over, s);
+    /* one worker: a system is queued here whenever one is ready */
+    if (s->workers > 1) jobs_wait_until(s->jobs, stage_waiting_over, s);
+    assert(stage_waiting_over(s));
     if (at_load32_acq(&s->mainq_tail) != s->mainq_head) {
       uint32_t id;
       while ((id = at_load32_acq(&s->mainq[s->mainq_head])) == NONE) ck_pr_stall(); /* slot being written */
