@@ -382,9 +382,10 @@ MYR_API myr_status myr_schedule_set_cpu_time(myr_schedule *s, bool on);
 /* Turns per-system and per-stage statistics on or off for the frames that
  * follow. On (the default), a system reads the monotonic clock where it
  * starts and after each of its hooks and each run of its chunks on its own
- * thread (twice a frame for a system without hooks), each job of its
- * chunks on another worker reads it twice, and a stage's merge twice; off,
- * nothing reads it. Off, the statistics (myr_schedule_system_stats,
+ * thread (twice a frame for a system without hooks; on a pool of one
+ * worker, where a system starts as the one before it ends, once), each job
+ * of its chunks on another worker reads it twice, and a stage's merge
+ * twice; off, nothing reads it. Off, the statistics (myr_schedule_system_stats,
  * myr_schedule_stage_stats, myr_schedule_write_stats) stay as the last
  * frame recorded with them on left them (zeros if none did; a system's
  * frames counts the frames recorded), but for chunk_rows, which always says

@@ -207,8 +207,11 @@ static void run_system(myr_schedule *s, sys *y, bool here) {
   /* The clock is read once where the system starts and once after each
    * hook or run of its chunks on this thread, which is where the next one
    * starts; 0 means that what ran since (a check, a combination, jobs of
-   * chunks elsewhere) is no hook's or chunk's, and it is read anew. */
-  const uint64_t t0 = s->timed ? now_ns() : 0;
+   * chunks elsewhere) is no hook's or chunk's, and it is read anew. On one
+   * worker systems run one after the other on this thread, and a system
+   * starts where the one before it ended. */
+  const bool serial = s->workers == 1;
+  const uint64_t t0 = !s->timed ? 0 : serial && s->serial_clock ? s->serial_clock : now_ns();
   uint64_t clock = t0;
   myr_status st;
   bool failed = at_load32_rlx(&s->error) != 0; /* a failed frame runs nothing more */
@@ -261,8 +264,12 @@ static void run_system(myr_schedule *s, sys *y, bool here) {
     access_resources_after(s, y, res_hashes, MYR_TERM_READ);
     clock = 0;
   }
-  if (s->timed) system_stats(y, (clock ? clock : now_ns()) - t0);
-  if (s->workers == 1) { /* the only thread: no locked RMW needed */
+  if (s->timed) {
+    if (!clock) clock = now_ns();
+    system_stats(y, clock - t0);
+    if (serial) s->serial_clock = clock;
+  }
+  if (serial) { /* the only thread: no locked RMW needed */
     release_serial(s, y);
     return;
   }
@@ -385,6 +392,7 @@ static myr_status run_stage_systems(myr_schedule *s, stage *g) {
                           st == MYR_ENOMEM ? "out of memory" : "too many reduction blocks", y->name);
   }
   open_batch(s, g);
+  s->serial_clock = 0; /* cutting the chunks is no system's time */
   s->remaining = g->count;
   s->mainq_head = s->mainq_tail = 0;
   s->jobs_counter = (myr_counter){0};

@@ -141,6 +141,9 @@ struct myr_schedule {
   /* the running frame's: statistics recorded (stats, or forced by
    * autotuning), and CPU time measured (cpu_time, when recorded) */
   bool timed, cpu_timed;
+  /* one worker, while timed: the stage's last reading of the monotonic
+   * clock, where the next system starts (0: none yet) */
+  uint64_t serial_clock;
   uint64_t trace_frame0; /* the frames run before tracing began */
   myr_world *world;
   myr_jobs *jobs;
