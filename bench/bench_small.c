@@ -4,9 +4,10 @@
  * tables (scn_direct_run); and the frame of 20 empty systems. Both with the
  * schedule's statistics off and on. Batches of frames of every
  * configuration alternate, round after round, so the machine's slow phases
- * hit all alike; each batch follows an untimed frame of its own, so that
- * every configuration starts with its world in the caches, and each figure
- * is the median over the rounds of a batch's ns per frame. Usage: bench_small [rounds] (default 501). */
+ * hit all alike; each batch is a whole multiple of 12 frames and follows
+ * an untimed frame of its own, so that every configuration starts with its
+ * world in the caches, and each figure is the median over the rounds of a
+ * batch's ns per frame. Usage: bench_small [rounds] (default 501). */
 #define _DEFAULT_SOURCE /* clock_gettime under strict C11 */
 #include <stdio.h>
 #include <stdlib.h>
