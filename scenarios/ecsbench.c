@@ -78,6 +78,7 @@ typedef struct {
 typedef struct bench {
   myr_component pos, vel, data, player, health, damage, sprite;
   myr_resource frame;
+  bool seven; /* the 7-system update, or the 2 */
 } bench;
 
 /* ---- xoshiro128** 1.1 (Blackman and Vigna), on one entity's state ---------- */
@@ -429,7 +430,9 @@ static myr_status make_entities(myr_world *w, const bench *b, uint32_t n, uint64
   return st;
 }
 
-static myr_status add_systems(myr_schedule *s, const bench *b, bool seven, bool simd) {
+/* Calls `each` on the descriptions of the update's systems, in order (2 or 7). */
+static myr_status each_system(const bench *b, bool seven, bool simd,
+                              myr_status (*each)(void *ctx, const myr_system_desc *desc), void *ctx) {
   const myr_system_desc systems[] = {
       {.name = "movement",
        .terms = (myr_term[]){{b->pos, MYR_TERM_WRITE}, {b->vel, MYR_TERM_READ}},
@@ -462,8 +465,83 @@ static myr_status add_systems(myr_schedule *s, const bench *b, bool seven, bool 
        .resource_count = 1},
   };
   myr_status st = MYR_OK;
-  for (size_t i = 0; i < (seven ? 7u : 2u) && st == MYR_OK; i++) st = myr_schedule_add(s, &systems[i], NULL);
+  for (size_t i = 0; i < (seven ? 7u : 2u) && st == MYR_OK; i++) st = each(ctx, &systems[i]);
   return st;
+}
+
+static myr_status add_one(void *schedule, const myr_system_desc *desc) {
+  return myr_schedule_add(schedule, desc, NULL);
+}
+
+static myr_status add_systems(myr_schedule *s, const bench *b, bool seven, bool simd) {
+  return each_system(b, seven, simd, add_one, s);
+}
+
+/* ---- the same functions called directly (scn_direct_create) ------------------- */
+
+typedef struct direct_call {
+  myr_system_fn fn, begin;
+  void *user;
+  myr_query *query;
+  void *resources[1];
+  uint32_t first, count; /* its chunks in scn_direct.chunks */
+} direct_call;
+
+struct scn_direct {
+  const myr_world *world;
+  uint32_t calls;
+  direct_call call[7];
+  myr_chunk chunks[16]; /* whole tables: 2 at most per system */
+  uint32_t chunk_count;
+};
+
+static myr_status direct_add(void *ctx, const myr_system_desc *desc) {
+  scn_direct *d = ctx;
+  direct_call *c = &d->call[d->calls++];
+  *c = (direct_call){.fn = desc->fn, .begin = desc->begin, .user = desc->user, .first = d->chunk_count};
+  if (desc->resource_count) c->resources[0] = myr_resource_data((myr_world *)d->world, desc->resources[0].resource);
+  myr_status st = myr_query_create((myr_world *)d->world, &(myr_query_desc){desc->terms, desc->term_count}, &c->query);
+  myr_query_iter it;
+  if (st == MYR_OK) st = myr_query_iter_init(c->query, 0, &it);
+  myr_chunk chunk;
+  while (st == MYR_OK && myr_query_next(&it, &chunk)) {
+    if (d->chunk_count == sizeof d->chunks / sizeof *d->chunks) return MYR_ELIMIT;
+    d->chunks[d->chunk_count++] = chunk;
+  }
+  c->count = d->chunk_count - c->first;
+  return st;
+}
+
+static myr_status direct_create(scn_scenario *sc, scn_direct **out) {
+  const bench *b = sc->state;
+  scn_direct *d = calloc(1, sizeof *d);
+  if (!d) return MYR_ENOMEM;
+  d->world = sc->world;
+  myr_status st = each_system(b, b->seven, sc->kernels == SCN_SIMD, direct_add, d);
+  if (st != MYR_OK) {
+    scn_direct_destroy(d);
+    return st;
+  }
+  *out = d;
+  return MYR_OK;
+}
+
+void scn_direct_run(scn_direct *d, double dt) {
+  for (uint32_t k = 0; k < d->calls; k++) {
+    const direct_call *c = &d->call[k];
+    myr_view v = {.dt = dt, .user = c->user, .system = k, .resources = c->resources, .world = d->world};
+    if (c->begin) c->begin(&v, NULL);
+    for (uint32_t i = c->first; i < c->first + c->count; i++) {
+      v.chunk = d->chunks[i];
+      c->fn(&v, NULL);
+    }
+  }
+}
+
+void scn_direct_destroy(scn_direct *d) {
+  if (!d) return;
+  for (uint32_t k = 0; k < d->calls; k++) myr_query_destroy(d->call[k].query);
+  free(d);
 }
 
 static myr_status ecsbench(scn_scenario *sc, uint32_t n, uint64_t seed, bool seven) {
@@ -471,6 +549,8 @@ static myr_status ecsbench(scn_scenario *sc, uint32_t n, uint64_t seed, bool sev
   if (!b) return MYR_ENOMEM;
   sc->state = b;
   sc->free_state = free;
+  sc->direct = direct_create;
+  b->seven = seven;
   myr_world *w = sc->world;
   myr_status st = register_components(w, b);
   if (st == MYR_OK && seven)

@@ -62,6 +62,11 @@ myr_status scn_create_desc(const scn_desc *d, scn_scenario **out) {
 myr_world *scn_world(const scn_scenario *s) { return s ? s->world : NULL; }
 myr_schedule *scn_schedule(const scn_scenario *s) { return s ? s->schedule : NULL; }
 
+myr_status scn_direct_create(scn_scenario *s, scn_direct **out) {
+  if (!s || !out || !s->direct) return MYR_EINVAL;
+  return s->direct(s, out);
+}
+
 void scn_destroy(scn_scenario *s) {
   if (!s) return;
   myr_schedule_destroy(s->schedule);

@@ -63,4 +63,20 @@ myr_world *scn_world(const scn_scenario *s);
 myr_schedule *scn_schedule(const scn_scenario *s);
 void scn_destroy(scn_scenario *s);
 
+/* The scenario's system functions called directly, in a loop, with no
+ * schedule: the baseline a schedule's frame is measured against
+ * (bench_small). Each system's chunks are its query's whole tables as they
+ * are at creation, its begin hook runs before them, and its callbacks get no
+ * patches handle (NULL) and a view with dt, the user pointer, the
+ * resources and the world (time, frame and schedule 0), so only scenarios
+ * whose systems make no patches, no structural change and no random draws
+ * from the view offer it: ecsbench and ecsbench2. Errors:
+ * MYR_EINVAL (another scenario), MYR_ENOMEM. */
+typedef struct scn_direct scn_direct;
+myr_status scn_direct_create(scn_scenario *s, scn_direct **out);
+/* One frame of direct calls, with `dt`. */
+void scn_direct_run(scn_direct *d, double dt);
+/* Frees it (before its scenario); NULL is ignored. */
+void scn_direct_destroy(scn_direct *d);
+
 #endif

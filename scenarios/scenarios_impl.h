@@ -13,6 +13,8 @@ struct scn_scenario {
   /* scn_desc's: when set, called instead of making the initial entities */
   myr_status (*populate)(myr_world *world, void *ctx);
   void *populate_ctx;
+  /* scn_direct_create's, for a scenario that offers it (NULL: none) */
+  myr_status (*direct)(scn_scenario *sc, scn_direct **out);
 };
 
 /* splitmix64: the next 64 bits of the stream at *s, the same everywhere */

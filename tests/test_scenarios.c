@@ -65,6 +65,38 @@ static void ecsbench2_hash_the_same_for_any_threads_and_chunks(void **state) {
   same_world_for_any_threads_and_chunks("ecsbench2", 50000, 20);
 }
 
+/* bench_small's baseline does the schedule's work: ecsbench's system
+ * functions called directly end in the world the schedule's frames end in;
+ * a scenario whose systems make patches does not offer them. */
+static void direct_calls_end_in_the_schedules_world(void **state) {
+  (void)state;
+  const char *names[] = {"ecsbench", "ecsbench2"};
+  for (int k = 0; k < 2; k++) {
+    scn_scenario *a, *b;
+    assert_int_equal(scn_create(names[k], 1000, 7, NULL, &a), MYR_OK);
+    assert_int_equal(scn_create(names[k], 1000, 7, NULL, &b), MYR_OK);
+    scn_direct *d;
+    assert_int_equal(scn_direct_create(b, &d), MYR_OK);
+    for (int f = 0; f < 20; f++) {
+      assert_int_equal(myr_schedule_run(scn_schedule(a), 1.0 / 60), MYR_OK);
+      scn_direct_run(d, 1.0 / 60);
+    }
+    if (world_hash(scn_world(a)) != world_hash(scn_world(b)))
+      fail_msg("%s: direct calls end in another world", names[k]);
+    scn_direct_destroy(d);
+    scn_destroy(a);
+    scn_destroy(b);
+  }
+  scn_scenario *p;
+  scn_direct *d = NULL;
+  assert_int_equal(scn_create("particles", 100, 7, NULL, &p), MYR_OK);
+  assert_int_equal(scn_direct_create(p, &d), MYR_EINVAL);
+  assert_int_equal(scn_direct_create(NULL, &d), MYR_EINVAL);
+  assert_null(d);
+  scn_direct_destroy(NULL);
+  scn_destroy(p);
+}
+
 /* The determinism above covers eating only if predators do eat: over 30
  * frames some prey are destroyed in stage 0, as many spawned in stage 1. */
 static void boids_predators_eat_and_the_flock_keeps_its_size(void **state) {
@@ -367,6 +399,7 @@ int main(void) {
       cmocka_unit_test(boids_hash_the_same_for_any_threads_and_chunks),
       cmocka_unit_test(ecsbench_hash_the_same_for_any_threads_and_chunks),
       cmocka_unit_test(ecsbench2_hash_the_same_for_any_threads_and_chunks),
+      cmocka_unit_test(direct_calls_end_in_the_schedules_world),
       cmocka_unit_test(boids_predators_eat_and_the_flock_keeps_its_size),
       cmocka_unit_test(ecsbench_frame_is_the_serial_drawing_of_its_sprites),
       cmocka_unit_test(scenarios_end_in_their_pinned_hashes),

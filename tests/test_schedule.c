@@ -810,6 +810,65 @@ static void chunk_time_sums_the_chunks_beside_the_wall_span(void **state) {
   assert_int_equal(st.total_cpu_time_ns, st.cpu_time_ns);
 }
 
+/* Statistics on by default; switched off they stay as the last recorded
+ * frame left them (chunk_rows aside); autotuning records them whatever the
+ * switch says, and stops forcing them once frozen. */
+static void statistics_switch_off_and_autotuning_forces_them_on(void **state) {
+  sfix *x = *state;
+  assert_int_equal(
+      myr_entity_create_bulk(
+          x->f.w, &(myr_bulk_desc){.components = (myr_component[]){x->f.pos}, .component_count = 1, .count = 256}),
+      MYR_OK);
+  myr_system id = add(x, "reader", 0, (myr_term[]){{x->f.pos, MYR_TERM_READ}}, 1, slow_chunk, NULL);
+  assert_true(myr_schedule_stats_enabled(x->s));
+  assert_false(myr_schedule_stats_enabled(NULL));
+  assert_int_equal(myr_schedule_set_stats(NULL, false), MYR_EINVAL);
+  assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_OK);
+  myr_system_stats st, was;
+  myr_stage_stats gs, gwas;
+  assert_int_equal(myr_schedule_system_stats(x->s, id, &was), MYR_OK);
+  assert_int_equal(myr_schedule_stage_stats(x->s, 0, &gwas), MYR_OK);
+  assert_int_equal(was.frames, 1);
+  assert_int_equal(was.entities, 256);
+  assert_int_equal(was.chunks, 4);
+  assert_true(was.ns >= 2000000 && was.chunk_ns >= 4 * 2000000ull);
+  assert_true(gwas.total_merge_ns > 0);
+  /* off: nothing moves, but the size in effect */
+  assert_int_equal(myr_schedule_set_stats(x->s, false), MYR_OK);
+  assert_false(myr_schedule_stats_enabled(x->s));
+  assert_int_equal(myr_schedule_set_chunk_rows(x->s, id, 128), MYR_OK);
+  for (int i = 0; i < 2; i++) assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_OK);
+  assert_int_equal(myr_schedule_system_stats(x->s, id, &st), MYR_OK);
+  assert_int_equal(st.frames, 1);
+  assert_int_equal(st.chunks, 4);
+  assert_int_equal(st.ns, was.ns);
+  assert_int_equal(st.total_ns, was.total_ns);
+  assert_int_equal(st.total_chunk_ns, was.total_chunk_ns);
+  assert_int_equal(st.total_entities, 256);
+  assert_int_equal(st.chunk_rows, 128);
+  assert_int_equal(myr_schedule_stage_stats(x->s, 0, &gs), MYR_OK);
+  assert_int_equal(gs.total_merge_ns, gwas.total_merge_ns);
+  assert_int_equal(gs.merge_ns, gwas.merge_ns);
+  /* autotuning forces them on, the switch still reading off */
+  assert_int_equal(myr_schedule_autotune(x->s, NULL), MYR_OK);
+  assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_OK);
+  assert_false(myr_schedule_stats_enabled(x->s));
+  assert_int_equal(myr_schedule_system_stats(x->s, id, &st), MYR_OK);
+  assert_int_equal(st.frames, 2);
+  assert_int_equal(st.total_entities, 512);
+  assert_true(st.total_ns > was.total_ns);
+  /* frozen, the switch holds again; on, they move */
+  assert_int_equal(myr_schedule_autotune_freeze(x->s), MYR_OK);
+  assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_OK);
+  assert_int_equal(myr_schedule_system_stats(x->s, id, &st), MYR_OK);
+  assert_int_equal(st.frames, 2);
+  assert_int_equal(myr_schedule_set_stats(x->s, true), MYR_OK);
+  assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_OK);
+  assert_int_equal(myr_schedule_system_stats(x->s, id, &st), MYR_OK);
+  assert_int_equal(st.frames, 3);
+  assert_int_equal(st.total_entities, 768);
+}
+
 static char *stats_text(myr_schedule *s, const myr_stats_desc *desc);
 
 static uint64_t thread_cpu(void) {
@@ -2108,6 +2167,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(a_failing_begin_hook_runs_none_of_its_system, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(calls_from_another_thread_during_a_frame_are_refused, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(chunk_time_sums_the_chunks_beside_the_wall_span, sfix_setup, sfix_teardown),
+      cmocka_unit_test_setup_teardown(statistics_switch_off_and_autotuning_forces_them_on, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(systems_on_disjoint_tables_do_not_wait_for_each_other, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(resources_register_and_reject_bad_descriptions, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(resource_conflicts_become_edges_that_name_the_resource, sfix_setup,

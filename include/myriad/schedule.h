@@ -390,6 +390,27 @@ typedef struct myr_stage_stats {
  * running). */
 MYR_API myr_status myr_schedule_set_cpu_time(myr_schedule *s, bool on);
 
+/* Turns per-system and per-stage statistics on or off for the frames that
+ * follow. On (the default), a system reads the monotonic clock where it
+ * starts and after each of its hooks and each run of its chunks on its own
+ * thread (twice a frame for a system without hooks; on a pool of one
+ * worker, where a system starts as the one before it ends, once), each job
+ * of its chunks on another worker reads it twice, and a stage's merge
+ * twice; off, nothing reads it. Off, the statistics (myr_schedule_system_stats,
+ * myr_schedule_stage_stats, myr_schedule_write_stats) stay as the last
+ * frame recorded with them on left them (zeros if none did; a system's
+ * frames counts the frames recorded), but for chunk_rows, which always says
+ * the size in effect, and the workers' counts, which are the pool's. CPU time
+ * (myr_schedule_set_cpu_time) is a statistic: off, it is not measured
+ * either. While autotuning (tuning.h) statistics are recorded whatever
+ * the switch says, because the tuner scores sizes by them; the switch
+ * takes effect again once tuning is done. Errors: MYR_EINVAL (NULL),
+ * MYR_EBUSY (while running). */
+MYR_API myr_status myr_schedule_set_stats(myr_schedule *s, bool on);
+/* Whether the switch is on (autotuning may record statistics while it is
+ * off); false for NULL. */
+MYR_API bool myr_schedule_stats_enabled(const myr_schedule *s);
+
 /* Copies a system's statistics. Errors: MYR_EINVAL (NULL, unknown system). */
 MYR_API myr_status myr_schedule_system_stats(const myr_schedule *s, myr_system sys, myr_system_stats *out);
 /* The number of stages; 0 before the schedule is built. */

@@ -44,6 +44,7 @@ myr_status myr_schedule_create(myr_world *w, const myr_schedule_desc *d, myr_sch
     s->checking = true;
   else if (env && (!strcmp(env, "0") || !strcmp(env, "off") || !strcmp(env, "no") || !strcmp(env, "false")))
     s->checking = false;
+  s->stats = true;
   schedule_access_watch(s, true);
   schedule_tuning_from_env(s);
   *out = s;

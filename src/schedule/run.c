@@ -2,6 +2,7 @@
  * chunks, ready systems' chunks run as jobs on the pool, each writing its
  * patches into its worker's buffer, and the buffers merged in key order. */
 #define _DEFAULT_SOURCE /* clock_gettime under strict C11 */
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,15 @@ myr_status myr_schedule_set_cpu_time(myr_schedule *s, bool on) {
   s->cpu_time = on;
   return MYR_OK;
 }
+
+myr_status myr_schedule_set_stats(myr_schedule *s, bool on) {
+  if (!s) return MYR_EINVAL;
+  if (schedule_running(s)) return MYR_EBUSY;
+  s->stats = on;
+  return MYR_OK;
+}
+
+bool myr_schedule_stats_enabled(const myr_schedule *s) { return s && s->stats; }
 
 /* ---- running ------------------------------------------------------------- */
 
@@ -78,25 +88,51 @@ static void run_one(myr_schedule *s, sys *y, myr_system_fn fn, const myr_chunk *
   buf->open = NULL;
 }
 
-/* A begin or end hook, on the calling worker. */
-static void run_hook(myr_schedule *s, sys *y, myr_system_fn fn, uint32_t key) {
-  int wi = myr_jobs_worker_index(s->jobs);
-  const myr_chunk none = {0};
-  uint64_t t0 = now_ns(), c0 = s->cpu_time ? thread_cpu_ns() : 0;
-  run_one(s, y, fn, &none, key, &s->lanes.lanes[wi < 0 ? 0 : wi].buf, wi);
-  at_faa(&y->chunk_ns, now_ns() - t0);
-  if (s->cpu_time) at_faa(&y->cpu_time_ns, thread_cpu_ns() - c0);
+/* The running worker's index: always 0 on a pool of one worker (the frame's
+ * thread), which saves the pool's thread-local lookup. */
+static inline int worker_of(const myr_schedule *s) { return s->workers == 1 ? 0 : myr_jobs_worker_index(s->jobs); }
+
+/* The system's thread, while none of its jobs runs (so a plain add: no
+ * other thread writes chunk_ns meanwhile), adds the time from *clock, the
+ * last reading of the monotonic clock, to now to the system's chunk_ns,
+ * and moves *clock to now: one reading ends a span and starts the next. */
+static void clock_span(sys *y, uint64_t *clock) {
+  const uint64_t t = now_ns();
+  at_store_rlx(&y->chunk_ns, at_load_rlx(&y->chunk_ns) + (t - *clock));
+  *clock = t;
 }
 
+/* A begin or end hook, on the system's thread, timed from *clock. */
+static void run_hook(myr_schedule *s, sys *y, myr_system_fn fn, uint32_t key, uint64_t *clock) {
+  int wi = worker_of(s);
+  const myr_chunk none = {0};
+  uint64_t c0 = s->cpu_timed ? thread_cpu_ns() : 0;
+  run_one(s, y, fn, &none, key, &s->lanes.lanes[wi < 0 ? 0 : wi].buf, wi);
+  if (s->timed) clock_span(y, clock);
+  if (s->cpu_timed) at_faa(&y->cpu_time_ns, thread_cpu_ns() - c0);
+}
+
+/* A job of chunks [begin, end), on any worker. */
 static void run_chunks(void *ctx, size_t begin, size_t end) {
   sys *y = ctx;
   myr_schedule *s = y->owner;
-  int wi = myr_jobs_worker_index(s->jobs);
+  int wi = worker_of(s);
   patch_buffer *buf = &s->lanes.lanes[wi < 0 ? 0 : wi].buf;
-  uint64_t t0 = now_ns(), c0 = s->cpu_time ? thread_cpu_ns() : 0;
+  uint64_t t0 = s->timed ? now_ns() : 0, c0 = s->cpu_timed ? thread_cpu_ns() : 0;
   for (size_t i = begin; i < end; i++) run_one(s, y, y->fn, &y->chunks[i], (uint32_t)i + 1, buf, wi);
-  at_faa(&y->chunk_ns, now_ns() - t0);
-  if (s->cpu_time) at_faa(&y->cpu_time_ns, thread_cpu_ns() - c0);
+  if (s->timed) at_faa(&y->chunk_ns, now_ns() - t0);
+  if (s->cpu_timed) at_faa(&y->cpu_time_ns, thread_cpu_ns() - c0);
+}
+
+/* All the system's chunks in order on its thread, timed from *clock. */
+static void run_chunks_here(myr_schedule *s, sys *y, uint64_t *clock) {
+  if (y->chunk_count == 0) return;
+  int wi = worker_of(s);
+  patch_buffer *buf = &s->lanes.lanes[wi < 0 ? 0 : wi].buf;
+  uint64_t c0 = s->cpu_timed ? thread_cpu_ns() : 0;
+  for (uint32_t i = 0; i < y->chunk_count; i++) run_one(s, y, y->fn, &y->chunks[i], i + 1, buf, wi);
+  if (s->timed) clock_span(y, clock);
+  if (s->cpu_timed) at_faa(&y->cpu_time_ns, thread_cpu_ns() - c0);
 }
 
 /* Cuts the system's matched rows into chunks. */
@@ -114,58 +150,31 @@ static myr_status collect_chunks(sys *y, uint32_t rows) {
   myr_status st = myr_query_iter_init(y->query, rows, &it);
   if (st != MYR_OK) return st;
   y->chunk_count = 0;
-  myr_chunk c;
-  while (myr_query_next(&it, &c)) {
-    if (y->chunk_count == y->chunk_cap && (st = world_grow_array(y->owner->world, (void **)&y->chunks, &y->chunk_cap,
-                                                                 sizeof(myr_chunk), y->chunk_count + 1)) != MYR_OK)
-      return st;
-    y->chunks[y->chunk_count++] = c;
+  /* the chunk is written in its slot when there is room: a copy of one
+   * just written field by field would wait for those stores */
+  myr_chunk spare;
+  for (;;) {
+    myr_chunk *c = y->chunk_count < y->chunk_cap ? &y->chunks[y->chunk_count] : &spare;
+    if (!myr_query_next(&it, c)) return MYR_OK;
+    if (c == &spare) {
+      st = world_grow_array(y->owner->world, (void **)&y->chunks, &y->chunk_cap, sizeof(myr_chunk), y->chunk_count + 1);
+      if (st != MYR_OK) return st;
+      y->chunks[y->chunk_count] = spare;
+    }
+    y->chunk_count++;
   }
-  return MYR_OK;
 }
 
 static void launch(myr_schedule *s, uint32_t id);
 
-/* Runs one system: its chunks as jobs (or in order on this thread), then
- * its statistics, then the release of its dependents. */
-static void run_system(myr_schedule *s, sys *y, bool here) {
-  uint64_t t0 = now_ns();
-  myr_status st;
-  bool failed = at_load32_rlx(&s->error) != 0; /* a failed frame runs nothing more */
-  uint64_t res_hashes[MYR_QUERY_MAX_TERMS], hook_hashes[MYR_QUERY_MAX_TERMS];
-  const bool checking = s->checking;
-  if (checking) access_resources_before(y, res_hashes, MYR_TERM_READ);
-  at_store_rlx(&y->chunk_ns, 0); /* no job of this system runs yet */
-  at_store_rlx(&y->cpu_time_ns, 0);
-  if (failed) y->chunk_count = 0;
-  if (y->begin && !failed) {
-    run_hook(s, y, y->begin, 0);
-    /* a begin hook that failed the frame: its system runs no chunk */
-    if (at_load32_rlx(&s->error) != 0) {
-      failed = true;
-      y->chunk_count = 0;
-    }
-  }
-  if (checking) access_resources_before(y, hook_hashes, MYR_TERM_WRITE_HOOKS);
-  if (here || (y->flags & MYR_SYSTEM_WHOLE) || !y->query) run_chunks(y, 0, y->chunk_count);
-  else if ((st = myr_jobs_parallel_for(s->jobs, 0, y->chunk_count, 1, run_chunks, y)) != MYR_OK) schedule_fail(s, st);
-  if (checking && !failed) {
-    access_resources_after(s, y, hook_hashes, MYR_TERM_WRITE_HOOKS);
-    access_entity_columns_after(s, y);
-  }
-  if (y->red.combine && !failed && at_load32_rlx(&s->error) == 0) {
-    reduction_combine(y);
-    y->red_frame = s->frame;
-  }
-  /* (nor its end hook once the frame failed, by it or by another system) */
-  if (y->end && !failed && at_load32_rlx(&s->error) == 0) run_hook(s, y, y->end, y->chunk_count + 1);
-  if (checking && !failed) access_resources_after(s, y, res_hashes, MYR_TERM_READ);
+/* Records a system's frame that took `ns`, once its jobs are done. */
+static void system_stats(sys *y, uint64_t ns) {
   uint64_t entities = 0;
   for (uint32_t i = 0; i < y->chunk_count; i++) entities += y->chunks[i].count;
   myr_system_stats *ss = &y->stats;
   ss->entities = entities;
   ss->chunks = y->chunk_count;
-  ss->ns = now_ns() - t0;
+  ss->ns = ns;
   /* acquire: every job of the system counted its time before parallel_for returned */
   ss->chunk_ns = at_load_acq(&y->chunk_ns);
   ss->total_chunk_ns += ss->chunk_ns;
@@ -177,6 +186,93 @@ static void run_system(myr_schedule *s, sys *y, bool here) {
   ss->total_entities += entities;
   ss->total_chunks += y->chunk_count;
   ss->total_ns += ss->ns;
+}
+
+/* A finished system's release of its dependents and of the stage, on a
+ * pool of one worker: the frame's thread runs every system (launch queues
+ * them for it) and is the only one to touch the counts, so relaxed loads
+ * and stores do, and nobody waits to be woken. */
+static void release_serial(myr_schedule *s, const sys *y) {
+  for (uint32_t d = 0; d < y->dependent_count; d++) {
+    uint32_t *pending = &s->systems[y->dependents[d]].pending;
+    at_store32_rlx(pending, at_load32_rlx(pending) - 1);
+    if (at_load32_rlx(pending) == 0) launch(s, y->dependents[d]);
+  }
+  at_store32_rlx(&s->remaining, at_load32_rlx(&s->remaining) - 1);
+}
+
+/* Runs one system: its chunks as jobs (or in order on this thread), then
+ * its statistics, then the release of its dependents. */
+static void run_system(myr_schedule *s, sys *y, bool here) {
+  /* The clock is read once where the system starts and once after each
+   * hook or run of its chunks on this thread, which is where the next one
+   * starts; 0 means that what ran since (a check, a combination, jobs of
+   * chunks elsewhere) is no hook's or chunk's, and it is read anew. On one
+   * worker systems run one after the other on this thread, and a system
+   * starts where the one before it ended. */
+  const bool serial = s->workers == 1;
+  const uint64_t t0 = !s->timed ? 0 : serial && s->serial_clock ? s->serial_clock : now_ns();
+  uint64_t clock = t0;
+  myr_status st;
+  bool failed = at_load32_rlx(&s->error) != 0; /* a failed frame runs nothing more */
+  uint64_t res_hashes[MYR_QUERY_MAX_TERMS], hook_hashes[MYR_QUERY_MAX_TERMS];
+  const bool checking = s->checking;
+  if (checking) {
+    access_resources_before(y, res_hashes, MYR_TERM_READ);
+    clock = 0;
+  }
+  at_store_rlx(&y->chunk_ns, 0); /* no job of this system runs yet */
+  at_store_rlx(&y->cpu_time_ns, 0);
+  if (failed) y->chunk_count = 0;
+  if (y->begin && !failed) {
+    if (s->timed && !clock) clock = now_ns();
+    run_hook(s, y, y->begin, 0, &clock);
+    /* a begin hook that failed the frame: its system runs no chunk */
+    if (at_load32_rlx(&s->error) != 0) {
+      failed = true;
+      y->chunk_count = 0;
+    }
+  }
+  if (checking) {
+    access_resources_before(y, hook_hashes, MYR_TERM_WRITE_HOOKS);
+    clock = 0;
+  }
+  /* one chunk: a job for it would only hand it to this worker */
+  if (here || (y->flags & MYR_SYSTEM_WHOLE) || !y->query || y->chunk_count <= 1) {
+    if (s->timed && !clock) clock = now_ns();
+    run_chunks_here(s, y, &clock);
+  } else {
+    if ((st = myr_jobs_parallel_for(s->jobs, 0, y->chunk_count, 1, run_chunks, y)) != MYR_OK) schedule_fail(s, st);
+    clock = 0;
+  }
+  if (checking && !failed) {
+    access_resources_after(s, y, hook_hashes, MYR_TERM_WRITE_HOOKS);
+    access_entity_columns_after(s, y);
+    clock = 0;
+  }
+  if (y->red.combine && !failed && at_load32_rlx(&s->error) == 0) {
+    reduction_combine(y);
+    y->red_frame = s->frame;
+    clock = 0;
+  }
+  /* (nor its end hook once the frame failed, by it or by another system) */
+  if (y->end && !failed && at_load32_rlx(&s->error) == 0) {
+    if (s->timed && !clock) clock = now_ns();
+    run_hook(s, y, y->end, y->chunk_count + 1, &clock);
+  }
+  if (checking && !failed) {
+    access_resources_after(s, y, res_hashes, MYR_TERM_READ);
+    clock = 0;
+  }
+  if (s->timed) {
+    if (!clock) clock = now_ns();
+    system_stats(y, clock - t0);
+    if (serial) s->serial_clock = clock;
+  }
+  if (serial) { /* the only thread: no locked RMW needed */
+    release_serial(s, y);
+    return;
+  }
   for (uint32_t d = 0; d < y->dependent_count; d++)
     if (at_faa32(&s->systems[y->dependents[d]].pending, (uint32_t)-1) == 1) launch(s, y->dependents[d]);
   /* the locked RMW orders this before the sleepers load in jobs_wake */
@@ -201,10 +297,18 @@ static void run_system_here(myr_schedule *s, sys *y, bool here) {
   if (!jobs_run_here(s->jobs, system_here, y)) run_system(s, y, here);
 }
 
-/* Starts a ready system: main-thread systems are queued for the thread
- * running the frame, the others become jobs. */
+/* Starts a ready system: main-thread systems, and every system on a pool
+ * of one worker (where a job would only come back to the frame's thread,
+ * through the deque), are queued for the thread running the frame, the
+ * others become jobs. */
 static void launch(myr_schedule *s, uint32_t id) {
   sys *y = &s->systems[id];
+  if (s->workers == 1) { /* the only thread (release_serial) */
+    const uint32_t slot = at_load32_rlx(&s->mainq_tail);
+    at_store32_rlx(&s->mainq[slot], id);
+    at_store32_rlx(&s->mainq_tail, slot + 1);
+    return;
+  }
   if (y->flags & MYR_SYSTEM_MAIN_THREAD) {
     uint32_t slot = at_faa32(&s->mainq_tail, 1);
     at_store32_rel(&s->mainq[slot], id);
@@ -240,15 +344,25 @@ static void merge_par_run(void *ctx, uint32_t parts, world_part_fn body, void *a
   if (myr_jobs_parallel_for(s->jobs, 0, parts, 1, merge_range, &m) != MYR_OK) merge_range(&m, 0, parts);
 }
 
+/* Whether no lane recorded anything, nor failed to: a stage whose systems
+ * only write in place, for which a merge would sort and apply nothing. */
+static bool lanes_empty(const patch_lanes *l) {
+  for (uint32_t i = 0; i < l->count; i++) {
+    const patch_buffer *b = &l->lanes[i].buf;
+    if (b->run_count || b->used || b->failed) return false;
+  }
+  return true;
+}
+
 /* Applies the stage's patches from every worker's buffer in key order,
  * the pool's workers sharing the work. */
 static myr_status merge(myr_schedule *s, stage *g) {
-  uint64_t t0 = now_ns();
+  uint64_t t0 = s->timed ? now_ns() : 0;
   myr_patch_stats ps = {0};
   world_par par = {merge_par_run, s, myr_jobs_worker_count(s->jobs),
                    s->merge_min ? s->merge_min : MYR_MERGE_PARALLEL_MIN};
-  myr_status st = patch_merge(&s->lanes, &par, &ps);
-  if (st != MYR_OK) return st;
+  myr_status st = lanes_empty(&s->lanes) ? MYR_OK : patch_merge(&s->lanes, &par, &ps);
+  if (st != MYR_OK || !s->timed) return st;
   g->stats.patches = ps;
   g->stats.merge_ns = now_ns() - t0;
   g->stats.total_merge_ns += g->stats.merge_ns;
@@ -299,6 +413,7 @@ static myr_status run_stage_systems(myr_schedule *s, stage *g) {
                           st == MYR_ENOMEM ? "out of memory" : "too many reduction blocks", y->name);
   }
   open_batch(s, g);
+  s->serial_clock = 0; /* cutting the chunks is no system's time */
   s->remaining = g->count;
   s->mainq_head = s->mainq_tail = 0;
   s->jobs_counter = (myr_counter){0};
@@ -308,12 +423,14 @@ static myr_status run_stage_systems(myr_schedule *s, stage *g) {
    * before its chunks are shared out (docs/performance.md). Its chunks
    * still go to the pool. */
   if (g->count == 1 && !(s->systems[s->by_stage[g->first]].flags & MYR_SYSTEM_MAIN_THREAD))
-    run_system_here(s, &s->systems[s->by_stage[g->first]], false);
+    run_system_here(s, &s->systems[s->by_stage[g->first]], s->workers == 1);
   else
     for (uint32_t k = 0; k < g->count; k++)
       if (s->systems[s->by_stage[g->first + k]].indegree == 0) launch(s, s->by_stage[g->first + k]);
   for (;;) {
-    jobs_wait_until(s->jobs, stage_waiting_over, s);
+    /* one worker: a system is queued here whenever one is ready */
+    if (s->workers > 1) jobs_wait_until(s->jobs, stage_waiting_over, s);
+    assert(stage_waiting_over(s));
     if (at_load32_acq(&s->mainq_tail) != s->mainq_head) {
       uint32_t id;
       while ((id = at_load32_acq(&s->mainq[s->mainq_head])) == NONE) ck_pr_stall(); /* slot being written */
@@ -374,6 +491,8 @@ myr_status myr_schedule_run(myr_schedule *s, double dt) {
   s->world_frame = myr_world_frame(s->world);
   s->error = 0;
   s->failed_system = NONE;
+  s->timed = s->stats || s->tuning; /* the tuner scores systems by their statistics */
+  s->cpu_timed = s->timed && s->cpu_time;
   uint64_t t0 = s->tuning || s->trace ? now_ns() : 0;
   for (uint32_t g = 0; g < s->stage_count && st == MYR_OK; g++) st = run_stage(s, &s->stages[g]);
   world_frame_leave(s->world);

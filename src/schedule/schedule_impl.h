@@ -134,9 +134,16 @@ typedef struct trace_lane { /* one worker's, on its own lines */
 } trace_lane;
 
 struct myr_schedule {
-  trace_lane *trace;     /* per worker while tracing, NULL otherwise */
-  uint32_t trace_cap;    /* events per lane */
-  bool cpu_time;         /* measure systems' CPU time (myr_schedule_set_cpu_time) */
+  trace_lane *trace;  /* per worker while tracing, NULL otherwise */
+  uint32_t trace_cap; /* events per lane */
+  bool cpu_time;      /* measure systems' CPU time (myr_schedule_set_cpu_time) */
+  bool stats;         /* per-system statistics (myr_schedule_set_stats) */
+  /* the running frame's: statistics recorded (stats, or forced by
+   * autotuning), and CPU time measured (cpu_time, when recorded) */
+  bool timed, cpu_timed;
+  /* one worker, while timed: the stage's last reading of the monotonic
+   * clock, where the next system starts (0: none yet) */
+  uint64_t serial_clock;
   uint64_t trace_frame0; /* the frames run before tracing began */
   myr_world *world;
   myr_jobs *jobs;
