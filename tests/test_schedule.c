@@ -396,6 +396,52 @@ static uint32_t count_substr(const char *t, const char *needle) {
   return n;
 }
 
+static void destroy_every_other(const myr_view *v, myr_patches *p) {
+  for (uint32_t i = 0; i < v->chunk.count; i += 2) assert_int_equal(myr_patch_destroy(p, v->chunk.ids[i]), MYR_OK);
+}
+
+/* A merge shared among the workers leaves one event per part, on the lane
+ * of the worker that ran it, within its merge; its JSON says so. */
+static void merge_parts_are_traced_on_their_workers(void **state) {
+  sfix *x = *state;
+  enum { N = 8192 };
+  assert_int_equal(
+      myr_entity_create_bulk(
+          x->f.w, &(myr_bulk_desc){.components = (myr_component[]){x->f.pos}, .component_count = 1, .count = N}),
+      MYR_OK);
+  add(x, "cull", 0, (myr_term[]){{x->f.pos, MYR_TERM_READ}}, 1, destroy_every_other, NULL);
+  assert_int_equal(myr_schedule_set_merge_parallel_min(NULL, 1), MYR_EINVAL);
+  assert_int_equal(myr_schedule_set_merge_parallel_min(x->s, 1), MYR_OK);
+  assert_int_equal(myr_schedule_trace_begin(x->s, 0), MYR_OK);
+  assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_OK);
+  assert_int_equal(myr_world_entity_count(x->f.w), N / 2);
+  size_t n = 0;
+  assert_int_equal(myr_schedule_trace_events(x->s, NULL, 0, &n, NULL), MYR_OK);
+  myr_trace_event *ev = calloc(n, sizeof *ev);
+  assert_non_null(ev);
+  assert_int_equal(myr_schedule_trace_events(x->s, ev, n, &n, NULL), MYR_OK);
+  const myr_trace_event *merge = NULL;
+  for (size_t i = 0; i < n; i++)
+    if (ev[i].kind == MYR_TRACE_MERGE) merge = &ev[i];
+  assert_non_null(merge);
+  uint32_t parts = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (ev[i].kind != MYR_TRACE_MERGE_PART) continue;
+    parts++;
+    assert_true(ev[i].system == UINT32_MAX && ev[i].stage == 0 && ev[i].worker < 2 && ev[i].chunk < 2);
+    assert_true(ev[i].start_ns >= merge->start_ns && ev[i].end_ns <= merge->end_ns);
+  }
+  assert_true(parts >= 2); /* two parts of each shared step: removing rows, at least */
+  free(ev);
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  assert_int_equal(myr_schedule_trace_end(x->s, f), MYR_OK);
+  fclose(f);
+  assert_int_equal(count_substr(buf, "\"cat\": \"merge_part\""), parts);
+  free(buf);
+}
+
 /* A trace holds one event per chunk, per merge and per frame, the frames
  * asked for only; a full lane counts what it drops; misuse is refused. */
 static void trace_records_each_chunk_and_merge(void **state) {
@@ -2191,6 +2237,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(patches_of_a_stage_are_visible_in_the_next, sfix_setup_inline, sfix_teardown),
       cmocka_unit_test_setup_teardown(running_from_inside_a_system_is_refused, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(trace_records_each_chunk_and_merge, sfix_setup, sfix_teardown),
+      cmocka_unit_test_setup_teardown(merge_parts_are_traced_on_their_workers, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(trace_records_each_chunk_and_merge, sfix_setup_inline, sfix_teardown),
       cmocka_unit_test_setup_teardown(gantt_draws_the_last_traced_frame, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(gantt_draws_the_last_traced_frame, sfix_setup_inline, sfix_teardown),

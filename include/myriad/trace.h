@@ -32,7 +32,8 @@ MYR_API myr_status myr_schedule_trace_begin(myr_schedule *s, uint32_t max_events
  * (Perfetto, chrome://tracing): one complete ("ph": "X") event per chunk
  * (cat "chunk", the system's name, tid = worker, args stage, rows, chunk,
  * table, frame), per hook (cat "hook") and per stage merge (cat "merge",
- * name "merge"), and per frame (cat "frame", name "frame N", args frame)
+ * name "merge"), per merge part (cat "merge_part", name "merge part", on
+ * the worker that ran it, args stage, part, frame), and per frame (cat "frame", name "frame N", args frame)
  * on a track of its own named "frames" (tid = the worker count), times in
  * microseconds from the first event; the number of dropped events is
  * otherData.dropped_events. out may be NULL: the events are discarded.
@@ -41,16 +42,25 @@ MYR_API myr_status myr_schedule_trace_begin(myr_schedule *s, uint32_t max_events
 MYR_API myr_status myr_schedule_trace_end(myr_schedule *s, FILE *out);
 
 /* MYR_TRACE_FRAME: a whole frame, from myr_schedule_run's start to its end
- * (recorded at its end, failed or not). */
-typedef enum myr_trace_kind { MYR_TRACE_CHUNK, MYR_TRACE_HOOK, MYR_TRACE_MERGE, MYR_TRACE_FRAME } myr_trace_kind;
+ * (recorded at its end, failed or not). MYR_TRACE_MERGE_PART: a share of a
+ * merge's work, on the lane of the worker that ran it, when the merge was
+ * shared among the pool's workers (myr_schedule_set_merge_parallel_min);
+ * its chunk is the part's index within its step of the merge. */
+typedef enum myr_trace_kind {
+  MYR_TRACE_CHUNK,
+  MYR_TRACE_HOOK,
+  MYR_TRACE_MERGE,
+  MYR_TRACE_FRAME,
+  MYR_TRACE_MERGE_PART
+} myr_trace_kind;
 
 /* One recorded event. */
 typedef struct myr_trace_event {
   myr_trace_kind kind;
-  myr_system system;           /* UINT32_MAX for a merge or a frame */
+  myr_system system;           /* UINT32_MAX for a merge, a merge part or a frame */
   uint32_t worker;             /* the lane it was recorded on; merges and frames: 0 */
   uint32_t stage;              /* UINT32_MAX for a frame */
-  uint32_t rows, chunk, table; /* chunks only, 0 otherwise */
+  uint32_t rows, chunk, table; /* chunks only, 0 otherwise; a merge part's chunk: its index */
   uint64_t start_ns, end_ns;   /* CLOCK_MONOTONIC */
   uint64_t frame;              /* the schedule's frame it belongs to: 1 for its first frame */
 } myr_trace_event;

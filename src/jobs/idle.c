@@ -280,7 +280,7 @@ void jobs_work_until(worker *w, const waiting *pending) {
         run_job(w, j);
         break;
       }
-      if (!spinner || jobs_now_ns() - idle_since > spin_ns) {
+      if (!spinner || (jobs_now_ns() - idle_since > spin_ns && jobs_now_ns() >= at_load_rlx(&p->awake_until))) {
         if (spinner) at_faa32(&p->spinning, (uint32_t)-1);
         /* Woken for work, it spins as its waker counted it; else it looks
          * once more, then parks again without spinning, so that a
@@ -332,3 +332,16 @@ void *jobs_worker_main(void *arg) {
   while (jobs_find_job(w, j)) run_job(w, j);
   return NULL;
 }
+
+/* ---- keeping workers awake ------------------------------------------------ */
+
+void jobs_keep_awake(myr_jobs *p, uint64_t ns) {
+  worker *w = jobs_tls_worker;
+  if (!w || w->pool != p) return;
+  uint64_t until = jobs_now_ns() + ns, was = at_load_rlx(&p->awake_until);
+  while (was < until && !at_cas_sc(&p->awake_until, was, until)) was = at_load_rlx(&p->awake_until);
+  /* the sleepers wake as if for work: each counted as spinning by its waker */
+  for (uint32_t n = at_load32_rlx(&p->sleepers); n > 0 && room_to_wake(p); n--) jobs_wake_one(p, w);
+}
+
+void jobs_keep_awake_end(myr_jobs *p) { at_store_rlx(&p->awake_until, 0); }

@@ -110,6 +110,7 @@ struct myr_jobs {
   uint32_t watch_long;           /* the watchman sleeps past WATCH_NS (nothing to watch): a refused wake rouses it */
   uint32_t stuck;                /* awake workers the last look found without progress ... */
   uint64_t stuck_until;          /* ... a finding that holds until this time (ns) */
+  uint64_t awake_until;          /* idle workers spin, not park, until this time (jobs_keep_awake) */
   uint64_t watch_at;             /* the holder's: time of the last look (ns), 0 none */
   uint64_t watch_ns;             /* the holder's: its pause between looks (ns) */
   struct watch_note *watch_seen; /* the holder's: per worker, what the last look saw */

@@ -72,6 +72,13 @@ static void draw_event(const chart *c, uint32_t worker, const trace_event *e) {
     return;
   }
   double y = TOP + worker * (ROW + GAP);
+  if (kind == MYR_TRACE_MERGE_PART) { /* merge work, on the worker that did it */
+    fprintf(out,
+            "<rect x=\"%.2f\" y=\"%.0f\" width=\"%.2f\" height=\"%d\" fill=\"#333\" stroke=\"white\" "
+            "stroke-width=\"0.3\"><title>stage %u merge, part %u, %.1f us</title></rect>\n",
+            x, y, w, ROW, e->stage, e->chunk, (double)(e->end_ns - e->start_ns) / 1e3);
+    return;
+  }
   fprintf(out,
           "<rect x=\"%.2f\" y=\"%.0f\" width=\"%.2f\" height=\"%d\" fill=\"%s\" stroke=\"white\" "
           "stroke-width=\"0.3\"><title>",

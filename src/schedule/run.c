@@ -326,20 +326,34 @@ static bool stage_waiting_over(void *ctx) {
   return at_load32_acq(&s->remaining) == 0 || at_load32_acq(&s->mainq_tail) != s->mainq_head;
 }
 
+/* How long the pool's workers are kept from parking when a merge starts:
+ * merges of up to this long do not cost the next stage a wake-up (a few
+ * tens of microseconds from a futex). */
+#define MERGE_AWAKE_NS UINT64_C(1000000)
+
 /* The merge's parallel parts, as jobs of the pool (world_par). */
 typedef struct merge_parts {
   world_part_fn body;
   void *arg;
+  myr_schedule *s;
 } merge_parts;
 
 static void merge_range(void *ctx, size_t begin, size_t end) {
   const merge_parts *m = ctx;
-  for (size_t p = begin; p < end; p++) m->body(m->arg, (uint32_t)p);
+  myr_schedule *s = m->s;
+  for (size_t p = begin; p < end; p++) {
+    uint64_t t0 = s->trace ? now_ns() : 0;
+    m->body(m->arg, (uint32_t)p);
+    if (s->trace) /* on the lane of the worker that ran it */
+      schedule_trace(s, myr_jobs_worker_index(s->jobs),
+                     (trace_event){t0, now_ns(), NONE, MERGE_PART_ROWS, (uint32_t)p, 0, s->cur->stage,
+                                   (uint32_t)(s->frame - s->trace_frame0)});
+  }
 }
 
 static void merge_par_run(void *ctx, uint32_t parts, world_part_fn body, void *arg) {
   myr_schedule *s = ctx;
-  merge_parts m = {body, arg};
+  merge_parts m = {body, arg, s};
   /* cannot fail: this is the thread running the frame, a worker of the pool */
   if (myr_jobs_parallel_for(s->jobs, 0, parts, 1, merge_range, &m) != MYR_OK) merge_range(&m, 0, parts);
 }
@@ -361,7 +375,16 @@ static myr_status merge(myr_schedule *s, stage *g) {
   myr_patch_stats ps = {0};
   world_par par = {merge_par_run, s, myr_jobs_worker_count(s->jobs),
                    s->merge_min ? s->merge_min : MYR_MERGE_PARALLEL_MIN};
-  myr_status st = lanes_empty(&s->lanes) ? MYR_OK : patch_merge(&s->lanes, &par, &ps);
+  myr_status st = MYR_OK;
+  if (!lanes_empty(&s->lanes)) {
+    /* The other workers spin through the merge, to take its parallel parts
+     * and the next stage's first chunks at once; after the frame's last
+     * merge they may park as usual. */
+    bool hold = par.threads > 1;
+    if (hold) jobs_keep_awake(s->jobs, MERGE_AWAKE_NS);
+    st = patch_merge(&s->lanes, &par, &ps);
+    if (hold && g == &s->stages[s->stage_count - 1]) jobs_keep_awake_end(s->jobs);
+  }
   if (st != MYR_OK || !s->timed) return st;
   g->stats.patches = ps;
   g->stats.merge_ns = now_ns() - t0;

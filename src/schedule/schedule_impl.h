@@ -258,6 +258,8 @@ void reduction_combine(sys *y);
 /* Records a traced event on lane `worker` (drops it when the lane is full). */
 void schedule_trace(myr_schedule *s, int worker, trace_event ev);
 /* What a recorded event is (trace.c). */
+/* A merge part's event: system NONE, rows MERGE_PART_ROWS, chunk = part. */
+#define MERGE_PART_ROWS UINT32_MAX
 myr_trace_kind trace_kind(const trace_event *e);
 
 /* Writes myr_schedule_error's text and returns st. */

@@ -39,7 +39,8 @@ myr_status myr_schedule_trace_begin(myr_schedule *s, uint32_t max_events) {
 
 myr_trace_kind trace_kind(const trace_event *e) {
   if (e->system != NONE) return e->chunk == NONE ? MYR_TRACE_HOOK : MYR_TRACE_CHUNK;
-  return e->stage == NONE ? MYR_TRACE_FRAME : MYR_TRACE_MERGE;
+  if (e->stage == NONE) return MYR_TRACE_FRAME;
+  return e->rows == MERGE_PART_ROWS ? MYR_TRACE_MERGE_PART : MYR_TRACE_MERGE;
 }
 
 void schedule_trace(myr_schedule *s, int worker, trace_event ev) {
@@ -58,13 +59,13 @@ myr_status myr_schedule_trace_events(const myr_schedule *s, myr_trace_event *out
       if (n >= cap) continue;
       const trace_event *e = &s->trace[w].events[i];
       myr_trace_kind kind = trace_kind(e);
-      bool chunk = kind == MYR_TRACE_CHUNK;
+      bool chunk = kind == MYR_TRACE_CHUNK, part = kind == MYR_TRACE_MERGE_PART;
       out[n] = (myr_trace_event){.kind = kind,
                                  .system = e->system,
                                  .worker = w,
                                  .stage = e->stage,
                                  .rows = chunk ? e->rows : 0,
-                                 .chunk = chunk ? e->chunk : 0,
+                                 .chunk = chunk || part ? e->chunk : 0,
                                  .table = chunk ? e->table : 0,
                                  .start_ns = e->start_ns,
                                  .end_ns = e->end_ns,
@@ -110,6 +111,7 @@ myr_status myr_schedule_trace_end(myr_schedule *s, FILE *out) {
       switch (kind) {
       case MYR_TRACE_FRAME: fprintf(out, "\"frame %llu\", \"cat\": \"frame\"", frame); break;
       case MYR_TRACE_MERGE: fprintf(out, "\"merge\", \"cat\": \"merge\""); break;
+      case MYR_TRACE_MERGE_PART: fprintf(out, "\"merge part\", \"cat\": \"merge_part\""); break;
       case MYR_TRACE_HOOK:
       case MYR_TRACE_CHUNK:
         json_string(out, s->systems[e->system].name);
@@ -122,6 +124,7 @@ myr_status myr_schedule_trace_end(myr_schedule *s, FILE *out) {
       if (kind != MYR_TRACE_FRAME) fprintf(out, "\"stage\": %u, ", e->stage);
       if (kind == MYR_TRACE_CHUNK)
         fprintf(out, "\"rows\": %u, \"chunk\": %u, \"table\": %u, ", e->rows, e->chunk, e->table);
+      if (kind == MYR_TRACE_MERGE_PART) fprintf(out, "\"part\": %u, ", e->chunk);
       fprintf(out, "\"frame\": %llu}}", frame);
     }
   uint64_t dropped = 0;

@@ -30,6 +30,15 @@ enum {
 };
 extern void (*_Atomic jobs_test_hook)(int point);
 
+/* Keeps the pool's idle workers spinning, instead of parking, for the next
+ * `ns` nanoseconds, and wakes the parked ones to spin too: work is coming
+ * soon (the schedule's merge, then the next stage), and a parked worker
+ * would start it tens of microseconds late. The calling thread must be a
+ * worker of the pool (nothing happens otherwise). */
+void jobs_keep_awake(myr_jobs *p, uint64_t ns);
+/* Ends a jobs_keep_awake early: idle workers park after their usual spin. */
+void jobs_keep_awake_end(myr_jobs *p);
+
 /* Makes the calling worker the owner of a fresh counter (see myr_counter),
  * for counters that other workers may spawn into first. */
 void jobs_counter_claim(myr_jobs *p, myr_counter *c);
