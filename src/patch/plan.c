@@ -82,10 +82,20 @@ static uint32_t plan_new(patch_scratch *s, myr_entity named, uint32_t src, const
  * read 16-byte halves of freshly stored 8-byte words, and the store-
  * forwarding stalls cost more than the rest of planning a spawn. */
 static void spawn_set(const patch_hdr *h, uint64_t *set, uint32_t words) {
-  memset(set, 0, words * sizeof(uint64_t));
   const unsigned char *at = (const unsigned char *)(h + 1);
   uint32_t count;
   memcpy(&count, at, sizeof count);
+  if (words == 1) { /* up to 64 components: the word is made in a register, then stored once */
+    uint64_t bits = 0;
+    for (uint32_t i = 0; i < count; i++) {
+      uint32_t c;
+      memcpy(&c, at + sizeof count + i * sizeof c, sizeof c);
+      bits |= 1ull << (c & 63);
+    }
+    set[0] = bits;
+    return;
+  }
+  memset(set, 0, words * sizeof(uint64_t));
   for (uint32_t i = 0; i < count; i++) {
     uint32_t c;
     memcpy(&c, at + sizeof count + i * sizeof c, sizeof c);
