@@ -17,8 +17,9 @@
  * entities' slots (and values), in the order the system records them; each
  * is looked up and edited in turn (a removal swaps the table's last row in).
  *
- * Usage: bench_patch [--rounds R] [--entities N] [--kind K] (default 7
- * rounds, 1M entities, every kind). */
+ * Usage: bench_patch [--rounds R] [--entities N] [--kind K] [--parallel-min P]
+ * (default 7 rounds, 1M entities, every kind; P as
+ * myr_schedule_set_merge_parallel_min, 1 shares every batch). */
 #define _DEFAULT_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,6 +119,8 @@ static uint64_t median(uint64_t *v, uint32_t n) {
 }
 
 /* Median merge ns of `rounds` rounds; *patches gets the patches per round. */
+static uint32_t parallel_min; /* --parallel-min, 0: the default */
+
 static uint64_t through_schedule(kind k, uint32_t n, uint32_t stride, uint32_t workers, uint32_t rounds,
                                  uint64_t *patches) {
   sim s = {.k = k, .stride = stride};
@@ -136,6 +139,7 @@ static uint64_t through_schedule(kind k, uint32_t n, uint32_t stride, uint32_t w
   must(myr_jobs_create(&(myr_jobs_desc){.workers = workers}, &pool), "pool");
   myr_schedule *sc;
   must(myr_schedule_create(s.w, &(myr_schedule_desc){.jobs = pool, .chunk_rows = 16384}, &sc), "schedule");
+  must(myr_schedule_set_merge_parallel_min(sc, parallel_min), "parallel min");
   myr_term term = {s.pos, MYR_TERM_READ};
   must(myr_schedule_add(sc, &(myr_system_desc){.name = "edit", .terms = &term, .term_count = 1, .fn = edit, .user = &s},
                         NULL),
@@ -315,6 +319,7 @@ int main(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--rounds") && i + 1 < argc) rounds = (uint32_t)strtoul(argv[++i], NULL, 10);
     else if (!strcmp(argv[i], "--entities") && i + 1 < argc) n = (uint32_t)strtoul(argv[++i], NULL, 10);
+    else if (!strcmp(argv[i], "--parallel-min") && i + 1 < argc) parallel_min = (uint32_t)strtoul(argv[++i], NULL, 10);
     else if (!strcmp(argv[i], "--kind") && i + 1 < argc) {
       for (only = 0; only < K_COUNT && strcmp(kind_names[only], argv[i + 1]); only++) {}
       if (only == K_COUNT) {
@@ -324,7 +329,8 @@ int main(int argc, char **argv) {
       i++;
     } else {
       fprintf(stderr,
-              "usage: bench_patch [--rounds R] [--entities N] [--kind set|destroy|spawn+values|add+values|remove]\n");
+              "usage: bench_patch [--rounds R] [--entities N] [--kind set|destroy|spawn+values|add+values|remove] "
+              "[--parallel-min P]\n");
       return 2;
     }
   }
