@@ -100,6 +100,12 @@ void resource_free_all(myr_world *w);
 
 /* ---- entity index (entity.c) --------------------------------------------- */
 
+/* Whether one more entity fits without entity_reserve: a free slot, or room
+ * below the capacity short of the index limit (then entity_reserve(w, 1)
+ * would succeed without allocating). */
+static inline bool entity_has_room(const myr_world *w) {
+  return w->free_count != 0 || (uint64_t)w->v.slot_count + 1 < w->slot_cap;
+}
 /* Takes a slot (free list first) and returns its new id. Needs a reservation. */
 myr_entity entity_take(myr_world *w, uint32_t table, uint32_t row);
 /* entity_take for n entities at rows first_row.. of one table, writing
