@@ -14,7 +14,7 @@ bool myr_entity_alive(const myr_world *w, myr_entity e) { return myr_entity_chec
 myr_status myr_entity_create(myr_world *w, myr_entity *out) {
   if (!w || !out) return MYR_EINVAL;
   table *t = w->v.tables[0]; /* the table of the empty set, made with the world */
-  myr_status s = entity_reserve(w, 1);
+  myr_status s = entity_has_room(w) ? MYR_OK : entity_reserve(w, 1);
   if (s == MYR_OK) s = table_reserve(w, t, 1);
   if (s != MYR_OK) return s;
   uint32_t row = table_append1(t);

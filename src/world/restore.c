@@ -56,6 +56,7 @@ void world_index_restore(myr_world *w, uint32_t slots, const unsigned char *gens
 uint32_t world_place_rows(myr_world *w, table *t, const unsigned char *slots, uint32_t n, bool last) {
   uint32_t first = t->count;
   t->count = first + n;
+  if (round_up16(t->count) > t->fresh) t->fresh = round_up16(t->count);
   if (last) { /* the padding invariant: rows up to the next multiple of 16 are zero */
     uint32_t end = t->count, pad = round_up16(end) - end;
     if (pad) {

@@ -84,12 +84,13 @@ static void move_columns(myr_world *w, const table *src, uint32_t sr, table *dst
   }
 }
 
-static myr_status change_set(myr_world *w, myr_entity e, myr_component c, bool add, const void *row) {
-  const entity_record *r;
-  myr_status s = entity_lookup(w, e, &r);
-  if (s != MYR_OK) return s;
+/* change_set past the fast path: finds the step (and caches it), makes
+ * room, moves the row. r is e's live record. */
+__attribute__((noinline)) static myr_status change_step(myr_world *w, myr_entity e, const entity_record *r,
+                                                        myr_component c, bool add, const void *row) {
   if (c >= w->v.component_count) return MYR_ENOCOMP;
   table *src, *dst;
+  myr_status s;
   if (r->table == w->step_src && c == w->step_comp && add == w->step_add) {
     /* the same change as the last one, from the same table (valid then) */
     src = w->step_from;
@@ -111,10 +112,26 @@ static myr_status change_set(myr_world *w, myr_entity e, myr_component c, bool a
     w->step_to = dst;
     w->step_tag = tag_step(w, src, dst, c);
   }
-  if (dst->count == dst->capacity && (s = table_reserve(w, dst, 1)) != MYR_OK) return s; /* room, mostly */
+  if ((s = table_reserve(w, dst, 1)) != MYR_OK) return s;
   if (w->step_tag) move_tag_row(w, &w->v.entities[MYR_ENTITY_INDEX(e)], e, src, dst);
   else world_move_row(w, e, src, dst, c, row);
   return MYR_OK;
+}
+
+/* Adds or removes component c. Inline into the two calls: a run of the same
+ * tag's change (the cached step, with room in the destination) costs the
+ * id's check, three compares and the move. */
+static inline myr_status change_set(myr_world *w, myr_entity e, myr_component c, bool add, const void *row) {
+  const entity_record *r;
+  myr_status s = entity_lookup(w, e, &r);
+  if (s != MYR_OK) return s;
+  table *dst = w->step_to;
+  if (r->table == w->step_src && c == w->step_comp && add == w->step_add && w->step_tag &&
+      __builtin_expect(dst->count != dst->capacity, 1)) {
+    move_tag_row(w, &w->v.entities[MYR_ENTITY_INDEX(e)], e, w->step_from, dst);
+    return MYR_OK;
+  }
+  return change_step(w, e, r, c, add, row);
 }
 
 myr_status myr_component_add(myr_world *w, myr_entity e, myr_component c, const void *row) {

@@ -161,16 +161,39 @@ static size_t table_layout(const table *t, uint32_t cap, size_t *offsets) {
   return at;
 }
 
-myr_status table_reserve(myr_world *w, table *t, uint32_t n) { return table_reserve_kept(w, t, t->count, n); }
+/* Grows a table of ids only (no columns: tags and the empty set) by
+ * world_realloc, which moves a large block's pages instead of copying. */
+static myr_status table_regrow_ids(myr_world *w, table *t, uint32_t cap, uint32_t keep) {
+  size_t size = (size_t)cap * sizeof(myr_entity);
+  bool moved = t->block && world_alloc_zeroes(w, t->block_size) && world_alloc_zeroes(w, size);
+  void *block = world_realloc(w, t->block, t->block_size, size, TABLE_BLOCK_ALIGN, (size_t)keep * sizeof(myr_entity));
+  if (!block) return MYR_ENOMEM;
+  if (!moved) { /* a new block: the kept rows copied, the rest fresh */
+    t->fresh = keep;
+    t->fresh_zero = world_alloc_zeroes(w, size);
+  } else if (t->fresh < keep) { /* the old pages came along whole */
+    t->fresh = keep;
+  }
+  t->ids = block;
+  t->block = block;
+  t->block_size = size;
+  t->capacity = cap;
+  return MYR_OK;
+}
 
-myr_status table_reserve_kept(myr_world *w, table *t, uint32_t kept, uint32_t n) {
-  if (kept < t->count) kept = t->count;
+/* Room for n rows past `kept` (at least the count), the rows up to it kept. */
+static myr_status table_grow(myr_world *w, table *t, uint32_t kept, uint32_t n) {
   uint64_t need = (uint64_t)kept + n;
   if (need <= t->capacity) return MYR_OK;
   if (need > UINT32_MAX - ROW_ALIGN) return MYR_ELIMIT;
   uint64_t cap = t->capacity ? (uint64_t)t->capacity * 2 : ROW_ALIGN;
   if (cap < need) cap = need;
   cap = round_up16((uint32_t)(cap > UINT32_MAX - ROW_ALIGN ? UINT32_MAX - ROW_ALIGN : cap));
+  /* Rows up to round_up16(count) are initialised (padding invariant): keep
+   * them all, so the padding stays defined in the new block (and the rows
+   * up to `kept` a load has written and not placed yet). */
+  uint32_t keep = round_up16(kept);
+  if (t->col_count == 0) return table_regrow_ids(w, t, (uint32_t)cap, keep);
 
   size_t offsets_small[65];
   size_t *offsets = offsets_small;
@@ -185,10 +208,7 @@ myr_status table_reserve_kept(myr_world *w, table *t, uint32_t kept, uint32_t n)
     if (offsets != offsets_small) world_free(w, offsets, offsets_size);
     return MYR_ENOMEM;
   }
-  /* Rows up to round_up16(count) are initialised (padding invariant): copy
-   * them all, so the padding stays defined in the new block (and the rows
-   * up to `kept` a load has written and not placed yet). */
-  uint32_t keep = round_up16(kept);
+  /* Only the kept rows are copied: a fresh block is not written past them. */
   if (keep) memcpy(block + offsets[0], t->ids, (size_t)keep * sizeof(myr_entity));
   t->ids = (myr_entity *)(block + offsets[0]);
   for (uint32_t j = 0; j < t->col_count; j++) {
@@ -202,26 +222,58 @@ myr_status table_reserve_kept(myr_world *w, table *t, uint32_t kept, uint32_t n)
   t->block = block;
   t->block_size = size;
   t->capacity = (uint32_t)cap;
+  t->fresh = keep;
+  t->fresh_zero = world_alloc_zeroes(w, size);
   return MYR_OK;
+}
+
+myr_status table_reserve_grow(myr_world *w, table *t, uint32_t n) { return table_grow(w, t, t->count, n); }
+
+myr_status table_reserve_kept(myr_world *w, table *t, uint32_t kept, uint32_t n) {
+  if (kept < t->count) kept = t->count;
+  myr_status s = table_grow(w, t, kept, n);
+  /* the caller writes the rows up to kept + n before placing them */
+  if (s == MYR_OK && round_up16(kept + n) > t->fresh) t->fresh = round_up16(kept + n);
+  return s;
+}
+
+/* Zeroes rows [first, first + n) of every column (and of the ids when `ids`). */
+static void zero_rows(table *t, uint32_t first, uint32_t n, bool ids) {
+  if (ids) memset(t->ids + first, 0, (size_t)n * sizeof(myr_entity));
+  for (uint32_t j = 0; j < t->col_count; j++) {
+    column *c = &t->cols[j];
+    memset(c->data + (size_t)first * c->elem_size, 0, (size_t)n * c->elem_size);
+  }
 }
 
 uint32_t table_append(table *t, uint32_t n) {
   uint32_t first = t->count;
   uint32_t end = first + n;
   uint32_t pad_end = round_up16(end);
-  if (pad_end > round_up16(first) && pad_end > end) {
-    /* A new 16-row block was entered: zero its unused tail. */
-    memset(t->ids + end, 0, (size_t)(pad_end - end) * sizeof(myr_entity));
-    for (uint32_t j = 0; j < t->col_count; j++) {
-      column *c = &t->cols[j];
-      memset(c->data + (size_t)end * c->elem_size, 0, (size_t)(pad_end - end) * c->elem_size);
-    }
+  if (pad_end > t->fresh) {
+    /* Rows never written are reached: the padding among them must be
+     * initialised (the new rows are the caller's). */
+    uint32_t from = end > t->fresh ? end : t->fresh;
+    if (!t->fresh_zero && pad_end > from) zero_rows(t, from, pad_end - from, true);
+    t->fresh = pad_end;
   }
   t->count = end;
   return first;
 }
 
-void table_zero_block(table *t, uint32_t first) {
+uint32_t table_append_zeroed(table *t, uint32_t n) {
+  uint32_t first = t->count, end = first + n;
+  /* rows below t->fresh may have been written; the rest are zero when
+   * fresh_zero */
+  uint32_t dirty_end = !t->fresh_zero || end < t->fresh ? end : t->fresh;
+  if (dirty_end > first) zero_rows(t, first, dirty_end - first, false);
+  return table_append(t, n);
+}
+
+void table_reach_block(table *t) {
+  uint32_t first = t->fresh;
+  t->fresh = first + ROW_ALIGN;
+  if (t->fresh_zero) return;
   memset(t->ids + first, 0, ROW_ALIGN * sizeof(myr_entity));
   for (uint32_t j = 0; j < t->col_count; j++) {
     column *c = &t->cols[j];

@@ -76,6 +76,15 @@ void component_free(myr_world *w, component_info *ci);
 void *world_default_alloc(size_t size, size_t align, void *user);
 void world_default_free(void *ptr, size_t size, void *user);
 
+/* Whether a block of `size` bytes from w's allocator comes zeroed: only the
+ * default allocator's large blocks (fresh mappings) promise it. */
+bool world_alloc_zeroes(const myr_world *w, size_t size);
+/* Moves the first `keep` bytes of block p (of `size` bytes) to a new block
+ * of new_size bytes and frees p; NULL (p untouched) when out of memory.
+ * Between two of the default allocator's mappings the pages are moved, not
+ * copied, and the bytes past `size` are zero. */
+void *world_realloc(const myr_world *w, void *p, size_t size, size_t new_size, size_t align, size_t keep);
+
 /* Moves live entity e from its row in src to a new row of dst (capacity
  * reserved), between any two tables. Columns dst has and src lacks come
  * from `row` (component `added`, NULL for none) or are zero. (A tag's
@@ -96,6 +105,12 @@ void resource_free_all(myr_world *w);
 
 /* ---- entity index (entity.c) --------------------------------------------- */
 
+/* Whether one more entity fits without entity_reserve: a free slot, or room
+ * below the capacity short of the index limit (then entity_reserve(w, 1)
+ * would succeed without allocating). */
+static inline bool entity_has_room(const myr_world *w) {
+  return w->free_count != 0 || (uint64_t)w->v.slot_count + 1 < w->slot_cap;
+}
 /* Takes a slot (free list first) and returns its new id. Needs a reservation. */
 myr_entity entity_take(myr_world *w, uint32_t table, uint32_t row);
 /* entity_take for n entities at rows first_row.. of one table, writing
@@ -125,17 +140,20 @@ myr_status entity_slots_reserve(myr_world *w, uint32_t slots);
 /* ---- tables (table.c) ---------------------------------------------------- */
 
 /* Appends n rows (capacity must be reserved) and keeps the padding invariant:
- * rows [count, round_up16(count)) are always initialised. Returns the first row. */
+ * rows [count, round_up16(count)) are always initialised. The new rows hold
+ * anything. Returns the first row. */
 uint32_t table_append(table *t, uint32_t n);
-/* Zeroes the 16-row block that starts at row `first` (a multiple of 16,
- * below the capacity) in the ids and every column. */
-void table_zero_block(table *t, uint32_t first);
-/* table_append of one row: only a row that starts a 16-row block has
- * padding to zero, and zeroing the whole block (the row itself is written
- * next) is a few constant-size stores per column. */
+/* table_append, with the new rows' columns zero (their ids are the
+ * caller's to write): memory already known to be zero is not written. */
+uint32_t table_append_zeroed(table *t, uint32_t n);
+/* Makes the 16-row block that starts at row t->fresh initialised (zeroed,
+ * unless known zero already) and moves t->fresh past it. */
+void table_reach_block(table *t);
+/* table_append of one row: only a row that starts a block of 16 rows never
+ * written before has padding to initialise. */
 static inline uint32_t table_append1(table *t) {
   uint32_t first = t->count;
-  if (__builtin_expect(first % ROW_ALIGN == 0, 0)) table_zero_block(t, first);
+  if (__builtin_expect(first == t->fresh, 0)) table_reach_block(t);
   t->count = first + 1;
   return first;
 }

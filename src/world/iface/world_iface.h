@@ -117,6 +117,12 @@ typedef struct table {
   uint32_t capacity; /* multiple of ROW_ALIGN */
   void *block;       /* ids and every column live in this allocation */
   size_t block_size;
+  /* Rows from `fresh` (a multiple of 16, at least round_up16(count)) up to
+   * the capacity have not been written since the block was allocated; they
+   * are zero when fresh_zero (the allocator's fresh memory is known to be
+   * zero), else anything. */
+  uint32_t fresh;
+  bool fresh_zero;
   /* The table graph: per component, the table this one's rows go to when
    * it is added (or removed), plus one; 0 = not looked up yet. Made with
    * the table (MYR_MAX_COMPONENTS * 2 entries); tables never go away. */
@@ -221,10 +227,15 @@ myr_status table_step(myr_world *w, table *t, myr_component c, bool add, table *
  * one, 0 when not looked up yet. */
 static inline uint32_t table_edge(const table *t, myr_component c, bool add) { return t->edges[c * 2 + (add ? 0 : 1)]; }
 table *table_find(const myr_world *w, const compset *set);
-/* Ensures `n` more rows fit without allocating. */
-myr_status table_reserve(myr_world *w, table *t, uint32_t n);
+myr_status table_reserve_grow(myr_world *w, table *t, uint32_t n);
+/* Ensures `n` more rows fit without allocating. Inline: a table that has
+ * room (nearly always) costs a compare. */
+static inline myr_status table_reserve(myr_world *w, table *t, uint32_t n) {
+  return (uint64_t)t->count + n <= t->capacity ? MYR_OK : table_reserve_grow(w, t, n);
+}
 /* The same, for a table whose rows past its count up to `kept` hold values
- * written ahead of placing them (a snapshot's load): those are kept too. */
+ * written ahead of placing them (a snapshot's load): those are kept too,
+ * and the n rows past `kept` count as written from then on. */
 myr_status table_reserve_kept(myr_world *w, table *t, uint32_t kept, uint32_t n);
 /* Finds the first column of a component in the table, -1 if absent. */
 int32_t table_comp_col(const table *t, myr_component c);
