@@ -356,9 +356,7 @@ void world_rows_move(myr_world *w, world_row *rows, uint32_t n, world_rows_scrat
 }
 
 uint32_t world_rows_spawn(myr_world *w, table *t, uint32_t n) {
-  uint32_t row = table_append(t, n);
-  for (uint32_t j = 0; j < t->col_count; j++)
-    memset(t->cols[j].data + (size_t)row * t->cols[j].elem_size, 0, (size_t)n * t->cols[j].elem_size);
+  uint32_t row = table_append_zeroed(t, n); /* writes only what is not known zero */
   entity_take_bulk(w, t->id, row, n, t->ids + row);
   return row;
 }
