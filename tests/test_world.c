@@ -496,6 +496,58 @@ static void hash_is_stable_across_runs(void **state) {
 }
 
 static size_t custom_bytes;
+/* An allocator that refuses one block of a given size, once, and keeps
+ * guard bytes after every block, checked when it is freed. */
+typedef struct guarded {
+  size_t fail_size;
+  bool overrun;
+} guarded;
+enum { GUARD = 256 };
+
+static void *guarded_alloc(size_t size, size_t align, void *user) {
+  guarded *g = user;
+  if (g->fail_size && size == g->fail_size) {
+    g->fail_size = 0;
+    return NULL;
+  }
+  if (align < 64) align = 64;
+  unsigned char *p = aligned_alloc(align, (size + GUARD + align - 1) / align * align);
+  if (p) memset(p + size, 0xa5, GUARD);
+  return p;
+}
+
+static void guarded_free(void *ptr, size_t size, void *user) {
+  guarded *g = user;
+  unsigned char *p = ptr;
+  if (!p) return;
+  for (size_t i = 0; i < GUARD; i++) g->overrun |= p[size + i] != 0xa5;
+  free(p);
+}
+
+/* The entity index and the free stack grow separately: when one growth
+ * fails after the other succeeded, new entities still fit both, and
+ * destroying them all writes within the stack. */
+static void a_failed_index_growth_leaves_room_for_every_release(void **state) {
+  (void)state;
+  guarded g = {0};
+  myr_world *w;
+  assert_int_equal(myr_world_create(&(myr_world_desc){.allocator = {guarded_alloc, guarded_free, &g}}, &w), MYR_OK);
+  myr_entity ids[200];
+  uint32_t n = 0;
+  for (int i = 0; i < 8; i++) assert_int_equal(myr_entity_create(w, &ids[n++]), MYR_OK);
+  g.fail_size = 108 * 12; /* the index's growth to 108 slots fails, the stack's succeeds */
+  assert_int_equal(myr_entity_create_bulk(w, &(myr_bulk_desc){.count = 100, .ids_out = ids + n}), MYR_ENOMEM);
+  assert_int_equal(myr_entity_create_bulk(w, &(myr_bulk_desc){.count = 60, .ids_out = ids + n}), MYR_OK);
+  n += 60;
+  assert_int_equal(myr_entity_create_bulk(w, &(myr_bulk_desc){.count = 1, .ids_out = ids + n}), MYR_OK);
+  n += 1;
+  while (n < 135) assert_int_equal(myr_entity_create(w, &ids[n++]), MYR_OK);
+  for (uint32_t i = 0; i < n; i++) assert_int_equal(myr_entity_destroy(w, ids[i]), MYR_OK);
+  assert_int_equal(myr_world_entity_count(w), 0);
+  myr_world_destroy(w);
+  assert_false(g.overrun);
+}
+
 static void *counting_alloc(size_t size, size_t align, void *user) {
   (*(int *)user)++;
   custom_bytes += size;
@@ -662,6 +714,7 @@ int main(void) {
       cmocka_unit_test(hash_depends_on_content_not_layout),
       cmocka_unit_test(hash_is_stable_across_runs),
       cmocka_unit_test(allocator_hooks_see_every_allocation),
+      cmocka_unit_test(a_failed_index_growth_leaves_room_for_every_release),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -307,14 +307,18 @@ MYR_API myr_status myr_schedule_set_access_check(myr_schedule *s, bool on);
 /* Whether the schedule checks accesses. */
 MYR_API bool myr_schedule_access_check(const myr_schedule *s);
 
-/* The merge of a stage's patches is shared among the pool's workers when
- * the batch holds at least this many patches (rows to remove, rows to
- * move, values to write); smaller batches are merged by the thread running
- * the frame alone. The world that results is the same bit for bit either
- * way, for any thread count: every entity id, every table's row order,
- * every value and the patch statistics. 0 restores the default
- * (MYR_MERGE_PARALLEL_MIN); 1 shares every batch; UINT32_MAX none. For
- * the next frames. Errors: MYR_EINVAL (NULL), MYR_EBUSY (while running). */
+/* The merge of a stage's patches shares its steps among the pool's
+ * workers when they are large enough: removing at least this many rows
+ * from a table, moving as many rows from one table to another, writing as
+ * many patches' values, or applying a batch of as many sets; smaller steps
+ * run on the thread running the frame alone, as planning always does. The
+ * world that results is the same bit for bit either way, for any thread
+ * count: every entity id, every table's row order, every value and the
+ * patch statistics. 0 restores the default (MYR_MERGE_PARALLEL_MIN); 1
+ * shares every step; UINT32_MAX none. While a merge runs, the pool's
+ * other workers spin instead of parking (for up to a millisecond from its
+ * start), so that they start the next stage at once. For the next frames.
+ * Errors: MYR_EINVAL (NULL), MYR_EBUSY (while running). */
 #define MYR_MERGE_PARALLEL_MIN 2048u
 MYR_API myr_status myr_schedule_set_merge_parallel_min(myr_schedule *s, uint32_t patches);
 

@@ -378,12 +378,13 @@ static myr_status merge(myr_schedule *s, stage *g) {
   myr_status st = MYR_OK;
   if (!lanes_empty(&s->lanes)) {
     /* The other workers spin through the merge, to take its parallel parts
-     * and the next stage's first chunks at once; after the frame's last
-     * merge they may park as usual. */
-    bool hold = par.threads > 1;
-    if (hold) jobs_keep_awake(s->jobs, MERGE_AWAKE_NS);
+     * and the next stage's first chunks at once; the frame's end lets them
+     * park as usual (myr_schedule_run). */
+    if (par.threads > 1) {
+      jobs_keep_awake(s->jobs, MERGE_AWAKE_NS);
+      s->held_awake = true;
+    }
     st = patch_merge(&s->lanes, &par, &ps);
-    if (hold && g == &s->stages[s->stage_count - 1]) jobs_keep_awake_end(s->jobs);
   }
   if (st != MYR_OK || !s->timed) return st;
   g->stats.patches = ps;
@@ -519,6 +520,10 @@ myr_status myr_schedule_run(myr_schedule *s, double dt) {
   uint64_t t0 = s->tuning || s->trace ? now_ns() : 0;
   for (uint32_t g = 0; g < s->stage_count && st == MYR_OK; g++) st = run_stage(s, &s->stages[g]);
   world_frame_leave(s->world);
+  if (s->held_awake) { /* no merge follows before the next frame */
+    jobs_keep_awake_end(s->jobs);
+    s->held_awake = false;
+  }
   /* the frame's marker, on the calling thread's lane (worker 0), failed or not */
   if (s->trace)
     schedule_trace(s, 0, (trace_event){t0, now_ns(), NONE, 0, 0, 0, NONE, (uint32_t)(s->frame - s->trace_frame0)});

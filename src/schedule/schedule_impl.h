@@ -161,6 +161,7 @@ struct myr_schedule {
   uint32_t disjoint_count, disjoint_cap;
   uint32_t workers;     /* the pool's */
   uint32_t merge_min;   /* myr_schedule_set_merge_parallel_min, 0: the default */
+  bool held_awake;      /* a merge of the running frame holds the workers awake */
   patch_lanes lanes;    /* a patch buffer per worker */
   double time, dt;      /* the running frame's: the world's time before it, and its dt */
   uint64_t world_frame; /* the running frame's: the world's frame number before it */

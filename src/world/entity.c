@@ -3,9 +3,9 @@
 #include "world_impl.h"
 
 myr_status entity_slots_reserve(myr_world *w, uint32_t slots) {
-  /* the stack first: a failure of the index's growth then leaves both
-   * usable, as each only ever needs to be at least as large as the other's
-   * contents */
+  /* Either growth may fail after the other succeeded: the room for new
+   * slots is the smaller of the two capacities, and every check of it
+   * (entity_reserve, entity_has_room) looks at both. */
   myr_status st = world_grow_array(w, (void **)&w->free_stack, &w->free_cap, sizeof(uint32_t), slots);
   if (st != MYR_OK) return st;
   return world_grow_array(w, (void **)&w->v.entities, &w->slot_cap, sizeof(entity_record), slots);

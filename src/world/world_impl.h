@@ -38,7 +38,7 @@ struct myr_world {
   uint32_t slot_cap;
   /* The free slots as a stack, the most recently freed on top (at
    * free_count - 1): taking n slots reads n indices in a row instead of
-   * following a chain of loads through the index. Holds slot_cap entries,
+   * following a chain of loads through the index. Room for every slot in use,
    * so that a release never allocates. */
   uint32_t *free_stack;
   uint32_t free_cap;
@@ -109,7 +109,8 @@ void resource_free_all(myr_world *w);
  * below the capacity short of the index limit (then entity_reserve(w, 1)
  * would succeed without allocating). */
 static inline bool entity_has_room(const myr_world *w) {
-  return w->free_count != 0 || (uint64_t)w->v.slot_count + 1 < w->slot_cap;
+  /* both the index and the free stack: a failed growth may have grown one */
+  return w->free_count != 0 || ((uint64_t)w->v.slot_count + 1 < w->slot_cap && w->v.slot_count < w->free_cap);
 }
 /* Takes a slot (free list first) and returns its new id. Needs a reservation. */
 myr_entity entity_take(myr_world *w, uint32_t table, uint32_t row);
