@@ -16,7 +16,7 @@ static void move_rows(myr_world *w, patch_scratch *s) {
     if (i + LOOKAHEAD < s->move_count) prefetch_entity(w, NULL, s->plans[s->moves[i + LOOKAHEAD]].real);
     const plan *p = &s->plans[s->moves[i]];
     const entity_record *r = &world_view_of(w)->entities[MYR_ENTITY_INDEX(p->real)];
-    s->refs[i] = (world_row){r->table, r->row, p->dst};
+    s->refs[i] = (world_row){r->table, r->row, p->dst, MYR_ENTITY_INDEX(p->real)};
   }
   world_rows_scratch scratch = rows_scratch(s);
   world_rows_move(w, s->refs, s->move_count, &scratch);
@@ -41,10 +41,9 @@ static void spawn_rows(myr_world *w, patch_scratch *s) {
  * (the order of each entity's first structural patch), except that rows
  * leave each table from the last one down. */
 static void apply_structure(myr_world *w, patch_scratch *s, myr_patch_stats *st) {
-  for (uint32_t i = 0; i < s->destroy_count; i++) {
-    if (i + LOOKAHEAD < s->destroy_count) prefetch_entity(w, NULL, s->plans[s->destroys[i + LOOKAHEAD]].real);
-    const entity_record *r = &world_view_of(w)->entities[MYR_ENTITY_INDEX(s->plans[s->destroys[i]].real)];
-    s->refs[i] = (world_row){r->table, r->row, NO_TABLE};
+  for (uint32_t i = 0; i < s->destroy_count; i++) { /* rows as planning found them: nothing moved since */
+    const plan *p = &s->plans[s->destroys[i]];
+    s->refs[i] = (world_row){p->src, p->row, NO_TABLE, MYR_ENTITY_INDEX(p->real)};
   }
   world_rows_scratch scratch = rows_scratch(s);
   world_rows_remove(w, s->refs, s->destroy_count, true, &scratch);

@@ -17,7 +17,7 @@ typedef struct plan {
   myr_entity real;  /* the real id (resolved for spawns in the apply pass) */
   uint32_t src;     /* table before the batch, NO_TABLE for a spawn */
   uint32_t dst;     /* table after the batch, NO_TABLE if none */
-  uint32_t row;     /* for a spawn: the row in dst (the apply pass) */
+  uint32_t row;     /* an existing entity's row in src (planning); a spawn's row in dst (applying) */
   uint8_t spawned, destroyed;
 } plan;
 

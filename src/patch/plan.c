@@ -67,11 +67,12 @@ myr_status patch_scratch_reserve(myr_world *w, uint64_t n, patch_scratch **out) 
   return st;
 }
 
-static uint32_t plan_new(patch_scratch *s, myr_entity named, uint32_t src, const uint64_t *set, bool spawned) {
+static uint32_t plan_new(patch_scratch *s, myr_entity named, uint32_t src, uint32_t row, const uint64_t *set,
+                         bool spawned) {
   uint32_t k = s->plan_count++;
   if (spawned) s->spawn_order[s->spawn_seen++] = k;
   else s->by_slot[MYR_ENTITY_INDEX(named)] = k;
-  s->plans[k] = (plan){named, spawned ? MYR_ENTITY_NULL : named, src, NO_TABLE, 0, spawned, 0};
+  s->plans[k] = (plan){named, spawned ? MYR_ENTITY_NULL : named, src, NO_TABLE, row, spawned, 0};
   if (set) memcpy(plan_set(s, k), set, s->words * sizeof(uint64_t));
   if (s->firsts_live) memset(s->firsts + (size_t)k * s->words, 0, s->words * sizeof(uint64_t));
   return k;
@@ -129,7 +130,7 @@ static myr_status firsts_begin(myr_world *w, patch_scratch *s) {
 static patch_outcome plan_patch(const myr_world *w, patch_scratch *s, patch_hdr *h) {
   if (h->op == PATCH_SPAWN) {
     /* a spawn's id is new: recording hands out each provisional id once */
-    uint32_t p = plan_new(s, h->entity, NO_TABLE, NULL, true);
+    uint32_t p = plan_new(s, h->entity, NO_TABLE, 0, NULL, true);
     spawn_set(h, plan_set(s, p), s->words);
     h->reserved = p;
     return OUT_APPLY;
@@ -137,7 +138,7 @@ static patch_outcome plan_patch(const myr_world *w, patch_scratch *s, patch_hdr 
   uint32_t k = plan_find(s, h->entity);
   h->reserved = k;
   const uint64_t *set;
-  uint32_t src = NO_TABLE;
+  uint32_t src = NO_TABLE, row = 0;
   if (k != NONE_PLAN) {
     if (s->plans[k].destroyed) return OUT_SKIP_DEAD;
     set = plan_set(s, k);
@@ -145,6 +146,7 @@ static patch_outcome plan_patch(const myr_world *w, patch_scratch *s, patch_hdr 
     const entity_record *r;
     if (MYR_ENTITY_IS_PROVISIONAL(h->entity) || entity_lookup(w, h->entity, &r) != MYR_OK) return OUT_SKIP_DEAD;
     src = r->table;
+    row = r->row;
     set = world_table(w, src)->set.bits;
   }
   myr_component c = h->component;
@@ -157,7 +159,7 @@ static patch_outcome plan_patch(const myr_world *w, patch_scratch *s, patch_hdr 
   case PATCH_MAX: return has ? OUT_APPLY : OUT_SKIP_ABSENT;
   case PATCH_SET_FIRST:
     if (!has) return OUT_SKIP_ABSENT;
-    if (k == NONE_PLAN) h->reserved = k = plan_new(s, h->entity, src, set, false);
+    if (k == NONE_PLAN) h->reserved = k = plan_new(s, h->entity, src, row, set, false);
     return first_claim(s, k, c) ? OUT_APPLY : OUT_SKIP_LOST;
   case PATCH_ADD:
     if (has) return OUT_SKIP_PRESENT;
@@ -170,7 +172,7 @@ static patch_outcome plan_patch(const myr_world *w, patch_scratch *s, patch_hdr 
     break;
   default: break;
   }
-  if (k == NONE_PLAN) h->reserved = k = plan_new(s, h->entity, src, set, false);
+  if (k == NONE_PLAN) h->reserved = k = plan_new(s, h->entity, src, row, set, false);
   if (h->op == PATCH_ADD || h->op == PATCH_PUT) plan_set(s, k)[c >> 6] |= 1ull << (c & 63);
   else if (h->op == PATCH_REMOVE) plan_set(s, k)[c >> 6] &= ~(1ull << (c & 63));
   else s->plans[k].destroyed = 1;

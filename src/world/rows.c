@@ -245,10 +245,7 @@ static void remove_group(myr_world *w, table *t, const world_row *r, uint32_t d,
     }
   }
   if (release)
-    for (uint32_t k = 0; k < d; k++) { /* rows descending, read before any hole is filled */
-      if (k + ROWS_AHEAD < d) __builtin_prefetch(&t->ids[r[d - 1 - k - ROWS_AHEAD].row]);
-      gone[k] = MYR_ENTITY_INDEX(t->ids[r[d - 1 - k].row]);
-    }
+    for (uint32_t k = 0; k < d; k++) gone[k] = r[d - 1 - k].slot; /* rows descending */
   removal m = {w, t, holes, fills, gone, h, release ? d : 0, w->free_count, 1};
   m.parts = world_par_parts(scratch->par, d);
   world_par_run(scratch->par, d, m.parts, removal_part, &m);
