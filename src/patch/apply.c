@@ -117,10 +117,7 @@ static void combine_field(patch_op op, myr_type type, unsigned char *cell, const
 }
 
 /* Writes the values of one patch at its entity's row now. */
-static void write_values(myr_world *w, const patch_scratch *s, const patch_hdr *h, myr_entity e) {
-  const entity_record *r;
-  if (entity_lookup(w, e, &r) != MYR_OK) return;
-  table *t = world_table(w, r->table);
+static void write_values(myr_world *w, const patch_scratch *s, const patch_hdr *h, table *t, uint32_t row) {
   const unsigned char *at = (const unsigned char *)(h + 1);
   if (h->op == PATCH_SPAWN) {
     uint32_t count;
@@ -132,8 +129,8 @@ static void write_values(myr_world *w, const patch_scratch *s, const patch_hdr *
       const component_info *ci = world_component(w, c);
       int32_t col = table_comp_col(t, c); /* absent if removed later in the batch */
       if (col >= 0) {
-        table_write_packed(ci, t, col, r->row, vals);
-        resolve_row(s, ci, t, col, r->row);
+        table_write_packed(ci, t, col, row, vals);
+        resolve_row(s, ci, t, col, row);
       }
       vals += packed_size(ci);
     }
@@ -144,16 +141,16 @@ static void write_values(myr_world *w, const patch_scratch *s, const patch_hdr *
   const component_info *ci = world_component(w, h->component);
   if (h->op == PATCH_ADD_TO || h->op == PATCH_MIN || h->op == PATCH_MAX) {
     column *cl = &t->cols[col + h->field];
-    combine_field((patch_op)h->op, cl->type, cl->data + (size_t)r->row * cl->elem_size, at);
+    combine_field((patch_op)h->op, cl->type, cl->data + (size_t)row * cl->elem_size, at);
   } else if (h->op == PATCH_SET_FIELD) {
     column *cl = &t->cols[col + h->field];
-    value_copy(cl->data + (size_t)r->row * cl->elem_size, at, cl->elem_size);
-    if (cl->type == MYR_ENTITY) resolve_column(s, cl, r->row);
+    value_copy(cl->data + (size_t)row * cl->elem_size, at, cl->elem_size);
+    if (cl->type == MYR_ENTITY) resolve_column(s, cl, row);
   } else if (h->size) {
-    table_write_packed(ci, t, col, r->row, at);
-    resolve_row(s, ci, t, col, r->row);
+    table_write_packed(ci, t, col, row, at);
+    resolve_row(s, ci, t, col, row);
   } else { /* an add without values: zeros, even if the row did not move */
-    table_zero_component(ci, t, col, r->row);
+    table_zero_component(ci, t, col, row);
   }
 }
 
@@ -277,20 +274,26 @@ static void values_part(void *arg, uint32_t part) {
   for (uint32_t k = 0; k < LOOKAHEAD; k++) {
     const patch_hdr *a = cursor_next(&ahead);
     if (!a) break;
-    if (value_part(j->w, sc, a, j->parts, &e) == part) prefetch_entity(j->w, NULL, e);
+    if (!MYR_ENTITY_IS_PROVISIONAL(a->entity) && value_part(j->w, sc, a, j->parts, &e) == part)
+      prefetch_entity(j->w, NULL, e);
   }
   for (patch_hdr *h; (h = cursor_next(&cur));) {
     const patch_hdr *a = cursor_next(&ahead);
-    if (a && value_part(j->w, sc, a, j->parts, &e) == part) prefetch_entity(j->w, NULL, e);
+    if (a && !MYR_ENTITY_IS_PROVISIONAL(a->entity) && value_part(j->w, sc, a, j->parts, &e) == part)
+      prefetch_entity(j->w, NULL, e);
     if (value_part(j->w, sc, h, j->parts, &e) != part) continue;
-    if (!MYR_ENTITY_IS_PROVISIONAL(h->entity)) { /* moved or destroyed by a patch of the batch? */
-      uint32_t k = plan_find(sc, e);
-      if (k != NONE_PLAN) {
-        if (sc->plans[k].destroyed) continue;
-        e = sc->plans[k].real;
-      }
+    if (MYR_ENTITY_IS_PROVISIONAL(h->entity)) { /* spawned in the batch: its plan knows its row */
+      const plan *p = &sc->plans[h->reserved];
+      write_values(j->w, sc, h, world_table(j->w, p->dst), p->row);
+      continue;
     }
-    write_values(j->w, sc, h, e);
+    uint32_t k = plan_find(sc, e); /* moved or destroyed by a patch of the batch? */
+    if (k != NONE_PLAN) {
+      if (sc->plans[k].destroyed) continue;
+      e = sc->plans[k].real;
+    }
+    const entity_record *r;
+    if (entity_lookup(j->w, e, &r) == MYR_OK) write_values(j->w, sc, h, world_table(j->w, r->table), r->row);
   }
 }
 
