@@ -18,8 +18,13 @@
  * is looked up and edited in turn (a removal swaps the table's last row in).
  *
  * Usage: bench_patch [--rounds R] [--entities N] [--kind K] [--parallel-min P]
- * (default 7 rounds, 1M entities, every kind; P as
- * myr_schedule_set_merge_parallel_min, 1 shares every batch). */
+ * [--ready FRAMES] (default 7 rounds, 1M entities, every kind; P as
+ * myr_schedule_set_merge_parallel_min, 1 shares every batch). --ready runs
+ * FRAMES traced frames of a stage that destroys and spawns 1 in 128
+ * entities followed by a stage of chunks over all of them, on 2 workers,
+ * and prints how long after the merge each worker starts its first chunk
+ * of the second stage (median over the frames), and how often worker 1
+ * parked. */
 #define _DEFAULT_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
@@ -314,13 +319,134 @@ static uint64_t by_hand(kind k, uint32_t n, uint32_t stride, uint32_t rounds) {
   return m;
 }
 
+/* ---- workers ready across the merge -------------------------------------- */
+
+/* Stage 0 destroys the entities its slot hash picks and spawns as many
+ * (a merge of both kinds); stage 1 moves every entity, in chunks that
+ * every worker takes. The trace says when each worker starts its first
+ * chunk of stage 1 after stage 0's merge ends. */
+typedef struct ready_sim {
+  myr_component pos, vel;
+  uint32_t stride;
+} ready_sim;
+
+static void churn(const myr_view *v, myr_patches *p) {
+  const ready_sim *s = v->user;
+  const vec3 val = {1, 2, 3};
+  const myr_component set[] = {s->pos, s->vel};
+  const void *values[] = {&val, &val};
+  for (uint32_t i = 0; i < v->chunk.count; i++)
+    if (picked(MYR_ENTITY_INDEX(v->chunk.ids[i]) ^ (uint32_t)v->chunk.ids[i] >> 7, s->stride)) {
+      must(myr_patch_destroy(p, v->chunk.ids[i]), "destroy");
+      must(myr_patch_spawn(p, set, 2, values, NULL), "spawn");
+    }
+}
+
+static void drift(const myr_view *v, myr_patches *p) {
+  (void)p;
+  float *x = myr_chunk_column(&v->chunk, 0, 0);
+  const float *vx = myr_chunk_column(&v->chunk, 1, 0);
+  for (uint32_t i = 0; i < v->chunk.count; i++) x[i] += vx[i] * (float)v->dt;
+}
+
+static int cmp_f(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+static int ready(uint32_t n, uint32_t frames) {
+  ready_sim s = {.stride = 128};
+  myr_world *w;
+  must(myr_world_create(NULL, &w), "world");
+  must(myr_component_register(w, &(myr_component_desc){"Position", vec3_fields, 3, sizeof(vec3)}, &s.pos), "pos");
+  must(myr_component_register(w, &(myr_component_desc){"Velocity", vec3_fields, 3, sizeof(vec3)}, &s.vel), "vel");
+  const vec3 val = {0, 0, 0};
+  const myr_component set[] = {s.pos, s.vel};
+  const void *values[] = {&val, &val};
+  must(myr_entity_create_bulk(w,
+                              &(myr_bulk_desc){.components = set, .component_count = 2, .values = values, .count = n}),
+       "create");
+  myr_jobs *pool;
+  must(myr_jobs_create(&(myr_jobs_desc){.workers = 2}, &pool), "pool");
+  myr_schedule *sc;
+  must(myr_schedule_create(w, &(myr_schedule_desc){.jobs = pool, .chunk_rows = 16384}, &sc), "schedule");
+  must(myr_schedule_set_merge_parallel_min(sc, parallel_min), "parallel min");
+  myr_term read = {s.pos, MYR_TERM_READ};
+  myr_term move[] = {{s.pos, MYR_TERM_WRITE}, {s.vel, MYR_TERM_READ}};
+  must(myr_schedule_add(
+           sc, &(myr_system_desc){.name = "churn", .terms = &read, .term_count = 1, .fn = churn, .user = &s}, NULL),
+       "churn");
+  must(myr_schedule_add(
+           sc, &(myr_system_desc){.name = "drift", .terms = move, .term_count = 2, .fn = drift, .stage = 1}, NULL),
+       "drift");
+  for (int i = 0; i < 20; i++) must(myr_schedule_run(sc, 1.0 / 60), "warm-up");
+  myr_jobs_worker_stats before, after;
+  must(myr_jobs_stats(pool, 1, &before), "stats");
+  must(myr_schedule_trace_begin(sc, 1u << 22), "trace");
+  for (uint32_t f = 0; f < frames; f++) must(myr_schedule_run(sc, 1.0 / 60), "run");
+  must(myr_jobs_stats(pool, 1, &after), "stats");
+  size_t count = 0;
+  must(myr_schedule_trace_events(sc, NULL, 0, &count, NULL), "events");
+  myr_trace_event *ev = malloc(sizeof *ev * (count ? count : 1));
+  double *gap[2] = {malloc(sizeof(double) * frames), malloc(sizeof(double) * frames)};
+  uint64_t *merge_end = calloc(frames + 2, sizeof(uint64_t)),
+           *first[2] = {calloc(frames + 2, 8), calloc(frames + 2, 8)};
+  if (!ev || !gap[0] || !gap[1] || !merge_end || !first[0] || !first[1]) abort();
+  must(myr_schedule_trace_events(sc, ev, count, &count, NULL), "events");
+  uint64_t f0 = UINT64_MAX;
+  for (size_t i = 0; i < count; i++)
+    if (ev[i].frame < f0) f0 = ev[i].frame;
+  uint64_t patches = 0;
+  for (size_t i = 0; i < count; i++) {
+    uint64_t f = ev[i].frame - f0;
+    if (f >= frames) continue;
+    if (ev[i].kind == MYR_TRACE_MERGE && ev[i].stage == 0) merge_end[f] = ev[i].end_ns;
+    if (ev[i].kind == MYR_TRACE_CHUNK && ev[i].stage == 1 && ev[i].worker < 2 &&
+        (!first[ev[i].worker][f] || ev[i].start_ns < first[ev[i].worker][f]))
+      first[ev[i].worker][f] = ev[i].start_ns;
+  }
+  uint32_t m[2] = {0, 0};
+  for (uint32_t f = 0; f < frames; f++)
+    for (int k = 0; k < 2; k++)
+      if (merge_end[f] && first[k][f]) gap[k][m[k]++] = ((double)first[k][f] - (double)merge_end[f]) / 1e3;
+  myr_stage_stats st;
+  must(myr_schedule_stage_stats(sc, 0, &st), "stage stats");
+  patches = st.patches.recorded;
+  printf("stage 0's merge (%llu patches, %.1f us) to each worker's first chunk of stage 1, %u frames:\n",
+         (unsigned long long)patches, (double)st.merge_ns / 1e3, frames);
+  printf("worker  frames  median us  p90 us  max us\n");
+  for (int k = 0; k < 2; k++) {
+    if (!m[k]) continue;
+    qsort(gap[k], m[k], sizeof(double), cmp_f);
+    printf("%6d  %6u  %9.2f  %6.2f  %6.1f\n", k, m[k], gap[k][m[k] / 2], gap[k][m[k] * 9 / 10], gap[k][m[k] - 1]);
+  }
+  printf("worker 1 parked %llu times in the traced frames\n", (unsigned long long)(after.parks - before.parks));
+  free(ev);
+  free(gap[0]);
+  free(gap[1]);
+  free(merge_end);
+  free(first[0]);
+  free(first[1]);
+  must(myr_schedule_trace_end(sc, NULL), "trace end");
+  myr_schedule_destroy(sc);
+  must(myr_jobs_destroy(pool), "pool");
+  myr_world_destroy(w);
+  return 0;
+}
+
 int main(int argc, char **argv) {
-  uint32_t rounds = 7, n = 1000000, only = K_COUNT;
+  uint32_t rounds = 7, n = 1000000, only = K_COUNT, ready_frames = 0;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--rounds") && i + 1 < argc) rounds = (uint32_t)strtoul(argv[++i], NULL, 10);
     else if (!strcmp(argv[i], "--entities") && i + 1 < argc) n = (uint32_t)strtoul(argv[++i], NULL, 10);
     else if (!strcmp(argv[i], "--parallel-min") && i + 1 < argc) parallel_min = (uint32_t)strtoul(argv[++i], NULL, 10);
-    else if (!strcmp(argv[i], "--kind") && i + 1 < argc) {
+    else if (!strcmp(argv[i], "--ready") && i + 1 < argc) {
+      ready_frames = (uint32_t)strtoul(argv[++i], NULL, 10);
+      if (ready_frames < 1 || ready_frames > 100000) {
+        fprintf(stderr, "bench_patch: --ready takes 1..100000 frames\n");
+        return 2;
+      }
+    } else if (!strcmp(argv[i], "--kind") && i + 1 < argc) {
       for (only = 0; only < K_COUNT && strcmp(kind_names[only], argv[i + 1]); only++) {}
       if (only == K_COUNT) {
         fprintf(stderr, "bench_patch: unknown kind '%s'\n", argv[i + 1]);
@@ -330,7 +456,7 @@ int main(int argc, char **argv) {
     } else {
       fprintf(stderr,
               "usage: bench_patch [--rounds R] [--entities N] [--kind set|destroy|spawn+values|add+values|remove] "
-              "[--parallel-min P]\n");
+              "[--parallel-min P] [--ready FRAMES]\n");
       return 2;
     }
   }
@@ -338,6 +464,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "bench_patch: rounds 1..1000, entities 1000..50000000\n");
     return 2;
   }
+  if (ready_frames) return ready(n, ready_frames);
   const uint32_t strides[] = {16, 2};
   printf("%-13s %9s %12s %12s %12s %9s %9s\n", "patches", "per round", "by hand M/s", "1 worker M/s", "2 workers M/s",
          "1w/hand", "2w/1w");
