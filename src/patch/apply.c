@@ -116,7 +116,8 @@ static void combine_field(patch_op op, myr_type type, unsigned char *cell, const
   }
 }
 
-/* Writes the values of one patch at its entity's row now. */
+/* Writes the values of one patch at row `row` of table t, its entity's
+ * place after the batch's structural changes. */
 static void write_values(myr_world *w, const patch_scratch *s, const patch_hdr *h, table *t, uint32_t row) {
   const unsigned char *at = (const unsigned char *)(h + 1);
   if (h->op == PATCH_SPAWN) {
@@ -154,7 +155,6 @@ static void write_values(myr_world *w, const patch_scratch *s, const patch_hdr *
   }
 }
 
-/* A batch of set patches only: one pass, check and write. */
 /* A batch of sets shared out by entity slot (all of an entity's sets in
  * one part, in patch order); each part counts what it applied and what
  * it found dead. */
