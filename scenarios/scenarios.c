@@ -46,6 +46,7 @@ myr_status scn_create_desc(const scn_desc *d, scn_scenario **out) {
   scn_scenario *sc = calloc(1, sizeof *sc);
   if (!sc) return MYR_ENOMEM;
   sc->kernels = d->kernels;
+  sc->which = which;
   sc->populate = d->populate;
   sc->populate_ctx = d->ctx;
   myr_status st = myr_world_create(NULL, &sc->world);
@@ -73,4 +74,28 @@ void scn_destroy(scn_scenario *s) {
   if (s->free_state) s->free_state(s->state);
   myr_world_destroy(s->world);
   free(s);
+}
+
+/* Per scenario: the dimensions, the box and the kinds' component names. */
+static const struct {
+  uint32_t dims;
+  float lo[3], hi[3];
+  const char *kinds[4];
+} streams[] = {
+    {3, {0, 0, 0}, {1, 1, 1}, {NULL}},               /* particles: the unit box */
+    {2, {0, 0, 0}, {1, 1, 0}, {"Predator", "Prey"}}, /* boids: the unit torus */
+    {2, {-100, -100, 0}, {420, 340, 0}, {"Player"}}, /* ecsbench: the spawn area and a margin */
+    {2, {-100, -100, 0}, {420, 340, 0}, {NULL}},     /* ecsbench2 */
+};
+
+myr_status scn_stream_desc(scn_scenario *s, myr_stream_desc *desc) {
+  if (!s || !desc) return MYR_EINVAL;
+  const myr_world *w = s->world;
+  myr_stream_desc d = {.dims = streams[s->which].dims, .fields = {0, 1, 2}, .bits = 16, .kinds = s->kinds};
+  myr_status st = myr_component_lookup(w, "Position", &d.position);
+  for (uint32_t a = 0; a < 3; a++) d.box_min[a] = streams[s->which].lo[a], d.box_max[a] = streams[s->which].hi[a];
+  for (uint32_t k = 0; st == MYR_OK && k < 4 && streams[s->which].kinds[k]; k++, d.kind_count++)
+    st = myr_component_lookup(w, streams[s->which].kinds[k], &s->kinds[k]);
+  if (st == MYR_OK) *desc = d;
+  return st;
 }

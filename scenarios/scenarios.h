@@ -59,6 +59,12 @@ typedef struct scn_desc {
  * bit. Errors: those of scn_create_kernels, and populate's. */
 myr_status scn_create_desc(const scn_desc *d, scn_scenario **out);
 
+/* How the live view streams the scenario (stream.h): its Position
+ * component and fields, the box its entities live in and the kinds
+ * (boids: Predator, Prey; ecsbench: Player). desc->kinds points into the
+ * scenario, valid while it lives. Errors: MYR_EINVAL (NULL). */
+myr_status scn_stream_desc(scn_scenario *s, myr_stream_desc *desc);
+
 myr_world *scn_world(const scn_scenario *s);
 myr_schedule *scn_schedule(const scn_scenario *s);
 void scn_destroy(scn_scenario *s);

@@ -15,6 +15,8 @@ struct scn_scenario {
   void *populate_ctx;
   /* scn_direct_create's, for a scenario that offers it (NULL: none) */
   myr_status (*direct)(scn_scenario *sc, scn_direct **out);
+  uint32_t which;         /* its index in scn_list */
+  myr_component kinds[4]; /* scn_stream_desc's kinds */
 };
 
 /* splitmix64: the next 64 bits of the stream at *s, the same everywhere */

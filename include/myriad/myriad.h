@@ -13,5 +13,6 @@
 #include "myriad/tuning.h"
 #include "myriad/grid.h"
 #include "myriad/snapshot.h"
+#include "myriad/stream.h"
 
 #endif /* MYRIAD_MYRIAD_H */

@@ -94,14 +94,37 @@ MYR_API const myr_stream_desc *myr_stream_description(const myr_stream *stream);
  * frame is running on the world), MYR_ENOMEM (the stream is unchanged). */
 MYR_API myr_status myr_stream_capture(myr_stream *stream, const myr_world *world, uint32_t *seq);
 
-/* Codes the newest view against view `base` (0: a keyframe). When the
- * stream no longer holds base (or never had it), it codes a keyframe; *used
- * (may be NULL) says which base the message is against (0 for a
- * keyframe). The message is in *data, *size bytes, allocated with malloc:
- * free it with free(). Errors: MYR_EINVAL (NULL, no view captured yet),
+/* Codes the newest view against view `base` (0: a keyframe). `prev` is the
+ * view that base was itself coded against for this receiver (0 when base
+ * reached it as a keyframe): the receiver predicts each survivor's move
+ * from the step it saw between prev and base, so the encoder needs both.
+ * When the stream no longer holds base, or prev is not 0 and no longer
+ * held, it codes a keyframe. *used (may be NULL) gets the base the message
+ * is coded against (0 for a keyframe); remember it with the message's
+ * sequence number, as the prev of a later encode against it. Receivers at
+ * the same (base, prev) get the same bytes, so one encoding serves them
+ * all. The message is in *data, *size bytes, allocated with malloc: free
+ * it with free(). Errors: MYR_EINVAL (NULL, no view captured yet, base or
+ * prev not older than the newest view, prev not older than base),
  * MYR_ENOMEM. */
-MYR_API myr_status myr_stream_encode(myr_stream *stream, uint32_t base, unsigned char **data, size_t *size,
-                                     uint32_t *used);
+MYR_API myr_status myr_stream_encode(myr_stream *stream, uint32_t base, uint32_t prev, unsigned char **data,
+                                     size_t *size, uint32_t *used);
+
+/* A keyframe's or delta's header, read without decoding the rest. */
+typedef struct myr_stream_header {
+  uint32_t type; /* MYR_STREAM_KEYFRAME or MYR_STREAM_DELTA */
+  uint32_t dims, bits;
+  bool kinds, color;  /* entities carry a kind, a colour */
+  uint32_t seq, base; /* base: 0 in a keyframe */
+  uint64_t frame;
+  uint32_t count;
+  uint64_t hash;
+} myr_stream_header;
+
+/* Reads the header of a keyframe or delta. Errors: MYR_EINVAL (NULL),
+ * MYR_ECORRUPT (too short, another type or version, dims or bits out of
+ * range). */
+MYR_API myr_status myr_stream_peek(const void *data, size_t size, myr_stream_header *out);
 
 /* Whether view `seq` is still held as a baseline. */
 MYR_API bool myr_stream_holds(const myr_stream *stream, uint32_t seq);

@@ -1,0 +1,349 @@
+/* The encoder: views of a world captured between frames, coded as a
+ * keyframe or as a delta against a receiver's baseline (docs/stream.md). */
+#include <math.h>
+#include <stdlib.h>
+
+#include "stream_impl.h"
+#include "world_iface.h"
+
+struct myr_stream {
+  myr_stream_desc desc;
+  myr_component kinds[MYR_STREAM_MAX_KINDS];
+  double lo[3], scale[3]; /* quantisation: q = floor((v - lo) * scale) */
+  uint32_t top;           /* 2^bits - 1 */
+  uint32_t next_seq;
+  /* the views: a ring of history + 1, the newest at `newest` */
+  sview *views;
+  uint32_t ring, held, newest;
+  /* per table, while capturing: where its positions, kind and colour are */
+  struct tinfo {
+    const float *axis[3];
+    const uint32_t *color;
+    uint8_t kind;
+    bool has;
+  } * tables;
+  uint32_t table_cap;
+};
+
+/* ---- making one ---------------------------------------------------------- */
+
+static myr_status check_field(const myr_world *w, myr_component c, uint32_t field, myr_type type) {
+  if (c >= world_component_count(w)) return MYR_ENOCOMP;
+  const component_info *ci = world_component(w, c);
+  if (field >= ci->field_count) return MYR_EFIELD;
+  return ci->fields[field].type == type ? MYR_OK : MYR_ETYPE;
+}
+
+static myr_status check_desc(const myr_world *w, const myr_stream_desc *d) {
+  if (d->dims != 2 && d->dims != 3) return MYR_EINVAL;
+  if (d->bits > 24 || d->kind_count > MYR_STREAM_MAX_KINDS || (d->kind_count && !d->kinds) || d->history > 64)
+    return MYR_EINVAL;
+  for (uint32_t a = 0; a < d->dims; a++) {
+    if (!isfinite(d->box_min[a]) || !isfinite(d->box_max[a]) || !(d->box_max[a] > d->box_min[a])) return MYR_EINVAL;
+    myr_status st = check_field(w, d->position, d->fields[a], MYR_F32);
+    if (st != MYR_OK) return st;
+  }
+  for (uint32_t k = 0; k < d->kind_count; k++)
+    if (d->kinds[k] >= world_component_count(w)) return MYR_ENOCOMP;
+  return d->has_color ? check_field(w, d->color, d->color_field, MYR_U32) : MYR_OK;
+}
+
+myr_status myr_stream_create(const myr_world *world, const myr_stream_desc *desc, myr_stream **out) {
+  if (!world || !desc || !out) return MYR_EINVAL;
+  myr_status st = check_desc(world, desc);
+  if (st != MYR_OK) return st;
+  myr_stream *s = calloc(1, sizeof *s);
+  if (!s) return MYR_ENOMEM;
+  s->desc = *desc;
+  if (s->desc.bits == 0) s->desc.bits = 16;
+  if (s->desc.history == 0) s->desc.history = MYR_STREAM_DEFAULT_HISTORY;
+  for (uint32_t k = 0; k < desc->kind_count; k++) s->kinds[k] = desc->kinds[k];
+  s->desc.kinds = desc->kind_count ? s->kinds : NULL;
+  for (uint32_t a = 0; a < desc->dims; a++) {
+    s->lo[a] = desc->box_min[a];
+    s->scale[a] = ldexp(1.0, (int)s->desc.bits) / ((double)desc->box_max[a] - (double)desc->box_min[a]);
+  }
+  s->top = (uint32_t)((1ull << s->desc.bits) - 1);
+  s->next_seq = 1;
+  s->ring = s->desc.history + 1;
+  s->views = calloc(s->ring, sizeof *s->views);
+  if (!s->views) {
+    free(s);
+    return MYR_ENOMEM;
+  }
+  for (uint32_t i = 0; i < s->ring; i++) s->views[i].dims = desc->dims, s->views[i].bits = s->desc.bits;
+  *out = s;
+  return MYR_OK;
+}
+
+void myr_stream_destroy(myr_stream *s) {
+  if (!s) return;
+  for (uint32_t i = 0; i < s->ring; i++) sview_free(&s->views[i]);
+  free(s->views);
+  free(s->tables);
+  free(s);
+}
+
+const myr_stream_desc *myr_stream_description(const myr_stream *s) { return s ? &s->desc : NULL; }
+
+/* ---- capturing ----------------------------------------------------------- */
+
+static const sview *newest(const myr_stream *s) { return s->held ? &s->views[s->newest] : NULL; }
+
+static const sview *find(const myr_stream *s, uint32_t seq) {
+  for (uint32_t k = 0; k < s->held; k++) {
+    const sview *v = &s->views[(s->newest + s->ring - k) % s->ring];
+    if (v->seq == seq) return v;
+  }
+  return NULL;
+}
+
+/* Where each table keeps what the stream reads; false when the world has
+ * fewer components than the description names (another world). */
+static bool map_tables(myr_stream *s, const myr_world *w) {
+  const myr_stream_desc *d = &s->desc;
+  if (check_desc(w, d) != MYR_OK) return false;
+  uint32_t n = world_table_count(w);
+  if (n > s->table_cap) {
+    struct tinfo *t = realloc(s->tables, sizeof *t * n);
+    if (!t) return false;
+    s->tables = t;
+    s->table_cap = n;
+  }
+  for (uint32_t i = 0; i < n; i++) {
+    const table *t = world_table(w, i);
+    struct tinfo *ti = &s->tables[i];
+    *ti = (struct tinfo){0};
+    int32_t col = table_comp_col(t, d->position);
+    if (col < 0) continue;
+    ti->has = true;
+    for (uint32_t a = 0; a < d->dims; a++)
+      ti->axis[a] = (const float *)(const void *)t->cols[col + (int32_t)d->fields[a]].data;
+    for (uint32_t k = 0; k < d->kind_count && !ti->kind; k++)
+      if (compset_has(&t->set, d->kinds[k])) ti->kind = (uint8_t)(k + 1);
+    int32_t cc = d->has_color ? table_comp_col(t, d->color) : -1;
+    if (cc >= 0) ti->color = (const uint32_t *)(const void *)t->cols[cc + (int32_t)d->color_field].data;
+  }
+  return true;
+}
+
+static uint32_t quantise(const myr_stream *s, uint32_t a, float v) {
+  double t = floor(((double)v - s->lo[a]) * s->scale[a]);
+  if (!(t >= 0)) return 0; /* also NaN */
+  return t >= (double)s->top ? s->top : (uint32_t)t;
+}
+
+myr_status myr_stream_capture(myr_stream *s, const myr_world *w, uint32_t *seq) {
+  if (!s || !w) return MYR_EINVAL;
+  if (world_running(w)) return MYR_EBUSY;
+  if (!map_tables(s, w)) return check_desc(w, &s->desc) != MYR_OK ? MYR_EINVAL : MYR_ENOMEM;
+  const world_view *wv = world_view_of(w);
+  uint32_t slots = wv->slot_count, dims = s->desc.dims;
+  /* the oldest view's storage (or an unused one) takes the new view */
+  uint32_t at = s->held ? (s->newest + 1) % s->ring : 0;
+  sview *v = &s->views[at];
+  if (!sview_reserve(v, slots, false)) return MYR_ENOMEM;
+  uint32_t n = 0;
+  for (uint32_t slot = 0; slot < slots; slot++) {
+    const entity_record *r = &wv->entities[slot];
+    if (r->table == NO_TABLE) continue;
+    const struct tinfo *ti = &s->tables[r->table];
+    if (!ti->has) continue;
+    v->slot[n] = slot;
+    v->gen[n] = r->generation;
+    v->kind[n] = ti->kind;
+    v->color[n] = ti->color ? ti->color[r->row] : 0;
+    for (uint32_t a = 0; a < dims; a++) v->q[(size_t)n * dims + a] = quantise(s, a, ti->axis[a][r->row]);
+    n++;
+  }
+  v->count = n;
+  v->seq = s->next_seq++;
+  v->frame = myr_world_frame(w);
+  v->span = 0;
+  sview_hash(v);
+  s->newest = at;
+  if (s->held < s->ring) s->held++;
+  if (seq) *seq = v->seq;
+  return MYR_OK;
+}
+
+bool myr_stream_holds(const myr_stream *s, uint32_t seq) { return s && seq && find(s, seq) != NULL; }
+uint32_t myr_stream_seq(const myr_stream *s) { return s && s->held ? newest(s)->seq : 0; }
+uint32_t myr_stream_count(const myr_stream *s) { return s && s->held ? newest(s)->count : 0; }
+uint64_t myr_stream_hash(const myr_stream *s) { return s && s->held ? newest(s)->hash : 0; }
+
+/* ---- coding -------------------------------------------------------------- */
+
+static void put_header(wbuf *b, const myr_stream *s, const sview *v, uint32_t type, uint32_t base) {
+  put_u8(b, type);
+  put_u8(b, MYR_STREAM_VERSION);
+  put_u8(b, s->desc.dims);
+  put_u8(b, s->desc.bits);
+  put_u8(b, (s->desc.kind_count ? FLAG_KINDS : 0) | (s->desc.has_color ? FLAG_COLOR : 0));
+  put_u8(b, 0), put_u8(b, 0), put_u8(b, 0);
+  put_u32(b, v->seq);
+  put_u32(b, base);
+  put_u64(b, v->frame);
+  put_u32(b, v->count);
+  put_u64(b, v->hash);
+}
+
+static void put_attrs(wbuf *b, const myr_stream *s, const sview *v, uint32_t i) {
+  if (s->desc.kind_count) put_u8(b, v->kind[i]);
+  if (s->desc.has_color) put_u32(b, v->color[i]);
+}
+
+/* Writes a list of slots (indices into v) as slot gaps. */
+static void put_slots(wbuf *b, const sview *v, const uint32_t *idx, uint32_t n) {
+  put_varint(b, n);
+  int64_t prev = -1;
+  for (uint32_t k = 0; k < n; k++) {
+    uint32_t slot = v->slot[idx[k]];
+    put_varint(b, (uint32_t)(slot - prev - 1));
+    prev = slot;
+  }
+}
+
+static void put_spawned(wbuf *b, const myr_stream *s, const sview *v, const uint32_t *idx, uint32_t n) {
+  put_varint(b, n);
+  int64_t prev = -1;
+  for (uint32_t k = 0; k < n; k++) {
+    uint32_t i = idx[k];
+    put_varint(b, (uint32_t)(v->slot[i] - prev - 1));
+    prev = v->slot[i];
+    put_varint(b, v->gen[i]);
+    put_attrs(b, s, v, i);
+  }
+  for (uint32_t k = 0; k < n; k++)
+    for (uint32_t a = 0; a < s->desc.dims; a++) put_bits(b, v->q[(size_t)idx[k] * s->desc.dims + a], s->desc.bits);
+  put_bits_end(b);
+}
+
+/* The survivors' residuals, in blocks of BLOCK. res holds zigzag codes,
+ * dims per survivor. */
+static void put_residuals(wbuf *b, const uint32_t *res, uint32_t survivors, uint32_t dims) {
+  for (uint32_t lo = 0; lo < survivors; lo += BLOCK) {
+    uint32_t hi = survivors - lo < BLOCK ? survivors : lo + BLOCK, any = 0;
+    for (size_t k = (size_t)lo * dims; k < (size_t)hi * dims; k++) any |= res[k];
+    uint32_t w = bit_width(any);
+    put_bits(b, w, 5);
+    for (size_t k = (size_t)lo * dims; w && k < (size_t)hi * dims; k++) put_bits(b, res[k], w);
+  }
+  put_bits_end(b);
+}
+
+/* The step each entity of `base` made since `prev`, as the receiver holds
+ * it: for base's entities also in prev (same slot and generation), into
+ * dq (count * dims); 0 for the others. */
+static void steps(const sview *base, const sview *prev, int32_t *dq, uint32_t dims) {
+  uint32_t j = 0;
+  for (uint32_t i = 0; i < base->count; i++) {
+    while (prev && j < prev->count && prev->slot[j] < base->slot[i]) j++;
+    bool kept = prev && j < prev->count && prev->slot[j] == base->slot[i] && prev->gen[j] == base->gen[i];
+    for (uint32_t a = 0; a < dims; a++)
+      dq[(size_t)i * dims + a] = kept ? (int32_t)(base->q[(size_t)i * dims + a] - prev->q[(size_t)j * dims + a]) : 0;
+  }
+}
+
+typedef struct lists {
+  uint32_t *destroyed, *spawned, *changed, *res, nd, ns, nc, nsurv;
+  int32_t *dq;
+} lists;
+
+static void lists_free(lists *l) { free(l->destroyed), free(l->spawned), free(l->changed), free(l->res), free(l->dq); }
+
+/* Walks base and the new view in slot order: who was destroyed, spawned,
+ * changed, and every survivor's residual. */
+static void classify(const myr_stream *s, const sview *base, uint32_t span, const sview *v, lists *l) {
+  uint32_t dims = s->desc.dims, f = step_of(v->frame, base->frame), i = 0, j = 0;
+  while (i < base->count || j < v->count) {
+    bool in_base = i < base->count, in_new = j < v->count;
+    if (in_base && in_new && base->slot[i] == v->slot[j] && base->gen[i] == v->gen[j]) {
+      if (base->kind[i] != v->kind[j] || base->color[i] != v->color[j]) l->changed[l->nc++] = j;
+      for (uint32_t a = 0; a < dims; a++) {
+        size_t bi = (size_t)i * dims + a;
+        int64_t pred = predict(base->q[bi], l->dq[bi], span, f, s->top);
+        l->res[(size_t)l->nsurv * dims + a] = zigzag((int32_t)((int64_t)v->q[(size_t)j * dims + a] - pred));
+      }
+      l->nsurv++;
+      i++, j++;
+    } else if (in_base && (!in_new || base->slot[i] <= v->slot[j])) {
+      l->destroyed[l->nd++] = i++; /* gone, or its slot has a new occupant */
+    } else {
+      l->spawned[l->ns++] = j++;
+    }
+  }
+}
+
+myr_status myr_stream_encode(myr_stream *s, uint32_t base_seq, uint32_t prev_seq, unsigned char **data, size_t *size,
+                             uint32_t *used) {
+  if (!s || !data || !size || !s->held) return MYR_EINVAL;
+  const sview *v = newest(s);
+  if ((base_seq && base_seq >= v->seq) || (prev_seq && (base_seq == 0 || prev_seq >= base_seq))) return MYR_EINVAL;
+  const sview *base = base_seq ? find(s, base_seq) : NULL, *prev = prev_seq ? find(s, prev_seq) : NULL;
+  if (prev_seq && !prev) base = NULL; /* the receiver's steps are unknown: a keyframe */
+  uint32_t dims = s->desc.dims;
+  static const sview empty = {0};
+  const sview *from = base ? base : &empty;
+  lists l = {0};
+  size_t nb = from->count ? from->count : 1, nn = v->count ? v->count : 1;
+  l.destroyed = malloc(sizeof *l.destroyed * nb);
+  l.spawned = malloc(sizeof *l.spawned * nn);
+  l.changed = malloc(sizeof *l.changed * nn);
+  l.res = malloc(sizeof *l.res * nn * dims);
+  l.dq = calloc(nb * dims, sizeof *l.dq);
+  wbuf b = {0};
+  if (!l.destroyed || !l.spawned || !l.changed || !l.res || !l.dq || !wbuf_room(&b, HEADER_SIZE + 64)) {
+    lists_free(&l);
+    free(b.data);
+    return MYR_ENOMEM;
+  }
+  if (base) steps(base, prev, l.dq, dims);
+  uint32_t span = base && prev ? step_of(base->frame, prev->frame) : 0;
+  classify(s, from, span, v, &l);
+  put_header(&b, s, v, base ? MYR_STREAM_DELTA : MYR_STREAM_KEYFRAME, base ? base->seq : 0);
+  put_slots(&b, from, l.destroyed, l.nd);
+  put_spawned(&b, s, v, l.spawned, l.ns);
+  put_varint(&b, l.nc);
+  int64_t last = -1;
+  for (uint32_t k = 0; k < l.nc; k++) {
+    uint32_t j = l.changed[k];
+    put_varint(&b, (uint32_t)(v->slot[j] - last - 1));
+    last = v->slot[j];
+    put_attrs(&b, s, v, j);
+  }
+  put_residuals(&b, l.res, l.nsurv, dims);
+  lists_free(&l);
+  if (b.failed) {
+    free(b.data);
+    return MYR_ENOMEM;
+  }
+  *data = b.data;
+  *size = b.size;
+  if (used) *used = base ? base->seq : 0;
+  return MYR_OK;
+}
+
+myr_status myr_stream_peek(const void *data, size_t size, myr_stream_header *out) {
+  if (!data || !out) return MYR_EINVAL;
+  rbuf r = {.p = data, .end = (const unsigned char *)data + size};
+  myr_stream_header h = {0};
+  h.type = get_u8(&r);
+  uint32_t version = get_u8(&r);
+  h.dims = get_u8(&r);
+  h.bits = get_u8(&r);
+  uint32_t flags = get_u8(&r), zero = get_u8(&r) | get_u8(&r) | get_u8(&r);
+  h.kinds = flags & FLAG_KINDS;
+  h.color = flags & FLAG_COLOR;
+  h.seq = get_u32(&r);
+  h.base = get_u32(&r);
+  h.frame = get_u64(&r);
+  h.count = get_u32(&r);
+  h.hash = get_u64(&r);
+  if (r.bad || version != MYR_STREAM_VERSION || zero || (flags & ~(FLAG_KINDS | FLAG_COLOR)) ||
+      (h.type != MYR_STREAM_KEYFRAME && h.type != MYR_STREAM_DELTA) || (h.dims != 2 && h.dims != 3) || h.bits < 1 ||
+      h.bits > 24 || h.seq == 0 || (h.type == MYR_STREAM_KEYFRAME) != (h.base == 0) || (h.base && h.base >= h.seq))
+    return MYR_ECORRUPT;
+  *out = h;
+  return MYR_OK;
+}
