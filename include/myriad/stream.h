@@ -89,10 +89,27 @@ MYR_API const myr_stream_desc *myr_stream_description(const myr_stream *stream);
 /* Captures a new view of the world: every entity that has the position
  * component, in slot order. It becomes the newest view, with the next
  * sequence number (1 for the first) in *seq (may be NULL); the oldest view
- * beyond the history is forgotten. Errors: MYR_EINVAL (NULL, a world with
- * other components than the one the stream was made on), MYR_EBUSY (a
- * frame is running on the world), MYR_ENOMEM (the stream is unchanged). */
+ * beyond the history is forgotten. The same as myr_stream_copy then
+ * myr_stream_commit. Errors: those two's. */
 MYR_API myr_status myr_stream_capture(myr_stream *stream, const myr_world *world, uint32_t *seq);
+
+/* The first half of a capture, the only one that reads the world: copies
+ * the positions (as floats), ids, kinds and colours of every entity that
+ * has the position component, table by table, into the stream. It costs
+ * about a copy of those columns, so a simulation can take it between
+ * frames and leave the rest to another thread. A copy not yet committed is
+ * replaced. Errors: MYR_EINVAL (NULL, a world without the components and
+ * fields the stream was made for), MYR_EBUSY (a frame is running on the
+ * world), MYR_ENOMEM (the stream is unchanged). */
+MYR_API myr_status myr_stream_copy(myr_stream *stream, const myr_world *world);
+
+/* The second half: quantises the copy, orders it by slot, hashes it and
+ * makes it the newest view (seq as for myr_stream_capture). It reads no
+ * world, so it may run on another thread than the world's, once
+ * myr_stream_copy has returned (the stream itself is used by one thread
+ * at a time). Errors: MYR_EINVAL (NULL, no copy to commit), MYR_ENOMEM
+ * (the stream is unchanged; the copy stays). */
+MYR_API myr_status myr_stream_commit(myr_stream *stream, uint32_t *seq);
 
 /* Codes the newest view against view `base` (0: a keyframe). `prev` is the
  * view that base was itself coded against for this receiver (0 when base

@@ -23,6 +23,18 @@ struct myr_stream {
     bool has;
   } * tables;
   uint32_t table_cap;
+  /* myr_stream_copy's copy, table by table, until committed */
+  struct raw {
+    uint64_t *ids;
+    float *axis[3];
+    uint32_t *color;
+    uint8_t *kind;
+    uint32_t count, cap, slots;
+    uint64_t frame;
+    bool ready;
+  } raw;
+  uint32_t *where; /* committing: per slot, its place in the copy */
+  uint32_t where_cap;
 };
 
 /* ---- making one ---------------------------------------------------------- */
@@ -81,6 +93,9 @@ void myr_stream_destroy(myr_stream *s) {
   for (uint32_t i = 0; i < s->ring; i++) sview_free(&s->views[i]);
   free(s->views);
   free(s->tables);
+  free(s->raw.ids), free(s->raw.color), free(s->raw.kind);
+  for (uint32_t a = 0; a < 3; a++) free(s->raw.axis[a]);
+  free(s->where);
   free(s);
 }
 
@@ -127,44 +142,105 @@ static bool map_tables(myr_stream *s, const myr_world *w) {
   return true;
 }
 
-static uint32_t quantise(const myr_stream *s, uint32_t a, float v) {
-  double t = floor(((double)v - s->lo[a]) * s->scale[a]);
+static inline uint32_t quantise(const myr_stream *s, uint32_t a, float v) {
+  double t = ((double)v - s->lo[a]) * s->scale[a];
   if (!(t >= 0)) return 0; /* also NaN */
   return t >= (double)s->top ? s->top : (uint32_t)t;
 }
 
-myr_status myr_stream_capture(myr_stream *s, const myr_world *w, uint32_t *seq) {
+/* Room for n entities in the copy; the old arrays stay on failure. */
+static bool raw_reserve(struct raw *r, uint32_t n, uint32_t dims) {
+  if (n <= r->cap) return true;
+  uint32_t cap = n + n / 4 + 16;
+  uint64_t *ids = malloc(sizeof *ids * cap);
+  uint32_t *color = malloc(sizeof *color * cap);
+  uint8_t *kind = malloc(cap);
+  float *axis[3] = {NULL, NULL, NULL};
+  bool ok = ids && color && kind;
+  for (uint32_t a = 0; a < dims; a++) ok = ok && (axis[a] = malloc(sizeof(float) * cap)) != NULL;
+  if (!ok) {
+    free(ids), free(color), free(kind);
+    for (uint32_t a = 0; a < 3; a++) free(axis[a]);
+    return false;
+  }
+  free(r->ids), free(r->color), free(r->kind);
+  for (uint32_t a = 0; a < 3; a++) free(r->axis[a]), r->axis[a] = axis[a];
+  r->ids = ids, r->color = color, r->kind = kind, r->cap = cap;
+  return true;
+}
+
+myr_status myr_stream_copy(myr_stream *s, const myr_world *w) {
   if (!s || !w) return MYR_EINVAL;
   if (world_running(w)) return MYR_EBUSY;
-  if (!map_tables(s, w)) return check_desc(w, &s->desc) != MYR_OK ? MYR_EINVAL : MYR_ENOMEM;
-  const world_view *wv = world_view_of(w);
-  uint32_t slots = wv->slot_count, dims = s->desc.dims;
+  if (check_desc(w, &s->desc) != MYR_OK) return MYR_EINVAL;
+  if (!map_tables(s, w)) return MYR_ENOMEM;
+  uint32_t n = 0, dims = s->desc.dims;
+  for (uint32_t i = 0; i < world_table_count(w); i++)
+    if (s->tables[i].has) n += world_table(w, i)->count;
+  if (!raw_reserve(&s->raw, n, dims)) return MYR_ENOMEM;
+  struct raw *r = &s->raw;
+  uint32_t k = 0;
+  for (uint32_t i = 0; i < world_table_count(w); i++) {
+    const struct tinfo *ti = &s->tables[i];
+    const table *t = world_table(w, i);
+    if (!ti->has || t->count == 0) continue;
+    memcpy(r->ids + k, t->ids, sizeof *r->ids * t->count);
+    for (uint32_t a = 0; a < dims; a++) memcpy(r->axis[a] + k, ti->axis[a], sizeof(float) * t->count);
+    if (ti->color) memcpy(r->color + k, ti->color, sizeof *r->color * t->count);
+    else memset(r->color + k, 0, sizeof *r->color * t->count);
+    memset(r->kind + k, ti->kind, t->count);
+    k += t->count;
+  }
+  r->count = n;
+  r->slots = world_view_of(w)->slot_count;
+  r->frame = myr_world_frame(w);
+  r->ready = true;
+  return MYR_OK;
+}
+
+myr_status myr_stream_commit(myr_stream *s, uint32_t *seq) {
+  if (!s || !s->raw.ready) return MYR_EINVAL;
+  struct raw *r = &s->raw;
+  uint32_t dims = s->desc.dims;
+  if (r->slots > s->where_cap) {
+    uint32_t *where = malloc(sizeof *where * r->slots);
+    if (!where) return MYR_ENOMEM;
+    free(s->where);
+    s->where = where;
+    s->where_cap = r->slots;
+  }
   /* the oldest view's storage (or an unused one) takes the new view */
   uint32_t at = s->held ? (s->newest + 1) % s->ring : 0;
   sview *v = &s->views[at];
-  if (!sview_reserve(v, slots, false)) return MYR_ENOMEM;
+  if (!sview_reserve(v, r->count ? r->count : 1, false)) return MYR_ENOMEM;
+  memset(s->where, 0xff, sizeof *s->where * r->slots);
+  for (uint32_t k = 0; k < r->count; k++) s->where[(uint32_t)r->ids[k]] = k;
   uint32_t n = 0;
-  for (uint32_t slot = 0; slot < slots; slot++) {
-    const entity_record *r = &wv->entities[slot];
-    if (r->table == NO_TABLE) continue;
-    const struct tinfo *ti = &s->tables[r->table];
-    if (!ti->has) continue;
+  for (uint32_t slot = 0; slot < r->slots; slot++) {
+    uint32_t k = s->where[slot];
+    if (k == UINT32_MAX) continue;
     v->slot[n] = slot;
-    v->gen[n] = r->generation;
-    v->kind[n] = ti->kind;
-    v->color[n] = ti->color ? ti->color[r->row] : 0;
-    for (uint32_t a = 0; a < dims; a++) v->q[(size_t)n * dims + a] = quantise(s, a, ti->axis[a][r->row]);
+    v->gen[n] = (uint32_t)(r->ids[k] >> 32);
+    v->kind[n] = r->kind[k];
+    v->color[n] = r->color[k];
+    for (uint32_t a = 0; a < dims; a++) v->q[(size_t)n * dims + a] = quantise(s, a, r->axis[a][k]);
     n++;
   }
   v->count = n;
   v->seq = s->next_seq++;
-  v->frame = myr_world_frame(w);
+  v->frame = r->frame;
   v->span = 0;
   sview_hash(v);
   s->newest = at;
   if (s->held < s->ring) s->held++;
+  r->ready = false;
   if (seq) *seq = v->seq;
   return MYR_OK;
+}
+
+myr_status myr_stream_capture(myr_stream *s, const myr_world *w, uint32_t *seq) {
+  myr_status st = myr_stream_copy(s, w);
+  return st == MYR_OK ? myr_stream_commit(s, seq) : st;
 }
 
 bool myr_stream_holds(const myr_stream *s, uint32_t seq) { return s && seq && find(s, seq) != NULL; }
