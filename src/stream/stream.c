@@ -35,6 +35,11 @@ struct myr_stream {
   } raw;
   uint32_t *where; /* committing: per slot, its place in the copy */
   uint32_t where_cap;
+  struct rec { /* committing: the copy quantised, one line's half per entity */
+    uint32_t gen, color, q[3];
+    uint8_t kind;
+  } * recs;
+  uint32_t rec_cap;
 };
 
 /* ---- making one ---------------------------------------------------------- */
@@ -96,6 +101,7 @@ void myr_stream_destroy(myr_stream *s) {
   free(s->raw.ids), free(s->raw.color), free(s->raw.kind);
   for (uint32_t a = 0; a < 3; a++) free(s->raw.axis[a]);
   free(s->where);
+  free(s->recs);
   free(s);
 }
 
@@ -209,21 +215,38 @@ myr_status myr_stream_commit(myr_stream *s, uint32_t *seq) {
     s->where = where;
     s->where_cap = r->slots;
   }
+  if (r->count > s->rec_cap) {
+    struct rec *recs = malloc(sizeof *recs * r->count);
+    if (!recs) return MYR_ENOMEM;
+    free(s->recs);
+    s->recs = recs;
+    s->rec_cap = r->count;
+  }
   /* the oldest view's storage (or an unused one) takes the new view */
   uint32_t at = s->held ? (s->newest + 1) % s->ring : 0;
   sview *v = &s->views[at];
   if (!sview_reserve(v, r->count ? r->count : 1, false)) return MYR_ENOMEM;
+  /* in the copy's order: quantise, and note where each slot is; then in
+   * slot order, one record read per entity */
   memset(s->where, 0xff, sizeof *s->where * r->slots);
-  for (uint32_t k = 0; k < r->count; k++) s->where[(uint32_t)r->ids[k]] = k;
+  for (uint32_t k = 0; k < r->count; k++) {
+    struct rec *e = &s->recs[k];
+    e->gen = (uint32_t)(r->ids[k] >> 32);
+    e->color = r->color[k];
+    e->kind = r->kind[k];
+    for (uint32_t a = 0; a < dims; a++) e->q[a] = quantise(s, a, r->axis[a][k]);
+    s->where[(uint32_t)r->ids[k]] = k;
+  }
   uint32_t n = 0;
   for (uint32_t slot = 0; slot < r->slots; slot++) {
     uint32_t k = s->where[slot];
     if (k == UINT32_MAX) continue;
+    const struct rec *e = &s->recs[k];
     v->slot[n] = slot;
-    v->gen[n] = (uint32_t)(r->ids[k] >> 32);
-    v->kind[n] = r->kind[k];
-    v->color[n] = r->color[k];
-    for (uint32_t a = 0; a < dims; a++) v->q[(size_t)n * dims + a] = quantise(s, a, r->axis[a][k]);
+    v->gen[n] = e->gen;
+    v->kind[n] = e->kind;
+    v->color[n] = e->color;
+    for (uint32_t a = 0; a < dims; a++) v->q[(size_t)n * dims + a] = e->q[a];
     n++;
   }
   v->count = n;
@@ -308,38 +331,31 @@ static void put_residuals(wbuf *b, const uint32_t *res, uint32_t survivors, uint
   put_bits_end(b);
 }
 
-/* The step each entity of `base` made since `prev`, as the receiver holds
- * it: for base's entities also in prev (same slot and generation), into
- * dq (count * dims); 0 for the others. */
-static void steps(const sview *base, const sview *prev, int32_t *dq, uint32_t dims) {
-  uint32_t j = 0;
-  for (uint32_t i = 0; i < base->count; i++) {
-    while (prev && j < prev->count && prev->slot[j] < base->slot[i]) j++;
-    bool kept = prev && j < prev->count && prev->slot[j] == base->slot[i] && prev->gen[j] == base->gen[i];
-    for (uint32_t a = 0; a < dims; a++)
-      dq[(size_t)i * dims + a] = kept ? (int32_t)(base->q[(size_t)i * dims + a] - prev->q[(size_t)j * dims + a]) : 0;
-  }
-}
-
 typedef struct lists {
   uint32_t *destroyed, *spawned, *changed, *res, nd, ns, nc, nsurv;
-  int32_t *dq;
 } lists;
 
-static void lists_free(lists *l) { free(l->destroyed), free(l->spawned), free(l->changed), free(l->res), free(l->dq); }
+static void lists_free(lists *l) { free(l->destroyed), free(l->spawned), free(l->changed), free(l->res); }
 
 /* Walks base and the new view in slot order: who was destroyed, spawned,
- * changed, and every survivor's residual. */
-static void classify(const myr_stream *s, const sview *base, uint32_t span, const sview *v, lists *l) {
-  uint32_t dims = s->desc.dims, f = step_of(v->frame, base->frame), i = 0, j = 0;
+ * changed, and every survivor's residual. A survivor's predicted step is
+ * the one the receiver saw from prev to base (0 when it was not in prev),
+ * found by a third walk over prev alongside. */
+static void classify(const myr_stream *s, const sview *base, const sview *prev, const sview *v, lists *l) {
+  uint32_t dims = s->desc.dims, f = step_of(v->frame, base->frame), i = 0, j = 0, p = 0;
+  uint32_t span = prev ? step_of(base->frame, prev->frame) : 0;
   while (i < base->count || j < v->count) {
     bool in_base = i < base->count, in_new = j < v->count;
     if (in_base && in_new && base->slot[i] == v->slot[j] && base->gen[i] == v->gen[j]) {
       if (base->kind[i] != v->kind[j] || base->color[i] != v->color[j]) l->changed[l->nc++] = j;
+      while (prev && p < prev->count && prev->slot[p] < base->slot[i]) p++;
+      bool moved = prev && p < prev->count && prev->slot[p] == base->slot[i] && prev->gen[p] == base->gen[i];
+      const uint32_t *qb = &base->q[(size_t)i * dims], *qn = &v->q[(size_t)j * dims];
+      const uint32_t *qp = moved ? &prev->q[(size_t)p * dims] : qb;
+      uint32_t *res = &l->res[(size_t)l->nsurv * dims];
       for (uint32_t a = 0; a < dims; a++) {
-        size_t bi = (size_t)i * dims + a;
-        int64_t pred = predict(base->q[bi], l->dq[bi], span, f, s->top);
-        l->res[(size_t)l->nsurv * dims + a] = zigzag((int32_t)((int64_t)v->q[(size_t)j * dims + a] - pred));
+        int64_t pred = predict(qb[a], (int32_t)(qb[a] - qp[a]), moved ? span : 0, f, s->top);
+        res[a] = zigzag((int32_t)((int64_t)qn[a] - pred));
       }
       l->nsurv++;
       i++, j++;
@@ -367,16 +383,13 @@ myr_status myr_stream_encode(myr_stream *s, uint32_t base_seq, uint32_t prev_seq
   l.spawned = malloc(sizeof *l.spawned * nn);
   l.changed = malloc(sizeof *l.changed * nn);
   l.res = malloc(sizeof *l.res * nn * dims);
-  l.dq = calloc(nb * dims, sizeof *l.dq);
   wbuf b = {0};
-  if (!l.destroyed || !l.spawned || !l.changed || !l.res || !l.dq || !wbuf_room(&b, HEADER_SIZE + 64)) {
+  if (!l.destroyed || !l.spawned || !l.changed || !l.res || !wbuf_room(&b, HEADER_SIZE + 64)) {
     lists_free(&l);
     free(b.data);
     return MYR_ENOMEM;
   }
-  if (base) steps(base, prev, l.dq, dims);
-  uint32_t span = base && prev ? step_of(base->frame, prev->frame) : 0;
-  classify(s, from, span, v, &l);
+  classify(s, from, base ? prev : NULL, v, &l);
   put_header(&b, s, v, base ? MYR_STREAM_DELTA : MYR_STREAM_KEYFRAME, base ? base->seq : 0);
   put_slots(&b, from, l.destroyed, l.nd);
   put_spawned(&b, s, v, l.spawned, l.ns);
