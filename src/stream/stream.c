@@ -228,7 +228,7 @@ myr_status myr_stream_commit(myr_stream *s, uint32_t *seq) {
   if (!sview_reserve(v, r->count ? r->count : 1, false)) return MYR_ENOMEM;
   /* in the copy's order: quantise, and note where each slot is; then in
    * slot order, one record read per entity */
-  memset(s->where, 0xff, sizeof *s->where * r->slots);
+  if (r->slots) memset(s->where, 0xff, sizeof *s->where * r->slots);
   for (uint32_t k = 0; k < r->count; k++) {
     struct rec *e = &s->recs[k];
     e->gen = (uint32_t)(r->ids[k] >> 32);
