@@ -551,3 +551,16 @@ export function parseJson(bytes) {
 
 export const parseHello = parseJson;
 export const parseFigures = parseJson;
+
+/** The hash field a keyframe or delta carries, as 16 hex digits (or '' for
+ * a message too short to have one). */
+export function messageHash(bytes) {
+  if (bytes.length < HEADER_BYTES) return '';
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return hex32(dv.getUint32(28, true)) + hex32(dv.getUint32(24, true));
+}
+
+/** The type byte's name, for logs. */
+export function messageName(type) {
+  return { 1: 'hello', 2: 'keyframe', 3: 'delta', 4: 'figures', 5: 'reply' }[type] ?? `0x${type.toString(16)}`;
+}
