@@ -266,6 +266,8 @@ export class StreamView {
     this.box = options.box ?? null;
     this.views = new Map(); // seq -> View, in the order they were applied
     this.current = null;
+    this.spare = []; // ArrayBuffers of forgotten views, for reuse
+    this.sparePositions = null;
   }
 
   /** Takes the hello's kinds, color and box. */
@@ -301,12 +303,39 @@ export class StreamView {
   }
 
   _commit(view) {
+    const replaced = this.views.get(view.seq);
     this.views.delete(view.seq); // a resent seq becomes the newest again
     this.views.set(view.seq, view);
+    if (replaced) this._recycle(replaced);
     while (this.views.size > this.keep) {
-      this.views.delete(this.views.keys().next().value);
+      const oldest = this.views.keys().next().value;
+      this._recycle(this.views.get(oldest));
+      this.views.delete(oldest);
+    }
+    // Only the newest view is drawn: its predecessor's positions go spare.
+    if (this.current && this.current !== view && this.current._positions) {
+      this.sparePositions = this.current._positions.buffer;
+      this.current._positions = null;
     }
     this.current = view;
+  }
+
+  // A forgotten view's positions arrays (its own, never shared) are reused
+  // for the next view: at a million entities that saves allocating and
+  // collecting tens of megabytes per update.
+  _recycle(view) {
+    if (view.q.length) this.spare.push(view.q.buffer, view.dq.buffer);
+    while (this.spare.length > 4) this.spare.shift();
+  }
+
+  // A zero-length-or-more array of n elements on a spare buffer when one is
+  // big enough (its contents are stale: callers write every element).
+  _take(Type, n) {
+    const bytes = n * Type.BYTES_PER_ELEMENT;
+    const i = this.spare.findIndex((b) => b.byteLength >= bytes);
+    if (i < 0) return new Type(n);
+    const [buffer] = this.spare.splice(i, 1);
+    return new Type(buffer, 0, n);
   }
 
   // Decodes the message against `base` into a new View, or throws.
@@ -380,6 +409,7 @@ export class StreamView {
   // Builds the new view in slot order from the base's survivors (moved by
   // their residuals, updated when changed) and the spawned entities.
   _merge(view, base, destroyed, sp, ch, br) {
+    const take = (Type, n) => this._take(Type, n);
     const { dims, bits, count } = view;
     const qmax = 2 ** bits - 1;
     const reuseIds = destroyed.length === 0 && sp.n === 0 && base.count > 0;
@@ -388,8 +418,8 @@ export class StreamView {
     const gens = reuseIds ? base.gens : new Uint32Array(count);
     const kinds = reuseLooks ? base.kinds : new Uint8Array(count);
     const colors = reuseLooks ? base.colors : new Uint32Array(count);
-    const q = new Uint32Array(count * dims);
-    const dq = new Int32Array(count * dims);
+    const q = take(Uint32Array, count * dims);
+    const dq = take(Int32Array, count * dims);
 
     // The prediction: pred = q_b + dq_b * f / span(b), or + dq_b whole.
     const f = view.span;
@@ -406,7 +436,10 @@ export class StreamView {
         if (!reuseIds) { slots[out] = sp.slots[si]; gens[out] = sp.gens[si]; }
         kinds[out] = sp.kinds[si];
         colors[out] = sp.colors[si];
-        for (let a = 0; a < dims; a++) q[out * dims + a] = sp.q[si * dims + a]; // dq stays 0
+        for (let a = 0; a < dims; a++) {
+          q[out * dims + a] = sp.q[si * dims + a];
+          dq[out * dims + a] = 0; // spawned in this view: no step yet
+        }
         out++; si++;
       }
       if (bi === base.count) break;
@@ -460,7 +493,8 @@ export class StreamView {
   }
 
   /** Slots, generations, kinds, colours and quantised positions (count*dims)
-   * of the newest view, in slot order. Read only: they may be shared. */
+   * of the newest view, in slot order. Read only: they may be shared with
+   * other views, and quantised() is reused once its view is forgotten. */
   slots() { return this.current?.slots ?? new Uint32Array(0); }
   gens() { return this.current?.gens ?? new Uint32Array(0); }
   kinds() { return this.current?.kinds ?? new Uint8Array(0); }
@@ -468,13 +502,16 @@ export class StreamView {
   quantised() { return this.current?.q ?? new Uint32Array(0); }
 
   /** Positions as floats in the box, count*dims, at each cell's centre:
-   * lo + (q + 0.5) * (hi - lo) / 2^bits. Computed once per view. */
+   * lo + (q + 0.5) * (hi - lo) / 2^bits. Computed once per view; the array
+   * is reused after the next apply, so copy it (or upload it) before then. */
   positions() {
     const v = this.current;
     if (!v) return new Float32Array(0);
     if (v._positions) return v._positions;
     const { dims, count, q } = v;
-    const out = new Float32Array(count * dims);
+    const spare = this.sparePositions;
+    this.sparePositions = null;
+    const out = spare && spare.byteLength >= count * dims * 4 ? new Float32Array(spare, 0, count * dims) : new Float32Array(count * dims);
     const cells = 2 ** v.bits;
     for (let a = 0; a < dims; a++) {
       const lo = this.box ? this.box[0][a] : 0;
