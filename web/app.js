@@ -13,7 +13,7 @@ import { drawGantt, systemColour } from './gantt.js';
 const $ = (id) => document.getElementById(id);
 
 // What tests read; kept current as messages arrive.
-const exposed = { updates: 0, viewHash: '', serverHash: '', count: 0, webgl: false, connected: false, lastError: '' };
+const exposed = { updates: 0, viewHash: '', serverHash: '', count: 0, webgl: false, webglVersion: 0, connected: false, lastError: '' };
 window.myriadView = exposed;
 
 const state = {
@@ -31,8 +31,10 @@ const state = {
 
 let renderer = null;
 try {
-  renderer = new PointRenderer($('view'));
+  // ?webgl1 in the URL forces the WebGL1 path, to test it.
+  renderer = new PointRenderer($('view'), { webgl1: new URLSearchParams(location.search).has('webgl1') });
   exposed.webgl = renderer.ok;
+  exposed.webglVersion = renderer.version;
 } catch (e) {
   exposed.lastError = `WebGL: ${e.message}`;
 }
@@ -59,6 +61,7 @@ function connect() {
   ws.onclose = () => {
     if (state.socket !== ws) return;
     setConnected(false);
+    state.received.length = 0; // no stale bytes/s while away
     setTimeout(connect, state.retryMs);
     state.retryMs = Math.min(5000, state.retryMs * 2);
   };

@@ -78,17 +78,19 @@ function cssToRgba32(css) {
 }
 
 export class PointRenderer {
-  constructor(canvas) {
+  /** options.webgl1: skip WebGL2 (to test the fallback). */
+  constructor(canvas, options = {}) {
     this.canvas = canvas;
     // preserveDrawingBuffer lets tests and screenshots read the last frame.
     const attrs = { antialias: true, alpha: false, preserveDrawingBuffer: true };
-    this.gl = canvas.getContext('webgl2', attrs);
+    this.gl = options.webgl1 ? null : canvas.getContext('webgl2', attrs);
     this.version = this.gl ? 2 : 1;
     if (!this.gl) this.gl = canvas.getContext('webgl', attrs) || canvas.getContext('experimental-webgl', attrs);
     this.ok = !!this.gl;
+    if (!this.ok) this.version = 0;
     this.yaw = 0.6;
     this.pitch = 0.45;
-    this.distance = 3.4;
+    this.distance = 3.8;
     this.count = 0;
     this.dims = 2;
     this.box = [[0, 0, 0], [1, 1, 1]];

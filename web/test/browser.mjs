@@ -56,7 +56,7 @@ async function main() {
     if (v.viewHash !== v.serverHash) return fail(`view hash ${v.viewHash} != server hash ${v.serverHash}`);
     if (!v.webgl) return fail('no WebGL context');
     if (colours < 2) return fail(`the canvas is blank (${colours} colour)`);
-    console.log(`canvas colours=${colours} entities=${v.count} connected=${v.connected}`);
+    console.log(`canvas colours=${colours} entities=${v.count} webgl=${v.webglVersion} connected=${v.connected}`);
   } finally {
     await browser.close();
   }
