@@ -312,6 +312,9 @@ function frame(now) {
   requestAnimationFrame(frame);
 }
 
+// The Gantt is drawn at the canvas's size: redraw it when that changes.
+window.addEventListener('resize', () => { state.figuresChanged = true; });
+
 setConnected(false);
 $('banner').hidden = true; // not "reconnecting" before the first attempt
 $('status').textContent = 'connecting…';
