@@ -27,7 +27,9 @@ export const CONTROL_STEP = 3;
 export const CONTROL_CHUNK = 4;
 
 export const STREAM_VERSION = 1;
-const HEADER_BYTES = 32;
+const HEADER_BYTES = 36;
+const FLAG_KINDS = 1;
+const FLAG_COLOR = 2;
 const MAX_FRAMES = 2 ** 20; // the prediction's frame distance is capped here
 const BLOCK = 32; // survivors per residual block
 const MAX_WIDTH = 26;
@@ -65,27 +67,24 @@ function hex32(x) {
 
 /** The view hash of dense view arrays as [h1, h2] (two uint32 lanes). */
 export function hashView(count, dims, slots, gens, kinds, colors, q) {
+  const K = 0x9e3779b1;
   let h1 = H1_SEED;
   let h2 = H2_SEED;
-  // One word through both lanes; written out inline below for speed.
   for (let i = 0; i < count; i++) {
-    const words0 = slots[i], words1 = gens[i], words2 = kinds[i], words3 = colors[i];
-    h1 = Math.imul(h1 ^ words0, 0x9e3779b1); h1 = (h1 << 15) | (h1 >>> 17);
-    h2 = Math.imul(h2 + words0, 0x85ebca77); h2 ^= h2 >>> 13;
-    h1 = Math.imul(h1 ^ words1, 0x9e3779b1); h1 = (h1 << 15) | (h1 >>> 17);
-    h2 = Math.imul(h2 + words1, 0x85ebca77); h2 ^= h2 >>> 13;
-    h1 = Math.imul(h1 ^ words2, 0x9e3779b1); h1 = (h1 << 15) | (h1 >>> 17);
-    h2 = Math.imul(h2 + words2, 0x85ebca77); h2 ^= h2 >>> 13;
-    h1 = Math.imul(h1 ^ words3, 0x9e3779b1); h1 = (h1 << 15) | (h1 >>> 17);
-    h2 = Math.imul(h2 + words3, 0x85ebca77); h2 ^= h2 >>> 13;
+    // Each entity folds into one word, then that word goes through both
+    // lanes (docs/stream.md).
+    let x = slots[i];
+    x = (Math.imul(x, K) + gens[i]) | 0;
+    x = (Math.imul(x, K) + kinds[i]) | 0;
+    x = (Math.imul(x, K) + colors[i]) | 0;
     const base = i * dims;
-    for (let a = 0; a < dims; a++) {
-      const w = q[base + a];
-      h1 = Math.imul(h1 ^ w, 0x9e3779b1); h1 = (h1 << 15) | (h1 >>> 17);
-      h2 = Math.imul(h2 + w, 0x85ebca77); h2 ^= h2 >>> 13;
-    }
+    for (let a = 0; a < dims; a++) x = (Math.imul(x, K) + q[base + a]) | 0;
+    x ^= x >>> 15;
+    h1 = Math.imul(h1 ^ x, 0x85ebca77);
+    h1 = (h1 << 13) | (h1 >>> 19);
+    h2 = Math.imul((h2 + x) | 0, 0xc2b2ae3d);
+    h2 ^= h2 >>> 16;
   }
-  // Math.imul wraps (h2 + w) modulo 2^32 itself, so the sum may overflow.
   h1 ^= count;
   h2 ^= Math.imul(count, 0x27d4eb2f);
   return [fmix32(h1), fmix32(h2)];
@@ -218,16 +217,21 @@ function parseHeader(bytes) {
   const bits = bytes[3];
   if (dims !== 2 && dims !== 3) throw corrupt(`dims ${dims}`);
   if (bits < 1 || bits > 24) throw corrupt(`bits ${bits}`);
+  const flags = bytes[4];
+  if (flags & ~(FLAG_KINDS | FLAG_COLOR)) throw corrupt(`flags 0x${flags.toString(16)}`);
+  if (bytes[5] | bytes[6] | bytes[7]) throw corrupt('reserved header bytes are not zero');
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const header = {
     keyframe: type === MSG_KEYFRAME,
-    dims, bits,
-    seq: dv.getUint32(4, true),
-    base: dv.getUint32(8, true),
-    frame: dv.getBigUint64(12, true),
-    count: dv.getUint32(20, true),
+    dims, bits, flags,
+    kinds: (flags & FLAG_KINDS) !== 0,
+    color: (flags & FLAG_COLOR) !== 0,
+    seq: dv.getUint32(8, true),
+    base: dv.getUint32(12, true),
+    frame: dv.getBigUint64(16, true),
+    count: dv.getUint32(24, true),
     // The u64 hash is h1 * 2^32 + h2, so its low word is h2.
-    hash: [dv.getUint32(28, true), dv.getUint32(24, true)],
+    hash: [dv.getUint32(32, true), dv.getUint32(28, true)],
   };
   if (header.seq === 0) throw corrupt('seq 0');
   if (header.keyframe && header.base !== 0) throw corrupt('a keyframe with a base');
@@ -270,7 +274,8 @@ export class StreamView {
     this.sparePositions = null;
   }
 
-  /** Takes the hello's kinds, color and box. */
+  /** Takes the hello's kinds, color and box. (Messages carry their own
+   * kinds and colour flags; these say what the page shows.) */
   setHello(hello) {
     this.hasKinds = Array.isArray(hello.kinds) && hello.kinds.length > 0;
     this.hasColor = !!hello.color;
@@ -295,7 +300,9 @@ export class StreamView {
     } else {
       base = this.views.get(h.base);
       if (!base) throw new StreamError('ENOTFOUND', `base not held: delta ${h.seq} is against view ${h.base}`);
-      if (base.dims !== h.dims || base.bits !== h.bits) throw corrupt('dims or bits differ from the base view');
+      if (base.dims !== h.dims || base.bits !== h.bits || base.flags !== h.flags) {
+        throw corrupt('dims, bits or flags differ from the base view');
+      }
     }
     const view = this._decode(bytes, h, base);
     this._commit(view);
@@ -341,6 +348,9 @@ export class StreamView {
   // Decodes the message against `base` into a new View, or throws.
   _decode(bytes, h, base) {
     const { dims, bits } = h;
+    // whether this message's entries carry a kind byte and a colour word
+    this._kinds = h.kinds;
+    this._color = h.color;
     const r = new ByteReader(bytes, HEADER_BYTES);
 
     // Destroyed: only slots, checked against the base during the merge.
@@ -359,7 +369,7 @@ export class StreamView {
     const ch = this._readChanged(r, h.keyframe);
 
     const view = new View({
-      seq: h.seq, frame: h.frame, dims, bits, count,
+      seq: h.seq, frame: h.frame, dims, bits, count, flags: h.flags,
       span: h.keyframe ? 0 : frameDistance(h.frame, base.frame),
     });
     const bitsIn = new BitReader(bytes, r.pos);
@@ -384,8 +394,8 @@ export class StreamView {
     for (let i = 0, prev = -1; i < n; i++) {
       prev = sp.slots[i] = r.nextSlot(prev, 'spawned');
       sp.gens[i] = r.varint('spawned gen');
-      if (this.hasKinds) sp.kinds[i] = r.u8('spawned kind');
-      if (this.hasColor) sp.colors[i] = r.u32('spawned color');
+      if (this._kinds) sp.kinds[i] = r.u8('spawned kind');
+      if (this._color) sp.colors[i] = r.u32('spawned color');
     }
     const br = new BitReader(r.bytes, r.pos);
     for (let i = 0; i < n * dims; i++) sp.q[i] = br.read(bits);
@@ -400,8 +410,8 @@ export class StreamView {
     const ch = { n, slots: new Uint32Array(n), kinds: new Uint8Array(n), colors: new Uint32Array(n) };
     for (let i = 0, prev = -1; i < n; i++) {
       prev = ch.slots[i] = r.nextSlot(prev, 'changed');
-      if (this.hasKinds) ch.kinds[i] = r.u8('changed kind');
-      if (this.hasColor) ch.colors[i] = r.u32('changed color');
+      if (this._kinds) ch.kinds[i] = r.u8('changed kind');
+      if (this._color) ch.colors[i] = r.u32('changed color');
     }
     return ch;
   }
@@ -451,8 +461,8 @@ export class StreamView {
       if (!reuseLooks) { kinds[out] = base.kinds[bi]; colors[out] = base.colors[bi]; }
       if (ci < ch.n && ch.slots[ci] < slot) throw corrupt(`changed slot ${ch.slots[ci]} is not a survivor`);
       if (ci < ch.n && ch.slots[ci] === slot) {
-        if (this.hasKinds) kinds[out] = ch.kinds[ci];
-        if (this.hasColor) colors[out] = ch.colors[ci];
+        if (this._kinds) kinds[out] = ch.kinds[ci];
+        if (this._color) colors[out] = ch.colors[ci];
         ci++;
       }
       if (survivors % BLOCK === 0) {
@@ -594,7 +604,7 @@ export const parseFigures = parseJson;
 export function messageHash(bytes) {
   if (bytes.length < HEADER_BYTES) return '';
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return hex32(dv.getUint32(28, true)) + hex32(dv.getUint32(24, true));
+  return hex32(dv.getUint32(32, true)) + hex32(dv.getUint32(28, true));
 }
 
 /** The type byte's name, for logs. */

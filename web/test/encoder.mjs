@@ -9,10 +9,19 @@ const MAX_FRAMES = 1n << 20n;
 function rotl(x, r) {
   return ((x << r) | (x >>> (32 - r))) >>> 0;
 }
-function mix(h1, h2, w) {
-  h1 = rotl(Math.imul((h1 ^ w) >>> 0, 0x9e3779b1) >>> 0, 15);
-  h2 = Math.imul(((h2 + w) % 0x100000000) >>> 0, 0x85ebca77) >>> 0;
-  h2 = (h2 ^ (h2 >>> 13)) >>> 0;
+// one entity's words folded into one, with BigInt arithmetic (independent
+// of stream.js's Math.imul version)
+function fold(words) {
+  const M = 0xffffffffn, K = 0x9e3779b1n;
+  let x = BigInt(words[0] >>> 0);
+  for (let k = 1; k < words.length; k++) x = (x * K + BigInt(words[k] >>> 0)) & M;
+  x ^= x >> 15n;
+  return Number(x);
+}
+function mix(h1, h2, x) {
+  h1 = rotl(Number((BigInt((h1 ^ x) >>> 0) * 0x85ebca77n) & 0xffffffffn), 13);
+  h2 = Number((BigInt((h2 + x) % 0x100000000) * 0xc2b2ae3dn) & 0xffffffffn);
+  h2 = (h2 ^ (h2 >>> 16)) >>> 0;
   return [h1, h2];
 }
 function fmix(x) {
@@ -26,7 +35,7 @@ function fmix(x) {
 export function entitiesHash(ents, dims) {
   let h = [0x6d797269, 0x61647630];
   for (const e of ents) {
-    for (const w of [e.slot, e.gen, e.kind, e.color, ...e.q.slice(0, dims)]) h = mix(h[0], h[1], w >>> 0);
+    h = mix(h[0], h[1], fold([e.slot, e.gen, e.kind, e.color, ...e.q.slice(0, dims)]));
   }
   const n = ents.length;
   const h1 = fmix((h[0] ^ n) >>> 0);
@@ -125,6 +134,7 @@ export class TestEncoder {
     if (f > MAX_FRAMES) f = MAX_FRAMES;
     const out = new Bytes();
     out.u8(base ? 0x03 : 0x02); out.u8(1); out.u8(dims); out.u8(this.bits);
+    out.u8((this.kinds ? 1 : 0) | (this.color ? 2 : 0)); out.u8(0); out.u8(0); out.u8(0);
     out.u32(this.seq); out.u32(used); out.u64(view.frame); out.u32(view.ents.length);
     const hash = entitiesHash(view.ents, dims);
     out.u64(BigInt('0x' + hash));

@@ -141,21 +141,21 @@ function corruptions(dec, enc, bytes, label, u) {
     expectRejected(dec, withSeq(bad, 0x7fffffff), `${label} update ${u}: byte ${at} flipped`, 'ECORRUPT');
   }
   expectRejected(dec, withSeq(last.subarray(0, last.length - 1), 0x7fffffff), `${label} update ${u}: truncated`, 'ECORRUPT');
-  expectRejected(dec, withSeq(last.subarray(0, 30), 0x7fffffff), `${label} update ${u}: header only`, 'ECORRUPT');
+  expectRejected(dec, withSeq(last.subarray(0, 34), 0x7fffffff), `${label} update ${u}: header only`, 'ECORRUPT');
   const unknown = withSeq(last, 0x7fffffff);
-  new DataView(unknown.buffer).setUint32(8, 0x7ffffff0, true);
+  new DataView(unknown.buffer).setUint32(12, 0x7ffffff0, true);
   expectRejected(dec, unknown, `${label} update ${u}: unknown base`, 'ENOTFOUND');
   const wrongHash = withSeq(last, 0x7fffffff);
-  wrongHash[24] ^= 1;
+  wrongHash[28] ^= 1;
   expectRejected(dec, wrongHash, `${label} update ${u}: wrong hash`, 'ECORRUPT');
   const wrongCount = withSeq(last, 0x7fffffff);
-  wrongCount[20] ^= 1;
+  wrongCount[24] ^= 1;
   expectRejected(dec, wrongCount, `${label} update ${u}: wrong count`, 'ECORRUPT');
 }
 
 function withSeq(bytes, seq) {
   const copy = Uint8Array.from(bytes);
-  new DataView(copy.buffer).setUint32(4, seq, true);
+  new DataView(copy.buffer).setUint32(8, seq, true);
   return copy;
 }
 
