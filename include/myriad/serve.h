@@ -1,0 +1,148 @@
+/* myriad — serve: a world's stream, figures and Gantt over WebSockets, for
+ * the live view (a separate library, libmyriad_serve, on libwebsockets).
+ *
+ * A server listens on one address and port. At / it serves the web
+ * client's files from a directory; at /stream it takes WebSocket
+ * connections (no subprotocol needed) and speaks docs/stream.md: a hello
+ * on connect, then a keyframe, then deltas against the newest view each
+ * client acknowledged (a keyframe when the stream no longer holds it, or
+ * when the client asks with a resync), figures about twice a second, and
+ * replies to control messages.
+ *
+ * Threads. The server runs libwebsockets' service loop on a thread of its
+ * own; everything else is called from one thread, the simulation's (the
+ * one that runs the schedule), between frames. myr_serve_frame captures a
+ * view only when some client is due an update (each picks its updates per
+ * second with the rate message: default 10), encodes it once per distinct
+ * baseline among the clients due and shares that encoding between them,
+ * and hands the messages to the service thread through a queue guarded by
+ * a mutex. The simulation never waits for a client: each client has a
+ * bounded send queue (queue_bytes); an update that would overflow it is
+ * skipped for that client alone, which later gets a delta against its
+ * newest acknowledgement or a keyframe. The only waiting on the simulation
+ * thread is for that mutex, held briefly by either side.
+ *
+ * Security. The server binds 127.0.0.1 unless an address is given. It is
+ * read-only unless made with control; then each control message must carry
+ * the server's token (myr_serve_token). A client message longer than 64
+ * bytes, malformed, of an unknown type, or with a wrong token closes that
+ * connection alone and changes nothing else. Connections beyond
+ * max_clients are refused, and so is a WebSocket request whose Origin
+ * header is not http://ADDR:PORT, http://localhost:PORT or
+ * http://127.0.0.1:PORT (one without an Origin header, from a program
+ * rather than a browser, is accepted). */
+#ifndef MYRIAD_SERVE_H
+#define MYRIAD_SERVE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "myriad/schedule.h"
+#include "myriad/stream.h"
+#include "myriad/world.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Defaults when the description says 0. */
+#define MYR_SERVE_DEFAULT_CLIENTS 8u
+#define MYR_SERVE_DEFAULT_QUEUE_BYTES ((size_t)8 << 20)
+#define MYR_SERVE_DEFAULT_RATE 10u /* updates a second a client gets until it asks otherwise */
+/* The longest client message (docs/stream.md). */
+#define MYR_SERVE_MAX_MESSAGE 64u
+/* The token's length in hex digits (16 random bytes). */
+#define MYR_SERVE_TOKEN_HEX 32u
+
+typedef struct myr_serve_desc {
+  const char *address;  /* an IPv4 or IPv6 literal to bind; NULL = "127.0.0.1" */
+  uint16_t port;        /* 0 = any free port (myr_serve_port says which) */
+  const char *web_root; /* the web client's folder, served at /; NULL = nothing at / */
+  bool control;         /* accept control messages (with the token) */
+  uint32_t max_clients; /* 0 = MYR_SERVE_DEFAULT_CLIENTS; at most 256 */
+  size_t queue_bytes;   /* per client send queue bound; 0 = MYR_SERVE_DEFAULT_QUEUE_BYTES */
+  const char *scenario_name; /* the hello's "scenario"; NULL = "" */
+} myr_serve_desc;
+
+typedef struct myr_serve myr_serve;
+
+/* Starts a server for `world` run by `schedule` (whose world it must be),
+ * streaming as `stream` describes (copied: the server makes its own
+ * encoder). On return the server listens and its service thread runs.
+ * `world` and `schedule` must outlive the server. The log level of
+ * libwebsockets (process wide) is set to errors and warnings.
+ * Errors: MYR_EINVAL (NULL, a schedule of another world, an address that
+ * is not an IPv4 or IPv6 literal, max_clients above 256), those of
+ * myr_stream_create, MYR_EIO (the address and port could not be bound: in
+ * use, or not this machine's), MYR_ETHREAD, MYR_ENOMEM. Nothing is left
+ * behind on failure. */
+MYR_API myr_status myr_serve_create(myr_world *world, myr_schedule *schedule, const myr_stream_desc *stream,
+                                    const myr_serve_desc *desc, myr_serve **out);
+
+/* Stops the service thread (closing every connection) and frees the
+ * server; NULL is ignored. Call from the simulation thread. */
+MYR_API void myr_serve_destroy(myr_serve *srv);
+
+/* The port it listens on (the one chosen when the description said 0). */
+MYR_API uint16_t myr_serve_port(const myr_serve *srv);
+
+/* The address it listens on, as given or "127.0.0.1". */
+MYR_API const char *myr_serve_address(const myr_serve *srv);
+
+/* The control token: MYR_SERVE_TOKEN_HEX hex digits (lower case), the hex
+ * form of 16 random bytes from getrandom; control messages carry the 16
+ * bytes. Made whether or not control is on. */
+MYR_API const char *myr_serve_token(const myr_serve *srv);
+
+/* Publishes the world after a frame: applies the chunk sizes control
+ * messages asked for (myr_schedule_set_chunk_rows, before the next frame),
+ * captures and encodes a view when a client is due an update, queues the
+ * figures about twice a second, and wakes the service thread. Call between
+ * frames from the simulation thread, after each frame (and it may be
+ * called with no new frame, e.g. while paused: a client then gets a view
+ * only when it has none of this frame yet). It never waits for a client.
+ * To draw the Gantt chart it traces one frame before each figures message
+ * (myr_schedule_trace_begin/end), unless the schedule is being traced by
+ * someone else (then the figures have no spans). Errors: MYR_EINVAL
+ * (NULL), MYR_ENOMEM (this update was skipped; the server goes on), those
+ * of myr_stream_capture. */
+MYR_API myr_status myr_serve_frame(myr_serve *srv);
+
+/* Whether the simulation may run a frame now, as control messages say:
+ * true at once when not paused; while paused, true once for each step
+ * asked for. Otherwise it waits, up to `max_ms` milliseconds, for a
+ * resume or a step, publishing meanwhile (as myr_serve_frame does: new
+ * clients get a view of the paused world, figures go on), and returns
+ * false when none came. A loop: `while (running) { if
+ * (!myr_serve_turn(srv, 100)) continue; run a frame; myr_serve_frame(srv);
+ * }`. False for NULL. */
+MYR_API bool myr_serve_turn(myr_serve *srv, uint32_t max_ms);
+
+/* Whether a client paused the simulation (false for NULL). */
+MYR_API bool myr_serve_paused(const myr_serve *srv);
+
+typedef struct myr_serve_stats {
+  uint32_t clients;            /* connected now */
+  uint64_t connections;        /* accepted since the start */
+  uint64_t refused;            /* refused at the handshake: Origin, path, client limit */
+  uint64_t closed_bad;         /* closed for a bad message or token */
+  uint64_t captures;           /* views captured */
+  uint64_t encodes;            /* messages encoded (one per distinct baseline and capture) */
+  uint64_t updates_sent;       /* keyframes and deltas queued, over all clients */
+  uint64_t updates_skipped;    /* not queued because a client's queue was full */
+  uint64_t keyframes;          /* keyframes queued */
+  uint64_t bytes_queued;       /* bytes queued, over all clients */
+  double encode_ms;            /* the last capture and its encodings */
+  double encode_ms_total;      /* summed since the start */
+} myr_serve_stats;
+
+/* Copies the server's counters (from the simulation thread). Errors:
+ * MYR_EINVAL (NULL). */
+MYR_API myr_status myr_serve_get_stats(const myr_serve *srv, myr_serve_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

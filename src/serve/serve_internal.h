@@ -1,0 +1,129 @@
+/* Private to serve: the server's state, shared by its lws service thread
+ * (serve.c, lws.c) and the simulation thread (publish.c, figures.c). What
+ * both threads touch is under `lock`; the rest says whose it is. */
+#ifndef MYRIAD_SERVE_INTERNAL_H
+#define MYRIAD_SERVE_INTERNAL_H
+
+#include <libwebsockets.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "myriad/serve.h"
+#include "parse.h"
+
+/* A message on its way to one or more clients: LWS_PRE bytes of room for
+ * the WebSocket header (lws_write writes it there: the service thread
+ * writes one client at a time, so clients can share a message), then the
+ * payload. refs counts the queues holding it, under the server's lock. */
+typedef struct serve_out {
+  uint32_t refs;
+  size_t size;
+  unsigned char *data; /* = room + LWS_PRE */
+  unsigned char room[];
+} serve_out;
+
+#define SERVE_RING 64u /* messages a client's queue holds at most */
+
+typedef struct serve_client {
+  uint64_t id;     /* the connection's number, 0 for a free slot */
+  struct lws *wsi; /* the service thread's only */
+  /* under lock */
+  serve_out *ring[SERVE_RING];
+  uint32_t head, count;
+  size_t bytes;
+  uint32_t ack;       /* the newest view it acknowledged (0: none) */
+  uint32_t last_seq;  /* the newest view queued for it */
+  uint32_t key_seq;   /* the newest keyframe queued for it */
+  uint64_t key_ns;    /* when */
+  uint64_t sent_frame; /* the world's frame of the newest view queued (UINT64_MAX: none) */
+  uint16_t rate;      /* updates a second, 0 = every frame */
+  uint64_t due_ns;    /* the next update not before */
+  bool resync;        /* asked for a keyframe */
+  bool close;         /* the service thread closes it */
+  size_t last_size;   /* the size of its last update: a queue that could not take it is not due */
+} serve_client;
+
+/* A chunk size a control message asked for, applied between frames. */
+typedef struct serve_chunk_req {
+  uint32_t system, rows;
+} serve_chunk_req;
+
+#define SERVE_CHUNK_REQS 32u
+#define SERVE_MAX_CLIENTS 256u
+
+struct myr_serve {
+  myr_world *world;
+  myr_schedule *schedule;
+  myr_stream *stream; /* the simulation thread's */
+  myr_serve_desc desc;
+  char address[64];
+  char *web_root, *scenario;
+  char token[MYR_SERVE_TOKEN_HEX + 1];
+  uint8_t token_bytes[SERVE_TOKEN_BYTES];
+  uint16_t port;
+  uint32_t system_count; /* the schedule's, at the start */
+  struct lws_http_mount mount;
+  struct lws_protocols protocols[2];
+
+  pthread_t thread;
+  struct lws_context *context; /* made, served and destroyed by the service thread */
+  atomic_bool stop;
+  /* the service thread's start: ready set with start_status under lock */
+  bool ready;
+  myr_status start_status;
+
+  pthread_mutex_t lock;
+  pthread_cond_t wake; /* myr_serve_turn waits on it: control arrived */
+  serve_client *clients;
+  uint32_t max_clients;
+  uint64_t next_id;
+  serve_out *hello;
+  bool paused;
+  uint32_t steps; /* steps asked for while paused */
+  serve_chunk_req chunk_reqs[SERVE_CHUNK_REQS];
+  uint32_t chunk_req_count;
+  myr_serve_stats stats; /* connections, refused, closed_bad under lock; the rest the simulation thread's */
+
+  /* the simulation thread's */
+  uint64_t figures_due_ns, last_call_ns, frames_since, figures_ns, bytes_since;
+  uint64_t last_frame_seen, figures_sent_mark;
+  double frame_interval_ns; /* smoothed time between frames */
+  bool tracing;             /* this server began a trace on the schedule */
+  void *trace_buf;
+  size_t trace_cap;
+};
+
+uint64_t serve_now_ns(void);
+
+/* serve_out: one with `size` bytes of payload (refs 0), or NULL. */
+serve_out *serve_out_new(size_t size);
+/* Drops one reference (under lock); true when it was the last: the caller
+ * frees it (outside the lock if it likes). */
+bool serve_out_unref(serve_out *m);
+
+/* Under lock: queues m for client c if its queue has room (a reference
+ * taken); false when it does not. */
+bool serve_queue_push(myr_serve *srv, serve_client *c, serve_out *m);
+
+/* JSON: a string escaped; a message of `type` and a memstream's text (f
+ * closed, *text freed), NULL on failure. */
+void serve_json_string(FILE *out, const char *s);
+serve_out *serve_out_of_text(uint8_t type, FILE *f, char **text, size_t *len);
+
+/* The service thread (lws.c): its body, and the hello JSON. */
+void *serve_thread(void *arg);
+myr_status serve_make_hello(myr_serve *srv);
+
+/* figures.c: the figures message, NULL when out of memory; the trace for
+ * the Gantt begun when the figures are near. Simulation thread. */
+serve_out *serve_make_figures(myr_serve *srv, uint32_t clients);
+void serve_trace_before_figures(myr_serve *srv, uint64_t now);
+
+/* publish.c: a reply to a control message, for the service thread. */
+serve_out *serve_make_reply(bool ok, const char *what);
+
+#endif
