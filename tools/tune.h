@@ -39,6 +39,12 @@ typedef struct options {
   uint32_t checkpoint_every; /* frames of the world's clock between checkpoints; 0 without */
   bool hash;                 /* --hash: each world's hash on stderr after its last frame */
   bool seed_given;           /* --seed was given (--restore's file has its own) */
+  /* --serve (tune_serve.c): one configuration served live until interrupted */
+  bool serve, serve_control;
+  char serve_address[64]; /* an IPv4 or IPv6 literal */
+  uint16_t serve_port;
+  uint32_t fps; /* --fps: frames a second at most, 0 = no cap */
+  const char *web_root;
 } options;
 
 /* One system in one configuration: medians over the frames. */
@@ -101,6 +107,14 @@ myr_status create_world(const options *o, myr_jobs *pool, scn_scenario **out);
 void save_world(const options *o, myr_world *w, const char *arg, const char *path);
 /* With --hash: one line "world_hash=<16 hex digits>" on stderr. */
 void print_hash(const options *o, const myr_world *w);
+
+/* tune_serve.c: whether this build has the server; [ADDR:]PORT into
+ * o->serve_address and o->serve_port, or the reason it is not one (NULL
+ * when it is); --serve's run: one configuration (the first thread count
+ * and chunk size) served until SIGINT or SIGTERM, returning the exit status. */
+bool serve_available(void);
+const char *serve_parse_address(const char *text, options *o);
+int serve_main(const options *o);
 
 /* tune_run.c: every configuration of o measured into r (allocated);
  * exits 1 when a run fails. */

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "tune.h"
@@ -66,7 +67,19 @@ static void usage_options(FILE *out) {
                "                    on from the file's); the two go together\n"
                "  --hash            print on stderr, for each world run (each configuration\n"
                "                    and repetition), world_hash=<16 hex digits> after its\n"
-               "                    last frame; --warmup 0 --frames N runs exactly N frames\n"
+               "                    last frame; --warmup 0 --frames N runs exactly N frames\n");
+  fprintf(out, "  --serve [ADDR:]PORT  run one configuration (the first thread count and\n"
+               "                    chunk size) until interrupted (SIGINT, SIGTERM: exit 0)\n"
+               "                    and serve it live: the web client at http://ADDR:PORT/,\n"
+               "                    its stream at ws://ADDR:PORT/stream (ADDR: an IP\n"
+               "                    address, default 127.0.0.1; PORT 0: any free port).\n"
+               "                    Prints listening=ADDR:PORT on stderr when ready\n"
+               "  --serve-control   with --serve: clients may pause, step, resume and set\n"
+               "                    chunk sizes with the token printed as token=HEX\n"
+               "  --fps N           with --serve: at most N frames a second (1..10000)\n"
+               "  --web-root DIR    with --serve: the web client's files (default: the\n"
+               "                    installed share/myriad/web, or the source tree's web/\n"
+               "                    when run from the build tree)\n"
                "  --help            this text\n\n"
                "examples:\n"
                "  myriad-tune\n"
@@ -76,7 +89,8 @@ static void usage_options(FILE *out) {
                "  myriad-tune --chunk auto --write-tuning particles.tuning\n"
                "  MYRIAD_TUNING=particles.tuning ./my_simulation\n"
                "  myriad-tune --threads 1 --chunk 1024 --warmup 0 --frames 100 --save w.snap\n"
-               "  myriad-tune --restore w.snap --threads 2 --chunk 4096 --warmup 0 --frames 50 --hash\n\n"
+               "  myriad-tune --restore w.snap --threads 2 --chunk 4096 --warmup 0 --frames 50 --hash\n"
+               "  myriad-tune --scenario boids --threads 2 --chunk 4096 --serve 8080 --fps 60\n\n"
                "Exit status: 0, 1 when a run fails, 2 for a bad argument or a --restore file\n"
                "that cannot be read or is corrupt.\n");
 }
@@ -225,9 +239,31 @@ static void take(options *o, int ch, char **argv) {
   case 'C': o->checkpoint_path = optarg; break;
   case 'E': o->checkpoint_every = (uint32_t)parse_u64("--checkpoint-every", optarg, 1, UINT32_MAX, false); break;
   case 'H': o->hash = true; break;
+  case 'V': {
+    const char *why = serve_parse_address(optarg, o);
+    if (why) bad("--serve", why);
+    o->serve = true;
+    break;
+  }
+  case 'X': o->serve_control = true; break;
+  case 'F': o->fps = (uint32_t)parse_u64("--fps", optarg, 1, 10000, false); break;
+  case 'B': o->web_root = optarg; break;
   case 'h': usage(stdout); exit(0);
   default: bad(optind > 1 ? argv[optind - 1] : "?", "unknown option or missing value");
   }
+}
+
+/* --serve and the options that go with it. */
+static void check_serve(const options *o) {
+  if (!o->serve) {
+    if (o->serve_control) bad("--serve-control", "only with --serve");
+    if (o->fps) bad("--fps", "only with --serve");
+    if (o->web_root) bad("--web-root", "only with --serve");
+    return;
+  }
+  if (!serve_available()) bad("--serve", "this myriad-tune was built without the server (no libwebsockets)");
+  struct stat st;
+  if (o->web_root && (stat(o->web_root, &st) != 0 || !S_ISDIR(st.st_mode))) bad("--web-root", "not a directory");
 }
 
 /* The options as given, with the defaults of those not given. */
@@ -253,12 +289,17 @@ static void read_args(int argc, char **argv, options *o) {
                                         {"checkpoint", required_argument, NULL, 'C'},
                                         {"checkpoint-every", required_argument, NULL, 'E'},
                                         {"hash", no_argument, NULL, 'H'},
+                                        {"serve", required_argument, NULL, 'V'},
+                                        {"serve-control", no_argument, NULL, 'X'},
+                                        {"fps", required_argument, NULL, 'F'},
+                                        {"web-root", required_argument, NULL, 'B'},
                                         {"help", no_argument, NULL, 'h'},
                                         {NULL, 0, NULL, 0}};
   opterr = 0;
   for (int ch; (ch = getopt_long(argc, argv, "", longs, NULL)) != -1;) take(o, ch, argv);
   if (optind < argc) bad(argv[optind], "unexpected argument");
   if ((uint64_t)o->frames * o->repeat > 1000000) bad("--repeat", "frames x repeat above 1000000");
+  check_serve(o);
 }
 
 /* The scenario exists, and its world fits in the machine's memory; the

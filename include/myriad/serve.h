@@ -56,12 +56,12 @@ extern "C" {
 #define MYR_SERVE_TOKEN_HEX 32u
 
 typedef struct myr_serve_desc {
-  const char *address;  /* an IPv4 or IPv6 literal to bind; NULL = "127.0.0.1" */
-  uint16_t port;        /* 0 = any free port (myr_serve_port says which) */
-  const char *web_root; /* the web client's folder, served at /; NULL = nothing at / */
-  bool control;         /* accept control messages (with the token) */
-  uint32_t max_clients; /* 0 = MYR_SERVE_DEFAULT_CLIENTS; at most 256 */
-  size_t queue_bytes;   /* per client send queue bound; 0 = MYR_SERVE_DEFAULT_QUEUE_BYTES */
+  const char *address;       /* an IPv4 or IPv6 literal to bind; NULL = "127.0.0.1" */
+  uint16_t port;             /* 0 = any free port (myr_serve_port says which) */
+  const char *web_root;      /* the web client's folder, served at /; NULL = nothing at / */
+  bool control;              /* accept control messages (with the token) */
+  uint32_t max_clients;      /* 0 = MYR_SERVE_DEFAULT_CLIENTS; at most 256 */
+  size_t queue_bytes;        /* per client send queue bound; 0 = MYR_SERVE_DEFAULT_QUEUE_BYTES */
   const char *scenario_name; /* the hello's "scenario"; NULL = "" */
 } myr_serve_desc;
 
@@ -123,18 +123,18 @@ MYR_API bool myr_serve_turn(myr_serve *srv, uint32_t max_ms);
 MYR_API bool myr_serve_paused(const myr_serve *srv);
 
 typedef struct myr_serve_stats {
-  uint32_t clients;            /* connected now */
-  uint64_t connections;        /* accepted since the start */
-  uint64_t refused;            /* refused at the handshake: Origin, path, client limit */
-  uint64_t closed_bad;         /* closed for a bad message or token */
-  uint64_t captures;           /* views captured */
-  uint64_t encodes;            /* messages encoded (one per distinct baseline and capture) */
-  uint64_t updates_sent;       /* keyframes and deltas queued, over all clients */
-  uint64_t updates_skipped;    /* not queued because a client's queue was full */
-  uint64_t keyframes;          /* keyframes queued */
-  uint64_t bytes_queued;       /* bytes queued, over all clients */
-  double encode_ms;            /* the last capture and its encodings */
-  double encode_ms_total;      /* summed since the start */
+  uint32_t clients;         /* connected now */
+  uint64_t connections;     /* accepted since the start */
+  uint64_t refused;         /* refused at the handshake: Origin, path, client limit */
+  uint64_t closed_bad;      /* closed for a bad message or token */
+  uint64_t captures;        /* views captured */
+  uint64_t encodes;         /* messages encoded (one per distinct baseline and capture) */
+  uint64_t updates_sent;    /* keyframes and deltas queued, over all clients */
+  uint64_t updates_skipped; /* not queued because a client's queue was full */
+  uint64_t keyframes;       /* keyframes queued */
+  uint64_t bytes_queued;    /* bytes queued, over all clients */
+  double encode_ms;         /* the last capture and its encodings */
+  double encode_ms_total;   /* summed since the start */
 } myr_serve_stats;
 
 /* Copies the server's counters (from the simulation thread). Errors:

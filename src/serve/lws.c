@@ -44,8 +44,8 @@ static bool origin_ok(myr_serve *srv, struct lws *wsi) {
 /* The handshake: the path /stream, a good Origin, room for one more. */
 static int filter_connection(myr_serve *srv, struct lws *wsi) {
   char uri[64];
-  bool ok = lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) > 0 && strcmp(uri, "/stream") == 0 &&
-            origin_ok(srv, wsi);
+  bool ok =
+      lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) > 0 && strcmp(uri, "/stream") == 0 && origin_ok(srv, wsi);
   pthread_mutex_lock(&srv->lock);
   ok = ok && clients_connected(srv) < srv->max_clients;
   if (!ok) srv->stats.refused++;
@@ -152,8 +152,7 @@ static void control(myr_serve *srv, serve_client *c, const serve_msg *msg) {
     reply(srv, c, true, "step");
     break;
   default: /* SERVE_CMD_CHUNK: checked and applied between frames */
-    if (msg->system >= srv->system_count || msg->rows == 0 ||
-        srv->chunk_req_count == SERVE_CHUNK_REQS) {
+    if (msg->system >= srv->system_count || msg->rows == 0 || srv->chunk_req_count == SERVE_CHUNK_REQS) {
       reply(srv, c, false, "chunk: no such system, a zero size, or too many requests");
       break;
     }
@@ -172,7 +171,11 @@ static int message(myr_serve *srv, struct lws *wsi, serve_session *ss) {
   bool bad = r != SERVE_PARSE_OK || !c;
   if (!bad && msg.type == SERVE_MSG_ACK) {
     bad = msg.seq > c->last_seq; /* a view never sent to it */
-    if (!bad && msg.seq > c->ack) c->ack = msg.seq;
+    if (!bad && msg.seq > c->ack) {
+      c->ack = msg.seq;
+      if (c->sent[msg.seq % SERVE_SENT].seq == msg.seq) c->ack_prev = c->sent[msg.seq % SERVE_SENT].used;
+      else c->resync = true; /* too old to know its base: start again from a keyframe */
+    }
   } else if (!bad && msg.type == SERVE_MSG_RATE) {
     c->rate = msg.rate;
     c->due_ns = 0;

@@ -30,11 +30,11 @@ typedef struct serve_msg {
 
 typedef enum serve_parse_result {
   SERVE_PARSE_OK = 0,
-  SERVE_PARSE_TOO_LONG,  /* above MYR_SERVE_MAX_MESSAGE bytes */
-  SERVE_PARSE_EMPTY,     /* no type byte */
-  SERVE_PARSE_UNKNOWN,   /* an unknown type or control command */
-  SERVE_PARSE_BAD_SIZE,  /* the wrong size for its type (or command) */
-  SERVE_PARSE_BAD_VALUE  /* an ack of view 0 */
+  SERVE_PARSE_TOO_LONG, /* above MYR_SERVE_MAX_MESSAGE bytes */
+  SERVE_PARSE_EMPTY,    /* no type byte */
+  SERVE_PARSE_UNKNOWN,  /* an unknown type or control command */
+  SERVE_PARSE_BAD_SIZE, /* the wrong size for its type (or command) */
+  SERVE_PARSE_BAD_VALUE /* an ack of view 0 */
 } serve_parse_result;
 
 /* Parses one client message of `size` bytes into *out (zeroed first).

@@ -8,18 +8,18 @@
 
 #include "serve_internal.h"
 
-#define FIGURES_NS 500000000u /* figures about twice a second */
+#define FIGURES_NS 500000000u   /* figures about twice a second */
 #define KEY_WAIT_NS 2000000000u /* a keyframe in flight is awaited this long before another is sent */
 
 /* A client due an update: which, and the baseline it acknowledged. */
 typedef struct due {
-  uint32_t slot, base;
+  uint32_t slot, base, prev;
   uint64_t id;
 } due;
 
 /* One encoding shared by the clients due at one baseline. */
 typedef struct encoding {
-  uint32_t base, used;
+  uint32_t base, prev, used;
   serve_out *m;
 } encoding;
 
@@ -40,14 +40,14 @@ static uint32_t clients_due(myr_serve *srv, uint64_t frame, uint64_t now, due *o
       continue;
     }
     if (!c->resync && c->key_seq > c->ack && now - c->key_ns < KEY_WAIT_NS) continue;
-    out[n++] = (due){.slot = i, .id = c->id, .base = c->resync ? 0 : c->ack};
+    out[n++] = (due){.slot = i, .id = c->id, .base = c->resync ? 0 : c->ack, .prev = c->resync ? 0 : c->ack_prev};
   }
   return n;
 }
 
-static encoding *encoding_of(encoding *e, uint32_t n, uint32_t base) {
+static encoding *encoding_of(encoding *e, uint32_t n, const due *d) {
   for (uint32_t i = 0; i < n; i++)
-    if (e[i].base == base) return &e[i];
+    if (e[i].base == d->base && e[i].prev == d->prev) return &e[i];
   return NULL;
 }
 
@@ -56,29 +56,31 @@ static encoding *encoding_of(encoding *e, uint32_t n, uint32_t base) {
 static myr_status encode_all(myr_serve *srv, due *d, uint32_t n, encoding *e, uint32_t *en) {
   *en = 0;
   for (uint32_t i = 0; i < n; i++) {
-    if (d[i].base && !myr_stream_holds(srv->stream, d[i].base)) d[i].base = 0;
-    if (encoding_of(e, *en, d[i].base)) continue;
+    if (d[i].base &&
+        (!myr_stream_holds(srv->stream, d[i].base) || (d[i].prev && !myr_stream_holds(srv->stream, d[i].prev))))
+      d[i].base = d[i].prev = 0;
+    if (encoding_of(e, *en, &d[i])) continue;
     unsigned char *data;
     size_t size;
     uint32_t used;
-    myr_status st = myr_stream_encode(srv->stream, d[i].base, &data, &size, &used);
+    myr_status st = myr_stream_encode(srv->stream, d[i].base, d[i].prev, &data, &size, &used);
     serve_out *m = st == MYR_OK ? serve_out_new(size) : NULL;
     if (m) memcpy(m->data, data, size);
     if (st == MYR_OK) free(data);
     if (!m) return st == MYR_OK ? MYR_ENOMEM : st;
-    e[(*en)++] = (encoding){.base = d[i].base, .used = used, .m = m};
+    e[(*en)++] = (encoding){.base = d[i].base, .prev = d[i].prev, .used = used, .m = m};
   }
   return MYR_OK;
 }
 
 /* Under lock: each due client still connected gets its encoding if its
  * queue has room (an empty queue always has). */
-static void queue_all(myr_serve *srv, const due *d, uint32_t n, encoding *e, uint32_t en, uint32_t seq,
-                      uint64_t frame, uint64_t now) {
+static void queue_all(myr_serve *srv, const due *d, uint32_t n, encoding *e, uint32_t en, uint32_t seq, uint64_t frame,
+                      uint64_t now) {
   for (uint32_t i = 0; i < n; i++) {
     serve_client *c = &srv->clients[d[i].slot];
     if (c->id != d[i].id) continue; /* gone meanwhile */
-    encoding *x = encoding_of(e, en, d[i].base);
+    encoding *x = encoding_of(e, en, &d[i]);
     c->last_size = x->m->size;
     c->due_ns = now + period_ns(c);
     if (c->count && (c->count == SERVE_RING || c->bytes + x->m->size > srv->desc.queue_bytes)) {
@@ -87,6 +89,8 @@ static void queue_all(myr_serve *srv, const due *d, uint32_t n, encoding *e, uin
     }
     serve_queue_push(srv, c, x->m);
     c->last_seq = seq;
+    c->sent[seq % SERVE_SENT].seq = seq;
+    c->sent[seq % SERVE_SENT].used = x->used;
     c->sent_frame = frame;
     c->resync = false;
     if (x->used == 0) {
@@ -98,7 +102,6 @@ static void queue_all(myr_serve *srv, const due *d, uint32_t n, encoding *e, uin
     srv->stats.bytes_queued += x->m->size;
     srv->bytes_since += x->m->size;
   }
-  (void)en;
 }
 
 static myr_status publish_views(myr_serve *srv, uint64_t now) {
@@ -163,8 +166,7 @@ static void note_frames(myr_serve *srv, uint64_t now) {
   if (frame == srv->last_frame_seen) return;
   uint64_t frames = frame > srv->last_frame_seen ? frame - srv->last_frame_seen : 1;
   double interval = (double)(now - srv->last_call_ns) / (double)frames;
-  srv->frame_interval_ns =
-      srv->frame_interval_ns > 0 ? 0.8 * srv->frame_interval_ns + 0.2 * interval : interval;
+  srv->frame_interval_ns = srv->frame_interval_ns > 0 ? 0.8 * srv->frame_interval_ns + 0.2 * interval : interval;
   srv->frames_since += frames;
   srv->last_frame_seen = frame;
   srv->last_call_ns = now;

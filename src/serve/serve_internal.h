@@ -26,7 +26,8 @@ typedef struct serve_out {
   unsigned char room[];
 } serve_out;
 
-#define SERVE_RING 64u /* messages a client's queue holds at most */
+#define SERVE_RING 64u  /* messages a client's queue holds at most */
+#define SERVE_SENT 256u /* views queued for a client that an ack can still name */
 
 typedef struct serve_client {
   uint64_t id;     /* the connection's number, 0 for a free slot */
@@ -35,16 +36,20 @@ typedef struct serve_client {
   serve_out *ring[SERVE_RING];
   uint32_t head, count;
   size_t bytes;
-  uint32_t ack;       /* the newest view it acknowledged (0: none) */
-  uint32_t last_seq;  /* the newest view queued for it */
-  uint32_t key_seq;   /* the newest keyframe queued for it */
-  uint64_t key_ns;    /* when */
+  uint32_t ack;      /* the newest view it acknowledged (0: none) */
+  uint32_t ack_prev; /* the base that view was coded against (0: a keyframe) */
+  struct {
+    uint32_t seq, used;
+  } sent[SERVE_SENT];  /* the views queued for it lately, at seq % SERVE_SENT, and their bases */
+  uint32_t last_seq;   /* the newest view queued for it */
+  uint32_t key_seq;    /* the newest keyframe queued for it */
+  uint64_t key_ns;     /* when */
   uint64_t sent_frame; /* the world's frame of the newest view queued (UINT64_MAX: none) */
-  uint16_t rate;      /* updates a second, 0 = every frame */
-  uint64_t due_ns;    /* the next update not before */
-  bool resync;        /* asked for a keyframe */
-  bool close;         /* the service thread closes it */
-  size_t last_size;   /* the size of its last update: a queue that could not take it is not due */
+  uint16_t rate;       /* updates a second, 0 = every frame */
+  uint64_t due_ns;     /* the next update not before */
+  bool resync;         /* asked for a keyframe */
+  bool close;          /* the service thread closes it */
+  size_t last_size;    /* the size of its last update: a queue that could not take it is not due */
 } serve_client;
 
 /* A chunk size a control message asked for, applied between frames. */
