@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# myriad-tune --serve from the outside: bad flags exit 2 with one line; a
+# server on 127.0.0.1:0 says where it listens, streams a hello, a keyframe
+# and deltas that decode (serve_client), closes only the connection that
+# sends a bad message, refuses foreign Origins and a ninth client, is not
+# slowed by a client that never reads, listens on loopback only, refuses
+# control unless started with it, obeys control with the token, and exits
+# 0 on SIGINT and SIGTERM.
+#   serve_cli.sh MYRIAD_TUNE SERVE_CLIENT
+set -uo pipefail
+tune=$1 client=$2
+fails=0
+check() { if ! eval "$2"; then echo "FAIL: $1" >&2; fails=$((fails + 1)); fi; }
+scratch=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
+  rm -rf "$scratch"
+}
+trap cleanup EXIT
+
+bad() { # ARGS...: exit 2 and one line on stderr
+  "$tune" "$@" >/dev/null 2>"$scratch/bad"
+  local rc=$?
+  [ $rc -eq 2 ] && [ "$(wc -l <"$scratch/bad")" -eq 1 ]
+}
+check "--serve with a port above 65535" 'bad --serve 70000'
+check "--serve with a negative port" 'bad --serve -1'
+check "--serve with a bad address" 'bad --serve nowhere:8080'
+check "--serve with a bad address (numbers)" 'bad --serve 300.1.2.3:8080'
+check "--serve with no port" 'bad --serve 127.0.0.1:'
+check "--fps 0" 'bad --serve 0 --fps 0'
+check "--fps absurd" 'bad --serve 0 --fps 1000000'
+check "--fps without --serve" 'bad --fps 30'
+check "--serve-control without --serve" 'bad --serve-control'
+check "--web-root not a directory" 'bad --serve 0 --web-root /nonexistent/web'
+check "help names --serve" '"$tune" --help | grep -q -- "--serve \[ADDR:\]PORT"'
+
+# start SERVER_NAME ARGS...: a server in the background; sets port (and
+# token with --serve-control) from its stderr
+start() {
+  local name=$1
+  shift
+  "$tune" --scenario particles --entities 2000 --threads 1 --chunk 1024 "$@" 2>"$scratch/$name.err" &
+  pids+=($!)
+  pid=$!
+  port= token=
+  for _ in $(seq 100); do
+    port=$(sed -n 's/^listening=127\.0\.0\.1:\([0-9]*\)$/\1/p' "$scratch/$name.err")
+    [ -n "$port" ] && break
+    sleep 0.1
+  done
+  token=$(sed -n 's/^token=\([0-9a-f]*\)$/\1/p' "$scratch/$name.err")
+  [ -n "$port" ] || { echo "FAIL: $name: no listening= line: $(cat "$scratch/$name.err")" >&2; exit 1; }
+}
+# stop SIGNAL: the server ends with exit status 0
+stop() {
+  kill -"$1" "$pid"
+  local rc
+  wait "$pid"
+  rc=$?
+  [ $rc -eq 0 ] || { echo "exit status $rc after SIG$1: $(cat "$scratch"/*.err)" >&2; return 1; }
+}
+
+start plain --serve 127.0.0.1:0
+check "listening= names a real port" '[ "$port" -gt 0 ]'
+check "no token without --serve-control" '[ -z "$token" ]'
+check "hello, keyframe, deltas that decode, figures" '"$client" watch "$port" 30'
+check "a bad message closes that connection alone" '"$client" garbage "$port"'
+check "foreign Origin and other paths refused" '"$client" origin "$port"'
+check "a ninth client refused" '"$client" limit "$port" 8'
+check "a client that never reads slows nothing" '"$client" stall "$port"'
+check "control refused without --serve-control" '"$client" nocontrol "$port"'
+# loopback only: the machine's other addresses are refused
+other=$(hostname -I 2>/dev/null | tr ' ' '\n' | grep -E '^[0-9]+\.' | grep -v '^127\.' | head -1)
+if [ -n "$other" ]; then
+  check "not listening on $other" '! timeout 3 bash -c "exec 3<>/dev/tcp/$other/$port" 2>/dev/null'
+  check "listening on 127.0.0.1" 'timeout 3 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null'
+else
+  echo "serve_cli: no non-loopback IPv4 address (hostname -I): the loopback-only check is skipped" >&2
+fi
+check "SIGINT ends it with exit 0" 'stop INT'
+
+start control --serve 0 --serve-control --fps 200
+check "a 32-digit token with --serve-control" '[ ${#token} -eq 32 ]'
+check "pause, step, chunk, resume with the token; a wrong one closes" '"$client" control "$port" "$token"'
+check "SIGTERM ends it with exit 0" 'stop TERM'
+
+# the web client's files at /, from --web-root
+mkdir -p "$scratch/web"
+echo '<!doctype html><title>myriad</title>' >"$scratch/web/index.html"
+start web --serve 0 --web-root "$scratch/web"
+check "index.html served at /" 'curl -sf "http://127.0.0.1:$port/" | grep -q "<title>myriad</title>"'
+check "a missing file is 404" '[ "$(curl -s -o /dev/null -w "%{http_code}" "http://127.0.0.1:$port/nope.js")" = 404 ]'
+check "SIGINT again" 'stop INT'
+
+[ $fails -eq 0 ] && echo "serve_cli: all checks passed"
+exit $((fails > 0))
