@@ -30,7 +30,9 @@ status=0
 [ ${#shared[@]} -eq 1 ] || { echo "expected one libmyriad.so under the prefix, found ${#shared[@]}"; status=1; }
 
 # the public API: the names the installed headers declare MYR_API
-headers=("$prefix"/include/myriad/*.h)
+# (serve.h's functions are in libmyriad_serve.a, a library of their own)
+headers=()
+for h in "$prefix"/include/myriad/*.h; do [ "${h##*/}" = serve.h ] || headers+=("$h"); done
 [ ${#headers[@]} -gt 0 ] || { echo "no headers installed under $prefix/include/myriad"; exit 1; }
 api=$(grep -ho 'MYR_API[^(]*(' "${headers[@]}" | grep -o 'myr_[A-Za-z0-9_]*($' | tr -d '(' | sort -u)
 api_count=$(wc -l <<<"$api")
@@ -59,6 +61,20 @@ for lib in "${archives[@]}" "${shared[@]}"; do
   fi
   if [ -z "$bad" ] && [ -z "$missing" ]; then
     echo "$name: $(wc -l <<<"$defined") global symbols, all myr_, all $api_count MYR_API functions among them"
+  fi
+done
+
+# the server's archive, when built: myr_ names only, and serve.h's API
+for lib in "$prefix"/lib*/libmyriad_serve.a "$prefix"/lib*/*/libmyriad_serve.a; do
+  out=$("$nm" -g --defined-only "$lib")
+  bad=$(awk 'NF >= 3 && $3 !~ /^myr_/ { print "  " $2 " " $3 }' <<<"$out")
+  api=$(grep -ho 'MYR_API[^(]*(' "$prefix/include/myriad/serve.h" | grep -o 'myr_[A-Za-z0-9_]*($' | tr -d '(' | sort -u)
+  missing=$(comm -23 <(echo "$api") <(awk 'NF >= 3 && $3 ~ /^myr_/ { print $3 }' <<<"$out" | sort -u))
+  if [ -n "$bad" ] || [ -n "$missing" ]; then
+    echo "${lib#"$prefix/"}: global symbols without the myr_ prefix:${bad:+$'\n'$bad}; serve.h functions missing: ${missing:-none}"
+    status=1
+  else
+    echo "${lib#"$prefix/"}: all global symbols myr_, all of serve.h's functions among them"
   fi
 done
 

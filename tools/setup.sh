@@ -17,6 +17,9 @@ packages=(
   jq                 # reads myriad-tune's JSON in the CLI test
   clang-format       # tools/format.sh: the test command checks the formatting
   dpkg-dev file      # cpack -G DEB: dpkg-shlibdeps finds the package's Depends, file the ELF files
+  libwebsockets-dev  # the live view's server (src/serve, myriad-tune --serve); optional: without it the server is not built
+  curl               # fetches the web client's files from the server in serve_cli.sh
+  chromium           # the web client's browser tests (headless, driven by npm playwright-core)
 )
 
 missing=()

@@ -13,7 +13,7 @@
 
 /* Begins tracing when the next figures are about two frames away, so that
  * the trace holds the last frame before them and not many more. */
-void serve_trace_before_figures(myr_serve *srv, uint64_t now) {
+void myr_srv_trace_before_figures(myr_serve *srv, uint64_t now) {
   if (srv->tracing || now + 2.0 * srv->frame_interval_ns < (double)srv->figures_due_ns) return;
   srv->tracing = myr_schedule_trace_begin(srv->schedule, TRACE_EVENTS) == MYR_OK;
 }
@@ -57,7 +57,7 @@ static void write_gantt(myr_serve *srv, FILE *f, uint64_t *frame_ns) {
     uint64_t s = e->start_ns > fr->start_ns ? e->start_ns - fr->start_ns : 0;
     uint64_t t = e->end_ns > fr->start_ns ? e->end_ns - fr->start_ns : 0;
     fprintf(f, "%s[%u,", spans++ ? "," : "", e->worker);
-    serve_json_string(f, name);
+    myr_srv_json_string(f, name);
     fprintf(f, ",%llu,%llu]", (unsigned long long)s, (unsigned long long)t);
   }
   fputs("]}", f);
@@ -69,19 +69,19 @@ static void write_systems(myr_serve *srv, FILE *f) {
     myr_system_stats ss;
     if (myr_schedule_system_stats(srv->schedule, i, &ss) != MYR_OK) continue;
     fprintf(f, "%s{\"name\":", i ? "," : "");
-    serve_json_string(f, ss.name);
+    myr_srv_json_string(f, ss.name);
     fprintf(f, ",\"ns_per_entity\":%.4g,\"chunks\":%llu,\"chunk\":%u,\"entities\":%llu}", finite_or_0(ss.ns_per_entity),
             (unsigned long long)ss.chunks, ss.chunk_rows, (unsigned long long)ss.entities);
   }
   fputc(']', f);
 }
 
-serve_out *serve_make_figures(myr_serve *srv, uint32_t clients) {
+serve_out *myr_srv_make_figures(myr_serve *srv, uint32_t clients) {
   char *text = NULL;
   size_t len = 0;
   FILE *f = open_memstream(&text, &len);
   if (!f) return NULL;
-  uint64_t now = serve_now_ns();
+  uint64_t now = myr_srv_now_ns();
   double secs = (double)(now - srv->figures_ns) * 1e-9;
   double merge_ms = 0;
   for (uint32_t g = 0; g < myr_schedule_stage_count(srv->schedule); g++) {
@@ -121,5 +121,5 @@ serve_out *serve_make_figures(myr_serve *srv, uint32_t clients) {
   srv->frames_since = 0;
   srv->bytes_since = 0;
   srv->figures_sent_mark = sent;
-  return serve_out_of_text(MYR_STREAM_FIGURES, f, &text, &len);
+  return myr_srv_out_of_text(MYR_STREAM_FIGURES, f, &text, &len);
 }

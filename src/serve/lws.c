@@ -65,7 +65,7 @@ static int established(myr_serve *srv, struct lws *wsi, serve_session *ss) {
   serve_client *c = &srv->clients[slot];
   *c = (serve_client){.id = ++srv->next_id, .wsi = wsi, .rate = MYR_SERVE_DEFAULT_RATE, .sent_frame = UINT64_MAX};
   *ss = (serve_session){.slot = slot, .id = c->id};
-  serve_queue_push(srv, c, srv->hello);
+  myr_srv_queue_push(srv, c, srv->hello);
   srv->stats.connections++;
   srv->stats.clients = clients_connected(srv);
   pthread_cond_broadcast(&srv->wake); /* a paused simulation publishes its view to the newcomer */
@@ -86,7 +86,7 @@ static void closed(myr_serve *srv, serve_session *ss) {
   serve_client *c = client_of(srv, ss);
   if (c) {
     for (; c->count; c->count--, c->head = (c->head + 1) % SERVE_RING)
-      if (serve_out_unref(c->ring[c->head])) drop[n++] = c->ring[c->head];
+      if (myr_srv_out_unref(c->ring[c->head])) drop[n++] = c->ring[c->head];
     *c = (serve_client){0};
     srv->stats.clients = clients_connected(srv);
   }
@@ -111,7 +111,7 @@ static int writeable(myr_serve *srv, struct lws *wsi, serve_session *ss) {
   c->head = (c->head + 1) % SERVE_RING;
   c->count--;
   c->bytes -= size;
-  bool last = serve_out_unref(m), more = c->count > 0;
+  bool last = myr_srv_out_unref(m), more = c->count > 0;
   pthread_mutex_unlock(&srv->lock);
   if (last) free(m);
   if (n < (int)size) return -1;
@@ -121,8 +121,8 @@ static int writeable(myr_serve *srv, struct lws *wsi, serve_session *ss) {
 
 /* Queues a control reply for the client (under lock). */
 static void reply(myr_serve *srv, serve_client *c, bool ok, const char *what) {
-  serve_out *m = serve_make_reply(ok, what);
-  if (m && !serve_queue_push(srv, c, m)) free(m);
+  serve_out *m = myr_srv_make_reply(ok, what);
+  if (m && !myr_srv_queue_push(srv, c, m)) free(m);
 }
 
 static bool token_ok(const myr_serve *srv, const uint8_t *token) {
@@ -277,7 +277,7 @@ static struct lws_context *start(myr_serve *srv) {
   return ctx;
 }
 
-void *serve_thread(void *arg) {
+void *myr_srv_thread(void *arg) {
   myr_serve *srv = arg;
   struct lws_context *ctx = start(srv);
   if (!ctx) return NULL;

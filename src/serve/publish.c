@@ -64,7 +64,7 @@ static myr_status encode_all(myr_serve *srv, due *d, uint32_t n, encoding *e, ui
     size_t size;
     uint32_t used;
     myr_status st = myr_stream_encode(srv->stream, d[i].base, d[i].prev, &data, &size, &used);
-    serve_out *m = st == MYR_OK ? serve_out_new(size) : NULL;
+    serve_out *m = st == MYR_OK ? myr_srv_out_new(size) : NULL;
     if (m) memcpy(m->data, data, size);
     if (st == MYR_OK) free(data);
     if (!m) return st == MYR_OK ? MYR_ENOMEM : st;
@@ -87,7 +87,7 @@ static void queue_all(myr_serve *srv, const due *d, uint32_t n, encoding *e, uin
       srv->stats.updates_skipped++;
       continue;
     }
-    serve_queue_push(srv, c, x->m);
+    myr_srv_queue_push(srv, c, x->m);
     c->last_seq = seq;
     c->sent[seq % SERVE_SENT].seq = seq;
     c->sent[seq % SERVE_SENT].used = x->used;
@@ -116,7 +116,7 @@ static myr_status publish_views(myr_serve *srv, uint64_t now) {
   myr_status st = myr_stream_capture(srv->stream, srv->world, &seq);
   bool captured = st == MYR_OK;
   if (captured) st = encode_all(srv, d, n, e, &en);
-  double ms = (double)(serve_now_ns() - now) * 1e-6;
+  double ms = (double)(myr_srv_now_ns() - now) * 1e-6;
   pthread_mutex_lock(&srv->lock);
   srv->stats.captures += captured;
   srv->stats.encodes += en;
@@ -135,14 +135,14 @@ static void publish_figures(myr_serve *srv, uint64_t now) {
   pthread_mutex_lock(&srv->lock);
   uint32_t clients = srv->stats.clients;
   pthread_mutex_unlock(&srv->lock);
-  serve_out *m = serve_make_figures(srv, clients);
+  serve_out *m = myr_srv_make_figures(srv, clients);
   srv->figures_due_ns = now + FIGURES_NS;
   if (!m) return;
   pthread_mutex_lock(&srv->lock);
   for (uint32_t i = 0; i < srv->max_clients; i++) {
     serve_client *c = &srv->clients[i];
     if (c->id && !c->close && (!c->count || (c->count < SERVE_RING && c->bytes + m->size <= srv->desc.queue_bytes)))
-      serve_queue_push(srv, c, m);
+      myr_srv_queue_push(srv, c, m);
   }
   bool unused = m->refs == 0;
   pthread_mutex_unlock(&srv->lock);
@@ -174,12 +174,12 @@ static void note_frames(myr_serve *srv, uint64_t now) {
 
 myr_status myr_serve_frame(myr_serve *srv) {
   if (!srv) return MYR_EINVAL;
-  uint64_t now = serve_now_ns();
+  uint64_t now = myr_srv_now_ns();
   apply_chunks(srv);
   note_frames(srv, now);
   myr_status st = publish_views(srv, now);
   publish_figures(srv, now);
-  serve_trace_before_figures(srv, serve_now_ns());
+  myr_srv_trace_before_figures(srv, myr_srv_now_ns());
   lws_cancel_service(srv->context);
   return st;
 }

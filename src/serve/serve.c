@@ -13,13 +13,13 @@
 
 #include "serve_internal.h"
 
-uint64_t serve_now_ns(void) {
+uint64_t myr_srv_now_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-serve_out *serve_out_new(size_t size) {
+serve_out *myr_srv_out_new(size_t size) {
   serve_out *m = malloc(sizeof *m + LWS_PRE + size);
   if (!m) return NULL;
   m->refs = 0;
@@ -28,9 +28,9 @@ serve_out *serve_out_new(size_t size) {
   return m;
 }
 
-bool serve_out_unref(serve_out *m) { return --m->refs == 0; }
+bool myr_srv_out_unref(serve_out *m) { return --m->refs == 0; }
 
-bool serve_queue_push(myr_serve *srv, serve_client *c, serve_out *m) {
+bool myr_srv_queue_push(myr_serve *srv, serve_client *c, serve_out *m) {
   (void)srv;
   if (c->count == SERVE_RING) return false;
   c->ring[(c->head + c->count) % SERVE_RING] = m;
@@ -40,19 +40,19 @@ bool serve_queue_push(myr_serve *srv, serve_client *c, serve_out *m) {
   return true;
 }
 
-serve_out *serve_make_reply(bool ok, const char *what) {
+serve_out *myr_srv_make_reply(bool ok, const char *what) {
   char json[160];
   int n = ok ? snprintf(json, sizeof json, "{\"ok\":true,\"command\":\"%s\"}", what)
              : snprintf(json, sizeof json, "{\"ok\":false,\"error\":\"%s\"}", what);
   if (n < 0 || (size_t)n >= sizeof json) return NULL;
-  serve_out *m = serve_out_new((size_t)n + 1);
+  serve_out *m = myr_srv_out_new((size_t)n + 1);
   if (!m) return NULL;
   m->data[0] = MYR_STREAM_REPLY;
   memcpy(m->data + 1, json, (size_t)n);
   return m;
 }
 
-void serve_json_string(FILE *out, const char *s) {
+void myr_srv_json_string(FILE *out, const char *s) {
   fputc('"', out);
   for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
     if (*p == '"' || *p == '\\') fprintf(out, "\\%c", *p);
@@ -63,9 +63,9 @@ void serve_json_string(FILE *out, const char *s) {
 }
 
 /* A message of a type byte and the text of a memstream; NULL on failure. */
-serve_out *serve_out_of_text(uint8_t type, FILE *f, char **text, size_t *len) {
+serve_out *myr_srv_out_of_text(uint8_t type, FILE *f, char **text, size_t *len) {
   bool ok = fclose(f) == 0;
-  serve_out *m = ok ? serve_out_new(*len + 1) : NULL;
+  serve_out *m = ok ? myr_srv_out_new(*len + 1) : NULL;
   if (m) {
     m->data[0] = type;
     memcpy(m->data + 1, *text, *len);
@@ -75,7 +75,7 @@ serve_out *serve_out_of_text(uint8_t type, FILE *f, char **text, size_t *len) {
   return m;
 }
 
-myr_status serve_make_hello(myr_serve *srv) {
+myr_status myr_srv_make_hello(myr_serve *srv) {
   const myr_stream_desc *d = myr_stream_description(srv->stream);
   char *text = NULL;
   size_t len = 0;
@@ -88,19 +88,19 @@ myr_status serve_make_hello(myr_serve *srv) {
   fputs("]],\"kinds\":[", f);
   for (uint32_t k = 0; k < d->kind_count; k++) {
     if (k) fputc(',', f);
-    serve_json_string(f, myr_component_name(srv->world, d->kinds[k]));
+    myr_srv_json_string(f, myr_component_name(srv->world, d->kinds[k]));
   }
   fprintf(f, "],\"color\":%s,\"scenario\":", d->has_color ? "true" : "false");
-  serve_json_string(f, srv->scenario);
+  myr_srv_json_string(f, srv->scenario);
   fprintf(f, ",\"entities\":%u,\"control\":%s,\"systems\":[", myr_world_entity_count(srv->world),
           srv->desc.control ? "true" : "false");
   for (uint32_t i = 0; i < srv->system_count; i++) {
     myr_system_stats ss;
     if (i) fputc(',', f);
-    serve_json_string(f, myr_schedule_system_stats(srv->schedule, i, &ss) == MYR_OK ? ss.name : "");
+    myr_srv_json_string(f, myr_schedule_system_stats(srv->schedule, i, &ss) == MYR_OK ? ss.name : "");
   }
   fputs("]}", f);
-  srv->hello = serve_out_of_text(MYR_STREAM_HELLO, f, &text, &len);
+  srv->hello = myr_srv_out_of_text(MYR_STREAM_HELLO, f, &text, &len);
   if (!srv->hello) return MYR_ENOMEM;
   srv->hello->refs = 1; /* the server's own, until it is destroyed */
   return MYR_OK;
@@ -166,7 +166,7 @@ static void free_server(myr_serve *srv) {
 
 /* Starts the service thread and waits until it listens (or failed to). */
 static myr_status start_thread(myr_serve *srv) {
-  if (pthread_create(&srv->thread, NULL, serve_thread, srv) != 0) return MYR_ETHREAD;
+  if (pthread_create(&srv->thread, NULL, myr_srv_thread, srv) != 0) return MYR_ETHREAD;
   pthread_mutex_lock(&srv->lock);
   while (!srv->ready) pthread_cond_wait(&srv->wake, &srv->lock);
   myr_status st = srv->start_status;
@@ -189,7 +189,7 @@ myr_status myr_serve_create(myr_world *world, myr_schedule *schedule, const myr_
   srv->system_count = myr_schedule_system_count(schedule);
   srv->last_frame_seen = myr_world_frame(world);
   if ((st = copy_desc(srv, desc)) == MYR_OK && (st = myr_stream_create(world, stream, &srv->stream)) == MYR_OK &&
-      (st = draw_token(srv)) == MYR_OK && (st = serve_make_hello(srv)) == MYR_OK) {
+      (st = draw_token(srv)) == MYR_OK && (st = myr_srv_make_hello(srv)) == MYR_OK) {
     lws_set_log_level(LLL_ERR | LLL_WARN, NULL);
     st = start_thread(srv);
   }
@@ -197,7 +197,7 @@ myr_status myr_serve_create(myr_world *world, myr_schedule *schedule, const myr_
     free_server(srv);
     return st;
   }
-  srv->figures_due_ns = srv->figures_ns = srv->last_call_ns = serve_now_ns();
+  srv->figures_due_ns = srv->figures_ns = srv->last_call_ns = myr_srv_now_ns();
   *out = srv;
   return MYR_OK;
 }

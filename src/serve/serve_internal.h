@@ -1,6 +1,8 @@
 /* Private to serve: the server's state, shared by its lws service thread
  * (serve.c, lws.c) and the simulation thread (publish.c, figures.c). What
- * both threads touch is under `lock`; the rest says whose it is. */
+ * both threads touch is under `lock`; the rest says whose it is. The
+ * functions the files share are named myr_srv_, so that the installed
+ * archive defines no global name without the myr_ prefix. */
 #ifndef MYRIAD_SERVE_INTERNAL_H
 #define MYRIAD_SERVE_INTERNAL_H
 
@@ -102,33 +104,33 @@ struct myr_serve {
   size_t trace_cap;
 };
 
-uint64_t serve_now_ns(void);
+uint64_t myr_srv_now_ns(void);
 
 /* serve_out: one with `size` bytes of payload (refs 0), or NULL. */
-serve_out *serve_out_new(size_t size);
+serve_out *myr_srv_out_new(size_t size);
 /* Drops one reference (under lock); true when it was the last: the caller
  * frees it (outside the lock if it likes). */
-bool serve_out_unref(serve_out *m);
+bool myr_srv_out_unref(serve_out *m);
 
 /* Under lock: queues m for client c if its queue has room (a reference
  * taken); false when it does not. */
-bool serve_queue_push(myr_serve *srv, serve_client *c, serve_out *m);
+bool myr_srv_queue_push(myr_serve *srv, serve_client *c, serve_out *m);
 
 /* JSON: a string escaped; a message of `type` and a memstream's text (f
  * closed, *text freed), NULL on failure. */
-void serve_json_string(FILE *out, const char *s);
-serve_out *serve_out_of_text(uint8_t type, FILE *f, char **text, size_t *len);
+void myr_srv_json_string(FILE *out, const char *s);
+serve_out *myr_srv_out_of_text(uint8_t type, FILE *f, char **text, size_t *len);
 
 /* The service thread (lws.c): its body, and the hello JSON. */
-void *serve_thread(void *arg);
-myr_status serve_make_hello(myr_serve *srv);
+void *myr_srv_thread(void *arg);
+myr_status myr_srv_make_hello(myr_serve *srv);
 
 /* figures.c: the figures message, NULL when out of memory; the trace for
  * the Gantt begun when the figures are near. Simulation thread. */
-serve_out *serve_make_figures(myr_serve *srv, uint32_t clients);
-void serve_trace_before_figures(myr_serve *srv, uint64_t now);
+serve_out *myr_srv_make_figures(myr_serve *srv, uint32_t clients);
+void myr_srv_trace_before_figures(myr_serve *srv, uint64_t now);
 
 /* publish.c: a reply to a control message, for the service thread. */
-serve_out *serve_make_reply(bool ok, const char *what);
+serve_out *myr_srv_make_reply(bool ok, const char *what);
 
 #endif
