@@ -134,6 +134,7 @@ typedef struct myr_serve_stats {
   uint64_t keyframes;       /* keyframes queued */
   uint64_t bytes_queued;    /* bytes queued, over all clients */
   double encode_ms;         /* the last capture and its encodings */
+  double capture_ms;        /* the last capture alone */
   double encode_ms_total;   /* summed since the start */
 } myr_serve_stats;
 

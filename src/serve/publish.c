@@ -26,14 +26,22 @@ typedef struct encoding {
 static uint64_t period_ns(const serve_client *c) { return c->rate ? 1000000000u / c->rate : 0; }
 
 /* Under lock: the clients due an update of `frame` at `now`. A client is
- * due when it has no view of this frame, its rate allows one, its queue
+ * due when it has no view of this frame, its rate allows one (once one
+ * client is due, those due within half their period come along, so that
+ * clients at one rate share their captures), its queue
  * could take one more the size of its last, and no keyframe it was sent
  * is still unacknowledged (for at most KEY_WAIT_NS). */
 static uint32_t clients_due(myr_serve *srv, uint64_t frame, uint64_t now, due *out) {
   uint32_t n = 0;
+  bool any = false; /* one client due now: then those due within half their period come along */
+  for (uint32_t i = 0; i < srv->max_clients && !any; i++) {
+    serve_client *c = &srv->clients[i];
+    any = c->id && !c->close && (c->sent_frame != frame || c->resync) && now >= c->due_ns;
+  }
+  if (!any) return 0;
   for (uint32_t i = 0; i < srv->max_clients; i++) {
     serve_client *c = &srv->clients[i];
-    if (!c->id || c->close || (c->sent_frame == frame && !c->resync) || now < c->due_ns) continue;
+    if (!c->id || c->close || (c->sent_frame == frame && !c->resync) || now + period_ns(c) / 2 < c->due_ns) continue;
     if (c->count && (c->count == SERVE_RING || c->bytes + c->last_size > srv->desc.queue_bytes)) {
       srv->stats.updates_skipped++; /* it would overflow: skip this one, try again at its rate */
       c->due_ns = now + period_ns(c);
@@ -104,7 +112,7 @@ static void queue_all(myr_serve *srv, const due *d, uint32_t n, encoding *e, uin
   }
 }
 
-static myr_status publish_views(myr_serve *srv, uint64_t now) {
+static myr_status publish_views(myr_serve *srv, uint64_t now, bool *queued) {
   due d[SERVE_MAX_CLIENTS];
   encoding e[SERVE_MAX_CLIENTS];
   uint64_t frame = myr_world_frame(srv->world);
@@ -115,6 +123,7 @@ static myr_status publish_views(myr_serve *srv, uint64_t now) {
   uint32_t seq;
   myr_status st = myr_stream_capture(srv->stream, srv->world, &seq);
   bool captured = st == MYR_OK;
+  uint64_t t1 = myr_srv_now_ns();
   if (captured) st = encode_all(srv, d, n, e, &en);
   double ms = (double)(myr_srv_now_ns() - now) * 1e-6;
   pthread_mutex_lock(&srv->lock);
@@ -122,7 +131,9 @@ static myr_status publish_views(myr_serve *srv, uint64_t now) {
   srv->stats.encodes += en;
   srv->stats.encode_ms = ms;
   srv->stats.encode_ms_total += ms;
+  srv->stats.capture_ms = (double)(t1 - now) * 1e-6;
   if (st == MYR_OK) queue_all(srv, d, n, e, en, seq, frame, now);
+  *queued = st == MYR_OK;
   for (uint32_t i = 0; i < en; i++)
     if (e[i].m->refs == 0) free(e[i].m); /* no queue took it (free under the lock: cheap, and simple) */
   pthread_mutex_unlock(&srv->lock);
@@ -130,14 +141,14 @@ static myr_status publish_views(myr_serve *srv, uint64_t now) {
 }
 
 /* Figures to every client whose queue has room for them. */
-static void publish_figures(myr_serve *srv, uint64_t now) {
-  if (now < srv->figures_due_ns) return;
+static bool publish_figures(myr_serve *srv, uint64_t now) {
+  if (now < srv->figures_due_ns) return false;
   pthread_mutex_lock(&srv->lock);
   uint32_t clients = srv->stats.clients;
   pthread_mutex_unlock(&srv->lock);
   serve_out *m = myr_srv_make_figures(srv, clients);
   srv->figures_due_ns = now + FIGURES_NS;
-  if (!m) return;
+  if (!m) return false;
   pthread_mutex_lock(&srv->lock);
   for (uint32_t i = 0; i < srv->max_clients; i++) {
     serve_client *c = &srv->clients[i];
@@ -147,6 +158,7 @@ static void publish_figures(myr_serve *srv, uint64_t now) {
   bool unused = m->refs == 0;
   pthread_mutex_unlock(&srv->lock);
   if (unused) free(m);
+  return !unused;
 }
 
 /* The chunk sizes control asked for, applied before the next frame. */
@@ -177,10 +189,11 @@ myr_status myr_serve_frame(myr_serve *srv) {
   uint64_t now = myr_srv_now_ns();
   apply_chunks(srv);
   note_frames(srv, now);
-  myr_status st = publish_views(srv, now);
-  publish_figures(srv, now);
+  bool queued = false;
+  myr_status st = publish_views(srv, now, &queued);
+  queued |= publish_figures(srv, now);
   myr_srv_trace_before_figures(srv, myr_srv_now_ns());
-  lws_cancel_service(srv->context);
+  if (queued) lws_cancel_service(srv->context); /* a write to a pipe: only when there is news */
   return st;
 }
 
