@@ -46,7 +46,7 @@ start() {
   pid=$!
   port= token=
   for _ in $(seq 100); do
-    port=$(sed -n 's/^listening=127\.0\.0\.1:\([0-9]*\)$/\1/p' "$scratch/$name.err")
+    port=$(sed -n 's/^listening=127\.0\.0\.1:\([0-9]*\)$/\1/p' "$scratch/$name.err" 2>/dev/null)
     [ -n "$port" ] && break
     sleep 0.1
   done
@@ -93,6 +93,16 @@ start web --serve 0 --web-root "$scratch/web"
 check "index.html served at /" 'curl -sf "http://127.0.0.1:$port/" | grep -q "<title>myriad</title>"'
 check "a missing file is 404" '[ "$(curl -s -o /dev/null -w "%{http_code}" "http://127.0.0.1:$port/nope.js")" = 404 ]'
 check "SIGINT again" 'stop INT'
+
+# without --web-root, a tuner run from the build tree serves the source
+# tree's web/ (when the web client is there)
+web=$(cd "$(dirname "$0")/../web" 2>/dev/null && pwd)
+if [ -n "$web" ] && [ -f "$web/index.html" ]; then
+  start default --serve 0
+  check "the source tree's web/index.html served by default" \
+    'curl -sf "http://127.0.0.1:$port/" | cmp -s - "$web/index.html"'
+  check "SIGINT once more" 'stop INT'
+fi
 
 [ $fails -eq 0 ] && echo "serve_cli: all checks passed"
 exit $((fails > 0))

@@ -10,17 +10,23 @@
  * replies to control messages.
  *
  * Threads. The server runs libwebsockets' service loop on a thread of its
- * own; everything else is called from one thread, the simulation's (the
- * one that runs the schedule), between frames. myr_serve_frame captures a
- * view only when some client is due an update (each picks its updates per
- * second with the rate message: default 10), encodes it once per distinct
- * baseline among the clients due and shares that encoding between them,
- * and hands the messages to the service thread through a queue guarded by
- * a mutex. The simulation never waits for a client: each client has a
- * bounded send queue (queue_bytes); an update that would overflow it is
- * skipped for that client alone, which later gets a delta against its
- * newest acknowledgement or a keyframe. The only waiting on the simulation
- * thread is for that mutex, held briefly by either side.
+ * own and its encoder on another; everything else is called from one
+ * thread, the simulation's (the one that runs the schedule), between
+ * frames. myr_serve_frame copies the world's streamed columns
+ * (myr_stream_copy) only when some client is due an update (each picks its
+ * updates per second with the rate message: default 10; clients due within
+ * half a period share the copy) and the encoder is free; the encoder thread
+ * commits the copy, encodes it once per distinct baseline among the
+ * clients due, shares each encoding between the clients at that baseline,
+ * and hands the messages to the service thread through per-client queues
+ * guarded by a mutex, waking it with lws_cancel_service. The simulation
+ * never waits for a client nor for the encoder: a frame that finds the
+ * encoder busy is not captured (its clients stay due); each client has a
+ * bounded send queue (queue_bytes), and an update that would take a
+ * non-empty queue above it is skipped for that client alone, which later
+ * gets a delta against its newest acknowledgement or a keyframe. The only
+ * waiting on the simulation thread is for that mutex, held briefly by the
+ * other threads.
  *
  * Security. The server binds 127.0.0.1 unless an address is given. It is
  * read-only unless made with control; then each control message must carry
@@ -97,8 +103,9 @@ MYR_API const char *myr_serve_token(const myr_serve *srv);
 
 /* Publishes the world after a frame: applies the chunk sizes control
  * messages asked for (myr_schedule_set_chunk_rows, before the next frame),
- * captures and encodes a view when a client is due an update, queues the
- * figures about twice a second, and wakes the service thread. Call between
+ * copies the world for the encoder when a client is due an update and the
+ * encoder is free, queues the figures about twice a second, and wakes the
+ * service thread when it queued something. Call between
  * frames from the simulation thread, after each frame (and it may be
  * called with no new frame, e.g. while paused: a client then gets a view
  * only when it has none of this frame yet). It never waits for a client.
@@ -106,7 +113,7 @@ MYR_API const char *myr_serve_token(const myr_serve *srv);
  * (myr_schedule_trace_begin/end), unless the schedule is being traced by
  * someone else (then the figures have no spans). Errors: MYR_EINVAL
  * (NULL), MYR_ENOMEM (this update was skipped; the server goes on), those
- * of myr_stream_capture. */
+ * of myr_stream_copy. */
 MYR_API myr_status myr_serve_frame(myr_serve *srv);
 
 /* Whether the simulation may run a frame now, as control messages say:
@@ -133,8 +140,9 @@ typedef struct myr_serve_stats {
   uint64_t updates_skipped; /* not queued because a client's queue was full */
   uint64_t keyframes;       /* keyframes queued */
   uint64_t bytes_queued;    /* bytes queued, over all clients */
-  double encode_ms;         /* the last capture and its encodings */
-  double capture_ms;        /* the last capture alone */
+  double encode_ms;         /* the last commit and its encodings, on the encoder thread */
+  double capture_ms;        /* the last copy of the world, on the simulation thread */
+  double capture_ms_total;  /* summed since the start */
   double encode_ms_total;   /* summed since the start */
 } myr_serve_stats;
 

@@ -102,9 +102,10 @@ serve_out *myr_srv_make_figures(myr_serve *srv, uint32_t clients) {
   pthread_mutex_lock(&srv->lock);
   bool paused = srv->paused;
   double encode_ms = srv->stats.encode_ms;
-  uint64_t sent = srv->stats.updates_sent;
+  uint64_t sent = srv->stats.updates_sent, bytes = srv->stats.bytes_queued;
+  uint32_t count = srv->view_count;
   pthread_mutex_unlock(&srv->lock);
-  uint32_t count = myr_stream_count(srv->stream);
+  uint64_t bytes_since = bytes - srv->figures_bytes_mark;
   fprintf(f, "{\"frame\":%llu,\"frame_ms\":%.4g,\"fps\":%.4g,\"merge_ms\":%.4g,\"merge_share\":%.4g,",
           (unsigned long long)myr_world_frame(srv->world), finite_or_0(frame_ms),
           finite_or_0(secs > 0 ? (double)srv->frames_since / secs : 0), finite_or_0(merge_ms),
@@ -115,11 +116,11 @@ serve_out *myr_srv_make_figures(myr_serve *srv, uint32_t clients) {
   free(gantt);
   uint64_t updates = sent - srv->figures_sent_mark;
   fprintf(f, ",\"stream\":{\"clients\":%u,\"bytes_per_s\":%.6g,\"bytes_per_entity\":%.4g}}", clients,
-          finite_or_0(secs > 0 ? (double)srv->bytes_since / secs : 0),
-          finite_or_0(updates && count ? (double)srv->bytes_since / ((double)updates * count) : 0));
+          finite_or_0(secs > 0 ? (double)bytes_since / secs : 0),
+          finite_or_0(updates && count ? (double)bytes_since / ((double)updates * count) : 0));
   srv->figures_ns = now;
   srv->frames_since = 0;
-  srv->bytes_since = 0;
+  srv->figures_bytes_mark = bytes;
   srv->figures_sent_mark = sent;
   return myr_srv_out_of_text(MYR_STREAM_FIGURES, f, &text, &len);
 }

@@ -1,6 +1,12 @@
-/* The simulation thread's side: views captured when a client is due one,
- * encoded once per distinct baseline, queued to each client that has room;
- * figures twice a second; control's chunk sizes applied; pause and step. */
+/* Views published: the simulation thread copies the world's columns
+ * (myr_stream_copy) when a client is due an update and hands the copy to
+ * the encoder thread, which commits it (quantise, order, hash), encodes it
+ * once per distinct baseline and queues it to each client that has room.
+ * The stream is the encoder's while it holds enc_lock; the simulation
+ * thread only tries that lock, so it never waits for an encoding (a frame
+ * that finds the encoder busy is not captured; its clients stay due).
+ * Also here, on the simulation thread: figures twice a second, control's
+ * chunk sizes applied, pause and step. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,11 +17,7 @@
 #define FIGURES_NS 500000000u   /* figures about twice a second */
 #define KEY_WAIT_NS 2000000000u /* a keyframe in flight is awaited this long before another is sent */
 
-/* A client due an update: which, and the baseline it acknowledged. */
-typedef struct due {
-  uint32_t slot, base, prev;
-  uint64_t id;
-} due;
+typedef serve_due due;
 
 /* One encoding shared by the clients due at one baseline. */
 typedef struct encoding {
@@ -49,6 +51,10 @@ static uint32_t clients_due(myr_serve *srv, uint64_t frame, uint64_t now, due *o
     }
     if (!c->resync && c->key_seq > c->ack && now - c->key_ns < KEY_WAIT_NS) continue;
     out[n++] = (due){.slot = i, .id = c->id, .base = c->resync ? 0 : c->ack, .prev = c->resync ? 0 : c->ack_prev};
+    /* in flight: not due again until its period has passed, nor for this frame */
+    c->due_ns = now + period_ns(c);
+    c->sent_frame = frame;
+    c->resync = false;
   }
   return n;
 }
@@ -83,14 +89,12 @@ static myr_status encode_all(myr_serve *srv, due *d, uint32_t n, encoding *e, ui
 
 /* Under lock: each due client still connected gets its encoding if its
  * queue has room (an empty queue always has). */
-static void queue_all(myr_serve *srv, const due *d, uint32_t n, encoding *e, uint32_t en, uint32_t seq, uint64_t frame,
-                      uint64_t now) {
+static void queue_all(myr_serve *srv, const due *d, uint32_t n, encoding *e, uint32_t en, uint32_t seq, uint64_t now) {
   for (uint32_t i = 0; i < n; i++) {
     serve_client *c = &srv->clients[d[i].slot];
     if (c->id != d[i].id) continue; /* gone meanwhile */
     encoding *x = encoding_of(e, en, &d[i]);
     c->last_size = x->m->size;
-    c->due_ns = now + period_ns(c);
     if (c->count && (c->count == SERVE_RING || c->bytes + x->m->size > srv->desc.queue_bytes)) {
       srv->stats.updates_skipped++;
       continue;
@@ -99,8 +103,6 @@ static void queue_all(myr_serve *srv, const due *d, uint32_t n, encoding *e, uin
     c->last_seq = seq;
     c->sent[seq % SERVE_SENT].seq = seq;
     c->sent[seq % SERVE_SENT].used = x->used;
-    c->sent_frame = frame;
-    c->resync = false;
     if (x->used == 0) {
       c->key_seq = seq;
       c->key_ns = now;
@@ -108,35 +110,81 @@ static void queue_all(myr_serve *srv, const due *d, uint32_t n, encoding *e, uin
     }
     srv->stats.updates_sent++;
     srv->stats.bytes_queued += x->m->size;
-    srv->bytes_since += x->m->size;
   }
 }
 
-static myr_status publish_views(myr_serve *srv, uint64_t now, bool *queued) {
-  due d[SERVE_MAX_CLIENTS];
+/* The encoder thread: a job (the clients due and the copy in the stream)
+ * committed, encoded and queued; then the service thread woken. */
+static void run_job(myr_serve *srv, due *d, uint32_t n, uint64_t now) {
   encoding e[SERVE_MAX_CLIENTS];
-  uint64_t frame = myr_world_frame(srv->world);
+  uint32_t seq, en = 0;
+  uint64_t t0 = myr_srv_now_ns();
+  myr_status st = myr_stream_commit(srv->stream, &seq);
+  if (st == MYR_OK) st = encode_all(srv, d, n, e, &en);
+  uint32_t count = myr_stream_count(srv->stream);
+  pthread_mutex_unlock(&srv->enc_lock); /* the encodings are the job's own: the stream is free */
+  double ms = (double)(myr_srv_now_ns() - t0) * 1e-6;
   pthread_mutex_lock(&srv->lock);
-  uint32_t n = clients_due(srv, frame, now, d), en = 0;
-  pthread_mutex_unlock(&srv->lock);
-  if (!n) return MYR_OK;
-  uint32_t seq;
-  myr_status st = myr_stream_capture(srv->stream, srv->world, &seq);
-  bool captured = st == MYR_OK;
-  uint64_t t1 = myr_srv_now_ns();
-  if (captured) st = encode_all(srv, d, n, e, &en);
-  double ms = (double)(myr_srv_now_ns() - now) * 1e-6;
-  pthread_mutex_lock(&srv->lock);
-  srv->stats.captures += captured;
+  srv->stats.captures += st == MYR_OK;
   srv->stats.encodes += en;
   srv->stats.encode_ms = ms;
   srv->stats.encode_ms_total += ms;
-  srv->stats.capture_ms = (double)(t1 - now) * 1e-6;
-  if (st == MYR_OK) queue_all(srv, d, n, e, en, seq, frame, now);
-  *queued = st == MYR_OK;
+  srv->view_count = count;
+  if (st == MYR_OK) queue_all(srv, d, n, e, en, seq, now);
   for (uint32_t i = 0; i < en; i++)
-    if (e[i].m->refs == 0) free(e[i].m); /* no queue took it (free under the lock: cheap, and simple) */
+    if (e[i].m->refs == 0) free(e[i].m); /* no queue took it */
   pthread_mutex_unlock(&srv->lock);
+  if (st == MYR_OK) lws_cancel_service(srv->context);
+  pthread_mutex_lock(&srv->enc_lock);
+}
+
+void *myr_srv_encoder(void *arg) {
+  myr_serve *srv = arg;
+  due d[SERVE_MAX_CLIENTS];
+  pthread_mutex_lock(&srv->enc_lock);
+  for (;;) {
+    while (!srv->job_n && !srv->enc_stop) pthread_cond_wait(&srv->enc_wake, &srv->enc_lock);
+    if (srv->enc_stop) break;
+    uint32_t n = srv->job_n;
+    uint64_t now = srv->job_now;
+    memcpy(d, srv->job, sizeof d[0] * n);
+    srv->job_n = 0;
+    run_job(srv, d, n, now); /* returns with enc_lock held again */
+  }
+  pthread_mutex_unlock(&srv->enc_lock);
+  return NULL;
+}
+
+/* On the simulation thread: when clients are due and the encoder is free,
+ * the world copied into the stream and handed to the encoder. */
+static myr_status publish_views(myr_serve *srv, uint64_t now) {
+  if (pthread_mutex_trylock(&srv->enc_lock) != 0) return MYR_OK; /* encoding: this frame is not captured */
+  if (srv->job_n) {
+    pthread_mutex_unlock(&srv->enc_lock);
+    return MYR_OK;
+  }
+  due *d = srv->job;
+  uint64_t frame = myr_world_frame(srv->world);
+  pthread_mutex_lock(&srv->lock);
+  uint32_t n = clients_due(srv, frame, now, d);
+  pthread_mutex_unlock(&srv->lock);
+  myr_status st = MYR_OK;
+  if (n) {
+    st = myr_stream_copy(srv->stream, srv->world);
+    if (st == MYR_OK) {
+      srv->job_n = n;
+      srv->job_now = now;
+      pthread_cond_signal(&srv->enc_wake);
+    }
+  }
+  pthread_mutex_unlock(&srv->enc_lock);
+  if (n) {
+    double ms = (double)(myr_srv_now_ns() - now) * 1e-6;
+    pthread_mutex_lock(&srv->lock);
+    srv->stats.capture_ms = ms;
+    srv->stats.capture_ms_total += ms;
+    pthread_mutex_unlock(&srv->lock);
+  }
   return st;
 }
 
@@ -189,9 +237,8 @@ myr_status myr_serve_frame(myr_serve *srv) {
   uint64_t now = myr_srv_now_ns();
   apply_chunks(srv);
   note_frames(srv, now);
-  bool queued = false;
-  myr_status st = publish_views(srv, now, &queued);
-  queued |= publish_figures(srv, now);
+  myr_status st = publish_views(srv, now);
+  bool queued = publish_figures(srv, now);
   myr_srv_trace_before_figures(srv, myr_srv_now_ns());
   if (queued) lws_cancel_service(srv->context); /* a write to a pipe: only when there is news */
   return st;

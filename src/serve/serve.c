@@ -146,7 +146,8 @@ static myr_status copy_desc(myr_serve *srv, const myr_serve_desc *desc) {
   srv->scenario = strdup(desc->scenario_name ? desc->scenario_name : "");
   srv->web_root = desc->web_root ? strdup(desc->web_root) : NULL;
   srv->clients = calloc(srv->max_clients, sizeof *srv->clients);
-  if (!srv->scenario || (desc->web_root && !srv->web_root) || !srv->clients) return MYR_ENOMEM;
+  srv->job = calloc(SERVE_MAX_CLIENTS, sizeof *srv->job);
+  if (!srv->scenario || (desc->web_root && !srv->web_root) || !srv->clients || !srv->job) return MYR_ENOMEM;
   srv->desc.scenario_name = srv->scenario;
   srv->desc.web_root = srv->web_root;
   return MYR_OK;
@@ -159,20 +160,48 @@ static void free_server(myr_serve *srv) {
   free(srv->scenario);
   free(srv->web_root);
   free(srv->trace_buf);
+  free(srv->job);
+  pthread_cond_destroy(&srv->enc_wake);
+  pthread_mutex_destroy(&srv->enc_lock);
   pthread_cond_destroy(&srv->wake);
   pthread_mutex_destroy(&srv->lock);
   free(srv);
 }
 
-/* Starts the service thread and waits until it listens (or failed to). */
+/* Ends the service thread (the context destroyed there, closing every
+ * connection). */
+static void stop_service(myr_serve *srv) {
+  atomic_store(&srv->stop, true);
+  lws_cancel_service(srv->context);
+  pthread_join(srv->thread, NULL);
+}
+
+/* Ends the encoder thread, after the job it is on. */
+static void stop_encoder(myr_serve *srv) {
+  pthread_mutex_lock(&srv->enc_lock);
+  srv->enc_stop = true;
+  pthread_cond_signal(&srv->enc_wake);
+  pthread_mutex_unlock(&srv->enc_lock);
+  pthread_join(srv->encoder, NULL);
+}
+
+/* Starts the service thread and waits until it listens (or failed to),
+ * then the encoder thread. */
 static myr_status start_thread(myr_serve *srv) {
   if (pthread_create(&srv->thread, NULL, myr_srv_thread, srv) != 0) return MYR_ETHREAD;
   pthread_mutex_lock(&srv->lock);
   while (!srv->ready) pthread_cond_wait(&srv->wake, &srv->lock);
   myr_status st = srv->start_status;
   pthread_mutex_unlock(&srv->lock);
-  if (st != MYR_OK) pthread_join(srv->thread, NULL); /* it made no context and ended */
-  return st;
+  if (st != MYR_OK) {
+    pthread_join(srv->thread, NULL); /* it made no context and ended */
+    return st;
+  }
+  if (pthread_create(&srv->encoder, NULL, myr_srv_encoder, srv) != 0) {
+    stop_service(srv);
+    return MYR_ETHREAD;
+  }
+  return MYR_OK;
 }
 
 myr_status myr_serve_create(myr_world *world, myr_schedule *schedule, const myr_stream_desc *stream,
@@ -183,6 +212,8 @@ myr_status myr_serve_create(myr_world *world, myr_schedule *schedule, const myr_
   if (!srv) return MYR_ENOMEM;
   pthread_mutex_init(&srv->lock, NULL);
   pthread_cond_init(&srv->wake, NULL);
+  pthread_mutex_init(&srv->enc_lock, NULL);
+  pthread_cond_init(&srv->enc_wake, NULL);
   atomic_init(&srv->stop, false);
   srv->world = world;
   srv->schedule = schedule;
@@ -205,9 +236,8 @@ myr_status myr_serve_create(myr_world *world, myr_schedule *schedule, const myr_
 void myr_serve_destroy(myr_serve *srv) {
   if (!srv) return;
   if (srv->tracing) myr_schedule_trace_end(srv->schedule, NULL);
-  atomic_store(&srv->stop, true);
-  lws_cancel_service(srv->context);
-  pthread_join(srv->thread, NULL); /* the context is destroyed there, closing every connection */
+  stop_encoder(srv); /* first: it wakes the service thread */
+  stop_service(srv);
   free_server(srv);
 }
 

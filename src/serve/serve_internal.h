@@ -59,6 +59,13 @@ typedef struct serve_chunk_req {
   uint32_t system, rows;
 } serve_chunk_req;
 
+/* A client due an update: which, and the baseline it acknowledged (base)
+ * with the one that was coded against (prev). */
+typedef struct serve_due {
+  uint32_t slot, base, prev;
+  uint64_t id;
+} serve_due;
+
 #define SERVE_CHUNK_REQS 32u
 #define SERVE_MAX_CLIENTS 256u
 
@@ -95,8 +102,21 @@ struct myr_serve {
   uint32_t chunk_req_count;
   myr_serve_stats stats; /* connections, refused, closed_bad under lock; the rest the simulation thread's */
 
+  /* the encoder thread (publish.c): the stream is its own while it holds
+   * enc_lock; the simulation thread only tries the lock, copies the world
+   * into the stream and leaves a job (job_n clients due at job_now) */
+  pthread_t encoder;
+  bool encoder_started;
+  pthread_mutex_t enc_lock;
+  pthread_cond_t enc_wake;
+  bool enc_stop;
+  serve_due *job; /* SERVE_MAX_CLIENTS of them */
+  uint32_t job_n;
+  uint64_t job_now;
+  uint32_t view_count; /* the newest view's entities, under lock */
+
   /* the simulation thread's */
-  uint64_t figures_due_ns, last_call_ns, frames_since, figures_ns, bytes_since;
+  uint64_t figures_due_ns, last_call_ns, frames_since, figures_ns, figures_bytes_mark;
   uint64_t last_frame_seen, figures_sent_mark;
   double frame_interval_ns; /* smoothed time between frames */
   bool tracing;             /* this server began a trace on the schedule */
@@ -130,7 +150,9 @@ myr_status myr_srv_make_hello(myr_serve *srv);
 serve_out *myr_srv_make_figures(myr_serve *srv, uint32_t clients);
 void myr_srv_trace_before_figures(myr_serve *srv, uint64_t now);
 
-/* publish.c: a reply to a control message, for the service thread. */
+/* publish.c: a reply to a control message, for the service thread; the
+ * encoder thread's body. */
+void *myr_srv_encoder(void *arg);
 serve_out *myr_srv_make_reply(bool ok, const char *what);
 
 #endif
