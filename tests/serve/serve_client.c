@@ -48,6 +48,7 @@ typedef struct watcher {
   uint64_t frame;     /* the newest view's */
   uint64_t fig_frame; /* the newest figures' */
   long fig_chunk0;    /* the newest figures' first system's chunk */
+  uint32_t gantts;    /* figures with spans in their Gantt */
   char reply[256];
 } watcher;
 
@@ -107,6 +108,7 @@ static int pump(watcher *w, int timeout_ms) {
   } else if (m[0] == MYR_STREAM_FIGURES) {
     w->figures++;
     w->fig_frame = (uint64_t)json_number((const char *)m + 1, n - 1, "frame");
+    w->gantts += memmem(m, n, "\"spans\":[[", 10) != NULL;
     const char *sys = memmem(m, n, "\"systems\":[{", 12);
     w->fig_chunk0 = sys ? json_number(sys, n - (size_t)(sys - (const char *)m), "chunk") : -1;
   } else if (m[0] == MYR_STREAM_REPLY) {
@@ -142,8 +144,10 @@ static int watch(uint32_t n) {
   drain(&w, 700); /* figures come twice a second */
   CHECK(w.keyframes >= 1 && w.deltas >= 1, "keyframes %u deltas %u", w.keyframes, w.deltas);
   CHECK(w.figures >= 1, "figures %u", w.figures);
-  printf("watch: hello, updates=%u keyframes=%u deltas=%u figures=%u frame=%llu count=%u\n", w.updates, w.keyframes,
-         w.deltas, w.figures, (unsigned long long)w.frame, myr_stream_view_count(w.v));
+  CHECK(w.gantts >= 1, "a Gantt with spans in %u figures", w.figures);
+  printf("watch: hello, updates=%u keyframes=%u deltas=%u figures=%u (%u with a Gantt) frame=%llu count=%u\n",
+         w.updates, w.keyframes, w.deltas, w.figures, w.gantts, (unsigned long long)w.frame,
+         myr_stream_view_count(w.v));
   watch_close(&w);
   return 0;
 }
