@@ -10,7 +10,9 @@
  *   serve_client control PORT HEX  pause, step, chunk, resume with the token;
  *                                  a wrong token closes the connection
  *   serve_client nocontrol PORT    control refused without --serve-control */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* memmem */
+#endif
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>

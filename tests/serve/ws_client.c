@@ -1,5 +1,7 @@
 /* A small blocking WebSocket client (ws_client.h). */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* memmem */
+#endif
 #include "ws_client.h"
 
 #include <arpa/inet.h>
