@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -193,5 +194,6 @@ int main(void) {
       cmocka_unit_test(a_client_gets_a_hello_then_a_keyframe_that_decodes),
       cmocka_unit_test(a_full_queue_skips_updates_and_frames_go_on),
   };
+  if (getenv("MYR_TEST_FILTER")) cmocka_set_test_filter(getenv("MYR_TEST_FILTER")); /* one test, by name */
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -146,7 +146,8 @@ static int serve_world(const options *o, scn_scenario *sc) {
     return 1;
   }
   if (st != MYR_OK) return fail("starting the server", st);
-  fprintf(stderr, "listening=%s:%u\n", myr_serve_address(srv), (unsigned)myr_serve_port(srv));
+  const char *addr = myr_serve_address(srv);
+  fprintf(stderr, strchr(addr, ':') ? "listening=[%s]:%u\n" : "listening=%s:%u\n", addr, (unsigned)myr_serve_port(srv));
   if (o->serve_control) fprintf(stderr, "token=%s\n", myr_serve_token(srv));
   fflush(stderr);
   int rc = serve_loop(o, srv, scn_schedule(sc));

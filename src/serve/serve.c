@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -136,6 +138,31 @@ static myr_status check_desc(myr_world *world, myr_schedule *schedule, const myr
   return MYR_OK;
 }
 
+/* Whether address:port can be bound now (a listener there, or an address
+ * not this machine's, says no). Checked before libwebsockets tries, as
+ * lws_create_context leaks a little when its bind fails (4.1.6). */
+static bool bindable(const char *address, uint16_t port) {
+  struct sockaddr_storage ss = {0};
+  socklen_t len;
+  if (inet_pton(AF_INET, address, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
+    ((struct sockaddr_in *)&ss)->sin_family = AF_INET;
+    ((struct sockaddr_in *)&ss)->sin_port = htons(port);
+    len = sizeof(struct sockaddr_in);
+  } else {
+    inet_pton(AF_INET6, address, &((struct sockaddr_in6 *)&ss)->sin6_addr);
+    ((struct sockaddr_in6 *)&ss)->sin6_family = AF_INET6;
+    ((struct sockaddr_in6 *)&ss)->sin6_port = htons(port);
+    len = sizeof(struct sockaddr_in6);
+  }
+  int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return true; /* no verdict: let libwebsockets try */
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one); /* as lws does: a port in TIME_WAIT is free */
+  bool ok = bind(fd, (struct sockaddr *)&ss, len) == 0;
+  close(fd);
+  return ok;
+}
+
 /* Copies what the description points to; MYR_ENOMEM. */
 static myr_status copy_desc(myr_serve *srv, const myr_serve_desc *desc) {
   srv->desc = *desc;
@@ -222,7 +249,7 @@ myr_status myr_serve_create(myr_world *world, myr_schedule *schedule, const myr_
   if ((st = copy_desc(srv, desc)) == MYR_OK && (st = myr_stream_create(world, stream, &srv->stream)) == MYR_OK &&
       (st = draw_token(srv)) == MYR_OK && (st = myr_srv_make_hello(srv)) == MYR_OK) {
     lws_set_log_level(LLL_ERR | LLL_WARN, NULL);
-    st = start_thread(srv);
+    st = bindable(srv->address, desc->port) ? start_thread(srv) : MYR_EIO;
   }
   if (st != MYR_OK) {
     free_server(srv);
