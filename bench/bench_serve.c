@@ -10,7 +10,7 @@
  * server idle (no capture, nothing queued). Rounds alternate the order.
  * The promise (serve.h): the served mean frame within 10% of the baseline.
  *
- *   bench_serve [--entities N] [--threads T] [--rounds R] [--frames F]
+ *   bench_serve [--entities N] [--threads T] [--rounds R] [--frames F] [--nice N]
  *   bench_serve --smoke      (20k entities, 2 rounds of 10 frames) */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
@@ -90,14 +90,17 @@ static void frames(myr_schedule *s, myr_serve *srv, uint32_t count, double *out)
 
 int main(int argc, char **argv) {
   uint32_t entities = 1000000, rounds = 10, per = 20, threads = (uint32_t)sysconf(_SC_NPROCESSORS_ONLN);
+  int nice = 0;
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--smoke") == 0) entities = 20000, rounds = 2, per = 10;
     else if (i + 1 < argc && strcmp(argv[i], "--entities") == 0) entities = (uint32_t)atol(argv[++i]);
     else if (i + 1 < argc && strcmp(argv[i], "--threads") == 0) threads = (uint32_t)atol(argv[++i]);
     else if (i + 1 < argc && strcmp(argv[i], "--rounds") == 0) rounds = (uint32_t)atol(argv[++i]);
     else if (i + 1 < argc && strcmp(argv[i], "--frames") == 0) per = (uint32_t)atol(argv[++i]);
+    else if (i + 1 < argc && strcmp(argv[i], "--nice") == 0) nice = atoi(argv[++i]);
     else {
-      fprintf(stderr, "usage: bench_serve [--smoke] [--entities N] [--threads T] [--rounds R] [--frames F]\n");
+      fprintf(stderr,
+              "usage: bench_serve [--smoke] [--entities N] [--threads T] [--rounds R] [--frames F] [--nice N]\n");
       return 2;
     }
   }
@@ -108,8 +111,8 @@ int main(int argc, char **argv) {
   myr_serve *srv;
   if (myr_jobs_create(&(myr_jobs_desc){.workers = threads}, &pool) != MYR_OK ||
       scn_create("particles", entities, 1, pool, &sc) != MYR_OK || scn_stream_desc(sc, &sd) != MYR_OK ||
-      myr_serve_create(scn_world(sc), scn_schedule(sc), &sd, &(myr_serve_desc){.scenario_name = "particles"}, &srv) !=
-          MYR_OK) {
+      myr_serve_create(scn_world(sc), scn_schedule(sc), &sd,
+                       &(myr_serve_desc){.scenario_name = "particles", .encoder_nice = nice}, &srv) != MYR_OK) {
     fprintf(stderr, "bench_serve: setting up failed\n");
     return 1;
   }
@@ -123,7 +126,7 @@ int main(int argc, char **argv) {
   double *warm = malloc(sizeof(double) * 50), *served = malloc(sizeof(double) * rounds * per),
          *alone = malloc(sizeof(double) * rounds * per);
   if (!warm || !served || !alone) return 1;
-  double until = now_ms() + 3000;
+  double start = now_ms(), until = start + 3000;
   while (now_ms() < until) frames(s, srv, 5, warm);
   for (uint32_t r = 0; r < rounds; r++) {
     double *a = alone + (size_t)r * per, *b = served + (size_t)r * per;
@@ -137,13 +140,16 @@ int main(int argc, char **argv) {
   }
   myr_serve_stats st;
   myr_serve_get_stats(srv, &st);
+  double secs = (now_ms() - start) * 1e-3;
   size_t n = (size_t)rounds * per;
   double ma = mean(alone, n), mb = mean(served, n), da = median(alone, n), db = median(served, n);
-  printf("particles, %u entities, %u threads, %u rounds of %u frames each way\n", entities, threads, rounds, per);
+  printf("particles, %u entities, %u threads, %u rounds of %u frames each way, encoder nice %d\n", entities, threads,
+         rounds, per, nice);
   printf("  no client served:     mean %8.3f ms   median %8.3f ms\n", ma, da);
   printf("  4 clients (1 stalled): mean %8.3f ms   median %8.3f ms\n", mb, db);
   printf("  ratio served/alone:   mean %.3f   median %.3f   (promise: mean within 1.10) %s\n", mb / ma, db / da,
          mb / ma <= 1.10 ? "PASS" : "FAIL");
+  printf("  updates: %.1f captures a second over %.1f s (clients ask for 10)\n", (double)st.captures / secs, secs);
   printf("  server: %u clients, %llu captures, %llu encodes, last capture+encode %.2f ms (capture %.2f; mean %.2f), "
          "%llu updates "
          "queued (%llu keyframes), %llu skipped (full queues), %.1f MB queued\n",

@@ -69,6 +69,11 @@ typedef struct myr_serve_desc {
   uint32_t max_clients;      /* 0 = MYR_SERVE_DEFAULT_CLIENTS; at most 256 */
   size_t queue_bytes;        /* per client send queue bound; 0 = MYR_SERVE_DEFAULT_QUEUE_BYTES */
   const char *scenario_name; /* the hello's "scenario"; NULL = "" */
+  /* The encoder thread's niceness (Linux: per thread), 0..19: 0 runs it
+   * as the simulation's threads; higher gives it only the CPU time they
+   * leave, so that encoding slows the frames less and clients get fewer
+   * updates when the cores are busy. */
+  int encoder_nice;
 } myr_serve_desc;
 
 typedef struct myr_serve myr_serve;
@@ -79,7 +84,8 @@ typedef struct myr_serve myr_serve;
  * `world` and `schedule` must outlive the server. The log level of
  * libwebsockets (process wide) is set to errors and warnings.
  * Errors: MYR_EINVAL (NULL, a schedule of another world, an address that
- * is not an IPv4 or IPv6 literal, max_clients above 256), those of
+ * is not an IPv4 or IPv6 literal, max_clients above 256, encoder_nice
+ * outside 0..19), those of
  * myr_stream_create, MYR_EIO (the address and port could not be bound: in
  * use, or not this machine's), MYR_ETHREAD, MYR_ENOMEM. Nothing is left
  * behind on failure. */

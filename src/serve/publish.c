@@ -10,7 +10,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "serve_internal.h"
 
@@ -141,6 +144,8 @@ static void run_job(myr_serve *srv, due *d, uint32_t n, uint64_t now) {
 void *myr_srv_encoder(void *arg) {
   myr_serve *srv = arg;
   due d[SERVE_MAX_CLIENTS];
+  /* Linux's nice is per thread: this one's alone (best effort) */
+  if (srv->desc.encoder_nice) setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), srv->desc.encoder_nice);
   pthread_mutex_lock(&srv->enc_lock);
   for (;;) {
     while (!srv->job_n && !srv->enc_stop) pthread_cond_wait(&srv->enc_wake, &srv->enc_lock);

@@ -131,7 +131,7 @@ static myr_status draw_token(myr_serve *srv) {
 static myr_status check_desc(myr_world *world, myr_schedule *schedule, const myr_stream_desc *stream,
                              const myr_serve_desc *desc, myr_serve **out) {
   if (!world || !schedule || !stream || !desc || !out || myr_schedule_world(schedule) != world) return MYR_EINVAL;
-  if (desc->max_clients > SERVE_MAX_CLIENTS) return MYR_EINVAL;
+  if (desc->max_clients > SERVE_MAX_CLIENTS || desc->encoder_nice < 0 || desc->encoder_nice > 19) return MYR_EINVAL;
   const char *a = desc->address ? desc->address : "127.0.0.1";
   unsigned char addr[16];
   if (strlen(a) >= 64 || (inet_pton(AF_INET, a, addr) != 1 && inet_pton(AF_INET6, a, addr) != 1)) return MYR_EINVAL;
