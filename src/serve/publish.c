@@ -30,6 +30,14 @@ typedef struct encoding {
 
 static uint64_t period_ns(const serve_client *c) { return c->rate ? 1000000000u / c->rate : 0; }
 
+/* The next update's time: the multiple of the period on the clock after
+ * now (or after the time it was due, when it comes along early), so that
+ * clients at one rate fall due together and share captures. */
+static uint64_t next_due(const serve_client *c, uint64_t now) {
+  uint64_t p = period_ns(c), t = c->due_ns > now ? c->due_ns : now;
+  return p ? (t / p + 1) * p : now;
+}
+
 /* Under lock: the clients due an update of `frame` at `now`. A client is
  * due when it has no view of this frame, its rate allows one (once one
  * client is due, those due within half their period come along, so that
@@ -49,13 +57,13 @@ static uint32_t clients_due(myr_serve *srv, uint64_t frame, uint64_t now, due *o
     if (!c->id || c->close || (c->sent_frame == frame && !c->resync) || now + period_ns(c) / 2 < c->due_ns) continue;
     if (c->count && (c->count == SERVE_RING || c->bytes + c->last_size > srv->desc.queue_bytes)) {
       srv->stats.updates_skipped++; /* it would overflow: skip this one, try again at its rate */
-      c->due_ns = now + period_ns(c);
+      c->due_ns = next_due(c, now);
       continue;
     }
     if (!c->resync && c->key_seq > c->ack && now - c->key_ns < KEY_WAIT_NS) continue;
     out[n++] = (due){.slot = i, .id = c->id, .base = c->resync ? 0 : c->ack, .prev = c->resync ? 0 : c->ack_prev};
     /* in flight: not due again until its period has passed, nor for this frame */
-    c->due_ns = now + period_ns(c);
+    c->due_ns = next_due(c, now);
     c->sent_frame = frame;
     c->resync = false;
   }
