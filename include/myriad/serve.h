@@ -14,8 +14,10 @@
  * thread, the simulation's (the one that runs the schedule), between
  * frames. myr_serve_frame copies the world's streamed columns
  * (myr_stream_copy) only when some client is due an update (each picks its
- * updates per second with the rate message: default 10; clients due within
- * half a period share the copy) and the encoder is free; the encoder thread
+ * updates per second with the rate message: default 10, 0 for every frame;
+ * clients at one rate fall due on the same ticks of the clock, and those
+ * due within half a period come along, so they share the copy) and the
+ * encoder is free; the encoder thread
  * commits the copy, encodes it once per distinct baseline among the
  * clients due, shares each encoding between the clients at that baseline,
  * and hands the messages to the service thread through per-client queues
@@ -80,7 +82,9 @@ typedef struct myr_serve myr_serve;
 
 /* Starts a server for `world` run by `schedule` (whose world it must be),
  * streaming as `stream` describes (copied: the server makes its own
- * encoder). On return the server listens and its service thread runs.
+ * encoder). The hello names the schedule's systems and the world's entity
+ * count at this call. On return the server listens and its threads run.
+ * Call between frames.
  * `world` and `schedule` must outlive the server. The log level of
  * libwebsockets (process wide) is set to errors and warnings.
  * Errors: MYR_EINVAL (NULL, a schedule of another world, an address that
@@ -92,8 +96,9 @@ typedef struct myr_serve myr_serve;
 MYR_API myr_status myr_serve_create(myr_world *world, myr_schedule *schedule, const myr_stream_desc *stream,
                                     const myr_serve_desc *desc, myr_serve **out);
 
-/* Stops the service thread (closing every connection) and frees the
- * server; NULL is ignored. Call from the simulation thread. */
+/* Stops the encoder and service threads (closing every connection) and
+ * frees the server; NULL is ignored. Call from the simulation thread,
+ * between frames. */
 MYR_API void myr_serve_destroy(myr_serve *srv);
 
 /* The port it listens on (the one chosen when the description said 0). */
@@ -140,7 +145,7 @@ typedef struct myr_serve_stats {
   uint64_t connections;     /* accepted since the start */
   uint64_t refused;         /* refused at the handshake: Origin, path, client limit */
   uint64_t closed_bad;      /* closed for a bad message or token */
-  uint64_t captures;        /* views captured */
+  uint64_t captures;        /* views captured (copied, then committed) */
   uint64_t encodes;         /* messages encoded (one per distinct baseline and capture) */
   uint64_t updates_sent;    /* keyframes and deltas queued, over all clients */
   uint64_t updates_skipped; /* not queued because a client's queue was full */
@@ -152,8 +157,8 @@ typedef struct myr_serve_stats {
   double encode_ms_total;   /* summed since the start */
 } myr_serve_stats;
 
-/* Copies the server's counters (from the simulation thread). Errors:
- * MYR_EINVAL (NULL). */
+/* Copies the server's counters (from any thread). Errors: MYR_EINVAL
+ * (NULL). */
 MYR_API myr_status myr_serve_get_stats(const myr_serve *srv, myr_serve_stats *out);
 
 #ifdef __cplusplus
