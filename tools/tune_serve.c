@@ -69,8 +69,8 @@ static bool is_dir(const char *path) {
   return path && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-/* --web-root's, else the installed one, else (run from the build tree)
- * the source tree's web/; NULL when there is none. */
+/* --web-root's; for a tuner run from its build tree, the source tree's
+ * web/; else the installed share/myriad/web; NULL when there is none. */
 static const char *web_root(const options *o) {
   if (o->web_root) return o->web_root;
   char exe[4096];
