@@ -22,6 +22,12 @@ packages=(
   chromium           # the web client's browser tests (headless, driven by npm playwright-core)
 )
 
+# Node.js runs the web client's tests (its decoder, and playwright-core
+# driving chromium); Debian's nodejs and npm when the machine has none.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+fi
+
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg -s "$p" >/dev/null 2>&1 || ! dpkg -s "$p" 2>/dev/null | grep -q '^Status: install ok installed'; then

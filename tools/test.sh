@@ -11,9 +11,14 @@
 # find_package and pkg-config and checked with nm; and the .deb that the
 # package build makes, installed with dpkg -i, consumed from /usr and purged
 # (CTest label package; the dpkg part needs root and is skipped without it).
+# The web client's tests (label web) run its decoder under Node against
+# streams the C encoder recorded, and the page in headless chromium against
+# a running myriad-tune --serve; npm ci installs their packages in web/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh
+echo "== npm ci (web/: the web client's test packages)"
+(cd web && npm ci --no-audit --no-fund --loglevel=error)
 echo "== tools/format.sh --check"
 bash tools/format.sh --check
 presets=("$@")
