@@ -40,6 +40,12 @@ struct myr_stream {
     uint8_t kind;
   } * recs;
   uint32_t rec_cap;
+  /* encoding's scratch, kept between messages: the lists of places, and
+   * the survivors' residuals as a bit stream of their own */
+  uint32_t *destroyed, *spawned, *changed;
+  uint32_t destroyed_cap, spawned_cap, changed_cap;
+  wbuf res;
+  size_t last_size; /* the last message's, to size the next one's buffer */
 };
 
 /* ---- making one ---------------------------------------------------------- */
@@ -102,6 +108,8 @@ void myr_stream_destroy(myr_stream *s) {
   for (uint32_t a = 0; a < 3; a++) free(s->raw.axis[a]);
   free(s->where);
   free(s->recs);
+  free(s->destroyed), free(s->spawned), free(s->changed);
+  free(s->res.data);
   free(s);
 }
 
@@ -320,32 +328,30 @@ static void put_spawned(wbuf *b, const myr_stream *s, const sview *v, const uint
   put_bits_end(b);
 }
 
-/* The survivors' residuals, in blocks of BLOCK. res holds zigzag codes,
- * dims per survivor. */
-static void put_residuals(wbuf *b, const uint32_t *res, uint32_t survivors, uint32_t dims) {
-  for (uint32_t lo = 0; lo < survivors; lo += BLOCK) {
-    uint32_t hi = survivors - lo < BLOCK ? survivors : lo + BLOCK, any = 0;
-    for (size_t k = (size_t)lo * dims; k < (size_t)hi * dims; k++) any |= res[k];
-    uint32_t w = bit_width(any);
-    put_bits(b, w, 5);
-    for (size_t k = (size_t)lo * dims; w && k < (size_t)hi * dims; k++) put_bits(b, res[k], w);
-  }
-  put_bits_end(b);
+/* One block of survivors' residuals (zigzag codes, dims each): its width
+ * in 5 bits, then every code in that many. */
+static void put_block(wbuf *b, const uint32_t *res, uint32_t n) {
+  uint32_t any = 0;
+  for (uint32_t k = 0; k < n; k++) any |= res[k];
+  uint32_t w = bit_width(any);
+  put_bits(b, w, 5);
+  if (w)
+    for (uint32_t k = 0; k < n; k++) put_bits(b, res[k], w);
 }
 
 typedef struct lists {
-  uint32_t *destroyed, *spawned, *changed, *res, nd, ns, nc, nsurv;
+  uint32_t *destroyed, *spawned, *changed, nd, ns, nc;
 } lists;
 
-static void lists_free(lists *l) { free(l->destroyed), free(l->spawned), free(l->changed), free(l->res); }
-
-/* Walks base and the new view in slot order: who was destroyed, spawned,
- * changed, and every survivor's residual. A survivor's predicted step is
- * the one the receiver saw from prev to base (0 when it was not in prev),
- * found by a third walk over prev alongside. */
-static void classify(const myr_stream *s, const sview *base, const sview *prev, const sview *v, lists *l) {
-  uint32_t dims = s->desc.dims, f = step_of(v->frame, base->frame), i = 0, j = 0, p = 0;
+/* Walks base and the new view in slot order: who was destroyed, spawned
+ * and changed, and every survivor's residual, packed into s->res block by
+ * block as the walk goes. A survivor's predicted step is the one the
+ * receiver saw from prev to base (0 when it was not in prev), found by a
+ * third walk over prev alongside. */
+static void classify(myr_stream *s, const sview *base, const sview *prev, const sview *v, lists *l) {
+  uint32_t dims = s->desc.dims, f = step_of(v->frame, base->frame), i = 0, j = 0, p = 0, inblock = 0;
   uint32_t span = prev ? step_of(base->frame, prev->frame) : 0;
+  uint32_t block[BLOCK * 3];
   while (i < base->count || j < v->count) {
     bool in_base = i < base->count, in_new = j < v->count;
     if (in_base && in_new && base->slot[i] == v->slot[j] && base->gen[i] == v->gen[j]) {
@@ -354,12 +360,11 @@ static void classify(const myr_stream *s, const sview *base, const sview *prev, 
       bool moved = prev && p < prev->count && prev->slot[p] == base->slot[i] && prev->gen[p] == base->gen[i];
       const uint32_t *qb = &base->q[(size_t)i * dims], *qn = &v->q[(size_t)j * dims];
       const uint32_t *qp = moved ? &prev->q[(size_t)p * dims] : qb;
-      uint32_t *res = &l->res[(size_t)l->nsurv * dims];
       for (uint32_t a = 0; a < dims; a++) {
         int64_t pred = predict(qb[a], (int32_t)(qb[a] - qp[a]), moved ? span : 0, f, s->top);
-        res[a] = zigzag((int32_t)((int64_t)qn[a] - pred));
+        block[inblock * dims + a] = zigzag((int32_t)((int64_t)qn[a] - pred));
       }
-      l->nsurv++;
+      if (++inblock == BLOCK) put_block(&s->res, block, BLOCK * dims), inblock = 0;
       i++, j++;
     } else if (in_base && (!in_new || base->slot[i] <= v->slot[j])) {
       l->destroyed[l->nd++] = i++; /* gone, or its slot has a new occupant */
@@ -367,6 +372,20 @@ static void classify(const myr_stream *s, const sview *base, const sview *prev, 
       l->spawned[l->ns++] = j++;
     }
   }
+  if (inblock) put_block(&s->res, block, inblock * dims);
+  put_bits_end(&s->res);
+}
+
+/* Room in a kept array for n entries (its old contents are not kept). */
+static bool scratch(uint32_t **a, uint32_t *cap, uint32_t n) {
+  if (n <= *cap && *a) return true;
+  uint32_t c = n + n / 4 + 64;
+  uint32_t *x = malloc(sizeof *x * c);
+  if (!x) return false;
+  free(*a);
+  *a = x;
+  *cap = c;
+  return true;
 }
 
 myr_status myr_stream_encode(myr_stream *s, uint32_t base_seq, uint32_t prev_seq, unsigned char **data, size_t *size,
@@ -376,22 +395,19 @@ myr_status myr_stream_encode(myr_stream *s, uint32_t base_seq, uint32_t prev_seq
   if ((base_seq && base_seq >= v->seq) || (prev_seq && (base_seq == 0 || prev_seq >= base_seq))) return MYR_EINVAL;
   const sview *base = base_seq ? find(s, base_seq) : NULL, *prev = prev_seq ? find(s, prev_seq) : NULL;
   if (prev_seq && !prev) base = NULL; /* the receiver's steps are unknown: a keyframe */
-  uint32_t dims = s->desc.dims;
   static const sview empty = {0};
   const sview *from = base ? base : &empty;
-  lists l = {0};
-  size_t nb = from->count ? from->count : 1, nn = v->count ? v->count : 1;
-  l.destroyed = malloc(sizeof *l.destroyed * nb);
-  l.spawned = malloc(sizeof *l.spawned * nn);
-  l.changed = malloc(sizeof *l.changed * nn);
-  l.res = malloc(sizeof *l.res * nn * dims);
+  if (!scratch(&s->destroyed, &s->destroyed_cap, from->count + 1) ||
+      !scratch(&s->spawned, &s->spawned_cap, v->count + 1) || !scratch(&s->changed, &s->changed_cap, v->count + 1))
+    return MYR_ENOMEM;
+  lists l = {.destroyed = s->destroyed, .spawned = s->spawned, .changed = s->changed};
+  s->res.size = 0, s->res.failed = false, s->res.acc = 0, s->res.nacc = 0;
+  classify(s, from, base ? prev : NULL, v, &l);
   wbuf b = {0};
-  if (!l.destroyed || !l.spawned || !l.changed || !l.res || !wbuf_room(&b, HEADER_SIZE + 64)) {
-    lists_free(&l);
+  if (s->res.failed || !wbuf_room(&b, s->last_size + s->last_size / 8 + HEADER_SIZE + 64)) {
     free(b.data);
     return MYR_ENOMEM;
   }
-  classify(s, from, base ? prev : NULL, v, &l);
   put_header(&b, s, v, base ? MYR_STREAM_DELTA : MYR_STREAM_KEYFRAME, base ? base->seq : 0);
   put_slots(&b, from, l.destroyed, l.nd);
   put_spawned(&b, s, v, l.spawned, l.ns);
@@ -403,12 +419,15 @@ myr_status myr_stream_encode(myr_stream *s, uint32_t base_seq, uint32_t prev_seq
     last = v->slot[j];
     put_attrs(&b, s, v, j);
   }
-  put_residuals(&b, l.res, l.nsurv, dims);
-  lists_free(&l);
+  if (wbuf_room(&b, s->res.size)) {
+    memcpy(b.data + b.size, s->res.data, s->res.size);
+    b.size += s->res.size;
+  }
   if (b.failed) {
     free(b.data);
     return MYR_ENOMEM;
   }
+  s->last_size = b.size;
   *data = b.data;
   *size = b.size;
   if (used) *used = base ? base->seq : 0;
