@@ -30,35 +30,11 @@ void sview_free(sview *v) {
   v->cap = 0;
 }
 
-static inline uint32_t rotl32(uint32_t x, uint32_t r) { return (x << r) | (x >> (32 - r)); }
-static inline uint32_t fmix32(uint32_t x) {
-  x ^= x >> 16;
-  x *= 0x85EBCA6Bu;
-  x ^= x >> 13;
-  x *= 0xC2B2AE35u;
-  x ^= x >> 16;
-  return x;
-}
-
 void sview_hash(sview *v) {
-  /* Each entity's words fold into one word first, with no dependence on
-   * the others (so the processor overlaps entities); only that word goes
-   * through the two lanes' chains. */
-  uint32_t h1 = 0x6D797269u, h2 = 0x61647630u, dims = v->dims;
-  for (uint32_t i = 0; i < v->count; i++) {
-    uint32_t x = v->slot[i];
-    x = x * 0x9E3779B1u + v->gen[i];
-    x = x * 0x9E3779B1u + v->kind[i];
-    x = x * 0x9E3779B1u + v->color[i];
-    for (uint32_t a = 0; a < dims; a++) x = x * 0x9E3779B1u + v->q[(size_t)i * dims + a];
-    x ^= x >> 15;
-    h1 = rotl32((h1 ^ x) * 0x85EBCA77u, 13);
-    h2 = (h2 + x) * 0xC2B2AE3Du;
-    h2 ^= h2 >> 16;
-  }
-  h1 ^= v->count;
-  h2 ^= v->count * 0x27D4EB2Fu;
-  v->hash = (uint64_t)fmix32(h1) << 32 | fmix32(h2);
+  vhash h = vhash_begin();
+  for (uint32_t i = 0; i < v->count; i++)
+    vhash_entity(&h, v->slot[i], v->gen[i], v->kind[i], v->color[i], &v->q[(size_t)i * v->dims], v->dims);
+  v->hash = vhash_end(h, v->count);
 }
 
 bool wbuf_room(wbuf *b, size_t n) {

@@ -246,6 +246,7 @@ myr_status myr_stream_commit(myr_stream *s, uint32_t *seq) {
     s->where[(uint32_t)r->ids[k]] = k;
   }
   uint32_t n = 0;
+  vhash h = vhash_begin();
   for (uint32_t slot = 0; slot < r->slots; slot++) {
     /* the records are read in random order: ask for one 16 slots ahead */
     if (slot + 16 < r->slots && s->where[slot + 16] != UINT32_MAX) __builtin_prefetch(&s->recs[s->where[slot + 16]]);
@@ -257,13 +258,14 @@ myr_status myr_stream_commit(myr_stream *s, uint32_t *seq) {
     v->kind[n] = e->kind;
     v->color[n] = e->color;
     for (uint32_t a = 0; a < dims; a++) v->q[(size_t)n * dims + a] = e->q[a];
+    vhash_entity(&h, slot, e->gen, e->kind, e->color, e->q, dims);
     n++;
   }
   v->count = n;
   v->seq = s->next_seq++;
   v->frame = r->frame;
   v->span = 0;
-  sview_hash(v);
+  v->hash = vhash_end(h, n);
   s->newest = at;
   if (s->held < s->ring) s->held++;
   r->ready = false;
