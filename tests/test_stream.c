@@ -333,12 +333,39 @@ static void kinds_and_colours_follow_the_world(void **state) {
   myr_world_destroy(f.w);
 }
 
+/* A view sent again (a keyframe for a seq the receiver holds) replaces
+ * that view alone: the older baselines stay. */
+static void a_view_sent_again_replaces_only_itself(void **state) {
+  (void)state;
+  scn_scenario *sc;
+  assert_int_equal(scn_create("particles", 500, 4, NULL, &sc), MYR_OK);
+  link l;
+  link_open(&l, sc, 8);
+  step(&l, scn_world(sc), false); /* seq 1, a keyframe */
+  assert_int_equal(myr_schedule_run(scn_schedule(sc), 1.0 / 60), MYR_OK);
+  step(&l, scn_world(sc), false); /* seq 2 against 1 */
+  unsigned char *msg;
+  size_t size;
+  assert_int_equal(myr_stream_encode(l.s, 0, 0, &msg, &size, NULL), MYR_OK); /* seq 2 again, whole */
+  assert_int_equal(myr_stream_view_apply(l.v, msg, size, NULL), MYR_OK);
+  free(msg);
+  assert_int_equal(myr_schedule_run(scn_schedule(sc), 1.0 / 60), MYR_OK);
+  uint32_t seq;
+  assert_int_equal(myr_stream_capture(l.s, scn_world(sc), &seq), MYR_OK);
+  assert_int_equal(myr_stream_encode(l.s, 1, 0, &msg, &size, NULL), MYR_OK); /* seq 3 against 1 */
+  assert_int_equal(myr_stream_view_apply(l.v, msg, size, NULL), MYR_OK);
+  assert_true(myr_stream_view_hash(l.v) == myr_stream_hash(l.s));
+  free(msg);
+  link_close(&l);
+  scn_destroy(sc);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(every_scenario_acknowledged),        cmocka_unit_test(every_scenario_with_lost_baselines),
       cmocka_unit_test(keyframe_when_the_baseline_is_gone), cmocka_unit_test(decoded_entities_are_the_worlds),
       cmocka_unit_test(corrupt_messages_change_nothing),    cmocka_unit_test(descriptions_are_checked),
-      cmocka_unit_test(kinds_and_colours_follow_the_world),
+      cmocka_unit_test(kinds_and_colours_follow_the_world), cmocka_unit_test(a_view_sent_again_replaces_only_itself),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -421,7 +421,7 @@ myr_status myr_stream_encode(myr_stream *s, uint32_t base_seq, uint32_t prev_seq
     last = v->slot[j];
     put_attrs(&b, s, v, j);
   }
-  if (wbuf_room(&b, s->res.size)) {
+  if (s->res.size && wbuf_room(&b, s->res.size)) {
     memcpy(b.data + b.size, s->res.data, s->res.size);
     b.size += s->res.size;
   }

@@ -202,12 +202,14 @@ static inline int64_t floor_div(int64_t a, int64_t b) {
  * extrapolated over f frames (both at most MAX_STEP). */
 static inline int64_t predict(uint32_t q, int32_t dq, uint32_t span, uint32_t f, uint32_t top) {
   int64_t p = q;
-  if (span != 0) p += (f == span) ? dq : floor_div((int64_t)dq * f, span);
+  p += (span == 0 || f == span) ? dq : floor_div((int64_t)dq * f, span);
   return p < 0 ? 0 : p > top ? top : p;
 }
 
+/* Frames from `earlier` to `later`: their difference modulo 2^64 (a clock
+ * set back gives a huge one), at most MAX_STEP. */
 static inline uint32_t step_of(uint64_t later, uint64_t earlier) {
-  uint64_t d = later > earlier ? later - earlier : 0;
+  uint64_t d = later - earlier;
   return d > MAX_STEP ? MAX_STEP : (uint32_t)d;
 }
 

@@ -4,9 +4,15 @@
 
 #include "stream_impl.h"
 
+/* Up to `keep` views, each stamped with when it was applied; a new one
+ * takes the place of the view of its seq if one is held (the newer
+ * replaces it), else of an empty place, else of the least recently
+ * applied view. */
 struct myr_stream_view {
-  sview *views; /* a ring of `keep`; the newest at `newest` */
-  uint32_t keep, held, newest;
+  sview *views;
+  uint64_t *stamp; /* per place: when its view was applied (0: empty) */
+  uint64_t clock;
+  uint32_t keep, newest;
 };
 
 myr_status myr_stream_view_create(uint32_t keep, myr_stream_view **out) {
@@ -15,7 +21,9 @@ myr_status myr_stream_view_create(uint32_t keep, myr_stream_view **out) {
   if (!v) return MYR_ENOMEM;
   v->keep = keep ? keep : 8;
   v->views = calloc(v->keep, sizeof *v->views);
-  if (!v->views) {
+  v->stamp = calloc(v->keep, sizeof *v->stamp);
+  if (!v->views || !v->stamp) {
+    free(v->views), free(v->stamp);
     free(v);
     return MYR_ENOMEM;
   }
@@ -27,17 +35,22 @@ void myr_stream_view_destroy(myr_stream_view *v) {
   if (!v) return;
   for (uint32_t i = 0; i < v->keep; i++) sview_free(&v->views[i]);
   free(v->views);
+  free(v->stamp);
   free(v);
 }
 
-static const sview *newest(const myr_stream_view *v) { return v && v->held ? &v->views[v->newest] : NULL; }
+static const sview *newest(const myr_stream_view *v) { return v && v->clock ? &v->views[v->newest] : NULL; }
+
+/* The place of view seq, or UINT32_MAX. */
+static uint32_t place_of(const myr_stream_view *v, uint32_t seq) {
+  for (uint32_t k = 0; k < v->keep; k++)
+    if (v->stamp[k] && v->views[k].seq == seq) return k;
+  return UINT32_MAX;
+}
 
 static const sview *find(const myr_stream_view *v, uint32_t seq) {
-  for (uint32_t k = 0; k < v->held; k++) {
-    const sview *s = &v->views[(v->newest + v->keep - k) % v->keep];
-    if (s->seq == seq) return s;
-  }
-  return NULL;
+  uint32_t k = place_of(v, seq);
+  return k == UINT32_MAX ? NULL : &v->views[k];
 }
 
 /* A list of ascending slots coded as gaps; false when it does not fit. */
@@ -209,11 +222,8 @@ myr_status myr_stream_view_apply(myr_stream_view *v, const void *data, size_t si
     if (!base) return MYR_ENOTFOUND;
     if (base->dims != h.dims || base->bits != h.bits || base->flags != flags) return MYR_ECORRUPT;
   }
-  /* The new view goes into the oldest view's storage (or an unused one),
-   * never the base's; it is only made the newest once it checks out. The
-   * storage is swapped in on success so that a failure keeps the old. */
-  uint32_t at = v->held < v->keep ? v->held : (v->newest + 1) % v->keep;
-  const sview *same = find(v, h.seq); /* a keyframe sent again for a seq held */
+  /* The new view is built apart and only put in place once it checks
+   * out, so that a failure keeps every view as it was. */
   sview fresh = {0};
   rbuf r = {.p = (const unsigned char *)data + HEADER_SIZE, .end = (const unsigned char *)data + size};
   parsed p = {0};
@@ -225,15 +235,16 @@ myr_status myr_stream_view_apply(myr_stream_view *v, const void *data, size_t si
     return st;
   }
   fresh.flags = flags;
-  if (same) { /* a keyframe again for a view held: start the ring over */
-    for (uint32_t k = 0; k < v->keep; k++) sview_free(&v->views[k]);
-    v->held = 0;
-    at = 0;
-  }
+  uint32_t at = place_of(v, h.seq);
+  for (uint32_t k = 0; at == UINT32_MAX && k < v->keep; k++)
+    if (!v->stamp[k]) at = k;
+  if (at == UINT32_MAX) /* every place full: the least recently applied */
+    for (uint32_t k = 0; k < v->keep; k++)
+      if (at == UINT32_MAX || v->stamp[k] < v->stamp[at]) at = k;
   sview_free(&v->views[at]);
   v->views[at] = fresh;
+  v->stamp[at] = ++v->clock;
   v->newest = at;
-  if (v->held < v->keep && at == v->held) v->held++;
   if (seq) *seq = h.seq;
   return MYR_OK;
 }

@@ -1,7 +1,9 @@
 /* Records a stream for the JavaScript decoder's test: a scenario run for
  * some frames, a view captured after each, coded for a receiver that loses
  * some of them (one in three at random, and a run longer than the history,
- * which costs a keyframe). What the receiver got is written as records
+ * which costs a keyframe), with two captures of one frame between which
+ * entities moved (a baseline whose step took no frames) and a clock set
+ * back. What the receiver got is written as records
  * (u32 little-endian length, then the message), and after each, the C
  * decoder's view hash as a line "<seq> <16 hex digits>".
  *
@@ -37,8 +39,28 @@ int main(int argc, char **argv) {
   if (!rec || !hashes) st = MYR_EIO;
   uint32_t ack = 0, ack_base = 0;
   uint64_t lcg = 2024;
+  myr_component pos = 0;
+  if (st == MYR_OK) st = myr_component_lookup(scn_world(sc), "Position", &pos);
   for (uint32_t f = 0; st == MYR_OK && f <= frames; f++) {
-    if (f) st = myr_schedule_run(scn_schedule(sc), 1.0 / 60);
+    if (f == frames / 3 || f == frames / 3 + 1) {
+      /* no frame: every entity moved by hand, so the next baseline's step
+       * took 0 frames */
+      myr_query *q = NULL;
+      st = myr_query_create(scn_world(sc),
+                            &(myr_query_desc){.terms = &(myr_term){pos, MYR_TERM_WRITE}, .term_count = 1}, &q);
+      myr_query_iter it;
+      myr_chunk c;
+      if (st == MYR_OK) st = myr_query_iter_init(q, 4096, &it);
+      while (st == MYR_OK && myr_query_next(&it, &c)) {
+        float *x = myr_chunk_f32(&c, 0, 0);
+        for (uint32_t i = 0; i < c.count; i++) x[i] = x[i] * 0.99f + 0.004f;
+      }
+      myr_query_destroy(q);
+    } else if (f == 2 * frames / 3) {
+      st = myr_world_set_clock(scn_world(sc), myr_world_frame(scn_world(sc)) - 5, myr_world_time(scn_world(sc)));
+    } else if (f) {
+      st = myr_schedule_run(scn_schedule(sc), 1.0 / 60);
+    }
     uint32_t seq, used;
     unsigned char *msg = NULL;
     size_t size = 0;
