@@ -360,12 +360,44 @@ static void a_view_sent_again_replaces_only_itself(void **state) {
   scn_destroy(sc);
 }
 
+/* A receiver slower than the captures: with history 1, its baselines are
+ * soon gone and it gets keyframes, unless myr_stream_keep names them. */
+static void kept_views_stay_baselines(void **state) {
+  (void)state;
+  for (int keep = 0; keep < 2; keep++) {
+    scn_scenario *sc;
+    assert_int_equal(scn_create("particles", 400, 6, NULL, &sc), MYR_OK);
+    link l;
+    link_open(&l, sc, 1);
+    for (int u = 0; u < 12; u++) {
+      for (int k = 0; k < 3; k++) { /* captures for faster receivers */
+        assert_int_equal(myr_schedule_run(scn_schedule(sc), 1.0 / 60), MYR_OK);
+        if (keep) assert_int_equal(myr_stream_keep(l.s, (uint32_t[]){l.ack, l.ack_base}, 2), MYR_OK);
+        assert_int_equal(myr_stream_capture(l.s, scn_world(sc), NULL), MYR_OK);
+      }
+      if (keep) assert_int_equal(myr_stream_keep(l.s, (uint32_t[]){l.ack, l.ack_base}, 2), MYR_OK);
+      step(&l, scn_world(sc), false);
+    }
+    if (keep) {
+      assert_int_equal(l.keyframes, 1);
+      assert_int_equal(l.deltas, 11);
+    } else {
+      assert_int_equal(l.keyframes, 12);
+    }
+    link_close(&l);
+    scn_destroy(sc);
+  }
+  myr_stream *s = NULL;
+  assert_int_equal(myr_stream_keep(s, NULL, 0), MYR_EINVAL);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(every_scenario_acknowledged),        cmocka_unit_test(every_scenario_with_lost_baselines),
       cmocka_unit_test(keyframe_when_the_baseline_is_gone), cmocka_unit_test(decoded_entities_are_the_worlds),
       cmocka_unit_test(corrupt_messages_change_nothing),    cmocka_unit_test(descriptions_are_checked),
       cmocka_unit_test(kinds_and_colours_follow_the_world), cmocka_unit_test(a_view_sent_again_replaces_only_itself),
+      cmocka_unit_test(kept_views_stay_baselines),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -46,6 +46,8 @@ extern "C" {
 #define MYR_STREAM_MAX_KINDS 255u
 /* Views an encoder keeps for baselines when the description says 0. */
 #define MYR_STREAM_DEFAULT_HISTORY 4u
+/* The most views myr_stream_keep may name. */
+#define MYR_STREAM_MAX_KEEP 1024u
 
 typedef struct myr_stream_desc {
   myr_component position; /* the component that holds positions */
@@ -64,9 +66,11 @@ typedef struct myr_stream_desc {
   bool has_color;
   myr_component color;
   uint32_t color_field;
-  /* Views kept as possible baselines, besides the newest (0 = default,
-   * MYR_STREAM_DEFAULT_HISTORY; at most 64). A receiver whose
-   * acknowledged view is older gets a keyframe. */
+  /* Views kept as possible baselines, besides the newest and those
+   * myr_stream_keep names (0 = default, MYR_STREAM_DEFAULT_HISTORY; at
+   * most 64). A delta needs the receiver's acknowledged view and the one
+   * that view was coded against: a receiver for which either is gone gets
+   * a keyframe. */
   uint32_t history;
 } myr_stream_desc;
 
@@ -88,9 +92,9 @@ MYR_API const myr_stream_desc *myr_stream_description(const myr_stream *stream);
 
 /* Captures a new view of the world: every entity that has the position
  * component, in slot order. It becomes the newest view, with the next
- * sequence number (1 for the first) in *seq (may be NULL); the oldest view
- * beyond the history is forgotten. The same as myr_stream_copy then
- * myr_stream_commit. Errors: those two's. */
+ * sequence number (1 for the first) in *seq (may be NULL); views older
+ * than the history that myr_stream_keep does not name are forgotten. The
+ * same as myr_stream_copy then myr_stream_commit. Errors: those two's. */
 MYR_API myr_status myr_stream_capture(myr_stream *stream, const myr_world *world, uint32_t *seq);
 
 /* The first half of a capture, the only one that reads the world: copies
@@ -142,6 +146,15 @@ typedef struct myr_stream_header {
  * MYR_ECORRUPT (too short, another type or version, dims or bits out of
  * range). */
 MYR_API myr_status myr_stream_peek(const void *data, size_t size, myr_stream_header *out);
+
+/* Names views to keep as baselines besides the history (each call
+ * replaces the set; a view named that is not held is ignored): e.g. a
+ * server names each receiver's acknowledged view, the base that view was
+ * coded against and the views in flight to it, so that a receiver slower
+ * than the captures others ask for still gets deltas. Each view kept
+ * costs its memory (about 25 bytes per entity in 3D). Errors: MYR_EINVAL
+ * (NULL, count above MYR_STREAM_MAX_KEEP). */
+MYR_API myr_status myr_stream_keep(myr_stream *stream, const uint32_t *seqs, uint32_t count);
 
 /* Whether view `seq` is still held as a baseline. */
 MYR_API bool myr_stream_holds(const myr_stream *stream, uint32_t seq);

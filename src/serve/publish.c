@@ -124,13 +124,35 @@ static void queue_all(myr_serve *srv, const due *d, uint32_t n, encoding *e, uin
   }
 }
 
+/* Under lock: the views a client may be coded against later: its ack and
+ * that ack's base, and the views in flight to it with their bases (each
+ * may become its ack and ack_prev). Up to `cap`, duplicates and all. */
+static uint32_t views_in_use(const myr_serve *srv, uint32_t *out, uint32_t cap) {
+  uint32_t n = 0;
+  for (uint32_t i = 0; i < srv->max_clients; i++) {
+    const serve_client *c = &srv->clients[i];
+    if (!c->id) continue;
+    if (n + 2 <= cap) out[n++] = c->ack, out[n++] = c->ack_prev;
+    for (uint32_t k = 0; k < SERVE_SENT && n + 2 <= cap; k++)
+      if (c->sent[k].seq > c->ack) out[n++] = c->sent[k].seq, out[n++] = c->sent[k].used;
+  }
+  return n;
+}
+
 /* The encoder thread: a job (the clients due and the copy in the stream)
- * committed, encoded and queued; then the service thread woken. */
+ * committed, encoded and queued; then the service thread woken. The
+ * views clients still use stay in the stream however many captures
+ * faster clients ask for (myr_stream_keep). */
 static void run_job(myr_serve *srv, due *d, uint32_t n, uint64_t now) {
   encoding e[SERVE_MAX_CLIENTS];
+  uint32_t keep[MYR_STREAM_MAX_KEEP]; /* 4 KiB of the encoder thread's stack */
   uint32_t seq, en = 0;
   uint64_t t0 = myr_srv_now_ns();
-  myr_status st = myr_stream_commit(srv->stream, &seq);
+  pthread_mutex_lock(&srv->lock);
+  uint32_t kept = views_in_use(srv, keep, MYR_STREAM_MAX_KEEP);
+  pthread_mutex_unlock(&srv->lock);
+  myr_status st = myr_stream_keep(srv->stream, keep, kept);
+  if (st == MYR_OK) st = myr_stream_commit(srv->stream, &seq);
   if (st == MYR_OK) st = encode_all(srv, d, n, e, &en);
   uint32_t count = myr_stream_count(srv->stream);
   pthread_mutex_unlock(&srv->enc_lock); /* the encodings are the job's own: the stream is free */

@@ -12,9 +12,14 @@ struct myr_stream {
   double lo[3], scale[3]; /* quantisation: q = floor((v - lo) * scale) */
   uint32_t top;           /* 2^bits - 1 */
   uint32_t next_seq;
-  /* the views: a ring of history + 1, the newest at `newest` */
+  /* the views: `places` of them, seq 0 for an empty place (whose arrays
+   * may be kept for the next view); the newest at `newest` */
   sview *views;
-  uint32_t ring, held, newest;
+  uint32_t places, newest;
+  bool any; /* a view was committed */
+  /* the views myr_stream_keep named, besides the history */
+  uint32_t keep[MYR_STREAM_MAX_KEEP];
+  uint32_t keep_count;
   /* per table, while capturing: where its positions, kind and colour are */
   struct tinfo {
     const float *axis[3];
@@ -88,20 +93,20 @@ myr_status myr_stream_create(const myr_world *world, const myr_stream_desc *desc
   }
   s->top = (uint32_t)((1ull << s->desc.bits) - 1);
   s->next_seq = 1;
-  s->ring = s->desc.history + 1;
-  s->views = calloc(s->ring, sizeof *s->views);
+  s->places = s->desc.history + 1 + MYR_STREAM_MAX_KEEP + 1;
+  s->views = calloc(s->places, sizeof *s->views);
   if (!s->views) {
     free(s);
     return MYR_ENOMEM;
   }
-  for (uint32_t i = 0; i < s->ring; i++) s->views[i].dims = desc->dims, s->views[i].bits = s->desc.bits;
+  for (uint32_t i = 0; i < s->places; i++) s->views[i].dims = desc->dims, s->views[i].bits = s->desc.bits;
   *out = s;
   return MYR_OK;
 }
 
 void myr_stream_destroy(myr_stream *s) {
   if (!s) return;
-  for (uint32_t i = 0; i < s->ring; i++) sview_free(&s->views[i]);
+  for (uint32_t i = 0; i < s->places; i++) sview_free(&s->views[i]);
   free(s->views);
   free(s->tables);
   free(s->raw.ids), free(s->raw.color), free(s->raw.kind);
@@ -117,14 +122,28 @@ const myr_stream_desc *myr_stream_description(const myr_stream *s) { return s ? 
 
 /* ---- capturing ----------------------------------------------------------- */
 
-static const sview *newest(const myr_stream *s) { return s->held ? &s->views[s->newest] : NULL; }
+static const sview *newest(const myr_stream *s) { return s->any ? &s->views[s->newest] : NULL; }
 
 static const sview *find(const myr_stream *s, uint32_t seq) {
-  for (uint32_t k = 0; k < s->held; k++) {
-    const sview *v = &s->views[(s->newest + s->ring - k) % s->ring];
-    if (v->seq == seq) return v;
-  }
+  for (uint32_t k = 0; seq && k < s->places; k++)
+    if (s->views[k].seq == seq) return &s->views[k];
   return NULL;
+}
+
+/* Whether view seq stays once view `now` is the newest: one of the
+ * history's newest views, or one myr_stream_keep named. */
+static bool stays(const myr_stream *s, uint32_t seq, uint32_t now) {
+  if (seq + s->desc.history >= now) return true;
+  for (uint32_t k = 0; k < s->keep_count; k++)
+    if (s->keep[k] == seq) return true;
+  return false;
+}
+
+myr_status myr_stream_keep(myr_stream *s, const uint32_t *seqs, uint32_t count) {
+  if (!s || (count && !seqs) || count > MYR_STREAM_MAX_KEEP) return MYR_EINVAL;
+  for (uint32_t k = 0; k < count; k++) s->keep[k] = seqs[k];
+  s->keep_count = count;
+  return MYR_OK;
 }
 
 /* Where each table keeps what the stream reads; false when the world has
@@ -230,8 +249,17 @@ myr_status myr_stream_commit(myr_stream *s, uint32_t *seq) {
     s->recs = recs;
     s->rec_cap = r->count;
   }
-  /* the oldest view's storage (or an unused one) takes the new view */
-  uint32_t at = s->held ? (s->newest + 1) % s->ring : 0;
+  /* The new view takes an empty place, or the place of a view that would
+   * go anyway (the oldest such), preferring one whose arrays are big
+   * enough already. There is always one: at most history + keep_count
+   * views stay besides it. */
+  uint32_t now = s->next_seq, at = UINT32_MAX;
+  for (uint32_t k = 0; k < s->places; k++) {
+    const sview *c = &s->views[k];
+    if (c->seq && stays(s, c->seq, now)) continue;
+    bool fits = c->cap >= r->count, at_fits = at != UINT32_MAX && s->views[at].cap >= r->count;
+    if (at == UINT32_MAX || (fits && !at_fits) || (fits == at_fits && c->seq < s->views[at].seq)) at = k;
+  }
   sview *v = &s->views[at];
   if (!sview_reserve(v, r->count ? r->count : 1, false)) return MYR_ENOMEM;
   /* in the copy's order: quantise, and note where each slot is; then in
@@ -267,7 +295,17 @@ myr_status myr_stream_commit(myr_stream *s, uint32_t *seq) {
   v->span = 0;
   v->hash = vhash_end(h, n);
   s->newest = at;
-  if (s->held < s->ring) s->held++;
+  s->any = true;
+  /* the views that go: their places are empty; the arrays of one stay for
+   * the next view, the others are freed */
+  bool spare = false;
+  for (uint32_t k = 0; k < s->places; k++) {
+    sview *c = &s->views[k];
+    if (k == at || stays(s, c->seq, v->seq)) continue;
+    c->seq = 0;
+    if (c->cap && spare) sview_free(c);
+    spare = spare || c->cap;
+  }
   r->ready = false;
   if (seq) *seq = v->seq;
   return MYR_OK;
@@ -279,9 +317,9 @@ myr_status myr_stream_capture(myr_stream *s, const myr_world *w, uint32_t *seq) 
 }
 
 bool myr_stream_holds(const myr_stream *s, uint32_t seq) { return s && seq && find(s, seq) != NULL; }
-uint32_t myr_stream_seq(const myr_stream *s) { return s && s->held ? newest(s)->seq : 0; }
-uint32_t myr_stream_count(const myr_stream *s) { return s && s->held ? newest(s)->count : 0; }
-uint64_t myr_stream_hash(const myr_stream *s) { return s && s->held ? newest(s)->hash : 0; }
+uint32_t myr_stream_seq(const myr_stream *s) { return s && s->any ? newest(s)->seq : 0; }
+uint32_t myr_stream_count(const myr_stream *s) { return s && s->any ? newest(s)->count : 0; }
+uint64_t myr_stream_hash(const myr_stream *s) { return s && s->any ? newest(s)->hash : 0; }
 
 /* ---- coding -------------------------------------------------------------- */
 
@@ -392,7 +430,7 @@ static bool scratch(uint32_t **a, uint32_t *cap, uint32_t n) {
 
 myr_status myr_stream_encode(myr_stream *s, uint32_t base_seq, uint32_t prev_seq, unsigned char **data, size_t *size,
                              uint32_t *used) {
-  if (!s || !data || !size || !s->held) return MYR_EINVAL;
+  if (!s || !data || !size || !s->any) return MYR_EINVAL;
   const sview *v = newest(s);
   if ((base_seq && base_seq >= v->seq) || (prev_seq && (base_seq == 0 || prev_seq >= base_seq))) return MYR_EINVAL;
   const sview *base = base_seq ? find(s, base_seq) : NULL, *prev = prev_seq ? find(s, prev_seq) : NULL;
