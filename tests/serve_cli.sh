@@ -29,6 +29,12 @@ check "--serve with a negative port" 'bad --serve -1'
 check "--serve with a bad address" 'bad --serve nowhere:8080'
 check "--serve with a bad address (numbers)" 'bad --serve 300.1.2.3:8080'
 check "--serve with no port" 'bad --serve 127.0.0.1:'
+check "--serve with IPv6 not in brackets" 'bad --serve ::1:0'
+check "--serve with a space before the port" "bad --serve ' 0'"
+check "--serve with a space and a sign before the port" "bad --serve ' -0'"
+check "--serve with a plus sign" 'bad --serve +0'
+check "--serve with IPv4 in brackets" 'bad --serve [127.0.0.1]:0'
+check "--serve with an unclosed bracket" 'bad --serve [::1:0'
 check "--fps 0" 'bad --serve 0 --fps 0'
 check "--fps absurd" 'bad --serve 0 --fps 1000000'
 check "--fps without --serve" 'bad --fps 30'

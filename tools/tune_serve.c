@@ -5,7 +5,6 @@
  * refuse --serve. */
 #define _POSIX_C_SOURCE 200809L
 #include <arpa/inet.h>
-#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +15,8 @@
 
 #include "tune.h"
 
+/* [ADDR:]PORT: ADDR an IPv4 address, or an IPv6 one in brackets; PORT
+ * decimal digits alone (no space, no sign), 0..65535. */
 const char *serve_parse_address(const char *text, options *o) {
   const char *colon = strrchr(text, ':');
   const char *port = colon ? colon + 1 : text;
@@ -24,20 +25,23 @@ const char *serve_parse_address(const char *text, options *o) {
   if (alen >= sizeof addr) return "the address is too long";
   memcpy(addr, text, alen);
   addr[alen] = 0;
-  if (alen >= 2 && addr[0] == '[' && addr[alen - 1] == ']') { /* [v6]:PORT */
-    memmove(addr, addr + 1, alen - 2);
-    addr[alen - 2] = 0;
-  }
   unsigned char buf[16];
-  if (colon && inet_pton(AF_INET, addr, buf) != 1 && inet_pton(AF_INET6, addr, buf) != 1)
+  if (alen >= 1 && addr[0] == '[') { /* [v6]:PORT */
+    bool closed = alen >= 2 && addr[alen - 1] == ']';
+    memmove(addr, addr + 1, alen - 1);
+    addr[alen - 1 - closed] = 0;
+    if (!closed || inet_pton(AF_INET6, addr, buf) != 1)
+      return "not [ADDR]:PORT with ADDR an IPv6 address (brackets are for IPv6 alone; e.g. [::1]:8080)";
+  } else if (colon && strchr(addr, ':')) {
+    return "an IPv6 address goes in brackets (e.g. [::1]:8080)";
+  } else if (colon && inet_pton(AF_INET, addr, buf) != 1) {
     return "not [ADDR:]PORT with ADDR an IP address (e.g. 127.0.0.1:8080)";
-  char *end;
-  errno = 0;
-  unsigned long p = strtoul(port, &end, 10);
-  if (!*port || *port == '-' || *port == '+' || *end || errno || p > 65535)
-    return "the port is not a number in 0..65535";
+  }
+  size_t digits = strspn(port, "0123456789");
+  if (digits == 0 || port[digits] || digits > 5 || strtoul(port, NULL, 10) > 65535)
+    return "the port is not a number in 0..65535 (digits alone)";
   snprintf(o->serve_address, sizeof o->serve_address, "%s", colon ? addr : "127.0.0.1");
-  o->serve_port = (uint16_t)p;
+  o->serve_port = (uint16_t)strtoul(port, NULL, 10);
   return NULL;
 }
 
