@@ -5,7 +5,9 @@
 # sends a bad message, refuses foreign Origins and a ninth client, is not
 # slowed by a client that never reads, listens on loopback only, refuses
 # control unless started with it, obeys control with the token, and exits
-# 0 on SIGINT and SIGTERM.
+# 0 on SIGINT and SIGTERM. Bound to 0.0.0.0 or ::, it accepts a page from
+# any of its IP addresses as the browser addressed it (Origin http:// and
+# the Host header, an IP literal with the port), never from a host name.
 #   serve_cli.sh MYRIAD_TUNE SERVE_CLIENT
 set -uo pipefail
 tune=$1 client=$2
@@ -52,7 +54,7 @@ start() {
   pid=$!
   port= token=
   for _ in $(seq 100); do
-    port=$(sed -n 's/^listening=127\.0\.0\.1:\([0-9]*\)$/\1/p' "$scratch/$name.err" 2>/dev/null)
+    port=$(sed -n 's/^listening=.*:\([0-9]*\)$/\1/p' "$scratch/$name.err" 2>/dev/null)
     [ -n "$port" ] && break
     sleep 0.1
   done
@@ -74,6 +76,15 @@ check "no token without --serve-control" '[ -z "$token" ]'
 check "hello, keyframe, deltas that decode, figures" '"$client" watch "$port" 30'
 check "a bad message closes that connection alone" '"$client" garbage "$port"'
 check "foreign Origin and other paths refused" '"$client" origin "$port"'
+# handshake ADDR HOST ORIGIN: the WebSocket request accepted; refused ...:
+# refused (not a failed connection)
+handshake() { "$client" handshake "$port" "$@" >/dev/null; }
+refused() {
+  handshake "$@"
+  [ $? -eq 1 ]
+}
+check "127.0.0.1: a page at another address of the machine refused" \
+  'refused 127.0.0.1 192.0.2.2:$port http://192.0.2.2:$port'
 check "a ninth client refused" '"$client" limit "$port" 8'
 check "a client that never reads slows nothing" '"$client" stall "$port"'
 check "control refused without --serve-control" '"$client" nocontrol "$port"'
@@ -99,6 +110,48 @@ start web --serve 0 --web-root "$scratch/web"
 check "index.html served at /" 'curl -sf "http://127.0.0.1:$port/" | grep -q "<title>myriad</title>"'
 check "a missing file is 404" '[ "$(curl -s -o /dev/null -w "%{http_code}" "http://127.0.0.1:$port/nope.js")" = 404 ]'
 check "SIGINT again" 'stop INT'
+
+# bound to 0.0.0.0: a page from any IPv4 address of the machine, as the
+# browser addressed it (the Host header, an IP literal, with the port);
+# never a name in Host (DNS rebinding), nor an Origin other than the Host's
+start any --serve 0.0.0.0:0
+check "0.0.0.0: listening=0.0.0.0:PORT" 'grep -q "^listening=0\.0\.0\.0:$port$" "$scratch/any.err"'
+check "0.0.0.0: Host and Origin 127.0.0.1 accepted" 'handshake 127.0.0.1 127.0.0.1:$port http://127.0.0.1:$port'
+check "0.0.0.0: Host and Origin 192.0.2.2 accepted" 'handshake 127.0.0.1 192.0.2.2:$port http://192.0.2.2:$port'
+if [ -n "$other" ] && [ "$other" != 192.0.2.2 ]; then
+  check "0.0.0.0: Host and Origin $other accepted" 'handshake 127.0.0.1 $other:$port http://$other:$port'
+fi
+check "0.0.0.0: no Origin accepted" 'handshake 127.0.0.1 - -'
+check "0.0.0.0: a name in Host and Origin refused" 'refused 127.0.0.1 evil.example:$port http://evil.example:$port'
+check "0.0.0.0: localhost in Host is a name too, but its Origin is listed" \
+  'handshake 127.0.0.1 localhost:$port http://localhost:$port'
+check "0.0.0.0: a foreign Origin with a loopback Host refused" \
+  'refused 127.0.0.1 127.0.0.1:$port http://evil.example:$port'
+check "0.0.0.0: an Origin other than the Host refused" 'refused 127.0.0.1 127.0.0.1:$port http://192.0.2.2:$port'
+check "0.0.0.0: another port refused" 'refused 127.0.0.1 192.0.2.2:1 http://192.0.2.2:1'
+check "0.0.0.0: an https Origin refused" 'refused 127.0.0.1 192.0.2.2:$port https://192.0.2.2:$port'
+check "0.0.0.0: an IPv6 Host refused" 'refused 127.0.0.1 [::1]:$port http://[::1]:$port'
+check "0.0.0.0: SIGINT" 'stop INT'
+
+# bound to ::, the same for IPv6 literals in brackets, and [::1]
+if grep -q '^0\{31\}1 .* lo$' /proc/net/if_inet6 2>/dev/null; then
+  start any6 --serve '[::]:0'
+  check "[::]: listening=[::]:PORT" 'grep -q "^listening=\[::\]:$port$" "$scratch/any6.err"'
+  check "[::]: Origin http://[::1]:PORT accepted" 'handshake ::1 - http://[::1]:$port'
+  check "[::]: Host and Origin [2001:db8::2] accepted" \
+    'handshake ::1 [2001:db8::2]:$port http://[2001:db8::2]:$port'
+  check "[::]: Host and Origin 192.0.2.2 accepted" 'handshake ::1 192.0.2.2:$port http://192.0.2.2:$port'
+  check "[::]: a name in Host and Origin refused" 'refused ::1 evil.example:$port http://evil.example:$port'
+  check "[::]: a foreign Origin with a loopback Host refused" 'refused ::1 [::1]:$port http://evil.example:$port'
+  check "[::]: no brackets refused" 'refused ::1 2001:db8::2:$port http://2001:db8::2:$port'
+  check "[::]: SIGINT" 'stop INT'
+  start v6 --serve '[::1]:0'
+  check "[::1]: Origin http://[::1]:PORT accepted" 'handshake ::1 - http://[::1]:$port'
+  check "[::1]: a page at another address refused" 'refused ::1 [2001:db8::2]:$port http://[2001:db8::2]:$port'
+  check "[::1]: SIGINT" 'stop INT'
+else
+  echo "serve_cli: no IPv6 loopback (::1): the checks bound to :: are skipped" >&2
+fi
 
 # without --web-root, a tuner run from the build tree serves the source
 # tree's web/ (when the web client is there)

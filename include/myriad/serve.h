@@ -36,9 +36,18 @@
  * bytes, malformed, of an unknown type, or with a wrong token closes that
  * connection alone and changes nothing else. Connections beyond
  * max_clients are refused, and so is a WebSocket request whose Origin
- * header is not http://ADDR:PORT, http://localhost:PORT or
- * http://127.0.0.1:PORT (one without an Origin header, from a program
- * rather than a browser, is accepted). */
+ * header (compared without regard to case) is not the server's own page:
+ * http://ADDR:PORT (http://[ADDR]:PORT for IPv6), http://localhost:PORT,
+ * http://127.0.0.1:PORT, http://[::1]:PORT when ADDR is ::1 or ::, and
+ * when ADDR is a wildcard (0.0.0.0 or ::) also http://HOST where HOST is
+ * the request's Host header when that is an IP literal with the port,
+ * a.b.c.d:PORT or (ADDR ::) [IPv6]:PORT (not checked against the
+ * machine's addresses: a browser sends that Origin with that Host only
+ * from a page it loaded from that address and port, the server's own, as
+ * the browser addressed it). A host name in the Host header is never
+ * taken: a page at a name that resolves to this machine (DNS rebinding) is
+ * refused. A request without an Origin header, from a program rather than
+ * a browser, is accepted. */
 #ifndef MYRIAD_SERVE_H
 #define MYRIAD_SERVE_H
 

@@ -2,6 +2,7 @@
  * here, and every lws callback. The simulation thread reaches this thread
  * only through the clients' queues (under the server's lock) and
  * lws_cancel_service, which wakes lws_service here. */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,20 +26,78 @@ static uint32_t clients_connected(const myr_serve *srv) {
   return n;
 }
 
-/* Whether the Origin header (when there is one) is the server's own page. */
+/* Whether the server is bound to a wildcard, 0.0.0.0 or :: (and *v6,
+ * whether to an IPv6 address). */
+static bool bound_any(const myr_serve *srv, bool *v6) {
+  unsigned char a[16] = {0}, zero[16] = {0};
+  *v6 = inet_pton(AF_INET6, srv->address, a) == 1;
+  if (!*v6 && inet_pton(AF_INET, srv->address, a) != 1) return false;
+  return memcmp(a, zero, *v6 ? 16 : 4) == 0;
+}
+
+/* Whether it is bound to ::1 or ::. */
+static bool bound_v6_loopback(const myr_serve *srv) {
+  struct in6_addr a;
+  return inet_pton(AF_INET6, srv->address, &a) == 1 && (IN6_IS_ADDR_LOOPBACK(&a) || IN6_IS_ADDR_UNSPECIFIED(&a));
+}
+
+/* Whether `host` (a Host header's value) is an IP literal with the
+ * server's port: a.b.c.d:PORT, or [v6]:PORT when v6 is allowed. Never a
+ * name: a page at a name that resolves here (DNS rebinding) sends its
+ * name. */
+static bool host_is_ip_literal(const char *host, uint16_t port, bool v6) {
+  char ip[64], digits[8];
+  const char *colon;
+  size_t len;
+  bool bracket = host[0] == '[';
+  if (bracket) {
+    const char *close = strchr(host, ']');
+    if (!v6 || !close || close[1] != ':') return false;
+    colon = close + 1;
+    host++;
+    len = (size_t)(close - host);
+  } else {
+    colon = strchr(host, ':');
+    if (!colon || strchr(colon + 1, ':')) return false;
+    len = (size_t)(colon - host);
+  }
+  if (len == 0 || len >= sizeof ip) return false;
+  memcpy(ip, host, len);
+  ip[len] = 0;
+  unsigned char a[16];
+  if (inet_pton(bracket ? AF_INET6 : AF_INET, ip, a) != 1) return false;
+  snprintf(digits, sizeof digits, "%u", (unsigned)port);
+  return strcmp(colon + 1, digits) == 0;
+}
+
+/* Whether the Origin header (when there is one) is the server's own page:
+ * http://ADDR:PORT, localhost or 127.0.0.1 with the port, [::1] with it
+ * when bound to ::1 or ::, and when bound to a wildcard, http://HOST where
+ * HOST is the request's Host header, an IP literal with the port (a page
+ * served from one of the machine's addresses, as the browser addressed
+ * it). */
 static bool origin_ok(myr_serve *srv, struct lws *wsi) {
   char origin[256];
   int n = lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN);
   if (n <= 0) return true; /* not a browser: no page to speak for */
   if (n >= (int)sizeof origin || lws_hdr_copy(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN) < 0) return false;
-  char allowed[3][128];
+  char allowed[4][128];
+  int count = 3;
   bool v6 = strchr(srv->address, ':') != NULL;
   snprintf(allowed[0], sizeof allowed[0], v6 ? "http://[%s]:%u" : "http://%s:%u", srv->address, (unsigned)srv->port);
   snprintf(allowed[1], sizeof allowed[1], "http://localhost:%u", (unsigned)srv->port);
   snprintf(allowed[2], sizeof allowed[2], "http://127.0.0.1:%u", (unsigned)srv->port);
-  for (int i = 0; i < 3; i++)
+  if (bound_v6_loopback(srv)) snprintf(allowed[count++], sizeof allowed[0], "http://[::1]:%u", (unsigned)srv->port);
+  for (int i = 0; i < count; i++)
     if (strcasecmp(origin, allowed[i]) == 0) return true;
-  return false;
+  char host[128];
+  n = lws_hdr_total_length(wsi, WSI_TOKEN_HOST);
+  if (!bound_any(srv, &v6) || n <= 0 || n >= (int)sizeof host ||
+      lws_hdr_copy(wsi, host, sizeof host, WSI_TOKEN_HOST) < 0)
+    return false;
+  /* bound to ::, IPv4 clients come too (IPv4-mapped) */
+  return strncasecmp(origin, "http://", 7) == 0 && strcasecmp(origin + 7, host) == 0 &&
+         host_is_ip_literal(host, srv->port, v6);
 }
 
 /* The handshake: the path /stream, a good Origin, room for one more. */

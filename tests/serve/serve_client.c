@@ -9,7 +9,13 @@
  *   serve_client stall PORT        a client that never reads slows nothing
  *   serve_client control PORT HEX  pause, step, chunk, resume with the token;
  *                                  a wrong token closes the connection
- *   serve_client nocontrol PORT    control refused without --serve-control */
+ *   serve_client nocontrol PORT    control refused without --serve-control
+ *   serve_client handshake PORT ADDR HOST ORIGIN
+ *                                  a WebSocket request to ADDR (an IP
+ *                                  literal) with these Host and Origin
+ *                                  headers ("-": none): exit 0 when
+ *                                  accepted, 1 when refused, 3 when the
+ *                                  connection failed */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* memmem */
 #endif
@@ -339,6 +345,19 @@ static int nocontrol(void) {
   return 0;
 }
 
+static int handshake(const char *addr, const char *host, const char *origin) {
+  ws_conn c;
+  ws_opts o = {.host = strcmp(host, "-") ? host : NULL, .origin = strcmp(origin, "-") ? origin : NULL};
+  int r = ws_connect(&c, addr, port, &o);
+  if (r < 0) {
+    fprintf(stderr, "serve_client: handshake: cannot connect to %s port %u\n", addr, (unsigned)port);
+    return 3;
+  }
+  ws_close(&c);
+  printf("handshake: to %s, Host %s, Origin %s: %s\n", addr, host, origin, r == 0 ? "accepted" : "refused");
+  return r == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv) {
   if (argc < 3) {
     fprintf(stderr, "usage: serve_client MODE PORT [ARG]\n");
@@ -353,6 +372,7 @@ int main(int argc, char **argv) {
   if (strcmp(mode, "stall") == 0) return stall();
   if (strcmp(mode, "control") == 0 && arg) return control(arg);
   if (strcmp(mode, "nocontrol") == 0) return nocontrol();
+  if (strcmp(mode, "handshake") == 0 && argc == 6) return handshake(argv[3], argv[4], argv[5]);
   fprintf(stderr, "serve_client: unknown mode %s\n", mode);
   return 2;
 }

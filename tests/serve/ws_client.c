@@ -59,22 +59,28 @@ int ws_send_raw(ws_conn *c, const void *data, size_t size) {
 }
 
 int ws_connect(ws_conn *c, const char *host, uint16_t port, const ws_opts *opts) {
-  *c = (ws_conn){.fd = socket(AF_INET, SOCK_STREAM, 0)};
+  bool v6 = strchr(host, ':') != NULL;
+  *c = (ws_conn){.fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0)};
   if (c->fd < 0) return -1;
   if (opts && opts->rcvbuf > 0) setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &opts->rcvbuf, sizeof opts->rcvbuf);
   struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
-  if (inet_pton(AF_INET, host, &a.sin_addr) != 1 || connect(c->fd, (struct sockaddr *)&a, sizeof a) != 0) {
+  struct sockaddr_in6 a6 = {.sin6_family = AF_INET6, .sin6_port = htons(port)};
+  bool ok = v6 ? inet_pton(AF_INET6, host, &a6.sin6_addr) == 1 && connect(c->fd, (struct sockaddr *)&a6, sizeof a6) == 0
+               : inet_pton(AF_INET, host, &a.sin_addr) == 1 && connect(c->fd, (struct sockaddr *)&a, sizeof a) == 0;
+  if (!ok) {
     int e = errno;
     close(c->fd);
     c->fd = -1;
     errno = e;
     return -1;
   }
-  char req[1024];
+  char req[1024], hosthdr[128];
+  if (opts && opts->host) snprintf(hosthdr, sizeof hosthdr, "%s", opts->host);
+  else snprintf(hosthdr, sizeof hosthdr, v6 ? "[%s]:%u" : "%s:%u", host, (unsigned)port);
   int n = snprintf(req, sizeof req,
-                   "GET %s HTTP/1.1\r\nHost: %s:%u\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                   "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n",
-                   opts && opts->path ? opts->path : "/stream", host, (unsigned)port);
+                   opts && opts->path ? opts->path : "/stream", hosthdr);
   if (opts && opts->origin) n += snprintf(req + n, sizeof req - (size_t)n, "Origin: %s\r\n", opts->origin);
   n += snprintf(req + n, sizeof req - (size_t)n, "\r\n");
   if (ws_send_raw(c, req, (size_t)n) != 0) return 1;

@@ -18,10 +18,11 @@ typedef struct ws_conn {
 typedef struct ws_opts {
   const char *path;   /* NULL = "/stream" */
   const char *origin; /* NULL = no Origin header */
+  const char *host;   /* the Host header; NULL = the host and port connected to */
   int rcvbuf;         /* > 0: SO_RCVBUF before connecting (a small one stalls sooner) */
 } ws_opts;
 
-/* Connects to host:port (an IPv4 literal) and upgrades. 0 when the server
+/* Connects to host:port (an IPv4 or IPv6 literal) and upgrades. 0 when the server
  * switched protocols, 1 when it answered otherwise or closed, -1 when the
  * TCP connection failed (errno says why). */
 int ws_connect(ws_conn *c, const char *host, uint16_t port, const ws_opts *opts);
