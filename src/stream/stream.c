@@ -388,8 +388,9 @@ typedef struct lists {
  * block as the walk goes. A survivor's predicted step is the one the
  * receiver saw from prev to base (0 when it was not in prev), found by a
  * third walk over prev alongside. */
-static void classify(myr_stream *s, const sview *base, const sview *prev, const sview *v, lists *l) {
-  uint32_t dims = s->desc.dims, f = step_of(v->frame, base->frame), i = 0, j = 0, p = 0, inblock = 0;
+static inline __attribute__((always_inline)) void classify_dims(myr_stream *s, const sview *base, const sview *prev,
+                                                                const sview *v, lists *l, const uint32_t dims) {
+  uint32_t f = step_of(v->frame, base->frame), i = 0, j = 0, p = 0, inblock = 0;
   uint32_t span = prev ? step_of(base->frame, prev->frame) : 0;
   uint32_t block[BLOCK * 3];
   while (i < base->count || j < v->count) {
@@ -414,6 +415,12 @@ static void classify(myr_stream *s, const sview *base, const sview *prev, const 
   }
   if (inblock) put_block(&s->res, block, inblock * dims);
   put_bits_end(&s->res);
+}
+
+/* The walk, compiled once per dimension count (the axis loops unrolled). */
+static void classify(myr_stream *s, const sview *base, const sview *prev, const sview *v, lists *l) {
+  if (s->desc.dims == 3) classify_dims(s, base, prev, v, l, 3);
+  else classify_dims(s, base, prev, v, l, 2);
 }
 
 /* Room in a kept array for n entries (its old contents are not kept). */
