@@ -10,8 +10,12 @@
  * server idle (no capture, nothing queued). Rounds alternate the order.
  * The promise (serve.h): the served mean frame within 10% of the baseline.
  *
- *   bench_serve [--entities N] [--threads T] [--rounds R] [--frames F] [--nice N]
- *   bench_serve --smoke      (20k entities, 2 rounds of 10 frames) */
+ * Each way runs for --block-ms (1000) per round; after a served block the
+ * frames pause 400 ms, so that an encoding still running does not slow the
+ * next block with no client.
+ *
+ *   bench_serve [--entities N] [--threads T] [--rounds R] [--block-ms MS] [--nice N]
+ *   bench_serve --smoke      (20k entities, 2 rounds of 200 ms) */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
 #include <stdatomic.h>
@@ -29,6 +33,12 @@
 
 static atomic_bool done;
 static uint16_t port;
+
+static void sleep_ms(double ms) {
+  struct timespec t = {.tv_sec = (time_t)(ms / 1000),
+                       .tv_nsec = (long)((ms - (double)(time_t)(ms / 1000) * 1000) * 1e6)};
+  nanosleep(&t, NULL);
+}
 
 static double now_ms(void) {
   struct timespec ts;
@@ -76,35 +86,43 @@ static double median(double *v, size_t n) {
   return n ? (n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2) : 0;
 }
 
-static void frames(myr_schedule *s, myr_serve *srv, uint32_t count, double *out) {
-  for (uint32_t f = 0; f < count; f++) {
-    double t0 = now_ms();
-    if (myr_schedule_run(s, 1.0 / 60) != MYR_OK) {
-      fprintf(stderr, "bench_serve: a frame failed: %s\n", myr_schedule_error(s));
-      exit(1);
-    }
-    if (srv) myr_serve_frame(srv);
-    out[f] = now_ms() - t0;
+static void frame(myr_schedule *s, myr_serve *srv, double *out) {
+  double t0 = now_ms();
+  if (myr_schedule_run(s, 1.0 / 60) != MYR_OK) {
+    fprintf(stderr, "bench_serve: a frame failed: %s\n", myr_schedule_error(s));
+    exit(1);
   }
+  if (srv) myr_serve_frame(srv);
+  *out = now_ms() - t0;
+}
+
+static void frames(myr_schedule *s, myr_serve *srv, uint32_t count, double *out) {
+  for (uint32_t f = 0; f < count; f++) frame(s, srv, &out[f]);
+}
+
+/* Frames for `ms` milliseconds, their times appended at out[*n] (up to cap). */
+static void block(myr_schedule *s, myr_serve *srv, double ms, double *out, size_t *n, size_t cap) {
+  double until = now_ms() + ms;
+  while (now_ms() < until && *n < cap) frame(s, srv, &out[(*n)++]);
 }
 
 int main(int argc, char **argv) {
-  uint32_t entities = 1000000, rounds = 10, per = 20, threads = (uint32_t)sysconf(_SC_NPROCESSORS_ONLN);
+  uint32_t entities = 1000000, rounds = 10, block_ms = 1000, threads = (uint32_t)sysconf(_SC_NPROCESSORS_ONLN);
   int nice = 0;
   for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--smoke") == 0) entities = 20000, rounds = 2, per = 10;
+    if (strcmp(argv[i], "--smoke") == 0) entities = 20000, rounds = 2, block_ms = 200;
     else if (i + 1 < argc && strcmp(argv[i], "--entities") == 0) entities = (uint32_t)atol(argv[++i]);
     else if (i + 1 < argc && strcmp(argv[i], "--threads") == 0) threads = (uint32_t)atol(argv[++i]);
     else if (i + 1 < argc && strcmp(argv[i], "--rounds") == 0) rounds = (uint32_t)atol(argv[++i]);
-    else if (i + 1 < argc && strcmp(argv[i], "--frames") == 0) per = (uint32_t)atol(argv[++i]);
+    else if (i + 1 < argc && strcmp(argv[i], "--block-ms") == 0) block_ms = (uint32_t)atol(argv[++i]);
     else if (i + 1 < argc && strcmp(argv[i], "--nice") == 0) nice = atoi(argv[++i]);
     else {
       fprintf(stderr,
-              "usage: bench_serve [--smoke] [--entities N] [--threads T] [--rounds R] [--frames F] [--nice N]\n");
+              "usage: bench_serve [--smoke] [--entities N] [--threads T] [--rounds R] [--block-ms MS] [--nice N]\n");
       return 2;
     }
   }
-  if (!entities || !rounds || !per || !threads) return 2;
+  if (!entities || !rounds || !block_ms || block_ms > 600000 || !threads) return 2;
   myr_jobs *pool;
   scn_scenario *sc;
   myr_stream_desc sd;
@@ -123,28 +141,35 @@ int main(int argc, char **argv) {
   ws_conn stalled; /* connects, never reads */
   if (ws_connect(&stalled, "127.0.0.1", port, &(ws_opts){.rcvbuf = 4096}) != 0) return 1;
   /* warm-up, served: every client has its keyframe, the stalled one's queue fills */
-  double *warm = malloc(sizeof(double) * 50), *served = malloc(sizeof(double) * rounds * per),
-         *alone = malloc(sizeof(double) * rounds * per);
+  size_t room = (size_t)rounds * (size_t)block_ms * 20 + 64; /* frames of at least 0.05 ms */
+  double *warm = malloc(sizeof(double) * 50), *served = malloc(sizeof(double) * room),
+         *alone = malloc(sizeof(double) * room);
   if (!warm || !served || !alone) return 1;
   double start = now_ms(), until = start + 3000;
   while (now_ms() < until) frames(s, srv, 5, warm);
+  /* Blocks of block_ms each way, in turn. The encoder may still be busy
+   * with the served block's last update when it ends: the frames after a
+   * served block wait `settle` ms (no frames, nothing captured) so that
+   * no encoding runs into the next block with no client served. */
+  const double settle = 400;
+  size_t na = 0, nb = 0, cap = (size_t)rounds * (size_t)block_ms * 20 + 64;
   for (uint32_t r = 0; r < rounds; r++) {
-    double *a = alone + (size_t)r * per, *b = served + (size_t)r * per;
     if (r % 2) {
-      frames(s, srv, per, b);
-      frames(s, NULL, per, a);
+      block(s, srv, block_ms, served, &nb, cap);
+      sleep_ms(settle);
+      block(s, NULL, block_ms, alone, &na, cap);
     } else {
-      frames(s, NULL, per, a);
-      frames(s, srv, per, b);
+      block(s, NULL, block_ms, alone, &na, cap);
+      block(s, srv, block_ms, served, &nb, cap);
+      sleep_ms(settle);
     }
   }
   myr_serve_stats st;
   myr_serve_get_stats(srv, &st);
   double secs = (now_ms() - start) * 1e-3;
-  size_t n = (size_t)rounds * per;
-  double ma = mean(alone, n), mb = mean(served, n), da = median(alone, n), db = median(served, n);
-  printf("particles, %u entities, %u threads, %u rounds of %u frames each way, encoder nice %d\n", entities, threads,
-         rounds, per, nice);
+  double ma = mean(alone, na), mb = mean(served, nb), da = median(alone, na), db = median(served, nb);
+  printf("particles, %u entities, %u threads, %u rounds of %u ms each way (%zu and %zu frames), encoder nice %d\n",
+         entities, threads, rounds, block_ms, na, nb, nice);
   printf("  no client served:     mean %8.3f ms   median %8.3f ms\n", ma, da);
   printf("  4 clients (1 stalled): mean %8.3f ms   median %8.3f ms\n", mb, db);
   printf("  ratio served/alone:   mean %.3f   median %.3f   (promise: mean within 1.10) %s\n", mb / ma, db / da,
