@@ -7,7 +7,9 @@
  * that finds the encoder busy is not captured; its clients stay due).
  * Also here, on the simulation thread: figures twice a second, control's
  * chunk sizes applied, pause and step. */
+#define _GNU_SOURCE /* SCHED_IDLE */
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -176,6 +178,10 @@ void *myr_srv_encoder(void *arg) {
   due d[SERVE_MAX_CLIENTS];
   /* Linux's nice is per thread: this one's alone (best effort) */
   if (srv->desc.encoder_nice) setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), srv->desc.encoder_nice);
+  if (srv->desc.encoder_nice >= 19) { /* only when nothing else wants the core: SCHED_IDLE */
+    struct sched_param sp = {.sched_priority = 0};
+    pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp);
+  }
   pthread_mutex_lock(&srv->enc_lock);
   for (;;) {
     while (!srv->job_n && !srv->enc_stop) pthread_cond_wait(&srv->enc_wake, &srv->enc_lock);
