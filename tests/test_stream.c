@@ -391,13 +391,44 @@ static void kept_views_stay_baselines(void **state) {
   assert_int_equal(myr_stream_keep(s, NULL, 0), MYR_EINVAL);
 }
 
+/* A sender whose acks lag codes many views against one old ack: the
+ * receiver keeps that baseline while it is used, even with room for two. */
+static void a_baseline_in_use_is_kept(void **state) {
+  (void)state;
+  scn_scenario *sc;
+  assert_int_equal(scn_create("boids", 300, 8, NULL, &sc), MYR_OK);
+  myr_stream_desc d;
+  assert_int_equal(scn_stream_desc(sc, &d), MYR_OK);
+  myr_stream *s;
+  myr_stream_view *v;
+  assert_int_equal(myr_stream_create(scn_world(sc), &d, &s), MYR_OK);
+  assert_int_equal(myr_stream_view_create(2, &v), MYR_OK);
+  unsigned char *msg;
+  size_t size;
+  assert_int_equal(myr_stream_capture(s, scn_world(sc), NULL), MYR_OK);
+  assert_int_equal(myr_stream_encode(s, 0, 0, &msg, &size, NULL), MYR_OK);
+  assert_int_equal(myr_stream_view_apply(v, msg, size, NULL), MYR_OK);
+  free(msg);
+  for (int k = 0; k < 4; k++) { /* views 2..5, all against 1 */
+    assert_int_equal(myr_schedule_run(scn_schedule(sc), 1.0 / 60), MYR_OK);
+    assert_int_equal(myr_stream_capture(s, scn_world(sc), NULL), MYR_OK);
+    assert_int_equal(myr_stream_encode(s, 1, 0, &msg, &size, NULL), MYR_OK);
+    assert_int_equal(myr_stream_view_apply(v, msg, size, NULL), MYR_OK);
+    assert_true(myr_stream_view_hash(v) == myr_stream_hash(s));
+    free(msg);
+  }
+  myr_stream_view_destroy(v);
+  myr_stream_destroy(s);
+  scn_destroy(sc);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(every_scenario_acknowledged),        cmocka_unit_test(every_scenario_with_lost_baselines),
       cmocka_unit_test(keyframe_when_the_baseline_is_gone), cmocka_unit_test(decoded_entities_are_the_worlds),
       cmocka_unit_test(corrupt_messages_change_nothing),    cmocka_unit_test(descriptions_are_checked),
       cmocka_unit_test(kinds_and_colours_follow_the_world), cmocka_unit_test(a_view_sent_again_replaces_only_itself),
-      cmocka_unit_test(kept_views_stay_baselines),
+      cmocka_unit_test(kept_views_stay_baselines),          cmocka_unit_test(a_baseline_in_use_is_kept),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -305,6 +305,13 @@ export class StreamView {
       }
     }
     const view = this._decode(bytes, h, base);
+    // A baseline in use is kept: views are forgotten least recently used
+    // (applied or used as a base), so a sender still coding against an
+    // old ack does not see it dropped by the views it sent meanwhile.
+    if (!h.keyframe) {
+      this.views.delete(h.base);
+      this.views.set(h.base, base);
+    }
     this._commit(view);
     return { seq: view.seq, keyframe: h.keyframe };
   }

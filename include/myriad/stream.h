@@ -178,7 +178,8 @@ typedef struct myr_stream_entity {
 } myr_stream_entity;
 
 /* Makes a decoder that keeps up to `keep` views (0 = 8) as baselines:
- * the newest ones it applied. Errors: MYR_EINVAL (NULL, keep above 64),
+ * those it applied or used as a base most recently. Errors: MYR_EINVAL
+ * (NULL, keep above 64),
  * MYR_ENOMEM. */
 MYR_API myr_status myr_stream_view_create(uint32_t keep, myr_stream_view **out);
 MYR_API void myr_stream_view_destroy(myr_stream_view *view);

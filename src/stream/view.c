@@ -4,10 +4,10 @@
 
 #include "stream_impl.h"
 
-/* Up to `keep` views, each stamped with when it was applied; a new one
- * takes the place of the view of its seq if one is held (the newer
- * replaces it), else of an empty place, else of the least recently
- * applied view. */
+/* Up to `keep` views, each stamped with when it was last applied or used
+ * as a base; a new one takes the place of the view of its seq if one is
+ * held (the newer replaces it), else of an empty place, else of the least
+ * recently used view. */
 struct myr_stream_view {
   sview *views;
   uint64_t *stamp; /* per place: when its view was applied (0: empty) */
@@ -235,6 +235,10 @@ myr_status myr_stream_view_apply(myr_stream_view *v, const void *data, size_t si
     return st;
   }
   fresh.flags = flags;
+  /* a baseline in use is kept: places go least recently used (applied,
+   * or used as a base), so a sender still coding against an old ack does
+   * not see it dropped by the views it sent meanwhile */
+  if (h.type == MYR_STREAM_DELTA) v->stamp[base - v->views] = ++v->clock;
   uint32_t at = place_of(v, h.seq);
   for (uint32_t k = 0; at == UINT32_MAX && k < v->keep; k++)
     if (!v->stamp[k]) at = k;
