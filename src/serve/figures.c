@@ -8,8 +8,9 @@
 
 #include "serve_internal.h"
 
-#define TRACE_EVENTS (1u << 14) /* per worker: a few frames' chunks */
-#define MAX_SPANS 4000u         /* spans sent at most */
+#define TRACE_EVENTS (1u << 16) /* per worker: two frames of small chunks at 1M entities */
+#define MAX_SPANS 4000u         /* spans sent at most, after joining neighbours */
+#define JOIN_NS 2000u           /* a worker's spans of one system this close are sent as one */
 
 /* Begins tracing when the next figures are about two frames away, so that
  * the trace holds the last frame before them and not many more. */
@@ -19,6 +20,12 @@ void myr_srv_trace_before_figures(myr_serve *srv, uint64_t now) {
 }
 
 static double finite_or_0(double v) { return isfinite(v) ? v : 0; }
+
+static int by_worker_start(const void *a, const void *b) {
+  const myr_trace_event *x = a, *y = b;
+  if (x->worker != y->worker) return x->worker < y->worker ? -1 : 1;
+  return (x->start_ns > y->start_ns) - (x->start_ns < y->start_ns);
+}
 
 /* The newest traced frame's spans as "gantt"; its length in *frame_ns (0
  * when none was traced). Ends the trace. */
@@ -44,21 +51,36 @@ static void write_gantt(myr_serve *srv, FILE *f, uint64_t *frame_ns) {
     if (ev[i].kind == MYR_TRACE_FRAME && (!fr || ev[i].frame > fr->frame)) fr = &ev[i];
     if (ev[i].kind != MYR_TRACE_FRAME && ev[i].worker + 1 > workers) workers = ev[i].worker + 1;
   }
-  if (fr) *frame_ns = fr->end_ns - fr->start_ns;
+  myr_trace_event frame = fr ? *fr : (myr_trace_event){0}; /* the compaction below overwrites ev */
+  if (fr) *frame_ns = frame.end_ns - frame.start_ns;
   fprintf(f, ",\"gantt\":{\"frame_ns\":%llu,\"workers\":%u,\"spans\":[", (unsigned long long)*frame_ns, workers);
+  /* the frame's events by worker and start; a worker's runs of chunks of
+   * one system are joined (a frame of 1M entities in small chunks has tens
+   * of thousands), so that the whole frame fits in MAX_SPANS */
+  size_t n = 0;
+  for (size_t i = 0; fr && i < count; i++)
+    if (ev[i].kind != MYR_TRACE_FRAME && ev[i].frame == frame.frame) ev[n++] = ev[i];
+  qsort(ev, n, sizeof *ev, by_worker_start);
   uint32_t spans = 0;
-  for (size_t i = 0; fr && i < count && spans < MAX_SPANS; i++) {
+  for (size_t i = 0; i < n && spans < MAX_SPANS;) {
     const myr_trace_event *e = &ev[i];
-    if (e->kind == MYR_TRACE_FRAME || e->frame != fr->frame) continue;
+    uint64_t end = e->end_ns;
+    size_t j = i + 1;
+    while (j < n && ev[j].worker == e->worker && ev[j].kind == e->kind && ev[j].system == e->system &&
+           ev[j].start_ns <= end + JOIN_NS) {
+      if (ev[j].end_ns > end) end = ev[j].end_ns;
+      j++;
+    }
     myr_system_stats ss;
     const char *name = "merge";
     if (e->kind == MYR_TRACE_CHUNK || e->kind == MYR_TRACE_HOOK)
       name = myr_schedule_system_stats(srv->schedule, e->system, &ss) == MYR_OK ? ss.name : "?";
-    uint64_t s = e->start_ns > fr->start_ns ? e->start_ns - fr->start_ns : 0;
-    uint64_t t = e->end_ns > fr->start_ns ? e->end_ns - fr->start_ns : 0;
+    uint64_t s = e->start_ns > frame.start_ns ? e->start_ns - frame.start_ns : 0;
+    uint64_t t = end > frame.start_ns ? end - frame.start_ns : 0;
     fprintf(f, "%s[%u,", spans++ ? "," : "", e->worker);
     myr_srv_json_string(f, name);
     fprintf(f, ",%llu,%llu]", (unsigned long long)s, (unsigned long long)t);
+    i = j;
   }
   fputs("]}", f);
 }
