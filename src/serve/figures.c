@@ -60,7 +60,7 @@ static void write_gantt(myr_serve *srv, FILE *f, uint64_t *frame_ns) {
   size_t n = 0;
   for (size_t i = 0; fr && i < count; i++)
     if (ev[i].kind != MYR_TRACE_FRAME && ev[i].frame == frame.frame) ev[n++] = ev[i];
-  qsort(ev, n, sizeof *ev, by_worker_start);
+  if (n) qsort(ev, n, sizeof *ev, by_worker_start);
   uint32_t spans = 0;
   for (size_t i = 0; i < n && spans < MAX_SPANS;) {
     const myr_trace_event *e = &ev[i];
