@@ -343,6 +343,12 @@ void *myr_srv_thread(void *arg) {
   /* stop: set by myr_serve_destroy before its lws_cancel_service (seq_cst) */
   while (!atomic_load(&srv->stop))
     if (lws_service(ctx, 0) < 0) break;
+  /* The context goes only once stop is set, under the lock stop_service
+   * holds while it wakes this thread: until then the other threads may
+   * still call lws_cancel_service on it (after a failed lws_service too). */
+  pthread_mutex_lock(&srv->lock);
+  while (!atomic_load(&srv->stop)) pthread_cond_wait(&srv->wake, &srv->lock);
+  pthread_mutex_unlock(&srv->lock);
   lws_context_destroy(ctx);
   return NULL;
 }

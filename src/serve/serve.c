@@ -198,8 +198,14 @@ static void free_server(myr_serve *srv) {
 /* Ends the service thread (the context destroyed there, closing every
  * connection). */
 static void stop_service(myr_serve *srv) {
+  /* Under the lock: the service thread takes it before destroying the
+   * context, so the context (and the descriptor lws_cancel_service writes
+   * to) cannot go while this call is in it (TSan saw that race). */
+  pthread_mutex_lock(&srv->lock);
   atomic_store(&srv->stop, true);
   lws_cancel_service(srv->context);
+  pthread_cond_broadcast(&srv->wake);
+  pthread_mutex_unlock(&srv->lock);
   pthread_join(srv->thread, NULL);
 }
 
