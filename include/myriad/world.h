@@ -166,6 +166,44 @@ MYR_API uint32_t myr_world_table_count(const myr_world *world);
  * hashed. */
 MYR_API myr_status myr_world_hash(const myr_world *world, uint64_t *out);
 
+/* ---- the content hash ----------------------------------------------------- */
+/* A hash of what the simulation holds that does not depend on entity ids,
+ * row order, table layout or how the entities are split between worlds:
+ * the same entities with the same components and values give the same
+ * hash in one world or spread over several (MPI ranks, mpi.h).
+ *
+ * Each entity is hashed on its own, over its component ids (ascending) and
+ * every field's bytes; the entities' hashes are added modulo 2^64 (so
+ * their order does not matter) and counted. A MYR_ENTITY field is hashed
+ * through the linked entity's key, the first field (MYR_U64) of the `key`
+ * component: 0 for MYR_ENTITY_NULL, a dead or stale id, or an entity without
+ * the key. Without a key component, a link is hashed as 1 when it names a
+ * live entity and 0 otherwise, which holds in one world only. Resources,
+ * the clock and the seed are not hashed: on ranks, resources are each
+ * rank's own.
+ *
+ * Parts of one simulation combine by adding: sum += part.sum and count +=
+ * part.count (wrapping), in any order; myr_content_hash turns the whole
+ * into 64 bits. */
+typedef struct myr_content_desc {
+  bool has_key;      /* `key` names the key component */
+  myr_component key; /* its first field must be MYR_U64 (else MYR_ETYPE) */
+  /* Entities with any of these components are left out (e.g. ghosts,
+   * copies of another world's entities). */
+  const myr_component *skip;
+  uint32_t skip_count;
+} myr_content_desc;
+typedef struct myr_content {
+  uint64_t sum;   /* the entities' hashes added modulo 2^64 */
+  uint64_t count; /* the entities hashed */
+} myr_content;
+/* The content of the world's live entities (desc NULL: no key, no skip).
+ * Errors: MYR_EINVAL (NULL world or out), MYR_ENOCOMP (an unknown key or
+ * skip component), MYR_ETYPE (a key component whose first field is not
+ * MYR_U64). */
+MYR_API myr_status myr_world_content(const myr_world *world, const myr_content_desc *desc, myr_content *out);
+/* 64 bits of a (combined) content: equal contents give equal hashes. */
+MYR_API uint64_t myr_content_hash(myr_content content);
 /* ---- resources ----------------------------------------------------------- */
 
 /* A resource is a named blob of the world's that is not an entity's: a
