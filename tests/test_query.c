@@ -328,12 +328,50 @@ static void typed_accessors_give_c_typed_columns(void **state) {
   myr_query_destroy(q);
 }
 
+/* A hidden component's entities are seen only by queries that name it. */
+static void hidden_components_are_seen_only_when_named(void **state) {
+  fixture *f = *state;
+  myr_query *before = make_query(f->w, (myr_term[]){{f->pos, MYR_TERM_READ}}, 1);
+  assert_false(myr_component_hidden(f->w, f->tag));
+  assert_int_equal(myr_component_hide(f->w, f->tag), MYR_OK);
+  assert_int_equal(myr_component_hide(f->w, f->tag), MYR_OK); /* again: no change */
+  assert_true(myr_component_hidden(f->w, f->tag));
+  assert_int_equal(myr_component_hide(NULL, f->tag), MYR_EINVAL);
+  assert_int_equal(myr_component_hide(f->w, 200), MYR_ENOCOMP);
+  const myr_component p[] = {f->pos}, pt[] = {f->pos, f->tag};
+  assert_int_equal(myr_entity_create_bulk(f->w, &(myr_bulk_desc){.components = p, .component_count = 1, .count = 10}),
+                   MYR_OK);
+  assert_int_equal(myr_entity_create_bulk(f->w, &(myr_bulk_desc){.components = pt, .component_count = 2, .count = 5}),
+                   MYR_OK);
+  myr_query *plain = make_query(f->w, (myr_term[]){{f->pos, MYR_TERM_READ}}, 1);
+  myr_query *maybe = make_query(f->w, (myr_term[]){{f->pos, MYR_TERM_READ}, {f->tag, MYR_TERM_OPTIONAL}}, 2);
+  myr_query *only = make_query(f->w, (myr_term[]){{f->tag, MYR_TERM_WITH}}, 1);
+  myr_query *none = make_query(f->w, (myr_term[]){{f->pos, MYR_TERM_READ}, {f->tag, MYR_TERM_WITHOUT}}, 2);
+  assert_int_equal(count_rows(before, 0), 10); /* made before the hiding, matched after */
+  assert_int_equal(count_rows(plain, 0), 10);
+  assert_int_equal(myr_query_entity_count(plain), 10);
+  assert_int_equal(count_rows(maybe, 0), 15);
+  assert_int_equal(count_rows(only, 0), 5);
+  assert_int_equal(count_rows(none, 0), 10);
+  assert_int_equal(myr_world_entity_count(f->w), 15);
+  /* a component some table has already cannot be hidden */
+  assert_int_equal(myr_component_hide(f->w, f->pos), MYR_EBUSY);
+  assert_false(myr_component_hidden(f->w, f->pos));
+  assert_int_equal(count_rows(plain, 0), 10);
+  myr_query_destroy(before);
+  myr_query_destroy(plain);
+  myr_query_destroy(maybe);
+  myr_query_destroy(only);
+  myr_query_destroy(none);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(with_terms_select_without_columns_and_chunk_has_answers, fixture_setup,
                                       fixture_teardown),
       cmocka_unit_test_setup_teardown(typed_accessors_give_c_typed_columns, fixture_setup, fixture_teardown),
       cmocka_unit_test_setup_teardown(query_matches_required_and_skips_without, fixture_setup, fixture_teardown),
+      cmocka_unit_test_setup_teardown(hidden_components_are_seen_only_when_named, fixture_setup, fixture_teardown),
       cmocka_unit_test_setup_teardown(query_picks_up_tables_created_after_it, fixture_setup, fixture_teardown),
       cmocka_unit_test_setup_teardown(chunks_start_on_multiples_of_16_and_cover_each_row_once, fixture_setup,
                                       fixture_teardown),

@@ -151,6 +151,18 @@ MYR_API myr_status myr_component_info(const myr_world *world, myr_component comp
 MYR_API myr_status myr_component_field(const myr_world *world, myr_component component, const char *name,
                                        uint32_t *field_out);
 
+/* Hides a component: a query (so a system, a grid) matches an entity that
+ * has it only when one of its terms names the component, e.g. as
+ * MYR_TERM_OPTIONAL to see such entities beside the others, MYR_TERM_WITH
+ * to see them alone. For copies of entities that live elsewhere, which the
+ * systems must not run on (ghosts, mpi.h). myr_world_entity_count,
+ * myr_world_hash and snapshots still count them. Hide a component before
+ * any entity has it: errors MYR_EINVAL (NULL), MYR_ENOCOMP, MYR_EBUSY (a
+ * table with the component exists already, or a frame is running);
+ * hiding it again is MYR_OK. */
+MYR_API myr_status myr_component_hide(myr_world *world, myr_component component);
+/* True when the component is hidden (false for an unknown one or NULL). */
+MYR_API bool myr_component_hidden(const myr_world *world, myr_component component);
 /* Number of live entities. */
 MYR_API uint32_t myr_world_entity_count(const myr_world *world);
 

@@ -29,6 +29,7 @@ myr_status myr_query_create(myr_world *w, const myr_query_desc *d, myr_query **o
   memset(q, 0, sizeof *q);
   q->world = w;
   q->term_count = d->term_count;
+  q->unhidden = named;
   memcpy(q->terms, d->terms, d->term_count * sizeof(myr_term));
   for (uint32_t i = 0; i < d->term_count; i++) {
     if (q->terms[i].kind == MYR_TERM_READ || q->terms[i].kind == MYR_TERM_WRITE || q->terms[i].kind == MYR_TERM_WITH)
@@ -59,7 +60,11 @@ void myr_query_destroy(myr_query *q) {
 }
 
 static bool query_matches(const myr_query *q, const table *t) {
-  return compset_covers(&t->set, &q->required) && !compset_meets(&t->set, &q->excluded);
+  if (!compset_covers(&t->set, &q->required) || compset_meets(&t->set, &q->excluded)) return false;
+  const compset *hidden = &world_view_of(q->world)->hidden;
+  for (unsigned i = 0; i < MYR_MAX_COMPONENTS / 64; i++)
+    if (t->set.bits[i] & hidden->bits[i] & ~q->unhidden.bits[i]) return false;
+  return true;
 }
 
 myr_status myr_query_refresh(myr_query *q) {

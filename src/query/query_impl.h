@@ -18,6 +18,7 @@ struct myr_query {
   uint32_t term_count;
   myr_term terms[MYR_QUERY_MAX_TERMS];
   compset required, excluded;
+  compset unhidden; /* every component a term names: hidden ones it may see */
   uint32_t tables_seen;
   query_match *matches;
   uint32_t match_count, match_cap;

@@ -133,3 +133,18 @@ uint32_t myr_component_count(const myr_world *w) { return w ? w->v.component_cou
 const char *myr_component_name(const myr_world *w, myr_component c) {
   return w && c < w->v.component_count ? w->v.components[c].name : NULL;
 }
+
+myr_status myr_component_hide(myr_world *w, myr_component c) {
+  if (!w) return MYR_EINVAL;
+  if (c >= w->v.component_count) return MYR_ENOCOMP;
+  if (compset_has(&w->v.hidden, c)) return MYR_OK;
+  if (w->running) return MYR_EBUSY;
+  for (uint32_t i = 0; i < w->v.table_count; i++)
+    if (compset_has(&w->v.tables[i]->set, c)) return MYR_EBUSY; /* a query may have matched it */
+  compset_put(&w->v.hidden, c);
+  return MYR_OK;
+}
+
+bool myr_component_hidden(const myr_world *w, myr_component c) {
+  return w && c < w->v.component_count && compset_has(&w->v.hidden, c);
+}

@@ -149,6 +149,9 @@ typedef struct world_view {
   uint32_t table_count;
   entity_record *entities; /* by slot index */
   uint32_t slot_count;
+  /* hidden components (myr_component_hide): a query matches a table that
+   * has one only when a term names it */
+  compset hidden;
 } world_view;
 
 static inline const world_view *world_view_of(const myr_world *w) { return (const world_view *)(const void *)w; }
