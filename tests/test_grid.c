@@ -1,7 +1,8 @@
 /* The neighbour grid (grid.h): bad descs refused with nothing changed,
  * walks against a brute-force reference in 2D and 3D, clamped and wrapped,
- * spawns and destroys seen after the rebuild, and the visit order the same
- * for every thread count and chunk size. */
+ * spawns and destroys seen after the rebuild, the visit order the same
+ * for every thread count and chunk size, slots ordered by a key the same
+ * whatever the entities' rows, and optional filter terms. */
 #include <math.h>
 
 #include "helpers.h"
@@ -443,6 +444,278 @@ static void visit_order_is_the_same_for_every_thread_count_and_chunk_size(void *
     }
 }
 
+/* ---- slots ordered by a key --------------------------------------------------- */
+
+typedef struct {
+  uint64_t key;
+  float weight;
+} t_key;
+
+static myr_component key_register(gfix *x) {
+  static const myr_field key_f[] = {MYR_FIELD(t_key, key, MYR_U64), MYR_FIELD(t_key, weight, MYR_F32)};
+  myr_component c;
+  assert_int_equal(myr_component_register(x->f.w, &(myr_component_desc){"Key", key_f, 2, sizeof(t_key)}, &c), MYR_OK);
+  return c;
+}
+
+/* `pay`, the payload, is the caller's: it must outlive the desc. */
+static myr_grid_desc ordered_desc(const gfix *x, myr_component key, myr_grid_field *pay) {
+  myr_grid_desc d = good_desc(x);
+  d.block_rows = 64; /* many blocks, so cells gather rows of several */
+  pay[0] = (myr_grid_field){x->f.vel, 0};
+  pay[1] = (myr_grid_field){x->f.vel, 2};
+  d.payload = pay;
+  d.payload_count = 2;
+  d.has_order = true;
+  d.order = key;
+  return d;
+}
+
+/* Entity `i` of a scene: its key is 1000 + 7 i, its position and velocity
+ * follow from i alone; some sit outside the box (edge cells, crowded). */
+static void keyed_values(uint64_t i, t_key *k, t_position *p, t_velocity *v) {
+  uint64_t rng = i * 0x9e3779b97f4a7c15ull + 1;
+  *k = (t_key){1000 + 7 * i, unit(&rng)};
+  *p = (t_position){-1.5f + 3.5f * unit(&rng), 0.2f + 2.3f * unit(&rng), 1.8f + 1.6f * unit(&rng)};
+  *v = (t_velocity){unit(&rng), unit(&rng), unit(&rng)};
+}
+
+/* The n entities of the scene, created in an order and into tables (some
+ * with a tag) picked by `shuffle` (0: in key order, no tags), with
+ * short-lived entities in between, so that rows differ between worlds. */
+static void keyed_scene(gfix *x, myr_component key, uint32_t n, uint64_t shuffle) {
+  uint32_t *order = malloc(n * sizeof *order);
+  assert_non_null(order);
+  for (uint32_t i = 0; i < n; i++) order[i] = i;
+  uint64_t rng = shuffle;
+  for (uint32_t i = n; shuffle && i > 1; i--) {
+    uint32_t j = (uint32_t)(rng_next(&rng) % i), t = order[i - 1];
+    order[i - 1] = order[j];
+    order[j] = t;
+  }
+  myr_entity junk[64];
+  uint32_t junk_count = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    t_key k;
+    t_position p;
+    t_velocity v;
+    keyed_values(order[i], &k, &p, &v);
+    const bool tagged = shuffle && rng_next(&rng) % 3 == 0;
+    myr_entity e;
+    assert_int_equal(myr_entity_create_with(x->f.w, (myr_component[]){x->f.pos, x->f.vel, key, x->f.tag},
+                                            tagged ? 4 : 3, (const void *const[]){&p, &v, &k, NULL}, &e),
+                     MYR_OK);
+    if (shuffle && rng_next(&rng) % 4 == 0 && junk_count < 64) {
+      keyed_values(n + i, &k, &p, &v);
+      assert_int_equal(myr_entity_create_with(x->f.w, (myr_component[]){x->f.pos, x->f.vel, key}, 3,
+                                              (const void *const[]){&p, &v, &k}, &junk[junk_count++]),
+                       MYR_OK);
+    }
+  }
+  for (uint32_t i = 0; i < junk_count; i++) assert_int_equal(myr_entity_destroy(x->f.w, junk[i]), MYR_OK);
+  free(order);
+}
+
+/* A grid's slots, ids left out (they differ between worlds). */
+typedef struct keyed_slots {
+  uint32_t cells, n;
+  uint32_t *start;
+  uint64_t *keys;
+  float *f; /* per slot: x, y, z, then the payload */
+} keyed_slots;
+
+enum { KEYED_FLOATS = 5 };
+
+static keyed_slots keyed_copy(gfix *x, const myr_grid *g, myr_component key) {
+  keyed_slots k = {.cells = g->cell_count, .n = g->start[g->cell_count]};
+  k.start = malloc((k.cells + 1) * sizeof *k.start);
+  k.keys = malloc(k.n * sizeof *k.keys);
+  k.f = malloc((size_t)k.n * KEYED_FLOATS * sizeof *k.f);
+  assert_true(k.start && k.keys && k.f);
+  memcpy(k.start, g->start, (k.cells + 1) * sizeof *k.start);
+  assert_non_null(g->keys);
+  for (uint32_t c = 0; c < k.cells; c++)
+    for (uint32_t s = g->start[c]; s < g->start[c + 1]; s++) {
+      t_key want;
+      assert_int_equal(myr_component_get(x->f.w, g->ids[s], key, &want), MYR_OK);
+      assert_true(g->keys[s] == want.key); /* each slot's key is its entity's */
+      if (s > g->start[c]) assert_true(g->keys[s - 1] < g->keys[s]);
+      k.keys[s] = g->keys[s];
+      for (uint32_t a = 0; a < 3; a++) k.f[s * KEYED_FLOATS + a] = g->pos[a][s];
+      for (uint32_t p = 0; p < 2; p++) k.f[s * KEYED_FLOATS + 3 + p] = g->payload[p][s];
+    }
+  return k;
+}
+
+static void keyed_free(keyed_slots *k) {
+  free(k->start);
+  free(k->keys);
+  free(k->f);
+}
+
+static void keyed_equal(const keyed_slots *a, const keyed_slots *b, const char *what) {
+  if (a->cells != b->cells || a->n != b->n || memcmp(a->start, b->start, (a->cells + 1) * sizeof *a->start) != 0 ||
+      memcmp(a->keys, b->keys, a->n * sizeof *a->keys) != 0 ||
+      memcmp(a->f, b->f, (size_t)a->n * KEYED_FLOATS * sizeof *a->f) != 0)
+    fail_msg("%s: the slots differ", what);
+}
+
+/* One world's slots after two rebuilds (the second on the first's grid). */
+static keyed_slots keyed_world(uint32_t workers, uint32_t chunk_rows, uint32_t n, uint64_t shuffle) {
+  gfix *x = gfix_make(workers, chunk_rows);
+  myr_component key = key_register(x);
+  keyed_scene(x, key, n, shuffle);
+  myr_grid_field pay[2];
+  myr_grid_desc d = ordered_desc(x, key, pay);
+  assert_int_equal(myr_grid_add(x->s, &d, &x->grid), MYR_OK);
+  assert_int_equal(myr_schedule_run(x->s, 0.0), MYR_OK);
+  assert_int_equal(myr_schedule_run(x->s, 0.0), MYR_OK);
+  assert_int_equal(x->grid.start[x->grid.cell_count], n);
+  keyed_slots k = keyed_copy(x, &x->grid, key);
+  gfix_free(x);
+  return k;
+}
+
+static void ordered_slots_are_the_same_whatever_the_rows(void **state) {
+  (void)state;
+  const uint32_t n = 2500;
+  const uint64_t seed = test_seed(31);
+  keyed_slots want = keyed_world(0, 4096, n, 0);
+  const uint32_t threads[] = {0, 1, 2}, chunks[] = {16, 64, 1000, 4096};
+  char what[96];
+  for (size_t t = 0; t < 3; t++)
+    for (size_t c = 0; c < 4; c++)
+      for (uint64_t shuffle = 0; shuffle < 3; shuffle++) {
+        keyed_slots got = keyed_world(threads[t], chunks[c], n, shuffle ? seed + shuffle : 0);
+        snprintf(what, sizeof what, "threads %u, chunk %u, shuffle %u", threads[t], chunks[c], (unsigned)shuffle);
+        keyed_equal(&got, &want, what);
+        keyed_free(&got);
+      }
+  keyed_free(&want);
+}
+
+/* Equal keys keep the order of the grid without a key: the sort is stable. */
+static void equal_keys_keep_row_order(void **state) {
+  (void)state;
+  gfix *x = gfix_make(2, 64);
+  myr_component key = key_register(x);
+  keyed_scene(x, key, 2000, test_seed(5));
+  /* four keys only, so each cell holds runs of equal keys */
+  myr_query *q;
+  assert_int_equal(myr_query_create(x->f.w, &(myr_query_desc){(myr_term[]){{key, MYR_TERM_WRITE}}, 1}, &q), MYR_OK);
+  myr_query_iter it;
+  myr_chunk c;
+  assert_int_equal(myr_query_iter_init(q, 0, &it), MYR_OK);
+  while (myr_query_next(&it, &c))
+    for (uint32_t i = 0; i < c.count; i++) myr_chunk_u64(&c, 0, 0)[i] %= 4;
+  myr_query_destroy(q);
+  myr_grid_field pay[2];
+  myr_grid_desc d = ordered_desc(x, key, pay);
+  myr_grid plain, ordered;
+  d.name = "ordered";
+  assert_int_equal(myr_grid_add(x->s, &d, &ordered), MYR_OK);
+  d.name = "plain";
+  d.has_order = false;
+  assert_int_equal(myr_grid_add(x->s, &d, &plain), MYR_OK);
+  assert_null(plain.keys);
+  assert_int_equal(myr_schedule_run(x->s, 0.0), MYR_OK);
+  assert_int_equal(memcmp(plain.start, ordered.start, (plain.cell_count + 1) * sizeof *plain.start), 0);
+  uint32_t runs = 0;
+  for (uint32_t cell = 0; cell < plain.cell_count; cell++) {
+    /* a stable sort of the plain grid's cell, by key, slot by slot */
+    uint32_t at = ordered.start[cell];
+    for (uint64_t k = 0; k < 4; k++)
+      for (uint32_t s = plain.start[cell]; s < plain.start[cell + 1]; s++) {
+        t_key got;
+        assert_int_equal(myr_component_get(x->f.w, plain.ids[s], key, &got), MYR_OK);
+        if (got.key != k) continue;
+        assert_true(ordered.ids[at] == plain.ids[s] && ordered.keys[at] == k);
+        assert_true(ordered.pos[0][at] == plain.pos[0][s] && ordered.payload[1][at] == plain.payload[1][s]);
+        runs += at > ordered.start[cell] && ordered.keys[at - 1] == k;
+        at++;
+      }
+    assert_int_equal(at, ordered.start[cell + 1]);
+  }
+  assert_true(runs > 100); /* the cells did hold equal keys */
+  gfix_free(x);
+}
+
+static void order_keys_not_u64_are_refused_and_change_nothing(void **state) {
+  (void)state;
+  gfix *x = gfix_make(0, 0);
+  myr_component key = key_register(x);
+  keyed_scene(x, key, 50, 0);
+  const uint64_t before = world_hash(x->f.w);
+  const myr_term key_filter[] = {{key, MYR_TERM_WITH}};
+  struct {
+    myr_component order;
+    const myr_term *filter;
+    myr_status want;
+  } cases[] = {
+      {x->f.health, NULL, MYR_ETYPE},                                /* i32 first */
+      {x->f.label, NULL, MYR_ETYPE},                                 /* bytes first, then a u64 */
+      {x->f.tag, NULL, MYR_ETYPE},                                   /* no fields */
+      {x->f.pos, NULL, MYR_ETYPE},                                   /* f32 */
+      {200, NULL, MYR_ENOCOMP},       {key, key_filter, MYR_EINVAL}, /* named twice */
+  };
+  myr_grid g;
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    myr_grid_field pay[2];
+    myr_grid_desc d = ordered_desc(x, cases[i].order, pay);
+    d.filter = cases[i].filter;
+    d.filter_count = cases[i].filter ? 1 : 0;
+    assert_int_equal(myr_grid_add(x->s, &d, &g), cases[i].want);
+    assert_int_equal(myr_schedule_system_count(x->s), 0);
+    assert_int_equal(world_hash(x->f.w), before);
+  }
+  /* the key may be a payload's component, or the position's */
+  myr_grid_field pay[2];
+  myr_grid_desc d = ordered_desc(x, key, pay);
+  d.payload = (const myr_grid_field[]){{key, 1}};
+  d.payload_count = 1;
+  assert_int_equal(myr_grid_add(x->s, &d, &g), MYR_OK);
+  assert_int_equal(myr_schedule_run(x->s, 0.0), MYR_OK);
+  assert_int_equal(g.start[g.cell_count], 50);
+  for (uint32_t s = 0; s < 50; s++) {
+    t_key k;
+    assert_int_equal(myr_component_get(x->f.w, g.ids[s], key, &k), MYR_OK);
+    assert_true(g.keys[s] == k.key && g.payload[0][s] == k.weight);
+  }
+  gfix_free(x);
+}
+
+/* ---- optional filter terms ------------------------------------------------------ */
+
+static void optional_filters_place_rows_with_and_without(void **state) {
+  (void)state;
+  gfix *x = gfix_make(2, 16);
+  uint64_t rng = test_seed(11);
+  spawn(x, 300, (const float[]){-1, 0.5f, 2}, (const float[]){1.5f, 2.25f, 3.25f}, &rng);
+  for (uint32_t i = 0; i < 200; i++) { /* no velocity, some tagged */
+    t_position p = {-1.0f + 2.5f * unit(&rng), 0.5f + 1.75f * unit(&rng), 2.0f + 1.25f * unit(&rng)};
+    myr_entity e;
+    assert_int_equal(myr_entity_create_with(x->f.w, (myr_component[]){x->f.pos, x->f.tag}, i % 2 ? 2 : 1,
+                                            (const void *const[]){&p, NULL}, &e),
+                     MYR_OK);
+  }
+  const myr_term optional[] = {{x->f.vel, MYR_TERM_OPTIONAL}, {x->f.tag, MYR_TERM_OPTIONAL}},
+                 with[] = {{x->f.vel, MYR_TERM_WITH}};
+  myr_grid_desc d = good_desc(x);
+  d.filter = optional;
+  d.filter_count = 2;
+  myr_grid all, moving;
+  assert_int_equal(myr_grid_add(x->s, &d, &all), MYR_OK);
+  d.name = "moving";
+  d.filter = with;
+  d.filter_count = 1;
+  assert_int_equal(myr_grid_add(x->s, &d, &moving), MYR_OK);
+  assert_int_equal(myr_schedule_run(x->s, 0.0), MYR_OK);
+  assert_int_equal(all.start[all.cell_count], 500);
+  assert_int_equal(moving.start[moving.cell_count], 300);
+  compare_with_brute_force(x, &all, 50, &rng);
+  gfix_free(x);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(bad_descs_are_refused_and_change_nothing),
@@ -451,6 +724,10 @@ int main(void) {
       cmocka_unit_test(walks_match_a_brute_force_reference),
       cmocka_unit_test(spawns_and_destroys_show_after_the_rebuild),
       cmocka_unit_test(visit_order_is_the_same_for_every_thread_count_and_chunk_size),
+      cmocka_unit_test(ordered_slots_are_the_same_whatever_the_rows),
+      cmocka_unit_test(equal_keys_keep_row_order),
+      cmocka_unit_test(order_keys_not_u64_are_refused_and_change_nothing),
+      cmocka_unit_test(optional_filters_place_rows_with_and_without),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

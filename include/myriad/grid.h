@@ -13,6 +13,17 @@
  * Slots are therefore in cell order, and within a cell in row order (tables
  * in the query's order): the same for any thread count and chunk size.
  *
+ * Row order differs between worlds that hold the same entities in other
+ * rows (e.g. a simulation split over processes, where entities migrate).
+ * With desc.has_order, the place system's end hook then sorts each cell's
+ * slots by a key, the first field (MYR_U64) of component desc.order, in
+ * ascending order; entities with equal keys keep their row order (the sort
+ * is stable). The slots (ids aside) are then the same for the same
+ * entities, keys, positions and payload, whatever their rows, as long as
+ * the keys are unique. The sort is an insertion sort per cell: its cost
+ * grows with the square of a cell's count, so cells should hold few
+ * entities (as a neighbour grid's do).
+ *
  * The grid's arrays live in two world resources, "<name>.counts" (a count
  * per cell) and "<name>" (the slots), allocated with the world's allocator
  * at myr_grid_add and never again: the grid holds at most `capacity`
@@ -56,7 +67,7 @@ extern "C" {
 #endif
 
 #define MYR_GRID_MAX_PAYLOAD 8 /* f32 fields copied into the grid per entity */
-#define MYR_GRID_MAX_FILTERS 8 /* extra with/without terms */
+#define MYR_GRID_MAX_FILTERS 8 /* extra with/without/optional terms */
 #define MYR_GRID_MAX_CELLS (1u << 24)
 
 typedef enum myr_grid_edges {
@@ -83,9 +94,21 @@ typedef struct myr_grid_desc {
   uint32_t capacity;             /* most entities the grid holds, >= 1 */
   const myr_grid_field *payload; /* f32 fields copied per slot (e.g. velocity); copied */
   uint32_t payload_count;        /* up to MYR_GRID_MAX_PAYLOAD */
-  const myr_term *filter;        /* MYR_TERM_WITH / MYR_TERM_WITHOUT terms that select the rows; copied */
-  uint32_t filter_count;         /* up to MYR_GRID_MAX_FILTERS */
-  uint32_t block_rows;           /* rows per block of the counting reduction (rounded up to 16, <= 2^30); 0 = 4096 */
+  /* Terms added to the rebuild systems' queries, copied: MYR_TERM_WITH and
+   * MYR_TERM_WITHOUT select the rows; MYR_TERM_OPTIONAL selects nothing by
+   * itself (rows match whether or not they have the component) but names
+   * the component in the queries, for components whose entities only
+   * queries naming them match (e.g. to include read-only ghost copies). */
+  const myr_term *filter;
+  uint32_t filter_count; /* up to MYR_GRID_MAX_FILTERS */
+  uint32_t block_rows;   /* rows per block of the counting reduction (rounded up to 16, <= 2^30); 0 = 4096 */
+  /* When has_order, each cell's slots are sorted by the first field of
+   * component `order`, which must be MYR_U64 (see the top of this header).
+   * `order` is then a MYR_TERM_READ term of the rebuild systems: rows
+   * without it are not in the grid. It may be the position's component or
+   * a payload field's, not a filter's. */
+  bool has_order;
+  myr_component order;
 } myr_grid_desc;
 
 /* A grid, filled in by myr_grid_add. The caller owns the struct: it must stay
@@ -105,10 +128,11 @@ typedef struct myr_grid {
   const myr_entity *ids;
   const float *pos[3];                        /* x, y[, z] per slot */
   const float *payload[MYR_GRID_MAX_PAYLOAD]; /* per slot, in desc order */
+  const uint64_t *keys;                       /* per slot with has_order (the sort key); else NULL */
   /* private */
-  uint32_t axis_[3], block_rows_;
+  uint32_t axis_[3], block_rows_, key_term_;
   uint32_t payload_term_[MYR_GRID_MAX_PAYLOAD], payload_field_[MYR_GRID_MAX_PAYLOAD];
-  size_t ids_offset_, pos_offset_[3], payload_offset_[MYR_GRID_MAX_PAYLOAD], slots_size_;
+  size_t ids_offset_, keys_offset_, pos_offset_[3], payload_offset_[MYR_GRID_MAX_PAYLOAD], slots_size_;
 } myr_grid;
 
 /* Adds the rebuild systems to the schedule (before any system that reads
@@ -116,10 +140,12 @@ typedef struct myr_grid {
  * schedule's world. Errors: MYR_EINVAL (NULL, no name or a long one, dims
  * not 2 or 3, a cell size not finite and > 0, a min not finite, zero cells
  * or too many, capacity 0, block_rows above 2^30, too many payload fields
- * or filters, a filter
- * kind other than with/without, a component named twice), MYR_ENOCOMP (an
- * unknown component), MYR_EFIELD (no such field), MYR_ETYPE (a position or
- * payload field not f32), MYR_EEXIST (a resource or system name taken):
+ * or filters, a filter kind other than with/without/optional, a component
+ * named twice, the order component a filter's), MYR_ENOCOMP (an unknown
+ * component, the order one too when has_order), MYR_EFIELD (no such
+ * field), MYR_ETYPE (a position or payload field not f32, with has_order
+ * an order component whose first field is not MYR_U64 or that has no
+ * fields), MYR_EEXIST (a resource or system name taken):
  * in these cases nothing is changed. MYR_ENOMEM, MYR_ELIMIT (the world's
  * resources are full) and MYR_EBUSY (called while the schedule runs, which
  * is not allowed: not from a system callback) may leave a resource or the

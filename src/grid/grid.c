@@ -2,9 +2,9 @@
  * (schedule.h, myr_view_partial_of), on the public API only.
  *
  * The slots resource holds, in order: start[cell_count + 1], capacity,
- * padding to 8 bytes, capacity ids, then capacity floats per position axis
- * and per payload field. The counts resource is the reduction's result, a
- * count per cell. */
+ * padding to 8 bytes, capacity ids, with has_order capacity keys, then
+ * capacity floats per position axis and per payload field. The counts
+ * resource is the reduction's result, a count per cell. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -68,6 +68,8 @@ static void place_rows(const myr_view *v, myr_patches *p) {
   myr_entity *ids = (myr_entity *)(void *)(base + g.ids_offset_);
   const float *col[3] = {0}, *pay[MYR_GRID_MAX_PAYLOAD];
   float *pos_out[3] = {0}, *pay_out[MYR_GRID_MAX_PAYLOAD];
+  const uint64_t *key = g.keys ? myr_chunk_u64(&v->chunk, g.key_term_, 0) : NULL;
+  uint64_t *key_out = (uint64_t *)(void *)(base + g.keys_offset_);
   for (uint32_t a = 0; a < g.dims; a++) {
     col[a] = myr_chunk_f32(&v->chunk, 0, g.axis_[a]);
     pos_out[a] = (float *)(void *)(base + g.pos_offset_[a]);
@@ -83,10 +85,48 @@ static void place_rows(const myr_view *v, myr_patches *p) {
       uint32_t c = myr_grid_cell_of(&g, pt), at = start[c] + cursor[c]++;
       if (at >= g.capacity) continue; /* count's end hook failed the frame */
       ids[at] = v->chunk.ids[i];
+      if (key) key_out[at] = key[i];
       for (uint32_t a = 0; a < g.dims; a++) pos_out[a][at] = pt[a];
       for (uint32_t k = 0; k < g.payload_count; k++) pay_out[k][at] = pay[k][i];
     }
   }
+}
+
+/* With has_order, the place system's end hook: each cell's slots, placed in
+ * row order, sorted by key. It runs after every chunk of the system, on its
+ * job, so nothing else writes the slots meanwhile. Insertion sort: stable,
+ * so equal keys keep row order, and cheap on a neighbour grid's few
+ * entities per cell; the same result for any thread count and chunk size,
+ * as its input is. */
+static void order_cells(const myr_view *v, myr_patches *p) {
+  (void)p;
+  const myr_grid g = *(const myr_grid *)v->user;
+  unsigned char *base = v->resources[0];
+  const uint32_t *start = slots_start(base);
+  if (start[g.cell_count] > g.capacity) return; /* count's end hook failed the frame */
+  myr_entity *ids = (myr_entity *)(void *)(base + g.ids_offset_);
+  uint64_t *keys = (uint64_t *)(void *)(base + g.keys_offset_);
+  float *col[3 + MYR_GRID_MAX_PAYLOAD]; /* every float per slot: positions, then payload */
+  const uint32_t cols = g.dims + g.payload_count;
+  for (uint32_t a = 0; a < g.dims; a++) col[a] = (float *)(void *)(base + g.pos_offset_[a]);
+  for (uint32_t k = 0; k < g.payload_count; k++) col[g.dims + k] = (float *)(void *)(base + g.payload_offset_[k]);
+  for (uint32_t c = 0; c < g.cell_count; c++)
+    for (uint32_t i = start[c] + 1; i < start[c + 1]; i++) {
+      const uint64_t key = keys[i];
+      if (keys[i - 1] <= key) continue; /* already after the sorted ones before it */
+      const myr_entity id = ids[i];
+      float f[3 + MYR_GRID_MAX_PAYLOAD];
+      for (uint32_t k = 0; k < cols; k++) f[k] = col[k][i];
+      uint32_t j = i;
+      for (; j > start[c] && keys[j - 1] > key; j--) {
+        keys[j] = keys[j - 1];
+        ids[j] = ids[j - 1];
+        for (uint32_t k = 0; k < cols; k++) col[k][j] = col[k][j - 1];
+      }
+      keys[j] = key;
+      ids[j] = id;
+      for (uint32_t k = 0; k < cols; k++) col[k][j] = f[k];
+    }
 }
 
 /* ---- checking the desc ------------------------------------------------------ */
@@ -115,8 +155,20 @@ static myr_status check_shape(const myr_grid_desc *d) {
   return MYR_OK;
 }
 
-/* The terms of both systems: position, the payload's other components,
- * the filters. Fills the grid's payload term indices. */
+/* The order key: the first field of a component, MYR_U64. */
+static myr_status check_key(const myr_world *w, myr_component c) {
+  uint32_t fc;
+  myr_field f;
+  myr_status st = myr_component_info(w, c, &fc, 0, NULL);
+  if (st != MYR_OK) return st;
+  if (fc == 0) return MYR_ETYPE;
+  if ((st = myr_component_info(w, c, NULL, 0, &f)) != MYR_OK) return st;
+  return f.type == MYR_U64 ? MYR_OK : MYR_ETYPE;
+}
+
+/* The terms of both systems: position, the payload's other components, the
+ * order key's (with has_order), the filters. Fills the grid's payload and
+ * key term indices. */
 static myr_status make_terms(const myr_world *w, const myr_grid_desc *d, myr_grid *g, myr_term *terms,
                              uint32_t *count) {
   uint32_t n = 0, fc;
@@ -133,9 +185,18 @@ static myr_status make_terms(const myr_world *w, const myr_grid_desc *d, myr_gri
     g->payload_term_[k] = t;
     g->payload_field_[k] = d->payload[k].field;
   }
+  if (d->has_order) {
+    if ((st = check_key(w, d->order)) != MYR_OK) return st;
+    uint32_t t = 0;
+    while (t < n && terms[t].component != d->order) t++;
+    if (t == n) terms[n++] = (myr_term){d->order, MYR_TERM_READ};
+    g->key_term_ = t;
+  }
   for (uint32_t f = 0; f < d->filter_count; f++) {
     const myr_term *t = &d->filter[f];
-    if (t->kind != MYR_TERM_WITH && t->kind != MYR_TERM_WITHOUT) return MYR_EINVAL;
+    /* an optional term selects nothing, but names its component in the
+     * queries: a component whose entities only naming queries match */
+    if (t->kind != MYR_TERM_WITH && t->kind != MYR_TERM_WITHOUT && t->kind != MYR_TERM_OPTIONAL) return MYR_EINVAL;
     if ((st = myr_component_info(w, t->component, &fc, 0, NULL)) != MYR_OK) return st;
     for (uint32_t u = 0; u < n; u++)
       if (terms[u].component == t->component) return MYR_EINVAL;
@@ -173,6 +234,8 @@ static void set_shape(const myr_grid_desc *d, myr_grid *g) {
   size_t at = ((size_t)g->cell_count + 2) * sizeof(uint32_t);
   g->ids_offset_ = at = (at + 7) & ~(size_t)7;
   at += (size_t)d->capacity * sizeof(myr_entity);
+  g->keys_offset_ = at;
+  if (d->has_order) at += (size_t)d->capacity * sizeof(uint64_t);
   for (uint32_t a = 0; a < 3; a++) {
     g->pos_offset_[a] = at;
     if (a < d->dims) at += (size_t)d->capacity * sizeof(float);
@@ -215,6 +278,7 @@ static myr_status add_systems(myr_schedule *s, const myr_grid_desc *d, myr_grid 
                                              .fn = place_rows,
                                              .user = g,
                                              .stage = d->stage,
+                                             .end = d->has_order ? order_cells : NULL,
                                              .partials_of = count_name, /* after it, on its blocks */
                                              /* each row writes its own slot */
                                              .resources = (myr_resource_term[]){{g->slots, MYR_TERM_WRITE_DISJOINT}},
@@ -229,7 +293,7 @@ myr_status myr_grid_add(myr_schedule *s, const myr_grid_desc *d, myr_grid *out) 
   if (st != MYR_OK) return st;
   myr_grid g;
   memset(&g, 0, sizeof g);
-  myr_term terms[1 + MYR_GRID_MAX_PAYLOAD + MYR_GRID_MAX_FILTERS];
+  myr_term terms[1 + MYR_GRID_MAX_PAYLOAD + 1 + MYR_GRID_MAX_FILTERS];
   uint32_t term_count;
   if ((st = make_terms(w, d, &g, terms, &term_count)) != MYR_OK) return st;
   char counts_name[NAME_MAX_ + 8], name[NAME_MAX_ + 8];
@@ -255,6 +319,7 @@ myr_status myr_grid_add(myr_schedule *s, const myr_grid_desc *d, myr_grid *out) 
   g.ids = (const myr_entity *)(void *)(base + g.ids_offset_);
   for (uint32_t a = 0; a < g.dims; a++) g.pos[a] = (const float *)(void *)(base + g.pos_offset_[a]);
   for (uint32_t k = 0; k < g.payload_count; k++) g.payload[k] = (const float *)(void *)(base + g.payload_offset_[k]);
+  if (d->has_order) g.keys = (const uint64_t *)(void *)(base + g.keys_offset_);
   *out = g;
   return add_systems(s, d, out, terms, term_count);
 }
