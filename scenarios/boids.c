@@ -5,21 +5,26 @@
  * so the count stays at N. The rules' arithmetic is in boids_rules.h, shared
  * with the hand-written twin in bench/bench_boids.c (which keeps its own grid).
  *
- * Every frame, stage 0:
+ * Every frame, in one stage:
  *   grid.count, grid.place
  *             the library's neighbour grid (grid.h) over the prey, with
  *             their velocity as payload: a deterministic counting sort by
- *             reduction, so neighbours are read from plain arrays;
+ *             reduction, each cell's prey then ordered by their keys, so
+ *             neighbours are read from plain arrays in the same order
+ *             whatever the rows (or ranks) the prey live in;
  *   flock     steers each prey by the prey in the 3x3 cells around it
  *             (separation, alignment, cohesion); with the SIMD kernels,
  *             eight prey at a time (the same bits);
  *   hunt      steers each predator to the nearest prey it sees, remembers
  *             it in an entity reference, and eats it (a destroy patch) when
  *             close enough;
- *   move      integrates positions, wrapping around the unit square.
- * Stage 1:
- *   respawn   a run-once system: new prey, drawn by myr_view_random_once,
- *             so that the flock keeps its size. */
+ *   move      integrates positions, wrapping around the unit square;
+ *   respawn   a run-once system: as many new prey as were eaten before the
+ *             frame, drawn by myr_view_random_once, so that the flock keeps
+ *             its size.
+ * Every boid has a key (the "Key" component) that names it on any rank; the
+ * scenario splits over MPI ranks (scn_domain_of), with ghosts of the boids
+ * near a rank's border ("myr.Ghost", which the grid names as optional). */
 #include <stdlib.h>
 
 #include "boids_rules.h"
@@ -45,11 +50,27 @@ typedef struct flock_params {
 
 /* Handles into the world, made again whenever the scenario is set up. */
 typedef struct flock {
-  myr_component pos, vel, prey, hunter;
+  myr_component pos, vel, prey, hunter, key, ghost;
   myr_resource params;
   myr_grid grid; /* the library's neighbour grid: prey, with their velocity */
   myr_query *prey_query;
+  const scn_scenario *sc; /* its domain hooks: a run split over ranks */
 } flock;
+
+/* Every boid's key (the "Key" component): what orders the grid's cells and
+ * names a boid whatever its id and rank. The first boids are keyed by
+ * their place in the first world (prey 1..P, predators P+1..); one spawned
+ * by respawn by the seed, the frame and its place among the frame's
+ * spawns, so every rank gives it the same key. */
+typedef struct boid_key {
+  uint64_t key;
+} boid_key;
+
+static uint64_t spawn_key(uint64_t seed, uint64_t frame, uint64_t n) {
+  uint64_t s = seed ^ (frame * 0xd1b54a32d192ed03ull) ^ (n * 0x8cb92ba72f3d8dd7ull);
+  uint64_t k = scn_next(&s);
+  return k ? k : 1; /* 0 is "no key" */
+}
 
 /* ---- flocking and hunting ------------------------------------------------- */
 
@@ -233,19 +254,25 @@ static void move(const myr_view *v, myr_patches *p) {
              myr_chunk_f32(&v->chunk, 1, 1), v->chunk.count, (float)v->dt);
 }
 
-/* Stage 1, once per frame: as many new prey as were eaten. */
+/* Once per frame, beside the others: as many new prey as were eaten up to
+ * the frame's start (those eaten in this frame come back in the next). Over
+ * ranks, every rank counts the prey of all, draws every new one and keeps
+ * those in its region, keyed alike on every rank. */
 static void respawn(const myr_view *v, myr_patches *p) {
   const flock *f = v->user;
   const flock_params *params = myr_view_resource(v, f->params);
   myr_random rng; /* keyed by the system and the frame: no prey exists yet */
   if (myr_view_random_once(v, 0, &rng) != MYR_OK) myr_system_fail(v, MYR_EINVAL);
-  uint64_t alive = myr_query_entity_count(f->prey_query); /* structure changes only at merges */
-  const myr_component set[] = {f->pos, f->vel, f->prey};
+  uint64_t alive = scn_sum(f->sc, myr_query_entity_count(f->prey_query)); /* structure changes only at merges */
+  const myr_component set[] = {f->pos, f->vel, f->prey, f->key};
+  const uint64_t seed = myr_world_seed(v->world);
   for (uint64_t n = alive; n < params->prey_wanted; n++) {
     float x = myr_random_float(&rng), y = myr_random_float(&rng);
     float vx = myr_random_float(&rng), vy = myr_random_float(&rng);
     vec2 pos = {x, y}, vel = {0.1f * (vx - 0.5f), 0.1f * (vy - 0.5f)};
-    if (myr_patch_spawn(p, set, 3, (const void *const[]){&pos, &vel, NULL}, NULL) != MYR_OK)
+    boid_key key = {spawn_key(seed, v->frame, n - alive)};
+    if (scn_owns(f->sc, &pos.x) &&
+        myr_patch_spawn(p, set, 4, (const void *const[]){&pos, &vel, NULL, &key}, NULL) != MYR_OK)
       myr_system_fail(v, MYR_ENOMEM);
   }
 }
@@ -263,30 +290,44 @@ static void flock_free(void *state) {
  * rest. */
 static myr_status make_entities(myr_world *w, flock *f, uint32_t prey, uint64_t seed) {
   uint64_t state = seed, *rng = &state;
-  float *cols = malloc(sizeof(float) * 4 * (size_t)prey);
-  if (!cols) return MYR_ENOMEM;
+  /* room for the predators' columns when there are fewer prey than them */
+  const size_t room = prey > PREDATORS ? prey : PREDATORS;
+  float *cols = calloc(4 * room, sizeof(float));
+  uint64_t *keys = malloc(sizeof(uint64_t) * room);
+  if (!cols || !keys) {
+    free(cols);
+    free(keys);
+    return MYR_ENOMEM;
+  }
   for (uint32_t i = 0; i < prey; i++) {
     cols[i] = boids_unit(rng);
     cols[prey + i] = boids_unit(rng);
     cols[2 * (size_t)prey + i] = 0.1f * (boids_unit(rng) - 0.5f);
     cols[3 * (size_t)prey + i] = 0.1f * (boids_unit(rng) - 0.5f);
   }
+  for (uint32_t i = 0; i < prey; i++) keys[i] = (uint64_t)i + 1;
   const myr_bulk_column columns[] = {{f->pos, 0, cols},
                                      {f->pos, 1, cols + prey},
                                      {f->vel, 0, cols + 2 * (size_t)prey},
-                                     {f->vel, 1, cols + 3 * (size_t)prey}};
-  myr_status st = myr_entity_create_bulk(w, &(myr_bulk_desc){.components = (myr_component[]){f->pos, f->vel, f->prey},
-                                                             .component_count = 3,
-                                                             .count = prey,
-                                                             .columns = columns,
-                                                             .column_count = 4});
+                                     {f->vel, 1, cols + 3 * (size_t)prey},
+                                     {f->key, 0, keys}};
+  myr_status st =
+      myr_entity_create_bulk(w, &(myr_bulk_desc){.components = (myr_component[]){f->pos, f->vel, f->prey, f->key},
+                                                 .component_count = 4,
+                                                 .count = prey,
+                                                 .columns = columns,
+                                                 .column_count = 5});
+  /* the predators: keys after the prey's */
+  for (uint32_t i = 0; i < PREDATORS; i++) keys[i] = (uint64_t)prey + i + 1;
+  const myr_bulk_column hunters[] = {{f->pos, 0, cols}, {f->pos, 1, cols + prey}, {f->key, 0, keys}};
   if (st == MYR_OK)
-    st = myr_entity_create_bulk(w, &(myr_bulk_desc){.components = (myr_component[]){f->pos, f->vel, f->hunter},
-                                                    .component_count = 3,
+    st = myr_entity_create_bulk(w, &(myr_bulk_desc){.components = (myr_component[]){f->pos, f->vel, f->hunter, f->key},
+                                                    .component_count = 4,
                                                     .count = PREDATORS,
-                                                    .columns = columns,
-                                                    .column_count = 2});
+                                                    .columns = hunters,
+                                                    .column_count = 3});
   free(cols);
+  free(keys);
   return st;
 }
 
@@ -305,9 +346,14 @@ static myr_status add_grid(myr_schedule *s, flock *f, uint32_t prey) {
                                        .capacity = prey,
                                        .payload = (myr_grid_field[]){{f->vel, 0}, {f->vel, 1}},
                                        .payload_count = 2,
-                                       .filter = (myr_term[]){{f->prey, MYR_TERM_WITH}},
-                                       .filter_count = 1,
-                                       .block_rows = BLOCK},
+                                       /* ghosts too, when split over ranks */
+                                       .filter = (myr_term[]){{f->prey, MYR_TERM_WITH}, {f->ghost, MYR_TERM_OPTIONAL}},
+                                       .filter_count = 2,
+                                       .block_rows = BLOCK,
+                                       /* each cell's prey in key order, not row order: the same
+                                          neighbours in the same order on any rank */
+                                       .has_order = true,
+                                       .order = f->key},
                       &f->grid);
 }
 
@@ -342,7 +388,7 @@ static myr_status add_systems(myr_schedule *s, flock *f, bool simd) {
       {.name = "respawn",
        .fn = respawn,
        .user = f,
-       .stage = 1,
+       .stage = 0,
        .resources = (myr_resource_term[]){{f->params, MYR_TERM_READ}},
        .resource_count = 1},
   };
@@ -358,6 +404,7 @@ myr_status scn_boids(scn_scenario *sc, uint32_t n, uint64_t seed) {
   if (!f) return MYR_ENOMEM;
   sc->state = f;
   sc->free_state = flock_free;
+  f->sc = sc;
   myr_world *w = sc->world;
   const uint32_t prey = n - PREDATORS;
   static const myr_field v2[] = {MYR_FIELD(vec2, x, MYR_F32), MYR_FIELD(vec2, y, MYR_F32)};
@@ -367,6 +414,21 @@ myr_status scn_boids(scn_scenario *sc, uint32_t n, uint64_t seed) {
   if (st == MYR_OK) st = myr_component_register(w, &(myr_component_desc){"Prey", NULL, 0, 0}, &f->prey);
   if (st == MYR_OK)
     st = myr_component_register(w, &(myr_component_desc){"Predator", pr, 2, sizeof(predator)}, &f->hunter);
+  static const myr_field kf[] = {MYR_FIELD(boid_key, key, MYR_U64)};
+  if (st == MYR_OK) st = myr_component_register(w, &(myr_component_desc){"Key", kf, 1, sizeof(boid_key)}, &f->key);
+  if (st == MYR_OK) st = myr_component_register(w, &(myr_component_desc){SCN_GHOST, NULL, 0, 0}, &f->ghost);
+  /* over ranks: the unit torus; a prey reads the prey within 3 grid cells
+   * (hunt's 5x5 cells), and a predator's target must still be here after
+   * both moved and the predator migrated: ghosts out to 5 cells */
+  sc->domain = (scn_domain){.position = f->pos,
+                            .dims = 2,
+                            .axis = {0, 1},
+                            .max = {1, 1},
+                            .wrap = true,
+                            .has_key = true,
+                            .key = f->key,
+                            .ghost_width = 5.0f / SIDE};
+  sc->splits = true;
   if (st == MYR_OK) st = myr_world_set_seed(w, seed);
   if (st == MYR_OK) st = add_grid(sc->schedule, f, prey);
   /* after the grid's: the hash numbers resources by registration */

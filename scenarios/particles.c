@@ -24,6 +24,7 @@ typedef struct particles {
   myr_component pos, vel;
   myr_resource params;
   myr_query *alive;
+  const scn_scenario *sc; /* its domain hooks: a run split over ranks */
 } particles;
 
 static void gravity(const myr_view *v, myr_patches *p) {
@@ -157,10 +158,12 @@ static void respawn(const myr_view *v, myr_patches *p) {
   myr_random rng; /* keyed by the system and the frame: no entity exists yet */
   if (myr_view_random_once(v, 0, &rng) != MYR_OK) myr_system_fail(v, MYR_EINVAL);
   const myr_component set[] = {s->pos, s->vel};
-  for (uint64_t n = myr_query_entity_count(s->alive); n < params->wanted; n++) {
+  /* over ranks: every rank draws every new particle and keeps its own */
+  for (uint64_t n = scn_sum(s->sc, myr_query_entity_count(s->alive)); n < params->wanted; n++) {
     vec3 pos = random_in(&rng, 0.0f, 1.0f), vel = random_in(&rng, -0.1f, 0.1f);
     vel.y += 0.2f; /* up at first, then down through the floor */
-    if (myr_patch_spawn(p, set, 2, (const void *const[]){&pos, &vel}, NULL) != MYR_OK) myr_system_fail(v, MYR_ENOMEM);
+    if (scn_owns(s->sc, &pos.x) && myr_patch_spawn(p, set, 2, (const void *const[]){&pos, &vel}, NULL) != MYR_OK)
+      myr_system_fail(v, MYR_ENOMEM);
   }
 }
 
@@ -223,6 +226,7 @@ myr_status scn_particles(scn_scenario *sc, uint32_t n, uint64_t seed) {
   if (!s) return MYR_ENOMEM;
   sc->state = s;
   sc->free_state = particles_free;
+  s->sc = sc;
   myr_world *w = sc->world;
   static const myr_field v3[] = {MYR_FIELD(vec3, x, MYR_F32), MYR_FIELD(vec3, y, MYR_F32), MYR_FIELD(vec3, z, MYR_F32)};
   myr_status st = myr_component_register(w, &(myr_component_desc){"Position", v3, 3, sizeof(vec3)}, &s->pos);
@@ -235,6 +239,10 @@ myr_status scn_particles(scn_scenario *sc, uint32_t n, uint64_t seed) {
                                                     .flags = MYR_RESOURCE_UNHASHED},
                                &s->params);
   if (st == MYR_OK) st = myr_world_set_seed(w, seed);
+  /* over ranks: the unit box, no key (nothing links or orders particles),
+   * no ghosts (a particle reads no other) */
+  sc->domain = (scn_domain){.position = s->pos, .dims = 3, .axis = {0, 1, 2}, .max = {1, 1, 1}};
+  sc->splits = true;
   if (st == MYR_OK) st = sc->populate ? sc->populate(w, sc->populate_ctx) : make_entities(w, s, n, seed);
   /* after the entities: the query matches their table from the start (a
    * callback counts through it, and must not refresh it) */

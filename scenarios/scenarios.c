@@ -8,7 +8,7 @@
  * over a few frames, per entity, with room for a table's doubling) */
 static const scn_info infos[] = {
     {"particles", "gravity, drag, integrate and bounds; leavers destroyed and respawned through patches", 1000000, 64},
-    {"boids", "N-64 prey and 64 predators: grid by counting sort, flock, hunt, move; the eaten respawn, N stays",
+    {"boids", "N-64 prey and 64 predators: grid by counting sort, flock, hunt, move; the eaten respawn in the next frame",
      100000, 128},
     {"ecsbench", "abeimler/ecs_benchmark's 7-system update; half are heroes, monsters, NPCs; render into 320x240",
      1000000, 96},
@@ -49,6 +49,9 @@ myr_status scn_create_desc(const scn_desc *d, scn_scenario **out) {
   sc->which = which;
   sc->populate = d->populate;
   sc->populate_ctx = d->ctx;
+  sc->sum = d->sum;
+  sc->owns = d->owns;
+  sc->domain_ctx = d->domain_ctx;
   myr_status st = myr_world_create(NULL, &sc->world);
   if (st == MYR_OK) st = myr_schedule_create(sc->world, &(myr_schedule_desc){.jobs = d->pool}, &sc->schedule);
   if (st == MYR_OK) st = builders[which](sc, d->entities, d->seed);
@@ -57,6 +60,13 @@ myr_status scn_create_desc(const scn_desc *d, scn_scenario **out) {
     return st;
   }
   *out = sc;
+  return MYR_OK;
+}
+
+myr_status scn_domain_of(const scn_scenario *s, scn_domain *out) {
+  if (!s || !out) return MYR_EINVAL;
+  if (!s->splits) return MYR_ENOTFOUND;
+  *out = s->domain;
   return MYR_OK;
 }
 

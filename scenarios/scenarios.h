@@ -5,6 +5,7 @@
 #ifndef MYRIAD_SCENARIOS_H
 #define MYRIAD_SCENARIOS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "myriad/myriad.h"
@@ -51,6 +52,14 @@ typedef struct scn_desc {
    * scn_create_desc's. */
   myr_status (*populate)(myr_world *world, void *ctx);
   void *ctx;
+  /* Optional, for one simulation split over MPI ranks (myriad-tune-mpi):
+   * the run-once systems that spawn (the respawns) run on every rank, count
+   * what is alive over all ranks with `sum` (collective: the same call on
+   * every rank, from a system callback) and keep the spawns whose position
+   * `owns` says are this rank's. NULL: one process. */
+  uint64_t (*sum)(void *ctx, uint64_t local);
+  bool (*owns)(void *ctx, const float *position);
+  void *domain_ctx;
 } scn_desc;
 
 /* Builds the scenario d describes. A scenario keeps all of its state in the
@@ -65,6 +74,23 @@ myr_status scn_create_desc(const scn_desc *d, scn_scenario **out);
  * scenario, valid while it lives. Errors: MYR_EINVAL (NULL). */
 myr_status scn_stream_desc(scn_scenario *s, myr_stream_desc *desc);
 
+/* How the scenario splits over ranks (mpi.h's description, without MPI):
+ * its Position component and fields, its box, whether the box wraps, the
+ * entities' key component (none for particles, whose entities need no
+ * identity: nothing links or orders them) and how far an entity's systems
+ * read others (the ghost width; 0 for none). */
+typedef struct scn_domain {
+  myr_component position;
+  uint32_t dims, axis[3];
+  float min[3], max[3];
+  bool wrap;
+  bool has_key;
+  myr_component key;
+  float ghost_width;
+} scn_domain;
+/* Errors: MYR_EINVAL (NULL), MYR_ENOTFOUND (a scenario not made to be
+ * split: ecsbench and ecsbench2). */
+myr_status scn_domain_of(const scn_scenario *s, scn_domain *out);
 myr_world *scn_world(const scn_scenario *s);
 myr_schedule *scn_schedule(const scn_scenario *s);
 void scn_destroy(scn_scenario *s);

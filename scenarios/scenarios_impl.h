@@ -17,7 +17,26 @@ struct scn_scenario {
   myr_status (*direct)(scn_scenario *sc, scn_direct **out);
   uint32_t which;         /* its index in scn_list */
   myr_component kinds[4]; /* scn_stream_desc's kinds */
+  /* scn_desc's domain hooks (NULL: one process) and scn_domain_of's answer */
+  uint64_t (*sum)(void *ctx, uint64_t local);
+  bool (*owns)(void *ctx, const float *position);
+  void *domain_ctx;
+  scn_domain domain;
+  bool splits; /* the scenario filled `domain` */
 };
+
+/* The scenario's count over every rank (one process: local). */
+static inline uint64_t scn_sum(const scn_scenario *sc, uint64_t local) {
+  return sc->sum ? sc->sum(sc->domain_ctx, local) : local;
+}
+/* Whether a spawn at p is this rank's to keep (one process: always). */
+static inline bool scn_owns(const scn_scenario *sc, const float *p) {
+  return sc->owns ? sc->owns(sc->domain_ctx, p) : true;
+}
+
+/* The tag of ghosts (mpi.h's "myr.Ghost"), registered by scenarios whose
+ * grids must see ghosts: the MPI part takes it and hides it. */
+#define SCN_GHOST "myr.Ghost"
 
 /* splitmix64: the next 64 bits of the stream at *s, the same everywhere */
 static inline uint64_t scn_next(uint64_t *s) {

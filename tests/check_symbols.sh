@@ -30,9 +30,12 @@ status=0
 [ ${#shared[@]} -eq 1 ] || { echo "expected one libmyriad.so under the prefix, found ${#shared[@]}"; status=1; }
 
 # the public API: the names the installed headers declare MYR_API
-# (serve.h's functions are in libmyriad_serve.a, a library of their own)
+# (serve.h's and mpi.h's functions are in libmyriad_serve.a and
+# libmyriad_mpi.a, libraries of their own)
 headers=()
-for h in "$prefix"/include/myriad/*.h; do [ "${h##*/}" = serve.h ] || headers+=("$h"); done
+for h in "$prefix"/include/myriad/*.h; do
+  case ${h##*/} in serve.h | mpi.h) ;; *) headers+=("$h") ;; esac
+done
 [ ${#headers[@]} -gt 0 ] || { echo "no headers installed under $prefix/include/myriad"; exit 1; }
 api=$(grep -ho 'MYR_API[^(]*(' "${headers[@]}" | grep -o 'myr_[A-Za-z0-9_]*($' | tr -d '(' | sort -u)
 api_count=$(wc -l <<<"$api")

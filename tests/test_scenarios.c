@@ -18,9 +18,16 @@ static uint64_t run_scenario(const char *name, uint32_t n, uint32_t workers, uin
   myr_schedule *s = scn_schedule(sc);
   for (uint32_t i = 0; i < myr_schedule_system_count(s); i++)
     assert_int_equal(myr_schedule_set_chunk_rows(s, i, chunk), MYR_OK);
-  for (uint32_t f = 0; f < frames; f++) assert_int_equal(myr_schedule_run(s, 1.0 / 60), MYR_OK);
+  myr_stage_stats before = {0}, after = {0};
+  for (uint32_t f = 0; f < frames; f++) {
+    if (f + 1 == frames) assert_int_equal(myr_schedule_stage_stats(s, 0, &before), MYR_OK);
+    assert_int_equal(myr_schedule_run(s, 1.0 / 60), MYR_OK);
+  }
+  assert_int_equal(myr_schedule_stage_stats(s, 0, &after), MYR_OK);
   uint64_t h = world_hash(scn_world(sc));
   *alive = myr_world_entity_count(scn_world(sc));
+  /* boids' prey eaten in the last frame come back in the next */
+  if (!strcmp(name, "boids")) *alive += (uint32_t)(after.total_patches.destroyed - before.total_patches.destroyed);
   scn_destroy(sc);
   assert_int_equal(myr_jobs_destroy(pool), MYR_OK);
   return h;
@@ -105,13 +112,19 @@ static void boids_predators_eat_and_the_flock_keeps_its_size(void **state) {
   assert_int_equal(myr_jobs_create(&(myr_jobs_desc){.workers = 2}, &pool), MYR_OK);
   scn_scenario *sc;
   assert_int_equal(scn_create("boids", 20000, 7, pool, &sc), MYR_OK);
-  for (int f = 0; f < 30; f++) assert_int_equal(myr_schedule_run(scn_schedule(sc), 1.0 / 60), MYR_OK);
-  myr_stage_stats eat, spawn;
-  assert_int_equal(myr_schedule_stage_stats(scn_schedule(sc), 0, &eat), MYR_OK);
-  assert_int_equal(myr_schedule_stage_stats(scn_schedule(sc), 1, &spawn), MYR_OK);
-  assert_true(eat.total_patches.destroyed > 0);
-  assert_int_equal(spawn.total_patches.spawned, eat.total_patches.destroyed);
-  assert_int_equal(myr_world_entity_count(scn_world(sc)), 20000);
+  /* the prey eaten in a frame come back in the next: the flock is whole at
+   * the start of every frame */
+  uint64_t eaten = 0;            /* in the last frame */
+  myr_stage_stats was = {0}, st; /* the stage's counts add up over the frames */
+  for (int f = 0; f < 30; f++) {
+    assert_int_equal(myr_schedule_run(scn_schedule(sc), 1.0 / 60), MYR_OK);
+    assert_int_equal(myr_schedule_stage_stats(scn_schedule(sc), 0, &st), MYR_OK);
+    assert_int_equal(st.total_patches.spawned - was.total_patches.spawned, eaten);
+    eaten = st.total_patches.destroyed - was.total_patches.destroyed;
+    assert_int_equal(myr_world_entity_count(scn_world(sc)) + eaten, 20000);
+    was = st;
+  }
+  assert_true(st.total_patches.destroyed > 0);
   scn_destroy(sc);
   assert_int_equal(myr_jobs_destroy(pool), MYR_OK);
 }
@@ -170,7 +183,9 @@ static void ecsbench_frame_is_the_serial_drawing_of_its_sprites(void **state) {
  * change to a scenario's rules or to how the library applies them shows
  * here. MYRIAD_PRINT_HASHES=1 prints the hashes to pin after a deliberate
  * change. (particles and boids changed when their respawn systems moved
- * from a shared random state in a resource to keyed draws, random.h.) */
+ * from a shared random state in a resource to keyed draws, random.h; boids
+ * again when it got keys, a grid in key order and its respawn beside the
+ * other systems, to give the same result split over MPI ranks.) */
 static void scenarios_end_in_their_pinned_hashes(void **state) {
   (void)state;
   static const struct {
@@ -178,7 +193,7 @@ static void scenarios_end_in_their_pinned_hashes(void **state) {
     uint64_t hash;
   } pinned[] = {
       {"particles", UINT64_C(0x60d3b1d766a642e6)},
-      {"boids", UINT64_C(0x65744e734042cc78)},
+      {"boids", UINT64_C(0x68669883b5568bb4)},
       {"ecsbench", UINT64_C(0xd85c8eee131cce0f)},
       {"ecsbench2", UINT64_C(0x6f5429faee4bb669)},
   };

@@ -86,6 +86,14 @@ typedef enum tune_edge { EDGE_NONE, EDGE_SMALLEST, EDGE_LARGEST } tune_edge;
 /* tune_options.c: the command line into o, or exit 0 (--help) or 2 (a bad
  * argument, with one line on stderr). */
 void parse_options(int argc, char **argv, options *o);
+/* The same for myriad-tune-mpi: the same options, but those one process
+ * measures alone or serves (--chunk auto, --tuning, --trace, --gantt,
+ * --plot, --write-tuning, --serve) are bad arguments; --restore names a
+ * manifest (not inspected here); --chunk defaults to 4096; help prints
+ * --help. */
+void parse_options_mpi(int argc, char **argv, options *o, void (*help)(FILE *out));
+/* The program named in messages: "myriad-tune" or "myriad-tune-mpi". */
+extern const char *tune_program;
 
 /* tune_snapshot.c: --restore's file inspected, before the scenario and
  * entity count are settled: they become its meta's (a --scenario,
@@ -105,8 +113,13 @@ myr_status create_world(const options *o, myr_jobs *pool, scn_scenario **out);
 /* The world saved to path, crash safe, with snapshot_meta's text; exit 1
  * naming arg (--save, --checkpoint) when it fails. */
 void save_world(const options *o, myr_world *w, const char *arg, const char *path);
-/* With --hash: one line "world_hash=<16 hex digits>" on stderr. */
-void print_hash(const options *o, const myr_world *w);
+/* With --hash: the lines "world_hash=<16 hex digits>" (myr_world_hash) and
+ * "world_content=<16 hex digits>" (the content hash, world.h: keyed by the
+ * scenario's key, ghosts left out; myriad-tune-mpi prints the same line
+ * for a run over ranks) on stderr. */
+void print_hash(const options *o, const scn_scenario *sc);
+/* The content of a scenario's world: its key (scn_domain_of), ghosts left out. */
+myr_status scenario_content(const scn_scenario *sc, myr_content *out);
 
 /* tune_serve.c: whether this build has the server; [ADDR:]PORT into
  * o->serve_address and o->serve_port, or the reason it is not one (NULL

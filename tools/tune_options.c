@@ -13,8 +13,10 @@
 
 #include "tune.h"
 
+const char *tune_program = "myriad-tune";
+
 static _Noreturn void bad(const char *arg, const char *why) {
-  fprintf(stderr, "myriad-tune: %s: %s (see --help)\n", arg, why);
+  fprintf(stderr, "%s: %s: %s (see --help)\n", tune_program, arg, why);
   exit(2);
 }
 
@@ -351,6 +353,28 @@ static void choose_chunks(options *o) {
     memcpy(o->chunks, dflt, sizeof dflt);
     o->chunk_count = 4;
   }
+}
+
+void parse_options_mpi(int argc, char **argv, options *o, void (*help)(FILE *out)) {
+  tune_program = "myriad-tune-mpi";
+  for (int i = 1; i < argc; i++)
+    if (!strcmp(argv[i], "--help")) {
+      help(stdout);
+      exit(0);
+    }
+  read_args(argc, argv, o);
+  check_world(o);
+  /* what one process measures alone, or serves */
+  if (o->autotune) bad("--chunk", "auto is not in myriad-tune-mpi: give sizes");
+  const struct {
+    const char *arg;
+    bool given;
+  } alone[] = {{"--tuning", o->tuning_path}, {"--trace", o->trace_path},        {"--gantt", o->gantt_path},
+               {"--plot", o->plot_path},     {"--write-tuning", o->write_path}, {"--serve", o->serve}};
+  for (size_t i = 0; i < sizeof alone / sizeof *alone; i++)
+    if (alone[i].given) bad(alone[i].arg, "not in myriad-tune-mpi");
+  if (!o->chunk_count) o->chunks[o->chunk_count++] = 4096;
+  snapshot_options(o);
 }
 
 void parse_options(int argc, char **argv, options *o) {

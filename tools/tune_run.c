@@ -109,7 +109,7 @@ static void run_frame(const measurement *m, uint32_t f) {
  * last one saved (--save). */
 static void retire_world(measurement *m, bool last) {
   const options *o = m->o;
-  print_hash(o, scn_world(m->sc));
+  print_hash(o, m->sc);
   if (last && o->save_path) save_world(o, scn_world(m->sc), "--save", o->save_path);
   scn_destroy(m->sc);
   m->sc = NULL;

@@ -156,7 +156,7 @@ static int serve_world(const options *o, scn_scenario *sc) {
   fflush(stderr);
   int rc = serve_loop(o, srv, scn_schedule(sc));
   myr_serve_destroy(srv);
-  if (rc == 0) print_hash(o, scn_world(sc));
+  if (rc == 0) print_hash(o, sc);
   return rc;
 }
 

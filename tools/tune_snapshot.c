@@ -14,7 +14,7 @@
 #include "tune.h"
 
 static _Noreturn void bad(const char *arg, const char *why) {
-  fprintf(stderr, "myriad-tune: %s: %s (see --help)\n", arg, why);
+  fprintf(stderr, "%s: %s: %s (see --help)\n", tune_program, arg, why);
   exit(2);
 }
 
@@ -196,13 +196,29 @@ void save_world(const options *o, myr_world *w, const char *arg, const char *pat
   }
 }
 
-void print_hash(const options *o, const myr_world *w) {
+myr_status scenario_content(const scn_scenario *sc, myr_content *out) {
+  const myr_world *w = scn_world(sc);
+  scn_domain d;
+  myr_component ghost;
+  bool has_ghost = myr_component_lookup(w, "myr.Ghost", &ghost) == MYR_OK;
+  bool keyed = scn_domain_of(sc, &d) == MYR_OK && d.has_key;
+  return myr_world_content(w,
+                           &(myr_content_desc){.has_key = keyed,
+                                               .key = keyed ? d.key : 0,
+                                               .skip = has_ghost ? &ghost : NULL,
+                                               .skip_count = has_ghost ? 1 : 0},
+                           out);
+}
+
+void print_hash(const options *o, const scn_scenario *sc) {
   uint64_t h;
+  myr_content c;
   if (!o->hash) return;
-  if (myr_world_hash(w, &h) != MYR_OK) {
+  if (myr_world_hash(scn_world(sc), &h) != MYR_OK || scenario_content(sc, &c) != MYR_OK) {
     fprintf(stderr, "myriad-tune: --hash: the world hash failed\n");
     exit(1);
   }
   if (isatty(2)) fprintf(stderr, "\r%*s\r", 60, ""); /* over the progress line */
   fprintf(stderr, "world_hash=%016" PRIx64 "\n", h);
+  fprintf(stderr, "world_content=%016" PRIx64 "\n", myr_content_hash(c));
 }

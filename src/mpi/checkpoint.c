@@ -1,0 +1,328 @@
+/* Coordinated checkpoints: a snapshot per rank and a manifest naming them,
+ * and restarts from them on any number of ranks (mpi.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mpi_impl.h"
+#include "myriad/snapshot.h"
+
+#define MANIFEST_MAGIC "myriad-mpi-checkpoint 1"
+
+/* The file of rank r of `ranks` at `frame`, beside the manifest. */
+static void rank_path(char *out, size_t size, const char *manifest, uint32_t r, uint32_t ranks, uint64_t frame) {
+  snprintf(out, size, "%s.r%uof%u.f%" PRIu64 ".snap", manifest, r, ranks, frame);
+}
+
+static void rank_meta(char *out, size_t size, uint32_t r, uint32_t ranks, uint64_t frame) {
+  snprintf(out, size, "myriad-mpi rank=%u ranks=%u frame=%" PRIu64, r, ranks, frame);
+}
+
+/* The manifest, crash safe: a temporary file in its folder, fsync'd and
+ * renamed over it, then the folder fsync'd. */
+static myr_status write_manifest(const char *path, const char *text, char *why, size_t why_size) {
+  size_t n = strlen(path);
+  char *tmp = malloc(n + 16);
+  if (!tmp) return MYR_ENOMEM;
+  snprintf(tmp, n + 16, "%s.tmp.XXXXXX", path);
+  int fd = mkstemp(tmp);
+  myr_status s = MYR_OK;
+  if (fd < 0) {
+    snprintf(why, why_size, "%s: %s", path, strerror(errno));
+    free(tmp);
+    return MYR_EIO;
+  }
+  size_t len = strlen(text), done = 0;
+  while (done < len) {
+    ssize_t w = write(fd, text + done, len - done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) break;
+    done += (size_t)w;
+  }
+  if (done < len || fchmod(fd, 0644) != 0 || fsync(fd) != 0) s = MYR_EIO;
+  if (close(fd) != 0) s = MYR_EIO;
+  if (s == MYR_OK && rename(tmp, path) != 0) s = MYR_EIO;
+  if (s != MYR_OK) {
+    snprintf(why, why_size, "%s: %s", path, strerror(errno));
+    unlink(tmp);
+  } else {
+    /* the folder, so that the rename survives a power loss */
+    char *dir = strdup(path);
+    char *slash = dir ? strrchr(dir, '/') : NULL;
+    int dfd = -1;
+    if (dir) {
+      if (slash) *(slash == dir ? slash + 1 : slash) = 0;
+      dfd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY);
+    }
+    if (dfd >= 0) {
+      fsync(dfd);
+      close(dfd);
+    }
+    free(dir);
+  }
+  free(tmp);
+  return s;
+}
+
+myr_status myr_mpi_checkpoint(myr_mpi *m, const char *manifest, const char *meta) {
+  if (!m || !manifest) return MYR_EINVAL;
+  if (meta && (strchr(meta, '\n') || strlen(meta) >= sizeof(((myr_mpi_manifest *)0)->meta))) return MYR_EINVAL;
+  uint64_t frame = myr_world_frame(m->world);
+  char path[4096 + 64], text[128];
+  if (strlen(manifest) > 4096) return MYR_EINVAL;
+  rank_path(path, sizeof path, manifest, (uint32_t)m->rank, (uint32_t)m->ranks, frame);
+  rank_meta(text, sizeof text, (uint32_t)m->rank, (uint32_t)m->ranks, frame);
+  myr_snapshot_report rep = {0};
+  myr_status s = myr_snapshot_save_file(m->world, path, &(myr_snapshot_save_desc){.meta = text, .report = &rep});
+  if (s != MYR_OK) mpi_fail(m, "rank %d: checkpoint: %s", m->rank, rep.message);
+  s = mpi_agree(m, s);
+  if (s != MYR_OK) return s;
+  /* every file is in place: the manifest names them */
+  uint64_t mine = myr_world_entity_count(m->world), *all = NULL;
+  if (m->rank == 0) {
+    all = malloc((size_t)m->ranks * sizeof *all);
+    if (!all) s = MYR_ENOMEM;
+  }
+  MPI_Gather(&mine, 1, MPI_UINT64_T, all, 1, MPI_UINT64_T, 0, m->comm);
+  if (m->rank == 0 && s == MYR_OK) {
+    size_t cap = 256 + (meta ? strlen(meta) : 0) + (size_t)m->ranks * (sizeof path + 32);
+    char *doc = malloc(cap);
+    if (!doc) s = MYR_ENOMEM;
+    else {
+      /* file names relative to the manifest's folder */
+      const char *base = strrchr(manifest, '/');
+      base = base ? base + 1 : manifest;
+      int n = snprintf(doc, cap, "%s\nranks %d\nframe %" PRIu64 "\nmeta %s\n", MANIFEST_MAGIC, m->ranks, frame,
+                       meta ? meta : "");
+      for (int r = 0; r < m->ranks; r++) {
+        rank_path(path, sizeof path, base, (uint32_t)r, (uint32_t)m->ranks, frame);
+        n += snprintf(doc + n, cap - (size_t)n, "file %s %" PRIu64 "\n", path, all[r]);
+      }
+      snprintf(doc + n, cap - (size_t)n, "end\n");
+      char why[512] = "";
+      s = write_manifest(manifest, doc, why, sizeof why);
+      if (s != MYR_OK) mpi_fail(m, "checkpoint: %s", why);
+      free(doc);
+    }
+  }
+  free(all);
+  s = mpi_agree(m, s);
+  if (s != MYR_OK) return s;
+  /* the manifest names the new files: the last ones can go */
+  rank_path(path, sizeof path, manifest, (uint32_t)m->rank, (uint32_t)m->ranks, frame);
+  if (m->manifest_prev[0] && strcmp(m->manifest_prev, path) != 0) unlink(m->manifest_prev);
+  snprintf(m->manifest_prev, sizeof m->manifest_prev, "%s", path);
+  return MYR_OK;
+}
+
+/* ---- reading the manifest ------------------------------------------------- */
+
+static myr_status bad(char *why, size_t why_size, myr_status s, const char *path, const char *fmt, const char *arg) {
+  if (why && why_size) {
+    char reason[4600];
+    snprintf(reason, sizeof reason, fmt, arg);
+    snprintf(why, why_size, "%s: %s", path, reason);
+  }
+  return s;
+}
+
+/* The folder part of a path, with its slash ("" for none). */
+static void folder_of(const char *path, char *out, size_t size) {
+  const char *slash = strrchr(path, '/');
+  size_t n = slash ? (size_t)(slash - path) + 1 : 0;
+  if (n >= size) n = size - 1;
+  memcpy(out, path, n);
+  out[n] = 0;
+}
+
+/* Reads the manifest and, for each rank file, checks it is there and is
+ * the one named (its meta); `files`, when not NULL, receives the paths
+ * (ranks * 4160 bytes). */
+static myr_status manifest_load(const char *path, myr_mpi_manifest *mf, char *files, char *why, size_t why_size) {
+  FILE *f = fopen(path, "r");
+  if (!f) return bad(why, why_size, MYR_EIO, path, "%s", strerror(errno));
+  char line[8192], folder[4096];
+  folder_of(path, folder, sizeof folder);
+  myr_status s = MYR_OK;
+  memset(mf, 0, sizeof *mf);
+  unsigned long long frame = 0;
+  unsigned ranks = 0;
+  if (!fgets(line, sizeof line, f) || strcmp(line, MANIFEST_MAGIC "\n") != 0)
+    s = bad(why, why_size, MYR_ECORRUPT, path, "%s", "not a myriad MPI checkpoint manifest");
+  else if (!fgets(line, sizeof line, f) || sscanf(line, "ranks %u\n", &ranks) != 1 || ranks == 0 || ranks > 65535)
+    s = bad(why, why_size, MYR_ECORRUPT, path, "%s", "no valid 'ranks' line");
+  else if (!fgets(line, sizeof line, f) || sscanf(line, "frame %llu\n", &frame) != 1)
+    s = bad(why, why_size, MYR_ECORRUPT, path, "%s", "no valid 'frame' line");
+  else if (!fgets(line, sizeof line, f) || strncmp(line, "meta ", 5) != 0 || !strchr(line, '\n') ||
+           strlen(line + 5) > sizeof mf->meta)
+    s = bad(why, why_size, MYR_ECORRUPT, path, "%s", "no valid 'meta' line");
+  if (s == MYR_OK) {
+    mf->ranks = ranks;
+    mf->frame = frame;
+    memcpy(mf->meta, line + 5, strlen(line + 5) - 1);
+  }
+  for (unsigned r = 0; s == MYR_OK && r < ranks; r++) {
+    char name[4096], expect[4200], full[8200];
+    unsigned long long count;
+    if (!fgets(line, sizeof line, f) || sscanf(line, "file %4095s %llu\n", name, &count) != 2) {
+      s = bad(why, why_size, MYR_ECORRUPT, path, "%s", "a rank's 'file' line is missing or damaged");
+      break;
+    }
+    const char *base = strrchr(path, '/');
+    rank_path(expect, sizeof expect, base ? base + 1 : path, r, ranks, frame);
+    if (strcmp(name, expect) != 0) {
+      s = bad(why, why_size, MYR_ECORRUPT, path, "names '%s' where this checkpoint's rank file belongs", name);
+      break;
+    }
+    snprintf(full, sizeof full, "%s%s", folder, name);
+    myr_snapshot_info info;
+    myr_status x = myr_snapshot_inspect_file(full, &info, NULL, 0, NULL);
+    char meta[128];
+    rank_meta(meta, sizeof meta, r, ranks, frame);
+    if (x == MYR_EIO) s = bad(why, why_size, MYR_ECORRUPT, full, "%s", "missing or unreadable (named by the manifest)");
+    else if (x != MYR_OK || !info.checksums_ok)
+      s = bad(why, why_size, MYR_ECORRUPT, full, "%s", "not a whole snapshot (damaged)");
+    else if (strcmp(info.meta, meta) != 0 || info.frame != frame || info.entity_count != count)
+      s = bad(why, why_size, MYR_ECORRUPT, full, "%s", "is not the file of this checkpoint (meta, frame or count)");
+    if (s == MYR_OK && files) snprintf(files + (size_t)r * 8200, 8200, "%s", full);
+  }
+  if (s == MYR_OK && (!fgets(line, sizeof line, f) || strcmp(line, "end\n") != 0))
+    s = bad(why, why_size, MYR_ECORRUPT, path, "%s", "no 'end' line: cut short");
+  fclose(f);
+  return s;
+}
+
+myr_status myr_mpi_manifest_read(const char *manifest, myr_mpi_manifest *out, char *why, size_t why_size) {
+  if (why && why_size) why[0] = 0;
+  if (!manifest || !out) return MYR_EINVAL;
+  return manifest_load(manifest, out, NULL, why, why_size);
+}
+
+/* ---- restoring ------------------------------------------------------------ */
+
+/* The file world w's components as this world's: map[c] by name, and the
+ * layouts the same (field count, types, sizes, offsets). */
+static myr_status match_schema(myr_mpi *m, const myr_world *w, myr_component *map, const char *path) {
+  uint32_t n = myr_component_count(w);
+  for (myr_component c = 0; c < n; c++) {
+    const char *name = myr_component_name(w, c);
+    map[c] = UINT32_MAX;
+    if (!strcmp(name, "myr.Ghost")) continue;
+    myr_component here;
+    if (myr_component_lookup(m->world, name, &here) != MYR_OK) {
+      mpi_fail(m, "%s: component %s is not in this simulation", path, name);
+      return MYR_ETYPE;
+    }
+    uint32_t fields = 0;
+    myr_component_info(w, c, &fields, 0, NULL);
+    const comp_layout *l = &m->layouts[here];
+    bool same = fields == l->field_count;
+    for (uint32_t f = 0; same && f < fields; f++) {
+      myr_field fd;
+      myr_component_info(w, c, NULL, f, &fd);
+      same = fd.type == l->type[f] && fd.offset == l->offset[f] &&
+             (fd.type == MYR_BYTES ? fd.size : myr_type_size(fd.type)) == l->size[f];
+    }
+    if (!same) {
+      mpi_fail(m, "%s: component %s has other fields than this simulation's", path, name);
+      return MYR_ETYPE;
+    }
+    map[c] = here;
+  }
+  return MYR_OK;
+}
+
+/* The clock, the seed and the resources of file world w into this one. */
+static myr_status take_world_state(myr_mpi *m, myr_world *w, const char *path) {
+  for (myr_resource r = 0; r < myr_resource_count(w); r++) {
+    myr_resource here;
+    const char *name = myr_resource_name(w, r);
+    if (myr_resource_lookup(m->world, name, &here) != MYR_OK) continue; /* scratch this setup does not have */
+    if (myr_resource_size(m->world, here) != myr_resource_size(w, r)) {
+      mpi_fail(m, "%s: resource %s has another size than this simulation's", path, name);
+      return MYR_ETYPE;
+    }
+    memcpy(myr_resource_data(m->world, here), myr_resource_data(w, r), myr_resource_size(w, r));
+  }
+  myr_status s = myr_world_set_seed(m->world, myr_world_seed(w));
+  if (s == MYR_OK) s = myr_world_set_clock(m->world, myr_world_frame(w), myr_world_time(w));
+  return s;
+}
+
+/* Loads file j: its entities (but ghosts) into this world, as owned; with
+ * state, its clock, seed and resources too. */
+static myr_status load_file(myr_mpi *m, const char *path, bool entities, bool state) {
+  myr_world *w;
+  myr_status s = myr_world_create(NULL, &w);
+  if (s != MYR_OK) return s;
+  myr_snapshot_report rep = {0};
+  s = myr_snapshot_load_file(w, path, &(myr_snapshot_load_desc){.report = &rep});
+  if (s != MYR_OK) mpi_fail(m, "%s", rep.message);
+  myr_component *map = NULL;
+  if (s == MYR_OK) {
+    map = malloc((myr_component_count(w) + 1) * sizeof *map);
+    s = map ? match_schema(m, w, map, path) : MYR_ENOMEM;
+  }
+  if (s == MYR_OK && state) s = take_world_state(m, w, path);
+  myr_component pos = UINT32_MAX, ghost = UINT32_MAX, key = UINT32_MAX;
+  const char *pos_name = myr_component_name(m->world, m->d.position);
+  if (s == MYR_OK && entities && myr_component_lookup(w, pos_name, &pos) != MYR_OK) entities = false; /* none */
+  if (s == MYR_OK && entities) {
+    bool has_ghost = myr_component_lookup(w, "myr.Ghost", &ghost) == MYR_OK;
+    bool has_key = m->d.has_key && myr_component_lookup(w, myr_component_name(m->world, m->d.key), &key) == MYR_OK;
+    myr_query *q;
+    myr_term terms[2] = {{pos, MYR_TERM_WITH}, {ghost, MYR_TERM_WITHOUT}};
+    s = myr_query_create(w, &(myr_query_desc){terms, has_ghost ? 2 : 1}, &q);
+    mbuf b = {0};
+    if (s == MYR_OK) {
+      myr_query_iter it;
+      myr_chunk ch;
+      myr_query_iter_init(q, 0, &it);
+      while (s == MYR_OK && myr_query_next(&it, &ch))
+        for (uint32_t i = 0; i < ch.count && s == MYR_OK; i++)
+          s = mpi_pack_from(m, w, has_key, key, ghost, map, ch.ids[i], &b);
+      myr_query_destroy(q);
+    }
+    uint64_t got = 0;
+    if (s == MYR_OK) s = mpi_unpack(m, b.data, b.size, false, NULL, &got);
+    mbuf_free(&b);
+  }
+  free(map);
+  myr_world_destroy(w);
+  return s;
+}
+
+myr_status myr_mpi_restore(myr_mpi *m, const char *manifest) {
+  if (!m || !manifest) return MYR_EINVAL;
+  myr_mpi_manifest mf;
+  char why[1024] = "";
+  char *files = NULL;
+  myr_status s = myr_world_entity_count(m->world) ? MYR_EBUSY : MYR_OK;
+  if (s != MYR_OK) mpi_fail(m, "rank %d: restore: the world has entities already", m->rank);
+  if (s == MYR_OK) s = manifest_load(manifest, &mf, NULL, why, sizeof why);
+  if (s == MYR_OK) {
+    files = malloc((size_t)mf.ranks * 8200);
+    s = files ? manifest_load(manifest, &mf, files, why, sizeof why) : MYR_ENOMEM;
+  }
+  if (s != MYR_OK && why[0]) mpi_fail(m, "%s", why);
+  s = mpi_agree(m, s);
+  /* rank r: the state of file r mod R, the entities of r, r + ranks, ... */
+  if (s == MYR_OK) {
+    uint32_t first = (uint32_t)m->rank % mf.ranks;
+    s = load_file(m, files + (size_t)first * 8200, first == (uint32_t)m->rank, true);
+    for (uint32_t j = (uint32_t)m->rank + (uint32_t)m->ranks; s == MYR_OK && j < mf.ranks; j += (uint32_t)m->ranks)
+      s = load_file(m, files + (size_t)j * 8200, true, false);
+    s = mpi_agree(m, s);
+  }
+  free(files);
+  if (s == MYR_OK) s = mpi_agree(m, mpi_split(m, false));
+  if (s == MYR_OK) s = mpi_agree(m, mpi_migrate(m));
+  if (s == MYR_OK) s = mpi_agree(m, mpi_refresh_ghosts(m));
+  if (s == MYR_OK) s = mpi_agree(m, mpi_resolve_links(m));
+  return s;
+}

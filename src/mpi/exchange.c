@@ -1,0 +1,338 @@
+/* Entities as records: packed for migration, ghosts and restores, sent
+ * between ranks, and made again on arrival (mpi_impl.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mpi_impl.h"
+
+/* ---- buffers and the key map ---------------------------------------------- */
+
+bool mbuf_reserve(mbuf *b, size_t more) {
+  if (b->size + more <= b->cap) return true;
+  size_t cap = b->cap ? b->cap : 4096;
+  while (cap < b->size + more) cap *= 2;
+  unsigned char *p = realloc(b->data, cap);
+  if (!p) return false;
+  b->data = p;
+  b->cap = cap;
+  return true;
+}
+
+bool mbuf_put(mbuf *b, const void *p, size_t n) {
+  if (!mbuf_reserve(b, n)) return false;
+  if (n) memcpy(b->data + b->size, p, n);
+  b->size += n;
+  return true;
+}
+
+void mbuf_free(mbuf *b) {
+  free(b->data);
+  *b = (mbuf){0};
+}
+
+static inline uint32_t key_slot(uint64_t key, uint32_t cap) {
+  key ^= key >> 33;
+  key *= 0xff51afd7ed558ccdull;
+  key ^= key >> 33;
+  return (uint32_t)key & (cap - 1);
+}
+
+bool keymap_put(keymap *m, uint64_t key, myr_entity id) {
+  if ((uint64_t)(m->count + 1) * 2 > m->cap) {
+    uint32_t cap = m->cap ? m->cap * 2 : 1024;
+    keymap n = {calloc(cap, sizeof *n.keys), calloc(cap, sizeof *n.ids), cap, 0};
+    if (!n.keys || !n.ids) {
+      free(n.keys), free(n.ids);
+      return false;
+    }
+    for (uint32_t i = 0; i < m->cap; i++)
+      if (m->keys[i]) keymap_put(&n, m->keys[i], m->ids[i]);
+    keymap_free(m);
+    *m = n;
+  }
+  uint32_t i = key_slot(key, m->cap);
+  while (m->keys[i] && m->keys[i] != key) i = (i + 1) & (m->cap - 1);
+  if (!m->keys[i]) m->count++;
+  m->keys[i] = key;
+  m->ids[i] = id;
+  return true;
+}
+
+myr_entity keymap_get(const keymap *m, uint64_t key) {
+  if (!m->cap || !key) return MYR_ENTITY_NULL;
+  for (uint32_t i = key_slot(key, m->cap);; i = (i + 1) & (m->cap - 1)) {
+    if (!m->keys[i]) return MYR_ENTITY_NULL;
+    if (m->keys[i] == key) return m->ids[i];
+  }
+}
+
+void keymap_clear(keymap *m) {
+  if (m->cap) memset(m->keys, 0, (size_t)m->cap * sizeof *m->keys);
+  m->count = 0;
+}
+
+void keymap_free(keymap *m) {
+  free(m->keys);
+  free(m->ids);
+  *m = (keymap){0};
+}
+
+/* ---- layouts -------------------------------------------------------------- */
+
+myr_status mpi_layouts_make(myr_mpi *m) {
+  uint32_t n = myr_component_count(m->world);
+  m->layouts = calloc(n ? n : 1, sizeof *m->layouts);
+  if (!m->layouts) return MYR_ENOMEM;
+  m->component_count = n;
+  uint32_t widest = 16;
+  for (myr_component c = 0; c < n; c++) {
+    comp_layout *l = &m->layouts[c];
+    uint32_t fields = 0;
+    myr_status s = myr_component_info(m->world, c, &fields, 0, NULL);
+    if (s != MYR_OK) return s;
+    l->field_count = fields;
+    l->offset = calloc(fields ? fields : 1, sizeof *l->offset);
+    l->size = calloc(fields ? fields : 1, sizeof *l->size);
+    l->type = calloc(fields ? fields : 1, sizeof *l->type);
+    if (!l->offset || !l->size || !l->type) return MYR_ENOMEM;
+    for (uint32_t f = 0; f < fields; f++) {
+      myr_field fd;
+      s = myr_component_info(m->world, c, NULL, f, &fd);
+      if (s != MYR_OK) return s;
+      l->offset[f] = (uint32_t)fd.offset;
+      l->size[f] = fd.type == MYR_BYTES ? fd.size : myr_type_size(fd.type);
+      l->type[f] = fd.type;
+      l->has_links |= fd.type == MYR_ENTITY;
+      if (l->offset[f] + l->size[f] > l->row_size) l->row_size = l->offset[f] + l->size[f];
+    }
+    if (l->row_size > widest) widest = l->row_size;
+  }
+  m->row_cap = (widest + 15u) & ~15u;
+  m->row = aligned_alloc(16, (size_t)m->row_cap * (n ? n : 1));
+  return m->row ? MYR_OK : MYR_ENOMEM;
+}
+
+void mpi_layouts_free(myr_mpi *m) {
+  for (uint32_t c = 0; m->layouts && c < m->component_count; c++) {
+    free(m->layouts[c].offset);
+    free(m->layouts[c].size);
+    free(m->layouts[c].type);
+  }
+  free(m->layouts);
+  free(m->row);
+  m->layouts = NULL;
+  m->row = NULL;
+}
+
+/* ---- packing -------------------------------------------------------------- */
+
+static uint64_t key_in(const myr_world *w, bool has_key, myr_component key, myr_entity e) {
+  uint64_t k = 0;
+  if (has_key && e != MYR_ENTITY_NULL && myr_field_get(w, e, key, 0, MYR_U64, &k) != MYR_OK) k = 0;
+  return k;
+}
+
+uint64_t mpi_key_of(const myr_mpi *m, myr_entity e) { return key_in(m->world, m->d.has_key, m->d.key, e); }
+
+/* w's components are sent as map[c] (NULL: c), skip left out; the layouts
+ * are this world's, which w shares (checked by the restore). */
+myr_status mpi_pack_from(myr_mpi *m, const myr_world *w, bool has_key, myr_component key, myr_component skip,
+                         const myr_component *map, myr_entity e, mbuf *b) {
+  uint64_t k = key_in(w, has_key, key, e);
+  uint32_t n = 0, count = myr_component_count(w);
+  size_t at = b->size;
+  if (!mbuf_put(b, &k, 8) || !mbuf_put(b, &n, 4)) return MYR_ENOMEM;
+  for (myr_component c = 0; c < count; c++) {
+    if (c == skip || !myr_component_has(w, e, c)) continue;
+    myr_component to = map ? map[c] : c;
+    if (to >= m->component_count) return MYR_ECORRUPT; /* a component this world lacks */
+    const comp_layout *l = &m->layouts[to];
+    memset(m->row, 0, l->row_size);
+    if (l->row_size && myr_component_get(w, e, c, m->row) != MYR_OK) return MYR_EINVAL;
+    for (uint32_t f = 0; l->has_links && f < l->field_count; f++) {
+      if (l->type[f] != MYR_ENTITY) continue;
+      myr_entity target;
+      memcpy(&target, m->row + l->offset[f], 8);
+      uint64_t tk = key_in(w, has_key, key, target);
+      memcpy(m->row + l->offset[f], &tk, 8);
+    }
+    if (!mbuf_put(b, &to, 4) || !mbuf_put(b, m->row, l->row_size)) return MYR_ENOMEM;
+    n++;
+  }
+  memcpy(b->data + at + 8, &n, 4);
+  return MYR_OK;
+}
+
+myr_status mpi_pack(myr_mpi *m, myr_entity e, mbuf *b) {
+  return mpi_pack_from(m, m->world, m->d.has_key, m->d.key, m->ghost, NULL, e, b);
+}
+
+/* ---- unpacking ------------------------------------------------------------ */
+
+static myr_status link_later(myr_mpi *m, myr_entity e, myr_component c, uint32_t field, uint64_t key) {
+  if (m->link_count == m->link_cap) {
+    uint32_t cap = m->link_cap ? m->link_cap * 2 : 256;
+    pending_link *p = realloc(m->links, (size_t)cap * sizeof *p);
+    if (!p) return MYR_ENOMEM;
+    m->links = p;
+    m->link_cap = cap;
+  }
+  m->links[m->link_count++] = (pending_link){e, c, field, key};
+  return MYR_OK;
+}
+
+/* True when e has exactly the components comps[0..n) besides the ghost tag. */
+static bool same_set(const myr_mpi *m, myr_entity e, const myr_component *comps, uint32_t n) {
+  uint32_t have = 0;
+  for (myr_component c = 0; c < m->component_count; c++)
+    if (c != m->ghost && myr_component_has(m->world, e, c)) have++;
+  if (have != n) return false;
+  for (uint32_t i = 0; i < n; i++)
+    if (!myr_component_has(m->world, e, comps[i])) return false;
+  return true;
+}
+
+myr_status mpi_unpack(myr_mpi *m, const unsigned char *in, size_t size, bool as_ghost, keymap *ghosts, uint64_t *got) {
+  myr_component comps[MYR_MAX_COMPONENTS + 1];
+  const void *values[MYR_MAX_COMPONENTS + 1];
+  size_t at = 0;
+  while (at < size) {
+    uint64_t key;
+    uint32_t n;
+    if (size - at < 12) return MYR_ECORRUPT;
+    memcpy(&key, in + at, 8);
+    memcpy(&n, in + at + 8, 4);
+    at += 12;
+    if (n > m->component_count || n > MYR_MAX_COMPONENTS) return MYR_ECORRUPT;
+    for (uint32_t i = 0; i < n; i++) {
+      myr_component c;
+      if (size - at < 4) return MYR_ECORRUPT;
+      memcpy(&c, in + at, 4);
+      at += 4;
+      if (c >= m->component_count || c == m->ghost || (i && c <= comps[i - 1])) return MYR_ECORRUPT;
+      const comp_layout *l = &m->layouts[c];
+      if (size - at < l->row_size) return MYR_ECORRUPT;
+      unsigned char *row = m->row + (size_t)i * m->row_cap;
+      memcpy(row, in + at, l->row_size);
+      at += l->row_size;
+      comps[i] = c;
+      values[i] = row;
+    }
+    /* links: keys now, ids once everything has arrived */
+    myr_entity e = ghosts ? keymap_get(ghosts, key) : MYR_ENTITY_NULL;
+    if (e != MYR_ENTITY_NULL && !same_set(m, e, comps, n)) {
+      if (myr_entity_destroy(m->world, e) != MYR_OK) return MYR_EINVAL;
+      e = MYR_ENTITY_NULL;
+    }
+    if (e != MYR_ENTITY_NULL) {
+      for (uint32_t i = 0; i < n; i++)
+        if (m->layouts[comps[i]].field_count && myr_component_set(m->world, e, comps[i], values[i]) != MYR_OK)
+          return MYR_EINVAL;
+      if (!as_ghost && myr_component_remove(m->world, e, m->ghost) != MYR_OK) return MYR_EINVAL;
+    } else {
+      uint32_t total = n;
+      if (as_ghost) comps[total] = m->ghost, values[total++] = NULL;
+      myr_status s = myr_entity_create_with(m->world, comps, total, values, &e);
+      if (s != MYR_OK) return s;
+    }
+    if (ghosts) keymap_put(ghosts, key, MYR_ENTITY_NULL); /* kept: not to be dropped */
+    for (uint32_t i = 0; i < n; i++) {
+      const comp_layout *l = &m->layouts[comps[i]];
+      for (uint32_t f = 0; l->has_links && f < l->field_count; f++) {
+        if (l->type[f] != MYR_ENTITY) continue;
+        uint64_t tk;
+        memcpy(&tk, (const unsigned char *)values[i] + l->offset[f], 8);
+        const myr_entity none = MYR_ENTITY_NULL;
+        myr_status s = myr_field_set(m->world, e, comps[i], f, MYR_ENTITY, &none);
+        if (s == MYR_OK && tk) s = link_later(m, e, comps[i], f, tk);
+        if (s != MYR_OK) return s;
+      }
+    }
+    if (as_ghost) {
+      if (m->ghost_count == m->ghost_cap) {
+        uint32_t cap = m->ghost_cap ? m->ghost_cap * 2 : 1024;
+        myr_entity *ids = realloc(m->ghost_ids, (size_t)cap * sizeof *ids);
+        if (ids) m->ghost_ids = ids;
+        uint64_t *keys = realloc(m->ghost_keys, (size_t)cap * sizeof *keys);
+        if (keys) m->ghost_keys = keys;
+        int *from = realloc(m->ghost_from, (size_t)cap * sizeof *from);
+        if (from) m->ghost_from = from;
+        if (!ids || !keys || !from) return MYR_ENOMEM;
+        m->ghost_cap = cap;
+      }
+      m->ghost_ids[m->ghost_count] = e;
+      m->ghost_keys[m->ghost_count] = key;
+      m->ghost_from[m->ghost_count++] = -1; /* the caller sets the sender */
+    }
+    (*got)++;
+  }
+  return MYR_OK;
+}
+
+myr_status mpi_map_all(myr_mpi *m) {
+  keymap_clear(&m->map);
+  if (!m->d.has_key) return MYR_OK;
+  myr_query *q;
+  myr_status s = myr_query_create(
+      m->world, &(myr_query_desc){(myr_term[]){{m->d.key, MYR_TERM_READ}, {m->ghost, MYR_TERM_OPTIONAL}}, 2}, &q);
+  if (s != MYR_OK) return s;
+  myr_query_iter it;
+  myr_chunk ch;
+  myr_query_iter_init(q, 0, &it);
+  while (s == MYR_OK && myr_query_next(&it, &ch)) {
+    const uint64_t *k = myr_chunk_column(&ch, 0, 0);
+    for (uint32_t i = 0; i < ch.count; i++)
+      if (k[i] && !keymap_put(&m->map, k[i], ch.ids[i])) s = MYR_ENOMEM;
+  }
+  myr_query_destroy(q);
+  return s;
+}
+
+myr_status mpi_resolve_links(myr_mpi *m) {
+  if (!m->link_count) return MYR_OK;
+  myr_status s = mpi_map_all(m);
+  for (uint32_t i = 0; s == MYR_OK && i < m->link_count; i++) {
+    const pending_link *l = &m->links[i];
+    if (!myr_entity_alive(m->world, l->entity)) continue; /* a ghost replaced since */
+    myr_entity to = keymap_get(&m->map, l->key);
+    s = myr_field_set(m->world, l->entity, l->component, l->field, MYR_ENTITY, &to);
+  }
+  m->link_count = 0;
+  return s;
+}
+
+/* ---- sending -------------------------------------------------------------- */
+
+myr_status mpi_exchange(myr_mpi *m, uint64_t *bytes_sent) {
+  double t0 = mpi_now_ms();
+  size_t total = 0;
+  for (int r = 0; r < m->ranks; r++) {
+    if (m->out[r].size > (size_t)INT32_MAX - total) return MYR_ELIMIT;
+    m->sdispl[r] = (int)total;
+    m->scount[r] = (int)m->out[r].size;
+    total += m->out[r].size;
+    if (r != m->rank && bytes_sent) *bytes_sent += m->out[r].size;
+  }
+  /* the segments back to back in out[ranks], the send buffer */
+  mbuf *send = &m->out[m->ranks];
+  send->size = 0;
+  if (!mbuf_reserve(send, total ? total : 1)) return MYR_ENOMEM;
+  for (int r = 0; r < m->ranks; r++) mbuf_put(send, m->out[r].data, m->out[r].size);
+  MPI_Alltoall(m->scount, 1, MPI_INT, m->rcount, 1, MPI_INT, m->comm);
+  size_t in = 0;
+  for (int r = 0; r < m->ranks; r++) {
+    m->rdispl[r] = (int)in;
+    in += (size_t)m->rcount[r];
+  }
+  m->in.size = 0;
+  if (!mbuf_reserve(&m->in, in ? in : 1)) {
+    /* the senders have committed to sending: no way back for the ranks */
+    fprintf(stderr, "myriad: rank %d: out of memory for %zu bytes from the other ranks\n", m->rank, in);
+    MPI_Abort(m->comm, 1);
+  }
+  MPI_Alltoallv(send->data, m->scount, m->sdispl, MPI_BYTE, m->in.data, m->rcount, m->rdispl, MPI_BYTE, m->comm);
+  m->in.size = in;
+  m->stats.comm_ms += mpi_now_ms() - t0;
+  return MYR_OK;
+}

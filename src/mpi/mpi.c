@@ -1,0 +1,506 @@
+/* One simulation over MPI ranks (mpi.h): cells on a Z-order curve split
+ * into runs by entity counts, the frame (forwarded destroys, migration,
+ * ghosts), global sums and the content hash. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "mpi_impl.h"
+
+double mpi_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
+}
+
+void mpi_fail(myr_mpi *m, const char *fmt, ...) {
+  if (m->error[0]) return; /* the first reason stays */
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(m->error, sizeof m->error, fmt, ap);
+  va_end(ap);
+}
+
+myr_status mpi_agree(myr_mpi *m, myr_status local) {
+  double t0 = mpi_now_ms();
+  int mine = local == MYR_OK ? m->ranks : m->rank, first;
+  MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, m->comm);
+  if (first == m->ranks) {
+    m->stats.comm_ms += mpi_now_ms() - t0;
+    return MYR_OK;
+  }
+  int st = (int)local;
+  MPI_Bcast(&st, 1, MPI_INT, first, m->comm);
+  MPI_Bcast(m->error, (int)sizeof m->error, MPI_CHAR, first, m->comm);
+  m->error[sizeof m->error - 1] = 0;
+  m->stats.comm_ms += mpi_now_ms() - t0;
+  return (myr_status)st;
+}
+
+/* ---- cells and the curve -------------------------------------------------- */
+
+static uint64_t morton(const uint32_t *c, const uint32_t *bits, uint32_t dims) {
+  uint64_t code = 0;
+  uint32_t out = 0;
+  for (uint32_t b = 0; b < 10; b++)
+    for (uint32_t a = 0; a < dims; a++)
+      if (b < bits[a]) code |= (uint64_t)((c[a] >> b) & 1u) << out++;
+  return code;
+}
+
+typedef struct code_cell {
+  uint64_t code;
+  uint32_t cell;
+} code_cell;
+
+static int by_code(const void *a, const void *b) {
+  const code_cell *x = a, *y = b;
+  return (x->code > y->code) - (x->code < y->code);
+}
+
+static myr_status make_curve(myr_mpi *m) {
+  code_cell *cc = malloc((size_t)m->cell_count * sizeof *cc);
+  m->curve_of = malloc((size_t)m->cell_count * sizeof *m->curve_of);
+  m->owner = malloc((size_t)m->cell_count * sizeof *m->owner);
+  m->counts = malloc((size_t)m->cell_count * sizeof *m->counts);
+  if (!cc || !m->curve_of || !m->owner || !m->counts) {
+    free(cc);
+    return MYR_ENOMEM;
+  }
+  for (uint32_t i = 0; i < m->cell_count; i++) {
+    uint32_t c[3] = {i % m->cells[0], (i / m->cells[0]) % m->cells[1], i / (m->cells[0] * m->cells[1])};
+    cc[i] = (code_cell){morton(c, m->bits, m->d.dims), i};
+  }
+  qsort(cc, m->cell_count, sizeof *cc, by_code);
+  for (uint32_t i = 0; i < m->cell_count; i++) m->curve_of[cc[i].cell] = i;
+  free(cc);
+  return MYR_OK;
+}
+
+static inline uint32_t axis_cell(const myr_mpi *m, uint32_t a, float v) {
+  float f = (v - m->d.min[a]) * m->scale[a];
+  if (!(f >= 0.0f)) return 0; /* below, or NaN */
+  return f >= (float)m->cells[a] ? m->cells[a] - 1 : (uint32_t)f;
+}
+
+static inline uint32_t cell_index(const myr_mpi *m, const uint32_t *c) {
+  return c[0] + m->cells[0] * (c[1] + m->cells[1] * c[2]);
+}
+
+uint32_t mpi_curve_of_position(const myr_mpi *m, const float *p) {
+  uint32_t c[3] = {0, 0, 0};
+  for (uint32_t a = 0; a < m->d.dims; a++) c[a] = axis_cell(m, a, p[a]);
+  return m->curve_of[cell_index(m, c)];
+}
+
+bool myr_mpi_owns(const myr_mpi *m, const float *p) {
+  return m && p && m->owner[mpi_curve_of_position(m, p)] == m->rank;
+}
+
+/* Runs fn over every owned entity with its position (dims floats). */
+typedef myr_status (*each_fn)(myr_mpi *m, myr_entity e, const float *p, void *ctx);
+static myr_status each_owned(myr_mpi *m, each_fn fn, void *ctx) {
+  myr_query_iter it;
+  myr_chunk ch;
+  myr_query_iter_init(m->owned_q, 0, &it);
+  while (myr_query_next(&it, &ch)) {
+    const float *col[3] = {NULL, NULL, NULL};
+    for (uint32_t a = 0; a < m->d.dims; a++) col[a] = myr_chunk_column(&ch, 0, m->d.axis[a]);
+    for (uint32_t i = 0; i < ch.count; i++) {
+      float p[3] = {col[0][i], col[1][i], m->d.dims == 3 ? col[2][i] : 0.0f};
+      myr_status s = fn(m, ch.ids[i], p, ctx);
+      if (s != MYR_OK) return s;
+    }
+  }
+  return MYR_OK;
+}
+
+static myr_status count_cell(myr_mpi *m, myr_entity e, const float *p, void *ctx) {
+  (void)e, (void)ctx;
+  m->counts[mpi_curve_of_position(m, p)]++;
+  return MYR_OK;
+}
+
+/* The runs of the curve from the per-cell counts: a cell goes to the rank
+ * in whose share of the entities its first entity falls. */
+myr_status mpi_split(myr_mpi *m, bool local_only) {
+  memset(m->counts, 0, (size_t)m->cell_count * sizeof *m->counts);
+  myr_status s = each_owned(m, count_cell, NULL);
+  if (s != MYR_OK) return s;
+  if (!local_only) {
+    double t0 = mpi_now_ms();
+    MPI_Allreduce(MPI_IN_PLACE, m->counts, (int)m->cell_count, MPI_UINT64_T, MPI_SUM, m->comm);
+    m->stats.comm_ms += mpi_now_ms() - t0;
+  }
+  uint64_t total = 0;
+  for (uint32_t i = 0; i < m->cell_count; i++) total += m->counts[i];
+  uint64_t before = 0;
+  m->stats.cells_owned = 0;
+  for (uint32_t i = 0; i < m->cell_count; i++) {
+    uint64_t r = total ? before * (unsigned)m->ranks / total /* < 2^48 entities x 2^16 ranks */
+                       : (uint64_t)i * (unsigned)m->ranks / m->cell_count;
+    m->owner[i] = (uint16_t)(r < (uint64_t)m->ranks ? r : (uint64_t)m->ranks - 1);
+    m->stats.cells_owned += m->owner[i] == m->rank;
+    before += m->counts[i];
+  }
+  m->stats.rebalances++;
+  return MYR_OK;
+}
+
+/* ---- migration ------------------------------------------------------------ */
+
+typedef struct id_list {
+  myr_entity *ids;
+  uint32_t count, cap;
+} id_list;
+
+static bool id_push(id_list *l, myr_entity e) {
+  if (l->count == l->cap) {
+    uint32_t cap = l->cap ? l->cap * 2 : 256;
+    myr_entity *p = realloc(l->ids, (size_t)cap * sizeof *p);
+    if (!p) return false;
+    l->ids = p;
+    l->cap = cap;
+  }
+  l->ids[l->count++] = e;
+  return true;
+}
+
+static myr_status pack_leaver(myr_mpi *m, myr_entity e, const float *p, void *ctx) {
+  int to = m->owner[mpi_curve_of_position(m, p)];
+  if (to == m->rank) return MYR_OK;
+  if (!id_push(ctx, e)) return MYR_ENOMEM;
+  return mpi_pack(m, e, &m->out[to]);
+}
+
+static bool ghosts_on(const myr_mpi *m) { return m->d.has_key && m->d.ghost_width > 0.0f; }
+
+/* A map of this rank's ghosts by key. */
+static myr_status map_ghosts(myr_mpi *m, keymap *g) {
+  keymap_clear(g);
+  for (uint32_t i = 0; i < m->ghost_count; i++)
+    if (myr_entity_alive(m->world, m->ghost_ids[i]) && myr_component_has(m->world, m->ghost_ids[i], m->ghost) &&
+        !keymap_put(g, m->ghost_keys[i], m->ghost_ids[i]))
+      return MYR_ENOMEM;
+  return MYR_OK;
+}
+
+myr_status mpi_migrate(myr_mpi *m) {
+  for (int r = 0; r <= m->ranks; r++) m->out[r].size = 0;
+  id_list leaving = {0};
+  myr_status s = each_owned(m, pack_leaver, &leaving);
+  /* the ranks exchange whatever happened: a rank that failed sends less and
+   * says so when they agree */
+  uint64_t sent = 0;
+  if (s == MYR_OK) s = mpi_exchange(m, &sent);
+  else mpi_exchange(m, &sent);
+  m->stats.bytes_migration += sent;
+  m->stats.migrated_out = leaving.count;
+  /* a leaver stays as a ghost, so that links to it hold while it is near;
+   * the refresh drops it when it is not */
+  for (uint32_t i = 0; s == MYR_OK && i < leaving.count; i++)
+    s = ghosts_on(m) ? myr_component_add(m->world, leaving.ids[i], m->ghost, NULL)
+                     : myr_entity_destroy(m->world, leaving.ids[i]);
+  free(leaving.ids);
+  /* an arrival this rank holds as a ghost becomes that entity, owned */
+  keymap arrivals = {0};
+  if (s == MYR_OK && ghosts_on(m)) s = map_ghosts(m, &arrivals);
+  uint64_t got = 0;
+  if (s == MYR_OK) {
+    s = mpi_unpack(m, m->in.data, m->in.size, false, ghosts_on(m) ? &arrivals : NULL, &got);
+    if (s == MYR_ECORRUPT) mpi_fail(m, "rank %d: a migration message from another rank does not decode", m->rank);
+  }
+  keymap_free(&arrivals);
+  m->stats.migrated_in = got;
+  return s;
+}
+
+/* ---- ghosts --------------------------------------------------------------- */
+
+/* The ranks whose regions come within the ghost width of p, but this one. */
+static myr_status pack_ghost(myr_mpi *m, myr_entity e, const float *p, void *ctx) {
+  (void)ctx;
+  const float w = m->d.ghost_width;
+  int32_t lo[3] = {0, 0, 0}, hi[3] = {0, 0, 0};
+  for (uint32_t a = 0; a < m->d.dims; a++) {
+    if (m->d.wrap) { /* cells counted past the edges, wrapped below */
+      lo[a] = (int32_t)floorf((p[a] - w - m->d.min[a]) * m->scale[a]);
+      hi[a] = (int32_t)floorf((p[a] + w - m->d.min[a]) * m->scale[a]);
+      if (hi[a] - lo[a] >= (int32_t)m->cells[a]) lo[a] = 0, hi[a] = (int32_t)m->cells[a] - 1;
+    } else {
+      lo[a] = (int32_t)axis_cell(m, a, p[a] - w);
+      hi[a] = (int32_t)axis_cell(m, a, p[a] + w);
+    }
+  }
+  int seen[64];
+  uint32_t seen_count = 0;
+  for (int32_t z = lo[2]; z <= hi[2]; z++)
+    for (int32_t y = lo[1]; y <= hi[1]; y++)
+      for (int32_t x = lo[0]; x <= hi[0]; x++) {
+        int32_t v[3] = {x, y, z};
+        uint32_t c[3];
+        for (uint32_t a = 0; a < 3; a++) {
+          int32_t n = (int32_t)m->cells[a];
+          c[a] = (uint32_t)(((v[a] % n) + n) % n);
+        }
+        int to = m->owner[m->curve_of[cell_index(m, c)]];
+        if (to == m->rank) continue;
+        bool dup = false;
+        for (uint32_t i = 0; i < seen_count && !dup; i++) dup = seen[i] == to;
+        if (dup) continue;
+        if (seen_count < 64) seen[seen_count++] = to;
+        myr_status s = mpi_pack(m, e, &m->out[to]);
+        if (s != MYR_OK) return s;
+        m->stats.ghosts_sent++;
+      }
+  return MYR_OK;
+}
+
+myr_status mpi_refresh_ghosts(myr_mpi *m) {
+  if (!ghosts_on(m)) return MYR_OK;
+  for (int r = 0; r <= m->ranks; r++) m->out[r].size = 0;
+  m->stats.ghosts_sent = 0;
+  myr_status s = each_owned(m, pack_ghost, NULL);
+  uint64_t sent = 0;
+  myr_status x = mpi_exchange(m, &sent);
+  if (s == MYR_OK) s = x;
+  m->stats.bytes_ghosts += sent;
+  /* every ghost here, by key: those the ranks send again are updated in
+   * place (their ids, and links to them, hold), the rest dropped */
+  keymap old = {0};
+  if (s == MYR_OK) {
+    myr_query_iter it;
+    myr_chunk ch;
+    myr_query_iter_init(m->ghost_q, 0, &it);
+    while (s == MYR_OK && myr_query_next(&it, &ch))
+      for (uint32_t i = 0; i < ch.count && s == MYR_OK; i++) {
+        uint64_t k = mpi_key_of(m, ch.ids[i]);
+        if (!k || !keymap_put(&old, k, ch.ids[i])) s = k ? MYR_ENOMEM : MYR_EINVAL;
+      }
+  }
+  m->ghost_count = 0;
+  for (int r = 0; s == MYR_OK && r < m->ranks; r++) {
+    uint64_t got = 0;
+    uint32_t first = m->ghost_count;
+    s = mpi_unpack(m, m->in.data + m->rdispl[r], (size_t)m->rcount[r], true, &old, &got);
+    if (s == MYR_ECORRUPT) mpi_fail(m, "rank %d: a ghost message from rank %d does not decode", m->rank, r);
+    for (uint32_t i = first; i < m->ghost_count; i++) m->ghost_from[i] = r;
+  }
+  for (uint32_t i = 0; s == MYR_OK && i < old.cap; i++)
+    if (old.keys[i] && old.ids[i] != MYR_ENTITY_NULL) s = myr_entity_destroy(m->world, old.ids[i]);
+  keymap_free(&old);
+  return s;
+}
+
+/* ---- destroys of ghosts, to their owners ---------------------------------- */
+
+static myr_status forward_destroys(myr_mpi *m) {
+  if (!ghosts_on(m)) return MYR_OK;
+  for (int r = 0; r <= m->ranks; r++) m->out[r].size = 0;
+  m->stats.destroys_sent = 0;
+  myr_status s = MYR_OK;
+  for (uint32_t i = 0; i < m->ghost_count && s == MYR_OK; i++) {
+    if (myr_entity_alive(m->world, m->ghost_ids[i])) continue;
+    if (!mbuf_put(&m->out[m->ghost_from[i]], &m->ghost_keys[i], 8)) s = MYR_ENOMEM;
+    m->stats.destroys_sent++;
+  }
+  uint64_t sent = 0;
+  myr_status x = mpi_exchange(m, &sent); /* whatever happened: the ranks take part */
+  if (s == MYR_OK) s = x;
+  m->stats.bytes_destroys += sent;
+  if (s != MYR_OK || !m->in.size) return s;
+  if (m->in.size % 8) return MYR_ECORRUPT;
+  s = mpi_map_all(m);
+  for (size_t at = 0; s == MYR_OK && at < m->in.size; at += 8) {
+    uint64_t k;
+    memcpy(&k, m->in.data + at, 8);
+    myr_entity e = keymap_get(&m->map, k);
+    /* already gone (two ranks ate it), or a ghost here: nothing to do */
+    if (e == MYR_ENTITY_NULL || !myr_entity_alive(m->world, e) || myr_component_has(m->world, e, m->ghost)) continue;
+    s = myr_entity_destroy(m->world, e);
+  }
+  return s;
+}
+
+/* ---- the public calls ----------------------------------------------------- */
+
+static myr_status check_desc(myr_world *w, const myr_mpi_desc *d) {
+  if (d->dims != 2 && d->dims != 3) return MYR_EINVAL;
+  uint32_t fields = 0;
+  myr_status s = myr_component_info(w, d->position, &fields, 0, NULL);
+  if (s != MYR_OK) return s == MYR_EINVAL ? MYR_ENOCOMP : s;
+  uint64_t product = 1;
+  for (uint32_t a = 0; a < d->dims; a++) {
+    if (d->axis[a] >= fields) return MYR_EFIELD;
+    myr_field f;
+    myr_component_info(w, d->position, NULL, d->axis[a], &f);
+    if (f.type != MYR_F32) return MYR_ETYPE;
+    if (!isfinite(d->min[a]) || !isfinite(d->max[a]) || !(d->min[a] < d->max[a])) return MYR_EINVAL;
+    uint32_t c = d->cells[a] ? d->cells[a] : 16;
+    if (c > 1024 || (c & (c - 1))) return MYR_EINVAL;
+    product *= c;
+  }
+  if (product > MYR_MPI_MAX_CELLS) return MYR_EINVAL;
+  if (!isfinite(d->ghost_width) || d->ghost_width < 0.0f) return MYR_EINVAL;
+  if (d->ghost_width > 0.0f && !d->has_key) return MYR_EINVAL;
+  if (d->has_key) {
+    s = myr_component_info(w, d->key, &fields, 0, NULL);
+    if (s != MYR_OK) return MYR_ENOCOMP;
+    myr_field f;
+    if (fields == 0 || myr_component_info(w, d->key, NULL, 0, &f) != MYR_OK || f.type != MYR_U64) return MYR_ETYPE;
+  }
+  if (d->start != MYR_MPI_REPLICATED && d->start != MYR_MPI_SCATTERED) return MYR_EINVAL;
+  return MYR_OK;
+}
+
+static myr_status drop_others(myr_mpi *m, myr_entity e, const float *p, void *ctx) {
+  if (m->owner[mpi_curve_of_position(m, p)] != m->rank && !id_push(ctx, e)) return MYR_ENOMEM;
+  return MYR_OK;
+}
+
+static myr_status setup(myr_mpi *m) {
+  const myr_mpi_desc *d = &m->d;
+  m->cell_count = 1;
+  for (uint32_t a = 0; a < 3; a++) {
+    m->cells[a] = a < d->dims ? (d->cells[a] ? d->cells[a] : 16) : 1;
+    m->bits[a] = (uint32_t)__builtin_ctz(m->cells[a]);
+    m->scale[a] = a < d->dims ? (float)m->cells[a] / (d->max[a] - d->min[a]) : 1.0f;
+    m->cell_count *= m->cells[a];
+  }
+  m->d.cells[0] = m->cells[0], m->d.cells[1] = m->cells[1], m->d.cells[2] = d->dims == 3 ? m->cells[2] : 0;
+  myr_status s = myr_component_lookup(m->world, "myr.Ghost", &m->ghost);
+  if (s != MYR_OK) s = myr_component_register(m->world, &(myr_component_desc){"myr.Ghost", NULL, 0, 0}, &m->ghost);
+  if (s == MYR_OK) s = myr_component_hide(m->world, m->ghost);
+  if (s == MYR_OK) s = mpi_layouts_make(m);
+  if (s == MYR_OK) s = make_curve(m);
+  if (s == MYR_OK)
+    s = myr_query_create(m->world, &(myr_query_desc){(myr_term[]){{d->position, MYR_TERM_READ}}, 1}, &m->owned_q);
+  if (s == MYR_OK)
+    s = myr_query_create(m->world,
+                         &(myr_query_desc){(myr_term[]){{d->position, MYR_TERM_READ}, {m->ghost, MYR_TERM_WITH}}, 2},
+                         &m->ghost_q);
+  m->out = calloc((size_t)m->ranks + 1, sizeof *m->out);
+  m->scount = calloc((size_t)m->ranks * 4, sizeof(int));
+  if (s == MYR_OK && (!m->out || !m->scount)) s = MYR_ENOMEM;
+  if (s == MYR_OK) {
+    m->sdispl = m->scount + m->ranks;
+    m->rcount = m->sdispl + m->ranks;
+    m->rdispl = m->rcount + m->ranks;
+  }
+  return s;
+}
+
+myr_status myr_mpi_create(myr_world *w, const myr_mpi_desc *d, myr_mpi **out) {
+  if (!w || !d || !out) return MYR_EINVAL;
+  myr_status s = check_desc(w, d);
+  myr_mpi *m = calloc(1, sizeof *m);
+  if (!m) return MYR_ENOMEM;
+  m->world = w;
+  m->d = *d;
+  MPI_Comm_dup(d->comm == MPI_COMM_NULL ? MPI_COMM_WORLD : d->comm, &m->comm);
+  MPI_Comm_rank(m->comm, &m->rank);
+  MPI_Comm_size(m->comm, &m->ranks);
+  if (m->ranks > 65535) s = MYR_ELIMIT;
+  if (s != MYR_OK) mpi_fail(m, "rank %d: the MPI description is not valid: %s", m->rank, myr_strerror(s));
+  if (s == MYR_OK) s = setup(m);
+  s = mpi_agree(m, s);
+  /* the first split: from the whole world each rank holds, or from the
+   * parts summed */
+  bool replicated = d->start == MYR_MPI_REPLICATED;
+  if (s == MYR_OK) s = mpi_agree(m, mpi_split(m, replicated));
+  if (s == MYR_OK && replicated) {
+    id_list others = {0};
+    myr_status x = each_owned(m, drop_others, &others);
+    for (uint32_t i = 0; x == MYR_OK && i < others.count; i++) x = myr_entity_destroy(w, others.ids[i]);
+    free(others.ids);
+    s = mpi_agree(m, x);
+  } else if (s == MYR_OK) {
+    s = mpi_agree(m, mpi_migrate(m));
+  }
+  if (s == MYR_OK) s = mpi_agree(m, mpi_refresh_ghosts(m));
+  if (s == MYR_OK) s = mpi_agree(m, mpi_resolve_links(m));
+  if (s != MYR_OK) {
+    myr_mpi_destroy(m);
+    return s;
+  }
+  *out = m;
+  return MYR_OK;
+}
+
+void myr_mpi_destroy(myr_mpi *m) {
+  if (!m) return;
+  myr_query_destroy(m->owned_q);
+  myr_query_destroy(m->ghost_q);
+  mpi_layouts_free(m);
+  free(m->curve_of);
+  free(m->owner);
+  free(m->counts);
+  free(m->ghost_ids);
+  free(m->ghost_keys);
+  free(m->ghost_from);
+  keymap_free(&m->map);
+  free(m->links);
+  for (int r = 0; m->out && r <= m->ranks; r++) mbuf_free(&m->out[r]);
+  free(m->out);
+  mbuf_free(&m->in);
+  free(m->scount);
+  MPI_Comm_free(&m->comm);
+  free(m);
+}
+
+myr_status myr_mpi_frame(myr_mpi *m, myr_schedule *sch, double dt) {
+  if (!m || !sch) return MYR_EINVAL;
+  double t0 = mpi_now_ms();
+  m->stats.comm_ms = 0;
+  m->stats.bytes_migration = m->stats.bytes_ghosts = m->stats.bytes_destroys = 0;
+  myr_status s = myr_schedule_run(sch, dt);
+  if (s != MYR_OK) mpi_fail(m, "rank %d: the frame failed: %s: %s", m->rank, myr_strerror(s), myr_schedule_error(sch));
+  double t1 = mpi_now_ms();
+  m->stats.run_ms = t1 - t0;
+  s = mpi_agree(m, s);
+  if (s == MYR_OK) s = mpi_agree(m, forward_destroys(m));
+  uint64_t frame = myr_world_frame(m->world);
+  if (s == MYR_OK && m->d.rebalance_every && frame % m->d.rebalance_every == 0) s = mpi_agree(m, mpi_split(m, false));
+  if (s == MYR_OK) s = mpi_agree(m, mpi_migrate(m));
+  if (s == MYR_OK) s = mpi_agree(m, mpi_refresh_ghosts(m));
+  if (s == MYR_OK) s = mpi_agree(m, mpi_resolve_links(m));
+  m->stats.bytes_sent = m->stats.bytes_migration + m->stats.bytes_ghosts + m->stats.bytes_destroys;
+  m->stats.frame_ms = mpi_now_ms() - t0;
+  return s;
+}
+
+uint64_t myr_mpi_sum(myr_mpi *m, uint64_t local) {
+  uint64_t all = 0;
+  double t0 = mpi_now_ms();
+  MPI_Allreduce(&local, &all, 1, MPI_UINT64_T, MPI_SUM, m->comm);
+  m->stats.comm_ms += mpi_now_ms() - t0;
+  return all;
+}
+
+myr_status myr_mpi_content(myr_mpi *m, uint64_t *hash) {
+  if (!m || !hash) return MYR_EINVAL;
+  myr_content c = {0, 0};
+  myr_status s = myr_world_content(
+      m->world, &(myr_content_desc){.has_key = m->d.has_key, .key = m->d.key, .skip = &m->ghost, .skip_count = 1}, &c);
+  s = mpi_agree(m, s);
+  if (s != MYR_OK) return s;
+  uint64_t part[2] = {c.sum, c.count}, all[2];
+  MPI_Allreduce(part, all, 2, MPI_UINT64_T, MPI_SUM, m->comm);
+  *hash = myr_content_hash((myr_content){all[0], all[1]});
+  return MYR_OK;
+}
+
+myr_status myr_mpi_get_stats(const myr_mpi *m, myr_mpi_stats *out) {
+  if (!m || !out) return MYR_EINVAL;
+  *out = m->stats;
+  out->rank = m->rank;
+  out->ranks = m->ranks;
+  out->owned = myr_query_entity_count(m->owned_q);
+  out->ghosts = myr_query_entity_count(m->ghost_q);
+  return MYR_OK;
+}
+
+const char *myr_mpi_error(const myr_mpi *m) { return m ? m->error : ""; }

@@ -1,0 +1,122 @@
+/* Private to the MPI part: the struct behind myr_mpi, the entity records
+ * that migration, ghosts and restores exchange, and the key map. */
+#ifndef MYRIAD_MPI_IMPL_H
+#define MYRIAD_MPI_IMPL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "myriad/mpi.h"
+#include "myriad/query.h"
+
+/* A growable byte buffer. */
+typedef struct mbuf {
+  unsigned char *data;
+  size_t size, cap;
+} mbuf;
+bool mbuf_reserve(mbuf *b, size_t more);
+bool mbuf_put(mbuf *b, const void *p, size_t n);
+void mbuf_free(mbuf *b);
+
+/* key -> entity, open addressing (keys are never 0 here: 0 is "no key"). */
+typedef struct keymap {
+  uint64_t *keys;
+  myr_entity *ids;
+  uint32_t cap; /* power of two, or 0 */
+  uint32_t count;
+} keymap;
+bool keymap_put(keymap *m, uint64_t key, myr_entity id);
+myr_entity keymap_get(const keymap *m, uint64_t key);
+void keymap_clear(keymap *m);
+void keymap_free(keymap *m);
+
+/* A link to fix once every entity of an exchange has arrived: field `field`
+ * of `component` on `entity` names the entity keyed `key`. */
+typedef struct pending_link {
+  myr_entity entity;
+  myr_component component;
+  uint32_t field;
+  uint64_t key;
+} pending_link;
+
+/* How one component travels: its fields' offsets, types and sizes in the
+ * row struct myr_component_get fills (row_size: the end of its last field). */
+typedef struct comp_layout {
+  uint32_t field_count, row_size;
+  uint32_t *offset, *size;
+  myr_type *type;
+  bool has_links;
+} comp_layout;
+
+struct myr_mpi {
+  MPI_Comm comm;
+  int rank, ranks;
+  myr_world *world;
+  myr_mpi_desc d;
+  myr_component ghost;
+  myr_query *owned_q, *ghost_q; /* position, without / with the ghost tag */
+  /* cells: per axis count and shift; curve position of each cell and the
+   * owner of each curve position */
+  uint32_t cells[3], cell_count, bits[3];
+  float scale[3];       /* cells per unit, per axis */
+  uint32_t *curve_of;   /* cell index (x fastest) -> position on the curve */
+  uint16_t *owner;      /* curve position -> rank */
+  uint64_t *counts;     /* scratch: entities per curve position */
+  comp_layout *layouts; /* per component, made at create */
+  uint32_t component_count;
+  /* the ghosts made by the last refresh */
+  myr_entity *ghost_ids;
+  uint64_t *ghost_keys;
+  int *ghost_from;
+  uint32_t ghost_count, ghost_cap;
+  keymap map; /* scratch */
+  pending_link *links;
+  uint32_t link_count, link_cap;
+  mbuf *out; /* per rank, scratch */
+  mbuf in;
+  int *scount, *sdispl, *rcount, *rdispl;
+  unsigned char *row; /* scratch row struct, big enough for any component */
+  uint32_t row_cap;
+  myr_mpi_stats stats;
+  char error[256];
+  char manifest_prev[4200]; /* the files of the last checkpoint written, to delete after the next */
+};
+
+/* mpi.c */
+uint32_t mpi_curve_of_position(const myr_mpi *m, const float *p);
+void mpi_fail(myr_mpi *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Agrees on a status: the first failing rank's (lowest rank), its message
+ * copied to every rank. */
+myr_status mpi_agree(myr_mpi *m, myr_status local);
+double mpi_now_ms(void);
+myr_status mpi_split(myr_mpi *m, bool local_only);
+myr_status mpi_migrate(myr_mpi *m);
+myr_status mpi_refresh_ghosts(myr_mpi *m);
+
+/* exchange.c: records of whole entities. An entity's record: its key (0
+ * without one), its component count, then per component its id and its
+ * row struct's bytes (links as the linked entity's key). */
+myr_status mpi_layouts_make(myr_mpi *m);
+void mpi_layouts_free(myr_mpi *m);
+/* Appends the record of entity e of this rank's world. */
+myr_status mpi_pack(myr_mpi *m, myr_entity e, mbuf *b);
+/* The same from another world w (a checkpoint's file): its key component,
+ * its ghost component (left out; any other value if none) and its
+ * components' ids here (map[c]); the layouts must agree (checked before). */
+myr_status mpi_pack_from(myr_mpi *m, const myr_world *w, bool has_key, myr_component key, myr_component skip,
+                         const myr_component *map, myr_entity e, mbuf *b);
+/* Reads records from in[0..size): each arriving entity is created, or, when
+ * its key names a ghost here, the ghost is updated (and becomes owned unless
+ * as_ghost). Links go to m->links. `got` counts the records. */
+myr_status mpi_unpack(myr_mpi *m, const unsigned char *in, size_t size, bool as_ghost, keymap *ghosts, uint64_t *got);
+/* Every pending link resolved against the entities here (owned and ghosts). */
+myr_status mpi_resolve_links(myr_mpi *m);
+/* Sends out[r] to rank r and receives into m->in, with per-rank counts in
+ * m->rcount and displacements in m->rdispl. */
+myr_status mpi_exchange(myr_mpi *m, uint64_t *bytes_sent);
+/* The key of entity e (0 without a key component or value). */
+uint64_t mpi_key_of(const myr_mpi *m, myr_entity e);
+/* Fills m->map with every keyed entity's key (owned and ghosts). */
+myr_status mpi_map_all(myr_mpi *m);
+
+#endif
