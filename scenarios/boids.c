@@ -263,6 +263,9 @@ static void respawn(const myr_view *v, myr_patches *p) {
   const flock_params *params = myr_view_resource(v, f->params);
   myr_random rng; /* keyed by the system and the frame: no prey exists yet */
   if (myr_view_random_once(v, 0, &rng) != MYR_OK) myr_system_fail(v, MYR_EINVAL);
+  /* the query is this system's alone, and tables appear only at merges and
+   * between frames (a restore, a migration over ranks): it may catch up */
+  if (myr_query_refresh(f->prey_query) != MYR_OK) myr_system_fail(v, MYR_ENOMEM);
   uint64_t alive = scn_sum(f->sc, myr_query_entity_count(f->prey_query)); /* structure changes only at merges */
   const myr_component set[] = {f->pos, f->vel, f->prey, f->key};
   const uint64_t seed = myr_world_seed(v->world);
@@ -440,8 +443,7 @@ myr_status scn_boids(scn_scenario *sc, uint32_t n, uint64_t seed) {
                                                     .flags = MYR_RESOURCE_UNHASHED},
                                &f->params);
   if (st == MYR_OK) st = sc->populate ? sc->populate(w, sc->populate_ctx) : make_entities(w, f, prey, seed);
-  /* after the entities: the query matches their table from the start (a
-   * callback counts through it, and must not refresh it) */
+  /* the respawn's count (it refreshes it when it counts) */
   if (st == MYR_OK)
     st = myr_query_create(w, &(myr_query_desc){(myr_term[]){{f->prey, MYR_TERM_WITH}}, 1}, &f->prey_query);
   return st == MYR_OK ? add_systems(sc->schedule, f, sc->kernels == SCN_SIMD) : st;

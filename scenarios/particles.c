@@ -159,6 +159,9 @@ static void respawn(const myr_view *v, myr_patches *p) {
   if (myr_view_random_once(v, 0, &rng) != MYR_OK) myr_system_fail(v, MYR_EINVAL);
   const myr_component set[] = {s->pos, s->vel};
   /* over ranks: every rank draws every new particle and keeps its own */
+  /* the query is this system's alone, and tables appear only at merges and
+   * between frames (a restore, a migration over ranks): it may catch up */
+  if (myr_query_refresh(s->alive) != MYR_OK) myr_system_fail(v, MYR_ENOMEM);
   for (uint64_t n = scn_sum(s->sc, myr_query_entity_count(s->alive)); n < params->wanted; n++) {
     vec3 pos = random_in(&rng, 0.0f, 1.0f), vel = random_in(&rng, -0.1f, 0.1f);
     vel.y += 0.2f; /* up at first, then down through the floor */
@@ -244,8 +247,7 @@ myr_status scn_particles(scn_scenario *sc, uint32_t n, uint64_t seed) {
   sc->domain = (scn_domain){.position = s->pos, .dims = 3, .axis = {0, 1, 2}, .max = {1, 1, 1}};
   sc->splits = true;
   if (st == MYR_OK) st = sc->populate ? sc->populate(w, sc->populate_ctx) : make_entities(w, s, n, seed);
-  /* after the entities: the query matches their table from the start (a
-   * callback counts through it, and must not refresh it) */
+  /* the respawn's count (it refreshes it when it counts) */
   if (st == MYR_OK) st = myr_query_create(w, &(myr_query_desc){(myr_term[]){{s->pos, MYR_TERM_WITH}}, 1}, &s->alive);
   return st == MYR_OK ? add_systems(sc->schedule, s, sc->kernels == SCN_SIMD) : st;
 }

@@ -8,7 +8,8 @@
  * over a few frames, per entity, with room for a table's doubling) */
 static const scn_info infos[] = {
     {"particles", "gravity, drag, integrate and bounds; leavers destroyed and respawned through patches", 1000000, 64},
-    {"boids", "N-64 prey and 64 predators: grid by counting sort, flock, hunt, move; the eaten respawn in the next frame",
+    {"boids",
+     "N-64 prey and 64 predators: grid by counting sort, flock, hunt, move; the eaten respawn in the next frame",
      100000, 128},
     {"ecsbench", "abeimler/ecs_benchmark's 7-system update; half are heroes, monsters, NPCs; render into 320x240",
      1000000, 96},

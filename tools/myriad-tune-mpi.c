@@ -120,21 +120,28 @@ static int early_rank(void) {
   return 0;
 }
 
-/* A manifest's meta "myriad-tune scenario=S entities=N seed=X" into o. */
+/* A bad --restore, before MPI starts: said on rank 0's stderr (the others'
+ * are quiet while the options are read), exit 2 on every rank. */
+static _Noreturn void bad_restore(const char *path, const char *why) {
+  fprintf(stderr, "myriad-tune-mpi: --restore: %s%s%s\n", path ? path : "", path ? ": " : "", why);
+  exit(2);
+}
+
+/* A manifest's meta "myriad-tune scenario=S entities=N seed=X" into o,
+ * before the scenario and entity count are settled. */
 static void restore_from(options *o) {
   myr_mpi_manifest mf;
   char why[1024];
   myr_status st = myr_mpi_manifest_read(o->restore_path, &mf, why, sizeof why);
-  if (st != MYR_OK) fail(2, "--restore: %s%s", why, "");
+  if (st != MYR_OK) bad_restore(NULL, why);
   char scenario[64];
   unsigned long entities;
   unsigned long long seed;
   if (sscanf(mf.meta, "myriad-tune scenario=%63s entities=%lu seed=%llu", scenario, &entities, &seed) != 3)
-    fail(2, "--restore: %s: %s", o->restore_path, "not a checkpoint of myriad-tune-mpi (its meta names no scenario)");
-  if (o->scenario && strcmp(o->scenario, scenario) != 0)
-    fail(2, "--restore: %s: %s", o->restore_path, "is of another --scenario");
-  if (o->entities && o->entities != entities) fail(2, "--restore: %s: %s", o->restore_path, "is of another --entities");
-  if (o->seed_given && o->seed != seed) fail(2, "--restore: %s: %s", o->restore_path, "is of another --seed");
+    bad_restore(o->restore_path, "not a checkpoint of myriad-tune-mpi (its meta names no scenario)");
+  if (o->scenario && strcmp(o->scenario, scenario) != 0) bad_restore(o->restore_path, "is of another --scenario");
+  if (o->entities && o->entities != entities) bad_restore(o->restore_path, "is of another --entities");
+  if (o->seed_given && o->seed != seed) bad_restore(o->restore_path, "is of another --seed");
   static char name[64];
   snprintf(name, sizeof name, "%s", scenario);
   o->scenario = name;
@@ -322,7 +329,7 @@ int main(int argc, char **argv) {
   }
   uint32_t rebalance = take_rebalance(&argc, argv);
   options o;
-  parse_options_mpi(argc, argv, &o, help);
+  parse_options_mpi(argc, argv, &o, help, restore_from);
   if (saved_out >= 0) dup2(saved_out, 1), close(saved_out);
   if (saved_err >= 0) dup2(saved_err, 2), close(saved_err);
   int provided;
@@ -331,7 +338,6 @@ int main(int argc, char **argv) {
   MPI_Comm_size(MPI_COMM_WORLD, &ranks);
   /* the respawns' global counts are taken on whichever worker runs them */
   if (provided < MPI_THREAD_SERIALIZED) fail(1, "%s%s", "this MPI does not offer MPI_THREAD_SERIALIZED", "");
-  if (o.restore_path) restore_from(&o);
   if (strcmp(o.scenario, "particles") != 0 && strcmp(o.scenario, "boids") != 0)
     fail(2, "--scenario: %s: %s", o.scenario, "does not split over ranks (particles and boids do)");
   uint32_t n = o.thread_count * o.chunk_count * o.repeat, at = 0;

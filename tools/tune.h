@@ -89,9 +89,10 @@ void parse_options(int argc, char **argv, options *o);
 /* The same for myriad-tune-mpi: the same options, but those one process
  * measures alone or serves (--chunk auto, --tuning, --trace, --gantt,
  * --plot, --write-tuning, --serve) are bad arguments; --restore names a
- * manifest (not inspected here); --chunk defaults to 4096; help prints
- * --help. */
-void parse_options_mpi(int argc, char **argv, options *o, void (*help)(FILE *out));
+ * manifest, which `restore` reads before the scenario and entity count are
+ * settled (as restore_options does for myriad-tune); --chunk defaults to
+ * 4096; help prints --help. */
+void parse_options_mpi(int argc, char **argv, options *o, void (*help)(FILE *out), void (*restore)(options *o));
 /* The program named in messages: "myriad-tune" or "myriad-tune-mpi". */
 extern const char *tune_program;
 

@@ -355,7 +355,7 @@ static void choose_chunks(options *o) {
   }
 }
 
-void parse_options_mpi(int argc, char **argv, options *o, void (*help)(FILE *out)) {
+void parse_options_mpi(int argc, char **argv, options *o, void (*help)(FILE *out), void (*restore)(options *o)) {
   tune_program = "myriad-tune-mpi";
   for (int i = 1; i < argc; i++)
     if (!strcmp(argv[i], "--help")) {
@@ -363,6 +363,7 @@ void parse_options_mpi(int argc, char **argv, options *o, void (*help)(FILE *out
       exit(0);
     }
   read_args(argc, argv, o);
+  if (o->restore_path) restore(o);
   check_world(o);
   /* what one process measures alone, or serves */
   if (o->autotune) bad("--chunk", "auto is not in myriad-tune-mpi: give sizes");
