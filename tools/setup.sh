@@ -20,6 +20,7 @@ packages=(
   libwebsockets-dev  # the live view's server (src/serve, myriad-tune --serve); optional: without it the server is not built
   curl               # fetches the web client's files from the server in serve_cli.sh
   chromium           # the web client's browser tests (headless, driven by npm playwright-core)
+  libopenmpi-dev openmpi-bin  # scale-out over ranks (src/mpi, myriad-tune-mpi); optional: without it the MPI part is not built
 )
 
 # Node.js runs the web client's tests (its decoder, and playwright-core

@@ -83,7 +83,7 @@ typedef enum myr_mpi_start {
 #define MYR_MPI_MAX_CELLS (1u << 20)
 
 typedef struct myr_mpi_desc {
-  MPI_Comm comm;            /* the ranks (duplicated); MPI_COMM_NULL = MPI_COMM_WORLD */
+  MPI_Comm comm;            /* the ranks (duplicated); zero (the default) or MPI_COMM_NULL: MPI_COMM_WORLD */
   myr_component position;   /* required: the f32 fields axis[] are the coordinates */
   uint32_t dims;            /* 2 or 3 */
   uint32_t axis[3];         /* fields of position: x, y[, z] */

@@ -140,6 +140,16 @@ static void folder_of(const char *path, char *out, size_t size) {
   out[n] = 0;
 }
 
+/* "NAME <digits>\n" exactly, into *v. */
+static bool number_line(const char *line, const char *name, unsigned long long *v) {
+  size_t n = strlen(name);
+  if (strncmp(line, name, n) != 0 || line[n] != ' ' || line[n + 1] < '0' || line[n + 1] > '9') return false;
+  char *end;
+  errno = 0;
+  *v = strtoull(line + n + 1, &end, 10);
+  return errno == 0 && strcmp(end, "\n") == 0;
+}
+
 /* Reads the manifest and, for each rank file, checks it is there and is
  * the one named (its meta); `files`, when not NULL, receives the paths
  * (ranks * 4160 bytes). */
@@ -150,23 +160,22 @@ static myr_status manifest_load(const char *path, myr_mpi_manifest *mf, char *fi
   folder_of(path, folder, sizeof folder);
   myr_status s = MYR_OK;
   memset(mf, 0, sizeof *mf);
-  unsigned long long frame = 0;
-  unsigned ranks = 0;
+  unsigned long long frame = 0, ranks = 0;
   if (!fgets(line, sizeof line, f) || strcmp(line, MANIFEST_MAGIC "\n") != 0)
     s = bad(why, why_size, MYR_ECORRUPT, path, "%s", "not a myriad MPI checkpoint manifest");
-  else if (!fgets(line, sizeof line, f) || sscanf(line, "ranks %u\n", &ranks) != 1 || ranks == 0 || ranks > 65535)
+  else if (!fgets(line, sizeof line, f) || !number_line(line, "ranks", &ranks) || ranks == 0 || ranks > 65535)
     s = bad(why, why_size, MYR_ECORRUPT, path, "%s", "no valid 'ranks' line");
-  else if (!fgets(line, sizeof line, f) || sscanf(line, "frame %llu\n", &frame) != 1)
+  else if (!fgets(line, sizeof line, f) || !number_line(line, "frame", &frame))
     s = bad(why, why_size, MYR_ECORRUPT, path, "%s", "no valid 'frame' line");
   else if (!fgets(line, sizeof line, f) || strncmp(line, "meta ", 5) != 0 || !strchr(line, '\n') ||
            strlen(line + 5) > sizeof mf->meta)
     s = bad(why, why_size, MYR_ECORRUPT, path, "%s", "no valid 'meta' line");
   if (s == MYR_OK) {
-    mf->ranks = ranks;
+    mf->ranks = (uint32_t)ranks;
     mf->frame = frame;
     memcpy(mf->meta, line + 5, strlen(line + 5) - 1);
   }
-  for (unsigned r = 0; s == MYR_OK && r < ranks; r++) {
+  for (uint32_t r = 0; s == MYR_OK && r < ranks; r++) {
     char name[4096], expect[4200], full[8200];
     unsigned long long count;
     if (!fgets(line, sizeof line, f) || sscanf(line, "file %4095s %llu\n", name, &count) != 2) {
@@ -174,7 +183,7 @@ static myr_status manifest_load(const char *path, myr_mpi_manifest *mf, char *fi
       break;
     }
     const char *base = strrchr(path, '/');
-    rank_path(expect, sizeof expect, base ? base + 1 : path, r, ranks, frame);
+    rank_path(expect, sizeof expect, base ? base + 1 : path, r, (uint32_t)ranks, frame);
     if (strcmp(name, expect) != 0) {
       s = bad(why, why_size, MYR_ECORRUPT, path, "names '%s' where this checkpoint's rank file belongs", name);
       break;
@@ -183,7 +192,7 @@ static myr_status manifest_load(const char *path, myr_mpi_manifest *mf, char *fi
     myr_snapshot_info info;
     myr_status x = myr_snapshot_inspect_file(full, &info, NULL, 0, NULL);
     char meta[128];
-    rank_meta(meta, sizeof meta, r, ranks, frame);
+    rank_meta(meta, sizeof meta, r, (uint32_t)ranks, frame);
     if (x == MYR_EIO) s = bad(why, why_size, MYR_ECORRUPT, full, "%s", "missing or unreadable (named by the manifest)");
     else if (x != MYR_OK || !info.checksums_ok)
       s = bad(why, why_size, MYR_ECORRUPT, full, "%s", "not a whole snapshot (damaged)");

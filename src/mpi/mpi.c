@@ -400,21 +400,29 @@ myr_status myr_mpi_create(myr_world *w, const myr_mpi_desc *d, myr_mpi **out) {
   if (!m) return MYR_ENOMEM;
   m->world = w;
   m->d = *d;
-  MPI_Comm_dup(d->comm == MPI_COMM_NULL ? MPI_COMM_WORLD : d->comm, &m->comm);
+  /* zero (a description's default) and MPI_COMM_NULL: all the ranks */
+  MPI_Comm zero;
+  memset(&zero, 0, sizeof zero);
+  bool unset = d->comm == MPI_COMM_NULL || memcmp(&d->comm, &zero, sizeof zero) == 0;
+  MPI_Comm_dup(unset ? MPI_COMM_WORLD : d->comm, &m->comm);
   MPI_Comm_rank(m->comm, &m->rank);
   MPI_Comm_size(m->comm, &m->ranks);
   if (m->ranks > 65535) s = MYR_ELIMIT;
   if (s != MYR_OK) mpi_fail(m, "rank %d: the MPI description is not valid: %s", m->rank, myr_strerror(s));
-  if (s == MYR_OK) s = setup(m);
+  /* every rank's description is good before any world changes */
   s = mpi_agree(m, s);
+  if (s == MYR_OK) s = mpi_agree(m, setup(m));
   /* the first split: from the whole world each rank holds, or from the
    * parts summed */
   bool replicated = d->start == MYR_MPI_REPLICATED;
   if (s == MYR_OK) s = mpi_agree(m, mpi_split(m, replicated));
   if (s == MYR_OK && replicated) {
+    /* the others' entities: ghosts for now, so that links to them hold;
+     * the refresh keeps those near and drops the rest */
     id_list others = {0};
     myr_status x = each_owned(m, drop_others, &others);
-    for (uint32_t i = 0; x == MYR_OK && i < others.count; i++) x = myr_entity_destroy(w, others.ids[i]);
+    for (uint32_t i = 0; x == MYR_OK && i < others.count; i++)
+      x = ghosts_on(m) ? myr_component_add(w, others.ids[i], m->ghost, NULL) : myr_entity_destroy(w, others.ids[i]);
     free(others.ids);
     s = mpi_agree(m, x);
   } else if (s == MYR_OK) {
@@ -498,6 +506,8 @@ myr_status myr_mpi_get_stats(const myr_mpi *m, myr_mpi_stats *out) {
   *out = m->stats;
   out->rank = m->rank;
   out->ranks = m->ranks;
+  /* tables made since the queries last looked */
+  if (myr_query_refresh(m->owned_q) != MYR_OK || myr_query_refresh(m->ghost_q) != MYR_OK) return MYR_ENOMEM;
   out->owned = myr_query_entity_count(m->owned_q);
   out->ghosts = myr_query_entity_count(m->ghost_q);
   return MYR_OK;

@@ -1,0 +1,374 @@
+/* The MPI part (mpi.h), run under mpirun with 1 to 4 ranks: the content
+ * hash of particles and boids equals a single world's after every frame;
+ * sums and ownership over ranks; links and ghost destroys across ranks;
+ * ghosts hidden from queries that do not name them; bad descriptions and
+ * bad checkpoints refused on every rank. argv[1]: worker threads a rank.
+ * Each check counts; rank 0 prints the failures and the test fails when
+ * any rank saw one. */
+#define _POSIX_C_SOURCE 200809L
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "myriad/mpi.h"
+#include "myriad/myriad.h"
+#include "scenarios.h"
+
+static int rank, ranks, failures;
+
+#define CHECK(cond, ...)                                                        \
+  do {                                                                          \
+    if (!(cond)) {                                                              \
+      failures++;                                                               \
+      fprintf(stderr, "rank %d: %s:%d: %s: ", rank, __FILE__, __LINE__, #cond); \
+      fprintf(stderr, __VA_ARGS__);                                             \
+      fprintf(stderr, "\n");                                                    \
+    }                                                                           \
+  } while (0)
+
+/* ---- scenarios: every frame's content equals one world's ----------------- */
+
+static uint64_t sum_hook(void *ctx, uint64_t local) { return myr_mpi_sum(*(myr_mpi **)ctx, local); }
+static bool owns_hook(void *ctx, const float *p) { return myr_mpi_owns(*(myr_mpi **)ctx, p); }
+
+static uint64_t content_of(scn_scenario *sc) {
+  scn_domain d;
+  myr_component ghost;
+  const myr_world *w = scn_world(sc);
+  bool keyed = scn_domain_of(sc, &d) == MYR_OK && d.has_key,
+       has_ghost = myr_component_lookup(w, "myr.Ghost", &ghost) == MYR_OK;
+  myr_content c;
+  if (myr_world_content(w,
+                        &(myr_content_desc){.has_key = keyed,
+                                            .key = keyed ? d.key : 0,
+                                            .skip = has_ghost ? &ghost : NULL,
+                                            .skip_count = has_ghost ? 1 : 0},
+                        &c) != MYR_OK)
+    return 0;
+  return myr_content_hash(c);
+}
+
+static void scenario_every_frame(const char *name, uint32_t n, uint32_t threads, uint32_t frames, uint32_t rebalance) {
+  myr_jobs *pool;
+  myr_jobs_create(&(myr_jobs_desc){.workers = threads}, &pool);
+  static myr_mpi *mpi;
+  mpi = NULL;
+  scn_scenario *sc, *ref = NULL;
+  CHECK(scn_create_desc(&(scn_desc){.name = name,
+                                    .entities = n,
+                                    .seed = 5,
+                                    .pool = pool,
+                                    .sum = sum_hook,
+                                    .owns = owns_hook,
+                                    .domain_ctx = &mpi},
+                        &sc) == MYR_OK,
+        "%s", name);
+  if (rank == 0) CHECK(scn_create(name, n, 5, NULL, &ref) == MYR_OK, "%s", name);
+  scn_domain d;
+  CHECK(scn_domain_of(sc, &d) == MYR_OK, "%s", name);
+  myr_schedule *s = scn_schedule(sc);
+  for (uint32_t i = 0; i < myr_schedule_system_count(s); i++) myr_schedule_set_chunk_rows(s, i, 256);
+  myr_mpi_desc md = {.position = d.position,
+                     .dims = d.dims,
+                     .wrap = d.wrap,
+                     .rebalance_every = rebalance,
+                     .ghost_width = d.ghost_width,
+                     .has_key = d.has_key,
+                     .key = d.key};
+  for (uint32_t a = 0; a < 3; a++) md.axis[a] = d.axis[a], md.min[a] = d.min[a], md.max[a] = d.max[a];
+  CHECK(myr_mpi_create(scn_world(sc), &md, &mpi) == MYR_OK, "%s", myr_mpi_error(mpi));
+  uint32_t bad = 0;
+  for (uint32_t f = 0; f < frames && mpi; f++) {
+    CHECK(myr_mpi_frame(mpi, s, 1.0 / 60) == MYR_OK, "%s frame %u: %s", name, f, myr_mpi_error(mpi));
+    uint64_t h = 0, want = 0, owned = 0, all = 0;
+    CHECK(myr_mpi_content(mpi, &h) == MYR_OK, "%s", name);
+    myr_mpi_stats st;
+    myr_mpi_get_stats(mpi, &st);
+    owned = st.owned;
+    MPI_Reduce(&owned, &all, 1, MPI_UINT64_T, MPI_SUM, 0, MPI_COMM_WORLD);
+    if (rank == 0) {
+      myr_schedule_run(scn_schedule(ref), 1.0 / 60);
+      want = content_of(ref);
+      if (h != want && bad++ < 3)
+        CHECK(h == want, "%s, %d ranks x %u threads: frame %u: content %016" PRIx64 ", one world %016" PRIx64, name,
+              ranks, threads, f, h, want);
+      CHECK(all == myr_world_entity_count(scn_world(ref)),
+            "%s frame %u: %" PRIu64 " owned over the ranks, %u in one world", name, f, all,
+            myr_world_entity_count(scn_world(ref)));
+    }
+  }
+  myr_mpi_destroy(mpi);
+  scn_destroy(sc);
+  scn_destroy(ref);
+  myr_jobs_destroy(pool);
+}
+
+/* ---- sums and ownership --------------------------------------------------- */
+
+typedef struct {
+  float x, y;
+} v2;
+typedef struct {
+  uint64_t key;
+} key_row;
+typedef struct {
+  myr_entity to;
+} link_row;
+
+typedef struct small {
+  myr_world *w;
+  myr_component pos, key, link, tag;
+} small;
+
+static void small_make(small *s, uint32_t n) {
+  myr_world_create(NULL, &s->w);
+  static const myr_field pf[] = {MYR_FIELD(v2, x, MYR_F32), MYR_FIELD(v2, y, MYR_F32)};
+  static const myr_field kf[] = {MYR_FIELD(key_row, key, MYR_U64)};
+  static const myr_field lf[] = {MYR_FIELD(link_row, to, MYR_ENTITY)};
+  myr_component_register(s->w, &(myr_component_desc){"Pos", pf, 2, sizeof(v2)}, &s->pos);
+  myr_component_register(s->w, &(myr_component_desc){"Key", kf, 1, sizeof(key_row)}, &s->key);
+  myr_component_register(s->w, &(myr_component_desc){"Link", lf, 1, sizeof(link_row)}, &s->link);
+  myr_component_register(s->w, &(myr_component_desc){"Tag", NULL, 0, 0}, &s->tag);
+  myr_entity *ids = calloc(n, sizeof *ids);
+  uint64_t r = 12345;
+  for (uint32_t i = 0; i < n; i++) {
+    r = r * 6364136223846793005ull + 1442695040888963407ull;
+    v2 p = {(float)(r >> 40) / 16777216.0f, (float)((r >> 16) & 0xffffff) / 16777216.0f};
+    key_row k = {i + 1};
+    myr_entity_create_with(s->w, (myr_component[]){s->pos, s->key}, 2, (const void *const[]){&p, &k}, &ids[i]);
+  }
+  for (uint32_t i = 0; i < n; i++)
+    if (i % 3) myr_component_add(s->w, ids[i], s->link, &(link_row){ids[(i * 7 + 1) % n]});
+  free(ids);
+}
+
+static myr_mpi_desc small_desc(const small *s, float ghost) {
+  return (myr_mpi_desc){.position = s->pos,
+                        .dims = 2,
+                        .axis = {0, 1},
+                        .max = {1, 1},
+                        .cells = {8, 8},
+                        .wrap = true,
+                        .ghost_width = ghost,
+                        .has_key = true,
+                        .key = s->key};
+}
+
+static uint64_t small_content(const small *s) {
+  myr_content c;
+  myr_world_content(s->w, &(myr_content_desc){.has_key = true, .key = s->key}, &c);
+  return myr_content_hash(c);
+}
+
+/* Every owned entity moved by dx (wrapped): they cross to other ranks. */
+static void shift(small *s, myr_mpi *m, float dx) {
+  (void)m;
+  myr_query *q;
+  myr_query_create(s->w, &(myr_query_desc){(myr_term[]){{s->pos, MYR_TERM_WRITE}}, 1}, &q);
+  myr_query_iter it;
+  myr_chunk ch;
+  myr_query_iter_init(q, 0, &it);
+  while (myr_query_next(&it, &ch)) {
+    float *x = myr_chunk_column(&ch, 0, 0);
+    for (uint32_t i = 0; i < ch.count; i++) x[i] = x[i] + dx >= 1.0f ? x[i] + dx - 1.0f : x[i] + dx;
+  }
+  myr_query_destroy(q);
+}
+
+static void sums_owners_links_and_ghosts(void) {
+  small s, ref;
+  small_make(&s, 600);
+  if (rank == 0) small_make(&ref, 600);
+  myr_mpi *m = NULL;
+  /* ghosts as wide as the box: every entity is a ghost on every other rank */
+  myr_mpi_desc d = small_desc(&s, 1.0f);
+  CHECK(myr_mpi_create(s.w, &d, &m) == MYR_OK, "%s", myr_mpi_error(m));
+  if (!m) return;
+  CHECK(myr_mpi_sum(m, (uint64_t)rank + 1) == (uint64_t)ranks * (ranks + 1) / 2, "sum");
+  /* each point owned by exactly one rank */
+  for (int i = 0; i < 200; i++) {
+    float p[2] = {(float)i / 200.0f, (float)((i * 37) % 200) / 200.0f};
+    uint64_t owners = myr_mpi_sum(m, myr_mpi_owns(m, p));
+    CHECK(owners == 1, "point %d has %" PRIu64 " owners", i, owners);
+  }
+  myr_mpi_stats st;
+  myr_mpi_get_stats(m, &st);
+  CHECK(st.ghosts == (ranks > 1 ? 600 - st.owned : 0), "ghosts %" PRIu64 ", owned %" PRIu64, st.ghosts, st.owned);
+  /* ghosts are hidden from a query that does not name them */
+  myr_component ghost;
+  CHECK(myr_component_lookup(s.w, "myr.Ghost", &ghost) == MYR_OK && myr_component_hidden(s.w, ghost), "hidden");
+  myr_query *plain, *both;
+  myr_query_create(s.w, &(myr_query_desc){(myr_term[]){{s.pos, MYR_TERM_READ}}, 1}, &plain);
+  myr_query_create(s.w, &(myr_query_desc){(myr_term[]){{s.pos, MYR_TERM_READ}, {ghost, MYR_TERM_OPTIONAL}}, 2}, &both);
+  CHECK(myr_query_entity_count(plain) == st.owned, "a plain query sees %" PRIu64, myr_query_entity_count(plain));
+  CHECK(myr_query_entity_count(both) == 600, "naming the ghosts sees %" PRIu64, myr_query_entity_count(both));
+  myr_query_destroy(plain);
+  myr_query_destroy(both);
+
+  /* entities cross the box: links and content as in one world */
+  myr_schedule *sch;
+  myr_schedule_create(s.w, NULL, &sch);
+  for (int round = 0; round < 3; round++) {
+    shift(&s, m, 0.37f);
+    if (rank == 0) shift(&ref, NULL, 0.37f);
+    CHECK(myr_mpi_frame(m, sch, 1.0 / 60) == MYR_OK, "%s", myr_mpi_error(m));
+    uint64_t h;
+    CHECK(myr_mpi_content(m, &h) == MYR_OK, "content");
+    if (rank == 0) CHECK(h == small_content(&ref), "round %d: content differs from one world's", round);
+    myr_mpi_get_stats(m, &st);
+    uint64_t moved = myr_mpi_sum(m, st.migrated_in);
+    CHECK(ranks == 1 || moved > 0, "round %d: nothing migrated", round);
+    /* every owned link names a live entity (owned or ghost) with the key
+     * of its target in one world */
+    myr_query *q;
+    myr_query_create(s.w, &(myr_query_desc){(myr_term[]){{s.key, MYR_TERM_READ}, {s.link, MYR_TERM_READ}}, 2}, &q);
+    myr_query_iter it;
+    myr_chunk ch;
+    myr_query_iter_init(q, 0, &it);
+    uint32_t wrong = 0;
+    while (myr_query_next(&it, &ch)) {
+      const uint64_t *k = myr_chunk_column(&ch, 0, 0);
+      const myr_entity *to = myr_chunk_column(&ch, 1, 0);
+      for (uint32_t i = 0; i < ch.count; i++) {
+        uint64_t tk = 0;
+        myr_field_get(s.w, to[i], s.key, 0, MYR_U64, &tk);
+        wrong += tk != ((k[i] - 1) * 7 + 1) % 600 + 1;
+      }
+    }
+    myr_query_destroy(q);
+    CHECK(wrong == 0, "round %d: %u links name the wrong entity", round, wrong);
+  }
+
+  /* a ghost destroyed here is destroyed at its owner at the frame's end */
+  if (ranks > 1) {
+    myr_query *g;
+    myr_query_create(s.w, &(myr_query_desc){(myr_term[]){{s.key, MYR_TERM_READ}, {ghost, MYR_TERM_WITH}}, 2}, &g);
+    myr_patches *p;
+    myr_patches_create(s.w, &p);
+    myr_query_iter it;
+    myr_chunk ch;
+    myr_query_iter_init(g, 0, &it);
+    while (myr_query_next(&it, &ch)) {
+      const uint64_t *k = myr_chunk_column(&ch, 0, 0);
+      for (uint32_t i = 0; i < ch.count; i++)
+        if (k[i] % 5 == 0) myr_patch_destroy(p, ch.ids[i]);
+    }
+    myr_patches_apply(p, NULL);
+    myr_patches_destroy(p);
+    myr_query_destroy(g);
+    CHECK(myr_mpi_frame(m, sch, 1.0 / 60) == MYR_OK, "%s", myr_mpi_error(m));
+    myr_mpi_get_stats(m, &st);
+    uint64_t all = myr_mpi_sum(m, st.owned);
+    CHECK(all == 600 - 120, "after the ghosts' destroys %" PRIu64 " entities", all);
+    if (rank == 0) { /* the same in one world, links to the dead ones included */
+      myr_query *q;
+      myr_query_create(ref.w, &(myr_query_desc){(myr_term[]){{ref.key, MYR_TERM_READ}}, 1}, &q);
+      myr_patches *rp;
+      myr_patches_create(ref.w, &rp);
+      myr_query_iter it2;
+      myr_query_iter_init(q, 0, &it2);
+      while (myr_query_next(&it2, &ch)) {
+        const uint64_t *k = myr_chunk_column(&ch, 0, 0);
+        for (uint32_t i = 0; i < ch.count; i++)
+          if (k[i] % 5 == 0) myr_patch_destroy(rp, ch.ids[i]);
+      }
+      myr_patches_apply(rp, NULL);
+      myr_patches_destroy(rp);
+      myr_query_destroy(q);
+    }
+    uint64_t h;
+    CHECK(myr_mpi_content(m, &h) == MYR_OK, "content");
+    if (rank == 0) CHECK(h == small_content(&ref), "after the ghosts' destroys: content differs from one world's");
+  }
+  myr_schedule_destroy(sch);
+  myr_mpi_destroy(m);
+  myr_world_destroy(s.w);
+  if (rank == 0) myr_world_destroy(ref.w);
+}
+
+/* ---- bad descriptions and checkpoints ------------------------------------- */
+
+static void bad_input_is_refused_everywhere(const char *dir) {
+  small s;
+  small_make(&s, 50);
+  myr_mpi *m = NULL;
+  myr_mpi_desc d = small_desc(&s, 0);
+  d.dims = 4;
+  CHECK(myr_mpi_create(s.w, &d, &m) == MYR_EINVAL && !m, "dims 4");
+  d = small_desc(&s, 0), d.cells[0] = 12;
+  CHECK(myr_mpi_create(s.w, &d, &m) == MYR_EINVAL && !m, "12 cells");
+  d = small_desc(&s, 0), d.max[1] = d.min[1];
+  CHECK(myr_mpi_create(s.w, &d, &m) == MYR_EINVAL && !m, "an empty box");
+  d = small_desc(&s, 0.1f), d.has_key = false;
+  CHECK(myr_mpi_create(s.w, &d, &m) == MYR_EINVAL && !m, "ghosts without a key");
+  d = small_desc(&s, 0), d.key = s.pos;
+  CHECK(myr_mpi_create(s.w, &d, &m) == MYR_ETYPE && !m, "a key not u64");
+  d = small_desc(&s, 0), d.position = s.key;
+  CHECK(myr_mpi_create(s.w, &d, &m) != MYR_OK && !m, "a position not f32");
+  d = small_desc(&s, 0), d.position = 99;
+  CHECK(myr_mpi_create(s.w, &d, &m) == MYR_ENOCOMP && !m, "an unknown position");
+  /* a description bad on one rank only: every rank refuses */
+  d = small_desc(&s, 0);
+  if (rank == ranks - 1) d.dims = 7;
+  myr_status st = myr_mpi_create(s.w, &d, &m);
+  CHECK(st != MYR_OK && !m, "one rank's bad description: %s", myr_strerror(st));
+  myr_component ghost;
+  CHECK(myr_component_lookup(s.w, "myr.Ghost", &ghost) != MYR_OK, "a refused description changed the world");
+  CHECK(myr_world_entity_count(s.w) == 50, "a refused description changed the world");
+
+  /* checkpoints */
+  char manifest[512], path[600], why[512];
+  snprintf(manifest, sizeof manifest, "%s/ck", dir);
+  d = small_desc(&s, 0.2f);
+  CHECK(myr_mpi_create(s.w, &d, &m) == MYR_OK, "%s", myr_mpi_error(m));
+  myr_schedule *sch;
+  myr_schedule_create(s.w, NULL, &sch);
+  myr_mpi_frame(m, sch, 1.0 / 60);
+  CHECK(myr_mpi_checkpoint(m, manifest, "test meta") == MYR_OK, "%s", myr_mpi_error(m));
+  myr_mpi_manifest mf;
+  CHECK(myr_mpi_manifest_read(manifest, &mf, why, sizeof why) == MYR_OK, "%s", why);
+  CHECK(mf.ranks == (uint32_t)ranks && mf.frame == 1 && !strcmp(mf.meta, "test meta"), "manifest %u %" PRIu64 " %s",
+        mf.ranks, mf.frame, mf.meta);
+  CHECK(myr_mpi_restore(m, manifest) == MYR_EBUSY, "a restore into a world with entities");
+  CHECK(myr_mpi_error(m)[0], "no reason given");
+  CHECK(myr_mpi_manifest_read("/nonexistent/ck", &mf, why, sizeof why) == MYR_EIO && why[0], "a missing manifest");
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (rank == 0) { /* a damaged copy, and one missing its last rank file */
+    snprintf(path, sizeof path, "%s/damaged", dir);
+    FILE *f = fopen(path, "w");
+    fputs("myriad-mpi-checkpoint 1\nranks 2\nframe x\n", f);
+    fclose(f);
+    CHECK(myr_mpi_manifest_read(path, &mf, why, sizeof why) == MYR_ECORRUPT && strstr(why, "frame"), "%s", why);
+    snprintf(path, sizeof path, "%s/ck.r%dof%d.f1.snap", dir, ranks - 1, ranks);
+    char moved[700];
+    snprintf(moved, sizeof moved, "%s.away", path);
+    rename(path, moved);
+    CHECK(myr_mpi_manifest_read(manifest, &mf, why, sizeof why) == MYR_ECORRUPT && strstr(why, "missing"), "%s", why);
+    rename(moved, path);
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  myr_schedule_destroy(sch);
+  myr_mpi_destroy(m);
+  myr_world_destroy(s.w);
+}
+
+int main(int argc, char **argv) {
+  int provided;
+  MPI_Init_thread(&argc, &argv, MPI_THREAD_SERIALIZED, &provided);
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &ranks);
+  uint32_t threads = argc > 1 ? (uint32_t)atoi(argv[1]) : 1;
+  const char *dir = argc > 2 ? argv[2] : "/tmp";
+  scenario_every_frame("particles", 3000, threads, 30, 7);
+  scenario_every_frame("boids", 1500, threads, 30, 5);
+  sums_owners_links_and_ghosts();
+  bad_input_is_refused_everywhere(dir);
+  int all = 0;
+  MPI_Allreduce(&failures, &all, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+  if (rank == 0)
+    printf("test_mpi: %d ranks x %u threads: %s (%d failures)\n", ranks, threads, all ? "FAIL" : "ok", all);
+  MPI_Finalize();
+  return all ? 1 : 0;
+}
