@@ -22,8 +22,11 @@ hashes() {
     echo "exit $rc"
     return
   fi
-  grep -v '^world_hash=[0-9a-f]\{16\}$' "$dir/err" >&2 # anything else on stderr shows
+  grep -v '^world_\(hash\|content\)=[0-9a-f]\{16\}$' "$dir/err" >&2 # anything else on stderr shows
   grep '^world_hash=' "$dir/err"
+  # beside each world_hash, the content hash (world.h) of the same world
+  [ "$(grep -c '^world_hash=' "$dir/err")" -eq "$(grep -c '^world_content=' "$dir/err")" ] ||
+    echo "no world_content line per world_hash line" # the checks see it
 }
 
 # --- bit-exact continuation, each scenario ---------------------------------
