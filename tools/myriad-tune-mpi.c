@@ -46,10 +46,11 @@ static void help(FILE *out) {
                "  --checkpoint FILE --checkpoint-every N\n"
                "                    a coordinated checkpoint whenever the world's frame count\n"
                "                    is a multiple of N: each rank's world saved to\n"
-               "                    FILE.r<rank>of<R>.f<frame>.snap, then the manifest FILE\n"
-               "                    naming them, each crash safe (the previous files go once\n"
-               "                    the new manifest is in place)\n"
-               "  --save FILE       a checkpoint with manifest FILE after the last frame\n"
+               "                    FILE.r<rank>of<R>.f<frame>.<id>.snap, then the manifest\n"
+               "                    FILE naming them, each crash safe (the files the old\n"
+               "                    manifest named go once the new one is in place)\n"
+               "  --save FILE       a checkpoint with manifest FILE after the last\n"
+               "                    configuration's last frame\n"
                "  --restore FILE    start from the checkpoint whose manifest is FILE, on any\n"
                "                    number of ranks; it names the scenario, entities and seed\n"
                "  --help            this text\n\n"
@@ -160,7 +161,8 @@ static myr_status no_entities(myr_world *w, void *ctx) {
 static double median_of(double *v, uint32_t n) { return n ? median(v, n) : 0.0; }
 
 /* One configuration: a world over the ranks, its frames, its report. */
-static void run_config(const options *o, uint32_t rebalance, uint32_t threads, uint32_t chunk, config_report *cr) {
+static void run_config(const options *o, uint32_t rebalance, uint32_t threads, uint32_t chunk, bool last,
+                       config_report *cr) {
   myr_jobs *pool;
   myr_status st = myr_jobs_create(&(myr_jobs_desc){.workers = threads}, &pool);
   if (st != MYR_OK) fail(1, "the thread pool: %s%s", myr_strerror(st), "");
@@ -198,7 +200,7 @@ static void run_config(const options *o, uint32_t rebalance, uint32_t threads, u
     md.cells[a] = d.dims == 3 ? 16 : 32;
   }
   st = myr_mpi_create(scn_world(sc), &md, &mpi);
-  if (st != MYR_OK) fail(1, "joining the ranks: %s: %s", myr_strerror(st), mpi ? myr_mpi_error(mpi) : "");
+  if (st != MYR_OK) fail(1, "joining the ranks: %s: %s", myr_strerror(st), myr_mpi_error(NULL));
   if (o->restore_path) {
     st = myr_mpi_restore(mpi, o->restore_path);
     if (st != MYR_OK) fail(st == MYR_ENOMEM ? 1 : 2, "--restore: %s%s", myr_mpi_error(mpi), "");
@@ -239,7 +241,7 @@ static void run_config(const options *o, uint32_t rebalance, uint32_t threads, u
     MPI_Allreduce(&ms.frame_ms, &slowest, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
     v[(size_t)REPORT_FIELDS * o->frames + (f - o->warmup)] = slowest;
   }
-  if (o->save_path) {
+  if (o->save_path && last) { /* as myriad-tune: the last configuration's world */
     st = myr_mpi_checkpoint(mpi, o->save_path, meta);
     if (st != MYR_OK) fail(1, "--save: %s%s", myr_mpi_error(mpi), "");
   }
@@ -346,7 +348,7 @@ int main(int argc, char **argv) {
   for (uint32_t t = 0; t < o.thread_count; t++)
     for (uint32_t c = 0; c < o.chunk_count; c++)
       for (uint32_t r = 0; r < o.repeat; r++, at++) {
-        run_config(&o, rebalance, o.threads[t], o.chunks[c], &cs[at]);
+        run_config(&o, rebalance, o.threads[t], o.chunks[c], at + 1 == n, &cs[at]);
         cs[at].repeat = r;
       }
   if (rank == 0) write_report(&o, cs, n);

@@ -50,9 +50,17 @@
  * Failure. A local error (bad description, out of memory, an unknown
  * component in a message) is agreed on by all ranks: every rank returns a
  * status other than MYR_OK from the same call, and myr_mpi_error gives the
- * reason (the first failing rank's). MPI errors abort the job (Open MPI's
- * default handler): a rank that dies takes the others down within seconds,
- * and the last checkpoint restarts the run. */
+ * reason (the first failing rank's). Two cases cannot be agreed on and
+ * abort the job: a rank that cannot take what the others send it (out of
+ * memory, or 2^31 bytes or more in one exchange), and a frame that fails
+ * on one rank before a system that calls myr_mpi_sum (the others wait in
+ * that sum: MPI reports mismatched collectives). MPI errors abort the job
+ * (Open MPI's default handler): a rank that dies takes the others down
+ * within seconds, and the last checkpoint restarts the run.
+ *
+ * Links. A MYR_ENTITY field resolves on a rank only where its target is
+ * held, owned or as a ghost: a link that migrates (or is restored) farther
+ * from its target than ghost_width becomes MYR_ENTITY_NULL. */
 #ifndef MYRIAD_MPI_H
 #define MYRIAD_MPI_H
 
@@ -130,7 +138,8 @@ MYR_API bool myr_mpi_owns(const myr_mpi *mpi, const float *position);
 
 /* The content hash of the whole simulation (collective): myr_world_content
  * with the key and the ghosts skipped, summed over the ranks, as
- * myr_content_hash. Every rank gets it. */
+ * myr_content_hash. Entities without the position component are each
+ * rank's own: rank 0's are counted. Every rank gets it. */
 MYR_API myr_status myr_mpi_content(myr_mpi *mpi, uint64_t *hash);
 
 /* What this rank did, from creation (counters) or in the last frame. */
@@ -149,7 +158,8 @@ typedef struct myr_mpi_stats {
 } myr_mpi_stats;
 MYR_API myr_status myr_mpi_get_stats(const myr_mpi *mpi, myr_mpi_stats *out);
 
-/* The reason of the last failure on any rank, "" when none. */
+/* The reason of the last failure on any rank, "" when none; with NULL, the
+ * reason the last myr_mpi_create failed. */
 MYR_API const char *myr_mpi_error(const myr_mpi *mpi);
 
 /* ---- checkpoints ---------------------------------------------------------

@@ -204,14 +204,18 @@ typedef struct myr_content_desc {
    * copies of another world's entities). */
   const myr_component *skip;
   uint32_t skip_count;
+  /* Only entities that have `require`, when has_require (e.g. the ones a
+   * split over ranks distributes; the others are each rank's own). */
+  bool has_require;
+  myr_component require;
 } myr_content_desc;
 typedef struct myr_content {
   uint64_t sum;   /* the entities' hashes added modulo 2^64 */
   uint64_t count; /* the entities hashed */
 } myr_content;
 /* The content of the world's live entities (desc NULL: no key, no skip).
- * Errors: MYR_EINVAL (NULL world or out), MYR_ENOCOMP (an unknown key or
- * skip component), MYR_ETYPE (a key component whose first field is not
+ * Errors: MYR_EINVAL (NULL world or out), MYR_ENOCOMP (an unknown key,
+ * skip or require component), MYR_ETYPE (a key component whose first field is not
  * MYR_U64). */
 MYR_API myr_status myr_world_content(const myr_world *world, const myr_content_desc *desc, myr_content *out);
 /* 64 bits of a (combined) content: equal contents give equal hashes. */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mpi_impl.h"
@@ -14,13 +15,28 @@
 
 #define MANIFEST_MAGIC "myriad-mpi-checkpoint 1"
 
-/* The file of rank r of `ranks` at `frame`, beside the manifest. */
-static void rank_path(char *out, size_t size, const char *manifest, uint32_t r, uint32_t ranks, uint64_t frame) {
-  snprintf(out, size, "%s.r%uof%u.f%" PRIu64 ".snap", manifest, r, ranks, frame);
+/* The file of rank r of `ranks` at `frame` of checkpoint `id`, beside the
+ * manifest. The id (rank 0's, new for every checkpoint) keeps a checkpoint's
+ * files apart from those of any other, so writing them never touches the
+ * files the manifest in place names. */
+static void rank_path(char *out, size_t size, const char *manifest, uint32_t r, uint32_t ranks, uint64_t frame,
+                      uint32_t id) {
+  snprintf(out, size, "%s.r%uof%u.f%" PRIu64 ".%08x.snap", manifest, r, ranks, frame, id);
 }
 
-static void rank_meta(char *out, size_t size, uint32_t r, uint32_t ranks, uint64_t frame) {
-  snprintf(out, size, "myriad-mpi rank=%u ranks=%u frame=%" PRIu64, r, ranks, frame);
+static void rank_meta(char *out, size_t size, uint32_t r, uint32_t ranks, uint64_t frame, uint32_t id) {
+  snprintf(out, size, "myriad-mpi rank=%u ranks=%u frame=%" PRIu64 " id=%08x", r, ranks, frame, id);
+}
+
+/* A new checkpoint's id: the clock's nanoseconds, the process and a count. */
+static uint32_t new_id(void) {
+  static uint32_t count;
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  uint64_t x = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30) ^ ((uint64_t)getpid() << 16) ^ ++count;
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdull;
+  return (uint32_t)(x ^ (x >> 32));
 }
 
 /* The manifest, crash safe: a temporary file in its folder, fsync'd and
@@ -69,19 +85,72 @@ static myr_status write_manifest(const char *path, const char *text, char *why, 
   return s;
 }
 
+/* The folder part of a path, with its slash ("" for none). */
+static void folder_of(const char *path, char *out, size_t size) {
+  const char *slash = strrchr(path, '/');
+  size_t n = slash ? (size_t)(slash - path) + 1 : 0;
+  if (n >= size) n = size - 1;
+  memcpy(out, path, n);
+  out[n] = 0;
+}
+
+/* "file NAME COUNT\n": the name (which may hold spaces) into name, the count
+ * into *count; false when the line is not one. */
+static bool file_line(const char *line, char *name, size_t size, unsigned long long *count) {
+  if (strncmp(line, "file ", 5) != 0) return false;
+  const char *last = strrchr(line, ' '), *end = strchr(line, '\n');
+  if (!end || end[1] || last <= line + 5 || last[1] < '0' || last[1] > '9') return false;
+  size_t n = (size_t)(last - (line + 5));
+  if (n >= size) return false;
+  memcpy(name, line + 5, n);
+  name[n] = 0;
+  char *stop;
+  errno = 0;
+  *count = strtoull(last + 1, &stop, 10);
+  return errno == 0 && stop == end;
+}
+
+/* The file names a manifest lists (its "file" lines), for deleting them
+ * (NULL, 0 when there is none); free each and the array. */
+static char **listed_files(const char *manifest, uint32_t *count) {
+  *count = 0;
+  FILE *f = fopen(manifest, "r");
+  if (!f) return NULL;
+  char **names = NULL, line[8192], name[4200];
+  unsigned long long n;
+  uint32_t cap = 0;
+  while (fgets(line, sizeof line, f)) {
+    if (!file_line(line, name, sizeof name, &n) || strchr(name, '/')) continue; /* only files beside it */
+    if (*count == cap) {
+      char **more = realloc(names, (cap ? cap * 2 : 16) * sizeof *names);
+      if (!more) break;
+      names = more;
+      cap = cap ? cap * 2 : 16;
+    }
+    if (!(names[*count] = strdup(name))) break;
+    (*count)++;
+  }
+  fclose(f);
+  return names;
+}
+
 myr_status myr_mpi_checkpoint(myr_mpi *m, const char *manifest, const char *meta) {
-  if (!m || !manifest) return MYR_EINVAL;
+  if (!m || !manifest || strchr(manifest, '\n') || strlen(manifest) > 4096) return MYR_EINVAL;
   if (meta && (strchr(meta, '\n') || strlen(meta) >= sizeof(((myr_mpi_manifest *)0)->meta))) return MYR_EINVAL;
   uint64_t frame = myr_world_frame(m->world);
-  char path[4096 + 64], text[128];
-  if (strlen(manifest) > 4096) return MYR_EINVAL;
-  rank_path(path, sizeof path, manifest, (uint32_t)m->rank, (uint32_t)m->ranks, frame);
-  rank_meta(text, sizeof text, (uint32_t)m->rank, (uint32_t)m->ranks, frame);
+  uint32_t id = m->rank == 0 ? new_id() : 0;
+  MPI_Bcast(&id, 1, MPI_UINT32_T, 0, m->comm);
+  char path[4200], text[160];
+  rank_path(path, sizeof path, manifest, (uint32_t)m->rank, (uint32_t)m->ranks, frame, id);
+  rank_meta(text, sizeof text, (uint32_t)m->rank, (uint32_t)m->ranks, frame, id);
   myr_snapshot_report rep = {0};
   myr_status s = myr_snapshot_save_file(m->world, path, &(myr_snapshot_save_desc){.meta = text, .report = &rep});
   if (s != MYR_OK) mpi_fail(m, "rank %d: checkpoint: %s", m->rank, rep.message);
   s = mpi_agree(m, s);
-  if (s != MYR_OK) return s;
+  if (s != MYR_OK) {
+    unlink(path); /* no manifest names it */
+    return s;
+  }
   /* every file is in place: the manifest names them */
   uint64_t mine = myr_world_entity_count(m->world), *all = NULL;
   if (m->rank == 0) {
@@ -90,6 +159,10 @@ myr_status myr_mpi_checkpoint(myr_mpi *m, const char *manifest, const char *meta
   }
   MPI_Gather(&mine, 1, MPI_UINT64_T, all, 1, MPI_UINT64_T, 0, m->comm);
   if (m->rank == 0 && s == MYR_OK) {
+    /* the files of the checkpoint the manifest names now, to go once the
+     * new manifest is in place */
+    uint32_t old_count;
+    char **old = listed_files(manifest, &old_count);
     size_t cap = 256 + (meta ? strlen(meta) : 0) + (size_t)m->ranks * (sizeof path + 32);
     char *doc = malloc(cap);
     if (!doc) s = MYR_ENOMEM;
@@ -97,10 +170,10 @@ myr_status myr_mpi_checkpoint(myr_mpi *m, const char *manifest, const char *meta
       /* file names relative to the manifest's folder */
       const char *base = strrchr(manifest, '/');
       base = base ? base + 1 : manifest;
-      int n = snprintf(doc, cap, "%s\nranks %d\nframe %" PRIu64 "\nmeta %s\n", MANIFEST_MAGIC, m->ranks, frame,
-                       meta ? meta : "");
+      int n = snprintf(doc, cap, "%s\nranks %d\nframe %" PRIu64 "\nid %08x\nmeta %s\n", MANIFEST_MAGIC, m->ranks, frame,
+                       id, meta ? meta : "");
       for (int r = 0; r < m->ranks; r++) {
-        rank_path(path, sizeof path, base, (uint32_t)r, (uint32_t)m->ranks, frame);
+        rank_path(path, sizeof path, base, (uint32_t)r, (uint32_t)m->ranks, frame, id);
         n += snprintf(doc + n, cap - (size_t)n, "file %s %" PRIu64 "\n", path, all[r]);
       }
       snprintf(doc + n, cap - (size_t)n, "end\n");
@@ -109,15 +182,24 @@ myr_status myr_mpi_checkpoint(myr_mpi *m, const char *manifest, const char *meta
       if (s != MYR_OK) mpi_fail(m, "checkpoint: %s", why);
       free(doc);
     }
+    if (s == MYR_OK) {
+      char folder[4200];
+      folder_of(manifest, folder, sizeof folder);
+      for (uint32_t i = 0; i < old_count; i++) {
+        snprintf(path, sizeof path, "%s%s", folder, old[i]);
+        unlink(path);
+      }
+    }
+    for (uint32_t i = 0; i < old_count; i++) free(old[i]);
+    free(old);
   }
   free(all);
   s = mpi_agree(m, s);
-  if (s != MYR_OK) return s;
-  /* the manifest names the new files: the last ones can go */
-  rank_path(path, sizeof path, manifest, (uint32_t)m->rank, (uint32_t)m->ranks, frame);
-  if (m->manifest_prev[0] && strcmp(m->manifest_prev, path) != 0) unlink(m->manifest_prev);
-  snprintf(m->manifest_prev, sizeof m->manifest_prev, "%s", path);
-  return MYR_OK;
+  if (s != MYR_OK) { /* the old manifest stays, naming its files: these go */
+    rank_path(path, sizeof path, manifest, (uint32_t)m->rank, (uint32_t)m->ranks, frame, id);
+    unlink(path);
+  }
+  return s;
 }
 
 /* ---- reading the manifest ------------------------------------------------- */
@@ -131,15 +213,6 @@ static myr_status bad(char *why, size_t why_size, myr_status s, const char *path
   return s;
 }
 
-/* The folder part of a path, with its slash ("" for none). */
-static void folder_of(const char *path, char *out, size_t size) {
-  const char *slash = strrchr(path, '/');
-  size_t n = slash ? (size_t)(slash - path) + 1 : 0;
-  if (n >= size) n = size - 1;
-  memcpy(out, path, n);
-  out[n] = 0;
-}
-
 /* "NAME <digits>\n" exactly, into *v. */
 static bool number_line(const char *line, const char *name, unsigned long long *v) {
   size_t n = strlen(name);
@@ -150,9 +223,18 @@ static bool number_line(const char *line, const char *name, unsigned long long *
   return errno == 0 && strcmp(end, "\n") == 0;
 }
 
+/* "NAME <8 hex digits>\n" exactly, into *v. */
+static bool hex_line(const char *line, const char *name, unsigned long long *v) {
+  size_t n = strlen(name);
+  if (strncmp(line, name, n) != 0 || line[n] != ' ' || strlen(line + n + 1) != 9 || line[n + 9] != '\n') return false;
+  char *end;
+  *v = strtoull(line + n + 1, &end, 16);
+  return end == line + n + 9 && !strchr(line + n + 1, '-') && !strchr(line + n + 1, '+');
+}
+
 /* Reads the manifest and, for each rank file, checks it is there and is
  * the one named (its meta); `files`, when not NULL, receives the paths
- * (ranks * 4160 bytes). */
+ * (ranks * 8400 bytes). */
 static myr_status manifest_load(const char *path, myr_mpi_manifest *mf, char *files, char *why, size_t why_size) {
   FILE *f = fopen(path, "r");
   if (!f) return bad(why, why_size, MYR_EIO, path, "%s", strerror(errno));
@@ -160,13 +242,15 @@ static myr_status manifest_load(const char *path, myr_mpi_manifest *mf, char *fi
   folder_of(path, folder, sizeof folder);
   myr_status s = MYR_OK;
   memset(mf, 0, sizeof *mf);
-  unsigned long long frame = 0, ranks = 0;
+  unsigned long long frame = 0, ranks = 0, id = 0;
   if (!fgets(line, sizeof line, f) || strcmp(line, MANIFEST_MAGIC "\n") != 0)
     s = bad(why, why_size, MYR_ECORRUPT, path, "%s", "not a myriad MPI checkpoint manifest");
   else if (!fgets(line, sizeof line, f) || !number_line(line, "ranks", &ranks) || ranks == 0 || ranks > 65535)
     s = bad(why, why_size, MYR_ECORRUPT, path, "%s", "no valid 'ranks' line");
   else if (!fgets(line, sizeof line, f) || !number_line(line, "frame", &frame))
     s = bad(why, why_size, MYR_ECORRUPT, path, "%s", "no valid 'frame' line");
+  else if (!fgets(line, sizeof line, f) || !hex_line(line, "id", &id))
+    s = bad(why, why_size, MYR_ECORRUPT, path, "%s", "no valid 'id' line");
   else if (!fgets(line, sizeof line, f) || strncmp(line, "meta ", 5) != 0 || !strchr(line, '\n') ||
            strlen(line + 5) > sizeof mf->meta)
     s = bad(why, why_size, MYR_ECORRUPT, path, "%s", "no valid 'meta' line");
@@ -176,14 +260,14 @@ static myr_status manifest_load(const char *path, myr_mpi_manifest *mf, char *fi
     memcpy(mf->meta, line + 5, strlen(line + 5) - 1);
   }
   for (uint32_t r = 0; s == MYR_OK && r < ranks; r++) {
-    char name[4096], expect[4200], full[8200];
+    char name[4200], expect[4200], full[8400];
     unsigned long long count;
-    if (!fgets(line, sizeof line, f) || sscanf(line, "file %4095s %llu\n", name, &count) != 2) {
+    if (!fgets(line, sizeof line, f) || !file_line(line, name, sizeof name, &count)) {
       s = bad(why, why_size, MYR_ECORRUPT, path, "%s", "a rank's 'file' line is missing or damaged");
       break;
     }
     const char *base = strrchr(path, '/');
-    rank_path(expect, sizeof expect, base ? base + 1 : path, r, (uint32_t)ranks, frame);
+    rank_path(expect, sizeof expect, base ? base + 1 : path, r, (uint32_t)ranks, frame, (uint32_t)id);
     if (strcmp(name, expect) != 0) {
       s = bad(why, why_size, MYR_ECORRUPT, path, "names '%s' where this checkpoint's rank file belongs", name);
       break;
@@ -191,14 +275,14 @@ static myr_status manifest_load(const char *path, myr_mpi_manifest *mf, char *fi
     snprintf(full, sizeof full, "%s%s", folder, name);
     myr_snapshot_info info;
     myr_status x = myr_snapshot_inspect_file(full, &info, NULL, 0, NULL);
-    char meta[128];
-    rank_meta(meta, sizeof meta, r, (uint32_t)ranks, frame);
+    char meta[160];
+    rank_meta(meta, sizeof meta, r, (uint32_t)ranks, frame, (uint32_t)id);
     if (x == MYR_EIO) s = bad(why, why_size, MYR_ECORRUPT, full, "%s", "missing or unreadable (named by the manifest)");
     else if (x != MYR_OK || !info.checksums_ok)
       s = bad(why, why_size, MYR_ECORRUPT, full, "%s", "not a whole snapshot (damaged)");
     else if (strcmp(info.meta, meta) != 0 || info.frame != frame || info.entity_count != count)
       s = bad(why, why_size, MYR_ECORRUPT, full, "%s", "is not the file of this checkpoint (meta, frame or count)");
-    if (s == MYR_OK && files) snprintf(files + (size_t)r * 8200, 8200, "%s", full);
+    if (s == MYR_OK && files) snprintf(files + (size_t)r * 8400, 8400, "%s", full);
   }
   if (s == MYR_OK && (!fgets(line, sizeof line, f) || strcmp(line, "end\n") != 0))
     s = bad(why, why_size, MYR_ECORRUPT, path, "%s", "no 'end' line: cut short");
@@ -315,7 +399,7 @@ myr_status myr_mpi_restore(myr_mpi *m, const char *manifest) {
   if (s != MYR_OK) mpi_fail(m, "rank %d: restore: the world has entities already", m->rank);
   if (s == MYR_OK) s = manifest_load(manifest, &mf, NULL, why, sizeof why);
   if (s == MYR_OK) {
-    files = malloc((size_t)mf.ranks * 8200);
+    files = malloc((size_t)mf.ranks * 8400);
     s = files ? manifest_load(manifest, &mf, files, why, sizeof why) : MYR_ENOMEM;
   }
   if (s != MYR_OK && why[0]) mpi_fail(m, "%s", why);
@@ -323,9 +407,9 @@ myr_status myr_mpi_restore(myr_mpi *m, const char *manifest) {
   /* rank r: the state of file r mod R, the entities of r, r + ranks, ... */
   if (s == MYR_OK) {
     uint32_t first = (uint32_t)m->rank % mf.ranks;
-    s = load_file(m, files + (size_t)first * 8200, first == (uint32_t)m->rank, true);
+    s = load_file(m, files + (size_t)first * 8400, first == (uint32_t)m->rank, true);
     for (uint32_t j = (uint32_t)m->rank + (uint32_t)m->ranks; s == MYR_OK && j < mf.ranks; j += (uint32_t)m->ranks)
-      s = load_file(m, files + (size_t)j * 8200, true, false);
+      s = load_file(m, files + (size_t)j * 8400, true, false);
     s = mpi_agree(m, s);
   }
   free(files);

@@ -127,6 +127,23 @@ void mpi_layouts_free(myr_mpi *m) {
 
 /* ---- packing -------------------------------------------------------------- */
 
+/* The key a pending link of entity e holds for (c, f), 0 if none. An
+ * entity's pending links are consecutive in m->links; m->pending maps the
+ * entity to its first one (index + 1), made again when links were added. */
+static uint64_t pending_key(myr_mpi *m, myr_entity e, myr_component c, uint32_t f) {
+  if (!m->link_count) return 0;
+  if (m->pending_built != m->link_count) {
+    keymap_clear(&m->pending);
+    for (uint32_t i = m->link_count; i-- > 0;) /* the first of each entity's run wins */
+      if (!keymap_put(&m->pending, m->links[i].entity, (myr_entity)i + 1)) return 0;
+    m->pending_built = m->link_count;
+  }
+  myr_entity first = keymap_get(&m->pending, e);
+  for (uint32_t i = first ? (uint32_t)first - 1 : m->link_count; i < m->link_count && m->links[i].entity == e; i++)
+    if (m->links[i].component == c && m->links[i].field == f) return m->links[i].key;
+  return 0;
+}
+
 static uint64_t key_in(const myr_world *w, bool has_key, myr_component key, myr_entity e) {
   uint64_t k = 0;
   if (has_key && e != MYR_ENTITY_NULL && myr_field_get(w, e, key, 0, MYR_U64, &k) != MYR_OK) k = 0;
@@ -155,6 +172,8 @@ myr_status mpi_pack_from(myr_mpi *m, const myr_world *w, bool has_key, myr_compo
       myr_entity target;
       memcpy(&target, m->row + l->offset[f], 8);
       uint64_t tk = key_in(w, has_key, key, target);
+      /* a link that arrived and is not resolved yet travels on as its key */
+      if (!tk && target == MYR_ENTITY_NULL && w == m->world) tk = pending_key(m, e, to, f);
       memcpy(m->row + l->offset[f], &tk, 8);
     }
     if (!mbuf_put(b, &to, 4) || !mbuf_put(b, m->row, l->row_size)) return MYR_ENOMEM;
@@ -221,6 +240,7 @@ myr_status mpi_unpack(myr_mpi *m, const unsigned char *in, size_t size, bool as_
     }
     /* links: keys now, ids once everything has arrived */
     myr_entity e = ghosts ? keymap_get(ghosts, key) : MYR_ENTITY_NULL;
+    if (e == MPI_KEPT) return MYR_ECORRUPT; /* the same entity twice */
     if (e != MYR_ENTITY_NULL && !same_set(m, e, comps, n)) {
       if (myr_entity_destroy(m->world, e) != MYR_OK) return MYR_EINVAL;
       e = MYR_ENTITY_NULL;
@@ -236,7 +256,7 @@ myr_status mpi_unpack(myr_mpi *m, const unsigned char *in, size_t size, bool as_
       myr_status s = myr_entity_create_with(m->world, comps, total, values, &e);
       if (s != MYR_OK) return s;
     }
-    if (ghosts) keymap_put(ghosts, key, MYR_ENTITY_NULL); /* kept: not to be dropped */
+    if (ghosts && key && !keymap_put(ghosts, key, MPI_KEPT)) return MYR_ENOMEM; /* kept: not to be dropped */
     for (uint32_t i = 0; i < n; i++) {
       const comp_layout *l = &m->layouts[comps[i]];
       for (uint32_t f = 0; l->has_links && f < l->field_count; f++) {
@@ -299,6 +319,8 @@ myr_status mpi_resolve_links(myr_mpi *m) {
     s = myr_field_set(m->world, l->entity, l->component, l->field, MYR_ENTITY, &to);
   }
   m->link_count = 0;
+  m->pending_built = 0;
+  keymap_clear(&m->pending);
   return s;
 }
 
@@ -307,32 +329,46 @@ myr_status mpi_resolve_links(myr_mpi *m) {
 myr_status mpi_exchange(myr_mpi *m, uint64_t *bytes_sent) {
   double t0 = mpi_now_ms();
   size_t total = 0;
+  myr_status s = MYR_OK;
   for (int r = 0; r < m->ranks; r++) {
-    if (m->out[r].size > (size_t)INT32_MAX - total) return MYR_ELIMIT;
-    m->sdispl[r] = (int)total;
-    m->scount[r] = (int)m->out[r].size;
+    if (m->out[r].size > (size_t)INT32_MAX - total) s = MYR_ELIMIT;
     total += m->out[r].size;
-    if (r != m->rank && bytes_sent) *bytes_sent += m->out[r].size;
   }
   /* the segments back to back in out[ranks], the send buffer */
   mbuf *send = &m->out[m->ranks];
   send->size = 0;
-  if (!mbuf_reserve(send, total ? total : 1)) return MYR_ENOMEM;
-  for (int r = 0; r < m->ranks; r++) mbuf_put(send, m->out[r].data, m->out[r].size);
+  if (s == MYR_OK && !mbuf_reserve(send, total ? total : 1)) s = MYR_ENOMEM;
+  if (s != MYR_OK) { /* the ranks all take part: this one sends nothing, and says why when they agree */
+    mpi_fail(m, "rank %d: %s bytes to send to the other ranks: %s", m->rank,
+             s == MYR_ELIMIT ? "more than 2^31" : "no memory for the", myr_strerror(s));
+    total = 0;
+  }
+  size_t at = 0;
+  for (int r = 0; r < m->ranks; r++) {
+    size_t n = s == MYR_OK ? m->out[r].size : 0;
+    m->sdispl[r] = (int)at;
+    m->scount[r] = (int)n;
+    if (n) mbuf_put(send, m->out[r].data, n);
+    at += n;
+    if (r != m->rank && bytes_sent) *bytes_sent += n;
+  }
   MPI_Alltoall(m->scount, 1, MPI_INT, m->rcount, 1, MPI_INT, m->comm);
   size_t in = 0;
   for (int r = 0; r < m->ranks; r++) {
-    m->rdispl[r] = (int)in;
+    m->rdispl[r] = (int)(in <= (size_t)INT32_MAX ? in : 0);
     in += (size_t)m->rcount[r];
   }
   m->in.size = 0;
-  if (!mbuf_reserve(&m->in, in ? in : 1)) {
-    /* the senders have committed to sending: no way back for the ranks */
-    fprintf(stderr, "myriad: rank %d: out of memory for %zu bytes from the other ranks\n", m->rank, in);
+  /* the senders have committed to sending: a rank that cannot take it all
+   * has no way back for the ranks */
+  if (in > (size_t)INT32_MAX || !mbuf_reserve(&m->in, in ? in : 1)) {
+    fprintf(stderr, "myriad: rank %d: %zu bytes from the other ranks: %s\n", m->rank, in,
+            in > (size_t)INT32_MAX ? "more than 2^31 in one exchange" : "out of memory");
     MPI_Abort(m->comm, 1);
   }
-  MPI_Alltoallv(send->data, m->scount, m->sdispl, MPI_BYTE, m->in.data, m->rcount, m->rdispl, MPI_BYTE, m->comm);
+  MPI_Alltoallv(send->data ? send->data : m->in.data, m->scount, m->sdispl, MPI_BYTE, m->in.data, m->rcount, m->rdispl,
+                MPI_BYTE, m->comm);
   m->in.size = in;
   m->stats.comm_ms += mpi_now_ms() - t0;
-  return MYR_OK;
+  return s;
 }

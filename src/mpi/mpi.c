@@ -26,6 +26,7 @@ void mpi_fail(myr_mpi *m, const char *fmt, ...) {
 
 myr_status mpi_agree(myr_mpi *m, myr_status local) {
   double t0 = mpi_now_ms();
+  if (local != MYR_OK) mpi_fail(m, "rank %d: %s", m->rank, myr_strerror(local)); /* when no reason was given */
   int mine = local == MYR_OK ? m->ranks : m->rank, first;
   MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, m->comm);
   if (first == m->ranks) {
@@ -235,8 +236,7 @@ static myr_status pack_ghost(myr_mpi *m, myr_entity e, const float *p, void *ctx
       hi[a] = (int32_t)axis_cell(m, a, p[a] + w);
     }
   }
-  int seen[64];
-  uint32_t seen_count = 0;
+  uint32_t seen_count = 0; /* the ranks sent to, marked in m->mark */
   for (int32_t z = lo[2]; z <= hi[2]; z++)
     for (int32_t y = lo[1]; y <= hi[1]; y++)
       for (int32_t x = lo[0]; x <= hi[0]; x++) {
@@ -247,16 +247,17 @@ static myr_status pack_ghost(myr_mpi *m, myr_entity e, const float *p, void *ctx
           c[a] = (uint32_t)(((v[a] % n) + n) % n);
         }
         int to = m->owner[m->curve_of[cell_index(m, c)]];
-        if (to == m->rank) continue;
-        bool dup = false;
-        for (uint32_t i = 0; i < seen_count && !dup; i++) dup = seen[i] == to;
-        if (dup) continue;
-        if (seen_count < 64) seen[seen_count++] = to;
-        myr_status s = mpi_pack(m, e, &m->out[to]);
-        if (s != MYR_OK) return s;
-        m->stats.ghosts_sent++;
+        if (to == m->rank || m->mark[to]) continue;
+        m->mark[to] = 1;
+        m->seen[seen_count++] = to;
       }
-  return MYR_OK;
+  myr_status s = MYR_OK;
+  for (uint32_t i = 0; i < seen_count; i++) {
+    m->mark[m->seen[i]] = 0;
+    if (s == MYR_OK) s = mpi_pack(m, e, &m->out[m->seen[i]]);
+    m->stats.ghosts_sent++;
+  }
+  return s;
 }
 
 myr_status mpi_refresh_ghosts(myr_mpi *m) {
@@ -290,7 +291,7 @@ myr_status mpi_refresh_ghosts(myr_mpi *m) {
     for (uint32_t i = first; i < m->ghost_count; i++) m->ghost_from[i] = r;
   }
   for (uint32_t i = 0; s == MYR_OK && i < old.cap; i++)
-    if (old.keys[i] && old.ids[i] != MYR_ENTITY_NULL) s = myr_entity_destroy(m->world, old.ids[i]);
+    if (old.keys[i] && old.ids[i] != MPI_KEPT) s = myr_entity_destroy(m->world, old.ids[i]);
   keymap_free(&old);
   return s;
 }
@@ -312,7 +313,10 @@ static myr_status forward_destroys(myr_mpi *m) {
   if (s == MYR_OK) s = x;
   m->stats.bytes_destroys += sent;
   if (s != MYR_OK || !m->in.size) return s;
-  if (m->in.size % 8) return MYR_ECORRUPT;
+  if (m->in.size % 8) {
+    mpi_fail(m, "rank %d: a message of destroys from another rank does not decode", m->rank);
+    return MYR_ECORRUPT;
+  }
   s = mpi_map_all(m);
   for (size_t at = 0; s == MYR_OK && at < m->in.size; at += 8) {
     uint64_t k;
@@ -383,15 +387,20 @@ static myr_status setup(myr_mpi *m) {
                          &(myr_query_desc){(myr_term[]){{d->position, MYR_TERM_READ}, {m->ghost, MYR_TERM_WITH}}, 2},
                          &m->ghost_q);
   m->out = calloc((size_t)m->ranks + 1, sizeof *m->out);
-  m->scount = calloc((size_t)m->ranks * 4, sizeof(int));
-  if (s == MYR_OK && (!m->out || !m->scount)) s = MYR_ENOMEM;
+  m->scount = calloc((size_t)m->ranks * 5, sizeof(int));
+  m->mark = calloc((size_t)m->ranks, 1);
+  if (s == MYR_OK && (!m->out || !m->scount || !m->mark)) s = MYR_ENOMEM;
   if (s == MYR_OK) {
     m->sdispl = m->scount + m->ranks;
     m->rcount = m->sdispl + m->ranks;
     m->rdispl = m->rcount + m->ranks;
+    m->seen = m->rdispl + m->ranks;
   }
   return s;
 }
+
+/* The reason the last myr_mpi_create failed (myr_mpi_error(NULL)). */
+static char create_error[256];
 
 myr_status myr_mpi_create(myr_world *w, const myr_mpi_desc *d, myr_mpi **out) {
   if (!w || !d || !out) return MYR_EINVAL;
@@ -431,9 +440,11 @@ myr_status myr_mpi_create(myr_world *w, const myr_mpi_desc *d, myr_mpi **out) {
   if (s == MYR_OK) s = mpi_agree(m, mpi_refresh_ghosts(m));
   if (s == MYR_OK) s = mpi_agree(m, mpi_resolve_links(m));
   if (s != MYR_OK) {
+    snprintf(create_error, sizeof create_error, "%s", m->error);
     myr_mpi_destroy(m);
     return s;
   }
+  create_error[0] = 0;
   *out = m;
   return MYR_OK;
 }
@@ -450,11 +461,13 @@ void myr_mpi_destroy(myr_mpi *m) {
   free(m->ghost_keys);
   free(m->ghost_from);
   keymap_free(&m->map);
+  keymap_free(&m->pending);
   free(m->links);
   for (int r = 0; m->out && r <= m->ranks; r++) mbuf_free(&m->out[r]);
   free(m->out);
   mbuf_free(&m->in);
   free(m->scount);
+  free(m->mark);
   MPI_Comm_free(&m->comm);
   free(m);
 }
@@ -491,8 +504,15 @@ uint64_t myr_mpi_sum(myr_mpi *m, uint64_t local) {
 myr_status myr_mpi_content(myr_mpi *m, uint64_t *hash) {
   if (!m || !hash) return MYR_EINVAL;
   myr_content c = {0, 0};
-  myr_status s = myr_world_content(
-      m->world, &(myr_content_desc){.has_key = m->d.has_key, .key = m->d.key, .skip = &m->ghost, .skip_count = 1}, &c);
+  /* entities without a position are each rank's own: rank 0's count */
+  myr_status s = myr_world_content(m->world,
+                                   &(myr_content_desc){.has_key = m->d.has_key,
+                                                       .key = m->d.key,
+                                                       .skip = &m->ghost,
+                                                       .skip_count = 1,
+                                                       .has_require = m->rank != 0,
+                                                       .require = m->d.position},
+                                   &c);
   s = mpi_agree(m, s);
   if (s != MYR_OK) return s;
   uint64_t part[2] = {c.sum, c.count}, all[2];
@@ -513,4 +533,4 @@ myr_status myr_mpi_get_stats(const myr_mpi *m, myr_mpi_stats *out) {
   return MYR_OK;
 }
 
-const char *myr_mpi_error(const myr_mpi *m) { return m ? m->error : ""; }
+const char *myr_mpi_error(const myr_mpi *m) { return m ? m->error : create_error; }

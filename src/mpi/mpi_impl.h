@@ -30,6 +30,10 @@ myr_entity keymap_get(const keymap *m, uint64_t key);
 void keymap_clear(keymap *m);
 void keymap_free(keymap *m);
 
+/* In a map of ghosts by key during an exchange: the ghost was sent again
+ * (kept); a second record with its key is a corrupt message. */
+#define MPI_KEPT ((myr_entity)UINT64_MAX)
+
 /* A link to fix once every entity of an exchange has arrived: field `field`
  * of `component` on `entity` names the entity keyed `key`. */
 typedef struct pending_link {
@@ -72,14 +76,17 @@ struct myr_mpi {
   keymap map; /* scratch */
   pending_link *links;
   uint32_t link_count, link_cap;
+  keymap pending; /* entity -> its first pending link + 1 (exchange.c) */
+  uint32_t pending_built;
   mbuf *out; /* per rank, scratch */
   mbuf in;
   int *scount, *sdispl, *rcount, *rdispl;
-  unsigned char *row; /* scratch row struct, big enough for any component */
+  int *seen;           /* scratch: ranks a ghost goes to */
+  unsigned char *mark; /* per rank, scratch */
+  unsigned char *row;  /* scratch row struct, big enough for any component */
   uint32_t row_cap;
   myr_mpi_stats stats;
   char error[256];
-  char manifest_prev[4200]; /* the files of the last checkpoint written, to delete after the next */
 };
 
 /* mpi.c */

@@ -75,6 +75,7 @@ myr_status myr_world_content(const myr_world *w, const myr_content_desc *desc, m
     if (desc->skip[i] >= world_component_count(w)) return MYR_ENOCOMP;
     compset_put(&skip, desc->skip[i]);
   }
+  if (desc->has_require && desc->require >= world_component_count(w)) return MYR_ENOCOMP;
   if (k.has) {
     if (k.c >= world_component_count(w)) return MYR_ENOCOMP;
     const component_info *ci = world_component(w, k.c);
@@ -84,6 +85,7 @@ myr_status myr_world_content(const myr_world *w, const myr_content_desc *desc, m
   for (uint32_t ti = 0; ti < world_table_count(w); ti++) {
     const table *t = world_table(w, ti);
     if (!t->count || compset_meets(&t->set, &skip)) continue;
+    if (desc->has_require && !compset_has(&t->set, desc->require)) continue;
     for (uint32_t r = 0; r < t->count; r++) c.sum += row_hash(w, &k, t, r);
     c.count += t->count;
   }

@@ -142,6 +142,10 @@ static void small_make(small *s, uint32_t n) {
   for (uint32_t i = 0; i < n; i++)
     if (i % 3) myr_component_add(s->w, ids[i], s->link, &(link_row){ids[(i * 7 + 1) % n]});
   free(ids);
+  /* and one without a position, which every rank keeps for itself */
+  myr_entity e;
+  myr_entity_create_with(s->w, (myr_component[]){s->key, s->tag}, 2, (const void *const[]){&(key_row){99999}, NULL},
+                         &e);
 }
 
 static myr_mpi_desc small_desc(const small *s, float ghost) {
@@ -177,7 +181,28 @@ static void shift(small *s, myr_mpi *m, float dx) {
   myr_query_destroy(q);
 }
 
-static void sums_owners_links_and_ghosts(void) {
+/* The links of every owned entity name the entity keyed as in one world. */
+static uint32_t wrong_links(const small *s, uint32_t n) {
+  myr_query *q;
+  myr_query_create(s->w, &(myr_query_desc){(myr_term[]){{s->key, MYR_TERM_READ}, {s->link, MYR_TERM_READ}}, 2}, &q);
+  myr_query_iter it;
+  myr_chunk ch;
+  myr_query_iter_init(q, 0, &it);
+  uint32_t wrong = 0;
+  while (myr_query_next(&it, &ch)) {
+    const uint64_t *k = myr_chunk_column(&ch, 0, 0);
+    const myr_entity *to = myr_chunk_column(&ch, 1, 0);
+    for (uint32_t i = 0; i < ch.count; i++) {
+      uint64_t tk = 0;
+      myr_field_get(s->w, to[i], s->key, 0, MYR_U64, &tk);
+      wrong += tk != ((k[i] - 1) * 7 + 1) % n + 1;
+    }
+  }
+  myr_query_destroy(q);
+  return wrong;
+}
+
+static void sums_owners_links_and_ghosts(const char *dir) {
   small s, ref;
   small_make(&s, 600);
   if (rank == 0) small_make(&ref, 600);
@@ -204,6 +229,7 @@ static void sums_owners_links_and_ghosts(void) {
   myr_query_create(s.w, &(myr_query_desc){(myr_term[]){{s.pos, MYR_TERM_READ}, {ghost, MYR_TERM_OPTIONAL}}, 2}, &both);
   CHECK(myr_query_entity_count(plain) == st.owned, "a plain query sees %" PRIu64, myr_query_entity_count(plain));
   CHECK(myr_query_entity_count(both) == 600, "naming the ghosts sees %" PRIu64, myr_query_entity_count(both));
+  CHECK(myr_world_entity_count(s.w) == 601, "every rank keeps the entity without a position");
   myr_query_destroy(plain);
   myr_query_destroy(both);
 
@@ -222,23 +248,49 @@ static void sums_owners_links_and_ghosts(void) {
     CHECK(ranks == 1 || moved > 0, "round %d: nothing migrated", round);
     /* every owned link names a live entity (owned or ghost) with the key
      * of its target in one world */
-    myr_query *q;
-    myr_query_create(s.w, &(myr_query_desc){(myr_term[]){{s.key, MYR_TERM_READ}, {s.link, MYR_TERM_READ}}, 2}, &q);
-    myr_query_iter it;
-    myr_chunk ch;
-    myr_query_iter_init(q, 0, &it);
-    uint32_t wrong = 0;
-    while (myr_query_next(&it, &ch)) {
-      const uint64_t *k = myr_chunk_column(&ch, 0, 0);
-      const myr_entity *to = myr_chunk_column(&ch, 1, 0);
-      for (uint32_t i = 0; i < ch.count; i++) {
-        uint64_t tk = 0;
-        myr_field_get(s.w, to[i], s.key, 0, MYR_U64, &tk);
-        wrong += tk != ((k[i] - 1) * 7 + 1) % 600 + 1;
-      }
-    }
-    myr_query_destroy(q);
+    uint32_t wrong = wrong_links(&s, 600);
     CHECK(wrong == 0, "round %d: %u links name the wrong entity", round, wrong);
+  }
+
+  /* checkpointed, and restored into a world set up without entities: the
+   * links hold (they travel as keys, through the restore's migration) */
+  {
+    char manifest[600];
+    snprintf(manifest, sizeof manifest, "%s/links", dir);
+    CHECK(myr_mpi_checkpoint(m, manifest, NULL) == MYR_OK, "%s", myr_mpi_error(m));
+    small t;
+    small_make(&t, 0);
+    myr_mpi *tm = NULL;
+    myr_mpi_desc td = small_desc(&t, 0.25f);
+    td.start = MYR_MPI_SCATTERED;
+    CHECK(myr_mpi_create(t.w, &td, &tm) == MYR_OK, "%s", myr_mpi_error(NULL));
+    myr_status rs = myr_mpi_restore(tm, manifest);
+    CHECK(rs == MYR_EBUSY, "a restore into a world with an entity: %s", myr_strerror(rs));
+    myr_mpi_destroy(tm);
+    myr_world_destroy(t.w);
+    myr_world_create(NULL, &t.w); /* as small_make registers, without entities */
+    static const myr_field pf[] = {MYR_FIELD(v2, x, MYR_F32), MYR_FIELD(v2, y, MYR_F32)};
+    static const myr_field kf[] = {MYR_FIELD(key_row, key, MYR_U64)};
+    static const myr_field lf[] = {MYR_FIELD(link_row, to, MYR_ENTITY)};
+    myr_component_register(t.w, &(myr_component_desc){"Pos", pf, 2, sizeof(v2)}, &t.pos);
+    myr_component_register(t.w, &(myr_component_desc){"Key", kf, 1, sizeof(key_row)}, &t.key);
+    myr_component_register(t.w, &(myr_component_desc){"Link", lf, 1, sizeof(link_row)}, &t.link);
+    myr_component_register(t.w, &(myr_component_desc){"Tag", NULL, 0, 0}, &t.tag);
+    /* as wide ghosts as before: a link resolves where its target is held */
+    td = small_desc(&t, 1.0f);
+    td.start = MYR_MPI_SCATTERED;
+    CHECK(myr_mpi_create(t.w, &td, &tm) == MYR_OK, "%s", myr_mpi_error(NULL));
+    CHECK(myr_mpi_restore(tm, manifest) == MYR_OK, "%s", myr_mpi_error(tm));
+    /* the entity without a position is the setup's, not the files' */
+    myr_entity e;
+    myr_entity_create_with(t.w, (myr_component[]){t.key, t.tag}, 2, (const void *const[]){&(key_row){99999}, NULL}, &e);
+    uint64_t h;
+    CHECK(myr_mpi_content(tm, &h) == MYR_OK, "content");
+    if (rank == 0) CHECK(h == small_content(&ref), "restored: content differs from one world's");
+    uint32_t wrong = wrong_links(&t, 600);
+    CHECK(wrong == 0, "restored: %u links name the wrong entity", wrong);
+    myr_mpi_destroy(tm);
+    myr_world_destroy(t.w);
   }
 
   /* a ghost destroyed here is destroyed at its owner at the frame's end */
@@ -261,7 +313,7 @@ static void sums_owners_links_and_ghosts(void) {
     CHECK(myr_mpi_frame(m, sch, 1.0 / 60) == MYR_OK, "%s", myr_mpi_error(m));
     myr_mpi_get_stats(m, &st);
     uint64_t all = myr_mpi_sum(m, st.owned);
-    CHECK(all == 600 - 120, "after the ghosts' destroys %" PRIu64 " entities", all);
+    CHECK(all == 600 - 120, "after the ghosts' destroys %" PRIu64 " entities with a position", all);
     if (rank == 0) { /* the same in one world, links to the dead ones included */
       myr_query *q;
       myr_query_create(ref.w, &(myr_query_desc){(myr_term[]){{ref.key, MYR_TERM_READ}}, 1}, &q);
@@ -316,10 +368,10 @@ static void bad_input_is_refused_everywhere(const char *dir) {
   CHECK(st != MYR_OK && !m, "one rank's bad description: %s", myr_strerror(st));
   myr_component ghost;
   CHECK(myr_component_lookup(s.w, "myr.Ghost", &ghost) != MYR_OK, "a refused description changed the world");
-  CHECK(myr_world_entity_count(s.w) == 50, "a refused description changed the world");
+  CHECK(myr_world_entity_count(s.w) == 51, "a refused description changed the world");
 
   /* checkpoints */
-  char manifest[512], path[600], why[512];
+  char manifest[512], path[1100], why[512];
   snprintf(manifest, sizeof manifest, "%s/ck", dir);
   d = small_desc(&s, 0.2f);
   CHECK(myr_mpi_create(s.w, &d, &m) == MYR_OK, "%s", myr_mpi_error(m));
@@ -341,8 +393,17 @@ static void bad_input_is_refused_everywhere(const char *dir) {
     fputs("myriad-mpi-checkpoint 1\nranks 2\nframe x\n", f);
     fclose(f);
     CHECK(myr_mpi_manifest_read(path, &mf, why, sizeof why) == MYR_ECORRUPT && strstr(why, "frame"), "%s", why);
-    snprintf(path, sizeof path, "%s/ck.r%dof%d.f1.snap", dir, ranks - 1, ranks);
-    char moved[700];
+    /* the last rank's file, as the manifest names it */
+    char line[512], name[512] = "";
+    FILE *mfile = fopen(manifest, "r");
+    while (mfile && fgets(line, sizeof line, mfile))
+      if (!strncmp(line, "file ", 5)) {
+        snprintf(name, sizeof name, "%s", line + 5);
+        *strrchr(name, ' ') = 0;
+      }
+    if (mfile) fclose(mfile);
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    char moved[1200];
     snprintf(moved, sizeof moved, "%s.away", path);
     rename(path, moved);
     CHECK(myr_mpi_manifest_read(manifest, &mf, why, sizeof why) == MYR_ECORRUPT && strstr(why, "missing"), "%s", why);
@@ -363,7 +424,7 @@ int main(int argc, char **argv) {
   const char *dir = argc > 2 ? argv[2] : "/tmp";
   scenario_every_frame("particles", 3000, threads, 30, 7);
   scenario_every_frame("boids", 1500, threads, 30, 5);
-  sums_owners_links_and_ghosts();
+  sums_owners_links_and_ghosts(dir);
   bad_input_is_refused_everywhere(dir);
   int all = 0;
   MPI_Allreduce(&failures, &all, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
