@@ -67,7 +67,9 @@ static myr_status make_curve(myr_mpi *m) {
   m->curve_of = malloc((size_t)m->cell_count * sizeof *m->curve_of);
   m->owner = malloc((size_t)m->cell_count * sizeof *m->owner);
   m->counts = malloc((size_t)m->cell_count * sizeof *m->counts);
-  if (!cc || !m->curve_of || !m->owner || !m->counts) {
+  m->cell_owner = malloc((size_t)m->cell_count * sizeof *m->cell_owner);
+  m->near = calloc(m->cell_count, 1);
+  if (!cc || !m->curve_of || !m->owner || !m->counts || !m->cell_owner || !m->near) {
     free(cc);
     return MYR_ENOMEM;
   }
@@ -81,24 +83,61 @@ static myr_status make_curve(myr_mpi *m) {
   return MYR_OK;
 }
 
+/* A coordinate's cell on axis a: below the box (or NaN) cell 0, at or past
+ * its top the last cell (cells_of_rows computes the same in vectors). */
 static inline uint32_t axis_cell(const myr_mpi *m, uint32_t a, float v) {
-  float f = (v - m->d.min[a]) * m->scale[a];
-  if (!(f >= 0.0f)) return 0; /* below, or NaN */
-  return f >= (float)m->cells[a] ? m->cells[a] - 1 : (uint32_t)f;
+  float f = (v - m->d.min[a]) * m->scale[a], top = (float)(m->cells[a] - 1);
+  f = f > 0.0f ? f : 0.0f;
+  f = f < top ? f : top;
+  return (uint32_t)(int32_t)f;
 }
 
 static inline uint32_t cell_index(const myr_mpi *m, const uint32_t *c) {
   return c[0] + m->cells[0] * (c[1] + m->cells[1] * c[2]);
 }
 
-uint32_t mpi_curve_of_position(const myr_mpi *m, const float *p) {
+static inline uint32_t cell_of_position(const myr_mpi *m, const float *p) {
   uint32_t c[3] = {0, 0, 0};
   for (uint32_t a = 0; a < m->d.dims; a++) c[a] = axis_cell(m, a, p[a]);
-  return m->curve_of[cell_index(m, c)];
+  return cell_index(m, c);
 }
 
+uint32_t mpi_curve_of_position(const myr_mpi *m, const float *p) { return m->curve_of[cell_of_position(m, p)]; }
+
 bool myr_mpi_owns(const myr_mpi *m, const float *p) {
-  return m && p && m->owner[mpi_curve_of_position(m, p)] == m->rank;
+  return m && p && m->cell_owner[cell_of_position(m, p)] == m->rank;
+}
+
+/* After a split: each cell's owner by cell index, and whether a cell of
+ * this rank's lies within the ghost width of another rank's cells (only
+ * the entities in such cells are ghosts anywhere). */
+static void index_cells(myr_mpi *m) {
+  for (uint32_t i = 0; i < m->cell_count; i++) m->cell_owner[i] = m->owner[m->curve_of[i]];
+  if (!m->d.has_key || !(m->d.ghost_width > 0.0f)) return;
+  int32_t reach[3] = {0, 0, 0};
+  for (uint32_t a = 0; a < m->d.dims; a++) {
+    float r = ceilf(m->d.ghost_width * m->scale[a]);
+    reach[a] = r >= (float)m->cells[a] ? (int32_t)m->cells[a] : (int32_t)r;
+  }
+  for (uint32_t i = 0; i < m->cell_count; i++) {
+    m->near[i] = 0;
+    if (m->cell_owner[i] != m->rank) continue;
+    int32_t c0[3] = {(int32_t)(i % m->cells[0]), (int32_t)((i / m->cells[0]) % m->cells[1]),
+                     (int32_t)(i / (m->cells[0] * m->cells[1]))};
+    for (int32_t z = c0[2] - reach[2]; z <= c0[2] + reach[2] && !m->near[i]; z++)
+      for (int32_t y = c0[1] - reach[1]; y <= c0[1] + reach[1] && !m->near[i]; y++)
+        for (int32_t x = c0[0] - reach[0]; x <= c0[0] + reach[0] && !m->near[i]; x++) {
+          int32_t v[3] = {x, y, z};
+          uint32_t c[3];
+          bool inside = true;
+          for (uint32_t a = 0; a < 3; a++) {
+            int32_t n = (int32_t)m->cells[a];
+            if (!m->d.wrap && (v[a] < 0 || v[a] >= n)) inside = false;
+            c[a] = (uint32_t)(((v[a] % n) + n) % n);
+          }
+          if (inside && m->cell_owner[cell_index(m, c)] != m->rank) m->near[i] = 1;
+        }
+  }
 }
 
 /* Runs fn over every owned entity with its position (dims floats). */
@@ -117,6 +156,39 @@ static myr_status each_owned(myr_mpi *m, each_fn fn, void *ctx) {
     }
   }
   return MYR_OK;
+}
+
+/* The cells of rows [0, n) of a chunk's position columns, by cell index:
+ * the hot loop of every frame's migration, in a form the compiler turns
+ * into vectors (the same rule as axis_cell: below the box or NaN is cell 0,
+ * at or past its top the last cell). */
+static void cells_of_rows(const myr_mpi *m, const float *const *col, uint32_t n, uint32_t *restrict out) {
+  const float *x = col[0], *y = col[1], *z = col[2];
+  const float lo0 = m->d.min[0], lo1 = m->d.min[1], lo2 = m->d.min[2];
+  const float s0 = m->scale[0], s1 = m->scale[1], s2 = m->scale[2];
+  const float top0 = (float)(m->cells[0] - 1), top1 = (float)(m->cells[1] - 1), top2 = (float)(m->cells[2] - 1);
+  const int32_t n0 = (int32_t)m->cells[0], n01 = (int32_t)(m->cells[0] * m->cells[1]);
+  if (m->d.dims == 2) {
+    for (uint32_t i = 0; i < n; i++) {
+      float f0 = (x[i] - lo0) * s0, f1 = (y[i] - lo1) * s1;
+      f0 = f0 > 0.0f ? f0 : 0.0f;
+      f1 = f1 > 0.0f ? f1 : 0.0f;
+      f0 = f0 < top0 ? f0 : top0;
+      f1 = f1 < top1 ? f1 : top1;
+      out[i] = (uint32_t)((int32_t)f0 + n0 * (int32_t)f1);
+    }
+    return;
+  }
+  for (uint32_t i = 0; i < n; i++) {
+    float f0 = (x[i] - lo0) * s0, f1 = (y[i] - lo1) * s1, f2 = (z[i] - lo2) * s2;
+    f0 = f0 > 0.0f ? f0 : 0.0f;
+    f1 = f1 > 0.0f ? f1 : 0.0f;
+    f2 = f2 > 0.0f ? f2 : 0.0f;
+    f0 = f0 < top0 ? f0 : top0;
+    f1 = f1 < top1 ? f1 : top1;
+    f2 = f2 < top2 ? f2 : top2;
+    out[i] = (uint32_t)((int32_t)f0 + n0 * (int32_t)f1 + n01 * (int32_t)f2);
+  }
 }
 
 static myr_status count_cell(myr_mpi *m, myr_entity e, const float *p, void *ctx) {
@@ -147,6 +219,7 @@ myr_status mpi_split(myr_mpi *m, bool local_only) {
     m->stats.cells_owned += m->owner[i] == m->rank;
     before += m->counts[i];
   }
+  index_cells(m);
   m->stats.rebalances++;
   return MYR_OK;
 }
@@ -170,11 +243,29 @@ static bool id_push(id_list *l, myr_entity e) {
   return true;
 }
 
-static myr_status pack_leaver(myr_mpi *m, myr_entity e, const float *p, void *ctx) {
-  int to = m->owner[mpi_curve_of_position(m, p)];
-  if (to == m->rank) return MYR_OK;
-  if (!id_push(ctx, e)) return MYR_ENOMEM;
-  return mpi_pack(m, e, &m->out[to]);
+/* Every owned entity whose cell is another rank's: packed for it. */
+static myr_status pack_leavers(myr_mpi *m, id_list *leaving) {
+  myr_query_iter it;
+  myr_chunk ch;
+  uint32_t cell[512];
+  myr_query_iter_init(m->owned_q, 0, &it);
+  while (myr_query_next(&it, &ch)) {
+    const float *col[3] = {NULL, NULL, NULL};
+    for (uint32_t a = 0; a < m->d.dims; a++) col[a] = myr_chunk_column(&ch, 0, m->d.axis[a]);
+    for (uint32_t at = 0; at < ch.count; at += 512) {
+      uint32_t n = ch.count - at < 512 ? ch.count - at : 512;
+      const float *part[3] = {col[0] + at, col[1] + at, col[2] ? col[2] + at : NULL};
+      cells_of_rows(m, part, n, cell);
+      for (uint32_t i = 0; i < n; i++) {
+        int to = m->cell_owner[cell[i]];
+        if (to == m->rank) continue;
+        if (!id_push(leaving, ch.ids[at + i])) return MYR_ENOMEM;
+        myr_status s = mpi_pack(m, ch.ids[at + i], &m->out[to]);
+        if (s != MYR_OK) return s;
+      }
+    }
+  }
+  return MYR_OK;
 }
 
 static bool ghosts_on(const myr_mpi *m) { return m->d.has_key && m->d.ghost_width > 0.0f; }
@@ -192,7 +283,7 @@ static myr_status map_ghosts(myr_mpi *m, keymap *g) {
 myr_status mpi_migrate(myr_mpi *m) {
   for (int r = 0; r <= m->ranks; r++) m->out[r].size = 0;
   id_list leaving = {0};
-  myr_status s = each_owned(m, pack_leaver, &leaving);
+  myr_status s = pack_leavers(m, &leaving);
   /* the ranks exchange whatever happened: a rank that failed sends less and
    * says so when they agree */
   uint64_t sent = 0;
@@ -224,6 +315,7 @@ myr_status mpi_migrate(myr_mpi *m) {
 /* The ranks whose regions come within the ghost width of p, but this one. */
 static myr_status pack_ghost(myr_mpi *m, myr_entity e, const float *p, void *ctx) {
   (void)ctx;
+  if (!m->near[cell_of_position(m, p)]) return MYR_OK; /* deep inside the region */
   const float w = m->d.ghost_width;
   int32_t lo[3] = {0, 0, 0}, hi[3] = {0, 0, 0};
   for (uint32_t a = 0; a < m->d.dims; a++) {
@@ -361,7 +453,7 @@ static myr_status check_desc(myr_world *w, const myr_mpi_desc *d) {
 }
 
 static myr_status drop_others(myr_mpi *m, myr_entity e, const float *p, void *ctx) {
-  if (m->owner[mpi_curve_of_position(m, p)] != m->rank && !id_push(ctx, e)) return MYR_ENOMEM;
+  if (m->cell_owner[cell_of_position(m, p)] != m->rank && !id_push(ctx, e)) return MYR_ENOMEM;
   return MYR_OK;
 }
 
@@ -457,6 +549,8 @@ void myr_mpi_destroy(myr_mpi *m) {
   free(m->curve_of);
   free(m->owner);
   free(m->counts);
+  free(m->cell_owner);
+  free(m->near);
   free(m->ghost_ids);
   free(m->ghost_keys);
   free(m->ghost_from);

@@ -66,6 +66,8 @@ struct myr_mpi {
   uint32_t *curve_of;   /* cell index (x fastest) -> position on the curve */
   uint16_t *owner;      /* curve position -> rank */
   uint64_t *counts;     /* scratch: entities per curve position */
+  uint16_t *cell_owner; /* cell index -> rank (from owner, after each split) */
+  unsigned char *near;  /* cell index -> 1 when another rank's cells are within the ghost width */
   comp_layout *layouts; /* per component, made at create */
   uint32_t component_count;
   /* the ghosts made by the last refresh */
