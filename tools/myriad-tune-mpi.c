@@ -68,7 +68,7 @@ static void help(FILE *out) {
 
 /* Everything one rank measured in a configuration: medians over frames. */
 typedef struct rank_report {
-  double frame_ms, run_ms, comm_ms, comm_share;
+  double frame_ms, run_ms, comm_ms, comm_share, migrate_ms, ghosts_ms;
   double migrated, ghosts_sent, bytes_sent, bytes_migration, bytes_ghosts, bytes_destroys;
   double owned, ghosts, cells, rebalances;
 } rank_report;
@@ -224,6 +224,8 @@ static void run_config(const options *o, uint32_t rebalance, uint32_t threads, u
                      .run_ms = ms.run_ms,
                      .comm_ms = ms.comm_ms,
                      .comm_share = ms.frame_ms > 0 ? ms.comm_ms / ms.frame_ms : 0,
+                     .migrate_ms = ms.migrate_ms,
+                     .ghosts_ms = ms.ghosts_ms,
                      .migrated = (double)ms.migrated_out,
                      .ghosts_sent = (double)ms.ghosts_sent,
                      .bytes_sent = (double)ms.bytes_sent,
@@ -268,16 +270,17 @@ static void run_config(const options *o, uint32_t rebalance, uint32_t threads, u
 static void write_report(const options *o, const config_report *cs, uint32_t n) {
   if (o->format == FORMAT_CSV) {
     printf("scenario,entities,ranks,threads,chunk,repeat,frame_ms,rank,owned,ghosts,cells,migrations,ghosts_sent,"
-           "bytes_sent,bytes_migration,bytes_ghosts,bytes_destroys,rank_frame_ms,run_ms,comm_ms,comm_share\n");
+           "bytes_sent,bytes_migration,bytes_ghosts,bytes_destroys,rank_frame_ms,run_ms,comm_ms,comm_share,migrate_ms,"
+           "ghosts_ms\n");
     for (uint32_t i = 0; i < n; i++)
       for (int r = 0; r < ranks; r++) {
         const rank_report *p = &cs[i].ranks[r];
         printf("%s,%" PRIu32 ",%d,%" PRIu32 ",%" PRIu32 ",%" PRIu32
                ",%.4f,%d,%.0f,%.0f,%.0f,%.0f,%.0f,%.0f,%.0f,%.0f,%.0f,"
-               "%.4f,%.4f,%.4f,%.4f\n",
+               "%.4f,%.4f,%.4f,%.4f,%.4f,%.4f\n",
                o->scenario, o->entities, ranks, cs[i].threads, cs[i].chunk, cs[i].repeat, cs[i].frame_ms, r, p->owned,
                p->ghosts, p->cells, p->migrated, p->ghosts_sent, p->bytes_sent, p->bytes_migration, p->bytes_ghosts,
-               p->bytes_destroys, p->frame_ms, p->run_ms, p->comm_ms, p->comm_share);
+               p->bytes_destroys, p->frame_ms, p->run_ms, p->comm_ms, p->comm_share, p->migrate_ms, p->ghosts_ms);
       }
     return;
   }
@@ -294,10 +297,10 @@ static void write_report(const options *o, const config_report *cs, uint32_t n) 
         printf("%s\n    {\"rank\": %d, \"owned\": %.0f, \"ghosts\": %.0f, \"cells\": %.0f, \"migrations\": %.0f, "
                "\"ghosts_sent\": %.0f, \"bytes_sent\": %.0f, \"bytes_migration\": %.0f, \"bytes_ghosts\": %.0f, "
                "\"bytes_destroys\": %.0f, \"frame_ms\": %.4f, \"run_ms\": %.4f, \"comm_ms\": %.4f, "
-               "\"comm_share\": %.4f}",
+               "\"comm_share\": %.4f, \"migrate_ms\": %.4f, \"ghosts_ms\": %.4f}",
                r ? "," : "", r, p->owned, p->ghosts, p->cells, p->migrated, p->ghosts_sent, p->bytes_sent,
                p->bytes_migration, p->bytes_ghosts, p->bytes_destroys, p->frame_ms, p->run_ms, p->comm_ms,
-               p->comm_share);
+               p->comm_share, p->migrate_ms, p->ghosts_ms);
       }
       printf("]}");
     }

@@ -153,6 +153,8 @@ typedef struct myr_mpi_stats {
   double frame_ms;     /* last frame, on this rank */
   double run_ms;       /* of which the schedule's run */
   double comm_ms;      /* of which exchanges (including waits for other ranks) */
+  double migrate_ms;   /* of which the migration: the scan, packing, exchange, arrivals */
+  double ghosts_ms;    /* of which the ghosts' refresh and the links' resolution */
   uint64_t rebalances; /* since creation */
   uint32_t cells_owned;
 } myr_mpi_stats;

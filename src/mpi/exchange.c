@@ -183,6 +183,46 @@ myr_status mpi_pack_from(myr_mpi *m, const myr_world *w, bool has_key, myr_compo
   return MYR_OK;
 }
 
+uint32_t mpi_entity_comps(const myr_mpi *m, myr_entity e, myr_component *comps) {
+  uint32_t n = 0;
+  for (myr_component c = 0; c < m->component_count; c++)
+    if (c != m->ghost && myr_component_has(m->world, e, c)) comps[n++] = c;
+  return n;
+}
+
+myr_status mpi_pack_known(myr_mpi *m, myr_entity e, uint64_t key, const myr_component *comps, uint32_t n, mbuf *b) {
+  size_t need = 12;
+  for (uint32_t i = 0; i < n; i++) need += 4 + m->layouts[comps[i]].row_size;
+  if (!mbuf_reserve(b, need)) return MYR_ENOMEM;
+  unsigned char *p = b->data + b->size;
+  memcpy(p, &key, 8);
+  memcpy(p + 8, &n, 4);
+  p += 12;
+  for (uint32_t i = 0; i < n; i++) {
+    const comp_layout *l = &m->layouts[comps[i]];
+    memcpy(p, &comps[i], 4);
+    unsigned char *row = p + 4;
+    if (l->row_size) {
+      /* gathered into the aligned scratch row, then copied: the record's
+       * bytes are unaligned */
+      memset(m->row, 0, l->row_size);
+      if (myr_component_get(m->world, e, comps[i], m->row) != MYR_OK) return MYR_EINVAL;
+      for (uint32_t f = 0; l->has_links && f < l->field_count; f++) {
+        if (l->type[f] != MYR_ENTITY) continue;
+        myr_entity target;
+        memcpy(&target, m->row + l->offset[f], 8);
+        uint64_t tk = key_in(m->world, m->d.has_key, m->d.key, target);
+        if (!tk && target == MYR_ENTITY_NULL) tk = pending_key(m, e, comps[i], f);
+        memcpy(m->row + l->offset[f], &tk, 8);
+      }
+      memcpy(row, m->row, l->row_size);
+    }
+    p = row + l->row_size;
+  }
+  b->size = (size_t)(p - b->data);
+  return MYR_OK;
+}
+
 myr_status mpi_pack(myr_mpi *m, myr_entity e, mbuf *b) {
   return mpi_pack_from(m, m->world, m->d.has_key, m->d.key, m->ghost, NULL, e, b);
 }
@@ -309,13 +349,39 @@ myr_status mpi_map_all(myr_mpi *m) {
   return s;
 }
 
+/* The entities the pending links name, by key, into m->map: a small map of
+ * the keys wanted, filled by one pass over every keyed entity's key (no
+ * map of all of them). */
+static myr_status find_link_targets(myr_mpi *m) {
+  keymap_clear(&m->map);
+  for (uint32_t i = 0; i < m->link_count; i++)
+    if (!keymap_put(&m->map, m->links[i].key, MYR_ENTITY_NULL)) return MYR_ENOMEM;
+  myr_query *q;
+  myr_status s = myr_query_create(
+      m->world, &(myr_query_desc){(myr_term[]){{m->d.key, MYR_TERM_READ}, {m->ghost, MYR_TERM_OPTIONAL}}, 2}, &q);
+  if (s != MYR_OK) return s;
+  myr_query_iter it;
+  myr_chunk ch;
+  myr_query_iter_init(q, 0, &it);
+  while (myr_query_next(&it, &ch)) {
+    const uint64_t *k = myr_chunk_column(&ch, 0, 0);
+    for (uint32_t i = 0; i < ch.count; i++) {
+      uint32_t slot = key_slot(k[i], m->map.cap);
+      while (m->map.keys[slot] && m->map.keys[slot] != k[i]) slot = (slot + 1) & (m->map.cap - 1);
+      if (m->map.keys[slot]) m->map.ids[slot] = ch.ids[i];
+    }
+  }
+  myr_query_destroy(q);
+  return MYR_OK;
+}
+
 myr_status mpi_resolve_links(myr_mpi *m) {
   if (!m->link_count) return MYR_OK;
-  myr_status s = mpi_map_all(m);
+  myr_status s = m->d.has_key ? find_link_targets(m) : MYR_OK;
   for (uint32_t i = 0; s == MYR_OK && i < m->link_count; i++) {
     const pending_link *l = &m->links[i];
     if (!myr_entity_alive(m->world, l->entity)) continue; /* a ghost replaced since */
-    myr_entity to = keymap_get(&m->map, l->key);
+    myr_entity to = m->d.has_key ? keymap_get(&m->map, l->key) : MYR_ENTITY_NULL;
     s = myr_field_set(m->world, l->entity, l->component, l->field, MYR_ENTITY, &to);
   }
   m->link_count = 0;

@@ -243,15 +243,30 @@ static bool id_push(id_list *l, myr_entity e) {
   return true;
 }
 
+/* A chunk of owned entities: their component list (the chunk's table's)
+ * and their keys (NULL without a key component). */
+typedef struct owned_chunk {
+  myr_component comps[MYR_MAX_COMPONENTS];
+  uint32_t n;
+  const uint64_t *keys;
+} owned_chunk;
+
+static void owned_chunk_of(const myr_mpi *m, const myr_chunk *ch, owned_chunk *oc) {
+  oc->n = ch->count ? mpi_entity_comps(m, ch->ids[0], oc->comps) : 0;
+  oc->keys = m->d.has_key ? myr_chunk_column(ch, 1, 0) : NULL;
+}
+
 /* Every owned entity whose cell is another rank's: packed for it. */
 static myr_status pack_leavers(myr_mpi *m, id_list *leaving) {
   myr_query_iter it;
   myr_chunk ch;
   uint32_t cell[512];
+  owned_chunk oc; /* 1 KiB */
   myr_query_iter_init(m->owned_q, 0, &it);
   while (myr_query_next(&it, &ch)) {
     const float *col[3] = {NULL, NULL, NULL};
     for (uint32_t a = 0; a < m->d.dims; a++) col[a] = myr_chunk_column(&ch, 0, m->d.axis[a]);
+    bool known = false;
     for (uint32_t at = 0; at < ch.count; at += 512) {
       uint32_t n = ch.count - at < 512 ? ch.count - at : 512;
       const float *part[3] = {col[0] + at, col[1] + at, col[2] ? col[2] + at : NULL};
@@ -259,8 +274,9 @@ static myr_status pack_leavers(myr_mpi *m, id_list *leaving) {
       for (uint32_t i = 0; i < n; i++) {
         int to = m->cell_owner[cell[i]];
         if (to == m->rank) continue;
+        if (!known) owned_chunk_of(m, &ch, &oc), known = true;
         if (!id_push(leaving, ch.ids[at + i])) return MYR_ENOMEM;
-        myr_status s = mpi_pack(m, ch.ids[at + i], &m->out[to]);
+        myr_status s = mpi_pack_known(m, ch.ids[at + i], oc.keys ? oc.keys[at + i] : 0, oc.comps, oc.n, &m->out[to]);
         if (s != MYR_OK) return s;
       }
     }
@@ -270,13 +286,24 @@ static myr_status pack_leavers(myr_mpi *m, id_list *leaving) {
 
 static bool ghosts_on(const myr_mpi *m) { return m->d.has_key && m->d.ghost_width > 0.0f; }
 
-/* A map of this rank's ghosts by key. */
-static myr_status map_ghosts(myr_mpi *m, keymap *g) {
-  keymap_clear(g);
-  for (uint32_t i = 0; i < m->ghost_count; i++)
-    if (myr_entity_alive(m->world, m->ghost_ids[i]) && myr_component_has(m->world, m->ghost_ids[i], m->ghost) &&
-        !keymap_put(g, m->ghost_keys[i], m->ghost_ids[i]))
-      return MYR_ENOMEM;
+/* m->ghost_map: every ghost here by key (from the ghost query's key
+ * column), for the exchanges of a frame: the migration's arrivals and the
+ * refresh take the ghosts they name out of it (MPI_KEPT), and the refresh
+ * drops what is left. */
+static myr_status map_ghosts(myr_mpi *m) {
+  keymap_clear(&m->ghost_map);
+  myr_query_iter it;
+  myr_chunk ch;
+  myr_query_iter_init(m->ghost_q, 0, &it);
+  while (myr_query_next(&it, &ch)) {
+    const uint64_t *keys = myr_chunk_column(&ch, 2, 0);
+    for (uint32_t i = 0; i < ch.count; i++) {
+      uint64_t k = keys ? keys[i] : 0;
+      if (!k) return MYR_EINVAL; /* a ghost without a key: not one of ours */
+      if (!keymap_put(&m->ghost_map, k, ch.ids[i])) return MYR_ENOMEM;
+    }
+  }
+  m->ghost_map_fresh = true;
   return MYR_OK;
 }
 
@@ -298,24 +325,21 @@ myr_status mpi_migrate(myr_mpi *m) {
                      : myr_entity_destroy(m->world, leaving.ids[i]);
   free(leaving.ids);
   /* an arrival this rank holds as a ghost becomes that entity, owned */
-  keymap arrivals = {0};
-  if (s == MYR_OK && ghosts_on(m)) s = map_ghosts(m, &arrivals);
+  if (s == MYR_OK && ghosts_on(m)) s = map_ghosts(m);
   uint64_t got = 0;
   if (s == MYR_OK) {
-    s = mpi_unpack(m, m->in.data, m->in.size, false, ghosts_on(m) ? &arrivals : NULL, &got);
+    s = mpi_unpack(m, m->in.data, m->in.size, false, ghosts_on(m) ? &m->ghost_map : NULL, &got);
     if (s == MYR_ECORRUPT) mpi_fail(m, "rank %d: a migration message from another rank does not decode", m->rank);
   }
-  keymap_free(&arrivals);
   m->stats.migrated_in = got;
   return s;
 }
 
 /* ---- ghosts --------------------------------------------------------------- */
 
-/* The ranks whose regions come within the ghost width of p, but this one. */
-static myr_status pack_ghost(myr_mpi *m, myr_entity e, const float *p, void *ctx) {
-  (void)ctx;
-  if (!m->near[cell_of_position(m, p)]) return MYR_OK; /* deep inside the region */
+/* The ranks whose regions come within the ghost width of p, but this one,
+ * into m->seen; their count. */
+static uint32_t ghost_targets(myr_mpi *m, const float *p) {
   const float w = m->d.ghost_width;
   int32_t lo[3] = {0, 0, 0}, hi[3] = {0, 0, 0};
   for (uint32_t a = 0; a < m->d.dims; a++) {
@@ -328,7 +352,7 @@ static myr_status pack_ghost(myr_mpi *m, myr_entity e, const float *p, void *ctx
       hi[a] = (int32_t)axis_cell(m, a, p[a] + w);
     }
   }
-  uint32_t seen_count = 0; /* the ranks sent to, marked in m->mark */
+  uint32_t seen_count = 0; /* marked in m->mark while counted */
   for (int32_t z = lo[2]; z <= hi[2]; z++)
     for (int32_t y = lo[1]; y <= hi[1]; y++)
       for (int32_t x = lo[0]; x <= hi[0]; x++) {
@@ -338,53 +362,72 @@ static myr_status pack_ghost(myr_mpi *m, myr_entity e, const float *p, void *ctx
           int32_t n = (int32_t)m->cells[a];
           c[a] = (uint32_t)(((v[a] % n) + n) % n);
         }
-        int to = m->owner[m->curve_of[cell_index(m, c)]];
+        int to = m->cell_owner[cell_index(m, c)];
         if (to == m->rank || m->mark[to]) continue;
         m->mark[to] = 1;
         m->seen[seen_count++] = to;
       }
-  myr_status s = MYR_OK;
-  for (uint32_t i = 0; i < seen_count; i++) {
-    m->mark[m->seen[i]] = 0;
-    if (s == MYR_OK) s = mpi_pack(m, e, &m->out[m->seen[i]]);
-    m->stats.ghosts_sent++;
+  for (uint32_t i = 0; i < seen_count; i++) m->mark[m->seen[i]] = 0;
+  return seen_count;
+}
+
+/* Every owned entity near another rank's cells: packed for each such rank. */
+static myr_status pack_ghosts(myr_mpi *m) {
+  myr_query_iter it;
+  myr_chunk ch;
+  uint32_t cell[512];
+  owned_chunk oc; /* 1 KiB */
+  myr_query_iter_init(m->owned_q, 0, &it);
+  while (myr_query_next(&it, &ch)) {
+    const float *col[3] = {NULL, NULL, NULL};
+    for (uint32_t a = 0; a < m->d.dims; a++) col[a] = myr_chunk_column(&ch, 0, m->d.axis[a]);
+    bool known = false;
+    for (uint32_t at = 0; at < ch.count; at += 512) {
+      uint32_t n = ch.count - at < 512 ? ch.count - at : 512;
+      const float *part[3] = {col[0] + at, col[1] + at, col[2] ? col[2] + at : NULL};
+      cells_of_rows(m, part, n, cell);
+      for (uint32_t i = 0; i < n; i++) {
+        if (!m->near[cell[i]]) continue; /* deep inside the region */
+        const float p[3] = {part[0][i], part[1][i], part[2] ? part[2][i] : 0.0f};
+        uint32_t targets = ghost_targets(m, p);
+        if (targets && !known) owned_chunk_of(m, &ch, &oc), known = true;
+        for (uint32_t t = 0; t < targets; t++) {
+          myr_status s =
+              mpi_pack_known(m, ch.ids[at + i], oc.keys ? oc.keys[at + i] : 0, oc.comps, oc.n, &m->out[m->seen[t]]);
+          if (s != MYR_OK) return s;
+          m->stats.ghosts_sent++;
+        }
+      }
+    }
   }
-  return s;
+  return MYR_OK;
 }
 
 myr_status mpi_refresh_ghosts(myr_mpi *m) {
   if (!ghosts_on(m)) return MYR_OK;
   for (int r = 0; r <= m->ranks; r++) m->out[r].size = 0;
   m->stats.ghosts_sent = 0;
-  myr_status s = each_owned(m, pack_ghost, NULL);
+  myr_status s = pack_ghosts(m);
   uint64_t sent = 0;
   myr_status x = mpi_exchange(m, &sent);
   if (s == MYR_OK) s = x;
   m->stats.bytes_ghosts += sent;
   /* every ghost here, by key: those the ranks send again are updated in
    * place (their ids, and links to them, hold), the rest dropped */
-  keymap old = {0};
-  if (s == MYR_OK) {
-    myr_query_iter it;
-    myr_chunk ch;
-    myr_query_iter_init(m->ghost_q, 0, &it);
-    while (s == MYR_OK && myr_query_next(&it, &ch))
-      for (uint32_t i = 0; i < ch.count && s == MYR_OK; i++) {
-        uint64_t k = mpi_key_of(m, ch.ids[i]);
-        if (!k || !keymap_put(&old, k, ch.ids[i])) s = k ? MYR_ENOMEM : MYR_EINVAL;
-      }
-  }
+  /* (the migration's map, less the ghosts that became owned, when it ran) */
+  keymap *old = &m->ghost_map;
+  if (s == MYR_OK && !m->ghost_map_fresh) s = map_ghosts(m);
+  m->ghost_map_fresh = false;
   m->ghost_count = 0;
   for (int r = 0; s == MYR_OK && r < m->ranks; r++) {
     uint64_t got = 0;
     uint32_t first = m->ghost_count;
-    s = mpi_unpack(m, m->in.data + m->rdispl[r], (size_t)m->rcount[r], true, &old, &got);
+    s = mpi_unpack(m, m->in.data + m->rdispl[r], (size_t)m->rcount[r], true, old, &got);
     if (s == MYR_ECORRUPT) mpi_fail(m, "rank %d: a ghost message from rank %d does not decode", m->rank, r);
     for (uint32_t i = first; i < m->ghost_count; i++) m->ghost_from[i] = r;
   }
-  for (uint32_t i = 0; s == MYR_OK && i < old.cap; i++)
-    if (old.keys[i] && old.ids[i] != MPI_KEPT) s = myr_entity_destroy(m->world, old.ids[i]);
-  keymap_free(&old);
+  for (uint32_t i = 0; s == MYR_OK && i < old->cap; i++)
+    if (old->keys[i] && old->ids[i] != MPI_KEPT) s = myr_entity_destroy(m->world, old->ids[i]);
   return s;
 }
 
@@ -472,12 +515,14 @@ static myr_status setup(myr_mpi *m) {
   if (s == MYR_OK) s = myr_component_hide(m->world, m->ghost);
   if (s == MYR_OK) s = mpi_layouts_make(m);
   if (s == MYR_OK) s = make_curve(m);
+  /* term 1: the key, where there is one */
   if (s == MYR_OK)
-    s = myr_query_create(m->world, &(myr_query_desc){(myr_term[]){{d->position, MYR_TERM_READ}}, 1}, &m->owned_q);
-  if (s == MYR_OK)
-    s = myr_query_create(m->world,
-                         &(myr_query_desc){(myr_term[]){{d->position, MYR_TERM_READ}, {m->ghost, MYR_TERM_WITH}}, 2},
-                         &m->ghost_q);
+    s = myr_query_create(
+        m->world,
+        &(myr_query_desc){(myr_term[]){{d->position, MYR_TERM_READ}, {d->key, MYR_TERM_OPTIONAL}}, d->has_key ? 2 : 1},
+        &m->owned_q);
+  myr_term ghost_terms[3] = {{d->position, MYR_TERM_READ}, {m->ghost, MYR_TERM_WITH}, {d->key, MYR_TERM_OPTIONAL}};
+  if (s == MYR_OK) s = myr_query_create(m->world, &(myr_query_desc){ghost_terms, d->has_key ? 3 : 2}, &m->ghost_q);
   m->out = calloc((size_t)m->ranks + 1, sizeof *m->out);
   m->scount = calloc((size_t)m->ranks * 5, sizeof(int));
   m->mark = calloc((size_t)m->ranks, 1);
@@ -556,6 +601,7 @@ void myr_mpi_destroy(myr_mpi *m) {
   free(m->ghost_from);
   keymap_free(&m->map);
   keymap_free(&m->pending);
+  keymap_free(&m->ghost_map);
   free(m->links);
   for (int r = 0; m->out && r <= m->ranks; r++) mbuf_free(&m->out[r]);
   free(m->out);
@@ -579,9 +625,13 @@ myr_status myr_mpi_frame(myr_mpi *m, myr_schedule *sch, double dt) {
   if (s == MYR_OK) s = mpi_agree(m, forward_destroys(m));
   uint64_t frame = myr_world_frame(m->world);
   if (s == MYR_OK && m->d.rebalance_every && frame % m->d.rebalance_every == 0) s = mpi_agree(m, mpi_split(m, false));
+  double t2 = mpi_now_ms();
   if (s == MYR_OK) s = mpi_agree(m, mpi_migrate(m));
+  double t3 = mpi_now_ms();
   if (s == MYR_OK) s = mpi_agree(m, mpi_refresh_ghosts(m));
   if (s == MYR_OK) s = mpi_agree(m, mpi_resolve_links(m));
+  m->stats.migrate_ms = t3 - t2;
+  m->stats.ghosts_ms = mpi_now_ms() - t3;
   m->stats.bytes_sent = m->stats.bytes_migration + m->stats.bytes_ghosts + m->stats.bytes_destroys;
   m->stats.frame_ms = mpi_now_ms() - t0;
   return s;

@@ -75,7 +75,9 @@ struct myr_mpi {
   uint64_t *ghost_keys;
   int *ghost_from;
   uint32_t ghost_count, ghost_cap;
-  keymap map; /* scratch */
+  keymap map;           /* scratch */
+  keymap ghost_map;     /* scratch: this rank's ghosts by key, during an exchange */
+  bool ghost_map_fresh; /* made by this frame's migration, for the refresh */
   pending_link *links;
   uint32_t link_count, link_cap;
   keymap pending; /* entity -> its first pending link + 1 (exchange.c) */
@@ -109,6 +111,12 @@ myr_status mpi_layouts_make(myr_mpi *m);
 void mpi_layouts_free(myr_mpi *m);
 /* Appends the record of entity e of this rank's world. */
 myr_status mpi_pack(myr_mpi *m, myr_entity e, mbuf *b);
+/* The components of e here but the ghost tag, ascending, into comps (room
+ * for every component); their count. */
+uint32_t mpi_entity_comps(const myr_mpi *m, myr_entity e, myr_component *comps);
+/* mpi_pack for an entity whose key and components are known (those of its
+ * chunk's table): no look-ups per component. */
+myr_status mpi_pack_known(myr_mpi *m, myr_entity e, uint64_t key, const myr_component *comps, uint32_t n, mbuf *b);
 /* The same from another world w (a checkpoint's file): its key component,
  * its ghost component (left out; any other value if none) and its
  * components' ids here (map[c]); the layouts must agree (checked before). */
