@@ -58,9 +58,12 @@ static void help(FILE *out) {
                "--write-tuning, --serve.\n\n"
                "examples:\n"
                "  mpirun -n 2 myriad-tune-mpi --threads 1 --entities 200k --frames 50\n"
+               "  mpirun --bind-to none -n 1 myriad-tune-mpi --threads 2 --entities 200k --frames 50\n"
                "  mpirun -n 4 --oversubscribe myriad-tune-mpi --scenario boids --threads 1 --hash\n"
                "  mpirun -n 3 myriad-tune-mpi --checkpoint run.ckpt --checkpoint-every 10 --frames 40\n"
                "  mpirun -n 2 myriad-tune-mpi --restore run.ckpt --warmup 0 --frames 20 --hash\n\n"
+               "With more than one thread a rank, run mpirun with --bind-to none (or --map-by\n"
+               "slot:PE=N): Open MPI binds each of up to two ranks to one core by default.\n\n"
                "Errors are printed once, by rank 0. Exit status: 0, 1 when a run fails, 2 for\n"
                "a bad argument or a checkpoint that cannot be read or does not match. When a\n"
                "rank dies, mpirun stops the others.\n");
