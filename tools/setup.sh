@@ -21,6 +21,7 @@ packages=(
   curl               # fetches the web client's files from the server in serve_cli.sh
   chromium           # the web client's browser tests (headless, driven by npm playwright-core)
   libopenmpi-dev openmpi-bin  # scale-out over ranks (src/mpi, myriad-tune-mpi); optional: without it the MPI part is not built
+  procps             # pgrep: the MPI test finds a rank to kill
 )
 
 # Node.js runs the web client's tests (its decoder, and playwright-core
