@@ -330,32 +330,8 @@ myr_status mpi_unpack(myr_mpi *m, const unsigned char *in, size_t size, bool as_
   return MYR_OK;
 }
 
-myr_status mpi_map_all(myr_mpi *m) {
-  keymap_clear(&m->map);
-  if (!m->d.has_key) return MYR_OK;
-  myr_query *q;
-  myr_status s = myr_query_create(
-      m->world, &(myr_query_desc){(myr_term[]){{m->d.key, MYR_TERM_READ}, {m->ghost, MYR_TERM_OPTIONAL}}, 2}, &q);
-  if (s != MYR_OK) return s;
-  myr_query_iter it;
-  myr_chunk ch;
-  myr_query_iter_init(q, 0, &it);
-  while (s == MYR_OK && myr_query_next(&it, &ch)) {
-    const uint64_t *k = myr_chunk_column(&ch, 0, 0);
-    for (uint32_t i = 0; i < ch.count; i++)
-      if (k[i] && !keymap_put(&m->map, k[i], ch.ids[i])) s = MYR_ENOMEM;
-  }
-  myr_query_destroy(q);
-  return s;
-}
-
-/* The entities the pending links name, by key, into m->map: a small map of
- * the keys wanted, filled by one pass over every keyed entity's key (no
- * map of all of them). */
-static myr_status find_link_targets(myr_mpi *m) {
-  keymap_clear(&m->map);
-  for (uint32_t i = 0; i < m->link_count; i++)
-    if (!keymap_put(&m->map, m->links[i].key, MYR_ENTITY_NULL)) return MYR_ENOMEM;
+myr_status mpi_find_keys(myr_mpi *m) {
+  if (!m->map.count) return MYR_OK;
   myr_query *q;
   myr_status s = myr_query_create(
       m->world, &(myr_query_desc){(myr_term[]){{m->d.key, MYR_TERM_READ}, {m->ghost, MYR_TERM_OPTIONAL}}, 2}, &q);
@@ -366,6 +342,7 @@ static myr_status find_link_targets(myr_mpi *m) {
   while (myr_query_next(&it, &ch)) {
     const uint64_t *k = myr_chunk_column(&ch, 0, 0);
     for (uint32_t i = 0; i < ch.count; i++) {
+      if (!k[i]) continue;
       uint32_t slot = key_slot(k[i], m->map.cap);
       while (m->map.keys[slot] && m->map.keys[slot] != k[i]) slot = (slot + 1) & (m->map.cap - 1);
       if (m->map.keys[slot]) m->map.ids[slot] = ch.ids[i];
@@ -373,6 +350,14 @@ static myr_status find_link_targets(myr_mpi *m) {
   }
   myr_query_destroy(q);
   return MYR_OK;
+}
+
+/* The entities the pending links name, by key, into m->map. */
+static myr_status find_link_targets(myr_mpi *m) {
+  keymap_clear(&m->map);
+  for (uint32_t i = 0; i < m->link_count; i++)
+    if (m->links[i].key && !keymap_put(&m->map, m->links[i].key, MYR_ENTITY_NULL)) return MYR_ENOMEM;
+  return mpi_find_keys(m);
 }
 
 myr_status mpi_resolve_links(myr_mpi *m) {

@@ -256,30 +256,60 @@ static void owned_chunk_of(const myr_mpi *m, const myr_chunk *ch, owned_chunk *o
   oc->keys = m->d.has_key ? myr_chunk_column(ch, 1, 0) : NULL;
 }
 
-/* Every owned entity whose cell is another rank's: packed for it. */
-static myr_status pack_leavers(myr_mpi *m, id_list *leaving) {
+/* Rows [at, at + n) of an owned chunk: their coordinates and cells, and
+ * the chunk's components and keys once a row needs them (known). */
+typedef struct owned_block {
+  const myr_chunk *ch;
+  uint32_t at, n;
+  const float *pos[3];
+  uint32_t cell[512];
+  owned_chunk *oc;
+  bool known;
+} owned_block;
+
+static inline const owned_chunk *block_chunk(const myr_mpi *m, owned_block *b) {
+  if (!b->known) owned_chunk_of(m, b->ch, b->oc), b->known = true;
+  return b->oc;
+}
+
+static inline myr_status block_pack(myr_mpi *m, owned_block *b, uint32_t i, int to) {
+  const owned_chunk *oc = block_chunk(m, b);
+  return mpi_pack_known(m, b->ch->ids[b->at + i], oc->keys ? oc->keys[b->at + i] : 0, oc->comps, oc->n, &m->out[to]);
+}
+
+/* Runs fn over every owned entity, 512 rows at a time, their cells found
+ * in vectors (cells_of_rows). */
+typedef myr_status (*block_fn)(myr_mpi *m, owned_block *b, void *ctx);
+static myr_status each_owned_block(myr_mpi *m, block_fn fn, void *ctx) {
   myr_query_iter it;
   myr_chunk ch;
-  uint32_t cell[512];
   owned_chunk oc; /* 1 KiB */
+  owned_block b = {.ch = &ch, .oc = &oc};
   myr_query_iter_init(m->owned_q, 0, &it);
   while (myr_query_next(&it, &ch)) {
     const float *col[3] = {NULL, NULL, NULL};
     for (uint32_t a = 0; a < m->d.dims; a++) col[a] = myr_chunk_column(&ch, 0, m->d.axis[a]);
-    bool known = false;
-    for (uint32_t at = 0; at < ch.count; at += 512) {
-      uint32_t n = ch.count - at < 512 ? ch.count - at : 512;
-      const float *part[3] = {col[0] + at, col[1] + at, col[2] ? col[2] + at : NULL};
-      cells_of_rows(m, part, n, cell);
-      for (uint32_t i = 0; i < n; i++) {
-        int to = m->cell_owner[cell[i]];
-        if (to == m->rank) continue;
-        if (!known) owned_chunk_of(m, &ch, &oc), known = true;
-        if (!id_push(leaving, ch.ids[at + i])) return MYR_ENOMEM;
-        myr_status s = mpi_pack_known(m, ch.ids[at + i], oc.keys ? oc.keys[at + i] : 0, oc.comps, oc.n, &m->out[to]);
-        if (s != MYR_OK) return s;
-      }
+    b.known = false;
+    for (b.at = 0; b.at < ch.count; b.at += 512) {
+      b.n = ch.count - b.at < 512 ? ch.count - b.at : 512;
+      for (uint32_t a = 0; a < 3; a++) b.pos[a] = col[a] ? col[a] + b.at : NULL;
+      cells_of_rows(m, b.pos, b.n, b.cell);
+      myr_status s = fn(m, &b, ctx);
+      if (s != MYR_OK) return s;
     }
+  }
+  return MYR_OK;
+}
+
+/* Every owned entity whose cell is another rank's: packed for it. */
+static myr_status pack_leavers(myr_mpi *m, owned_block *b, void *ctx) {
+  id_list *leaving = ctx;
+  for (uint32_t i = 0; i < b->n; i++) {
+    int to = m->cell_owner[b->cell[i]];
+    if (to == m->rank) continue;
+    if (!id_push(leaving, b->ch->ids[b->at + i])) return MYR_ENOMEM;
+    myr_status s = block_pack(m, b, i, to);
+    if (s != MYR_OK) return s;
   }
   return MYR_OK;
 }
@@ -310,7 +340,7 @@ static myr_status map_ghosts(myr_mpi *m) {
 myr_status mpi_migrate(myr_mpi *m) {
   for (int r = 0; r <= m->ranks; r++) m->out[r].size = 0;
   id_list leaving = {0};
-  myr_status s = pack_leavers(m, &leaving);
+  myr_status s = each_owned_block(m, pack_leavers, &leaving);
   /* the ranks exchange whatever happened: a rank that failed sends less and
    * says so when they agree */
   uint64_t sent = 0;
@@ -372,32 +402,16 @@ static uint32_t ghost_targets(myr_mpi *m, const float *p) {
 }
 
 /* Every owned entity near another rank's cells: packed for each such rank. */
-static myr_status pack_ghosts(myr_mpi *m) {
-  myr_query_iter it;
-  myr_chunk ch;
-  uint32_t cell[512];
-  owned_chunk oc; /* 1 KiB */
-  myr_query_iter_init(m->owned_q, 0, &it);
-  while (myr_query_next(&it, &ch)) {
-    const float *col[3] = {NULL, NULL, NULL};
-    for (uint32_t a = 0; a < m->d.dims; a++) col[a] = myr_chunk_column(&ch, 0, m->d.axis[a]);
-    bool known = false;
-    for (uint32_t at = 0; at < ch.count; at += 512) {
-      uint32_t n = ch.count - at < 512 ? ch.count - at : 512;
-      const float *part[3] = {col[0] + at, col[1] + at, col[2] ? col[2] + at : NULL};
-      cells_of_rows(m, part, n, cell);
-      for (uint32_t i = 0; i < n; i++) {
-        if (!m->near[cell[i]]) continue; /* deep inside the region */
-        const float p[3] = {part[0][i], part[1][i], part[2] ? part[2][i] : 0.0f};
-        uint32_t targets = ghost_targets(m, p);
-        if (targets && !known) owned_chunk_of(m, &ch, &oc), known = true;
-        for (uint32_t t = 0; t < targets; t++) {
-          myr_status s =
-              mpi_pack_known(m, ch.ids[at + i], oc.keys ? oc.keys[at + i] : 0, oc.comps, oc.n, &m->out[m->seen[t]]);
-          if (s != MYR_OK) return s;
-          m->stats.ghosts_sent++;
-        }
-      }
+static myr_status pack_ghosts(myr_mpi *m, owned_block *b, void *ctx) {
+  (void)ctx;
+  for (uint32_t i = 0; i < b->n; i++) {
+    if (!m->near[b->cell[i]]) continue; /* deep inside the region */
+    const float p[3] = {b->pos[0][i], b->pos[1][i], b->pos[2] ? b->pos[2][i] : 0.0f};
+    uint32_t targets = ghost_targets(m, p);
+    for (uint32_t t = 0; t < targets; t++) {
+      myr_status s = block_pack(m, b, i, m->seen[t]);
+      if (s != MYR_OK) return s;
+      m->stats.ghosts_sent++;
     }
   }
   return MYR_OK;
@@ -407,7 +421,7 @@ myr_status mpi_refresh_ghosts(myr_mpi *m) {
   if (!ghosts_on(m)) return MYR_OK;
   for (int r = 0; r <= m->ranks; r++) m->out[r].size = 0;
   m->stats.ghosts_sent = 0;
-  myr_status s = pack_ghosts(m);
+  myr_status s = each_owned_block(m, pack_ghosts, NULL);
   uint64_t sent = 0;
   myr_status x = mpi_exchange(m, &sent);
   if (s == MYR_OK) s = x;
@@ -452,7 +466,13 @@ static myr_status forward_destroys(myr_mpi *m) {
     mpi_fail(m, "rank %d: a message of destroys from another rank does not decode", m->rank);
     return MYR_ECORRUPT;
   }
-  s = mpi_map_all(m);
+  keymap_clear(&m->map);
+  for (size_t at = 0; s == MYR_OK && at < m->in.size; at += 8) {
+    uint64_t k;
+    memcpy(&k, m->in.data + at, 8);
+    if (k && !keymap_put(&m->map, k, MYR_ENTITY_NULL)) s = MYR_ENOMEM;
+  }
+  if (s == MYR_OK) s = mpi_find_keys(m);
   for (size_t at = 0; s == MYR_OK && at < m->in.size; at += 8) {
     uint64_t k;
     memcpy(&k, m->in.data + at, 8);

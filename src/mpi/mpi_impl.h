@@ -133,7 +133,8 @@ myr_status mpi_resolve_links(myr_mpi *m);
 myr_status mpi_exchange(myr_mpi *m, uint64_t *bytes_sent);
 /* The key of entity e (0 without a key component or value). */
 uint64_t mpi_key_of(const myr_mpi *m, myr_entity e);
-/* Fills m->map with every keyed entity's key (owned and ghosts). */
-myr_status mpi_map_all(myr_mpi *m);
+/* m->map holds keys wanted (their entities NULL): one pass over every keyed
+ * entity here (owned and ghosts) fills in the entity of each that is here. */
+myr_status mpi_find_keys(myr_mpi *m);
 
 #endif
