@@ -18,11 +18,11 @@ mkdir -p "$work/new"
 # and an iface/ folder of what it offers the parts above
 part_dirs=()
 for d in "$src"/src/*/ "$src"/src/*/iface/; do part_dirs+=("-I$d"); done
-# every part but the server (it needs libwebsockets); fuzz_serve_parse
-# takes the server's parser alone
+# every part but the server and the MPI part (they need libwebsockets and
+# MPI); fuzz_serve_parse takes the server's parser alone
 sources=()
 for f in "$src"/src/*/*.c; do
-  case $f in "$src"/src/serve/*) ;; *) sources+=("$f") ;; esac
+  case $f in "$src"/src/serve/* | "$src"/src/mpi/*) ;; *) sources+=("$f") ;; esac
 done
 [ "$target" = fuzz_serve_parse ] && sources=("$src/src/serve/parse.c")
 clang -std=c11 -O1 -g -ffp-contract=off -fwrapv -D_POSIX_C_SOURCE=200809L -DMYR_FUZZ \
