@@ -81,6 +81,20 @@ for lib in "$prefix"/lib*/libmyriad_serve.a "$prefix"/lib*/*/libmyriad_serve.a; 
   fi
 done
 
+# the MPI part's archive, when built: myr_ names only, and mpi.h's API
+for lib in "$prefix"/lib*/libmyriad_mpi.a "$prefix"/lib*/*/libmyriad_mpi.a; do
+  out=$("$nm" -g --defined-only "$lib")
+  bad=$(awk 'NF >= 3 && $3 !~ /^myr_/ { print "  " $2 " " $3 }' <<<"$out")
+  api=$(grep -ho 'MYR_API[^(]*(' "$prefix/include/myriad/mpi.h" | grep -o 'myr_[A-Za-z0-9_]*($' | tr -d '(' | sort -u)
+  missing=$(comm -23 <(echo "$api") <(awk 'NF >= 3 && $3 ~ /^myr_/ { print $3 }' <<<"$out" | sort -u))
+  if [ -n "$bad" ] || [ -n "$missing" ]; then
+    echo "${lib#"$prefix/"}: global symbols without the myr_ prefix:${bad:+$'\n'$bad}; mpi.h functions missing: ${missing:-none}"
+    status=1
+  else
+    echo "${lib#"$prefix/"}: all global symbols myr_, all of mpi.h's functions among them"
+  fi
+done
+
 # the SONAME says which ABI: MAJOR.MINOR while MAJOR is 0
 if [ ${#shared[@]} -eq 1 ]; then
   major=$(sed -n 's/^#define MYR_VERSION_MAJOR \([0-9]*\).*/\1/p' "$prefix/include/myriad/status.h")

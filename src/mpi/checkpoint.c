@@ -145,8 +145,8 @@ myr_status myr_mpi_checkpoint(myr_mpi *m, const char *manifest, const char *meta
   rank_meta(text, sizeof text, (uint32_t)m->rank, (uint32_t)m->ranks, frame, id);
   myr_snapshot_report rep = {0};
   myr_status s = myr_snapshot_save_file(m->world, path, &(myr_snapshot_save_desc){.meta = text, .report = &rep});
-  if (s != MYR_OK) mpi_fail(m, "rank %d: checkpoint: %s", m->rank, rep.message);
-  s = mpi_agree(m, s);
+  if (s != MYR_OK) myr_mpx_fail(m, "rank %d: checkpoint: %s", m->rank, rep.message);
+  s = myr_mpx_agree(m, s);
   if (s != MYR_OK) {
     unlink(path); /* no manifest names it */
     return s;
@@ -179,7 +179,7 @@ myr_status myr_mpi_checkpoint(myr_mpi *m, const char *manifest, const char *meta
       snprintf(doc + n, cap - (size_t)n, "end\n");
       char why[512] = "";
       s = write_manifest(manifest, doc, why, sizeof why);
-      if (s != MYR_OK) mpi_fail(m, "checkpoint: %s", why);
+      if (s != MYR_OK) myr_mpx_fail(m, "checkpoint: %s", why);
       free(doc);
     }
     if (s == MYR_OK) {
@@ -194,7 +194,7 @@ myr_status myr_mpi_checkpoint(myr_mpi *m, const char *manifest, const char *meta
     free(old);
   }
   free(all);
-  s = mpi_agree(m, s);
+  s = myr_mpx_agree(m, s);
   if (s != MYR_OK) { /* the old manifest stays, naming its files: these go */
     rank_path(path, sizeof path, manifest, (uint32_t)m->rank, (uint32_t)m->ranks, frame, id);
     unlink(path);
@@ -308,7 +308,7 @@ static myr_status match_schema(myr_mpi *m, const myr_world *w, myr_component *ma
     if (!strcmp(name, "myr.Ghost")) continue;
     myr_component here;
     if (myr_component_lookup(m->world, name, &here) != MYR_OK) {
-      mpi_fail(m, "%s: component %s is not in this simulation", path, name);
+      myr_mpx_fail(m, "%s: component %s is not in this simulation", path, name);
       return MYR_ETYPE;
     }
     uint32_t fields = 0;
@@ -322,7 +322,7 @@ static myr_status match_schema(myr_mpi *m, const myr_world *w, myr_component *ma
              (fd.type == MYR_BYTES ? fd.size : myr_type_size(fd.type)) == l->size[f];
     }
     if (!same) {
-      mpi_fail(m, "%s: component %s has other fields than this simulation's", path, name);
+      myr_mpx_fail(m, "%s: component %s has other fields than this simulation's", path, name);
       return MYR_ETYPE;
     }
     map[c] = here;
@@ -337,7 +337,7 @@ static myr_status take_world_state(myr_mpi *m, myr_world *w, const char *path) {
     const char *name = myr_resource_name(w, r);
     if (myr_resource_lookup(m->world, name, &here) != MYR_OK) continue; /* scratch this setup does not have */
     if (myr_resource_size(m->world, here) != myr_resource_size(w, r)) {
-      mpi_fail(m, "%s: resource %s has another size than this simulation's", path, name);
+      myr_mpx_fail(m, "%s: resource %s has another size than this simulation's", path, name);
       return MYR_ETYPE;
     }
     memcpy(myr_resource_data(m->world, here), myr_resource_data(w, r), myr_resource_size(w, r));
@@ -355,7 +355,7 @@ static myr_status load_file(myr_mpi *m, const char *path, bool entities, bool st
   if (s != MYR_OK) return s;
   myr_snapshot_report rep = {0};
   s = myr_snapshot_load_file(w, path, &(myr_snapshot_load_desc){.report = &rep});
-  if (s != MYR_OK) mpi_fail(m, "%s", rep.message);
+  if (s != MYR_OK) myr_mpx_fail(m, "%s", rep.message);
   myr_component *map = NULL;
   if (s == MYR_OK) {
     map = malloc((myr_component_count(w) + 1) * sizeof *map);
@@ -378,12 +378,12 @@ static myr_status load_file(myr_mpi *m, const char *path, bool entities, bool st
       myr_query_iter_init(q, 0, &it);
       while (s == MYR_OK && myr_query_next(&it, &ch))
         for (uint32_t i = 0; i < ch.count && s == MYR_OK; i++)
-          s = mpi_pack_from(m, w, has_key, key, ghost, map, ch.ids[i], &b);
+          s = myr_mpx_pack_from(m, w, has_key, key, ghost, map, ch.ids[i], &b);
       myr_query_destroy(q);
     }
     uint64_t got = 0;
-    if (s == MYR_OK) s = mpi_unpack(m, b.data, b.size, false, NULL, &got);
-    mbuf_free(&b);
+    if (s == MYR_OK) s = myr_mpx_unpack(m, b.data, b.size, false, NULL, &got);
+    myr_mpx_mbuf_free(&b);
   }
   free(map);
   myr_world_destroy(w);
@@ -396,26 +396,26 @@ myr_status myr_mpi_restore(myr_mpi *m, const char *manifest) {
   char why[1024] = "";
   char *files = NULL;
   myr_status s = myr_world_entity_count(m->world) ? MYR_EBUSY : MYR_OK;
-  if (s != MYR_OK) mpi_fail(m, "rank %d: restore: the world has entities already", m->rank);
+  if (s != MYR_OK) myr_mpx_fail(m, "rank %d: restore: the world has entities already", m->rank);
   if (s == MYR_OK) s = manifest_load(manifest, &mf, NULL, why, sizeof why);
   if (s == MYR_OK) {
     files = malloc((size_t)mf.ranks * 8400);
     s = files ? manifest_load(manifest, &mf, files, why, sizeof why) : MYR_ENOMEM;
   }
-  if (s != MYR_OK && why[0]) mpi_fail(m, "%s", why);
-  s = mpi_agree(m, s);
+  if (s != MYR_OK && why[0]) myr_mpx_fail(m, "%s", why);
+  s = myr_mpx_agree(m, s);
   /* rank r: the state of file r mod R, the entities of r, r + ranks, ... */
   if (s == MYR_OK) {
     uint32_t first = (uint32_t)m->rank % mf.ranks;
     s = load_file(m, files + (size_t)first * 8400, first == (uint32_t)m->rank, true);
     for (uint32_t j = (uint32_t)m->rank + (uint32_t)m->ranks; s == MYR_OK && j < mf.ranks; j += (uint32_t)m->ranks)
       s = load_file(m, files + (size_t)j * 8400, true, false);
-    s = mpi_agree(m, s);
+    s = myr_mpx_agree(m, s);
   }
   free(files);
-  if (s == MYR_OK) s = mpi_agree(m, mpi_split(m, false));
-  if (s == MYR_OK) s = mpi_agree(m, mpi_migrate(m));
-  if (s == MYR_OK) s = mpi_agree(m, mpi_refresh_ghosts(m));
-  if (s == MYR_OK) s = mpi_agree(m, mpi_resolve_links(m));
+  if (s == MYR_OK) s = myr_mpx_agree(m, myr_mpx_split(m, false));
+  if (s == MYR_OK) s = myr_mpx_agree(m, myr_mpx_migrate(m));
+  if (s == MYR_OK) s = myr_mpx_agree(m, myr_mpx_refresh_ghosts(m));
+  if (s == MYR_OK) s = myr_mpx_agree(m, myr_mpx_resolve_links(m));
   return s;
 }

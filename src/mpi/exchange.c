@@ -8,7 +8,7 @@
 
 /* ---- buffers and the key map ---------------------------------------------- */
 
-bool mbuf_reserve(mbuf *b, size_t more) {
+bool myr_mpx_mbuf_reserve(mbuf *b, size_t more) {
   if (b->size + more <= b->cap) return true;
   size_t cap = b->cap ? b->cap : 4096;
   while (cap < b->size + more) cap *= 2;
@@ -19,14 +19,14 @@ bool mbuf_reserve(mbuf *b, size_t more) {
   return true;
 }
 
-bool mbuf_put(mbuf *b, const void *p, size_t n) {
-  if (!mbuf_reserve(b, n)) return false;
+bool myr_mpx_mbuf_put(mbuf *b, const void *p, size_t n) {
+  if (!myr_mpx_mbuf_reserve(b, n)) return false;
   if (n) memcpy(b->data + b->size, p, n);
   b->size += n;
   return true;
 }
 
-void mbuf_free(mbuf *b) {
+void myr_mpx_mbuf_free(mbuf *b) {
   free(b->data);
   *b = (mbuf){0};
 }
@@ -38,7 +38,7 @@ static inline uint32_t key_slot(uint64_t key, uint32_t cap) {
   return (uint32_t)key & (cap - 1);
 }
 
-bool keymap_put(keymap *m, uint64_t key, myr_entity id) {
+bool myr_mpx_keymap_put(keymap *m, uint64_t key, myr_entity id) {
   if ((uint64_t)(m->count + 1) * 2 > m->cap) {
     uint32_t cap = m->cap ? m->cap * 2 : 1024;
     keymap n = {calloc(cap, sizeof *n.keys), calloc(cap, sizeof *n.ids), cap, 0};
@@ -47,8 +47,8 @@ bool keymap_put(keymap *m, uint64_t key, myr_entity id) {
       return false;
     }
     for (uint32_t i = 0; i < m->cap; i++)
-      if (m->keys[i]) keymap_put(&n, m->keys[i], m->ids[i]);
-    keymap_free(m);
+      if (m->keys[i]) myr_mpx_keymap_put(&n, m->keys[i], m->ids[i]);
+    myr_mpx_keymap_free(m);
     *m = n;
   }
   uint32_t i = key_slot(key, m->cap);
@@ -59,7 +59,7 @@ bool keymap_put(keymap *m, uint64_t key, myr_entity id) {
   return true;
 }
 
-myr_entity keymap_get(const keymap *m, uint64_t key) {
+myr_entity myr_mpx_keymap_get(const keymap *m, uint64_t key) {
   if (!m->cap || !key) return MYR_ENTITY_NULL;
   for (uint32_t i = key_slot(key, m->cap);; i = (i + 1) & (m->cap - 1)) {
     if (!m->keys[i]) return MYR_ENTITY_NULL;
@@ -67,12 +67,12 @@ myr_entity keymap_get(const keymap *m, uint64_t key) {
   }
 }
 
-void keymap_clear(keymap *m) {
+void myr_mpx_keymap_clear(keymap *m) {
   if (m->cap) memset(m->keys, 0, (size_t)m->cap * sizeof *m->keys);
   m->count = 0;
 }
 
-void keymap_free(keymap *m) {
+void myr_mpx_keymap_free(keymap *m) {
   free(m->keys);
   free(m->ids);
   *m = (keymap){0};
@@ -80,7 +80,7 @@ void keymap_free(keymap *m) {
 
 /* ---- layouts -------------------------------------------------------------- */
 
-myr_status mpi_layouts_make(myr_mpi *m) {
+myr_status myr_mpx_layouts_make(myr_mpi *m) {
   uint32_t n = myr_component_count(m->world);
   m->layouts = calloc(n ? n : 1, sizeof *m->layouts);
   if (!m->layouts) return MYR_ENOMEM;
@@ -113,7 +113,7 @@ myr_status mpi_layouts_make(myr_mpi *m) {
   return m->row ? MYR_OK : MYR_ENOMEM;
 }
 
-void mpi_layouts_free(myr_mpi *m) {
+void myr_mpx_layouts_free(myr_mpi *m) {
   for (uint32_t c = 0; m->layouts && c < m->component_count; c++) {
     free(m->layouts[c].offset);
     free(m->layouts[c].size);
@@ -133,12 +133,12 @@ void mpi_layouts_free(myr_mpi *m) {
 static uint64_t pending_key(myr_mpi *m, myr_entity e, myr_component c, uint32_t f) {
   if (!m->link_count) return 0;
   if (m->pending_built != m->link_count) {
-    keymap_clear(&m->pending);
+    myr_mpx_keymap_clear(&m->pending);
     for (uint32_t i = m->link_count; i-- > 0;) /* the first of each entity's run wins */
-      if (!keymap_put(&m->pending, m->links[i].entity, (myr_entity)i + 1)) return 0;
+      if (!myr_mpx_keymap_put(&m->pending, m->links[i].entity, (myr_entity)i + 1)) return 0;
     m->pending_built = m->link_count;
   }
-  myr_entity first = keymap_get(&m->pending, e);
+  myr_entity first = myr_mpx_keymap_get(&m->pending, e);
   for (uint32_t i = first ? (uint32_t)first - 1 : m->link_count; i < m->link_count && m->links[i].entity == e; i++)
     if (m->links[i].component == c && m->links[i].field == f) return m->links[i].key;
   return 0;
@@ -150,16 +150,16 @@ static uint64_t key_in(const myr_world *w, bool has_key, myr_component key, myr_
   return k;
 }
 
-uint64_t mpi_key_of(const myr_mpi *m, myr_entity e) { return key_in(m->world, m->d.has_key, m->d.key, e); }
+uint64_t myr_mpx_key_of(const myr_mpi *m, myr_entity e) { return key_in(m->world, m->d.has_key, m->d.key, e); }
 
 /* w's components are sent as map[c] (NULL: c), skip left out; the layouts
  * are this world's, which w shares (checked by the restore). */
-myr_status mpi_pack_from(myr_mpi *m, const myr_world *w, bool has_key, myr_component key, myr_component skip,
-                         const myr_component *map, myr_entity e, mbuf *b) {
+myr_status myr_mpx_pack_from(myr_mpi *m, const myr_world *w, bool has_key, myr_component key, myr_component skip,
+                             const myr_component *map, myr_entity e, mbuf *b) {
   uint64_t k = key_in(w, has_key, key, e);
   uint32_t n = 0, count = myr_component_count(w);
   size_t at = b->size;
-  if (!mbuf_put(b, &k, 8) || !mbuf_put(b, &n, 4)) return MYR_ENOMEM;
+  if (!myr_mpx_mbuf_put(b, &k, 8) || !myr_mpx_mbuf_put(b, &n, 4)) return MYR_ENOMEM;
   for (myr_component c = 0; c < count; c++) {
     if (c == skip || !myr_component_has(w, e, c)) continue;
     myr_component to = map ? map[c] : c;
@@ -176,24 +176,24 @@ myr_status mpi_pack_from(myr_mpi *m, const myr_world *w, bool has_key, myr_compo
       if (!tk && target == MYR_ENTITY_NULL && w == m->world) tk = pending_key(m, e, to, f);
       memcpy(m->row + l->offset[f], &tk, 8);
     }
-    if (!mbuf_put(b, &to, 4) || !mbuf_put(b, m->row, l->row_size)) return MYR_ENOMEM;
+    if (!myr_mpx_mbuf_put(b, &to, 4) || !myr_mpx_mbuf_put(b, m->row, l->row_size)) return MYR_ENOMEM;
     n++;
   }
   memcpy(b->data + at + 8, &n, 4);
   return MYR_OK;
 }
 
-uint32_t mpi_entity_comps(const myr_mpi *m, myr_entity e, myr_component *comps) {
+uint32_t myr_mpx_entity_comps(const myr_mpi *m, myr_entity e, myr_component *comps) {
   uint32_t n = 0;
   for (myr_component c = 0; c < m->component_count; c++)
     if (c != m->ghost && myr_component_has(m->world, e, c)) comps[n++] = c;
   return n;
 }
 
-myr_status mpi_pack_known(myr_mpi *m, myr_entity e, uint64_t key, const myr_component *comps, uint32_t n, mbuf *b) {
+myr_status myr_mpx_pack_known(myr_mpi *m, myr_entity e, uint64_t key, const myr_component *comps, uint32_t n, mbuf *b) {
   size_t need = 12;
   for (uint32_t i = 0; i < n; i++) need += 4 + m->layouts[comps[i]].row_size;
-  if (!mbuf_reserve(b, need)) return MYR_ENOMEM;
+  if (!myr_mpx_mbuf_reserve(b, need)) return MYR_ENOMEM;
   unsigned char *p = b->data + b->size;
   memcpy(p, &key, 8);
   memcpy(p + 8, &n, 4);
@@ -223,8 +223,8 @@ myr_status mpi_pack_known(myr_mpi *m, myr_entity e, uint64_t key, const myr_comp
   return MYR_OK;
 }
 
-myr_status mpi_pack(myr_mpi *m, myr_entity e, mbuf *b) {
-  return mpi_pack_from(m, m->world, m->d.has_key, m->d.key, m->ghost, NULL, e, b);
+myr_status myr_mpx_pack(myr_mpi *m, myr_entity e, mbuf *b) {
+  return myr_mpx_pack_from(m, m->world, m->d.has_key, m->d.key, m->ghost, NULL, e, b);
 }
 
 /* ---- unpacking ------------------------------------------------------------ */
@@ -252,7 +252,8 @@ static bool same_set(const myr_mpi *m, myr_entity e, const myr_component *comps,
   return true;
 }
 
-myr_status mpi_unpack(myr_mpi *m, const unsigned char *in, size_t size, bool as_ghost, keymap *ghosts, uint64_t *got) {
+myr_status myr_mpx_unpack(myr_mpi *m, const unsigned char *in, size_t size, bool as_ghost, keymap *ghosts,
+                          uint64_t *got) {
   myr_component comps[MYR_MAX_COMPONENTS + 1];
   const void *values[MYR_MAX_COMPONENTS + 1];
   size_t at = 0;
@@ -279,7 +280,7 @@ myr_status mpi_unpack(myr_mpi *m, const unsigned char *in, size_t size, bool as_
       values[i] = row;
     }
     /* links: keys now, ids once everything has arrived */
-    myr_entity e = ghosts ? keymap_get(ghosts, key) : MYR_ENTITY_NULL;
+    myr_entity e = ghosts ? myr_mpx_keymap_get(ghosts, key) : MYR_ENTITY_NULL;
     if (e == MPI_KEPT) return MYR_ECORRUPT; /* the same entity twice */
     if (e != MYR_ENTITY_NULL && !same_set(m, e, comps, n)) {
       if (myr_entity_destroy(m->world, e) != MYR_OK) return MYR_EINVAL;
@@ -296,7 +297,7 @@ myr_status mpi_unpack(myr_mpi *m, const unsigned char *in, size_t size, bool as_
       myr_status s = myr_entity_create_with(m->world, comps, total, values, &e);
       if (s != MYR_OK) return s;
     }
-    if (ghosts && key && !keymap_put(ghosts, key, MPI_KEPT)) return MYR_ENOMEM; /* kept: not to be dropped */
+    if (ghosts && key && !myr_mpx_keymap_put(ghosts, key, MPI_KEPT)) return MYR_ENOMEM; /* kept: not to be dropped */
     for (uint32_t i = 0; i < n; i++) {
       const comp_layout *l = &m->layouts[comps[i]];
       for (uint32_t f = 0; l->has_links && f < l->field_count; f++) {
@@ -330,7 +331,7 @@ myr_status mpi_unpack(myr_mpi *m, const unsigned char *in, size_t size, bool as_
   return MYR_OK;
 }
 
-myr_status mpi_find_keys(myr_mpi *m) {
+myr_status myr_mpx_find_keys(myr_mpi *m) {
   if (!m->map.count) return MYR_OK;
   myr_query *q;
   myr_status s = myr_query_create(
@@ -354,31 +355,31 @@ myr_status mpi_find_keys(myr_mpi *m) {
 
 /* The entities the pending links name, by key, into m->map. */
 static myr_status find_link_targets(myr_mpi *m) {
-  keymap_clear(&m->map);
+  myr_mpx_keymap_clear(&m->map);
   for (uint32_t i = 0; i < m->link_count; i++)
-    if (m->links[i].key && !keymap_put(&m->map, m->links[i].key, MYR_ENTITY_NULL)) return MYR_ENOMEM;
-  return mpi_find_keys(m);
+    if (m->links[i].key && !myr_mpx_keymap_put(&m->map, m->links[i].key, MYR_ENTITY_NULL)) return MYR_ENOMEM;
+  return myr_mpx_find_keys(m);
 }
 
-myr_status mpi_resolve_links(myr_mpi *m) {
+myr_status myr_mpx_resolve_links(myr_mpi *m) {
   if (!m->link_count) return MYR_OK;
   myr_status s = m->d.has_key ? find_link_targets(m) : MYR_OK;
   for (uint32_t i = 0; s == MYR_OK && i < m->link_count; i++) {
     const pending_link *l = &m->links[i];
     if (!myr_entity_alive(m->world, l->entity)) continue; /* a ghost replaced since */
-    myr_entity to = m->d.has_key ? keymap_get(&m->map, l->key) : MYR_ENTITY_NULL;
+    myr_entity to = m->d.has_key ? myr_mpx_keymap_get(&m->map, l->key) : MYR_ENTITY_NULL;
     s = myr_field_set(m->world, l->entity, l->component, l->field, MYR_ENTITY, &to);
   }
   m->link_count = 0;
   m->pending_built = 0;
-  keymap_clear(&m->pending);
+  myr_mpx_keymap_clear(&m->pending);
   return s;
 }
 
 /* ---- sending -------------------------------------------------------------- */
 
-myr_status mpi_exchange(myr_mpi *m, uint64_t *bytes_sent) {
-  double t0 = mpi_now_ms();
+myr_status myr_mpx_exchange(myr_mpi *m, uint64_t *bytes_sent) {
+  double t0 = myr_mpx_now_ms();
   size_t total = 0;
   myr_status s = MYR_OK;
   for (int r = 0; r < m->ranks; r++) {
@@ -388,10 +389,10 @@ myr_status mpi_exchange(myr_mpi *m, uint64_t *bytes_sent) {
   /* the segments back to back in out[ranks], the send buffer */
   mbuf *send = &m->out[m->ranks];
   send->size = 0;
-  if (s == MYR_OK && !mbuf_reserve(send, total ? total : 1)) s = MYR_ENOMEM;
+  if (s == MYR_OK && !myr_mpx_mbuf_reserve(send, total ? total : 1)) s = MYR_ENOMEM;
   if (s != MYR_OK) { /* the ranks all take part: this one sends nothing, and says why when they agree */
-    mpi_fail(m, "rank %d: %s bytes to send to the other ranks: %s", m->rank,
-             s == MYR_ELIMIT ? "more than 2^31" : "no memory for the", myr_strerror(s));
+    myr_mpx_fail(m, "rank %d: %s bytes to send to the other ranks: %s", m->rank,
+                 s == MYR_ELIMIT ? "more than 2^31" : "no memory for the", myr_strerror(s));
     total = 0;
   }
   size_t at = 0;
@@ -399,7 +400,7 @@ myr_status mpi_exchange(myr_mpi *m, uint64_t *bytes_sent) {
     size_t n = s == MYR_OK ? m->out[r].size : 0;
     m->sdispl[r] = (int)at;
     m->scount[r] = (int)n;
-    if (n) mbuf_put(send, m->out[r].data, n);
+    if (n) myr_mpx_mbuf_put(send, m->out[r].data, n);
     at += n;
     if (r != m->rank && bytes_sent) *bytes_sent += n;
   }
@@ -412,7 +413,7 @@ myr_status mpi_exchange(myr_mpi *m, uint64_t *bytes_sent) {
   m->in.size = 0;
   /* the senders have committed to sending: a rank that cannot take it all
    * has no way back for the ranks */
-  if (in > (size_t)INT32_MAX || !mbuf_reserve(&m->in, in ? in : 1)) {
+  if (in > (size_t)INT32_MAX || !myr_mpx_mbuf_reserve(&m->in, in ? in : 1)) {
     fprintf(stderr, "myriad: rank %d: %zu bytes from the other ranks: %s\n", m->rank, in,
             in > (size_t)INT32_MAX ? "more than 2^31 in one exchange" : "out of memory");
     MPI_Abort(m->comm, 1);
@@ -420,6 +421,6 @@ myr_status mpi_exchange(myr_mpi *m, uint64_t *bytes_sent) {
   MPI_Alltoallv(send->data ? send->data : m->in.data, m->scount, m->sdispl, MPI_BYTE, m->in.data, m->rcount, m->rdispl,
                 MPI_BYTE, m->comm);
   m->in.size = in;
-  m->stats.comm_ms += mpi_now_ms() - t0;
+  m->stats.comm_ms += myr_mpx_now_ms() - t0;
   return s;
 }

@@ -10,13 +10,13 @@
 
 #include "mpi_impl.h"
 
-double mpi_now_ms(void) {
+double myr_mpx_now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
 }
 
-void mpi_fail(myr_mpi *m, const char *fmt, ...) {
+void myr_mpx_fail(myr_mpi *m, const char *fmt, ...) {
   if (m->error[0]) return; /* the first reason stays */
   va_list ap;
   va_start(ap, fmt);
@@ -24,20 +24,20 @@ void mpi_fail(myr_mpi *m, const char *fmt, ...) {
   va_end(ap);
 }
 
-myr_status mpi_agree(myr_mpi *m, myr_status local) {
-  double t0 = mpi_now_ms();
-  if (local != MYR_OK) mpi_fail(m, "rank %d: %s", m->rank, myr_strerror(local)); /* when no reason was given */
+myr_status myr_mpx_agree(myr_mpi *m, myr_status local) {
+  double t0 = myr_mpx_now_ms();
+  if (local != MYR_OK) myr_mpx_fail(m, "rank %d: %s", m->rank, myr_strerror(local)); /* when no reason was given */
   int mine = local == MYR_OK ? m->ranks : m->rank, first;
   MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, m->comm);
   if (first == m->ranks) {
-    m->stats.comm_ms += mpi_now_ms() - t0;
+    m->stats.comm_ms += myr_mpx_now_ms() - t0;
     return MYR_OK;
   }
   int st = (int)local;
   MPI_Bcast(&st, 1, MPI_INT, first, m->comm);
   MPI_Bcast(m->error, (int)sizeof m->error, MPI_CHAR, first, m->comm);
   m->error[sizeof m->error - 1] = 0;
-  m->stats.comm_ms += mpi_now_ms() - t0;
+  m->stats.comm_ms += myr_mpx_now_ms() - t0;
   return (myr_status)st;
 }
 
@@ -102,7 +102,7 @@ static inline uint32_t cell_of_position(const myr_mpi *m, const float *p) {
   return cell_index(m, c);
 }
 
-uint32_t mpi_curve_of_position(const myr_mpi *m, const float *p) { return m->curve_of[cell_of_position(m, p)]; }
+uint32_t myr_mpx_curve_of_position(const myr_mpi *m, const float *p) { return m->curve_of[cell_of_position(m, p)]; }
 
 bool myr_mpi_owns(const myr_mpi *m, const float *p) {
   return m && p && m->cell_owner[cell_of_position(m, p)] == m->rank;
@@ -193,20 +193,20 @@ static void cells_of_rows(const myr_mpi *m, const float *const *col, uint32_t n,
 
 static myr_status count_cell(myr_mpi *m, myr_entity e, const float *p, void *ctx) {
   (void)e, (void)ctx;
-  m->counts[mpi_curve_of_position(m, p)]++;
+  m->counts[myr_mpx_curve_of_position(m, p)]++;
   return MYR_OK;
 }
 
 /* The runs of the curve from the per-cell counts: a cell goes to the rank
  * in whose share of the entities its first entity falls. */
-myr_status mpi_split(myr_mpi *m, bool local_only) {
+myr_status myr_mpx_split(myr_mpi *m, bool local_only) {
   memset(m->counts, 0, (size_t)m->cell_count * sizeof *m->counts);
   myr_status s = each_owned(m, count_cell, NULL);
   if (s != MYR_OK) return s;
   if (!local_only) {
-    double t0 = mpi_now_ms();
+    double t0 = myr_mpx_now_ms();
     MPI_Allreduce(MPI_IN_PLACE, m->counts, (int)m->cell_count, MPI_UINT64_T, MPI_SUM, m->comm);
-    m->stats.comm_ms += mpi_now_ms() - t0;
+    m->stats.comm_ms += myr_mpx_now_ms() - t0;
   }
   uint64_t total = 0;
   for (uint32_t i = 0; i < m->cell_count; i++) total += m->counts[i];
@@ -252,7 +252,7 @@ typedef struct owned_chunk {
 } owned_chunk;
 
 static void owned_chunk_of(const myr_mpi *m, const myr_chunk *ch, owned_chunk *oc) {
-  oc->n = ch->count ? mpi_entity_comps(m, ch->ids[0], oc->comps) : 0;
+  oc->n = ch->count ? myr_mpx_entity_comps(m, ch->ids[0], oc->comps) : 0;
   oc->keys = m->d.has_key ? myr_chunk_column(ch, 1, 0) : NULL;
 }
 
@@ -274,7 +274,8 @@ static inline const owned_chunk *block_chunk(const myr_mpi *m, owned_block *b) {
 
 static inline myr_status block_pack(myr_mpi *m, owned_block *b, uint32_t i, int to) {
   const owned_chunk *oc = block_chunk(m, b);
-  return mpi_pack_known(m, b->ch->ids[b->at + i], oc->keys ? oc->keys[b->at + i] : 0, oc->comps, oc->n, &m->out[to]);
+  return myr_mpx_pack_known(m, b->ch->ids[b->at + i], oc->keys ? oc->keys[b->at + i] : 0, oc->comps, oc->n,
+                            &m->out[to]);
 }
 
 /* Runs fn over every owned entity, 512 rows at a time, their cells found
@@ -321,7 +322,7 @@ static bool ghosts_on(const myr_mpi *m) { return m->d.has_key && m->d.ghost_widt
  * refresh take the ghosts they name out of it (MPI_KEPT), and the refresh
  * drops what is left. */
 static myr_status map_ghosts(myr_mpi *m) {
-  keymap_clear(&m->ghost_map);
+  myr_mpx_keymap_clear(&m->ghost_map);
   myr_query_iter it;
   myr_chunk ch;
   myr_query_iter_init(m->ghost_q, 0, &it);
@@ -330,22 +331,22 @@ static myr_status map_ghosts(myr_mpi *m) {
     for (uint32_t i = 0; i < ch.count; i++) {
       uint64_t k = keys ? keys[i] : 0;
       if (!k) return MYR_EINVAL; /* a ghost without a key: not one of ours */
-      if (!keymap_put(&m->ghost_map, k, ch.ids[i])) return MYR_ENOMEM;
+      if (!myr_mpx_keymap_put(&m->ghost_map, k, ch.ids[i])) return MYR_ENOMEM;
     }
   }
   m->ghost_map_fresh = true;
   return MYR_OK;
 }
 
-myr_status mpi_migrate(myr_mpi *m) {
+myr_status myr_mpx_migrate(myr_mpi *m) {
   for (int r = 0; r <= m->ranks; r++) m->out[r].size = 0;
   id_list leaving = {0};
   myr_status s = each_owned_block(m, pack_leavers, &leaving);
   /* the ranks exchange whatever happened: a rank that failed sends less and
    * says so when they agree */
   uint64_t sent = 0;
-  if (s == MYR_OK) s = mpi_exchange(m, &sent);
-  else mpi_exchange(m, &sent);
+  if (s == MYR_OK) s = myr_mpx_exchange(m, &sent);
+  else myr_mpx_exchange(m, &sent);
   m->stats.bytes_migration += sent;
   m->stats.migrated_out = leaving.count;
   /* a leaver stays as a ghost, so that links to it hold while it is near;
@@ -358,8 +359,8 @@ myr_status mpi_migrate(myr_mpi *m) {
   if (s == MYR_OK && ghosts_on(m)) s = map_ghosts(m);
   uint64_t got = 0;
   if (s == MYR_OK) {
-    s = mpi_unpack(m, m->in.data, m->in.size, false, ghosts_on(m) ? &m->ghost_map : NULL, &got);
-    if (s == MYR_ECORRUPT) mpi_fail(m, "rank %d: a migration message from another rank does not decode", m->rank);
+    s = myr_mpx_unpack(m, m->in.data, m->in.size, false, ghosts_on(m) ? &m->ghost_map : NULL, &got);
+    if (s == MYR_ECORRUPT) myr_mpx_fail(m, "rank %d: a migration message from another rank does not decode", m->rank);
   }
   m->stats.migrated_in = got;
   return s;
@@ -417,13 +418,13 @@ static myr_status pack_ghosts(myr_mpi *m, owned_block *b, void *ctx) {
   return MYR_OK;
 }
 
-myr_status mpi_refresh_ghosts(myr_mpi *m) {
+myr_status myr_mpx_refresh_ghosts(myr_mpi *m) {
   if (!ghosts_on(m)) return MYR_OK;
   for (int r = 0; r <= m->ranks; r++) m->out[r].size = 0;
   m->stats.ghosts_sent = 0;
   myr_status s = each_owned_block(m, pack_ghosts, NULL);
   uint64_t sent = 0;
-  myr_status x = mpi_exchange(m, &sent);
+  myr_status x = myr_mpx_exchange(m, &sent);
   if (s == MYR_OK) s = x;
   m->stats.bytes_ghosts += sent;
   /* every ghost here, by key: those the ranks send again are updated in
@@ -436,8 +437,8 @@ myr_status mpi_refresh_ghosts(myr_mpi *m) {
   for (int r = 0; s == MYR_OK && r < m->ranks; r++) {
     uint64_t got = 0;
     uint32_t first = m->ghost_count;
-    s = mpi_unpack(m, m->in.data + m->rdispl[r], (size_t)m->rcount[r], true, old, &got);
-    if (s == MYR_ECORRUPT) mpi_fail(m, "rank %d: a ghost message from rank %d does not decode", m->rank, r);
+    s = myr_mpx_unpack(m, m->in.data + m->rdispl[r], (size_t)m->rcount[r], true, old, &got);
+    if (s == MYR_ECORRUPT) myr_mpx_fail(m, "rank %d: a ghost message from rank %d does not decode", m->rank, r);
     for (uint32_t i = first; i < m->ghost_count; i++) m->ghost_from[i] = r;
   }
   for (uint32_t i = 0; s == MYR_OK && i < old->cap; i++)
@@ -454,29 +455,29 @@ static myr_status forward_destroys(myr_mpi *m) {
   myr_status s = MYR_OK;
   for (uint32_t i = 0; i < m->ghost_count && s == MYR_OK; i++) {
     if (myr_entity_alive(m->world, m->ghost_ids[i])) continue;
-    if (!mbuf_put(&m->out[m->ghost_from[i]], &m->ghost_keys[i], 8)) s = MYR_ENOMEM;
+    if (!myr_mpx_mbuf_put(&m->out[m->ghost_from[i]], &m->ghost_keys[i], 8)) s = MYR_ENOMEM;
     m->stats.destroys_sent++;
   }
   uint64_t sent = 0;
-  myr_status x = mpi_exchange(m, &sent); /* whatever happened: the ranks take part */
+  myr_status x = myr_mpx_exchange(m, &sent); /* whatever happened: the ranks take part */
   if (s == MYR_OK) s = x;
   m->stats.bytes_destroys += sent;
   if (s != MYR_OK || !m->in.size) return s;
   if (m->in.size % 8) {
-    mpi_fail(m, "rank %d: a message of destroys from another rank does not decode", m->rank);
+    myr_mpx_fail(m, "rank %d: a message of destroys from another rank does not decode", m->rank);
     return MYR_ECORRUPT;
   }
-  keymap_clear(&m->map);
+  myr_mpx_keymap_clear(&m->map);
   for (size_t at = 0; s == MYR_OK && at < m->in.size; at += 8) {
     uint64_t k;
     memcpy(&k, m->in.data + at, 8);
-    if (k && !keymap_put(&m->map, k, MYR_ENTITY_NULL)) s = MYR_ENOMEM;
+    if (k && !myr_mpx_keymap_put(&m->map, k, MYR_ENTITY_NULL)) s = MYR_ENOMEM;
   }
-  if (s == MYR_OK) s = mpi_find_keys(m);
+  if (s == MYR_OK) s = myr_mpx_find_keys(m);
   for (size_t at = 0; s == MYR_OK && at < m->in.size; at += 8) {
     uint64_t k;
     memcpy(&k, m->in.data + at, 8);
-    myr_entity e = keymap_get(&m->map, k);
+    myr_entity e = myr_mpx_keymap_get(&m->map, k);
     /* already gone (two ranks ate it), or a ghost here: nothing to do */
     if (e == MYR_ENTITY_NULL || !myr_entity_alive(m->world, e) || myr_component_has(m->world, e, m->ghost)) continue;
     s = myr_entity_destroy(m->world, e);
@@ -533,7 +534,7 @@ static myr_status setup(myr_mpi *m) {
   myr_status s = myr_component_lookup(m->world, "myr.Ghost", &m->ghost);
   if (s != MYR_OK) s = myr_component_register(m->world, &(myr_component_desc){"myr.Ghost", NULL, 0, 0}, &m->ghost);
   if (s == MYR_OK) s = myr_component_hide(m->world, m->ghost);
-  if (s == MYR_OK) s = mpi_layouts_make(m);
+  if (s == MYR_OK) s = myr_mpx_layouts_make(m);
   if (s == MYR_OK) s = make_curve(m);
   /* term 1: the key, where there is one */
   if (s == MYR_OK)
@@ -574,14 +575,14 @@ myr_status myr_mpi_create(myr_world *w, const myr_mpi_desc *d, myr_mpi **out) {
   MPI_Comm_rank(m->comm, &m->rank);
   MPI_Comm_size(m->comm, &m->ranks);
   if (m->ranks > 65535) s = MYR_ELIMIT;
-  if (s != MYR_OK) mpi_fail(m, "rank %d: the MPI description is not valid: %s", m->rank, myr_strerror(s));
+  if (s != MYR_OK) myr_mpx_fail(m, "rank %d: the MPI description is not valid: %s", m->rank, myr_strerror(s));
   /* every rank's description is good before any world changes */
-  s = mpi_agree(m, s);
-  if (s == MYR_OK) s = mpi_agree(m, setup(m));
+  s = myr_mpx_agree(m, s);
+  if (s == MYR_OK) s = myr_mpx_agree(m, setup(m));
   /* the first split: from the whole world each rank holds, or from the
    * parts summed */
   bool replicated = d->start == MYR_MPI_REPLICATED;
-  if (s == MYR_OK) s = mpi_agree(m, mpi_split(m, replicated));
+  if (s == MYR_OK) s = myr_mpx_agree(m, myr_mpx_split(m, replicated));
   if (s == MYR_OK && replicated) {
     /* the others' entities: ghosts for now, so that links to them hold;
      * the refresh keeps those near and drops the rest */
@@ -590,12 +591,12 @@ myr_status myr_mpi_create(myr_world *w, const myr_mpi_desc *d, myr_mpi **out) {
     for (uint32_t i = 0; x == MYR_OK && i < others.count; i++)
       x = ghosts_on(m) ? myr_component_add(w, others.ids[i], m->ghost, NULL) : myr_entity_destroy(w, others.ids[i]);
     free(others.ids);
-    s = mpi_agree(m, x);
+    s = myr_mpx_agree(m, x);
   } else if (s == MYR_OK) {
-    s = mpi_agree(m, mpi_migrate(m));
+    s = myr_mpx_agree(m, myr_mpx_migrate(m));
   }
-  if (s == MYR_OK) s = mpi_agree(m, mpi_refresh_ghosts(m));
-  if (s == MYR_OK) s = mpi_agree(m, mpi_resolve_links(m));
+  if (s == MYR_OK) s = myr_mpx_agree(m, myr_mpx_refresh_ghosts(m));
+  if (s == MYR_OK) s = myr_mpx_agree(m, myr_mpx_resolve_links(m));
   if (s != MYR_OK) {
     snprintf(create_error, sizeof create_error, "%s", m->error);
     myr_mpi_destroy(m);
@@ -610,7 +611,7 @@ void myr_mpi_destroy(myr_mpi *m) {
   if (!m) return;
   myr_query_destroy(m->owned_q);
   myr_query_destroy(m->ghost_q);
-  mpi_layouts_free(m);
+  myr_mpx_layouts_free(m);
   free(m->curve_of);
   free(m->owner);
   free(m->counts);
@@ -619,13 +620,13 @@ void myr_mpi_destroy(myr_mpi *m) {
   free(m->ghost_ids);
   free(m->ghost_keys);
   free(m->ghost_from);
-  keymap_free(&m->map);
-  keymap_free(&m->pending);
-  keymap_free(&m->ghost_map);
+  myr_mpx_keymap_free(&m->map);
+  myr_mpx_keymap_free(&m->pending);
+  myr_mpx_keymap_free(&m->ghost_map);
   free(m->links);
-  for (int r = 0; m->out && r <= m->ranks; r++) mbuf_free(&m->out[r]);
+  for (int r = 0; m->out && r <= m->ranks; r++) myr_mpx_mbuf_free(&m->out[r]);
   free(m->out);
-  mbuf_free(&m->in);
+  myr_mpx_mbuf_free(&m->in);
   free(m->scount);
   free(m->mark);
   MPI_Comm_free(&m->comm);
@@ -634,34 +635,36 @@ void myr_mpi_destroy(myr_mpi *m) {
 
 myr_status myr_mpi_frame(myr_mpi *m, myr_schedule *sch, double dt) {
   if (!m || !sch) return MYR_EINVAL;
-  double t0 = mpi_now_ms();
+  double t0 = myr_mpx_now_ms();
   m->stats.comm_ms = 0;
   m->stats.bytes_migration = m->stats.bytes_ghosts = m->stats.bytes_destroys = 0;
   myr_status s = myr_schedule_run(sch, dt);
-  if (s != MYR_OK) mpi_fail(m, "rank %d: the frame failed: %s: %s", m->rank, myr_strerror(s), myr_schedule_error(sch));
-  double t1 = mpi_now_ms();
+  if (s != MYR_OK)
+    myr_mpx_fail(m, "rank %d: the frame failed: %s: %s", m->rank, myr_strerror(s), myr_schedule_error(sch));
+  double t1 = myr_mpx_now_ms();
   m->stats.run_ms = t1 - t0;
-  s = mpi_agree(m, s);
-  if (s == MYR_OK) s = mpi_agree(m, forward_destroys(m));
+  s = myr_mpx_agree(m, s);
+  if (s == MYR_OK) s = myr_mpx_agree(m, forward_destroys(m));
   uint64_t frame = myr_world_frame(m->world);
-  if (s == MYR_OK && m->d.rebalance_every && frame % m->d.rebalance_every == 0) s = mpi_agree(m, mpi_split(m, false));
-  double t2 = mpi_now_ms();
-  if (s == MYR_OK) s = mpi_agree(m, mpi_migrate(m));
-  double t3 = mpi_now_ms();
-  if (s == MYR_OK) s = mpi_agree(m, mpi_refresh_ghosts(m));
-  if (s == MYR_OK) s = mpi_agree(m, mpi_resolve_links(m));
+  if (s == MYR_OK && m->d.rebalance_every && frame % m->d.rebalance_every == 0)
+    s = myr_mpx_agree(m, myr_mpx_split(m, false));
+  double t2 = myr_mpx_now_ms();
+  if (s == MYR_OK) s = myr_mpx_agree(m, myr_mpx_migrate(m));
+  double t3 = myr_mpx_now_ms();
+  if (s == MYR_OK) s = myr_mpx_agree(m, myr_mpx_refresh_ghosts(m));
+  if (s == MYR_OK) s = myr_mpx_agree(m, myr_mpx_resolve_links(m));
   m->stats.migrate_ms = t3 - t2;
-  m->stats.ghosts_ms = mpi_now_ms() - t3;
+  m->stats.ghosts_ms = myr_mpx_now_ms() - t3;
   m->stats.bytes_sent = m->stats.bytes_migration + m->stats.bytes_ghosts + m->stats.bytes_destroys;
-  m->stats.frame_ms = mpi_now_ms() - t0;
+  m->stats.frame_ms = myr_mpx_now_ms() - t0;
   return s;
 }
 
 uint64_t myr_mpi_sum(myr_mpi *m, uint64_t local) {
   uint64_t all = 0;
-  double t0 = mpi_now_ms();
+  double t0 = myr_mpx_now_ms();
   MPI_Allreduce(&local, &all, 1, MPI_UINT64_T, MPI_SUM, m->comm);
-  m->stats.comm_ms += mpi_now_ms() - t0;
+  m->stats.comm_ms += myr_mpx_now_ms() - t0;
   return all;
 }
 
@@ -677,7 +680,7 @@ myr_status myr_mpi_content(myr_mpi *m, uint64_t *hash) {
                                                        .has_require = m->rank != 0,
                                                        .require = m->d.position},
                                    &c);
-  s = mpi_agree(m, s);
+  s = myr_mpx_agree(m, s);
   if (s != MYR_OK) return s;
   uint64_t part[2] = {c.sum, c.count}, all[2];
   MPI_Allreduce(part, all, 2, MPI_UINT64_T, MPI_SUM, m->comm);

@@ -14,9 +14,9 @@ typedef struct mbuf {
   unsigned char *data;
   size_t size, cap;
 } mbuf;
-bool mbuf_reserve(mbuf *b, size_t more);
-bool mbuf_put(mbuf *b, const void *p, size_t n);
-void mbuf_free(mbuf *b);
+bool myr_mpx_mbuf_reserve(mbuf *b, size_t more);
+bool myr_mpx_mbuf_put(mbuf *b, const void *p, size_t n);
+void myr_mpx_mbuf_free(mbuf *b);
 
 /* key -> entity, open addressing (keys are never 0 here: 0 is "no key"). */
 typedef struct keymap {
@@ -25,10 +25,10 @@ typedef struct keymap {
   uint32_t cap; /* power of two, or 0 */
   uint32_t count;
 } keymap;
-bool keymap_put(keymap *m, uint64_t key, myr_entity id);
-myr_entity keymap_get(const keymap *m, uint64_t key);
-void keymap_clear(keymap *m);
-void keymap_free(keymap *m);
+bool myr_mpx_keymap_put(keymap *m, uint64_t key, myr_entity id);
+myr_entity myr_mpx_keymap_get(const keymap *m, uint64_t key);
+void myr_mpx_keymap_clear(keymap *m);
+void myr_mpx_keymap_free(keymap *m);
 
 /* In a map of ghosts by key during an exchange: the ghost was sent again
  * (kept); a second record with its key is a corrupt message. */
@@ -94,47 +94,48 @@ struct myr_mpi {
 };
 
 /* mpi.c */
-uint32_t mpi_curve_of_position(const myr_mpi *m, const float *p);
-void mpi_fail(myr_mpi *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+uint32_t myr_mpx_curve_of_position(const myr_mpi *m, const float *p);
+void myr_mpx_fail(myr_mpi *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Agrees on a status: the first failing rank's (lowest rank), its message
  * copied to every rank. */
-myr_status mpi_agree(myr_mpi *m, myr_status local);
-double mpi_now_ms(void);
-myr_status mpi_split(myr_mpi *m, bool local_only);
-myr_status mpi_migrate(myr_mpi *m);
-myr_status mpi_refresh_ghosts(myr_mpi *m);
+myr_status myr_mpx_agree(myr_mpi *m, myr_status local);
+double myr_mpx_now_ms(void);
+myr_status myr_mpx_split(myr_mpi *m, bool local_only);
+myr_status myr_mpx_migrate(myr_mpi *m);
+myr_status myr_mpx_refresh_ghosts(myr_mpi *m);
 
 /* exchange.c: records of whole entities. An entity's record: its key (0
  * without one), its component count, then per component its id and its
  * row struct's bytes (links as the linked entity's key). */
-myr_status mpi_layouts_make(myr_mpi *m);
-void mpi_layouts_free(myr_mpi *m);
+myr_status myr_mpx_layouts_make(myr_mpi *m);
+void myr_mpx_layouts_free(myr_mpi *m);
 /* Appends the record of entity e of this rank's world. */
-myr_status mpi_pack(myr_mpi *m, myr_entity e, mbuf *b);
+myr_status myr_mpx_pack(myr_mpi *m, myr_entity e, mbuf *b);
 /* The components of e here but the ghost tag, ascending, into comps (room
  * for every component); their count. */
-uint32_t mpi_entity_comps(const myr_mpi *m, myr_entity e, myr_component *comps);
-/* mpi_pack for an entity whose key and components are known (those of its
+uint32_t myr_mpx_entity_comps(const myr_mpi *m, myr_entity e, myr_component *comps);
+/* myr_mpx_pack for an entity whose key and components are known (those of its
  * chunk's table): no look-ups per component. */
-myr_status mpi_pack_known(myr_mpi *m, myr_entity e, uint64_t key, const myr_component *comps, uint32_t n, mbuf *b);
+myr_status myr_mpx_pack_known(myr_mpi *m, myr_entity e, uint64_t key, const myr_component *comps, uint32_t n, mbuf *b);
 /* The same from another world w (a checkpoint's file): its key component,
  * its ghost component (left out; any other value if none) and its
  * components' ids here (map[c]); the layouts must agree (checked before). */
-myr_status mpi_pack_from(myr_mpi *m, const myr_world *w, bool has_key, myr_component key, myr_component skip,
-                         const myr_component *map, myr_entity e, mbuf *b);
+myr_status myr_mpx_pack_from(myr_mpi *m, const myr_world *w, bool has_key, myr_component key, myr_component skip,
+                             const myr_component *map, myr_entity e, mbuf *b);
 /* Reads records from in[0..size): each arriving entity is created, or, when
  * its key names a ghost here, the ghost is updated (and becomes owned unless
  * as_ghost). Links go to m->links. `got` counts the records. */
-myr_status mpi_unpack(myr_mpi *m, const unsigned char *in, size_t size, bool as_ghost, keymap *ghosts, uint64_t *got);
+myr_status myr_mpx_unpack(myr_mpi *m, const unsigned char *in, size_t size, bool as_ghost, keymap *ghosts,
+                          uint64_t *got);
 /* Every pending link resolved against the entities here (owned and ghosts). */
-myr_status mpi_resolve_links(myr_mpi *m);
+myr_status myr_mpx_resolve_links(myr_mpi *m);
 /* Sends out[r] to rank r and receives into m->in, with per-rank counts in
  * m->rcount and displacements in m->rdispl. */
-myr_status mpi_exchange(myr_mpi *m, uint64_t *bytes_sent);
+myr_status myr_mpx_exchange(myr_mpi *m, uint64_t *bytes_sent);
 /* The key of entity e (0 without a key component or value). */
-uint64_t mpi_key_of(const myr_mpi *m, myr_entity e);
+uint64_t myr_mpx_key_of(const myr_mpi *m, myr_entity e);
 /* m->map holds keys wanted (their entities NULL): one pass over every keyed
  * entity here (owned and ghosts) fills in the entity of each that is here. */
-myr_status mpi_find_keys(myr_mpi *m);
+myr_status myr_mpx_find_keys(myr_mpi *m);
 
 #endif
