@@ -30,7 +30,8 @@
  * keeps its id while it stays a ghost, so links to it stay valid. A destroy
  * patch naming a ghost destroys the copy at once and the original at the
  * frame's end. Other patches naming a ghost change only the copy, and the
- * next refresh overwrites it: they are not forwarded (see docs/design.md).
+ * next refresh overwrites it: they are not forwarded (docs/mpi.md, "Not
+ * done").
  *
  * The same result for any number of ranks. The content hash (world.h) of
  * the whole simulation, combined over the ranks by myr_mpi_content, is the
