@@ -38,16 +38,16 @@ static inline uint32_t key_slot(uint64_t key, uint32_t cap) {
   return (uint32_t)key & (cap - 1);
 }
 
-bool myr_mpx_keymap_put(keymap *m, uint64_t key, myr_entity id) {
+bool myr_mpx_keymap_put_aux(keymap *m, uint64_t key, myr_entity id, uint64_t aux) {
   if ((uint64_t)(m->count + 1) * 2 > m->cap) {
     uint32_t cap = m->cap ? m->cap * 2 : 1024;
-    keymap n = {calloc(cap, sizeof *n.keys), calloc(cap, sizeof *n.ids), cap, 0};
-    if (!n.keys || !n.ids) {
-      free(n.keys), free(n.ids);
+    keymap n = {calloc(cap, sizeof *n.keys), calloc(cap, sizeof *n.ids), calloc(cap, sizeof *n.aux), cap, 0};
+    if (!n.keys || !n.ids || !n.aux) {
+      free(n.keys), free(n.ids), free(n.aux);
       return false;
     }
     for (uint32_t i = 0; i < m->cap; i++)
-      if (m->keys[i]) myr_mpx_keymap_put(&n, m->keys[i], m->ids[i]);
+      if (m->keys[i]) myr_mpx_keymap_put_aux(&n, m->keys[i], m->ids[i], m->aux[i]);
     myr_mpx_keymap_free(m);
     *m = n;
   }
@@ -56,15 +56,37 @@ bool myr_mpx_keymap_put(keymap *m, uint64_t key, myr_entity id) {
   if (!m->keys[i]) m->count++;
   m->keys[i] = key;
   m->ids[i] = id;
+  m->aux[i] = aux;
   return true;
 }
 
-myr_entity myr_mpx_keymap_get(const keymap *m, uint64_t key) {
-  if (!m->cap || !key) return MYR_ENTITY_NULL;
+bool myr_mpx_keymap_put(keymap *m, uint64_t key, myr_entity id) { return myr_mpx_keymap_put_aux(m, key, id, 0); }
+
+static uint32_t keymap_slot(const keymap *m, uint64_t key) {
+  if (!m->cap || !key) return UINT32_MAX;
   for (uint32_t i = key_slot(key, m->cap);; i = (i + 1) & (m->cap - 1)) {
-    if (!m->keys[i]) return MYR_ENTITY_NULL;
-    if (m->keys[i] == key) return m->ids[i];
+    if (!m->keys[i]) return UINT32_MAX;
+    if (m->keys[i] == key) return i;
   }
+}
+
+myr_entity myr_mpx_keymap_get(const keymap *m, uint64_t key) {
+  uint32_t i = keymap_slot(m, key);
+  return i == UINT32_MAX ? MYR_ENTITY_NULL : m->ids[i];
+}
+
+uint64_t myr_mpx_keymap_aux(const keymap *m, uint64_t key) {
+  uint32_t i = keymap_slot(m, key);
+  return i == UINT32_MAX ? 0 : m->aux[i];
+}
+
+uint64_t myr_mpx_signature(const myr_component *comps, uint32_t n) {
+  uint64_t h = 0x9ae16a3b2f90404full ^ n;
+  for (uint32_t i = 0; i < n; i++) {
+    h = (h ^ comps[i]) * 0xff51afd7ed558ccdull;
+    h ^= h >> 29;
+  }
+  return h ? h : 1;
 }
 
 void myr_mpx_keymap_clear(keymap *m) {
@@ -75,6 +97,7 @@ void myr_mpx_keymap_clear(keymap *m) {
 void myr_mpx_keymap_free(keymap *m) {
   free(m->keys);
   free(m->ids);
+  free(m->aux);
   *m = (keymap){0};
 }
 
@@ -282,7 +305,9 @@ myr_status myr_mpx_unpack(myr_mpi *m, const unsigned char *in, size_t size, bool
     /* links: keys now, ids once everything has arrived */
     myr_entity e = ghosts ? myr_mpx_keymap_get(ghosts, key) : MYR_ENTITY_NULL;
     if (e == MPI_KEPT) return MYR_ECORRUPT; /* the same entity twice */
-    if (e != MYR_ENTITY_NULL && !same_set(m, e, comps, n)) {
+    /* the ghost's components: known by their signature when the map has it */
+    uint64_t sig = myr_mpx_signature(comps, n);
+    if (e != MYR_ENTITY_NULL && myr_mpx_keymap_aux(ghosts, key) != sig && !same_set(m, e, comps, n)) {
       if (myr_entity_destroy(m->world, e) != MYR_OK) return MYR_EINVAL;
       e = MYR_ENTITY_NULL;
     }

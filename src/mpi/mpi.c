@@ -325,13 +325,16 @@ static myr_status map_ghosts(myr_mpi *m) {
   myr_mpx_keymap_clear(&m->ghost_map);
   myr_query_iter it;
   myr_chunk ch;
+  myr_component comps[MYR_MAX_COMPONENTS];
   myr_query_iter_init(m->ghost_q, 0, &it);
   while (myr_query_next(&it, &ch)) {
     const uint64_t *keys = myr_chunk_column(&ch, 2, 0);
+    /* the chunk's table's components, the same for every row */
+    uint64_t sig = ch.count ? myr_mpx_signature(comps, myr_mpx_entity_comps(m, ch.ids[0], comps)) : 0;
     for (uint32_t i = 0; i < ch.count; i++) {
       uint64_t k = keys ? keys[i] : 0;
       if (!k) return MYR_EINVAL; /* a ghost without a key: not one of ours */
-      if (!myr_mpx_keymap_put(&m->ghost_map, k, ch.ids[i])) return MYR_ENOMEM;
+      if (!myr_mpx_keymap_put_aux(&m->ghost_map, k, ch.ids[i], sig)) return MYR_ENOMEM;
     }
   }
   m->ghost_map_fresh = true;
@@ -372,32 +375,34 @@ myr_status myr_mpx_migrate(myr_mpi *m) {
  * into m->seen; their count. */
 static uint32_t ghost_targets(myr_mpi *m, const float *p) {
   const float w = m->d.ghost_width;
-  int32_t lo[3] = {0, 0, 0}, hi[3] = {0, 0, 0};
+  /* per axis, the cells in reach, wrapped or clamped once */
+  uint32_t idx[3][1024], count[3] = {1, 1, 1}; /* 1024: the most cells an axis has */
+  idx[1][0] = idx[2][0] = 0;
   for (uint32_t a = 0; a < m->d.dims; a++) {
+    int32_t lo, hi, n = (int32_t)m->cells[a];
     if (m->d.wrap) { /* cells counted past the edges, wrapped below */
-      lo[a] = (int32_t)floorf((p[a] - w - m->d.min[a]) * m->scale[a]);
-      hi[a] = (int32_t)floorf((p[a] + w - m->d.min[a]) * m->scale[a]);
-      if (hi[a] - lo[a] >= (int32_t)m->cells[a]) lo[a] = 0, hi[a] = (int32_t)m->cells[a] - 1;
+      lo = (int32_t)floorf((p[a] - w - m->d.min[a]) * m->scale[a]);
+      hi = (int32_t)floorf((p[a] + w - m->d.min[a]) * m->scale[a]);
+      if (hi - lo >= n) lo = 0, hi = n - 1;
     } else {
-      lo[a] = (int32_t)axis_cell(m, a, p[a] - w);
-      hi[a] = (int32_t)axis_cell(m, a, p[a] + w);
+      lo = (int32_t)axis_cell(m, a, p[a] - w);
+      hi = (int32_t)axis_cell(m, a, p[a] + w);
     }
+    count[a] = 0;
+    for (int32_t v = lo; v <= hi; v++) idx[a][count[a]++] = (uint32_t)(((v % n) + n) % n);
   }
+  const uint32_t n0 = m->cells[0], n01 = m->cells[0] * m->cells[1];
   uint32_t seen_count = 0; /* marked in m->mark while counted */
-  for (int32_t z = lo[2]; z <= hi[2]; z++)
-    for (int32_t y = lo[1]; y <= hi[1]; y++)
-      for (int32_t x = lo[0]; x <= hi[0]; x++) {
-        int32_t v[3] = {x, y, z};
-        uint32_t c[3];
-        for (uint32_t a = 0; a < 3; a++) {
-          int32_t n = (int32_t)m->cells[a];
-          c[a] = (uint32_t)(((v[a] % n) + n) % n);
-        }
-        int to = m->cell_owner[cell_index(m, c)];
+  for (uint32_t z = 0; z < count[2]; z++)
+    for (uint32_t y = 0; y < count[1]; y++) {
+      const uint32_t row = n01 * idx[2][z] + n0 * idx[1][y];
+      for (uint32_t x = 0; x < count[0]; x++) {
+        int to = m->cell_owner[row + idx[0][x]];
         if (to == m->rank || m->mark[to]) continue;
         m->mark[to] = 1;
         m->seen[seen_count++] = to;
       }
+    }
   for (uint32_t i = 0; i < seen_count; i++) m->mark[m->seen[i]] = 0;
   return seen_count;
 }

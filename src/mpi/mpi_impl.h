@@ -22,10 +22,17 @@ void myr_mpx_mbuf_free(mbuf *b);
 typedef struct keymap {
   uint64_t *keys;
   myr_entity *ids;
-  uint32_t cap; /* power of two, or 0 */
+  uint64_t *aux; /* a value beside each id (the ghosts' component signature) */
+  uint32_t cap;  /* power of two, or 0 */
   uint32_t count;
 } keymap;
 bool myr_mpx_keymap_put(keymap *m, uint64_t key, myr_entity id);
+/* The same, with an aux value (put sets it 0). */
+bool myr_mpx_keymap_put_aux(keymap *m, uint64_t key, myr_entity id, uint64_t aux);
+/* The aux value beside key, 0 when absent. */
+uint64_t myr_mpx_keymap_aux(const keymap *m, uint64_t key);
+/* A component list's signature: equal lists, equal signatures (never 0). */
+uint64_t myr_mpx_signature(const myr_component *comps, uint32_t n);
 myr_entity myr_mpx_keymap_get(const keymap *m, uint64_t key);
 void myr_mpx_keymap_clear(keymap *m);
 void myr_mpx_keymap_free(keymap *m);
