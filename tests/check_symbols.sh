@@ -67,33 +67,25 @@ for lib in "${archives[@]}" "${shared[@]}"; do
   fi
 done
 
-# the server's archive, when built: myr_ names only, and serve.h's API
-for lib in "$prefix"/lib*/libmyriad_serve.a "$prefix"/lib*/*/libmyriad_serve.a; do
-  out=$("$nm" -g --defined-only "$lib")
-  bad=$(awk 'NF >= 3 && $3 !~ /^myr_/ { print "  " $2 " " $3 }' <<<"$out")
-  api=$(grep -ho 'MYR_API[^(]*(' "$prefix/include/myriad/serve.h" | grep -o 'myr_[A-Za-z0-9_]*($' | tr -d '(' | sort -u)
-  missing=$(comm -23 <(echo "$api") <(awk 'NF >= 3 && $3 ~ /^myr_/ { print $3 }' <<<"$out" | sort -u))
-  if [ -n "$bad" ] || [ -n "$missing" ]; then
-    echo "${lib#"$prefix/"}: global symbols without the myr_ prefix:${bad:+$'\n'$bad}; serve.h functions missing: ${missing:-none}"
-    status=1
-  else
-    echo "${lib#"$prefix/"}: all global symbols myr_, all of serve.h's functions among them"
-  fi
-done
-
-# the MPI part's archive, when built: myr_ names only, and mpi.h's API
-for lib in "$prefix"/lib*/libmyriad_mpi.a "$prefix"/lib*/*/libmyriad_mpi.a; do
-  out=$("$nm" -g --defined-only "$lib")
-  bad=$(awk 'NF >= 3 && $3 !~ /^myr_/ { print "  " $2 " " $3 }' <<<"$out")
-  api=$(grep -ho 'MYR_API[^(]*(' "$prefix/include/myriad/mpi.h" | grep -o 'myr_[A-Za-z0-9_]*($' | tr -d '(' | sort -u)
-  missing=$(comm -23 <(echo "$api") <(awk 'NF >= 3 && $3 ~ /^myr_/ { print $3 }' <<<"$out" | sort -u))
-  if [ -n "$bad" ] || [ -n "$missing" ]; then
-    echo "${lib#"$prefix/"}: global symbols without the myr_ prefix:${bad:+$'\n'$bad}; mpi.h functions missing: ${missing:-none}"
-    status=1
-  else
-    echo "${lib#"$prefix/"}: all global symbols myr_, all of mpi.h's functions among them"
-  fi
-done
+# the archives of their own, when built: myr_ names only, and their
+# header's API (the server's: serve.h; the MPI part's: mpi.h)
+check_archive() { # NAME HEADER
+  local lib out bad api missing
+  for lib in "$prefix"/lib*/"$1" "$prefix"/lib*/*/"$1"; do
+    out=$("$nm" -g --defined-only "$lib")
+    bad=$(awk 'NF >= 3 && $3 !~ /^myr_/ { print "  " $2 " " $3 }' <<<"$out")
+    api=$(grep -ho 'MYR_API[^(]*(' "$prefix/include/myriad/$2" | grep -o 'myr_[A-Za-z0-9_]*($' | tr -d '(' | sort -u)
+    missing=$(comm -23 <(echo "$api") <(awk 'NF >= 3 && $3 ~ /^myr_/ { print $3 }' <<<"$out" | sort -u))
+    if [ -n "$bad" ] || [ -n "$missing" ]; then
+      echo "${lib#"$prefix/"}: global symbols without the myr_ prefix:${bad:+$'\n'$bad}; $2 functions missing: ${missing:-none}"
+      status=1
+    else
+      echo "${lib#"$prefix/"}: all global symbols myr_, all of $2's functions among them"
+    fi
+  done
+}
+check_archive libmyriad_serve.a serve.h
+check_archive libmyriad_mpi.a mpi.h
 
 # the SONAME says which ABI: MAJOR.MINOR while MAJOR is 0
 if [ ${#shared[@]} -eq 1 ]; then
