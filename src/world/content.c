@@ -2,12 +2,6 @@
  * that neither ids nor rows nor the split between worlds show (world.h). */
 #include "world_impl.h"
 
-static inline uint64_t mix(uint64_t h, uint64_t v) {
-  h ^= v * 0x9e3779b97f4a7c15ull;
-  h = (h << 31) | (h >> 33);
-  return h * 0xbf58476d1ce4e5b9ull + 0x94d049bb133111ebull;
-}
-
 static inline uint64_t fmix64(uint64_t h) { /* MurmurHash3's finaliser constants */
   h ^= h >> 33;
   h *= 0xff51afd7ed558ccdull;
@@ -37,7 +31,7 @@ static uint64_t link_key(const myr_world *w, const content_key *k, myr_entity e)
 static uint64_t row_hash(const myr_world *w, const content_key *k, const table *t, uint32_t row) {
   uint64_t h = 0x6a09e667f3bcc908ull;
   for (uint32_t j = 0, i = 0; i < t->comp_count; i++) {
-    h = mix(h, 0xc0ull << 56 | t->comps[i]);
+    h = hash_mix(h, 0xc0ull << 56 | t->comps[i]);
     uint32_t fields = world_component(w, t->comps[i])->field_count;
     for (uint32_t f = 0; f < fields; f++, j++) {
       const column *c = &t->cols[j];
@@ -45,20 +39,10 @@ static uint64_t row_hash(const myr_world *w, const content_key *k, const table *
       if (c->type == MYR_ENTITY) {
         myr_entity e;
         memcpy(&e, p, sizeof e);
-        h = mix(h, link_key(w, k, e));
+        h = hash_mix(h, link_key(w, k, e));
         continue;
       }
-      uint32_t n = c->elem_size, at = 0;
-      for (; at + 8 <= n; at += 8) {
-        uint64_t v;
-        memcpy(&v, p + at, 8);
-        h = mix(h, v);
-      }
-      if (at < n) {
-        uint64_t v = 0;
-        memcpy(&v, p + at, n - at);
-        h = mix(h, v ^ (uint64_t)(n - at) << 56);
-      }
+      h = hash_bytes(h, p, c->elem_size);
     }
   }
   return fmix64(h);
@@ -93,4 +77,4 @@ myr_status myr_world_content(const myr_world *w, const myr_content_desc *desc, m
   return MYR_OK;
 }
 
-uint64_t myr_content_hash(myr_content c) { return fmix64(mix(mix(0x3c6ef372fe94f82bull, c.sum), c.count)); }
+uint64_t myr_content_hash(myr_content c) { return fmix64(hash_mix(hash_mix(0x3c6ef372fe94f82bull, c.sum), c.count)); }

@@ -3,26 +3,7 @@
 
 /* ---- hash ---------------------------------------------------------------- */
 
-static inline uint64_t hash_mix(uint64_t h, uint64_t v) {
-  h ^= v * 0x9e3779b97f4a7c15ull;
-  h = (h << 27) | (h >> 37);
-  return h * 0xbf58476d1ce4e5b9ull + 0x94d049bb133111ebull;
-}
-
-static uint64_t hash_bytes(uint64_t h, const unsigned char *p, uint32_t size) {
-  uint32_t i = 0;
-  for (; i + 8 <= size; i += 8) {
-    uint64_t v;
-    memcpy(&v, p + i, 8);
-    h = hash_mix(h, v);
-  }
-  if (i < size) {
-    uint64_t v = 0;
-    memcpy(&v, p + i, size - i);
-    h = hash_mix(h, v ^ ((uint64_t)(size - i) << 56));
-  }
-  return h;
-}
+/* (hash_mix and hash_bytes: world_impl.h, shared with the content hash) */
 
 myr_status myr_world_hash(const myr_world *w, uint64_t *out) {
   if (!w || !out) return MYR_EINVAL;

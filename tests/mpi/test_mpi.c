@@ -122,7 +122,8 @@ typedef struct small {
   myr_component pos, key, link, tag;
 } small;
 
-static void small_make(small *s, uint32_t n) {
+/* The components, registered in the same order on every rank. */
+static void small_register(small *s) {
   myr_world_create(NULL, &s->w);
   static const myr_field pf[] = {MYR_FIELD(v2, x, MYR_F32), MYR_FIELD(v2, y, MYR_F32)};
   static const myr_field kf[] = {MYR_FIELD(key_row, key, MYR_U64)};
@@ -131,6 +132,10 @@ static void small_make(small *s, uint32_t n) {
   myr_component_register(s->w, &(myr_component_desc){"Key", kf, 1, sizeof(key_row)}, &s->key);
   myr_component_register(s->w, &(myr_component_desc){"Link", lf, 1, sizeof(link_row)}, &s->link);
   myr_component_register(s->w, &(myr_component_desc){"Tag", NULL, 0, 0}, &s->tag);
+}
+
+static void small_make(small *s, uint32_t n) {
+  small_register(s);
   myr_entity *ids = calloc(n, sizeof *ids);
   uint64_t r = 12345;
   for (uint32_t i = 0; i < n; i++) {
@@ -268,14 +273,7 @@ static void sums_owners_links_and_ghosts(const char *dir) {
     CHECK(rs == MYR_EBUSY, "a restore into a world with an entity: %s", myr_strerror(rs));
     myr_mpi_destroy(tm);
     myr_world_destroy(t.w);
-    myr_world_create(NULL, &t.w); /* as small_make registers, without entities */
-    static const myr_field pf[] = {MYR_FIELD(v2, x, MYR_F32), MYR_FIELD(v2, y, MYR_F32)};
-    static const myr_field kf[] = {MYR_FIELD(key_row, key, MYR_U64)};
-    static const myr_field lf[] = {MYR_FIELD(link_row, to, MYR_ENTITY)};
-    myr_component_register(t.w, &(myr_component_desc){"Pos", pf, 2, sizeof(v2)}, &t.pos);
-    myr_component_register(t.w, &(myr_component_desc){"Key", kf, 1, sizeof(key_row)}, &t.key);
-    myr_component_register(t.w, &(myr_component_desc){"Link", lf, 1, sizeof(link_row)}, &t.link);
-    myr_component_register(t.w, &(myr_component_desc){"Tag", NULL, 0, 0}, &t.tag);
+    small_register(&t); /* as small_make, without entities */
     /* as wide ghosts as before: a link resolves where its target is held */
     td = small_desc(&t, 1.0f);
     td.start = MYR_MPI_SCATTERED;
