@@ -173,8 +173,6 @@ static uint64_t key_in(const myr_world *w, bool has_key, myr_component key, myr_
   return k;
 }
 
-uint64_t myr_mpx_key_of(const myr_mpi *m, myr_entity e) { return key_in(m->world, m->d.has_key, m->d.key, e); }
-
 /* w's components are sent as map[c] (NULL: c), skip left out; the layouts
  * are this world's, which w shares (checked by the restore). */
 myr_status myr_mpx_pack_from(myr_mpi *m, const myr_world *w, bool has_key, myr_component key, myr_component skip,
@@ -244,10 +242,6 @@ myr_status myr_mpx_pack_known(myr_mpi *m, myr_entity e, uint64_t key, const myr_
   }
   b->size = (size_t)(p - b->data);
   return MYR_OK;
-}
-
-myr_status myr_mpx_pack(myr_mpi *m, myr_entity e, mbuf *b) {
-  return myr_mpx_pack_from(m, m->world, m->d.has_key, m->d.key, m->ghost, NULL, e, b);
 }
 
 /* ---- unpacking ------------------------------------------------------------ */

@@ -116,13 +116,11 @@ myr_status myr_mpx_refresh_ghosts(myr_mpi *m);
  * row struct's bytes (links as the linked entity's key). */
 myr_status myr_mpx_layouts_make(myr_mpi *m);
 void myr_mpx_layouts_free(myr_mpi *m);
-/* Appends the record of entity e of this rank's world. */
-myr_status myr_mpx_pack(myr_mpi *m, myr_entity e, mbuf *b);
 /* The components of e here but the ghost tag, ascending, into comps (room
  * for every component); their count. */
 uint32_t myr_mpx_entity_comps(const myr_mpi *m, myr_entity e, myr_component *comps);
-/* myr_mpx_pack for an entity whose key and components are known (those of its
- * chunk's table): no look-ups per component. */
+/* Appends the record of entity e of this rank's world, whose key and
+ * components are known (those of its chunk's table). */
 myr_status myr_mpx_pack_known(myr_mpi *m, myr_entity e, uint64_t key, const myr_component *comps, uint32_t n, mbuf *b);
 /* The same from another world w (a checkpoint's file): its key component,
  * its ghost component (left out; any other value if none) and its
@@ -139,8 +137,6 @@ myr_status myr_mpx_resolve_links(myr_mpi *m);
 /* Sends out[r] to rank r and receives into m->in, with per-rank counts in
  * m->rcount and displacements in m->rdispl. */
 myr_status myr_mpx_exchange(myr_mpi *m, uint64_t *bytes_sent);
-/* The key of entity e (0 without a key component or value). */
-uint64_t myr_mpx_key_of(const myr_mpi *m, myr_entity e);
 /* m->map holds keys wanted (their entities NULL): one pass over every keyed
  * entity here (owned and ghosts) fills in the entity of each that is here. */
 myr_status myr_mpx_find_keys(myr_mpi *m);
