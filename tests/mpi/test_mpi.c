@@ -207,6 +207,26 @@ static uint32_t wrong_links(const small *s, uint32_t n) {
   return wrong;
 }
 
+/* Destroys, through a command buffer, the entities the terms match (the
+ * key first) whose key is a multiple of 5. */
+static void destroy_fifth(small *s, myr_term *terms, uint32_t n) {
+  myr_query *q;
+  myr_query_create(s->w, &(myr_query_desc){terms, n}, &q);
+  myr_patches *p;
+  myr_patches_create(s->w, &p);
+  myr_query_iter it;
+  myr_chunk ch;
+  myr_query_iter_init(q, 0, &it);
+  while (myr_query_next(&it, &ch)) {
+    const uint64_t *k = myr_chunk_column(&ch, 0, 0);
+    for (uint32_t i = 0; i < ch.count; i++)
+      if (k[i] % 5 == 0) myr_patch_destroy(p, ch.ids[i]);
+  }
+  myr_patches_apply(p, NULL);
+  myr_patches_destroy(p);
+  myr_query_destroy(q);
+}
+
 static void sums_owners_links_and_ghosts(const char *dir) {
   small s, ref;
   small_make(&s, 600);
@@ -293,40 +313,13 @@ static void sums_owners_links_and_ghosts(const char *dir) {
 
   /* a ghost destroyed here is destroyed at its owner at the frame's end */
   if (ranks > 1) {
-    myr_query *g;
-    myr_query_create(s.w, &(myr_query_desc){(myr_term[]){{s.key, MYR_TERM_READ}, {ghost, MYR_TERM_WITH}}, 2}, &g);
-    myr_patches *p;
-    myr_patches_create(s.w, &p);
-    myr_query_iter it;
-    myr_chunk ch;
-    myr_query_iter_init(g, 0, &it);
-    while (myr_query_next(&it, &ch)) {
-      const uint64_t *k = myr_chunk_column(&ch, 0, 0);
-      for (uint32_t i = 0; i < ch.count; i++)
-        if (k[i] % 5 == 0) myr_patch_destroy(p, ch.ids[i]);
-    }
-    myr_patches_apply(p, NULL);
-    myr_patches_destroy(p);
-    myr_query_destroy(g);
+    destroy_fifth(&s, (myr_term[]){{s.key, MYR_TERM_READ}, {ghost, MYR_TERM_WITH}}, 2); /* ghosts here */
     CHECK(myr_mpi_frame(m, sch, 1.0 / 60) == MYR_OK, "%s", myr_mpi_error(m));
     myr_mpi_get_stats(m, &st);
     uint64_t all = myr_mpi_sum(m, st.owned);
     CHECK(all == 600 - 120, "after the ghosts' destroys %" PRIu64 " entities with a position", all);
     if (rank == 0) { /* the same in one world, links to the dead ones included */
-      myr_query *q;
-      myr_query_create(ref.w, &(myr_query_desc){(myr_term[]){{ref.key, MYR_TERM_READ}}, 1}, &q);
-      myr_patches *rp;
-      myr_patches_create(ref.w, &rp);
-      myr_query_iter it2;
-      myr_query_iter_init(q, 0, &it2);
-      while (myr_query_next(&it2, &ch)) {
-        const uint64_t *k = myr_chunk_column(&ch, 0, 0);
-        for (uint32_t i = 0; i < ch.count; i++)
-          if (k[i] % 5 == 0) myr_patch_destroy(rp, ch.ids[i]);
-      }
-      myr_patches_apply(rp, NULL);
-      myr_patches_destroy(rp);
-      myr_query_destroy(q);
+      destroy_fifth(&ref, (myr_term[]){{ref.key, MYR_TERM_READ}}, 1);
     }
     uint64_t h;
     CHECK(myr_mpi_content(m, &h) == MYR_OK, "content");
