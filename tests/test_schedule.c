@@ -345,6 +345,176 @@ static void patches_of_a_stage_are_visible_in_the_next(void **state) {
   free(buf);
 }
 
+/* ---- the stage-end hook: patches diverted and injected ----------------------- */
+
+#define HOOK_N 300u /* entities; every third one tagged */
+typedef struct hook_fix {
+  sfix *x;
+  myr_entity ids[HOOK_N];
+  uint32_t calls[2];       /* per stage */
+  myr_status seen[2];      /* the status each stage's call saw */
+  uint32_t diverted;       /* patches seen in the last call of stage 0 */
+  bool in_order;           /* key order: system, then row (= id) order */
+  bool info_ok;            /* every diverted patch described as recorded */
+  myr_status fail_with;    /* what stage 0's call returns */
+  myr_status bad[4];       /* misuse from inside the hook */
+} hook_fix;
+
+static void hook_add_hp(const myr_view *v, myr_patches *p) { /* system 0: +1 hp each */
+  int32_t one = 1;
+  for (uint32_t i = 0; i < v->chunk.count; i++)
+    if (myr_patch_add_to(p, v->chunk.ids[i], 2, 0, MYR_I32, &one) != MYR_OK) myr_system_fail(v, MYR_EINVAL);
+}
+
+static void hook_set_armor(const myr_view *v, myr_patches *p) { /* system 1: armor 9 each */
+  uint8_t nine = 9;
+  for (uint32_t i = 0; i < v->chunk.count; i++)
+    if (myr_patch_set_field(p, v->chunk.ids[i], 2, 1, MYR_U8, &nine) != MYR_OK) myr_system_fail(v, MYR_EINVAL);
+}
+
+static void hook_fail(const myr_view *v, myr_patches *p) {
+  (void)p;
+  if (*(const bool *)v->user && v->chunk.count) myr_system_fail(v, MYR_ENOMEM);
+}
+
+/* The entity a tagged one's patches go to: the next one, untagged. */
+static myr_entity hook_partner(const hook_fix *h, myr_entity e) {
+  for (uint32_t i = 0; i < HOOK_N; i++)
+    if (h->ids[i] == e) return h->ids[i + 1];
+  return MYR_ENTITY_NULL;
+}
+
+static myr_status hook_forward(myr_schedule *s, uint32_t stage, myr_status status, void *ctx) {
+  hook_fix *h = ctx;
+  h->calls[stage]++;
+  h->seen[stage] = status;
+  if (stage != 0 || status != MYR_OK) return MYR_OK;
+  uint32_t n = myr_schedule_diverted_count(s);
+  h->diverted = n;
+  h->in_order = h->info_ok = true;
+  myr_patch_info prev = {0}, info;
+  myr_patches *as0 = NULL, *as1 = NULL;
+  h->bad[0] = myr_schedule_inject(s, 2, &as0);     /* no third system */
+  h->bad[1] = myr_schedule_diverted(s, n, &info); /* past the end */
+  if (myr_schedule_inject(s, 0, &as0) != MYR_OK || myr_schedule_inject(s, 1, &as1) != MYR_OK) return MYR_EINVAL;
+  h->bad[2] = myr_patch_spawn(as0, (myr_component[]){h->x->f.tag}, 1, NULL, NULL);
+  h->bad[3] = myr_patch_destroy(as0, UINT64_C(1) << 63 | 5);
+  for (uint32_t i = 0; i < n; i++) {
+    if (myr_schedule_diverted(s, i, &info) != MYR_OK) return MYR_EINVAL;
+    if (i && (info.system < prev.system || (info.system == prev.system && info.entity <= prev.entity)))
+      h->in_order = false;
+    prev = info;
+    myr_entity to = hook_partner(h, info.entity);
+    if (info.system == 0) {
+      int32_t v;
+      h->info_ok &= info.kind == MYR_PATCH_ADD_TO && info.component == h->x->f.health && info.field == 0 &&
+                    info.size == 4;
+      memcpy(&v, info.values, 4);
+      h->info_ok &= v == 1;
+      int32_t ten = 10;
+      if (myr_patch_add_to(as0, to, h->x->f.health, 0, MYR_I32, &ten) != MYR_OK) return MYR_EINVAL;
+    } else {
+      h->info_ok &= info.kind == MYR_PATCH_SET_FIELD && info.field == 1 && info.size == 1 &&
+                    ((const uint8_t *)info.values)[0] == 9;
+      /* as system 0: system 1's own set of the partner comes later and wins;
+       * as system 1: after that set, so it wins */
+      uint8_t five = 5, three = 3;
+      bool late = (i & 1) != 0;
+      if (myr_patch_set_field(late ? as1 : as0, to, h->x->f.health, 1, MYR_U8, late ? &three : &five) != MYR_OK)
+        return MYR_EINVAL;
+    }
+  }
+  return h->fail_with;
+}
+
+static void hook_world(hook_fix *h) {
+  sfix *x = h->x;
+  for (uint32_t i = 0; i < HOOK_N; i++) {
+    assert_int_equal(myr_entity_create(x->f.w, &h->ids[i]), MYR_OK);
+    assert_int_equal(myr_component_add(x->f.w, h->ids[i], x->f.health, &(t_health){0}), MYR_OK);
+    if (i % 3 == 1) assert_int_equal(myr_component_add(x->f.w, h->ids[i], x->f.tag, NULL), MYR_OK);
+  }
+}
+
+static void a_stage_end_hook_diverts_and_injects_patches_in_key_order(void **state) {
+  sfix *x = *state;
+  hook_fix *h = calloc(1, sizeof *h);
+  h->x = x;
+  hook_world(h);
+  add(x, "add_hp", 0, (myr_term[]){{x->f.health, MYR_TERM_READ}}, 1, hook_add_hp, NULL);
+  add(x, "set_armor", 0, (myr_term[]){{x->f.health, MYR_TERM_READ}}, 1, hook_set_armor, NULL);
+  add(x, "later", 1, (myr_term[]){{x->f.pos, MYR_TERM_READ}}, 1, noop, NULL);
+  assert_int_equal(x->f.health, 2); /* the systems name it by number */
+  assert_int_equal(myr_schedule_set_stage_end(
+                       x->s, &(myr_stage_end_desc){hook_forward, h, .divert = true, .divert_tag = 9999}),
+                   MYR_ENOCOMP);
+  assert_int_equal(myr_schedule_set_stage_end(NULL, NULL), MYR_EINVAL);
+  assert_int_equal(myr_schedule_set_stage_end(
+                       x->s, &(myr_stage_end_desc){hook_forward, h, .divert = true, .divert_tag = x->f.tag}),
+                   MYR_OK);
+  myr_patches *outside = NULL;
+  assert_int_equal(myr_schedule_inject(x->s, 0, &outside), MYR_EINVAL);
+  assert_int_equal(myr_schedule_diverted_count(x->s), 0);
+  assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_OK);
+  assert_int_equal(atomic_load(&callback_errors), 0);
+  assert_int_equal(h->calls[0], 1);
+  assert_int_equal(h->calls[1], 1); /* a stage with no patch too */
+  assert_int_equal(h->seen[0], MYR_OK);
+  assert_int_equal(h->diverted, 2 * (HOOK_N / 3));
+  assert_true(h->in_order);
+  assert_true(h->info_ok);
+  assert_int_equal(h->bad[0], MYR_EINVAL);
+  assert_int_equal(h->bad[1], MYR_EINVAL);
+  assert_int_equal(h->bad[2], MYR_ELIMIT);
+  assert_true(h->bad[3] == MYR_EINVAL || h->bad[3] == MYR_ESTALE);
+  uint32_t late = 0;
+  for (uint32_t i = 0; i < HOOK_N; i++) {
+    t_health v;
+    assert_int_equal(myr_component_get(x->f.w, h->ids[i], x->f.health, &v), MYR_OK);
+    if (i % 3 == 1) { /* diverted: nothing applied */
+      assert_int_equal(v.hp, 0);
+      assert_int_equal(v.armor, 0);
+    } else if (i % 3 == 2) { /* a partner: its own +1, the injected +10, and the sets in key order */
+      assert_int_equal(v.hp, 11);
+      assert_true(v.armor == 9 || v.armor == 3);
+      late += v.armor == 3;
+    } else {
+      assert_int_equal(v.hp, 1);
+      assert_int_equal(v.armor, 9);
+    }
+  }
+  assert_int_equal(late, HOOK_N / 6); /* every other partner got its set after system 1's */
+  myr_stage_stats st;
+  assert_int_equal(myr_schedule_stage_stats(x->s, 0, &st), MYR_OK);
+  assert_int_equal(st.patches.diverted, 2 * (HOOK_N / 3));
+  assert_int_equal(st.patches.recorded, 2 * HOOK_N + 2 * (HOOK_N / 3));
+  assert_int_equal(st.patches.applied, 2 * HOOK_N);
+
+  /* a hook that fails stops the frame at its stage: none of it applied */
+  h->fail_with = MYR_EIO;
+  assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_EIO);
+  assert_non_null(strstr(myr_schedule_error(x->s), "stage-end hook"));
+  assert_int_equal(h->calls[1], 1); /* no later stage */
+  t_health v;
+  assert_int_equal(myr_component_get(x->f.w, h->ids[0], x->f.health, &v), MYR_OK);
+  assert_int_equal(v.hp, 1);
+  /* a failing system: the hook is told, and nothing is diverted */
+  h->fail_with = MYR_OK;
+  bool failing = true;
+  add(x, "fail", 0, (myr_term[]){{x->f.tag, MYR_TERM_READ}}, 1, hook_fail, &failing);
+  assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_ENOMEM);
+  assert_int_equal(h->seen[0], MYR_ENOMEM);
+  assert_int_equal(h->calls[0], 3);
+  /* removed: patches on tagged entities apply again */
+  assert_int_equal(myr_schedule_set_stage_end(x->s, NULL), MYR_OK);
+  failing = false;
+  assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_OK);
+  assert_int_equal(myr_component_get(x->f.w, h->ids[1], x->f.health, &v), MYR_OK);
+  assert_int_equal(v.hp, 1);
+  assert_int_equal(h->calls[0], 3);
+  free(h);
+}
+
 static void noop_system(const myr_view *v, myr_patches *p) {
   (void)v;
   (void)p;
@@ -2235,6 +2405,10 @@ int main(void) {
       cmocka_unit_test_setup_teardown(main_thread_and_whole_systems_run_as_asked, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(patches_of_a_stage_are_visible_in_the_next, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(patches_of_a_stage_are_visible_in_the_next, sfix_setup_inline, sfix_teardown),
+      cmocka_unit_test_setup_teardown(a_stage_end_hook_diverts_and_injects_patches_in_key_order, sfix_setup,
+                                      sfix_teardown),
+      cmocka_unit_test_setup_teardown(a_stage_end_hook_diverts_and_injects_patches_in_key_order, sfix_setup_inline,
+                                      sfix_teardown),
       cmocka_unit_test_setup_teardown(running_from_inside_a_system_is_refused, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(trace_records_each_chunk_and_merge, sfix_setup, sfix_teardown),
       cmocka_unit_test_setup_teardown(merge_parts_are_traced_on_their_workers, sfix_setup, sfix_teardown),

@@ -20,6 +20,8 @@
  *   written: use set);
  * - remove of a component the entity lacks is skipped;
  * - set of a component the entity lacks is skipped;
+ * - a patch diverted to another process (myr_schedule_set_stage_end) is
+ *   not applied here (counted in diverted);
  * - put of a component sets it when the entity has it then, else adds it
  *   with the put's values;
  * - several structural patches on one entity (spawn, add, remove, destroy)
@@ -90,7 +92,39 @@ typedef struct myr_patch_stats {
   uint64_t skipped_absent;            /* remove or set of a component not there */
   uint64_t spawned, destroyed, moved; /* entities created, destroyed, moved between tables */
   uint64_t skipped_lost;              /* first-wins sets after an earlier one of the same component and entity */
+  uint64_t diverted; /* taken out for another process, not applied here (myr_schedule_set_stage_end) */
 } myr_patch_stats;
+
+/* The kinds of patch, as myr_schedule_diverted reports them. */
+typedef enum myr_patch_kind {
+  MYR_PATCH_SET = 1,   /* myr_patch_set */
+  MYR_PATCH_SET_FIELD, /* myr_patch_set_field */
+  MYR_PATCH_ADD,       /* myr_patch_add */
+  MYR_PATCH_REMOVE,    /* myr_patch_remove */
+  MYR_PATCH_DESTROY,   /* myr_patch_destroy */
+  MYR_PATCH_SPAWN,     /* myr_patch_spawn (never diverted) */
+  MYR_PATCH_PUT,       /* myr_patch_put */
+  MYR_PATCH_ADD_TO,    /* myr_patch_add_to */
+  MYR_PATCH_MIN,       /* myr_patch_min */
+  MYR_PATCH_MAX,       /* myr_patch_max */
+  MYR_PATCH_SET_FIRST  /* myr_patch_set_first */
+} myr_patch_kind;
+
+/* One recorded patch, as myr_schedule_diverted reports it. `values` holds
+ * packed values: for SET, ADD, PUT and SET_FIRST the component's fields
+ * back to back in field order, each its type's size times its count (no
+ * padding); for SET_FIELD, ADD_TO, MIN and MAX the one field's value; for
+ * REMOVE and DESTROY nothing (size 0); an ADD recorded without values has
+ * none either (size 0: zeros). */
+typedef struct myr_patch_info {
+  myr_patch_kind kind;
+  uint32_t system; /* the recording system's position among its stage's systems */
+  myr_entity entity;
+  myr_component component; /* 0 for DESTROY */
+  uint32_t field;          /* SET_FIELD, ADD_TO, MIN, MAX; else 0 */
+  const void *values;
+  uint32_t size; /* bytes at values */
+} myr_patch_info;
 
 /* ---- recording (from a system callback, or on a command buffer) ----------
  * Errors: MYR_EINVAL (NULL handle, MYR_ENTITY_NULL, or a provisional id this

@@ -322,6 +322,59 @@ MYR_API bool myr_schedule_access_check(const myr_schedule *s);
 #define MYR_MERGE_PARALLEL_MIN 2048u
 MYR_API myr_status myr_schedule_set_merge_parallel_min(myr_schedule *s, uint32_t patches);
 
+/* ---- the end of each stage: patches bound for another process ------------
+ * For scale-out (mpi.h uses it): a hook run on the frame's thread at the
+ * end of every stage, before the stage's merge, whether or not the stage
+ * recorded patches, so that processes running the same schedule can make
+ * one collective call per stage. `status` is the stage's so far: MYR_OK,
+ * or the failure that stops the frame at this stage (then nothing is
+ * diverted and none of the stage's patches is applied, whatever the hook
+ * returns).
+ *
+ * With `divert`, before the hook runs every patch of the stage but a spawn
+ * whose entity has the component `divert_tag` at that moment is taken out
+ * of the batch: it is not applied here (myr_patch_stats.diverted counts
+ * it). The hook reads those with myr_schedule_diverted, in key order (the
+ * order a serial run records them). It may record patches into the
+ * stage's batch through the handle myr_schedule_inject gives for a system
+ * of the stage: they are applied in the stage's merge after the patches of
+ * that system's chunks and hooks and before those of the next system of
+ * the stage, in the order they were recorded, as any patch of the batch
+ * (their entities are checked then). Such a handle cannot spawn
+ * (MYR_ELIMIT) nor take a provisional id (MYR_EINVAL, MYR_ESTALE), and is valid until
+ * the hook returns.
+ *
+ * A hook that returns other than MYR_OK fails the frame at that stage as a
+ * failing system does: none of the stage's patches is applied,
+ * myr_schedule_run returns that status and myr_schedule_error says so. */
+typedef myr_status (*myr_stage_end_fn)(myr_schedule *s, uint32_t stage, myr_status status, void *ctx);
+typedef struct myr_stage_end_desc {
+  myr_stage_end_fn fn; /* NULL: no hook (the rest is ignored) */
+  void *ctx;
+  bool divert;               /* take out the patches whose entity has divert_tag */
+  myr_component divert_tag;
+} myr_stage_end_desc;
+
+/* Sets the hook for the next frames, or removes it (desc or desc->fn
+ * NULL). Errors: MYR_EINVAL (NULL schedule), MYR_ENOCOMP (divert with an
+ * unknown component), MYR_EBUSY (while a frame runs). */
+MYR_API myr_status myr_schedule_set_stage_end(myr_schedule *s, const myr_stage_end_desc *desc);
+
+/* From the hook: how many patches were diverted at this stage's end (0
+ * anywhere else). */
+MYR_API uint32_t myr_schedule_diverted_count(const myr_schedule *s);
+
+/* From the hook: diverted patch i (below myr_schedule_diverted_count);
+ * out->values stays valid until the hook returns. Errors: MYR_EINVAL (NULL,
+ * i out of range, outside the hook). */
+MYR_API myr_status myr_schedule_diverted(const myr_schedule *s, uint32_t i, myr_patch_info *out);
+
+/* From the hook: a handle that records patches as system `system` (its
+ * position among the stage's systems, myr_patch_info.system) after its
+ * chunks and hooks. Errors: MYR_EINVAL (NULL, outside the hook, no such
+ * system in the stage). */
+MYR_API myr_status myr_schedule_inject(myr_schedule *s, uint32_t system, myr_patches **out);
+
 /* Finds a system by name. Errors: MYR_ENOTFOUND, MYR_EINVAL. */
 MYR_API myr_status myr_schedule_find(const myr_schedule *s, const char *name, myr_system *out);
 

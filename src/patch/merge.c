@@ -40,6 +40,56 @@ myr_status patch_merge_runs(myr_world *w, patch_buffer *first, size_t stride, ui
   return patch_apply(w, refs, n, structural, par, st);
 }
 
+/* ---- patches bound for another process ------------------------------------- */
+
+myr_status patch_divert(patch_lanes *l, myr_component tag, patch_diverted **list, uint32_t *count, uint32_t *cap) {
+  myr_world *w = l->world;
+  uint32_t n = 0, runs = runs_in(l->lanes, l->count);
+  *count = 0;
+  if (world_grow_array(w, (void **)&l->refs, &l->ref_cap, sizeof(patch_ref), runs) != MYR_OK) {
+    l->lanes[0].buf.failed = true;
+    return MYR_ENOMEM;
+  }
+  uint32_t k = 0;
+  for (uint32_t i = 0; i < l->count; i++)
+    for (uint32_t r = 0; r < l->lanes[i].buf.run_count; r++)
+      l->refs[k++] = (patch_ref){&l->lanes[i].buf, &l->lanes[i].buf.runs[r]};
+  if (k > 1) qsort(l->refs, k, sizeof(patch_ref), run_cmp); /* the list comes in key order */
+  for (uint32_t i = 0; i < k; i++) {
+    patch_buffer *b = l->refs[i].buf;
+    const patch_run *run = l->refs[i].run;
+    for (size_t at = run->begin; at < run->end;) {
+      patch_hdr *h = (patch_hdr *)(void *)(b->bytes + at);
+      at += record_size(h);
+      const entity_record *rec;
+      if (h->op == PATCH_SPAWN || h->op == PATCH_DIVERTED || MYR_ENTITY_IS_PROVISIONAL(h->entity) ||
+          entity_lookup(w, h->entity, &rec) != MYR_OK)
+        continue;
+      const uint64_t *set = world_table(w, rec->table)->set.bits;
+      if (!((set[tag >> 6] >> (tag & 63)) & 1u)) continue;
+      if (n == *cap && world_grow_array(w, (void **)list, cap, sizeof(patch_diverted), n + 1) != MYR_OK) {
+        b->failed = true; /* the merge then applies none of the stage's patches */
+        *count = n;
+        return MYR_ENOMEM;
+      }
+      (*list)[n++] = (patch_diverted){h, run->stream};
+      h->reserved = h->op;
+      h->op = PATCH_DIVERTED;
+      b->structural++; /* the sets-only pass would not know the mark */
+    }
+  }
+  *count = n;
+  return MYR_OK;
+}
+
+void patch_diverted_info(const patch_diverted *d, myr_patch_info *out) {
+  const patch_hdr *h = d->record;
+  patch_op op = (patch_op)h->reserved;
+  bool field = op == PATCH_SET_FIELD || op == PATCH_ADD_TO || op == PATCH_MIN || op == PATCH_MAX;
+  *out = (myr_patch_info){(myr_patch_kind)op, d->stream,        h->entity, op == PATCH_DESTROY ? 0 : h->component,
+                          field ? h->field : 0u, h->size ? (const void *)(h + 1) : NULL, h->size};
+}
+
 /* ---- the schedule's lanes ---------------------------------------------------- */
 
 myr_status patch_lanes_init(patch_lanes *l, myr_world *w, uint32_t count) {

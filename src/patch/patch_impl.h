@@ -16,7 +16,8 @@ typedef enum patch_op {
   PATCH_ADD_TO,   /* commutative updates of one field: value += v */
   PATCH_MIN,      /* value = min(value, v) */
   PATCH_MAX,      /* value = max(value, v) */
-  PATCH_SET_FIRST /* a set that only the first of its (entity, component) in the batch applies */
+  PATCH_SET_FIRST, /* a set that only the first of its (entity, component) in the batch applies */
+  PATCH_DIVERTED   /* taken out for another process (patch_divert); its kind is kept in `reserved` */
 } patch_op;
 
 /* What the planning pass decided for a patch (written into its header). */
@@ -25,7 +26,8 @@ typedef enum patch_outcome {
   OUT_SKIP_DEAD,
   OUT_SKIP_PRESENT,
   OUT_SKIP_ABSENT,
-  OUT_SKIP_LOST
+  OUT_SKIP_LOST,
+  OUT_DIVERTED
 } patch_outcome;
 
 /* Every patch starts with this header; records are 8-byte aligned.

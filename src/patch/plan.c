@@ -128,6 +128,7 @@ static myr_status firsts_begin(myr_world *w, patch_scratch *s) {
 /* Decides one patch's outcome against the state the patches before it
  * would leave, and updates its entity's plan. */
 static patch_outcome plan_patch(const myr_world *w, patch_scratch *s, patch_hdr *h) {
+  if (h->op == PATCH_DIVERTED) return OUT_DIVERTED; /* its kind stays in `reserved` */
   if (h->op == PATCH_SPAWN) {
     /* a spawn's id is new: recording hands out each provisional id once */
     uint32_t p = plan_new(s, h->entity, NO_TABLE, 0, NULL, true);
@@ -180,7 +181,7 @@ static patch_outcome plan_patch(const myr_world *w, patch_scratch *s, patch_hdr 
 }
 
 myr_status patch_plan_batch(myr_world *w, patch_scratch *s, const patch_ref *refs, size_t n, myr_patch_stats *st) {
-  uint64_t outcomes[5] = {0}, values = 0;
+  uint64_t outcomes[6] = {0}, values = 0;
   for (size_t i = 0; i < n; i++) {
     unsigned char *bytes = refs[i].buf->bytes;
     size_t end = refs[i].run->end, ahead = refs[i].run->begin;
@@ -201,12 +202,13 @@ myr_status patch_plan_batch(myr_world *w, patch_scratch *s, const patch_ref *ref
     }
   }
   s->values = values;
-  st->recorded += outcomes[0] + outcomes[1] + outcomes[2] + outcomes[3] + outcomes[4];
+  st->recorded += outcomes[0] + outcomes[1] + outcomes[2] + outcomes[3] + outcomes[4] + outcomes[5];
   st->applied += outcomes[OUT_APPLY];
   st->skipped_dead += outcomes[OUT_SKIP_DEAD];
   st->skipped_present += outcomes[OUT_SKIP_PRESENT];
   st->skipped_absent += outcomes[OUT_SKIP_ABSENT];
   st->skipped_lost += outcomes[OUT_SKIP_LOST];
+  st->diverted += outcomes[OUT_DIVERTED];
   return MYR_OK;
 }
 

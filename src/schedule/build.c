@@ -27,7 +27,7 @@ myr_status myr_schedule_create(myr_world *w, const myr_schedule_desc *d, myr_sch
     s->own_jobs = true;
   }
   s->workers = myr_jobs_worker_count(s->jobs);
-  if (patch_lanes_init(&s->lanes, w, s->workers) != MYR_OK) {
+  if (patch_lanes_init(&s->lanes, w, s->workers + 1) != MYR_OK) { /* + 1: injected patches */
     if (s->own_jobs) myr_jobs_destroy(s->jobs);
     world_free(w, s, sizeof *s);
     return MYR_ENOMEM;
@@ -101,6 +101,8 @@ void myr_schedule_destroy(myr_schedule *s) {
   }
   world_free(w, s->systems, sizeof(sys) * s->cap);
   patch_lanes_free(&s->lanes);
+  world_free(w, s->diverted, sizeof(patch_diverted) * s->diverted_cap);
+  world_free(w, s->inject, sizeof(myr_patches) * s->inject_cap);
   schedule_tuning_free(s);
   if (s->own_jobs) myr_jobs_destroy(s->jobs);
   world_free(w, s, sizeof *s);

@@ -409,6 +409,53 @@ static void open_batch(myr_schedule *s, const stage *g) {
 
 static myr_status run_stage_systems(myr_schedule *s, stage *g);
 
+/* Runs the stage-end hook (myr_schedule_set_stage_end): the stage's
+ * patches for another process taken out first, and a handle per system of
+ * the stage to inject patches with. */
+static myr_status stage_end(myr_schedule *s, const stage *g, myr_status status) {
+  myr_world *w = s->world;
+  s->diverted_count = 0;
+  if (status == MYR_OK && s->stage_end.divert)
+    status = patch_divert(&s->lanes, s->stage_end.divert_tag, &s->diverted, &s->diverted_count, &s->diverted_cap);
+  if (status == MYR_OK &&
+      world_grow_array(w, (void **)&s->inject, &s->inject_cap, sizeof(myr_patches), g->count) != MYR_OK)
+    status = MYR_ENOMEM;
+  s->inject_count = status == MYR_OK ? g->count : 0;
+  for (uint32_t k = 0; k < s->inject_count; k++)
+    s->inject[k] = patch_handle_after(&s->batch, &s->lanes.lanes[s->workers].buf, k);
+  s->in_stage_end = true;
+  myr_status hooked = s->stage_end.fn(s, g->stage, status, s->stage_end.ctx);
+  s->in_stage_end = false;
+  s->diverted_count = s->inject_count = 0;
+  return status != MYR_OK ? status : hooked;
+}
+
+myr_status myr_schedule_set_stage_end(myr_schedule *s, const myr_stage_end_desc *desc) {
+  if (!s) return MYR_EINVAL;
+  if (schedule_running(s)) return MYR_EBUSY;
+  if (!desc || !desc->fn) {
+    s->stage_end = (myr_stage_end_desc){0};
+    return MYR_OK;
+  }
+  if (desc->divert && desc->divert_tag >= world_component_count(s->world)) return MYR_ENOCOMP;
+  s->stage_end = *desc;
+  return MYR_OK;
+}
+
+uint32_t myr_schedule_diverted_count(const myr_schedule *s) { return s && s->in_stage_end ? s->diverted_count : 0; }
+
+myr_status myr_schedule_diverted(const myr_schedule *s, uint32_t i, myr_patch_info *out) {
+  if (!s || !out || !s->in_stage_end || i >= s->diverted_count) return MYR_EINVAL;
+  patch_diverted_info(&s->diverted[i], out);
+  return MYR_OK;
+}
+
+myr_status myr_schedule_inject(myr_schedule *s, uint32_t system, myr_patches **out) {
+  if (!s || !out || !s->in_stage_end || system >= s->inject_count) return MYR_EINVAL;
+  *out = &s->inject[system];
+  return MYR_OK;
+}
+
 static myr_status run_stage(myr_schedule *s, stage *g) {
   s->cur = g;
   myr_status st = run_stage_systems(s, g);
@@ -466,6 +513,14 @@ static myr_status run_stage_systems(myr_schedule *s, stage *g) {
   }
   myr_jobs_wait(s->jobs, &s->jobs_counter); /* the last system jobs return */
   uint32_t err = at_load32_acq(&s->error);
+  if (s->stage_end.fn) {
+    myr_status hooked = stage_end(s, g, err ? (myr_status) - (int)err : MYR_OK);
+    if (!err && hooked != MYR_OK) {
+      patch_lanes_clear(&s->lanes);
+      return schedule_say(s, hooked, "run: stage %u: the stage-end hook reported %s (%s); none of the stage's patches "
+                          "applied", g->stage, myr_status_name(hooked), myr_strerror(hooked));
+    }
+  }
   if (err) {
     myr_status st = (myr_status) - (int)err;
     uint32_t who = at_load32_acq(&s->failed_system);

@@ -162,7 +162,15 @@ struct myr_schedule {
   uint32_t workers;     /* the pool's */
   uint32_t merge_min;   /* myr_schedule_set_merge_parallel_min, 0: the default */
   bool held_awake;      /* a merge of the running frame holds the workers awake */
-  patch_lanes lanes;    /* a patch buffer per worker */
+  patch_lanes lanes;    /* a patch buffer per worker, then one for injected patches */
+  /* myr_schedule_set_stage_end's hook; while it runs (in_stage_end), the
+   * stage's diverted patches and a handle per system of the stage */
+  myr_stage_end_desc stage_end;
+  bool in_stage_end;
+  patch_diverted *diverted;
+  uint32_t diverted_count, diverted_cap;
+  myr_patches *inject;
+  uint32_t inject_count, inject_cap;
   double time, dt;      /* the running frame's: the world's time before it, and its dt */
   uint64_t world_frame; /* the running frame's: the world's frame number before it */
   uint64_t frame;       /* frames run, this one included while it runs */

@@ -87,6 +87,7 @@ static inline void patch_stats_add(myr_patch_stats *to, const myr_patch_stats *f
   to->destroyed += from->destroyed;
   to->moved += from->moved;
   to->skipped_lost += from->skipped_lost;
+  to->diverted += from->diverted;
 }
 
 /* ---- lanes and the merge ------------------------------------------------------ */
@@ -117,5 +118,30 @@ void patch_lanes_clear(patch_lanes *l);
  * the world unchanged); MYR_ELIMIT when the batch is too large. stats gets
  * the batch's counts (may be NULL). */
 myr_status patch_merge(patch_lanes *l, const world_par *par, myr_patch_stats *stats);
+
+/* ---- patches bound for another process -------------------------------------- */
+
+/* A patch taken out of a batch: its record in a lane and its run's stream. */
+typedef struct patch_diverted {
+  const void *record;
+  uint32_t stream;
+} patch_diverted;
+
+/* Takes out of the lanes' batch every patch but a spawn whose entity is a
+ * live one (not provisional) that has component `tag` now: marks it so
+ * that the merge counts it as diverted and applies nothing of it, and
+ * appends it to *list (grown with the world's allocator; *cap entries),
+ * in each lane's order. *count is set. Errors: MYR_ENOMEM (the lanes then
+ * fail the merge, as a lost patch does). */
+myr_status patch_divert(patch_lanes *l, myr_component tag, patch_diverted **list, uint32_t *count, uint32_t *cap);
+/* A diverted patch as the public API describes it. */
+void patch_diverted_info(const patch_diverted *d, myr_patch_info *out);
+
+/* A handle that records into buf under key (stream, UINT32_MAX): after
+ * every chunk and hook of that stream's system. It may not spawn nor name
+ * provisional ids. */
+static inline myr_patches patch_handle_after(const patch_batch *b, patch_buffer *buf, uint32_t stream) {
+  return (myr_patches){buf, stream, UINT32_MAX, 0, NULL, b->batch_bits, 0, 0, 0};
+}
 
 #endif
