@@ -351,13 +351,13 @@ static void patches_of_a_stage_are_visible_in_the_next(void **state) {
 typedef struct hook_fix {
   sfix *x;
   myr_entity ids[HOOK_N];
-  uint32_t calls[2];       /* per stage */
-  myr_status seen[2];      /* the status each stage's call saw */
-  uint32_t diverted;       /* patches seen in the last call of stage 0 */
-  bool in_order;           /* key order: system, then row (= id) order */
-  bool info_ok;            /* every diverted patch described as recorded */
-  myr_status fail_with;    /* what stage 0's call returns */
-  myr_status bad[4];       /* misuse from inside the hook */
+  uint32_t calls[2];    /* per stage */
+  myr_status seen[2];   /* the status each stage's call saw */
+  uint32_t diverted;    /* patches seen in the last call of stage 0 */
+  bool in_order;        /* key order: system, then row (= id) order */
+  bool info_ok;         /* every diverted patch described as recorded */
+  myr_status fail_with; /* what stage 0's call returns */
+  myr_status bad[4];    /* misuse from inside the hook */
 } hook_fix;
 
 static void hook_add_hp(const myr_view *v, myr_patches *p) { /* system 0: +1 hp each */
@@ -394,7 +394,7 @@ static myr_status hook_forward(myr_schedule *s, uint32_t stage, myr_status statu
   h->in_order = h->info_ok = true;
   myr_patch_info prev = {0}, info;
   myr_patches *as0 = NULL, *as1 = NULL;
-  h->bad[0] = myr_schedule_inject(s, 2, &as0);     /* no third system */
+  h->bad[0] = myr_schedule_inject(s, 2, &as0);    /* no third system */
   h->bad[1] = myr_schedule_diverted(s, n, &info); /* past the end */
   if (myr_schedule_inject(s, 0, &as0) != MYR_OK || myr_schedule_inject(s, 1, &as1) != MYR_OK) return MYR_EINVAL;
   h->bad[2] = myr_patch_spawn(as0, (myr_component[]){h->x->f.tag}, 1, NULL, NULL);
@@ -407,8 +407,8 @@ static myr_status hook_forward(myr_schedule *s, uint32_t stage, myr_status statu
     myr_entity to = hook_partner(h, info.entity);
     if (info.system == 0) {
       int32_t v;
-      h->info_ok &= info.kind == MYR_PATCH_ADD_TO && info.component == h->x->f.health && info.field == 0 &&
-                    info.size == 4;
+      h->info_ok &=
+          info.kind == MYR_PATCH_ADD_TO && info.component == h->x->f.health && info.field == 0 && info.size == 4;
       memcpy(&v, info.values, 4);
       h->info_ok &= v == 1;
       int32_t ten = 10;
@@ -445,13 +445,13 @@ static void a_stage_end_hook_diverts_and_injects_patches_in_key_order(void **sta
   add(x, "set_armor", 0, (myr_term[]){{x->f.health, MYR_TERM_READ}}, 1, hook_set_armor, NULL);
   add(x, "later", 1, (myr_term[]){{x->f.pos, MYR_TERM_READ}}, 1, noop, NULL);
   assert_int_equal(x->f.health, 2); /* the systems name it by number */
-  assert_int_equal(myr_schedule_set_stage_end(
-                       x->s, &(myr_stage_end_desc){hook_forward, h, .divert = true, .divert_tag = 9999}),
-                   MYR_ENOCOMP);
+  assert_int_equal(
+      myr_schedule_set_stage_end(x->s, &(myr_stage_end_desc){hook_forward, h, .divert = true, .divert_tag = 9999}),
+      MYR_ENOCOMP);
   assert_int_equal(myr_schedule_set_stage_end(NULL, NULL), MYR_EINVAL);
-  assert_int_equal(myr_schedule_set_stage_end(
-                       x->s, &(myr_stage_end_desc){hook_forward, h, .divert = true, .divert_tag = x->f.tag}),
-                   MYR_OK);
+  assert_int_equal(
+      myr_schedule_set_stage_end(x->s, &(myr_stage_end_desc){hook_forward, h, .divert = true, .divert_tag = x->f.tag}),
+      MYR_OK);
   myr_patches *outside = NULL;
   assert_int_equal(myr_schedule_inject(x->s, 0, &outside), MYR_EINVAL);
   assert_int_equal(myr_schedule_diverted_count(x->s), 0);

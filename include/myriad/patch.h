@@ -92,7 +92,7 @@ typedef struct myr_patch_stats {
   uint64_t skipped_absent;            /* remove or set of a component not there */
   uint64_t spawned, destroyed, moved; /* entities created, destroyed, moved between tables */
   uint64_t skipped_lost;              /* first-wins sets after an earlier one of the same component and entity */
-  uint64_t diverted; /* taken out for another process, not applied here (myr_schedule_set_stage_end) */
+  uint64_t diverted;                  /* taken out for another process, not applied here (myr_schedule_set_stage_end) */
 } myr_patch_stats;
 
 /* The kinds of patch, as myr_schedule_diverted reports them. */

@@ -351,7 +351,7 @@ typedef myr_status (*myr_stage_end_fn)(myr_schedule *s, uint32_t stage, myr_stat
 typedef struct myr_stage_end_desc {
   myr_stage_end_fn fn; /* NULL: no hook (the rest is ignored) */
   void *ctx;
-  bool divert;               /* take out the patches whose entity has divert_tag */
+  bool divert; /* take out the patches whose entity has divert_tag */
   myr_component divert_tag;
 } myr_stage_end_desc;
 

@@ -86,8 +86,13 @@ void patch_diverted_info(const patch_diverted *d, myr_patch_info *out) {
   const patch_hdr *h = d->record;
   patch_op op = (patch_op)h->reserved;
   bool field = op == PATCH_SET_FIELD || op == PATCH_ADD_TO || op == PATCH_MIN || op == PATCH_MAX;
-  *out = (myr_patch_info){(myr_patch_kind)op, d->stream,        h->entity, op == PATCH_DESTROY ? 0 : h->component,
-                          field ? h->field : 0u, h->size ? (const void *)(h + 1) : NULL, h->size};
+  *out = (myr_patch_info){(myr_patch_kind)op,
+                          d->stream,
+                          h->entity,
+                          op == PATCH_DESTROY ? 0 : h->component,
+                          field ? h->field : 0u,
+                          h->size ? (const void *)(h + 1) : NULL,
+                          h->size};
 }
 
 /* ---- the schedule's lanes ---------------------------------------------------- */

@@ -12,10 +12,10 @@ typedef enum patch_op {
   PATCH_REMOVE,
   PATCH_DESTROY,
   PATCH_SPAWN,
-  PATCH_PUT,      /* set if present, else add with the values */
-  PATCH_ADD_TO,   /* commutative updates of one field: value += v */
-  PATCH_MIN,      /* value = min(value, v) */
-  PATCH_MAX,      /* value = max(value, v) */
+  PATCH_PUT,       /* set if present, else add with the values */
+  PATCH_ADD_TO,    /* commutative updates of one field: value += v */
+  PATCH_MIN,       /* value = min(value, v) */
+  PATCH_MAX,       /* value = max(value, v) */
   PATCH_SET_FIRST, /* a set that only the first of its (entity, component) in the batch applies */
   PATCH_DIVERTED   /* taken out for another process (patch_divert); its kind is kept in `reserved` */
 } patch_op;

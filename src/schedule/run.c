@@ -517,8 +517,10 @@ static myr_status run_stage_systems(myr_schedule *s, stage *g) {
     myr_status hooked = stage_end(s, g, err ? (myr_status) - (int)err : MYR_OK);
     if (!err && hooked != MYR_OK) {
       patch_lanes_clear(&s->lanes);
-      return schedule_say(s, hooked, "run: stage %u: the stage-end hook reported %s (%s); none of the stage's patches "
-                          "applied", g->stage, myr_status_name(hooked), myr_strerror(hooked));
+      return schedule_say(s, hooked,
+                          "run: stage %u: the stage-end hook reported %s (%s); none of the stage's patches "
+                          "applied",
+                          g->stage, myr_status_name(hooked), myr_strerror(hooked));
     }
   }
   if (err) {

@@ -159,10 +159,10 @@ struct myr_schedule {
   uint32_t edge_count, edge_cap;
   edge *disjoint; /* pairs that would conflict but never share a table */
   uint32_t disjoint_count, disjoint_cap;
-  uint32_t workers;     /* the pool's */
-  uint32_t merge_min;   /* myr_schedule_set_merge_parallel_min, 0: the default */
-  bool held_awake;      /* a merge of the running frame holds the workers awake */
-  patch_lanes lanes;    /* a patch buffer per worker, then one for injected patches */
+  uint32_t workers;   /* the pool's */
+  uint32_t merge_min; /* myr_schedule_set_merge_parallel_min, 0: the default */
+  bool held_awake;    /* a merge of the running frame holds the workers awake */
+  patch_lanes lanes;  /* a patch buffer per worker, then one for injected patches */
   /* myr_schedule_set_stage_end's hook; while it runs (in_stage_end), the
    * stage's diverted patches and a handle per system of the stage */
   myr_stage_end_desc stage_end;
