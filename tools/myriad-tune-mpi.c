@@ -72,7 +72,7 @@ static void help(FILE *out) {
 /* Everything one rank measured in a configuration: medians over frames. */
 typedef struct rank_report {
   double frame_ms, run_ms, comm_ms, comm_share, migrate_ms, ghosts_ms;
-  double migrated, ghosts_sent, bytes_sent, bytes_migration, bytes_ghosts, bytes_destroys;
+  double migrated, ghosts_sent, bytes_sent, bytes_migration, bytes_ghosts, bytes_patches;
   double owned, ghosts, cells, rebalances;
 } rank_report;
 enum { REPORT_FIELDS = sizeof(rank_report) / sizeof(double) };
@@ -234,7 +234,7 @@ static void run_config(const options *o, uint32_t rebalance, uint32_t threads, u
                      .bytes_sent = (double)ms.bytes_sent,
                      .bytes_migration = (double)ms.bytes_migration,
                      .bytes_ghosts = (double)ms.bytes_ghosts,
-                     .bytes_destroys = (double)ms.bytes_destroys,
+                     .bytes_patches = (double)ms.bytes_patches,
                      .owned = (double)ms.owned,
                      .ghosts = (double)ms.ghosts,
                      .cells = ms.cells_owned,
@@ -273,7 +273,7 @@ static void run_config(const options *o, uint32_t rebalance, uint32_t threads, u
 static void write_report(const options *o, const config_report *cs, uint32_t n) {
   if (o->format == FORMAT_CSV) {
     printf("scenario,entities,ranks,threads,chunk,repeat,frame_ms,rank,owned,ghosts,cells,migrations,ghosts_sent,"
-           "bytes_sent,bytes_migration,bytes_ghosts,bytes_destroys,rank_frame_ms,run_ms,comm_ms,comm_share,migrate_ms,"
+           "bytes_sent,bytes_migration,bytes_ghosts,bytes_patches,rank_frame_ms,run_ms,comm_ms,comm_share,migrate_ms,"
            "ghosts_ms\n");
     for (uint32_t i = 0; i < n; i++)
       for (int r = 0; r < ranks; r++) {
@@ -283,7 +283,7 @@ static void write_report(const options *o, const config_report *cs, uint32_t n) 
                "%.4f,%.4f,%.4f,%.4f,%.4f,%.4f\n",
                o->scenario, o->entities, ranks, cs[i].threads, cs[i].chunk, cs[i].repeat, cs[i].frame_ms, r, p->owned,
                p->ghosts, p->cells, p->migrated, p->ghosts_sent, p->bytes_sent, p->bytes_migration, p->bytes_ghosts,
-               p->bytes_destroys, p->frame_ms, p->run_ms, p->comm_ms, p->comm_share, p->migrate_ms, p->ghosts_ms);
+               p->bytes_patches, p->frame_ms, p->run_ms, p->comm_ms, p->comm_share, p->migrate_ms, p->ghosts_ms);
       }
     return;
   }
@@ -299,11 +299,11 @@ static void write_report(const options *o, const config_report *cs, uint32_t n) 
         const rank_report *p = &cs[i].ranks[r];
         printf("%s\n    {\"rank\": %d, \"owned\": %.0f, \"ghosts\": %.0f, \"cells\": %.0f, \"migrations\": %.0f, "
                "\"ghosts_sent\": %.0f, \"bytes_sent\": %.0f, \"bytes_migration\": %.0f, \"bytes_ghosts\": %.0f, "
-               "\"bytes_destroys\": %.0f, \"frame_ms\": %.4f, \"run_ms\": %.4f, \"comm_ms\": %.4f, "
+               "\"bytes_patches\": %.0f, \"frame_ms\": %.4f, \"run_ms\": %.4f, \"comm_ms\": %.4f, "
                "\"comm_share\": %.4f, \"migrate_ms\": %.4f, \"ghosts_ms\": %.4f}",
                r ? "," : "", r, p->owned, p->ghosts, p->cells, p->migrated, p->ghosts_sent, p->bytes_sent,
-               p->bytes_migration, p->bytes_ghosts, p->bytes_destroys, p->frame_ms, p->run_ms, p->comm_ms,
-               p->comm_share, p->migrate_ms, p->ghosts_ms);
+               p->bytes_migration, p->bytes_ghosts, p->bytes_patches, p->frame_ms, p->run_ms, p->comm_ms, p->comm_share,
+               p->migrate_ms, p->ghosts_ms);
       }
       printf("]}");
     }

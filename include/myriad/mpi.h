@@ -16,23 +16,40 @@
  * (positions outside the box count in the nearest cell); entities without
  * the position component are not distributed (each rank keeps its own).
  *
- * A frame (myr_mpi_frame) runs the schedule on every rank, then:
- * 1. forwards to their owners the destroys that patches made of ghosts,
- * 2. migrates the entities that left their rank's region, with all their
+ * A frame (myr_mpi_frame) runs the schedule on every rank; at the end of
+ * each stage the patches that name ghosts go to their owners (below).
+ * Then it
+ * 1. migrates the entities that left their rank's region, with all their
  *    components (MYR_ENTITY links go as the linked entity's key and are
  *    resolved again on arrival, so they survive migration),
- * 3. and refreshes the ghosts: every entity within `ghost_width` of another
+ * 2. and refreshes the ghosts: every entity within `ghost_width` of another
  *    rank's region is copied there, read only.
  *
  * Ghosts carry the component "myr.Ghost", which is hidden (world.h): the
  * systems' queries do not see them unless a term names it (a neighbour
  * grid includes them with a MYR_TERM_OPTIONAL filter term, grid.h). A ghost
- * keeps its id while it stays a ghost, so links to it stay valid. A destroy
- * patch naming a ghost destroys the copy at once and the original at the
- * frame's end. Other patches naming a ghost change only the copy, and the
- * next refresh overwrites it: they are not forwarded (docs/mpi.md, "Not
- * done").
+ * keeps its id while it stays a ghost (its components are changed in place
+ * when its owner's change), so links to it stay valid.
  *
+ * Patches on ghosts. While myr_mpi_frame runs the schedule, the MPI part
+ * is its stage-end hook (myr_schedule_set_stage_end: do not set another
+ * on that schedule meanwhile). At the end of every stage each patch but a
+ * spawn that names a ghost is taken out of the stage's batch (the copy is
+ * not changed) and sent to the ghost's owner, its entity and the
+ * MYR_ENTITY values it carries named by key; the owner merges it in the
+ * same stage, at its system's place: after that system's own patches
+ * there and before the next system's. So a patch on a ghost does what it
+ * would do in one process as long as, within one system, the patches that
+ * several entities make of one entity commute (commutative updates of
+ * integers, min, max, destroy, remove, an add of a tag), which is also what
+ * makes a one-process result independent of rows. A MYR_ENTITY value that
+ * is a provisional id (an entity spawned in the same stage), or names an
+ * entity the owner does not hold, arrives as MYR_ENTITY_NULL. A ghost
+ * destroyed between frames (by the program) is destroyed at its owner in
+ * the next frame's first stage. Each stage costs an exchange and an
+ * agreement among the ranks, also when no patch names a ghost; a stage
+ * that fails on one rank fails on all (myr_mpi_error says why).
+
  * The same result for any number of ranks. The content hash (world.h) of
  * the whole simulation, combined over the ranks by myr_mpi_content, is the
  * same for any rank and thread count when the systems' results do not
@@ -55,7 +72,8 @@
  * abort the job: a rank that cannot take what the others send it (out of
  * memory, or 2^31 bytes or more in one exchange), and a frame that fails
  * on one rank before a system that calls myr_mpi_sum (the others wait in
- * that sum: MPI reports mismatched collectives). MPI errors abort the job
+ * that sum: MPI reports mismatched collectives; without ghosts the ranks
+ * do not meet at the stages' ends). MPI errors abort the job
  * (Open MPI's default handler): a rank that dies takes the others down
  * within seconds, and the last checkpoint restarts the run.
  *
@@ -123,7 +141,9 @@ MYR_API myr_status myr_mpi_create(myr_world *world, const myr_mpi_desc *desc, my
 MYR_API void myr_mpi_destroy(myr_mpi *mpi);
 
 /* One frame (collective): myr_schedule_run(schedule, dt) on every rank,
- * then the forwarded destroys, the migration and the ghosts' refresh; every
+ * with the patches naming ghosts sent to their owners at each stage's end
+ * (with ghosts on, the schedule's stage-end hook is set for the run and
+ * removed after it), then the migration and the ghosts' refresh; every
  * rebalance_every frames (of the world's clock) a rebalance first. Errors:
  * the schedule's (on any rank: then every rank returns it or MYR_EINVAL,
  * and the world holds what the run left), MYR_ENOMEM, MYR_ECORRUPT (a
@@ -146,11 +166,11 @@ MYR_API myr_status myr_mpi_content(myr_mpi *mpi, uint64_t *hash);
 /* What this rank did, from creation (counters) or in the last frame. */
 typedef struct myr_mpi_stats {
   int rank, ranks;
-  uint64_t owned, ghosts;              /* entities now */
-  uint64_t migrated_out, migrated_in;  /* last frame */
-  uint64_t ghosts_sent, destroys_sent; /* last frame */
-  uint64_t bytes_sent;                 /* last frame: migration, ghosts, forwarded destroys */
-  uint64_t bytes_migration, bytes_ghosts, bytes_destroys;
+  uint64_t owned, ghosts;             /* entities now */
+  uint64_t migrated_out, migrated_in; /* last frame */
+  uint64_t ghosts_sent, patches_sent; /* last frame; patches: those naming ghosts, sent to their owners */
+  uint64_t bytes_sent;                /* last frame: migration, ghosts, forwarded patches */
+  uint64_t bytes_migration, bytes_ghosts, bytes_patches;
   double frame_ms;     /* last frame, on this rank */
   double run_ms;       /* of which the schedule's run */
   double comm_ms;      /* of which exchanges (including waits for other ranks) */

@@ -269,6 +269,24 @@ static bool same_set(const myr_mpi *m, myr_entity e, const myr_component *comps,
   return true;
 }
 
+/* Gives e exactly the components comps[0..n) (ascending), with values,
+ * besides the ghost tag. */
+static myr_status change_set(myr_mpi *m, myr_entity e, const myr_component *comps, uint32_t n,
+                             const void *const *values) {
+  uint32_t i = 0;
+  for (myr_component c = 0; c < m->component_count; c++) {
+    bool wanted = i < n && comps[i] == c;
+    bool has = myr_component_has(m->world, e, c);
+    myr_status s = MYR_OK;
+    if (wanted && has && m->layouts[c].field_count) s = myr_component_set(m->world, e, c, values[i]);
+    else if (wanted && !has) s = myr_component_add(m->world, e, c, values[i]);
+    else if (!wanted && has && c != m->ghost) s = myr_component_remove(m->world, e, c);
+    if (s != MYR_OK) return s;
+    i += wanted;
+  }
+  return MYR_OK;
+}
+
 myr_status myr_mpx_unpack(myr_mpi *m, const unsigned char *in, size_t size, bool as_ghost, keymap *ghosts,
                           uint64_t *got) {
   myr_component comps[MYR_MAX_COMPONENTS + 1];
@@ -301,12 +319,12 @@ myr_status myr_mpx_unpack(myr_mpi *m, const unsigned char *in, size_t size, bool
     if (e == MPI_KEPT) return MYR_ECORRUPT; /* the same entity twice */
     /* the ghost's components: known by their signature when the map has it */
     uint64_t sig = myr_mpx_signature(comps, n);
-    if (e != MYR_ENTITY_NULL && myr_mpx_keymap_aux(ghosts, key) != sig && !same_set(m, e, comps, n)) {
-      if (myr_entity_destroy(m->world, e) != MYR_OK) return MYR_EINVAL;
-      e = MYR_ENTITY_NULL;
-    }
     if (e != MYR_ENTITY_NULL) {
-      for (uint32_t i = 0; i < n; i++)
+      /* another component set: changed in place, so that the ghost keeps
+       * its id and the links to it hold */
+      bool same = myr_mpx_keymap_aux(ghosts, key) == sig || same_set(m, e, comps, n);
+      if (!same && change_set(m, e, comps, n, values) != MYR_OK) return MYR_EINVAL;
+      for (uint32_t i = 0; same && i < n; i++)
         if (m->layouts[comps[i]].field_count && myr_component_set(m->world, e, comps[i], values[i]) != MYR_OK)
           return MYR_EINVAL;
       if (!as_ghost && myr_component_remove(m->world, e, m->ghost) != MYR_OK) return MYR_EINVAL;

@@ -1,6 +1,7 @@
 /* One simulation over MPI ranks (mpi.h): cells on a Z-order curve split
- * into runs by entity counts, the frame (forwarded destroys, migration,
- * ghosts), global sums and the content hash. */
+ * into runs by entity counts, the frame (migration, ghosts; the patches
+ * naming ghosts go to their owners in forward.c), global sums and the
+ * content hash. */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -439,6 +440,7 @@ myr_status myr_mpx_refresh_ghosts(myr_mpi *m) {
   if (s == MYR_OK && !m->ghost_map_fresh) s = map_ghosts(m);
   m->ghost_map_fresh = false;
   m->ghost_count = 0;
+  m->ghost_index_fresh = false;
   for (int r = 0; s == MYR_OK && r < m->ranks; r++) {
     uint64_t got = 0;
     uint32_t first = m->ghost_count;
@@ -451,22 +453,21 @@ myr_status myr_mpx_refresh_ghosts(myr_mpi *m) {
   return s;
 }
 
-/* ---- destroys of ghosts, to their owners ---------------------------------- */
+/* ---- ghosts destroyed between frames, to their owners -------------------- */
 
-static myr_status forward_destroys(myr_mpi *m) {
+myr_status myr_mpx_forward_destroys(myr_mpi *m) {
   if (!ghosts_on(m)) return MYR_OK;
   for (int r = 0; r <= m->ranks; r++) m->out[r].size = 0;
-  m->stats.destroys_sent = 0;
   myr_status s = MYR_OK;
   for (uint32_t i = 0; i < m->ghost_count && s == MYR_OK; i++) {
     if (myr_entity_alive(m->world, m->ghost_ids[i])) continue;
     if (!myr_mpx_mbuf_put(&m->out[m->ghost_from[i]], &m->ghost_keys[i], 8)) s = MYR_ENOMEM;
-    m->stats.destroys_sent++;
+    m->stats.patches_sent++;
   }
   uint64_t sent = 0;
   myr_status x = myr_mpx_exchange(m, &sent); /* whatever happened: the ranks take part */
   if (s == MYR_OK) s = x;
-  m->stats.bytes_destroys += sent;
+  m->stats.bytes_patches += sent;
   if (s != MYR_OK || !m->in.size) return s;
   if (m->in.size % 8) {
     myr_mpx_fail(m, "rank %d: a message of destroys from another rank does not decode", m->rank);
@@ -628,6 +629,7 @@ void myr_mpi_destroy(myr_mpi *m) {
   myr_mpx_keymap_free(&m->map);
   myr_mpx_keymap_free(&m->pending);
   myr_mpx_keymap_free(&m->ghost_map);
+  myr_mpx_keymap_free(&m->ghost_index);
   free(m->links);
   for (int r = 0; m->out && r <= m->ranks; r++) myr_mpx_mbuf_free(&m->out[r]);
   free(m->out);
@@ -642,14 +644,37 @@ myr_status myr_mpi_frame(myr_mpi *m, myr_schedule *sch, double dt) {
   if (!m || !sch) return MYR_EINVAL;
   double t0 = myr_mpx_now_ms();
   m->stats.comm_ms = 0;
-  m->stats.bytes_migration = m->stats.bytes_ghosts = m->stats.bytes_destroys = 0;
-  myr_status s = myr_schedule_run(sch, dt);
+  m->stats.bytes_migration = m->stats.bytes_ghosts = m->stats.bytes_patches = 0;
+  m->stats.patches_sent = 0;
+  m->stage_ends = 0;
+  m->ghost_index_fresh = false; /* the ghosts are the last refresh's through the run */
+  myr_status s = MYR_OK;
+  if (ghosts_on(m)) {
+    /* every rank runs the hook at every stage, so they must agree that
+     * the schedule builds; patches naming ghosts go to their owners at
+     * each stage's end */
+    s = myr_schedule_build(sch);
+    if (s == MYR_OK) s = myr_schedule_set_stage_end(sch, &(myr_stage_end_desc){myr_mpx_stage_end, m, true, m->ghost});
+    if (s != MYR_OK)
+      myr_mpx_fail(m, "rank %d: the schedule: %s: %s", m->rank, myr_strerror(s), myr_schedule_error(sch));
+    s = myr_mpx_agree(m, s);
+    if (s != MYR_OK) {
+      myr_schedule_set_stage_end(sch, NULL);
+      return s;
+    }
+  }
+  s = myr_schedule_run(sch, dt);
+  if (ghosts_on(m)) myr_schedule_set_stage_end(sch, NULL);
   if (s != MYR_OK)
     myr_mpx_fail(m, "rank %d: the frame failed: %s: %s", m->rank, myr_strerror(s), myr_schedule_error(sch));
   double t1 = myr_mpx_now_ms();
   m->stats.run_ms = t1 - t0;
-  s = myr_mpx_agree(m, s);
-  if (s == MYR_OK) s = myr_mpx_agree(m, forward_destroys(m));
+  /* the hooks agreed at every stage's end: a failing stage failed on
+   * every rank, and nothing after the last stage fails */
+  if (!m->stage_ends) s = myr_mpx_agree(m, s);
+  /* no stage ran the hook (a schedule without systems): the ghosts
+   * destroyed since the last frame go now */
+  if (s == MYR_OK && !m->stage_ends) s = myr_mpx_agree(m, myr_mpx_forward_destroys(m));
   uint64_t frame = myr_world_frame(m->world);
   if (s == MYR_OK && m->d.rebalance_every && frame % m->d.rebalance_every == 0)
     s = myr_mpx_agree(m, myr_mpx_split(m, false));
@@ -660,7 +685,7 @@ myr_status myr_mpi_frame(myr_mpi *m, myr_schedule *sch, double dt) {
   if (s == MYR_OK) s = myr_mpx_agree(m, myr_mpx_resolve_links(m));
   m->stats.migrate_ms = t3 - t2;
   m->stats.ghosts_ms = myr_mpx_now_ms() - t3;
-  m->stats.bytes_sent = m->stats.bytes_migration + m->stats.bytes_ghosts + m->stats.bytes_destroys;
+  m->stats.bytes_sent = m->stats.bytes_migration + m->stats.bytes_ghosts + m->stats.bytes_patches;
   m->stats.frame_ms = myr_mpx_now_ms() - t0;
   return s;
 }

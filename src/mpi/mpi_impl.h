@@ -82,8 +82,11 @@ struct myr_mpi {
   uint64_t *ghost_keys;
   int *ghost_from;
   uint32_t ghost_count, ghost_cap;
-  keymap map;           /* scratch */
-  keymap ghost_map;     /* scratch: this rank's ghosts by key, during an exchange */
+  keymap map;         /* scratch */
+  keymap ghost_map;   /* scratch: this rank's ghosts by key, during an exchange */
+  keymap ghost_index; /* ghost id -> its index in ghost_ids + 1 (forward.c), made when first needed */
+  bool ghost_index_fresh;
+  uint32_t stage_ends;  /* stage-end hooks run in this frame */
   bool ghost_map_fresh; /* made by this frame's migration, for the refresh */
   pending_link *links;
   uint32_t link_count, link_cap;
@@ -110,6 +113,14 @@ double myr_mpx_now_ms(void);
 myr_status myr_mpx_split(myr_mpi *m, bool local_only);
 myr_status myr_mpx_migrate(myr_mpi *m);
 myr_status myr_mpx_refresh_ghosts(myr_mpi *m);
+/* Sends the ghosts destroyed between frames to their owners (at a frame's
+ * end, when no stage ran the hook). */
+myr_status myr_mpx_forward_destroys(myr_mpi *m);
+
+/* forward.c: the schedule's stage-end hook (ctx: the myr_mpi), which sends
+ * the patches diverted from ghosts to their owners and injects those that
+ * arrive. */
+myr_status myr_mpx_stage_end(myr_schedule *s, uint32_t stage, myr_status status, void *ctx);
 
 /* exchange.c: records of whole entities. An entity's record: its key (0
  * without one), its component count, then per component its id and its

@@ -1,6 +1,8 @@
 /* The MPI part (mpi.h), run under mpirun with 1 to 4 ranks: the content
  * hash of particles and boids equals a single world's after every frame;
  * sums and ownership over ranks; links and ghost destroys across ranks;
+ * patches of every kind naming ghosts merged at their owners as in one
+ * world;
  * ghosts hidden from queries that do not name them; bad descriptions and
  * bad checkpoints refused on every rank. argv[1]: worker threads a rank.
  * Each check counts; rank 0 prints the failures and the test fails when
@@ -331,6 +333,145 @@ static void sums_owners_links_and_ghosts(const char *dir) {
   if (rank == 0) myr_world_destroy(ref.w);
 }
 
+/* ---- patches naming ghosts reach their owners ----------------------------- */
+
+typedef struct {
+  int64_t sum;
+  int32_t low, high;
+  myr_entity by;
+} score_row;
+
+typedef struct fwd_comps {
+  myr_component key, link, tag, score;
+} fwd_comps;
+
+/* Each linked entity patches the one it links to (no entity is linked
+ * from two: the links are a permutation), often a ghost on this rank. */
+static void fwd_first(const myr_view *v, myr_patches *p) { /* stage 0, first: put the whole score, a link in it */
+  const fwd_comps *c = v->user;
+  const uint64_t *k = myr_chunk_column(&v->chunk, 0, 0);
+  const myr_entity *to = myr_chunk_column(&v->chunk, 1, 0);
+  for (uint32_t i = 0; i < v->chunk.count; i++) {
+    if (to[i] == MYR_ENTITY_NULL) continue;
+    score_row r = {(int64_t)k[i], (int32_t)k[i], (int32_t)k[i], v->chunk.ids[i]};
+    if (myr_patch_put(p, to[i], c->score, &r) != MYR_OK) myr_system_fail(v, MYR_EINVAL);
+  }
+}
+
+static void fwd_second(const myr_view *v, myr_patches *p) { /* stage 0, second: after the put, in one process */
+  const fwd_comps *c = v->user;
+  const uint64_t *k = myr_chunk_column(&v->chunk, 0, 0);
+  const myr_entity *to = myr_chunk_column(&v->chunk, 1, 0);
+  for (uint32_t i = 0; i < v->chunk.count; i++) {
+    if (to[i] == MYR_ENTITY_NULL) continue;
+    int64_t more = 1000;
+    int32_t lo = (int32_t)k[i] - 5, hi = (int32_t)k[i] + 5;
+    myr_status st = myr_patch_add_to(p, to[i], c->score, 0, MYR_I64, &more);
+    if (st == MYR_OK) st = myr_patch_min(p, to[i], c->score, 1, MYR_I32, &lo);
+    if (st == MYR_OK) st = myr_patch_max(p, to[i], c->score, 2, MYR_I32, &hi);
+    if (st == MYR_OK && k[i] % 4 == 0) st = myr_patch_add(p, to[i], c->tag, NULL);
+    if (st == MYR_OK && k[i] % 10 == 0) st = myr_patch_remove(p, to[i], c->link);
+    if (st != MYR_OK) myr_system_fail(v, MYR_EINVAL);
+  }
+}
+
+static int fwd_failing = -1; /* the rank whose stage 1 fails */
+
+static void fwd_later(const myr_view *v, myr_patches *p) { /* stage 1: needs stage 0's score in place */
+  const fwd_comps *c = v->user;
+  if (rank == fwd_failing) myr_system_fail(v, MYR_ENOMEM);
+  const uint64_t *k = myr_chunk_column(&v->chunk, 0, 0);
+  const myr_entity *to = myr_chunk_column(&v->chunk, 1, 0);
+  for (uint32_t i = 0; i < v->chunk.count; i++) {
+    if (to[i] == MYR_ENTITY_NULL) continue;
+    int32_t zero = 0;
+    myr_status st = k[i] % 5 == 0 ? myr_patch_set_field(p, to[i], c->score, 1, MYR_I32, &zero) : MYR_OK;
+    if (st == MYR_OK && k[i] % 97 == 0) st = myr_patch_destroy(p, to[i]);
+    if (st != MYR_OK) myr_system_fail(v, MYR_EINVAL);
+  }
+}
+
+/* stage 0, third: an entity's own score, after the second's min from
+ * another entity (often another rank's): injected patches must come before
+ * this system's, at their own system's place */
+static void fwd_own(const myr_view *v, myr_patches *p) {
+  const fwd_comps *c = v->user;
+  const uint64_t *k = myr_chunk_column(&v->chunk, 0, 0);
+  for (uint32_t i = 0; i < v->chunk.count; i++) {
+    int32_t low = 3 * (int32_t)k[i];
+    if (myr_patch_set_field(p, v->chunk.ids[i], c->score, 1, MYR_I32, &low) != MYR_OK) myr_system_fail(v, MYR_EINVAL);
+  }
+}
+
+static myr_schedule *fwd_schedule(small *s, fwd_comps *c, myr_jobs *pool) {
+  static const myr_field sf[] = {MYR_FIELD(score_row, sum, MYR_I64), MYR_FIELD(score_row, low, MYR_I32),
+                                 MYR_FIELD(score_row, high, MYR_I32), MYR_FIELD(score_row, by, MYR_ENTITY)};
+  myr_component_register(s->w, &(myr_component_desc){"Score", sf, 4, sizeof(score_row)}, &c->score);
+  c->key = s->key, c->link = s->link, c->tag = s->tag;
+  myr_schedule *sch;
+  myr_schedule_create(s->w, &(myr_schedule_desc){.jobs = pool, .chunk_rows = 64}, &sch);
+  myr_term terms[] = {{s->key, MYR_TERM_READ}, {s->link, MYR_TERM_READ}};
+  myr_system_fn fns[] = {fwd_first, fwd_second, fwd_own, fwd_later};
+  const char *names[] = {"first", "second", "own", "later"};
+  for (uint32_t i = 0; i < 4; i++)
+    myr_schedule_add(
+        sch,
+        &(myr_system_desc){
+            .name = names[i], .terms = terms, .term_count = i == 2 ? 1 : 2, .fn = fns[i], .user = c, .stage = i / 3},
+        NULL);
+  return sch;
+}
+
+static void patches_on_ghosts_reach_their_owners(uint32_t threads) {
+  myr_jobs *pool;
+  myr_jobs_create(&(myr_jobs_desc){.workers = threads}, &pool);
+  small s, ref;
+  fwd_comps c, rc;
+  small_make(&s, 600);
+  myr_schedule *sch = fwd_schedule(&s, &c, pool), *rsch = NULL;
+  if (rank == 0) {
+    small_make(&ref, 600);
+    rsch = fwd_schedule(&ref, &rc, NULL);
+  }
+  myr_mpi *m = NULL;
+  /* ghosts as wide as the box: every link's target is held on every rank */
+  myr_mpi_desc d = small_desc(&s, 1.0f);
+  CHECK(myr_mpi_create(s.w, &d, &m) == MYR_OK, "%s", myr_mpi_error(m));
+  uint64_t forwarded = 0;
+  for (int f = 0; f < 4 && m; f++) {
+    shift(&s, m, 0.29f);
+    CHECK(myr_mpi_frame(m, sch, 1.0 / 60) == MYR_OK, "frame %d: %s", f, myr_mpi_error(m));
+    myr_mpi_stats st;
+    myr_mpi_get_stats(m, &st);
+    forwarded += myr_mpi_sum(m, st.patches_sent);
+    uint64_t h, all = myr_mpi_sum(m, st.owned);
+    CHECK(myr_mpi_content(m, &h) == MYR_OK, "content");
+    if (rank == 0) {
+      shift(&ref, NULL, 0.29f);
+      CHECK(myr_schedule_run(rsch, 1.0 / 60) == MYR_OK, "%s", myr_schedule_error(rsch));
+      CHECK(h == small_content(&ref), "%d ranks x %u threads, frame %d: content differs from one world's", ranks,
+            threads, f);
+      CHECK(all + 1 == myr_world_entity_count(ref.w), "frame %d: %" PRIu64 " owned, one world %u", f, all,
+            myr_world_entity_count(ref.w));
+    }
+  }
+  CHECK(ranks == 1 || forwarded > 1000, "only %" PRIu64 " patches forwarded", forwarded);
+  /* a stage that fails on one rank fails on every rank, there */
+  fwd_failing = ranks - 1;
+  myr_status st = m ? myr_mpi_frame(m, sch, 1.0 / 60) : MYR_EINVAL;
+  CHECK(st == MYR_ENOMEM && strstr(myr_mpi_error(m), "stage 1"), "one rank's failing stage: %s: %s", myr_strerror(st),
+        myr_mpi_error(m));
+  fwd_failing = -1;
+  myr_mpi_destroy(m);
+  myr_schedule_destroy(sch);
+  myr_world_destroy(s.w);
+  if (rank == 0) {
+    myr_schedule_destroy(rsch);
+    myr_world_destroy(ref.w);
+  }
+  myr_jobs_destroy(pool);
+}
+
 /* ---- bad descriptions and checkpoints ------------------------------------- */
 
 static void bad_input_is_refused_everywhere(const char *dir) {
@@ -416,6 +557,7 @@ int main(int argc, char **argv) {
   scenario_every_frame("particles", 3000, threads, 30, 7);
   scenario_every_frame("boids", 1500, threads, 30, 5);
   sums_owners_links_and_ghosts(dir);
+  patches_on_ghosts_reach_their_owners(threads);
   bad_input_is_refused_everywhere(dir);
   int all = 0;
   MPI_Allreduce(&failures, &all, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
