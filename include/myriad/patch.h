@@ -112,10 +112,10 @@ typedef enum myr_patch_kind {
 
 /* One recorded patch, as myr_schedule_diverted reports it. `values` holds
  * packed values: for SET, ADD, PUT and SET_FIRST the component's fields
- * back to back in field order, each its type's size (a MYR_BYTES field its size; no
- * padding); for SET_FIELD, ADD_TO, MIN and MAX the one field's value; for
- * REMOVE and DESTROY nothing (size 0); an ADD recorded without values has
- * none either (size 0: zeros). */
+ * back to back in field order, each its type's size (a MYR_BYTES field's
+ * own size), no padding; for SET_FIELD, ADD_TO, MIN and MAX the one
+ * field's value; for REMOVE and DESTROY nothing (size 0); an ADD recorded
+ * without values has none either (size 0: zeros). */
 typedef struct myr_patch_info {
   myr_patch_kind kind;
   uint32_t system; /* the recording system's position among its stage's systems */
