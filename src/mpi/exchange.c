@@ -204,6 +204,11 @@ myr_status myr_mpx_pack_from(myr_mpi *m, const myr_world *w, bool has_key, myr_c
   return MYR_OK;
 }
 
+uint64_t myr_mpx_link_key(myr_mpi *m, myr_entity e, myr_component c, uint32_t f, myr_entity target) {
+  uint64_t k = key_in(m->world, m->d.has_key, m->d.key, target);
+  return k || target != MYR_ENTITY_NULL ? k : pending_key(m, e, c, f);
+}
+
 uint32_t myr_mpx_entity_comps(const myr_mpi *m, myr_entity e, myr_component *comps) {
   uint32_t n = 0;
   for (myr_component c = 0; c < m->component_count; c++)
@@ -246,7 +251,7 @@ myr_status myr_mpx_pack_known(myr_mpi *m, myr_entity e, uint64_t key, const myr_
 
 /* ---- unpacking ------------------------------------------------------------ */
 
-static myr_status link_later(myr_mpi *m, myr_entity e, myr_component c, uint32_t field, uint64_t key) {
+myr_status myr_mpx_link_later(myr_mpi *m, myr_entity e, myr_component c, uint32_t field, uint64_t key) {
   if (m->link_count == m->link_cap) {
     uint32_t cap = m->link_cap ? m->link_cap * 2 : 256;
     pending_link *p = realloc(m->links, (size_t)cap * sizeof *p);
@@ -269,10 +274,8 @@ static bool same_set(const myr_mpi *m, myr_entity e, const myr_component *comps,
   return true;
 }
 
-/* Gives e exactly the components comps[0..n) (ascending), with values,
- * besides the ghost tag. */
-static myr_status change_set(myr_mpi *m, myr_entity e, const myr_component *comps, uint32_t n,
-                             const void *const *values) {
+myr_status myr_mpx_change_set(myr_mpi *m, myr_entity e, const myr_component *comps, uint32_t n,
+                              const void *const *values) {
   uint32_t i = 0;
   for (myr_component c = 0; c < m->component_count; c++) {
     bool wanted = i < n && comps[i] == c;
@@ -323,7 +326,7 @@ myr_status myr_mpx_unpack(myr_mpi *m, const unsigned char *in, size_t size, bool
       /* another component set: changed in place, so that the ghost keeps
        * its id and the links to it hold */
       bool same = myr_mpx_keymap_aux(ghosts, key) == sig || same_set(m, e, comps, n);
-      if (!same && change_set(m, e, comps, n, values) != MYR_OK) return MYR_EINVAL;
+      if (!same && myr_mpx_change_set(m, e, comps, n, values) != MYR_OK) return MYR_EINVAL;
       for (uint32_t i = 0; same && i < n; i++)
         if (m->layouts[comps[i]].field_count && myr_component_set(m->world, e, comps[i], values[i]) != MYR_OK)
           return MYR_EINVAL;
@@ -343,7 +346,7 @@ myr_status myr_mpx_unpack(myr_mpi *m, const unsigned char *in, size_t size, bool
         memcpy(&tk, (const unsigned char *)values[i] + l->offset[f], 8);
         const myr_entity none = MYR_ENTITY_NULL;
         myr_status s = myr_field_set(m->world, e, comps[i], f, MYR_ENTITY, &none);
-        if (s == MYR_OK && tk) s = link_later(m, e, comps[i], f, tk);
+        if (s == MYR_OK && tk) s = myr_mpx_link_later(m, e, comps[i], f, tk);
         if (s != MYR_OK) return s;
       }
     }

@@ -86,12 +86,6 @@ static myr_status make_curve(myr_mpi *m) {
 
 /* A coordinate's cell on axis a: below the box (or NaN) cell 0, at or past
  * its top the last cell (cells_of_rows computes the same in vectors). */
-static inline uint32_t axis_cell(const myr_mpi *m, uint32_t a, float v) {
-  float f = (v - m->d.min[a]) * m->scale[a], top = (float)(m->cells[a] - 1);
-  f = f > 0.0f ? f : 0.0f;
-  f = f < top ? f : top;
-  return (uint32_t)(int32_t)f;
-}
 
 static inline uint32_t cell_index(const myr_mpi *m, const uint32_t *c) {
   return c[0] + m->cells[0] * (c[1] + m->cells[1] * c[2]);
@@ -99,7 +93,7 @@ static inline uint32_t cell_index(const myr_mpi *m, const uint32_t *c) {
 
 static inline uint32_t cell_of_position(const myr_mpi *m, const float *p) {
   uint32_t c[3] = {0, 0, 0};
-  for (uint32_t a = 0; a < m->d.dims; a++) c[a] = axis_cell(m, a, p[a]);
+  for (uint32_t a = 0; a < m->d.dims; a++) c[a] = myr_mpx_axis_cell(m, a, p[a]);
   return cell_index(m, c);
 }
 
@@ -163,7 +157,7 @@ static myr_status each_owned(myr_mpi *m, each_fn fn, void *ctx) {
  * the hot loop of every frame's migration, in a form the compiler turns
  * into vectors (the same rule as axis_cell: below the box or NaN is cell 0,
  * at or past its top the last cell). */
-static void cells_of_rows(const myr_mpi *m, const float *const *col, uint32_t n, uint32_t *restrict out) {
+void myr_mpx_cells_of_rows(const myr_mpi *m, const float *const *col, uint32_t n, uint32_t *restrict out) {
   const float *x = col[0], *y = col[1], *z = col[2];
   const float lo0 = m->d.min[0], lo1 = m->d.min[1], lo2 = m->d.min[2];
   const float s0 = m->scale[0], s1 = m->scale[1], s2 = m->scale[2];
@@ -227,12 +221,7 @@ myr_status myr_mpx_split(myr_mpi *m, bool local_only) {
 
 /* ---- migration ------------------------------------------------------------ */
 
-typedef struct id_list {
-  myr_entity *ids;
-  uint32_t count, cap;
-} id_list;
-
-static bool id_push(id_list *l, myr_entity e) {
+bool myr_mpx_id_push(id_list *l, myr_entity e) {
   if (l->count == l->cap) {
     uint32_t cap = l->cap ? l->cap * 2 : 256;
     myr_entity *p = realloc(l->ids, (size_t)cap * sizeof *p);
@@ -295,7 +284,7 @@ static myr_status each_owned_block(myr_mpi *m, block_fn fn, void *ctx) {
     for (b.at = 0; b.at < ch.count; b.at += 512) {
       b.n = ch.count - b.at < 512 ? ch.count - b.at : 512;
       for (uint32_t a = 0; a < 3; a++) b.pos[a] = col[a] ? col[a] + b.at : NULL;
-      cells_of_rows(m, b.pos, b.n, b.cell);
+      myr_mpx_cells_of_rows(m, b.pos, b.n, b.cell);
       myr_status s = fn(m, &b, ctx);
       if (s != MYR_OK) return s;
     }
@@ -309,7 +298,7 @@ static myr_status pack_leavers(myr_mpi *m, owned_block *b, void *ctx) {
   for (uint32_t i = 0; i < b->n; i++) {
     int to = m->cell_owner[b->cell[i]];
     if (to == m->rank) continue;
-    if (!id_push(leaving, b->ch->ids[b->at + i])) return MYR_ENOMEM;
+    if (!myr_mpx_id_push(leaving, b->ch->ids[b->at + i])) return MYR_ENOMEM;
     myr_status s = block_pack(m, b, i, to);
     if (s != MYR_OK) return s;
   }
@@ -367,89 +356,6 @@ myr_status myr_mpx_migrate(myr_mpi *m) {
     if (s == MYR_ECORRUPT) myr_mpx_fail(m, "rank %d: a migration message from another rank does not decode", m->rank);
   }
   m->stats.migrated_in = got;
-  return s;
-}
-
-/* ---- ghosts --------------------------------------------------------------- */
-
-/* The ranks whose regions come within the ghost width of p, but this one,
- * into m->seen; their count. */
-static uint32_t ghost_targets(myr_mpi *m, const float *p) {
-  const float w = m->d.ghost_width;
-  /* per axis, the cells in reach, wrapped or clamped once */
-  uint32_t idx[3][1024], count[3] = {1, 1, 1}; /* 1024: the most cells an axis has */
-  idx[1][0] = idx[2][0] = 0;
-  for (uint32_t a = 0; a < m->d.dims; a++) {
-    int32_t lo, hi, n = (int32_t)m->cells[a];
-    if (m->d.wrap) { /* cells counted past the edges, wrapped below */
-      lo = (int32_t)floorf((p[a] - w - m->d.min[a]) * m->scale[a]);
-      hi = (int32_t)floorf((p[a] + w - m->d.min[a]) * m->scale[a]);
-      if (hi - lo >= n) lo = 0, hi = n - 1;
-    } else {
-      lo = (int32_t)axis_cell(m, a, p[a] - w);
-      hi = (int32_t)axis_cell(m, a, p[a] + w);
-    }
-    count[a] = 0;
-    for (int32_t v = lo; v <= hi; v++) idx[a][count[a]++] = (uint32_t)(((v % n) + n) % n);
-  }
-  const uint32_t n0 = m->cells[0], n01 = m->cells[0] * m->cells[1];
-  uint32_t seen_count = 0; /* marked in m->mark while counted */
-  for (uint32_t z = 0; z < count[2]; z++)
-    for (uint32_t y = 0; y < count[1]; y++) {
-      const uint32_t row = n01 * idx[2][z] + n0 * idx[1][y];
-      for (uint32_t x = 0; x < count[0]; x++) {
-        int to = m->cell_owner[row + idx[0][x]];
-        if (to == m->rank || m->mark[to]) continue;
-        m->mark[to] = 1;
-        m->seen[seen_count++] = to;
-      }
-    }
-  for (uint32_t i = 0; i < seen_count; i++) m->mark[m->seen[i]] = 0;
-  return seen_count;
-}
-
-/* Every owned entity near another rank's cells: packed for each such rank. */
-static myr_status pack_ghosts(myr_mpi *m, owned_block *b, void *ctx) {
-  (void)ctx;
-  for (uint32_t i = 0; i < b->n; i++) {
-    if (!m->near[b->cell[i]]) continue; /* deep inside the region */
-    const float p[3] = {b->pos[0][i], b->pos[1][i], b->pos[2] ? b->pos[2][i] : 0.0f};
-    uint32_t targets = ghost_targets(m, p);
-    for (uint32_t t = 0; t < targets; t++) {
-      myr_status s = block_pack(m, b, i, m->seen[t]);
-      if (s != MYR_OK) return s;
-      m->stats.ghosts_sent++;
-    }
-  }
-  return MYR_OK;
-}
-
-myr_status myr_mpx_refresh_ghosts(myr_mpi *m) {
-  if (!ghosts_on(m)) return MYR_OK;
-  for (int r = 0; r <= m->ranks; r++) m->out[r].size = 0;
-  m->stats.ghosts_sent = 0;
-  myr_status s = each_owned_block(m, pack_ghosts, NULL);
-  uint64_t sent = 0;
-  myr_status x = myr_mpx_exchange(m, &sent);
-  if (s == MYR_OK) s = x;
-  m->stats.bytes_ghosts += sent;
-  /* every ghost here, by key: those the ranks send again are updated in
-   * place (their ids, and links to them, hold), the rest dropped */
-  /* (the migration's map, less the ghosts that became owned, when it ran) */
-  keymap *old = &m->ghost_map;
-  if (s == MYR_OK && !m->ghost_map_fresh) s = map_ghosts(m);
-  m->ghost_map_fresh = false;
-  m->ghost_count = 0;
-  m->ghost_index_fresh = false;
-  for (int r = 0; s == MYR_OK && r < m->ranks; r++) {
-    uint64_t got = 0;
-    uint32_t first = m->ghost_count;
-    s = myr_mpx_unpack(m, m->in.data + m->rdispl[r], (size_t)m->rcount[r], true, old, &got);
-    if (s == MYR_ECORRUPT) myr_mpx_fail(m, "rank %d: a ghost message from rank %d does not decode", m->rank, r);
-    for (uint32_t i = first; i < m->ghost_count; i++) m->ghost_from[i] = r;
-  }
-  for (uint32_t i = 0; s == MYR_OK && i < old->cap; i++)
-    if (old->keys[i] && old->ids[i] != MPI_KEPT) s = myr_entity_destroy(m->world, old->ids[i]);
   return s;
 }
 
@@ -523,7 +429,7 @@ static myr_status check_desc(myr_world *w, const myr_mpi_desc *d) {
 }
 
 static myr_status drop_others(myr_mpi *m, myr_entity e, const float *p, void *ctx) {
-  if (m->cell_owner[cell_of_position(m, p)] != m->rank && !id_push(ctx, e)) return MYR_ENOMEM;
+  if (m->cell_owner[cell_of_position(m, p)] != m->rank && !myr_mpx_id_push(ctx, e)) return MYR_ENOMEM;
   return MYR_OK;
 }
 
@@ -630,6 +536,7 @@ void myr_mpi_destroy(myr_mpi *m) {
   myr_mpx_keymap_free(&m->pending);
   myr_mpx_keymap_free(&m->ghost_map);
   myr_mpx_keymap_free(&m->ghost_index);
+  myr_mpx_sets_free(m);
   free(m->links);
   for (int r = 0; m->out && r <= m->ranks; r++) myr_mpx_mbuf_free(&m->out[r]);
   free(m->out);

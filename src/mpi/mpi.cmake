@@ -5,7 +5,7 @@
 # Included by src/CMakeLists.txt.
 find_package(MPI COMPONENTS C QUIET)
 if(MPI_C_FOUND AND NOT CMAKE_CROSSCOMPILING)
-  add_library(myriad_mpi STATIC mpi/mpi.c mpi/exchange.c mpi/forward.c mpi/checkpoint.c)
+  add_library(myriad_mpi STATIC mpi/mpi.c mpi/exchange.c mpi/ghosts.c mpi/forward.c mpi/checkpoint.c)
   target_include_directories(myriad_mpi
     PUBLIC $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include> $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>
     PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/mpi)

@@ -59,6 +59,27 @@ typedef struct comp_layout {
   bool has_links;
 } comp_layout;
 
+/* A list of entity ids. */
+typedef struct id_list {
+  myr_entity *ids;
+  uint32_t count, cap;
+} id_list;
+bool myr_mpx_id_push(id_list *l, myr_entity e);
+
+/* A component set (a table's, without the ghost tag) and its queries: the
+ * owned entities of tables with at least those components, and the ghosts
+ * of such tables (ghosts.c). */
+typedef struct set_q {
+  uint64_t sig;
+  uint32_t index; /* in m->sets */
+  uint32_t n;     /* components, ascending */
+  myr_component comps[MYR_MAX_COMPONENTS];
+  uint32_t packed, fields; /* bytes of a record's values; fields in all */
+  bool has_links;
+  myr_query *owned, *ghosts;  /* terms: the components (read; write), then the ghost tag (with) */
+  int32_t pos_term, key_term; /* -1 when the set lacks them */
+} set_q;
+
 struct myr_mpi {
   MPI_Comm comm;
   int rank, ranks;
@@ -86,6 +107,10 @@ struct myr_mpi {
   keymap ghost_map;   /* scratch: this rank's ghosts by key, during an exchange */
   keymap ghost_index; /* ghost id -> its index in ghost_ids + 1 (forward.c), made when first needed */
   bool ghost_index_fresh;
+  set_q **sets; /* the component sets seen (ghosts.c) */
+  uint32_t set_count, set_cap;
+  uint32_t *table_set; /* table id -> its set's index + 1, 0 unknown */
+  uint32_t table_set_cap;
   uint32_t stage_ends;  /* stage-end hooks run in this frame */
   bool ghost_map_fresh; /* made by this frame's migration, for the refresh */
   pending_link *links;
@@ -105,6 +130,17 @@ struct myr_mpi {
 
 /* mpi.c */
 uint32_t myr_mpx_curve_of_position(const myr_mpi *m, const float *p);
+/* The cell of coordinate v on axis a (below the box or NaN: 0; at or past
+ * its top: the last). */
+static inline uint32_t myr_mpx_axis_cell(const myr_mpi *m, uint32_t a, float v) {
+  float f = (v - m->d.min[a]) * m->scale[a], top = (float)(m->cells[a] - 1);
+  f = f > 0.0f ? f : 0.0f;
+  f = f < top ? f : top;
+  return (uint32_t)(int32_t)f;
+}
+/* The cells of rows [0, n) of position columns (col[a] per axis; NULL
+ * past dims), by cell index. */
+void myr_mpx_cells_of_rows(const myr_mpi *m, const float *const *col, uint32_t n, uint32_t *restrict out);
 void myr_mpx_fail(myr_mpi *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Agrees on a status: the first failing rank's (lowest rank), its message
  * copied to every rank. */
@@ -112,7 +148,9 @@ myr_status myr_mpx_agree(myr_mpi *m, myr_status local);
 double myr_mpx_now_ms(void);
 myr_status myr_mpx_split(myr_mpi *m, bool local_only);
 myr_status myr_mpx_migrate(myr_mpi *m);
+/* ghosts.c: the ghosts' refresh, and the sets' queries freed. */
 myr_status myr_mpx_refresh_ghosts(myr_mpi *m);
+void myr_mpx_sets_free(myr_mpi *m);
 /* Sends the ghosts destroyed between frames to their owners (at a frame's
  * end, when no stage ran the hook). */
 myr_status myr_mpx_forward_destroys(myr_mpi *m);
@@ -143,6 +181,17 @@ myr_status myr_mpx_pack_from(myr_mpi *m, const myr_world *w, bool has_key, myr_c
  * as_ghost). Links go to m->links. `got` counts the records. */
 myr_status myr_mpx_unpack(myr_mpi *m, const unsigned char *in, size_t size, bool as_ghost, keymap *ghosts,
                           uint64_t *got);
+/* The key that stands for link target `target` of field f of component c
+ * on entity e here: the target's key, or the key of a link that arrived
+ * and is not resolved yet; 0 for none. */
+uint64_t myr_mpx_link_key(myr_mpi *m, myr_entity e, myr_component c, uint32_t f, myr_entity target);
+/* Field f of c on e is to name the entity keyed `key` once every entity
+ * of the exchange has arrived (myr_mpx_resolve_links). */
+myr_status myr_mpx_link_later(myr_mpi *m, myr_entity e, myr_component c, uint32_t f, uint64_t key);
+/* Gives e exactly the components comps[0..n) (ascending; values[i] a row
+ * struct for comps[i]), besides the ghost tag. */
+myr_status myr_mpx_change_set(myr_mpi *m, myr_entity e, const myr_component *comps, uint32_t n,
+                              const void *const *values);
 /* Every pending link resolved against the entities here (owned and ghosts). */
 myr_status myr_mpx_resolve_links(myr_mpi *m);
 /* Sends out[r] to rank r and receives into m->in, with per-rank counts in
