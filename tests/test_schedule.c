@@ -358,6 +358,8 @@ typedef struct hook_fix {
   bool info_ok;         /* every diverted patch described as recorded */
   myr_status fail_with; /* what stage 0's call returns */
   myr_status bad[4];    /* misuse from inside the hook */
+  myr_patches *kept;    /* a handle kept past the hook */
+  uint32_t destroys;    /* destroys reported at stage 1 */
 } hook_fix;
 
 static void hook_add_hp(const myr_view *v, myr_patches *p) { /* system 0: +1 hp each */
@@ -370,6 +372,11 @@ static void hook_set_armor(const myr_view *v, myr_patches *p) { /* system 1: arm
   uint8_t nine = 9;
   for (uint32_t i = 0; i < v->chunk.count; i++)
     if (myr_patch_set_field(p, v->chunk.ids[i], 2, 1, MYR_U8, &nine) != MYR_OK) myr_system_fail(v, MYR_EINVAL);
+}
+
+static void hook_kill(const myr_view *v, myr_patches *p) { /* every tagged entity */
+  for (uint32_t i = 0; i < v->chunk.count; i++)
+    if (myr_patch_destroy(p, v->chunk.ids[i]) != MYR_OK) myr_system_fail(v, MYR_EINVAL);
 }
 
 static void hook_fail(const myr_view *v, myr_patches *p) {
@@ -388,6 +395,11 @@ static myr_status hook_forward(myr_schedule *s, uint32_t stage, myr_status statu
   hook_fix *h = ctx;
   h->calls[stage]++;
   h->seen[stage] = status;
+  if (stage == 1 && status == MYR_OK) {
+    myr_patch_info info;
+    for (uint32_t i = 0; i < myr_schedule_diverted_count(s); i++)
+      h->destroys += myr_schedule_diverted(s, i, &info) == MYR_OK && info.kind == MYR_PATCH_DESTROY;
+  }
   if (stage != 0 || status != MYR_OK) return MYR_OK;
   uint32_t n = myr_schedule_diverted_count(s);
   h->diverted = n;
@@ -397,6 +409,7 @@ static myr_status hook_forward(myr_schedule *s, uint32_t stage, myr_status statu
   h->bad[0] = myr_schedule_inject(s, 2, &as0);    /* no third system */
   h->bad[1] = myr_schedule_diverted(s, n, &info); /* past the end */
   if (myr_schedule_inject(s, 0, &as0) != MYR_OK || myr_schedule_inject(s, 1, &as1) != MYR_OK) return MYR_EINVAL;
+  h->kept = as0;
   h->bad[2] = myr_patch_spawn(as0, (myr_component[]){h->x->f.tag}, 1, NULL, NULL);
   h->bad[3] = myr_patch_destroy(as0, UINT64_C(1) << 63 | 5);
   for (uint32_t i = 0; i < n; i++) {
@@ -490,11 +503,16 @@ static void a_stage_end_hook_diverts_and_injects_patches_in_key_order(void **sta
   assert_int_equal(st.patches.recorded, 2 * HOOK_N + 2 * (HOOK_N / 3));
   assert_int_equal(st.patches.applied, 2 * HOOK_N);
 
-  /* a hook that fails stops the frame at its stage: none of it applied */
+  int32_t one = 1; /* a handle kept past the hook refuses to record */
+  assert_int_equal(myr_patch_add_to(h->kept, h->ids[0], x->f.health, 0, MYR_I32, &one), MYR_EINVAL);
+
+  /* a hook that fails stops the frame at its stage: none of it applied;
+   * the later stage's hook is told, and nothing of that stage runs */
   h->fail_with = MYR_EIO;
   assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_EIO);
   assert_non_null(strstr(myr_schedule_error(x->s), "stage-end hook"));
-  assert_int_equal(h->calls[1], 1); /* no later stage */
+  assert_int_equal(h->calls[1], 2);
+  assert_int_equal(h->seen[1], MYR_EIO);
   t_health v;
   assert_int_equal(myr_component_get(x->f.w, h->ids[0], x->f.health, &v), MYR_OK);
   assert_int_equal(v.hp, 1);
@@ -504,14 +522,23 @@ static void a_stage_end_hook_diverts_and_injects_patches_in_key_order(void **sta
   add(x, "fail", 0, (myr_term[]){{x->f.tag, MYR_TERM_READ}}, 1, hook_fail, &failing);
   assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_ENOMEM);
   assert_int_equal(h->seen[0], MYR_ENOMEM);
+  assert_int_equal(h->seen[1], MYR_ENOMEM);
   assert_int_equal(h->calls[0], 3);
-  /* removed: patches on tagged entities apply again */
-  assert_int_equal(myr_schedule_set_stage_end(x->s, NULL), MYR_OK);
+  assert_int_equal(h->calls[1], 3);
+  /* destroys of tagged entities are reported and applied here too */
   failing = false;
+  h->fail_with = MYR_OK;
+  add(x, "kill", 1, (myr_term[]){{x->f.tag, MYR_TERM_READ}}, 1, hook_kill, NULL);
   assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_OK);
-  assert_int_equal(myr_component_get(x->f.w, h->ids[1], x->f.health, &v), MYR_OK);
-  assert_int_equal(v.hp, 1);
-  assert_int_equal(h->calls[0], 3);
+  assert_int_equal(h->destroys, HOOK_N / 3);
+  assert_false(myr_entity_alive(x->f.w, h->ids[1]));
+  assert_int_equal(myr_schedule_stage_stats(x->s, 1, &st), MYR_OK);
+  assert_int_equal(st.patches.destroyed, HOOK_N / 3);
+  assert_int_equal(st.patches.diverted, 0);
+  /* removed: the hook is not called */
+  assert_int_equal(myr_schedule_set_stage_end(x->s, NULL), MYR_OK);
+  assert_int_equal(myr_schedule_run(x->s, 0.5), MYR_OK);
+  assert_int_equal(h->calls[0], 4);
   free(h);
 }
 

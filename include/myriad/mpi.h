@@ -34,21 +34,25 @@
  * Patches on ghosts. While myr_mpi_frame runs the schedule, the MPI part
  * is its stage-end hook (myr_schedule_set_stage_end: do not set another
  * on that schedule meanwhile). At the end of every stage each patch but a
- * spawn that names a ghost is taken out of the stage's batch (the copy is
- * not changed) and sent to the ghost's owner, its entity and the
- * MYR_ENTITY values it carries named by key; the owner merges it in the
- * same stage, at its system's place: after that system's own patches
- * there and before the next system's. So a patch on a ghost does what it
- * would do in one process as long as, within one system, the patches that
- * several entities make of one entity commute (commutative updates of
- * integers, min, max, destroy, remove, an add of a tag), which is also what
- * makes a one-process result independent of rows. A MYR_ENTITY value that
- * is a provisional id (an entity spawned in the same stage), or names an
- * entity the owner does not hold, arrives as MYR_ENTITY_NULL. A ghost
+ * spawn that names a ghost is sent to the ghost's owner, its entity and
+ * the MYR_ENTITY values it carries named by key, and taken out of the
+ * stage's batch here (a destroy stays: the copy goes at once too; other
+ * patches leave the copy as it is until the next refresh). The owner
+ * merges it in the same stage, at its system's place: after that system's
+ * own patches there and before the next system's. So a patch on a ghost
+ * does what it would do in one process as long as, within one system, the
+ * patches that several entities make of one entity commute (commutative
+ * updates of integers, min, max, destroy, remove, an add of a tag, one
+ * writer), which is also what makes a one-process result independent of
+ * rows. A MYR_ENTITY value that is a provisional id (an entity spawned in
+ * the same stage), or names an entity the owner does not hold, arrives as
+ * MYR_ENTITY_NULL. Patches of the ghost tag itself are dropped. A ghost
  * destroyed between frames (by the program) is destroyed at its owner in
  * the next frame's first stage. Each stage costs an exchange and an
  * agreement among the ranks, also when no patch names a ghost; a stage
- * that fails on one rank fails on all (myr_mpi_error says why).
+ * that fails on one rank (a system, memory, a lost patch) fails on all,
+ * and no later stage runs (myr_mpi_error says why). A ghost shows its
+ * owner's entity as the last refresh saw it, with this rank's destroys.
 
  * The same result for any number of ranks. The content hash (world.h) of
  * the whole simulation, combined over the ranks by myr_mpi_content, is the

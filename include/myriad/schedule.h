@@ -323,26 +323,34 @@ MYR_API bool myr_schedule_access_check(const myr_schedule *s);
 MYR_API myr_status myr_schedule_set_merge_parallel_min(myr_schedule *s, uint32_t patches);
 
 /* ---- the end of each stage: patches bound for another process ------------
- * For scale-out (mpi.h uses it): a hook run on the frame's thread at the
- * end of every stage, before the stage's merge, whether or not the stage
- * recorded patches, so that processes running the same schedule can make
- * one collective call per stage. `status` is the stage's so far: MYR_OK,
- * or the failure that stops the frame at this stage (then nothing is
- * diverted and none of the stage's patches is applied, whatever the hook
- * returns).
+ * For scale-out (mpi.h uses it): a hook run on the frame's thread once at
+ * the end of every stage of every frame, before the stage's merge, whether
+ * or not the stage recorded patches, so that processes running the same
+ * schedule can make one collective call per stage and stay in step.
+ * `status` is the stage's so far: MYR_OK, or the failure that stops the
+ * frame: a system's, cutting the stage's chunks, a patch a system could
+ * not record, running out of memory taking patches out (below), or an
+ * earlier stage's failure (then the hook is called for every later stage
+ * in turn, with that failure, and nothing of those stages runs). With a
+ * failure nothing is diverted and none of the stage's patches is applied,
+ * whatever the hook returns. A stage's merge can still fail after its hook
+ * returned MYR_OK (out of memory, or too many patches): the later stages'
+ * hooks then get that failure.
  *
  * With `divert`, before the hook runs every patch of the stage but a spawn
- * whose entity has the component `divert_tag` at that moment is taken out
- * of the batch: it is not applied here (myr_patch_stats.diverted counts
- * it). The hook reads those with myr_schedule_diverted, in key order (the
- * order a serial run records them). It may record patches into the
- * stage's batch through the handle myr_schedule_inject gives for a system
- * of the stage: they are applied in the stage's merge after the patches of
- * that system's chunks and hooks and before those of the next system of
- * the stage, in the order they were recorded, as any patch of the batch
- * (their entities are checked then). Such a handle cannot spawn
- * (MYR_ELIMIT) nor take a provisional id (MYR_EINVAL, MYR_ESTALE), and is valid until
- * the hook returns.
+ * or a destroy whose entity has the component `divert_tag` at that moment
+ * is taken out of the batch: it is not applied here
+ * (myr_patch_stats.diverted counts it). The destroys of such entities stay
+ * in the batch (the entity goes here too) and are reported with the rest.
+ * The hook reads them with myr_schedule_diverted, in key order (the order a
+ * serial run records them). It may record patches into the stage's batch
+ * through the handle myr_schedule_inject gives for a system of the stage:
+ * they are applied in the stage's merge after the patches of that system's
+ * chunks and hooks and before those of the next system of the stage, in
+ * the order they were recorded, as any patch of the batch (their entities
+ * are checked then). Such a handle cannot spawn (MYR_ELIMIT) nor take a
+ * provisional id (MYR_EINVAL, MYR_ESTALE), and refuses to record
+ * (MYR_EINVAL) once the hook has returned.
  *
  * A hook that returns other than MYR_OK fails the frame at that stage as a
  * failing system does: none of the stage's patches is applied,

@@ -114,6 +114,8 @@ static myr_status pack_diverted(myr_mpi *m, myr_schedule *s) {
     myr_patch_info p;
     myr_status st = myr_schedule_diverted(s, i, &p);
     if (st != MYR_OK) return st;
+    /* the ghost tag is this part's to set: patches of it are not sent */
+    if (p.kind != MYR_PATCH_DESTROY && p.component == m->ghost) continue;
     int to = owner_of(m, p.entity);
     if (to == -2) return MYR_ENOMEM;
     if (to < 0) continue; /* tagged by the program, not by a refresh: no owner to send it to */
@@ -174,16 +176,13 @@ static myr_status inject(myr_mpi *m, myr_schedule *s, const fwd_hdr *h, const un
     if (h->kind == MYR_PATCH_MIN) return myr_patch_min(p, e, h->component, h->field, t, values);
     return myr_patch_max(p, e, h->component, h->field, t, values);
   }
-  /* the packed values into a row struct */
-  const unsigned char *row = NULL;
-  if (h->size) {
-    memset(m->row, 0, l->row_size);
-    uint32_t at = 0;
-    for (uint32_t f = 0; f < l->field_count; f++) {
-      memcpy(m->row + l->offset[f], values + at, l->size[f]);
-      at += l->size[f];
-    }
-    row = m->row;
+  /* the packed values into a row struct (zeros for an add without values;
+   * a tag's is empty, but the calls want one) */
+  const unsigned char *row = m->row;
+  memset(m->row, 0, l->row_size);
+  for (uint32_t f = 0, at = 0; h->size && f < l->field_count; f++) {
+    memcpy(m->row + l->offset[f], values + at, l->size[f]);
+    at += l->size[f];
   }
   if (h->kind == MYR_PATCH_SET) return myr_patch_set(p, e, h->component, row);
   if (h->kind == MYR_PATCH_ADD) return myr_patch_add(p, e, h->component, row);
@@ -225,7 +224,7 @@ myr_status myr_mpx_stage_end(myr_schedule *s, uint32_t stage, myr_status status,
   for (int r = 0; r <= m->ranks; r++) m->out[r].size = 0;
   myr_status local = status;
   if (status != MYR_OK) myr_mpx_fail(m, "rank %d: stage %u failed: %s", m->rank, stage, myr_strerror(status));
-  if (local == MYR_OK && m->stage_ends++ == 0) local = pack_early_destroys(m);
+  if (m->stage_ends++ == 0 && local == MYR_OK) local = pack_early_destroys(m);
   if (local == MYR_OK) local = pack_diverted(m, s);
   uint64_t sent = 0;
   myr_status x = myr_mpx_exchange(m, &sent); /* whatever happened: the ranks take part */

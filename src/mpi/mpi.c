@@ -576,9 +576,9 @@ myr_status myr_mpi_frame(myr_mpi *m, myr_schedule *sch, double dt) {
     myr_mpx_fail(m, "rank %d: the frame failed: %s: %s", m->rank, myr_strerror(s), myr_schedule_error(sch));
   double t1 = myr_mpx_now_ms();
   m->stats.run_ms = t1 - t0;
-  /* the hooks agreed at every stage's end: a failing stage failed on
-   * every rank, and nothing after the last stage fails */
-  if (!m->stage_ends) s = myr_mpx_agree(m, s);
+  /* (the hooks agreed at every stage's end; the last stage's merge may
+   * still have failed on one rank) */
+  s = myr_mpx_agree(m, s);
   /* no stage ran the hook (a schedule without systems): the ghosts
    * destroyed since the last frame go now */
   if (s == MYR_OK && !m->stage_ends) s = myr_mpx_agree(m, myr_mpx_forward_destroys(m));

@@ -72,8 +72,8 @@ myr_status patch_divert(patch_lanes *l, myr_component tag, patch_diverted **list
         *count = n;
         return MYR_ENOMEM;
       }
-      (*list)[n++] = (patch_diverted){h, run->stream};
-      h->reserved = h->op;
+      (*list)[n++] = (patch_diverted){h, run->stream, h->op};
+      if (h->op == PATCH_DESTROY) continue; /* applied here too: the copy goes at once */
       h->op = PATCH_DIVERTED;
       b->structural++; /* the sets-only pass would not know the mark */
     }
@@ -84,7 +84,7 @@ myr_status patch_divert(patch_lanes *l, myr_component tag, patch_diverted **list
 
 void patch_diverted_info(const patch_diverted *d, myr_patch_info *out) {
   const patch_hdr *h = d->record;
-  patch_op op = (patch_op)h->reserved;
+  patch_op op = (patch_op)d->op;
   bool field = op == PATCH_SET_FIELD || op == PATCH_ADD_TO || op == PATCH_MIN || op == PATCH_MAX;
   *out = (myr_patch_info){(myr_patch_kind)op,
                           d->stream,

@@ -17,7 +17,7 @@ typedef enum patch_op {
   PATCH_MIN,       /* value = min(value, v) */
   PATCH_MAX,       /* value = max(value, v) */
   PATCH_SET_FIRST, /* a set that only the first of its (entity, component) in the batch applies */
-  PATCH_DIVERTED   /* taken out for another process (patch_divert); its kind is kept in `reserved` */
+  PATCH_DIVERTED   /* taken out for another process (patch_divert) */
 } patch_op;
 
 /* What the planning pass decided for a patch (written into its header). */

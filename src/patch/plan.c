@@ -128,7 +128,7 @@ static myr_status firsts_begin(myr_world *w, patch_scratch *s) {
 /* Decides one patch's outcome against the state the patches before it
  * would leave, and updates its entity's plan. */
 static patch_outcome plan_patch(const myr_world *w, patch_scratch *s, patch_hdr *h) {
-  if (h->op == PATCH_DIVERTED) return OUT_DIVERTED; /* its kind stays in `reserved` */
+  if (h->op == PATCH_DIVERTED) return OUT_DIVERTED;
   if (h->op == PATCH_SPAWN) {
     /* a spawn's id is new: recording hands out each provisional id once */
     uint32_t p = plan_new(s, h->entity, NO_TABLE, 0, NULL, true);

@@ -409,23 +409,41 @@ static void open_batch(myr_schedule *s, const stage *g) {
 
 static myr_status run_stage_systems(myr_schedule *s, stage *g);
 
-/* Runs the stage-end hook (myr_schedule_set_stage_end): the stage's
- * patches for another process taken out first, and a handle per system of
- * the stage to inject patches with. */
-static myr_status stage_end(myr_schedule *s, const stage *g, myr_status status) {
+/* Whether a lane lost a patch while recording (the merge will refuse). */
+static bool lanes_lost(const patch_lanes *l) {
+  for (uint32_t i = 0; i < l->count; i++)
+    if (l->lanes[i].buf.failed) return true;
+  return false;
+}
+
+/* Runs the stage-end hook (myr_schedule_set_stage_end) once for stage g,
+ * with the stage's status: when it is MYR_OK, the patches for another
+ * process are taken out first (a failure doing so, or a lost patch, is
+ * then the status the hook gets, and *local says so), and each system of
+ * the stage gets a handle to inject patches with, valid until the hook
+ * returns. Returns the stage's status after the hook: the failure it was
+ * given or found, else the hook's. */
+static myr_status stage_end(myr_schedule *s, const stage *g, myr_status status, myr_status *local) {
   myr_world *w = s->world;
   s->diverted_count = 0;
-  if (status == MYR_OK && s->stage_end.divert)
-    status = patch_divert(&s->lanes, s->stage_end.divert_tag, &s->diverted, &s->diverted_count, &s->diverted_cap);
+  s->stage_ended = true;
+  if (status == MYR_OK && lanes_lost(&s->lanes)) status = MYR_ENOMEM;
+  if (status == MYR_OK && s->stage_end.divert &&
+      patch_divert(&s->lanes, s->stage_end.divert_tag, &s->diverted, &s->diverted_count, &s->diverted_cap) != MYR_OK) {
+    status = MYR_ENOMEM;
+    s->diverted_count = 0; /* a part of the list: none is reported */
+  }
   if (status == MYR_OK &&
       world_grow_array(w, (void **)&s->inject, &s->inject_cap, sizeof(myr_patches), g->count) != MYR_OK)
     status = MYR_ENOMEM;
+  *local = status;
   s->inject_count = status == MYR_OK ? g->count : 0;
   for (uint32_t k = 0; k < s->inject_count; k++)
     s->inject[k] = patch_handle_after(&s->batch, &s->lanes.lanes[s->workers].buf, k);
   s->in_stage_end = true;
   myr_status hooked = s->stage_end.fn(s, g->stage, status, s->stage_end.ctx);
   s->in_stage_end = false;
+  for (uint32_t k = 0; k < s->inject_count; k++) s->inject[k].buf = NULL; /* kept handles refuse to record */
   s->diverted_count = s->inject_count = 0;
   return status != MYR_OK ? status : hooked;
 }
@@ -456,9 +474,18 @@ myr_status myr_schedule_inject(myr_schedule *s, uint32_t system, myr_patches **o
   return MYR_OK;
 }
 
-static myr_status run_stage(myr_schedule *s, stage *g) {
+/* Runs stage g, or (failed: the frame's failure so far) only its stage-end
+ * hook: the hook runs once at the end of every stage of every frame, also
+ * when cutting the stage's chunks failed or an earlier stage failed, so
+ * that processes meeting there stay in step. */
+static myr_status run_stage(myr_schedule *s, stage *g, myr_status failed) {
   s->cur = g;
-  myr_status st = run_stage_systems(s, g);
+  s->stage_ended = false;
+  myr_status st = failed != MYR_OK ? failed : run_stage_systems(s, g);
+  if (s->stage_end.fn && !s->stage_ended) {
+    myr_status local;
+    stage_end(s, g, st, &local);
+  }
   s->cur = NULL;
   return st;
 }
@@ -514,9 +541,14 @@ static myr_status run_stage_systems(myr_schedule *s, stage *g) {
   myr_jobs_wait(s->jobs, &s->jobs_counter); /* the last system jobs return */
   uint32_t err = at_load32_acq(&s->error);
   if (s->stage_end.fn) {
-    myr_status hooked = stage_end(s, g, err ? (myr_status) - (int)err : MYR_OK);
+    myr_status local, hooked = stage_end(s, g, err ? (myr_status) - (int)err : MYR_OK, &local);
     if (!err && hooked != MYR_OK) {
       patch_lanes_clear(&s->lanes);
+      if (local != MYR_OK)
+        return schedule_say(s, local,
+                            "run: stage %u: out of memory diverting its patches, or a system's patch could not "
+                            "be recorded; none of them applied",
+                            g->stage);
       return schedule_say(s, hooked,
                           "run: stage %u: the stage-end hook reported %s (%s); none of the stage's patches "
                           "applied",
@@ -575,7 +607,8 @@ myr_status myr_schedule_run(myr_schedule *s, double dt) {
   s->timed = s->stats || s->tuning; /* the tuner scores systems by their statistics */
   s->cpu_timed = s->timed && s->cpu_time;
   uint64_t t0 = s->tuning || s->trace ? now_ns() : 0;
-  for (uint32_t g = 0; g < s->stage_count && st == MYR_OK; g++) st = run_stage(s, &s->stages[g]);
+  for (uint32_t g = 0; g < s->stage_count && (st == MYR_OK || s->stage_end.fn); g++)
+    st = run_stage(s, &s->stages[g], st);
   world_frame_leave(s->world);
   if (s->held_awake) { /* no merge follows before the next frame */
     jobs_keep_awake_end(s->jobs);

@@ -167,6 +167,7 @@ struct myr_schedule {
    * stage's diverted patches and a handle per system of the stage */
   myr_stage_end_desc stage_end;
   bool in_stage_end;
+  bool stage_ended; /* the running stage's hook was called */
   patch_diverted *diverted;
   uint32_t diverted_count, diverted_cap;
   myr_patches *inject;

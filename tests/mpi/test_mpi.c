@@ -125,8 +125,22 @@ typedef struct small {
 } small;
 
 /* The components, registered in the same order on every rank. */
+/* The allocator of the worlds small_make makes: the system's, failing
+ * while `alloc_fails` is set. */
+static bool alloc_fails;
+static void *test_alloc(size_t size, size_t align, void *user) {
+  (void)user;
+  void *p = NULL;
+  if (align < sizeof(void *)) align = sizeof(void *);
+  return alloc_fails || posix_memalign(&p, align, (size + align - 1) / align * align) ? NULL : p;
+}
+static void test_free(void *p, size_t size, void *user) {
+  (void)size, (void)user;
+  free(p);
+}
+
 static void small_register(small *s) {
-  myr_world_create(NULL, &s->w);
+  myr_world_create(&(myr_world_desc){.allocator = {.alloc = test_alloc, .free = test_free}}, &s->w);
   static const myr_field pf[] = {MYR_FIELD(v2, x, MYR_F32), MYR_FIELD(v2, y, MYR_F32)};
   static const myr_field kf[] = {MYR_FIELD(key_row, key, MYR_U64)};
   static const myr_field lf[] = {MYR_FIELD(link_row, to, MYR_ENTITY)};
@@ -354,7 +368,10 @@ static void fwd_first(const myr_view *v, myr_patches *p) { /* stage 0, first: pu
   for (uint32_t i = 0; i < v->chunk.count; i++) {
     if (to[i] == MYR_ENTITY_NULL) continue;
     score_row r = {(int64_t)k[i], (int32_t)k[i], (int32_t)k[i], v->chunk.ids[i]};
-    if (myr_patch_put(p, to[i], c->score, &r) != MYR_OK) myr_system_fail(v, MYR_EINVAL);
+    static const char none = 0; /* a tag's row: no bytes, but a row */
+    if (myr_patch_put(p, to[i], c->score, &r) != MYR_OK ||
+        (k[i] % 7 == 0 && myr_patch_put(p, to[i], c->tag, &none) != MYR_OK))
+      myr_system_fail(v, MYR_EINVAL);
   }
 }
 
@@ -371,13 +388,15 @@ static void fwd_second(const myr_view *v, myr_patches *p) { /* stage 0, second: 
     if (st == MYR_OK) st = myr_patch_max(p, to[i], c->score, 2, MYR_I32, &hi);
     if (st == MYR_OK && k[i] % 4 == 0) st = myr_patch_add(p, to[i], c->tag, NULL);
     if (st == MYR_OK && k[i] % 10 == 0) st = myr_patch_remove(p, to[i], c->link);
+    if (st == MYR_OK && k[i] % 97 == 0) st = myr_patch_destroy(p, to[i]);
     if (st != MYR_OK) myr_system_fail(v, MYR_EINVAL);
   }
 }
 
 static int fwd_failing = -1; /* the rank whose stage 1 fails */
 
-static void fwd_later(const myr_view *v, myr_patches *p) { /* stage 1: needs stage 0's score in place */
+/* stage 1: needs stage 0's score in place, and sees stage 0's destroys */
+static void fwd_later(const myr_view *v, myr_patches *p) {
   const fwd_comps *c = v->user;
   if (rank == fwd_failing) myr_system_fail(v, MYR_ENOMEM);
   const uint64_t *k = myr_chunk_column(&v->chunk, 0, 0);
@@ -385,8 +404,9 @@ static void fwd_later(const myr_view *v, myr_patches *p) { /* stage 1: needs sta
   for (uint32_t i = 0; i < v->chunk.count; i++) {
     if (to[i] == MYR_ENTITY_NULL) continue;
     int32_t zero = 0;
-    myr_status st = k[i] % 5 == 0 ? myr_patch_set_field(p, to[i], c->score, 1, MYR_I32, &zero) : MYR_OK;
-    if (st == MYR_OK && k[i] % 97 == 0) st = myr_patch_destroy(p, to[i]);
+    myr_status st = MYR_OK;
+    if (!myr_entity_alive(v->world, to[i])) st = myr_patch_add(p, v->chunk.ids[i], c->tag, NULL);
+    else if (k[i] % 5 == 0) st = myr_patch_set_field(p, to[i], c->score, 1, MYR_I32, &zero);
     if (st != MYR_OK) myr_system_fail(v, MYR_EINVAL);
   }
 }
@@ -462,6 +482,8 @@ static void patches_on_ghosts_reach_their_owners(uint32_t threads) {
   CHECK(st == MYR_ENOMEM && strstr(myr_mpi_error(m), "stage 1"), "one rank's failing stage: %s: %s", myr_strerror(st),
         myr_mpi_error(m));
   fwd_failing = -1;
+  if (m) CHECK(myr_mpi_frame(m, sch, 1.0 / 60) == MYR_OK, "the frame after: %s", myr_mpi_error(m));
+  CHECK(myr_mpi_sum(m, 1) == (uint64_t)ranks, "the ranks are out of step after a failed stage");
   myr_mpi_destroy(m);
   myr_schedule_destroy(sch);
   myr_world_destroy(s.w);
@@ -470,6 +492,65 @@ static void patches_on_ghosts_reach_their_owners(uint32_t threads) {
     myr_world_destroy(ref.w);
   }
   myr_jobs_destroy(pool);
+}
+
+/* ---- failures on one rank stop every rank at the same stage -------------- */
+
+static int failing_rank = -1;
+static void fail_here(const myr_view *v, myr_patches *p) { /* stage 0 */
+  (void)p;
+  if (rank == failing_rank && v->chunk.count) myr_system_fail(v, MYR_EIO);
+}
+static int lose_on = -1;
+static void lose_patches(const myr_view *v, myr_patches *p) { /* stage 1: recording runs out of memory */
+  const small *s = v->user;
+  if (rank != lose_on) return;
+  alloc_fails = true;
+  for (uint32_t i = 0; i < v->chunk.count; i++) myr_patch_add(p, v->chunk.ids[i], s->tag, NULL);
+  alloc_fails = false;
+}
+
+static void failures_stop_every_rank_at_one_stage(void) {
+  small s;
+  small_make(&s, 600);
+  myr_mpi *m = NULL;
+  myr_mpi_desc d = small_desc(&s, 0.2f);
+  CHECK(myr_mpi_create(s.w, &d, &m) == MYR_OK, "%s", myr_mpi_error(m));
+  if (!m) return;
+  myr_schedule *sch;
+  myr_schedule_create(s.w, NULL, &sch);
+  myr_term terms[] = {{s.key, MYR_TERM_READ}};
+  myr_schedule_add(sch, &(myr_system_desc){.name = "fail", .terms = terms, .term_count = 1, .fn = fail_here}, NULL);
+  myr_schedule_add(
+      sch,
+      &(myr_system_desc){.name = "lose", .terms = terms, .term_count = 1, .fn = lose_patches, .user = &s, .stage = 1},
+      NULL);
+  myr_schedule_add(
+      sch, &(myr_system_desc){.name = "last", .terms = terms, .term_count = 1, .fn = fail_here, .stage = 2}, NULL);
+  CHECK(myr_schedule_build(sch) == MYR_OK, "build");
+  /* memory runs out cutting the first frame's chunks on the last rank */
+  if (rank == ranks - 1) alloc_fails = true;
+  myr_status st = myr_mpi_frame(m, sch, 1.0 / 60);
+  alloc_fails = false;
+  CHECK(st == MYR_ENOMEM, "no memory on rank %d: %s", ranks - 1, myr_strerror(st));
+  CHECK(myr_mpi_sum(m, 1) == (uint64_t)ranks, "out of step after running out of memory");
+  /* a system of stage 0 fails on the last rank */
+  failing_rank = ranks - 1;
+  st = myr_mpi_frame(m, sch, 1.0 / 60);
+  CHECK(st == MYR_EIO, "a failing system on rank %d: %s", ranks - 1, myr_strerror(st));
+  failing_rank = -1;
+  CHECK(myr_mpi_frame(m, sch, 1.0 / 60) == MYR_OK, "the next frame: %s", myr_mpi_error(m));
+  CHECK(myr_mpi_sum(m, 1) == (uint64_t)ranks, "out of step after a failing system");
+  /* a patch lost in stage 1 on the last rank (its first: its buffer grows) */
+  lose_on = ranks - 1;
+  st = myr_mpi_frame(m, sch, 1.0 / 60);
+  lose_on = -1;
+  CHECK(st == MYR_ENOMEM, "a lost patch on rank %d: %s", ranks - 1, myr_strerror(st));
+  CHECK(myr_mpi_sum(m, 1) == (uint64_t)ranks, "out of step after a lost patch");
+  CHECK(myr_mpi_frame(m, sch, 1.0 / 60) == MYR_OK, "the frame after: %s", myr_mpi_error(m));
+  myr_schedule_destroy(sch);
+  myr_mpi_destroy(m);
+  myr_world_destroy(s.w);
 }
 
 /* ---- bad descriptions and checkpoints ------------------------------------- */
@@ -558,6 +639,7 @@ int main(int argc, char **argv) {
   scenario_every_frame("boids", 1500, threads, 30, 5);
   sums_owners_links_and_ghosts(dir);
   patches_on_ghosts_reach_their_owners(threads);
+  failures_stop_every_rank_at_one_stage();
   bad_input_is_refused_everywhere(dir);
   int all = 0;
   MPI_Allreduce(&failures, &all, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);

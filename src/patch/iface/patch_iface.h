@@ -125,14 +125,16 @@ myr_status patch_merge(patch_lanes *l, const world_par *par, myr_patch_stats *st
 typedef struct patch_diverted {
   const void *record;
   uint32_t stream;
+  uint32_t op; /* its patch_op */
 } patch_diverted;
 
-/* Takes out of the lanes' batch every patch but a spawn whose entity is a
- * live one (not provisional) that has component `tag` now: marks it so
- * that the merge counts it as diverted and applies nothing of it, and
- * appends it to *list (grown with the world's allocator; *cap entries),
- * in each lane's order. *count is set. Errors: MYR_ENOMEM (the lanes then
- * fail the merge, as a lost patch does). */
+/* Takes out of the lanes' batch every patch but a spawn or a destroy whose
+ * entity is a live one (not provisional) that has component `tag` now:
+ * marks it so that the merge counts it as diverted and applies nothing of
+ * it; appends it, and every destroy of such an entity (which stays in the
+ * batch), to *list (grown with the world's allocator; *cap entries), in
+ * key order. *count is set. Errors: MYR_ENOMEM (the lanes then fail the
+ * merge, as a lost patch does). */
 myr_status patch_divert(patch_lanes *l, myr_component tag, patch_diverted **list, uint32_t *count, uint32_t *cap);
 /* A diverted patch as the public API describes it. */
 void patch_diverted_info(const patch_diverted *d, myr_patch_info *out);
