@@ -507,8 +507,12 @@ myr_status myr_mpi_create(myr_world *w, const myr_mpi_desc *d, myr_mpi **out) {
   } else if (s == MYR_OK) {
     s = myr_mpx_agree(m, myr_mpx_migrate(m));
   }
-  if (s == MYR_OK) s = myr_mpx_agree(m, myr_mpx_refresh_ghosts(m));
-  if (s == MYR_OK) s = myr_mpx_agree(m, myr_mpx_resolve_links(m));
+  /* without ghosts there is nothing to refresh, and without a key no link
+   * waits (links travel as keys): no rank can fail there, so the ranks
+   * need not meet */
+  if (s == MYR_OK && ghosts_on(m)) s = myr_mpx_agree(m, myr_mpx_refresh_ghosts(m));
+  if (s == MYR_OK && m->d.has_key) s = myr_mpx_agree(m, myr_mpx_resolve_links(m));
+  else if (s == MYR_OK) (void)myr_mpx_resolve_links(m); /* nothing to find: links go null */
   if (s != MYR_OK) {
     snprintf(create_error, sizeof create_error, "%s", m->error);
     myr_mpi_destroy(m);
@@ -581,15 +585,19 @@ myr_status myr_mpi_frame(myr_mpi *m, myr_schedule *sch, double dt) {
   s = myr_mpx_agree(m, s);
   /* no stage ran the hook (a schedule without systems): the ghosts
    * destroyed since the last frame go now */
-  if (s == MYR_OK && !m->stage_ends) s = myr_mpx_agree(m, myr_mpx_forward_destroys(m));
+  if (s == MYR_OK && !m->stage_ends && ghosts_on(m)) s = myr_mpx_agree(m, myr_mpx_forward_destroys(m));
   uint64_t frame = myr_world_frame(m->world);
   if (s == MYR_OK && m->d.rebalance_every && frame % m->d.rebalance_every == 0)
     s = myr_mpx_agree(m, myr_mpx_split(m, false));
   double t2 = myr_mpx_now_ms();
   if (s == MYR_OK) s = myr_mpx_agree(m, myr_mpx_migrate(m));
   double t3 = myr_mpx_now_ms();
-  if (s == MYR_OK) s = myr_mpx_agree(m, myr_mpx_refresh_ghosts(m));
-  if (s == MYR_OK) s = myr_mpx_agree(m, myr_mpx_resolve_links(m));
+  /* without ghosts there is nothing to refresh, and without a key no link
+   * waits (links travel as keys): no rank can fail there, so the ranks
+   * need not meet */
+  if (s == MYR_OK && ghosts_on(m)) s = myr_mpx_agree(m, myr_mpx_refresh_ghosts(m));
+  if (s == MYR_OK && m->d.has_key) s = myr_mpx_agree(m, myr_mpx_resolve_links(m));
+  else if (s == MYR_OK) (void)myr_mpx_resolve_links(m); /* nothing to find: links go null */
   m->stats.migrate_ms = t3 - t2;
   m->stats.ghosts_ms = myr_mpx_now_ms() - t3;
   m->stats.bytes_sent = m->stats.bytes_migration + m->stats.bytes_ghosts + m->stats.bytes_patches;
