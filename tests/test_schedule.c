@@ -351,15 +351,16 @@ static void patches_of_a_stage_are_visible_in_the_next(void **state) {
 typedef struct hook_fix {
   sfix *x;
   myr_entity ids[HOOK_N];
-  uint32_t calls[2];    /* per stage */
-  myr_status seen[2];   /* the status each stage's call saw */
-  uint32_t diverted;    /* patches seen in the last call of stage 0 */
-  bool in_order;        /* key order: system, then row (= id) order */
-  bool info_ok;         /* every diverted patch described as recorded */
-  myr_status fail_with; /* what stage 0's call returns */
-  myr_status bad[4];    /* misuse from inside the hook */
-  myr_patches *kept;    /* a handle kept past the hook */
-  uint32_t destroys;    /* destroys reported at stage 1 */
+  uint32_t calls[2];     /* per stage */
+  myr_status seen[2];    /* the status each stage's call saw */
+  uint32_t diverted;     /* patches seen in the last call of stage 0 */
+  bool in_order;         /* key order: system, then row (= id) order */
+  bool info_ok;          /* every diverted patch described as recorded */
+  myr_status fail_with;  /* what stage 0's call returns */
+  myr_status bad[4];     /* misuse from inside the hook */
+  myr_patches *kept;     /* a handle kept past the hook */
+  uint32_t destroys;     /* destroys reported at stage 1 */
+  myr_status kept_later; /* recording through stage 0's handle in stage 1's hook */
 } hook_fix;
 
 static void hook_add_hp(const myr_view *v, myr_patches *p) { /* system 0: +1 hp each */
@@ -396,6 +397,8 @@ static myr_status hook_forward(myr_schedule *s, uint32_t stage, myr_status statu
   h->calls[stage]++;
   h->seen[stage] = status;
   if (stage == 1 && status == MYR_OK) {
+    int32_t one = 1;
+    if (h->kept) h->kept_later = myr_patch_add_to(h->kept, h->ids[0], h->x->f.health, 0, MYR_I32, &one);
     myr_patch_info info;
     for (uint32_t i = 0; i < myr_schedule_diverted_count(s); i++)
       h->destroys += myr_schedule_diverted(s, i, &info) == MYR_OK && info.kind == MYR_PATCH_DESTROY;
@@ -503,7 +506,8 @@ static void a_stage_end_hook_diverts_and_injects_patches_in_key_order(void **sta
   assert_int_equal(st.patches.recorded, 2 * HOOK_N + 2 * (HOOK_N / 3));
   assert_int_equal(st.patches.applied, 2 * HOOK_N);
 
-  int32_t one = 1; /* a handle kept past the hook refuses to record */
+  int32_t one = 1; /* a handle kept past the hook refuses to record: in the next stage's hook, and after */
+  assert_int_equal(h->kept_later, MYR_EINVAL);
   assert_int_equal(myr_patch_add_to(h->kept, h->ids[0], x->f.health, 0, MYR_I32, &one), MYR_EINVAL);
 
   /* a hook that fails stops the frame at its stage: none of it applied;

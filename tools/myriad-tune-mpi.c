@@ -93,6 +93,21 @@ static _Noreturn void fail(int status, const char *fmt, const char *arg, const c
   exit(status);
 }
 
+/* Exits with `status` on every rank once every rank is here, so that the
+ * line rank 0 printed is out before mpirun, seeing a rank exit non-zero,
+ * stops the others. */
+static void exit_together(int status) {
+  int up = 0, down = 0;
+  MPI_Initialized(&up);
+  MPI_Finalized(&down);
+  if (!up) MPI_Init(NULL, NULL);
+  if (!down) {
+    MPI_Barrier(MPI_COMM_WORLD);
+    MPI_Finalize();
+  }
+  exit(status);
+}
+
 /* --rebalance N, taken out of argv before the common options are read. */
 static uint32_t take_rebalance(int *argc, char **argv) {
   uint32_t k = 10;
@@ -106,6 +121,7 @@ static uint32_t take_rebalance(int *argc, char **argv) {
     unsigned long v = i + 1 < *argc ? strtoul(argv[i + 1], &end, 10) : 0;
     if (i + 1 >= *argc || !argv[i + 1][0] || *end || argv[i + 1][0] == '-' || v > 1000000) {
       if (rank == 0) fprintf(stderr, "myriad-tune-mpi: --rebalance: a number of frames, 0..1000000 (see --help)\n");
+      exit_together(2);
       exit(2);
     }
     k = (uint32_t)v;
@@ -128,6 +144,7 @@ static int early_rank(void) {
  * are quiet while the options are read), exit 2 on every rank. */
 static _Noreturn void bad_restore(const char *path, const char *why) {
   fprintf(stderr, "myriad-tune-mpi: --restore: %s%s%s\n", path ? path : "", path ? ": " : "", why);
+  exit_together(2);
   exit(2);
 }
 
@@ -335,6 +352,7 @@ int main(int argc, char **argv) {
     int null = open("/dev/null", O_WRONLY);
     if (null >= 0) dup2(null, 1), dup2(null, 2), close(null);
   }
+  tune_before_exit = exit_together;
   uint32_t rebalance = take_rebalance(&argc, argv);
   options o;
   parse_options_mpi(argc, argv, &o, help, restore_from);

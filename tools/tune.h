@@ -95,6 +95,9 @@ void parse_options(int argc, char **argv, options *o);
 void parse_options_mpi(int argc, char **argv, options *o, void (*help)(FILE *out), void (*restore)(options *o));
 /* The program named in messages: "myriad-tune" or "myriad-tune-mpi". */
 extern const char *tune_program;
+/* Called with the status before a bad option exits (NULL: nothing);
+ * myriad-tune-mpi waits there for every rank. */
+extern void (*tune_before_exit)(int status);
 
 /* tune_snapshot.c: --restore's file inspected, before the scenario and
  * entity count are settled: they become its meta's (a --scenario,

@@ -81,6 +81,11 @@
  * (Open MPI's default handler): a rank that dies takes the others down
  * within seconds, and the last checkpoint restarts the run.
  *
+ * Ghosts are sent per component set through queries, so an entity with
+ * a position may have at most MYR_QUERY_MAX_TERMS - 1 components with
+ * fields (tags aside) while ghosts are on (MYR_ELIMIT otherwise), and
+ * needs the key, not 0 (MYR_EINVAL).
+ *
  * Links. A MYR_ENTITY field resolves on a rank only where its target is
  * held, owned or as a ghost: a link that migrates (or is restored) farther
  * from its target than ghost_width becomes MYR_ENTITY_NULL. */

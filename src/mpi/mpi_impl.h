@@ -74,7 +74,9 @@ typedef struct set_q {
   uint32_t index; /* in m->sets */
   uint32_t n;     /* components, ascending */
   myr_component comps[MYR_MAX_COMPONENTS];
-  uint32_t packed, fields; /* bytes of a record's values; fields in all */
+  int32_t term[MYR_MAX_COMPONENTS]; /* each component's term in the queries, -1 for a tag */
+  uint32_t packed, fields;          /* bytes of a record's values; fields in all */
+  uint32_t key_at;                  /* where the key is in a record's values */
   bool has_links;
   myr_query *owned, *ghosts;  /* terms: the components (read; write), then the ghost tag (with) */
   int32_t pos_term, key_term; /* -1 when the set lacks them */

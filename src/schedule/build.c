@@ -102,7 +102,9 @@ void myr_schedule_destroy(myr_schedule *s) {
   world_free(w, s->systems, sizeof(sys) * s->cap);
   patch_lanes_free(&s->lanes);
   world_free(w, s->diverted, sizeof(patch_diverted) * s->diverted_cap);
-  world_free(w, s->inject, sizeof(myr_patches) * s->inject_cap);
+  for (uint32_t k = 0; k < s->inject_cap; k++) world_free(w, s->inject[k], sizeof(myr_patches));
+  world_free(w, s->inject, sizeof(myr_patches *) * s->inject_cap);
+  world_free(w, s->inject_filled, sizeof(uint64_t) * s->inject_cap);
   schedule_tuning_free(s);
   if (s->own_jobs) myr_jobs_destroy(s->jobs);
   world_free(w, s, sizeof *s);

@@ -416,6 +416,43 @@ static bool lanes_lost(const patch_lanes *l) {
   return false;
 }
 
+/* Room for n inject handles, each allocated once (never moved). */
+static myr_status inject_reserve(myr_schedule *s, uint32_t n) {
+  myr_world *w = s->world;
+  if (n <= s->inject_cap) return MYR_OK;
+  myr_patches **p = world_alloc(w, sizeof *p * n, alignof(myr_patches *));
+  uint64_t *filled = world_alloc(w, sizeof *filled * n, alignof(uint64_t));
+  if (!p || !filled) {
+    world_free(w, p, sizeof *p * n);
+    world_free(w, filled, sizeof *filled * n);
+    return MYR_ENOMEM;
+  }
+  memset(p, 0, sizeof *p * n);
+  memset(filled, 0, sizeof *filled * n);
+  if (s->inject_cap) {
+    memcpy(p, s->inject, sizeof *p * s->inject_cap);
+    memcpy(filled, s->inject_filled, sizeof *filled * s->inject_cap);
+  }
+  myr_status st = MYR_OK;
+  for (uint32_t k = s->inject_cap; k < n && st == MYR_OK; k++) {
+    p[k] = world_alloc(w, sizeof(myr_patches), alignof(myr_patches));
+    if (!p[k]) st = MYR_ENOMEM;
+    else *p[k] = (myr_patches){0};
+  }
+  if (st != MYR_OK) {
+    for (uint32_t k = s->inject_cap; k < n; k++) world_free(w, p[k], sizeof(myr_patches));
+    world_free(w, p, sizeof *p * n);
+    world_free(w, filled, sizeof *filled * n);
+    return st;
+  }
+  world_free(w, s->inject, sizeof(myr_patches *) * s->inject_cap);
+  world_free(w, s->inject_filled, sizeof(uint64_t) * s->inject_cap);
+  s->inject = p;
+  s->inject_filled = filled;
+  s->inject_cap = n;
+  return MYR_OK;
+}
+
 /* Runs the stage-end hook (myr_schedule_set_stage_end) once for stage g,
  * with the stage's status: when it is MYR_OK, the patches for another
  * process are taken out first (a failure doing so, or a lost patch, is
@@ -424,7 +461,6 @@ static bool lanes_lost(const patch_lanes *l) {
  * returns. Returns the stage's status after the hook: the failure it was
  * given or found, else the hook's. */
 static myr_status stage_end(myr_schedule *s, const stage *g, myr_status status, myr_status *local) {
-  myr_world *w = s->world;
   s->diverted_count = 0;
   s->stage_ended = true;
   if (status == MYR_OK && lanes_lost(&s->lanes)) status = MYR_ENOMEM;
@@ -433,17 +469,17 @@ static myr_status stage_end(myr_schedule *s, const stage *g, myr_status status, 
     status = MYR_ENOMEM;
     s->diverted_count = 0; /* a part of the list: none is reported */
   }
-  if (status == MYR_OK &&
-      world_grow_array(w, (void **)&s->inject, &s->inject_cap, sizeof(myr_patches), g->count) != MYR_OK)
+  if (status == MYR_OK && inject_reserve(s, g->count) != MYR_OK) {
     status = MYR_ENOMEM;
+    s->diverted_count = 0;
+  }
   *local = status;
   s->inject_count = status == MYR_OK ? g->count : 0;
-  for (uint32_t k = 0; k < s->inject_count; k++)
-    s->inject[k] = patch_handle_after(&s->batch, &s->lanes.lanes[s->workers].buf, k);
+  s->inject_gen++;
   s->in_stage_end = true;
   myr_status hooked = s->stage_end.fn(s, g->stage, status, s->stage_end.ctx);
   s->in_stage_end = false;
-  for (uint32_t k = 0; k < s->inject_count; k++) s->inject[k].buf = NULL; /* kept handles refuse to record */
+  for (uint32_t k = 0; k < s->inject_count; k++) s->inject[k]->buf = NULL; /* kept handles refuse to record */
   s->diverted_count = s->inject_count = 0;
   return status != MYR_OK ? status : hooked;
 }
@@ -470,7 +506,11 @@ myr_status myr_schedule_diverted(const myr_schedule *s, uint32_t i, myr_patch_in
 
 myr_status myr_schedule_inject(myr_schedule *s, uint32_t system, myr_patches **out) {
   if (!s || !out || !s->in_stage_end || system >= s->inject_count) return MYR_EINVAL;
-  *out = &s->inject[system];
+  if (s->inject_filled[system] != s->inject_gen) { /* once a call: its patches' keys follow on */
+    *s->inject[system] = patch_handle_after(&s->batch, &s->lanes.lanes[s->workers].buf, system);
+    s->inject_filled[system] = s->inject_gen;
+  }
+  *out = s->inject[system];
   return MYR_OK;
 }
 

@@ -170,7 +170,12 @@ struct myr_schedule {
   bool stage_ended; /* the running stage's hook was called */
   patch_diverted *diverted;
   uint32_t diverted_count, diverted_cap;
-  myr_patches *inject;
+  /* inject handles: each allocated once and kept, so a handle kept past
+   * its hook stays memory that refuses to record; filled when asked for
+   * (inject_gen: the hook call that filled each) */
+  myr_patches **inject;
+  uint64_t *inject_filled;
+  uint64_t inject_gen;
   uint32_t inject_count, inject_cap;
   double time, dt;      /* the running frame's: the world's time before it, and its dt */
   uint64_t world_frame; /* the running frame's: the world's frame number before it */

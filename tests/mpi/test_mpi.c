@@ -583,6 +583,29 @@ static void bad_input_is_refused_everywhere(const char *dir) {
   CHECK(myr_component_lookup(s.w, "myr.Ghost", &ghost) != MYR_OK, "a refused description changed the world");
   CHECK(myr_world_entity_count(s.w) == 51, "a refused description changed the world");
 
+  /* ghosts of an entity with more components with fields than a query
+   * takes: refused with a reason, on every rank */
+  {
+    small w;
+    small_register(&w);
+    myr_component comps[40] = {w.pos, w.key};
+    static const myr_field one[] = {MYR_FIELD(key_row, key, MYR_U64)};
+    for (uint32_t i = 2; i < 34; i++) {
+      char name[16];
+      snprintf(name, sizeof name, "C%u", i);
+      myr_component_register(w.w, &(myr_component_desc){name, one, 1, sizeof(key_row)}, &comps[i]);
+    }
+    myr_entity e;
+    CHECK(myr_entity_create_with(w.w, comps, 34, NULL, &e) == MYR_OK, "34 components");
+    myr_field_set(w.w, e, w.key, 0, MYR_U64, &(uint64_t){7});
+    myr_mpi *wm = NULL;
+    d = small_desc(&w, 0.2f);
+    st = myr_mpi_create(w.w, &d, &wm);
+    CHECK(st == MYR_ELIMIT && !wm && strstr(myr_mpi_error(NULL), "at most"), "34 components with fields: %s: %s",
+          myr_strerror(st), myr_mpi_error(NULL));
+    myr_world_destroy(w.w);
+  }
+
   /* checkpoints */
   char manifest[512], path[1100], why[512];
   snprintf(manifest, sizeof manifest, "%s/ck", dir);
