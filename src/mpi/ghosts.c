@@ -89,9 +89,9 @@ static myr_status set_of(myr_mpi *m, const myr_component *comps, uint32_t n, set
       s = MYR_ELIMIT;
     }
     if (s == MYR_OK) s = myr_query_create(m->world, &(myr_query_desc){terms, t}, &q->owned);
-    for (uint32_t i = 0; i < t; i++) terms[i].kind = MYR_TERM_WRITE;
-    terms[t] = (myr_term){m->ghost, MYR_TERM_WITH};
-    if (s == MYR_OK) {
+    if (s == MYR_OK) { /* t < MYR_QUERY_MAX_TERMS here */
+      for (uint32_t i = 0; i < t; i++) terms[i].kind = MYR_TERM_WRITE;
+      terms[t] = (myr_term){m->ghost, MYR_TERM_WITH};
       s = myr_query_create(m->world, &(myr_query_desc){terms, t + 1}, &q->ghosts);
       placed = s == MYR_OK;
     }
