@@ -382,7 +382,7 @@ static myr_status load_file(myr_mpi *m, const char *path, bool entities, bool st
       myr_query_destroy(q);
     }
     uint64_t got = 0;
-    if (s == MYR_OK) s = myr_mpx_unpack(m, b.data, b.size, false, NULL, &got);
+    if (s == MYR_OK) s = myr_mpx_unpack(m, b.data, b.size, NULL, &got);
     myr_mpx_mbuf_free(&b);
   }
   free(map);

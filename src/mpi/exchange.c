@@ -290,8 +290,7 @@ myr_status myr_mpx_change_set(myr_mpi *m, myr_entity e, const myr_component *com
   return MYR_OK;
 }
 
-myr_status myr_mpx_unpack(myr_mpi *m, const unsigned char *in, size_t size, bool as_ghost, keymap *ghosts,
-                          uint64_t *got) {
+myr_status myr_mpx_unpack(myr_mpi *m, const unsigned char *in, size_t size, keymap *ghosts, uint64_t *got) {
   myr_component comps[MYR_MAX_COMPONENTS + 1];
   const void *values[MYR_MAX_COMPONENTS + 1];
   size_t at = 0;
@@ -330,11 +329,9 @@ myr_status myr_mpx_unpack(myr_mpi *m, const unsigned char *in, size_t size, bool
       for (uint32_t i = 0; same && i < n; i++)
         if (m->layouts[comps[i]].field_count && myr_component_set(m->world, e, comps[i], values[i]) != MYR_OK)
           return MYR_EINVAL;
-      if (!as_ghost && myr_component_remove(m->world, e, m->ghost) != MYR_OK) return MYR_EINVAL;
+      if (myr_component_remove(m->world, e, m->ghost) != MYR_OK) return MYR_EINVAL; /* owned now */
     } else {
-      uint32_t total = n;
-      if (as_ghost) comps[total] = m->ghost, values[total++] = NULL;
-      myr_status s = myr_entity_create_with(m->world, comps, total, values, &e);
+      myr_status s = myr_entity_create_with(m->world, comps, n, values, &e);
       if (s != MYR_OK) return s;
     }
     if (ghosts && key && !myr_mpx_keymap_put(ghosts, key, MPI_KEPT)) return MYR_ENOMEM; /* kept: not to be dropped */
@@ -349,22 +346,6 @@ myr_status myr_mpx_unpack(myr_mpi *m, const unsigned char *in, size_t size, bool
         if (s == MYR_OK && tk) s = myr_mpx_link_later(m, e, comps[i], f, tk);
         if (s != MYR_OK) return s;
       }
-    }
-    if (as_ghost) {
-      if (m->ghost_count == m->ghost_cap) {
-        uint32_t cap = m->ghost_cap ? m->ghost_cap * 2 : 1024;
-        myr_entity *ids = realloc(m->ghost_ids, (size_t)cap * sizeof *ids);
-        if (ids) m->ghost_ids = ids;
-        uint64_t *keys = realloc(m->ghost_keys, (size_t)cap * sizeof *keys);
-        if (keys) m->ghost_keys = keys;
-        int *from = realloc(m->ghost_from, (size_t)cap * sizeof *from);
-        if (from) m->ghost_from = from;
-        if (!ids || !keys || !from) return MYR_ENOMEM;
-        m->ghost_cap = cap;
-      }
-      m->ghost_ids[m->ghost_count] = e;
-      m->ghost_keys[m->ghost_count] = key;
-      m->ghost_from[m->ghost_count++] = -1; /* the caller sets the sender */
     }
     (*got)++;
   }

@@ -465,7 +465,6 @@ myr_status myr_mpx_refresh_ghosts(myr_mpi *m) {
    * from it is not taken for one destroyed by the program) */
   m->ghost_count = 0;
   m->ghost_index_fresh = false;
-  m->ghost_map_fresh = false;
   if (s != MYR_OK) return s;
 
   ghost_in *list = NULL;

@@ -308,9 +308,9 @@ static myr_status pack_leavers(myr_mpi *m, owned_block *b, void *ctx) {
 static bool ghosts_on(const myr_mpi *m) { return m->d.has_key && m->d.ghost_width > 0.0f; }
 
 /* m->ghost_map: every ghost here by key (from the ghost query's key
- * column), for the exchanges of a frame: the migration's arrivals and the
- * refresh take the ghosts they name out of it (MPI_KEPT), and the refresh
- * drops what is left. */
+ * column), for the migration's arrivals: an arrival it names is that ghost,
+ * which becomes owned (marked MPI_KEPT in the map: a second record with the
+ * key is corrupt). */
 static myr_status map_ghosts(myr_mpi *m) {
   myr_mpx_keymap_clear(&m->ghost_map);
   myr_query_iter it;
@@ -327,7 +327,6 @@ static myr_status map_ghosts(myr_mpi *m) {
       if (!myr_mpx_keymap_put_aux(&m->ghost_map, k, ch.ids[i], sig)) return MYR_ENOMEM;
     }
   }
-  m->ghost_map_fresh = true;
   return MYR_OK;
 }
 
@@ -352,7 +351,7 @@ myr_status myr_mpx_migrate(myr_mpi *m) {
   if (s == MYR_OK && ghosts_on(m)) s = map_ghosts(m);
   uint64_t got = 0;
   if (s == MYR_OK) {
-    s = myr_mpx_unpack(m, m->in.data, m->in.size, false, ghosts_on(m) ? &m->ghost_map : NULL, &got);
+    s = myr_mpx_unpack(m, m->in.data, m->in.size, ghosts_on(m) ? &m->ghost_map : NULL, &got);
     if (s == MYR_ECORRUPT) myr_mpx_fail(m, "rank %d: a migration message from another rank does not decode", m->rank);
   }
   m->stats.migrated_in = got;

@@ -37,8 +37,8 @@ myr_entity myr_mpx_keymap_get(const keymap *m, uint64_t key);
 void myr_mpx_keymap_clear(keymap *m);
 void myr_mpx_keymap_free(keymap *m);
 
-/* In a map of ghosts by key during an exchange: the ghost was sent again
- * (kept); a second record with its key is a corrupt message. */
+/* In the map of ghosts by key during the migration: the ghost arrived as
+ * an owned entity; a second record with its key is a corrupt message. */
 #define MPI_KEPT ((myr_entity)UINT64_MAX)
 
 /* A link to fix once every entity of an exchange has arrived: field `field`
@@ -113,8 +113,7 @@ struct myr_mpi {
   uint32_t set_count, set_cap;
   uint32_t *table_set; /* table id -> its set's index + 1, 0 unknown */
   uint32_t table_set_cap;
-  uint32_t stage_ends;  /* stage-end hooks run in this frame */
-  bool ghost_map_fresh; /* made by this frame's migration, for the refresh */
+  uint32_t stage_ends; /* stage-end hooks run in this frame */
   pending_link *links;
   uint32_t link_count, link_cap;
   keymap pending; /* entity -> its first pending link + 1 (exchange.c) */
@@ -179,10 +178,9 @@ myr_status myr_mpx_pack_known(myr_mpi *m, myr_entity e, uint64_t key, const myr_
 myr_status myr_mpx_pack_from(myr_mpi *m, const myr_world *w, bool has_key, myr_component key, myr_component skip,
                              const myr_component *map, myr_entity e, mbuf *b);
 /* Reads records from in[0..size): each arriving entity is created, or, when
- * its key names a ghost here, the ghost is updated (and becomes owned unless
- * as_ghost). Links go to m->links. `got` counts the records. */
-myr_status myr_mpx_unpack(myr_mpi *m, const unsigned char *in, size_t size, bool as_ghost, keymap *ghosts,
-                          uint64_t *got);
+ * its key names a ghost here (in `ghosts`), the ghost is updated and becomes
+ * owned. Links go to m->links. `got` counts the records. */
+myr_status myr_mpx_unpack(myr_mpi *m, const unsigned char *in, size_t size, keymap *ghosts, uint64_t *got);
 /* The key that stands for link target `target` of field f of component c
  * on entity e here: the target's key, or the key of a link that arrived
  * and is not resolved yet; 0 for none. */
