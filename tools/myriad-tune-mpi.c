@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "myriad/mpi.h"
@@ -93,20 +94,29 @@ static _Noreturn void fail(int status, const char *fmt, const char *arg, const c
   exit(status);
 }
 
-/* Exits with `status` on every rank once every rank is here, so that the
- * line rank 0 printed is out before mpirun, seeing a rank exit non-zero,
- * stops the others. */
-static void exit_together(int status) {
-  int up = 0, down = 0;
+/* Exits with `status` once every rank is here (for at most 5 s), so that
+ * the line rank 0 printed is out before mpirun, seeing a rank exit
+ * non-zero, stops the others. A rank whose options were fine elsewhere
+ * (a manifest on another node's disk) never comes: the wait ends and this
+ * rank exits alone, without MPI_Finalize (which would wait for it too),
+ * and mpirun stops the job. */
+static _Noreturn void exit_together(int status) {
+  int up = 0;
   MPI_Initialized(&up);
-  MPI_Finalized(&down);
   if (!up) MPI_Init(NULL, NULL);
-  if (!down) {
-    MPI_Barrier(MPI_COMM_WORLD);
-    MPI_Finalize();
+  MPI_Request req;
+  MPI_Ibarrier(MPI_COMM_WORLD, &req);
+  int done = 0;
+  struct timespec nap = {0, 1000000}; /* 1 ms */
+  for (int i = 0; i < 5000 && !done; i++) {
+    MPI_Test(&req, &done, MPI_STATUS_IGNORE);
+    if (!done) nanosleep(&nap, NULL);
   }
+  if (done) MPI_Finalize();
   exit(status);
 }
+
+static void exit_together_hook(int status) { exit_together(status); }
 
 /* --rebalance N, taken out of argv before the common options are read. */
 static uint32_t take_rebalance(int *argc, char **argv) {
@@ -122,7 +132,6 @@ static uint32_t take_rebalance(int *argc, char **argv) {
     if (i + 1 >= *argc || !argv[i + 1][0] || *end || argv[i + 1][0] == '-' || v > 1000000) {
       if (rank == 0) fprintf(stderr, "myriad-tune-mpi: --rebalance: a number of frames, 0..1000000 (see --help)\n");
       exit_together(2);
-      exit(2);
     }
     k = (uint32_t)v;
     i++;
@@ -145,7 +154,6 @@ static int early_rank(void) {
 static _Noreturn void bad_restore(const char *path, const char *why) {
   fprintf(stderr, "myriad-tune-mpi: --restore: %s%s%s\n", path ? path : "", path ? ": " : "", why);
   exit_together(2);
-  exit(2);
 }
 
 /* A manifest's meta "myriad-tune scenario=S entities=N seed=X" into o,
@@ -352,7 +360,7 @@ int main(int argc, char **argv) {
     int null = open("/dev/null", O_WRONLY);
     if (null >= 0) dup2(null, 1), dup2(null, 2), close(null);
   }
-  tune_before_exit = exit_together;
+  tune_before_exit = exit_together_hook;
   uint32_t rebalance = take_rebalance(&argc, argv);
   options o;
   parse_options_mpi(argc, argv, &o, help, restore_from);

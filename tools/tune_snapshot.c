@@ -15,6 +15,7 @@
 
 static _Noreturn void bad(const char *arg, const char *why) {
   fprintf(stderr, "%s: %s: %s (see --help)\n", tune_program, arg, why);
+  if (tune_before_exit) tune_before_exit(2);
   exit(2);
 }
 

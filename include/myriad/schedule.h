@@ -350,7 +350,9 @@ MYR_API myr_status myr_schedule_set_merge_parallel_min(myr_schedule *s, uint32_t
  * the order they were recorded, as any patch of the batch (their entities
  * are checked then). Such a handle cannot spawn (MYR_ELIMIT) nor take a
  * provisional id (MYR_EINVAL, MYR_ESTALE), and refuses to record
- * (MYR_EINVAL) once the hook has returned.
+ * (MYR_EINVAL) once the hook has returned. (Handles are kept and reused:
+ * one kept past its hook call records again only when a later call asks
+ * myr_schedule_inject for the same system, which returns that handle.)
  *
  * A hook that returns other than MYR_OK fails the frame at that stage as a
  * failing system does: none of the stage's patches is applied,

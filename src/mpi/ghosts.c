@@ -323,13 +323,16 @@ static myr_status read_blocks(myr_mpi *m, int r, ghost_in **list, uint32_t *coun
     if (n == 0 || n > m->component_count || n > MYR_MAX_COMPONENTS || size - at < pad8(8 + 4 * (size_t)n))
       return MYR_ECORRUPT;
     memcpy(comps, in + at + 8, 4 * (size_t)n);
-    for (uint32_t i = 0; i < n; i++)
+    uint32_t with_fields = 0;
+    for (uint32_t i = 0; i < n; i++) {
       if (comps[i] >= m->component_count || comps[i] == m->ghost || (i && comps[i] <= comps[i - 1]))
         return MYR_ECORRUPT;
+      with_fields += m->layouts[comps[i]].field_count != 0;
+    }
+    if (with_fields >= MYR_QUERY_MAX_TERMS) return MYR_ECORRUPT; /* no rank sends those */
     at += pad8(8 + 4 * (size_t)n);
     set_q *q;
     myr_status s = set_of(m, comps, n, &q);
-    if (s == MYR_ELIMIT) return MYR_ECORRUPT; /* no rank sends those */
     if (s != MYR_OK) return s;
     if (q->key_term < 0 || q->pos_term < 0) return MYR_ECORRUPT; /* a ghost without a key or a position */
     size_t rec = pad8(q->packed);
